@@ -1,0 +1,6 @@
+//! Command-line parsing (placeholder).
+use std::process::ExitCode;
+
+pub fn main() -> ExitCode {
+    ExitCode::SUCCESS
+}

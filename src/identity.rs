@@ -1,0 +1,207 @@
+//! Validated names that become state keys, paths and resource names.
+//!
+//! Everything a customer or a dispatch payload can influence passes through these types
+//! before it reaches a path, an S3 key, a template or a command line.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// Why a name was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NameError {
+    #[error("{what} is empty")]
+    Empty { what: &'static str },
+    #[error("{what} `{value}` is longer than {max} characters")]
+    TooLong { what: &'static str, value: String, max: usize },
+    #[error(
+        "{what} `{value}` may only contain lowercase letters, digits, `.`, `_` and `-`, and may not contain `..`"
+    )]
+    Charset { what: &'static str, value: String },
+    #[error("customer `{0}` is not of the form `owner/repo`")]
+    NotOwnerRepo(String),
+    #[error("environment `{0}` must start with a lowercase letter and contain only `a-z`, `0-9` and `-`")]
+    Environment(String),
+}
+
+/// Checks one segment of a key: lowercase `[a-z0-9._-]`, no `..`, not `.` alone, ≤ 100 chars.
+fn check_segment(what: &'static str, value: &str) -> Result<(), NameError> {
+    if value.is_empty() {
+        return Err(NameError::Empty { what });
+    }
+    if value.len() > 100 {
+        return Err(NameError::TooLong { what, value: value.to_owned(), max: 100 });
+    }
+    let charset_ok = value
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
+    if !charset_ok || value.contains("..") || value == "." {
+        return Err(NameError::Charset { what, value: value.to_owned() });
+    }
+    Ok(())
+}
+
+/// A customer repository, `owner/repo`, both parts validated.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CustomerId {
+    owner: String,
+    repo: String,
+}
+
+impl CustomerId {
+    pub fn parse(value: &str) -> Result<Self, NameError> {
+        let (owner, repo) = value
+            .split_once('/')
+            .ok_or_else(|| NameError::NotOwnerRepo(value.to_owned()))?;
+        if repo.contains('/') {
+            return Err(NameError::NotOwnerRepo(value.to_owned()));
+        }
+        check_segment("owner", owner)?;
+        check_segment("repository", repo)?;
+        Ok(Self { owner: owner.to_owned(), repo: repo.to_owned() })
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    pub fn repo(&self) -> &str {
+        &self.repo
+    }
+
+    /// `owner/repo`, the form used for keys and display.
+    pub fn key_path(&self) -> String {
+        format!("{}/{}", self.owner, self.repo)
+    }
+}
+
+impl fmt::Display for CustomerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.owner, self.repo)
+    }
+}
+
+impl Serialize for CustomerId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// An environment name such as `staging`: `[a-z][a-z0-9-]*`, ≤ 32 chars.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EnvName(String);
+
+impl EnvName {
+    pub fn parse(value: &str) -> Result<Self, NameError> {
+        if value.is_empty() {
+            return Err(NameError::Empty { what: "environment" });
+        }
+        if value.len() > 32 {
+            return Err(NameError::TooLong { what: "environment", value: value.to_owned(), max: 32 });
+        }
+        let mut bytes = value.bytes();
+        let first_ok = bytes.next().is_some_and(|b| b.is_ascii_lowercase());
+        if !first_ok || !bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+            return Err(NameError::Environment(value.to_owned()));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EnvName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for EnvName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// A commit SHA (40 lowercase hex) or, in local mode, a content digest of the same shape.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Sha(String);
+
+impl Sha {
+    pub fn parse(value: &str) -> Result<Self, ShaError> {
+        if value.len() == 40 && value.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(ShaError(value.chars().take(64).collect()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first seven characters, as GitHub shows them.
+    pub fn short(&self) -> &str {
+        &self.0[..7]
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("`{0}` is not a commit SHA (40 lowercase hex characters)")]
+pub struct ShaError(String);
+
+impl fmt::Display for Sha {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for Sha {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// One unit of work: a customer's environment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Target {
+    pub customer: CustomerId,
+    pub env: EnvName,
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.customer, self.env)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn customer_names_that_could_escape_a_key_are_refused() {
+        for bad in ["../x", "a/b/c", "Acme/web", "", "acme/", "/web", "acme/..", "acme/.", "a b/c", "acme/we$b"] {
+            assert!(CustomerId::parse(bad).is_err(), "{bad} should be refused");
+        }
+        let ok = CustomerId::parse("acme/web-shop.v2_x").expect("valid");
+        assert_eq!(ok.key_path(), "acme/web-shop.v2_x");
+    }
+
+    #[test]
+    fn environment_names_are_dns_like() {
+        for bad in ["", "Prod", "1st", "a_b", "a/b", "..", "staging.", &"x".repeat(33)] {
+            assert!(EnvName::parse(bad).is_err(), "{bad} should be refused");
+        }
+        assert_eq!(EnvName::parse("prod-eu1").expect("valid").as_str(), "prod-eu1");
+    }
+
+    #[test]
+    fn sha_must_be_forty_lowercase_hex() {
+        assert!(Sha::parse(&"a".repeat(40)).is_ok());
+        assert!(Sha::parse(&"A".repeat(40)).is_err());
+        assert!(Sha::parse("abc").is_err());
+        assert!(Sha::parse(&format!("{}/..", "a".repeat(37))).is_err());
+    }
+}

@@ -1,0 +1,136 @@
+//! The `Store` seam: where plans, run records and Terraform state live.
+//!
+//! Two implementations share this trait: [`local::LocalStore`] keeps everything under a
+//! directory (local mode, the default), and `s3::S3Store` uses an S3 bucket and DynamoDB
+//! tables. The store also says which Terraform backend block the rendered root module gets,
+//! so state and stored plans always sit side by side.
+
+pub mod local;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::identity::{Sha, Target};
+
+/// A stored plan's metadata, written next to the plan file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanMeta {
+    /// `owner/repo`.
+    pub customer: String,
+    pub environment: String,
+    /// The customer commit the plan was made from.
+    pub sha: String,
+    /// Hex sha256 of the plan file's bytes.
+    pub plan_sha256: String,
+    pub terraform_version: String,
+    /// Hex sha256 over the rendered working directory (configuration + lock file), so apply
+    /// can tell a configuration change from a tampered plan.
+    pub config_sha256: String,
+    /// The manager repository commit (`GITHUB_SHA`), or `local`.
+    pub manager_commit: String,
+    /// RFC 3339 timestamp.
+    pub created_at: String,
+    pub run_url: Option<String>,
+    /// State lineage and serial when the plan was made; a different one at apply time
+    /// means the plan is stale.
+    pub state_lineage: Option<String>,
+    pub state_serial: Option<u64>,
+    pub has_changes: bool,
+    pub add: u32,
+    pub change: u32,
+    pub destroy: u32,
+}
+
+/// Where a stored plan lives, for display and `--json` (`plan_key`).
+pub type PlanKey = String;
+
+/// What kind of run a record describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunKind {
+    Plan,
+    Apply,
+    Drift,
+    Destroy,
+}
+
+/// A run's status in the records table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Started,
+    Succeeded,
+    Failed,
+}
+
+/// One run, as kept in the records table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Unique per run, sortable by time: `<started_at>#<random>`.
+    pub run_id: String,
+    pub kind: RunKind,
+    pub customer: String,
+    pub environment: String,
+    pub sha: String,
+    pub pull_request: Option<u64>,
+    pub status: RunStatus,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub run_url: Option<String>,
+    pub add: Option<u32>,
+    pub change: Option<u32>,
+    pub destroy: Option<u32>,
+    pub message: Option<String>,
+}
+
+/// Errors of any store, with the object or table they concern.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no stored plan for {target}")]
+    NoPlan { target: String },
+    #[error("can't {action} `{location}`: {source}")]
+    Io {
+        action: &'static str,
+        location: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{location}` is not valid: {message}")]
+    Corrupt { location: String, message: String },
+    #[error("plan for {sha} is superseded: {newer} was planned later for {target}")]
+    Superseded { target: String, sha: String, newer: String },
+    #[error("{service} call `{operation}` failed for `{location}`: {message}")]
+    Remote { service: &'static str, operation: &'static str, location: String, message: String },
+}
+
+/// The backend block for the rendered root module: `terraform { backend "<kind>" { .. } }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backend {
+    pub kind: &'static str,
+    pub settings: serde_json::Map<String, serde_json::Value>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// The Terraform backend that keeps `target`'s state.
+    fn backend(&self, target: &Target) -> Backend;
+
+    /// Where the plan for `sha` is (or would be) kept.
+    fn plan_key(&self, target: &Target, sha: &Sha) -> PlanKey;
+
+    /// Stores a plan file and its metadata and marks it as the newest plan for `target`.
+    /// The newest-plan marker is written so that two concurrent writers cannot both win.
+    async fn put_plan(&self, target: &Target, plan: &[u8], meta: &PlanMeta) -> Result<PlanKey, StoreError>;
+
+    /// The newest plan's metadata for `target`, if any.
+    async fn latest_plan(&self, target: &Target) -> Result<Option<PlanMeta>, StoreError>;
+
+    /// Fetches a stored plan file and its metadata.
+    async fn get_plan(&self, target: &Target, sha: &Sha) -> Result<(Vec<u8>, PlanMeta), StoreError>;
+
+    /// Creates or replaces a run record (same `run_id` updates it).
+    async fn record_run(&self, record: &RunRecord) -> Result<(), StoreError>;
+
+    /// Runs for a customer (optionally one environment), newest first.
+    async fn history(&self, customer: &str, env: Option<&str>) -> Result<Vec<RunRecord>, StoreError>;
+}
