@@ -10,3 +10,8 @@ pub mod cli;
 pub mod codehost;
 pub mod identity;
 pub mod store;
+pub mod config;
+pub mod diagnostic;
+pub mod suggest;
+pub mod variables;
+pub mod yaml;

@@ -1,0 +1,520 @@
+//! The manager's configuration, `infra-manager.yml`.
+//!
+//! Every key has a default. No file at all means local mode: local state under
+//! `.infra-manager/`, the provider-free sandbox module, no customer registry. Unknown keys and
+//! bad values are reported together, each at its line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::diagnostic::Diagnostics;
+use crate::identity::{CustomerId, EnvName};
+use crate::yaml::{self, Checker, Node};
+
+/// Where Terraform state and stored plans live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    S3,
+    Local,
+}
+
+/// How Terraform locks S3 state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LockMode {
+    Dynamodb,
+    Lockfile,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TerraformConfig {
+    /// `terraform`, `tofu` or a path; `INFRA_MANAGER_TERRAFORM` overrides it.
+    pub binary: String,
+    pub modules_dir: PathBuf,
+    pub module: String,
+    pub plugin_cache_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateConfig {
+    pub backend: BackendKind,
+    pub bucket: String,
+    pub region: String,
+    pub endpoint: Option<String>,
+    pub force_path_style: bool,
+    pub key_prefix: String,
+    pub lock: LockMode,
+    pub lock_table: String,
+    pub records_table: String,
+    /// Local backend: state, plans and records under this directory.
+    pub local_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentConfig {
+    pub auto_apply: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tier {
+    pub instance_types: Vec<String>,
+    pub max_instances: i64,
+    pub regions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer {
+    pub repo: CustomerId,
+    pub tier: String,
+    pub environments: Vec<EnvName>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub terraform: TerraformConfig,
+    pub state: StateConfig,
+    /// In file order.
+    pub environments: Vec<(EnvName, EnvironmentConfig)>,
+    pub tiers: BTreeMap<String, Tier>,
+    pub customers: Vec<Customer>,
+    /// The file it came from; `None` for built-in defaults (local mode).
+    pub source: Option<PathBuf>,
+}
+
+/// The tier used when a customer is not in a registry (local mode without one).
+pub const DEFAULT_TIER: &str = "standard";
+
+impl Config {
+    /// Built-in defaults. `local` picks local-mode defaults (no file).
+    pub fn defaults(base: &Path, local: bool) -> Self {
+        let mut tiers = BTreeMap::new();
+        tiers.insert(
+            DEFAULT_TIER.to_owned(),
+            Tier {
+                instance_types: vec!["t3.micro".into(), "t3.small".into()],
+                max_instances: 4,
+                regions: vec!["us-east-1".into(), "us-west-2".into()],
+            },
+        );
+        let env = |name: &str| EnvName::parse(name).unwrap_or_else(|_| unreachable!("valid literal"));
+        Self {
+            terraform: TerraformConfig {
+                binary: "terraform".into(),
+                modules_dir: base.join("manager-terraform"),
+                module: if local { "sandbox-app-environment" } else { "aws-app-environment" }.into(),
+                plugin_cache_dir: base.join(".terraform-plugin-cache"),
+            },
+            state: StateConfig {
+                backend: if local { BackendKind::Local } else { BackendKind::S3 },
+                bucket: "service-provider-terraform-state".into(),
+                region: "us-east-1".into(),
+                endpoint: None,
+                force_path_style: false,
+                key_prefix: "customers".into(),
+                lock: LockMode::Dynamodb,
+                lock_table: "terraform-state-locks".into(),
+                records_table: "infra-manager-runs".into(),
+                local_dir: base.join(".infra-manager"),
+            },
+            environments: vec![
+                (env("staging"), EnvironmentConfig { auto_apply: true }),
+                (env("production"), EnvironmentConfig { auto_apply: false }),
+            ],
+            tiers,
+            customers: Vec::new(),
+            source: None,
+        }
+    }
+
+    /// Loads `path`, or the local-mode defaults when it does not exist (and `required` is false).
+    pub fn load(path: &Path, required: bool) -> Result<Self, ConfigError> {
+        let base = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&path.display().to_string(), &text, &base)
+                .map(|c| Self { source: Some(path.to_path_buf()), ..c })
+                .map_err(ConfigError::Invalid),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(Self::defaults(&base, true)),
+            Err(source) => Err(ConfigError::Read { path: path.to_path_buf(), source }),
+        }
+    }
+
+    /// Parses a config file's text; relative paths are resolved against `base`.
+    pub fn parse(file: &str, text: &str, base: &Path) -> Result<Self, Diagnostics> {
+        let root = yaml::parse(file, text).map_err(|d| Diagnostics(vec![d]))?;
+        let mut config = Self::defaults(base, false);
+        let mut c = Checker::new(file);
+        if !matches!(root.value, yaml::Value::Null) {
+            if let Some(entries) = c.map("", &root) {
+                let mut customers = Vec::new();
+                c.unknown_keys("", entries, &["terraform", "state", "environments", "tiers", "customers"]);
+                for (key, node) in entries {
+                    match key.name.as_str() {
+                        "terraform" => read_terraform(&mut c, node, base, &mut config.terraform),
+                        "state" => read_state(&mut c, node, base, &mut config.state),
+                        "environments" => config.environments = read_environments(&mut c, node),
+                        "tiers" => config.tiers = read_tiers(&mut c, node),
+                        "customers" => customers = read_customers(&mut c, node),
+                        _ => {}
+                    }
+                }
+                check_references(&mut c, &customers, &config);
+                config.customers = customers.into_iter().map(|(customer, _)| customer).collect();
+            }
+        }
+        if c.diagnostics.is_empty() { Ok(config) } else { Err(Diagnostics(c.diagnostics)) }
+    }
+
+    /// Whether a customer registry is configured. Without one (local mode), any customer may plan.
+    pub fn has_registry(&self) -> bool {
+        !self.customers.is_empty()
+    }
+
+    pub fn customer(&self, id: &CustomerId) -> Option<&Customer> {
+        self.customers.iter().find(|c| &c.repo == id)
+    }
+
+    pub fn environment(&self, name: &EnvName) -> Option<&EnvironmentConfig> {
+        self.environments.iter().find(|(n, _)| n == name).map(|(_, e)| e)
+    }
+
+    pub fn environment_names(&self) -> Vec<&str> {
+        self.environments.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    /// The tier that applies to `customer`: theirs if registered, else the default tier.
+    pub fn tier_for(&self, customer: Option<&CustomerId>) -> Option<(&str, &Tier)> {
+        let name = customer.and_then(|id| self.customer(id)).map_or(DEFAULT_TIER, |c| c.tier.as_str());
+        self.tiers.get_key_value(name).map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The module directory that rendering copies into a working directory.
+    pub fn module_dir(&self) -> PathBuf {
+        self.terraform.modules_dir.join(&self.terraform.module)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("can't read `{}`: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(Diagnostics),
+}
+
+fn read_string(c: &mut Checker, path: &str, node: &Node, target: &mut String) {
+    if let Some(s) = c.str(path, node) {
+        *target = s.to_owned();
+    }
+}
+
+fn read_path(c: &mut Checker, path: &str, node: &Node, base: &Path, target: &mut PathBuf) {
+    if let Some(s) = c.str(path, node) {
+        *target = base.join(s);
+    }
+}
+
+fn read_terraform(c: &mut Checker, node: &Node, base: &Path, t: &mut TerraformConfig) {
+    let Some(entries) = c.map("terraform", node) else { return };
+    c.unknown_keys("terraform", entries, &["binary", "modules_dir", "module", "plugin_cache_dir"]);
+    for (key, value) in entries {
+        match key.name.as_str() {
+            "binary" => read_string(c, "terraform.binary", value, &mut t.binary),
+            "modules_dir" => read_path(c, "terraform.modules_dir", value, base, &mut t.modules_dir),
+            "plugin_cache_dir" => read_path(c, "terraform.plugin_cache_dir", value, base, &mut t.plugin_cache_dir),
+            "module" => {
+                if let Some(s) = c.str("terraform.module", value) {
+                    if is_slug(s) {
+                        t.module = s.to_owned();
+                    } else {
+                        c.error(
+                            value.pos,
+                            format!("`terraform.module` `{s}` is not a module name"),
+                            Some("use a directory name under `modules_dir`, e.g. `aws-app-environment` or `sandbox-app-environment`".into()),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn is_slug(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+fn read_state(c: &mut Checker, node: &Node, base: &Path, s: &mut StateConfig) {
+    let Some(entries) = c.map("state", node) else { return };
+    let known = [
+        "backend", "bucket", "region", "endpoint", "force_path_style", "key_prefix", "lock", "lock_table",
+        "records_table", "local_dir",
+    ];
+    c.unknown_keys("state", entries, &known);
+    for (key, value) in entries {
+        let path = format!("state.{}", key.name);
+        match key.name.as_str() {
+            "backend" => match c.str(&path, value) {
+                Some("s3") => s.backend = BackendKind::S3,
+                Some("local") => s.backend = BackendKind::Local,
+                Some(other) => c.error(value.pos, format!("unknown backend `{other}`"), Some("use `s3` or `local`".into())),
+                None => {}
+            },
+            "lock" => match c.str(&path, value) {
+                Some("dynamodb") => s.lock = LockMode::Dynamodb,
+                Some("lockfile") => s.lock = LockMode::Lockfile,
+                Some(other) => {
+                    c.error(value.pos, format!("unknown lock mode `{other}`"), Some("use `dynamodb` or `lockfile`".into()))
+                }
+                None => {}
+            },
+            "endpoint" => {
+                s.endpoint = match &value.value {
+                    yaml::Value::Null => None,
+                    _ => c.str(&path, value).map(str::to_owned),
+                }
+            }
+            "force_path_style" => {
+                if let Some(b) = c.bool(&path, value) {
+                    s.force_path_style = b;
+                }
+            }
+            "key_prefix" => {
+                if let Some(p) = c.str(&path, value) {
+                    let ok = !p.is_empty()
+                        && !p.starts_with('/')
+                        && !p.ends_with('/')
+                        && p.split('/').all(|seg| is_slug(seg) || seg.contains('.') && seg != ".." && seg != ".")
+                        && !p.contains("..");
+                    if ok {
+                        s.key_prefix = p.to_owned();
+                    } else {
+                        c.error(
+                            value.pos,
+                            format!("`state.key_prefix` `{p}` is not a safe key prefix"),
+                            Some("use lowercase segments separated by `/`, without `..` or a leading or trailing `/`".into()),
+                        );
+                    }
+                }
+            }
+            "bucket" => read_string(c, &path, value, &mut s.bucket),
+            "region" => read_string(c, &path, value, &mut s.region),
+            "lock_table" => read_string(c, &path, value, &mut s.lock_table),
+            "records_table" => read_string(c, &path, value, &mut s.records_table),
+            "local_dir" => read_path(c, &path, value, base, &mut s.local_dir),
+            _ => {}
+        }
+    }
+}
+
+fn read_environments(c: &mut Checker, node: &Node) -> Vec<(EnvName, EnvironmentConfig)> {
+    let mut out = Vec::new();
+    let Some(entries) = c.map("environments", node) else { return out };
+    for (key, value) in entries {
+        let name = match EnvName::parse(&key.name) {
+            Ok(n) => n,
+            Err(e) => {
+                c.error(key.pos, e.to_string(), None);
+                continue;
+            }
+        };
+        let mut env = EnvironmentConfig { auto_apply: name.as_str() != "production" };
+        let path = format!("environments.{name}");
+        if !matches!(value.value, yaml::Value::Null) {
+            if let Some(fields) = c.map(&path, value) {
+                c.unknown_keys(&path, fields, &["auto_apply"]);
+                if let Some(v) = yaml::get(fields, "auto_apply") {
+                    if let Some(b) = c.bool(&format!("{path}.auto_apply"), v) {
+                        env.auto_apply = b;
+                    }
+                }
+            }
+        }
+        out.push((name, env));
+    }
+    out
+}
+
+fn read_tiers(c: &mut Checker, node: &Node) -> BTreeMap<String, Tier> {
+    let mut out = BTreeMap::new();
+    let Some(entries) = c.map("tiers", node) else { return out };
+    for (key, value) in entries {
+        let path = format!("tiers.{}", key.name);
+        let Some(fields) = c.map(&path, value) else { continue };
+        c.unknown_keys(&path, fields, &["instance_types", "max_instances", "regions"]);
+        let list = |c: &mut Checker, name: &str| {
+            yaml::get(fields, name)
+                .and_then(|n| c.str_list(&format!("{path}.{name}"), n))
+                .map(|v| v.into_iter().map(|(s, _)| s).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        let instance_types = list(c, "instance_types");
+        let regions = list(c, "regions");
+        let max_instances = match yaml::get(fields, "max_instances") {
+            Some(n) => match c.int(&format!("{path}.max_instances"), n) {
+                Some(v) if v >= 0 => v,
+                Some(v) => {
+                    c.error(n.pos, format!("`{path}.max_instances` is {v}, it must be at least 0"), None);
+                    0
+                }
+                None => 0,
+            },
+            None => 4,
+        };
+        out.insert(key.name.clone(), Tier { instance_types, max_instances, regions });
+    }
+    out
+}
+
+fn read_customers(c: &mut Checker, node: &Node) -> Vec<(Customer, yaml::Pos)> {
+    let mut out = Vec::new();
+    let yaml::Value::Seq(items) = &node.value else {
+        if !matches!(node.value, yaml::Value::Null) {
+            c.error(node.pos, "`customers` must be a list", Some("write each customer as `- repo: owner/name`".into()));
+        }
+        return out;
+    };
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("customers[{i}]");
+        let Some(fields) = c.map(&path, item) else { continue };
+        c.unknown_keys(&path, fields, &["repo", "tier", "environments"]);
+        let repo = match yaml::get(fields, "repo") {
+            Some(n) => c.str(&format!("{path}.repo"), n).and_then(|s| match CustomerId::parse(s) {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    c.error(n.pos, e.to_string(), None);
+                    None
+                }
+            }),
+            None => {
+                c.error(item.pos, format!("`{path}` has no `repo`"), Some("add `repo: owner/name`".into()));
+                None
+            }
+        };
+        let tier = yaml::get(fields, "tier")
+            .and_then(|n| c.str(&format!("{path}.tier"), n).map(str::to_owned))
+            .unwrap_or_else(|| DEFAULT_TIER.to_owned());
+        let environments = yaml::get(fields, "environments")
+            .and_then(|n| c.str_list(&format!("{path}.environments"), n))
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(s, pos)| match EnvName::parse(&s) {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    c.error(pos, e.to_string(), None);
+                    None
+                }
+            })
+            .collect();
+        if let Some(repo) = repo {
+            if out.iter().any(|(x, _): &(Customer, yaml::Pos)| x.repo == repo) {
+                c.error(item.pos, format!("customer `{repo}` is listed twice"), None);
+            }
+            out.push((Customer { repo, tier, environments }, item.pos));
+        }
+    }
+    out
+}
+
+/// Cross-checks: tiers and environments named by customers exist.
+fn check_references(c: &mut Checker, customers: &[(Customer, yaml::Pos)], config: &Config) {
+    for (customer, pos) in customers {
+        if !config.tiers.contains_key(&customer.tier) {
+            let known: Vec<&str> = config.tiers.keys().map(String::as_str).collect();
+            let hint = crate::suggest::did_you_mean(&customer.tier, known.iter().copied())
+                .map_or_else(|| format!("known tiers: {}", known.join(", ")), |s| format!("did you mean `{s}`?"));
+            c.error(*pos, format!("customer `{}` uses unknown tier `{}`", customer.repo, customer.tier), Some(hint));
+        }
+        for env in &customer.environments {
+            if config.environment(env).is_none() {
+                c.error(
+                    *pos,
+                    format!("customer `{}` lists unknown environment `{env}`", customer.repo),
+                    Some(format!("known environments: {}", config.environment_names().join(", "))),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+terraform:
+  binary: terraform
+  modules_dir: manager-terraform
+  module: aws-app-environment
+state:
+  backend: s3
+  bucket: service-provider-terraform-state
+  region: us-east-1
+  endpoint: null
+  key_prefix: customers
+  lock: dynamodb
+environments:
+  staging:    { auto_apply: true }
+  production: { auto_apply: false }
+tiers:
+  standard:
+    instance_types: [t3.micro, t3.small]
+    max_instances: 4
+    regions: [us-east-1, us-west-2]
+customers:
+  - repo: acme/webshop
+    tier: standard
+    environments: [staging, production]
+"#;
+
+    #[test]
+    fn the_design_example_loads() {
+        let config = Config::parse("infra-manager.yml", EXAMPLE, Path::new("/m")).expect("valid");
+        assert_eq!(config.state.backend, BackendKind::S3);
+        assert_eq!(config.terraform.modules_dir, Path::new("/m/manager-terraform"));
+        assert_eq!(config.customers.len(), 1);
+        assert_eq!(config.customers[0].repo.to_string(), "acme/webshop");
+        assert!(config.has_registry());
+        assert_eq!(config.environment_names(), ["staging", "production"]);
+    }
+
+    #[test]
+    fn an_empty_file_takes_defaults() {
+        let config = Config::parse("infra-manager.yml", "", Path::new(".")).expect("valid");
+        assert_eq!(config.state.backend, BackendKind::S3);
+        assert_eq!(config.terraform.module, "aws-app-environment");
+    }
+
+    #[test]
+    fn a_missing_file_means_local_mode() {
+        let config = Config::load(Path::new("/nonexistent/infra-manager.yml"), false).expect("defaults");
+        assert_eq!(config.state.backend, BackendKind::Local);
+        assert_eq!(config.terraform.module, "sandbox-app-environment");
+        assert!(config.source.is_none());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_reported_with_their_lines() {
+        let text = "state:\n  backnd: s3\n  lock: redis\n  key_prefix: ../up\ncustomers:\n  - repo: Acme/Web\n  - repo: acme/web\n    tier: gold\n";
+        let err = Config::parse("infra-manager.yml", text, Path::new(".")).expect_err("invalid");
+        let lines: Vec<String> = err.0.iter().map(|d| format!("{}:{} {}", d.line, d.column, d.message)).collect();
+        assert_eq!(
+            lines,
+            [
+                "2:3 unknown key `backnd` in `state`",
+                "3:9 unknown lock mode `redis`",
+                "4:15 `state.key_prefix` `../up` is not a safe key prefix",
+                "6:11 owner `Acme` may only contain lowercase letters, digits, `.`, `_` and `-`, and may not contain `..`",
+                "7:5 customer `acme/web` uses unknown tier `gold`",
+            ],
+        );
+        assert_eq!(err.0[0].hint.as_deref(), Some("did you mean `backend`?"));
+    }
+}

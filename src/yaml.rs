@@ -1,0 +1,383 @@
+//! A YAML document as a tree of nodes that keep their `line:column`.
+//!
+//! Validation walks this tree instead of deserializing straight into typed structs, so one
+//! run can report every problem of a file, each at its place. Parsing is bounded: files over
+//! [`MAX_FILE_BYTES`] and alias expansion beyond a small budget ("billion laughs") are refused.
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
+
+use crate::diagnostic::Diagnostic;
+use crate::suggest::did_you_mean;
+
+/// Largest input file accepted, for both `variables.yml` and `infra-manager.yml`.
+pub const MAX_FILE_BYTES: usize = 64 * 1024;
+
+/// A 1-based position in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    pub line: u64,
+    pub column: u64,
+}
+
+/// A YAML value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<(Key, Node)>),
+}
+
+/// A value and where it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub pos: Pos,
+}
+
+/// A mapping key and where it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Key {
+    pub name: String,
+    pub pos: Pos,
+}
+
+impl Value {
+    /// The name of this value's type, for "expected X, found Y" messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a number",
+            Value::Str(_) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+}
+
+/// Parses `text` into a node tree. `file` names the file in diagnostics.
+pub fn parse(file: &str, text: &str) -> Result<Node, Diagnostic> {
+    if text.len() > MAX_FILE_BYTES {
+        return Err(Diagnostic {
+            file: file.to_owned(),
+            line: 1,
+            column: 1,
+            message: format!("file is {} bytes, larger than the {MAX_FILE_BYTES}-byte limit", text.len()),
+            hint: Some("keep the file small: it describes requirements, not data".to_owned()),
+        });
+    }
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_aliases: 100,
+            max_anchors: 100,
+            max_events: 100_000,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: 10_000,
+            max_replay_stack_depth: 8,
+            max_alias_expansions_per_anchor: 100,
+        },
+    };
+    let parsed: Result<Option<Spanned<Value>>, _> = serde_saphyr::from_str_with_options(text, options);
+    match parsed {
+        Ok(Some(spanned)) => Ok(node(spanned)),
+        Ok(None) => Ok(Node { value: Value::Null, pos: Pos { line: 1, column: 1 } }),
+        Err(err) => Err(yaml_error(file, &err)),
+    }
+}
+
+fn yaml_error(file: &str, err: &serde_saphyr::Error) -> Diagnostic {
+    let pos = err.location().map_or(Pos { line: 1, column: 1 }, |l| Pos {
+        line: l.line().max(1),
+        column: l.column().max(1),
+    });
+    let raw = err.without_snippet().to_string();
+    // The library appends its own position; ours goes in front, so drop theirs.
+    let message = raw.split(" at line ").next().unwrap_or(&raw).trim().to_owned();
+    let lower = message.to_lowercase();
+    let hint = if lower.contains("alias") || lower.contains("anchor") || lower.contains("budget") {
+        Some("anchors and aliases are limited; write the values out instead".to_owned())
+    } else if lower.contains("duplicate") {
+        Some("each key may appear once in a mapping".to_owned())
+    } else {
+        Some("check the YAML syntax around this place (indentation, quotes, colons)".to_owned())
+    };
+    Diagnostic { file: file.to_owned(), line: pos.line, column: pos.column, message: format!("invalid YAML: {message}"), hint }
+}
+
+fn pos_of<T>(spanned: &Spanned<T>) -> Pos {
+    Pos { line: spanned.referenced.line(), column: spanned.referenced.column() }
+}
+
+fn node(spanned: Spanned<Value>) -> Node {
+    let pos = pos_of(&spanned);
+    Node { value: spanned.value, pos }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Value::deserialize(d)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Int(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        i64::try_from(v).map(Value::Int).map_err(|_| E::custom("integer too large"))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::Str(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::Str(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Spanned<Value>>()? {
+            items.push(node(item));
+        }
+        Ok(Value::Seq(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries: Vec<(Key, Node)> = Vec::new();
+        while let Some(key) = map.next_key::<Spanned<KeyName>>()? {
+            let pos = pos_of(&key);
+            let value = node(map.next_value::<Spanned<Value>>()?);
+            if entries.iter().any(|(k, _)| k.name == key.value.0) {
+                return Err(de::Error::custom(format!("duplicate key `{}`", key.value.0)));
+            }
+            entries.push((Key { name: key.value.0, pos }, value));
+        }
+        Ok(Value::Map(entries))
+    }
+}
+
+/// A mapping key; scalars of any type are taken by their text (`1:` is key `"1"`).
+struct KeyName(String);
+
+impl<'de> Deserialize<'de> for KeyName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = KeyName;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a scalar key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<KeyName, E> {
+                Ok(KeyName(v.to_owned()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<KeyName, E> {
+                Ok(KeyName(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<KeyName, E> {
+                Ok(KeyName(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<KeyName, E> {
+                Ok(KeyName(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<KeyName, E> {
+                Ok(KeyName(v.to_string()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<KeyName, E> {
+                Ok(KeyName("null".to_owned()))
+            }
+        }
+        deserializer.deserialize_any(KeyVisitor)
+    }
+}
+
+/// Collects diagnostics while walking one file's tree.
+pub struct Checker {
+    file: String,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checker {
+    pub fn new(file: &str) -> Self {
+        Self { file: file.to_owned(), diagnostics: Vec::new() }
+    }
+
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// Records a problem at `pos`.
+    pub fn error(&mut self, pos: Pos, message: impl Into<String>, hint: Option<String>) {
+        self.diagnostics.push(Diagnostic {
+            file: self.file.clone(),
+            line: pos.line,
+            column: pos.column,
+            message: message.into(),
+            hint,
+        });
+    }
+
+    fn wrong_type(&mut self, path: &str, node: &Node, expected: &str) {
+        self.error(
+            node.pos,
+            format!("`{path}` must be {expected}, found {}", node.value.type_name()),
+            Some(format!("write `{path}` as {expected}")),
+        );
+    }
+
+    /// The entries of a mapping node; records an error (and gives `None`) otherwise.
+    pub fn map<'a>(&mut self, path: &str, node: &'a Node) -> Option<&'a [(Key, Node)]> {
+        match &node.value {
+            Value::Map(entries) => Some(entries),
+            _ => {
+                self.wrong_type(path, node, "a mapping");
+                None
+            }
+        }
+    }
+
+    /// Records every key of `entries` that is not in `known`, with a "did you mean" hint.
+    pub fn unknown_keys(&mut self, path: &str, entries: &[(Key, Node)], known: &[&str]) {
+        for (key, _) in entries {
+            if !known.contains(&key.name.as_str()) {
+                let place = if path.is_empty() { String::new() } else { format!(" in `{path}`") };
+                let hint = match did_you_mean(&key.name, known.iter().copied()) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => format!("known keys here: {}", known.join(", ")),
+                };
+                self.error(key.pos, format!("unknown key `{}`{place}", key.name), Some(hint));
+            }
+        }
+    }
+
+    /// A string; records an error for any other type.
+    pub fn str<'a>(&mut self, path: &str, node: &'a Node) -> Option<&'a str> {
+        match &node.value {
+            Value::Str(s) => Some(s),
+            _ => {
+                self.wrong_type(path, node, "a string");
+                None
+            }
+        }
+    }
+
+    /// An integer; records an error for any other type.
+    pub fn int(&mut self, path: &str, node: &Node) -> Option<i64> {
+        match node.value {
+            Value::Int(i) => Some(i),
+            _ => {
+                self.wrong_type(path, node, "an integer");
+                None
+            }
+        }
+    }
+
+    /// A boolean; records an error for any other type.
+    pub fn bool(&mut self, path: &str, node: &Node) -> Option<bool> {
+        match node.value {
+            Value::Bool(b) => Some(b),
+            _ => {
+                self.wrong_type(path, node, "`true` or `false`");
+                None
+            }
+        }
+    }
+
+    /// A list of strings; records an error for anything else.
+    pub fn str_list(&mut self, path: &str, node: &Node) -> Option<Vec<(String, Pos)>> {
+        let Value::Seq(items) = &node.value else {
+            self.wrong_type(path, node, "a list of strings");
+            return None;
+        };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            if let Some(s) = self.str(&format!("{path}[{i}]"), item) {
+                out.push((s.to_owned(), item.pos));
+            }
+        }
+        Some(out)
+    }
+}
+
+/// Finds `name` among mapping entries.
+pub fn get<'a>(entries: &'a [(Key, Node)], name: &str) -> Option<&'a Node> {
+    entries.iter().find(|(k, _)| k.name == name).map(|(_, v)| v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nodes_keep_their_line_and_column() {
+        let root = parse("f.yml", "a: 1\nb:\n  c: \"x\"\n  d: [1, 2]\n").expect("parses");
+        let Value::Map(entries) = &root.value else { panic!("map") };
+        assert_eq!(entries[0].0.pos, Pos { line: 1, column: 1 });
+        assert_eq!(entries[0].1.pos, Pos { line: 1, column: 4 });
+        let Value::Map(inner) = &entries[1].1.value else { panic!("map") };
+        assert_eq!(inner[0].0.pos, Pos { line: 3, column: 3 });
+        assert_eq!(inner[0].1.value, Value::Str("x".into()));
+        assert_eq!(inner[0].1.pos, Pos { line: 3, column: 6 });
+        let Value::Seq(items) = &inner[1].1.value else { panic!("seq") };
+        assert_eq!(items[1].pos, Pos { line: 4, column: 10 });
+    }
+
+    #[test]
+    fn oversized_files_are_refused() {
+        let text = format!("a: \"{}\"\n", "x".repeat(MAX_FILE_BYTES));
+        let err = parse("f.yml", &text).expect_err("too large");
+        assert!(err.message.contains("larger than the 65536-byte limit"), "{err}");
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let prev = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"
+            ));
+        }
+        let err = parse("f.yml", &text).expect_err("bomb refused");
+        assert!(err.hint.as_deref().is_some_and(|h| h.contains("aliases")), "{err}");
+    }
+
+    #[test]
+    fn syntax_errors_carry_a_position() {
+        let err = parse("f.yml", "a: 1\nb: [1, 2\nc: 3\n").expect_err("bad yaml");
+        assert!(err.line >= 2, "{err}");
+        assert!(err.message.starts_with("invalid YAML"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused() {
+        let err = parse("f.yml", "a: 1\na: 2\n").expect_err("dup");
+        assert!(err.message.contains("duplicate"), "{err}");
+    }
+}
