@@ -9,7 +9,11 @@
 pub mod cli;
 pub mod codehost;
 pub mod identity;
+pub mod render;
+pub mod report;
+pub mod output;
 pub mod store;
+pub mod terraform;
 pub mod config;
 pub mod diagnostic;
 pub mod suggest;
