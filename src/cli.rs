@@ -1,6 +1,92 @@
-//! Command-line parsing (placeholder).
+//! Command-line parsing. The clap types live here alone; [`main`] turns them into calls.
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Args, Parser, Subcommand};
+
+use crate::app;
+
+#[derive(Debug, Parser)]
+#[command(name = "infra-manager", version, about = "Managed infrastructure for customer repositories: plan and apply Terraform from infra/variables.yml")]
+pub struct Cli {
+    /// The manager configuration; a missing file means local mode with built-in defaults.
+    #[arg(long, global = true, default_value = "infra-manager.yml", value_name = "PATH")]
+    pub config: PathBuf,
+    /// Print one JSON object on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate, render and plan a customer environment; store the plan for apply.
+    Plan(TargetArgs),
+    /// Apply exactly the stored plan (checksum verified) or refuse.
+    Apply(TargetArgs),
+    /// Check a variables.yml file; exits 0 when valid, 2 when not.
+    Validate(ValidateArgs),
+    /// Write the Terraform working directory for a customer environment and print its path.
+    Render(RenderArgs),
+    /// Print the JSON Schema of infra/variables.yml.
+    Schema,
+}
+
+/// Which customer environment, from a local directory.
+#[derive(Debug, Args, Clone)]
+pub struct TargetArgs {
+    /// Local mode: the customer repository checkout (reads DIR/infra/variables.yml).
+    #[arg(long, value_name = "DIR")]
+    pub source_dir: PathBuf,
+    /// The customer, `owner/repo` (default `local/<dir name>`).
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub customer: Option<String>,
+    /// The environment, e.g. `staging`.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// The customer commit (default: a digest of variables.yml, standing in for a commit).
+    #[arg(long, value_name = "SHA")]
+    pub sha: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The file to check.
+    #[arg(default_value = "infra/variables.yml")]
+    pub file: PathBuf,
+    /// Apply this registered customer's tier and enabled environments.
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub customer: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Where to write the working directory (default: the one plan uses).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// Parses the command line, runs, and maps the outcome to an exit code.
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            crate::output::log(&format!("error: can't start the async runtime: {e}"));
+            return ExitCode::from(1);
+        }
+    };
+    let code = runtime.block_on(app::run(cli));
+    ExitCode::from(code)
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("INFRA_MANAGER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }

@@ -133,6 +133,8 @@ impl Config {
     pub fn load(path: &Path, required: bool) -> Result<Self, ConfigError> {
         let base = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+        // Terraform runs inside working directories, so every configured path is made absolute.
+        let base = std::path::absolute(&base).unwrap_or(base);
         match std::fs::read_to_string(path) {
             Ok(text) => Self::parse(&path.display().to_string(), &text, &base)
                 .map(|c| Self { source: Some(path.to_path_buf()), ..c })

@@ -6,9 +6,12 @@
 //! [`terraform::Terraform`] (the `terraform` or `tofu` executable). The pure parts —
 //! [`variables`], [`render`], [`terraform::summary`], [`report`] — take data in and give data out.
 
+pub mod app;
 pub mod cli;
 pub mod codehost;
+pub mod commands;
 pub mod identity;
+pub mod local_host;
 pub mod render;
 pub mod report;
 pub mod output;

@@ -1,1 +1,219 @@
-//! The local store (placeholder).
+//! The local store: state, plans and run records under one directory (local mode).
+//!
+//! Layout under the root (`.infra-manager/` by default):
+//! `state/<owner>/<repo>/<env>/terraform.tfstate`, `plans/<owner>/<repo>/<env>/<sha>.tfplan`
+//! with `<sha>.json` metadata and `latest.json`, and `records/<owner>/<repo>/<run_id>.json`.
+//! Files are written to a temporary name and renamed, so a crash never leaves half a file.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{Backend, PlanKey, PlanMeta, RunRecord, Store, StoreError};
+use crate::identity::{Sha, Target};
+
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Latest {
+    sha: String,
+    created_at: String,
+}
+
+impl LocalStore {
+    /// Opens (creating if needed) the store at `root`.
+    pub fn open(root: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(root).map_err(|source| io("create", root, source))?;
+        let root = root.canonicalize().map_err(|source| io("resolve", root, source))?;
+        Ok(Self { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn target_dir(&self, kind: &str, target: &Target) -> PathBuf {
+        self.root.join(kind).join(target.customer.owner()).join(target.customer.repo()).join(target.env.as_str())
+    }
+
+    fn plan_path(&self, target: &Target, sha: &str, ext: &str) -> PathBuf {
+        self.target_dir("plans", target).join(format!("{sha}.{ext}"))
+    }
+
+    fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, StoreError> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt { location: path.display().to_string(), message: e.to_string() }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(io("read", path, source)),
+        }
+    }
+}
+
+fn io(action: &'static str, path: &Path, source: std::io::Error) -> StoreError {
+    StoreError::Io { action, location: path.display().to_string(), source }
+}
+
+/// Writes via a temporary file and a rename.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| io("create", parent, source))?;
+    }
+    let tmp = path.with_extension(format!("tmp-{}", fastrand::u64(..)));
+    std::fs::write(&tmp, bytes).map_err(|source| io("write", &tmp, source))?;
+    std::fs::rename(&tmp, path).map_err(|source| io("write", path, source))
+}
+
+fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec_pretty(value).unwrap_or_default()
+}
+
+#[async_trait]
+impl Store for LocalStore {
+    fn backend(&self, target: &Target) -> Backend {
+        let path = self.target_dir("state", target).join("terraform.tfstate");
+        let mut settings = Map::new();
+        settings.insert("path".into(), Value::String(path.display().to_string()));
+        Backend { kind: "local", settings }
+    }
+
+    fn plan_key(&self, target: &Target, sha: &Sha) -> PlanKey {
+        self.plan_path(target, sha.as_str(), "tfplan").display().to_string()
+    }
+
+    async fn put_plan(&self, target: &Target, plan: &[u8], meta: &PlanMeta) -> Result<PlanKey, StoreError> {
+        let plan_path = self.plan_path(target, &meta.sha, "tfplan");
+        write_atomic(&plan_path, plan)?;
+        write_atomic(&self.plan_path(target, &meta.sha, "json"), &to_json(meta))?;
+        let latest = Latest { sha: meta.sha.clone(), created_at: meta.created_at.clone() };
+        write_atomic(&self.target_dir("plans", target).join("latest.json"), &to_json(&latest))?;
+        Ok(plan_path.display().to_string())
+    }
+
+    async fn latest_plan(&self, target: &Target) -> Result<Option<PlanMeta>, StoreError> {
+        let latest: Option<Latest> = Self::read_json(&self.target_dir("plans", target).join("latest.json"))?;
+        match latest {
+            Some(latest) => Self::read_json(&self.plan_path(target, &latest.sha, "json")),
+            None => Ok(None),
+        }
+    }
+
+    async fn get_plan(&self, target: &Target, sha: &Sha) -> Result<(Vec<u8>, PlanMeta), StoreError> {
+        let no_plan = || StoreError::NoPlan { target: format!("{target} at {sha}") };
+        let meta: PlanMeta = Self::read_json(&self.plan_path(target, sha.as_str(), "json"))?.ok_or_else(no_plan)?;
+        let path = self.plan_path(target, sha.as_str(), "tfplan");
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(no_plan()),
+            Err(source) => return Err(io("read", &path, source)),
+        };
+        Ok((bytes, meta))
+    }
+
+    async fn record_run(&self, record: &RunRecord) -> Result<(), StoreError> {
+        let file = record.run_id.replace(['/', '\\', ':'], "_");
+        let path = self.root.join("records").join(&record.customer).join(format!("{file}.json"));
+        write_atomic(&path, &to_json(record))
+    }
+
+    async fn history(&self, customer: &str, env: Option<&str>) -> Result<Vec<RunRecord>, StoreError> {
+        let dir = self.root.join("records").join(customer);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(io("read", &dir, source)),
+        };
+        let mut records = Vec::new();
+        for entry in entries.flatten() {
+            if let Some(record) = Self::read_json::<RunRecord>(&entry.path())? {
+                if env.is_none_or(|e| e == record.environment) {
+                    records.push(record);
+                }
+            }
+        }
+        records.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.run_id.cmp(&a.run_id)));
+        Ok(records)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::{CustomerId, EnvName};
+    use crate::store::{RunKind, RunStatus};
+
+    fn target() -> Target {
+        Target { customer: CustomerId::parse("acme/web").expect("id"), env: EnvName::parse("staging").expect("env") }
+    }
+
+    fn meta(sha: &str, created_at: &str) -> PlanMeta {
+        PlanMeta {
+            customer: "acme/web".into(),
+            environment: "staging".into(),
+            sha: sha.into(),
+            plan_sha256: "00".into(),
+            terraform_version: "1.15.0".into(),
+            config_sha256: "11".into(),
+            manager_commit: "local".into(),
+            created_at: created_at.into(),
+            run_url: None,
+            state_lineage: None,
+            state_serial: None,
+            has_changes: true,
+            add: 1,
+            change: 0,
+            destroy: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn plans_round_trip_and_the_latest_wins() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = LocalStore::open(dir.path()).expect("open");
+        assert_eq!(store.latest_plan(&target()).await.expect("read"), None);
+        let a = "a".repeat(40);
+        let b = "b".repeat(40);
+        store.put_plan(&target(), b"plan-a", &meta(&a, "2026-01-01T00:00:00Z")).await.expect("put");
+        let key = store.put_plan(&target(), b"plan-b", &meta(&b, "2026-01-01T00:00:01Z")).await.expect("put");
+        assert!(key.ends_with(&format!("plans/acme/web/staging/{b}.tfplan")), "{key}");
+        assert_eq!(store.latest_plan(&target()).await.expect("read").map(|m| m.sha), Some(b.clone()));
+        let (bytes, m) = store.get_plan(&target(), &Sha::parse(&a).expect("sha")).await.expect("get");
+        assert_eq!((bytes.as_slice(), m.sha.as_str()), (b"plan-a".as_slice(), a.as_str()));
+        let missing = store.get_plan(&target(), &Sha::parse(&"c".repeat(40)).expect("sha")).await.expect_err("none");
+        assert!(matches!(missing, StoreError::NoPlan { .. }));
+    }
+
+    #[tokio::test]
+    async fn history_is_newest_first_and_filters_by_environment() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = LocalStore::open(dir.path()).expect("open");
+        for (i, env) in ["staging", "production", "staging"].iter().enumerate() {
+            let record = RunRecord {
+                run_id: format!("2026-01-0{}T00:00:00Z#{i}", i + 1),
+                kind: RunKind::Plan,
+                customer: "acme/web".into(),
+                environment: (*env).into(),
+                sha: "a".repeat(40),
+                pull_request: None,
+                status: RunStatus::Succeeded,
+                started_at: format!("2026-01-0{}T00:00:00Z", i + 1),
+                finished_at: None,
+                run_url: None,
+                add: None,
+                change: None,
+                destroy: None,
+                message: None,
+            };
+            store.record_run(&record).await.expect("record");
+        }
+        let all = store.history("acme/web", None).await.expect("history");
+        assert_eq!(all.iter().map(|r| r.started_at.as_str()).collect::<Vec<_>>(), ["2026-01-03T00:00:00Z", "2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z"]);
+        assert_eq!(store.history("acme/web", Some("staging")).await.expect("history").len(), 2);
+    }
+}

@@ -1,0 +1,46 @@
+//! Preparing a target's Terraform working directory: fetch `infra/variables.yml` at the SHA,
+//! validate it, resolve the environment, render, `init`. Plan and apply share this, so apply
+//! rebuilds exactly the configuration the plan was made from and can prove it by digest.
+
+use std::path::PathBuf;
+
+use super::{Context, Request, Stop};
+use crate::render;
+use crate::variables::{self, Resolved, Rules, Variables};
+
+/// A rendered and initialised working directory.
+pub struct Prepared {
+    pub dir: PathBuf,
+    /// sha256 over the rendered files and Terraform's dependency lock file.
+    pub config_sha256: String,
+    pub values: Resolved,
+}
+
+pub async fn prepare(ctx: &Context<'_>, req: &Request) -> Result<Prepared, Stop> {
+    let customer = &req.target.customer;
+    let text = ctx
+        .host
+        .read_file(customer, variables::PATH, &req.sha)
+        .await
+        .map_err(|e| Stop::Failed(e.to_string()))?
+        .ok_or_else(|| Stop::Refused {
+            message: format!("`{}` not found at {customer}@{}", variables::PATH, req.sha.short()),
+            hint: Some("add the file; `customer-template/infra/variables.yml` is a starting point".into()),
+            exit_code: 2,
+        })?;
+    let rules = Rules::for_customer(ctx.config, Some(customer));
+    let vars = Variables::parse(variables::PATH, &text, customer, &rules).map_err(|d| Stop::Invalid(d.0))?;
+    let values = vars.resolve(&req.target.env).map_err(|e| Stop::Refused {
+        message: e.to_string(),
+        hint: Some(format!("add `{}` under `environments:` in {}", req.target.env, variables::PATH)),
+        exit_code: 2,
+    })?;
+    let backend = ctx.store.backend(&req.target);
+    let rendered = render::render(&values, &ctx.config.module_dir(), &backend).map_err(|e| Stop::Failed(e.to_string()))?;
+    let dir = ctx.work_dir(&req.target);
+    rendered.write(&dir).map_err(|e| Stop::Failed(e.to_string()))?;
+    ctx.terraform.init(&dir).await.map_err(|e| Stop::Failed(e.to_string()))?;
+    let lock_file = std::fs::read(dir.join(".terraform.lock.hcl")).unwrap_or_default();
+    let config_sha256 = super::sha256_hex(format!("{}\n{}", rendered.digest(), super::sha256_hex(&lock_file)).as_bytes());
+    Ok(Prepared { dir, config_sha256, values })
+}
