@@ -54,13 +54,23 @@ async fn apply(ctx: &Context<'_>, req: &Request) -> Result<PlanMeta, Stop> {
     let latest = ctx.store.latest_plan(target).await.map_err(store_failed)?.ok_or_else(|| {
         Stop::refused(format!("no stored plan for {target}"), format!("run `infra-manager plan` for `{}` first", target.env))
     })?;
+    let newest = &latest.sha[..7.min(latest.sha.len())];
+    let (bytes, meta) = match ctx.store.get_plan(target, &req.sha).await {
+        Ok(found) => found,
+        Err(StoreError::NoPlan { .. }) => {
+            return Err(Stop::refused(
+                format!("no stored plan for commit {} of {target} (the newest plan is for {newest})", req.sha.short()),
+                format!("run `infra-manager plan` for this commit first"),
+            ));
+        }
+        Err(e) => return Err(store_failed(e)),
+    };
     if latest.sha != req.sha.as_str() {
         return Err(Stop::refused(
-            format!("plan for {} is superseded by a newer plan for {}", req.sha.short(), &latest.sha[..7.min(latest.sha.len())]),
+            format!("plan for {} is superseded by a newer plan for {newest}", req.sha.short()),
             "apply the newest plan (its commit), or plan this commit again",
         ));
     }
-    let (bytes, meta) = ctx.store.get_plan(target, &req.sha).await.map_err(store_failed)?;
     let actual = sha256_hex(&bytes);
     if actual != meta.plan_sha256 {
         return Err(Stop::refused(

@@ -1,0 +1,202 @@
+//! Local mode end to end: the real binary, real Terraform, a local store.
+
+mod support;
+
+use support::cli::{Run, Sandbox, repo_root, require_terraform};
+
+fn state_file(sb: &Sandbox) -> std::path::PathBuf {
+    sb.store().join("state/local/shop/staging/terraform.tfstate")
+}
+
+#[test]
+fn plan_apply_then_replan_shows_no_changes() {
+    require_terraform();
+    let sb = Sandbox::new();
+    let plan = sb.run("plan", "staging");
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let report = plan.json();
+    assert_eq!(report["status"], "ok");
+    assert_eq!(report["customer"], "local/shop");
+    assert_eq!(report["has_changes"], true);
+    assert_eq!((report["add"].as_u64(), report["change"].as_u64(), report["destroy"].as_u64()), (Some(8), Some(0), Some(0)));
+    let plan_key = report["plan_key"].as_str().expect("plan_key");
+    assert!(std::path::Path::new(plan_key).is_file(), "{plan_key}");
+    assert!(!state_file(&sb).exists(), "plan must not write state");
+
+    let apply = sb.run("apply", "staging");
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    assert_eq!(apply.json()["status"], "ok");
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(state_file(&sb)).expect("state written")).expect("json");
+    assert_eq!(state["resources"].as_array().map(Vec::len), Some(7), "7 resource blocks (subnet has count 2)");
+
+    let replan = sb.run("plan", "staging");
+    assert_eq!(replan.code, 0, "{}", replan.stderr);
+    let report = replan.json();
+    assert_eq!(report["has_changes"], false);
+    assert_eq!(report["add"], 0);
+}
+
+#[test]
+fn text_mode_prints_the_comment_on_stdout_and_logs_on_stderr() {
+    require_terraform();
+    let sb = Sandbox::new();
+    let out = Run::new(sb.path()).args(["plan", "--source-dir", "shop", "--env", "production"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("<!-- infra-manager:plan:production -->\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("Plan: 8 to add, 0 to change, 0 to destroy"));
+    assert!(out.stdout.contains("<details><summary>Full plan</summary>"));
+    assert!(out.stderr.contains("» terraform plan"), "{}", out.stderr);
+}
+
+#[test]
+fn apply_refuses_a_tampered_plan() {
+    require_terraform();
+    let sb = Sandbox::new();
+    let plan = sb.run("plan", "staging").json();
+    let key = plan["plan_key"].as_str().expect("key").to_owned();
+    let mut bytes = std::fs::read(&key).expect("plan file");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&key, bytes).expect("tamper");
+
+    let apply = sb.run("apply", "staging");
+    assert_eq!(apply.code, 1, "{}", apply.stderr);
+    let report = apply.json();
+    assert_eq!(report["status"], "refused");
+    let message = report["errors"][0]["message"].as_str().expect("message");
+    assert!(message.contains("does not match its checksum"), "{message}");
+    assert!(!state_file(&sb).exists(), "nothing applied");
+}
+
+#[test]
+fn apply_refuses_a_stale_plan() {
+    require_terraform();
+    let sb = Sandbox::new();
+    assert_eq!(sb.run("plan", "staging").code, 0);
+    assert_eq!(sb.run("apply", "staging").code, 0);
+    let serial_after_first = std::fs::read_to_string(state_file(&sb)).expect("state");
+
+    // The same saved plan again: the state moved on since it was made.
+    let again = sb.run("apply", "staging");
+    assert_eq!(again.code, 1, "{}", again.stderr);
+    let report = again.json();
+    assert_eq!(report["status"], "refused");
+    let message = report["errors"][0]["message"].as_str().expect("message");
+    assert!(message.contains("the plan is stale"), "{message}");
+    assert!(report["errors"][0]["hint"].as_str().is_some_and(|h| h.contains("plan")));
+    assert_eq!(std::fs::read_to_string(state_file(&sb)).expect("state"), serial_after_first, "state untouched");
+}
+
+#[test]
+fn apply_refuses_without_a_plan_and_when_the_file_changed_since_the_plan() {
+    require_terraform();
+    let sb = Sandbox::new();
+    let none = sb.run("apply", "staging");
+    assert_eq!(none.code, 1);
+    assert!(none.json()["errors"][0]["message"].as_str().is_some_and(|m| m.contains("no stored plan")), "{}", none.stdout);
+
+    assert_eq!(sb.run("plan", "staging").code, 0);
+    let text = std::fs::read_to_string(sb.variables()).expect("read");
+    std::fs::write(sb.variables(), text.replace("max_instances: 2", "max_instances: 3")).expect("edit");
+    let changed = sb.run("apply", "staging");
+    assert_eq!(changed.code, 1, "{}", changed.stderr);
+    let message = changed.json()["errors"][0]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("no stored plan for commit"), "{message}");
+    assert!(!state_file(&sb).exists());
+}
+
+#[test]
+fn an_invalid_file_exits_2_with_every_error_and_runs_no_terraform() {
+    let sb = Sandbox::new();
+    let text = std::fs::read_to_string(sb.variables()).expect("read");
+    std::fs::write(sb.variables(), text.replace("project_name: customer-app-name", "project_nam: X").replace("availability_zones: 2", "availability_zones: 9")).expect("edit");
+    let out = sb.run("plan", "staging");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let report = out.json();
+    assert_eq!(report["status"], "invalid");
+    let errors: Vec<String> = report["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| format!("{}:{}:{} {}", e["file"].as_str().unwrap_or(""), e["line"], e["column"], e["message"].as_str().unwrap_or("")))
+        .collect();
+    assert!(errors.contains(&"infra/variables.yml:10:1 unknown key `project_nam`".to_owned()), "{errors:#?}");
+    assert!(errors.iter().any(|e| e.contains("missing required key `project_name`")), "{errors:#?}");
+    assert!(errors.iter().any(|e| e.starts_with("infra/variables.yml:24:23 ")), "{errors:#?}");
+    assert!(!sb.store().join("work/local/shop/staging").exists(), "no working directory: Terraform never ran");
+}
+
+#[test]
+fn an_unregistered_customer_is_refused_with_exit_2_and_nothing_written() {
+    let sb = Sandbox::new();
+    sb.add_config("customers:\n  - repo: acme/webshop\n    environments: [staging]\n");
+    let out = Run::new(sb.path()).args(["--json", "plan", "--source-dir", "shop", "--env", "staging", "--customer", "evil/other"]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let report = out.json();
+    assert_eq!(report["status"], "refused");
+    assert!(report["errors"][0]["message"].as_str().is_some_and(|m| m.contains("not a registered customer")));
+    let written: Vec<_> = walk(&sb.store());
+    assert!(written.iter().all(|p| !p.contains("records") && !p.contains("plans")), "{written:?}");
+}
+
+#[test]
+fn names_that_could_escape_a_key_are_refused_before_anything_runs() {
+    let sb = Sandbox::new();
+    for bad in ["../x", "a/b/c", "Acme/web", ""] {
+        let out = Run::new(sb.path()).args(["--json", "plan", "--source-dir", "shop", "--env", "staging", "--customer", bad]).run();
+        assert_eq!(out.code, 2, "{bad}: {}", out.stderr);
+        assert_eq!(out.json()["status"], "refused", "{bad}");
+    }
+    let out = Run::new(sb.path()).args(["--json", "plan", "--source-dir", "shop", "--env", "../prod"]).run();
+    assert_eq!(out.code, 2);
+    assert!(walk(&sb.store()).is_empty(), "nothing written");
+}
+
+#[test]
+fn validate_exits_0_or_2_with_positions() {
+    let sb = Sandbox::new();
+    let ok = Run::new(sb.path()).args(["validate", "shop/infra/variables.yml"]).run();
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(ok.stderr.contains("is valid (environments: staging, production)"), "{}", ok.stderr);
+
+    std::fs::write(sb.variables(), "project_name: shop\ncloud_provider: aws\nenvironments:\n  stagin: {}\nnetworking: { vpc_cidr: \"10.0.0.0/16\" }\n").expect("write");
+    let bad = Run::new(sb.path()).args(["validate", "shop/infra/variables.yml"]).run();
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("error: shop/infra/variables.yml:4:3: unknown environment `stagin`"), "{}", bad.stderr);
+    assert!(bad.stderr.contains("hint: did you mean `staging`?"), "{}", bad.stderr);
+}
+
+#[test]
+fn validate_with_a_customer_applies_their_tier() {
+    let sb = Sandbox::new();
+    sb.add_config("tiers:\n  tiny:\n    instance_types: [t3.micro]\n    max_instances: 1\n    regions: [us-east-1]\ncustomers:\n  - repo: acme/webshop\n    tier: tiny\n    environments: [staging, production]\n");
+    let out = Run::new(sb.path()).args(["--json", "validate", "shop/infra/variables.yml", "--customer", "acme/webshop"]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let messages: Vec<String> = out.json()["errors"].as_array().expect("errors").iter().map(|e| e["message"].as_str().unwrap_or("").to_owned()).collect();
+    assert!(messages.iter().any(|m| m.contains("above your tier's limit of 1")), "{messages:#?}");
+    assert!(messages.iter().any(|m| m.contains("`us-west-2` is not allowed by tier `tiny`")), "{messages:#?}");
+}
+
+#[test]
+fn schema_is_a_json_schema_naming_the_environments() {
+    let out = Run::new(&repo_root()).args(["--config", "/nonexistent/infra-manager.yml", "schema"]).run();
+    assert_eq!(out.code, 0);
+    let schema = out.json();
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(schema["properties"]["environments"]["propertyNames"]["enum"], serde_json::json!(["staging", "production"]));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,124 @@
+//! Runs the real `infra-manager` binary with a clean environment and captures its output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root (where `manager-terraform/` and `customer-template/` are).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Fails loudly when no Terraform can be found: these tests never skip silently.
+pub fn require_terraform() {
+    if let Ok(path) = std::env::var("INFRA_MANAGER_TERRAFORM") {
+        assert!(Path::new(&path).is_file(), "INFRA_MANAGER_TERRAFORM={path} does not exist");
+        return;
+    }
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join("terraform").is_file() || d.join("tofu").is_file()))
+        .unwrap_or(false);
+    assert!(found, "no terraform or tofu on PATH: run `source scripts/tools.sh` (or scripts/test) first");
+}
+
+/// One finished run of the binary.
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+}
+
+/// A builder for one invocation.
+pub struct Run {
+    cmd: Command,
+}
+
+impl Run {
+    pub fn new(cwd: &Path) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_infra-manager"));
+        cmd.current_dir(cwd);
+        // The tests must behave the same inside GitHub Actions and outside it.
+        for (key, _) in std::env::vars() {
+            if key.starts_with("GITHUB_") || key.starts_with("RUNNER_") || key.starts_with("ACTIONS_") || key == "CI" {
+                cmd.env_remove(&key);
+            }
+        }
+        Self { cmd }
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    pub fn run(mut self) -> Output {
+        let out = self.cmd.output().expect("run infra-manager");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// A scratch manager setup: a config using the sandbox module and a local store in a temp dir,
+/// and a copy of `customer-template/` as the customer checkout named `shop`.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = format!(
+            "terraform:\n  modules_dir: {}\n  module: sandbox-app-environment\nstate:\n  backend: local\n  local_dir: {}\n",
+            repo_root().join("manager-terraform").display(),
+            dir.path().join("store").display(),
+        );
+        std::fs::write(dir.path().join("infra-manager.yml"), config).expect("write config");
+        let infra = dir.path().join("shop/infra");
+        std::fs::create_dir_all(&infra).expect("mkdir");
+        std::fs::copy(repo_root().join("customer-template/infra/variables.yml"), infra.join("variables.yml")).expect("copy");
+        Self { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.path().join("store")
+    }
+
+    pub fn variables(&self) -> PathBuf {
+        self.path().join("shop/infra/variables.yml")
+    }
+
+    /// Appends to the manager config (e.g. a customer registry).
+    pub fn add_config(&self, text: &str) {
+        let path = self.path().join("infra-manager.yml");
+        let mut config = std::fs::read_to_string(&path).expect("read");
+        config.push_str(text);
+        std::fs::write(path, config).expect("write");
+    }
+
+    /// `infra-manager --json <command> --source-dir shop --env <env>`.
+    pub fn run(&self, command: &str, env: &str) -> Output {
+        Run::new(self.path()).args(["--json", command, "--source-dir", "shop", "--env", env]).run()
+    }
+}
