@@ -20,7 +20,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Schema => {
             let config = match load_config(&cli.config) {
                 Ok(c) => c,
-                Err(report) => return finish(report, json),
+                Err(report) => return finish(*report, json),
             };
             let schema = variables::schema::json_schema(&config.environment_names());
             output::data(&serde_json::to_string_pretty(&schema).unwrap_or_default());
@@ -57,13 +57,13 @@ fn finish(report: Report, json: bool) -> u8 {
     report.exit_code
 }
 
-fn load_config(path: &Path) -> Result<Config, Report> {
+fn load_config(path: &Path) -> Result<Config, Box<Report>> {
     Config::load(path, false).map_err(|e| {
         let report = Report::bare("config");
-        match e {
+        Box::new(match e {
             crate::config::ConfigError::Invalid(d) => report.stop(Stop::Invalid(d.0)),
             other => report.stop(Stop::Failed(other.to_string())),
-        }
+        })
     })
 }
 
@@ -72,7 +72,7 @@ fn usage(command: &'static str, message: String, hint: &str) -> Report {
 }
 
 /// The customer of a local source directory: `--customer`, else `local/<dir name>`.
-fn local_customer(command: &'static str, args: &TargetArgs) -> Result<CustomerId, Report> {
+fn local_customer(command: &'static str, args: &TargetArgs) -> Result<CustomerId, Box<Report>> {
     let name = match &args.customer {
         Some(c) => c.clone(),
         None => {
@@ -81,17 +81,17 @@ fn local_customer(command: &'static str, args: &TargetArgs) -> Result<CustomerId
             format!("local/{base}")
         }
     };
-    CustomerId::parse(&name).map_err(|e| usage(command, e.to_string(), "pass `--customer owner/repo` with lowercase `[a-z0-9._-]` names"))
+    CustomerId::parse(&name).map_err(|e| Box::new(usage(command, e.to_string(), "pass `--customer owner/repo` with lowercase `[a-z0-9._-]` names")))
 }
 
-fn local_target(command: &'static str, args: &TargetArgs) -> Result<(Target, Sha), Report> {
+fn local_target(command: &'static str, args: &TargetArgs) -> Result<(Target, Sha), Box<Report>> {
     if !args.source_dir.is_dir() {
-        return Err(usage(command, format!("source directory `{}` does not exist", args.source_dir.display()), "pass the customer repository checkout as `--source-dir`"));
+        return Err(Box::new(usage(command, format!("source directory `{}` does not exist", args.source_dir.display()), "pass the customer repository checkout as `--source-dir`")));
     }
     let customer = local_customer(command, args)?;
-    let env = EnvName::parse(&args.env).map_err(|e| usage(command, e.to_string(), "pass an environment such as `--env staging`"))?;
+    let env = EnvName::parse(&args.env).map_err(|e| Box::new(usage(command, e.to_string(), "pass an environment such as `--env staging`")))?;
     let sha = match &args.sha {
-        Some(s) => Sha::parse(s).map_err(|e| usage(command, e.to_string(), "pass a full 40-character commit SHA"))?,
+        Some(s) => Sha::parse(s).map_err(|e| Box::new(usage(command, e.to_string(), "pass a full 40-character commit SHA")))?,
         None => {
             let text = std::fs::read_to_string(args.source_dir.join(variables::PATH)).unwrap_or_default();
             content_sha(&text)
@@ -121,11 +121,11 @@ fn locate_terraform(config: &Config) -> Result<Terraform, Stop> {
 async fn target_command(command: &'static str, config_path: &Path, args: &TargetArgs, work_dir: Option<PathBuf>) -> Report {
     let config = match load_config(config_path) {
         Ok(c) => c,
-        Err(report) => return report,
+        Err(report) => return *report,
     };
     let (target, sha) = match local_target(command, args) {
         Ok(t) => t,
-        Err(report) => return report,
+        Err(report) => return *report,
     };
     let req = Request { target, sha, pull_request: None };
     let store = match open_store(&config) {
@@ -155,7 +155,7 @@ async fn target_command(command: &'static str, config_path: &Path, args: &Target
 fn validate(config_path: &Path, args: &ValidateArgs) -> Report {
     let config = match load_config(config_path) {
         Ok(c) => c,
-        Err(report) => return report,
+        Err(report) => return *report,
     };
     let customer = match &args.customer {
         Some(c) => match CustomerId::parse(c) {
@@ -164,11 +164,10 @@ fn validate(config_path: &Path, args: &ValidateArgs) -> Report {
         },
         None => None,
     };
-    if let Some(id) = &customer {
-        if config.has_registry() && config.customer(id).is_none() {
+    if let Some(id) = &customer
+        && config.has_registry() && config.customer(id).is_none() {
             return usage("validate", format!("repository `{id}` is not a registered customer"), "check the name, or validate without `--customer`");
         }
-    }
     let file = args.file.display().to_string();
     let text = match std::fs::read_to_string(&args.file) {
         Ok(t) => t,
@@ -191,11 +190,11 @@ fn validate(config_path: &Path, args: &ValidateArgs) -> Report {
 async fn render(config_path: &Path, args: &RenderArgs) -> Report {
     let config = match load_config(config_path) {
         Ok(c) => c,
-        Err(report) => return report,
+        Err(report) => return *report,
     };
     let (target, sha) = match local_target("render", &args.target) {
         Ok(t) => t,
-        Err(report) => return report,
+        Err(report) => return *report,
     };
     let req = Request { target, sha, pull_request: None };
     let report = Report::new("render", &req);

@@ -149,8 +149,8 @@ impl Config {
         let root = yaml::parse(file, text).map_err(|d| Diagnostics(vec![d]))?;
         let mut config = Self::defaults(base, false);
         let mut c = Checker::new(file);
-        if !matches!(root.value, yaml::Value::Null) {
-            if let Some(entries) = c.map("", &root) {
+        if !matches!(root.value, yaml::Value::Null)
+            && let Some(entries) = c.map("", &root) {
                 let mut customers = Vec::new();
                 c.unknown_keys("", entries, &["terraform", "state", "environments", "tiers", "customers"]);
                 for (key, node) in entries {
@@ -166,7 +166,6 @@ impl Config {
                 check_references(&mut c, &customers, &config);
                 config.customers = customers.into_iter().map(|(customer, _)| customer).collect();
             }
-        }
         if c.diagnostics.is_empty() { Ok(config) } else { Err(Diagnostics(c.diagnostics)) }
     }
 
@@ -329,16 +328,14 @@ fn read_environments(c: &mut Checker, node: &Node) -> Vec<(EnvName, EnvironmentC
         };
         let mut env = EnvironmentConfig { auto_apply: name.as_str() != "production" };
         let path = format!("environments.{name}");
-        if !matches!(value.value, yaml::Value::Null) {
-            if let Some(fields) = c.map(&path, value) {
+        if !matches!(value.value, yaml::Value::Null)
+            && let Some(fields) = c.map(&path, value) {
                 c.unknown_keys(&path, fields, &["auto_apply"]);
-                if let Some(v) = yaml::get(fields, "auto_apply") {
-                    if let Some(b) = c.bool(&format!("{path}.auto_apply"), v) {
+                if let Some(v) = yaml::get(fields, "auto_apply")
+                    && let Some(b) = c.bool(&format!("{path}.auto_apply"), v) {
                         env.auto_apply = b;
                     }
-                }
             }
-        }
         out.push((name, env));
     }
     out

@@ -60,7 +60,7 @@ async fn apply(ctx: &Context<'_>, req: &Request) -> Result<PlanMeta, Stop> {
         Err(StoreError::NoPlan { .. }) => {
             return Err(Stop::refused(
                 format!("no stored plan for commit {} of {target} (the newest plan is for {newest})", req.sha.short()),
-                format!("run `infra-manager plan` for this commit first"),
+                "run `infra-manager plan` for this commit first".to_string(),
             ));
         }
         Err(e) => return Err(store_failed(e)),

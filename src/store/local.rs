@@ -131,11 +131,10 @@ impl Store for LocalStore {
         };
         let mut records = Vec::new();
         for entry in entries.flatten() {
-            if let Some(record) = Self::read_json::<RunRecord>(&entry.path())? {
-                if env.is_none_or(|e| e == record.environment) {
+            if let Some(record) = Self::read_json::<RunRecord>(&entry.path())?
+                && env.is_none_or(|e| e == record.environment) {
                     records.push(record);
                 }
-            }
         }
         records.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.run_id.cmp(&a.run_id)));
         Ok(records)

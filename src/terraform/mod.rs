@@ -100,11 +100,10 @@ impl Terraform {
             .env("CHECKPOINT_DISABLE", "1")
             .stdin(Stdio::null())
             .kill_on_drop(true);
-        if let Some(cache) = &self.plugin_cache_dir {
-            if std::fs::create_dir_all(cache).is_ok() {
+        if let Some(cache) = &self.plugin_cache_dir
+            && std::fs::create_dir_all(cache).is_ok() {
                 cmd.env("TF_PLUGIN_CACHE_DIR", cache);
             }
-        }
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }

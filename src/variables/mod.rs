@@ -151,7 +151,7 @@ fn missing(c: &mut Checker, pos: Pos, path: &str, key: &str, example: &str) {
 }
 
 fn check_root(c: &mut Checker, root: &Node, customer: &str, rules: &Rules<'_>) -> Option<Variables> {
-    let Some(entries) = c.map("the file", root) else { return None };
+    let entries = c.map("the file", root)?;
     c.unknown_keys("", entries, &ROOT_KEYS);
 
     let project_name = match yaml::get(entries, "project_name") {
@@ -163,11 +163,10 @@ fn check_root(c: &mut Checker, root: &Node, customer: &str, rules: &Rules<'_>) -
     };
     match yaml::get(entries, "cloud_provider") {
         Some(node) => {
-            if let Some(p) = c.str("cloud_provider", node) {
-                if p != "aws" {
+            if let Some(p) = c.str("cloud_provider", node)
+                && p != "aws" {
                     c.error(node.pos, format!("cloud provider `{p}` is not supported"), Some("use `aws`".into()));
                 }
-            }
         }
         None => missing(c, root.pos, "", "cloud_provider", "aws"),
     }
@@ -188,13 +187,14 @@ fn check_root(c: &mut Checker, root: &Node, customer: &str, rules: &Rules<'_>) -
     let tags = yaml::get(entries, "tags").map(|node| check_tags(c, node)).unwrap_or_default();
 
     let ctx_project = project_name.as_deref().unwrap_or("project");
-    check_expansions(c, customer, ctx_project, &environments, vpc_cidr.as_ref(), &tags, rules);
+    let network = Network { vpc_cidr: vpc_cidr.as_ref(), availability_zones };
+    check_expansions(c, customer, ctx_project, &environments, &network, &tags, rules);
     Some(Variables {
         customer: customer.to_owned(),
         project_name: project_name?,
         environments,
         vpc_cidr: vpc_cidr?,
-        availability_zones: availability_zones?,
+        availability_zones: availability_zones?.0,
         tags,
     })
 }
@@ -256,29 +256,26 @@ fn check_environments(c: &mut Checker, node: &Node, rules: &Rules<'_>) -> Vec<(E
         let instance_type = field(c, "instance_type", "t3.micro").and_then(|n| text(c, &format!("{path}.instance_type"), n));
         let min = field(c, "min_instances", "1").and_then(|n| Some((c.int(&format!("{path}.min_instances"), n)?, n.pos)));
         let max = field(c, "max_instances", "2").and_then(|n| Some((c.int(&format!("{path}.max_instances"), n)?, n.pos)));
-        if let Some((min, pos)) = min {
-            if min < 0 {
+        if let Some((min, pos)) = min
+            && min < 0 {
                 c.error(pos, format!("`{path}.min_instances` is {min}, it must be at least 0"), None);
             }
-        }
-        if let (Some((min, _)), Some((max, pos))) = (min, max) {
-            if min > max {
+        if let (Some((min, _)), Some((max, pos))) = (min, max)
+            && min > max {
                 c.error(
                     pos,
                     format!("`{path}.max_instances` is {max}, less than `min_instances` ({min})"),
                     Some("`min_instances` must not exceed `max_instances`".into()),
                 );
             }
-        }
-        if let (Some((_, tier)), Some((max, pos))) = (rules.tier, max) {
-            if max > tier.max_instances {
+        if let (Some((_, tier)), Some((max, pos))) = (rules.tier, max)
+            && max > tier.max_instances {
                 c.error(
                     pos,
                     format!("`{path}.max_instances` is {max}, above your tier's limit of {}", tier.max_instances),
                     Some(format!("use at most {} or ask the platform team for a larger tier", tier.max_instances)),
                 );
             }
-        }
         if let (Some(env), Some(region), Some(instance_type), Some((min, _)), Some((max, _))) =
             (env, region, instance_type, min, max)
         {
@@ -297,8 +294,8 @@ fn check_env_name(c: &mut Checker, key: &Key, rules: &Rules<'_>) -> Option<EnvNa
         c.error(key.pos, format!("unknown environment `{}`", key.name), Some(hint));
         return None;
     }
-    if let Some(enabled) = &rules.enabled {
-        if !enabled.contains(&key.name.as_str()) {
+    if let Some(enabled) = &rules.enabled
+        && !enabled.contains(&key.name.as_str()) {
             c.error(
                 key.pos,
                 format!("environment `{}` is not enabled for this repository", key.name),
@@ -306,11 +303,10 @@ fn check_env_name(c: &mut Checker, key: &Key, rules: &Rules<'_>) -> Option<EnvNa
             );
             return None;
         }
-    }
     EnvName::parse(&key.name).ok()
 }
 
-fn check_networking(c: &mut Checker, node: &Node) -> (Option<Text>, Option<i64>) {
+fn check_networking(c: &mut Checker, node: &Node) -> (Option<Text>, Option<(i64, Pos)>) {
     let Some(fields) = c.map("networking", node) else { return (None, None) };
     c.unknown_keys("networking", fields, &NETWORK_KEYS);
     let vpc_cidr = match yaml::get(fields, "vpc_cidr") {
@@ -323,13 +319,13 @@ fn check_networking(c: &mut Checker, node: &Node) -> (Option<Text>, Option<i64>)
     let azs = match yaml::get(fields, "availability_zones") {
         Some(n) => c.int("networking.availability_zones", n).and_then(|v| {
             if (1..=6).contains(&v) {
-                Some(v)
+                Some((v, n.pos))
             } else {
                 c.error(n.pos, format!("`networking.availability_zones` is {v}, it must be from 1 to 6"), None);
                 None
             }
         }),
-        None => Some(2),
+        None => Some((2, node.pos)),
     };
     (vpc_cidr, azs)
 }
@@ -382,7 +378,7 @@ fn check_expansions(
     customer: &str,
     project_name: &str,
     environments: &[(EnvName, EnvSpec)],
-    vpc_cidr: Option<&Text>,
+    network: &Network<'_>,
     tags: &[(String, Text)],
     rules: &Rules<'_>,
 ) {
@@ -402,13 +398,24 @@ fn check_expansions(
     for name in names {
         let ctx = TemplateContext { environment: name, customer, project_name };
         let expand = |t: &Text| template::expand(&t.raw, &ctx);
-        if let Some(cidr) = vpc_cidr {
+        if let Some(cidr) = network.vpc_cidr {
             match expand(cidr) {
-                Ok(value) => {
-                    if let Err((message, hint)) = check_cidr(&value) {
-                        once(c, cidr.pos, format!("`networking.vpc_cidr` {message}"), Some(hint));
+                Ok(value) => match check_cidr(&value) {
+                    Err((message, hint)) => once(c, cidr.pos, format!("`networking.vpc_cidr` {message}"), Some(hint)),
+                    Ok(prefix) => {
+                        if let Some((zones, pos)) = network.availability_zones {
+                            let fits = subnets_in(prefix);
+                            if zones > fits {
+                                once(
+                                    c,
+                                    pos,
+                                    format!("`networking.availability_zones` is {zones}, but `{value}` holds only {fits} subnet{} of /28 or larger", if fits == 1 { "" } else { "s" }),
+                                    Some("use a larger `vpc_cidr` or fewer zones".into()),
+                                );
+                            }
+                        }
                     }
-                }
+                },
                 Err(e) => once(c, cidr.pos, e.message, Some(e.hint)),
             }
         }
@@ -425,21 +432,31 @@ fn check_expansions(
         let ctx = TemplateContext { environment: env.as_str(), customer, project_name };
         let expand = |t: &Text| template::expand(&t.raw, &ctx);
         let path = format!("environments.{env}");
-        if let (Ok(region), Some((tier_name, tier))) = (expand(&spec.region), rules.tier) {
-            if !tier.regions.contains(&region) {
+        if let (Ok(region), Some((tier_name, tier))) = (expand(&spec.region), rules.tier)
+            && !tier.regions.contains(&region) {
                 once(c, spec.region.pos, format!("`{path}.region` `{region}` is not allowed by tier `{tier_name}`"), Some(format!("allowed regions: {}", tier.regions.join(", "))));
             }
-        }
-        if let (Ok(instance_type), Some((tier_name, tier))) = (expand(&spec.instance_type), rules.tier) {
-            if !tier.instance_types.contains(&instance_type) {
+        if let (Ok(instance_type), Some((tier_name, tier))) = (expand(&spec.instance_type), rules.tier)
+            && !tier.instance_types.contains(&instance_type) {
                 once(c, spec.instance_type.pos, format!("`{path}.instance_type` `{instance_type}` is not allowed by tier `{tier_name}`"), Some(format!("allowed instance types: {}", tier.instance_types.join(", "))));
             }
-        }
     }
 }
 
-/// Checks an IPv4 CIDR: dotted quad, prefix from /16 to /28, no host bits set.
-fn check_cidr(cidr: &str) -> Result<(), (String, String)> {
+/// The VPC settings that are checked together.
+struct Network<'a> {
+    vpc_cidr: Option<&'a Text>,
+    availability_zones: Option<(i64, Pos)>,
+}
+
+/// How many per-zone subnets a VPC of this prefix holds: the modules carve 1/16ths of it,
+/// but never smaller than /28, AWS's smallest subnet.
+fn subnets_in(prefix: u8) -> i64 {
+    1 << 4.min(28 - i64::from(prefix))
+}
+
+/// Checks an IPv4 CIDR: dotted quad, prefix from /16 to /28, no host bits set; gives the prefix.
+fn check_cidr(cidr: &str) -> Result<u8, (String, String)> {
     let hint = "write an IPv4 network such as `10.0.0.0/16` (prefix from /16 to /28)".to_owned();
     let Some((addr, prefix)) = cidr.split_once('/') else {
         return Err((format!("`{cidr}` is not a CIDR block"), hint));
@@ -456,7 +473,7 @@ fn check_cidr(cidr: &str) -> Result<(), (String, String)> {
         let network = Ipv4Addr::from(bits & mask);
         return Err((format!("`{cidr}` has host bits set"), format!("did you mean `{network}/{prefix}`?")));
     }
-    Ok(())
+    Ok(prefix)
 }
 
 #[cfg(test)]

@@ -101,6 +101,14 @@ fn each_rule_reports_its_exact_place() {
 }
 
 #[test]
+fn small_vpcs_must_hold_one_subnet_per_zone() {
+    let text = VALID.replace("\"10.0.0.0/16\"", "\"10.0.0.0/28\"");
+    assert_eq!(problems(&text), ["8:23 `networking.availability_zones` is 2, but `10.0.0.0/28` holds only 1 subnet of /28 or larger"]);
+    let text = VALID.replace("\"10.0.0.0/16\"", "\"10.0.0.0/27\"");
+    check(&text).expect("a /27 holds two /28 subnets");
+}
+
+#[test]
 fn a_long_tag_value_is_refused() {
     let text = VALID.replace("customer: customer-name", &format!("customer: {}", "x".repeat(257)));
     assert_eq!(problems(&text), ["10:13 tag `customer` value is longer than 256 characters"]);
