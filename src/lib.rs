@@ -8,5 +8,6 @@
 
 pub mod cli;
 pub mod codehost;
+pub mod github;
 pub mod identity;
 pub mod store;
