@@ -1,1 +1,259 @@
-//! A stateful fake of the GitHub REST API subset that infra-manager calls (placeholder).
+//! A stateful fake of the GitHub REST API subset that infra-manager calls, for tests.
+//!
+//! The fake is built from GitHub's own REST description (`openapi-subset.json`): requests
+//! are matched to its operations, bodies are checked against the operations' request
+//! schemas, and answers start from GitHub's example responses. Each test starts its own
+//! fake on `127.0.0.1:0`, so tests run in parallel.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! let github = fake_github::FakeGithub::start().await;
+//! github.put_file("acme/web", "main", "infra/variables.yml", "project_name: web\n");
+//! // point the code under test at github.url() (GITHUB_API_URL) ...
+//! assert!(github.violations().is_empty());
+//! assert!(github.unexpected().is_empty());
+//! # }
+//! ```
+//!
+//! Repositories exist once seeded (any `put_file`, `add_comments`, `set_default_branch` or
+//! `add_repo`); requests for other repositories get GitHub's 404.
+
+mod clock;
+mod faults;
+mod routes;
+mod schema;
+mod server;
+mod spec;
+mod state;
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+pub use crate::faults::Fault;
+pub use crate::routes::{MAX_COMMENT_CHARS, MAX_DISPATCH_PAYLOAD_BYTES, MAX_STATUS_DESCRIPTION_CHARS};
+pub use crate::spec::OPENAPI_ENV;
+pub use crate::state::{Comment, RecordedRequest, Status, Violation};
+
+use crate::faults::QueuedFault;
+use crate::server::{App, lock};
+use crate::spec::Spec;
+use crate::state::State;
+
+/// A running fake GitHub API; it shuts down when dropped.
+pub struct FakeGithub {
+    url: String,
+    state: Arc<Mutex<State>>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl FakeGithub {
+    /// Starts a fake on `127.0.0.1:0`.
+    ///
+    /// # Panics
+    /// When GitHub's description can't be loaded (the message names the path and
+    /// [`OPENAPI_ENV`]) or no local port can be bound.
+    pub async fn start() -> FakeGithub {
+        match Self::try_start().await {
+            Ok(fake) => fake,
+            Err(message) => panic!("{message}"),
+        }
+    }
+
+    /// Starts a fake on `127.0.0.1:0`, or says why it can't.
+    pub async fn try_start() -> Result<FakeGithub, String> {
+        let spec = Spec::shared()?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("fake-github: can't bind 127.0.0.1:0: {e}"))?;
+        let address = listener.local_addr().map_err(|e| format!("fake-github: no local address: {e}"))?;
+        let url = format!("http://{address}");
+        let state = Arc::new(Mutex::new(State::new(url.clone())));
+        let app = Arc::new(App { state: Arc::clone(&state), spec });
+        let router = axum::Router::new().fallback(server::handle).with_state(app);
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(FakeGithub { url, state, shutdown: Some(shutdown) })
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:41234`; use it as `GITHUB_API_URL`.
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    // ----- seeding -----
+
+    /// Makes `owner/repo` exist (default branch `main`).
+    pub fn add_repo(&self, owner_repo: &str) {
+        lock(&self.state).ensure_repo(owner_repo);
+    }
+
+    /// Sets the branch used by contents requests without `ref`.
+    pub fn set_default_branch(&self, owner_repo: &str, branch: &str) {
+        lock(&self.state).ensure_repo(owner_repo).default_branch = branch.to_owned();
+    }
+
+    /// Stores `contents` at `path` as of `git_ref_or_sha` (a branch name or a commit SHA).
+    /// The ref then exists for the contents API, even for paths not stored under it.
+    pub fn put_file(&self, owner_repo: &str, git_ref_or_sha: &str, path: &str, contents: impl AsRef<[u8]>) {
+        let path = path.trim_matches('/').to_owned();
+        lock(&self.state)
+            .ensure_repo(owner_repo)
+            .files
+            .entry(git_ref_or_sha.to_owned())
+            .or_default()
+            .insert(path, contents.as_ref().to_vec());
+    }
+
+    /// Makes `git_ref_or_sha` exist in the repository with no files, so reads there answer
+    /// "Not Found" rather than "No commit found for the ref".
+    pub fn add_ref(&self, owner_repo: &str, git_ref_or_sha: &str) {
+        lock(&self.state).ensure_repo(owner_repo).files.entry(git_ref_or_sha.to_owned()).or_default();
+    }
+
+    /// Adds `n` comments to issue or PR `issue_number`, the `i`th (from 0) with body
+    /// `body_fn(i)`; returns their ids in order.
+    pub fn add_comments(
+        &self,
+        owner_repo: &str,
+        issue_number: u64,
+        n: usize,
+        mut body_fn: impl FnMut(usize) -> String,
+    ) -> Vec<u64> {
+        let mut state = lock(&self.state);
+        (0..n).map(|i| state.add_comment(owner_repo, issue_number, body_fn(i))).collect()
+    }
+
+    /// Adds one comment; returns its id.
+    pub fn add_comment(&self, owner_repo: &str, issue_number: u64, body: &str) -> u64 {
+        lock(&self.state).add_comment(owner_repo, issue_number, body.to_owned())
+    }
+
+    // ----- inspection -----
+
+    /// The statuses set on `sha`, oldest first.
+    pub fn statuses(&self, owner_repo: &str, sha: &str) -> Vec<Status> {
+        lock(&self.state)
+            .repo(owner_repo)
+            .and_then(|r| r.statuses.get(sha))
+            .map(|s| s.iter().map(|stored| stored.status.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The comments on issue or PR `issue_number`, oldest first.
+    pub fn comments(&self, owner_repo: &str, issue_number: u64) -> Vec<Comment> {
+        lock(&self.state)
+            .repo(owner_repo)
+            .map(|r| {
+                r.comments
+                    .iter()
+                    .filter(|c| c.issue_number == issue_number)
+                    .map(|c| Comment { id: c.id, body: c.body.clone() })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The full bodies of the `repository_dispatch` events sent to `owner_repo`, in order.
+    pub fn dispatches(&self, owner_repo: &str) -> Vec<Value> {
+        lock(&self.state).repo(owner_repo).map(|r| r.dispatches.clone()).unwrap_or_default()
+    }
+
+    /// Every request received, in order, whatever the answer was.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.state).requests.clone()
+    }
+
+    /// How many requests were writes (any method but `GET`/`HEAD`/`OPTIONS`), accepted or not.
+    pub fn write_count(&self) -> usize {
+        lock(&self.state).requests.iter().filter(|r| r.is_write()).count()
+    }
+
+    /// Requests that broke their operation's contract (body schema, query parameters,
+    /// documented GitHub limits); a correct client leaves this empty.
+    pub fn violations(&self) -> Vec<Violation> {
+        lock(&self.state).violations.clone()
+    }
+
+    /// Requests that matched no operation the fake answers; they got a 404 naming them.
+    pub fn unexpected(&self) -> Vec<RecordedRequest> {
+        lock(&self.state).unexpected.clone()
+    }
+
+    // ----- faults -----
+
+    /// Queues `fault` for the next request whose method is `method` (or `*`) and whose path
+    /// starts with `path_prefix`.
+    pub fn inject(&self, method: &str, path_prefix: &str, fault: Fault) {
+        self.inject_times(method, path_prefix, fault, 1);
+    }
+
+    /// Queues `fault` for the next `times` matching requests.
+    pub fn inject_times(&self, method: &str, path_prefix: &str, fault: Fault, times: usize) {
+        if times == 0 {
+            return;
+        }
+        lock(&self.state).faults.push(QueuedFault {
+            method: method.to_ascii_uppercase(),
+            path_prefix: path_prefix.to_owned(),
+            fault,
+            remaining: times,
+        });
+    }
+
+    /// Faults still waiting for a request.
+    pub fn pending_faults(&self) -> usize {
+        lock(&self.state).faults.iter().map(|f| f.remaining).sum()
+    }
+}
+
+impl Drop for FakeGithub {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+impl std::fmt::Debug for FakeGithub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeGithub").field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_description_loads_and_every_implemented_operation_has_its_examples() {
+        let spec = Spec::shared().expect("the OpenAPI subset loads");
+        for (id, status) in [
+            ("repos/get-content", 200),
+            ("repos/create-commit-status", 201),
+            ("issues/list-comments", 200),
+            ("issues/create-comment", 201),
+            ("issues/update-comment", 200),
+            ("repos/get", 200),
+            ("rate-limit/get", 200),
+        ] {
+            let op = spec.operation(id).unwrap_or_else(|| panic!("{id} is in the description"));
+            assert!(op.example(status, None).is_some(), "{id} has a {status} example");
+        }
+        let dispatch = spec.operation("repos/create-dispatch-event").expect("dispatch is in the description");
+        assert!(dispatch.request_schema.is_some());
+    }
+
+    #[test]
+    fn a_missing_description_fails_loudly_with_its_path() {
+        let err = Spec::load(std::path::Path::new("/nonexistent/openapi.json")).expect_err("missing file");
+        assert!(err.contains("/nonexistent/openapi.json") && err.contains(OPENAPI_ENV), "{err}");
+    }
+}

@@ -1,0 +1,434 @@
+//! One function per GitHub operation the fake answers. Each starts from GitHub's own
+//! example response for the operation and overwrites the fields the fake keeps state for,
+//! so the shape is GitHub's.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use crate::clock;
+use crate::server::{Call, add_github_headers, error, json_response, percent_encode};
+use crate::state::{Repo, State, Status, StoredComment, Violation};
+
+/// GitHub refuses comment bodies longer than this.
+pub const MAX_COMMENT_CHARS: usize = 65_536;
+/// GitHub refuses commit status descriptions longer than this.
+pub const MAX_STATUS_DESCRIPTION_CHARS: usize = 140;
+/// GitHub refuses dispatch payloads of this size or more.
+pub const MAX_DISPATCH_PAYLOAD_BYTES: usize = 64 * 1024;
+/// Above this size GitHub's contents API leaves `content` empty (`encoding: none`).
+const MAX_INLINE_CONTENT_BYTES: usize = 1024 * 1024;
+
+pub(crate) fn answer(state: &mut State, call: &Call<'_>) -> Response {
+    match call.operation.id.as_str() {
+        "repos/get" => get_repo(state, call),
+        "repos/get-content" => get_content(state, call),
+        "repos/create-commit-status" => create_status(state, call),
+        "issues/list-comments" => list_comments(state, call),
+        "issues/create-comment" => create_comment(state, call),
+        "issues/update-comment" => update_comment(state, call),
+        "repos/create-dispatch-event" => create_dispatch(state, call),
+        "rate-limit/get" => rate_limit(call),
+        other => error(StatusCode::NOT_FOUND, &format!("Not Found (fake-github: `{other}` is not implemented)"), ""),
+    }
+}
+
+fn not_found(call: &Call<'_>) -> Response {
+    error(StatusCode::NOT_FOUND, "Not Found", &call.operation.docs_url)
+}
+
+/// GitHub's example for the operation; the description is the fake's contract, so a
+/// missing example is a broken description.
+fn example(call: &Call<'_>, status: u16, name: Option<&str>) -> Value {
+    call.operation
+        .example(status, name)
+        .unwrap_or_else(|| panic!("fake-github: the description has no {status} example for `{}`", call.operation.id))
+}
+
+fn set(target: &mut Value, pointer: &str, value: Value) {
+    if let Some(slot) = target.pointer_mut(pointer) {
+        *slot = value;
+    }
+}
+
+/// Records a documented GitHub limit that the request broke, and answers GitHub's 422.
+fn limit_violation(state: &mut State, call: &Call<'_>, field: &str, message: String) -> Response {
+    state.violations.push(Violation {
+        method: call.method.to_owned(),
+        path: call.path.to_owned(),
+        operation: call.operation.id.clone(),
+        errors: vec![message.clone()],
+    });
+    let body = json!({
+        "message": "Validation Failed",
+        "errors": [{"resource": "Resource", "code": "custom", "field": field, "message": message}],
+        "documentation_url": call.operation.docs_url,
+        "status": "422",
+    });
+    json_response(StatusCode::UNPROCESSABLE_ENTITY, &body)
+}
+
+fn with_location(mut response: Response, location: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+fn get_repo(state: &mut State, call: &Call<'_>) -> Response {
+    let base = state.base_url.clone();
+    let Some(repo) = state.repo(&call.repo()) else { return not_found(call) };
+    let full = &repo.full_name;
+    let (owner, name) = full.split_once('/').unwrap_or((full, full));
+    let mut body = example(call, 200, None);
+    set(&mut body, "/id", json!(repo.id));
+    set(&mut body, "/name", json!(name));
+    set(&mut body, "/full_name", json!(full));
+    set(&mut body, "/owner/login", json!(owner));
+    set(&mut body, "/html_url", json!(format!("https://github.com/{full}")));
+    set(&mut body, "/url", json!(format!("{base}/repos/{full}")));
+    set(&mut body, "/default_branch", json!(repo.default_branch));
+    json_response(StatusCode::OK, &body)
+}
+
+/// A stable stand-in for a git blob SHA.
+fn blob_sha(contents: &[u8]) -> String {
+    let mut a = DefaultHasher::new();
+    contents.hash(&mut a);
+    let mut b = DefaultHasher::new();
+    (contents.len(), "blob").hash(&mut b);
+    contents.hash(&mut b);
+    format!("{:016x}{:016x}{:08x}", a.finish(), b.finish(), contents.len() as u32)
+}
+
+/// Base64 the way the contents API sends it: lines of 60 characters, each ending in `\n`.
+fn github_base64(contents: &[u8]) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(contents);
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / 60 + 1);
+    for chunk in encoded.as_bytes().chunks(60) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out
+}
+
+fn content_entry(template: Value, base: &str, repo: &Repo, reference: &str, path: &str, file: Option<&[u8]>) -> Value {
+    let full = &repo.full_name;
+    let encoded_path = percent_encode(path, true);
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let sha = blob_sha(file.unwrap_or(path.as_bytes()));
+    let url = format!("{base}/repos/{full}/contents/{encoded_path}?ref={}", percent_encode(reference, false));
+    let git_url = format!("{base}/repos/{full}/git/{}/{sha}", if file.is_some() { "blobs" } else { "trees" });
+    let html_url = format!(
+        "https://github.com/{full}/{}/{reference}/{encoded_path}",
+        if file.is_some() { "blob" } else { "tree" }
+    );
+    let mut body = template;
+    set(&mut body, "/type", json!(if file.is_some() { "file" } else { "dir" }));
+    set(&mut body, "/size", json!(file.map_or(0, <[u8]>::len)));
+    set(&mut body, "/name", json!(name));
+    set(&mut body, "/path", json!(path));
+    set(&mut body, "/sha", json!(sha));
+    set(&mut body, "/url", json!(url));
+    set(&mut body, "/git_url", json!(git_url));
+    set(&mut body, "/html_url", json!(html_url));
+    set(
+        &mut body,
+        "/download_url",
+        match file {
+            Some(_) => json!(format!("https://raw.githubusercontent.com/{full}/{reference}/{encoded_path}")),
+            None => Value::Null,
+        },
+    );
+    set(&mut body, "/_links", json!({"self": url, "git": git_url, "html": html_url}));
+    body
+}
+
+fn get_content(state: &mut State, call: &Call<'_>) -> Response {
+    let base = state.base_url.clone();
+    let Some(repo) = state.repo(&call.repo()) else { return not_found(call) };
+    let reference = call.query("ref").unwrap_or(&repo.default_branch).to_owned();
+    let Some(tree) = repo.files.get(&reference) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("No commit found for the ref {reference}"),
+            &call.operation.docs_url,
+        );
+    };
+    let path = call.param("path").trim_end_matches('/');
+    if let Some(contents) = tree.get(path) {
+        let accept = call.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if accept.contains("application/vnd.github.raw") {
+            let mut response = (StatusCode::OK, Body::from(contents.clone())).into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.github.raw"));
+            add_github_headers(headers);
+            return response;
+        }
+        let template = example(call, 200, Some("response-if-content-is-a-file"));
+        let mut body = content_entry(template, &base, repo, &reference, path, Some(contents));
+        if contents.len() > MAX_INLINE_CONTENT_BYTES {
+            set(&mut body, "/content", json!(""));
+            set(&mut body, "/encoding", json!("none"));
+        } else {
+            set(&mut body, "/content", json!(github_base64(contents)));
+            set(&mut body, "/encoding", json!("base64"));
+        }
+        return json_response(StatusCode::OK, &body);
+    }
+
+    // A directory: its direct children, files and sub-directories, like GitHub lists them.
+    let prefix = if path.is_empty() { String::new() } else { format!("{path}/") };
+    let mut children: Vec<(String, Option<&[u8]>)> = Vec::new();
+    for (file_path, contents) in tree.iter().filter(|(p, _)| p.starts_with(&prefix)) {
+        let rest = &file_path[prefix.len()..];
+        match rest.split_once('/') {
+            None => children.push((file_path.clone(), Some(contents.as_slice()))),
+            Some((dir, _)) => {
+                let dir_path = format!("{prefix}{dir}");
+                if !children.iter().any(|(p, _)| p == &dir_path) {
+                    children.push((dir_path, None));
+                }
+            }
+        }
+    }
+    if children.is_empty() {
+        return not_found(call);
+    }
+    let template = example(call, 200, Some("response-if-content-is-a-directory"))
+        .as_array()
+        .and_then(|entries| entries.first().cloned())
+        .unwrap_or_else(|| json!({}));
+    let entries: Vec<Value> = children
+        .into_iter()
+        .map(|(p, contents)| content_entry(template.clone(), &base, repo, &reference, &p, contents))
+        .collect();
+    json_response(StatusCode::OK, &Value::Array(entries))
+}
+
+fn is_commit_sha(text: &str) -> bool {
+    text.len() == 40 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn create_status(state: &mut State, call: &Call<'_>) -> Response {
+    let owner_repo = call.repo();
+    let Some(full) = state.repo(&owner_repo).map(|r| r.full_name.clone()) else { return not_found(call) };
+    let sha = call.param("sha").to_owned();
+    if !is_commit_sha(&sha) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!("No commit found for SHA: {sha}"),
+            &call.operation.docs_url,
+        );
+    }
+    let text = |name: &str| call.body.get(name).and_then(Value::as_str).map(str::to_owned);
+    let status = Status {
+        state: text("state").unwrap_or_default(),
+        context: text("context").unwrap_or_else(|| "default".to_owned()),
+        description: text("description"),
+        target_url: text("target_url"),
+    };
+    if let Some(description) = &status.description {
+        let chars = description.chars().count();
+        if chars > MAX_STATUS_DESCRIPTION_CHARS {
+            let message =
+                format!("description is too long (maximum is {MAX_STATUS_DESCRIPTION_CHARS} characters, got {chars})");
+            return limit_violation(state, call, "description", message);
+        }
+    }
+    let base = state.base_url.clone();
+    let stored = state.add_status(&owner_repo, &sha, status);
+    let mut body = example(call, 201, None);
+    set(&mut body, "/id", json!(stored.id));
+    set(&mut body, "/url", json!(format!("{base}/repos/{full}/statuses/{sha}")));
+    set(&mut body, "/state", json!(stored.status.state));
+    set(&mut body, "/context", json!(stored.status.context));
+    set(&mut body, "/description", json!(stored.status.description));
+    set(&mut body, "/target_url", json!(stored.status.target_url));
+    set(&mut body, "/created_at", json!(stored.created_at));
+    set(&mut body, "/updated_at", json!(stored.created_at));
+    with_location(json_response(StatusCode::CREATED, &body), &format!("{base}/repos/{full}/statuses/{sha}"))
+}
+
+fn comment_json(template: Value, base: &str, full: &str, comment: &StoredComment) -> Value {
+    let mut body = template;
+    set(&mut body, "/id", json!(comment.id));
+    set(&mut body, "/node_id", json!(format!("IC_fake{}", comment.id)));
+    set(&mut body, "/url", json!(format!("{base}/repos/{full}/issues/comments/{}", comment.id)));
+    set(
+        &mut body,
+        "/html_url",
+        json!(format!("https://github.com/{full}/pull/{}#issuecomment-{}", comment.issue_number, comment.id)),
+    );
+    set(&mut body, "/body", json!(comment.body));
+    set(&mut body, "/created_at", json!(comment.created_at));
+    set(&mut body, "/updated_at", json!(comment.updated_at));
+    set(&mut body, "/issue_url", json!(format!("{base}/repos/{full}/issues/{}", comment.issue_number)));
+    body
+}
+
+fn issue_number(call: &Call<'_>) -> Option<u64> {
+    call.param("issue_number").parse().ok()
+}
+
+fn list_comments(state: &mut State, call: &Call<'_>) -> Response {
+    let base = state.base_url.clone();
+    let Some(repo) = state.repo(&call.repo()) else { return not_found(call) };
+    let Some(number) = issue_number(call) else { return not_found(call) };
+    let per_page = call.query("per_page").and_then(|v| v.parse::<usize>().ok()).unwrap_or(30).clamp(1, 100);
+    let page = call.query("page").and_then(|v| v.parse::<usize>().ok()).unwrap_or(1).max(1);
+    let all: Vec<&StoredComment> = repo.comments.iter().filter(|c| c.issue_number == number).collect();
+    let template = example(call, 200, None).as_array().and_then(|a| a.first().cloned()).unwrap_or_else(|| json!({}));
+    let items: Vec<Value> = all
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .map(|c| comment_json(template.clone(), &base, &repo.full_name, c))
+        .collect();
+    let mut response = json_response(StatusCode::OK, &Value::Array(items));
+    let last = all.len().div_ceil(per_page).max(1);
+    let page_url = |n: usize| {
+        let mut query: Vec<String> = call
+            .query
+            .iter()
+            .filter(|(k, _)| k != "page")
+            .map(|(k, v)| format!("{}={}", percent_encode(k, false), percent_encode(v, false)))
+            .collect();
+        query.push(format!("page={n}"));
+        format!("{base}/repos/{}/issues/{number}/comments?{}", repo.full_name, query.join("&"))
+    };
+    if let Some(link) = link_header(page, last, page_url)
+        && let Ok(value) = HeaderValue::from_str(&link)
+    {
+        response.headers_mut().insert(header::LINK, value);
+    }
+    response
+}
+
+/// GitHub's `Link` header: `prev`, `next`, `last`, `first`, each only where it applies;
+/// no header at all when everything fits on one page.
+pub(crate) fn link_header(page: usize, last: usize, url: impl Fn(usize) -> String) -> Option<String> {
+    if last <= 1 && page <= 1 {
+        return None;
+    }
+    let mut links = Vec::new();
+    if page > 1 {
+        links.push(format!("<{}>; rel=\"prev\"", url(page - 1)));
+    }
+    if page < last {
+        links.push(format!("<{}>; rel=\"next\"", url(page + 1)));
+        links.push(format!("<{}>; rel=\"last\"", url(last)));
+    }
+    if page > 1 {
+        links.push(format!("<{}>; rel=\"first\"", url(1)));
+    }
+    Some(links.join(", "))
+}
+
+fn comment_too_long(state: &mut State, call: &Call<'_>, body: &str) -> Option<Response> {
+    let chars = body.chars().count();
+    (chars > MAX_COMMENT_CHARS).then(|| {
+        let message = format!("Body is too long (maximum is {MAX_COMMENT_CHARS} characters, got {chars})");
+        limit_violation(state, call, "body", message)
+    })
+}
+
+fn create_comment(state: &mut State, call: &Call<'_>) -> Response {
+    let owner_repo = call.repo();
+    let Some(full) = state.repo(&owner_repo).map(|r| r.full_name.clone()) else { return not_found(call) };
+    let Some(number) = issue_number(call) else { return not_found(call) };
+    let text = call.body.get("body").and_then(Value::as_str).unwrap_or_default().to_owned();
+    if let Some(rejection) = comment_too_long(state, call, &text) {
+        return rejection;
+    }
+    let id = state.add_comment(&owner_repo, number, text);
+    let base = state.base_url.clone();
+    let Some(stored) = state.repo(&owner_repo).and_then(|r| r.comments.iter().find(|c| c.id == id)).cloned() else {
+        return not_found(call);
+    };
+    let body = comment_json(example(call, 201, None), &base, &full, &stored);
+    with_location(json_response(StatusCode::CREATED, &body), &format!("{base}/repos/{full}/issues/comments/{id}"))
+}
+
+fn update_comment(state: &mut State, call: &Call<'_>) -> Response {
+    let owner_repo = call.repo();
+    let Ok(id) = call.param("comment_id").parse::<u64>() else { return not_found(call) };
+    let text = call.body.get("body").and_then(Value::as_str).unwrap_or_default().to_owned();
+    if state.repo(&owner_repo).is_none_or(|r| !r.comments.iter().any(|c| c.id == id)) {
+        return not_found(call);
+    }
+    if let Some(rejection) = comment_too_long(state, call, &text) {
+        return rejection;
+    }
+    let base = state.base_url.clone();
+    let Some(repo) = state.repo_mut(&owner_repo) else { return not_found(call) };
+    let full = repo.full_name.clone();
+    let Some(comment) = repo.comments.iter_mut().find(|c| c.id == id) else { return not_found(call) };
+    comment.body = text;
+    comment.updated_at = clock::now_rfc3339();
+    let comment = comment.clone();
+    json_response(StatusCode::OK, &comment_json(example(call, 200, None), &base, &full, &comment))
+}
+
+fn create_dispatch(state: &mut State, call: &Call<'_>) -> Response {
+    let owner_repo = call.repo();
+    if state.repo(&owner_repo).is_none() {
+        return not_found(call);
+    }
+    if let Some(payload) = call.body.get("client_payload") {
+        let size = payload.to_string().len();
+        if size >= MAX_DISPATCH_PAYLOAD_BYTES {
+            let message = format!("client_payload is {size} bytes, it must be less than {MAX_DISPATCH_PAYLOAD_BYTES}");
+            return limit_violation(state, call, "client_payload", message);
+        }
+    }
+    state.ensure_repo(&owner_repo).dispatches.push(call.body.clone());
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    add_github_headers(response.headers_mut());
+    response
+}
+
+fn rate_limit(call: &Call<'_>) -> Response {
+    let mut body = example(call, 200, None);
+    let reset = clock::now_unix() + 3600;
+    for pointer in ["/rate/reset", "/resources/core/reset"] {
+        set(&mut body, pointer, json!(reset));
+    }
+    json_response(StatusCode::OK, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_header_names_the_pages_that_exist() {
+        let url = |n: usize| format!("http://x/c?per_page=100&page={n}");
+        assert_eq!(link_header(1, 1, url), None);
+        assert_eq!(
+            link_header(1, 3, url).as_deref(),
+            Some(r#"<http://x/c?per_page=100&page=2>; rel="next", <http://x/c?per_page=100&page=3>; rel="last""#)
+        );
+        assert_eq!(
+            link_header(2, 3, url).as_deref(),
+            Some(
+                r#"<http://x/c?per_page=100&page=1>; rel="prev", <http://x/c?per_page=100&page=3>; rel="next", <http://x/c?per_page=100&page=3>; rel="last", <http://x/c?per_page=100&page=1>; rel="first""#
+            )
+        );
+        assert_eq!(
+            link_header(3, 3, url).as_deref(),
+            Some(r#"<http://x/c?per_page=100&page=2>; rel="prev", <http://x/c?per_page=100&page=1>; rel="first""#)
+        );
+    }
+
+    #[test]
+    fn base64_is_wrapped_like_github() {
+        let encoded = github_base64(&[b'a'; 100]);
+        assert!(encoded.lines().all(|line| line.len() <= 60));
+        assert!(encoded.ends_with('\n'));
+    }
+}

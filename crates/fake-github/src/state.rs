@@ -1,0 +1,187 @@
+//! The fake's memory: repositories, files, statuses, comments, dispatches, and a record of
+//! every request, schema violation and unexpected call.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::clock;
+use crate::faults::QueuedFault;
+
+/// A commit status as the fake stored it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub state: String,
+    pub context: String,
+    pub description: Option<String>,
+    pub target_url: Option<String>,
+}
+
+/// An issue or pull-request comment as the fake stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    pub id: u64,
+    pub body: String,
+}
+
+/// One request the fake received, whatever it answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// The path as sent (still percent-encoded).
+    pub path: String,
+    pub query: Option<String>,
+    /// The body parsed as JSON, a JSON string when it was not JSON, `null` when empty.
+    pub body: Value,
+}
+
+impl RecordedRequest {
+    /// `GET`, `HEAD` and `OPTIONS` read; everything else is a write.
+    pub fn is_write(&self) -> bool {
+        !matches!(self.method.as_str(), "GET" | "HEAD" | "OPTIONS")
+    }
+}
+
+impl fmt::Display for RecordedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.path)?;
+        if let Some(query) = &self.query {
+            write!(f, "?{query}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A request that broke the operation's contract (body schema, query parameters, or a
+/// documented GitHub limit such as the 65,536-character comment body).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub method: String,
+    pub path: String,
+    /// GitHub's `operationId`, e.g. `repos/create-commit-status`.
+    pub operation: String,
+    pub errors: Vec<String>,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} ({}): {}", self.method, self.path, self.operation, self.errors.join("; "))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct StoredStatus {
+    pub id: u64,
+    pub status: Status,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct StoredComment {
+    pub id: u64,
+    pub issue_number: u64,
+    pub body: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Repo {
+    pub id: u64,
+    /// `owner/repo` with the casing it was first seeded with.
+    pub full_name: String,
+    pub default_branch: String,
+    /// ref or SHA → path → contents.
+    pub files: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    /// SHA → statuses in the order they were set.
+    pub statuses: BTreeMap<String, Vec<StoredStatus>>,
+    pub comments: Vec<StoredComment>,
+    pub dispatches: Vec<Value>,
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    pub base_url: String,
+    repos: BTreeMap<String, Repo>,
+    next_id: u64,
+    pub requests: Vec<RecordedRequest>,
+    pub violations: Vec<Violation>,
+    pub unexpected: Vec<RecordedRequest>,
+    pub faults: Vec<QueuedFault>,
+}
+
+/// GitHub names are case-insensitive.
+fn key(owner_repo: &str) -> String {
+    owner_repo.to_ascii_lowercase()
+}
+
+impl State {
+    pub fn new(base_url: String) -> Self {
+        Self {
+            base_url,
+            repos: BTreeMap::new(),
+            next_id: 1_000_001,
+            requests: Vec::new(),
+            violations: Vec::new(),
+            unexpected: Vec::new(),
+            faults: Vec::new(),
+        }
+    }
+
+    pub fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    pub fn repo(&self, owner_repo: &str) -> Option<&Repo> {
+        self.repos.get(&key(owner_repo))
+    }
+
+    pub fn repo_mut(&mut self, owner_repo: &str) -> Option<&mut Repo> {
+        self.repos.get_mut(&key(owner_repo))
+    }
+
+    /// The repository, created (default branch `main`) if the fake has not seen it yet.
+    pub fn ensure_repo(&mut self, owner_repo: &str) -> &mut Repo {
+        assert!(
+            owner_repo.split('/').count() == 2 && !owner_repo.starts_with('/') && !owner_repo.ends_with('/'),
+            "fake-github: `{owner_repo}` is not `owner/repo`"
+        );
+        if !self.repos.contains_key(&key(owner_repo)) {
+            let id = self.next_id();
+            self.repos.insert(
+                key(owner_repo),
+                Repo {
+                    id,
+                    full_name: owner_repo.to_owned(),
+                    default_branch: "main".to_owned(),
+                    files: BTreeMap::new(),
+                    statuses: BTreeMap::new(),
+                    comments: Vec::new(),
+                    dispatches: Vec::new(),
+                },
+            );
+        }
+        self.repos.get_mut(&key(owner_repo)).expect("inserted above")
+    }
+
+    pub fn add_comment(&mut self, owner_repo: &str, issue_number: u64, body: String) -> u64 {
+        let id = self.next_id();
+        let now = clock::now_rfc3339();
+        self.ensure_repo(owner_repo).comments.push(StoredComment {
+            id,
+            issue_number,
+            body,
+            created_at: now.clone(),
+            updated_at: now,
+        });
+        id
+    }
+
+    pub fn add_status(&mut self, owner_repo: &str, sha: &str, status: Status) -> StoredStatus {
+        let stored = StoredStatus { id: self.next_id(), status, created_at: clock::now_rfc3339() };
+        self.ensure_repo(owner_repo).statuses.entry(sha.to_owned()).or_default().push(stored.clone());
+        stored
+    }
+}

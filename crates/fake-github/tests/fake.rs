@@ -1,0 +1,271 @@
+//! The fake itself, through real HTTP: GitHub-shaped answers, pagination `Link` headers,
+//! schema validation, faults that fire once, and the catch-all for unexpected requests.
+
+use std::time::{Duration, Instant};
+
+use fake_github::{FakeGithub, Fault};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const SHA: &str = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
+
+/// An HTTP/1.1 answer, headers lowercased.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// A deliberately tiny HTTP client (one request per connection) so the fake's tests do not
+/// depend on the client under test.
+async fn send(fake: &FakeGithub, method: &str, path: &str, body: Option<&str>, extra: &[(&str, &str)]) -> Answer {
+    let address = fake.url().trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.expect("connect to the fake");
+    let body = body.unwrap_or("");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in extra {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    let raw = String::from_utf8(raw).expect("utf-8 answer");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("a header block");
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("status line");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Answer { status, headers, body: body.to_owned() }
+}
+
+async fn authed(fake: &FakeGithub, method: &str, path: &str, body: Option<&str>) -> Answer {
+    send(fake, method, path, body, &[("authorization", "Bearer test-token")]).await
+}
+
+#[tokio::test]
+async fn pagination_link_headers_follow_github() {
+    let fake = FakeGithub::start().await;
+    fake.add_comments("acme/web", 7, 250, |i| format!("comment {i}"));
+
+    let first = authed(&fake, "GET", "/repos/acme/web/issues/7/comments?per_page=100", None).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.json().as_array().map(Vec::len), Some(100));
+    let base = fake.url();
+    assert_eq!(
+        first.header("link"),
+        Some(
+            format!(
+                r#"<{base}/repos/acme/web/issues/7/comments?per_page=100&page=2>; rel="next", <{base}/repos/acme/web/issues/7/comments?per_page=100&page=3>; rel="last""#
+            )
+            .as_str()
+        )
+    );
+
+    let last = authed(&fake, "GET", "/repos/acme/web/issues/7/comments?per_page=100&page=3", None).await;
+    let items = last.json();
+    assert_eq!(items.as_array().map(Vec::len), Some(50));
+    assert_eq!(items[0]["body"], "comment 200");
+    assert_eq!(
+        last.header("link"),
+        Some(
+            format!(
+                r#"<{base}/repos/acme/web/issues/7/comments?per_page=100&page=2>; rel="prev", <{base}/repos/acme/web/issues/7/comments?per_page=100&page=1>; rel="first""#
+            )
+            .as_str()
+        )
+    );
+
+    let default_page = authed(&fake, "GET", "/repos/acme/web/issues/7/comments", None).await;
+    assert_eq!(default_page.json().as_array().map(Vec::len), Some(30), "GitHub's default per_page is 30");
+
+    let other_pr = authed(&fake, "GET", "/repos/acme/web/issues/8/comments", None).await;
+    assert_eq!(other_pr.json(), json!([]));
+    assert_eq!(other_pr.header("link"), None, "one page, no Link header");
+    assert!(fake.violations().is_empty() && fake.unexpected().is_empty());
+}
+
+#[tokio::test]
+async fn answers_have_githubs_shape_with_the_fakes_state() {
+    let fake = FakeGithub::start().await;
+    fake.put_file("acme/web", SHA, "infra/variables.yml", "project_name: web\n");
+
+    let file = authed(&fake, "GET", &format!("/repos/acme/web/contents/infra/variables.yml?ref={SHA}"), None).await;
+    assert_eq!(file.status, 200);
+    let file = file.json();
+    assert_eq!(file["type"], "file");
+    assert_eq!(file["encoding"], "base64");
+    assert_eq!(file["path"], "infra/variables.yml");
+    assert_eq!(file["name"], "variables.yml");
+    assert_eq!(file["size"], 18);
+    assert!(file["_links"]["self"].is_string(), "GitHub's fields are kept: {file}");
+
+    let raw = send(
+        &fake,
+        "GET",
+        &format!("/repos/acme/web/contents/infra/variables.yml?ref={SHA}"),
+        None,
+        &[("authorization", "token t"), ("accept", "application/vnd.github.raw")],
+    )
+    .await;
+    assert_eq!(raw.body, "project_name: web\n");
+
+    let dir = authed(&fake, "GET", &format!("/repos/acme/web/contents/infra?ref={SHA}"), None).await;
+    assert_eq!(dir.json()[0]["path"], "infra/variables.yml");
+
+    let missing = authed(&fake, "GET", &format!("/repos/acme/web/contents/nope.yml?ref={SHA}"), None).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["message"], "Not Found");
+    let unknown_ref =
+        authed(&fake, "GET", &format!("/repos/acme/web/contents/nope.yml?ref={}", "a".repeat(40)), None).await;
+    assert_eq!(unknown_ref.status, 404);
+    assert!(unknown_ref.json()["message"].as_str().is_some_and(|m| m.starts_with("No commit found for the ref")));
+
+    let created = authed(&fake, "POST", "/repos/acme/web/issues/3/comments", Some(r#"{"body":"hello"}"#)).await;
+    assert_eq!(created.status, 201);
+    let comment = created.json();
+    let id = comment["id"].as_u64().expect("an id");
+    assert_eq!(comment["body"], "hello");
+    assert!(comment["user"]["login"].is_string());
+    assert_eq!(
+        created.header("location"),
+        Some(format!("{}/repos/acme/web/issues/comments/{id}", fake.url()).as_str())
+    );
+
+    // octocrab's update_comment uses POST; GitHub's description says PATCH. Both work.
+    for (method, text) in [("PATCH", "edited"), ("POST", "edited again")] {
+        let body = json!({ "body": text }).to_string();
+        let edited = authed(&fake, method, &format!("/repos/acme/web/issues/comments/{id}"), Some(&body)).await;
+        assert_eq!(edited.status, 200, "{method}");
+        assert_eq!(edited.json()["body"], text);
+    }
+    assert_eq!(fake.comments("acme/web", 3).len(), 1);
+    assert_eq!(fake.comments("acme/web", 3)[0].body, "edited again");
+
+    let repo = authed(&fake, "GET", "/repos/acme/web", None).await.json();
+    assert_eq!(repo["full_name"], "acme/web");
+    assert_eq!(repo["default_branch"], "main");
+    let limits = authed(&fake, "GET", "/rate_limit", None).await;
+    assert_eq!(limits.status, 200);
+    assert!(fake.violations().is_empty() && fake.unexpected().is_empty());
+}
+
+#[tokio::test]
+async fn validation_rejects_a_bad_status_state_and_records_it() {
+    let fake = FakeGithub::start().await;
+    fake.add_repo("acme/web");
+    let path = format!("/repos/acme/web/statuses/{SHA}");
+
+    let bad =
+        authed(&fake, "POST", &path, Some(r#"{"state":"done","context":"infra/terraform-deploy/staging"}"#)).await;
+    assert_eq!(bad.status, 422);
+    let body = bad.json();
+    assert_eq!(body["message"], "Validation Failed");
+    assert_eq!(body["errors"][0]["field"], "state");
+    assert!(fake.statuses("acme/web", SHA).is_empty(), "a rejected status is not stored");
+    let violations = fake.violations();
+    assert_eq!(violations.len(), 1);
+    assert_eq!(violations[0].operation, "repos/create-commit-status");
+
+    let not_json = authed(&fake, "POST", &path, Some("state=success")).await;
+    assert_eq!(not_json.status, 400);
+    let too_long = json!({"state": "success", "description": "x".repeat(141)}).to_string();
+    assert_eq!(authed(&fake, "POST", &path, Some(&too_long)).await.status, 422);
+    let payload: serde_json::Map<String, Value> = (0..11).map(|i| (format!("k{i}"), json!(i))).collect();
+    let dispatch = json!({"event_type": "infra-plan", "client_payload": payload}).to_string();
+    assert_eq!(authed(&fake, "POST", "/repos/acme/web/dispatches", Some(&dispatch)).await.status, 422);
+    assert_eq!(fake.violations().len(), 4);
+
+    let good = json!({"state": "pending", "context": "infra/terraform-deploy/staging", "description": "Planning", "target_url": null});
+    let ok = authed(&fake, "POST", &path, Some(&good.to_string())).await;
+    assert_eq!(ok.status, 201);
+    assert_eq!(ok.json()["state"], "pending");
+    assert_eq!(fake.statuses("acme/web", SHA).len(), 1);
+    assert_eq!(fake.statuses("acme/web", SHA)[0].context, "infra/terraform-deploy/staging");
+}
+
+#[tokio::test]
+async fn faults_fire_once_then_the_request_succeeds() {
+    let fake = FakeGithub::start().await;
+    fake.add_repo("acme/web");
+    let path = format!("/repos/acme/web/statuses/{SHA}");
+    let body = r#"{"state":"success"}"#;
+
+    fake.inject("POST", "/repos/acme/web/statuses", Fault::Status(502));
+    assert_eq!(authed(&fake, "POST", &path, Some(body)).await.status, 502);
+    assert_eq!(authed(&fake, "POST", &path, Some(body)).await.status, 201);
+    assert_eq!(fake.statuses("acme/web", SHA).len(), 1, "the 502 stored nothing");
+
+    fake.inject("POST", "/repos/acme/web/statuses", Fault::SecondaryRateLimit);
+    let limited = authed(&fake, "POST", &path, Some(body)).await;
+    assert_eq!(limited.status, 403);
+    assert_eq!(limited.header("retry-after"), Some("1"));
+    assert!(limited.json()["message"].as_str().is_some_and(|m| m.contains("You have exceeded a secondary rate limit")));
+
+    fake.inject("*", "/repos/acme/web", Fault::RateLimited);
+    let limited = authed(&fake, "GET", "/repos/acme/web", None).await;
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.header("x-ratelimit-remaining"), Some("0"));
+    assert!(limited.header("x-ratelimit-reset").and_then(|v| v.parse::<u64>().ok()).is_some());
+
+    fake.inject("POST", "/repos/acme/web/issues/1/comments", Fault::LostResponse(502));
+    assert_eq!(authed(&fake, "POST", "/repos/acme/web/issues/1/comments", Some(r#"{"body":"x"}"#)).await.status, 502);
+    assert_eq!(fake.comments("acme/web", 1).len(), 1, "a lost response still wrote");
+
+    fake.inject("GET", "/rate_limit", Fault::Delay(Duration::from_millis(200)));
+    let started = Instant::now();
+    assert_eq!(authed(&fake, "GET", "/rate_limit", None).await.status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    assert_eq!(fake.pending_faults(), 0);
+    assert_eq!(authed(&fake, "POST", &path, Some(body)).await.status, 201);
+}
+
+#[tokio::test]
+async fn unexpected_and_unauthenticated_requests_are_named() {
+    let fake = FakeGithub::start().await;
+    fake.add_repo("acme/web");
+
+    let unauthenticated = send(&fake, "GET", "/repos/acme/web", None, &[]).await;
+    assert_eq!(unauthenticated.status, 401);
+
+    let stray = authed(&fake, "DELETE", "/repos/acme/web/git/refs/heads/main", None).await;
+    assert_eq!(stray.status, 404);
+    assert_eq!(
+        stray.json()["message"],
+        "Not Found (fake-github: unexpected DELETE /repos/acme/web/git/refs/heads/main)"
+    );
+    let unexpected = fake.unexpected();
+    assert_eq!(unexpected.len(), 1);
+    assert_eq!(unexpected[0].to_string(), "DELETE /repos/acme/web/git/refs/heads/main");
+
+    let unknown_repo =
+        authed(&fake, "POST", "/repos/acme/other/dispatches", Some(r#"{"event_type":"infra-plan"}"#)).await;
+    assert_eq!(unknown_repo.status, 404);
+    assert!(fake.dispatches("acme/other").is_empty());
+
+    let sent = json!({"event_type": "infra-plan", "client_payload": {"sha": SHA}});
+    let dispatched = authed(&fake, "POST", "/repos/acme/web/dispatches", Some(&sent.to_string())).await;
+    assert_eq!(dispatched.status, 204);
+    assert_eq!(dispatched.body, "");
+    assert_eq!(fake.dispatches("acme/web"), vec![sent]);
+
+    assert_eq!(fake.requests().len(), 4);
+    assert_eq!(fake.write_count(), 3);
+}

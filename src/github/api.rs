@@ -1,0 +1,314 @@
+//! One GitHub REST call at a time, over octocrab's raw request methods, with this
+//! project's retry policy (octocrab's own retry layer is compiled out).
+//!
+//! Callers get the status, headers and body of GitHub's final answer; the retry loop only
+//! swallows answers that [`retry::classify`] calls worth retrying, and names the call when
+//! it gives up.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode, Uri};
+use http_body_util::BodyExt as _;
+use octocrab::Octocrab;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::error::GithubError;
+use super::retry::{self, RetryPolicy, Verdict};
+use super::token::GithubToken;
+
+/// One REST call: method, path (with query) relative to the API base, optional JSON body.
+#[derive(Debug, Clone)]
+pub(crate) struct Call<'a> {
+    pub method: Method,
+    /// Starts with `/`, e.g. `/repos/acme/web/statuses/<sha>`.
+    pub path: String,
+    pub body: Option<&'a Value>,
+}
+
+impl<'a> Call<'a> {
+    pub fn get(path: String) -> Self {
+        Self { method: Method::GET, path, body: None }
+    }
+
+    pub fn post(path: String, body: &'a Value) -> Self {
+        Self { method: Method::POST, path, body: Some(body) }
+    }
+
+    pub fn patch(path: String, body: &'a Value) -> Self {
+        Self { method: Method::PATCH, path, body: Some(body) }
+    }
+
+    /// `POST /repos/acme/web/statuses/<sha>`: how errors and logs name the call.
+    pub fn name(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
+/// GitHub's answer.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    /// `404 Not Found`, with GitHub's message when it said more.
+    pub fn reason(&self) -> String {
+        retry::status_reason(self.status, self.message().as_deref())
+    }
+
+    /// The `message` of a GitHub error body.
+    pub fn message(&self) -> Option<String> {
+        retry::github_message(&self.body)
+    }
+
+    pub fn json<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<T, GithubError> {
+        serde_json::from_slice(&self.body).map_err(|e| GithubError::Unexpected {
+            call: call.name(),
+            reason: format!("the body is not the expected JSON: {e}"),
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)?.to_str().ok()
+    }
+}
+
+/// The result of one attempt.
+#[derive(Debug)]
+pub(crate) enum Attempt {
+    Answer(Reply),
+    Retry { reason: String, hint: Option<Duration>, maybe_applied: bool },
+}
+
+/// The GitHub REST API at one base URL, with one token and one retry policy.
+pub(crate) struct Api {
+    octocrab: Octocrab,
+    base_url: String,
+    policy: RetryPolicy,
+}
+
+impl Api {
+    pub fn new(api_url: &str, token: &GithubToken, policy: RetryPolicy) -> Result<Self, GithubError> {
+        let base_url = normalize_base_url(api_url)?;
+        let base_uri: Uri = base_url.parse().map_err(|e: http::uri::InvalidUri| GithubError::ApiUrl {
+            url: api_url.to_owned(),
+            reason: e.to_string(),
+        })?;
+        super::tls::install_crypto_provider();
+        // octocrab spawns its request buffer on the current Tokio runtime (and panics without one).
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(GithubError::Client("the GitHub client must be created inside a Tokio runtime".to_owned()));
+        }
+        let octocrab = Octocrab::builder()
+            .base_uri(base_uri)
+            .map_err(|e| GithubError::ApiUrl { url: api_url.to_owned(), reason: error_chain(&e) })?
+            .personal_token(token.expose_secret().to_owned())
+            .add_header(http::header::ACCEPT, "application/vnd.github+json".to_owned())
+            .build()
+            .map_err(|e| GithubError::Client(error_chain(&e)))?;
+        Ok(Self { octocrab, base_url, policy: RetryPolicy { max_attempts: policy.max_attempts.max(1), ..policy } })
+    }
+
+    /// The API base without a trailing slash, e.g. `https://api.github.com`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// Sends `call`, retrying per the policy; returns GitHub's final answer, whatever its status.
+    pub async fn send(&self, call: &Call<'_>) -> Result<Reply, GithubError> {
+        let mut failures = 0;
+        loop {
+            match self.attempt(call).await? {
+                Attempt::Answer(reply) => return Ok(reply),
+                Attempt::Retry { reason, hint, .. } => {
+                    failures += 1;
+                    self.back_off(call, failures, reason, hint).await?;
+                }
+            }
+        }
+    }
+
+    /// Sends `call` and insists on `expected`; any other final status is an error.
+    pub async fn expect(&self, call: &Call<'_>, expected: StatusCode) -> Result<Reply, GithubError> {
+        let reply = self.send(call).await?;
+        if reply.status == expected { Ok(reply) } else { Err(refused(call, &reply)) }
+    }
+
+    /// After the `failures`th retryable failure: waits before the next attempt, or gives up
+    /// (naming the call and the last failure) when the attempts are spent.
+    pub async fn back_off(
+        &self,
+        call: &Call<'_>,
+        failures: u32,
+        reason: String,
+        hint: Option<Duration>,
+    ) -> Result<(), GithubError> {
+        if failures >= self.policy.max_attempts {
+            return Err(GithubError::GaveUp { call: call.name(), attempts: failures, reason });
+        }
+        let delay = self.policy.delay(failures, hint);
+        tracing::warn!(
+            call = %call.name(),
+            attempt = failures,
+            max_attempts = self.policy.max_attempts,
+            delay_ms = delay.as_millis() as u64,
+            "GitHub call failed, retrying: {reason}"
+        );
+        tokio::time::sleep(delay).await;
+        Ok(())
+    }
+
+    /// One attempt, bounded by the request timeout.
+    pub async fn attempt(&self, call: &Call<'_>) -> Result<Attempt, GithubError> {
+        let uri: Uri = call
+            .path
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| GithubError::Request { call: call.name(), reason: e.to_string() })?;
+        if ![Method::GET, Method::POST, Method::PATCH].contains(&call.method) {
+            return Err(GithubError::Request {
+                call: call.name(),
+                reason: "the client only sends GET, POST and PATCH".to_owned(),
+            });
+        }
+        let exchange = async {
+            let response = match call.method {
+                Method::GET => self.octocrab._get(uri).await?,
+                Method::POST => self.octocrab._post(uri, call.body).await?,
+                _ => self.octocrab._patch(uri, call.body).await?,
+            };
+            let (parts, body) = response.into_parts();
+            let body = body.collect().await?.to_bytes();
+            Ok::<_, octocrab::Error>(Reply { status: parts.status, headers: parts.headers, body })
+        };
+        let timeout = self.policy.request_timeout;
+        let reply = match tokio::time::timeout(timeout, exchange).await {
+            Err(_) => {
+                let reason = format!("no complete answer within {}", humanize(timeout));
+                return Ok(Attempt::Retry { reason, hint: None, maybe_applied: true });
+            }
+            Ok(Err(error)) if is_transport(&error) => {
+                return Ok(Attempt::Retry { reason: error_chain(&error), hint: None, maybe_applied: true });
+            }
+            Ok(Err(error)) => return Err(GithubError::Request { call: call.name(), reason: error_chain(&error) }),
+            Ok(Ok(reply)) => reply,
+        };
+        tracing::debug!(call = %call.name(), status = reply.status.as_u16(), "GitHub answered");
+        Ok(match retry::classify(reply.status, &reply.headers, &reply.body, now_unix()) {
+            Verdict::Final => Attempt::Answer(reply),
+            Verdict::Retry { reason, hint, maybe_applied } => Attempt::Retry { reason, hint, maybe_applied },
+        })
+    }
+
+    /// Turns an absolute URL GitHub handed out (a pagination link) into a path under the
+    /// API base; a URL elsewhere is refused, so the token never leaves the API host.
+    pub fn relative_path(&self, call: &Call<'_>, url: &str) -> Result<String, GithubError> {
+        url.strip_prefix(&self.base_url).filter(|rest| rest.starts_with('/')).map(str::to_owned).ok_or_else(|| {
+            GithubError::Unexpected {
+                call: call.name(),
+                reason: format!("the pagination link `{url}` is not under `{}`", self.base_url),
+            }
+        })
+    }
+}
+
+/// The error for an answer whose status the call does not accept.
+pub(crate) fn refused(call: &Call<'_>, reply: &Reply) -> GithubError {
+    GithubError::Refused { call: call.name(), status: reply.status.as_u16(), reason: reply.reason() }
+}
+
+/// Errors of the connection rather than of the request: worth retrying.
+fn is_transport(error: &octocrab::Error) -> bool {
+    matches!(error, octocrab::Error::Service { .. } | octocrab::Error::Hyper { .. })
+}
+
+/// `outer: inner: innermost`, skipping sources the outer message already quotes.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+fn humanize(duration: Duration) -> String {
+    if duration.as_secs() >= 1 { format!("{}s", duration.as_secs()) } else { format!("{}ms", duration.as_millis()) }
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// `https://api.github.com/` → `https://api.github.com`; refuses what is not an http(s) URL.
+fn normalize_base_url(api_url: &str) -> Result<String, GithubError> {
+    let trimmed = api_url.trim().trim_end_matches('/');
+    let invalid = |reason: &str| GithubError::ApiUrl { url: api_url.to_owned(), reason: reason.to_owned() };
+    let uri: Uri = trimmed.parse().map_err(|e: http::uri::InvalidUri| invalid(&e.to_string()))?;
+    match uri.scheme_str() {
+        Some("https" | "http") => {}
+        _ => return Err(invalid("it must start with `https://` (or `http://` for a local server)")),
+    }
+    if uri.authority().is_none() {
+        return Err(invalid("it has no host"));
+    }
+    if uri.query().is_some() {
+        return Err(invalid("it must not have a query string"));
+    }
+    Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_normalized_or_refused() {
+        assert_eq!(normalize_base_url("https://api.github.com/").expect("valid"), "https://api.github.com");
+        assert_eq!(
+            normalize_base_url("https://ghe.example.com/api/v3").expect("valid"),
+            "https://ghe.example.com/api/v3"
+        );
+        assert_eq!(normalize_base_url("http://127.0.0.1:8080").expect("valid"), "http://127.0.0.1:8080");
+        for bad in ["", "api.github.com", "ftp://x", "https://x/?a=b"] {
+            let err = normalize_base_url(bad).expect_err(bad);
+            assert!(err.to_string().contains(&format!("`{bad}`")), "{err}");
+        }
+    }
+
+    #[test]
+    fn outside_a_runtime_the_client_is_an_error_not_a_panic() {
+        let token = GithubToken::new("t").expect("token");
+        let err = Api::new("https://api.github.com", &token, RetryPolicy::fast()).err().expect("no runtime");
+        assert!(err.to_string().contains("inside a Tokio runtime"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn pagination_links_must_stay_under_the_base() {
+        let token = GithubToken::new("t").expect("token");
+        let api = Api::new("https://ghe.example.com/api/v3", &token, RetryPolicy::fast()).expect("client");
+        let call = Call::get("/repos/acme/web/issues/1/comments".to_owned());
+        assert_eq!(
+            api.relative_path(&call, "https://ghe.example.com/api/v3/repositories/42/issues/1/comments?page=2")
+                .expect("under the base"),
+            "/repositories/42/issues/1/comments?page=2"
+        );
+        for elsewhere in
+            ["https://evil.example.com/api/v3/x", "https://ghe.example.com/api/v30/x", "https://ghe.example.com/x"]
+        {
+            assert!(api.relative_path(&call, elsewhere).is_err(), "{elsewhere}");
+        }
+    }
+}

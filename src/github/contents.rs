@@ -1,0 +1,146 @@
+//! Reading a customer file at a commit through the contents API.
+
+use base64::Engine as _;
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::api::{Api, Call, refused};
+use super::error::GithubError;
+use super::repo_path;
+use crate::codehost::CodeHostError;
+use crate::identity::{CustomerId, Sha};
+
+/// Files larger than this are refused: customer files are small YAML documents.
+pub const MAX_FILE_BYTES: usize = 64 * 1024;
+
+/// The fields of a contents answer the client needs.
+#[derive(Debug, Deserialize)]
+struct ContentFile {
+    #[serde(rename = "type")]
+    kind: String,
+    size: u64,
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    encoding: Option<String>,
+}
+
+/// `GET /repos/{owner}/{repo}/contents/{path}?ref={sha}`; `Ok(None)` when the file is
+/// not there at that commit.
+pub(crate) async fn read_file(
+    api: &Api,
+    repo: &CustomerId,
+    path: &str,
+    sha: &Sha,
+) -> Result<Option<String>, CodeHostError> {
+    let fail = |message: String| CodeHostError::Read {
+        repo: repo.to_string(),
+        path: path.to_owned(),
+        reference: sha.to_string(),
+        message,
+    };
+    let too_large = || CodeHostError::TooLarge {
+        repo: repo.to_string(),
+        path: path.to_owned(),
+        reference: sha.to_string(),
+        limit: MAX_FILE_BYTES,
+    };
+    let encoded = encode_path(path)
+        .ok_or_else(|| fail("the path must be relative, with no empty, `.` or `..` segments".to_owned()))?;
+    let call = Call::get(format!("{}/contents/{encoded}?ref={sha}", repo_path(repo)));
+    let reply = api.send(&call).await.map_err(|e| fail(e.to_string()))?;
+    match reply.status {
+        StatusCode::OK => {}
+        StatusCode::NOT_FOUND => {
+            let message = reply.message().unwrap_or_default();
+            if message.starts_with("No commit found") {
+                return Err(fail(format!("commit `{sha}` is not in `{repo}` (GitHub: {message})")));
+            }
+            // GitHub says 404 both for a missing file and for a repository the token can't see.
+            return match repository_visible(api, repo).await {
+                Ok(true) => Ok(None),
+                Ok(false) => Err(fail(format!("repository `{repo}` does not exist or the token can't read it"))),
+                Err(e) => Err(fail(e.to_string())),
+            };
+        }
+        _ => return Err(fail(refused(&call, &reply).to_string())),
+    }
+
+    let value: Value = reply.json(&call).map_err(|e| fail(e.to_string()))?;
+    if value.is_array() {
+        return Err(fail("it is a directory, not a file".to_owned()));
+    }
+    let file: ContentFile =
+        serde_json::from_value(value).map_err(|e| fail(format!("unexpected contents answer: {e}")))?;
+    if file.kind != "file" {
+        return Err(fail(format!("it is a {}, not a file", file.kind)));
+    }
+    if file.size > MAX_FILE_BYTES as u64 {
+        return Err(too_large());
+    }
+    let bytes = match file.encoding.as_deref() {
+        Some("base64") => {
+            let compact: String =
+                file.content.unwrap_or_default().chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            base64::engine::general_purpose::STANDARD
+                .decode(compact)
+                .map_err(|e| fail(format!("GitHub sent content that is not valid base64: {e}")))?
+        }
+        other => return Err(fail(format!("GitHub sent the content with encoding `{}`", other.unwrap_or("(none)")))),
+    };
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map(Some).map_err(|_| fail("it is not UTF-8 text".to_owned()))
+}
+
+/// Whether the token can see the repository at all (`GET /repos/{owner}/{repo}`).
+async fn repository_visible(api: &Api, repo: &CustomerId) -> Result<bool, GithubError> {
+    let call = Call::get(repo_path(repo));
+    let reply = api.send(&call).await?;
+    match reply.status {
+        StatusCode::OK => Ok(true),
+        StatusCode::NOT_FOUND => Ok(false),
+        _ => Err(refused(&call, &reply)),
+    }
+}
+
+/// Percent-encodes each segment of a repository-relative path; `None` for paths that
+/// could point elsewhere (absolute, empty, `.` or `..` segments).
+fn encode_path(path: &str) -> Option<String> {
+    let segments: Vec<&str> = path.split('/').collect();
+    if segments.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
+        return None;
+    }
+    let encoded: Vec<String> = segments
+        .iter()
+        .map(|segment| {
+            segment
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    Some(encoded.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_encoded_per_segment_and_escapes_refused() {
+        assert_eq!(encode_path("infra/variables.yml").as_deref(), Some("infra/variables.yml"));
+        assert_eq!(encode_path("a b/c#d?.yml").as_deref(), Some("a%20b/c%23d%3F.yml"));
+        for bad in ["", "/etc/passwd", "infra/", "infra//x", "../x", "infra/./x", "infra/../../x"] {
+            assert_eq!(encode_path(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! `GithubHost` against `fake-github`: the real client over real HTTP on 127.0.0.1, with
+//! GitHub's request schemas checked and every request the fake did not expect named.
+//! Each test starts its own fake, so they run in parallel.
+
+use std::time::Duration;
+
+use fake_github::{FakeGithub, Fault};
+use infra_manager::codehost::{CodeHost, CodeHostError, CommentOutcome, CommitStatus, StatusState};
+use infra_manager::github::{GithubHost, GithubToken, MAX_FILE_BYTES, RetryPolicy};
+use infra_manager::identity::{CustomerId, Sha};
+use serde_json::json;
+
+const SHA: &str = "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b";
+const MARKER: &str = "<!-- infra-manager:plan:staging -->";
+
+fn customer() -> CustomerId {
+    CustomerId::parse("acme/web").expect("valid customer")
+}
+
+fn sha() -> Sha {
+    Sha::parse(SHA).expect("valid sha")
+}
+
+fn host(fake: &FakeGithub) -> GithubHost {
+    host_with(fake, RetryPolicy::fast())
+}
+
+fn host_with(fake: &FakeGithub, policy: RetryPolicy) -> GithubHost {
+    let token = GithubToken::new("ghs_test_token").expect("token");
+    GithubHost::new(&fake.url(), token, policy).expect("client")
+}
+
+/// Every test ends here: GitHub's contracts held and nothing unexpected was asked.
+fn assert_clean(fake: &FakeGithub) {
+    let violations = fake.violations();
+    assert!(violations.is_empty(), "schema violations: {violations:#?}");
+    let unexpected = fake.unexpected();
+    assert!(unexpected.is_empty(), "unexpected requests: {unexpected:#?}");
+}
+
+fn count(fake: &FakeGithub, method: &str, path_prefix: &str) -> usize {
+    fake.requests().iter().filter(|r| r.method == method && r.path.starts_with(path_prefix)).count()
+}
+
+fn status(state: StatusState, description: &str) -> CommitStatus {
+    CommitStatus {
+        state,
+        context: "infra/terraform-deploy/staging".to_owned(),
+        description: description.to_owned(),
+        target_url: Some("https://github.com/provider/manager/actions/runs/42".to_owned()),
+    }
+}
+
+#[tokio::test]
+async fn reads_a_file_at_the_sha_and_a_missing_file_is_none() {
+    let fake = FakeGithub::start().await;
+    let text = "project_name: web\ncloud_provider: aws\n# ünïcode ✓\n";
+    fake.put_file("acme/web", SHA, "infra/variables.yml", text);
+    fake.put_file("acme/web", "main", "infra/variables.yml", "project_name: something-else\n");
+    let github = host(&fake);
+
+    let read = github.read_file(&customer(), "infra/variables.yml", &sha()).await.expect("read");
+    assert_eq!(read.as_deref(), Some(text));
+    assert_eq!(github.read_file(&customer(), "infra/missing.yml", &sha()).await.expect("read"), None);
+
+    let requests = fake.requests();
+    assert_eq!(requests[0].path, "/repos/acme/web/contents/infra/variables.yml");
+    assert_eq!(requests[0].query.as_deref(), Some(format!("ref={SHA}").as_str()));
+    assert_eq!(fake.write_count(), 0);
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn a_sha_that_is_not_in_the_repository_is_an_error_not_a_missing_file() {
+    let fake = FakeGithub::start().await;
+    fake.put_file("acme/web", "main", "infra/variables.yml", "x: 1\n");
+    let github = host(&fake);
+
+    let err = github.read_file(&customer(), "infra/variables.yml", &sha()).await.expect_err("unknown commit");
+    let message = err.to_string();
+    assert!(matches!(err, CodeHostError::Read { .. }), "{err:?}");
+    assert!(message.contains(&format!("commit `{SHA}` is not in `acme/web`")), "{message}");
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn an_unknown_repository_is_an_error_not_a_missing_file() {
+    let fake = FakeGithub::start().await;
+    let github = host(&fake);
+
+    let err = github.read_file(&customer(), "infra/variables.yml", &sha()).await.expect_err("no such repo");
+    assert!(err.to_string().contains("repository `acme/web` does not exist or the token can't read it"), "{err}");
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn files_over_64_kib_are_refused() {
+    let fake = FakeGithub::start().await;
+    fake.put_file("acme/web", SHA, "infra/variables.yml", "#".repeat(MAX_FILE_BYTES + 1));
+    fake.put_file("acme/web", SHA, "infra/just-fits.yml", "#".repeat(MAX_FILE_BYTES));
+    let github = host(&fake);
+
+    let err = github.read_file(&customer(), "infra/variables.yml", &sha()).await.expect_err("too large");
+    assert!(matches!(err, CodeHostError::TooLarge { limit: MAX_FILE_BYTES, .. }), "{err:?}");
+    let fits = github.read_file(&customer(), "infra/just-fits.yml", &sha()).await.expect("read");
+    assert_eq!(fits.map(|t| t.len()), Some(MAX_FILE_BYTES));
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn sets_a_status_with_state_context_description_and_target_url() {
+    let fake = FakeGithub::start().await;
+    fake.add_repo("acme/web");
+    let github = host(&fake);
+
+    github.set_status(&customer(), &sha(), &status(StatusState::Pending, "Planning staging")).await.expect("pending");
+    let long = "Plan: 3 to add, 1 to change, 0 to destroy — ".repeat(10);
+    github.set_status(&customer(), &sha(), &status(StatusState::Success, &long)).await.expect("success");
+
+    let statuses = fake.statuses("acme/web", SHA);
+    assert_eq!(statuses.len(), 2);
+    assert_eq!(statuses[0].state, "pending");
+    assert_eq!(statuses[0].context, "infra/terraform-deploy/staging");
+    assert_eq!(statuses[0].description.as_deref(), Some("Planning staging"));
+    assert_eq!(statuses[0].target_url.as_deref(), Some("https://github.com/provider/manager/actions/runs/42"));
+    assert_eq!(statuses[1].state, "success");
+    let description = statuses[1].description.clone().unwrap_or_default();
+    assert_eq!(description.chars().count(), 140, "cut to GitHub's limit on a character boundary");
+    assert!(description.ends_with('…'));
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn first_upsert_creates_and_the_second_edits_in_place_on_page_two() {
+    let fake = FakeGithub::start().await;
+    fake.add_comments("acme/web", 7, 150, |i| format!("an unrelated review comment {i}"));
+    let github = host(&fake);
+
+    let first =
+        github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nPlan: 1 to add")).await.expect("create");
+    assert_eq!(first, CommentOutcome::Created);
+    let created = fake.comments("acme/web", 7);
+    assert_eq!(created.len(), 151);
+    let sticky_id = created[150].id;
+
+    let second =
+        github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nPlan: 2 to add")).await.expect("edit");
+    assert_eq!(second, CommentOutcome::Updated);
+    let after = fake.comments("acme/web", 7);
+    assert_eq!(after.len(), 151, "edited in place, no new comment");
+    assert_eq!(after[150].id, sticky_id);
+    assert_eq!(after[150].body, format!("{MARKER}\nPlan: 2 to add"));
+
+    let pages: Vec<Option<String>> =
+        fake.requests().iter().filter(|r| r.method == "GET").map(|r| r.query.clone()).collect();
+    assert_eq!(
+        pages,
+        vec![
+            Some("per_page=100".to_owned()),
+            Some("per_page=100&page=2".to_owned()),
+            Some("per_page=100".to_owned()),
+            Some("per_page=100&page=2".to_owned()),
+        ],
+        "every page is read, following the Link header"
+    );
+    assert_eq!(count(&fake, "PATCH", &format!("/repos/acme/web/issues/comments/{sticky_id}")), 1);
+    assert_eq!(fake.write_count(), 2);
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn an_unchanged_comment_is_not_rewritten() {
+    let fake = FakeGithub::start().await;
+    fake.add_repo("acme/web");
+    let github = host(&fake);
+    let body = format!("{MARKER}\nNo changes");
+
+    assert_eq!(github.upsert_comment(&customer(), 3, MARKER, &body).await.expect("create"), CommentOutcome::Created);
+    assert_eq!(github.upsert_comment(&customer(), 3, MARKER, &body).await.expect("same"), CommentOutcome::Updated);
+    assert_eq!(fake.write_count(), 1);
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_is_not_posted_twice() {
+    let fake = FakeGithub::start().await;
+    fake.add_repo("acme/web");
+    fake.inject("POST", "/repos/acme/web/issues/9/comments", Fault::LostResponse(502));
+    let github = host(&fake);
+
+    let outcome = github.upsert_comment(&customer(), 9, MARKER, &format!("{MARKER}\nplan")).await.expect("upsert");
+    assert_eq!(outcome, CommentOutcome::Created);
+    assert_eq!(fake.comments("acme/web", 9).len(), 1, "the re-list found the comment the lost answer created");
+    assert_eq!(count(&fake, "POST", "/repos/acme/web/issues/9/comments"), 1);
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn a_create_that_failed_before_landing_is_posted_again_after_a_fresh_look() {
+    let fake = FakeGithub::start().await;
+    fake.add_repo("acme/web");
+    fake.inject("POST", "/repos/acme/web/issues/9/comments", Fault::Status(503));
+    let github = host(&fake);
+
+    let outcome = github.upsert_comment(&customer(), 9, MARKER, &format!("{MARKER}\nplan")).await.expect("upsert");
+    assert_eq!(outcome, CommentOutcome::Created);
+    assert_eq!(fake.comments("acme/web", 9).len(), 1);
+    assert_eq!(count(&fake, "POST", "/repos/acme/web/issues/9/comments"), 2);
+    assert_eq!(count(&fake, "GET", "/repos/acme/web/issues/9/comments"), 2, "looked before posting again");
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn a_body_without_its_marker_is_refused_before_any_call() {
+    let fake = FakeGithub::start().await;
+    fake.add_repo("acme/web");
+    let github = host(&fake);
+
+    let err = github.upsert_comment(&customer(), 1, MARKER, "no marker here").await.expect_err("refused");
+    assert!(err.to_string().contains("does not contain its marker"), "{err}");
+    let too_long = format!("{MARKER}{}", "x".repeat(65_536));
+    let err = github.upsert_comment(&customer(), 1, MARKER, &too_long).await.expect_err("refused");
+    assert!(err.to_string().contains("GitHub accepts at most 65536"), "{err}");
+    assert!(fake.requests().is_empty());
+}
+
+#[tokio::test]
+async fn one_502_is_retried() {
+    let fake = FakeGithub::start().await;
+    fake.add_repo("acme/web");
+    fake.inject("POST", "/repos/acme/web/statuses/", Fault::Status(502));
+    let github = host(&fake);
+
+    github.set_status(&customer(), &sha(), &status(StatusState::Pending, "Planning")).await.expect("retried");
+    assert_eq!(count(&fake, "POST", "/repos/acme/web/statuses/"), 2);
+    assert_eq!(fake.statuses("acme/web", SHA).len(), 1);
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn a_secondary_rate_limit_is_retried_after_the_wait_github_asks_for() {
+    let fake = FakeGithub::start().await;
+    fake.add_repo("acme/web");
+    fake.inject("POST", "/repos/acme/web/statuses/", Fault::SecondaryRateLimit);
+    let cap = Duration::from_millis(150);
+    let github = host_with(&fake, RetryPolicy { max_server_delay: cap, ..RetryPolicy::fast() });
+
+    let started = std::time::Instant::now();
+    github.set_status(&customer(), &sha(), &status(StatusState::Pending, "Planning")).await.expect("retried");
+    assert!(started.elapsed() >= cap, "Retry-After (capped at {cap:?}) was honoured, waited {:?}", started.elapsed());
+    assert_eq!(count(&fake, "POST", "/repos/acme/web/statuses/"), 2);
+    assert_eq!(fake.statuses("acme/web", SHA).len(), 1);
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn a_429_with_an_exhausted_rate_limit_is_retried() {
+    let fake = FakeGithub::start().await;
+    fake.put_file("acme/web", SHA, "infra/variables.yml", "x: 1\n");
+    fake.inject("GET", "/repos/acme/web/contents/", Fault::RateLimited);
+    let github = host(&fake);
+
+    let read = github.read_file(&customer(), "infra/variables.yml", &sha()).await.expect("retried");
+    assert_eq!(read.as_deref(), Some("x: 1\n"));
+    assert_eq!(count(&fake, "GET", "/repos/acme/web/contents/"), 2);
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn a_slow_answer_times_out_and_is_retried() {
+    let fake = FakeGithub::start().await;
+    fake.put_file("acme/web", SHA, "infra/variables.yml", "x: 1\n");
+    fake.inject("GET", "/repos/acme/web/contents/", Fault::Delay(Duration::from_secs(3)));
+    let github = host_with(&fake, RetryPolicy { request_timeout: Duration::from_millis(300), ..RetryPolicy::fast() });
+
+    let read = github.read_file(&customer(), "infra/variables.yml", &sha()).await.expect("retried");
+    assert_eq!(read.as_deref(), Some("x: 1\n"));
+    assert_eq!(count(&fake, "GET", "/repos/acme/web/contents/"), 2);
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn a_persistent_500_fails_after_the_bound_naming_the_call() {
+    let fake = FakeGithub::start().await;
+    fake.add_repo("acme/web");
+    fake.inject_times("POST", "/repos/acme/web/statuses/", Fault::Status(500), 10);
+    let github = host(&fake);
+
+    let err = github
+        .set_status(&customer(), &sha(), &status(StatusState::Failure, "Plan failed"))
+        .await
+        .expect_err("gives up");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "GitHub call `POST /repos/acme/web/statuses/{SHA}` failed: 500 Internal Server Error (gave up after 4 attempts)"
+        )
+    );
+    assert_eq!(count(&fake, "POST", "/repos/acme/web/statuses/"), 4);
+    assert!(fake.statuses("acme/web", SHA).is_empty());
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn a_client_error_is_not_retried() {
+    let fake = FakeGithub::start().await;
+    let github = host(&fake);
+
+    // No such repository: GitHub's 404 is final.
+    let err = github.set_status(&customer(), &sha(), &status(StatusState::Pending, "Planning")).await.expect_err("404");
+    assert_eq!(err.to_string(), format!("GitHub call `POST /repos/acme/web/statuses/{SHA}` failed: 404 Not Found"));
+    assert_eq!(fake.requests().len(), 1);
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn connection_errors_are_retried_then_reported() {
+    let fake = FakeGithub::start().await;
+    let url = fake.url();
+    drop(fake);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let token = GithubToken::new("t").expect("token");
+    let github = GithubHost::new(&url, token, RetryPolicy::fast()).expect("client");
+
+    let err = github.read_file(&customer(), "infra/variables.yml", &sha()).await.expect_err("nobody listens");
+    let message = err.to_string();
+    assert!(message.contains(&format!("GET /repos/acme/web/contents/infra/variables.yml?ref={SHA}")), "{message}");
+    assert!(message.contains("after 4 attempts"), "{message}");
+}
+
+#[tokio::test]
+async fn a_dispatch_matches_githubs_schema() {
+    let fake = FakeGithub::start().await;
+    fake.add_repo("Provider/infra-manager");
+    let github = host(&fake);
+    let payload = json!({
+        "repository": "acme/web",
+        "sha": SHA,
+        "ref": "refs/heads/feature",
+        "pull_request": 7,
+        "event": "pull_request",
+    });
+
+    github.send_dispatch("Provider/infra-manager", "infra-plan", payload.clone()).await.expect("dispatch");
+    assert_eq!(
+        fake.dispatches("Provider/infra-manager"),
+        vec![json!({"event_type": "infra-plan", "client_payload": payload})]
+    );
+
+    let too_many: serde_json::Map<String, serde_json::Value> = (0..11).map(|i| (format!("k{i}"), json!(i))).collect();
+    let err = github.send_dispatch("Provider/infra-manager", "infra-plan", json!(too_many)).await.expect_err("refused");
+    assert!(err.to_string().contains("at most 10"), "{err}");
+    let err = github.send_dispatch("not a repo", "infra-plan", json!({})).await.expect_err("refused");
+    assert!(err.to_string().contains("`not a repo` is not a GitHub repository name"), "{err}");
+    assert_eq!(fake.write_count(), 1, "refused dispatches are never sent");
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn the_token_is_sent_as_a_bearer_header_but_never_printed() {
+    let fake = FakeGithub::start().await;
+    fake.add_repo("acme/web");
+    let github = host(&fake);
+    github.set_status(&customer(), &sha(), &status(StatusState::Pending, "Planning")).await.expect("authenticated");
+    assert!(!format!("{github:?}").contains("ghs_test_token"));
+    assert_clean(&fake);
+}
