@@ -78,15 +78,17 @@ pub enum SettingsError {
         "state key prefix `{prefix}` is not allowed: {reason}\nhint: use a relative prefix such as `customers`, made of `A-Z a-z 0-9 . _ - /`"
     )]
     KeyPrefix { prefix: String, reason: &'static str },
-    #[error(
-        "state bucket `{bucket}` is not a valid S3 bucket name\nhint: use 3 to 63 characters from `a-z 0-9 . -`"
-    )]
+    #[error("state bucket `{bucket}` is not a valid S3 bucket name\nhint: use 3 to 63 characters from `a-z 0-9 . -`")]
     Bucket { bucket: String },
-    #[error("{what} `{name}` is not a valid DynamoDB table name\nhint: use 3 to 255 characters from `A-Z a-z 0-9 . _ -`")]
+    #[error(
+        "{what} `{name}` is not a valid DynamoDB table name\nhint: use 3 to 255 characters from `A-Z a-z 0-9 . _ -`"
+    )]
     Table { what: &'static str, name: String },
     #[error("region `{region}` is not valid\nhint: set `state.region` (or `AWS_REGION`), e.g. `us-east-1`")]
     Region { region: String },
-    #[error("endpoint `{endpoint}` is not an http(s) URL\nhint: set `state.endpoint` or `AWS_ENDPOINT_URL` to e.g. `http://127.0.0.1:5000`")]
+    #[error(
+        "endpoint `{endpoint}` is not an http(s) URL\nhint: set `state.endpoint` or `AWS_ENDPOINT_URL` to e.g. `http://127.0.0.1:5000`"
+    )]
     Endpoint { endpoint: String },
 }
 

@@ -13,6 +13,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
 };
+use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, PublicAccessBlockConfiguration,
     ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
@@ -161,13 +162,16 @@ async fn ensure_versioning(store: &S3Store) -> Result<Option<String>, StoreError
     let s3 = &store.clients().s3;
     let bucket = store.layout().bucket();
     let location = || format!("s3://{bucket}");
-    let current = s3
-        .get_bucket_versioning()
-        .bucket(bucket)
-        .send()
-        .await
-        .map_err(|e| remote("s3", "GetBucketVersioning", location(), e))?;
-    if current.status() == Some(&BucketVersioningStatus::Enabled) {
+    let status = match s3.get_bucket_versioning().bucket(bucket).send().await {
+        Ok(current) => current.status().cloned(),
+        // A success the SDK could not parse: moto (5.2.x) names the root element
+        // `GetBucketVersioningResponse` instead of `VersioningConfiguration`.
+        Err(SdkError::ServiceError(e)) if e.raw().status().is_success() => {
+            versioning_status_from_xml(e.raw().body().bytes().unwrap_or_default())
+        }
+        Err(e) => return Err(remote("s3", "GetBucketVersioning", location(), e)),
+    };
+    if status == Some(BucketVersioningStatus::Enabled) {
         return Ok(None);
     }
     let configuration = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
@@ -178,6 +182,13 @@ async fn ensure_versioning(store: &S3Store) -> Result<Option<String>, StoreError
         .await
         .map_err(|e| remote("s3", "PutBucketVersioning", location(), e))?;
     Ok(Some("versioning enabled".to_owned()))
+}
+
+/// The `<Status>` of a GetBucketVersioning body, whatever its root element is called.
+fn versioning_status_from_xml(body: &[u8]) -> Option<BucketVersioningStatus> {
+    let text = String::from_utf8_lossy(body);
+    let status = text.split_once("<Status>")?.1.split_once("</Status>")?.0;
+    Some(BucketVersioningStatus::from(status.trim()))
 }
 
 async fn ensure_encryption(store: &S3Store) -> Result<Option<String>, StoreError> {
@@ -337,10 +348,18 @@ mod tests {
     fn key_schema_mismatch_names_both_keys() {
         let expected = [("LockID", KeyType::Hash)];
         check_key_schema("locks", &[("LockID".into(), KeyType::Hash)], &expected).expect("matches");
-        let error = check_key_schema("locks", &[("id".into(), KeyType::Hash)], &expected)
-            .expect_err("mismatch")
-            .to_string();
+        let error =
+            check_key_schema("locks", &[("id".into(), KeyType::Hash)], &expected).expect_err("mismatch").to_string();
         assert_eq!(error, "`table locks` is not valid: its key is `id` (HASH) but infra-manager needs `LockID` (HASH)");
+    }
+
+    #[test]
+    fn versioning_status_is_read_from_any_root_element() {
+        let moto = br#"<?xml version="1.0"?><GetBucketVersioningResponse xmlns="x"><Status>Enabled</Status></GetBucketVersioningResponse>"#;
+        assert_eq!(versioning_status_from_xml(moto), Some(BucketVersioningStatus::Enabled));
+        let suspended = b"<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>";
+        assert_eq!(versioning_status_from_xml(suspended), Some(BucketVersioningStatus::Suspended));
+        assert_eq!(versioning_status_from_xml(b"<GetBucketVersioningResponse xmlns=\"x\"/>"), None);
     }
 
     #[test]

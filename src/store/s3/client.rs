@@ -29,9 +29,8 @@ pub struct AwsClients {
 impl AwsClients {
     /// Builds both clients. `credentials` replaces the default credential chain.
     pub async fn connect(settings: &S3Settings, endpoint: Option<&str>, credentials: Option<Credentials>) -> Self {
-        let http_client = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .build_https();
+        let http_client =
+            aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https();
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(10))
             .operation_attempt_timeout(Duration::from_secs(120))
@@ -53,10 +52,7 @@ impl AwsClients {
         let s3_config = aws_sdk_s3::config::Builder::from(&shared)
             .force_path_style(settings.force_path_style || endpoint.is_some())
             .build();
-        Self {
-            s3: aws_sdk_s3::Client::from_conf(s3_config),
-            dynamodb: aws_sdk_dynamodb::Client::new(&shared),
-        }
+        Self { s3: aws_sdk_s3::Client::from_conf(s3_config), dynamodb: aws_sdk_dynamodb::Client::new(&shared) }
     }
 }
 

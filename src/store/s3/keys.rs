@@ -158,10 +158,7 @@ mod tests {
     use super::*;
 
     fn target(customer: &str, env: &str) -> Target {
-        Target {
-            customer: CustomerId::parse(customer).expect("valid"),
-            env: EnvName::parse(env).expect("valid"),
-        }
+        Target { customer: CustomerId::parse(customer).expect("valid"), env: EnvName::parse(env).expect("valid") }
     }
 
     fn sha() -> Sha {

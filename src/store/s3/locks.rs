@@ -121,17 +121,10 @@ fn parse_lock(lock_id: &str, target: Option<Target>, info: Option<&str>, guard: 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error(
-        "the lock on {target} is {} (held by `{who}` for `{operation}`, lock ID `{id}`); refusing to release a lock younger than {}\nhint: pass `--force` if the run holding it is gone",
-        describe_age(*.age), human_duration(*.guard)
+        "the lock on {target} is {} (held by `{}` for `{}`, lock ID `{}`); refusing to release a lock younger than {}\nhint: pass `--force` if the run holding it is gone",
+        describe_age(*.age), .lock.who, .lock.operation, .lock.id, human_duration(*.guard)
     )]
-    TooYoung {
-        target: String,
-        age: Option<Duration>,
-        guard: Duration,
-        who: String,
-        operation: String,
-        id: String,
-    },
+    TooYoung { target: String, age: Option<Duration>, guard: Duration, lock: Box<LockInfo> },
     #[error(
         "the lock on {target} changed while it was being released (another run took it over or released it); nothing was deleted\nhint: run `infra-manager locks list` and try again"
     )]
@@ -145,7 +138,7 @@ pub enum LockError {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum ReleaseOutcome {
     /// The lock was deleted.
-    Released { lock: LockInfo },
+    Released { lock: Box<LockInfo> },
     /// There was no lock to release.
     NotLocked,
 }
@@ -178,24 +171,23 @@ pub async fn release_lock(
         LockMode::Dynamodb => delete_table_lock(store, target, &lock).await?,
         LockMode::Lockfile => delete_lockfile(store, target, &lock).await?,
     }
-    Ok(ReleaseOutcome::Released { lock })
+    Ok(ReleaseOutcome::Released { lock: Box::new(lock) })
 }
 
 /// Refuses a lock younger than `guard` (or of unknown age) unless `force`.
-fn check_guard(lock: &LockInfo, target: &Target, now: jiff::Timestamp, guard: Duration, force: bool) -> Result<(), LockError> {
+fn check_guard(
+    lock: &LockInfo,
+    target: &Target,
+    now: jiff::Timestamp,
+    guard: Duration,
+    force: bool,
+) -> Result<(), LockError> {
     let age = lock.age(now);
     let old_enough = age.is_some_and(|age| age >= guard);
     if old_enough || force {
         return Ok(());
     }
-    Err(LockError::TooYoung {
-        target: target.to_string(),
-        age,
-        guard,
-        who: lock.who.clone(),
-        operation: lock.operation.clone(),
-        id: lock.id.clone(),
-    })
+    Err(LockError::TooYoung { target: target.to_string(), age, guard, lock: Box::new(lock.clone()) })
 }
 
 async fn list_table_locks(store: &S3Store) -> Result<Vec<LockInfo>, StoreError> {
@@ -384,8 +376,9 @@ mod tests {
 
     #[test]
     fn foreign_and_unreadable_locks_are_still_listed() {
-        let foreign = lock_from_item(&layout(), &item(&[(LOCK_ID, "state/manager/terraform.tfstate"), (INFO, INFO_JSON)]))
-            .expect("a lock");
+        let foreign =
+            lock_from_item(&layout(), &item(&[(LOCK_ID, "state/manager/terraform.tfstate"), (INFO, INFO_JSON)]))
+                .expect("a lock");
         assert_eq!((&foreign.customer, &foreign.environment), (&None, &None));
         assert_eq!(foreign.subject(), "state/manager/terraform.tfstate");
 

@@ -100,11 +100,16 @@ fn check_meta(target: &Target, plan: &[u8], meta: &PlanMeta, location: &str) -> 
 }
 
 /// Moves the latest-plan pointer to `meta`, unless a later plan already holds it.
-async fn advance_pointer(store: &S3Store, target: &Target, meta: &PlanMeta, meta_json: Vec<u8>) -> Result<(), StoreError> {
+async fn advance_pointer(
+    store: &S3Store,
+    target: &Target,
+    meta: &PlanMeta,
+    meta_json: Vec<u8>,
+) -> Result<(), StoreError> {
     let key = store.layout().latest_key(target);
     let location = store.layout().s3_uri(&key);
-    let ours = parse_time(&meta.created_at)
-        .map_err(|message| StoreError::Corrupt { location: location.clone(), message })?;
+    let ours =
+        parse_time(&meta.created_at).map_err(|message| StoreError::Corrupt { location: location.clone(), message })?;
 
     for attempt in 1..=POINTER_ATTEMPTS {
         let condition = match read_object(store, &key).await? {

@@ -112,7 +112,9 @@ pub fn record_from_item(item: &HashMap<String, AttributeValue>) -> Result<RunRec
         }
         let value = match attribute {
             AttributeValue::S(s) => Value::String(s.clone()),
-            AttributeValue::N(n) => Value::Number(parse_number(n).ok_or_else(|| format!("`{name}` = `{n}` is not a number"))?),
+            AttributeValue::N(n) => {
+                Value::Number(parse_number(n).ok_or_else(|| format!("`{name}` = `{n}` is not a number"))?)
+            }
             AttributeValue::Bool(b) => Value::Bool(*b),
             AttributeValue::Null(_) => Value::Null,
             other => return Err(format!("`{name}` has an unexpected type: {other:?}")),

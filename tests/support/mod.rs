@@ -1,0 +1,5 @@
+//! Shared helpers for the integration tests (`mod support;` in each test crate).
+
+#![allow(dead_code)]
+
+pub mod moto;
