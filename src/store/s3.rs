@@ -40,8 +40,9 @@ pub enum LockMode {
     Lockfile,
 }
 
-/// The `state:` settings of the S3 backend.
+/// The `state:` settings of the S3 backend; missing keys take the documented defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct S3Settings {
     pub bucket: String,
     pub region: String,
@@ -329,6 +330,16 @@ mod tests {
             assert!(error.contains("\nhint: "), "{error:?} should carry a hint");
         }
         settings().validate().expect("defaults are valid");
+    }
+
+    #[test]
+    fn partial_settings_take_the_documented_defaults() {
+        let settings: S3Settings =
+            serde_json::from_value(json!({ "bucket": "b-state", "lock": "lockfile" })).expect("parses");
+        assert_eq!(
+            settings,
+            S3Settings { bucket: "b-state".into(), lock: LockMode::Lockfile, ..S3Settings::default() }
+        );
     }
 
     #[test]
