@@ -6,6 +6,7 @@
 //! so state and stored plans always sit side by side.
 
 pub mod local;
+pub mod s3;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

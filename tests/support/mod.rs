@@ -1,4 +1,5 @@
-//! Shared test harness: run the real binary in a sandboxed environment.
+//! Shared helpers for the integration tests (`mod support;` in each test crate).
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod moto;

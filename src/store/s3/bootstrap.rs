@@ -1,0 +1,377 @@
+//! Creates the state bucket and the DynamoDB tables, idempotently.
+//!
+//! The bucket gets versioning, default SSE-S3 encryption and a full public access block;
+//! the tables use on-demand billing. An existing resource is left as it is, except that a
+//! bucket missing one of those protections gets it (and the report says so); running
+//! bootstrap again reports everything as already existing and changes nothing. The lock
+//! table (`LockID` hash key, as Terraform's S3 backend expects) is only made when
+//! `lock: dynamodb`; with `lock: lockfile` Terraform locks with S3 objects instead.
+
+use std::fmt;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
+};
+use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, PublicAccessBlockConfiguration,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    VersioningConfiguration,
+};
+use serde::Serialize;
+
+use crate::store::StoreError;
+
+use super::client::{error_code, http_status, remote};
+use super::{LockMode, S3Store, records};
+
+/// How long to wait for a new table to become `ACTIVE`.
+const TABLE_READY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Which resource a report line is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    Bucket,
+    LockTable,
+    RecordsTable,
+}
+
+impl fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Bucket => "state bucket",
+            Self::LockTable => "lock table",
+            Self::RecordsTable => "records table",
+        })
+    }
+}
+
+/// Whether bootstrap made the resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceOutcome {
+    Created,
+    AlreadyExisted,
+}
+
+impl fmt::Display for ResourceOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Created => "created",
+            Self::AlreadyExisted => "already existed",
+        })
+    }
+}
+
+/// One resource's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourceReport {
+    pub kind: ResourceKind,
+    pub name: String,
+    pub outcome: ResourceOutcome,
+    /// Settings turned on on a resource that already existed (e.g. `versioning enabled`).
+    pub fixed: Vec<String>,
+}
+
+impl fmt::Display for ResourceReport {
+    /// `state bucket `b`: already existed (fixed: versioning enabled)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} `{}`: {}", self.kind, self.name, self.outcome)?;
+        if !self.fixed.is_empty() {
+            write!(f, " (fixed: {})", self.fixed.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// What [`bootstrap`] found and did, one line per resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BootstrapReport {
+    pub resources: Vec<ResourceReport>,
+}
+
+impl BootstrapReport {
+    /// Whether anything was created or changed.
+    pub fn changed(&self) -> bool {
+        self.resources.iter().any(|r| r.outcome == ResourceOutcome::Created || !r.fixed.is_empty())
+    }
+}
+
+/// Creates whatever of the bucket and tables is missing.
+pub async fn bootstrap(store: &S3Store) -> Result<BootstrapReport, StoreError> {
+    let settings = store.settings();
+    let mut resources = vec![ensure_bucket(store).await?];
+    if settings.lock == LockMode::Dynamodb {
+        let key = [("LockID", KeyType::Hash)];
+        resources.push(ensure_table(store, ResourceKind::LockTable, &settings.lock_table, &key).await?);
+    }
+    let key = [(records::PARTITION_KEY, KeyType::Hash), (records::SORT_KEY, KeyType::Range)];
+    resources.push(ensure_table(store, ResourceKind::RecordsTable, &settings.records_table, &key).await?);
+    Ok(BootstrapReport { resources })
+}
+
+async fn ensure_bucket(store: &S3Store) -> Result<ResourceReport, StoreError> {
+    let s3 = &store.clients().s3;
+    let bucket = store.layout().bucket();
+    let location = format!("s3://{bucket}");
+    let outcome = match s3.head_bucket().bucket(bucket).send().await {
+        Ok(_) => ResourceOutcome::AlreadyExisted,
+        Err(e) if http_status(&e) == Some(404) => create_bucket(store).await?,
+        Err(e) if http_status(&e) == Some(403) => {
+            return Err(StoreError::Remote {
+                service: "s3",
+                operation: "HeadBucket",
+                location,
+                message: "the bucket exists but these credentials can't use it (403); it may belong to another account"
+                    .to_owned(),
+            });
+        }
+        Err(e) => return Err(remote("s3", "HeadBucket", location, e)),
+    };
+    let mut fixed = Vec::new();
+    fixed.extend(ensure_versioning(store).await?);
+    fixed.extend(ensure_encryption(store).await?);
+    fixed.extend(ensure_public_access_block(store).await?);
+    if outcome == ResourceOutcome::Created {
+        fixed.clear();
+    }
+    Ok(ResourceReport { kind: ResourceKind::Bucket, name: bucket.to_owned(), outcome, fixed })
+}
+
+async fn create_bucket(store: &S3Store) -> Result<ResourceOutcome, StoreError> {
+    let bucket = store.layout().bucket();
+    let region = &store.settings().region;
+    let mut request = store.clients().s3.create_bucket().bucket(bucket);
+    if region != "us-east-1" {
+        let configuration = CreateBucketConfiguration::builder()
+            .location_constraint(BucketLocationConstraint::from(region.as_str()))
+            .build();
+        request = request.create_bucket_configuration(configuration);
+    }
+    match request.send().await {
+        Ok(_) => Ok(ResourceOutcome::Created),
+        // Someone (another bootstrap) made it between our check and create.
+        Err(e) if error_code(&e) == Some("BucketAlreadyOwnedByYou") => Ok(ResourceOutcome::AlreadyExisted),
+        Err(e) => Err(remote("s3", "CreateBucket", format!("s3://{bucket}"), e)),
+    }
+}
+
+async fn ensure_versioning(store: &S3Store) -> Result<Option<String>, StoreError> {
+    let s3 = &store.clients().s3;
+    let bucket = store.layout().bucket();
+    let location = || format!("s3://{bucket}");
+    let status = match s3.get_bucket_versioning().bucket(bucket).send().await {
+        Ok(current) => current.status().cloned(),
+        // A success the SDK could not parse: moto (5.2.x) names the root element
+        // `GetBucketVersioningResponse` instead of `VersioningConfiguration`.
+        Err(SdkError::ServiceError(e)) if e.raw().status().is_success() => {
+            versioning_status_from_xml(e.raw().body().bytes().unwrap_or_default())
+        }
+        Err(e) => return Err(remote("s3", "GetBucketVersioning", location(), e)),
+    };
+    if status == Some(BucketVersioningStatus::Enabled) {
+        return Ok(None);
+    }
+    let configuration = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(configuration)
+        .send()
+        .await
+        .map_err(|e| remote("s3", "PutBucketVersioning", location(), e))?;
+    Ok(Some("versioning enabled".to_owned()))
+}
+
+/// The `<Status>` of a GetBucketVersioning body, whatever its root element is called.
+fn versioning_status_from_xml(body: &[u8]) -> Option<BucketVersioningStatus> {
+    let text = String::from_utf8_lossy(body);
+    let status = text.split_once("<Status>")?.1.split_once("</Status>")?.0;
+    Some(BucketVersioningStatus::from(status.trim()))
+}
+
+async fn ensure_encryption(store: &S3Store) -> Result<Option<String>, StoreError> {
+    let s3 = &store.clients().s3;
+    let bucket = store.layout().bucket();
+    let location = || format!("s3://{bucket}");
+    match s3.get_bucket_encryption().bucket(bucket).send().await {
+        Ok(current) => {
+            let has_rule = current
+                .server_side_encryption_configuration()
+                .is_some_and(|c| c.rules().iter().any(|r| r.apply_server_side_encryption_by_default().is_some()));
+            if has_rule {
+                return Ok(None);
+            }
+        }
+        Err(e) if error_code(&e) == Some("ServerSideEncryptionConfigurationNotFoundError") => {}
+        Err(e) => return Err(remote("s3", "GetBucketEncryption", location(), e)),
+    }
+    let by_default = ServerSideEncryptionByDefault::builder()
+        .sse_algorithm(ServerSideEncryption::Aes256)
+        .build()
+        .map_err(|e| StoreError::Corrupt { location: location(), message: e.to_string() })?;
+    let rule = ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(by_default).build();
+    let configuration = ServerSideEncryptionConfiguration::builder()
+        .rules(rule)
+        .build()
+        .map_err(|e| StoreError::Corrupt { location: location(), message: e.to_string() })?;
+    s3.put_bucket_encryption()
+        .bucket(bucket)
+        .server_side_encryption_configuration(configuration)
+        .send()
+        .await
+        .map_err(|e| remote("s3", "PutBucketEncryption", location(), e))?;
+    Ok(Some("default encryption (SSE-S3) turned on".to_owned()))
+}
+
+async fn ensure_public_access_block(store: &S3Store) -> Result<Option<String>, StoreError> {
+    let s3 = &store.clients().s3;
+    let bucket = store.layout().bucket();
+    let location = || format!("s3://{bucket}");
+    match s3.get_public_access_block().bucket(bucket).send().await {
+        Ok(current) => {
+            let all_blocked = current.public_access_block_configuration().is_some_and(|c| {
+                c.block_public_acls() == Some(true)
+                    && c.ignore_public_acls() == Some(true)
+                    && c.block_public_policy() == Some(true)
+                    && c.restrict_public_buckets() == Some(true)
+            });
+            if all_blocked {
+                return Ok(None);
+            }
+        }
+        Err(e) if error_code(&e) == Some("NoSuchPublicAccessBlockConfiguration") => {}
+        Err(e) => return Err(remote("s3", "GetPublicAccessBlock", location(), e)),
+    }
+    let configuration = PublicAccessBlockConfiguration::builder()
+        .block_public_acls(true)
+        .ignore_public_acls(true)
+        .block_public_policy(true)
+        .restrict_public_buckets(true)
+        .build();
+    s3.put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(configuration)
+        .send()
+        .await
+        .map_err(|e| remote("s3", "PutPublicAccessBlock", location(), e))?;
+    Ok(Some("public access blocked".to_owned()))
+}
+
+/// Makes the table with `key` (all string attributes) unless it exists; an existing table
+/// must have exactly that key schema.
+async fn ensure_table(
+    store: &S3Store,
+    kind: ResourceKind,
+    name: &str,
+    key: &[(&str, KeyType)],
+) -> Result<ResourceReport, StoreError> {
+    let dynamodb = &store.clients().dynamodb;
+    let location = || format!("table {name}");
+    let outcome = match dynamodb.describe_table().table_name(name).send().await {
+        Ok(_) => ResourceOutcome::AlreadyExisted,
+        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {
+            let mut request = dynamodb.create_table().table_name(name).billing_mode(BillingMode::PayPerRequest);
+            for (attribute, key_type) in key {
+                let definition = AttributeDefinition::builder()
+                    .attribute_name(*attribute)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .map_err(|e| StoreError::Corrupt { location: location(), message: e.to_string() })?;
+                let element = KeySchemaElement::builder()
+                    .attribute_name(*attribute)
+                    .key_type(key_type.clone())
+                    .build()
+                    .map_err(|e| StoreError::Corrupt { location: location(), message: e.to_string() })?;
+                request = request.attribute_definitions(definition).key_schema(element);
+            }
+            match request.send().await {
+                Ok(_) => ResourceOutcome::Created,
+                Err(e) if error_code(&e) == Some("ResourceInUseException") => ResourceOutcome::AlreadyExisted,
+                Err(e) => return Err(remote("dynamodb", "CreateTable", location(), e)),
+            }
+        }
+        Err(e) => return Err(remote("dynamodb", "DescribeTable", location(), e)),
+    };
+    let actual = wait_until_active(store, name).await?;
+    check_key_schema(name, &actual, key)?;
+    Ok(ResourceReport { kind, name: name.to_owned(), outcome, fixed: Vec::new() })
+}
+
+/// Waits for the table to be `ACTIVE` and returns its key schema.
+async fn wait_until_active(store: &S3Store, name: &str) -> Result<Vec<(String, KeyType)>, StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        let output = store
+            .clients()
+            .dynamodb
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .map_err(|e| remote("dynamodb", "DescribeTable", format!("table {name}"), e))?;
+        let table = output.table();
+        let status = table.and_then(|t| t.table_status());
+        if status != Some(&TableStatus::Creating) || started.elapsed() > TABLE_READY_TIMEOUT {
+            let schema = table.map(|t| t.key_schema()).unwrap_or_default();
+            return Ok(schema.iter().map(|k| (k.attribute_name().to_owned(), k.key_type().clone())).collect());
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+fn check_key_schema(name: &str, actual: &[(String, KeyType)], expected: &[(&str, KeyType)]) -> Result<(), StoreError> {
+    let matches = actual.len() == expected.len()
+        && expected.iter().all(|(attribute, key_type)| actual.iter().any(|(a, k)| a == attribute && k == key_type));
+    if matches {
+        return Ok(());
+    }
+    let describe = |keys: Vec<(&str, &KeyType)>| {
+        keys.iter().map(|(a, k)| format!("`{a}` ({})", k.as_str())).collect::<Vec<_>>().join(" + ")
+    };
+    Err(StoreError::Corrupt {
+        location: format!("table {name}"),
+        message: format!(
+            "its key is {} but infra-manager needs {}",
+            describe(actual.iter().map(|(a, k)| (a.as_str(), k)).collect()),
+            describe(expected.iter().map(|(a, k)| (*a, k)).collect()),
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_schema_mismatch_names_both_keys() {
+        let expected = [("LockID", KeyType::Hash)];
+        check_key_schema("locks", &[("LockID".into(), KeyType::Hash)], &expected).expect("matches");
+        let error =
+            check_key_schema("locks", &[("id".into(), KeyType::Hash)], &expected).expect_err("mismatch").to_string();
+        assert_eq!(error, "`table locks` is not valid: its key is `id` (HASH) but infra-manager needs `LockID` (HASH)");
+    }
+
+    #[test]
+    fn versioning_status_is_read_from_any_root_element() {
+        let moto = br#"<?xml version="1.0"?><GetBucketVersioningResponse xmlns="x"><Status>Enabled</Status></GetBucketVersioningResponse>"#;
+        assert_eq!(versioning_status_from_xml(moto), Some(BucketVersioningStatus::Enabled));
+        let suspended = b"<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>";
+        assert_eq!(versioning_status_from_xml(suspended), Some(BucketVersioningStatus::Suspended));
+        assert_eq!(versioning_status_from_xml(b"<GetBucketVersioningResponse xmlns=\"x\"/>"), None);
+    }
+
+    #[test]
+    fn report_lines_read_well() {
+        let line = ResourceReport {
+            kind: ResourceKind::Bucket,
+            name: "state".into(),
+            outcome: ResourceOutcome::AlreadyExisted,
+            fixed: vec!["versioning enabled".into()],
+        };
+        assert_eq!(line.to_string(), "state bucket `state`: already existed (fixed: versioning enabled)");
+        let report = BootstrapReport { resources: vec![line] };
+        assert!(report.changed());
+    }
+}

@@ -1,0 +1,251 @@
+//! Where things live in the state bucket and lock table: pure key building and parsing.
+//!
+//! Layout, per customer environment (`<dir>` = `<key_prefix>/<owner>/<repo>/<env>`):
+//!
+//! - `<dir>/terraform.tfstate` — Terraform state (the backend `key`);
+//! - `<dir>/terraform.tfstate.tflock` — Terraform's S3-native lock (lockfile mode);
+//! - `<dir>/plans/<sha>.tfplan` and `<dir>/plans/<sha>.json` — a stored plan and its metadata;
+//! - `<dir>/plans/latest.json` — the pointer to the newest plan;
+//! - lock table item `LockID = <bucket>/<dir>/terraform.tfstate` (plus Terraform's `-md5` item).
+
+use crate::identity::{CustomerId, EnvName, Sha, Target};
+
+use super::SettingsError;
+
+const STATE_FILE: &str = "terraform.tfstate";
+const LOCKFILE_SUFFIX: &str = ".tflock";
+const DIGEST_SUFFIX: &str = "-md5";
+
+/// The validated bucket and key prefix, and every key derived from them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyLayout {
+    bucket: String,
+    /// Empty, or a relative path without leading/trailing `/`.
+    prefix: String,
+}
+
+impl KeyLayout {
+    /// Validates the bucket name and key prefix.
+    pub fn new(bucket: &str, prefix: &str) -> Result<Self, SettingsError> {
+        check_bucket(bucket)?;
+        check_prefix(prefix)?;
+        Ok(Self { bucket: bucket.to_owned(), prefix: prefix.to_owned() })
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// `<key_prefix>/<owner>/<repo>/<env>`.
+    pub fn target_dir(&self, target: &Target) -> String {
+        let tail = format!("{}/{}/{}", target.customer.owner(), target.customer.repo(), target.env);
+        if self.prefix.is_empty() { tail } else { format!("{}/{tail}", self.prefix) }
+    }
+
+    /// The Terraform state key, the backend's `key`.
+    pub fn state_key(&self, target: &Target) -> String {
+        format!("{}/{STATE_FILE}", self.target_dir(target))
+    }
+
+    /// The S3-native lock object Terraform writes with `use_lockfile = true`.
+    pub fn lockfile_key(&self, target: &Target) -> String {
+        format!("{}{LOCKFILE_SUFFIX}", self.state_key(target))
+    }
+
+    /// The lock table's `LockID` for the target's state: `<bucket>/<state key>`.
+    pub fn lock_id(&self, target: &Target) -> String {
+        format!("{}/{}", self.bucket, self.state_key(target))
+    }
+
+    pub fn plans_dir(&self, target: &Target) -> String {
+        format!("{}/plans", self.target_dir(target))
+    }
+
+    /// The stored plan file for `sha`.
+    pub fn plan_key(&self, target: &Target, sha: &Sha) -> String {
+        format!("{}/{sha}.tfplan", self.plans_dir(target))
+    }
+
+    /// The stored plan's metadata (`PlanMeta` as JSON).
+    pub fn plan_meta_key(&self, target: &Target, sha: &Sha) -> String {
+        format!("{}/{sha}.json", self.plans_dir(target))
+    }
+
+    /// The pointer to the newest plan (a copy of its `PlanMeta`).
+    pub fn latest_key(&self, target: &Target) -> String {
+        format!("{}/latest.json", self.plans_dir(target))
+    }
+
+    /// `s3://<bucket>/<key>`, for display.
+    pub fn s3_uri(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
+    }
+
+    /// The key prefix under which all customer objects live (`<prefix>/` or empty).
+    pub fn list_prefix(&self) -> String {
+        if self.prefix.is_empty() { String::new() } else { format!("{}/", self.prefix) }
+    }
+
+    /// The target whose state key this is, if it is one of ours.
+    pub fn target_of_state_key(&self, key: &str) -> Option<Target> {
+        let rest = if self.prefix.is_empty() { key } else { key.strip_prefix(&self.prefix)?.strip_prefix('/')? };
+        let rest = rest.strip_suffix(STATE_FILE)?.strip_suffix('/')?;
+        let mut parts = rest.split('/');
+        let (owner, repo, env) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        let customer = CustomerId::parse(&format!("{owner}/{repo}")).ok()?;
+        let env = EnvName::parse(env).ok()?;
+        Some(Target { customer, env })
+    }
+
+    /// The target whose lock this `LockID` is, if it is one of ours.
+    pub fn target_of_lock_id(&self, lock_id: &str) -> Option<Target> {
+        let key = lock_id.strip_prefix(&self.bucket)?.strip_prefix('/')?;
+        self.target_of_state_key(key)
+    }
+
+    /// The target whose `.tflock` object this is, if it is one of ours.
+    pub fn target_of_lockfile_key(&self, key: &str) -> Option<Target> {
+        self.target_of_state_key(key.strip_suffix(LOCKFILE_SUFFIX)?)
+    }
+}
+
+/// Whether a lock-table `LockID` names Terraform's state digest item rather than a lock.
+pub fn is_digest_item(lock_id: &str) -> bool {
+    lock_id.ends_with(DIGEST_SUFFIX)
+}
+
+/// Whether an object key is an S3-native lock object.
+pub fn is_lockfile_key(key: &str) -> bool {
+    key.ends_with(LOCKFILE_SUFFIX)
+}
+
+fn check_prefix(prefix: &str) -> Result<(), SettingsError> {
+    let refuse = |reason| Err(SettingsError::KeyPrefix { prefix: prefix.to_owned(), reason });
+    if prefix.contains("..") {
+        return refuse("it contains `..`");
+    }
+    if prefix.starts_with('/') || prefix.ends_with('/') {
+        return refuse("it starts or ends with `/`");
+    }
+    if prefix.contains("//") {
+        return refuse("it contains an empty path segment");
+    }
+    if prefix.len() > 200 {
+        return refuse("it is longer than 200 characters");
+    }
+    if !prefix.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/')) {
+        return refuse("it contains a character outside `A-Z a-z 0-9 . _ - /`");
+    }
+    Ok(())
+}
+
+fn check_bucket(bucket: &str) -> Result<(), SettingsError> {
+    let ok = (3..=63).contains(&bucket.len())
+        && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-'))
+        && !bucket.contains("..");
+    if ok { Ok(()) } else { Err(SettingsError::Bucket { bucket: bucket.to_owned() }) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(customer: &str, env: &str) -> Target {
+        Target { customer: CustomerId::parse(customer).expect("valid"), env: EnvName::parse(env).expect("valid") }
+    }
+
+    fn sha() -> Sha {
+        Sha::parse("0123456789abcdef0123456789abcdef01234567").expect("valid")
+    }
+
+    #[test]
+    fn keys_follow_the_documented_layout() {
+        let layout = KeyLayout::new("state", "customers").expect("valid");
+        let t = target("acme/webshop", "staging");
+        let dir = "customers/acme/webshop/staging";
+        assert_eq!(layout.state_key(&t), format!("{dir}/terraform.tfstate"));
+        assert_eq!(layout.lockfile_key(&t), format!("{dir}/terraform.tfstate.tflock"));
+        assert_eq!(layout.lock_id(&t), format!("state/{dir}/terraform.tfstate"));
+        assert_eq!(layout.plan_key(&t, &sha()), format!("{dir}/plans/{}.tfplan", sha()));
+        assert_eq!(layout.plan_meta_key(&t, &sha()), format!("{dir}/plans/{}.json", sha()));
+        assert_eq!(layout.latest_key(&t), format!("{dir}/plans/latest.json"));
+        assert_eq!(layout.s3_uri("k"), "s3://state/k");
+    }
+
+    #[test]
+    fn nested_and_empty_prefixes() {
+        let t = target("acme/webshop", "prod");
+        let nested = KeyLayout::new("state", "tenants/eu").expect("valid");
+        assert_eq!(nested.state_key(&t), "tenants/eu/acme/webshop/prod/terraform.tfstate");
+        assert_eq!(nested.list_prefix(), "tenants/eu/");
+        let empty = KeyLayout::new("state", "").expect("valid");
+        assert_eq!(empty.state_key(&t), "acme/webshop/prod/terraform.tfstate");
+        assert_eq!(empty.list_prefix(), "");
+    }
+
+    #[test]
+    fn prefixes_that_could_escape_or_confuse_are_refused() {
+        for bad in ["..", "a/../b", "a..b", "/customers", "customers/", "/", "a//b", "a b", "a\\b", "ünï"] {
+            let error = KeyLayout::new("state", bad).expect_err(bad);
+            assert!(matches!(error, SettingsError::KeyPrefix { .. }), "{bad}: {error}");
+        }
+        for good in ["", "customers", "Tenants/eu-1/v2.x", "a_b"] {
+            KeyLayout::new("state", good).expect(good);
+        }
+    }
+
+    #[test]
+    fn bucket_names_are_checked() {
+        for bad in ["", "ab", "Upper", "a/b", "a..b", &"x".repeat(64)] {
+            assert!(KeyLayout::new(bad, "p").is_err(), "{bad} should be refused");
+        }
+        KeyLayout::new("my.state-bucket-1", "p").expect("valid");
+    }
+
+    #[test]
+    fn keys_map_back_to_their_target() {
+        let layout = KeyLayout::new("state", "customers").expect("valid");
+        let t = target("acme/webshop", "staging");
+        assert_eq!(layout.target_of_state_key(&layout.state_key(&t)), Some(t.clone()));
+        assert_eq!(layout.target_of_lock_id(&layout.lock_id(&t)), Some(t.clone()));
+        assert_eq!(layout.target_of_lockfile_key(&layout.lockfile_key(&t)), Some(t.clone()));
+
+        let empty = KeyLayout::new("state", "").expect("valid");
+        assert_eq!(empty.target_of_lock_id(&empty.lock_id(&t)), Some(t));
+    }
+
+    #[test]
+    fn foreign_keys_map_to_no_target() {
+        let layout = KeyLayout::new("state", "customers").expect("valid");
+        let t = target("acme/webshop", "staging");
+        let md5 = format!("{}-md5", layout.lock_id(&t));
+        for foreign in [
+            md5.as_str(),
+            "other/customers/acme/webshop/staging/terraform.tfstate",
+            "state/manager/terraform.tfstate",
+            "state/customers/acme/webshop/terraform.tfstate",
+            "state/customers/acme/webshop/staging/extra/terraform.tfstate",
+            "state/customers/Acme/webshop/staging/terraform.tfstate",
+            "state/customers/acme/webshop/Staging/terraform.tfstate",
+            "state/customersX/acme/webshop/staging/terraform.tfstate",
+            "state/customers/acme/webshop/staging/terraform.tfstatex",
+        ] {
+            assert_eq!(layout.target_of_lock_id(foreign), None, "{foreign}");
+        }
+    }
+
+    #[test]
+    fn digest_items_and_lock_objects_are_told_apart() {
+        assert!(is_digest_item("state/customers/a/b/c/terraform.tfstate-md5"));
+        assert!(!is_digest_item("state/customers/a/b/c/terraform.tfstate"));
+        assert!(is_lockfile_key("customers/a/b/c/terraform.tfstate.tflock"));
+        assert!(!is_lockfile_key("customers/a/b/c/terraform.tfstate"));
+    }
+}
