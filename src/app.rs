@@ -1,6 +1,8 @@
 //! Turns parsed arguments into settings and seams, runs a command, prints its result.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+mod github;
 
 use crate::cli::{Cli, Command, RenderArgs, TargetArgs, ValidateArgs};
 use crate::commands::{self, Context, Outcome, Report, Request, Stop};
@@ -27,9 +29,16 @@ pub async fn run(cli: Cli) -> u8 {
             return 0;
         }
         Command::Validate(args) => validate(&cli.config, args),
-        Command::Plan(args) => target_command("plan", &cli.config, args, None).await,
-        Command::Apply(args) => target_command("apply", &cli.config, args, None).await,
+        Command::Plan(args) | Command::Apply(args) => {
+            let command = if matches!(cli.command, Command::Plan(_)) { "plan" } else { "apply" };
+            match &args.source_dir {
+                Some(dir) => target_command(command, &cli.config, args, dir).await,
+                None => github::target_command(command, &cli.config, args, cli.github_token.as_deref()).await,
+            }
+        }
         Command::Render(args) => render(&cli.config, args).await,
+        Command::Targets => github::targets(&cli.config, cli.github_token.as_deref()).await,
+        Command::Dispatch(args) => github::dispatch(args, cli.github_token.as_deref()).await,
     };
     finish(report, json)
 }
@@ -40,7 +49,11 @@ fn finish(report: Report, json: bool) -> u8 {
         output::data(&serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {
         match (report.status, report.command) {
-            (Outcome::Ok, "plan") => output::data(report.comment.as_deref().unwrap_or_default()),
+            (Outcome::Ok, "plan") => {
+                if let Some(comment) = &report.comment {
+                    output::data(comment);
+                }
+            }
             (Outcome::Ok, "apply") => output::data(&format!(
                 "Applied plan sha256:{} to {} ({}): {} added, {} changed, {} destroyed",
                 report.plan_sha256.as_deref().map_or("", |s| &s[..12.min(s.len())]),
@@ -55,6 +68,15 @@ fn finish(report: Report, json: bool) -> u8 {
         }
     }
     report.exit_code
+}
+
+/// Writes step outputs when running in GitHub Actions; a failure to write is logged.
+fn finish_outputs(path: Option<&Path>, outputs: &[(&str, String)]) {
+    if let Some(path) = path {
+        if let Err(e) = crate::actions::set_outputs(path, outputs) {
+            output::log(&format!("warning: can't write step outputs to `{}`: {e}", path.display()));
+        }
+    }
 }
 
 fn load_config(path: &Path) -> Result<Config, Box<Report>> {
@@ -72,11 +94,11 @@ fn usage(command: &'static str, message: String, hint: &str) -> Report {
 }
 
 /// The customer of a local source directory: `--customer`, else `local/<dir name>`.
-fn local_customer(command: &'static str, args: &TargetArgs) -> Result<CustomerId, Box<Report>> {
+fn local_customer(command: &'static str, args: &TargetArgs, source_dir: &Path) -> Result<CustomerId, Box<Report>> {
     let name = match &args.customer {
         Some(c) => c.clone(),
         None => {
-            let dir = args.source_dir.canonicalize().unwrap_or_else(|_| args.source_dir.clone());
+            let dir = source_dir.canonicalize().unwrap_or_else(|_| source_dir.to_path_buf());
             let base = dir.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
             format!("local/{base}")
         }
@@ -84,16 +106,16 @@ fn local_customer(command: &'static str, args: &TargetArgs) -> Result<CustomerId
     CustomerId::parse(&name).map_err(|e| Box::new(usage(command, e.to_string(), "pass `--customer owner/repo` with lowercase `[a-z0-9._-]` names")))
 }
 
-fn local_target(command: &'static str, args: &TargetArgs) -> Result<(Target, Sha), Box<Report>> {
-    if !args.source_dir.is_dir() {
-        return Err(Box::new(usage(command, format!("source directory `{}` does not exist", args.source_dir.display()), "pass the customer repository checkout as `--source-dir`")));
+fn local_target(command: &'static str, args: &TargetArgs, source_dir: &Path) -> Result<(Target, Sha), Box<Report>> {
+    if !source_dir.is_dir() {
+        return Err(Box::new(usage(command, format!("source directory `{}` does not exist", source_dir.display()), "pass the customer repository checkout as `--source-dir`")));
     }
-    let customer = local_customer(command, args)?;
+    let customer = local_customer(command, args, source_dir)?;
     let env = EnvName::parse(&args.env).map_err(|e| Box::new(usage(command, e.to_string(), "pass an environment such as `--env staging`")))?;
     let sha = match &args.sha {
         Some(s) => Sha::parse(s).map_err(|e| Box::new(usage(command, e.to_string(), "pass a full 40-character commit SHA")))?,
         None => {
-            let text = std::fs::read_to_string(args.source_dir.join(variables::PATH)).unwrap_or_default();
+            let text = std::fs::read_to_string(source_dir.join(variables::PATH)).unwrap_or_default();
             content_sha(&text)
         }
     };
@@ -118,12 +140,12 @@ fn locate_terraform(config: &Config) -> Result<Terraform, Stop> {
         .map_err(|e| Stop::Failed(e.to_string()))
 }
 
-async fn target_command(command: &'static str, config_path: &Path, args: &TargetArgs, work_dir: Option<PathBuf>) -> Report {
+async fn target_command(command: &'static str, config_path: &Path, args: &TargetArgs, source_dir: &Path) -> Report {
     let config = match load_config(config_path) {
         Ok(c) => c,
         Err(report) => return *report,
     };
-    let (target, sha) = match local_target(command, args) {
+    let (target, sha) = match local_target(command, args, source_dir) {
         Ok(t) => t,
         Err(report) => return *report,
     };
@@ -136,13 +158,13 @@ async fn target_command(command: &'static str, config_path: &Path, args: &Target
         Ok(t) => t,
         Err(stop) => return Report::new(command, &req).stop(stop),
     };
-    let host = LocalHost::new(&args.source_dir);
+    let host = LocalHost::new(source_dir);
     let ctx = Context {
         config: &config,
         host: &host,
         store: store.as_ref(),
         terraform: &terraform,
-        work_root: work_dir.unwrap_or_else(|| config.state.local_dir.join("work")),
+        work_root: config.state.local_dir.join("work"),
         run_url: None,
         manager_commit: "local".into(),
     };
@@ -192,7 +214,10 @@ async fn render(config_path: &Path, args: &RenderArgs) -> Report {
         Ok(c) => c,
         Err(report) => return *report,
     };
-    let (target, sha) = match local_target("render", &args.target) {
+    let Some(source_dir) = args.target.source_dir.as_deref() else {
+        return usage("render", "`render` needs `--source-dir`".into(), "pass the customer repository checkout as `--source-dir`");
+    };
+    let (target, sha) = match local_target("render", &args.target, source_dir) {
         Ok(t) => t,
         Err(report) => return *report,
     };
@@ -205,7 +230,7 @@ async fn render(config_path: &Path, args: &RenderArgs) -> Report {
         Ok(s) => s,
         Err(stop) => return report.stop(stop),
     };
-    let text = match std::fs::read_to_string(args.target.source_dir.join(variables::PATH)) {
+    let text = match std::fs::read_to_string(source_dir.join(variables::PATH)) {
         Ok(t) => t,
         Err(e) => return report.stop(Stop::Refused { message: format!("can't read `{}`: {e}", variables::PATH), hint: None, exit_code: 2 }),
     };

@@ -16,6 +16,9 @@ pub struct Cli {
     /// Print one JSON object on stdout instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// GitHub token for the GitHub API (customer repos, dispatches); never printed.
+    #[arg(long, global = true, env = "GITHUB_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub github_token: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -32,14 +35,26 @@ pub enum Command {
     Render(RenderArgs),
     /// Print the JSON Schema of infra/variables.yml.
     Schema,
+    /// Manager side: print the (customer, environment) matrix for a repository_dispatch.
+    Targets,
+    /// Customer side: send the repository_dispatch for this pull_request or push event.
+    Dispatch(DispatchArgs),
 }
 
-/// Which customer environment, from a local directory.
+#[derive(Debug, Args)]
+pub struct DispatchArgs {
+    /// The manager repository to dispatch to, `owner/name`.
+    #[arg(long, value_name = "OWNER/NAME", env = "INFRA_MANAGER_REPO")]
+    pub manager_repo: String,
+}
+
+/// Which customer environment: from a local directory, or (without `--source-dir`) from the
+/// `repository_dispatch` event at `GITHUB_EVENT_PATH`.
 #[derive(Debug, Args, Clone)]
 pub struct TargetArgs {
     /// Local mode: the customer repository checkout (reads DIR/infra/variables.yml).
     #[arg(long, value_name = "DIR")]
-    pub source_dir: PathBuf,
+    pub source_dir: Option<PathBuf>,
     /// The customer, `owner/repo` (default `local/<dir name>`).
     #[arg(long, value_name = "OWNER/REPO")]
     pub customer: Option<String>,

@@ -6,12 +6,14 @@
 //! [`terraform::Terraform`] (the `terraform` or `tofu` executable). The pure parts —
 //! [`variables`], [`render`], [`terraform::summary`], [`report`] — take data in and give data out.
 
+pub mod actions;
 pub mod app;
 pub mod cli;
 pub mod codehost;
 pub mod commands;
 pub mod config;
 pub mod diagnostic;
+pub mod event;
 pub mod github;
 pub mod identity;
 pub mod local_host;

@@ -66,6 +66,16 @@ impl Run {
         self
     }
 
+    /// Runs without blocking the async runtime (for tests that serve a fake in-process).
+    pub async fn run_async(self) -> Output {
+        let out = tokio::process::Command::from(self.cmd).output().await.expect("run infra-manager");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     pub fn run(mut self) -> Output {
         let out = self.cmd.output().expect("run infra-manager");
         Output {

@@ -1,0 +1,173 @@
+//! GitHub Actions events: what the customer side dispatches and what the manager receives.
+//!
+//! The `repository_dispatch` payload is untrusted: only its repository name and SHA are used
+//! (validated here), the PR number is taken as a number, and everything else about the
+//! customer is re-read from GitHub with the provider's token.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::identity::{CustomerId, NameError, Sha, ShaError};
+
+/// The `event_type` of a dispatch for a pull request.
+pub const PLAN_EVENT: &str = "infra-plan";
+/// The `event_type` of a dispatch for a push to the default branch.
+pub const APPLY_EVENT: &str = "infra-apply";
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    #[error("can't read the event file `{path}`: {message}\n  hint: run inside GitHub Actions, or set GITHUB_EVENT_PATH")]
+    Read { path: String, message: String },
+    #[error("the event file is not valid JSON: {0}")]
+    Json(String),
+    #[error("the event has no `{0}`")]
+    Missing(&'static str),
+    #[error("event `{0}` is not supported here; expected {1}")]
+    Unsupported(String, &'static str),
+    #[error("dispatch payload: {0}")]
+    Name(#[from] NameError),
+    #[error("dispatch payload: {0}")]
+    Sha(#[from] ShaError),
+}
+
+/// What the manager acts on, from a `repository_dispatch` event's `client_payload`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dispatch {
+    pub event_type: String,
+    pub customer: CustomerId,
+    pub sha: Sha,
+    pub pull_request: Option<u64>,
+}
+
+/// Reads the event JSON at `path` (`GITHUB_EVENT_PATH`).
+pub fn read(path: &str) -> Result<Value, EventError> {
+    let text = std::fs::read_to_string(path).map_err(|e| EventError::Read { path: path.to_owned(), message: e.to_string() })?;
+    serde_json::from_str(&text).map_err(|e| EventError::Json(e.to_string()))
+}
+
+/// Parses a `repository_dispatch` event. GitHub repository names are case-insensitive;
+/// they are compared and used in lowercase.
+pub fn parse_dispatch(event: &Value) -> Result<Dispatch, EventError> {
+    let event_type = event["action"].as_str().ok_or(EventError::Missing("action"))?;
+    if event_type != PLAN_EVENT && event_type != APPLY_EVENT {
+        return Err(EventError::Unsupported(event_type.chars().take(64).collect(), "`infra-plan` or `infra-apply`"));
+    }
+    let payload = &event["client_payload"];
+    let repository = payload["repository"].as_str().ok_or(EventError::Missing("client_payload.repository"))?;
+    let sha = payload["sha"].as_str().ok_or(EventError::Missing("client_payload.sha"))?;
+    let pull_request = payload["pull_request"].as_u64().filter(|n| *n > 0);
+    Ok(Dispatch {
+        event_type: event_type.to_owned(),
+        customer: CustomerId::parse(&repository.to_lowercase())?,
+        sha: Sha::parse(sha)?,
+        pull_request,
+    })
+}
+
+/// The dispatch a customer's event calls for: event type and `client_payload`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outgoing {
+    pub event_type: &'static str,
+    pub client_payload: Value,
+}
+
+/// What to dispatch for a `pull_request` or `push` event; `None` when the event needs no
+/// run (a closed PR, a push to another branch or a tag, a deleted branch).
+pub fn outgoing(event_name: &str, event: &Value) -> Result<Option<Outgoing>, EventError> {
+    let repository = event["repository"]["full_name"].as_str().ok_or(EventError::Missing("repository.full_name"))?.to_lowercase();
+    match event_name {
+        "pull_request" | "pull_request_target" => {
+            let action = event["action"].as_str().unwrap_or_default();
+            if !matches!(action, "opened" | "synchronize" | "reopened" | "ready_for_review" | "edited") {
+                return Ok(None);
+            }
+            let number = event["number"].as_u64().or_else(|| event["pull_request"]["number"].as_u64()).ok_or(EventError::Missing("number"))?;
+            let sha = event["pull_request"]["head"]["sha"].as_str().ok_or(EventError::Missing("pull_request.head.sha"))?;
+            let head_ref = event["pull_request"]["head"]["ref"].as_str().ok_or(EventError::Missing("pull_request.head.ref"))?;
+            Sha::parse(sha)?;
+            Ok(Some(Outgoing {
+                event_type: PLAN_EVENT,
+                client_payload: json!({
+                    "repository": repository,
+                    "sha": sha,
+                    "ref": format!("refs/heads/{head_ref}"),
+                    "pull_request": number,
+                    "event": "pull_request",
+                }),
+            }))
+        }
+        "push" => {
+            let git_ref = event["ref"].as_str().ok_or(EventError::Missing("ref"))?;
+            let sha = event["after"].as_str().ok_or(EventError::Missing("after"))?;
+            let default_branch = event["repository"]["default_branch"].as_str().ok_or(EventError::Missing("repository.default_branch"))?;
+            if event["deleted"] == true || git_ref != format!("refs/heads/{default_branch}") {
+                return Ok(None);
+            }
+            Sha::parse(sha)?;
+            Ok(Some(Outgoing {
+                event_type: APPLY_EVENT,
+                client_payload: json!({
+                    "repository": repository,
+                    "sha": sha,
+                    "ref": git_ref,
+                    "pull_request": null,
+                    "event": "push",
+                }),
+            }))
+        }
+        other => Err(EventError::Unsupported(other.to_owned(), "`pull_request` or `push`")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(name: &str) -> Value {
+        let path = format!("{}/../shared/github-api/events/{name}", env!("CARGO_MANIFEST_DIR"));
+        read(&path).expect("shared event")
+    }
+
+    #[test]
+    fn a_pull_request_dispatches_a_plan_with_exactly_five_keys() {
+        let out = outgoing("pull_request", &shared("pull_request.opened.0.json")).expect("ok").expect("dispatch");
+        assert_eq!(out.event_type, "infra-plan");
+        assert_eq!(
+            out.client_payload,
+            json!({"repository": "codertocat/hello-world", "sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821", "ref": "refs/heads/changes", "pull_request": 2, "event": "pull_request"})
+        );
+    }
+
+    #[test]
+    fn a_closed_pull_request_and_a_tag_push_dispatch_nothing() {
+        assert_eq!(outgoing("pull_request", &shared("pull_request.closed.1.json")).expect("ok"), None);
+        assert_eq!(outgoing("push", &shared("push.0.json")).expect("ok"), None);
+        assert_eq!(outgoing("push", &shared("push.1.json")).expect("ok"), None);
+    }
+
+    #[test]
+    fn a_push_to_the_default_branch_dispatches_an_apply() {
+        let mut event = shared("push.0.json");
+        event["ref"] = json!("refs/heads/master");
+        let out = outgoing("push", &event).expect("ok").expect("dispatch");
+        assert_eq!(out.event_type, "infra-apply");
+        assert_eq!(out.client_payload["pull_request"], Value::Null);
+        assert_eq!(out.client_payload["sha"], "6113728f27ae82c7b1a177c8d03f9e96e0adf246");
+    }
+
+    #[test]
+    fn dispatch_payloads_are_validated() {
+        let mut event = shared("repository_dispatch.on-demand-test.0.json");
+        event["action"] = json!("infra-plan");
+        event["client_payload"] = json!({"repository": "Acme/Web", "sha": "a".repeat(40), "pull_request": 7, "extra": "ignored"});
+        let d = parse_dispatch(&event).expect("valid");
+        assert_eq!((d.customer.to_string(), d.pull_request), ("acme/web".to_owned(), Some(7)));
+
+        for (repository, sha) in [("../x", "a".repeat(40)), ("acme/web/../../b", "a".repeat(40)), ("acme/web", "HEAD".to_owned()), ("acme/web", "../../etc".to_owned())] {
+            event["client_payload"] = json!({"repository": repository, "sha": sha});
+            assert!(parse_dispatch(&event).is_err(), "{repository} {sha}");
+        }
+        event["action"] = json!("on-demand-test");
+        assert!(matches!(parse_dispatch(&event), Err(EventError::Unsupported(..))));
+    }
+}

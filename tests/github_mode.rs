@@ -1,0 +1,333 @@
+//! GitHub mode end to end: the real binary, real Terraform, the fake GitHub API on
+//! 127.0.0.1 and GitHub's own event payloads (`../shared/github-api/events/`).
+
+mod support;
+
+use std::path::PathBuf;
+
+use fake_github::{FakeGithub, Fault};
+use serde_json::{Value, json};
+use support::cli::{Output, Run, Sandbox, repo_root, require_terraform};
+
+const CUSTOMER: &str = "acme/webshop";
+const MANAGER: &str = "provider/manager";
+const SHA1: &str = "1111111111111111111111111111111111111111";
+const SHA2: &str = "2222222222222222222222222222222222222222";
+const PR: u64 = 7;
+
+fn shared_event(name: &str) -> Value {
+    let path = repo_root().join("../shared/github-api/events").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).expect("json")
+}
+
+fn template() -> String {
+    std::fs::read_to_string(repo_root().join("customer-template/infra/variables.yml")).expect("template")
+}
+
+/// A manager run environment: sandbox config with a registry, the fake GitHub, event files.
+struct Manager {
+    sb: Sandbox,
+    fake: FakeGithub,
+}
+
+impl Manager {
+    async fn new() -> Self {
+        let sb = Sandbox::new();
+        sb.add_config("customers:\n  - repo: acme/webshop\n    environments: [staging, production]\n");
+        let fake = FakeGithub::start().await;
+        fake.add_repo(CUSTOMER);
+        fake.add_repo(MANAGER);
+        Self { sb, fake }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.sb.path().join(name)
+    }
+
+    /// A `repository_dispatch` event file built from GitHub's example payload.
+    fn dispatch_event(&self, action: &str, repository: &str, sha: &str, pr: Option<u64>) -> PathBuf {
+        let mut event = shared_event("repository_dispatch.on-demand-test.0.json");
+        event["action"] = json!(action);
+        event["client_payload"] = json!({"repository": repository, "sha": sha, "ref": "refs/heads/feature", "pull_request": pr, "event": "pull_request"});
+        let path = self.path(&format!("event-{}.json", fastrand::u32(..)));
+        std::fs::write(&path, event.to_string()).expect("write event");
+        path
+    }
+
+    fn run(&self, event_name: &str, event: &std::path::Path, args: &[&str]) -> Run {
+        Run::new(self.sb.path())
+            .args(args)
+            .env("GITHUB_API_URL", self.fake.url())
+            .env("GITHUB_TOKEN", "ghs_manager_token_value")
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_EVENT_NAME", event_name)
+            .env("GITHUB_EVENT_PATH", event)
+            .env("GITHUB_SERVER_URL", "https://github.com")
+            .env("GITHUB_REPOSITORY", MANAGER)
+            .env("GITHUB_RUN_ID", "4242")
+            .env("GITHUB_SHA", "abcdefabcdefabcdefabcdefabcdefabcdefabcd")
+            .env("GITHUB_OUTPUT", self.path("github_output"))
+            .env("GITHUB_STEP_SUMMARY", self.path("step_summary.md"))
+            .env("RUNNER_TEMP", self.path("runner_temp"))
+    }
+
+    async fn plan(&self, sha: &str) -> Output {
+        let event = self.dispatch_event("infra-plan", CUSTOMER, sha, Some(PR));
+        self.run("repository_dispatch", &event, &["plan", "--env", "staging"]).run_async().await
+    }
+
+    fn assert_clean(&self) {
+        assert!(self.fake.violations().is_empty(), "schema violations: {:#?}", self.fake.violations());
+        assert!(self.fake.unexpected().is_empty(), "unexpected requests: {:#?}", self.fake.unexpected());
+    }
+
+    fn marker_comments(&self) -> Vec<fake_github::Comment> {
+        self.fake.comments(CUSTOMER, PR).into_iter().filter(|c| c.body.contains("<!-- infra-manager:plan:staging -->")).collect()
+    }
+}
+
+const RUN_URL: &str = "https://github.com/provider/manager/actions/runs/4242";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispatch_from_a_pull_request_sends_exactly_one_well_formed_event() {
+    let m = Manager::new().await;
+    let event = m.path("pr.json");
+    std::fs::write(&event, shared_event("pull_request.opened.0.json").to_string()).expect("write");
+    let out = Run::new(m.sb.path())
+        .args(["dispatch", "--manager-repo", MANAGER])
+        .env("GITHUB_API_URL", m.fake.url())
+        .env("GITHUB_TOKEN", "ghs_customer_token")
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", &event)
+        .run_async()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let dispatches = m.fake.dispatches(MANAGER);
+    assert_eq!(dispatches.len(), 1, "{dispatches:#?}");
+    assert_eq!(
+        dispatches[0],
+        json!({"event_type": "infra-plan", "client_payload": {
+            "repository": "codertocat/hello-world",
+            "sha": "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+            "ref": "refs/heads/changes",
+            "pull_request": 2,
+            "event": "pull_request"
+        }})
+    );
+    // The token appears once: in the line that tells the runner to mask it.
+    let with_token: Vec<&str> = out.stderr.lines().chain(out.stdout.lines()).filter(|l| l.contains("ghs_customer_token")).collect();
+    assert_eq!(with_token, ["::add-mask::ghs_customer_token"]);
+    m.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_to_the_default_branch_dispatches_an_apply() {
+    let m = Manager::new().await;
+    let mut push = shared_event("push.0.json");
+    push["ref"] = json!("refs/heads/master");
+    let event = m.path("push.json");
+    std::fs::write(&event, push.to_string()).expect("write");
+    let out = Run::new(m.sb.path())
+        .args(["dispatch", "--manager-repo", MANAGER])
+        .env("GITHUB_API_URL", m.fake.url())
+        .env("GITHUB_TOKEN", "t")
+        .env("GITHUB_EVENT_NAME", "push")
+        .env("GITHUB_EVENT_PATH", &event)
+        .run_async()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let dispatches = m.fake.dispatches(MANAGER);
+    assert_eq!(dispatches.len(), 1);
+    assert_eq!(dispatches[0]["event_type"], "infra-apply");
+    assert_eq!(dispatches[0]["client_payload"]["event"], "push");
+    m.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_sets_pending_then_success_and_creates_one_comment() {
+    require_terraform();
+    let m = Manager::new().await;
+    m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", template());
+    let out = m.plan(SHA1).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    let statuses = m.fake.statuses(CUSTOMER, SHA1);
+    let states: Vec<&str> = statuses.iter().map(|s| s.state.as_str()).collect();
+    assert_eq!(states, ["pending", "success"], "{statuses:#?}");
+    for s in &statuses {
+        assert_eq!(s.context, "infra/terraform-deploy/staging");
+        assert_eq!(s.target_url.as_deref(), Some(RUN_URL));
+    }
+    assert_eq!(statuses[1].description.as_deref(), Some("Plan: 8 to add, 0 to change, 0 to destroy"));
+
+    let comments = m.fake.comments(CUSTOMER, PR);
+    assert_eq!(comments.len(), 1);
+    assert!(comments[0].body.starts_with("<!-- infra-manager:plan:staging -->"));
+    assert!(comments[0].body.contains("`1111111`"), "commit shown");
+    assert!(comments[0].body.contains(RUN_URL));
+
+    let outputs = std::fs::read_to_string(m.path("github_output")).expect("outputs written");
+    for (name, value) in [("status", "ok"), ("has_changes", "true"), ("add", "8"), ("change", "0"), ("destroy", "0")] {
+        assert!(output_value(&outputs, name).as_deref() == Some(value), "{name} in {outputs}");
+    }
+    let summary = std::fs::read_to_string(m.path("step_summary.md")).expect("summary written");
+    assert!(summary.contains("## infra-manager plan: `acme/webshop` (staging)"), "{summary}");
+    assert!(summary.contains("Plan: 8 to add"));
+    assert!(!out.stdout.contains("<!-- infra-manager"), "comment must not be printed to the log");
+    assert!(out.stderr.contains("::stop-commands::"), "terraform output is fenced");
+    m.assert_clean();
+}
+
+/// Reads `name<<DELIM\nvalue\nDELIM` from a GITHUB_OUTPUT file.
+fn output_value(text: &str, name: &str) -> Option<String> {
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some(delim) = line.strip_prefix(&format!("{name}<<")) {
+            let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delim).collect();
+            return Some(value.join("\n"));
+        }
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_push_edits_the_comment_in_place_even_on_page_two() {
+    require_terraform();
+    let m = Manager::new().await;
+    m.fake.add_comments(CUSTOMER, PR, 150, |i| format!("chatter {i}"));
+    m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", template());
+    m.fake.put_file(CUSTOMER, SHA2, "infra/variables.yml", template().replace("max_instances: 2", "max_instances: 3"));
+    assert_eq!(m.plan(SHA1).await.code, 0);
+    let first = m.marker_comments();
+    assert_eq!(first.len(), 1);
+
+    let out = m.plan(SHA2).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let after = m.marker_comments();
+    assert_eq!(after.len(), 1, "edited in place, not a second comment");
+    assert_eq!(after[0].id, first[0].id);
+    assert!(after[0].body.contains("`2222222`"), "shows the new commit");
+    assert_eq!(m.fake.comments(CUSTOMER, PR).len(), 151);
+    m.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_file_fails_with_errors_in_the_comment_and_annotations() {
+    let m = Manager::new().await;
+    let bad = template().replace("project_name: customer-app-name", "project_name: Bad_Name").replace("availability_zones: 2", "availability_zones: 9");
+    m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", bad);
+    let out = m.plan(SHA1).await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let statuses = m.fake.statuses(CUSTOMER, SHA1);
+    assert_eq!(statuses.last().map(|s| s.state.as_str()), Some("failure"));
+    assert_eq!(statuses.last().and_then(|s| s.description.clone()).as_deref(), Some("infra/variables.yml has 2 problems"));
+    let comments = m.marker_comments();
+    assert_eq!(comments.len(), 1);
+    assert!(comments[0].body.contains("`infra/variables.yml:10:15` `project_name` `Bad_Name` is not a DNS label"), "{}", comments[0].body);
+    assert!(comments[0].body.contains("`infra/variables.yml:24:23`"), "{}", comments[0].body);
+    assert!(out.stderr.contains("::error file=infra/variables.yml,line=10,col=15::`project_name` `Bad_Name` is not a DNS label"), "{}", out.stderr);
+    assert!(!m.path("store/work").exists() && !m.path("runner_temp/infra-manager").exists(), "no terraform ran");
+    let outputs = std::fs::read_to_string(m.path("github_output")).expect("outputs");
+    assert_eq!(output_value(&outputs, "status").as_deref(), Some("invalid"));
+    m.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unregistered_repository_gets_exit_2_and_zero_writes() {
+    let m = Manager::new().await;
+    m.fake.add_repo("evil/other");
+    m.fake.put_file("evil/other", SHA1, "infra/variables.yml", template());
+    let event = m.dispatch_event("infra-plan", "evil/other", SHA1, Some(PR));
+    let out = m.run("repository_dispatch", &event, &["--json", "plan", "--env", "staging"]).run_async().await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.json()["status"], "refused");
+    assert_eq!(m.fake.write_count(), 0);
+    assert!(m.fake.requests().is_empty(), "not even a read: {:#?}", m.fake.requests());
+    assert!(!m.sb.store().join("records").exists(), "no run record");
+
+    let targets = m.run("repository_dispatch", &event, &["targets"]).run_async().await;
+    assert_eq!(targets.code, 2);
+    assert_eq!(m.fake.write_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_file_is_a_clear_failure() {
+    let m = Manager::new().await;
+    m.fake.add_ref(CUSTOMER, SHA1);
+    let out = m.plan(SHA1).await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let last = m.fake.statuses(CUSTOMER, SHA1).pop().expect("status");
+    assert_eq!(last.state, "failure");
+    assert_eq!(last.description.as_deref(), Some("`infra/variables.yml` not found at acme/webshop@1111111"));
+    assert!(m.marker_comments()[0].body.contains("not found"));
+    m.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_502_and_a_secondary_rate_limit_are_retried_and_the_run_succeeds() {
+    require_terraform();
+    let m = Manager::new().await;
+    m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", template());
+    m.fake.inject("POST", "/repos/acme/webshop/statuses", Fault::Status(502));
+    m.fake.inject("GET", "/repos/acme/webshop/contents", Fault::SecondaryRateLimit);
+    let out = m.plan(SHA1).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(m.fake.pending_faults(), 0, "both faults fired");
+    let states: Vec<String> = m.fake.statuses(CUSTOMER, SHA1).into_iter().map(|s| s.state).collect();
+    assert_eq!(states, ["pending", "success"]);
+    assert_eq!(m.marker_comments().len(), 1);
+    m.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_over_70000_characters_yields_a_comment_within_the_limit() {
+    require_terraform();
+    let m = Manager::new().await;
+    // 45 tags of 250 characters on each of 8 resources: well over 70,000 characters of plan.
+    let mut text = template().replace("tags:\n", "tags:\n");
+    for i in 0..42 {
+        text.push_str(&format!("  tag{i:02}: \"{}\"\n", "v".repeat(250)));
+    }
+    m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", text);
+    let out = m.plan(SHA1).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let comment = &m.marker_comments()[0].body;
+    let chars = comment.chars().count();
+    assert!(chars <= 65_536, "{chars}");
+    assert!(comment.contains("The plan output was truncated"), "plan was not large enough to truncate");
+    assert!(comment.contains(RUN_URL));
+    m.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_prints_the_matrix_of_defined_and_enabled_environments() {
+    let m = Manager::new().await;
+    let only_staging = template().replace("  production: { region: us-west-2, instance_type: t3.small, min_instances: 2, max_instances: 4 }\n", "");
+    m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", only_staging);
+    let event = m.dispatch_event("infra-plan", CUSTOMER, SHA1, Some(PR));
+    let out = m.run("repository_dispatch", &event, &["targets"]).run_async().await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let matrix: Value = serde_json::from_str(out.stdout.trim()).expect("json");
+    assert_eq!(matrix, json!({"include": [{"customer": "acme/webshop", "environment": "staging"}]}));
+    let outputs = std::fs::read_to_string(m.path("github_output")).expect("outputs");
+    assert_eq!(output_value(&outputs, "matrix").as_deref(), Some(matrix.to_string().as_str()));
+    assert_eq!(m.fake.write_count(), 0, "targets only reads");
+    m.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_after_merge_applies_the_plan_for_the_dispatched_sha() {
+    require_terraform();
+    let m = Manager::new().await;
+    m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", template());
+    let plan_event = m.dispatch_event("infra-apply", CUSTOMER, SHA1, None);
+    let plan = m.run("repository_dispatch", &plan_event, &["plan", "--env", "staging"]).run_async().await;
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(m.fake.comments(CUSTOMER, PR).is_empty(), "a push has no PR to comment on");
+    let apply = m.run("repository_dispatch", &plan_event, &["--json", "apply", "--env", "staging"]).run_async().await;
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    assert_eq!(apply.json()["add"], 8);
+    let last = m.fake.statuses(CUSTOMER, SHA1).pop().expect("status");
+    assert_eq!((last.state.as_str(), last.description.as_deref()), ("success", Some("Applied: 8 added, 0 changed, 0 destroyed")));
+    m.assert_clean();
+}
