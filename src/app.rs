@@ -4,7 +4,7 @@ use std::path::Path;
 
 mod github;
 
-use crate::cli::{Cli, Command, RenderArgs, TargetArgs, ValidateArgs};
+use crate::cli::{Cli, Command, DriftArgs, RenderArgs, TargetArgs, ValidateArgs};
 use crate::commands::{self, Context, Outcome, Report, Request, Stop};
 use crate::config::{BackendKind, Config};
 use crate::identity::{CustomerId, EnvName, Sha, Target};
@@ -39,6 +39,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Render(args) => render(&cli.config, args).await,
         Command::Targets => github::targets(&cli.config, cli.github_token.as_deref()).await,
         Command::Dispatch(args) => github::dispatch(args, cli.github_token.as_deref()).await,
+        Command::Drift(args) => return drift(&cli.config, args, json, cli.github_token.as_deref()).await,
     };
     finish(report, json)
 }
@@ -253,4 +254,64 @@ async fn render(config_path: &Path, args: &RenderArgs) -> Report {
         }
         Err(e) => report.stop(Stop::Failed(e.to_string())),
     }
+}
+
+/// `drift`: local mode checks one customer directory; GitHub mode every registered customer.
+async fn drift(config_path: &Path, args: &DriftArgs, json: bool, token: Option<&str>) -> u8 {
+    let config = match load_config(config_path) {
+        Ok(c) => c,
+        Err(report) => return finish(*report, json),
+    };
+    let env_filter = match args.env.as_deref().map(EnvName::parse).transpose() {
+        Ok(e) => e,
+        Err(e) => return finish(usage("drift", e.to_string(), "pass an environment such as `--env staging`"), json),
+    };
+    let store = match open_store(&config) {
+        Ok(s) => s,
+        Err(stop) => return finish(Report::bare("drift").stop(stop), json),
+    };
+    let terraform = match locate_terraform(&config) {
+        Ok(t) => t,
+        Err(stop) => return finish(Report::bare("drift").stop(stop), json),
+    };
+    let (host, targets): (Box<dyn crate::codehost::CodeHost>, Vec<Target>) = match &args.source_dir {
+        Some(dir) => {
+            let target_args = TargetArgs { source_dir: Some(dir.clone()), customer: args.customer.clone(), env: String::new(), sha: None };
+            let customer = match local_customer("drift", &target_args, dir) {
+                Ok(c) => c,
+                Err(report) => return finish(*report, json),
+            };
+            let envs = config.environments.iter().map(|(name, _)| name.clone());
+            let targets = envs.filter(|e| env_filter.as_ref().is_none_or(|f| f == e)).map(|env| Target { customer: customer.clone(), env }).collect();
+            (Box::new(LocalHost::new(dir)), targets)
+        }
+        None => match github::fleet(&config, args.customer.as_deref(), env_filter.as_ref(), token) {
+            Ok(found) => found,
+            Err(report) => return finish(*report, json),
+        },
+    };
+    let ctx = Context {
+        config: &config,
+        host: host.as_ref(),
+        store: store.as_ref(),
+        terraform: &terraform,
+        work_root: std::env::var_os("RUNNER_TEMP").map_or_else(|| config.state.local_dir.join("work"), |t| Path::new(&t).join("infra-manager")),
+        run_url: None,
+        manager_commit: "drift".into(),
+    };
+    let mut results = Vec::new();
+    for target in &targets {
+        output::log(&format!("drift: checking {target}"));
+        results.push(commands::drift::check(&ctx, target).await);
+    }
+    let drifted = results.iter().filter(|r| r.result == "drifted").count();
+    let errors = results.iter().filter(|r| r.result == "error").count();
+    let table = commands::drift::summary_table(&results);
+    if json {
+        output::data(&serde_json::to_string_pretty(&serde_json::json!({"command": "drift", "drifted": drifted, "errors": errors, "results": results})).unwrap_or_default());
+    } else {
+        output::data(&table);
+    }
+    github::drift_to_runner(&table, drifted, errors);
+    u8::from(errors > 0)
 }

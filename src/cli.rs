@@ -39,6 +39,21 @@ pub enum Command {
     Targets,
     /// Customer side: send the repository_dispatch for this pull_request or push event.
     Dispatch(DispatchArgs),
+    /// Re-plan the newest stored plan of each target without applying; report drift.
+    Drift(DriftArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Local mode: the customer repository checkout (otherwise every registered customer).
+    #[arg(long, value_name = "DIR")]
+    pub source_dir: Option<PathBuf>,
+    /// Only this customer, `owner/repo` (local mode: default `local/<dir name>`).
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub customer: Option<String>,
+    /// Only this environment.
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
 }
 
 #[derive(Debug, Args)]

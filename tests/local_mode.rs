@@ -200,3 +200,35 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     }
     out
 }
+
+#[test]
+fn drift_reports_state_that_moved_away_from_the_last_plan() {
+    require_terraform();
+    let sb = Sandbox::new();
+    assert_eq!(sb.run("plan", "staging").code, 0);
+    assert_eq!(sb.run("apply", "staging").code, 0);
+    let drift = |sb: &Sandbox| Run::new(sb.path()).args(["--json", "drift", "--source-dir", "shop"]).run();
+
+    let clean = drift(&sb);
+    assert_eq!(clean.code, 0, "{}", clean.stderr);
+    let report = clean.json();
+    let results = report["results"].as_array().expect("results");
+    assert_eq!(results.iter().map(|r| (r["environment"].as_str(), r["result"].as_str())).collect::<Vec<_>>(), [(Some("staging"), Some("in-sync")), (Some("production"), Some("never-planned"))]);
+
+    // Someone removes a resource behind the service's back.
+    let mut state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(state_file(&sb)).expect("state")).expect("json");
+    let resources = state["resources"].as_array_mut().expect("resources");
+    resources.retain(|r| r["name"] != "security_group");
+    state["serial"] = serde_json::json!(state["serial"].as_u64().unwrap_or(0) + 1);
+    std::fs::write(state_file(&sb), state.to_string()).expect("write");
+
+    let drifted = drift(&sb);
+    assert_eq!(drifted.code, 0, "{}", drifted.stderr);
+    let report = drifted.json();
+    assert_eq!(report["drifted"], 1);
+    let staging = &report["results"][0];
+    assert_eq!(staging["result"], "drifted");
+    assert!(staging["add"].as_u64() >= Some(1), "{staging}");
+    let history = std::fs::read_dir(sb.store().join("records/local/shop")).expect("records").count();
+    assert!(history >= 4, "plan, apply and two drift runs recorded");
+}

@@ -259,3 +259,40 @@ pub(super) async fn dispatch(args: &DispatchArgs, token: Option<&str>) -> Report
         Err(e) => report.stop(Stop::Failed(e.to_string())),
     }
 }
+
+/// Every registered customer environment (optionally one customer or environment), with a
+/// GitHub client to read their files.
+pub(super) fn fleet(
+    config: &Config,
+    customer: Option<&str>,
+    env: Option<&EnvName>,
+    token: Option<&str>,
+) -> Result<(Box<dyn CodeHost>, Vec<Target>), Box<Report>> {
+    if !config.has_registry() {
+        return Err(Box::new(usage("drift", "no customers are registered in infra-manager.yml".into(), "use `--source-dir DIR` for a local check")));
+    }
+    let only = match customer.map(|c| crate::identity::CustomerId::parse(c)).transpose() {
+        Ok(c) => c,
+        Err(e) => return Err(Box::new(usage("drift", e.to_string(), "pass `--customer owner/repo`"))),
+    };
+    let targets = config
+        .customers
+        .iter()
+        .filter(|c| only.as_ref().is_none_or(|o| o == &c.repo))
+        .flat_map(|c| c.environments.iter().map(move |e| Target { customer: c.repo.clone(), env: e.clone() }))
+        .filter(|t| env.is_none_or(|e| e == &t.env))
+        .collect();
+    let host = github_host("drift", token)?;
+    Ok((Box::new(host), targets))
+}
+
+/// Job summary and outputs of a drift run.
+pub(super) fn drift_to_runner(table: &str, drifted: usize, errors: usize) {
+    let runner = Runner::from_env();
+    finish_outputs(runner.output.as_deref(), &[("drifted", drifted.to_string()), ("errors", errors.to_string())]);
+    if let Some(path) = &runner.summary {
+        if let Err(e) = actions::append_summary(path, table) {
+            output::log(&format!("warning: can't write the job summary `{}`: {e}", path.display()));
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //! (a directory or the GitHub API as [`CodeHost`], a directory or S3 as [`Store`]).
 
 pub mod apply;
+pub mod drift;
 pub mod plan;
 pub mod workdir;
 
