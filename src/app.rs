@@ -73,11 +73,10 @@ fn finish(report: Report, json: bool) -> u8 {
 
 /// Writes step outputs when running in GitHub Actions; a failure to write is logged.
 fn finish_outputs(path: Option<&Path>, outputs: &[(&str, String)]) {
-    if let Some(path) = path {
-        if let Err(e) = crate::actions::set_outputs(path, outputs) {
+    if let Some(path) = path
+        && let Err(e) = crate::actions::set_outputs(path, outputs) {
             output::log(&format!("warning: can't write step outputs to `{}`: {e}", path.display()));
         }
-    }
 }
 
 fn load_config(path: &Path) -> Result<Config, Box<Report>> {

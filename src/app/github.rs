@@ -260,6 +260,9 @@ pub(super) async fn dispatch(args: &DispatchArgs, token: Option<&str>) -> Report
     }
 }
 
+/// A code host and the targets it serves.
+type Fleet = (Box<dyn CodeHost>, Vec<Target>);
+
 /// Every registered customer environment (optionally one customer or environment), with a
 /// GitHub client to read their files.
 pub(super) fn fleet(
@@ -267,11 +270,11 @@ pub(super) fn fleet(
     customer: Option<&str>,
     env: Option<&EnvName>,
     token: Option<&str>,
-) -> Result<(Box<dyn CodeHost>, Vec<Target>), Box<Report>> {
+) -> Result<Fleet, Box<Report>> {
     if !config.has_registry() {
         return Err(Box::new(usage("drift", "no customers are registered in infra-manager.yml".into(), "use `--source-dir DIR` for a local check")));
     }
-    let only = match customer.map(|c| crate::identity::CustomerId::parse(c)).transpose() {
+    let only = match customer.map(crate::identity::CustomerId::parse).transpose() {
         Ok(c) => c,
         Err(e) => return Err(Box::new(usage("drift", e.to_string(), "pass `--customer owner/repo`"))),
     };
@@ -290,9 +293,8 @@ pub(super) fn fleet(
 pub(super) fn drift_to_runner(table: &str, drifted: usize, errors: usize) {
     let runner = Runner::from_env();
     finish_outputs(runner.output.as_deref(), &[("drifted", drifted.to_string()), ("errors", errors.to_string())]);
-    if let Some(path) = &runner.summary {
-        if let Err(e) = actions::append_summary(path, table) {
+    if let Some(path) = &runner.summary
+        && let Err(e) = actions::append_summary(path, table) {
             output::log(&format!("warning: can't write the job summary `{}`: {e}", path.display()));
         }
-    }
 }
