@@ -191,24 +191,28 @@ impl Terraform {
         TerraformError::Spawn { program: self.program.display().to_string(), source }
     }
 
-    /// Streams a plain-text command's output to the log.
-    async fn stream_text(&self, dir: &Path, step: &'static str, args: &[&str]) -> Result<(), TerraformError> {
+    /// Starts a command with both streams piped; stderr is already being copied to the log
+    /// (and kept for the error message) by a task whose lines [`collect`] returns.
+    fn spawn_streaming(&self, dir: &Path, args: &[&str]) -> Result<(tokio::process::Child, Option<Pump>), TerraformError> {
         let mut child = self
             .command(dir, args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|source| self.spawn_error(source))?;
-        let stdout = child.stdout.take().map(|s| tokio::spawn(pump(BufReader::new(s), false)));
         let stderr = child.stderr.take().map(|s| tokio::spawn(pump(BufReader::new(s), true)));
+        Ok((child, stderr))
+    }
+
+    /// Streams a plain-text command's output to the log.
+    async fn stream_text(&self, dir: &Path, step: &'static str, args: &[&str]) -> Result<(), TerraformError> {
+        let (mut child, stderr) = self.spawn_streaming(dir, args)?;
+        let stdout = child.stdout.take().map(|s| tokio::spawn(pump(BufReader::new(s), false)));
         let status = child.wait().await.map_err(|source| self.spawn_error(source))?;
         if let Some(task) = stdout {
             let _ = task.await;
         }
-        let captured = match stderr {
-            Some(task) => task.await.unwrap_or_default(),
-            None => Vec::new(),
-        };
+        let captured = collect(stderr).await;
         if status.success() {
             Ok(())
         } else {
@@ -219,13 +223,7 @@ impl Terraform {
     /// Streams a `-json` UI command: each message goes to the log, error diagnostics are kept.
     /// Exit codes in `ok` count as success; the code is returned.
     async fn stream_json(&self, dir: &Path, step: &'static str, args: &[&str], ok: &[i32]) -> Result<i32, TerraformError> {
-        let mut child = self
-            .command(dir, args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| self.spawn_error(source))?;
-        let stderr = child.stderr.take().map(|s| tokio::spawn(pump(BufReader::new(s), true)));
+        let (mut child, stderr) = self.spawn_streaming(dir, args)?;
         let mut diagnostics = Vec::new();
         let mut locked = false;
         if let Some(stdout) = child.stdout.take() {
@@ -249,10 +247,7 @@ impl Terraform {
             }
         }
         let status = child.wait().await.map_err(|source| self.spawn_error(source))?;
-        let stderr_lines = match stderr {
-            Some(task) => task.await.unwrap_or_default(),
-            None => Vec::new(),
-        };
+        let stderr_lines = collect(stderr).await;
         let code = status.code().unwrap_or(-1);
         if ok.contains(&code) {
             return Ok(code);
@@ -272,6 +267,17 @@ impl Terraform {
 /// names the state lock; the detail carries the lock's holder.
 fn is_lock_error(diagnostic: &Value) -> bool {
     diagnostic["summary"].as_str().is_some_and(|s| s.to_lowercase().contains("state lock"))
+}
+
+/// A task copying one stream to the log.
+type Pump = tokio::task::JoinHandle<Vec<String>>;
+
+/// The lines a pump kept.
+async fn collect(pump: Option<Pump>) -> Vec<String> {
+    match pump {
+        Some(task) => task.await.unwrap_or_default(),
+        None => Vec::new(),
+    }
 }
 
 /// Copies lines to the log; returns them when `keep` (bounded, for error messages).
