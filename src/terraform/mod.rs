@@ -31,6 +31,8 @@ pub enum TerraformError {
     Failed { step: &'static str, code: i32, details: Vec<String> },
     #[error("the state is locked by another run{}", render_details(details))]
     Locked { details: Vec<String> },
+    #[error("terraform refused the saved plan as stale: the state changed after the plan was made (another run applied first){}", render_details(details))]
+    StalePlan { details: Vec<String> },
     #[error("terraform {step} printed output that is not valid JSON: {message}")]
     BadOutput { step: &'static str, message: String },
 }
@@ -228,6 +230,7 @@ impl Terraform {
         let stderr = child.stderr.take().map(|s| tokio::spawn(pump(BufReader::new(s), true)));
         let mut diagnostics = Vec::new();
         let mut locked = false;
+        let mut stale = false;
         if let Some(stdout) = child.stdout.take() {
             let mut lines = BufReader::new(stdout).lines();
             while let Ok(Some(line)) = lines.next_line().await {
@@ -240,6 +243,7 @@ impl Terraform {
                             let d = &msg["diagnostic"];
                             let summary = d["summary"].as_str().unwrap_or_default();
                             locked |= is_lock_error(d);
+                            stale |= is_stale_plan(d);
                             let detail = d["detail"].as_str().unwrap_or_default();
                             diagnostics.push(if detail.is_empty() { summary.to_owned() } else { format!("{summary}: {detail}") });
                         }
@@ -262,6 +266,8 @@ impl Terraform {
         }
         if locked {
             Err(TerraformError::Locked { details: diagnostics })
+        } else if stale {
+            Err(TerraformError::StalePlan { details: diagnostics })
         } else {
             Err(TerraformError::Failed { step, code, details: diagnostics })
         }
@@ -272,6 +278,12 @@ impl Terraform {
 /// names the state lock; the detail carries the lock's holder.
 fn is_lock_error(diagnostic: &Value) -> bool {
     diagnostic["summary"].as_str().is_some_and(|s| s.to_lowercase().contains("state lock"))
+}
+
+/// A saved plan whose prior state is no longer the current one (`Saved plan is stale`, the
+/// same summary in Terraform and OpenTofu): another apply changed the state first.
+fn is_stale_plan(diagnostic: &Value) -> bool {
+    diagnostic["summary"].as_str().is_some_and(|s| s.to_lowercase().contains("saved plan is stale"))
 }
 
 /// Copies lines to the log; returns them when `keep` (bounded, for error messages).
@@ -295,4 +307,18 @@ fn find_executable(name: &str) -> Option<PathBuf> {
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_and_stale_plan_diagnostics_are_recognised() {
+        let diagnostic = |summary: &str| serde_json::json!({ "severity": "error", "summary": summary });
+        assert!(is_lock_error(&diagnostic("Error acquiring the state lock")));
+        assert!(is_stale_plan(&diagnostic("Saved plan is stale")));
+        assert!(!is_stale_plan(&diagnostic("Error acquiring the state lock")));
+        assert!(!is_lock_error(&diagnostic("Saved plan is stale")));
+    }
 }
