@@ -1,10 +1,10 @@
 //! Turns parsed arguments into settings and seams, runs a command, prints its result.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 mod github;
 
-use crate::cli::{Cli, Command, DriftArgs, RenderArgs, TargetArgs, ValidateArgs};
+use crate::cli::{Cli, Command, DriftArgs, HistoryArgs, LocksCommand, ReleaseArgs, RenderArgs, TargetArgs, ValidateArgs};
 use crate::commands::{self, Context, Outcome, Report, Request, Stop};
 use crate::config::{BackendKind, Config};
 use crate::identity::{CustomerId, EnvName, Sha, Target};
@@ -12,6 +12,7 @@ use crate::local_host::{LocalHost, content_sha};
 use crate::output;
 use crate::store::Store;
 use crate::store::local::LocalStore;
+use crate::store::s3::{S3Settings, S3Store};
 use crate::terraform::Terraform;
 use crate::variables::{self, Rules, Variables};
 
@@ -40,6 +41,10 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Targets => github::targets(&cli.config, cli.github_token.as_deref()).await,
         Command::Dispatch(args) => github::dispatch(args, cli.github_token.as_deref()).await,
         Command::Drift(args) => return drift(&cli.config, args, json, cli.github_token.as_deref()).await,
+        Command::Bootstrap => return bootstrap(&cli.config, json).await,
+        Command::History(args) => return history(&cli.config, args, json).await,
+        Command::Locks(LocksCommand::List) => return locks_list(&cli.config, json).await,
+        Command::Locks(LocksCommand::Release(args)) => return locks_release(&cli.config, args, json).await,
     };
     finish(report, json)
 }
@@ -123,15 +128,40 @@ fn local_target(command: &'static str, args: &TargetArgs, source_dir: &Path) -> 
 }
 
 /// The store the configuration names.
-fn open_store(config: &Config) -> Result<Box<dyn Store>, Stop> {
-    match config.state.backend {
-        BackendKind::Local => LocalStore::open(&config.state.local_dir).map(|s| Box::new(s) as Box<dyn Store>).map_err(|e| Stop::Failed(e.to_string())),
-        BackendKind::S3 => Err(Stop::Refused {
-            message: "the S3 backend is not available in this build".into(),
-            hint: Some("set `state.backend: local` in infra-manager.yml".into()),
-            exit_code: 2,
-        }),
+async fn open_store(config: &Config) -> Result<Box<dyn Store>, Stop> {
+    match s3_store(config).await? {
+        Some(store) => Ok(Box::new(store)),
+        None => LocalStore::open(&config.state.local_dir).map(|s| Box::new(s) as Box<dyn Store>).map_err(|e| Stop::Failed(e.to_string())),
     }
+}
+
+/// The S3 store for `state.backend: s3` (standard AWS credential chain), `None` for local.
+/// Unusable settings are refused (exit 2) before any call is made.
+async fn s3_store(config: &Config) -> Result<Option<S3Store>, Stop> {
+    if config.state.backend != BackendKind::S3 {
+        return Ok(None);
+    }
+    S3Store::new(S3Settings::from(&config.state)).await.map(Some).map_err(|e| {
+        let text = e.to_string();
+        let (message, hint) = match text.split_once("\nhint: ") {
+            Some((message, hint)) => (message.to_owned(), Some(hint.to_owned())),
+            None => (text, None),
+        };
+        Stop::Refused { message, hint, exit_code: 2 }
+    })
+}
+
+/// The root for working directories: `<local_dir>/work`, or a per-run directory under it for
+/// the S3 backend (removed when the guard drops).
+/// Where working directories go: under `base` (the runner's temp dir) or the local dir; with
+/// the S3 backend in a per-run scratch directory, removed when the returned guard drops.
+fn work_root(config: &Config, base: Option<&Path>) -> Result<(PathBuf, Option<commands::workdir::ScratchRoot>), Stop> {
+    let shared = base.map_or_else(|| config.state.local_dir.join("work"), Path::to_path_buf);
+    if config.state.backend == BackendKind::S3 {
+        let scratch = commands::workdir::ScratchRoot::create(&shared)?;
+        return Ok((scratch.path().to_path_buf(), Some(scratch)));
+    }
+    Ok((shared, None))
 }
 
 fn locate_terraform(config: &Config) -> Result<Terraform, Stop> {
@@ -150,12 +180,16 @@ async fn target_command(command: &'static str, config_path: &Path, args: &Target
         Err(report) => return *report,
     };
     let req = Request { target, sha, pull_request: None };
-    let store = match open_store(&config) {
+    let store = match open_store(&config).await {
         Ok(s) => s,
         Err(stop) => return Report::new(command, &req).stop(stop),
     };
     let terraform = match locate_terraform(&config) {
         Ok(t) => t,
+        Err(stop) => return Report::new(command, &req).stop(stop),
+    };
+    let (default_root, _scratch) = match work_root(&config, None) {
+        Ok(root) => root,
         Err(stop) => return Report::new(command, &req).stop(stop),
     };
     let host = LocalHost::new(source_dir);
@@ -164,7 +198,7 @@ async fn target_command(command: &'static str, config_path: &Path, args: &Target
         host: &host,
         store: store.as_ref(),
         terraform: &terraform,
-        work_root: config.state.local_dir.join("work"),
+        work_root: default_root,
         run_url: None,
         manager_commit: "local".into(),
     };
@@ -226,7 +260,7 @@ async fn render(config_path: &Path, args: &RenderArgs) -> Report {
     if let Err(stop) = commands::admit(&config, &req.target) {
         return report.stop(stop);
     }
-    let store = match open_store(&config) {
+    let store = match open_store(&config).await {
         Ok(s) => s,
         Err(stop) => return report.stop(stop),
     };
@@ -265,7 +299,7 @@ async fn drift(config_path: &Path, args: &DriftArgs, json: bool, token: Option<&
         Ok(e) => e,
         Err(e) => return finish(usage("drift", e.to_string(), "pass an environment such as `--env staging`"), json),
     };
-    let store = match open_store(&config) {
+    let store = match open_store(&config).await {
         Ok(s) => s,
         Err(stop) => return finish(Report::bare("drift").stop(stop), json),
     };
@@ -289,12 +323,17 @@ async fn drift(config_path: &Path, args: &DriftArgs, json: bool, token: Option<&
             Err(report) => return finish(*report, json),
         },
     };
+    let runner_work = std::env::var_os("RUNNER_TEMP").map(|t| Path::new(&t).join("infra-manager"));
+    let (work_root, _scratch) = match work_root(&config, runner_work.as_deref()) {
+        Ok(root) => root,
+        Err(stop) => return finish(Report::bare("drift").stop(stop), json),
+    };
     let ctx = Context {
         config: &config,
         host: host.as_ref(),
         store: store.as_ref(),
         terraform: &terraform,
-        work_root: std::env::var_os("RUNNER_TEMP").map_or_else(|| config.state.local_dir.join("work"), |t| Path::new(&t).join("infra-manager")),
+        work_root,
         run_url: None,
         manager_commit: "drift".into(),
     };
@@ -313,4 +352,79 @@ async fn drift(config_path: &Path, args: &DriftArgs, json: bool, token: Option<&
     }
     github::drift_to_runner(&table, drifted, errors);
     u8::from(errors > 0)
+}
+
+/// Prints a listing command's result (its text, or its JSON object) or its stop; the exit code.
+fn show<T: serde::Serialize + std::fmt::Display>(command: &'static str, result: Result<T, Stop>, json: bool) -> u8 {
+    match result {
+        Ok(value) if json => {
+            output::data(&serde_json::to_string_pretty(&value).unwrap_or_default());
+            0
+        }
+        Ok(value) => {
+            let text = value.to_string();
+            if !text.is_empty() {
+                output::data(&text);
+            }
+            0
+        }
+        Err(stop) => finish(Report::bare(command).stop(stop), json),
+    }
+}
+
+/// Loads the configuration and opens the S3 store (`None` for the local backend).
+async fn admin_setup(command: &'static str, config_path: &Path) -> Result<(Config, Option<S3Store>), Report> {
+    let config = load_config(config_path).map_err(|r| Report { command, ..*r })?;
+    let store = s3_store(&config).await.map_err(|stop| Report::bare(command).stop(stop))?;
+    Ok((config, store))
+}
+
+async fn bootstrap(config_path: &Path, json: bool) -> u8 {
+    let (config, store) = match admin_setup("bootstrap", config_path).await {
+        Ok(setup) => setup,
+        Err(report) => return finish(report, json),
+    };
+    show("bootstrap", commands::bootstrap::run(store.as_ref(), config.state.local_dir.clone()).await, json)
+}
+
+async fn history(config_path: &Path, args: &HistoryArgs, json: bool) -> u8 {
+    // Names are checked before the store is opened, so a crafted one never reaches a key.
+    let customer = match CustomerId::parse(&args.customer) {
+        Ok(c) => c,
+        Err(e) => return finish(usage("history", e.to_string(), "pass `--customer owner/repo` with lowercase `[a-z0-9._-]` names"), json),
+    };
+    let env = match args.env.as_deref().map(EnvName::parse).transpose() {
+        Ok(env) => env,
+        Err(e) => return finish(usage("history", e.to_string(), "pass an environment such as `--env staging`"), json),
+    };
+    let config = match load_config(config_path) {
+        Ok(c) => c,
+        Err(report) => return finish(Report { command: "history", ..*report }, json),
+    };
+    let store = match open_store(&config).await {
+        Ok(s) => s,
+        Err(stop) => return finish(Report::bare("history").stop(stop), json),
+    };
+    show("history", commands::history::run(store.as_ref(), &customer, env.as_ref(), args.limit).await, json)
+}
+
+async fn locks_list(config_path: &Path, json: bool) -> u8 {
+    let (_, store) = match admin_setup("locks list", config_path).await {
+        Ok(setup) => setup,
+        Err(report) => return finish(report, json),
+    };
+    show("locks list", commands::locks::list(store.as_ref()).await, json)
+}
+
+async fn locks_release(config_path: &Path, args: &ReleaseArgs, json: bool) -> u8 {
+    let target = match (CustomerId::parse(&args.customer), EnvName::parse(&args.env)) {
+        (Ok(customer), Ok(env)) => Target { customer, env },
+        (Err(e), _) => return finish(usage("locks release", e.to_string(), "pass `--customer owner/repo` with lowercase `[a-z0-9._-]` names"), json),
+        (_, Err(e)) => return finish(usage("locks release", e.to_string(), "pass an environment such as `--env staging`"), json),
+    };
+    let (_, store) = match admin_setup("locks release", config_path).await {
+        Ok(setup) => setup,
+        Err(report) => return finish(report, json),
+    };
+    show("locks release", commands::locks::release(store.as_ref(), &target, args.older_than, args.force).await, json)
 }

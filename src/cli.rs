@@ -41,6 +41,13 @@ pub enum Command {
     Dispatch(DispatchArgs),
     /// Re-plan the newest stored plan of each target without applying; report drift.
     Drift(DriftArgs),
+    /// Create the state bucket and tables if they are missing (S3 backend); safe to re-run.
+    Bootstrap,
+    /// List a customer's runs (plan, apply, drift, destroy), newest first.
+    History(HistoryArgs),
+    /// List or release Terraform state locks (S3 backend).
+    #[command(subcommand)]
+    Locks(LocksCommand),
 }
 
 #[derive(Debug, Args)]
@@ -119,4 +126,41 @@ fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("INFRA_MANAGER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The customer, `owner/repo`.
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub customer: String,
+    /// Only runs for this environment.
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// At most this many runs (the newest).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LocksCommand {
+    /// Show the Terraform state locks held: who, since when, which customer and environment.
+    List,
+    /// Release a customer environment's stale lock (one older than `--older-than`, or any with `--force`).
+    Release(ReleaseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// The customer, `owner/repo`.
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub customer: String,
+    /// The environment, e.g. `staging`.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// Refuse a lock younger than this (`15m`, `1h 30m`, `2 days`).
+    #[arg(long, value_name = "AGE", default_value = "15m", value_parser = crate::commands::locks::parse_age)]
+    pub older_than: std::time::Duration,
+    /// Release the lock whatever its age (only when the run holding it is gone).
+    #[arg(long)]
+    pub force: bool,
 }

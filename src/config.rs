@@ -21,11 +21,14 @@ pub enum BackendKind {
     Local,
 }
 
-/// How Terraform locks S3 state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// How Terraform locks S3 state (`state.lock`); the S3 store uses this type too.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LockMode {
+    /// A `LockID` item in the lock table (`dynamodb_table`).
+    #[default]
     Dynamodb,
+    /// S3-native lock objects, `<state key>.tflock` (`use_lockfile = true`).
     Lockfile,
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::{finish_outputs, load_config, locate_terraform, open_store, usage};
+use super::{finish_outputs, load_config, locate_terraform, open_store, usage, work_root};
 use crate::actions::{self, CommandsOff};
 use crate::cli::{DispatchArgs, TargetArgs};
 use crate::codehost::CodeHost;
@@ -93,7 +93,7 @@ pub(super) async fn target_command(command: &'static str, config_path: &Path, ar
         Ok(h) => h,
         Err(report) => return *report,
     };
-    let store = match open_store(&config) {
+    let store = match open_store(&config).await {
         Ok(s) => s,
         Err(stop) => return Report::new(command, &req).stop(stop),
     };
@@ -101,7 +101,11 @@ pub(super) async fn target_command(command: &'static str, config_path: &Path, ar
         Ok(t) => t,
         Err(stop) => return Report::new(command, &req).stop(stop),
     };
-    let work_root = runner.temp.as_ref().map_or_else(|| config.state.local_dir.join("work"), |t| t.join("infra-manager"));
+    let runner_work = runner.temp.as_ref().map(|t| t.join("infra-manager"));
+    let (work_root, _scratch) = match work_root(&config, runner_work.as_deref()) {
+        Ok(root) => root,
+        Err(stop) => return Report::new(command, &req).stop(stop),
+    };
     let ctx = Context {
         config: &config,
         host: &host,

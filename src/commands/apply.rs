@@ -63,6 +63,13 @@ async fn apply(ctx: &Context<'_>, req: &Request) -> Result<PlanMeta, Stop> {
                 "run `infra-manager plan` for this commit first".to_string(),
             ));
         }
+        // A store that verifies the plan's digest itself (S3) reports a mismatch like this.
+        Err(e @ StoreError::Checksum { .. }) => {
+            return Err(Stop::refused(e.to_string(), format!("the plan file was altered or corrupted; {plan_again}")));
+        }
+        Err(e @ StoreError::Corrupt { .. }) => {
+            return Err(Stop::refused(format!("the stored plan can't be used: {e}"), plan_again));
+        }
         Err(e) => return Err(store_failed(e)),
     };
     if latest.sha != req.sha.as_str() {
@@ -89,6 +96,7 @@ async fn apply(ctx: &Context<'_>, req: &Request) -> Result<PlanMeta, Stop> {
     let tf = ctx.terraform;
     let failed = |e: TerraformError| match e {
         TerraformError::Locked { .. } => Stop::refused(e.to_string(), "another run holds the lock; wait for it to finish, then plan and apply again"),
+        TerraformError::StalePlan { .. } => Stop::refused(e.to_string(), plan_again.clone()),
         other => Stop::Failed(other.to_string()),
     };
     let version = tf.version().await.map_err(failed)?;

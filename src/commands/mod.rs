@@ -4,7 +4,10 @@
 //! (a directory or the GitHub API as [`CodeHost`], a directory or S3 as [`Store`]).
 
 pub mod apply;
+pub mod bootstrap;
 pub mod drift;
+pub mod history;
+pub mod locks;
 pub mod plan;
 pub mod workdir;
 

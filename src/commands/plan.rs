@@ -5,7 +5,7 @@ use super::{Context, Outcome, Report, Request, Stop, admit, now, sha256_hex};
 use crate::codehost::StatusState;
 use crate::output;
 use crate::report::comment::{self, PlanComment};
-use crate::store::{PlanMeta, RunKind, RunStatus};
+use crate::store::{PlanMeta, RunKind, RunStatus, StoreError};
 use crate::terraform::summary::{PlanSummary, summarize};
 
 /// The saved plan's file name inside the working directory.
@@ -94,7 +94,14 @@ async fn plan(ctx: &Context<'_>, req: &Request) -> Result<Planned, Stop> {
         change: summary.change,
         destroy: summary.destroy,
     };
-    let plan_key = ctx.store.put_plan(&req.target, &bytes, &meta).await.map_err(|e| Stop::Failed(e.to_string()))?;
+    let plan_key = ctx.store.put_plan(&req.target, &bytes, &meta).await.map_err(|e| match e {
+        // A newer plan finished first: this one is kept, but it must not become the one to apply.
+        StoreError::Superseded { newer, .. } => Stop::refused(
+            format!("plan for {} is superseded: a newer plan for {} was stored while this one ran", req.sha.short(), &newer[..7.min(newer.len())]),
+            "review and apply the newest plan, or plan this commit again",
+        ),
+        other => Stop::Failed(other.to_string()),
+    })?;
     let customer = req.target.customer.to_string();
     let body = comment::plan_comment(&PlanComment {
         environment: req.target.env.as_str(),

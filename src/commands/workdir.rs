@@ -44,3 +44,28 @@ pub async fn prepare(ctx: &Context<'_>, req: &Request) -> Result<Prepared, Stop>
     let config_sha256 = super::sha256_hex(format!("{}\n{}", rendered.digest(), super::sha256_hex(&lock_file)).as_bytes());
     Ok(Prepared { dir, config_sha256, values })
 }
+
+/// A working-directory root of its own for one run, removed when dropped. Runs against the
+/// shared S3 backend may overlap on one machine (a CI runner, the tests); each renders and
+/// runs `terraform init` in its own directory so they never write into each other's.
+#[derive(Debug)]
+pub struct ScratchRoot(PathBuf);
+
+impl ScratchRoot {
+    /// Creates `<parent>/run-<pid>-<random>`.
+    pub fn create(parent: &std::path::Path) -> Result<Self, Stop> {
+        let dir = parent.join(format!("run-{}-{:08x}", std::process::id(), fastrand::u32(..)));
+        std::fs::create_dir_all(&dir).map_err(|e| Stop::Failed(format!("can't create `{}`: {e}", dir.display())))?;
+        Ok(Self(dir))
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchRoot {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -4,8 +4,12 @@
 //! `state/<owner>/<repo>/<env>/terraform.tfstate`, `plans/<owner>/<repo>/<env>/<sha>.tfplan`
 //! with `<sha>.json` metadata and `latest.json`, and `records/<owner>/<repo>/<run_id>.json`.
 //! Files are written to a temporary name and renamed, so a crash never leaves half a file.
+//! `latest.json` only moves forward in time: it is read and replaced under an exclusive
+//! `latest.lock` file, and a plan made before the one it names is stored but reported as
+//! [`StoreError::Superseded`], like the S3 store does.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -70,6 +74,44 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     std::fs::rename(&tmp, path).map_err(|source| io("write", path, source))
 }
 
+fn parse_time(value: &str) -> Result<jiff::Timestamp, String> {
+    value.parse::<jiff::Timestamp>().map_err(|e| format!("`created_at` `{value}` is not an RFC 3339 timestamp: {e}"))
+}
+
+/// An exclusively created lock file, removed on drop. A file older than [`PointerLock::STALE`]
+/// was left by a process that died holding it and is taken over.
+struct PointerLock(PathBuf);
+
+impl PointerLock {
+    const STALE: Duration = Duration::from_secs(30);
+
+    fn acquire(path: PathBuf) -> Result<Self, StoreError> {
+        let deadline = Instant::now() + Self::STALE * 2;
+        loop {
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(_) => return Ok(Self(path)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let age = std::fs::metadata(&path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+                    if age.is_some_and(|age| age > Self::STALE) {
+                        let _ = std::fs::remove_file(&path);
+                    } else if Instant::now() > deadline {
+                        return Err(io("lock", &path, e));
+                    } else {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
+                Err(source) => return Err(io("create", &path, source)),
+            }
+        }
+    }
+}
+
+impl Drop for PointerLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec_pretty(value).unwrap_or_default()
 }
@@ -89,10 +131,23 @@ impl Store for LocalStore {
 
     async fn put_plan(&self, target: &Target, plan: &[u8], meta: &PlanMeta) -> Result<PlanKey, StoreError> {
         let plan_path = self.plan_path(target, &meta.sha, "tfplan");
+        let dir = self.target_dir("plans", target);
+        let latest_path = dir.join("latest.json");
+        let ours = parse_time(&meta.created_at).map_err(|message| StoreError::Corrupt { location: plan_path.display().to_string(), message })?;
         write_atomic(&plan_path, plan)?;
         write_atomic(&self.plan_path(target, &meta.sha, "json"), &to_json(meta))?;
+        let _lock = PointerLock::acquire(dir.join("latest.lock"))?;
+        let current: Option<Latest> = Self::read_json(&latest_path).unwrap_or_else(|error| {
+            tracing::warn!(%error, "replacing an unreadable latest-plan pointer");
+            None
+        });
+        if let Some(current) = current
+            && parse_time(&current.created_at).is_ok_and(|theirs| theirs > ours)
+        {
+            return Err(StoreError::Superseded { target: target.to_string(), sha: meta.sha.clone(), newer: current.sha });
+        }
         let latest = Latest { sha: meta.sha.clone(), created_at: meta.created_at.clone() };
-        write_atomic(&self.target_dir("plans", target).join("latest.json"), &to_json(&latest))?;
+        write_atomic(&latest_path, &to_json(&latest))?;
         Ok(plan_path.display().to_string())
     }
 
@@ -186,6 +241,30 @@ mod tests {
         assert_eq!((bytes.as_slice(), m.sha.as_str()), (b"plan-a".as_slice(), a.as_str()));
         let missing = store.get_plan(&target(), &Sha::parse(&"c".repeat(40)).expect("sha")).await.expect_err("none");
         assert!(matches!(missing, StoreError::NoPlan { .. }));
+    }
+
+    #[tokio::test]
+    async fn an_older_plan_never_moves_the_pointer_back() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = LocalStore::open(dir.path()).expect("open");
+        let (newer, older) = ("b".repeat(40), "a".repeat(40));
+        store.put_plan(&target(), b"plan-b", &meta(&newer, "2026-01-01T10:00:00Z")).await.expect("put");
+        // Made earlier (an offset, compared as an instant), stored later.
+        let error = store.put_plan(&target(), b"plan-a", &meta(&older, "2026-01-01T10:30:00+01:00")).await.expect_err("older");
+        match &error {
+            StoreError::Superseded { sha, newer: n, .. } => assert_eq!((sha, n), (&older, &newer)),
+            other => panic!("expected Superseded, got {other}"),
+        }
+        assert_eq!(store.latest_plan(&target()).await.expect("read").map(|m| m.sha), Some(newer.clone()));
+        // The older plan is still stored (apply refuses it as superseded), and no lock file is left.
+        store.get_plan(&target(), &Sha::parse(&older).expect("sha")).await.expect("stored");
+        assert!(!store.root().join("plans/acme/web/staging/latest.lock").exists());
+        // The same instant is not older: the later writer wins.
+        let same = "c".repeat(40);
+        store.put_plan(&target(), b"plan-c", &meta(&same, "2026-01-01T10:00:00Z")).await.expect("same instant");
+        assert_eq!(store.latest_plan(&target()).await.expect("read").map(|m| m.sha), Some(same));
+        let bad = store.put_plan(&target(), b"plan-d", &meta(&"d".repeat(40), "yesterday")).await.expect_err("bad time");
+        assert!(matches!(bad, StoreError::Corrupt { .. }), "{bad}");
     }
 
     #[tokio::test]

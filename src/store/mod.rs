@@ -98,6 +98,8 @@ pub enum StoreError {
     },
     #[error("`{location}` is not valid: {message}")]
     Corrupt { location: String, message: String },
+    #[error("stored plan `{location}` does not match its checksum (expected sha256:{expected}, found sha256:{actual})")]
+    Checksum { location: String, expected: String, actual: String },
     #[error("plan for {sha} is superseded: {newer} was planned later for {target}")]
     Superseded { target: String, sha: String, newer: String },
     #[error("{service} call `{operation}` failed for `{location}`: {message}")]
@@ -120,7 +122,9 @@ pub trait Store: Send + Sync {
     fn plan_key(&self, target: &Target, sha: &Sha) -> PlanKey;
 
     /// Stores a plan file and its metadata and marks it as the newest plan for `target`.
-    /// The newest-plan marker is written so that two concurrent writers cannot both win.
+    /// The newest-plan marker is written so that two concurrent writers cannot both win, and
+    /// never moves back: a plan made before the one it names is stored, but the call returns
+    /// [`StoreError::Superseded`].
     async fn put_plan(&self, target: &Target, plan: &[u8], meta: &PlanMeta) -> Result<PlanKey, StoreError>;
 
     /// The newest plan's metadata for `target`, if any.

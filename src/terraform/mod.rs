@@ -31,6 +31,8 @@ pub enum TerraformError {
     Failed { step: &'static str, code: i32, details: Vec<String> },
     #[error("the state is locked by another run{}", render_details(details))]
     Locked { details: Vec<String> },
+    #[error("terraform refused the saved plan as stale: the state changed after the plan was made (another run applied first){}", render_details(details))]
+    StalePlan { details: Vec<String> },
     #[error("terraform {step} printed output that is not valid JSON: {message}")]
     BadOutput { step: &'static str, message: String },
 }
@@ -226,6 +228,7 @@ impl Terraform {
         let (mut child, stderr) = self.spawn_streaming(dir, args)?;
         let mut diagnostics = Vec::new();
         let mut locked = false;
+        let mut stale = false;
         if let Some(stdout) = child.stdout.take() {
             let mut lines = BufReader::new(stdout).lines();
             while let Ok(Some(line)) = lines.next_line().await {
@@ -238,6 +241,7 @@ impl Terraform {
                             let d = &msg["diagnostic"];
                             let summary = d["summary"].as_str().unwrap_or_default();
                             locked |= is_lock_error(d);
+                            stale |= is_stale_plan(d);
                             let detail = d["detail"].as_str().unwrap_or_default();
                             diagnostics.push(if detail.is_empty() { summary.to_owned() } else { format!("{summary}: {detail}") });
                         }
@@ -257,6 +261,8 @@ impl Terraform {
         }
         if locked {
             Err(TerraformError::Locked { details: diagnostics })
+        } else if stale {
+            Err(TerraformError::StalePlan { details: diagnostics })
         } else {
             Err(TerraformError::Failed { step, code, details: diagnostics })
         }
@@ -280,6 +286,12 @@ async fn collect(pump: Option<Pump>) -> Vec<String> {
     }
 }
 
+/// A saved plan whose prior state is no longer the current one (`Saved plan is stale`, the
+/// same summary in Terraform and OpenTofu): another apply changed the state first.
+fn is_stale_plan(diagnostic: &Value) -> bool {
+    diagnostic["summary"].as_str().is_some_and(|s| s.to_lowercase().contains("saved plan is stale"))
+}
+
 /// Copies lines to the log; returns them when `keep` (bounded, for error messages).
 async fn pump<R: tokio::io::AsyncBufRead + Unpin>(reader: R, keep: bool) -> Vec<String> {
     const KEEP: usize = 200;
@@ -301,4 +313,18 @@ fn find_executable(name: &str) -> Option<PathBuf> {
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_and_stale_plan_diagnostics_are_recognised() {
+        let diagnostic = |summary: &str| serde_json::json!({ "severity": "error", "summary": summary });
+        assert!(is_lock_error(&diagnostic("Error acquiring the state lock")));
+        assert!(is_stale_plan(&diagnostic("Saved plan is stale")));
+        assert!(!is_stale_plan(&diagnostic("Error acquiring the state lock")));
+        assert!(!is_lock_error(&diagnostic("Saved plan is stale")));
+    }
 }

@@ -76,6 +76,16 @@ impl Run {
         }
     }
 
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.cmd.env_remove(key);
+        self
+    }
+
+    /// The configured command, for callers that spawn it themselves.
+    pub fn into_command(self) -> Command {
+        self.cmd
+    }
+
     pub fn run(mut self) -> Output {
         let out = self.cmd.output().expect("run infra-manager");
         Output {

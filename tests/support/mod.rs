@@ -1,5 +1,6 @@
 //! Shared helpers for the integration tests (`mod support;` in each test crate).
 #![allow(dead_code)]
 
+pub mod aws;
 pub mod cli;
 pub mod moto;

@@ -70,9 +70,10 @@ pub(super) async fn get_plan(store: &S3Store, target: &Target, sha: &Sha) -> Res
     let (plan, _) = read_object(store, &plan_key).await?.ok_or_else(no_plan)?;
     let digest = hex::encode(Sha256::digest(&plan));
     if !digest.eq_ignore_ascii_case(&meta.plan_sha256) {
-        return Err(StoreError::Corrupt {
+        return Err(StoreError::Checksum {
             location: layout.s3_uri(&plan_key),
-            message: format!("its sha256 is `{digest}` but the metadata says `{}`", meta.plan_sha256),
+            expected: meta.plan_sha256.clone(),
+            actual: digest,
         });
     }
     Ok((plan, meta))

@@ -1,0 +1,98 @@
+//! `history`: a customer's runs from the records table (or the local store), newest first.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::{Outcome, Stop};
+use crate::identity::{CustomerId, EnvName};
+use crate::output;
+use crate::store::{RunRecord, Store};
+
+/// A customer's runs, as `--json` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct History {
+    pub command: &'static str,
+    pub status: Outcome,
+    pub customer: String,
+    /// The environment asked for, or `null` for all.
+    pub environment: Option<String>,
+    /// Newest first.
+    pub runs: Vec<RunRecord>,
+}
+
+pub async fn run(store: &dyn Store, customer: &CustomerId, env: Option<&EnvName>, limit: Option<usize>) -> Result<History, Stop> {
+    let customer = customer.to_string();
+    let env = env.map(EnvName::as_str);
+    let mut runs = store.history(&customer, env).await.map_err(|e| Stop::Failed(e.to_string()))?;
+    if let Some(limit) = limit {
+        runs.truncate(limit);
+    }
+    if runs.is_empty() {
+        let scope = env.map(|e| format!(" in `{e}`")).unwrap_or_default();
+        output::log(&format!("no runs recorded for `{customer}`{scope}"));
+    }
+    Ok(History { command: "history", status: Outcome::Ok, customer, environment: env.map(str::to_owned), runs })
+}
+
+impl fmt::Display for History {
+    /// One line per run: started, kind, environment, short SHA, status, counts, PR, run URL.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for run in &self.runs {
+            writeln!(f, "{}", line(run))?;
+        }
+        Ok(())
+    }
+}
+
+fn line(run: &RunRecord) -> String {
+    let started = run
+        .started_at
+        .parse::<jiff::Timestamp>()
+        .map_or_else(|_| run.started_at.clone(), |t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+    let kind = serde_json::to_value(run.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let status = serde_json::to_value(run.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let counts = match (run.add, run.change, run.destroy) {
+        (None, None, None) => "-".to_owned(),
+        (add, change, destroy) => {
+            let n = |v: Option<u32>| v.map_or_else(|| "?".to_owned(), |v| v.to_string());
+            format!("+{} ~{} -{}", n(add), n(change), n(destroy))
+        }
+    };
+    let pr = run.pull_request.map_or_else(|| "-".to_owned(), |n| format!("#{n}"));
+    let sha = &run.sha[..7.min(run.sha.len())];
+    let url = run.run_url.as_deref().unwrap_or("-");
+    format!("{started}  {kind:<7}  {:<12}  {sha}  {status:<9}  {counts:<11}  {pr:<6}  {url}", run.environment)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{RunKind, RunStatus};
+
+    #[test]
+    fn a_run_is_one_aligned_line() {
+        let run = RunRecord {
+            run_id: "x".into(),
+            kind: RunKind::Apply,
+            customer: "acme/web".into(),
+            environment: "staging".into(),
+            sha: "0123456789abcdef0123456789abcdef01234567".into(),
+            pull_request: Some(12),
+            status: RunStatus::Succeeded,
+            started_at: "2026-01-02T03:04:05.123456789Z".into(),
+            finished_at: None,
+            run_url: Some("https://github.com/p/m/actions/runs/1".into()),
+            add: Some(8),
+            change: Some(0),
+            destroy: Some(1),
+            message: None,
+        };
+        assert_eq!(
+            line(&run),
+            "2026-01-02T03:04:05Z  apply    staging       0123456  succeeded  +8 ~0 -1     #12     https://github.com/p/m/actions/runs/1"
+        );
+        let started = RunRecord { kind: RunKind::Plan, status: RunStatus::Started, add: None, change: None, destroy: None, pull_request: None, run_url: None, ..run };
+        assert_eq!(line(&started), "2026-01-02T03:04:05Z  plan     staging       0123456  started    -            -       -");
+    }
+}
