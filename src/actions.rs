@@ -120,7 +120,11 @@ mod tests {
         set_outputs(&out, &[("status", "ok".into()), ("evil", "x\nstatus=pwned".into())]).expect("write");
         let text = std::fs::read_to_string(&out).expect("read");
         assert!(text.starts_with("status<<ghadelimiter_"), "{text}");
-        assert_eq!(text.lines().filter(|l| l.starts_with("status")).count(), 1 + 1, "the injected line stays inside a value");
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("status")).count(),
+            1 + 1,
+            "the injected line stays inside a value"
+        );
 
         let summary = dir.path().join("summary");
         append_summary(&summary, &"x".repeat(MAX_SUMMARY_BYTES - 10)).expect("write");

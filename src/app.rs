@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 mod github;
 
-use crate::cli::{Cli, Command, DriftArgs, HistoryArgs, LocksCommand, ReleaseArgs, RenderArgs, TargetArgs, ValidateArgs};
+use crate::cli::{
+    Cli, Command, DriftArgs, HistoryArgs, LocksCommand, ReleaseArgs, RenderArgs, TargetArgs, ValidateArgs,
+};
 use crate::commands::{self, Context, Outcome, Report, Request, Stop};
 use crate::config::{BackendKind, Config};
 use crate::identity::{CustomerId, EnvName, Sha, Target};
@@ -79,9 +81,10 @@ fn finish(report: Report, json: bool) -> u8 {
 /// Writes step outputs when running in GitHub Actions; a failure to write is logged.
 fn finish_outputs(path: Option<&Path>, outputs: &[(&str, String)]) {
     if let Some(path) = path
-        && let Err(e) = crate::actions::set_outputs(path, outputs) {
-            output::log(&format!("warning: can't write step outputs to `{}`: {e}", path.display()));
-        }
+        && let Err(e) = crate::actions::set_outputs(path, outputs)
+    {
+        output::log(&format!("warning: can't write step outputs to `{}`: {e}", path.display()));
+    }
 }
 
 fn load_config(path: &Path) -> Result<Config, Box<Report>> {
@@ -108,17 +111,26 @@ fn local_customer(command: &'static str, args: &TargetArgs, source_dir: &Path) -
             format!("local/{base}")
         }
     };
-    CustomerId::parse(&name).map_err(|e| Box::new(usage(command, e.to_string(), "pass `--customer owner/repo` with lowercase `[a-z0-9._-]` names")))
+    CustomerId::parse(&name).map_err(|e| {
+        Box::new(usage(command, e.to_string(), "pass `--customer owner/repo` with lowercase `[a-z0-9._-]` names"))
+    })
 }
 
 fn local_target(command: &'static str, args: &TargetArgs, source_dir: &Path) -> Result<(Target, Sha), Box<Report>> {
     if !source_dir.is_dir() {
-        return Err(Box::new(usage(command, format!("source directory `{}` does not exist", source_dir.display()), "pass the customer repository checkout as `--source-dir`")));
+        return Err(Box::new(usage(
+            command,
+            format!("source directory `{}` does not exist", source_dir.display()),
+            "pass the customer repository checkout as `--source-dir`",
+        )));
     }
     let customer = local_customer(command, args, source_dir)?;
-    let env = EnvName::parse(&args.env).map_err(|e| Box::new(usage(command, e.to_string(), "pass an environment such as `--env staging`")))?;
+    let env = EnvName::parse(&args.env)
+        .map_err(|e| Box::new(usage(command, e.to_string(), "pass an environment such as `--env staging`")))?;
     let sha = match &args.sha {
-        Some(s) => Sha::parse(s).map_err(|e| Box::new(usage(command, e.to_string(), "pass a full 40-character commit SHA")))?,
+        Some(s) => {
+            Sha::parse(s).map_err(|e| Box::new(usage(command, e.to_string(), "pass a full 40-character commit SHA")))?
+        }
         None => {
             let text = std::fs::read_to_string(source_dir.join(variables::PATH)).unwrap_or_default();
             content_sha(&text)
@@ -131,7 +143,9 @@ fn local_target(command: &'static str, args: &TargetArgs, source_dir: &Path) -> 
 async fn open_store(config: &Config) -> Result<Box<dyn Store>, Stop> {
     match s3_store(config).await? {
         Some(store) => Ok(Box::new(store)),
-        None => LocalStore::open(&config.state.local_dir).map(|s| Box::new(s) as Box<dyn Store>).map_err(|e| Stop::Failed(e.to_string())),
+        None => LocalStore::open(&config.state.local_dir)
+            .map(|s| Box::new(s) as Box<dyn Store>)
+            .map_err(|e| Stop::Failed(e.to_string())),
     }
 }
 
@@ -221,15 +235,23 @@ fn validate(config_path: &Path, args: &ValidateArgs) -> Report {
         None => None,
     };
     if let Some(id) = &customer
-        && config.has_registry() && config.customer(id).is_none() {
-            return usage("validate", format!("repository `{id}` is not a registered customer"), "check the name, or validate without `--customer`");
-        }
+        && config.has_registry()
+        && config.customer(id).is_none()
+    {
+        return usage(
+            "validate",
+            format!("repository `{id}` is not a registered customer"),
+            "check the name, or validate without `--customer`",
+        );
+    }
     let file = args.file.display().to_string();
     let text = match std::fs::read_to_string(&args.file) {
         Ok(t) => t,
         Err(e) => return usage("validate", format!("can't read `{file}`: {e}"), "pass the path of a variables.yml"),
     };
-    let id = customer.clone().unwrap_or_else(|| CustomerId::parse("local/validate").unwrap_or_else(|_| unreachable!("valid literal")));
+    let id = customer
+        .clone()
+        .unwrap_or_else(|| CustomerId::parse("local/validate").unwrap_or_else(|_| unreachable!("valid literal")));
     let rules = Rules::for_customer(&config, customer.as_ref());
     let mut report = Report::bare("validate");
     report.customer = customer.map(|c| c.to_string());
@@ -249,7 +271,11 @@ async fn render(config_path: &Path, args: &RenderArgs) -> Report {
         Err(report) => return *report,
     };
     let Some(source_dir) = args.target.source_dir.as_deref() else {
-        return usage("render", "`render` needs `--source-dir`".into(), "pass the customer repository checkout as `--source-dir`");
+        return usage(
+            "render",
+            "`render` needs `--source-dir`".into(),
+            "pass the customer repository checkout as `--source-dir`",
+        );
     };
     let (target, sha) = match local_target("render", &args.target, source_dir) {
         Ok(t) => t,
@@ -266,7 +292,13 @@ async fn render(config_path: &Path, args: &RenderArgs) -> Report {
     };
     let text = match std::fs::read_to_string(source_dir.join(variables::PATH)) {
         Ok(t) => t,
-        Err(e) => return report.stop(Stop::Refused { message: format!("can't read `{}`: {e}", variables::PATH), hint: None, exit_code: 2 }),
+        Err(e) => {
+            return report.stop(Stop::Refused {
+                message: format!("can't read `{}`: {e}", variables::PATH),
+                hint: None,
+                exit_code: 2,
+            });
+        }
     };
     let rules = Rules::for_customer(&config, Some(&req.target.customer));
     let values = match Variables::parse(variables::PATH, &text, &req.target.customer, &rules) {
@@ -277,7 +309,13 @@ async fn render(config_path: &Path, args: &RenderArgs) -> Report {
         Err(d) => return report.stop(Stop::Invalid(d.0)),
     };
     let dir = args.out.clone().unwrap_or_else(|| {
-        config.state.local_dir.join("work").join(req.target.customer.owner()).join(req.target.customer.repo()).join(req.target.env.as_str())
+        config
+            .state
+            .local_dir
+            .join("work")
+            .join(req.target.customer.owner())
+            .join(req.target.customer.repo())
+            .join(req.target.env.as_str())
     });
     let rendered = crate::render::render(&values, &config.module_dir(), &store.backend(&req.target));
     match rendered.and_then(|r| r.write(&dir)) {
@@ -309,13 +347,21 @@ async fn drift(config_path: &Path, args: &DriftArgs, json: bool, token: Option<&
     };
     let (host, targets): (Box<dyn crate::codehost::CodeHost>, Vec<Target>) = match &args.source_dir {
         Some(dir) => {
-            let target_args = TargetArgs { source_dir: Some(dir.clone()), customer: args.customer.clone(), env: String::new(), sha: None };
+            let target_args = TargetArgs {
+                source_dir: Some(dir.clone()),
+                customer: args.customer.clone(),
+                env: String::new(),
+                sha: None,
+            };
             let customer = match local_customer("drift", &target_args, dir) {
                 Ok(c) => c,
                 Err(report) => return finish(*report, json),
             };
             let envs = config.environments.iter().map(|(name, _)| name.clone());
-            let targets = envs.filter(|e| env_filter.as_ref().is_none_or(|f| f == e)).map(|env| Target { customer: customer.clone(), env }).collect();
+            let targets = envs
+                .filter(|e| env_filter.as_ref().is_none_or(|f| f == e))
+                .map(|env| Target { customer: customer.clone(), env })
+                .collect();
             (Box::new(LocalHost::new(dir)), targets)
         }
         None => match github::fleet(&config, args.customer.as_deref(), env_filter.as_ref(), token) {
@@ -346,7 +392,12 @@ async fn drift(config_path: &Path, args: &DriftArgs, json: bool, token: Option<&
     let errors = results.iter().filter(|r| r.result == "error").count();
     let table = commands::drift::summary_table(&results);
     if json {
-        output::data(&serde_json::to_string_pretty(&serde_json::json!({"command": "drift", "drifted": drifted, "errors": errors, "results": results})).unwrap_or_default());
+        output::data(
+            &serde_json::to_string_pretty(
+                &serde_json::json!({"command": "drift", "drifted": drifted, "errors": errors, "results": results}),
+            )
+            .unwrap_or_default(),
+        );
     } else {
         output::data(&table);
     }
@@ -391,7 +442,12 @@ async fn history(config_path: &Path, args: &HistoryArgs, json: bool) -> u8 {
     // Names are checked before the store is opened, so a crafted one never reaches a key.
     let customer = match CustomerId::parse(&args.customer) {
         Ok(c) => c,
-        Err(e) => return finish(usage("history", e.to_string(), "pass `--customer owner/repo` with lowercase `[a-z0-9._-]` names"), json),
+        Err(e) => {
+            return finish(
+                usage("history", e.to_string(), "pass `--customer owner/repo` with lowercase `[a-z0-9._-]` names"),
+                json,
+            );
+        }
     };
     let env = match args.env.as_deref().map(EnvName::parse).transpose() {
         Ok(env) => env,
@@ -419,8 +475,19 @@ async fn locks_list(config_path: &Path, json: bool) -> u8 {
 async fn locks_release(config_path: &Path, args: &ReleaseArgs, json: bool) -> u8 {
     let target = match (CustomerId::parse(&args.customer), EnvName::parse(&args.env)) {
         (Ok(customer), Ok(env)) => Target { customer, env },
-        (Err(e), _) => return finish(usage("locks release", e.to_string(), "pass `--customer owner/repo` with lowercase `[a-z0-9._-]` names"), json),
-        (_, Err(e)) => return finish(usage("locks release", e.to_string(), "pass an environment such as `--env staging`"), json),
+        (Err(e), _) => {
+            return finish(
+                usage(
+                    "locks release",
+                    e.to_string(),
+                    "pass `--customer owner/repo` with lowercase `[a-z0-9._-]` names",
+                ),
+                json,
+            );
+        }
+        (_, Err(e)) => {
+            return finish(usage("locks release", e.to_string(), "pass an environment such as `--env staging`"), json);
+        }
     };
     let (_, store) = match admin_setup("locks release", config_path).await {
         Ok(setup) => setup,

@@ -8,7 +8,11 @@ use clap::{Args, Parser, Subcommand};
 use crate::app;
 
 #[derive(Debug, Parser)]
-#[command(name = "infra-manager", version, about = "Managed infrastructure for customer repositories: plan and apply Terraform from infra/variables.yml")]
+#[command(
+    name = "infra-manager",
+    version,
+    about = "Managed infrastructure for customer repositories: plan and apply Terraform from infra/variables.yml"
+)]
 pub struct Cli {
     /// The manager configuration; a missing file means local mode with built-in defaults.
     #[arg(long, global = true, default_value = "infra-manager.yml", value_name = "PATH")]
@@ -125,7 +129,8 @@ pub fn main() -> ExitCode {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("INFRA_MANAGER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 
 #[derive(Debug, Args)]

@@ -153,22 +153,23 @@ impl Config {
         let mut config = Self::defaults(base, false);
         let mut c = Checker::new(file);
         if !matches!(root.value, yaml::Value::Null)
-            && let Some(entries) = c.map("", &root) {
-                let mut customers = Vec::new();
-                c.unknown_keys("", entries, &["terraform", "state", "environments", "tiers", "customers"]);
-                for (key, node) in entries {
-                    match key.name.as_str() {
-                        "terraform" => read_terraform(&mut c, node, base, &mut config.terraform),
-                        "state" => read_state(&mut c, node, base, &mut config.state),
-                        "environments" => config.environments = read_environments(&mut c, node),
-                        "tiers" => config.tiers = read_tiers(&mut c, node),
-                        "customers" => customers = read_customers(&mut c, node),
-                        _ => {}
-                    }
+            && let Some(entries) = c.map("", &root)
+        {
+            let mut customers = Vec::new();
+            c.unknown_keys("", entries, &["terraform", "state", "environments", "tiers", "customers"]);
+            for (key, node) in entries {
+                match key.name.as_str() {
+                    "terraform" => read_terraform(&mut c, node, base, &mut config.terraform),
+                    "state" => read_state(&mut c, node, base, &mut config.state),
+                    "environments" => config.environments = read_environments(&mut c, node),
+                    "tiers" => config.tiers = read_tiers(&mut c, node),
+                    "customers" => customers = read_customers(&mut c, node),
+                    _ => {}
                 }
-                check_references(&mut c, &customers, &config);
-                config.customers = customers.into_iter().map(|(customer, _)| customer).collect();
             }
+            check_references(&mut c, &customers, &config);
+            config.customers = customers.into_iter().map(|(customer, _)| customer).collect();
+        }
         if c.diagnostics.is_empty() { Ok(config) } else { Err(Diagnostics(c.diagnostics)) }
     }
 
@@ -258,8 +259,16 @@ fn is_slug(s: &str) -> bool {
 fn read_state(c: &mut Checker, node: &Node, base: &Path, s: &mut StateConfig) {
     let Some(entries) = c.map("state", node) else { return };
     let known = [
-        "backend", "bucket", "region", "endpoint", "force_path_style", "key_prefix", "lock", "lock_table",
-        "records_table", "local_dir",
+        "backend",
+        "bucket",
+        "region",
+        "endpoint",
+        "force_path_style",
+        "key_prefix",
+        "lock",
+        "lock_table",
+        "records_table",
+        "local_dir",
     ];
     c.unknown_keys("state", entries, &known);
     for (key, value) in entries {
@@ -268,15 +277,19 @@ fn read_state(c: &mut Checker, node: &Node, base: &Path, s: &mut StateConfig) {
             "backend" => match c.str(&path, value) {
                 Some("s3") => s.backend = BackendKind::S3,
                 Some("local") => s.backend = BackendKind::Local,
-                Some(other) => c.error(value.pos, format!("unknown backend `{other}`"), Some("use `s3` or `local`".into())),
+                Some(other) => {
+                    c.error(value.pos, format!("unknown backend `{other}`"), Some("use `s3` or `local`".into()))
+                }
                 None => {}
             },
             "lock" => match c.str(&path, value) {
                 Some("dynamodb") => s.lock = LockMode::Dynamodb,
                 Some("lockfile") => s.lock = LockMode::Lockfile,
-                Some(other) => {
-                    c.error(value.pos, format!("unknown lock mode `{other}`"), Some("use `dynamodb` or `lockfile`".into()))
-                }
+                Some(other) => c.error(
+                    value.pos,
+                    format!("unknown lock mode `{other}`"),
+                    Some("use `dynamodb` or `lockfile`".into()),
+                ),
                 None => {}
             },
             "endpoint" => {
@@ -303,7 +316,10 @@ fn read_state(c: &mut Checker, node: &Node, base: &Path, s: &mut StateConfig) {
                         c.error(
                             value.pos,
                             format!("`state.key_prefix` `{p}` is not a safe key prefix"),
-                            Some("use lowercase segments separated by `/`, without `..` or a leading or trailing `/`".into()),
+                            Some(
+                                "use lowercase segments separated by `/`, without `..` or a leading or trailing `/`"
+                                    .into(),
+                            ),
                         );
                     }
                 }
@@ -332,13 +348,15 @@ fn read_environments(c: &mut Checker, node: &Node) -> Vec<(EnvName, EnvironmentC
         let mut env = EnvironmentConfig { auto_apply: name.as_str() != "production" };
         let path = format!("environments.{name}");
         if !matches!(value.value, yaml::Value::Null)
-            && let Some(fields) = c.map(&path, value) {
-                c.unknown_keys(&path, fields, &["auto_apply"]);
-                if let Some(v) = yaml::get(fields, "auto_apply")
-                    && let Some(b) = c.bool(&format!("{path}.auto_apply"), v) {
-                        env.auto_apply = b;
-                    }
+            && let Some(fields) = c.map(&path, value)
+        {
+            c.unknown_keys(&path, fields, &["auto_apply"]);
+            if let Some(v) = yaml::get(fields, "auto_apply")
+                && let Some(b) = c.bool(&format!("{path}.auto_apply"), v)
+            {
+                env.auto_apply = b;
             }
+        }
         out.push((name, env));
     }
     out

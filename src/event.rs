@@ -16,7 +16,9 @@ pub const APPLY_EVENT: &str = "infra-apply";
 
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
-    #[error("can't read the event file `{path}`: {message}\n  hint: run inside GitHub Actions, or set GITHUB_EVENT_PATH")]
+    #[error(
+        "can't read the event file `{path}`: {message}\n  hint: run inside GitHub Actions, or set GITHUB_EVENT_PATH"
+    )]
     Read { path: String, message: String },
     #[error("the event file is not valid JSON: {0}")]
     Json(String),
@@ -41,7 +43,8 @@ pub struct Dispatch {
 
 /// Reads the event JSON at `path` (`GITHUB_EVENT_PATH`).
 pub fn read(path: &str) -> Result<Value, EventError> {
-    let text = std::fs::read_to_string(path).map_err(|e| EventError::Read { path: path.to_owned(), message: e.to_string() })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| EventError::Read { path: path.to_owned(), message: e.to_string() })?;
     serde_json::from_str(&text).map_err(|e| EventError::Json(e.to_string()))
 }
 
@@ -74,16 +77,22 @@ pub struct Outgoing {
 /// What to dispatch for a `pull_request` or `push` event; `None` when the event needs no
 /// run (a closed PR, a push to another branch or a tag, a deleted branch).
 pub fn outgoing(event_name: &str, event: &Value) -> Result<Option<Outgoing>, EventError> {
-    let repository = event["repository"]["full_name"].as_str().ok_or(EventError::Missing("repository.full_name"))?.to_lowercase();
+    let repository =
+        event["repository"]["full_name"].as_str().ok_or(EventError::Missing("repository.full_name"))?.to_lowercase();
     match event_name {
         "pull_request" | "pull_request_target" => {
             let action = event["action"].as_str().unwrap_or_default();
             if !matches!(action, "opened" | "synchronize" | "reopened" | "ready_for_review" | "edited") {
                 return Ok(None);
             }
-            let number = event["number"].as_u64().or_else(|| event["pull_request"]["number"].as_u64()).ok_or(EventError::Missing("number"))?;
-            let sha = event["pull_request"]["head"]["sha"].as_str().ok_or(EventError::Missing("pull_request.head.sha"))?;
-            let head_ref = event["pull_request"]["head"]["ref"].as_str().ok_or(EventError::Missing("pull_request.head.ref"))?;
+            let number = event["number"]
+                .as_u64()
+                .or_else(|| event["pull_request"]["number"].as_u64())
+                .ok_or(EventError::Missing("number"))?;
+            let sha =
+                event["pull_request"]["head"]["sha"].as_str().ok_or(EventError::Missing("pull_request.head.sha"))?;
+            let head_ref =
+                event["pull_request"]["head"]["ref"].as_str().ok_or(EventError::Missing("pull_request.head.ref"))?;
             Sha::parse(sha)?;
             Ok(Some(Outgoing {
                 event_type: PLAN_EVENT,
@@ -99,7 +108,9 @@ pub fn outgoing(event_name: &str, event: &Value) -> Result<Option<Outgoing>, Eve
         "push" => {
             let git_ref = event["ref"].as_str().ok_or(EventError::Missing("ref"))?;
             let sha = event["after"].as_str().ok_or(EventError::Missing("after"))?;
-            let default_branch = event["repository"]["default_branch"].as_str().ok_or(EventError::Missing("repository.default_branch"))?;
+            let default_branch = event["repository"]["default_branch"]
+                .as_str()
+                .ok_or(EventError::Missing("repository.default_branch"))?;
             if event["deleted"] == true || git_ref != format!("refs/heads/{default_branch}") {
                 return Ok(None);
             }
@@ -159,11 +170,17 @@ mod tests {
     fn dispatch_payloads_are_validated() {
         let mut event = shared("repository_dispatch.on-demand-test.0.json");
         event["action"] = json!("infra-plan");
-        event["client_payload"] = json!({"repository": "Acme/Web", "sha": "a".repeat(40), "pull_request": 7, "extra": "ignored"});
+        event["client_payload"] =
+            json!({"repository": "Acme/Web", "sha": "a".repeat(40), "pull_request": 7, "extra": "ignored"});
         let d = parse_dispatch(&event).expect("valid");
         assert_eq!((d.customer.to_string(), d.pull_request), ("acme/web".to_owned(), Some(7)));
 
-        for (repository, sha) in [("../x", "a".repeat(40)), ("acme/web/../../b", "a".repeat(40)), ("acme/web", "HEAD".to_owned()), ("acme/web", "../../etc".to_owned())] {
+        for (repository, sha) in [
+            ("../x", "a".repeat(40)),
+            ("acme/web/../../b", "a".repeat(40)),
+            ("acme/web", "HEAD".to_owned()),
+            ("acme/web", "../../etc".to_owned()),
+        ] {
             event["client_payload"] = json!({"repository": repository, "sha": sha});
             assert!(parse_dispatch(&event).is_err(), "{repository} {sha}");
         }

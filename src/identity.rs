@@ -14,9 +14,7 @@ pub enum NameError {
     Empty { what: &'static str },
     #[error("{what} `{value}` is longer than {max} characters")]
     TooLong { what: &'static str, value: String, max: usize },
-    #[error(
-        "{what} `{value}` may only contain lowercase letters, digits, `.`, `_` and `-`, and may not contain `..`"
-    )]
+    #[error("{what} `{value}` may only contain lowercase letters, digits, `.`, `_` and `-`, and may not contain `..`")]
     Charset { what: &'static str, value: String },
     #[error("customer `{0}` is not of the form `owner/repo`")]
     NotOwnerRepo(String),
@@ -32,9 +30,8 @@ fn check_segment(what: &'static str, value: &str) -> Result<(), NameError> {
     if value.len() > 100 {
         return Err(NameError::TooLong { what, value: value.to_owned(), max: 100 });
     }
-    let charset_ok = value
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
+    let charset_ok =
+        value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
     if !charset_ok || value.contains("..") || value == "." {
         return Err(NameError::Charset { what, value: value.to_owned() });
     }
@@ -50,9 +47,7 @@ pub struct CustomerId {
 
 impl CustomerId {
     pub fn parse(value: &str) -> Result<Self, NameError> {
-        let (owner, repo) = value
-            .split_once('/')
-            .ok_or_else(|| NameError::NotOwnerRepo(value.to_owned()))?;
+        let (owner, repo) = value.split_once('/').ok_or_else(|| NameError::NotOwnerRepo(value.to_owned()))?;
         if repo.contains('/') {
             return Err(NameError::NotOwnerRepo(value.to_owned()));
         }

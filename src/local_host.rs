@@ -59,12 +59,19 @@ impl CodeHost for LocalHost {
     }
 
     async fn set_status(&self, _repo: &CustomerId, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
-        let state = serde_json::to_value(status.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let state =
+            serde_json::to_value(status.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         output::log(&format!("status {} @ {}: {state} — {}", status.context, sha.short(), status.description));
         Ok(())
     }
 
-    async fn upsert_comment(&self, _repo: &CustomerId, _pr: u64, _marker: &str, _body: &str) -> Result<CommentOutcome, CodeHostError> {
+    async fn upsert_comment(
+        &self,
+        _repo: &CustomerId,
+        _pr: u64,
+        _marker: &str,
+        _body: &str,
+    ) -> Result<CommentOutcome, CodeHostError> {
         Ok(CommentOutcome::Printed)
     }
 }

@@ -166,7 +166,8 @@ fn root_module(module: &str, backend: &Backend) -> Value {
 
 fn collect_module_files(root: &Path, rel: &Path, out: &mut Vec<(PathBuf, String)>) -> Result<(), RenderError> {
     let dir = root.join(rel);
-    let entries = std::fs::read_dir(&dir).map_err(|source| RenderError::Io { action: "read", path: dir.clone(), source })?;
+    let entries =
+        std::fs::read_dir(&dir).map_err(|source| RenderError::Io { action: "read", path: dir.clone(), source })?;
     for entry in entries {
         let entry = entry.map_err(|source| RenderError::Io { action: "read", path: dir.clone(), source })?;
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -179,7 +180,11 @@ fn collect_module_files(root: &Path, rel: &Path, out: &mut Vec<(PathBuf, String)
         if path.is_dir() {
             collect_module_files(root, &child, out)?;
         } else if name.ends_with(".tf") || name.ends_with(".tf.json") || name.ends_with(".tftpl") {
-            let contents = std::fs::read_to_string(&path).map_err(|source| RenderError::Io { action: "read", path: path.clone(), source })?;
+            let contents = std::fs::read_to_string(&path).map_err(|source| RenderError::Io {
+                action: "read",
+                path: path.clone(),
+                source,
+            })?;
             out.push((child, contents));
         }
     }
@@ -225,7 +230,8 @@ mod tests {
     #[test]
     fn root_module_and_tfvars_snapshot() {
         let dir = module_dir();
-        let rendered = render(&values(), &dir.path().join("sandbox-app-environment"), &local_backend()).expect("renders");
+        let rendered =
+            render(&values(), &dir.path().join("sandbox-app-environment"), &local_backend()).expect("renders");
         let names: Vec<String> = rendered.files.iter().map(|(p, _)| p.display().to_string()).collect();
         assert_eq!(names, [ROOT_FILE, TFVARS_FILE, "modules/sandbox-app-environment/main.tf"]);
         insta::assert_snapshot!("root_module", rendered.files[0].1);
@@ -235,7 +241,8 @@ mod tests {
     #[test]
     fn customer_values_only_reach_the_tfvars_data_file() {
         let dir = module_dir();
-        let rendered = render(&values(), &dir.path().join("sandbox-app-environment"), &local_backend()).expect("renders");
+        let rendered =
+            render(&values(), &dir.path().join("sandbox-app-environment"), &local_backend()).expect("renders");
         let mut root: Value = serde_json::from_str(&rendered.files[0].1).expect("json");
         // Only the store's backend block names the customer (validated names, see identity).
         root["terraform"] = Value::Null;

@@ -93,10 +93,8 @@ pub fn parse(file: &str, text: &str) -> Result<Node, Diagnostic> {
 }
 
 fn yaml_error(file: &str, err: &serde_saphyr::Error) -> Diagnostic {
-    let pos = err.location().map_or(Pos { line: 1, column: 1 }, |l| Pos {
-        line: l.line().max(1),
-        column: l.column().max(1),
-    });
+    let pos =
+        err.location().map_or(Pos { line: 1, column: 1 }, |l| Pos { line: l.line().max(1), column: l.column().max(1) });
     let raw = err.without_snippet().to_string();
     // The library appends its own position; ours goes in front, so drop theirs.
     let message = raw.split(" at line ").next().unwrap_or(&raw).trim().to_owned();
@@ -108,7 +106,13 @@ fn yaml_error(file: &str, err: &serde_saphyr::Error) -> Diagnostic {
     } else {
         Some("check the YAML syntax around this place (indentation, quotes, colons)".to_owned())
     };
-    Diagnostic { file: file.to_owned(), line: pos.line, column: pos.column, message: format!("invalid YAML: {message}"), hint }
+    Diagnostic {
+        file: file.to_owned(),
+        line: pos.line,
+        column: pos.column,
+        message: format!("invalid YAML: {message}"),
+        hint,
+    }
 }
 
 fn pos_of<T>(spanned: &Spanned<T>) -> Pos {

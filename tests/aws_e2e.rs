@@ -37,7 +37,8 @@ fn refused_message(out: &Output, what: &str) -> String {
 /// The stored state as JSON, checked to be a whole state with all 7 resource blocks.
 fn assert_intact_state(sb: &AwsSandbox, customer: &str) -> serde_json::Value {
     let key = format!("{}/terraform.tfstate", dir(customer));
-    let state: serde_json::Value = serde_json::from_slice(&sb.object(&key)).unwrap_or_else(|e| panic!("{key} is not JSON: {e}"));
+    let state: serde_json::Value =
+        serde_json::from_slice(&sb.object(&key)).unwrap_or_else(|e| panic!("{key} is not JSON: {e}"));
     assert_eq!(state["resources"].as_array().map(Vec::len), Some(7), "{key}: 7 resource blocks (subnet has count 2)");
     state
 }
@@ -80,7 +81,11 @@ fn bootstrap_twice_is_idempotent_and_the_bucket_is_versioned_and_encrypted() {
     assert_ok(&first, "bootstrap");
     assert_eq!(
         first.stdout.lines().collect::<Vec<_>>(),
-        ["state bucket `boot-state`: created", "lock table `boot-locks`: created", "records table `boot-runs`: created"]
+        [
+            "state bucket `boot-state`: created",
+            "lock table `boot-locks`: created",
+            "records table `boot-runs`: created"
+        ]
     );
 
     let second = sb.run(["--json", "bootstrap"]);
@@ -93,7 +98,10 @@ fn bootstrap_twice_is_idempotent_and_the_bucket_is_versioned_and_encrypted() {
         .iter()
         .map(|r| (r["name"].as_str().unwrap_or_default(), r["outcome"].as_str().unwrap_or_default()))
         .collect();
-    assert_eq!(outcomes, [("boot-state", "already_existed"), ("boot-locks", "already_existed"), ("boot-runs", "already_existed")]);
+    assert_eq!(
+        outcomes,
+        [("boot-state", "already_existed"), ("boot-locks", "already_existed"), ("boot-runs", "already_existed")]
+    );
     let text = sb.run(["bootstrap"]);
     assert!(text.stdout.lines().all(|l| l.ends_with(": already existed")), "{}", text.stdout);
 
@@ -147,7 +155,8 @@ fn plan_and_apply_for_two_customers_keep_one_state_each_with_their_plans_beside_
     }
     for (customer, sha) in [("acme/one", SHA_A), ("acme/two", SHA_B)] {
         assert_intact_state(&sb, customer);
-        let meta: serde_json::Value = serde_json::from_slice(&sb.object(&format!("{}/plans/{sha}.json", dir(customer)))).expect("metadata");
+        let meta: serde_json::Value =
+            serde_json::from_slice(&sb.object(&format!("{}/plans/{sha}.json", dir(customer)))).expect("metadata");
         assert_eq!((meta["customer"].as_str(), meta["sha"].as_str()), (Some(customer), Some(sha)));
         assert!(meta["terraform_version"].as_str().is_some_and(|v| !v.is_empty()), "{meta}");
     }
@@ -156,7 +165,10 @@ fn plan_and_apply_for_two_customers_keep_one_state_each_with_their_plans_beside_
     let work = sb.path().join("local/work");
     assert_eq!(std::fs::read_dir(&work).map(|d| d.count()).unwrap_or(0), 0, "{} is not empty", work.display());
 
-    assert_eq!(history(&sb, "acme/one"), [run_entry("apply", SHA_A, "succeeded"), run_entry("plan", SHA_A, "succeeded")]);
+    assert_eq!(
+        history(&sb, "acme/one"),
+        [run_entry("apply", SHA_A, "succeeded"), run_entry("plan", SHA_A, "succeeded")]
+    );
     let text = sb.run(["history", "--customer", "acme/two", "--env", "staging"]);
     assert_ok(&text, "history");
     let lines: Vec<&str> = text.stdout.lines().collect();
@@ -179,8 +191,10 @@ fn four_concurrent_applies_end_with_one_intact_state_and_clear_refusals() {
 
     let started = Instant::now();
     let deadline = started + RUN_TIMEOUT;
-    let children: Vec<_> = (1..=4).map(|n| sb.spawn(&format!("apply-{n}"), AwsSandbox::target_args("apply", "acme/one", SHA_A))).collect();
-    let outputs: Vec<(String, Output)> = children.into_iter().map(|c| (c.label.clone(), c.wait_until(deadline))).collect();
+    let children: Vec<_> =
+        (1..=4).map(|n| sb.spawn(&format!("apply-{n}"), AwsSandbox::target_args("apply", "acme/one", SHA_A))).collect();
+    let outputs: Vec<(String, Output)> =
+        children.into_iter().map(|c| (c.label.clone(), c.wait_until(deadline))).collect();
     let elapsed = started.elapsed();
 
     let (mut applied, mut locked, mut stale) = (0, 0, 0);
@@ -202,7 +216,9 @@ fn four_concurrent_applies_end_with_one_intact_state_and_clear_refusals() {
             }
         }
     }
-    eprintln!("4 concurrent applies in {elapsed:?}: {applied} applied, {locked} refused (lock held), {stale} refused (stale plan)");
+    eprintln!(
+        "4 concurrent applies in {elapsed:?}: {applied} applied, {locked} refused (lock held), {stale} refused (stale plan)"
+    );
     assert_eq!(applied, 1, "exactly one apply may win; the plan is stale for the others");
 
     assert_intact_state(&sb, "acme/one");
@@ -228,7 +244,11 @@ fn apply_of_a_superseded_plan_is_refused() {
     assert!(!sb.object_keys().iter().any(|k| k.ends_with(".tfstate")), "nothing may be applied");
     assert_eq!(
         history(&sb, "acme/one"),
-        [run_entry("apply", SHA_A, "failed"), run_entry("plan", SHA_B, "succeeded"), run_entry("plan", SHA_A, "succeeded")]
+        [
+            run_entry("apply", SHA_A, "failed"),
+            run_entry("plan", SHA_B, "succeeded"),
+            run_entry("plan", SHA_A, "succeeded")
+        ]
     );
 }
 
@@ -289,7 +309,11 @@ fn names_crafted_to_escape_a_key_are_refused_before_any_aws_call() {
             cases.push(AwsSandbox::target_args(command, customer, SHA_A));
         }
         cases.push(["--json", "history", "--customer", customer].map(str::to_owned).to_vec());
-        cases.push(["--json", "locks", "release", "--customer", customer, "--env", "staging", "--force"].map(str::to_owned).to_vec());
+        cases.push(
+            ["--json", "locks", "release", "--customer", customer, "--env", "staging", "--force"]
+                .map(str::to_owned)
+                .to_vec(),
+        );
     }
     for env in bad_envs {
         for command in ["plan", "apply"] {
@@ -298,7 +322,11 @@ fn names_crafted_to_escape_a_key_are_refused_before_any_aws_call() {
             cases.push(args);
         }
         cases.push(["--json", "history", "--customer", "acme/one", "--env", env].map(str::to_owned).to_vec());
-        cases.push(["--json", "locks", "release", "--customer", "acme/one", "--env", env, "--force"].map(str::to_owned).to_vec());
+        cases.push(
+            ["--json", "locks", "release", "--customer", "acme/one", "--env", env, "--force"]
+                .map(str::to_owned)
+                .to_vec(),
+        );
     }
     for args in &cases {
         for config in [None, Some(&dead)] {
@@ -307,11 +335,18 @@ fn names_crafted_to_escape_a_key_are_refused_before_any_aws_call() {
                 run = run.args([std::ffi::OsStr::new("--config"), path.as_os_str()]);
             }
             let out = run.run();
-            assert_eq!(out.code, 2, "{args:?} (config {config:?}) should be refused as invalid:\n{}\n{}", out.stdout, out.stderr);
+            assert_eq!(
+                out.code, 2,
+                "{args:?} (config {config:?}) should be refused as invalid:\n{}\n{}",
+                out.stdout, out.stderr
+            );
             let report = out.json();
             assert_eq!(report["status"], "refused", "{args:?}: {report}");
             let message = report["errors"][0]["message"].as_str().unwrap_or_default();
-            assert!(["owner", "repository", "customer", "environment"].iter().any(|w| message.contains(w)), "{args:?}: {message}");
+            assert!(
+                ["owner", "repository", "customer", "environment"].iter().any(|w| message.contains(w)),
+                "{args:?}: {message}"
+            );
         }
     }
     assert_eq!((sb.object_keys(), sb.record_keys(), sb.lock_ids()), before, "a refused name reached AWS");
@@ -375,9 +410,15 @@ fn with_the_local_backend_bootstrap_has_nothing_to_do_locks_refuse_and_history_w
     assert_ok(&boot, "bootstrap");
     assert!(boot.stdout.starts_with("nothing to bootstrap: `state.backend` is `local`"), "{}", boot.stdout);
     let boot = Run::new(sb.path()).args(["--json", "bootstrap"]).run();
-    assert_eq!((boot.json()["backend"].as_str(), boot.json()["resources"].as_array().map(Vec::len)), (Some("local"), Some(0)));
+    assert_eq!(
+        (boot.json()["backend"].as_str(), boot.json()["resources"].as_array().map(Vec::len)),
+        (Some("local"), Some(0))
+    );
 
-    for args in [&["--json", "locks", "list"][..], &["--json", "locks", "release", "--customer", "local/shop", "--env", "staging"]] {
+    for args in [
+        &["--json", "locks", "list"][..],
+        &["--json", "locks", "release", "--customer", "local/shop", "--env", "staging"],
+    ] {
         let out = Run::new(sb.path()).args(args).run();
         assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
         let message = out.json()["errors"][0]["message"].as_str().unwrap_or_default().to_owned();
@@ -404,7 +445,9 @@ fn aws_endpoint_url_reaches_terraform_and_lockfile_mode_leaves_no_lock_object() 
     let sb = AwsSandbox::new("envurl");
     let endpoint = sb.moto.endpoint().to_owned();
     // No `endpoint:` in the config: the binary and Terraform get it from AWS_ENDPOINT_URL.
-    sb.edit_config(|text| text.replace(&format!("  endpoint: {endpoint}\n"), "").replace("lock: dynamodb", "lock: lockfile"));
+    sb.edit_config(|text| {
+        text.replace(&format!("  endpoint: {endpoint}\n"), "").replace("lock: dynamodb", "lock: lockfile")
+    });
     let config = std::fs::read_to_string(sb.path().join("infra-manager.yml")).expect("config");
     assert!(!config.contains("endpoint:") && config.contains("lock: lockfile"), "{config}");
     let run = |args: Vec<String>| sb.command(args).env("AWS_ENDPOINT_URL", &endpoint).run();
@@ -431,10 +474,19 @@ fn aws_endpoint_url_reaches_terraform_and_lockfile_mode_leaves_no_lock_object() 
 #[test]
 fn unusable_s3_settings_are_refused_with_exit_2_before_any_call() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("infra-manager.yml"), "state:\n  backend: s3\n  bucket: Bad_Bucket\n  endpoint: http://127.0.0.1:9\n")
-        .expect("write config");
-    for args in [&["--json", "bootstrap"][..], &["--json", "history", "--customer", "acme/one"], &["--json", "locks", "list"]] {
-        let out = Run::new(dir.path()).args(args).env("AWS_ACCESS_KEY_ID", "testing").env("AWS_SECRET_ACCESS_KEY", "testing").run();
+    std::fs::write(
+        dir.path().join("infra-manager.yml"),
+        "state:\n  backend: s3\n  bucket: Bad_Bucket\n  endpoint: http://127.0.0.1:9\n",
+    )
+    .expect("write config");
+    for args in
+        [&["--json", "bootstrap"][..], &["--json", "history", "--customer", "acme/one"], &["--json", "locks", "list"]]
+    {
+        let out = Run::new(dir.path())
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .run();
         assert_eq!(out.code, 2, "{args:?}: {}\n{}", out.stdout, out.stderr);
         let error = &out.json()["errors"][0];
         assert_eq!(error["message"], "state bucket `Bad_Bucket` is not a valid S3 bucket name", "{args:?}");

@@ -17,7 +17,8 @@ const PR: u64 = 7;
 
 fn shared_event(name: &str) -> Value {
     let path = repo_root().join("../shared/github-api/events").join(name);
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).expect("json")
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+        .expect("json")
 }
 
 fn template() -> String {
@@ -82,7 +83,11 @@ impl Manager {
     }
 
     fn marker_comments(&self) -> Vec<fake_github::Comment> {
-        self.fake.comments(CUSTOMER, PR).into_iter().filter(|c| c.body.contains("<!-- infra-manager:plan:staging -->")).collect()
+        self.fake
+            .comments(CUSTOMER, PR)
+            .into_iter()
+            .filter(|c| c.body.contains("<!-- infra-manager:plan:staging -->"))
+            .collect()
     }
 }
 
@@ -115,7 +120,8 @@ async fn dispatch_from_a_pull_request_sends_exactly_one_well_formed_event() {
         }})
     );
     // The token appears once: in the line that tells the runner to mask it.
-    let with_token: Vec<&str> = out.stderr.lines().chain(out.stdout.lines()).filter(|l| l.contains("ghs_customer_token")).collect();
+    let with_token: Vec<&str> =
+        out.stderr.lines().chain(out.stdout.lines()).filter(|l| l.contains("ghs_customer_token")).collect();
     assert_eq!(with_token, ["::add-mask::ghs_customer_token"]);
     m.assert_clean();
 }
@@ -214,18 +220,32 @@ async fn a_new_push_edits_the_comment_in_place_even_on_page_two() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_file_fails_with_errors_in_the_comment_and_annotations() {
     let m = Manager::new().await;
-    let bad = template().replace("project_name: customer-app-name", "project_name: Bad_Name").replace("availability_zones: 2", "availability_zones: 9");
+    let bad = template()
+        .replace("project_name: customer-app-name", "project_name: Bad_Name")
+        .replace("availability_zones: 2", "availability_zones: 9");
     m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", bad);
     let out = m.plan(SHA1).await;
     assert_eq!(out.code, 2, "{}", out.stderr);
     let statuses = m.fake.statuses(CUSTOMER, SHA1);
     assert_eq!(statuses.last().map(|s| s.state.as_str()), Some("failure"));
-    assert_eq!(statuses.last().and_then(|s| s.description.clone()).as_deref(), Some("infra/variables.yml has 2 problems"));
+    assert_eq!(
+        statuses.last().and_then(|s| s.description.clone()).as_deref(),
+        Some("infra/variables.yml has 2 problems")
+    );
     let comments = m.marker_comments();
     assert_eq!(comments.len(), 1);
-    assert!(comments[0].body.contains("`infra/variables.yml:10:15` `project_name` `Bad_Name` is not a DNS label"), "{}", comments[0].body);
+    assert!(
+        comments[0].body.contains("`infra/variables.yml:10:15` `project_name` `Bad_Name` is not a DNS label"),
+        "{}",
+        comments[0].body
+    );
     assert!(comments[0].body.contains("`infra/variables.yml:24:23`"), "{}", comments[0].body);
-    assert!(out.stderr.contains("::error file=infra/variables.yml,line=10,col=15::`project_name` `Bad_Name` is not a DNS label"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("::error file=infra/variables.yml,line=10,col=15::`project_name` `Bad_Name` is not a DNS label"),
+        "{}",
+        out.stderr
+    );
     assert!(!m.path("store/work").exists() && !m.path("runner_temp/infra-manager").exists(), "no terraform ran");
     let outputs = std::fs::read_to_string(m.path("github_output")).expect("outputs");
     assert_eq!(output_value(&outputs, "status").as_deref(), Some("invalid"));
@@ -302,7 +322,10 @@ async fn a_plan_over_70000_characters_yields_a_comment_within_the_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn targets_prints_the_matrix_of_defined_and_enabled_environments() {
     let m = Manager::new().await;
-    let only_staging = template().replace("  production: { region: us-west-2, instance_type: t3.small, min_instances: 2, max_instances: 4 }\n", "");
+    let only_staging = template().replace(
+        "  production: { region: us-west-2, instance_type: t3.small, min_instances: 2, max_instances: 4 }\n",
+        "",
+    );
     m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", only_staging);
     let event = m.dispatch_event("infra-plan", CUSTOMER, SHA1, Some(PR));
     let out = m.run("repository_dispatch", &event, &["targets"]).run_async().await;
@@ -328,6 +351,9 @@ async fn apply_after_merge_applies_the_plan_for_the_dispatched_sha() {
     assert_eq!(apply.code, 0, "{}", apply.stderr);
     assert_eq!(apply.json()["add"], 8);
     let last = m.fake.statuses(CUSTOMER, SHA1).pop().expect("status");
-    assert_eq!((last.state.as_str(), last.description.as_deref()), ("success", Some("Applied: 8 added, 0 changed, 0 destroyed")));
+    assert_eq!(
+        (last.state.as_str(), last.description.as_deref()),
+        ("success", Some("Applied: 8 added, 0 changed, 0 destroyed"))
+    );
     m.assert_clean();
 }

@@ -18,7 +18,10 @@ fn plan_apply_then_replan_shows_no_changes() {
     assert_eq!(report["status"], "ok");
     assert_eq!(report["customer"], "local/shop");
     assert_eq!(report["has_changes"], true);
-    assert_eq!((report["add"].as_u64(), report["change"].as_u64(), report["destroy"].as_u64()), (Some(8), Some(0), Some(0)));
+    assert_eq!(
+        (report["add"].as_u64(), report["change"].as_u64(), report["destroy"].as_u64()),
+        (Some(8), Some(0), Some(0))
+    );
     let plan_key = report["plan_key"].as_str().expect("plan_key");
     assert!(std::path::Path::new(plan_key).is_file(), "{plan_key}");
     assert!(!state_file(&sb).exists(), "plan must not write state");
@@ -26,7 +29,8 @@ fn plan_apply_then_replan_shows_no_changes() {
     let apply = sb.run("apply", "staging");
     assert_eq!(apply.code, 0, "{}", apply.stderr);
     assert_eq!(apply.json()["status"], "ok");
-    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(state_file(&sb)).expect("state written")).expect("json");
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state_file(&sb)).expect("state written")).expect("json");
     assert_eq!(state["resources"].as_array().map(Vec::len), Some(7), "7 resource blocks (subnet has count 2)");
 
     let replan = sb.run("plan", "staging");
@@ -93,7 +97,11 @@ fn apply_refuses_without_a_plan_and_when_the_file_changed_since_the_plan() {
     let sb = Sandbox::new();
     let none = sb.run("apply", "staging");
     assert_eq!(none.code, 1);
-    assert!(none.json()["errors"][0]["message"].as_str().is_some_and(|m| m.contains("no stored plan")), "{}", none.stdout);
+    assert!(
+        none.json()["errors"][0]["message"].as_str().is_some_and(|m| m.contains("no stored plan")),
+        "{}",
+        none.stdout
+    );
 
     assert_eq!(sb.run("plan", "staging").code, 0);
     let text = std::fs::read_to_string(sb.variables()).expect("read");
@@ -109,7 +117,12 @@ fn apply_refuses_without_a_plan_and_when_the_file_changed_since_the_plan() {
 fn an_invalid_file_exits_2_with_every_error_and_runs_no_terraform() {
     let sb = Sandbox::new();
     let text = std::fs::read_to_string(sb.variables()).expect("read");
-    std::fs::write(sb.variables(), text.replace("project_name: customer-app-name", "project_nam: X").replace("availability_zones: 2", "availability_zones: 9")).expect("edit");
+    std::fs::write(
+        sb.variables(),
+        text.replace("project_name: customer-app-name", "project_nam: X")
+            .replace("availability_zones: 2", "availability_zones: 9"),
+    )
+    .expect("edit");
     let out = sb.run("plan", "staging");
     assert_eq!(out.code, 2, "{}", out.stderr);
     let report = out.json();
@@ -118,7 +131,15 @@ fn an_invalid_file_exits_2_with_every_error_and_runs_no_terraform() {
         .as_array()
         .expect("errors")
         .iter()
-        .map(|e| format!("{}:{}:{} {}", e["file"].as_str().unwrap_or(""), e["line"], e["column"], e["message"].as_str().unwrap_or("")))
+        .map(|e| {
+            format!(
+                "{}:{}:{} {}",
+                e["file"].as_str().unwrap_or(""),
+                e["line"],
+                e["column"],
+                e["message"].as_str().unwrap_or("")
+            )
+        })
         .collect();
     assert!(errors.contains(&"infra/variables.yml:10:1 unknown key `project_nam`".to_owned()), "{errors:#?}");
     assert!(errors.iter().any(|e| e.contains("missing required key `project_name`")), "{errors:#?}");
@@ -130,7 +151,9 @@ fn an_invalid_file_exits_2_with_every_error_and_runs_no_terraform() {
 fn an_unregistered_customer_is_refused_with_exit_2_and_nothing_written() {
     let sb = Sandbox::new();
     sb.add_config("customers:\n  - repo: acme/webshop\n    environments: [staging]\n");
-    let out = Run::new(sb.path()).args(["--json", "plan", "--source-dir", "shop", "--env", "staging", "--customer", "evil/other"]).run();
+    let out = Run::new(sb.path())
+        .args(["--json", "plan", "--source-dir", "shop", "--env", "staging", "--customer", "evil/other"])
+        .run();
     assert_eq!(out.code, 2, "{}", out.stderr);
     let report = out.json();
     assert_eq!(report["status"], "refused");
@@ -143,7 +166,9 @@ fn an_unregistered_customer_is_refused_with_exit_2_and_nothing_written() {
 fn names_that_could_escape_a_key_are_refused_before_anything_runs() {
     let sb = Sandbox::new();
     for bad in ["../x", "a/b/c", "Acme/web", ""] {
-        let out = Run::new(sb.path()).args(["--json", "plan", "--source-dir", "shop", "--env", "staging", "--customer", bad]).run();
+        let out = Run::new(sb.path())
+            .args(["--json", "plan", "--source-dir", "shop", "--env", "staging", "--customer", bad])
+            .run();
         assert_eq!(out.code, 2, "{bad}: {}", out.stderr);
         assert_eq!(out.json()["status"], "refused", "{bad}");
     }
@@ -170,9 +195,16 @@ fn validate_exits_0_or_2_with_positions() {
 fn validate_with_a_customer_applies_their_tier() {
     let sb = Sandbox::new();
     sb.add_config("tiers:\n  tiny:\n    instance_types: [t3.micro]\n    max_instances: 1\n    regions: [us-east-1]\ncustomers:\n  - repo: acme/webshop\n    tier: tiny\n    environments: [staging, production]\n");
-    let out = Run::new(sb.path()).args(["--json", "validate", "shop/infra/variables.yml", "--customer", "acme/webshop"]).run();
+    let out = Run::new(sb.path())
+        .args(["--json", "validate", "shop/infra/variables.yml", "--customer", "acme/webshop"])
+        .run();
     assert_eq!(out.code, 2, "{}", out.stderr);
-    let messages: Vec<String> = out.json()["errors"].as_array().expect("errors").iter().map(|e| e["message"].as_str().unwrap_or("").to_owned()).collect();
+    let messages: Vec<String> = out.json()["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["message"].as_str().unwrap_or("").to_owned())
+        .collect();
     assert!(messages.iter().any(|m| m.contains("above your tier's limit of 1")), "{messages:#?}");
     assert!(messages.iter().any(|m| m.contains("`us-west-2` is not allowed by tier `tiny`")), "{messages:#?}");
 }
@@ -183,7 +215,10 @@ fn schema_is_a_json_schema_naming_the_environments() {
     assert_eq!(out.code, 0);
     let schema = out.json();
     assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
-    assert_eq!(schema["properties"]["environments"]["propertyNames"]["enum"], serde_json::json!(["staging", "production"]));
+    assert_eq!(
+        schema["properties"]["environments"]["propertyNames"]["enum"],
+        serde_json::json!(["staging", "production"])
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<String> {
@@ -213,10 +248,14 @@ fn drift_reports_state_that_moved_away_from_the_last_plan() {
     assert_eq!(clean.code, 0, "{}", clean.stderr);
     let report = clean.json();
     let results = report["results"].as_array().expect("results");
-    assert_eq!(results.iter().map(|r| (r["environment"].as_str(), r["result"].as_str())).collect::<Vec<_>>(), [(Some("staging"), Some("in-sync")), (Some("production"), Some("never-planned"))]);
+    assert_eq!(
+        results.iter().map(|r| (r["environment"].as_str(), r["result"].as_str())).collect::<Vec<_>>(),
+        [(Some("staging"), Some("in-sync")), (Some("production"), Some("never-planned"))]
+    );
 
     // Someone removes a resource behind the service's back.
-    let mut state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(state_file(&sb)).expect("state")).expect("json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state_file(&sb)).expect("state")).expect("json");
     let resources = state["resources"].as_array_mut().expect("resources");
     resources.retain(|r| r["name"] != "security_group");
     state["serial"] = serde_json::json!(state["serial"].as_u64().unwrap_or(0) + 1);

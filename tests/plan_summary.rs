@@ -55,7 +55,8 @@ fn sensitive_values_are_never_shown() {
     let s = fixture("sensitive");
     let password = s.outputs.iter().find(|o| o.name == "database_password").expect("output");
     assert_eq!(password.value, "(sensitive)");
-    let raw = std::fs::read_to_string(format!("{}/tests/fixtures/plans/sensitive.json", env!("CARGO_MANIFEST_DIR"))).expect("read");
+    let raw = std::fs::read_to_string(format!("{}/tests/fixtures/plans/sensitive.json", env!("CARGO_MANIFEST_DIR")))
+        .expect("read");
     let secret = secret_in(&raw);
     let body = plan_comment(&PlanComment {
         environment: "staging",

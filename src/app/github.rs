@@ -33,7 +33,9 @@ impl Runner {
     fn from_env() -> Self {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let run_url = match (var("GITHUB_SERVER_URL"), var("GITHUB_REPOSITORY"), var("GITHUB_RUN_ID")) {
-            (Some(server), Some(repo), Some(id)) => Some(format!("{}/{repo}/actions/runs/{id}", server.trim_end_matches('/'))),
+            (Some(server), Some(repo), Some(id)) => {
+                Some(format!("{}/{repo}/actions/runs/{id}", server.trim_end_matches('/')))
+            }
             _ => None,
         };
         Self {
@@ -50,11 +52,19 @@ impl Runner {
     /// The `repository_dispatch` this run was started by.
     fn dispatch(&self, command: &'static str) -> Result<Dispatch, Box<Report>> {
         let Some(path) = &self.event_path else {
-            return Err(Box::new(usage(command, "no GITHUB_EVENT_PATH: not running in GitHub Actions".into(), "pass `--source-dir DIR` for a local run")));
+            return Err(Box::new(usage(
+                command,
+                "no GITHUB_EVENT_PATH: not running in GitHub Actions".into(),
+                "pass `--source-dir DIR` for a local run",
+            )));
         };
-        event::read(path)
-            .and_then(|e| event::parse_dispatch(&e))
-            .map_err(|e| Box::new(usage(command, e.to_string(), "the manager workflows run on `repository_dispatch` events sent by `infra-manager dispatch`")))
+        event::read(path).and_then(|e| event::parse_dispatch(&e)).map_err(|e| {
+            Box::new(usage(
+                command,
+                e.to_string(),
+                "the manager workflows run on `repository_dispatch` events sent by `infra-manager dispatch`",
+            ))
+        })
     }
 }
 
@@ -70,7 +80,12 @@ fn github_host(command: &'static str, token: Option<&str>) -> Result<GithubHost,
 }
 
 /// `plan` / `apply` for the dispatch's customer and `--env`.
-pub(super) async fn target_command(command: &'static str, config_path: &Path, args: &TargetArgs, token: Option<&str>) -> Report {
+pub(super) async fn target_command(
+    command: &'static str,
+    config_path: &Path,
+    args: &TargetArgs,
+    token: Option<&str>,
+) -> Report {
     let runner = Runner::from_env();
     let config = match load_config(config_path) {
         Ok(c) => c,
@@ -84,7 +99,11 @@ pub(super) async fn target_command(command: &'static str, config_path: &Path, ar
         Ok(e) => e,
         Err(e) => return usage(command, e.to_string(), "pass an environment such as `--env staging`"),
     };
-    let req = Request { target: Target { customer: dispatch.customer, env }, sha: dispatch.sha, pull_request: dispatch.pull_request };
+    let req = Request {
+        target: Target { customer: dispatch.customer, env },
+        sha: dispatch.sha,
+        pull_request: dispatch.pull_request,
+    };
     // Refuse an unregistered repository before touching GitHub or the store.
     if let Err(stop) = commands::admit(&config, &req.target) {
         return Report::new(command, &req).stop(stop);
@@ -139,7 +158,8 @@ fn report_to_runner(runner: &Runner, report: &Report) {
         }
     }
     let _ = log.flush();
-    let status = serde_json::to_value(report.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let status =
+        serde_json::to_value(report.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
     let num = |n: Option<u32>| n.map_or_else(String::new, |v| v.to_string());
     let outputs = [
         ("status", status),
@@ -215,7 +235,8 @@ pub(super) async fn targets(config_path: &Path, token: Option<&str>) -> Report {
     if envs.is_empty() {
         envs = enabled.iter().collect();
     }
-    let include: Vec<_> = envs.iter().map(|e| json!({"customer": dispatch.customer.to_string(), "environment": e})).collect();
+    let include: Vec<_> =
+        envs.iter().map(|e| json!({"customer": dispatch.customer.to_string(), "environment": e})).collect();
     let matrix = json!({ "include": include });
     output::data(&matrix.to_string());
     finish_outputs(runner.output.as_deref(), &[("matrix", matrix.to_string())]);
@@ -238,7 +259,11 @@ pub(super) async fn dispatch(args: &DispatchArgs, token: Option<&str>) -> Report
     let runner = Runner::from_env();
     let mut report = Report::bare("dispatch");
     let (Some(name), Some(path)) = (&runner.event_name, &runner.event_path) else {
-        return usage("dispatch", "no GITHUB_EVENT_NAME / GITHUB_EVENT_PATH: not running in GitHub Actions".into(), "run this from the customer's trigger workflow");
+        return usage(
+            "dispatch",
+            "no GITHUB_EVENT_NAME / GITHUB_EVENT_PATH: not running in GitHub Actions".into(),
+            "run this from the customer's trigger workflow",
+        );
     };
     let outgoing = match event::read(path).and_then(|e| event::outgoing(name, &e)) {
         Ok(Some(o)) => o,
@@ -246,7 +271,9 @@ pub(super) async fn dispatch(args: &DispatchArgs, token: Option<&str>) -> Report
             output::log(&format!("nothing to dispatch for this `{name}` event"));
             return report;
         }
-        Err(e) => return usage("dispatch", e.to_string(), "the trigger workflow runs on `pull_request` and `push` events"),
+        Err(e) => {
+            return usage("dispatch", e.to_string(), "the trigger workflow runs on `pull_request` and `push` events");
+        }
     };
     report.customer = outgoing.client_payload["repository"].as_str().map(str::to_owned);
     report.sha = outgoing.client_payload["sha"].as_str().map(str::to_owned);
@@ -276,7 +303,11 @@ pub(super) fn fleet(
     token: Option<&str>,
 ) -> Result<Fleet, Box<Report>> {
     if !config.has_registry() {
-        return Err(Box::new(usage("drift", "no customers are registered in infra-manager.yml".into(), "use `--source-dir DIR` for a local check")));
+        return Err(Box::new(usage(
+            "drift",
+            "no customers are registered in infra-manager.yml".into(),
+            "use `--source-dir DIR` for a local check",
+        )));
     }
     let only = match customer.map(crate::identity::CustomerId::parse).transpose() {
         Ok(c) => c,
@@ -298,7 +329,8 @@ pub(super) fn drift_to_runner(table: &str, drifted: usize, errors: usize) {
     let runner = Runner::from_env();
     finish_outputs(runner.output.as_deref(), &[("drifted", drifted.to_string()), ("errors", errors.to_string())]);
     if let Some(path) = &runner.summary
-        && let Err(e) = actions::append_summary(path, table) {
-            output::log(&format!("warning: can't write the job summary `{}`: {e}", path.display()));
-        }
+        && let Err(e) = actions::append_summary(path, table)
+    {
+        output::log(&format!("warning: can't write the job summary `{}`: {e}", path.display()));
+    }
 }

@@ -52,7 +52,10 @@ async fn apply(ctx: &Context<'_>, req: &Request) -> Result<PlanMeta, Stop> {
     let store_failed = |e: StoreError| Stop::Failed(e.to_string());
     let plan_again = format!("run `infra-manager plan` for `{}` again, review it, then apply", target.env);
     let latest = ctx.store.latest_plan(target).await.map_err(store_failed)?.ok_or_else(|| {
-        Stop::refused(format!("no stored plan for {target}"), format!("run `infra-manager plan` for `{}` first", target.env))
+        Stop::refused(
+            format!("no stored plan for {target}"),
+            format!("run `infra-manager plan` for `{}` first", target.env),
+        )
     })?;
     let newest = &latest.sha[..7.min(latest.sha.len())];
     let (bytes, meta) = match ctx.store.get_plan(target, &req.sha).await {
@@ -81,7 +84,11 @@ async fn apply(ctx: &Context<'_>, req: &Request) -> Result<PlanMeta, Stop> {
     let actual = sha256_hex(&bytes);
     if actual != meta.plan_sha256 {
         return Err(Stop::refused(
-            format!("stored plan does not match its checksum (expected sha256:{}, found sha256:{})", short(&meta.plan_sha256), short(&actual)),
+            format!(
+                "stored plan does not match its checksum (expected sha256:{}, found sha256:{})",
+                short(&meta.plan_sha256),
+                short(&actual)
+            ),
             format!("the plan file was altered or corrupted; {plan_again}"),
         ));
     }
@@ -95,7 +102,9 @@ async fn apply(ctx: &Context<'_>, req: &Request) -> Result<PlanMeta, Stop> {
     }
     let tf = ctx.terraform;
     let failed = |e: TerraformError| match e {
-        TerraformError::Locked { .. } => Stop::refused(e.to_string(), "another run holds the lock; wait for it to finish, then plan and apply again"),
+        TerraformError::Locked { .. } => {
+            Stop::refused(e.to_string(), "another run holds the lock; wait for it to finish, then plan and apply again")
+        }
         TerraformError::StalePlan { .. } => Stop::refused(e.to_string(), plan_again.clone()),
         other => Stop::Failed(other.to_string()),
     };
@@ -112,12 +121,17 @@ async fn apply(ctx: &Context<'_>, req: &Request) -> Result<PlanMeta, Stop> {
     if planned != now_state {
         let serial = |s: Option<u64>| s.map_or_else(|| "none".to_owned(), |v| v.to_string());
         return Err(Stop::refused(
-            format!("the plan is stale: the state changed since it was made (serial {} → {})", serial(planned.1), serial(now_state.1)),
+            format!(
+                "the plan is stale: the state changed since it was made (serial {} → {})",
+                serial(planned.1),
+                serial(now_state.1)
+            ),
             plan_again,
         ));
     }
     let plan_path = prepared.dir.join(PLAN_FILE);
-    std::fs::write(&plan_path, &bytes).map_err(|e| Stop::Failed(format!("can't write `{}`: {e}", plan_path.display())))?;
+    std::fs::write(&plan_path, &bytes)
+        .map_err(|e| Stop::Failed(format!("can't write `{}`: {e}", plan_path.display())))?;
     tf.apply(&prepared.dir, PLAN_FILE).await.map_err(failed)?;
     let headline = format!("Applied: {} added, {} changed, {} destroyed", meta.add, meta.change, meta.destroy);
     ctx.status(req, StatusState::Success, &headline).await?;

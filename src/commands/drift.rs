@@ -44,7 +44,11 @@ pub async fn check(ctx: &Context<'_>, target: &Target) -> DriftResult {
         Err(e) => return DriftResult { result: "error", message: Some(e.to_string()), ..result },
     };
     let Ok(sha) = Sha::parse(&latest.sha) else {
-        return DriftResult { result: "error", message: Some(format!("stored plan names an invalid SHA `{}`", latest.sha)), ..result };
+        return DriftResult {
+            result: "error",
+            message: Some(format!("stored plan names an invalid SHA `{}`", latest.sha)),
+            ..result
+        };
     };
     result.sha = Some(sha.to_string());
     let req = Request { target: target.clone(), sha, pull_request: None };
@@ -55,7 +59,8 @@ pub async fn check(ctx: &Context<'_>, target: &Target) -> DriftResult {
     let result = match outcome {
         Ok(summary) => {
             record.status = RunStatus::Succeeded;
-            (record.add, record.change, record.destroy) = (Some(summary.add), Some(summary.change), Some(summary.destroy));
+            (record.add, record.change, record.destroy) =
+                (Some(summary.add), Some(summary.change), Some(summary.destroy));
             DriftResult {
                 result: if summary.has_changes() { "drifted" } else { "in-sync" },
                 add: summary.add,
@@ -89,14 +94,19 @@ async fn plan_only(ctx: &Context<'_>, req: &Request) -> Result<crate::terraform:
 
 /// The job summary table for a drift run.
 pub fn summary_table(results: &[DriftResult]) -> String {
-    let mut out = String::from("## infra-manager drift\n\n| Customer | Environment | Commit | Result |\n| --- | --- | --- | --- |\n");
+    let mut out = String::from(
+        "## infra-manager drift\n\n| Customer | Environment | Commit | Result |\n| --- | --- | --- | --- |\n",
+    );
     for r in results {
         let sha = r.sha.as_deref().map_or("—", |s| &s[..7.min(s.len())]);
         let detail = match r.result {
             "drifted" => format!("⚠️ drifted: {} to add, {} to change, {} to destroy", r.add, r.change, r.destroy),
             "in-sync" => "✅ in sync".to_owned(),
             "never-planned" => "never planned".to_owned(),
-            _ => format!("❌ {}", r.message.as_deref().unwrap_or("error").lines().next().unwrap_or_default().replace('|', "\\|")),
+            _ => format!(
+                "❌ {}",
+                r.message.as_deref().unwrap_or("error").lines().next().unwrap_or_default().replace('|', "\\|")
+            ),
         };
         out.push_str(&format!("| `{}` | `{}` | `{sha}` | {detail} |\n", r.customer, r.environment));
     }

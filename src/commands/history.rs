@@ -21,7 +21,12 @@ pub struct History {
     pub runs: Vec<RunRecord>,
 }
 
-pub async fn run(store: &dyn Store, customer: &CustomerId, env: Option<&EnvName>, limit: Option<usize>) -> Result<History, Stop> {
+pub async fn run(
+    store: &dyn Store,
+    customer: &CustomerId,
+    env: Option<&EnvName>,
+    limit: Option<usize>,
+) -> Result<History, Stop> {
     let customer = customer.to_string();
     let env = env.map(EnvName::as_str);
     let mut runs = store.history(&customer, env).await.map_err(|e| Stop::Failed(e.to_string()))?;
@@ -92,7 +97,19 @@ mod tests {
             line(&run),
             "2026-01-02T03:04:05Z  apply    staging       0123456  succeeded  +8 ~0 -1     #12     https://github.com/p/m/actions/runs/1"
         );
-        let started = RunRecord { kind: RunKind::Plan, status: RunStatus::Started, add: None, change: None, destroy: None, pull_request: None, run_url: None, ..run };
-        assert_eq!(line(&started), "2026-01-02T03:04:05Z  plan     staging       0123456  started    -            -       -");
+        let started = RunRecord {
+            kind: RunKind::Plan,
+            status: RunStatus::Started,
+            add: None,
+            change: None,
+            destroy: None,
+            pull_request: None,
+            run_url: None,
+            ..run
+        };
+        assert_eq!(
+            line(&started),
+            "2026-01-02T03:04:05Z  plan     staging       0123456  started    -            -       -"
+        );
     }
 }

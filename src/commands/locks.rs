@@ -50,7 +50,12 @@ pub async fn list(store: Option<&S3Store>) -> Result<LockList, Stop> {
     Ok(LockList { command: "locks list", status: Outcome::Ok, locks })
 }
 
-pub async fn release(store: Option<&S3Store>, target: &Target, older_than: Duration, force: bool) -> Result<Released, Stop> {
+pub async fn release(
+    store: Option<&S3Store>,
+    target: &Target,
+    older_than: Duration,
+    force: bool,
+) -> Result<Released, Stop> {
     let store = require_s3(store)?;
     let result = release_lock(store, target, older_than, force).await.map_err(lock_stop)?;
     Ok(Released {
@@ -80,7 +85,8 @@ fn lock_stop(error: LockError) -> Stop {
 
 /// Parses a guard age such as `15m`, `1h 30m`, `90s` or `2 days` (a day is 24 hours).
 pub fn parse_age(text: &str) -> Result<Duration, String> {
-    let span: jiff::Span = text.trim().parse().map_err(|e| format!("`{text}` is not a duration such as `15m` or `1h 30m`: {e}"))?;
+    let span: jiff::Span =
+        text.trim().parse().map_err(|e| format!("`{text}` is not a duration such as `15m` or `1h 30m`: {e}"))?;
     let signed = span
         .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
         .map_err(|e| format!("`{text}` can't be used as an age: {e}"))?;
@@ -102,7 +108,9 @@ fn describe(lock: &LockInfo, now: jiff::Timestamp) -> String {
     let operation = if lock.operation.is_empty() { "unknown operation" } else { lock.operation.as_str() };
     let who = if lock.who.is_empty() { "unknown" } else { lock.who.as_str() };
     let since = match (lock.created, lock.age(now)) {
-        (Some(created), Some(age)) => format!("since {} ({} ago)", created.strftime("%Y-%m-%dT%H:%M:%SZ"), human_duration(age)),
+        (Some(created), Some(age)) => {
+            format!("since {} ({} ago)", created.strftime("%Y-%m-%dT%H:%M:%SZ"), human_duration(age))
+        }
         _ => "since an unknown time".to_owned(),
     };
     format!("{operation}  held by `{who}`  {since}  lock ID `{}`", lock.id)
@@ -114,7 +122,9 @@ impl fmt::Display for Released {
             ReleaseOutcome::Released { lock } => {
                 writeln!(f, "released the lock on {}: {}", lock.subject(), describe(lock, jiff::Timestamp::now()))
             }
-            ReleaseOutcome::NotLocked => writeln!(f, "{} ({}) is not locked; nothing to release", self.customer, self.environment),
+            ReleaseOutcome::NotLocked => {
+                writeln!(f, "{} ({}) is not locked; nothing to release", self.customer, self.environment)
+            }
         }
     }
 }

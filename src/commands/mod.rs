@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::diagnostic::Diagnostic;
 use crate::identity::{Sha, Target};
 use crate::output;
-use crate::report::{status_context, truncate_chars, STATUS_DESCRIPTION_MAX};
+use crate::report::{STATUS_DESCRIPTION_MAX, status_context, truncate_chars};
 use crate::store::{RunKind, RunRecord, RunStatus, Store};
 use crate::terraform::Terraform;
 
@@ -69,7 +69,13 @@ pub struct ErrorItem {
 
 impl From<&Diagnostic> for ErrorItem {
     fn from(d: &Diagnostic) -> Self {
-        Self { file: Some(d.file.clone()), line: Some(d.line), column: Some(d.column), message: d.message.clone(), hint: d.hint.clone() }
+        Self {
+            file: Some(d.file.clone()),
+            line: Some(d.line),
+            column: Some(d.column),
+            message: d.message.clone(),
+            hint: d.hint.clone(),
+        }
     }
 }
 
@@ -161,7 +167,8 @@ impl Report {
 fn placeholder_request() -> Request {
     Request {
         target: Target {
-            customer: crate::identity::CustomerId::parse("local/none").unwrap_or_else(|_| unreachable!("valid literal")),
+            customer: crate::identity::CustomerId::parse("local/none")
+                .unwrap_or_else(|_| unreachable!("valid literal")),
             env: crate::identity::EnvName::parse("none").unwrap_or_else(|_| unreachable!("valid literal")),
         },
         sha: Sha::parse(&"0".repeat(40)).unwrap_or_else(|_| unreachable!("valid literal")),
@@ -188,7 +195,9 @@ impl Stop {
     /// A one-line commit status description for this stop.
     fn status_line(&self) -> String {
         match self {
-            Stop::Invalid(d) => format!("infra/variables.yml has {} problem{}", d.len(), if d.len() == 1 { "" } else { "s" }),
+            Stop::Invalid(d) => {
+                format!("infra/variables.yml has {} problem{}", d.len(), if d.len() == 1 { "" } else { "s" })
+            }
             Stop::Refused { message, .. } => message.clone(),
             Stop::Failed(message) => format!("Failed: {}", message.lines().next().unwrap_or_default()),
         }
@@ -230,10 +239,7 @@ impl Context<'_> {
             description: truncate_chars(description, STATUS_DESCRIPTION_MAX),
             target_url: self.run_url.clone(),
         };
-        self.host
-            .set_status(&req.target.customer, &req.sha, &status)
-            .await
-            .map_err(|e| Stop::Failed(e.to_string()))
+        self.host.set_status(&req.target.customer, &req.sha, &status).await.map_err(|e| Stop::Failed(e.to_string()))
     }
 
     /// Sets the failure status for a stop; a failure to do so is logged, the stop stands.

@@ -75,7 +75,8 @@ async fn plan(ctx: &Context<'_>, req: &Request) -> Result<Planned, Stop> {
     let text = tf.show_text(&dir, PLAN_FILE).await.map_err(failed)?.trim_start_matches('\n').to_owned();
     let summary = summarize(&doc);
     let plan_path = dir.join(PLAN_FILE);
-    let bytes = std::fs::read(&plan_path).map_err(|e| Stop::Failed(format!("can't read `{}`: {e}", plan_path.display())))?;
+    let bytes =
+        std::fs::read(&plan_path).map_err(|e| Stop::Failed(format!("can't read `{}`: {e}", plan_path.display())))?;
     let plan_sha256 = sha256_hex(&bytes);
     let meta = PlanMeta {
         customer: req.target.customer.to_string(),
@@ -97,7 +98,11 @@ async fn plan(ctx: &Context<'_>, req: &Request) -> Result<Planned, Stop> {
     let plan_key = ctx.store.put_plan(&req.target, &bytes, &meta).await.map_err(|e| match e {
         // A newer plan finished first: this one is kept, but it must not become the one to apply.
         StoreError::Superseded { newer, .. } => Stop::refused(
-            format!("plan for {} is superseded: a newer plan for {} was stored while this one ran", req.sha.short(), &newer[..7.min(newer.len())]),
+            format!(
+                "plan for {} is superseded: a newer plan for {} was stored while this one ran",
+                req.sha.short(),
+                &newer[..7.min(newer.len())]
+            ),
             "review and apply the newest plan, or plan this commit again",
         ),
         other => Stop::Failed(other.to_string()),
@@ -132,7 +137,9 @@ fn failure_comment(ctx: &Context<'_>, req: &Request, stop: &Stop) -> String {
     let customer = req.target.customer.to_string();
     let env = req.target.env.as_str();
     match stop {
-        Stop::Invalid(diagnostics) => comment::invalid_comment(env, &customer, req.sha.as_str(), diagnostics, ctx.run_url.as_deref()),
+        Stop::Invalid(diagnostics) => {
+            comment::invalid_comment(env, &customer, req.sha.as_str(), diagnostics, ctx.run_url.as_deref())
+        }
         Stop::Refused { message, hint, .. } => {
             let text = match hint {
                 Some(h) => format!("{message}\nhint: {h}"),
@@ -140,6 +147,8 @@ fn failure_comment(ctx: &Context<'_>, req: &Request, stop: &Stop) -> String {
             };
             comment::failed_comment(env, &customer, req.sha.as_str(), &text, ctx.run_url.as_deref())
         }
-        Stop::Failed(message) => comment::failed_comment(env, &customer, req.sha.as_str(), message, ctx.run_url.as_deref()),
+        Stop::Failed(message) => {
+            comment::failed_comment(env, &customer, req.sha.as_str(), message, ctx.run_url.as_deref())
+        }
     }
 }

@@ -36,12 +36,14 @@ pub async fn prepare(ctx: &Context<'_>, req: &Request) -> Result<Prepared, Stop>
         exit_code: 2,
     })?;
     let backend = ctx.store.backend(&req.target);
-    let rendered = render::render(&values, &ctx.config.module_dir(), &backend).map_err(|e| Stop::Failed(e.to_string()))?;
+    let rendered =
+        render::render(&values, &ctx.config.module_dir(), &backend).map_err(|e| Stop::Failed(e.to_string()))?;
     let dir = ctx.work_dir(&req.target);
     rendered.write(&dir).map_err(|e| Stop::Failed(e.to_string()))?;
     ctx.terraform.init(&dir).await.map_err(|e| Stop::Failed(e.to_string()))?;
     let lock_file = std::fs::read(dir.join(".terraform.lock.hcl")).unwrap_or_default();
-    let config_sha256 = super::sha256_hex(format!("{}\n{}", rendered.digest(), super::sha256_hex(&lock_file)).as_bytes());
+    let config_sha256 =
+        super::sha256_hex(format!("{}\n{}", rendered.digest(), super::sha256_hex(&lock_file)).as_bytes());
     Ok(Prepared { dir, config_sha256, values })
 }
 

@@ -121,7 +121,10 @@ fn details(text: &str, cut: Option<(usize, usize, Option<&str>)>) -> String {
             Some(url) => format!("the [workflow run]({url}) log"),
             None => "the run log".to_owned(),
         };
-        let _ = write!(out, "\n> [!NOTE]\n> The plan output was truncated: {shown} of {total} characters are shown. The full plan is in {place}.\n");
+        let _ = write!(
+            out,
+            "\n> [!NOTE]\n> The plan output was truncated: {shown} of {total} characters are shown. The full plan is in {place}.\n"
+        );
     }
     out
 }
@@ -145,7 +148,13 @@ fn footer(run_url: Option<&str>) -> String {
 }
 
 /// The comment for a `variables.yml` that did not validate.
-pub fn invalid_comment(environment: &str, customer: &str, sha: &str, errors: &[Diagnostic], run_url: Option<&str>) -> String {
+pub fn invalid_comment(
+    environment: &str,
+    customer: &str,
+    sha: &str,
+    errors: &[Diagnostic],
+    run_url: Option<&str>,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", marker(environment));
     let count = errors.len();
@@ -153,7 +162,8 @@ pub fn invalid_comment(environment: &str, customer: &str, sha: &str, errors: &[D
     let _ = writeln!(out, "### ❌ `infra/variables.yml` has {count} problem{plural} (`{environment}`)");
     let _ = writeln!(out);
     let short_sha: String = sha.chars().take(7).collect();
-    let _ = writeln!(out, "Customer `{customer}`, commit `{short_sha}`. Nothing was planned; fix these and push again:");
+    let _ =
+        writeln!(out, "Customer `{customer}`, commit `{short_sha}`. Nothing was planned; fix these and push again:");
     let _ = writeln!(out);
     for d in errors.iter().take(100) {
         let _ = write!(out, "- `{}:{}:{}` {}", d.file, d.line, d.column, escape_inline(&d.message));

@@ -133,7 +133,8 @@ impl Store for LocalStore {
         let plan_path = self.plan_path(target, &meta.sha, "tfplan");
         let dir = self.target_dir("plans", target);
         let latest_path = dir.join("latest.json");
-        let ours = parse_time(&meta.created_at).map_err(|message| StoreError::Corrupt { location: plan_path.display().to_string(), message })?;
+        let ours = parse_time(&meta.created_at)
+            .map_err(|message| StoreError::Corrupt { location: plan_path.display().to_string(), message })?;
         write_atomic(&plan_path, plan)?;
         write_atomic(&self.plan_path(target, &meta.sha, "json"), &to_json(meta))?;
         let _lock = PointerLock::acquire(dir.join("latest.lock"))?;
@@ -144,7 +145,11 @@ impl Store for LocalStore {
         if let Some(current) = current
             && parse_time(&current.created_at).is_ok_and(|theirs| theirs > ours)
         {
-            return Err(StoreError::Superseded { target: target.to_string(), sha: meta.sha.clone(), newer: current.sha });
+            return Err(StoreError::Superseded {
+                target: target.to_string(),
+                sha: meta.sha.clone(),
+                newer: current.sha,
+            });
         }
         let latest = Latest { sha: meta.sha.clone(), created_at: meta.created_at.clone() };
         write_atomic(&latest_path, &to_json(&latest))?;
@@ -187,9 +192,10 @@ impl Store for LocalStore {
         let mut records = Vec::new();
         for entry in entries.flatten() {
             if let Some(record) = Self::read_json::<RunRecord>(&entry.path())?
-                && env.is_none_or(|e| e == record.environment) {
-                    records.push(record);
-                }
+                && env.is_none_or(|e| e == record.environment)
+            {
+                records.push(record);
+            }
         }
         records.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.run_id.cmp(&a.run_id)));
         Ok(records)
@@ -250,7 +256,8 @@ mod tests {
         let (newer, older) = ("b".repeat(40), "a".repeat(40));
         store.put_plan(&target(), b"plan-b", &meta(&newer, "2026-01-01T10:00:00Z")).await.expect("put");
         // Made earlier (an offset, compared as an instant), stored later.
-        let error = store.put_plan(&target(), b"plan-a", &meta(&older, "2026-01-01T10:30:00+01:00")).await.expect_err("older");
+        let error =
+            store.put_plan(&target(), b"plan-a", &meta(&older, "2026-01-01T10:30:00+01:00")).await.expect_err("older");
         match &error {
             StoreError::Superseded { sha, newer: n, .. } => assert_eq!((sha, n), (&older, &newer)),
             other => panic!("expected Superseded, got {other}"),
@@ -263,7 +270,8 @@ mod tests {
         let same = "c".repeat(40);
         store.put_plan(&target(), b"plan-c", &meta(&same, "2026-01-01T10:00:00Z")).await.expect("same instant");
         assert_eq!(store.latest_plan(&target()).await.expect("read").map(|m| m.sha), Some(same));
-        let bad = store.put_plan(&target(), b"plan-d", &meta(&"d".repeat(40), "yesterday")).await.expect_err("bad time");
+        let bad =
+            store.put_plan(&target(), b"plan-d", &meta(&"d".repeat(40), "yesterday")).await.expect_err("bad time");
         assert!(matches!(bad, StoreError::Corrupt { .. }), "{bad}");
     }
 
@@ -291,7 +299,10 @@ mod tests {
             store.record_run(&record).await.expect("record");
         }
         let all = store.history("acme/web", None).await.expect("history");
-        assert_eq!(all.iter().map(|r| r.started_at.as_str()).collect::<Vec<_>>(), ["2026-01-03T00:00:00Z", "2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z"]);
+        assert_eq!(
+            all.iter().map(|r| r.started_at.as_str()).collect::<Vec<_>>(),
+            ["2026-01-03T00:00:00Z", "2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z"]
+        );
         assert_eq!(store.history("acme/web", Some("staging")).await.expect("history").len(), 2);
     }
 }

@@ -19,7 +19,9 @@ use crate::output;
 /// Errors from running Terraform, each naming the step.
 #[derive(Debug, thiserror::Error)]
 pub enum TerraformError {
-    #[error("no `{wanted}` executable found on PATH\n  hint: install Terraform or OpenTofu (`scripts/tools.sh` installs one), or set INFRA_MANAGER_TERRAFORM to its path")]
+    #[error(
+        "no `{wanted}` executable found on PATH\n  hint: install Terraform or OpenTofu (`scripts/tools.sh` installs one), or set INFRA_MANAGER_TERRAFORM to its path"
+    )]
     NotFound { wanted: String },
     #[error("can't run `{program}`: {source}")]
     Spawn {
@@ -31,7 +33,10 @@ pub enum TerraformError {
     Failed { step: &'static str, code: i32, details: Vec<String> },
     #[error("the state is locked by another run{}", render_details(details))]
     Locked { details: Vec<String> },
-    #[error("terraform refused the saved plan as stale: the state changed after the plan was made (another run applied first){}", render_details(details))]
+    #[error(
+        "terraform refused the saved plan as stale: the state changed after the plan was made (another run applied first){}",
+        render_details(details)
+    )]
     StalePlan { details: Vec<String> },
     #[error("terraform {step} printed output that is not valid JSON: {message}")]
     BadOutput { step: &'static str, message: String },
@@ -69,8 +74,12 @@ impl Terraform {
     /// Finds the executable: `INFRA_MANAGER_TERRAFORM` if set, else `configured` (a name on
     /// PATH or a path); a missing `terraform` falls back to `tofu`.
     pub fn locate(configured: &str) -> Result<Self, TerraformError> {
-        let wanted = std::env::var("INFRA_MANAGER_TERRAFORM").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| configured.to_owned());
-        let found = find_executable(&wanted).or_else(|| (wanted == "terraform").then(|| find_executable("tofu")).flatten());
+        let wanted = std::env::var("INFRA_MANAGER_TERRAFORM")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| configured.to_owned());
+        let found =
+            find_executable(&wanted).or_else(|| (wanted == "terraform").then(|| find_executable("tofu")).flatten());
         match found {
             Some(program) => Ok(Self { program, plugin_cache_dir: None, extra_env: Vec::new() }),
             None => Err(TerraformError::NotFound { wanted }),
@@ -103,9 +112,10 @@ impl Terraform {
             .stdin(Stdio::null())
             .kill_on_drop(true);
         if let Some(cache) = &self.plugin_cache_dir
-            && std::fs::create_dir_all(cache).is_ok() {
-                cmd.env("TF_PLUGIN_CACHE_DIR", cache);
-            }
+            && std::fs::create_dir_all(cache).is_ok()
+        {
+            cmd.env("TF_PLUGIN_CACHE_DIR", cache);
+        }
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }
@@ -115,7 +125,8 @@ impl Terraform {
     /// `terraform version -json` → the version string.
     pub async fn version(&self) -> Result<String, TerraformError> {
         let out = self.capture(Path::new("."), "version", &["version", "-json"]).await?;
-        let doc: Value = serde_json::from_str(&out).map_err(|e| TerraformError::BadOutput { step: "version", message: e.to_string() })?;
+        let doc: Value = serde_json::from_str(&out)
+            .map_err(|e| TerraformError::BadOutput { step: "version", message: e.to_string() })?;
         doc["terraform_version"]
             .as_str()
             .map(str::to_owned)
@@ -132,7 +143,9 @@ impl Terraform {
     pub async fn plan(&self, dir: &Path, planfile: &str) -> Result<bool, TerraformError> {
         output::log("» terraform plan");
         let out = format!("-out={planfile}");
-        let code = self.stream_json(dir, "plan", &["plan", "-json", "-input=false", "-detailed-exitcode", &out], &[0, 2]).await?;
+        let code = self
+            .stream_json(dir, "plan", &["plan", "-json", "-input=false", "-detailed-exitcode", &out], &[0, 2])
+            .await?;
         Ok(code == 2)
     }
 
@@ -165,7 +178,8 @@ impl Terraform {
         if out.trim().is_empty() {
             return Ok(None);
         }
-        let doc: Value = serde_json::from_str(&out).map_err(|e| TerraformError::BadOutput { step: "state pull", message: e.to_string() })?;
+        let doc: Value = serde_json::from_str(&out)
+            .map_err(|e| TerraformError::BadOutput { step: "state pull", message: e.to_string() })?;
         Ok(match (doc["lineage"].as_str(), doc["serial"].as_u64()) {
             (Some(lineage), Some(serial)) => Some(StateId { lineage: lineage.to_owned(), serial }),
             _ => None,
@@ -195,7 +209,11 @@ impl Terraform {
 
     /// Starts a command with both streams piped; stderr is already being copied to the log
     /// (and kept for the error message) by a task whose lines [`collect`] returns.
-    fn spawn_streaming(&self, dir: &Path, args: &[&str]) -> Result<(tokio::process::Child, Option<Pump>), TerraformError> {
+    fn spawn_streaming(
+        &self,
+        dir: &Path,
+        args: &[&str],
+    ) -> Result<(tokio::process::Child, Option<Pump>), TerraformError> {
         let mut child = self
             .command(dir, args)
             .stdout(Stdio::piped())
@@ -224,7 +242,13 @@ impl Terraform {
 
     /// Streams a `-json` UI command: each message goes to the log, error diagnostics are kept.
     /// Exit codes in `ok` count as success; the code is returned.
-    async fn stream_json(&self, dir: &Path, step: &'static str, args: &[&str], ok: &[i32]) -> Result<i32, TerraformError> {
+    async fn stream_json(
+        &self,
+        dir: &Path,
+        step: &'static str,
+        args: &[&str],
+        ok: &[i32],
+    ) -> Result<i32, TerraformError> {
         let (mut child, stderr) = self.spawn_streaming(dir, args)?;
         let mut diagnostics = Vec::new();
         let mut locked = false;
@@ -243,7 +267,11 @@ impl Terraform {
                             locked |= is_lock_error(d);
                             stale |= is_stale_plan(d);
                             let detail = d["detail"].as_str().unwrap_or_default();
-                            diagnostics.push(if detail.is_empty() { summary.to_owned() } else { format!("{summary}: {detail}") });
+                            diagnostics.push(if detail.is_empty() {
+                                summary.to_owned()
+                            } else {
+                                format!("{summary}: {detail}")
+                            });
                         }
                     }
                     Err(_) => output::log(&format!("  │ {line}")),

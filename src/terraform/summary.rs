@@ -19,7 +19,8 @@ pub enum Action {
 impl Action {
     /// From a change's `actions` list, as Terraform writes it.
     fn from_actions(actions: &Value) -> Self {
-        let names: Vec<&str> = actions.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let names: Vec<&str> =
+            actions.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
         match names.as_slice() {
             ["create"] => Action::Create,
             ["update"] => Action::Update,

@@ -127,7 +127,8 @@ impl Variables {
             let defined: Vec<&str> = self.environments().map(EnvName::as_str).collect();
             return Err(ResolveError::MissingEnvironment { env: env.to_string(), defined: defined.join(", ") });
         };
-        let ctx = TemplateContext { environment: env.as_str(), customer: &self.customer, project_name: &self.project_name };
+        let ctx =
+            TemplateContext { environment: env.as_str(), customer: &self.customer, project_name: &self.project_name };
         // Every string was expanded for every environment during validation, so this cannot fail.
         let expand = |t: &Text| template::expand(&t.raw, &ctx).unwrap_or_else(|_| t.raw.clone());
         Ok(Resolved {
@@ -164,9 +165,10 @@ fn check_root(c: &mut Checker, root: &Node, customer: &str, rules: &Rules<'_>) -
     match yaml::get(entries, "cloud_provider") {
         Some(node) => {
             if let Some(p) = c.str("cloud_provider", node)
-                && p != "aws" {
-                    c.error(node.pos, format!("cloud provider `{p}` is not supported"), Some("use `aws`".into()));
-                }
+                && p != "aws"
+            {
+                c.error(node.pos, format!("cloud provider `{p}` is not supported"), Some("use `aws`".into()));
+            }
         }
         None => missing(c, root.pos, "", "cloud_provider", "aws"),
     }
@@ -217,7 +219,10 @@ fn check_project_name(c: &mut Checker, node: &Node) -> Option<String> {
             c.error(
                 node.pos,
                 message,
-                Some("use 1 to 63 lowercase letters, digits and `-`, starting with a letter and not ending with `-`".into()),
+                Some(
+                    "use 1 to 63 lowercase letters, digits and `-`, starting with a letter and not ending with `-`"
+                        .into(),
+                ),
             );
             None
         }
@@ -253,29 +258,35 @@ fn check_environments(c: &mut Checker, node: &Node, rules: &Rules<'_>) -> Vec<(E
             found
         };
         let region = field(c, "region", "us-east-1").and_then(|n| text(c, &format!("{path}.region"), n));
-        let instance_type = field(c, "instance_type", "t3.micro").and_then(|n| text(c, &format!("{path}.instance_type"), n));
-        let min = field(c, "min_instances", "1").and_then(|n| Some((c.int(&format!("{path}.min_instances"), n)?, n.pos)));
-        let max = field(c, "max_instances", "2").and_then(|n| Some((c.int(&format!("{path}.max_instances"), n)?, n.pos)));
+        let instance_type =
+            field(c, "instance_type", "t3.micro").and_then(|n| text(c, &format!("{path}.instance_type"), n));
+        let min =
+            field(c, "min_instances", "1").and_then(|n| Some((c.int(&format!("{path}.min_instances"), n)?, n.pos)));
+        let max =
+            field(c, "max_instances", "2").and_then(|n| Some((c.int(&format!("{path}.max_instances"), n)?, n.pos)));
         if let Some((min, pos)) = min
-            && min < 0 {
-                c.error(pos, format!("`{path}.min_instances` is {min}, it must be at least 0"), None);
-            }
+            && min < 0
+        {
+            c.error(pos, format!("`{path}.min_instances` is {min}, it must be at least 0"), None);
+        }
         if let (Some((min, _)), Some((max, pos))) = (min, max)
-            && min > max {
-                c.error(
-                    pos,
-                    format!("`{path}.max_instances` is {max}, less than `min_instances` ({min})"),
-                    Some("`min_instances` must not exceed `max_instances`".into()),
-                );
-            }
+            && min > max
+        {
+            c.error(
+                pos,
+                format!("`{path}.max_instances` is {max}, less than `min_instances` ({min})"),
+                Some("`min_instances` must not exceed `max_instances`".into()),
+            );
+        }
         if let (Some((_, tier)), Some((max, pos))) = (rules.tier, max)
-            && max > tier.max_instances {
-                c.error(
-                    pos,
-                    format!("`{path}.max_instances` is {max}, above your tier's limit of {}", tier.max_instances),
-                    Some(format!("use at most {} or ask the platform team for a larger tier", tier.max_instances)),
-                );
-            }
+            && max > tier.max_instances
+        {
+            c.error(
+                pos,
+                format!("`{path}.max_instances` is {max}, above your tier's limit of {}", tier.max_instances),
+                Some(format!("use at most {} or ask the platform team for a larger tier", tier.max_instances)),
+            );
+        }
         if let (Some(env), Some(region), Some(instance_type), Some((min, _)), Some((max, _))) =
             (env, region, instance_type, min, max)
         {
@@ -295,14 +306,15 @@ fn check_env_name(c: &mut Checker, key: &Key, rules: &Rules<'_>) -> Option<EnvNa
         return None;
     }
     if let Some(enabled) = &rules.enabled
-        && !enabled.contains(&key.name.as_str()) {
-            c.error(
-                key.pos,
-                format!("environment `{}` is not enabled for this repository", key.name),
-                Some(format!("enabled: {}; ask the platform team to enable more", enabled.join(", "))),
-            );
-            return None;
-        }
+        && !enabled.contains(&key.name.as_str())
+    {
+        c.error(
+            key.pos,
+            format!("environment `{}` is not enabled for this repository", key.name),
+            Some(format!("enabled: {}; ask the platform team to enable more", enabled.join(", "))),
+        );
+        return None;
+    }
     EnvName::parse(&key.name).ok()
 }
 
@@ -409,7 +421,10 @@ fn check_expansions(
                                 once(
                                     c,
                                     pos,
-                                    format!("`networking.availability_zones` is {zones}, but `{value}` holds only {fits} subnet{} of /28 or larger", if fits == 1 { "" } else { "s" }),
+                                    format!(
+                                        "`networking.availability_zones` is {zones}, but `{value}` holds only {fits} subnet{} of /28 or larger",
+                                        if fits == 1 { "" } else { "s" }
+                                    ),
                                     Some("use a larger `vpc_cidr` or fewer zones".into()),
                                 );
                             }
@@ -421,8 +436,18 @@ fn check_expansions(
         }
         for (key, value) in tags {
             match expand(value) {
-                Ok(v) if v.chars().count() > 256 => once(c, value.pos, format!("tag `{key}` value is longer than 256 characters"), Some("shorten the value".into())),
-                Ok(v) if !tag_chars_ok(&v) => once(c, value.pos, format!("tag `{key}` value `{v}` has characters AWS does not allow in tags"), Some("use letters, digits, spaces and `_ . : / = + - @`".into())),
+                Ok(v) if v.chars().count() > 256 => once(
+                    c,
+                    value.pos,
+                    format!("tag `{key}` value is longer than 256 characters"),
+                    Some("shorten the value".into()),
+                ),
+                Ok(v) if !tag_chars_ok(&v) => once(
+                    c,
+                    value.pos,
+                    format!("tag `{key}` value `{v}` has characters AWS does not allow in tags"),
+                    Some("use letters, digits, spaces and `_ . : / = + - @`".into()),
+                ),
                 Ok(_) => {}
                 Err(e) => once(c, value.pos, e.message, Some(e.hint)),
             }
@@ -433,13 +458,25 @@ fn check_expansions(
         let expand = |t: &Text| template::expand(&t.raw, &ctx);
         let path = format!("environments.{env}");
         if let (Ok(region), Some((tier_name, tier))) = (expand(&spec.region), rules.tier)
-            && !tier.regions.contains(&region) {
-                once(c, spec.region.pos, format!("`{path}.region` `{region}` is not allowed by tier `{tier_name}`"), Some(format!("allowed regions: {}", tier.regions.join(", "))));
-            }
+            && !tier.regions.contains(&region)
+        {
+            once(
+                c,
+                spec.region.pos,
+                format!("`{path}.region` `{region}` is not allowed by tier `{tier_name}`"),
+                Some(format!("allowed regions: {}", tier.regions.join(", "))),
+            );
+        }
         if let (Ok(instance_type), Some((tier_name, tier))) = (expand(&spec.instance_type), rules.tier)
-            && !tier.instance_types.contains(&instance_type) {
-                once(c, spec.instance_type.pos, format!("`{path}.instance_type` `{instance_type}` is not allowed by tier `{tier_name}`"), Some(format!("allowed instance types: {}", tier.instance_types.join(", "))));
-            }
+            && !tier.instance_types.contains(&instance_type)
+        {
+            once(
+                c,
+                spec.instance_type.pos,
+                format!("`{path}.instance_type` `{instance_type}` is not allowed by tier `{tier_name}`"),
+                Some(format!("allowed instance types: {}", tier.instance_types.join(", "))),
+            );
+        }
     }
 }
 

@@ -28,11 +28,15 @@ impl AwsSandbox {
     pub fn new(name: &str) -> Self {
         let moto = Moto::start();
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("infra-manager.yml"), config_text(name, moto.endpoint(), &dir.path().join("local")))
-            .expect("write config");
+        std::fs::write(
+            dir.path().join("infra-manager.yml"),
+            config_text(name, moto.endpoint(), &dir.path().join("local")),
+        )
+        .expect("write config");
         let infra = dir.path().join("shop/infra");
         std::fs::create_dir_all(&infra).expect("mkdir");
-        std::fs::copy(repo_root().join("customer-template/infra/variables.yml"), infra.join("variables.yml")).expect("copy");
+        std::fs::copy(repo_root().join("customer-template/infra/variables.yml"), infra.join("variables.yml"))
+            .expect("copy");
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let store = runtime.block_on(moto.store(moto.settings(name)));
         Self { store, runtime, moto, dir, name: name.to_owned() }
@@ -60,7 +64,14 @@ impl AwsSandbox {
         S: AsRef<std::ffi::OsStr>,
     {
         let mut run = Run::new(self.path());
-        for key in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "TF_WORKSPACE"] {
+        for key in [
+            "AWS_PROFILE",
+            "AWS_SESSION_TOKEN",
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            "TF_WORKSPACE",
+        ] {
             run = run.env_remove(key);
         }
         run.env("AWS_ACCESS_KEY_ID", "testing")
@@ -146,13 +157,16 @@ impl AwsSandbox {
     }
 
     pub fn object(&self, key: &str) -> Vec<u8> {
-        let out = self.block_on(self.s3().get_object().bucket(self.bucket()).key(key).send()).unwrap_or_else(|e| panic!("get {key}: {e:?}"));
+        let out = self
+            .block_on(self.s3().get_object().bucket(self.bucket()).key(key).send())
+            .unwrap_or_else(|e| panic!("get {key}: {e:?}"));
         self.block_on(out.body.collect()).expect("body").into_bytes().to_vec()
     }
 
     pub fn put_object(&self, key: &str, bytes: Vec<u8>) {
         let body = aws_sdk_s3::primitives::ByteStream::from(bytes);
-        self.block_on(self.s3().put_object().bucket(self.bucket()).key(key).body(body).send()).unwrap_or_else(|e| panic!("put {key}: {e:?}"));
+        self.block_on(self.s3().put_object().bucket(self.bucket()).key(key).body(body).send())
+            .unwrap_or_else(|e| panic!("put {key}: {e:?}"));
     }
 
     /// Every `LockID` in the lock table, sorted.
@@ -168,7 +182,8 @@ impl AwsSandbox {
     fn scan(&self, table: &str, attribute: &str) -> Vec<String> {
         let scan = self.block_on(self.dynamodb().scan().table_name(table).send());
         let Ok(scan) = scan else { return Vec::new() };
-        let mut values: Vec<String> = scan.items().iter().filter_map(|i| i.get(attribute)?.as_s().ok().cloned()).collect();
+        let mut values: Vec<String> =
+            scan.items().iter().filter_map(|i| i.get(attribute)?.as_s().ok().cloned()).collect();
         values.sort();
         values
     }

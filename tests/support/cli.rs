@@ -30,7 +30,8 @@ pub struct Output {
 
 impl Output {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
     }
 }
 
@@ -113,7 +114,8 @@ impl Sandbox {
         std::fs::write(dir.path().join("infra-manager.yml"), config).expect("write config");
         let infra = dir.path().join("shop/infra");
         std::fs::create_dir_all(&infra).expect("mkdir");
-        std::fs::copy(repo_root().join("customer-template/infra/variables.yml"), infra.join("variables.yml")).expect("copy");
+        std::fs::copy(repo_root().join("customer-template/infra/variables.yml"), infra.join("variables.yml"))
+            .expect("copy");
         Self { dir }
     }
 

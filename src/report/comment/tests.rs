@@ -38,22 +38,48 @@ fn comment<'a>(summary: &'a PlanSummary, plan_text: &'a str, run_url: Option<&'a
 fn plan_comment_snapshot() {
     let s = summary();
     let text = "Terraform will perform the following actions:\n\n  # module.app.terraform_data.vpc must be replaced\n";
-    insta::assert_snapshot!(plan_comment(&comment(&s, text, Some("https://github.com/provider/manager/actions/runs/42"))));
+    insta::assert_snapshot!(plan_comment(&comment(
+        &s,
+        text,
+        Some("https://github.com/provider/manager/actions/runs/42")
+    )));
 }
 
 #[test]
 fn no_changes_comment_snapshot() {
     let s = PlanSummary::default();
-    insta::assert_snapshot!(plan_comment(&comment(&s, "No changes. Your infrastructure matches the configuration.\n", None)));
+    insta::assert_snapshot!(plan_comment(&comment(
+        &s,
+        "No changes. Your infrastructure matches the configuration.\n",
+        None
+    )));
 }
 
 #[test]
 fn invalid_comment_snapshot() {
     let errors = vec![
-        Diagnostic { file: "infra/variables.yml".into(), line: 1, column: 15, message: "`project_name` `Bad_Name` is not a DNS label".into(), hint: Some("use 1 to 63 lowercase letters".into()) },
-        Diagnostic { file: "infra/variables.yml".into(), line: 3, column: 1, message: "unknown key `<script>`".into(), hint: None },
+        Diagnostic {
+            file: "infra/variables.yml".into(),
+            line: 1,
+            column: 15,
+            message: "`project_name` `Bad_Name` is not a DNS label".into(),
+            hint: Some("use 1 to 63 lowercase letters".into()),
+        },
+        Diagnostic {
+            file: "infra/variables.yml".into(),
+            line: 3,
+            column: 1,
+            message: "unknown key `<script>`".into(),
+            hint: None,
+        },
     ];
-    insta::assert_snapshot!(invalid_comment("staging", "acme/webshop", "1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d", &errors, None));
+    insta::assert_snapshot!(invalid_comment(
+        "staging",
+        "acme/webshop",
+        "1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d",
+        &errors,
+        None
+    ));
 }
 
 #[test]
