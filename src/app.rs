@@ -14,7 +14,7 @@ use crate::local_host::{LocalHost, content_sha};
 use crate::output;
 use crate::store::Store;
 use crate::store::local::LocalStore;
-use crate::store::s3::{S3Settings, S3Store};
+use crate::store::s3::S3Store;
 use crate::terraform::Terraform;
 use crate::variables::{self, Rules, Variables};
 
@@ -155,7 +155,7 @@ async fn s3_store(config: &Config) -> Result<Option<S3Store>, Stop> {
     if config.state.backend != BackendKind::S3 {
         return Ok(None);
     }
-    S3Store::new(S3Settings::from(&config.state)).await.map(Some).map_err(|e| {
+    S3Store::new(config.state.s3.clone()).await.map(Some).map_err(|e| {
         let text = e.to_string();
         let (message, hint) = match text.split_once("\nhint: ") {
             Some((message, hint)) => (message.to_owned(), Some(hint.to_owned())),

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Diagnostics;
 use crate::identity::{CustomerId, EnvName};
+pub use crate::store::s3::LockMode;
+use crate::store::s3::S3Settings;
 use crate::yaml::{self, Checker, Node};
 
 /// Where Terraform state and stored plans live.
@@ -19,17 +21,6 @@ use crate::yaml::{self, Checker, Node};
 pub enum BackendKind {
     S3,
     Local,
-}
-
-/// How Terraform locks S3 state (`state.lock`); the S3 store uses this type too.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LockMode {
-    /// A `LockID` item in the lock table (`dynamodb_table`).
-    #[default]
-    Dynamodb,
-    /// S3-native lock objects, `<state key>.tflock` (`use_lockfile = true`).
-    Lockfile,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,14 +35,8 @@ pub struct TerraformConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateConfig {
     pub backend: BackendKind,
-    pub bucket: String,
-    pub region: String,
-    pub endpoint: Option<String>,
-    pub force_path_style: bool,
-    pub key_prefix: String,
-    pub lock: LockMode,
-    pub lock_table: String,
-    pub records_table: String,
+    /// The S3 backend's bucket, tables, endpoint, key prefix and lock mode.
+    pub s3: S3Settings,
     /// Local backend: state, plans and records under this directory.
     pub local_dir: PathBuf,
 }
@@ -112,14 +97,7 @@ impl Config {
             },
             state: StateConfig {
                 backend: if local { BackendKind::Local } else { BackendKind::S3 },
-                bucket: "service-provider-terraform-state".into(),
-                region: "us-east-1".into(),
-                endpoint: None,
-                force_path_style: false,
-                key_prefix: "customers".into(),
-                lock: LockMode::Dynamodb,
-                lock_table: "terraform-state-locks".into(),
-                records_table: "infra-manager-runs".into(),
+                s3: S3Settings::default(),
                 local_dir: base.join(".infra-manager"),
             },
             environments: vec![
@@ -283,8 +261,8 @@ fn read_state(c: &mut Checker, node: &Node, base: &Path, s: &mut StateConfig) {
                 None => {}
             },
             "lock" => match c.str(&path, value) {
-                Some("dynamodb") => s.lock = LockMode::Dynamodb,
-                Some("lockfile") => s.lock = LockMode::Lockfile,
+                Some("dynamodb") => s.s3.lock = LockMode::Dynamodb,
+                Some("lockfile") => s.s3.lock = LockMode::Lockfile,
                 Some(other) => c.error(
                     value.pos,
                     format!("unknown lock mode `{other}`"),
@@ -293,14 +271,14 @@ fn read_state(c: &mut Checker, node: &Node, base: &Path, s: &mut StateConfig) {
                 None => {}
             },
             "endpoint" => {
-                s.endpoint = match &value.value {
+                s.s3.endpoint = match &value.value {
                     yaml::Value::Null => None,
                     _ => c.str(&path, value).map(str::to_owned),
                 }
             }
             "force_path_style" => {
                 if let Some(b) = c.bool(&path, value) {
-                    s.force_path_style = b;
+                    s.s3.force_path_style = b;
                 }
             }
             "key_prefix" => {
@@ -311,7 +289,7 @@ fn read_state(c: &mut Checker, node: &Node, base: &Path, s: &mut StateConfig) {
                         && p.split('/').all(|seg| is_slug(seg) || seg.contains('.') && seg != ".." && seg != ".")
                         && !p.contains("..");
                     if ok {
-                        s.key_prefix = p.to_owned();
+                        s.s3.key_prefix = p.to_owned();
                     } else {
                         c.error(
                             value.pos,
@@ -324,10 +302,10 @@ fn read_state(c: &mut Checker, node: &Node, base: &Path, s: &mut StateConfig) {
                     }
                 }
             }
-            "bucket" => read_string(c, &path, value, &mut s.bucket),
-            "region" => read_string(c, &path, value, &mut s.region),
-            "lock_table" => read_string(c, &path, value, &mut s.lock_table),
-            "records_table" => read_string(c, &path, value, &mut s.records_table),
+            "bucket" => read_string(c, &path, value, &mut s.s3.bucket),
+            "region" => read_string(c, &path, value, &mut s.s3.region),
+            "lock_table" => read_string(c, &path, value, &mut s.s3.lock_table),
+            "records_table" => read_string(c, &path, value, &mut s.s3.records_table),
             "local_dir" => read_path(c, &path, value, base, &mut s.local_dir),
             _ => {}
         }

@@ -24,7 +24,16 @@ use serde_json::{Map, Value, json};
 use crate::identity::{Sha, Target};
 use crate::store::{Backend, PlanKey, PlanMeta, RunRecord, Store, StoreError};
 
-pub use crate::config::LockMode;
+/// How Terraform locks S3 state (`state.lock` in infra-manager.yml).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LockMode {
+    /// A `LockID` item in the lock table (`dynamodb_table`).
+    #[default]
+    Dynamodb,
+    /// S3-native lock objects, `<state key>.tflock` (`use_lockfile = true`).
+    Lockfile,
+}
 
 pub use bootstrap::{BootstrapReport, ResourceKind, ResourceOutcome, ResourceReport, bootstrap};
 pub use client::AwsClients;
@@ -59,22 +68,6 @@ impl Default for S3Settings {
             lock: LockMode::Dynamodb,
             lock_table: "terraform-state-locks".to_owned(),
             records_table: "infra-manager-runs".to_owned(),
-        }
-    }
-}
-
-impl From<&crate::config::StateConfig> for S3Settings {
-    /// The `state:` section of `infra-manager.yml` (its defaults are the same as ours).
-    fn from(state: &crate::config::StateConfig) -> Self {
-        Self {
-            bucket: state.bucket.clone(),
-            region: state.region.clone(),
-            endpoint: state.endpoint.clone(),
-            force_path_style: state.force_path_style,
-            key_prefix: state.key_prefix.clone(),
-            lock: state.lock,
-            lock_table: state.lock_table.clone(),
-            records_table: state.records_table.clone(),
         }
     }
 }
@@ -347,12 +340,6 @@ mod tests {
             settings,
             S3Settings { bucket: "b-state".into(), lock: LockMode::Lockfile, ..S3Settings::default() }
         );
-    }
-
-    #[test]
-    fn the_config_defaults_are_the_store_defaults() {
-        let config = crate::config::Config::defaults(std::path::Path::new("."), false);
-        assert_eq!(S3Settings::from(&config.state), S3Settings::default());
     }
 
     #[test]
