@@ -178,6 +178,24 @@ fn work_root(config: &Config, base: Option<&Path>) -> Result<(PathBuf, Option<co
     Ok((shared, None))
 }
 
+/// What a command that runs Terraform needs besides a code host.
+struct Seams {
+    store: Box<dyn Store>,
+    terraform: Terraform,
+    work_root: PathBuf,
+    /// Removes a per-run scratch directory when dropped.
+    _scratch: Option<commands::workdir::ScratchRoot>,
+}
+
+/// Opens the store, finds Terraform and picks where working directories go (under `base`,
+/// e.g. the runner's temp dir, or the local dir).
+async fn seams(config: &Config, base: Option<&Path>) -> Result<Seams, Stop> {
+    let store = open_store(config).await?;
+    let terraform = locate_terraform(config)?;
+    let (work_root, scratch) = work_root(config, base)?;
+    Ok(Seams { store, terraform, work_root, _scratch: scratch })
+}
+
 fn locate_terraform(config: &Config) -> Result<Terraform, Stop> {
     Terraform::locate(&config.terraform.binary)
         .map(|t| t.with_plugin_cache(&config.terraform.plugin_cache_dir))
@@ -194,25 +212,17 @@ async fn target_command(command: &'static str, config_path: &Path, args: &Target
         Err(report) => return *report,
     };
     let req = Request { target, sha, pull_request: None };
-    let store = match open_store(&config).await {
+    let seams = match seams(&config, None).await {
         Ok(s) => s,
-        Err(stop) => return Report::new(command, &req).stop(stop),
-    };
-    let terraform = match locate_terraform(&config) {
-        Ok(t) => t,
-        Err(stop) => return Report::new(command, &req).stop(stop),
-    };
-    let (default_root, _scratch) = match work_root(&config, None) {
-        Ok(root) => root,
         Err(stop) => return Report::new(command, &req).stop(stop),
     };
     let host = LocalHost::new(source_dir);
     let ctx = Context {
         config: &config,
         host: &host,
-        store: store.as_ref(),
-        terraform: &terraform,
-        work_root: default_root,
+        store: seams.store.as_ref(),
+        terraform: &seams.terraform,
+        work_root: seams.work_root.clone(),
         run_url: None,
         manager_commit: "local".into(),
     };
@@ -337,12 +347,9 @@ async fn drift(config_path: &Path, args: &DriftArgs, json: bool, token: Option<&
         Ok(e) => e,
         Err(e) => return finish(usage("drift", e.to_string(), "pass an environment such as `--env staging`"), json),
     };
-    let store = match open_store(&config).await {
+    let runner_work = std::env::var_os("RUNNER_TEMP").map(|t| Path::new(&t).join("infra-manager"));
+    let seams = match seams(&config, runner_work.as_deref()).await {
         Ok(s) => s,
-        Err(stop) => return finish(Report::bare("drift").stop(stop), json),
-    };
-    let terraform = match locate_terraform(&config) {
-        Ok(t) => t,
         Err(stop) => return finish(Report::bare("drift").stop(stop), json),
     };
     let (host, targets): (Box<dyn crate::codehost::CodeHost>, Vec<Target>) = match &args.source_dir {
@@ -369,17 +376,12 @@ async fn drift(config_path: &Path, args: &DriftArgs, json: bool, token: Option<&
             Err(report) => return finish(*report, json),
         },
     };
-    let runner_work = std::env::var_os("RUNNER_TEMP").map(|t| Path::new(&t).join("infra-manager"));
-    let (work_root, _scratch) = match work_root(&config, runner_work.as_deref()) {
-        Ok(root) => root,
-        Err(stop) => return finish(Report::bare("drift").stop(stop), json),
-    };
     let ctx = Context {
         config: &config,
         host: host.as_ref(),
-        store: store.as_ref(),
-        terraform: &terraform,
-        work_root,
+        store: seams.store.as_ref(),
+        terraform: &seams.terraform,
+        work_root: seams.work_root.clone(),
         run_url: None,
         manager_commit: "drift".into(),
     };

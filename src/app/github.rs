@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::{finish_outputs, load_config, locate_terraform, open_store, usage, work_root};
+use super::{finish_outputs, load_config, seams, usage};
 use crate::actions::{self, CommandsOff};
 use crate::cli::{DispatchArgs, TargetArgs};
 use crate::codehost::CodeHost;
@@ -112,25 +112,17 @@ pub(super) async fn target_command(
         Ok(h) => h,
         Err(report) => return *report,
     };
-    let store = match open_store(&config).await {
-        Ok(s) => s,
-        Err(stop) => return Report::new(command, &req).stop(stop),
-    };
-    let terraform = match locate_terraform(&config) {
-        Ok(t) => t,
-        Err(stop) => return Report::new(command, &req).stop(stop),
-    };
     let runner_work = runner.temp.as_ref().map(|t| t.join("infra-manager"));
-    let (work_root, _scratch) = match work_root(&config, runner_work.as_deref()) {
-        Ok(root) => root,
+    let seams = match seams(&config, runner_work.as_deref()).await {
+        Ok(s) => s,
         Err(stop) => return Report::new(command, &req).stop(stop),
     };
     let ctx = Context {
         config: &config,
         host: &host,
-        store: store.as_ref(),
-        terraform: &terraform,
-        work_root,
+        store: seams.store.as_ref(),
+        terraform: &seams.terraform,
+        work_root: seams.work_root.clone(),
         run_url: runner.run_url.clone(),
         manager_commit: runner.manager_commit.clone(),
     };
