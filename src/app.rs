@@ -187,6 +187,27 @@ struct Seams {
     _scratch: Option<commands::workdir::ScratchRoot>,
 }
 
+impl Seams {
+    /// The command context over these seams and `host`.
+    fn context<'a>(
+        &'a self,
+        config: &'a Config,
+        host: &'a dyn crate::codehost::CodeHost,
+        run_url: Option<String>,
+        manager_commit: &str,
+    ) -> Context<'a> {
+        Context {
+            config,
+            host,
+            store: self.store.as_ref(),
+            terraform: &self.terraform,
+            work_root: self.work_root.clone(),
+            run_url,
+            manager_commit: manager_commit.to_owned(),
+        }
+    }
+}
+
 /// Opens the store, finds Terraform and picks where working directories go (under `base`,
 /// e.g. the runner's temp dir, or the local dir).
 async fn seams(config: &Config, base: Option<&Path>) -> Result<Seams, Stop> {
@@ -217,15 +238,7 @@ async fn target_command(command: &'static str, config_path: &Path, args: &Target
         Err(stop) => return Report::new(command, &req).stop(stop),
     };
     let host = LocalHost::new(source_dir);
-    let ctx = Context {
-        config: &config,
-        host: &host,
-        store: seams.store.as_ref(),
-        terraform: &seams.terraform,
-        work_root: seams.work_root.clone(),
-        run_url: None,
-        manager_commit: "local".into(),
-    };
+    let ctx = seams.context(&config, &host, None, "local");
     match command {
         "apply" => commands::apply::run(&ctx, &req).await,
         _ => commands::plan::run(&ctx, &req).await,
@@ -376,15 +389,7 @@ async fn drift(config_path: &Path, args: &DriftArgs, json: bool, token: Option<&
             Err(report) => return finish(*report, json),
         },
     };
-    let ctx = Context {
-        config: &config,
-        host: host.as_ref(),
-        store: seams.store.as_ref(),
-        terraform: &seams.terraform,
-        work_root: seams.work_root.clone(),
-        run_url: None,
-        manager_commit: "drift".into(),
-    };
+    let ctx = seams.context(&config, host.as_ref(), None, "drift");
     let mut results = Vec::new();
     for target in &targets {
         output::log(&format!("drift: checking {target}"));

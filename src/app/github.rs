@@ -10,7 +10,7 @@ use super::{finish_outputs, load_config, seams, usage};
 use crate::actions::{self, CommandsOff};
 use crate::cli::{DispatchArgs, TargetArgs};
 use crate::codehost::CodeHost;
-use crate::commands::{self, Context, Outcome, Report, Request, Stop};
+use crate::commands::{self, Outcome, Report, Request, Stop};
 use crate::config::Config;
 use crate::event::{self, Dispatch};
 use crate::github::{GithubHost, GithubToken, RetryPolicy, api_url_from_env};
@@ -117,15 +117,7 @@ pub(super) async fn target_command(
         Ok(s) => s,
         Err(stop) => return Report::new(command, &req).stop(stop),
     };
-    let ctx = Context {
-        config: &config,
-        host: &host,
-        store: seams.store.as_ref(),
-        terraform: &seams.terraform,
-        work_root: seams.work_root.clone(),
-        run_url: runner.run_url.clone(),
-        manager_commit: runner.manager_commit.clone(),
-    };
+    let ctx = seams.context(&config, &host, runner.run_url.clone(), &runner.manager_commit);
     // Terraform's output carries customer values: no workflow command may hide in it.
     let mut log = std::io::stderr();
     let off = CommandsOff::begin(&mut log);
