@@ -39,7 +39,7 @@ pub async fn run(cli: Cli) -> u8 {
                 None => github::target_command(command, &cli.config, args, cli.github_token.as_deref()).await,
             }
         }
-        Command::Render(args) => render(&cli.config, args).await,
+        Command::Render(args) => render(&cli.config, args, json).await,
         Command::Targets => github::targets(&cli.config, cli.github_token.as_deref()).await,
         Command::Dispatch(args) => github::dispatch(args, cli.github_token.as_deref()).await,
         Command::Drift(args) => return drift(&cli.config, args, json, cli.github_token.as_deref()).await,
@@ -288,7 +288,7 @@ fn validate(config_path: &Path, args: &ValidateArgs) -> Report {
     }
 }
 
-async fn render(config_path: &Path, args: &RenderArgs) -> Report {
+async fn render(config_path: &Path, args: &RenderArgs, json: bool) -> Report {
     let config = match load_config(config_path) {
         Ok(c) => c,
         Err(report) => return *report,
@@ -343,8 +343,10 @@ async fn render(config_path: &Path, args: &RenderArgs) -> Report {
     let rendered = crate::render::render(&values, &config.module_dir(), &store.backend(&req.target));
     match rendered.and_then(|r| r.write(&dir)) {
         Ok(()) => {
-            output::data(&dir.display().to_string());
-            report
+            if !json {
+                output::data(&dir.display().to_string());
+            }
+            Report { work_dir: Some(dir.display().to_string()), ..report }
         }
         Err(e) => report.stop(Stop::Failed(e.to_string())),
     }

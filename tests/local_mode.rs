@@ -271,3 +271,26 @@ fn drift_reports_state_that_moved_away_from_the_last_plan() {
     let history = std::fs::read_dir(sb.store().join("records/local/shop")).expect("records").count();
     assert!(history >= 4, "plan, apply and two drift runs recorded");
 }
+
+#[test]
+fn render_writes_the_working_directory_and_prints_its_path() {
+    let sb = Sandbox::new();
+    let out_dir = sb.path().join("rendered");
+    let text = Run::new(sb.path())
+        .args(["render", "--source-dir", "shop", "--env", "staging", "--out"])
+        .args([&out_dir])
+        .run();
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert_eq!(text.stdout.trim(), out_dir.display().to_string());
+    let tfvars: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("customer.auto.tfvars.json")).expect("tfvars"))
+            .expect("json");
+    assert_eq!(tfvars["environment"], "staging");
+    assert_eq!(tfvars["tags"]["environment"], "staging", "templates expanded");
+    assert!(out_dir.join("modules/sandbox-app-environment/main.tf").is_file());
+
+    let json = Run::new(sb.path()).args(["--json", "render", "--source-dir", "shop", "--env", "staging"]).run();
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let report = json.json();
+    assert!(report["work_dir"].as_str().is_some_and(|d| d.ends_with("work/local/shop/staging")), "{report}");
+}

@@ -94,6 +94,9 @@ pub struct Report {
     pub plan_key: Option<String>,
     pub plan_sha256: Option<String>,
     pub errors: Vec<ErrorItem>,
+    /// `render`: the working directory written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work_dir: Option<String>,
     /// The comment text (plan): printed in local mode, posted on GitHub.
     #[serde(skip)]
     pub comment: Option<String>,
@@ -117,6 +120,7 @@ impl Report {
             plan_key: None,
             plan_sha256: None,
             errors: Vec::new(),
+            work_dir: None,
             comment: None,
             exit_code: 0,
         }
