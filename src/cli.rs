@@ -115,6 +115,8 @@ pub struct RenderArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    // One TLS crypto provider (ring) for octocrab and the AWS SDK alike, chosen once here.
+    crate::github::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
