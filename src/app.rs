@@ -63,7 +63,7 @@ fn finish(report: Report, json: bool) -> u8 {
             }
             (Outcome::Ok, "apply") => output::data(&format!(
                 "Applied plan sha256:{} to {} ({}): {} added, {} changed, {} destroyed",
-                report.plan_sha256.as_deref().map_or("", |s| &s[..12.min(s.len())]),
+                report.plan_sha256.as_deref().map_or("", |s| crate::report::prefix(s, 12)),
                 report.customer.as_deref().unwrap_or_default(),
                 report.environment.as_deref().unwrap_or_default(),
                 report.add.unwrap_or(0),

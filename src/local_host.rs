@@ -59,8 +59,7 @@ impl CodeHost for LocalHost {
     }
 
     async fn set_status(&self, _repo: &CustomerId, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
-        let state =
-            serde_json::to_value(status.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let state = crate::report::name_of(&status.state);
         output::log(&format!("status {} @ {}: {state} — {}", status.context, sha.short(), status.description));
         Ok(())
     }
@@ -79,7 +78,6 @@ impl CodeHost for LocalHost {
 /// The stand-in SHA of a local source: the first 40 hex characters of the file's sha256, so a
 /// changed file is a new "commit" and an older plan is recognisably superseded.
 pub fn content_sha(text: &str) -> Sha {
-    use sha2::{Digest, Sha256};
-    let digest = hex::encode(Sha256::digest(text.as_bytes()));
+    let digest = crate::commands::sha256_hex(text.as_bytes());
     Sha::parse(&digest[..40]).unwrap_or_else(|_| unreachable!("hex digest"))
 }

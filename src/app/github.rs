@@ -142,8 +142,7 @@ fn report_to_runner(runner: &Runner, report: &Report) {
         }
     }
     let _ = log.flush();
-    let status =
-        serde_json::to_value(report.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let status = crate::report::name_of(&report.status);
     let num = |n: Option<u32>| n.map_or_else(String::new, |v| v.to_string());
     let outputs = [
         ("status", status),
@@ -173,7 +172,7 @@ fn summary_section(report: &Report) -> String {
         (Some(comment), _, "plan") => comment.clone(),
         (_, Outcome::Ok, _) => format!(
             "Applied plan `sha256:{}`: {} added, {} changed, {} destroyed.\n",
-            report.plan_sha256.as_deref().map_or("", |s| &s[..12.min(s.len())]),
+            report.plan_sha256.as_deref().map_or("", |s| crate::report::prefix(s, 12)),
             report.add.unwrap_or(0),
             report.change.unwrap_or(0),
             report.destroy.unwrap_or(0)

@@ -147,35 +147,13 @@ pub(super) async fn render(config_path: &Path, args: &RenderArgs, json: bool) ->
         Ok(s) => s,
         Err(stop) => return report.stop(stop),
     };
-    let text = match std::fs::read_to_string(source_dir.join(variables::PATH)) {
-        Ok(t) => t,
-        Err(e) => {
-            return report.stop(Stop::Refused {
-                message: format!("can't read `{}`: {e}", variables::PATH),
-                hint: None,
-                exit_code: 2,
-            });
-        }
+    let host = LocalHost::new(source_dir);
+    let rendered = match commands::workdir::render_files(&config, &host, store.as_ref(), &req).await {
+        Ok(r) => r,
+        Err(stop) => return report.stop(stop),
     };
-    let rules = Rules::for_customer(&config, Some(&req.target.customer));
-    let values = match Variables::parse(variables::PATH, &text, &req.target.customer, &rules) {
-        Ok(vars) => match vars.resolve(&req.target.env) {
-            Ok(v) => v,
-            Err(e) => return report.stop(Stop::Refused { message: e.to_string(), hint: None, exit_code: 2 }),
-        },
-        Err(d) => return report.stop(Stop::Invalid(d.0)),
-    };
-    let dir = args.out.clone().unwrap_or_else(|| {
-        config
-            .state
-            .local_dir
-            .join("work")
-            .join(req.target.customer.owner())
-            .join(req.target.customer.repo())
-            .join(req.target.env.as_str())
-    });
-    let rendered = crate::render::render(&values, &config.module_dir(), &store.backend(&req.target));
-    match rendered.and_then(|r| r.write(&dir)) {
+    let dir = args.out.clone().unwrap_or_else(|| commands::work_dir(&config.state.local_dir.join("work"), &req.target));
+    match rendered.write(&dir) {
         Ok(()) => {
             if !json {
                 output::data(&dir.display().to_string());

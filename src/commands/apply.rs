@@ -9,6 +9,7 @@ use super::workdir::prepare;
 use super::{Context, Outcome, Report, Request, Stop, admit, now, sha256_hex};
 use crate::codehost::StatusState;
 use crate::output;
+use crate::report::prefix;
 use crate::store::{PlanMeta, RunKind, RunStatus, StoreError};
 use crate::terraform::TerraformError;
 
@@ -57,7 +58,7 @@ async fn apply(ctx: &Context<'_>, req: &Request) -> Result<PlanMeta, Stop> {
             format!("run `infra-manager plan` for `{}` first", target.env),
         )
     })?;
-    let newest = &latest.sha[..7.min(latest.sha.len())];
+    let newest = prefix(&latest.sha, 7);
     let (bytes, meta) = match ctx.store.get_plan(target, &req.sha).await {
         Ok(found) => found,
         Err(StoreError::NoPlan { .. }) => {
@@ -86,13 +87,13 @@ async fn apply(ctx: &Context<'_>, req: &Request) -> Result<PlanMeta, Stop> {
         return Err(Stop::refused(
             format!(
                 "stored plan does not match its checksum (expected sha256:{}, found sha256:{})",
-                short(&meta.plan_sha256),
-                short(&actual)
+                prefix(&meta.plan_sha256, 12),
+                prefix(&actual, 12)
             ),
             format!("the plan file was altered or corrupted; {plan_again}"),
         ));
     }
-    ctx.status(req, StatusState::Pending, &format!("Applying plan sha256:{}…", short(&meta.plan_sha256))).await?;
+    ctx.status(req, StatusState::Pending, &format!("Applying plan sha256:{}…", prefix(&meta.plan_sha256, 12))).await?;
     let prepared = prepare(ctx, req).await?;
     if prepared.config_sha256 != meta.config_sha256 {
         return Err(Stop::refused(
@@ -137,8 +138,4 @@ async fn apply(ctx: &Context<'_>, req: &Request) -> Result<PlanMeta, Stop> {
     ctx.status(req, StatusState::Success, &headline).await?;
     output::log(&headline);
     Ok(meta)
-}
-
-fn short(digest: &str) -> &str {
-    &digest[..12.min(digest.len())]
 }

@@ -71,10 +71,7 @@ pub async fn check(ctx: &Context<'_>, target: &Target) -> DriftResult {
         }
         Err(stop) => {
             record.status = RunStatus::Failed;
-            let message = match stop {
-                Stop::Invalid(d) => format!("{} problems in infra/variables.yml", d.len()),
-                Stop::Refused { message, .. } | Stop::Failed(message) => message,
-            };
+            let message = stop.message();
             record.message = Some(message.clone());
             DriftResult { result: "error", message: Some(message), ..result }
         }
@@ -98,7 +95,7 @@ pub fn summary_table(results: &[DriftResult]) -> String {
         "## infra-manager drift\n\n| Customer | Environment | Commit | Result |\n| --- | --- | --- | --- |\n",
     );
     for r in results {
-        let sha = r.sha.as_deref().map_or("—", |s| &s[..7.min(s.len())]);
+        let sha = r.sha.as_deref().map_or("—", |s| crate::report::prefix(s, 7));
         let detail = match r.result {
             "drifted" => format!("⚠️ drifted: {} to add, {} to change, {} to destroy", r.add, r.change, r.destroy),
             "in-sync" => "✅ in sync".to_owned(),

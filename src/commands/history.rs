@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::{Outcome, Stop};
 use crate::identity::{CustomerId, EnvName};
 use crate::output;
+use crate::report::{name_of, prefix};
 use crate::store::{RunRecord, Store};
 
 /// A customer's runs, as `--json` prints it.
@@ -55,8 +56,8 @@ fn line(run: &RunRecord) -> String {
         .started_at
         .parse::<jiff::Timestamp>()
         .map_or_else(|_| run.started_at.clone(), |t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
-    let kind = serde_json::to_value(run.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-    let status = serde_json::to_value(run.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let kind = name_of(&run.kind);
+    let status = name_of(&run.status);
     let counts = match (run.add, run.change, run.destroy) {
         (None, None, None) => "-".to_owned(),
         (add, change, destroy) => {
@@ -65,7 +66,7 @@ fn line(run: &RunRecord) -> String {
         }
     };
     let pr = run.pull_request.map_or_else(|| "-".to_owned(), |n| format!("#{n}"));
-    let sha = &run.sha[..7.min(run.sha.len())];
+    let sha = prefix(&run.sha, 7);
     let url = run.run_url.as_deref().unwrap_or("-");
     format!("{started}  {kind:<7}  {:<12}  {sha}  {status:<9}  {counts:<11}  {pr:<6}  {url}", run.environment)
 }

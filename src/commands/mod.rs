@@ -199,11 +199,18 @@ impl Stop {
     /// A one-line commit status description for this stop.
     fn status_line(&self) -> String {
         match self {
+            Stop::Failed(message) => format!("Failed: {}", message.lines().next().unwrap_or_default()),
+            other => other.message(),
+        }
+    }
+
+    /// The whole message, for logs and run records.
+    pub fn message(&self) -> String {
+        match self {
             Stop::Invalid(d) => {
                 format!("infra/variables.yml has {} problem{}", d.len(), if d.len() == 1 { "" } else { "s" })
             }
-            Stop::Refused { message, .. } => message.clone(),
-            Stop::Failed(message) => format!("Failed: {}", message.lines().next().unwrap_or_default()),
+            Stop::Refused { message, .. } | Stop::Failed(message) => message.clone(),
         }
     }
 }
@@ -249,13 +256,13 @@ impl Context<'_> {
     /// Sets the failure status for a stop; a failure to do so is logged, the stop stands.
     pub async fn fail_status(&self, req: &Request, stop: &Stop) {
         if let Err(e) = self.status(req, StatusState::Failure, &stop.status_line()).await {
-            output::log(&format!("warning: could not set the failure status: {}", error_message(&e)));
+            output::log(&format!("warning: could not set the failure status: {}", e.message()));
         }
     }
 
     /// The working directory for a target.
     pub fn work_dir(&self, target: &Target) -> PathBuf {
-        self.work_root.join(target.customer.owner()).join(target.customer.repo()).join(target.env.as_str())
+        work_dir(&self.work_root, target)
     }
 
     /// Writes a run record; the store being unreachable is logged, not fatal to the run.
@@ -286,11 +293,9 @@ impl Context<'_> {
     }
 }
 
-fn error_message(stop: &Stop) -> String {
-    match stop {
-        Stop::Invalid(d) => format!("{} problems", d.len()),
-        Stop::Refused { message, .. } | Stop::Failed(message) => message.clone(),
-    }
+/// `<root>/<owner>/<repo>/<env>`: one working directory per target.
+pub fn work_dir(root: &std::path::Path, target: &Target) -> PathBuf {
+    root.join(target.customer.owner()).join(target.customer.repo()).join(target.env.as_str())
 }
 
 /// Now, RFC 3339 in UTC.

@@ -5,6 +5,7 @@ use super::{Context, Outcome, Report, Request, Stop, admit, now, sha256_hex};
 use crate::codehost::StatusState;
 use crate::output;
 use crate::report::comment::{self, PlanComment};
+use crate::report::prefix;
 use crate::store::{PlanMeta, RunKind, RunStatus, StoreError};
 use crate::terraform::summary::{PlanSummary, summarize};
 
@@ -101,7 +102,7 @@ async fn plan(ctx: &Context<'_>, req: &Request) -> Result<Planned, Stop> {
             format!(
                 "plan for {} is superseded: a newer plan for {} was stored while this one ran",
                 req.sha.short(),
-                &newer[..7.min(newer.len())]
+                prefix(&newer, 7)
             ),
             "review and apply the newest plan, or plan this commit again",
         ),
@@ -119,7 +120,7 @@ async fn plan(ctx: &Context<'_>, req: &Request) -> Result<Planned, Stop> {
     });
     post_comment(ctx, req, &body).await;
     ctx.status(req, StatusState::Success, &summary.headline()).await?;
-    output::log(&format!("plan stored at {plan_key} (sha256:{})", &plan_sha256[..12]));
+    output::log(&format!("plan stored at {plan_key} (sha256:{})", prefix(&plan_sha256, 12)));
     Ok(Planned { summary, plan_sha256, plan_key, comment: body })
 }
 

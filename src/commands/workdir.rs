@@ -5,21 +5,30 @@
 use std::path::PathBuf;
 
 use super::{Context, Request, Stop};
-use crate::render;
-use crate::variables::{self, Resolved, Rules, Variables};
+use crate::codehost::CodeHost;
+use crate::config::Config;
+use crate::render::{self, Rendered};
+use crate::store::Store;
+use crate::variables::{self, Rules, Variables};
 
 /// A rendered and initialised working directory.
 pub struct Prepared {
     pub dir: PathBuf,
     /// sha256 over the rendered files and Terraform's dependency lock file.
     pub config_sha256: String,
-    pub values: Resolved,
 }
 
-pub async fn prepare(ctx: &Context<'_>, req: &Request) -> Result<Prepared, Stop> {
+/// Fetches `infra/variables.yml` at the request's SHA, validates it, resolves the environment
+/// and renders the working directory's files (nothing written, no Terraform): what `render`
+/// shows and what plan and apply run.
+pub async fn render_files(
+    config: &Config,
+    host: &dyn CodeHost,
+    store: &dyn Store,
+    req: &Request,
+) -> Result<Rendered, Stop> {
     let customer = &req.target.customer;
-    let text = ctx
-        .host
+    let text = host
         .read_file(customer, variables::PATH, &req.sha)
         .await
         .map_err(|e| Stop::Failed(e.to_string()))?
@@ -28,23 +37,27 @@ pub async fn prepare(ctx: &Context<'_>, req: &Request) -> Result<Prepared, Stop>
             hint: Some("add the file; `customer-template/infra/variables.yml` is a starting point".into()),
             exit_code: 2,
         })?;
-    let rules = Rules::for_customer(ctx.config, Some(customer));
+    let rules = Rules::for_customer(config, Some(customer));
     let vars = Variables::parse(variables::PATH, &text, customer, &rules).map_err(|d| Stop::Invalid(d.0))?;
     let values = vars.resolve(&req.target.env).map_err(|e| Stop::Refused {
         message: e.to_string(),
         hint: Some(format!("add `{}` under `environments:` in {}", req.target.env, variables::PATH)),
         exit_code: 2,
     })?;
-    let backend = ctx.store.backend(&req.target);
-    let rendered =
-        render::render(&values, &ctx.config.module_dir(), &backend).map_err(|e| Stop::Failed(e.to_string()))?;
+    let backend = store.backend(&req.target);
+    render::render(&values, &config.module_dir(), &backend).map_err(|e| Stop::Failed(e.to_string()))
+}
+
+/// Renders into the target's working directory and runs `terraform init` there.
+pub async fn prepare(ctx: &Context<'_>, req: &Request) -> Result<Prepared, Stop> {
+    let rendered = render_files(ctx.config, ctx.host, ctx.store, req).await?;
     let dir = ctx.work_dir(&req.target);
     rendered.write(&dir).map_err(|e| Stop::Failed(e.to_string()))?;
     ctx.terraform.init(&dir).await.map_err(|e| Stop::Failed(e.to_string()))?;
     let lock_file = std::fs::read(dir.join(".terraform.lock.hcl")).unwrap_or_default();
     let config_sha256 =
         super::sha256_hex(format!("{}\n{}", rendered.digest(), super::sha256_hex(&lock_file)).as_bytes());
-    Ok(Prepared { dir, config_sha256, values })
+    Ok(Prepared { dir, config_sha256 })
 }
 
 /// A working-directory root of its own for one run, removed when dropped. Runs against the

@@ -6,6 +6,7 @@
 
 use std::fmt::Write;
 
+use super::prefix;
 use crate::diagnostic::Diagnostic;
 use crate::terraform::summary::PlanSummary;
 
@@ -59,8 +60,7 @@ fn plan_head(c: &PlanComment<'_>) -> String {
     let _ = writeln!(out);
     let _ = writeln!(out, "| Customer | Environment | Commit | Plan digest |");
     let _ = writeln!(out, "| --- | --- | --- | --- |");
-    let digest: String = c.plan_sha256.chars().take(12).collect();
-    let short_sha: String = c.sha.chars().take(7).collect();
+    let (short_sha, digest) = (prefix(c.sha, 7), prefix(c.plan_sha256, 12));
     let _ = writeln!(out, "| `{}` | `{}` | `{short_sha}` | `sha256:{digest}` |", c.customer, c.environment);
     let _ = writeln!(out);
     let _ = writeln!(out, "| Add | Change | Destroy | Replace |");
@@ -161,7 +161,7 @@ pub fn invalid_comment(
     let plural = if count == 1 { "" } else { "s" };
     let _ = writeln!(out, "### ❌ `infra/variables.yml` has {count} problem{plural} (`{environment}`)");
     let _ = writeln!(out);
-    let short_sha: String = sha.chars().take(7).collect();
+    let short_sha = prefix(sha, 7);
     let _ =
         writeln!(out, "Customer `{customer}`, commit `{short_sha}`. Nothing was planned; fix these and push again:");
     let _ = writeln!(out);
@@ -185,7 +185,7 @@ pub fn failed_comment(environment: &str, customer: &str, sha: &str, message: &st
     let _ = writeln!(out, "{}", marker(environment));
     let _ = writeln!(out, "### ⚠️ Terraform plan for `{environment}` failed");
     let _ = writeln!(out);
-    let short_sha: String = sha.chars().take(7).collect();
+    let short_sha = prefix(sha, 7);
     let _ = writeln!(out, "Customer `{customer}`, commit `{short_sha}`.");
     let _ = writeln!(out);
     let text = crate::report::truncate_chars(message, 20_000);

@@ -15,7 +15,29 @@ pub fn truncate_chars(text: &str, max: usize) -> String {
     cut
 }
 
+/// The first `n` characters of a SHA or digest, as shown to people (`1a2b3c4`).
+pub fn prefix(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
+}
+
+/// The name an enum serializes to (`pending`, `succeeded`, …), for text output.
+pub fn name_of<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
 /// The commit status context for an environment.
 pub fn status_context(env: &str) -> String {
     format!("infra/terraform-deploy/{env}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_stop_at_the_string_end_and_on_char_boundaries() {
+        assert_eq!(prefix("1a2b3c4d5e", 7), "1a2b3c4");
+        assert_eq!(prefix("abc", 7), "abc");
+        assert_eq!(prefix("éé", 1), "é");
+    }
 }
