@@ -1,11 +1,10 @@
-//! Command-line parsing. The clap types live here alone; [`main`] turns them into calls.
+//! Command-line parsing: the clap types, and [`Verb`], the name of what runs. Nothing here
+//! runs anything; `app` turns a parsed [`Cli`] into a call.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-
-use crate::app;
+use serde::Serialize;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,7 +31,7 @@ pub enum Command {
     /// Validate, render and plan a customer environment; store the plan for apply.
     Plan(TargetArgs),
     /// Apply exactly the stored plan (checksum verified) or refuse.
-    Apply(TargetArgs),
+    Apply(ApplyArgs),
     /// Check a variables.yml file; exits 0 when valid, 2 when not.
     Validate(ValidateArgs),
     /// Write the Terraform working directory for a customer environment and print its path.
@@ -93,6 +92,15 @@ pub struct TargetArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Run every check and say what would be applied; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// The file to check.
     #[arg(default_value = "infra/variables.yml")]
@@ -109,30 +117,6 @@ pub struct RenderArgs {
     /// Where to write the working directory (default: the one plan uses).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-}
-
-/// Parses the command line, runs, and maps the outcome to an exit code.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_logging();
-    // One TLS crypto provider (ring) for octocrab and the AWS SDK alike, chosen once here.
-    crate::github::install_crypto_provider();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            crate::output::log(&format!("error: can't start the async runtime: {e}"));
-            return ExitCode::from(1);
-        }
-    };
-    let code = runtime.block_on(app::run(cli));
-    ExitCode::from(code)
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("INFRA_MANAGER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 
 #[derive(Debug, Args)]
@@ -170,4 +154,52 @@ pub struct ReleaseArgs {
     /// Release the lock whatever its age (only when the run holding it is gone).
     #[arg(long)]
     pub force: bool,
+}
+
+/// Which verb runs: the `command` field of every `--json` result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Verb {
+    #[serde(rename = "plan")]
+    Plan,
+    #[serde(rename = "apply")]
+    Apply,
+    #[serde(rename = "validate")]
+    Validate,
+    #[serde(rename = "render")]
+    Render,
+    #[serde(rename = "schema")]
+    Schema,
+    #[serde(rename = "targets")]
+    Targets,
+    #[serde(rename = "dispatch")]
+    Dispatch,
+    #[serde(rename = "drift")]
+    Drift,
+    #[serde(rename = "bootstrap")]
+    Bootstrap,
+    #[serde(rename = "history")]
+    History,
+    #[serde(rename = "locks list")]
+    LocksList,
+    #[serde(rename = "locks release")]
+    LocksRelease,
+}
+
+impl Command {
+    pub fn verb(&self) -> Verb {
+        match self {
+            Command::Plan(_) => Verb::Plan,
+            Command::Apply(_) => Verb::Apply,
+            Command::Validate(_) => Verb::Validate,
+            Command::Render(_) => Verb::Render,
+            Command::Schema => Verb::Schema,
+            Command::Targets => Verb::Targets,
+            Command::Dispatch(_) => Verb::Dispatch,
+            Command::Drift(_) => Verb::Drift,
+            Command::Bootstrap => Verb::Bootstrap,
+            Command::History(_) => Verb::History,
+            Command::Locks(LocksCommand::List) => Verb::LocksList,
+            Command::Locks(LocksCommand::Release(_)) => Verb::LocksRelease,
+        }
+    }
 }

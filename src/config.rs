@@ -283,22 +283,13 @@ fn read_state(c: &mut Checker, node: &Node, base: &Path, s: &mut StateConfig) {
             }
             "key_prefix" => {
                 if let Some(p) = c.str(&path, value) {
-                    let ok = !p.is_empty()
-                        && !p.starts_with('/')
-                        && !p.ends_with('/')
-                        && p.split('/').all(|seg| is_slug(seg) || seg.contains('.') && seg != ".." && seg != ".")
-                        && !p.contains("..");
-                    if ok {
-                        s.s3.key_prefix = p.to_owned();
-                    } else {
-                        c.error(
+                    match crate::store::s3::keys::prefix_problem(p) {
+                        None => s.s3.key_prefix = p.to_owned(),
+                        Some(reason) => c.error(
                             value.pos,
-                            format!("`state.key_prefix` `{p}` is not a safe key prefix"),
-                            Some(
-                                "use lowercase segments separated by `/`, without `..` or a leading or trailing `/`"
-                                    .into(),
-                            ),
-                        );
+                            format!("`state.key_prefix` `{p}` is not a safe key prefix: {reason}"),
+                            Some("use a relative prefix such as `customers`, made of `A-Z a-z 0-9 . _ - /`".into()),
+                        ),
                     }
                 }
             }
@@ -508,7 +499,7 @@ customers:
             [
                 "2:3 unknown key `backnd` in `state`",
                 "3:9 unknown lock mode `redis`",
-                "4:15 `state.key_prefix` `../up` is not a safe key prefix",
+                "4:15 `state.key_prefix` `../up` is not a safe key prefix: it contains `..`",
                 "6:11 owner `Acme` may only contain lowercase letters, digits, `.`, `_` and `-`, and may not contain `..`",
                 "7:5 customer `acme/web` uses unknown tier `gold`",
             ],

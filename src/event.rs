@@ -16,9 +16,7 @@ pub const APPLY_EVENT: &str = "infra-apply";
 
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
-    #[error(
-        "can't read the event file `{path}`: {message}\n  hint: run inside GitHub Actions, or set GITHUB_EVENT_PATH"
-    )]
+    #[error("can't read the event file `{path}`: {message}")]
     Read { path: String, message: String },
     #[error("the event file is not valid JSON: {0}")]
     Json(String),

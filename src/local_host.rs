@@ -78,6 +78,6 @@ impl CodeHost for LocalHost {
 /// The stand-in SHA of a local source: the first 40 hex characters of the file's sha256, so a
 /// changed file is a new "commit" and an older plan is recognisably superseded.
 pub fn content_sha(text: &str) -> Sha {
-    let digest = crate::commands::sha256_hex(text.as_bytes());
+    let digest = crate::pipeline::sha256_hex(text.as_bytes());
     Sha::parse(&digest[..40]).unwrap_or_else(|_| unreachable!("hex digest"))
 }

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use fake_github::{FakeGithub, Fault};
 use infra_manager::codehost::{CodeHost, CodeHostError, CommentOutcome, CommitStatus, StatusState};
-use infra_manager::github::{GithubHost, GithubToken, MAX_FILE_BYTES, RetryPolicy};
+use infra_manager::github::{GithubHost, GithubToken, RetryPolicy};
 use infra_manager::identity::{CustomerId, Sha};
+use infra_manager::limits::CUSTOMER_FILE_BYTES as MAX_FILE_BYTES;
 use serde_json::json;
 
 const SHA: &str = "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b";

@@ -100,6 +100,7 @@ async fn dispatch_from_a_pull_request_sends_exactly_one_well_formed_event() {
     std::fs::write(&event, shared_event("pull_request.opened.0.json").to_string()).expect("write");
     let out = Run::new(m.sb.path())
         .args(["dispatch", "--manager-repo", MANAGER])
+        .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_API_URL", m.fake.url())
         .env("GITHUB_TOKEN", "ghs_customer_token")
         .env("GITHUB_EVENT_NAME", "pull_request")
@@ -123,6 +124,24 @@ async fn dispatch_from_a_pull_request_sends_exactly_one_well_formed_event() {
     let with_token: Vec<&str> =
         out.stderr.lines().chain(out.stdout.lines()).filter(|l| l.contains("ghs_customer_token")).collect();
     assert_eq!(with_token, ["::add-mask::ghs_customer_token"]);
+    m.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outside_github_actions_the_token_is_never_printed() {
+    let m = Manager::new().await;
+    let event = m.path("pr.json");
+    std::fs::write(&event, shared_event("pull_request.opened.0.json").to_string()).expect("write");
+    let out = Run::new(m.sb.path())
+        .args(["dispatch", "--manager-repo", MANAGER])
+        .env("GITHUB_API_URL", m.fake.url())
+        .env("GITHUB_TOKEN", "ghs_customer_token")
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", &event)
+        .run_async()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("ghs_customer_token") && !out.stdout.contains("ghs_customer_token"), "{out:?}");
     m.assert_clean();
 }
 

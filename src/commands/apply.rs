@@ -1,141 +1,90 @@
-//! `apply`: apply exactly the stored plan that reviewers saw, or refuse.
-//!
-//! Before Terraform runs, the plan must be the newest one for the target, its bytes must match
-//! the recorded sha256, the rebuilt configuration and Terraform version must be the ones it was
-//! made with, and the state must still be the one it was made against.
+//! `apply`: apply exactly the stored plan that reviewers saw, or refuse. `--dry-run` runs
+//! every check and says what would be applied.
 
-use super::plan::PLAN_FILE;
-use super::workdir::prepare;
-use super::{Context, Outcome, Report, Request, Stop, admit, now, sha256_hex};
-use crate::codehost::StatusState;
-use crate::output;
+use std::fmt;
+
+use serde::Serialize;
+
+use super::target::{self, Source};
+use super::{Outcome, TargetResult};
+use crate::cli::{ApplyArgs, Verb};
+use crate::context::Context;
+use crate::error::CommandError;
+use crate::pipeline::Request;
+use crate::pipeline::apply::{Applied, Mode, apply};
+use crate::pipeline::verify::Check;
 use crate::report::prefix;
-use crate::store::{PlanMeta, RunKind, RunStatus, StoreError};
-use crate::terraform::TerraformError;
 
-pub async fn run(ctx: &Context<'_>, req: &Request) -> Report {
-    let report = Report::new("apply", req);
-    if let Err(stop) = admit(ctx.config, &req.target) {
-        return report.stop(stop);
-    }
-    let mut record = ctx.new_record(RunKind::Apply, req);
-    ctx.record(&record).await;
-    let result = apply(ctx, req).await;
-    record.finished_at = Some(now());
-    let report = match result {
-        Ok(meta) => {
-            record.status = RunStatus::Succeeded;
-            (record.add, record.change, record.destroy) = (Some(meta.add), Some(meta.change), Some(meta.destroy));
-            Report {
-                status: Outcome::Ok,
-                has_changes: Some(meta.has_changes),
-                add: Some(meta.add),
-                change: Some(meta.change),
-                destroy: Some(meta.destroy),
-                plan_key: Some(ctx.store.plan_key(&req.target, &req.sha)),
-                plan_sha256: Some(meta.plan_sha256),
-                ..report
-            }
-        }
-        Err(stop) => {
-            record.status = RunStatus::Failed;
-            record.message = Some(stop.status_line());
-            ctx.fail_status(req, &stop).await;
-            report.stop(stop)
-        }
-    };
-    ctx.record(&record).await;
-    report
+/// An applied (or, with `--dry-run`, verified) plan, as `--json` prints it.
+#[derive(Debug, Serialize)]
+pub struct ApplyOutcome {
+    #[serde(flatten)]
+    pub result: TargetResult,
+    /// Only with `--dry-run`: nothing was applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    /// Only with `--dry-run`: the checks that passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Vec<Check>>,
 }
 
-async fn apply(ctx: &Context<'_>, req: &Request) -> Result<PlanMeta, Stop> {
-    let target = &req.target;
-    let store_failed = |e: StoreError| Stop::Failed(e.to_string());
-    let plan_again = format!("run `infra-manager plan` for `{}` again, review it, then apply", target.env);
-    let latest = ctx.store.latest_plan(target).await.map_err(store_failed)?.ok_or_else(|| {
-        Stop::refused(
-            format!("no stored plan for {target}"),
-            format!("run `infra-manager plan` for `{}` first", target.env),
-        )
-    })?;
-    let newest = prefix(&latest.sha, 7);
-    let (bytes, meta) = match ctx.store.get_plan(target, &req.sha).await {
-        Ok(found) => found,
-        Err(StoreError::NoPlan { .. }) => {
-            return Err(Stop::refused(
-                format!("no stored plan for commit {} of {target} (the newest plan is for {newest})", req.sha.short()),
-                "run `infra-manager plan` for this commit first".to_string(),
-            ));
-        }
-        // A store that verifies the plan's digest itself (S3) reports a mismatch like this.
-        Err(e @ StoreError::Checksum { .. }) => {
-            return Err(Stop::refused(e.to_string(), format!("the plan file was altered or corrupted; {plan_again}")));
-        }
-        Err(e @ StoreError::Corrupt { .. }) => {
-            return Err(Stop::refused(format!("the stored plan can't be used: {e}"), plan_again));
-        }
-        Err(e) => return Err(store_failed(e)),
-    };
-    if latest.sha != req.sha.as_str() {
-        return Err(Stop::refused(
-            format!("plan for {} is superseded by a newer plan for {newest}", req.sha.short()),
-            "apply the newest plan (its commit), or plan this commit again",
-        ));
-    }
-    let actual = sha256_hex(&bytes);
-    if actual != meta.plan_sha256 {
-        return Err(Stop::refused(
-            format!(
-                "stored plan does not match its checksum (expected sha256:{}, found sha256:{})",
-                prefix(&meta.plan_sha256, 12),
-                prefix(&actual, 12)
+impl fmt::Display for ApplyOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = &self.result;
+        let (add, change, destroy) = (r.add.unwrap_or(0), r.change.unwrap_or(0), r.destroy.unwrap_or(0));
+        let plan = r.plan_sha256.as_deref().map_or("", |s| prefix(s, 12));
+        let customer = r.customer.as_deref().unwrap_or_default();
+        let env = r.environment.as_deref().unwrap_or_default();
+        match &self.checks {
+            Some(checks) => {
+                writeln!(
+                    f,
+                    "Would apply plan sha256:{plan} to {customer} ({env}): {add} to add, {change} to change, {destroy} to destroy"
+                )?;
+                let names: Vec<String> = checks.iter().map(crate::report::name_of).collect();
+                write!(f, "Checks passed: {}", names.join(", "))
+            }
+            None => write!(
+                f,
+                "Applied plan sha256:{plan} to {customer} ({env}): {add} added, {change} changed, {destroy} destroyed"
             ),
-            format!("the plan file was altered or corrupted; {plan_again}"),
-        ));
-    }
-    ctx.status(req, StatusState::Pending, &format!("Applying plan sha256:{}…", prefix(&meta.plan_sha256, 12))).await?;
-    let prepared = prepare(ctx, req).await?;
-    if prepared.config_sha256 != meta.config_sha256 {
-        return Err(Stop::refused(
-            "the configuration differs from the one the plan was made with (variables, module or provider lock changed)",
-            plan_again,
-        ));
-    }
-    let tf = ctx.terraform;
-    let failed = |e: TerraformError| match e {
-        TerraformError::Locked { .. } => {
-            Stop::refused(e.to_string(), "another run holds the lock; wait for it to finish, then plan and apply again")
         }
-        TerraformError::StalePlan { .. } => Stop::refused(e.to_string(), plan_again.clone()),
-        other => Stop::Failed(other.to_string()),
+    }
+}
+
+impl Outcome for ApplyOutcome {}
+
+pub async fn run(ctx: &Context<'_>, args: &ApplyArgs) -> Result<ApplyOutcome, CommandError> {
+    let (req, source) = target::request(ctx, &args.target).await?;
+    let mode = if args.dry_run { Mode::DryRun } else { Mode::Apply };
+    let result = target::with_deps(ctx, &req, &source, async |deps| apply(deps, &req, mode).await)
+        .await
+        .map(|applied| outcome(&req, applied, mode))
+        .map_err(|e| e.about(target::subject(&req)));
+    if let Source::Dispatch = source {
+        let body = result.as_ref().map(|o| (&o.result, format!("{o}.\n")));
+        target::report_to_runner(
+            &ctx.settings.runner,
+            Verb::Apply,
+            body.as_ref().map(|(r, b)| (*r, b.as_str())).map_err(|e| *e),
+        );
+    }
+    result
+}
+
+fn outcome(req: &Request, applied: Applied, mode: Mode) -> ApplyOutcome {
+    let meta = applied.meta;
+    let result = TargetResult {
+        has_changes: Some(meta.has_changes),
+        add: Some(meta.add),
+        change: Some(meta.change),
+        destroy: Some(meta.destroy),
+        plan_key: Some(applied.plan_key),
+        plan_sha256: Some(meta.plan_sha256),
+        ..TargetResult::from(&target::subject(req))
     };
-    let version = tf.version().await.map_err(failed)?;
-    if version != meta.terraform_version {
-        return Err(Stop::refused(
-            format!("the plan was made with Terraform {}, this run has {version}", meta.terraform_version),
-            format!("use Terraform {} or {plan_again}", meta.terraform_version),
-        ));
+    match mode {
+        Mode::Apply => ApplyOutcome { result, dry_run: None, checks: None },
+        Mode::DryRun => ApplyOutcome { result, dry_run: Some(true), checks: Some(applied.checks) },
     }
-    let state = tf.state_id(&prepared.dir).await.map_err(failed)?;
-    let planned = (meta.state_lineage.as_deref(), meta.state_serial);
-    let now_state = (state.as_ref().map(|s| s.lineage.as_str()), state.as_ref().map(|s| s.serial));
-    if planned != now_state {
-        let serial = |s: Option<u64>| s.map_or_else(|| "none".to_owned(), |v| v.to_string());
-        return Err(Stop::refused(
-            format!(
-                "the plan is stale: the state changed since it was made (serial {} → {})",
-                serial(planned.1),
-                serial(now_state.1)
-            ),
-            plan_again,
-        ));
-    }
-    let plan_path = prepared.dir.join(PLAN_FILE);
-    std::fs::write(&plan_path, &bytes)
-        .map_err(|e| Stop::Failed(format!("can't write `{}`: {e}", plan_path.display())))?;
-    tf.apply(&prepared.dir, PLAN_FILE).await.map_err(failed)?;
-    let headline = format!("Applied: {} added, {} changed, {} destroyed", meta.add, meta.change, meta.destroy);
-    ctx.status(req, StatusState::Success, &headline).await?;
-    output::log(&headline);
-    Ok(meta)
 }

@@ -1,22 +1,20 @@
 //! `bootstrap`: create the state bucket and tables that the S3 backend needs, idempotently.
-//!
 //! With `state.backend: local` there is nothing to create: the local store makes its
 //! directory on first use.
 
 use std::fmt;
-use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{Outcome, Stop};
+use super::Outcome;
 use crate::config::BackendKind;
-use crate::store::s3::{self, ResourceReport, S3Store};
+use crate::context::Context;
+use crate::error::CommandError;
+use crate::store::s3::ResourceReport;
 
 /// What `bootstrap` did, as `--json` prints it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Bootstrapped {
-    pub command: &'static str,
-    pub status: Outcome,
     pub backend: BackendKind,
     /// One entry per resource, in creation order (bucket, lock table, records table).
     pub resources: Vec<ResourceReport>,
@@ -26,34 +24,8 @@ pub struct Bootstrapped {
     pub message: Option<String>,
 }
 
-/// Bootstraps `store`; `None` means the local backend, whose directory is `local_dir`.
-pub async fn run(store: Option<&S3Store>, local_dir: PathBuf) -> Result<Bootstrapped, Stop> {
-    let Some(store) = store else {
-        return Ok(Bootstrapped {
-            command: "bootstrap",
-            status: Outcome::Ok,
-            backend: BackendKind::Local,
-            resources: Vec::new(),
-            changed: false,
-            message: Some(format!(
-                "nothing to bootstrap: `state.backend` is `local`, which keeps state, plans and records under `{}`",
-                local_dir.display()
-            )),
-        });
-    };
-    let report = s3::bootstrap(store).await.map_err(|e| Stop::Failed(e.to_string()))?;
-    Ok(Bootstrapped {
-        command: "bootstrap",
-        status: Outcome::Ok,
-        backend: BackendKind::S3,
-        changed: report.changed(),
-        resources: report.resources,
-        message: None,
-    })
-}
-
+/// One line per resource: ``state bucket `b`: created``.
 impl fmt::Display for Bootstrapped {
-    /// One line per resource: ``state bucket `b`: created``.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(message) = &self.message {
             writeln!(f, "{message}")?;
@@ -63,4 +35,32 @@ impl fmt::Display for Bootstrapped {
         }
         Ok(())
     }
+}
+
+impl Outcome for Bootstrapped {}
+
+pub async fn run(ctx: &Context<'_>) -> Result<Bootstrapped, CommandError> {
+    let config = ctx.config().await?;
+    if config.state.backend == BackendKind::Local {
+        return Ok(Bootstrapped {
+            backend: BackendKind::Local,
+            resources: Vec::new(),
+            changed: false,
+            message: Some(format!(
+                "nothing to bootstrap: `state.backend` is `local`, which keeps state, plans and records under `{}`",
+                config.state.local_dir.display()
+            )),
+        });
+    }
+    let store = ctx.store().await?;
+    let Some(bootstrapper) = store.bootstrapper() else {
+        return Err(CommandError::usage("this store has nothing to bootstrap", "set `state.backend: s3`"));
+    };
+    let report = bootstrapper.bootstrap().await?;
+    Ok(Bootstrapped {
+        backend: config.state.backend,
+        changed: report.changed(),
+        resources: report.resources,
+        message: None,
+    })
 }

@@ -1,111 +1,132 @@
-//! `drift`: re-plan what was last planned for each target, without applying, and report
-//! whether the real state has moved away from it. Nothing is written to customer repos.
+//! `drift`: re-plan each target's newest stored plan without applying; report drift.
+//! Local mode checks one directory; on GitHub every registered customer (or one).
+
+use std::fmt;
 
 use serde::Serialize;
 
-use super::workdir::prepare;
-use super::{Context, Request, Stop, now};
-use crate::identity::{Sha, Target};
-use crate::store::{RunKind, RunStatus};
-use crate::terraform::summary::summarize;
+use super::Outcome;
+use super::target::{append_summary, local_customer, local_host, set_outputs};
+use crate::cli::{DriftArgs, Verb};
+use crate::codehost::CodeHost;
+use crate::config::Config;
+use crate::context::Context;
+use crate::error::{CommandError, ExitStatus};
+use crate::identity::{CustomerId, EnvName, Target};
+use crate::output;
+use crate::pipeline::Deps;
+use crate::pipeline::drift::{DriftResult, DriftState, check};
+use crate::report::prefix;
 
-/// The drift plan's file name inside the working directory.
-const DRIFT_PLAN_FILE: &str = "infra-manager-drift.tfplan";
-
-/// The result for one target.
-#[derive(Debug, Clone, Serialize)]
-pub struct DriftResult {
-    pub customer: String,
-    pub environment: String,
-    pub sha: Option<String>,
-    /// `in-sync`, `drifted`, `never-planned` or `error`.
-    pub result: &'static str,
-    pub add: u32,
-    pub change: u32,
-    pub destroy: u32,
-    pub message: Option<String>,
+/// Every target's result, as `--json` prints it.
+#[derive(Debug, Serialize)]
+pub struct DriftReport {
+    pub command: Verb,
+    pub drifted: usize,
+    pub errors: usize,
+    pub results: Vec<DriftResult>,
 }
 
-/// Checks one target against the configuration of its newest stored plan.
-pub async fn check(ctx: &Context<'_>, target: &Target) -> DriftResult {
-    let mut result = DriftResult {
-        customer: target.customer.to_string(),
-        environment: target.env.to_string(),
-        sha: None,
-        result: "never-planned",
-        add: 0,
-        change: 0,
-        destroy: 0,
-        message: None,
-    };
-    let latest = match ctx.store.latest_plan(target).await {
-        Ok(Some(meta)) => meta,
-        Ok(None) => return result,
-        Err(e) => return DriftResult { result: "error", message: Some(e.to_string()), ..result },
-    };
-    let Ok(sha) = Sha::parse(&latest.sha) else {
-        return DriftResult {
-            result: "error",
-            message: Some(format!("stored plan names an invalid SHA `{}`", latest.sha)),
-            ..result
-        };
-    };
-    result.sha = Some(sha.to_string());
-    let req = Request { target: target.clone(), sha, pull_request: None };
-    let mut record = ctx.new_record(RunKind::Drift, &req);
-    ctx.record(&record).await;
-    let outcome = plan_only(ctx, &req).await;
-    record.finished_at = Some(now());
-    let result = match outcome {
-        Ok(summary) => {
-            record.status = RunStatus::Succeeded;
-            (record.add, record.change, record.destroy) =
-                (Some(summary.add), Some(summary.change), Some(summary.destroy));
-            DriftResult {
-                result: if summary.has_changes() { "drifted" } else { "in-sync" },
-                add: summary.add,
-                change: summary.change,
-                destroy: summary.destroy,
-                ..result
-            }
-        }
-        Err(stop) => {
-            record.status = RunStatus::Failed;
-            let message = stop.message();
-            record.message = Some(message.clone());
-            DriftResult { result: "error", message: Some(message), ..result }
-        }
-    };
-    ctx.record(&record).await;
-    result
-}
+impl Outcome for DriftReport {
+    /// Its own `command` and counts (`errors` is a count here).
+    const ENVELOPE: bool = false;
 
-async fn plan_only(ctx: &Context<'_>, req: &Request) -> Result<crate::terraform::summary::PlanSummary, Stop> {
-    let prepared = prepare(ctx, req).await?;
-    let failed = |e: crate::terraform::TerraformError| Stop::Failed(e.to_string());
-    ctx.terraform.plan(&prepared.dir, DRIFT_PLAN_FILE).await.map_err(failed)?;
-    let doc = ctx.terraform.show_json(&prepared.dir, DRIFT_PLAN_FILE).await.map_err(failed)?;
-    let _ = std::fs::remove_file(prepared.dir.join(DRIFT_PLAN_FILE));
-    Ok(summarize(&doc))
-}
-
-/// The job summary table for a drift run.
-pub fn summary_table(results: &[DriftResult]) -> String {
-    let mut out = String::from(
-        "## infra-manager drift\n\n| Customer | Environment | Commit | Result |\n| --- | --- | --- | --- |\n",
-    );
-    for r in results {
-        let sha = r.sha.as_deref().map_or("—", |s| crate::report::prefix(s, 7));
-        let detail = match r.result {
-            "drifted" => format!("⚠️ drifted: {} to add, {} to change, {} to destroy", r.add, r.change, r.destroy),
-            "in-sync" => "✅ in sync".to_owned(),
-            "never-planned" => "never planned".to_owned(),
-            _ => format!(
-                "❌ {}",
-                r.message.as_deref().unwrap_or("error").lines().next().unwrap_or_default().replace('|', "\\|")
-            ),
-        };
-        out.push_str(&format!("| `{}` | `{}` | `{sha}` | {detail} |\n", r.customer, r.environment));
+    /// A target that could not be checked fails the run; drift alone does not.
+    fn exit_status(&self) -> ExitStatus {
+        if self.errors > 0 { ExitStatus::Failure } else { ExitStatus::Success }
     }
-    out
+}
+
+/// The job summary table.
+impl fmt::Display for DriftReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "## infra-manager drift\n")?;
+        writeln!(f, "| Customer | Environment | Commit | Result |\n| --- | --- | --- | --- |")?;
+        for r in &self.results {
+            let sha = r.sha.as_deref().map_or("—", |s| prefix(s, 7));
+            let detail = match r.result {
+                DriftState::Drifted => {
+                    format!("⚠️ drifted: {} to add, {} to change, {} to destroy", r.add, r.change, r.destroy)
+                }
+                DriftState::InSync => "✅ in sync".to_owned(),
+                DriftState::NeverPlanned => "never planned".to_owned(),
+                DriftState::Error => format!(
+                    "❌ {}",
+                    r.message.as_deref().unwrap_or("error").lines().next().unwrap_or_default().replace('|', "\\|")
+                ),
+            };
+            writeln!(f, "| `{}` | `{}` | `{sha}` | {detail} |", r.customer, r.environment)?;
+        }
+        Ok(())
+    }
+}
+
+pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, CommandError> {
+    let config = ctx.config().await?;
+    let only_env = args.env.as_deref().map(EnvName::parse).transpose().map_err(|e| CommandError::bad_env(&e))?;
+    let local;
+    let (host, targets): (&dyn CodeHost, Vec<Target>) = match &args.source_dir {
+        Some(dir) => {
+            local = local_host(dir)?;
+            let customer = local_customer(args.customer.as_deref(), dir)?;
+            let targets = config
+                .environments
+                .iter()
+                .filter(|(env, _)| only_env.as_ref().is_none_or(|only| only == env))
+                .map(|(env, _)| Target { customer: customer.clone(), env: env.clone() })
+                .collect();
+            (&local, targets)
+        }
+        None => {
+            let targets = fleet(config, args.customer.as_deref(), only_env.as_ref())?;
+            (ctx.github().await?, targets)
+        }
+    };
+    let work = ctx.work_root().await?;
+    let deps = Deps {
+        config,
+        host,
+        store: ctx.store().await?,
+        terraform: ctx.terraform().await?,
+        work: &work,
+        run_url: ctx.settings.runner.run_url.clone(),
+        manager_commit: "drift".to_owned(),
+    };
+    let mut results = Vec::new();
+    for target in &targets {
+        output::log(&format!("drift: checking {target}"));
+        results.push(check(&deps, target).await);
+    }
+    let count = |state: DriftState| results.iter().filter(|r| r.result == state).count();
+    let report = DriftReport {
+        command: Verb::Drift,
+        drifted: count(DriftState::Drifted),
+        errors: count(DriftState::Error),
+        results,
+    };
+    let runner = &ctx.settings.runner;
+    set_outputs(
+        runner.output.as_deref(),
+        &[("drifted", report.drifted.to_string()), ("errors", report.errors.to_string())],
+    );
+    append_summary(runner.summary.as_deref(), &report.to_string());
+    Ok(report)
+}
+
+/// Every registered customer environment (optionally one customer or environment).
+fn fleet(config: &Config, customer: Option<&str>, env: Option<&EnvName>) -> Result<Vec<Target>, CommandError> {
+    if !config.has_registry() {
+        return Err(CommandError::usage(
+            "no customers are registered in infra-manager.yml",
+            "use `--source-dir DIR` for a local check",
+        ));
+    }
+    let only = customer.map(CustomerId::parse).transpose().map_err(|e| CommandError::bad_customer(&e))?;
+    Ok(config
+        .customers
+        .iter()
+        .filter(|c| only.as_ref().is_none_or(|o| o == &c.repo))
+        .flat_map(|c| c.environments.iter().map(move |e| Target { customer: c.repo.clone(), env: e.clone() }))
+        .filter(|t| env.is_none_or(|e| e == &t.env))
+        .collect())
 }

@@ -4,17 +4,18 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{Outcome, Stop};
+use super::Outcome;
+use crate::cli::HistoryArgs;
+use crate::context::Context;
+use crate::error::CommandError;
 use crate::identity::{CustomerId, EnvName};
 use crate::output;
 use crate::report::{name_of, prefix};
-use crate::store::{RunRecord, Store};
+use crate::store::RunRecord;
 
 /// A customer's runs, as `--json` prints it.
 #[derive(Debug, Clone, Serialize)]
 pub struct History {
-    pub command: &'static str,
-    pub status: Outcome,
     pub customer: String,
     /// The environment asked for, or `null` for all.
     pub environment: Option<String>,
@@ -22,23 +23,22 @@ pub struct History {
     pub runs: Vec<RunRecord>,
 }
 
-pub async fn run(
-    store: &dyn Store,
-    customer: &CustomerId,
-    env: Option<&EnvName>,
-    limit: Option<usize>,
-) -> Result<History, Stop> {
-    let customer = customer.to_string();
-    let env = env.map(EnvName::as_str);
-    let mut runs = store.history(&customer, env).await.map_err(|e| Stop::Failed(e.to_string()))?;
-    if let Some(limit) = limit {
+impl Outcome for History {}
+
+pub async fn run(ctx: &Context<'_>, args: &HistoryArgs) -> Result<History, CommandError> {
+    // Names are checked before the store is opened, so a crafted one never reaches a key.
+    let customer = CustomerId::parse(&args.customer).map_err(|e| CommandError::bad_customer(&e))?.to_string();
+    let env = args.env.as_deref().map(EnvName::parse).transpose().map_err(|e| CommandError::bad_env(&e))?;
+    let env = env.as_ref().map(EnvName::as_str);
+    let mut runs = ctx.store().await?.history(&customer, env).await?;
+    if let Some(limit) = args.limit {
         runs.truncate(limit);
     }
     if runs.is_empty() {
         let scope = env.map(|e| format!(" in `{e}`")).unwrap_or_default();
         output::log(&format!("no runs recorded for `{customer}`{scope}"));
     }
-    Ok(History { command: "history", status: Outcome::Ok, customer, environment: env.map(str::to_owned), runs })
+    Ok(History { customer, environment: env.map(str::to_owned), runs })
 }
 
 impl fmt::Display for History {

@@ -9,78 +9,58 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Outcome, Stop};
-use crate::identity::Target;
+use super::Outcome;
+use crate::cli::ReleaseArgs;
+use crate::context::Context;
+use crate::error::CommandError;
+use crate::identity::{CustomerId, EnvName, Target};
+use crate::store::LockAdmin;
 use crate::store::s3::locks::human_duration;
-use crate::store::s3::{LockError, LockInfo, ReleaseOutcome, S3Store, list_locks, release_lock};
+use crate::store::s3::{LockInfo, ReleaseOutcome};
 
 /// The locks held, as `--json` prints them.
 #[derive(Debug, Clone, Serialize)]
 pub struct LockList {
-    pub command: &'static str,
-    pub status: Outcome,
     pub locks: Vec<LockInfo>,
 }
+
+impl Outcome for LockList {}
 
 /// What `locks release` did, as `--json` prints it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Released {
-    pub command: &'static str,
-    pub status: Outcome,
     pub customer: String,
     pub environment: String,
     pub result: ReleaseOutcome,
 }
 
-/// `locks` needs the S3 backend; the local one has no lock table or lock objects.
-fn require_s3(store: Option<&S3Store>) -> Result<&S3Store, Stop> {
-    store.ok_or_else(|| Stop::Refused {
-        message: "`locks` manages Terraform's S3 state locks, but `state.backend` is `local`".into(),
-        hint: Some("the local backend locks the state file itself; set `state.backend: s3` in infra-manager.yml to use `locks`".into()),
-        exit_code: 2,
+impl Outcome for Released {}
+
+/// `locks` needs a store with locks (S3); the local one locks the state file itself.
+async fn lock_admin<'c>(ctx: &'c Context<'_>) -> Result<&'c dyn LockAdmin, CommandError> {
+    ctx.store().await?.locks().ok_or_else(|| {
+        CommandError::usage(
+            "`locks` manages Terraform's S3 state locks, but `state.backend` is `local`",
+            "the local backend locks the state file itself; set `state.backend: s3` in infra-manager.yml to use `locks`",
+        )
     })
 }
 
-pub async fn list(store: Option<&S3Store>) -> Result<LockList, Stop> {
-    let store = require_s3(store)?;
-    let locks = list_locks(store).await.map_err(lock_stop)?;
+pub async fn list(ctx: &Context<'_>) -> Result<LockList, CommandError> {
+    let locks = lock_admin(ctx).await?.list_locks().await?;
     if locks.is_empty() {
         crate::output::log("no state locks held");
     }
-    Ok(LockList { command: "locks list", status: Outcome::Ok, locks })
+    Ok(LockList { locks })
 }
 
-pub async fn release(
-    store: Option<&S3Store>,
-    target: &Target,
-    older_than: Duration,
-    force: bool,
-) -> Result<Released, Stop> {
-    let store = require_s3(store)?;
-    let result = release_lock(store, target, older_than, force).await.map_err(lock_stop)?;
-    Ok(Released {
-        command: "locks release",
-        status: Outcome::Ok,
-        customer: target.customer.to_string(),
-        environment: target.env.to_string(),
-        result,
-    })
-}
-
-/// A lock error as a stop: a lock too young or one that changed is refused (exit 1), with
-/// the message's `hint:` line as the hint; a store failure fails.
-fn lock_stop(error: LockError) -> Stop {
-    match error {
-        LockError::Store(e) => Stop::Failed(e.to_string()),
-        refused => {
-            let text = refused.to_string();
-            let (message, hint) = match text.split_once("\nhint: ") {
-                Some((message, hint)) => (message.to_owned(), Some(hint.to_owned())),
-                None => (text, None),
-            };
-            Stop::Refused { message, hint, exit_code: 1 }
-        }
-    }
+pub async fn release(ctx: &Context<'_>, args: &ReleaseArgs) -> Result<Released, CommandError> {
+    // Names are checked before the store is opened, so a crafted one never reaches a key.
+    let customer = CustomerId::parse(&args.customer).map_err(|e| CommandError::bad_customer(&e))?;
+    let env = EnvName::parse(&args.env).map_err(|e| CommandError::bad_env(&e))?;
+    let target = Target { customer, env };
+    let result = lock_admin(ctx).await?.release_lock(&target, args.older_than, args.force).await?;
+    Ok(Released { customer: target.customer.to_string(), environment: target.env.to_string(), result })
 }
 
 /// Parses a guard age such as `15m`, `1h 30m`, `90s` or `2 days` (a day is 24 hours).

@@ -16,9 +16,8 @@ use super::pagination::next_link;
 use super::repo_path;
 use crate::codehost::{CodeHostError, CommentOutcome};
 use crate::identity::CustomerId;
+use crate::limits::COMMENT_CHARS;
 
-/// GitHub refuses longer comment bodies.
-pub const MAX_COMMENT_CHARS: usize = 65_536;
 /// Comments per page when listing (GitHub's maximum).
 const PER_PAGE: u32 = 100;
 /// A PR with more pages than this is not worth walking (100,000 comments).
@@ -50,10 +49,8 @@ pub(crate) async fn upsert(
         )));
     }
     let chars = body.chars().count();
-    if chars > MAX_COMMENT_CHARS {
-        return Err(refuse(format!(
-            "the comment body is {chars} characters; GitHub accepts at most {MAX_COMMENT_CHARS}"
-        )));
+    if chars > COMMENT_CHARS {
+        return Err(refuse(format!("the comment body is {chars} characters; GitHub accepts at most {COMMENT_CHARS}")));
     }
 
     if let Some(existing) = find(api, repo, pr, marker).await? {

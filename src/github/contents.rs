@@ -10,9 +10,7 @@ use super::error::GithubError;
 use super::repo_path;
 use crate::codehost::CodeHostError;
 use crate::identity::{CustomerId, Sha};
-
-/// Files larger than this are refused: customer files are small YAML documents.
-pub const MAX_FILE_BYTES: usize = 64 * 1024;
+use crate::limits::CUSTOMER_FILE_BYTES;
 
 /// The fields of a contents answer the client needs.
 #[derive(Debug, Deserialize)]
@@ -44,7 +42,7 @@ pub(crate) async fn read_file(
         repo: repo.to_string(),
         path: path.to_owned(),
         reference: sha.to_string(),
-        limit: MAX_FILE_BYTES,
+        limit: CUSTOMER_FILE_BYTES,
     };
     let encoded = encode_path(path)
         .ok_or_else(|| fail("the path must be relative, with no empty, `.` or `..` segments".to_owned()))?;
@@ -76,7 +74,7 @@ pub(crate) async fn read_file(
     if file.kind != "file" {
         return Err(fail(format!("it is a {}, not a file", file.kind)));
     }
-    if file.size > MAX_FILE_BYTES as u64 {
+    if file.size > CUSTOMER_FILE_BYTES as u64 {
         return Err(too_large());
     }
     let bytes = match file.encoding.as_deref() {
@@ -89,7 +87,7 @@ pub(crate) async fn read_file(
         }
         other => return Err(fail(format!("GitHub sent the content with encoding `{}`", other.unwrap_or("(none)")))),
     };
-    if bytes.len() > MAX_FILE_BYTES {
+    if bytes.len() > CUSTOMER_FILE_BYTES {
         return Err(too_large());
     }
     String::from_utf8(bytes).map(Some).map_err(|_| fail("it is not UTF-8 text".to_owned()))

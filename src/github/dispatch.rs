@@ -5,11 +5,7 @@ use serde_json::{Value, json};
 
 use super::api::{Api, Call};
 use crate::codehost::CodeHostError;
-
-/// GitHub's limits on a dispatch (documented on the operation).
-const MAX_EVENT_TYPE_CHARS: usize = 100;
-const MAX_PAYLOAD_PROPERTIES: usize = 10;
-const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+use crate::limits::{DISPATCH_EVENT_TYPE_CHARS, DISPATCH_PAYLOAD_BYTES, DISPATCH_PAYLOAD_PROPERTIES};
 
 /// `POST /repos/{owner}/{repo}/dispatches`; GitHub answers 204 with no body.
 pub(crate) async fn send(api: &Api, repo: &str, event_type: &str, client_payload: Value) -> Result<(), CodeHostError> {
@@ -17,24 +13,24 @@ pub(crate) async fn send(api: &Api, repo: &str, event_type: &str, client_payload
     let refuse = |message: String| CodeHostError::Call { call: format!("POST {path}"), message };
     check_repo(repo).map_err(refuse)?;
     let chars = event_type.chars().count();
-    if chars == 0 || chars > MAX_EVENT_TYPE_CHARS {
+    if chars == 0 || chars > DISPATCH_EVENT_TYPE_CHARS {
         return Err(refuse(format!(
-            "the event type must be 1 to {MAX_EVENT_TYPE_CHARS} characters, `{event_type}` is {chars}"
+            "the event type must be 1 to {DISPATCH_EVENT_TYPE_CHARS} characters, `{event_type}` is {chars}"
         )));
     }
     let Some(properties) = client_payload.as_object() else {
         return Err(refuse("the client payload must be a JSON object".to_owned()));
     };
-    if properties.len() > MAX_PAYLOAD_PROPERTIES {
+    if properties.len() > DISPATCH_PAYLOAD_PROPERTIES {
         return Err(refuse(format!(
-            "the client payload has {} top-level properties; GitHub accepts at most {MAX_PAYLOAD_PROPERTIES}",
+            "the client payload has {} top-level properties; GitHub accepts at most {DISPATCH_PAYLOAD_PROPERTIES}",
             properties.len()
         )));
     }
     let size = client_payload.to_string().len();
-    if size >= MAX_PAYLOAD_BYTES {
+    if size >= DISPATCH_PAYLOAD_BYTES {
         return Err(refuse(format!(
-            "the client payload is {size} bytes; GitHub accepts less than {MAX_PAYLOAD_BYTES}"
+            "the client payload is {size} bytes; GitHub accepts less than {DISPATCH_PAYLOAD_BYTES}"
         )));
     }
     let body = json!({ "event_type": event_type, "client_payload": client_payload });

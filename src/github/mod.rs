@@ -4,8 +4,8 @@
 //! Built on octocrab's raw request methods with octocrab's retry layer compiled out: the
 //! retry policy is [`RetryPolicy`] (5xx, connection errors and timeouts, secondary and
 //! primary rate limits, with exponential backoff and jitter, honouring `Retry-After` and
-//! `x-ratelimit-reset`). The API base comes from `GITHUB_API_URL` so tests and GitHub
-//! Enterprise Server point it elsewhere.
+//! `x-ratelimit-reset`). The API base is passed in (the settings take it from
+//! `GITHUB_API_URL`), so tests and GitHub Enterprise Server point it elsewhere.
 //!
 //! Call [`install_crypto_provider`] once at start-up (the client also calls it).
 
@@ -23,25 +23,15 @@ mod token;
 use async_trait::async_trait;
 use serde_json::Value;
 
-pub use self::comments::MAX_COMMENT_CHARS;
-pub use self::contents::MAX_FILE_BYTES;
 pub use self::error::GithubError;
 pub use self::retry::RetryPolicy;
-pub use self::statuses::MAX_DESCRIPTION_CHARS;
 pub use self::tls::install_crypto_provider;
 pub use self::token::{GithubToken, TokenError};
 use crate::codehost::{CodeHost, CodeHostError, CommentOutcome, CommitStatus};
 use crate::identity::{CustomerId, Sha};
 
-/// The variable GitHub Actions sets to the REST API base.
-pub const API_URL_ENV: &str = "GITHUB_API_URL";
 /// The REST API base when `GITHUB_API_URL` is unset.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
-
-/// `GITHUB_API_URL`, or [`DEFAULT_API_URL`] when it is unset or empty.
-pub fn api_url_from_env() -> String {
-    std::env::var(API_URL_ENV).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| DEFAULT_API_URL.to_owned())
-}
 
 /// `/repos/{owner}/{repo}`; both parts are validated names, safe in a URL path.
 fn repo_path(repo: &CustomerId) -> String {

@@ -7,9 +7,8 @@ use super::api::{Api, Call};
 use super::repo_path;
 use crate::codehost::{CodeHostError, CommitStatus};
 use crate::identity::{CustomerId, Sha};
-
-/// GitHub refuses longer status descriptions.
-pub const MAX_DESCRIPTION_CHARS: usize = 140;
+use crate::limits::STATUS_DESCRIPTION_CHARS;
+use crate::report::truncate_chars;
 
 /// `POST /repos/{owner}/{repo}/statuses/{sha}`, the description cut to GitHub's limit.
 pub(crate) async fn set_status(
@@ -21,7 +20,7 @@ pub(crate) async fn set_status(
     let mut body = json!({
         "state": status.state,
         "context": status.context,
-        "description": truncate_description(&status.description),
+        "description": truncate_chars(&status.description, STATUS_DESCRIPTION_CHARS),
     });
     if let Some(url) = &status.target_url {
         body["target_url"] = json!(url);
@@ -31,30 +30,19 @@ pub(crate) async fn set_status(
     Ok(())
 }
 
-/// At most [`MAX_DESCRIPTION_CHARS`] characters (not bytes); a cut text ends with `…`.
-pub(crate) fn truncate_description(text: &str) -> String {
-    if text.chars().count() <= MAX_DESCRIPTION_CHARS {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(MAX_DESCRIPTION_CHARS - 1).collect();
-    cut.push('…');
-    cut
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn descriptions_are_cut_on_character_boundaries() {
-        assert_eq!(truncate_description("Plan: 1 to add"), "Plan: 1 to add");
+        let cut = |text: &str| truncate_chars(text, STATUS_DESCRIPTION_CHARS);
+        assert_eq!(cut("Plan: 1 to add"), "Plan: 1 to add");
         let exact = "x".repeat(140);
-        assert_eq!(truncate_description(&exact), exact);
-        let long = "é".repeat(200);
-        let cut = truncate_description(&long);
-        assert_eq!(cut.chars().count(), 140);
-        assert!(cut.ends_with('…'));
-        let emoji = "🚀".repeat(141);
-        assert_eq!(truncate_description(&emoji).chars().count(), 140);
+        assert_eq!(cut(&exact), exact);
+        let long = cut(&"é".repeat(200));
+        assert_eq!(long.chars().count(), 140);
+        assert!(long.ends_with('…'));
+        assert_eq!(cut(&"🚀".repeat(141)).chars().count(), 140);
     }
 }

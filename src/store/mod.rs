@@ -138,4 +138,36 @@ pub trait Store: Send + Sync {
 
     /// Runs for a customer (optionally one environment), newest first.
     async fn history(&self, customer: &str, env: Option<&str>) -> Result<Vec<RunRecord>, StoreError>;
+
+    /// Listing and releasing Terraform's state locks, where the store has such locks.
+    fn locks(&self) -> Option<&dyn LockAdmin> {
+        None
+    }
+
+    /// Creating the store's resources, where it has resources to create.
+    fn bootstrapper(&self) -> Option<&dyn Bootstrap> {
+        None
+    }
+}
+
+/// A store whose Terraform state locks can be listed and released (`locks`).
+#[async_trait]
+pub trait LockAdmin: Send + Sync {
+    /// Every lock held.
+    async fn list_locks(&self) -> Result<Vec<s3::LockInfo>, s3::LockError>;
+
+    /// Releases `target`'s lock if it is older than `older_than` (or `force`), and only if it
+    /// is still the lock that was read.
+    async fn release_lock(
+        &self,
+        target: &Target,
+        older_than: std::time::Duration,
+        force: bool,
+    ) -> Result<s3::ReleaseOutcome, s3::LockError>;
+}
+
+/// A store with resources to create before first use (`bootstrap`); safe to re-run.
+#[async_trait]
+pub trait Bootstrap: Send + Sync {
+    async fn bootstrap(&self) -> Result<s3::BootstrapReport, StoreError>;
 }

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::identity::{Sha, Target};
-use crate::store::{Backend, PlanKey, PlanMeta, RunRecord, Store, StoreError};
+use crate::store::{Backend, Bootstrap, LockAdmin, PlanKey, PlanMeta, RunRecord, Store, StoreError};
 
 /// How Terraform locks S3 state (`state.lock` in infra-manager.yml).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,22 +75,29 @@ impl Default for S3Settings {
 /// Settings that can't be used, found before any call is made.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SettingsError {
-    #[error(
-        "state key prefix `{prefix}` is not allowed: {reason}\nhint: use a relative prefix such as `customers`, made of `A-Z a-z 0-9 . _ - /`"
-    )]
+    #[error("state key prefix `{prefix}` is not allowed: {reason}")]
     KeyPrefix { prefix: String, reason: &'static str },
-    #[error("state bucket `{bucket}` is not a valid S3 bucket name\nhint: use 3 to 63 characters from `a-z 0-9 . -`")]
+    #[error("state bucket `{bucket}` is not a valid S3 bucket name")]
     Bucket { bucket: String },
-    #[error(
-        "{what} `{name}` is not a valid DynamoDB table name\nhint: use 3 to 255 characters from `A-Z a-z 0-9 . _ -`"
-    )]
+    #[error("{what} `{name}` is not a valid DynamoDB table name")]
     Table { what: &'static str, name: String },
-    #[error("region `{region}` is not valid\nhint: set `state.region` (or `AWS_REGION`), e.g. `us-east-1`")]
+    #[error("region `{region}` is not valid")]
     Region { region: String },
-    #[error(
-        "endpoint `{endpoint}` is not an http(s) URL\nhint: set `state.endpoint` or `AWS_ENDPOINT_URL` to e.g. `http://127.0.0.1:5000`"
-    )]
+    #[error("endpoint `{endpoint}` is not an http(s) URL")]
     Endpoint { endpoint: String },
+}
+
+impl SettingsError {
+    /// What to do about it.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            Self::KeyPrefix { .. } => "use a relative prefix such as `customers`, made of `A-Z a-z 0-9 . _ - /`",
+            Self::Bucket { .. } => "use 3 to 63 characters from `a-z 0-9 . -`",
+            Self::Table { .. } => "use 3 to 255 characters from `A-Z a-z 0-9 . _ -`",
+            Self::Region { .. } => "set `state.region` (or `AWS_REGION`), e.g. `us-east-1`",
+            Self::Endpoint { .. } => "set `state.endpoint` or `AWS_ENDPOINT_URL` to e.g. `http://127.0.0.1:5000`",
+        }
+    }
 }
 
 impl S3Settings {
@@ -115,16 +122,11 @@ impl S3Settings {
         Ok(())
     }
 
-    /// The endpoint in effect: the setting, else a non-empty `AWS_ENDPOINT_URL`.
-    pub fn effective_endpoint(&self) -> Result<Option<String>, SettingsError> {
-        let endpoint = match &self.endpoint {
-            Some(endpoint) => Some(endpoint.clone()),
-            None => std::env::var("AWS_ENDPOINT_URL").ok().filter(|value| !value.trim().is_empty()),
-        };
-        if let Some(endpoint) = &endpoint {
-            check_endpoint(endpoint)?;
-        }
-        Ok(endpoint)
+    /// These settings with `endpoint` filled from `env_endpoint` (`AWS_ENDPOINT_URL`, read by
+    /// the settings layer) when the file names none.
+    pub fn with_env_endpoint(self, env_endpoint: Option<&str>) -> Self {
+        let endpoint = self.endpoint.or_else(|| env_endpoint.filter(|v| !v.trim().is_empty()).map(str::to_owned));
+        Self { endpoint, ..self }
     }
 }
 
@@ -166,7 +168,7 @@ impl S3Store {
     ) -> Result<Self, SettingsError> {
         settings.validate()?;
         let layout = KeyLayout::new(&settings.bucket, &settings.key_prefix)?;
-        let endpoint = settings.effective_endpoint()?;
+        let endpoint = settings.endpoint.clone();
         let clients = AwsClients::connect(&settings, endpoint.as_deref(), credentials).await;
         Ok(Self { settings, layout, endpoint, clients })
     }
@@ -247,6 +249,37 @@ impl Store for S3Store {
     async fn history(&self, customer: &str, env: Option<&str>) -> Result<Vec<RunRecord>, StoreError> {
         records::history(self, customer, env).await
     }
+
+    fn locks(&self) -> Option<&dyn LockAdmin> {
+        Some(self)
+    }
+
+    fn bootstrapper(&self) -> Option<&dyn Bootstrap> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl LockAdmin for S3Store {
+    async fn list_locks(&self) -> Result<Vec<LockInfo>, LockError> {
+        list_locks(self).await
+    }
+
+    async fn release_lock(
+        &self,
+        target: &Target,
+        older_than: std::time::Duration,
+        force: bool,
+    ) -> Result<ReleaseOutcome, LockError> {
+        release_lock(self, target, older_than, force).await
+    }
+}
+
+#[async_trait]
+impl Bootstrap for S3Store {
+    async fn bootstrap(&self) -> Result<BootstrapReport, StoreError> {
+        bootstrap(self).await
+    }
 }
 
 #[cfg(test)]
@@ -325,9 +358,9 @@ mod tests {
             (S3Settings { endpoint: Some("127.0.0.1:5000".into()), ..settings() }, "`127.0.0.1:5000`"),
         ];
         for (settings, expected) in cases {
-            let error = settings.validate().expect_err("should be refused").to_string();
-            assert!(error.contains(expected), "{error:?} should contain {expected:?}");
-            assert!(error.contains("\nhint: "), "{error:?} should carry a hint");
+            let error = settings.validate().expect_err("should be refused");
+            assert!(error.to_string().contains(expected), "{error:?} should contain {expected:?}");
+            assert!(!error.hint().is_empty(), "{error:?} should carry a hint");
         }
         settings().validate().expect("defaults are valid");
     }

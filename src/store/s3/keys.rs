@@ -126,24 +126,31 @@ pub fn is_lockfile_key(key: &str) -> bool {
     key.ends_with(LOCKFILE_SUFFIX)
 }
 
-fn check_prefix(prefix: &str) -> Result<(), SettingsError> {
-    let refuse = |reason| Err(SettingsError::KeyPrefix { prefix: prefix.to_owned(), reason });
+/// The one rule for `state.key_prefix`, used by the config parser and the store alike:
+/// why `prefix` can't be used, or `None` when it can (empty is allowed).
+pub fn prefix_problem(prefix: &str) -> Option<&'static str> {
     if prefix.contains("..") {
-        return refuse("it contains `..`");
+        Some("it contains `..`")
+    } else if prefix.starts_with('/') || prefix.ends_with('/') {
+        Some("it starts or ends with `/`")
+    } else if prefix.contains("//") {
+        Some("it contains an empty path segment")
+    } else if prefix.split('/').any(|segment| segment == ".") {
+        Some("it contains a `.` path segment")
+    } else if prefix.len() > 200 {
+        Some("it is longer than 200 characters")
+    } else if !prefix.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/')) {
+        Some("it contains a character outside `A-Z a-z 0-9 . _ - /`")
+    } else {
+        None
     }
-    if prefix.starts_with('/') || prefix.ends_with('/') {
-        return refuse("it starts or ends with `/`");
+}
+
+fn check_prefix(prefix: &str) -> Result<(), SettingsError> {
+    match prefix_problem(prefix) {
+        Some(reason) => Err(SettingsError::KeyPrefix { prefix: prefix.to_owned(), reason }),
+        None => Ok(()),
     }
-    if prefix.contains("//") {
-        return refuse("it contains an empty path segment");
-    }
-    if prefix.len() > 200 {
-        return refuse("it is longer than 200 characters");
-    }
-    if !prefix.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/')) {
-        return refuse("it contains a character outside `A-Z a-z 0-9 . _ - /`");
-    }
-    Ok(())
 }
 
 fn check_bucket(bucket: &str) -> Result<(), SettingsError> {

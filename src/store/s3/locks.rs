@@ -121,16 +121,27 @@ fn parse_lock(lock_id: &str, target: Option<Target>, info: Option<&str>, guard: 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error(
-        "the lock on {target} is {} (held by `{}` for `{}`, lock ID `{}`); refusing to release a lock younger than {}\nhint: pass `--force` if the run holding it is gone",
+        "the lock on {target} is {} (held by `{}` for `{}`, lock ID `{}`); refusing to release a lock younger than {}",
         describe_age(*.age), .lock.who, .lock.operation, .lock.id, human_duration(*.guard)
     )]
     TooYoung { target: String, age: Option<Duration>, guard: Duration, lock: Box<LockInfo> },
     #[error(
-        "the lock on {target} changed while it was being released (another run took it over or released it); nothing was deleted\nhint: run `infra-manager locks list` and try again"
+        "the lock on {target} changed while it was being released (another run took it over or released it); nothing was deleted"
     )]
     Changed { target: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl LockError {
+    /// What to do about it; `None` for a store failure.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Self::TooYoung { .. } => Some("pass `--force` if the run holding it is gone"),
+            Self::Changed { .. } => Some("run `infra-manager locks list` and try again"),
+            Self::Store(_) => None,
+        }
+    }
 }
 
 /// What [`release_lock`] did.
@@ -396,11 +407,12 @@ mod tests {
         let old = created + jiff::SignedDuration::from_secs(3600);
         let guard = Duration::from_secs(600);
 
-        let error = check_guard(&lock, &target(), young, guard, false).expect_err("too young").to_string();
+        let refused = check_guard(&lock, &target(), young, guard, false).expect_err("too young");
+        assert_eq!(refused.hint(), Some("pass `--force` if the run holding it is gone"));
+        let error = refused.to_string();
         assert!(error.contains("is only 30s old"), "{error}");
         assert!(error.contains("`runner@host`"), "{error}");
         assert!(error.contains("younger than 10m 0s"), "{error}");
-        assert!(error.contains("\nhint: pass `--force`"), "{error}");
         check_guard(&lock, &target(), young, guard, true).expect("forced");
         check_guard(&lock, &target(), old, guard, false).expect("old enough");
 

@@ -1,0 +1,59 @@
+//! The process edge: parse → resolve settings → build seams → run the verb → print → exit.
+
+mod print;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command, LocksCommand};
+use crate::commands;
+use crate::context::Context;
+use crate::error::ExitStatus;
+use crate::output;
+use crate::settings::Settings;
+
+/// Runs the parsed command line and returns the process exit code.
+pub fn main(cli: Cli) -> ExitCode {
+    init_logging();
+    // One TLS crypto provider (ring) for octocrab and the AWS SDK alike, chosen once here.
+    crate::github::install_crypto_provider();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            output::log(&format!("error: can't start the async runtime: {e}"));
+            return ExitCode::from(ExitStatus::Failure.code());
+        }
+    };
+    let settings = Settings::resolve(&cli);
+    let status = runtime.block_on(run(&cli.command, &settings));
+    ExitCode::from(status.code())
+}
+
+/// Runs one verb over seams opened on first use, and prints its result.
+pub async fn run(command: &Command, settings: &Settings) -> ExitStatus {
+    let ctx = Context::new(settings);
+    let verb = command.verb();
+    let json = settings.json;
+    match command {
+        Command::Plan(args) => print::result(verb, json, commands::plan::run(&ctx, args).await),
+        Command::Apply(args) => print::result(verb, json, commands::apply::run(&ctx, args).await),
+        Command::Validate(args) => print::result(verb, json, commands::validate::run(&ctx, args).await),
+        Command::Render(args) => print::result(verb, json, commands::render::run(&ctx, args).await),
+        Command::Schema => print::result(verb, json, commands::schema::run(&ctx).await),
+        Command::Targets => print::result(verb, json, commands::targets::run(&ctx).await),
+        Command::Dispatch(args) => print::result(verb, json, commands::dispatch::run(&ctx, args).await),
+        Command::Drift(args) => print::result(verb, json, commands::drift::run(&ctx, args).await),
+        Command::Bootstrap => print::result(verb, json, commands::bootstrap::run(&ctx).await),
+        Command::History(args) => print::result(verb, json, commands::history::run(&ctx, args).await),
+        Command::Locks(LocksCommand::List) => print::result(verb, json, commands::locks::list(&ctx).await),
+        Command::Locks(LocksCommand::Release(args)) => {
+            print::result(verb, json, commands::locks::release(&ctx, args).await)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("INFRA_MANAGER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}

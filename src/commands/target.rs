@@ -1,0 +1,201 @@
+//! What `plan`, `apply` and `render` share: where the request comes from (a local
+//! directory, or the `repository_dispatch` that started this run) and how a result is
+//! reported to the GitHub Actions runner.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::actions::{self, CommandsOff};
+use crate::cli::{TargetArgs, Verb};
+use crate::codehost::CodeHost;
+use crate::commands::TargetResult;
+use crate::context::Context;
+use crate::error::{CommandError, Status, Subject};
+use crate::event;
+use crate::identity::{CustomerId, EnvName, Sha, Target};
+use crate::local_host::{LocalHost, content_sha};
+use crate::output;
+use crate::pipeline::{Deps, Request};
+use crate::report::name_of;
+use crate::settings::Runner;
+use crate::variables;
+
+/// Where a request comes from.
+pub enum Source {
+    /// `--source-dir`: a directory stands in for the customer repository.
+    Local(LocalHost),
+    /// The `repository_dispatch` event at `GITHUB_EVENT_PATH`, read through the GitHub API.
+    Dispatch,
+}
+
+/// The request and its source, from the arguments (local) or the dispatch event.
+pub async fn request(ctx: &Context<'_>, args: &TargetArgs) -> Result<(Request, Source), CommandError> {
+    match &args.source_dir {
+        Some(dir) => {
+            let (req, host) = local_request(args, dir).await?;
+            Ok((req, Source::Local(host)))
+        }
+        None => {
+            let env = EnvName::parse(&args.env).map_err(|e| CommandError::bad_env(&e))?;
+            let dispatch = dispatch_event(&ctx.settings.runner)?;
+            let target = Target { customer: dispatch.customer, env };
+            Ok((Request { target, sha: dispatch.sha, pull_request: dispatch.pull_request }, Source::Dispatch))
+        }
+    }
+}
+
+/// The customer of a local source directory: `--customer`, else `local/<dir name>`.
+pub fn local_customer(customer: Option<&str>, source_dir: &Path) -> Result<CustomerId, CommandError> {
+    let name = match customer {
+        Some(c) => c.to_owned(),
+        None => {
+            let dir = std::path::absolute(source_dir).unwrap_or_else(|_| source_dir.to_path_buf());
+            let base = dir.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+            format!("local/{base}")
+        }
+    };
+    CustomerId::parse(&name).map_err(|e| CommandError::bad_customer(&e))
+}
+
+/// The local source directory as a code host, refused when it is not a directory.
+pub fn local_host(source_dir: &Path) -> Result<LocalHost, CommandError> {
+    if !source_dir.is_dir() {
+        return Err(CommandError::usage(
+            format!("source directory `{}` does not exist", source_dir.display()),
+            "pass the customer repository checkout as `--source-dir`",
+        ));
+    }
+    Ok(LocalHost::new(source_dir))
+}
+
+/// A request for the directory `dir` (`--source-dir`), and the directory as a code host.
+pub async fn local_request(args: &TargetArgs, dir: &Path) -> Result<(Request, LocalHost), CommandError> {
+    let host = local_host(dir)?;
+    let customer = local_customer(args.customer.as_deref(), dir)?;
+    let env = EnvName::parse(&args.env).map_err(|e| CommandError::bad_env(&e))?;
+    let sha = match &args.sha {
+        Some(s) => Sha::parse(s).map_err(|e| CommandError::bad_sha(&e))?,
+        // The file's digest stands in for a commit; a missing file is refused by fetch.
+        None => {
+            let text = host.read_file(&customer, variables::PATH, &content_sha("")).await?;
+            content_sha(&text.unwrap_or_default())
+        }
+    };
+    Ok((Request { target: Target { customer, env }, sha, pull_request: None }, host))
+}
+
+/// The `repository_dispatch` this run was started by.
+pub fn dispatch_event(runner: &Runner) -> Result<event::Dispatch, CommandError> {
+    let Some(path) = &runner.event_path else {
+        return Err(CommandError::usage(
+            "no GITHUB_EVENT_PATH: not running in GitHub Actions",
+            "pass `--source-dir DIR` for a local run",
+        ));
+    };
+    Ok(event::parse_dispatch(&event::read(path)?)?)
+}
+
+/// What the customer, environment and commit of a request are, for results and errors.
+pub fn subject(req: &Request) -> Subject {
+    Subject {
+        customer: Some(req.target.customer.to_string()),
+        environment: Some(req.target.env.to_string()),
+        sha: Some(req.sha.to_string()),
+    }
+}
+
+/// Runs `flow` against the seams for `source`: the local directory or the GitHub API, the
+/// configured store and Terraform, and a work root for this run. On GitHub, Terraform's
+/// output (which carries customer values) is printed with workflow commands turned off.
+pub async fn with_deps<T>(
+    ctx: &Context<'_>,
+    req: &Request,
+    source: &Source,
+    flow: impl AsyncFnOnce(&Deps<'_>) -> Result<T, CommandError>,
+) -> Result<T, CommandError> {
+    let config = ctx.config().await?;
+    // Refuse an unregistered repository before touching GitHub or the store.
+    crate::pipeline::admit::admit(config, &req.target)?;
+    let host: &dyn CodeHost = match source {
+        Source::Local(host) => host,
+        Source::Dispatch => ctx.github().await?,
+    };
+    let work = ctx.work_root().await?;
+    let runner = &ctx.settings.runner;
+    let deps = Deps {
+        config,
+        host,
+        store: ctx.store().await?,
+        terraform: ctx.terraform().await?,
+        work: &work,
+        run_url: runner.run_url.clone(),
+        manager_commit: match source {
+            Source::Local(_) => "local".to_owned(),
+            Source::Dispatch => runner.manager_commit.clone().unwrap_or_else(|| "unknown".to_owned()),
+        },
+    };
+    if !matches!(source, Source::Dispatch) {
+        return flow(&deps).await;
+    }
+    let mut log = std::io::stderr();
+    let off = CommandsOff::begin(&mut log);
+    let result = flow(&deps).await;
+    off.resume(&mut log);
+    result
+}
+
+/// Annotations, step outputs and the job summary for a plan or apply on GitHub: the
+/// result's fields and the summary's body, or the error.
+pub fn report_to_runner(runner: &Runner, verb: Verb, result: Result<(&TargetResult, &str), &CommandError>) {
+    let mut log = std::io::stderr();
+    let failed_fields;
+    let (fields, status, body) = match result {
+        Ok((fields, body)) => (fields, Status::Ok, body.to_owned()),
+        Err(error) => {
+            for e in error.items() {
+                match (&e.file, e.line, e.column) {
+                    (Some(file), Some(line), Some(col)) => actions::error_at(&mut log, file, line, col, &e.message),
+                    _ => actions::error(&mut log, &e.message),
+                }
+            }
+            failed_fields = error.subject().map(TargetResult::from).unwrap_or_default();
+            (&failed_fields, error.status(), error.text())
+        }
+    };
+    let _ = log.flush();
+    let num = |n: Option<u32>| n.map_or_else(String::new, |v| v.to_string());
+    let outputs = [
+        ("status", name_of(&status)),
+        ("has_changes", fields.has_changes.map_or_else(String::new, |b| b.to_string())),
+        ("add", num(fields.add)),
+        ("change", num(fields.change)),
+        ("destroy", num(fields.destroy)),
+        ("plan_sha256", fields.plan_sha256.clone().unwrap_or_default()),
+    ];
+    set_outputs(runner.output.as_deref(), &outputs);
+    let title = format!(
+        "## infra-manager {}: `{}` ({})\n\n",
+        name_of(&verb),
+        fields.customer.as_deref().unwrap_or_default(),
+        fields.environment.as_deref().unwrap_or_default()
+    );
+    append_summary(runner.summary.as_deref(), &format!("{title}{body}\n"));
+}
+
+/// Writes step outputs when running in GitHub Actions; a failure to write is logged.
+pub fn set_outputs(path: Option<&Path>, outputs: &[(&str, String)]) {
+    if let Some(path) = path
+        && let Err(e) = actions::set_outputs(path, outputs)
+    {
+        output::log(&format!("warning: can't write step outputs to `{}`: {e}", path.display()));
+    }
+}
+
+/// Appends to the job summary when running in GitHub Actions; a failure to write is logged.
+pub fn append_summary(path: Option<&Path>, markdown: &str) {
+    if let Some(path) = path
+        && let Err(e) = actions::append_summary(path, markdown)
+    {
+        output::log(&format!("warning: can't write the job summary `{}`: {e}", path.display()));
+    }
+}

@@ -1,0 +1,106 @@
+//! What a verb runs with: the resolved [`Settings`] and the seams, each opened on first
+//! use, so a verb that refuses early (a bad name, an unregistered repository) has made no
+//! call and opened nothing.
+
+use tokio::sync::OnceCell;
+
+use crate::actions;
+use crate::config::{BackendKind, Config};
+use crate::error::CommandError;
+use crate::github::{GithubHost, GithubToken, RetryPolicy};
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::store::local::LocalStore;
+use crate::store::s3::S3Store;
+use crate::terraform::Terraform;
+use crate::terraform::process::ProcessTerraform;
+use crate::workspace::WorkRoot;
+
+pub struct Context<'a> {
+    pub settings: &'a Settings,
+    config: OnceCell<Config>,
+    store: OnceCell<Box<dyn Store>>,
+    terraform: OnceCell<Box<dyn Terraform>>,
+    github: OnceCell<GithubHost>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(settings: &'a Settings) -> Self {
+        Self {
+            settings,
+            config: OnceCell::new(),
+            store: OnceCell::new(),
+            terraform: OnceCell::new(),
+            github: OnceCell::new(),
+        }
+    }
+
+    /// `infra-manager.yml` (built-in local-mode defaults when the file is missing).
+    pub async fn config(&self) -> Result<&Config, CommandError> {
+        self.config.get_or_try_init(|| async { Ok(Config::load(&self.settings.config_path, false)?) }).await
+    }
+
+    /// The store the configuration names. Unusable S3 settings are refused (exit 2) before
+    /// any call is made.
+    pub async fn store(&self) -> Result<&dyn Store, CommandError> {
+        let config = self.config().await?;
+        let store = self
+            .store
+            .get_or_try_init(|| async {
+                Ok::<_, CommandError>(match config.state.backend {
+                    BackendKind::S3 => {
+                        let settings = config.state.s3.clone().with_env_endpoint(self.settings.aws_endpoint.as_deref());
+                        Box::new(S3Store::new(settings).await?) as Box<dyn Store>
+                    }
+                    BackendKind::Local => Box::new(LocalStore::open(&config.state.local_dir)?),
+                })
+            })
+            .await?;
+        Ok(store.as_ref())
+    }
+
+    /// The Terraform executable: `INFRA_MANAGER_TERRAFORM`, else `terraform.binary`.
+    pub async fn terraform(&self) -> Result<&dyn Terraform, CommandError> {
+        let config = self.config().await?;
+        let terraform = self
+            .terraform
+            .get_or_try_init(|| async {
+                let wanted = self.settings.terraform_override.as_deref().unwrap_or(&config.terraform.binary);
+                let found = ProcessTerraform::locate(wanted, self.settings.search_path.as_deref())?
+                    .with_plugin_cache(&config.terraform.plugin_cache_dir);
+                Ok::<_, CommandError>(Box::new(found) as Box<dyn Terraform>)
+            })
+            .await?;
+        Ok(terraform.as_ref())
+    }
+
+    /// The GitHub client; the token is masked in the runner's log before it is used.
+    pub async fn github(&self) -> Result<&GithubHost, CommandError> {
+        self.github
+            .get_or_try_init(|| async {
+                let Some(raw) = self.settings.github.token.as_deref().filter(|t| !t.is_empty()) else {
+                    return Err(CommandError::usage("no GitHub token", "set GITHUB_TOKEN or pass `--github-token`"));
+                };
+                if self.settings.runner.in_actions {
+                    actions::add_mask(&mut std::io::stderr(), raw);
+                }
+                let token = GithubToken::new(raw).map_err(|e| CommandError::bad_token(&e))?;
+                Ok(GithubHost::new(&self.settings.github.api_url, token, RetryPolicy::default())?)
+            })
+            .await
+    }
+
+    /// Where working directories go: under the runner's temp dir in Actions, else the local
+    /// dir; with the S3 backend a scratch root of this run's own.
+    pub async fn work_root(&self) -> Result<WorkRoot, CommandError> {
+        let config = self.config().await?;
+        let shared = match &self.settings.runner.temp {
+            Some(temp) => temp.join("infra-manager"),
+            None => config.state.local_dir.join("work"),
+        };
+        Ok(match config.state.backend {
+            BackendKind::S3 => WorkRoot::scratch(&shared)?,
+            BackendKind::Local => WorkRoot::shared(shared),
+        })
+    }
+}

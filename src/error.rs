@@ -1,0 +1,278 @@
+//! The one error type at the command edge, [`CommandError`], and the one mapping from a
+//! command's result to the process exit code, [`ExitStatus`].
+//!
+//! Subsystem errors keep their own types (each names what failed and where) and convert
+//! with `?`; [`CommandError::hint`] says what to do and [`CommandError::exit_status`]
+//! decides the exit code. No error text is ever parsed back.
+
+use serde::Serialize;
+
+use crate::codehost::CodeHostError;
+use crate::config::ConfigError;
+use crate::diagnostic::Diagnostic;
+use crate::event::EventError;
+use crate::github::{GithubError, TokenError};
+use crate::identity::{NameError, ShaError};
+use crate::refusal::Refusal;
+use crate::render::RenderError;
+use crate::store::StoreError;
+use crate::store::s3::{LockError, SettingsError};
+use crate::terraform::TerraformError;
+use crate::workspace::WorkspaceError;
+
+/// How the process ends: `0` ok; `1` an operational failure or a plan that can't be applied;
+/// `2` invalid input or usage. [`ExitStatus::code`] is the only place these numbers appear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExitStatus {
+    Success,
+    Failure,
+    Usage,
+}
+
+impl ExitStatus {
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Success => 0,
+            Self::Failure => 1,
+            Self::Usage => 2,
+        }
+    }
+}
+
+/// The `status` field of a `--json` result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Failed,
+    Invalid,
+    Refused,
+}
+
+/// Why a command did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The command line or the runner environment can't be used (exit 2).
+    #[error("{message}")]
+    Usage { message: String, hint: String },
+    /// The customer's file (or the manager's) is not acceptable; every problem at its place.
+    #[error("{} has {} problem{}", file_of(.0), .0.len(), if .0.len() == 1 { "" } else { "s" })]
+    Invalid(Vec<Diagnostic>),
+    /// The request is not allowed, or the plan can't be applied; nothing was changed.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Event(#[from] EventError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Terraform(#[from] TerraformError),
+    #[error(transparent)]
+    CodeHost(#[from] CodeHostError),
+    #[error(transparent)]
+    Github(#[from] GithubError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
+    /// Any of the above, about one target (its customer, environment and commit).
+    #[error("{error}")]
+    Target { subject: Subject, error: Box<CommandError> },
+}
+
+/// What a command was working on: shown in `--json` results, failed or not.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Subject {
+    pub customer: Option<String>,
+    pub environment: Option<String>,
+    pub sha: Option<String>,
+}
+
+fn file_of(diagnostics: &[Diagnostic]) -> &str {
+    diagnostics.first().map_or("the file", |d| d.file.as_str())
+}
+
+impl CommandError {
+    pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self::Usage { message: message.into(), hint: hint.into() }
+    }
+
+    /// A bad `--customer` (or payload repository) name.
+    pub fn bad_customer(error: &NameError) -> Self {
+        Self::usage(error.to_string(), "pass `--customer owner/repo` with lowercase `[a-z0-9._-]` names")
+    }
+
+    /// A bad `--env` name.
+    pub fn bad_env(error: &NameError) -> Self {
+        Self::usage(error.to_string(), "pass an environment such as `--env staging`")
+    }
+
+    pub fn bad_sha(error: &ShaError) -> Self {
+        Self::usage(error.to_string(), "pass a full 40-character commit SHA")
+    }
+
+    pub fn bad_token(error: &TokenError) -> Self {
+        Self::usage(error.to_string(), "check the token secret")
+    }
+
+    /// This error, about `subject`.
+    pub fn about(self, subject: Subject) -> Self {
+        match self {
+            Self::Target { error, .. } => Self::Target { subject, error },
+            error => Self::Target { subject, error: Box::new(error) },
+        }
+    }
+
+    /// The target this error is about, when it is about one.
+    pub fn subject(&self) -> Option<&Subject> {
+        match self {
+            Self::Target { subject, .. } => Some(subject),
+            _ => None,
+        }
+    }
+
+    /// The error itself, without the target it is about.
+    fn root(&self) -> &Self {
+        match self {
+            Self::Target { error, .. } => error.root(),
+            error => error,
+        }
+    }
+
+    /// What to do about it, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        match self.root() {
+            Self::Usage { hint, .. } => Some(hint.clone()),
+            Self::Refused(refusal) => refusal.hint(),
+            Self::Settings(e) => Some(e.hint().to_owned()),
+            Self::Lock(e) => e.hint().map(str::to_owned),
+            Self::Event(EventError::Read { .. }) => {
+                Some("run inside GitHub Actions, or set GITHUB_EVENT_PATH".to_owned())
+            }
+            Self::Event(_) => Some(
+                "the manager workflows run on `repository_dispatch` events sent by `infra-manager dispatch`".to_owned(),
+            ),
+            Self::Terraform(TerraformError::NotFound { .. }) => Some(
+                "install Terraform or OpenTofu (`scripts/tools.sh` installs one), or set INFRA_MANAGER_TERRAFORM to its path"
+                    .to_owned(),
+            ),
+            Self::Terraform(TerraformError::Locked { .. }) => {
+                Some("another run holds the lock; wait for it to finish, then plan and apply again".to_owned())
+            }
+            Self::Terraform(TerraformError::StalePlan { .. }) => {
+                Some("run `infra-manager plan` again, review it, then apply".to_owned())
+            }
+            Self::Config(ConfigError::Read { .. }) => Some("pass the manager configuration as `--config PATH`".to_owned()),
+            _ => None,
+        }
+    }
+
+    /// How the process ends because of it.
+    pub fn exit_status(&self) -> ExitStatus {
+        match self.root() {
+            Self::Usage { .. }
+            | Self::Invalid(_)
+            | Self::Settings(_)
+            | Self::Event(_)
+            | Self::Config(ConfigError::Invalid(_)) => ExitStatus::Usage,
+            Self::Refused(refusal) => refusal.exit_status(),
+            _ => ExitStatus::Failure,
+        }
+    }
+
+    /// The `status` of the `--json` result.
+    pub fn status(&self) -> Status {
+        match self.root() {
+            Self::Invalid(_) | Self::Config(ConfigError::Invalid(_)) => Status::Invalid,
+            Self::Usage { .. } | Self::Refused(_) | Self::Settings(_) | Self::Event(_) => Status::Refused,
+            Self::Lock(LockError::Store(_)) => Status::Failed,
+            Self::Lock(_) | Self::Terraform(TerraformError::Locked { .. } | TerraformError::StalePlan { .. }) => {
+                Status::Refused
+            }
+            _ => Status::Failed,
+        }
+    }
+
+    /// The problems at a place in a file, when the error is about a file's content.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self.root() {
+            Self::Invalid(d) => d,
+            Self::Config(ConfigError::Invalid(d)) => &d.0,
+            _ => &[],
+        }
+    }
+
+    /// One line for a commit status description.
+    pub fn status_line(&self) -> String {
+        let text = self.to_string();
+        let first = text.lines().next().unwrap_or_default();
+        match self.status() {
+            Status::Failed => format!("Failed: {first}"),
+            _ => first.to_owned(),
+        }
+    }
+
+    /// The errors of the `--json` result: one per diagnostic, or one for the whole error.
+    pub fn items(&self) -> Vec<ErrorItem> {
+        let diagnostics = self.diagnostics();
+        if diagnostics.is_empty() {
+            vec![ErrorItem { file: None, line: None, column: None, message: self.to_string(), hint: self.hint() }]
+        } else {
+            diagnostics.iter().map(ErrorItem::from).collect()
+        }
+    }
+
+    /// The error as terminal text: `error: file:line:column: message` lines with their hints.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for item in self.items() {
+            match (&item.file, item.line, item.column) {
+                (Some(f), Some(l), Some(c)) => out.push_str(&format!("error: {f}:{l}:{c}: {}\n", item.message)),
+                _ => out.push_str(&format!("error: {}\n", item.message)),
+            }
+            if let Some(hint) = &item.hint {
+                out.push_str(&format!("  hint: {hint}\n"));
+            }
+        }
+        out
+    }
+}
+
+/// One error in the `--json` result: a place in a file when there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorItem {
+    pub file: Option<String>,
+    pub line: Option<u64>,
+    pub column: Option<u64>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl From<&Diagnostic> for ErrorItem {
+    fn from(d: &Diagnostic) -> Self {
+        Self {
+            file: Some(d.file.clone()),
+            line: Some(d.line),
+            column: Some(d.column),
+            message: d.message.clone(),
+            hint: d.hint.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_are_decided_in_one_place() {
+        assert_eq!([ExitStatus::Success, ExitStatus::Failure, ExitStatus::Usage].map(ExitStatus::code), [0, 1, 2]);
+    }
+}

@@ -1,0 +1,17 @@
+//! GitHub's limits and the service's own input budgets, defined once. The GitHub client,
+//! the report renderers and the runner interface all take their bounds from here.
+
+/// GitHub refuses an issue or PR comment body longer than this (characters).
+pub const COMMENT_CHARS: usize = 65_536;
+/// GitHub refuses a commit status description longer than this (characters).
+pub const STATUS_DESCRIPTION_CHARS: usize = 140;
+/// GitHub Actions refuses a job summary larger than this (bytes, per step).
+pub const STEP_SUMMARY_BYTES: usize = 1024 * 1024;
+/// A `repository_dispatch` `client_payload` must be smaller than this (bytes).
+pub const DISPATCH_PAYLOAD_BYTES: usize = 64 * 1024;
+/// ...and have at most this many top-level properties.
+pub const DISPATCH_PAYLOAD_PROPERTIES: usize = 10;
+/// A `repository_dispatch` `event_type` is 1 to this many characters.
+pub const DISPATCH_EVENT_TYPE_CHARS: usize = 100;
+/// Customer files (`infra/variables.yml`) larger than this are refused (bytes).
+pub const CUSTOMER_FILE_BYTES: usize = 64 * 1024;

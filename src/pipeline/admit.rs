@@ -1,0 +1,28 @@
+//! Admission: the request is checked against the registry before anything is read or
+//! written anywhere (no API call, no status, no record for a refused request).
+
+use crate::config::Config;
+use crate::identity::Target;
+use crate::refusal::Refusal;
+
+pub fn admit(config: &Config, target: &Target) -> Result<(), Refusal> {
+    if config.has_registry() {
+        let Some(customer) = config.customer(&target.customer) else {
+            return Err(Refusal::NotRegistered { customer: target.customer.clone() });
+        };
+        if !customer.environments.contains(&target.env) {
+            return Err(Refusal::EnvNotEnabled {
+                customer: target.customer.clone(),
+                env: target.env.clone(),
+                enabled: customer.environments.iter().map(ToString::to_string).collect(),
+            });
+        }
+    }
+    if config.environment(&target.env).is_none() {
+        return Err(Refusal::UnknownEnv {
+            env: target.env.clone(),
+            configured: config.environment_names().iter().map(|s| (*s).to_owned()).collect(),
+        });
+    }
+    Ok(())
+}

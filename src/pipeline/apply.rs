@@ -1,0 +1,233 @@
+//! The apply flow: apply exactly the stored plan that reviewers saw, or refuse.
+//!
+//! admit → [frame] → look up the stored plan → check it (newest, target, checksum) →
+//! prepare (rebuild the configuration) → verify (digest, Terraform version, state) →
+//! Terraform apply. The checks are [`super::verify`]'s pure functions; this module only
+//! gathers their inputs and performs the effects.
+
+use serde::Serialize;
+
+use super::frame::{Finished, Frame, framed};
+use super::plan::PLAN_FILE;
+use super::prepare::{Prepared, prepare};
+use super::verify::{self, Check, Lookup, Rebuilt, Stored, Verified};
+use super::{Deps, Request};
+use crate::error::CommandError;
+use crate::output;
+use crate::store::{PlanMeta, RunKind, Store, StoreError};
+
+/// Whether to apply, or only to say what would be applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Apply,
+    /// Every check, no effect: no status, no record, no Terraform apply.
+    DryRun,
+}
+
+/// An applied (or, in a dry run, verified) plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Applied {
+    pub meta: PlanMeta,
+    pub plan_key: String,
+    pub checks: Vec<Check>,
+}
+
+impl Finished for Applied {
+    fn counts(&self) -> (u32, u32, u32) {
+        (self.meta.add, self.meta.change, self.meta.destroy)
+    }
+
+    fn status_line(&self) -> String {
+        format!("Applied: {} added, {} changed, {} destroyed", self.meta.add, self.meta.change, self.meta.destroy)
+    }
+}
+
+pub async fn apply(deps: &Deps<'_>, req: &Request, mode: Mode) -> Result<Applied, CommandError> {
+    super::admit::admit(deps.config, &req.target)?;
+    match mode {
+        Mode::DryRun => {
+            let (_, verified) = verified(deps, req).await?;
+            Ok(applied(deps, req, verified))
+        }
+        Mode::Apply => {
+            let frame = Frame { kind: RunKind::Apply, pending: Some("Applying the stored plan…".to_owned()) };
+            framed(deps, frame, req, steps(deps, req)).await
+        }
+    }
+}
+
+async fn steps(deps: &Deps<'_>, req: &Request) -> Result<Applied, CommandError> {
+    let (prepared, verified) = verified(deps, req).await?;
+    prepared.workspace.write_file(PLAN_FILE, &verified.bytes)?;
+    deps.terraform.apply(prepared.workspace.path(), PLAN_FILE).await?;
+    let applied = applied(deps, req, verified);
+    output::log(&applied.status_line());
+    Ok(applied)
+}
+
+fn applied(deps: &Deps<'_>, req: &Request, verified: Verified) -> Applied {
+    Applied { plan_key: deps.store.plan_key(&req.target, &req.sha), meta: verified.meta, checks: verified.checks }
+}
+
+/// The stored plan, checked, and the working directory rebuilt and verified against it.
+async fn verified(deps: &Deps<'_>, req: &Request) -> Result<(Prepared, Verified), CommandError> {
+    let stored = stored(deps.store, req).await?;
+    verify::check_stored(req, &stored)?;
+    let prepared = prepare(deps, req).await?;
+    let rebuilt = Rebuilt {
+        config_sha256: prepared.config_sha256.clone(),
+        terraform_version: deps.terraform.version().await?,
+        state: deps.terraform.state_id(prepared.workspace.path()).await?,
+    };
+    let verified = verify::verify(req, &stored, &rebuilt)?;
+    Ok((prepared, verified))
+}
+
+/// The newest plan and the requested one, as found; a store that can't answer fails.
+async fn stored(store: &dyn Store, req: &Request) -> Result<Stored, CommandError> {
+    let latest = store.latest_plan(&req.target).await?;
+    if latest.is_none() {
+        return Ok(Stored { latest, requested: Lookup::Missing });
+    }
+    let requested = match store.get_plan(&req.target, &req.sha).await {
+        Ok((bytes, meta)) => Lookup::Found { bytes, meta: Box::new(meta) },
+        Err(StoreError::NoPlan { .. }) => Lookup::Missing,
+        Err(StoreError::Checksum { expected, actual, .. }) => Lookup::ChecksumMismatch { expected, actual },
+        Err(e @ StoreError::Corrupt { .. }) => Lookup::Unreadable { message: e.to_string() },
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Stored { latest, requested })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codehost::StatusState;
+    use crate::error::ExitStatus;
+    use crate::pipeline::plan::plan;
+    use crate::pipeline::testing::Harness;
+    use crate::refusal::Refusal;
+    use crate::terraform::{StateId, TerraformError};
+
+    async fn planned(h: &Harness) {
+        plan(&h.deps(), &h.request()).await.expect("plan");
+    }
+
+    fn refusal(error: CommandError) -> Refusal {
+        assert_eq!(error.exit_status(), ExitStatus::Failure, "{error}");
+        match error {
+            CommandError::Refused(refusal) => refusal,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_fresh_plan_applies_and_the_frame_reports_pending_then_success() {
+        let h = Harness::new();
+        planned(&h).await;
+        let applied = apply(&h.deps(), &h.request(), Mode::Apply).await.expect("apply");
+        assert_eq!(applied.meta.add, 1);
+        assert_eq!(h.terraform.calls().last().map(String::as_str), Some("apply"));
+        assert_eq!(
+            h.host.states(),
+            [StatusState::Pending, StatusState::Success, StatusState::Pending, StatusState::Success]
+        );
+        assert_eq!(h.host.last_description(), "Applied: 1 added, 0 changed, 0 destroyed");
+        let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");
+        let statuses: Vec<_> = runs.iter().map(|r| (r.kind, r.status)).collect();
+        use crate::store::{RunKind::*, RunStatus::*};
+        assert_eq!(statuses, [(Apply, Succeeded), (Plan, Succeeded)]);
+    }
+
+    #[tokio::test]
+    async fn a_changed_configuration_is_refused_before_terraform_applies() {
+        let h = Harness::new();
+        planned(&h).await;
+        // The provider lock file changes between plan and apply (same variables).
+        h.terraform.set(|s| s.lock_file = Some("provider \"x\" {}".to_owned()));
+        let error = apply(&h.deps(), &h.request(), Mode::Apply).await.expect_err("refused");
+        assert_eq!(refusal(error), Refusal::ConfigChanged);
+        assert!(!h.terraform.calls().contains(&"apply".to_owned()));
+        assert_eq!(h.host.states().last(), Some(&StatusState::Failure));
+    }
+
+    #[tokio::test]
+    async fn another_terraform_version_is_refused() {
+        let h = Harness::new();
+        planned(&h).await;
+        h.terraform.set(|s| s.version = "1.15.5".to_owned());
+        let error = apply(&h.deps(), &h.request(), Mode::Apply).await.expect_err("refused");
+        assert_eq!(refusal(error), Refusal::TerraformVersion { planned: "1.11.4".into(), running: "1.15.5".into() });
+        assert!(!h.terraform.calls().contains(&"apply".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn a_state_that_moved_is_refused_as_stale() {
+        let h = Harness::new();
+        planned(&h).await;
+        h.terraform.set(|s| s.state = Some(StateId { lineage: "lineage-1".into(), serial: 4 }));
+        let error = apply(&h.deps(), &h.request(), Mode::Apply).await.expect_err("refused");
+        assert_eq!(refusal(error), Refusal::StaleState { planned: Some(3), current: Some(4) });
+    }
+
+    #[tokio::test]
+    async fn no_plan_and_another_commit_are_refused_before_any_terraform_call() {
+        let h = Harness::new();
+        let error = apply(&h.deps(), &h.request(), Mode::Apply).await.expect_err("refused");
+        assert!(matches!(refusal(error), Refusal::NoPlan { .. }));
+        planned(&h).await;
+        let calls = h.terraform.calls().len();
+        let other = crate::pipeline::Request {
+            sha: crate::identity::Sha::parse(&"2".repeat(40)).expect("valid"),
+            ..h.request()
+        };
+        let error = apply(&h.deps(), &other, Mode::Apply).await.expect_err("refused");
+        assert!(matches!(refusal(error), Refusal::NoPlanForCommit { .. }));
+        assert_eq!(h.terraform.calls().len(), calls, "refused before any Terraform call");
+    }
+
+    #[tokio::test]
+    async fn a_held_lock_is_a_refusal_with_exit_1() {
+        let h = Harness::new();
+        planned(&h).await;
+        h.terraform.set(|s| s.fail = Some(("apply", || TerraformError::Locked { details: vec!["held by x".into()] })));
+        let error = apply(&h.deps(), &h.request(), Mode::Apply).await.expect_err("locked");
+        assert_eq!(error.exit_status(), ExitStatus::Failure);
+        assert_eq!(error.status(), crate::error::Status::Refused);
+        assert!(error.hint().is_some_and(|h| h.contains("another run holds the lock")));
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_checks_everything_and_changes_nothing() {
+        let h = Harness::new();
+        planned(&h).await;
+        let statuses = h.host.states().len();
+        let applied = apply(&h.deps(), &h.request(), Mode::DryRun).await.expect("dry run");
+        assert_eq!(applied.checks, Check::ALL);
+        assert!(!h.terraform.calls().contains(&"apply".to_owned()));
+        assert_eq!(h.host.states().len(), statuses, "no status");
+        let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");
+        assert_eq!(runs.len(), 1, "no record beyond the plan's");
+    }
+
+    #[tokio::test]
+    async fn an_unregistered_customer_is_refused_with_exit_2_and_nothing_written() {
+        let mut h = Harness::new();
+        h.config.customers.push(crate::config::Customer {
+            repo: crate::identity::CustomerId::parse("acme/other").expect("valid"),
+            tier: "standard".into(),
+            environments: vec![crate::identity::EnvName::parse("staging").expect("valid")],
+        });
+        for error in [
+            apply(&h.deps(), &h.request(), Mode::Apply).await.expect_err("refused"),
+            plan(&h.deps(), &h.request()).await.expect_err("refused"),
+        ] {
+            assert_eq!(error.exit_status(), ExitStatus::Usage);
+            assert!(matches!(error, CommandError::Refused(Refusal::NotRegistered { .. })));
+        }
+        assert!(h.host.states().is_empty());
+        assert!(h.terraform.calls().is_empty());
+        let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");
+        assert!(runs.is_empty());
+    }
+}

@@ -1,0 +1,98 @@
+//! The drift flow: re-plan what was last planned for a target, without applying, and say
+//! whether the real state has moved away from it. Nothing is written to customer repos.
+
+use serde::Serialize;
+
+use super::frame::{Finished, Frame, framed};
+use super::prepare::prepare;
+use super::{Deps, Request};
+use crate::error::CommandError;
+use crate::identity::{Sha, Target};
+use crate::store::RunKind;
+use crate::terraform::summary::{PlanSummary, summarize};
+
+/// The drift plan's file name inside the working directory.
+const DRIFT_PLAN_FILE: &str = "infra-manager-drift.tfplan";
+
+/// What drift found for one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DriftState {
+    InSync,
+    Drifted,
+    NeverPlanned,
+    Error,
+}
+
+/// The result for one target.
+#[derive(Debug, Clone, Serialize)]
+pub struct DriftResult {
+    pub customer: String,
+    pub environment: String,
+    pub sha: Option<String>,
+    pub result: DriftState,
+    pub add: u32,
+    pub change: u32,
+    pub destroy: u32,
+    pub message: Option<String>,
+}
+
+struct Replanned(PlanSummary);
+
+impl Finished for Replanned {
+    fn counts(&self) -> (u32, u32, u32) {
+        (self.0.add, self.0.change, self.0.destroy)
+    }
+
+    fn status_line(&self) -> String {
+        self.0.headline()
+    }
+}
+
+/// Checks one target against the configuration of its newest stored plan. Never fails:
+/// an error is this target's result, and the others go on.
+pub async fn check(deps: &Deps<'_>, target: &Target) -> DriftResult {
+    let result = DriftResult {
+        customer: target.customer.to_string(),
+        environment: target.env.to_string(),
+        sha: None,
+        result: DriftState::NeverPlanned,
+        add: 0,
+        change: 0,
+        destroy: 0,
+        message: None,
+    };
+    let error = |message: String, result: DriftResult| DriftResult {
+        result: DriftState::Error,
+        message: Some(message),
+        ..result
+    };
+    let latest = match deps.store.latest_plan(target).await {
+        Ok(Some(meta)) => meta,
+        Ok(None) => return result,
+        Err(e) => return error(e.to_string(), result),
+    };
+    let Ok(sha) = Sha::parse(&latest.sha) else {
+        return error(format!("stored plan names an invalid SHA `{}`", latest.sha), result);
+    };
+    let result = DriftResult { sha: Some(sha.to_string()), ..result };
+    let req = Request { target: target.clone(), sha, pull_request: None };
+    let frame = Frame { kind: RunKind::Drift, pending: None };
+    match framed(deps, frame, &req, replan(deps, &req)).await {
+        Ok(Replanned(summary)) => DriftResult {
+            result: if summary.has_changes() { DriftState::Drifted } else { DriftState::InSync },
+            add: summary.add,
+            change: summary.change,
+            destroy: summary.destroy,
+            ..result
+        },
+        Err(e) => error(e.to_string(), result),
+    }
+}
+
+async fn replan(deps: &Deps<'_>, req: &Request) -> Result<Replanned, CommandError> {
+    let prepared = prepare(deps, req).await?;
+    let saved = deps.terraform.plan(prepared.workspace.path(), DRIFT_PLAN_FILE).await?;
+    prepared.workspace.remove_file(DRIFT_PLAN_FILE)?;
+    Ok(Replanned(summarize(&saved.json)))
+}

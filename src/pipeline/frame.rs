@@ -1,0 +1,124 @@
+//! The frame around a flow's steps: the run record's lifecycle (started → outcome →
+//! finished) and the commit status (pending → success or failure), written here and
+//! nowhere else.
+
+use std::future::Future;
+
+use super::{Deps, Request, now};
+use crate::codehost::{CommitStatus, StatusState};
+use crate::error::CommandError;
+use crate::limits::STATUS_DESCRIPTION_CHARS;
+use crate::output;
+use crate::report::{status_context, truncate_chars};
+use crate::store::{RunKind, RunRecord, RunStatus};
+
+/// What a finished flow tells the frame: its counts for the record, its status line.
+pub trait Finished {
+    /// `(add, change, destroy)`.
+    fn counts(&self) -> (u32, u32, u32);
+    /// The commit status description on success.
+    fn status_line(&self) -> String;
+}
+
+/// Which record a flow writes, and whether it reports a commit status.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub kind: RunKind,
+    /// The pending status description; `None` for a flow that sets no status (drift).
+    pub pending: Option<String>,
+}
+
+/// Runs `steps` inside the frame: the record is written as started, the pending status
+/// set, then the steps run; their outcome sets the final status and finishes the record.
+pub async fn framed<T: Finished>(
+    deps: &Deps<'_>,
+    frame: Frame,
+    req: &Request,
+    steps: impl Future<Output = Result<T, CommandError>>,
+) -> Result<T, CommandError> {
+    let mut record = new_record(deps, frame.kind, req);
+    write_record(deps, &record).await;
+    let mut result = match &frame.pending {
+        Some(pending) => match set_status(deps, req, StatusState::Pending, pending).await {
+            Ok(()) => steps.await,
+            Err(e) => Err(e),
+        },
+        None => steps.await,
+    };
+    if frame.pending.is_some() {
+        result = final_status(deps, req, result).await;
+    }
+    record.finished_at = Some(now());
+    match &result {
+        Ok(done) => {
+            let (add, change, destroy) = done.counts();
+            record.status = RunStatus::Succeeded;
+            (record.add, record.change, record.destroy) = (Some(add), Some(change), Some(destroy));
+        }
+        Err(error) => {
+            record.status = RunStatus::Failed;
+            record.message = Some(error.status_line());
+        }
+    }
+    write_record(deps, &record).await;
+    result
+}
+
+/// Success or failure status; a success status that can't be set fails the run (the
+/// customer would otherwise wait on `pending`), a failure status that can't be set is logged.
+async fn final_status<T: Finished>(
+    deps: &Deps<'_>,
+    req: &Request,
+    result: Result<T, CommandError>,
+) -> Result<T, CommandError> {
+    let result = match result {
+        Ok(done) => match set_status(deps, req, StatusState::Success, &done.status_line()).await {
+            Ok(()) => return Ok(done),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    if let Err(error) = &result
+        && let Err(e) = set_status(deps, req, StatusState::Failure, &error.status_line()).await
+    {
+        output::log(&format!("warning: could not set the failure status: {e}"));
+    }
+    result
+}
+
+async fn set_status(deps: &Deps<'_>, req: &Request, state: StatusState, description: &str) -> Result<(), CommandError> {
+    let status = CommitStatus {
+        state,
+        context: status_context(req.target.env.as_str()),
+        description: truncate_chars(description, STATUS_DESCRIPTION_CHARS),
+        target_url: deps.run_url.clone(),
+    };
+    Ok(deps.host.set_status(&req.target.customer, &req.sha, &status).await?)
+}
+
+fn new_record(deps: &Deps<'_>, kind: RunKind, req: &Request) -> RunRecord {
+    let started = now();
+    RunRecord {
+        run_id: format!("{started}#{:08x}", fastrand::u32(..)),
+        kind,
+        customer: req.target.customer.to_string(),
+        environment: req.target.env.to_string(),
+        sha: req.sha.to_string(),
+        pull_request: req.pull_request,
+        status: RunStatus::Started,
+        started_at: started,
+        finished_at: None,
+        run_url: deps.run_url.clone(),
+        add: None,
+        change: None,
+        destroy: None,
+        message: None,
+    }
+}
+
+/// The store being unreachable is logged, not fatal to the run.
+async fn write_record(deps: &Deps<'_>, record: &RunRecord) {
+    if let Err(e) = deps.store.record_run(record).await {
+        output::log(&format!("warning: could not record the run: {e}"));
+    }
+}

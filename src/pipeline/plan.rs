@@ -1,0 +1,230 @@
+//! The plan flow: admit → [frame] → prepare → Terraform plan → store → report comment.
+
+use super::frame::{Finished, Frame, framed};
+use super::prepare::{Prepared, prepare};
+use super::{Deps, Request, now};
+use crate::error::CommandError;
+use crate::output;
+use crate::refusal::Refusal;
+use crate::report::comment::{self, PlanComment};
+use crate::report::prefix;
+use crate::store::{PlanMeta, RunKind, StoreError};
+use crate::terraform::summary::{PlanSummary, summarize};
+use crate::terraform::{SavedPlan, StateId};
+
+/// The saved plan's file name inside the working directory.
+pub const PLAN_FILE: &str = "infra-manager.tfplan";
+
+/// A stored plan and what reviewers see of it.
+#[derive(Debug)]
+pub struct Planned {
+    pub summary: PlanSummary,
+    pub plan_key: String,
+    pub plan_sha256: String,
+    /// The sticky comment (posted on the PR; local mode prints it).
+    pub comment: String,
+}
+
+impl Finished for Planned {
+    fn counts(&self) -> (u32, u32, u32) {
+        (self.summary.add, self.summary.change, self.summary.destroy)
+    }
+
+    fn status_line(&self) -> String {
+        self.summary.headline()
+    }
+}
+
+pub async fn plan(deps: &Deps<'_>, req: &Request) -> Result<Planned, CommandError> {
+    // An unregistered repository gets nothing written anywhere: no status, no record.
+    super::admit::admit(deps.config, &req.target)?;
+    let frame = Frame { kind: RunKind::Plan, pending: Some("Planning…".to_owned()) };
+    let result = framed(deps, frame, req, steps(deps, req)).await;
+    if let Err(error) = &result {
+        post_comment(deps, req, &failure_comment(deps, req, error)).await;
+    }
+    result
+}
+
+async fn steps(deps: &Deps<'_>, req: &Request) -> Result<Planned, CommandError> {
+    let prepared = prepare(deps, req).await?;
+    let version = deps.terraform.version().await?;
+    let state = deps.terraform.state_id(prepared.workspace.path()).await?;
+    let saved = deps.terraform.plan(prepared.workspace.path(), PLAN_FILE).await?;
+    let summary = summarize(&saved.json);
+    let meta = plan_meta(deps, req, &prepared, &saved, version, state, &summary);
+    let plan_key = store(deps, req, &saved, &meta).await?;
+    let comment = comment::plan_comment(&PlanComment {
+        environment: req.target.env.as_str(),
+        customer: &meta.customer,
+        sha: req.sha.as_str(),
+        plan_sha256: &meta.plan_sha256,
+        summary: &summary,
+        plan_text: &saved.text,
+        run_url: deps.run_url.as_deref(),
+    });
+    post_comment(deps, req, &comment).await;
+    output::log(&format!("plan stored at {plan_key} (sha256:{})", prefix(&meta.plan_sha256, 12)));
+    Ok(Planned { summary, plan_key, plan_sha256: meta.plan_sha256, comment })
+}
+
+/// What apply will check the stored plan against.
+fn plan_meta(
+    deps: &Deps<'_>,
+    req: &Request,
+    prepared: &Prepared,
+    saved: &SavedPlan,
+    terraform_version: String,
+    state: Option<StateId>,
+    summary: &PlanSummary,
+) -> PlanMeta {
+    PlanMeta {
+        customer: req.target.customer.to_string(),
+        environment: req.target.env.to_string(),
+        sha: req.sha.to_string(),
+        plan_sha256: super::sha256_hex(&saved.bytes),
+        terraform_version,
+        config_sha256: prepared.config_sha256.clone(),
+        manager_commit: deps.manager_commit.clone(),
+        created_at: now(),
+        run_url: deps.run_url.clone(),
+        state_lineage: state.as_ref().map(|s| s.lineage.clone()),
+        state_serial: state.as_ref().map(|s| s.serial),
+        has_changes: summary.has_changes(),
+        add: summary.add,
+        change: summary.change,
+        destroy: summary.destroy,
+    }
+}
+
+/// store: the plan file and its metadata, as the newest plan for the target.
+async fn store(deps: &Deps<'_>, req: &Request, saved: &SavedPlan, meta: &PlanMeta) -> Result<String, CommandError> {
+    deps.store.put_plan(&req.target, &saved.bytes, meta).await.map_err(|e| match e {
+        // A newer plan finished first: this one is kept, but it must not become the one to apply.
+        StoreError::Superseded { newer, .. } => Refusal::SupersededWhilePlanning { sha: req.sha.clone(), newer }.into(),
+        other => other.into(),
+    })
+}
+
+/// report: upserts the sticky comment when the request is for a pull request.
+async fn post_comment(deps: &Deps<'_>, req: &Request, body: &str) {
+    let Some(pr) = req.pull_request else { return };
+    let marker = comment::marker(req.target.env.as_str());
+    match deps.host.upsert_comment(&req.target.customer, pr, &marker, body).await {
+        Ok(outcome) => output::log(&format!("comment on #{pr}: {outcome:?}")),
+        Err(e) => output::log(&format!("warning: could not post the plan comment: {e}")),
+    }
+}
+
+fn failure_comment(deps: &Deps<'_>, req: &Request, error: &CommandError) -> String {
+    let customer = req.target.customer.to_string();
+    let env = req.target.env.as_str();
+    let run_url = deps.run_url.as_deref();
+    let diagnostics = error.diagnostics();
+    if diagnostics.is_empty() {
+        let text = match error.hint() {
+            Some(hint) => format!("{error}\nhint: {hint}"),
+            None => error.to_string(),
+        };
+        comment::failed_comment(env, &customer, req.sha.as_str(), &text, run_url)
+    } else {
+        comment::invalid_comment(env, &customer, req.sha.as_str(), diagnostics, run_url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codehost::StatusState;
+    use crate::error::ExitStatus;
+    use crate::pipeline::testing::Harness;
+
+    #[tokio::test]
+    async fn a_plan_is_stored_commented_and_reported() {
+        let h = Harness::new();
+        let planned = plan(&h.deps(), &h.request()).await.expect("plan");
+        assert_eq!((planned.summary.add, planned.summary.has_changes()), (1, true));
+        assert_eq!(h.host.states(), [StatusState::Pending, StatusState::Success]);
+        assert_eq!(h.host.last_description(), planned.summary.headline());
+        let comments = h.host.comments.lock().expect("lock").clone();
+        assert_eq!(comments.len(), 1);
+        assert_eq!(comments[0].0, 7);
+        assert!(comments[0].1.contains(&comment::marker("staging")));
+        assert_eq!(h.terraform.calls(), ["init", "version", "state", "plan"]);
+    }
+
+    #[tokio::test]
+    async fn an_invalid_file_exits_2_with_a_failure_status_and_comment_and_no_terraform() {
+        let h = Harness::new();
+        h.set_file("project_name: Bad Name\n");
+        let error = plan(&h.deps(), &h.request()).await.expect_err("invalid");
+        assert_eq!(error.exit_status(), ExitStatus::Usage);
+        assert!(!error.diagnostics().is_empty());
+        assert_eq!(h.host.states(), [StatusState::Pending, StatusState::Failure]);
+        assert_eq!(h.host.comments.lock().expect("lock").len(), 1);
+        assert!(h.terraform.calls().is_empty());
+        let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");
+        assert_eq!(runs[0].status, crate::store::RunStatus::Failed);
+    }
+
+    #[tokio::test]
+    async fn a_missing_file_is_refused_with_exit_2() {
+        let h = Harness::new();
+        h.host.files.lock().expect("lock").clear();
+        let error = plan(&h.deps(), &h.request()).await.expect_err("missing");
+        assert!(matches!(error, CommandError::Refused(Refusal::FileMissing { .. })));
+        assert_eq!(error.exit_status(), ExitStatus::Usage);
+    }
+
+    #[tokio::test]
+    async fn a_yaml_syntax_error_is_invalid_input() {
+        let h = Harness::new();
+        h.set_file("not: [valid");
+        let error = plan(&h.deps(), &h.request()).await.expect_err("invalid");
+        assert_eq!((error.exit_status(), error.status()), (ExitStatus::Usage, crate::error::Status::Invalid));
+    }
+
+    #[tokio::test]
+    async fn a_terraform_failure_is_an_operational_failure_with_exit_1() {
+        let h = Harness::new();
+        h.terraform.set(|s| {
+            s.fail = Some(("init", || crate::terraform::TerraformError::Failed {
+                step: "init",
+                code: 1,
+                details: vec!["boom".into()],
+            }))
+        });
+        let error = plan(&h.deps(), &h.request()).await.expect_err("fails");
+        assert_eq!((error.exit_status(), error.status()), (ExitStatus::Failure, crate::error::Status::Failed));
+        assert!(error.status_line().starts_with("Failed: terraform init failed"), "{}", error.status_line());
+        assert_eq!(h.host.states(), [StatusState::Pending, StatusState::Failure]);
+    }
+
+    #[tokio::test]
+    async fn a_plan_superseded_while_it_ran_is_refused_with_exit_1() {
+        let h = Harness::new();
+        // A newer plan (by created_at) is already the latest for this target.
+        let newer = crate::store::PlanMeta {
+            customer: "acme/web".into(),
+            environment: "staging".into(),
+            sha: "2".repeat(40),
+            plan_sha256: crate::pipeline::sha256_hex(b"x"),
+            terraform_version: "1.11.4".into(),
+            config_sha256: "c".into(),
+            manager_commit: "local".into(),
+            created_at: "2999-01-01T00:00:00Z".into(),
+            run_url: None,
+            state_lineage: None,
+            state_serial: None,
+            has_changes: false,
+            add: 0,
+            change: 0,
+            destroy: 0,
+        };
+        let target = h.request().target;
+        crate::store::Store::put_plan(&h.store, &target, b"x", &newer).await.expect("stored");
+        let error = plan(&h.deps(), &h.request()).await.expect_err("superseded");
+        assert!(matches!(error, CommandError::Refused(Refusal::SupersededWhilePlanning { .. })), "{error:?}");
+        assert_eq!(error.exit_status(), ExitStatus::Failure);
+    }
+}

@@ -1,0 +1,67 @@
+//! The steps every flow shares: fetch `infra/variables.yml` at the request's commit,
+//! validate it, render the working directory, `init` it. Plan and apply both run these,
+//! so apply rebuilds exactly the configuration the plan was made from and proves it by
+//! digest.
+
+use super::{Deps, Request, sha256_hex};
+use crate::codehost::CodeHost;
+use crate::config::Config;
+use crate::error::CommandError;
+use crate::refusal::Refusal;
+use crate::render::{self, Rendered};
+use crate::store::Store;
+use crate::variables::{self, Rules, Variables};
+use crate::workspace::Workspace;
+
+/// A rendered and initialised working directory.
+pub struct Prepared {
+    pub workspace: Workspace,
+    /// sha256 over the rendered files and Terraform's dependency lock file.
+    pub config_sha256: String,
+}
+
+/// fetch: the customer's file at the request's commit.
+pub async fn fetch(host: &dyn CodeHost, req: &Request) -> Result<String, CommandError> {
+    let customer = &req.target.customer;
+    host.read_file(customer, variables::PATH, &req.sha).await?.ok_or_else(|| {
+        Refusal::FileMissing { customer: customer.clone(), path: variables::PATH, sha: req.sha.clone() }.into()
+    })
+}
+
+/// validate: the file against schema v1 and the customer's tier.
+pub fn validate(config: &Config, req: &Request, text: &str) -> Result<Variables, CommandError> {
+    let customer = &req.target.customer;
+    let rules = Rules::for_customer(config, Some(customer));
+    Variables::parse(variables::PATH, text, customer, &rules).map_err(|d| CommandError::Invalid(d.0))
+}
+
+/// render: the environment's values into the working directory's files (nothing written).
+pub fn render(config: &Config, store: &dyn Store, req: &Request, vars: &Variables) -> Result<Rendered, CommandError> {
+    let values = vars
+        .resolve(&req.target.env)
+        .map_err(|e| Refusal::EnvNotInFile { env: req.target.env.clone(), message: e.to_string() })?;
+    Ok(render::render(&values, &config.module_dir(), &store.backend(&req.target))?)
+}
+
+/// fetch → validate → render: what `render` shows and what plan and apply run.
+pub async fn rendered(
+    config: &Config,
+    host: &dyn CodeHost,
+    store: &dyn Store,
+    req: &Request,
+) -> Result<Rendered, CommandError> {
+    let text = fetch(host, req).await?;
+    let vars = validate(config, req, &text)?;
+    render(config, store, req, &vars)
+}
+
+/// fetch → validate → render → write → `terraform init`, and the configuration digest.
+pub async fn prepare(deps: &Deps<'_>, req: &Request) -> Result<Prepared, CommandError> {
+    let rendered = rendered(deps.config, deps.host, deps.store, req).await?;
+    let workspace = deps.work.workspace(&req.target);
+    workspace.write(&rendered)?;
+    deps.terraform.init(workspace.path()).await?;
+    let lock_file = workspace.lock_file()?.unwrap_or_default();
+    let config_sha256 = sha256_hex(format!("{}\n{}", rendered.digest(), sha256_hex(&lock_file)).as_bytes());
+    Ok(Prepared { workspace, config_sha256 })
+}

@@ -1,0 +1,119 @@
+//! A harness for flow tests: a fake code host, the local store in a temp dir and the fake
+//! Terraform, so plan and apply run end to end without servers or processes.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use super::{Deps, Request};
+use crate::codehost::{CodeHost, CodeHostError, CommentOutcome, CommitStatus, StatusState};
+use crate::config::Config;
+use crate::identity::{CustomerId, EnvName, Sha, Target};
+use crate::store::local::LocalStore;
+use crate::terraform::fake::{FakeTerraform, Script};
+use crate::workspace::WorkRoot;
+
+pub const SHA: &str = "1111111111111111111111111111111111111111";
+
+pub const VARIABLES: &str = "project_name: shop
+cloud_provider: aws
+environments:
+  staging: { region: us-east-1, instance_type: t3.micro, min_instances: 1, max_instances: 2 }
+networking:
+  vpc_cidr: \"10.0.0.0/16\"
+  availability_zones: 2
+";
+
+/// A code host whose files are a map and whose statuses and comments are kept for asserts.
+#[derive(Debug, Default)]
+pub struct FakeHost {
+    pub files: Mutex<HashMap<String, String>>,
+    pub statuses: Mutex<Vec<CommitStatus>>,
+    pub comments: Mutex<Vec<(u64, String)>>,
+}
+
+impl FakeHost {
+    pub fn states(&self) -> Vec<StatusState> {
+        self.statuses.lock().expect("lock").iter().map(|s| s.state).collect()
+    }
+
+    pub fn last_description(&self) -> String {
+        self.statuses.lock().expect("lock").last().map(|s| s.description.clone()).unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl CodeHost for FakeHost {
+    async fn read_file(&self, _repo: &CustomerId, path: &str, _sha: &Sha) -> Result<Option<String>, CodeHostError> {
+        Ok(self.files.lock().expect("lock").get(path).cloned())
+    }
+
+    async fn set_status(&self, _repo: &CustomerId, _sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
+        self.statuses.lock().expect("lock").push(status.clone());
+        Ok(())
+    }
+
+    async fn upsert_comment(
+        &self,
+        _repo: &CustomerId,
+        pr: u64,
+        _marker: &str,
+        body: &str,
+    ) -> Result<CommentOutcome, CodeHostError> {
+        self.comments.lock().expect("lock").push((pr, body.to_owned()));
+        Ok(CommentOutcome::Created)
+    }
+}
+
+/// Everything a flow needs, in a temp dir.
+pub struct Harness {
+    /// Kept so the temp dir lives as long as the harness.
+    pub _dir: tempfile::TempDir,
+    pub config: Config,
+    pub host: FakeHost,
+    pub store: LocalStore,
+    pub terraform: FakeTerraform,
+    pub work: WorkRoot,
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::defaults(dir.path(), true);
+        config.terraform.modules_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("manager-terraform");
+        let store = LocalStore::open(&dir.path().join("store")).expect("store");
+        let work = WorkRoot::shared(dir.path().join("work"));
+        let host = FakeHost::default();
+        host.files.lock().expect("lock").insert(crate::variables::PATH.to_owned(), VARIABLES.to_owned());
+        Self { _dir: dir, config, host, store, terraform: FakeTerraform::new(Script::default()), work }
+    }
+
+    pub fn deps(&self) -> Deps<'_> {
+        Deps {
+            config: &self.config,
+            host: &self.host,
+            store: &self.store,
+            terraform: &self.terraform,
+            work: &self.work,
+            run_url: Some("https://github.com/p/m/actions/runs/1".to_owned()),
+            manager_commit: "local".to_owned(),
+        }
+    }
+
+    pub fn request(&self) -> Request {
+        Request {
+            target: Target {
+                customer: CustomerId::parse("acme/web").expect("valid"),
+                env: EnvName::parse("staging").expect("valid"),
+            },
+            sha: Sha::parse(SHA).expect("valid"),
+            pull_request: Some(7),
+        }
+    }
+
+    pub fn set_file(&self, text: &str) {
+        self.host.files.lock().expect("lock").insert(crate::variables::PATH.to_owned(), text.to_owned());
+    }
+}

@@ -1,0 +1,92 @@
+//! Why a request was refused: typed, so callers and tests match on the reason, and the
+//! message and hint are written once, here.
+
+use crate::error::ExitStatus;
+use crate::identity::{CustomerId, EnvName, Sha, Target};
+use crate::report::prefix;
+
+/// A request that is not allowed, or a stored plan that must not be applied. Nothing was
+/// changed when one of these is returned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    // Admission: the request itself is not acceptable (exit 2).
+    #[error("repository `{customer}` is not a registered customer")]
+    NotRegistered { customer: CustomerId },
+    #[error("environment `{env}` is not enabled for `{customer}`")]
+    EnvNotEnabled { customer: CustomerId, env: EnvName, enabled: Vec<String> },
+    #[error("unknown environment `{env}`")]
+    UnknownEnv { env: EnvName, configured: Vec<String> },
+    #[error("`{path}` not found at {customer}@{}", .sha.short())]
+    FileMissing { customer: CustomerId, path: &'static str, sha: Sha },
+    #[error("{message}")]
+    EnvNotInFile { env: EnvName, message: String },
+
+    // The plan can't be stored or applied (exit 1).
+    #[error("plan for {} is superseded: a newer plan for {} was stored while this one ran", .sha.short(), prefix(.newer, 7))]
+    SupersededWhilePlanning { sha: Sha, newer: String },
+    #[error("no stored plan for {target}")]
+    NoPlan { target: Target },
+    #[error("no stored plan for commit {} of {target} (the newest plan is for {})", .sha.short(), prefix(.newest, 7))]
+    NoPlanForCommit { target: Target, sha: Sha, newest: String },
+    #[error("plan for {} is superseded by a newer plan for {}", .sha.short(), prefix(.newest, 7))]
+    Superseded { sha: Sha, newest: String },
+    #[error("stored plan does not match its checksum (expected sha256:{}, found sha256:{})", prefix(.expected, 12), prefix(.actual, 12))]
+    Tampered { expected: String, actual: String },
+    #[error("the stored plan can't be used: {message}")]
+    Unreadable { message: String },
+    #[error("the stored plan is for {planned}, not {requested}")]
+    WrongTarget { planned: String, requested: String },
+    #[error(
+        "the configuration differs from the one the plan was made with (variables, module or provider lock changed)"
+    )]
+    ConfigChanged,
+    #[error("the plan was made with Terraform {planned}, this run has {running}")]
+    TerraformVersion { planned: String, running: String },
+    #[error("the plan is stale: the state changed since it was made (serial {} → {})", serial(*.planned), serial(*.current))]
+    StaleState { planned: Option<u64>, current: Option<u64> },
+}
+
+fn serial(s: Option<u64>) -> String {
+    s.map_or_else(|| "none".to_owned(), |v| v.to_string())
+}
+
+impl Refusal {
+    /// Admission refusals are bad input (2); a plan that can't be applied is a failure (1).
+    pub fn exit_status(&self) -> ExitStatus {
+        match self {
+            Self::NotRegistered { .. }
+            | Self::EnvNotEnabled { .. }
+            | Self::UnknownEnv { .. }
+            | Self::FileMissing { .. }
+            | Self::EnvNotInFile { .. } => ExitStatus::Usage,
+            _ => ExitStatus::Failure,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        const PLAN_AGAIN: &str = "run `infra-manager plan` again, review it, then apply";
+        let hint = match self {
+            Self::NotRegistered { .. } => {
+                "ask the platform team to add it under `customers:` in infra-manager.yml".to_owned()
+            }
+            Self::EnvNotEnabled { enabled, .. } => format!("enabled: {}", enabled.join(", ")),
+            Self::UnknownEnv { configured, .. } => format!("configured environments: {}", configured.join(", ")),
+            Self::FileMissing { .. } => {
+                "add the file; `customer-template/infra/variables.yml` is a starting point".to_owned()
+            }
+            Self::EnvNotInFile { env, .. } => format!("add `{env}` under `environments:` in infra/variables.yml"),
+            Self::SupersededWhilePlanning { .. } => {
+                "review and apply the newest plan, or plan this commit again".to_owned()
+            }
+            Self::NoPlan { target } => format!("run `infra-manager plan` for `{}` first", target.env),
+            Self::NoPlanForCommit { .. } => "run `infra-manager plan` for this commit first".to_owned(),
+            Self::Superseded { .. } => "apply the newest plan (its commit), or plan this commit again".to_owned(),
+            Self::Tampered { .. } => format!("the plan file was altered or corrupted; {PLAN_AGAIN}"),
+            Self::TerraformVersion { planned, .. } => format!("use Terraform {planned} or {PLAN_AGAIN}"),
+            Self::Unreadable { .. } | Self::WrongTarget { .. } | Self::ConfigChanged | Self::StaleState { .. } => {
+                PLAN_AGAIN.to_owned()
+            }
+        };
+        Some(hint)
+    }
+}

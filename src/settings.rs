@@ -1,0 +1,128 @@
+//! Settings resolved once per process from the command line and the environment. This is
+//! the only module that reads environment variables; everything below `app/` is handed
+//! what it needs.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use crate::cli::Cli;
+use crate::github::DEFAULT_API_URL;
+
+/// Everything a command may need to know about where and how it runs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The manager configuration file (missing: local mode with built-in defaults).
+    pub config_path: PathBuf,
+    /// Print one JSON object on stdout instead of text.
+    pub json: bool,
+    pub github: GithubSettings,
+    pub runner: Runner,
+    /// The Terraform executable: `INFRA_MANAGER_TERRAFORM`, else `terraform.binary`.
+    pub terraform_override: Option<String>,
+    /// `PATH`, where executables are looked up.
+    pub search_path: Option<OsString>,
+    /// `AWS_ENDPOINT_URL`, used when `state.endpoint` is not set.
+    pub aws_endpoint: Option<String>,
+}
+
+/// How to reach GitHub.
+#[derive(Clone)]
+pub struct GithubSettings {
+    /// `GITHUB_TOKEN` or `--github-token`; never printed.
+    pub token: Option<String>,
+    /// `GITHUB_API_URL`, or [`DEFAULT_API_URL`].
+    pub api_url: String,
+}
+
+impl std::fmt::Debug for GithubSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GithubSettings")
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("api_url", &self.api_url)
+            .finish()
+    }
+}
+
+/// What GitHub Actions tells a step through its environment.
+#[derive(Debug, Clone, Default)]
+pub struct Runner {
+    /// `GITHUB_ACTIONS=true`: workflow commands are read from the log.
+    pub in_actions: bool,
+    pub event_path: Option<String>,
+    pub event_name: Option<String>,
+    /// `$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID`.
+    pub run_url: Option<String>,
+    /// The manager repository commit (`GITHUB_SHA`).
+    pub manager_commit: Option<String>,
+    /// `GITHUB_OUTPUT`.
+    pub output: Option<PathBuf>,
+    /// `GITHUB_STEP_SUMMARY`.
+    pub summary: Option<PathBuf>,
+    /// `RUNNER_TEMP`.
+    pub temp: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Resolves the settings from the parsed command line and the process environment.
+    pub fn resolve(cli: &Cli) -> Self {
+        Self::from_lookup(cli, |key| std::env::var(key).ok())
+    }
+
+    /// The same from any variable lookup (tests pass a map).
+    pub fn from_lookup(cli: &Cli, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let var = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
+        let run_url = match (var("GITHUB_SERVER_URL"), var("GITHUB_REPOSITORY"), var("GITHUB_RUN_ID")) {
+            (Some(server), Some(repo), Some(id)) => {
+                Some(format!("{}/{repo}/actions/runs/{id}", server.trim_end_matches('/')))
+            }
+            _ => None,
+        };
+        Self {
+            config_path: cli.config.clone(),
+            json: cli.json,
+            github: GithubSettings {
+                token: cli.github_token.clone(),
+                api_url: var("GITHUB_API_URL").unwrap_or_else(|| DEFAULT_API_URL.to_owned()),
+            },
+            runner: Runner {
+                in_actions: var("GITHUB_ACTIONS").is_some_and(|v| v == "true"),
+                event_path: var("GITHUB_EVENT_PATH"),
+                event_name: var("GITHUB_EVENT_NAME"),
+                run_url,
+                manager_commit: var("GITHUB_SHA"),
+                output: var("GITHUB_OUTPUT").map(PathBuf::from),
+                summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+                temp: var("RUNNER_TEMP").map(PathBuf::from),
+            },
+            terraform_override: var("INFRA_MANAGER_TERRAFORM"),
+            search_path: lookup("PATH").map(OsString::from),
+            aws_endpoint: var("AWS_ENDPOINT_URL"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn the_runner_is_read_from_the_environment_once_and_empty_values_are_unset() {
+        let cli = Cli::parse_from(["infra-manager", "schema"]);
+        let env = [
+            ("GITHUB_SERVER_URL", "https://github.com/"),
+            ("GITHUB_REPOSITORY", "p/manager"),
+            ("GITHUB_RUN_ID", "7"),
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_API_URL", ""),
+            ("RUNNER_TEMP", "/tmp/r"),
+        ];
+        let settings = Settings::from_lookup(&cli, |k| env.iter().find(|(key, _)| *key == k).map(|(_, v)| (*v).into()));
+        assert_eq!(settings.runner.run_url.as_deref(), Some("https://github.com/p/manager/actions/runs/7"));
+        assert!(settings.runner.in_actions);
+        assert_eq!(settings.github.api_url, DEFAULT_API_URL);
+        assert_eq!(settings.runner.temp, Some(PathBuf::from("/tmp/r")));
+        assert_eq!(settings.runner.manager_commit, None);
+    }
+}

@@ -1,0 +1,143 @@
+//! Working directories: where a target's Terraform configuration is written and run.
+//! Commands never touch the filesystem themselves; they ask a [`Workspace`].
+
+use std::path::{Path, PathBuf};
+
+use crate::identity::Target;
+use crate::render::Rendered;
+
+/// A working directory could not be prepared or read.
+#[derive(Debug, thiserror::Error)]
+#[error("can't {action} `{}`: {source}", .path.display())]
+pub struct WorkspaceError {
+    action: &'static str,
+    path: PathBuf,
+    #[source]
+    source: std::io::Error,
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> WorkspaceError {
+    let path = path.to_path_buf();
+    move |source| WorkspaceError { action, path, source }
+}
+
+/// Where working directories go: `<root>/<owner>/<repo>/<env>`. A scratch root (one per
+/// run, for the shared S3 backend) is removed when this is dropped.
+#[derive(Debug)]
+pub struct WorkRoot {
+    path: PathBuf,
+    scratch: bool,
+}
+
+impl WorkRoot {
+    /// A root shared by runs on this machine (local mode: one directory per target).
+    pub fn shared(path: PathBuf) -> Self {
+        Self { path, scratch: false }
+    }
+
+    /// A root of its own for this run, `<parent>/run-<pid>-<random>`, so that overlapping
+    /// runs against shared state never write into each other's `.terraform/`.
+    pub fn scratch(parent: &Path) -> Result<Self, WorkspaceError> {
+        let path = parent.join(format!("run-{}-{:08x}", std::process::id(), fastrand::u32(..)));
+        std::fs::create_dir_all(&path).map_err(io("create", &path))?;
+        Ok(Self { path, scratch: true })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The working directory for `target` (not created yet).
+    pub fn workspace(&self, target: &Target) -> Workspace {
+        Workspace::at(self.path.join(target.customer.owner()).join(target.customer.repo()).join(target.env.as_str()))
+    }
+}
+
+impl Drop for WorkRoot {
+    fn drop(&mut self) {
+        if self.scratch {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// One target's working directory.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    dir: PathBuf,
+}
+
+impl Workspace {
+    pub fn at(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes the rendered files (creating the directory).
+    pub fn write(&self, rendered: &Rendered) -> Result<(), crate::render::RenderError> {
+        rendered.write(&self.dir)
+    }
+
+    /// Terraform's dependency lock file; `None` when the configuration has no providers
+    /// (Terraform writes none). Any other read error is an error, never an empty file.
+    pub fn lock_file(&self) -> Result<Option<Vec<u8>>, WorkspaceError> {
+        let path = self.dir.join(".terraform.lock.hcl");
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io("read", &path)(e)),
+        }
+    }
+
+    /// Puts a stored plan file in place for `terraform apply`.
+    pub fn write_file(&self, name: &str, bytes: &[u8]) -> Result<(), WorkspaceError> {
+        let path = self.dir.join(name);
+        std::fs::write(&path, bytes).map_err(io("write", &path))
+    }
+
+    pub fn read_file(&self, name: &str) -> Result<Vec<u8>, WorkspaceError> {
+        let path = self.dir.join(name);
+        std::fs::read(&path).map_err(io("read", &path))
+    }
+
+    /// Removes a file if it is there.
+    pub fn remove_file(&self, name: &str) -> Result<(), WorkspaceError> {
+        let path = self.dir.join(name);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("remove", &path)(e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scratch_root_is_removed_with_its_contents_and_a_shared_one_is_kept() {
+        let parent = tempfile::tempdir().expect("tempdir");
+        let scratch = WorkRoot::scratch(parent.path()).expect("scratch");
+        let path = scratch.path().to_path_buf();
+        std::fs::write(path.join("f"), "x").expect("write");
+        drop(scratch);
+        assert!(!path.exists());
+        let shared = WorkRoot::shared(parent.path().join("work"));
+        std::fs::create_dir_all(shared.path()).expect("create");
+        let kept = shared.path().to_path_buf();
+        drop(shared);
+        assert!(kept.exists());
+    }
+
+    #[test]
+    fn a_missing_lock_file_is_none_and_an_unreadable_one_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ws = Workspace::at(dir.path().to_path_buf());
+        assert_eq!(ws.lock_file().expect("missing is fine"), None);
+        std::fs::create_dir(dir.path().join(".terraform.lock.hcl")).expect("a directory in its place");
+        assert!(ws.lock_file().is_err());
+    }
+}
