@@ -5,9 +5,11 @@
 use tokio::sync::OnceCell;
 
 use crate::actions;
+use crate::codehost::CodeHost;
 use crate::config::{BackendKind, Config};
 use crate::error::CommandError;
 use crate::github::{GithubHost, GithubToken, RetryPolicy};
+use crate::pipeline::Deps;
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::store::local::LocalStore;
@@ -88,6 +90,24 @@ impl<'a> Context<'a> {
                 Ok(GithubHost::new(&self.settings.github.api_url, token, RetryPolicy::default())?)
             })
             .await
+    }
+
+    /// The seams a flow runs against, over `host` and `work`.
+    pub async fn deps<'c>(
+        &'c self,
+        host: &'c dyn CodeHost,
+        work: &'c WorkRoot,
+        manager_commit: String,
+    ) -> Result<Deps<'c>, CommandError> {
+        Ok(Deps {
+            config: self.config().await?,
+            host,
+            store: self.store().await?,
+            terraform: self.terraform().await?,
+            work,
+            run_url: self.settings.runner.run_url.clone(),
+            manager_commit,
+        })
     }
 
     /// Where working directories go: under the runner's temp dir in Actions, else the local

@@ -93,20 +93,24 @@ impl Manager {
 
 const RUN_URL: &str = "https://github.com/provider/manager/actions/runs/4242";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dispatch_from_a_pull_request_sends_exactly_one_well_formed_event() {
-    let m = Manager::new().await;
+/// Runs `dispatch` for a `pull_request` event, inside GitHub Actions or outside it.
+async fn dispatch_pull_request(m: &Manager, in_actions: bool) -> Output {
     let event = m.path("pr.json");
     std::fs::write(&event, shared_event("pull_request.opened.0.json").to_string()).expect("write");
-    let out = Run::new(m.sb.path())
+    let run = Run::new(m.sb.path())
         .args(["dispatch", "--manager-repo", MANAGER])
-        .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_API_URL", m.fake.url())
         .env("GITHUB_TOKEN", "ghs_customer_token")
         .env("GITHUB_EVENT_NAME", "pull_request")
-        .env("GITHUB_EVENT_PATH", &event)
-        .run_async()
-        .await;
+        .env("GITHUB_EVENT_PATH", &event);
+    let run = if in_actions { run.env("GITHUB_ACTIONS", "true") } else { run };
+    run.run_async().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispatch_from_a_pull_request_sends_exactly_one_well_formed_event() {
+    let m = Manager::new().await;
+    let out = dispatch_pull_request(&m, true).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let dispatches = m.fake.dispatches(MANAGER);
     assert_eq!(dispatches.len(), 1, "{dispatches:#?}");
@@ -130,16 +134,7 @@ async fn dispatch_from_a_pull_request_sends_exactly_one_well_formed_event() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outside_github_actions_the_token_is_never_printed() {
     let m = Manager::new().await;
-    let event = m.path("pr.json");
-    std::fs::write(&event, shared_event("pull_request.opened.0.json").to_string()).expect("write");
-    let out = Run::new(m.sb.path())
-        .args(["dispatch", "--manager-repo", MANAGER])
-        .env("GITHUB_API_URL", m.fake.url())
-        .env("GITHUB_TOKEN", "ghs_customer_token")
-        .env("GITHUB_EVENT_NAME", "pull_request")
-        .env("GITHUB_EVENT_PATH", &event)
-        .run_async()
-        .await;
+    let out = dispatch_pull_request(&m, false).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stderr.contains("ghs_customer_token") && !out.stdout.contains("ghs_customer_token"), "{out:?}");
     m.assert_clean();

@@ -26,6 +26,18 @@ fn plan_apply_then_replan_shows_no_changes() {
     assert!(std::path::Path::new(plan_key).is_file(), "{plan_key}");
     assert!(!state_file(&sb).exists(), "plan must not write state");
 
+    // A dry run checks everything and changes nothing.
+    let dry =
+        Run::new(sb.path()).args(["--json", "apply", "--source-dir", "shop", "--env", "staging", "--dry-run"]).run();
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    let report = dry.json();
+    assert_eq!((report["status"].as_str(), report["dry_run"].as_bool()), (Some("ok"), Some(true)));
+    assert_eq!(
+        report["checks"],
+        serde_json::json!(["newest", "target", "checksum", "configuration", "terraform-version", "state"])
+    );
+    assert!(!state_file(&sb).exists(), "a dry run must not write state");
+
     let apply = sb.run("apply", "staging");
     assert_eq!(apply.code, 0, "{}", apply.stderr);
     assert_eq!(apply.json()["status"], "ok");

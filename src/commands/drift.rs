@@ -14,7 +14,6 @@ use crate::context::Context;
 use crate::error::{CommandError, ExitStatus};
 use crate::identity::{CustomerId, EnvName, Target};
 use crate::output;
-use crate::pipeline::Deps;
 use crate::pipeline::drift::{DriftResult, DriftState, check};
 use crate::report::prefix;
 
@@ -83,15 +82,7 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
         }
     };
     let work = ctx.work_root().await?;
-    let deps = Deps {
-        config,
-        host,
-        store: ctx.store().await?,
-        terraform: ctx.terraform().await?,
-        work: &work,
-        run_url: ctx.settings.runner.run_url.clone(),
-        manager_commit: "drift".to_owned(),
-    };
+    let deps = ctx.deps(host, &work, "drift".to_owned()).await?;
     let mut results = Vec::new();
     for target in &targets {
         output::log(&format!("drift: checking {target}"));

@@ -121,19 +121,11 @@ pub async fn with_deps<T>(
         Source::Dispatch => ctx.github().await?,
     };
     let work = ctx.work_root().await?;
-    let runner = &ctx.settings.runner;
-    let deps = Deps {
-        config,
-        host,
-        store: ctx.store().await?,
-        terraform: ctx.terraform().await?,
-        work: &work,
-        run_url: runner.run_url.clone(),
-        manager_commit: match source {
-            Source::Local(_) => "local".to_owned(),
-            Source::Dispatch => runner.manager_commit.clone().unwrap_or_else(|| "unknown".to_owned()),
-        },
+    let manager_commit = match source {
+        Source::Local(_) => "local".to_owned(),
+        Source::Dispatch => ctx.settings.runner.manager_commit.clone().unwrap_or_else(|| "unknown".to_owned()),
     };
+    let deps = ctx.deps(host, &work, manager_commit).await?;
     if !matches!(source, Source::Dispatch) {
         return flow(&deps).await;
     }
