@@ -149,7 +149,7 @@ pub struct ReleaseArgs {
     #[arg(long, value_name = "ENV")]
     pub env: String,
     /// Refuse a lock younger than this (`15m`, `1h 30m`, `2 days`).
-    #[arg(long, value_name = "AGE", default_value = "15m", value_parser = crate::commands::locks::parse_age)]
+    #[arg(long, value_name = "AGE", default_value = "15m", value_parser = crate::duration::parse)]
     pub older_than: std::time::Duration,
     /// Release the lock whatever its age (only when the run holding it is gone).
     #[arg(long)]

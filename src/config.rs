@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +31,12 @@ pub struct TerraformConfig {
     pub modules_dir: PathBuf,
     pub module: String,
     pub plugin_cache_dir: PathBuf,
+    /// How long plan and apply wait for a state lock another run holds.
+    pub lock_timeout: Duration,
+    /// How long an interrupted Terraform gets to stop cleanly before it is killed.
+    pub stop_timeout: Duration,
+    /// The most a whole run may take; past it the run is stopped like on SIGTERM.
+    pub run_timeout: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +101,9 @@ impl Config {
                 modules_dir: base.join("manager-terraform"),
                 module: if local { "sandbox-app-environment" } else { "aws-app-environment" }.into(),
                 plugin_cache_dir: base.join(".terraform-plugin-cache"),
+                lock_timeout: Duration::from_secs(120),
+                stop_timeout: Duration::from_secs(60),
+                run_timeout: Duration::from_secs(3600),
             },
             state: StateConfig {
                 backend: if local { BackendKind::Local } else { BackendKind::S3 },
@@ -204,14 +214,29 @@ fn read_path(c: &mut Checker, path: &str, node: &Node, base: &Path, target: &mut
     }
 }
 
+fn read_duration(c: &mut Checker, path: &str, node: &Node, target: &mut Duration) {
+    if let Some(s) = c.str(path, node) {
+        match crate::duration::parse(s) {
+            Ok(d) => *target = d,
+            Err(e) => {
+                c.error(node.pos, format!("`{path}`: {e}"), Some("write a duration such as `90s`, `2m` or `1h`".into()))
+            }
+        }
+    }
+}
+
 fn read_terraform(c: &mut Checker, node: &Node, base: &Path, t: &mut TerraformConfig) {
     let Some(entries) = c.map("terraform", node) else { return };
-    c.unknown_keys("terraform", entries, &["binary", "modules_dir", "module", "plugin_cache_dir"]);
+    let known = ["binary", "modules_dir", "module", "plugin_cache_dir", "lock_timeout", "stop_timeout", "run_timeout"];
+    c.unknown_keys("terraform", entries, &known);
     for (key, value) in entries {
         match key.name.as_str() {
             "binary" => read_string(c, "terraform.binary", value, &mut t.binary),
             "modules_dir" => read_path(c, "terraform.modules_dir", value, base, &mut t.modules_dir),
             "plugin_cache_dir" => read_path(c, "terraform.plugin_cache_dir", value, base, &mut t.plugin_cache_dir),
+            "lock_timeout" => read_duration(c, "terraform.lock_timeout", value, &mut t.lock_timeout),
+            "stop_timeout" => read_duration(c, "terraform.stop_timeout", value, &mut t.stop_timeout),
+            "run_timeout" => read_duration(c, "terraform.run_timeout", value, &mut t.run_timeout),
             "module" => {
                 if let Some(s) = c.str("terraform.module", value) {
                     if is_slug(s) {
@@ -247,6 +272,7 @@ fn read_state(c: &mut Checker, node: &Node, base: &Path, s: &mut StateConfig) {
         "lock_table",
         "records_table",
         "local_dir",
+        "call_timeout",
     ];
     c.unknown_keys("state", entries, &known);
     for (key, value) in entries {
@@ -298,6 +324,7 @@ fn read_state(c: &mut Checker, node: &Node, base: &Path, s: &mut StateConfig) {
             "lock_table" => read_string(c, &path, value, &mut s.s3.lock_table),
             "records_table" => read_string(c, &path, value, &mut s.s3.records_table),
             "local_dir" => read_path(c, &path, value, base, &mut s.local_dir),
+            "call_timeout" => read_duration(c, &path, value, &mut s.s3.call_timeout),
             _ => {}
         }
     }

@@ -5,6 +5,7 @@
 use tokio::sync::OnceCell;
 
 use crate::actions;
+use crate::cancel::Cancel;
 use crate::codehost::CodeHost;
 use crate::config::{BackendKind, Config};
 use crate::error::CommandError;
@@ -20,6 +21,8 @@ use crate::workspace::WorkRoot;
 
 pub struct Context<'a> {
     pub settings: &'a Settings,
+    /// Fires on SIGINT/SIGTERM, and when the run outlives `terraform.run_timeout`.
+    pub cancel: Cancel,
     config: OnceCell<Config>,
     store: OnceCell<Box<dyn Store>>,
     terraform: OnceCell<Box<dyn Terraform>>,
@@ -27,9 +30,10 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    pub fn new(settings: &'a Settings) -> Self {
+    pub fn new(settings: &'a Settings, cancel: Cancel) -> Self {
         Self {
             settings,
+            cancel,
             config: OnceCell::new(),
             store: OnceCell::new(),
             terraform: OnceCell::new(),
@@ -39,7 +43,14 @@ impl<'a> Context<'a> {
 
     /// `infra-manager.yml` (built-in local-mode defaults when the file is missing).
     pub async fn config(&self) -> Result<&Config, CommandError> {
-        self.config.get_or_try_init(|| async { Ok(Config::load(&self.settings.config_path, false)?) }).await
+        self.config
+            .get_or_try_init(|| async {
+                let config = Config::load(&self.settings.config_path, false)?;
+                // The run's overall bound starts with the configuration that sets it.
+                self.cancel.after(config.terraform.run_timeout);
+                Ok(config)
+            })
+            .await
     }
 
     /// The store the configuration names. Unusable S3 settings are refused (exit 2) before
@@ -68,8 +79,11 @@ impl<'a> Context<'a> {
             .terraform
             .get_or_try_init(|| async {
                 let wanted = self.settings.terraform_override.as_deref().unwrap_or(&config.terraform.binary);
+                let tf = &config.terraform;
                 let found = ProcessTerraform::locate(wanted, self.settings.search_path.as_deref())?
-                    .with_plugin_cache(&config.terraform.plugin_cache_dir);
+                    .with_plugin_cache(&tf.plugin_cache_dir)
+                    .with_lock_timeout(tf.lock_timeout)
+                    .with_cancel(self.cancel.clone(), tf.stop_timeout);
                 Ok::<_, CommandError>(Box::new(found) as Box<dyn Terraform>)
             })
             .await?;

@@ -21,12 +21,15 @@ use crate::terraform::TerraformError;
 use crate::workspace::WorkspaceError;
 
 /// How the process ends: `0` ok; `1` an operational failure or a plan that can't be applied;
-/// `2` invalid input or usage. [`ExitStatus::code`] is the only place these numbers appear.
+/// `2` invalid input or usage; `130` stopped by a signal or the run's time bound.
+/// [`ExitStatus::code`] is the only place these numbers appear.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ExitStatus {
     Success,
     Failure,
     Usage,
+    /// Stopped by a signal or the run's time bound (128 + SIGINT, as shells report it).
+    Cancelled,
 }
 
 impl ExitStatus {
@@ -35,6 +38,7 @@ impl ExitStatus {
             Self::Success => 0,
             Self::Failure => 1,
             Self::Usage => 2,
+            Self::Cancelled => 130,
         }
     }
 }
@@ -47,6 +51,7 @@ pub enum Status {
     Failed,
     Invalid,
     Refused,
+    Cancelled,
 }
 
 /// Why a command did not do what was asked.
@@ -162,8 +167,12 @@ impl CommandError {
                 "install Terraform or OpenTofu (`scripts/tools.sh` installs one), or set INFRA_MANAGER_TERRAFORM to its path"
                     .to_owned(),
             ),
-            Self::Terraform(TerraformError::Locked { .. }) => {
-                Some("another run holds the lock; wait for it to finish, then plan and apply again".to_owned())
+            Self::Terraform(TerraformError::Locked { .. }) => Some(
+                "another run holds the lock; wait for it to finish and try again (a lock whose run is gone: `infra-manager locks list`, then `locks release`)"
+                    .to_owned(),
+            ),
+            Self::Terraform(TerraformError::Cancelled { .. }) => {
+                Some("nothing was left half-done: Terraform stopped and released its lock; run it again".to_owned())
             }
             Self::Terraform(TerraformError::StalePlan { .. }) => {
                 Some("run `infra-manager plan` again, review it, then apply".to_owned())
@@ -182,6 +191,7 @@ impl CommandError {
             | Self::Event(_)
             | Self::Config(ConfigError::Invalid(_)) => ExitStatus::Usage,
             Self::Refused(refusal) => refusal.exit_status(),
+            Self::Terraform(TerraformError::Cancelled { .. }) => ExitStatus::Cancelled,
             _ => ExitStatus::Failure,
         }
     }
@@ -192,6 +202,7 @@ impl CommandError {
             Self::Invalid(_) | Self::Config(ConfigError::Invalid(_)) => Status::Invalid,
             Self::Usage { .. } | Self::Refused(_) | Self::Settings(_) | Self::Event(_) => Status::Refused,
             Self::Lock(LockError::Store(_)) => Status::Failed,
+            Self::Terraform(TerraformError::Cancelled { .. }) => Status::Cancelled,
             Self::Lock(_) | Self::Terraform(TerraformError::Locked { .. } | TerraformError::StalePlan { .. }) => {
                 Status::Refused
             }
@@ -214,6 +225,7 @@ impl CommandError {
         let first = text.lines().next().unwrap_or_default();
         match self.status() {
             Status::Failed => format!("Failed: {first}"),
+            Status::Cancelled => format!("Cancelled: {first}"),
             _ => first.to_owned(),
         }
     }
@@ -273,6 +285,7 @@ mod tests {
 
     #[test]
     fn exit_codes_are_decided_in_one_place() {
-        assert_eq!([ExitStatus::Success, ExitStatus::Failure, ExitStatus::Usage].map(ExitStatus::code), [0, 1, 2]);
+        let all = [ExitStatus::Success, ExitStatus::Failure, ExitStatus::Usage, ExitStatus::Cancelled];
+        assert_eq!(all.map(ExitStatus::code), [0, 1, 2, 130]);
     }
 }

@@ -8,12 +8,14 @@
 
 pub mod actions;
 pub mod app;
+pub mod cancel;
 pub mod cli;
 pub mod codehost;
 pub mod commands;
 pub mod config;
 pub mod context;
 pub mod diagnostic;
+pub mod duration;
 pub mod error;
 pub mod event;
 pub mod github;

@@ -15,3 +15,6 @@ pub const DISPATCH_PAYLOAD_PROPERTIES: usize = 10;
 pub const DISPATCH_EVENT_TYPE_CHARS: usize = 100;
 /// Customer files (`infra/variables.yml`) larger than this are refused (bytes).
 pub const CUSTOMER_FILE_BYTES: usize = 64 * 1024;
+/// A run record's message is cut to this many characters: it is a one-line summary, and
+/// Terraform's error text can carry customer values.
+pub const RECORD_MESSAGE_CHARS: usize = 500;

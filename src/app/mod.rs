@@ -4,6 +4,7 @@ mod print;
 
 use std::process::ExitCode;
 
+use crate::cancel::Cancel;
 use crate::cli::{Cli, Command, LocksCommand};
 use crate::commands;
 use crate::context::Context;
@@ -30,7 +31,9 @@ pub fn main(cli: Cli) -> ExitCode {
 
 /// Runs one verb over seams opened on first use, and prints its result.
 pub async fn run(command: &Command, settings: &Settings) -> ExitStatus {
-    let ctx = Context::new(settings);
+    let cancel = Cancel::new();
+    cancel.on_signals();
+    let ctx = Context::new(settings, cancel);
     let verb = command.verb();
     let json = settings.json;
     match command {

@@ -5,7 +5,6 @@
 //! changed since it was read. With `state.backend: local` there are no such locks.
 
 use std::fmt;
-use std::time::Duration;
 
 use serde::Serialize;
 
@@ -63,16 +62,6 @@ pub async fn release(ctx: &Context<'_>, args: &ReleaseArgs) -> Result<Released, 
     Ok(Released { customer: target.customer.to_string(), environment: target.env.to_string(), result })
 }
 
-/// Parses a guard age such as `15m`, `1h 30m`, `90s` or `2 days` (a day is 24 hours).
-pub fn parse_age(text: &str) -> Result<Duration, String> {
-    let span: jiff::Span =
-        text.trim().parse().map_err(|e| format!("`{text}` is not a duration such as `15m` or `1h 30m`: {e}"))?;
-    let signed = span
-        .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
-        .map_err(|e| format!("`{text}` can't be used as an age: {e}"))?;
-    Duration::try_from(signed).map_err(|_| format!("`{text}` is negative"))
-}
-
 impl fmt::Display for LockList {
     /// One line per lock: subject, operation, holder, since when, Terraform's lock ID.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -105,23 +94,6 @@ impl fmt::Display for Released {
             ReleaseOutcome::NotLocked => {
                 writeln!(f, "{} ({}) is not locked; nothing to release", self.customer, self.environment)
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ages_parse_in_friendly_and_iso_forms() {
-        let cases = [("15m", 900), ("1h 30m", 5400), ("90s", 90), ("2 days", 172_800), ("PT1H", 3600), ("0s", 0)];
-        for (text, secs) in cases {
-            assert_eq!(parse_age(text), Ok(Duration::from_secs(secs)), "{text}");
-        }
-        for bad in ["", "soon", "15", "-5m", "1 month"] {
-            let error = parse_age(bad).expect_err(bad);
-            assert!(error.contains(&format!("`{bad}`")), "{error}");
         }
     }
 }

@@ -190,7 +190,9 @@ mod tests {
     async fn a_held_lock_is_a_refusal_with_exit_1() {
         let h = Harness::new();
         planned(&h).await;
-        h.terraform.set(|s| s.fail = Some(("apply", || TerraformError::Locked { details: vec!["held by x".into()] })));
+        h.terraform.set(|s| {
+            s.fail = Some(("apply", || TerraformError::Locked { waited_secs: 0, details: vec!["held by x".into()] }))
+        });
         let error = apply(&h.deps(), &h.request(), Mode::Apply).await.expect_err("locked");
         assert_eq!(error.exit_status(), ExitStatus::Failure);
         assert_eq!(error.status(), crate::error::Status::Refused);

@@ -7,7 +7,8 @@ use std::future::Future;
 use super::{Deps, Request, now};
 use crate::codehost::{CommitStatus, StatusState};
 use crate::error::CommandError;
-use crate::limits::STATUS_DESCRIPTION_CHARS;
+use crate::error::Status;
+use crate::limits::{RECORD_MESSAGE_CHARS, STATUS_DESCRIPTION_CHARS};
 use crate::output;
 use crate::report::{status_context, truncate_chars};
 use crate::store::{RunKind, RunRecord, RunStatus};
@@ -56,8 +57,11 @@ pub async fn framed<T: Finished>(
             (record.add, record.change, record.destroy) = (Some(add), Some(change), Some(destroy));
         }
         Err(error) => {
-            record.status = RunStatus::Failed;
-            record.message = Some(error.status_line());
+            record.status = match error.status() {
+                Status::Cancelled => RunStatus::Cancelled,
+                _ => RunStatus::Failed,
+            };
+            record.message = Some(truncate_chars(&error.status_line(), RECORD_MESSAGE_CHARS));
         }
     }
     write_record(deps, &record).await;
@@ -78,8 +82,13 @@ async fn final_status<T: Finished>(
         },
         Err(e) => Err(e),
     };
+    // A cancelled run is GitHub's `error` (the check did not run to a verdict).
+    let state = |error: &CommandError| match error.status() {
+        Status::Cancelled => StatusState::Error,
+        _ => StatusState::Failure,
+    };
     if let Err(error) = &result
-        && let Err(e) = set_status(deps, req, StatusState::Failure, &error.status_line()).await
+        && let Err(e) = set_status(deps, req, state(error), &error.status_line()).await
     {
         output::log(&format!("warning: could not set the failure status: {e}"));
     }

@@ -62,6 +62,8 @@ pub enum RunStatus {
     Started,
     Succeeded,
     Failed,
+    /// Stopped by a signal or the run's time bound; Terraform was interrupted cleanly.
+    Cancelled,
 }
 
 /// One run, as kept in the records table.

@@ -54,6 +54,14 @@ pub struct S3Settings {
     pub lock: LockMode,
     pub lock_table: String,
     pub records_table: String,
+    /// The bound on one S3 or DynamoDB call attempt (`state.call_timeout`); a call with
+    /// its retries gives up after three times this.
+    #[serde(skip, default = "default_call_timeout")]
+    pub call_timeout: std::time::Duration,
+}
+
+fn default_call_timeout() -> std::time::Duration {
+    std::time::Duration::from_secs(30)
 }
 
 impl Default for S3Settings {
@@ -68,6 +76,7 @@ impl Default for S3Settings {
             lock: LockMode::Dynamodb,
             lock_table: "terraform-state-locks".to_owned(),
             records_table: "infra-manager-runs".to_owned(),
+            call_timeout: default_call_timeout(),
         }
     }
 }

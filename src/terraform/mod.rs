@@ -27,8 +27,8 @@ pub enum TerraformError {
     },
     #[error("terraform {step} failed (exit {code}){}", render_details(details))]
     Failed { step: &'static str, code: i32, details: Vec<String> },
-    #[error("the state is locked by another run{}", render_details(details))]
-    Locked { details: Vec<String> },
+    #[error("the state is locked by another run (waited {waited_secs}s for it){}", render_details(details))]
+    Locked { waited_secs: u64, details: Vec<String> },
     #[error(
         "terraform refused the saved plan as stale: the state changed after the plan was made (another run applied first){}",
         render_details(details)
@@ -36,6 +36,8 @@ pub enum TerraformError {
     StalePlan { details: Vec<String> },
     #[error("terraform {step} printed output that is not valid JSON: {message}")]
     BadOutput { step: &'static str, message: String },
+    #[error("terraform {step} was stopped: {reason}")]
+    Cancelled { step: &'static str, reason: String },
     #[error("can't read the saved plan `{}`: {source}", .path.display())]
     ReadPlan {
         path: PathBuf,

@@ -7,6 +7,7 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -14,6 +15,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 use super::{SavedPlan, StateId, Terraform, TerraformError};
+use crate::cancel::Cancel;
 use crate::output;
 
 /// The executable and the environment it runs with.
@@ -22,6 +24,11 @@ pub struct ProcessTerraform {
     program: PathBuf,
     plugin_cache_dir: Option<PathBuf>,
     extra_env: Vec<(String, String)>,
+    /// How long plan, apply and destroy wait for a state lock held by another run.
+    lock_timeout: Duration,
+    /// Asks a running Terraform to stop; it then has `stop_timeout` to do so.
+    cancel: Cancel,
+    stop_timeout: Duration,
 }
 
 impl ProcessTerraform {
@@ -31,7 +38,14 @@ impl ProcessTerraform {
         let found = find_executable(wanted, search_path)
             .or_else(|| (wanted == "terraform").then(|| find_executable("tofu", search_path)).flatten());
         match found {
-            Some(program) => Ok(Self { program, plugin_cache_dir: None, extra_env: Vec::new() }),
+            Some(program) => Ok(Self {
+                program,
+                plugin_cache_dir: None,
+                extra_env: Vec::new(),
+                lock_timeout: Duration::ZERO,
+                cancel: Cancel::new(),
+                stop_timeout: Duration::from_secs(60),
+            }),
             None => Err(TerraformError::NotFound { wanted: wanted.to_owned() }),
         }
     }
@@ -48,6 +62,20 @@ impl ProcessTerraform {
         self
     }
 
+    /// Waits up to `timeout` for a state lock another run holds (`-lock-timeout`).
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// Interrupts Terraform once when `cancel` fires, and kills it if it has not stopped
+    /// within `stop_timeout`.
+    pub fn with_cancel(mut self, cancel: Cancel, stop_timeout: Duration) -> Self {
+        self.cancel = cancel;
+        self.stop_timeout = stop_timeout;
+        self
+    }
+
     pub fn program(&self) -> &Path {
         &self.program
     }
@@ -60,6 +88,11 @@ impl ProcessTerraform {
             .env("TF_INPUT", "0")
             .env("CHECKPOINT_DISABLE", "1")
             .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own process group: a Ctrl-C in a terminal reaches this process only, which
+            // interrupts Terraform once (a second interrupt would make it quit uncleanly).
+            .process_group(0)
             .kill_on_drop(true);
         if let Some(cache) = &self.plugin_cache_dir
             && std::fs::create_dir_all(cache).is_ok()
@@ -84,58 +117,25 @@ impl ProcessTerraform {
         Ok(text.trim_start_matches('\n').to_owned())
     }
 
-    /// Runs to completion and returns stdout; stderr is kept for the error.
-    async fn capture(&self, dir: &Path, step: &'static str, args: &[&str]) -> Result<String, TerraformError> {
-        let out = self
-            .command(dir, args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .await
-            .map_err(|source| self.spawn_error(source))?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-            Err(TerraformError::Failed { step, code: out.status.code().unwrap_or(-1), details: vec![stderr] })
-        }
-    }
-
     fn spawn_error(&self, source: std::io::Error) -> TerraformError {
         TerraformError::Spawn { program: self.program.display().to_string(), source }
     }
 
-    /// Starts a command with both streams piped; stderr is already being copied to the log
-    /// (and kept for the error message) by a task whose lines [`collect`] returns.
-    fn spawn_streaming(
-        &self,
-        dir: &Path,
-        args: &[&str],
-    ) -> Result<(tokio::process::Child, Option<Pump>), TerraformError> {
-        let mut child = self
-            .command(dir, args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| self.spawn_error(source))?;
-        let stderr = child.stderr.take().map(|s| tokio::spawn(pump(BufReader::new(s), true)));
-        Ok((child, stderr))
+    /// `-lock-timeout=<seconds>s`.
+    fn lock_timeout_arg(&self) -> String {
+        format!("-lock-timeout={}s", self.lock_timeout.as_secs())
+    }
+
+    /// Runs to completion and returns stdout; stderr is kept for the error.
+    async fn capture(&self, dir: &Path, step: &'static str, args: &[&str]) -> Result<String, TerraformError> {
+        let ran = self.run(dir, step, args, Stdout::Capture).await?;
+        if ran.code == 0 { Ok(ran.stdout) } else { Err(ran.failure(step)) }
     }
 
     /// Streams a plain-text command's output to the log.
     async fn stream_text(&self, dir: &Path, step: &'static str, args: &[&str]) -> Result<(), TerraformError> {
-        let (mut child, stderr) = self.spawn_streaming(dir, args)?;
-        let stdout = child.stdout.take().map(|s| tokio::spawn(pump(BufReader::new(s), false)));
-        let status = child.wait().await.map_err(|source| self.spawn_error(source))?;
-        if let Some(task) = stdout {
-            let _ = task.await;
-        }
-        let captured = collect(stderr).await;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(TerraformError::Failed { step, code: status.code().unwrap_or(-1), details: captured })
-        }
+        let ran = self.run(dir, step, args, Stdout::Text).await?;
+        if ran.code == 0 { Ok(()) } else { Err(ran.failure(step)) }
     }
 
     /// Streams a `-json` UI command: each message goes to the log, error diagnostics are kept.
@@ -147,52 +147,153 @@ impl ProcessTerraform {
         args: &[&str],
         ok: &[i32],
     ) -> Result<i32, TerraformError> {
-        let (mut child, stderr) = self.spawn_streaming(dir, args)?;
-        let mut diagnostics = Vec::new();
-        let mut locked = false;
-        let mut stale = false;
-        if let Some(stdout) = child.stdout.take() {
-            let mut lines = BufReader::new(stdout).lines();
+        let ran = self.run(dir, step, args, Stdout::Json).await?;
+        if ok.contains(&ran.code) {
+            return Ok(ran.code);
+        }
+        Err(match ran.failure(step) {
+            TerraformError::Locked { details, .. } => {
+                TerraformError::Locked { waited_secs: self.lock_timeout.as_secs(), details }
+            }
+            other => other,
+        })
+    }
+
+    /// Runs one command: stdout handled as `mode` says, stderr copied to the log and kept.
+    /// A cancellation interrupts it once and waits (bounded) for it to stop.
+    async fn run(&self, dir: &Path, step: &'static str, args: &[&str], mode: Stdout) -> Result<Ran, TerraformError> {
+        if self.cancel.is_cancelled() {
+            return Err(TerraformError::Cancelled { step, reason: self.cancel.reason() });
+        }
+        let mut child = self.command(dir, args).spawn().map_err(|source| self.spawn_error(source))?;
+        let stdout = child.stdout.take().map(|s| tokio::spawn(read_stdout(BufReader::new(s), mode)));
+        let stderr = child.stderr.take().map(|s| tokio::spawn(pump(BufReader::new(s), true)));
+        let exit = self.wait(&mut child, step).await;
+        let out = match stdout {
+            Some(task) => task.await.unwrap_or_default(),
+            None => StdoutRead::default(),
+        };
+        let stderr = collect(stderr).await;
+        let code = exit?;
+        Ok(Ran { code, stdout: out.text, diagnostics: out.diagnostics, locked: out.locked, stale: out.stale, stderr })
+    }
+
+    /// Waits for the child; on cancellation interrupts it once (SIGINT: Terraform stops,
+    /// writes state and releases its lock) and waits up to `stop_timeout`, then kills it.
+    /// A command that still finished successfully counts as finished.
+    async fn wait(&self, child: &mut tokio::process::Child, step: &'static str) -> Result<i32, TerraformError> {
+        let code = |status: std::process::ExitStatus| status.code().unwrap_or(-1);
+        tokio::select! {
+            status = child.wait() => return status.map(code).map_err(|source| self.spawn_error(source)),
+            () = self.cancel.cancelled() => {}
+        }
+        let pid = child.id().and_then(|id| rustix::process::Pid::from_raw(i32::try_from(id).ok()?));
+        if let Some(pid) = pid {
+            output::log(&format!(
+                "» interrupting terraform {step}; waiting up to {}s for it to stop cleanly",
+                self.stop_timeout.as_secs()
+            ));
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
+        }
+        let status = match tokio::time::timeout(self.stop_timeout, child.wait()).await {
+            Ok(status) => status.map(code).ok(),
+            Err(_) => {
+                output::log(&format!(
+                    "terraform {step} did not stop within {}s; killing it",
+                    self.stop_timeout.as_secs()
+                ));
+                let _ = child.kill().await;
+                None
+            }
+        };
+        match status {
+            Some(0) => Ok(0),
+            _ => Err(TerraformError::Cancelled { step, reason: self.cancel.reason() }),
+        }
+    }
+}
+
+/// What to do with a command's stdout.
+#[derive(Debug, Clone, Copy)]
+enum Stdout {
+    /// Keep it (small machine-readable output: `show -json`, `version -json`, `state pull`).
+    Capture,
+    /// Copy it to the log.
+    Text,
+    /// A `-json` UI stream: log each message, keep error diagnostics.
+    Json,
+}
+
+#[derive(Debug, Default)]
+struct StdoutRead {
+    text: String,
+    diagnostics: Vec<String>,
+    locked: bool,
+    stale: bool,
+}
+
+/// A finished command.
+struct Ran {
+    code: i32,
+    stdout: String,
+    diagnostics: Vec<String>,
+    locked: bool,
+    stale: bool,
+    stderr: Vec<String>,
+}
+
+impl Ran {
+    /// The error for a command that exited with a code it should not have.
+    fn failure(self, step: &'static str) -> TerraformError {
+        let details = if self.diagnostics.is_empty() { self.stderr } else { self.diagnostics };
+        if self.locked {
+            TerraformError::Locked { waited_secs: 0, details }
+        } else if self.stale {
+            TerraformError::StalePlan { details }
+        } else {
+            TerraformError::Failed { step, code: self.code, details }
+        }
+    }
+}
+
+async fn read_stdout<R: tokio::io::AsyncBufRead + Unpin>(reader: R, mode: Stdout) -> StdoutRead {
+    let mut read = StdoutRead::default();
+    match mode {
+        Stdout::Capture => {
+            let mut reader = reader;
+            let mut bytes = Vec::new();
+            let _ = tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut bytes).await;
+            read.text = String::from_utf8_lossy(&bytes).into_owned();
+        }
+        Stdout::Text => {
+            pump(reader, false).await;
+        }
+        Stdout::Json => {
+            let mut lines = reader.lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                match serde_json::from_str::<Value>(&line) {
-                    Ok(msg) => {
-                        if let Some(text) = msg["@message"].as_str() {
-                            output::log(&format!("  │ {text}"));
-                        }
-                        if msg["type"] == "diagnostic" && msg["diagnostic"]["severity"] == "error" {
-                            let d = &msg["diagnostic"];
-                            let summary = d["summary"].as_str().unwrap_or_default();
-                            locked |= is_lock_error(d);
-                            stale |= is_stale_plan(d);
-                            let detail = d["detail"].as_str().unwrap_or_default();
-                            diagnostics.push(if detail.is_empty() {
-                                summary.to_owned()
-                            } else {
-                                format!("{summary}: {detail}")
-                            });
-                        }
-                    }
-                    Err(_) => output::log(&format!("  │ {line}")),
+                let Ok(msg) = serde_json::from_str::<Value>(&line) else {
+                    output::log(&format!("  │ {line}"));
+                    continue;
+                };
+                if let Some(text) = msg["@message"].as_str() {
+                    output::log(&format!("  │ {text}"));
+                }
+                if msg["type"] == "diagnostic" && msg["diagnostic"]["severity"] == "error" {
+                    let d = &msg["diagnostic"];
+                    read.locked |= is_lock_error(d);
+                    read.stale |= is_stale_plan(d);
+                    let summary = d["summary"].as_str().unwrap_or_default();
+                    let detail = d["detail"].as_str().unwrap_or_default();
+                    read.diagnostics.push(if detail.is_empty() {
+                        summary.to_owned()
+                    } else {
+                        format!("{summary}: {detail}")
+                    });
                 }
             }
         }
-        let status = child.wait().await.map_err(|source| self.spawn_error(source))?;
-        let stderr_lines = collect(stderr).await;
-        let code = status.code().unwrap_or(-1);
-        if ok.contains(&code) {
-            return Ok(code);
-        }
-        if diagnostics.is_empty() {
-            diagnostics = stderr_lines;
-        }
-        if locked {
-            Err(TerraformError::Locked { details: diagnostics })
-        } else if stale {
-            Err(TerraformError::StalePlan { details: diagnostics })
-        } else {
-            Err(TerraformError::Failed { step, code, details: diagnostics })
-        }
     }
+    read
 }
 
 #[async_trait]
@@ -217,7 +318,9 @@ impl Terraform for ProcessTerraform {
     async fn plan(&self, dir: &Path, planfile: &str) -> Result<SavedPlan, TerraformError> {
         output::log("» terraform plan");
         let out = format!("-out={planfile}");
-        self.stream_json(dir, "plan", &["plan", "-json", "-input=false", "-detailed-exitcode", &out], &[0, 2]).await?;
+        let lock = self.lock_timeout_arg();
+        let args = ["plan", "-json", "-input=false", "-detailed-exitcode", &lock, &out];
+        self.stream_json(dir, "plan", &args, &[0, 2]).await?;
         let json = self.show_json(dir, planfile).await?;
         let text = self.show_text(dir, planfile).await?;
         let path = dir.join(planfile);
@@ -227,12 +330,15 @@ impl Terraform for ProcessTerraform {
 
     async fn apply(&self, dir: &Path, planfile: &str) -> Result<(), TerraformError> {
         output::log("» terraform apply (saved plan)");
-        self.stream_json(dir, "apply", &["apply", "-json", "-input=false", planfile], &[0]).await.map(drop)
+        let lock = self.lock_timeout_arg();
+        self.stream_json(dir, "apply", &["apply", "-json", "-input=false", &lock, planfile], &[0]).await.map(drop)
     }
 
     async fn destroy(&self, dir: &Path) -> Result<(), TerraformError> {
         output::log("» terraform destroy");
-        self.stream_json(dir, "destroy", &["destroy", "-json", "-input=false", "-auto-approve"], &[0]).await.map(drop)
+        let lock = self.lock_timeout_arg();
+        let args = ["destroy", "-json", "-input=false", "-auto-approve", &lock];
+        self.stream_json(dir, "destroy", &args, &[0]).await.map(drop)
     }
 
     /// `terraform state pull` → the state's lineage and serial.

@@ -71,6 +71,7 @@ impl Moto {
             lock: LockMode::Dynamodb,
             lock_table: format!("{name}-locks"),
             records_table: format!("{name}-runs"),
+            ..S3Settings::default()
         }
     }
 

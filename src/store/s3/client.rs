@@ -31,9 +31,14 @@ impl AwsClients {
     pub async fn connect(settings: &S3Settings, endpoint: Option<&str>, credentials: Option<Credentials>) -> Self {
         let http_client =
             aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https();
+        // A stalled endpoint ends the call with a timeout error naming the operation,
+        // never an unbounded wait.
+        let attempt = settings.call_timeout;
         let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .operation_attempt_timeout(Duration::from_secs(120))
+            .connect_timeout(attempt.min(Duration::from_secs(10)))
+            .read_timeout(attempt)
+            .operation_attempt_timeout(attempt)
+            .operation_timeout(attempt * 3)
             .build();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http_client)
