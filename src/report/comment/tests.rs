@@ -3,6 +3,10 @@
 use super::*;
 use crate::terraform::summary::{Action, OutputChange, ResourceChange};
 
+fn change(address: &str, action: Action) -> ResourceChange {
+    ResourceChange { address: address.into(), action, moved_from: None, importing: false, deposed: None, reason: None }
+}
+
 fn summary() -> PlanSummary {
     PlanSummary {
         add: 2,
@@ -10,15 +14,16 @@ fn summary() -> PlanSummary {
         destroy: 1,
         replace: 1,
         resources: vec![
-            ResourceChange { address: "module.app.terraform_data.vpc".into(), action: Action::Replace },
-            ResourceChange { address: "module.app.terraform_data.subnet[1]".into(), action: Action::Create },
-            ResourceChange { address: "module.app.terraform_data.asg".into(), action: Action::Update },
+            change("module.app.terraform_data.vpc", Action::Replace),
+            change("module.app.terraform_data.subnet[1]", Action::Create),
+            change("module.app.terraform_data.asg", Action::Update),
         ],
         outputs: vec![
             OutputChange { name: "vpc_id".into(), action: Action::Update, value: "(known after apply)".into() },
             OutputChange { name: "token".into(), action: Action::Create, value: "(sensitive)".into() },
             OutputChange { name: "name_prefix".into(), action: Action::NoOp, value: "\"shop-staging\"".into() },
         ],
+        ..PlanSummary::default()
     }
 }
 
