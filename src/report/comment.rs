@@ -40,7 +40,6 @@ const MAX_FAILURE_CHARS: usize = 20_000;
 /// Most diagnostics listed in an invalid-file comment, and most characters they take.
 const MAX_DIAGNOSTICS: usize = 100;
 const MAX_DIAGNOSTICS_CHARS: usize = 50_000;
-const MAX_DIAGNOSTIC_CHARS: usize = 2_000;
 
 /// The hidden marker that identifies the comment for `env`.
 pub fn marker(env: &str) -> String {
@@ -69,8 +68,8 @@ pub fn plan_comment(c: &PlanComment<'_>) -> String {
     let note = if s.errored() {
         String::new()
     } else if s.incomplete() {
-        "This is a partial plan: apply runs exactly it (its digest is checked before applying), and \
-         the deferred changes need another plan afterwards.\n\n"
+        "This is a partial plan (Terraform says it is not complete): the deferred changes above can \
+         only be planned after it is applied.\n\n"
             .to_owned()
     } else {
         "Apply runs exactly this plan: its digest is checked before applying.\n\n".to_owned()
@@ -203,7 +202,7 @@ fn footer(run_url: Option<&str>) -> String {
 }
 
 /// The comment for a `variables.yml` that did not validate: each problem with its place and
-/// hint, in a fenced block (the messages quote the customer's file).
+/// hint. The message and hint quote the customer's file, so each is a code span.
 pub fn invalid_comment(
     environment: &str,
     customer: &str,
@@ -224,19 +223,23 @@ pub fn invalid_comment(
         code(prefix(sha, 7))
     );
     let _ = writeln!(out);
-    let mut text = String::new();
     let mut shown = 0;
+    let mut used = 0;
     for d in errors.iter().take(MAX_DIAGNOSTICS) {
-        let one = super::truncate_chars(&d.to_string(), MAX_DIAGNOSTIC_CHARS);
-        if chars(&text) + chars(&one) > MAX_DIAGNOSTICS_CHARS {
+        let place = format!("{}:{}:{}", d.file, d.line, d.column);
+        let mut item = format!("- {} {}", code(&place), code(&d.message));
+        if let Some(hint) = &d.hint {
+            let _ = write!(item, " — hint: {}", code(hint));
+        }
+        used += chars(&item) + 1;
+        if used > MAX_DIAGNOSTICS_CHARS {
             break;
         }
-        let _ = writeln!(text, "{one}");
+        let _ = writeln!(out, "{item}");
         shown += 1;
     }
-    out.push_str(&fenced(&text, "text"));
     if count > shown {
-        let _ = writeln!(out, "\n… and {} more {}", count - shown, sections::see_the_run(run_url));
+        let _ = writeln!(out, "- … and {} more {}", count - shown, sections::see_the_run(run_url));
     }
     out.push_str(&footer(run_url));
     out
