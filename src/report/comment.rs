@@ -1,17 +1,45 @@
 //! The sticky PR comment: one per environment, found again by its hidden marker.
 //!
-//! It shows the plan's digest (the same digest apply verifies), a summary table, each changed
-//! resource and output, and the full plan in a collapsed block. GitHub refuses comments over
-//! 65,536 characters, so the plan text is cut to fit, with a pointer to the workflow run.
+//! A plan comment says everything Terraform will do, destroys first: the headline in
+//! Terraform's words, a counts table, the objects destroyed, replaced or forgotten (never
+//! collapsed), the actions it runs, what is deferred and why, what changed outside
+//! Terraform, the other changes, the outputs, and the full plan in a collapsed block.
+//!
+//! GitHub refuses comments over 65,536 characters, so every comment is bounded by
+//! per-section budgets, in this order of priority: the headline, counts and footer are never
+//! cut; nor is the destroy list, unless it alone would pass the limit; the other lists end
+//! with `… and N more (see the run)`; the plan text gets what is left, cut with a pointer to
+//! the run. Customer-controlled text only reaches a comment through [`super::markdown`].
+
+mod sections;
 
 use std::fmt::Write;
 
+use super::markdown::{code, cut_at_line_bytes, fenced};
 use super::prefix;
 use crate::diagnostic::Diagnostic;
 use crate::terraform::summary::PlanSummary;
+use sections::{chars, cut_text};
 
 /// GitHub's hard limit on a comment body, in characters.
 pub const MAX_COMMENT_CHARS: usize = 65_536;
+
+/// Most characters Terraform's check messages may take in a comment.
+const MAX_ERRORS_CHARS: usize = 10_000;
+/// Most characters each list below the destroy list may take.
+const MAX_ACTIONS_CHARS: usize = 6_000;
+const MAX_DEFERRED_CHARS: usize = 6_000;
+const MAX_DRIFT_CHARS: usize = 6_000;
+const MAX_RESOURCES_CHARS: usize = 30_000;
+const MAX_OUTPUTS_CHARS: usize = 6_000;
+/// Kept back for the lists after the destroy list when it is huge: enough for each to say
+/// `… and N more (see the run)` under its title, and for the plan text's frame.
+const RESERVE_CHARS: usize = 3_000;
+/// Most characters of failure text shown in a failure comment.
+const MAX_FAILURE_CHARS: usize = 20_000;
+/// Most diagnostics listed in an invalid-file comment, and most characters they take.
+const MAX_DIAGNOSTICS: usize = 100;
+const MAX_DIAGNOSTICS_CHARS: usize = 50_000;
 
 /// The hidden marker that identifies the comment for `env`.
 pub fn marker(env: &str) -> String {
@@ -32,89 +60,126 @@ pub struct PlanComment<'a> {
     pub run_url: Option<&'a str>,
 }
 
-/// The comment for a successful plan, never longer than [`MAX_COMMENT_CHARS`].
+/// The comment for a plan, never longer than [`MAX_COMMENT_CHARS`]. An errored plan gets a
+/// failure comment with Terraform's diagnostics; it never reads "No changes".
 pub fn plan_comment(c: &PlanComment<'_>) -> String {
+    let s = c.summary;
     let head = plan_head(c);
+    let note = if s.errored() {
+        String::new()
+    } else if s.incomplete() {
+        "This is a partial plan (Terraform says it is not complete): the deferred changes above can \
+         only be planned after it is applied.\n\n"
+            .to_owned()
+    } else {
+        "Apply runs exactly this plan: its digest is checked before applying.\n\n".to_owned()
+    };
     let tail = footer(c.run_url);
-    let full = details(c.plan_text, None);
-    let body = format!("{head}{full}{tail}");
-    if body.chars().count() <= MAX_COMMENT_CHARS {
+    let mut left = MAX_COMMENT_CHARS.saturating_sub(chars(&head) + chars(&note) + chars(&tail));
+
+    let errors =
+        if s.errored() { spend(sections::errored(s, MAX_ERRORS_CHARS.min(left)), &mut left) } else { String::new() };
+    let destructive = spend(sections::destructive(s, left.saturating_sub(RESERVE_CHARS), c.run_url), &mut left);
+    // The other lists share what is left, each within its cap, keeping room for the plan
+    // text's frame and for the lists after it.
+    let run_url = c.run_url;
+    let share = |cap: usize, left: usize| cap.min(left.saturating_sub(RESERVE_CHARS / 2));
+    let actions = spend(sections::actions(s, share(MAX_ACTIONS_CHARS, left), run_url), &mut left);
+    let deferred = spend(sections::deferred(s, share(MAX_DEFERRED_CHARS, left), run_url), &mut left);
+    let drift = spend(sections::drift(s, share(MAX_DRIFT_CHARS, left), run_url), &mut left);
+    let resources = spend(sections::constructive(s, share(MAX_RESOURCES_CHARS, left), run_url), &mut left);
+    let outputs = spend(sections::outputs(s, share(MAX_OUTPUTS_CHARS, left), run_url), &mut left);
+    let plan = plan_details(c.plan_text, left, c.run_url);
+
+    let mut body = head;
+    for section in [errors, destructive, actions, deferred, drift, resources, outputs] {
+        if !section.is_empty() {
+            body.push_str(&section);
+            body.push('\n');
+        }
+    }
+    body.push_str(&note);
+    body.push_str(&plan);
+    body.push_str(&tail);
+    bounded(body, &tail)
+}
+
+/// Counts `section` (and the blank line after it) against the budget left.
+fn spend(section: String, left: &mut usize) -> String {
+    *left = left.saturating_sub(chars(&section) + 1);
+    section
+}
+
+/// Last line of defence, for a plan whose every list is at its worst at once: the body cut
+/// at a line break, the footer kept.
+fn bounded(body: String, tail: &str) -> String {
+    if chars(&body) <= MAX_COMMENT_CHARS {
         return body;
     }
-    let total = c.plan_text.chars().count();
-    // Size the cut from the frame around it, leaving room for the note's own digits.
-    let note_probe = details("", Some((total, total, c.run_url)));
-    let frame = head.chars().count() + tail.chars().count() + note_probe.chars().count();
-    let budget = MAX_COMMENT_CHARS.saturating_sub(frame + 16);
-    let kept = cut_at_line(c.plan_text, budget);
-    let shown = kept.chars().count();
-    format!("{head}{}{tail}", details(kept, Some((shown, total, c.run_url))))
+    let note = "\n_(comment cut to fit GitHub's limit; the full plan is in the run log)_\n";
+    let keep = MAX_COMMENT_CHARS - chars(tail) - chars(note);
+    let end = body.char_indices().nth(keep).map_or(body.len(), |(i, _)| i);
+    let kept = cut_at_line_bytes(&body, end);
+    format!("{kept}{note}{tail}")
 }
 
 fn plan_head(c: &PlanComment<'_>) -> String {
     let s = c.summary;
-    let icon = if s.has_changes() { "📝" } else { "✅" };
+    let icon = if s.errored() {
+        "❌"
+    } else if s.is_destructive() || s.incomplete() {
+        "⚠️"
+    } else if s.has_changes() {
+        "📝"
+    } else {
+        "✅"
+    };
     let mut out = String::new();
     let _ = writeln!(out, "{}", marker(c.environment));
-    let _ = writeln!(out, "### {icon} Terraform plan for `{}`: {}", c.environment, s.headline());
+    let _ = writeln!(out, "### {icon} Terraform plan for {}: {}", code(c.environment), s.headline());
     let _ = writeln!(out);
     let _ = writeln!(out, "| Customer | Environment | Commit | Plan digest |");
     let _ = writeln!(out, "| --- | --- | --- | --- |");
-    let (short_sha, digest) = (prefix(c.sha, 7), prefix(c.plan_sha256, 12));
-    let _ = writeln!(out, "| `{}` | `{}` | `{short_sha}` | `sha256:{digest}` |", c.customer, c.environment);
+    let digest = format!("sha256:{}", prefix(c.plan_sha256, 12));
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} |",
+        code(c.customer),
+        code(c.environment),
+        code(prefix(c.sha, 7)),
+        code(&digest)
+    );
     let _ = writeln!(out);
-    let _ = writeln!(out, "| Add | Change | Destroy | Replace |");
-    let _ = writeln!(out, "| ---: | ---: | ---: | ---: |");
-    let _ = writeln!(out, "| {} | {} | {} | {} |", s.add, s.change, s.destroy, s.replace);
-    if !s.resources.is_empty() {
-        let _ = writeln!(out, "\n**Resources**\n");
-        let _ = writeln!(out, "| Action | Address |");
-        let _ = writeln!(out, "| --- | --- |");
-        for r in &s.resources {
-            let _ = writeln!(out, "| {} | `{}` |", r.action.label(), escape_cell(&r.address));
-        }
-    }
-    let changed: Vec<_> = s.outputs.iter().filter(|o| o.action != crate::terraform::summary::Action::NoOp).collect();
-    if !changed.is_empty() {
-        let _ = writeln!(out, "\n**Outputs**\n");
-        let _ = writeln!(out, "| Output | Action | Value |");
-        let _ = writeln!(out, "| --- | --- | --- |");
-        for o in changed {
-            let _ = writeln!(out, "| `{}` | {} | `{}` |", o.name, o.action.label(), escape_cell(&o.value));
-        }
-    }
-    let _ = writeln!(out);
-    let _ = writeln!(out, "Apply runs exactly this plan: its digest is checked before applying.");
+    out.push_str(&sections::counts(s));
     let _ = writeln!(out);
     out
 }
 
-/// Keeps a table cell on one line and its backticks balanced.
-fn escape_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('`', "'").replace('\n', " ")
-}
-
-/// A fence longer than any backtick run in `text`, so plan text cannot close it.
-fn fence(text: &str) -> String {
-    let mut longest = 0;
-    let mut run = 0;
-    for ch in text.chars() {
-        run = if ch == '`' { run + 1 } else { 0 };
-        longest = longest.max(run);
+/// The collapsed plan text within `budget` characters, cut with a note when it does not fit.
+fn plan_details(text: &str, budget: usize, run_url: Option<&str>) -> String {
+    let whole = details(text, None);
+    if chars(&whole) <= budget {
+        return whole;
     }
-    "`".repeat((longest + 1).max(3))
+    let total = chars(text);
+    let mut room = budget.saturating_sub(chars(&details("", Some((total, total, run_url)))) + 16);
+    loop {
+        let (kept, _) = cut_text(text, room);
+        let shown = chars(kept);
+        let out = details(kept, Some((shown, total, run_url)));
+        let over = chars(&out).saturating_sub(budget);
+        if over == 0 || room == 0 {
+            return out;
+        }
+        // Escapes made the block longer than its text: take that much more off.
+        room = room.saturating_sub(over + 16);
+    }
 }
 
 /// The collapsed block; `cut` is (shown, total, run URL) when the text was truncated.
 fn details(text: &str, cut: Option<(usize, usize, Option<&str>)>) -> String {
-    let fence = fence(text);
     let mut out = String::from("<details><summary>Full plan</summary>\n\n");
-    let _ = writeln!(out, "{fence}text");
-    out.push_str(text);
-    if !text.ends_with('\n') {
-        out.push('\n');
-    }
-    let _ = writeln!(out, "{fence}");
+    out.push_str(&fenced(text, "text"));
     out.push_str("</details>\n");
     if let Some((shown, total, run_url)) = cut {
         let place = match run_url {
@@ -129,17 +194,6 @@ fn details(text: &str, cut: Option<(usize, usize, Option<&str>)>) -> String {
     out
 }
 
-/// The longest prefix of `text` with at most `max` characters, ending at a line break if one
-/// is near.
-fn cut_at_line(text: &str, max: usize) -> &str {
-    let end = text.char_indices().nth(max).map_or(text.len(), |(i, _)| i);
-    let prefix = &text[..end];
-    match prefix.rfind('\n') {
-        Some(nl) if nl + 1 >= end.saturating_sub(2000) => &prefix[..=nl],
-        _ => prefix,
-    }
-}
-
 fn footer(run_url: Option<&str>) -> String {
     match run_url {
         Some(url) => format!("\n<sub>infra-manager · [workflow run]({url})</sub>\n"),
@@ -147,7 +201,8 @@ fn footer(run_url: Option<&str>) -> String {
     }
 }
 
-/// The comment for a `variables.yml` that did not validate.
+/// The comment for a `variables.yml` that did not validate: each problem with its place and
+/// hint. The message and hint quote the customer's file, so each is a code span.
 pub fn invalid_comment(
     environment: &str,
     customer: &str,
@@ -159,45 +214,48 @@ pub fn invalid_comment(
     let _ = writeln!(out, "{}", marker(environment));
     let count = errors.len();
     let plural = if count == 1 { "" } else { "s" };
-    let _ = writeln!(out, "### ❌ `infra/variables.yml` has {count} problem{plural} (`{environment}`)");
+    let _ = writeln!(out, "### ❌ `infra/variables.yml` has {count} problem{plural} ({})", code(environment));
     let _ = writeln!(out);
-    let short_sha = prefix(sha, 7);
-    let _ =
-        writeln!(out, "Customer `{customer}`, commit `{short_sha}`. Nothing was planned; fix these and push again:");
+    let _ = writeln!(
+        out,
+        "Customer {}, commit {}. Nothing was planned; fix these and push again:",
+        code(customer),
+        code(prefix(sha, 7))
+    );
     let _ = writeln!(out);
-    for d in errors.iter().take(100) {
-        let _ = write!(out, "- `{}:{}:{}` {}", d.file, d.line, d.column, escape_inline(&d.message));
+    let mut shown = 0;
+    let mut used = 0;
+    for d in errors.iter().take(MAX_DIAGNOSTICS) {
+        let place = format!("{}:{}:{}", d.file, d.line, d.column);
+        let mut item = format!("- {} {}", code(&place), code(&d.message));
         if let Some(hint) = &d.hint {
-            let _ = write!(out, " — _{}_", escape_inline(hint));
+            let _ = write!(item, " — hint: {}", code(hint));
         }
-        let _ = writeln!(out);
+        used += chars(&item) + 1;
+        if used > MAX_DIAGNOSTICS_CHARS {
+            break;
+        }
+        let _ = writeln!(out, "{item}");
+        shown += 1;
     }
-    if count > 100 {
-        let _ = writeln!(out, "- … and {} more", count - 100);
+    if count > shown {
+        let _ = writeln!(out, "- … and {} more {}", count - shown, sections::see_the_run(run_url));
     }
     out.push_str(&footer(run_url));
     out
 }
 
-/// The comment for a plan that failed to run.
+/// The comment for a plan that failed to run; the failure text is fenced.
 pub fn failed_comment(environment: &str, customer: &str, sha: &str, message: &str, run_url: Option<&str>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", marker(environment));
-    let _ = writeln!(out, "### ⚠️ Terraform plan for `{environment}` failed");
+    let _ = writeln!(out, "### ⚠️ Terraform plan for {} failed", code(environment));
     let _ = writeln!(out);
-    let short_sha = prefix(sha, 7);
-    let _ = writeln!(out, "Customer `{customer}`, commit `{short_sha}`.");
+    let _ = writeln!(out, "Customer {}, commit {}.", code(customer), code(prefix(sha, 7)));
     let _ = writeln!(out);
-    let text = crate::report::truncate_chars(message, 20_000);
-    let fence = fence(&text);
-    let _ = writeln!(out, "{fence}text\n{text}\n{fence}");
+    out.push_str(&fenced(&super::truncate_chars(message, MAX_FAILURE_CHARS), "text"));
     out.push_str(&footer(run_url));
     out
-}
-
-/// Customer text in Markdown prose: no HTML, no mentions or links that ping or render.
-fn escape_inline(s: &str) -> String {
-    s.replace('<', "&lt;").replace('>', "&gt;").replace('@', "@\u{200b}")
 }
 
 #[cfg(test)]

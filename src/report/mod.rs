@@ -1,6 +1,8 @@
-//! Report text for people: the sticky PR comment and the commit status line.
+//! Report text for people: the sticky PR comment and the commit status line, and the one
+//! escaping rule for customer-controlled text in Markdown ([`markdown`]).
 
 pub mod comment;
+pub mod markdown;
 
 /// GitHub's limit on a commit status description.
 pub const STATUS_DESCRIPTION_MAX: usize = 140;

@@ -1,7 +1,15 @@
-//! Snapshot and limit tests of the comment text.
+//! Snapshot, size-limit and escaping tests of the comment text.
 
 use super::*;
-use crate::terraform::summary::{Action, OutputChange, ResourceChange};
+use crate::report::STATUS_DESCRIPTION_MAX;
+use crate::report::markdown::outside_code;
+use crate::terraform::summary::{
+    Action, ActionInvocation, DeferredChange, OutputChange, PlanDiagnostic, ResourceChange, Trigger,
+};
+
+fn change(address: &str, action: Action) -> ResourceChange {
+    ResourceChange { address: address.into(), action, moved_from: None, importing: false, deposed: None, reason: None }
+}
 
 fn summary() -> PlanSummary {
     PlanSummary {
@@ -10,15 +18,17 @@ fn summary() -> PlanSummary {
         destroy: 1,
         replace: 1,
         resources: vec![
-            ResourceChange { address: "module.app.terraform_data.vpc".into(), action: Action::Replace },
-            ResourceChange { address: "module.app.terraform_data.subnet[1]".into(), action: Action::Create },
-            ResourceChange { address: "module.app.terraform_data.asg".into(), action: Action::Update },
+            change("module.app.terraform_data.vpc", Action::Replace),
+            change("module.app.terraform_data.subnet[1]", Action::Create),
+            change("module.app.terraform_data.asg", Action::Update),
         ],
         outputs: vec![
             OutputChange { name: "vpc_id".into(), action: Action::Update, value: "(known after apply)".into() },
             OutputChange { name: "token".into(), action: Action::Create, value: "(sensitive)".into() },
             OutputChange { name: "name_prefix".into(), action: Action::NoOp, value: "\"shop-staging\"".into() },
         ],
+        applyable: true,
+        ..PlanSummary::default()
     }
 }
 
@@ -83,6 +93,17 @@ fn invalid_comment_snapshot() {
 }
 
 #[test]
+fn failed_comment_snapshot() {
+    insta::assert_snapshot!(failed_comment(
+        "staging",
+        "acme/webshop",
+        "1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d",
+        "terraform init failed:\nError: Failed to query available provider packages",
+        Some("https://github.com/provider/manager/actions/runs/42")
+    ));
+}
+
+#[test]
 fn a_huge_plan_is_cut_to_the_limit_with_a_pointer_to_the_run() {
     let s = summary();
     let line = "  + resource \"terraform_data\" \"x\" { input = \"0123456789012345678901234567890123456789\" }\n";
@@ -120,4 +141,188 @@ fn plan_text_cannot_close_the_code_fence() {
     let s = summary();
     let body = plan_comment(&comment(&s, "evil ```` </details> text", None));
     assert!(body.contains("`````text\n"), "{body}");
+}
+
+/// A plan of `creates` creates and `destroys` destroys, with the plan text Terraform would
+/// print for it (about 200 characters a resource).
+fn big_plan(creates: usize, destroys: usize) -> (PlanSummary, String) {
+    let mut s = PlanSummary { applyable: true, ..PlanSummary::default() };
+    for i in 0..destroys {
+        s.resources.push(ResourceChange {
+            reason: Some("not in configuration"),
+            ..change(&format!("module.app.terraform_data.retired[{i}]"), Action::Delete)
+        });
+    }
+    for i in 0..creates {
+        s.resources.push(change(&format!("module.fleet.terraform_data.member[{i}]"), Action::Create));
+    }
+    (s.add, s.destroy) = (creates as u32, destroys as u32);
+    let mut text = String::new();
+    for r in &s.resources {
+        text.push_str(&format!(
+            "  # {} will be created\n  + resource \"terraform_data\" \"member\" {{\n      + id     = (known after apply)\n      + input  = \"x\"\n    }}\n\n",
+            r.address
+        ));
+    }
+    (s, text)
+}
+
+#[test]
+fn five_thousand_resources_fit_with_the_destroy_list_intact() {
+    let (s, text) = big_plan(5_000, 3);
+    let body = plan_comment(&comment(&s, &text, Some("https://github.com/p/m/actions/runs/9")));
+    let chars = body.chars().count();
+    assert!(chars <= MAX_COMMENT_CHARS, "{chars}");
+    for i in 0..3 {
+        assert!(body.contains(&format!("| **destroy** | `module.app.terraform_data.retired[{i}]` |")), "destroy {i}");
+    }
+    let table_end = body.find("… and ").expect("the resources table is cut");
+    let more = &body[table_end..body[table_end..].find('\n').map_or(body.len(), |n| table_end + n)];
+    assert!(more.ends_with("more (see the [run](https://github.com/p/m/actions/runs/9))"), "{more}");
+    let shown = body.matches("| create | `module.fleet.terraform_data.member[").count();
+    let hidden: usize = more["… and ".len()..].split(' ').next().and_then(|n| n.parse().ok()).expect("a count");
+    assert_eq!(shown + hidden, 5_000, "every create is shown or counted");
+    assert!(body.contains("The plan output was truncated"));
+    assert!(s.status_description().chars().count() <= STATUS_DESCRIPTION_MAX);
+    assert_eq!(s.status_description(), "⚠ 3 to destroy · 5000 to add");
+}
+
+#[test]
+fn a_destroy_list_too_long_for_any_comment_is_cut_loudly() {
+    let (s, text) = big_plan(10, 5_000);
+    let body = plan_comment(&comment(&s, &text, None));
+    assert!(body.chars().count() <= MAX_COMMENT_CHARS);
+    assert!(body.contains("#### ⚠️ Destroyed, replaced or forgotten"));
+    assert!(body.contains("5000 destroyed"));
+    assert!(body.contains("more (see the run)"));
+    assert!(body.contains("| create | `module.fleet.terraform_data.member[0]` |") || body.contains("**Resources**"));
+}
+
+#[test]
+fn every_section_at_its_worst_at_once_still_fits() {
+    let long = "x".repeat(5_000);
+    let (mut s, _) = big_plan(3_000, 3_000);
+    s.errored = true;
+    s.complete = false;
+    s.diagnostics = vec![PlanDiagnostic { address: long.clone(), message: long.clone() }; 50];
+    s.deferred =
+        vec![DeferredChange { address: long.clone(), action: "create".into(), reason: "an unknown reason" }; 500];
+    s.actions =
+        vec![ActionInvocation { address: long.clone(), trigger: Trigger::Invoked { calling_resource: None } }; 500];
+    s.drifted = vec![change(&long, Action::Update); 500];
+    s.outputs = vec![OutputChange { name: long.clone(), action: Action::Create, value: long.clone() }; 500];
+    for r in s.resources.iter_mut().step_by(2) {
+        r.moved_from = Some(long.clone());
+    }
+    let text = "é".repeat(200_000);
+    let body = plan_comment(&comment(&s, &text, Some("https://github.com/p/m/actions/runs/1")));
+    assert!(body.chars().count() <= MAX_COMMENT_CHARS, "{}", body.chars().count());
+    assert!(body.contains("Planning failed"));
+    assert!(body.trim_end().ends_with("</sub>"));
+}
+
+#[test]
+fn an_errored_plan_is_a_failure_with_terraforms_diagnostics() {
+    let s = PlanSummary {
+        errored: true,
+        complete: false,
+        add: 1,
+        resources: vec![change("terraform_data.network", Action::Create)],
+        diagnostics: vec![PlanDiagnostic {
+            address: "terraform_data.cluster".into(),
+            message: "The cluster needs the network 10.1.0.0/16, not 10.0.0.0/16.".into(),
+        }],
+        ..PlanSummary::default()
+    };
+    let body = plan_comment(&comment(&s, "Planning failed.\n", None));
+    assert!(body.contains("### ❌ Terraform plan for `staging`: Planning failed"), "{body}");
+    assert!(!body.contains("No changes"));
+    assert!(!body.contains("Apply runs exactly this plan"));
+    assert!(
+        body.contains("Error: terraform_data.cluster: The cluster needs the network 10.1.0.0/16, not 10.0.0.0/16.")
+    );
+    insta::assert_snapshot!(body);
+}
+
+/// Strings a customer could put in a value, a key, a for_each key, a failure message.
+/// Each carries `PWNED`, which must never reach the rendered (non-code) Markdown.
+const HOSTILE: &[&str] = &[
+    "PWNED\n## heading",
+    "x\n\n# PWNED heading",
+    "![PWNED](https://evil.example/x.png)",
+    "[PWNED](https://evil.example)",
+    "<img src=x onerror=alert('PWNED')>",
+    "<details open>PWNED</details>",
+    "</details>PWNED",
+    "@PWNED-org/everyone",
+    "https://PWNED.example/",
+    "www.PWNED.example",
+    "`PWNED`",
+    "``` PWNED ```",
+    "a\n```\nPWNED\n```",
+    "~~~\nPWNED\n~~~",
+    "| PWNED | cell |",
+    "\\| PWNED \\|",
+    "x\r# PWNED",
+    "x\u{2028}# PWNED",
+    "\u{1b}[31mPWNED\u{1b}[0m",
+    "\u{202e}DENWP PWNED",
+    "<!-- infra-manager:plan:production --> PWNED",
+    "PWNED :+1: #1 GH-1",
+    "    indented PWNED",
+    "> [!CAUTION]\n> PWNED",
+    "- [x] PWNED",
+];
+
+fn assert_contained(body: &str, what: &str) {
+    let seen = outside_code(body);
+    assert!(!seen.contains("PWNED"), "{what}: customer text renders outside code:\n{seen}\n---\n{body}");
+    assert_eq!(body.matches("<!--").count(), 1, "{what}: a second marker\n{body}");
+}
+
+#[test]
+fn hostile_text_never_renders_outside_code() {
+    for hostile in HOSTILE {
+        let s = PlanSummary {
+            resources: vec![
+                change(&format!("terraform_data.x[\"{hostile}\"]"), Action::Delete),
+                ResourceChange {
+                    moved_from: Some(hostile.to_string()),
+                    ..change(&format!("terraform_data.y[\"{hostile}\"]"), Action::Update)
+                },
+            ],
+            outputs: vec![OutputChange {
+                name: hostile.to_string(),
+                action: Action::Create,
+                value: hostile.to_string(),
+            }],
+            deferred: vec![DeferredChange { address: hostile.to_string(), action: hostile.to_string(), reason: "r" }],
+            actions: vec![ActionInvocation {
+                address: hostile.to_string(),
+                trigger: Trigger::Lifecycle { event: hostile.to_string(), resource: hostile.to_string() },
+            }],
+            drifted: vec![change(hostile, Action::Update)],
+            diagnostics: vec![PlanDiagnostic { address: hostile.to_string(), message: hostile.to_string() }],
+            errored: true,
+            ..PlanSummary::default()
+        };
+        let c = PlanComment { customer: hostile, plan_text: hostile, ..comment(&s, "", None) };
+        assert_contained(&plan_comment(&c), &format!("plan comment with {hostile:?}"));
+        let errors = vec![Diagnostic {
+            file: hostile.to_string(),
+            line: 1,
+            column: 1,
+            message: hostile.to_string(),
+            hint: Some(hostile.to_string()),
+        }];
+        assert_contained(&invalid_comment("staging", hostile, "1a2b3c4", &errors, None), "invalid comment");
+        assert_contained(&failed_comment("staging", hostile, "1a2b3c4", hostile, None), "failed comment");
+    }
+}
+
+#[test]
+fn hostile_failure_comment_snapshot() {
+    let text = "can't read `infra/variables.yml`: value `x\n## Owned\n![img](https://evil.example/x.png)` \
+                is not allowed\n<!-- infra-manager:plan:production -->\n```\n@org/team";
+    insta::assert_snapshot!(failed_comment("staging", "acme/webshop", "1a2b3c4", text, None));
 }
