@@ -17,7 +17,7 @@ use crate::refusal::Refusal;
 use crate::render::RenderError;
 use crate::store::StoreError;
 use crate::store::s3::{LockError, SettingsError};
-use crate::terraform::TerraformError;
+use crate::terraform::{SavedPlan, TerraformError};
 use crate::workspace::WorkspaceError;
 
 /// How the process ends: `0` ok; `1` an operational failure or a plan that can't be applied;
@@ -207,6 +207,14 @@ impl CommandError {
                 Status::Refused
             }
             _ => Status::Failed,
+        }
+    }
+
+    /// The saved plan, when Terraform planned but the plan is errored or incomplete.
+    pub fn errored_plan(&self) -> Option<&SavedPlan> {
+        match self.root() {
+            Self::Terraform(TerraformError::PlanErrored { plan, .. }) => Some(plan),
+            _ => None,
         }
     }
 

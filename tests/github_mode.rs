@@ -178,7 +178,7 @@ async fn a_plan_sets_pending_then_success_and_creates_one_comment() {
         assert_eq!(s.context, "infra/terraform-deploy/staging");
         assert_eq!(s.target_url.as_deref(), Some(RUN_URL));
     }
-    assert_eq!(statuses[1].description.as_deref(), Some("Plan: 8 to add, 0 to change, 0 to destroy"));
+    assert_eq!(statuses[1].description.as_deref(), Some("8 to add"));
 
     let comments = m.fake.comments(CUSTOMER, PR);
     assert_eq!(comments.len(), 1);
@@ -191,7 +191,7 @@ async fn a_plan_sets_pending_then_success_and_creates_one_comment() {
         assert!(output_value(&outputs, name).as_deref() == Some(value), "{name} in {outputs}");
     }
     let summary = std::fs::read_to_string(m.path("step_summary.md")).expect("summary written");
-    assert!(summary.contains("## infra-manager plan: `acme/webshop` (staging)"), "{summary}");
+    assert!(summary.contains("## infra-manager plan: `acme/webshop` (`staging`)"), "{summary}");
     assert!(summary.contains("Plan: 8 to add"));
     assert!(!out.stdout.contains("<!-- infra-manager"), "comment must not be printed to the log");
     assert!(out.stderr.contains("::stop-commands::"), "terraform output is fenced");
@@ -249,7 +249,7 @@ async fn an_invalid_file_fails_with_errors_in_the_comment_and_annotations() {
     let comments = m.marker_comments();
     assert_eq!(comments.len(), 1);
     assert!(
-        comments[0].body.contains("`infra/variables.yml:10:15` `project_name` `Bad_Name` is not a DNS label"),
+        comments[0].body.contains("`infra/variables.yml:10:15` `` `project_name` `Bad_Name` is not a DNS label ``"),
         "{}",
         comments[0].body
     );

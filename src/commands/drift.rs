@@ -15,6 +15,7 @@ use crate::error::{CommandError, ExitStatus};
 use crate::identity::{CustomerId, EnvName, Target};
 use crate::output;
 use crate::pipeline::drift::{DriftResult, DriftState, check};
+use crate::report::markdown::code;
 use crate::report::prefix;
 
 /// Every target's result, as `--json` prints it.
@@ -44,17 +45,18 @@ impl fmt::Display for DriftReport {
         for r in &self.results {
             let sha = r.sha.as_deref().map_or("—", |s| prefix(s, 7));
             let detail = match r.result {
-                DriftState::Drifted => {
-                    format!("⚠️ drifted: {} to add, {} to change, {} to destroy", r.add, r.change, r.destroy)
-                }
+                DriftState::Drifted => format!(
+                    "⚠️ drifted: {} changed outside Terraform; {} to add, {} to change, {} to destroy",
+                    r.changed_outside, r.add, r.change, r.destroy
+                ),
                 DriftState::InSync => "✅ in sync".to_owned(),
                 DriftState::NeverPlanned => "never planned".to_owned(),
-                DriftState::Error => format!(
-                    "❌ {}",
-                    r.message.as_deref().unwrap_or("error").lines().next().unwrap_or_default().replace('|', "\\|")
-                ),
+                // Terraform's error text can carry customer values: a code span, one line.
+                DriftState::Error => {
+                    format!("❌ {}", code(r.message.as_deref().unwrap_or("error").lines().next().unwrap_or_default()))
+                }
             };
-            writeln!(f, "| `{}` | `{}` | `{sha}` | {detail} |", r.customer, r.environment)?;
+            writeln!(f, "| {} | {} | {} | {detail} |", code(&r.customer), code(&r.environment), code(sha))?;
         }
         Ok(())
     }

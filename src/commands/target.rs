@@ -16,6 +16,7 @@ use crate::identity::{CustomerId, EnvName, Sha, Target};
 use crate::local_host::{LocalHost, content_sha};
 use crate::output;
 use crate::pipeline::{Deps, Request};
+use crate::report::markdown::{code, fenced};
 use crate::report::name_of;
 use crate::settings::Runner;
 use crate::variables;
@@ -151,7 +152,7 @@ pub fn report_to_runner(runner: &Runner, verb: Verb, result: Result<(&TargetResu
                 }
             }
             failed_fields = error.subject().map(TargetResult::from).unwrap_or_default();
-            (&failed_fields, error.status(), error.text())
+            (&failed_fields, error.status(), fenced(&error.text(), "text"))
         }
     };
     let _ = log.flush();
@@ -166,10 +167,10 @@ pub fn report_to_runner(runner: &Runner, verb: Verb, result: Result<(&TargetResu
     ];
     set_outputs(runner.output.as_deref(), &outputs);
     let title = format!(
-        "## infra-manager {}: `{}` ({})\n\n",
+        "## infra-manager {}: {} ({})\n\n",
         name_of(&verb),
-        fields.customer.as_deref().unwrap_or_default(),
-        fields.environment.as_deref().unwrap_or_default()
+        code(fields.customer.as_deref().unwrap_or_default()),
+        code(fields.environment.as_deref().unwrap_or_default())
     );
     append_summary(runner.summary.as_deref(), &format!("{title}{body}\n"));
 }

@@ -8,7 +8,10 @@ use super::prepare::prepare;
 use super::{Deps, Request};
 use crate::error::CommandError;
 use crate::identity::{Sha, Target};
+use crate::limits::RECORD_MESSAGE_CHARS;
+use crate::report::truncate_chars;
 use crate::store::RunKind;
+use crate::terraform::TerraformError;
 use crate::terraform::summary::{PlanSummary, summarize};
 
 /// The drift plan's file name inside the working directory.
@@ -34,6 +37,8 @@ pub struct DriftResult {
     pub add: u32,
     pub change: u32,
     pub destroy: u32,
+    /// Resources changed outside Terraform (`resource_drift`).
+    pub changed_outside: u32,
     pub message: Option<String>,
 }
 
@@ -45,7 +50,7 @@ impl Finished for Replanned {
     }
 
     fn status_line(&self) -> String {
-        self.0.headline()
+        self.0.status_description()
     }
 }
 
@@ -60,6 +65,7 @@ pub async fn check(deps: &Deps<'_>, target: &Target) -> DriftResult {
         add: 0,
         change: 0,
         destroy: 0,
+        changed_outside: 0,
         message: None,
     };
     let error = |message: String, result: DriftResult| DriftResult {
@@ -80,19 +86,25 @@ pub async fn check(deps: &Deps<'_>, target: &Target) -> DriftResult {
     let frame = Frame { kind: RunKind::Drift, pending: None };
     match framed(deps, frame, &req, replan(deps, &req)).await {
         Ok(Replanned(summary)) => DriftResult {
-            result: if summary.has_changes() { DriftState::Drifted } else { DriftState::InSync },
+            result: if summary.has_changes() || summary.drift > 0 { DriftState::Drifted } else { DriftState::InSync },
             add: summary.add,
             change: summary.change,
             destroy: summary.destroy,
+            changed_outside: summary.drift,
             ..result
         },
-        Err(e) => error(e.to_string(), result),
+        Err(e) => error(truncate_chars(&e.to_string(), RECORD_MESSAGE_CHARS), result),
     }
 }
 
 async fn replan(deps: &Deps<'_>, req: &Request) -> Result<Replanned, CommandError> {
     let prepared = prepare(deps, req).await?;
-    let saved = deps.terraform.plan(prepared.workspace.path(), DRIFT_PLAN_FILE).await?;
+    let saved = deps.terraform.plan(prepared.workspace.path(), DRIFT_PLAN_FILE).await;
     prepared.workspace.remove_file(DRIFT_PLAN_FILE)?;
-    Ok(Replanned(summarize(&saved.json)))
+    let saved = saved?;
+    let summary = summarize(&saved.json);
+    if summary.errored() || summary.incomplete() {
+        return Err(TerraformError::PlanErrored { plan: Box::new(saved), details: Vec::new() }.into());
+    }
+    Ok(Replanned(summary))
 }

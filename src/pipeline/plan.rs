@@ -10,7 +10,7 @@ use crate::report::comment::{self, PlanComment};
 use crate::report::prefix;
 use crate::store::{PlanMeta, RunKind, StoreError};
 use crate::terraform::summary::{PlanSummary, summarize};
-use crate::terraform::{SavedPlan, StateId};
+use crate::terraform::{SavedPlan, StateId, TerraformError};
 
 /// The saved plan's file name inside the working directory.
 pub const PLAN_FILE: &str = "infra-manager.tfplan";
@@ -31,7 +31,7 @@ impl Finished for Planned {
     }
 
     fn status_line(&self) -> String {
-        self.summary.headline()
+        self.summary.status_description()
     }
 }
 
@@ -52,20 +52,28 @@ async fn steps(deps: &Deps<'_>, req: &Request) -> Result<Planned, CommandError> 
     let state = deps.terraform.state_id(prepared.workspace.path()).await?;
     let saved = deps.terraform.plan(prepared.workspace.path(), PLAN_FILE).await?;
     let summary = summarize(&saved.json);
+    if summary.errored() || summary.incomplete() {
+        return Err(TerraformError::PlanErrored { plan: Box::new(saved), details: Vec::new() }.into());
+    }
     let meta = plan_meta(deps, req, &prepared, &saved, version, state, &summary);
     let plan_key = store(deps, req, &saved, &meta).await?;
-    let comment = comment::plan_comment(&PlanComment {
-        environment: req.target.env.as_str(),
-        customer: &meta.customer,
-        sha: req.sha.as_str(),
-        plan_sha256: &meta.plan_sha256,
-        summary: &summary,
-        plan_text: &saved.text,
-        run_url: deps.run_url.as_deref(),
-    });
+    let comment = plan_comment(deps, req, &saved, &summary);
     post_comment(deps, req, &comment).await;
     output::log(&format!("plan stored at {plan_key} (sha256:{})", prefix(&meta.plan_sha256, 12)));
     Ok(Planned { summary, plan_key, plan_sha256: meta.plan_sha256, comment })
+}
+
+/// The sticky comment for a saved plan (an errored one renders as a failure).
+fn plan_comment(deps: &Deps<'_>, req: &Request, saved: &SavedPlan, summary: &PlanSummary) -> String {
+    comment::plan_comment(&PlanComment {
+        environment: req.target.env.as_str(),
+        customer: &req.target.customer.to_string(),
+        sha: req.sha.as_str(),
+        plan_sha256: &super::sha256_hex(&saved.bytes),
+        summary,
+        plan_text: &saved.text,
+        run_url: deps.run_url.as_deref(),
+    })
 }
 
 /// What apply will check the stored plan against.
@@ -120,6 +128,9 @@ fn failure_comment(deps: &Deps<'_>, req: &Request, error: &CommandError) -> Stri
     let customer = req.target.customer.to_string();
     let env = req.target.env.as_str();
     let run_url = deps.run_url.as_deref();
+    if let Some(saved) = error.errored_plan() {
+        return plan_comment(deps, req, saved, &summarize(&saved.json));
+    }
     let diagnostics = error.diagnostics();
     if diagnostics.is_empty() {
         let text = match error.hint() {
@@ -145,7 +156,7 @@ mod tests {
         let planned = plan(&h.deps(), &h.request()).await.expect("plan");
         assert_eq!((planned.summary.add, planned.summary.has_changes()), (1, true));
         assert_eq!(h.host.states(), [StatusState::Pending, StatusState::Success]);
-        assert_eq!(h.host.last_description(), planned.summary.headline());
+        assert_eq!(h.host.last_description(), planned.summary.status_description());
         let comments = h.host.comments.lock().expect("lock").clone();
         assert_eq!(comments.len(), 1);
         assert_eq!(comments[0].0, 7);
@@ -226,5 +237,22 @@ mod tests {
         let error = plan(&h.deps(), &h.request()).await.expect_err("superseded");
         assert!(matches!(error, CommandError::Refused(Refusal::SupersededWhilePlanning { .. })), "{error:?}");
         assert_eq!(error.exit_status(), ExitStatus::Failure);
+    }
+
+    #[tokio::test]
+    async fn an_errored_plan_fails_is_shown_to_reviewers_and_is_never_stored() {
+        let h = Harness::new();
+        h.terraform.set(|s| {
+            s.plan_json["errored"] = serde_json::json!(true);
+            s.plan_json["complete"] = serde_json::json!(false);
+        });
+        let error = plan(&h.deps(), &h.request()).await.expect_err("errored");
+        assert!(error.errored_plan().is_some(), "{error:?}");
+        assert_eq!(error.exit_status(), ExitStatus::Failure);
+        assert_eq!(h.host.states(), [StatusState::Pending, StatusState::Failure]);
+        let comments = h.host.comments.lock().expect("lock").clone();
+        assert!(!comments[0].1.contains("No changes"), "{}", comments[0].1);
+        let latest = crate::store::Store::latest_plan(&h.store, &h.request().target).await.expect("store");
+        assert!(latest.is_none(), "an errored plan must never become the plan to apply");
     }
 }

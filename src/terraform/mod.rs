@@ -36,6 +36,10 @@ pub enum TerraformError {
     StalePlan { details: Vec<String> },
     #[error("terraform {step} printed output that is not valid JSON: {message}")]
     BadOutput { step: &'static str, message: String },
+    /// Terraform saved a plan that is errored or incomplete: it must not be applied, and
+    /// reviewers see what it could plan and why it stopped.
+    #[error("terraform plan is errored or incomplete: it can't be applied{}", render_details(details))]
+    PlanErrored { plan: Box<SavedPlan>, details: Vec<String> },
     #[error("terraform {step} was stopped: {reason}")]
     Cancelled { step: &'static str, reason: String },
     #[error("can't read the saved plan `{}`: {source}", .path.display())]

@@ -121,6 +121,15 @@ impl ProcessTerraform {
         TerraformError::Spawn { program: self.program.display().to_string(), source }
     }
 
+    /// The saved plan `planfile`: its bytes, `show -json` and `show`.
+    async fn saved_plan(&self, dir: &Path, planfile: &str) -> Result<SavedPlan, TerraformError> {
+        let json = self.show_json(dir, planfile).await?;
+        let text = self.show_text(dir, planfile).await?;
+        let path = dir.join(planfile);
+        let bytes = tokio::fs::read(&path).await.map_err(|source| TerraformError::ReadPlan { path, source })?;
+        Ok(SavedPlan { bytes, json, text })
+    }
+
     /// `-lock-timeout=<seconds>s`.
     fn lock_timeout_arg(&self) -> String {
         format!("-lock-timeout={}s", self.lock_timeout.as_secs())
@@ -320,12 +329,15 @@ impl Terraform for ProcessTerraform {
         let out = format!("-out={planfile}");
         let lock = self.lock_timeout_arg();
         let args = ["plan", "-json", "-input=false", "-detailed-exitcode", &lock, &out];
-        self.stream_json(dir, "plan", &args, &[0, 2]).await?;
-        let json = self.show_json(dir, planfile).await?;
-        let text = self.show_text(dir, planfile).await?;
-        let path = dir.join(planfile);
-        let bytes = tokio::fs::read(&path).await.map_err(|source| TerraformError::ReadPlan { path, source })?;
-        Ok(SavedPlan { bytes, json, text })
+        match self.stream_json(dir, "plan", &args, &[0, 2]).await {
+            Ok(_) => self.saved_plan(dir, planfile).await,
+            // An errored plan is still saved: show what it could plan, and why it stopped.
+            Err(TerraformError::Failed { details, .. }) if dir.join(planfile).is_file() => {
+                let plan = Box::new(self.saved_plan(dir, planfile).await?);
+                Err(TerraformError::PlanErrored { plan, details })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn apply(&self, dir: &Path, planfile: &str) -> Result<(), TerraformError> {
