@@ -208,6 +208,16 @@ pub struct Spawned {
 }
 
 impl Spawned {
+    /// The process ID, to signal it.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What it has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
     /// Waits until `deadline`; a run still going then is killed and the test fails (it hung).
     pub fn wait_until(mut self, deadline: Instant) -> Output {
         loop {

@@ -1,0 +1,170 @@
+//! Cancellation and faults end to end: the real binary and real Terraform on a private
+//! moto (S3 + DynamoDB) per test. A run that is interrupted or meets a fault ends clearly,
+//! leaves no lock and no half-written record, and the next run succeeds.
+
+mod support;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use support::aws::AwsSandbox;
+use support::cli::{Output, repo_root, require_terraform};
+
+const SHA_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+fn assert_ok(out: &Output, what: &str) {
+    assert_eq!(out.code, 0, "{what} failed:\n{}\n{}", out.stdout, out.stderr);
+}
+
+/// The sandbox module plus one resource whose creation takes `seconds` (a local-exec
+/// provisioner), as `<dir>/modules/slow-app`.
+fn slow_module(dir: &Path, seconds: u32) -> std::path::PathBuf {
+    let modules = dir.join("modules");
+    let module = modules.join("slow-app");
+    std::fs::create_dir_all(&module).expect("mkdir");
+    let source = repo_root().join("manager-terraform/sandbox-app-environment");
+    for entry in std::fs::read_dir(&source).expect("read module") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, module.join(path.file_name().expect("name"))).expect("copy");
+    }
+    let slow = format!(
+        "resource \"terraform_data\" \"slow\" {{\n  input = var.project_name\n  provisioner \"local-exec\" {{\n    command = \"sleep {seconds}\"\n  }}\n}}\n"
+    );
+    std::fs::write(module.join("slow.tf"), slow).expect("write slow.tf");
+    modules
+}
+
+/// Points the sandbox at the slow module, with short bounds for the test.
+fn use_slow_module(sb: &AwsSandbox, seconds: u32) {
+    let modules = slow_module(sb.path(), seconds);
+    sb.edit_config(|text| {
+        let mut out = String::new();
+        for line in text.lines() {
+            if line.trim_start().starts_with("modules_dir:") {
+                out.push_str(&format!(
+                    "  modules_dir: {}\n  stop_timeout: 60s\n  lock_timeout: 5s\n",
+                    modules.display()
+                ));
+            } else if line.trim_start().starts_with("module:") {
+                out.push_str("  module: slow-app\n");
+            } else {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    });
+}
+
+fn signal(pid: u32, signal: rustix::process::Signal) {
+    let pid = rustix::process::Pid::from_raw(i32::try_from(pid).expect("pid")).expect("a pid");
+    rustix::process::kill_process(pid, signal).expect("signal");
+}
+
+fn wait_for(what: &str, deadline: Instant, mut done: impl FnMut() -> bool) {
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn lock_items(sb: &AwsSandbox) -> Vec<String> {
+    sb.lock_ids().into_iter().filter(|id| !id.ends_with("-md5")).collect()
+}
+
+#[test]
+fn sigterm_during_an_apply_stops_terraform_cleanly_and_the_next_run_succeeds() {
+    require_terraform();
+    let sb = AwsSandbox::new("sigterm");
+    sb.bootstrap();
+    use_slow_module(&sb, 15);
+    assert_ok(&sb.plan("acme/shop", SHA_A), "plan");
+
+    let apply = sb.spawn("apply", AwsSandbox::target_args("apply", "acme/shop", SHA_A));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    // Interrupt while the slow resource is being created (Terraform holds the lock).
+    wait_for("the provisioner to start", deadline, || apply.log().contains("Provisioning with 'local-exec'"));
+    assert_eq!(lock_items(&sb).len(), 1, "the apply holds the state lock");
+    signal(apply.id(), rustix::process::Signal::TERM);
+    let out = apply.wait_until(deadline);
+
+    assert_eq!(out.code, 130, "a cancelled run exits 130:\n{}", out.stderr);
+    let report = out.json();
+    assert_eq!(report["status"], "cancelled", "{report}");
+    assert!(report["errors"][0]["message"].as_str().unwrap_or_default().contains("received SIGTERM"), "{report}");
+    assert!(out.stderr.contains("interrupting terraform apply"), "{}", out.stderr);
+    assert!(lock_items(&sb).is_empty(), "Terraform released its lock: {:?}", sb.lock_ids());
+
+    let history = sb.run(["--json", "history", "--customer", "acme/shop"]);
+    assert_ok(&history, "history");
+    let runs = history.json()["runs"].clone();
+    assert_eq!((runs[0]["kind"].as_str(), runs[0]["status"].as_str()), (Some("apply"), Some("cancelled")), "{runs}");
+    let work = sb.path().join("local/work");
+    let left: Vec<_> = std::fs::read_dir(&work).map(|d| d.flatten().collect()).unwrap_or_default();
+    assert!(left.is_empty(), "the run's work directory is removed: {left:?}");
+
+    // Nothing was left half-done: a new plan and its apply go through.
+    let replan = sb.plan("acme/shop", SHA_A);
+    assert_ok(&replan, "plan after the cancelled apply");
+    assert_ok(&sb.apply("acme/shop", SHA_A), "apply after the cancelled apply");
+    assert!(lock_items(&sb).is_empty());
+}
+
+#[test]
+fn a_plan_waits_for_a_held_lock_instead_of_failing() {
+    require_terraform();
+    let sb = AwsSandbox::new("lockwait");
+    sb.bootstrap();
+    use_slow_module(&sb, 4);
+    sb.edit_config(|text| text.replace("lock_timeout: 5s", "lock_timeout: 60s"));
+    assert_ok(&sb.plan("acme/shop", SHA_A), "plan");
+    let apply = sb.spawn("apply", AwsSandbox::target_args("apply", "acme/shop", SHA_A));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    wait_for("the apply to take the lock", deadline, || !lock_items(&sb).is_empty());
+    // Planned while the apply holds the lock: it waits, then plans against the new state.
+    let plan = sb.spawn("plan", AwsSandbox::target_args("plan", "acme/shop", SHA_A));
+    assert_ok(&apply.wait_until(deadline), "apply");
+    let out = plan.wait_until(deadline);
+    assert_ok(&out, "a plan that waited for the lock");
+    assert_eq!(out.json()["has_changes"], false, "planned after the apply finished");
+}
+
+/// A TCP server that accepts connections and never answers: an endpoint that stalls.
+fn stalled_endpoint() -> (String, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let handle = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        listener.set_nonblocking(true).expect("nonblocking");
+        while Instant::now() < deadline {
+            if let Ok((stream, _)) = listener.accept() {
+                held.push(stream);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    (url, handle)
+}
+
+#[test]
+fn a_stalled_store_ends_with_a_clear_error_within_its_bound() {
+    let sb = AwsSandbox::new("stall");
+    let (url, _server) = stalled_endpoint();
+    sb.edit_config(|text| {
+        let text = text.replace(&format!("endpoint: {}", sb.moto.endpoint()), &format!("endpoint: {url}"));
+        text.replace("  local_dir:", "  call_timeout: 1s\n  local_dir:")
+    });
+    // Unbounded, this waited as long as the stall lasted; `wait_until` fails a hung run.
+    let out = sb.spawn("locks", ["--json", "locks", "list"]).wait_until(Instant::now() + Duration::from_secs(45));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let report = out.json();
+    assert_eq!(report["status"], "failed");
+    let message = report["errors"][0]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("DynamoDB") || message.contains("dynamodb"), "names the service: {message}");
+    assert!(
+        message.to_lowercase().contains("timeout") || message.contains("timed out"),
+        "says it timed out: {message}"
+    );
+}
