@@ -185,6 +185,12 @@ impl Config {
     }
 
     /// The module directory that rendering copies into a working directory.
+    /// A lock or a `started` run older than this has no live run behind it: no run lasts
+    /// longer than its bound plus the time an interrupted Terraform gets to stop.
+    pub fn abandoned_after(&self) -> Duration {
+        self.terraform.run_timeout + self.terraform.stop_timeout
+    }
+
     pub fn module_dir(&self) -> PathBuf {
         self.terraform.modules_dir.join(&self.terraform.module)
     }

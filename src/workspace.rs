@@ -37,7 +37,9 @@ impl WorkRoot {
 
     /// A root of its own for this run, `<parent>/run-<pid>-<random>`, so that overlapping
     /// runs against shared state never write into each other's `.terraform/`.
+    /// Scratch roots that a killed run left behind (its process is gone) are removed first.
     pub fn scratch(parent: &Path) -> Result<Self, WorkspaceError> {
+        remove_abandoned(parent);
         let path = parent.join(format!("run-{}-{:08x}", std::process::id(), fastrand::u32(..)));
         std::fs::create_dir_all(&path).map_err(io("create", &path))?;
         Ok(Self { path, scratch: true })
@@ -51,6 +53,28 @@ impl WorkRoot {
     pub fn workspace(&self, target: &Target) -> Workspace {
         Workspace::at(self.path.join(target.customer.owner()).join(target.customer.repo()).join(target.env.as_str()))
     }
+}
+
+/// Removes `run-<pid>-*` directories under `parent` whose process no longer exists.
+fn remove_abandoned(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(scratch_pid) else { continue };
+        let alive = rustix::process::Pid::from_raw(pid).is_some_and(|p| rustix::process::test_kill_process(p).is_ok());
+        if !alive {
+            crate::output::log(&format!("removing `{}`, left by a run that is gone", entry.path().display()));
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// The process ID in a scratch root's name, `run-<pid>-<random>`.
+fn scratch_pid(name: &str) -> Option<i32> {
+    let rest = name.strip_prefix("run-")?;
+    let (pid, random) = rest.split_once('-')?;
+    (random.len() == 8 && random.bytes().all(|b| b.is_ascii_hexdigit())).then_some(())?;
+    pid.parse().ok()
 }
 
 impl Drop for WorkRoot {
@@ -130,6 +154,24 @@ mod tests {
         let kept = shared.path().to_path_buf();
         drop(shared);
         assert!(kept.exists());
+    }
+
+    #[test]
+    fn scratch_roots_of_runs_that_are_gone_are_removed_and_live_ones_kept() {
+        let parent = tempfile::tempdir().expect("tempdir");
+        // PID 0x7fff_fff0 is never a live process; this test's own PID is.
+        let gone = parent.path().join("run-2147483632-0000abcd");
+        let live = parent.path().join(format!("run-{}-0000abcd", std::process::id()));
+        let other = parent.path().join("run-notes");
+        for dir in [&gone, &live, &other] {
+            std::fs::create_dir_all(dir).expect("mkdir");
+        }
+        let scratch = WorkRoot::scratch(parent.path()).expect("scratch");
+        assert!(!gone.exists(), "a dead run's scratch root is removed");
+        assert!(live.exists() && other.exists(), "a live run's root and other names are kept");
+        drop(scratch);
+        assert_eq!(scratch_pid("run-12-0123abcd"), Some(12));
+        assert_eq!(scratch_pid("run-12-xyz"), None);
     }
 
     #[test]

@@ -168,3 +168,49 @@ fn a_stalled_store_ends_with_a_clear_error_within_its_bound() {
         "says it timed out: {message}"
     );
 }
+
+/// Puts a Terraform lock on `customer`'s staging state, taken `age` ago by a run that is gone.
+fn plant_lock(sb: &AwsSandbox, customer: &str, age: Duration) {
+    let lock_id = format!("{}/customers/{customer}/staging/terraform.tfstate", sb.bucket());
+    let created = jiff::Timestamp::now() - jiff::SignedDuration::try_from(age).expect("age");
+    let info = serde_json::json!({
+        "ID": "killed-run", "Operation": "OperationTypeApply", "Info": "", "Who": "runner@gone",
+        "Version": "1.11.4", "Created": created.to_string(), "Path": lock_id,
+    });
+    let request = sb
+        .dynamodb()
+        .put_item()
+        .table_name(format!("{}-locks", sb.name))
+        .item("LockID", aws_sdk_dynamodb::types::AttributeValue::S(lock_id))
+        .item("Info", aws_sdk_dynamodb::types::AttributeValue::S(info.to_string()));
+    sb.block_on(request.send()).expect("put lock");
+}
+
+#[test]
+fn a_lock_left_by_a_killed_run_is_reported_abandoned_and_released_by_the_next_run_but_a_live_one_is_not() {
+    require_terraform();
+    let sb = AwsSandbox::new("abandon");
+    sb.bootstrap();
+    sb.edit_config(|text| text.replace("  module:", "  lock_timeout: 1s\n  run_timeout: 1h\n  module:"));
+
+    // Five minutes old: its run may be alive. The plan waits its bound, then refuses.
+    plant_lock(&sb, "acme/shop", Duration::from_secs(300));
+    let listed = sb.run(["--json", "locks", "list"]);
+    assert_ok(&listed, "locks list");
+    assert_eq!(listed.json()["locks"][0]["abandoned"], false);
+    let refused = sb.plan("acme/shop", SHA_A);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    let report = refused.json();
+    assert_eq!(report["status"], "refused", "{report}");
+    assert!(report["errors"][0]["message"].as_str().unwrap_or_default().contains("locked by another run"), "{report}");
+    assert_eq!(lock_items(&sb).len(), 1, "a live run's lock is never taken");
+
+    // Three hours old, past any run's bound: reported abandoned, released by the next run.
+    plant_lock(&sb, "acme/shop", Duration::from_secs(3 * 3600));
+    let listed = sb.run(["locks", "list"]);
+    assert!(listed.stdout.contains("(abandoned: older than any live run)"), "{}", listed.stdout);
+    let plan = sb.plan("acme/shop", SHA_A);
+    assert_ok(&plan, "plan over an abandoned lock");
+    assert!(plan.stderr.contains("released an abandoned lock"), "{}", plan.stderr);
+    assert!(lock_items(&sb).is_empty());
+}

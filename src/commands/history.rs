@@ -1,6 +1,7 @@
 //! `history`: a customer's runs from the records table (or the local store), newest first.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -11,7 +12,7 @@ use crate::error::CommandError;
 use crate::identity::{CustomerId, EnvName};
 use crate::output;
 use crate::report::{name_of, prefix};
-use crate::store::RunRecord;
+use crate::store::{RunRecord, RunStatus};
 
 /// A customer's runs, as `--json` prints it.
 #[derive(Debug, Clone, Serialize)]
@@ -20,7 +21,15 @@ pub struct History {
     /// The environment asked for, or `null` for all.
     pub environment: Option<String>,
     /// Newest first.
-    pub runs: Vec<RunRecord>,
+    pub runs: Vec<Run>,
+}
+
+/// One run, and whether it was abandoned: still `started` long after any live run ends.
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    #[serde(flatten)]
+    pub record: RunRecord,
+    pub abandoned: bool,
 }
 
 impl Outcome for History {}
@@ -30,10 +39,14 @@ pub async fn run(ctx: &Context<'_>, args: &HistoryArgs) -> Result<History, Comma
     let customer = CustomerId::parse(&args.customer).map_err(|e| CommandError::bad_customer(&e))?.to_string();
     let env = args.env.as_deref().map(EnvName::parse).transpose().map_err(|e| CommandError::bad_env(&e))?;
     let env = env.as_ref().map(EnvName::as_str);
+    let abandoned_after = ctx.config().await?.abandoned_after();
     let mut runs = ctx.store().await?.history(&customer, env).await?;
     if let Some(limit) = args.limit {
         runs.truncate(limit);
     }
+    let now = jiff::Timestamp::now();
+    let runs: Vec<Run> =
+        runs.into_iter().map(|record| Run { abandoned: is_abandoned(&record, now, abandoned_after), record }).collect();
     if runs.is_empty() {
         let scope = env.map(|e| format!(" in `{e}`")).unwrap_or_default();
         output::log(&format!("no runs recorded for `{customer}`{scope}"));
@@ -51,7 +64,18 @@ impl fmt::Display for History {
     }
 }
 
-fn line(run: &RunRecord) -> String {
+/// A run still `started` when no live run could be.
+fn is_abandoned(run: &RunRecord, now: jiff::Timestamp, after: std::time::Duration) -> bool {
+    let Ok(started) = run.started_at.parse::<jiff::Timestamp>() else { return false };
+    run.status == RunStatus::Started && Duration::try_from(now.duration_since(started)).is_ok_and(|age| age > after)
+}
+
+fn line(run: &Run) -> String {
+    let abandoned = if run.abandoned { "  (abandoned)" } else { "" };
+    format!("{}{abandoned}", record_line(&run.record))
+}
+
+fn record_line(run: &RunRecord) -> String {
     let started = run
         .started_at
         .parse::<jiff::Timestamp>()
@@ -74,7 +98,7 @@ fn line(run: &RunRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{RunKind, RunStatus};
+    use crate::store::RunKind;
 
     #[test]
     fn a_run_is_one_aligned_line() {
@@ -95,7 +119,7 @@ mod tests {
             message: None,
         };
         assert_eq!(
-            line(&run),
+            record_line(&run),
             "2026-01-02T03:04:05Z  apply    staging       0123456  succeeded  +8 ~0 -1     #12     https://github.com/p/m/actions/runs/1"
         );
         let started = RunRecord {
@@ -109,8 +133,16 @@ mod tests {
             ..run
         };
         assert_eq!(
-            line(&started),
+            record_line(&started),
             "2026-01-02T03:04:05Z  plan     staging       0123456  started    -            -       -"
         );
+        // Started two hours ago with a one-hour bound: its run is gone.
+        let now: jiff::Timestamp = "2026-01-02T05:04:05Z".parse().expect("time");
+        assert!(is_abandoned(&started, now, Duration::from_secs(3600)));
+        assert!(!is_abandoned(&started, now, Duration::from_secs(3 * 3600)));
+        let finished = RunRecord { status: RunStatus::Failed, ..started.clone() };
+        assert!(!is_abandoned(&finished, now, Duration::from_secs(3600)));
+        let shown = Run { record: started, abandoned: true };
+        assert!(line(&shown).ends_with("  (abandoned)"), "{}", line(&shown));
     }
 }

@@ -20,7 +20,17 @@ use crate::store::s3::{LockInfo, ReleaseOutcome};
 /// The locks held, as `--json` prints them.
 #[derive(Debug, Clone, Serialize)]
 pub struct LockList {
-    pub locks: Vec<LockInfo>,
+    pub locks: Vec<HeldLock>,
+}
+
+/// One lock, and whether its run is gone.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldLock {
+    #[serde(flatten)]
+    pub lock: LockInfo,
+    /// Older than any live run can be (`terraform.run_timeout` + `stop_timeout`): its run
+    /// was killed without cleaning up. The next run on the target releases it.
+    pub abandoned: bool,
 }
 
 impl Outcome for LockList {}
@@ -46,10 +56,16 @@ async fn lock_admin<'c>(ctx: &'c Context<'_>) -> Result<&'c dyn LockAdmin, Comma
 }
 
 pub async fn list(ctx: &Context<'_>) -> Result<LockList, CommandError> {
+    let abandoned_after = ctx.config().await?.abandoned_after();
     let locks = lock_admin(ctx).await?.list_locks().await?;
     if locks.is_empty() {
         crate::output::log("no state locks held");
     }
+    let now = jiff::Timestamp::now();
+    let locks = locks
+        .into_iter()
+        .map(|lock| HeldLock { abandoned: lock.age(now).is_some_and(|age| age > abandoned_after), lock })
+        .collect();
     Ok(LockList { locks })
 }
 
@@ -66,8 +82,9 @@ impl fmt::Display for LockList {
     /// One line per lock: subject, operation, holder, since when, Terraform's lock ID.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let now = jiff::Timestamp::now();
-        for lock in &self.locks {
-            writeln!(f, "{}  {}", lock.subject(), describe(lock, now))?;
+        for held in &self.locks {
+            let abandoned = if held.abandoned { "  (abandoned: older than any live run)" } else { "" };
+            writeln!(f, "{}  {}{abandoned}", held.lock.subject(), describe(&held.lock, now))?;
         }
         Ok(())
     }

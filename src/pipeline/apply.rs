@@ -15,6 +15,7 @@ use super::{Deps, Request};
 use crate::error::CommandError;
 use crate::output;
 use crate::store::{PlanMeta, RunKind, Store, StoreError};
+use crate::terraform::TerraformError;
 
 /// Whether to apply, or only to say what would be applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +60,13 @@ pub async fn apply(deps: &Deps<'_>, req: &Request, mode: Mode) -> Result<Applied
 async fn steps(deps: &Deps<'_>, req: &Request) -> Result<Applied, CommandError> {
     let (prepared, verified) = verified(deps, req).await?;
     prepared.workspace.write_file(PLAN_FILE, &verified.bytes)?;
-    deps.terraform.apply(prepared.workspace.path(), PLAN_FILE).await?;
+    let dir = prepared.workspace.path();
+    match deps.terraform.apply(dir, PLAN_FILE).await {
+        Err(TerraformError::Locked { .. }) if super::release_abandoned_lock(deps, &req.target).await => {
+            deps.terraform.apply(dir, PLAN_FILE).await?
+        }
+        other => other?,
+    }
     let applied = applied(deps, req, verified);
     output::log(&applied.status_line());
     Ok(applied)

@@ -47,6 +47,27 @@ pub struct Deps<'a> {
     pub manager_commit: String,
 }
 
+/// After Terraform reported the state locked: releases the lock if it is abandoned (older
+/// than any live run can be, so its run was killed) and says whether to try again. A lock
+/// younger than that belongs to a run that may be alive, and is never taken from it.
+pub async fn release_abandoned_lock(deps: &Deps<'_>, target: &Target) -> bool {
+    let Some(locks) = deps.store.locks() else { return false };
+    match locks.release_lock(target, deps.config.abandoned_after(), false).await {
+        Ok(crate::store::s3::ReleaseOutcome::Released { lock }) => {
+            crate::output::log(&format!(
+                "released an abandoned lock on {target} (held by `{}` for `{}` since {}); trying again",
+                lock.who,
+                lock.operation,
+                lock.created.map_or_else(|| "an unknown time".to_owned(), |t| t.to_string())
+            ));
+            true
+        }
+        // Released by its own run meanwhile: try again.
+        Ok(crate::store::s3::ReleaseOutcome::NotLocked) => true,
+        Err(_) => false,
+    }
+}
+
 /// Hex sha256 of bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};

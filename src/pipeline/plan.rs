@@ -50,7 +50,13 @@ async fn steps(deps: &Deps<'_>, req: &Request) -> Result<Planned, CommandError> 
     let prepared = prepare(deps, req).await?;
     let version = deps.terraform.version().await?;
     let state = deps.terraform.state_id(prepared.workspace.path()).await?;
-    let saved = deps.terraform.plan(prepared.workspace.path(), PLAN_FILE).await?;
+    let dir = prepared.workspace.path();
+    let saved = match deps.terraform.plan(dir, PLAN_FILE).await {
+        Err(TerraformError::Locked { .. }) if super::release_abandoned_lock(deps, &req.target).await => {
+            deps.terraform.plan(dir, PLAN_FILE).await?
+        }
+        other => other?,
+    };
     let summary = summarize(&saved.json);
     if summary.errored() || summary.incomplete() {
         return Err(TerraformError::PlanErrored { plan: Box::new(saved), details: Vec::new() }.into());
