@@ -214,3 +214,87 @@ fn a_lock_left_by_a_killed_run_is_reported_abandoned_and_released_by_the_next_ru
     assert!(plan.stderr.contains("released an abandoned lock"), "{}", plan.stderr);
     assert!(lock_items(&sb).is_empty());
 }
+
+/// The Terraform the tests use: `INFRA_MANAGER_TERRAFORM`, else `terraform` or `tofu` on PATH.
+fn real_terraform() -> std::path::PathBuf {
+    if let Ok(path) = std::env::var("INFRA_MANAGER_TERRAFORM") {
+        return path.into();
+    }
+    let path = std::env::var_os("PATH").expect("PATH");
+    std::env::split_paths(&path)
+        .flat_map(|dir| [dir.join("terraform"), dir.join("tofu")])
+        .find(|p| p.is_file())
+        .expect("terraform on PATH")
+}
+
+/// A `terraform` that crashes (SIGKILL) when asked to run `command`, else runs the real one.
+fn crashing_terraform(dir: &Path, command: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join(format!("terraform-crashing-on-{command}"));
+    let body = format!(
+        "#!/bin/sh\nif [ \"$1\" = \"{command}\" ]; then kill -9 $$; fi\nexec '{}' \"$@\"\n",
+        real_terraform().display()
+    );
+    std::fs::write(&script, body).expect("write script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    script
+}
+
+#[test]
+fn terraform_crashing_fails_the_run_clearly_and_leaves_nothing_behind() {
+    require_terraform();
+    let sb = AwsSandbox::new("crash");
+    sb.bootstrap();
+    for command in ["plan", "init"] {
+        let crashing = crashing_terraform(sb.path(), command);
+        let out = sb
+            .command(AwsSandbox::target_args("plan", "acme/shop", SHA_A))
+            .env("INFRA_MANAGER_TERRAFORM", &crashing)
+            .run();
+        assert_eq!(out.code, 1, "{command}: {}", out.stderr);
+        let report = out.json();
+        assert_eq!(report["status"], "failed", "{command}: {report}");
+        let message = report["errors"][0]["message"].as_str().unwrap_or_default().to_owned();
+        assert!(message.contains(&format!("terraform {command} failed")), "{command}: {message}");
+        assert!(lock_items(&sb).is_empty(), "{command}: no lock left");
+    }
+    let history = sb.run(["--json", "history", "--customer", "acme/shop"]);
+    let statuses: Vec<String> = history.json()["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| r["status"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(statuses, ["failed", "failed"], "each crash is recorded as failed, none left started");
+    assert_ok(&sb.plan("acme/shop", SHA_A), "plan with a working Terraform");
+}
+
+#[test]
+fn an_unreachable_store_fails_each_command_clearly_before_terraform_runs() {
+    let sb = AwsSandbox::new("down");
+    // Nothing listens on this port: every call is refused at once.
+    let closed = {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}", listener.local_addr().expect("addr"))
+    };
+    sb.edit_config(|text| {
+        let text = text.replace(&format!("endpoint: {}", sb.moto.endpoint()), &format!("endpoint: {closed}"));
+        text.replace("  local_dir:", "  call_timeout: 2s\n  local_dir:")
+    });
+    let deadline = || Instant::now() + Duration::from_secs(60);
+    let cases: [(&str, Vec<String>); 4] = [
+        ("bootstrap", vec!["--json".into(), "bootstrap".into()]),
+        ("history", ["--json", "history", "--customer", "acme/shop"].map(str::to_owned).to_vec()),
+        ("locks list", ["--json", "locks", "list"].map(str::to_owned).to_vec()),
+        ("apply", AwsSandbox::target_args("apply", "acme/shop", SHA_A)),
+    ];
+    for (what, args) in cases {
+        let out = sb.spawn(what, args).wait_until(deadline());
+        assert_eq!(out.code, 1, "{what}: {}\n{}", out.stdout, out.stderr);
+        let report = out.json();
+        assert_eq!(report["status"], "failed", "{what}: {report}");
+        let message = report["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("call `"), "{what}: names the call that failed: {message}");
+        assert!(!out.stderr.contains("» terraform"), "{what}: Terraform never ran");
+    }
+}
