@@ -33,7 +33,7 @@ use tokio::sync::oneshot;
 
 pub use crate::faults::Fault;
 pub use crate::routes::{MAX_COMMENT_CHARS, MAX_DISPATCH_PAYLOAD_BYTES, MAX_STATUS_DESCRIPTION_CHARS};
-pub use crate::spec::OPENAPI_ENV;
+pub use crate::spec::{OPENAPI_ENV, github_api_dir};
 pub use crate::state::{Comment, RecordedRequest, Status, Violation};
 
 use crate::faults::QueuedFault;
@@ -214,6 +214,17 @@ impl FakeGithub {
     }
 }
 
+/// One of GitHub's example webhook payloads committed in `github-api/events/`, e.g.
+/// `pull_request.opened.0.json` (the JSON an Actions run finds at `GITHUB_EVENT_PATH`).
+///
+/// # Panics
+/// When the file is missing or not JSON; the message names the path.
+pub fn example_event(name: &str) -> Value {
+    let path = github_api_dir().join("events").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fake-github: `{}`: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("fake-github: `{}` is not JSON: {e}", path.display()))
+}
+
 impl Drop for FakeGithub {
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
@@ -249,6 +260,16 @@ mod tests {
         }
         let dispatch = spec.operation("repos/create-dispatch-event").expect("dispatch is in the description");
         assert!(dispatch.request_schema.is_some());
+    }
+
+    #[test]
+    fn the_reference_data_is_committed_in_this_crate() {
+        let dir = github_api_dir();
+        assert!(dir.starts_with(env!("CARGO_MANIFEST_DIR")), "{}", dir.display());
+        assert!(dir.join("openapi-subset.json").is_file());
+        assert!(std::fs::read_to_string(dir.join("README.md")).is_ok_and(|r| r.contains("stands alone")));
+        assert_eq!(example_event("repository_dispatch.on-demand-test.0.json")["action"], "on-demand-test");
+        assert!(example_event("pull_request.opened.0.json")["pull_request"]["head"]["sha"].is_string());
     }
 
     #[test]

@@ -140,12 +140,19 @@ impl Spec {
     }
 }
 
-/// `$FAKE_GITHUB_OPENAPI`, else `../shared/github-api/openapi-subset.json` from the workspace root.
+/// `$FAKE_GITHUB_OPENAPI`, else the copy committed in this crate
+/// (`crates/fake-github/github-api/openapi-subset.json`).
 pub fn default_path() -> PathBuf {
     match std::env::var_os(OPENAPI_ENV) {
         Some(path) => PathBuf::from(path),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/github-api/openapi-subset.json"),
+        None => github_api_dir().join("openapi-subset.json"),
     }
+}
+
+/// The committed GitHub reference data: the OpenAPI subset and GitHub's example webhook
+/// payloads (`events/`), with a README saying where they come from.
+pub fn github_api_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("github-api")
 }
 
 fn parse_operations(document: &Value) -> Result<Vec<Operation>, String> {
