@@ -177,7 +177,8 @@ impl FakeGithub {
     }
 
     /// Requests that broke their operation's contract (body schema, query parameters,
-    /// documented GitHub limits); a correct client leaves this empty.
+    /// documented GitHub limits); a correct client leaves this empty. Answers of the fake
+    /// that break GitHub's response schema (a bug in the fake) are recorded here too.
     pub fn violations(&self) -> Vec<Violation> {
         lock(&self.state).violations.clone()
     }

@@ -92,6 +92,12 @@ fn get_repo(state: &mut State, call: &Call<'_>) -> Response {
     set(&mut body, "/html_url", json!(format!("https://github.com/{full}")));
     set(&mut body, "/url", json!(format!("{base}/repos/{full}")));
     set(&mut body, "/default_branch", json!(repo.default_branch));
+    // GitHub's example omits `language`, which its schema requires (nullable).
+    for pointer in ["", "/source"] {
+        if let Some(Value::Object(object)) = body.pointer_mut(pointer) {
+            object.entry("language").or_insert(Value::Null);
+        }
+    }
     json_response(StatusCode::OK, &body)
 }
 

@@ -93,14 +93,14 @@ pub(crate) async fn handle(AxumState(app): AxumState<Arc<App>>, request: Request
     }
 
     match fault {
-        None => route(&app, &recorded, &parts.headers, &bytes),
+        None => route(&app, &recorded, &parts.headers, &bytes).await,
         Some(Fault::Delay(delay)) => {
             tokio::time::sleep(delay).await;
-            route(&app, &recorded, &parts.headers, &bytes)
+            route(&app, &recorded, &parts.headers, &bytes).await
         }
         Some(Fault::Status(code)) => status_fault(code),
         Some(Fault::LostResponse(code)) => {
-            let _ = route(&app, &recorded, &parts.headers, &bytes);
+            let _ = route(&app, &recorded, &parts.headers, &bytes).await;
             status_fault(code)
         }
         Some(Fault::SecondaryRateLimit) => {
@@ -140,7 +140,7 @@ fn status_fault(code: u16) -> Response {
     error(status, message, "https://docs.github.com/rest")
 }
 
-fn route(app: &App, request: &RecordedRequest, headers: &HeaderMap, raw_body: &Bytes) -> Response {
+async fn route(app: &App, request: &RecordedRequest, headers: &HeaderMap, raw_body: &Bytes) -> Response {
     let segments: Vec<String> = request.path.trim_start_matches('/').split('/').map(percent_decode).collect();
     let matched = app.spec.find(&request.method, &segments).or_else(|| {
         // octocrab's `update_comment` sends POST where the description says PATCH; GitHub accepts both.
@@ -204,8 +204,39 @@ fn route(app: &App, request: &RecordedRequest, headers: &HeaderMap, raw_body: &B
         headers,
         body: &request.body,
     };
-    let mut state = lock(&app.state);
-    routes::answer(&mut state, &call)
+    let response = routes::answer(&mut lock(&app.state), &call);
+    check_answer(app, request, operation, response).await
+}
+
+/// Checks a JSON answer against the response schema GitHub documents for its status; an
+/// answer that breaks it is a bug in the fake, recorded as a violation so that every test
+/// that checks [`crate::FakeGithub::violations`] fails on it.
+async fn check_answer(app: &App, request: &RecordedRequest, operation: &Operation, response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let Some(schema) = operation.response_schema(response.status().as_u16()).filter(|_| is_json) else {
+        return response;
+    };
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let errors = schema::validate(schema, &value);
+    if !errors.is_empty() {
+        let status = parts.status.as_u16();
+        lock(&app.state).violations.push(Violation {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            operation: operation.id.clone(),
+            errors: errors
+                .iter()
+                .map(|e| format!("fake-github's own {status} answer breaks GitHub's response schema: {e}"))
+                .collect(),
+        });
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Unknown query parameters and values of the wrong type; GitHub ignores the former, so

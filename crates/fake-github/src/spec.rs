@@ -44,6 +44,8 @@ pub struct Operation {
     pub docs_url: String,
     /// Example bodies per status code and example name, from `application/json`.
     examples: BTreeMap<u16, Vec<(String, Value)>>,
+    /// The `application/json` response body schema per status code.
+    response_schemas: BTreeMap<u16, Value>,
 }
 
 impl Operation {
@@ -54,6 +56,11 @@ impl Operation {
             Some(name) => examples.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()),
             None => examples.first().map(|(_, v)| v.clone()),
         }
+    }
+
+    /// The response body schema GitHub documents for `status`, if any.
+    pub fn response_schema(&self, status: u16) -> Option<&Value> {
+        self.response_schemas.get(&status)
     }
 
     fn matches(&self, segments: &[String]) -> Option<BTreeMap<String, String>> {
@@ -206,9 +213,14 @@ fn parse_operation(template: &str, method: &str, op: &Value) -> Result<Operation
     let docs_url =
         op.pointer("/externalDocs/url").and_then(Value::as_str).unwrap_or("https://docs.github.com/rest").to_owned();
     let mut examples = BTreeMap::new();
+    let mut response_schemas = BTreeMap::new();
     for (code, response) in op.get("responses").and_then(Value::as_object).into_iter().flatten() {
         let Ok(code) = code.parse::<u16>() else { continue };
         let Some(content) = response.pointer("/content/application~1json") else { continue };
+        if let Some(schema) = content.get("schema") {
+            schema::check_supported(schema, &format!("{id} {code} response"))?;
+            response_schemas.insert(code, schema.clone());
+        }
         let mut named = Vec::new();
         if let Some(map) = content.get("examples").and_then(Value::as_object) {
             for (name, example) in map {
@@ -232,5 +244,6 @@ fn parse_operation(template: &str, method: &str, op: &Value) -> Result<Operation
         request_body_required,
         docs_url,
         examples,
+        response_schemas,
     })
 }

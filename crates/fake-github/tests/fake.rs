@@ -164,7 +164,8 @@ async fn answers_have_githubs_shape_with_the_fakes_state() {
     assert_eq!(repo["default_branch"], "main");
     let limits = authed(&fake, "GET", "/rate_limit", None).await;
     assert_eq!(limits.status, 200);
-    assert!(fake.violations().is_empty() && fake.unexpected().is_empty());
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    assert!(fake.unexpected().is_empty(), "{:#?}", fake.unexpected());
 }
 
 #[tokio::test]
