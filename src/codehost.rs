@@ -58,7 +58,9 @@ pub trait CodeHost: Send + Sync {
     /// Sets a commit status on `sha`.
     async fn set_status(&self, repo: &CustomerId, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError>;
 
-    /// Creates or edits in place the one comment on `pr` that contains `marker`.
+    /// Creates or edits in place the one comment on `pr` that the service itself wrote and
+    /// that starts with `marker` (the body must start with it too); a comment by anyone
+    /// else is never edited, whatever it contains.
     async fn upsert_comment(
         &self,
         repo: &CustomerId,

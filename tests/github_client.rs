@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use fake_github::{FakeGithub, Fault};
+use fake_github::{ACTIONS_BOT_LOGIN, FakeGithub, Fault};
 use infra_manager::codehost::{CodeHost, CodeHostError, CommentOutcome, CommitStatus, StatusState};
 use infra_manager::github::{GithubHost, GithubToken, RetryPolicy};
 use infra_manager::identity::{CustomerId, Sha};
@@ -152,8 +152,12 @@ async fn first_upsert_creates_and_the_second_edits_in_place_on_page_two() {
     assert_eq!(after[150].id, sticky_id);
     assert_eq!(after[150].body, format!("{MARKER}\nPlan: 2 to add"));
 
-    let pages: Vec<Option<String>> =
-        fake.requests().iter().filter(|r| r.method == "GET").map(|r| r.query.clone()).collect();
+    let pages: Vec<Option<String>> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == "/repos/acme/web/issues/7/comments")
+        .map(|r| r.query.clone())
+        .collect();
     assert_eq!(
         pages,
         vec![
@@ -218,7 +222,9 @@ async fn a_body_without_its_marker_is_refused_before_any_call() {
     let github = host(&fake);
 
     let err = github.upsert_comment(&customer(), 1, MARKER, "no marker here").await.expect_err("refused");
-    assert!(err.to_string().contains("does not contain its marker"), "{err}");
+    assert!(err.to_string().contains("does not start with its marker"), "{err}");
+    let err = github.upsert_comment(&customer(), 1, MARKER, &format!("> {MARKER}")).await.expect_err("refused");
+    assert!(err.to_string().contains("does not start with its marker"), "{err}");
     let too_long = format!("{MARKER}{}", "x".repeat(65_536));
     let err = github.upsert_comment(&customer(), 1, MARKER, &too_long).await.expect_err("refused");
     assert!(err.to_string().contains("GitHub accepts at most 65536"), "{err}");
@@ -365,4 +371,116 @@ async fn the_token_is_sent_as_a_bearer_header_but_never_printed() {
     github.set_status(&customer(), &sha(), &status(StatusState::Pending, "Planning")).await.expect("authenticated");
     assert!(!format!("{github:?}").contains("ghs_test_token"));
     assert_clean(&fake);
+}
+
+/// Issue 9, item 2: a PR author who posts the marker first must not get the service's plan
+/// written into a comment they can edit later.
+#[tokio::test]
+async fn a_marker_comment_planted_by_the_pr_author_is_never_edited() {
+    let fake = FakeGithub::start().await;
+    let planted_body = format!("{MARKER}\nplanted by the PR author");
+    let planted = fake.add_comment_by("acme/web", 7, "mallory", &planted_body);
+    let quoted = fake.add_comment_by("acme/web", 7, "reviewer", &format!("> {MARKER}\n> Plan: 1 to add\nLGTM"));
+    let github = host(&fake);
+
+    let first = github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nPlan: 1 to add")).await;
+    assert_eq!(first.expect("create"), CommentOutcome::Created, "the planted comment is not ours: a new one");
+    let second = github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nPlan: 2 to add")).await;
+    assert_eq!(second.expect("edit"), CommentOutcome::Updated);
+
+    let comments = fake.comments("acme/web", 7);
+    assert_eq!(comments.len(), 3, "one comment of the service's own, the others untouched");
+    assert_eq!((comments[0].id, comments[0].body.as_str()), (planted, planted_body.as_str()));
+    assert_eq!(comments[1].id, quoted);
+    assert_eq!(comments[2].user, ACTIONS_BOT_LOGIN);
+    assert_eq!(comments[2].body, format!("{MARKER}\nPlan: 2 to add"));
+    for id in [planted, quoted] {
+        assert_eq!(count(&fake, "PATCH", &format!("/repos/acme/web/issues/comments/{id}")), 0, "{id} never edited");
+    }
+    assert_eq!(count(&fake, "GET", "/user"), 1, "the identity is learned once: GITHUB_TOKEN gets 403, so the bot");
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn the_bots_own_comment_is_edited_in_place_across_pages() {
+    let fake = FakeGithub::start().await;
+    fake.add_comments("acme/web", 7, 120, |i| format!("review chatter {i}"));
+    // Someone else's copy of the marker on page 1, the bot's own comment on page 2.
+    let impostor = fake.add_comment_by("acme/web", 7, "mallory", &format!("{MARKER}\nfake plan"));
+    fake.add_comments("acme/web", 7, 30, |i| format!("more chatter {i}"));
+    let own = fake.add_comment_by("acme/web", 7, ACTIONS_BOT_LOGIN, &format!("{MARKER}\nPlan: 1 to add"));
+    fake.add_comments("acme/web", 7, 60, |i| format!("later chatter {i}"));
+    let github = host(&fake);
+
+    let outcome = github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nPlan: 3 to add")).await;
+    assert_eq!(outcome.expect("edit"), CommentOutcome::Updated);
+
+    let comments = fake.comments("acme/web", 7);
+    assert_eq!(comments.len(), 212, "edited in place, nothing created");
+    let body_of = |id: u64| comments.iter().find(|c| c.id == id).map(|c| c.body.clone()).unwrap_or_default();
+    assert_eq!(body_of(own), format!("{MARKER}\nPlan: 3 to add"));
+    assert_eq!(body_of(impostor), format!("{MARKER}\nfake plan"));
+    assert_eq!(count(&fake, "PATCH", "/repos/acme/web/issues/comments/"), 1);
+    assert_eq!(count(&fake, "PATCH", &format!("/repos/acme/web/issues/comments/{own}")), 1);
+    assert_eq!(count(&fake, "GET", "/repos/acme/web/issues/7/comments"), 2, "page 2 was read");
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn a_personal_token_is_the_login_get_user_names() {
+    let fake = FakeGithub::start().await;
+    fake.add_token("ghp_provider_pat", "provider-ci");
+    let bots = fake.add_comment_by("acme/web", 7, ACTIONS_BOT_LOGIN, &format!("{MARKER}\nby another workflow"));
+    let own = fake.add_comment_by("acme/web", 7, "Provider-CI", &format!("{MARKER}\nold"));
+    let token = GithubToken::new("ghp_provider_pat").expect("token");
+    let github = GithubHost::new(&fake.url(), token, RetryPolicy::fast()).expect("client");
+
+    assert_eq!(github.identity().await.expect("identity"), "provider-ci");
+    let outcome = github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nnew")).await.expect("upsert");
+    assert_eq!(outcome, CommentOutcome::Updated);
+    let comments = fake.comments("acme/web", 7);
+    assert_eq!(comments.iter().find(|c| c.id == own).map(|c| c.body.as_str()), Some(format!("{MARKER}\nnew").as_str()));
+    assert_eq!(
+        comments.iter().find(|c| c.id == bots).map(|c| c.body.as_str()),
+        Some(format!("{MARKER}\nby another workflow").as_str())
+    );
+    assert_eq!(count(&fake, "GET", "/user"), 1, "learned once, logins compared without case");
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn a_configured_identity_is_used_without_asking_github() {
+    let fake = FakeGithub::start().await;
+    fake.add_token("ghs_app_installation", "infra-bot[bot]");
+    let own = fake.add_comment_by("acme/web", 7, "infra-bot[bot]", &format!("{MARKER}\nold"));
+    let token = GithubToken::new("ghs_app_installation").expect("token");
+    let github = GithubHost::new(&fake.url(), token, RetryPolicy::fast())
+        .and_then(|host| host.with_identity("infra-bot[bot]"))
+        .expect("client");
+
+    let outcome = github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nnew")).await.expect("upsert");
+    assert_eq!(outcome, CommentOutcome::Updated);
+    assert_eq!(fake.comments("acme/web", 7)[0].id, own);
+    assert_eq!(fake.comments("acme/web", 7).len(), 1);
+    assert_eq!(count(&fake, "GET", "/user"), 0);
+    assert_clean(&fake);
+
+    let token = GithubToken::new("t").expect("token");
+    let err = GithubHost::new(&fake.url(), token, RetryPolicy::fast())
+        .and_then(|host| host.with_identity("evil\n::add-mask::x"))
+        .expect_err("not a login");
+    assert!(err.to_string().contains("is not a GitHub login"), "{err}");
+}
+
+#[tokio::test]
+async fn a_refused_token_is_an_error_naming_get_user() {
+    let fake = FakeGithub::start().await;
+    fake.add_repo("acme/web");
+    fake.inject("GET", "/user", Fault::Status(401));
+    let token = GithubToken::new("ghp_revoked").expect("token");
+    let github = GithubHost::new(&fake.url(), token, RetryPolicy::fast()).expect("client");
+
+    let err = github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nplan")).await.expect_err("no identity");
+    assert_eq!(err.to_string(), "GitHub call `GET /user` failed: 401 Unauthorized");
+    assert_eq!(fake.write_count(), 0, "nothing is posted without knowing whose comments are ours");
 }

@@ -34,7 +34,9 @@ use tokio::sync::oneshot;
 pub use crate::faults::Fault;
 pub use crate::routes::{MAX_COMMENT_CHARS, MAX_DISPATCH_PAYLOAD_BYTES, MAX_STATUS_DESCRIPTION_CHARS};
 pub use crate::spec::{OPENAPI_ENV, github_api_dir};
-pub use crate::state::{Comment, RecordedRequest, Status, Violation};
+pub use crate::state::{
+    ACTIONS_BOT_LOGIN, Comment, DEFAULT_USER_LOGIN, RecordedRequest, SEEDED_COMMENT_LOGIN, Status, Violation,
+};
 
 use crate::faults::QueuedFault;
 use crate::server::{App, lock};
@@ -118,22 +120,47 @@ impl FakeGithub {
         lock(&self.state).ensure_repo(owner_repo).files.entry(git_ref_or_sha.to_owned()).or_default();
     }
 
-    /// Adds `n` comments to issue or PR `issue_number`, the `i`th (from 0) with body
-    /// `body_fn(i)`; returns their ids in order.
+    /// Adds `n` comments by [`SEEDED_COMMENT_LOGIN`] to issue or PR `issue_number`, the
+    /// `i`th (from 0) with body `body_fn(i)`; returns their ids in order.
     pub fn add_comments(
         &self,
         owner_repo: &str,
         issue_number: u64,
         n: usize,
+        body_fn: impl FnMut(usize) -> String,
+    ) -> Vec<u64> {
+        self.add_comments_by(owner_repo, issue_number, SEEDED_COMMENT_LOGIN, n, body_fn)
+    }
+
+    /// Adds `n` comments by `login`, like [`FakeGithub::add_comments`].
+    pub fn add_comments_by(
+        &self,
+        owner_repo: &str,
+        issue_number: u64,
+        login: &str,
+        n: usize,
         mut body_fn: impl FnMut(usize) -> String,
     ) -> Vec<u64> {
         let mut state = lock(&self.state);
-        (0..n).map(|i| state.add_comment(owner_repo, issue_number, body_fn(i))).collect()
+        (0..n).map(|i| state.add_comment(owner_repo, issue_number, login, body_fn(i))).collect()
     }
 
-    /// Adds one comment; returns its id.
+    /// Adds one comment by [`SEEDED_COMMENT_LOGIN`]; returns its id.
     pub fn add_comment(&self, owner_repo: &str, issue_number: u64, body: &str) -> u64 {
-        lock(&self.state).add_comment(owner_repo, issue_number, body.to_owned())
+        self.add_comment_by(owner_repo, issue_number, SEEDED_COMMENT_LOGIN, body)
+    }
+
+    /// Adds one comment by `login` (e.g. a PR author, or the bot); returns its id.
+    pub fn add_comment_by(&self, owner_repo: &str, issue_number: u64, login: &str, body: &str) -> u64 {
+        lock(&self.state).add_comment(owner_repo, issue_number, login, body.to_owned())
+    }
+
+    /// Requests that carry `token` act as `login`: comments they create are by `login`, and
+    /// `GET /user` answers `login` (except for `ghs_` tokens, which get GitHub's 403 there
+    /// whatever they stand for). Unregistered tokens stand for [`ACTIONS_BOT_LOGIN`]
+    /// (`ghs_...`) or [`DEFAULT_USER_LOGIN`] (anything else).
+    pub fn add_token(&self, token: &str, login: &str) {
+        lock(&self.state).tokens.insert(token.to_owned(), login.to_owned());
     }
 
     // ----- inspection -----
@@ -155,7 +182,7 @@ impl FakeGithub {
                 r.comments
                     .iter()
                     .filter(|c| c.issue_number == issue_number)
-                    .map(|c| Comment { id: c.id, body: c.body.clone() })
+                    .map(|c| Comment { id: c.id, body: c.body.clone(), user: c.user.clone() })
                     .collect()
             })
             .unwrap_or_default()
@@ -255,6 +282,7 @@ mod tests {
             ("issues/update-comment", 200),
             ("repos/get", 200),
             ("rate-limit/get", 200),
+            ("users/get-authenticated", 200),
         ] {
             let op = spec.operation(id).unwrap_or_else(|| panic!("{id} is in the description"));
             assert!(op.example(status, None).is_some(), "{id} has a {status} example");

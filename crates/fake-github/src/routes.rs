@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::clock;
 use crate::server::{Call, add_github_headers, error, json_response, percent_encode};
-use crate::state::{Repo, State, Status, StoredComment, Violation};
+use crate::state::{Repo, State, Status, StoredComment, Violation, is_installation_token};
 
 /// GitHub refuses comment bodies longer than this.
 pub const MAX_COMMENT_CHARS: usize = 65_536;
@@ -33,6 +33,7 @@ pub(crate) fn answer(state: &mut State, call: &Call<'_>) -> Response {
         "issues/update-comment" => update_comment(state, call),
         "repos/create-dispatch-event" => create_dispatch(state, call),
         "rate-limit/get" => rate_limit(call),
+        "users/get-authenticated" => get_user(state, call),
         other => error(StatusCode::NOT_FOUND, &format!("Not Found (fake-github: `{other}` is not implemented)"), ""),
     }
 }
@@ -260,8 +261,51 @@ fn create_status(state: &mut State, call: &Call<'_>) -> Response {
     with_location(json_response(StatusCode::CREATED, &body), &format!("{base}/repos/{full}/statuses/{sha}"))
 }
 
+/// A stable stand-in for a user id.
+fn user_id(login: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    login.to_ascii_lowercase().hash(&mut hasher);
+    hasher.finish() % 100_000_000 + 1
+}
+
+/// GitHub's example user (`octocat`) turned into `login`: every URL names `login`, and a
+/// `[bot]` login is of type `Bot`.
+fn user_json(template: &Value, base: &str, login: &str) -> Value {
+    let encoded = percent_encode(login, false);
+    let mut user = template.clone();
+    if let Value::Object(fields) = &mut user {
+        for value in fields.values_mut() {
+            if let Value::String(text) = value
+                && text.contains("/octocat")
+            {
+                *text = text.replace("https://api.github.com", base).replace("/octocat", &format!("/{encoded}"));
+            }
+        }
+    }
+    let id = user_id(login);
+    set(&mut user, "/login", json!(login));
+    set(&mut user, "/id", json!(id));
+    set(&mut user, "/node_id", json!(format!("U_fake{id}")));
+    set(&mut user, "/type", json!(if login.ends_with("[bot]") { "Bot" } else { "User" }));
+    user
+}
+
+/// `GET /user`: who the token stands for; GitHub's 403 for installation and Actions tokens.
+fn get_user(state: &mut State, call: &Call<'_>) -> Response {
+    if is_installation_token(&call.token) {
+        return error(StatusCode::FORBIDDEN, "Resource not accessible by integration", &call.operation.docs_url);
+    }
+    let login = state.login_for(&call.token);
+    let template = example(call, 200, Some("response-with-public-and-private-profile-information"));
+    let user = user_json(&template, &state.base_url, &login);
+    json_response(StatusCode::OK, &user)
+}
+
 fn comment_json(template: Value, base: &str, full: &str, comment: &StoredComment) -> Value {
     let mut body = template;
+    if let Some(user) = body.get("user").filter(|u| u.is_object()) {
+        body["user"] = user_json(user, base, &comment.user);
+    }
     set(&mut body, "/id", json!(comment.id));
     set(&mut body, "/node_id", json!(format!("IC_fake{}", comment.id)));
     set(&mut body, "/url", json!(format!("{base}/repos/{full}/issues/comments/{}", comment.id)));
@@ -351,7 +395,8 @@ fn create_comment(state: &mut State, call: &Call<'_>) -> Response {
     if let Some(rejection) = comment_too_long(state, call, &text) {
         return rejection;
     }
-    let id = state.add_comment(&owner_repo, number, text);
+    let login = state.login_for(&call.token);
+    let id = state.add_comment(&owner_repo, number, &login, text);
     let base = state.base_url.clone();
     let Some(stored) = state.repo(&owner_repo).and_then(|r| r.comments.iter().find(|c| c.id == id)).cloned() else {
         return not_found(call);

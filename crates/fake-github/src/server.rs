@@ -29,6 +29,7 @@ const IMPLEMENTED: &[&str] = &[
     "repos/create-dispatch-event",
     "repos/get",
     "rate-limit/get",
+    "users/get-authenticated",
 ];
 
 /// What the axum handler shares.
@@ -52,6 +53,8 @@ pub(crate) struct Call<'a> {
     pub query: Vec<(String, String)>,
     pub headers: &'a HeaderMap,
     pub body: &'a Value,
+    /// The token the request carried (`Authorization: Bearer …` or `token …`).
+    pub token: String,
 }
 
 impl Call<'_> {
@@ -124,6 +127,16 @@ pub(crate) async fn handle(AxumState(app): AxumState<Arc<App>>, request: Request
             response
         }
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` (or `token <token>`) header.
+fn bearer_token(headers: &HeaderMap) -> String {
+    let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default().trim();
+    let token = value.split_once(' ').map_or(value, |(scheme, rest)| match scheme.to_ascii_lowercase().as_str() {
+        "bearer" | "token" => rest.trim(),
+        _ => value,
+    });
+    token.to_owned()
 }
 
 fn parse_body(bytes: &Bytes) -> Value {
@@ -203,6 +216,7 @@ async fn route(app: &App, request: &RecordedRequest, headers: &HeaderMap, raw_bo
         query,
         headers,
         body: &request.body,
+        token: bearer_token(headers),
     };
     let response = routes::answer(&mut lock(&app.state), &call);
     check_answer(app, request, operation, response).await
@@ -350,6 +364,19 @@ pub(crate) fn percent_encode(text: &str, keep_slash: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_read_from_bearer_and_token_headers() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).expect("header"));
+            bearer_token(&headers)
+        };
+        assert_eq!(with("Bearer ghs_abc"), "ghs_abc");
+        assert_eq!(with("token ghp_abc"), "ghp_abc");
+        assert_eq!(with("bearer  x "), "x");
+        assert_eq!(bearer_token(&HeaderMap::new()), "");
+    }
 
     #[test]
     fn percent_coding_round_trips() {

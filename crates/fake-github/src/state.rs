@@ -23,6 +23,8 @@ pub struct Status {
 pub struct Comment {
     pub id: u64,
     pub body: String,
+    /// The author's login (`user.login`): whoever the token that created it stands for.
+    pub user: String,
 }
 
 /// One request the fake received, whatever it answered.
@@ -82,6 +84,7 @@ pub(crate) struct StoredComment {
     pub id: u64,
     pub issue_number: u64,
     pub body: String,
+    pub user: String,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -109,6 +112,22 @@ pub(crate) struct State {
     pub violations: Vec<Violation>,
     pub unexpected: Vec<RecordedRequest>,
     pub faults: Vec<QueuedFault>,
+    /// token → login, for tokens a test registered.
+    pub tokens: BTreeMap<String, String>,
+}
+
+/// The login GitHub gives an Actions `GITHUB_TOKEN`: the fake's login for an unregistered
+/// `ghs_` token.
+pub const ACTIONS_BOT_LOGIN: &str = "github-actions[bot]";
+/// The login of any other unregistered token (a personal access token).
+pub const DEFAULT_USER_LOGIN: &str = "fake-user";
+/// The author of comments seeded with `add_comment` and `add_comments`.
+pub const SEEDED_COMMENT_LOGIN: &str = "octocat";
+
+/// Whether `token` is a GitHub App installation token or an Actions `GITHUB_TOKEN`
+/// (`ghs_`): GitHub answers `GET /user` with 403 for those.
+pub fn is_installation_token(token: &str) -> bool {
+    token.starts_with("ghs_")
 }
 
 /// GitHub names are case-insensitive.
@@ -126,6 +145,17 @@ impl State {
             violations: Vec::new(),
             unexpected: Vec::new(),
             faults: Vec::new(),
+            tokens: BTreeMap::new(),
+        }
+    }
+
+    /// Who `token` stands for: the login a test registered, else `github-actions[bot]`
+    /// for a `ghs_` token and `fake-user` for any other.
+    pub fn login_for(&self, token: &str) -> String {
+        match self.tokens.get(token) {
+            Some(login) => login.clone(),
+            None if is_installation_token(token) => ACTIONS_BOT_LOGIN.to_owned(),
+            None => DEFAULT_USER_LOGIN.to_owned(),
         }
     }
 
@@ -166,13 +196,14 @@ impl State {
         self.repos.get_mut(&key(owner_repo)).expect("inserted above")
     }
 
-    pub fn add_comment(&mut self, owner_repo: &str, issue_number: u64, body: String) -> u64 {
+    pub fn add_comment(&mut self, owner_repo: &str, issue_number: u64, user: &str, body: String) -> u64 {
         let id = self.next_id();
         let now = clock::now_rfc3339();
         self.ensure_repo(owner_repo).comments.push(StoredComment {
             id,
             issue_number,
             body,
+            user: user.to_owned(),
             created_at: now.clone(),
             updated_at: now,
         });

@@ -270,3 +270,66 @@ async fn unexpected_and_unauthenticated_requests_are_named() {
     assert_eq!(fake.requests().len(), 4);
     assert_eq!(fake.write_count(), 3);
 }
+
+async fn as_token(fake: &FakeGithub, token: &str, method: &str, path: &str, body: Option<&str>) -> Answer {
+    send(fake, method, path, body, &[("authorization", &format!("Bearer {token}"))]).await
+}
+
+#[tokio::test]
+async fn comments_are_by_whoever_the_token_stands_for() {
+    let fake = FakeGithub::start().await;
+    fake.add_token("ghp_mallory", "mallory");
+    fake.add_token("ghs_app_installation", "infra-bot[bot]");
+    let seeded = fake.add_comment("acme/web", 7, "seeded");
+    let planted = fake.add_comment_by("acme/web", 7, "eve", "<!-- marker -->");
+    let path = "/repos/acme/web/issues/7/comments";
+
+    for (token, login) in [
+        ("ghp_mallory", "mallory"),
+        ("ghs_app_installation", "infra-bot[bot]"),
+        ("ghs_unregistered", fake_github::ACTIONS_BOT_LOGIN),
+        ("ghp_unregistered", fake_github::DEFAULT_USER_LOGIN),
+    ] {
+        let created = as_token(&fake, token, "POST", path, Some(r#"{"body":"hi"}"#)).await;
+        assert_eq!(created.status, 201, "{token}");
+        assert_eq!(created.json()["user"]["login"], login, "{token}");
+        let kind = if login.ends_with("[bot]") { "Bot" } else { "User" };
+        assert_eq!(created.json()["user"]["type"], kind, "{token}");
+    }
+
+    let listed = as_token(&fake, "ghp_x", "GET", path, None).await.json();
+    let authors: Vec<&str> =
+        listed.as_array().into_iter().flatten().filter_map(|c| c["user"]["login"].as_str()).collect();
+    assert_eq!(
+        authors,
+        ["octocat", "eve", "mallory", "infra-bot[bot]", "github-actions[bot]", "fake-user"],
+        "seeded comments are by octocat unless a login is given"
+    );
+    let comments = fake.comments("acme/web", 7);
+    assert_eq!((comments[0].id, comments[0].user.as_str()), (seeded, "octocat"));
+    assert_eq!((comments[1].id, comments[1].user.as_str()), (planted, "eve"));
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+}
+
+#[tokio::test]
+async fn get_user_names_a_personal_token_and_refuses_installation_tokens() {
+    let fake = FakeGithub::start().await;
+    fake.add_token("ghp_provider", "provider-ci");
+    fake.add_token("ghs_registered", "infra-bot[bot]");
+
+    let user = as_token(&fake, "ghp_provider", "GET", "/user", None).await;
+    assert_eq!(user.status, 200);
+    assert_eq!(user.json()["login"], "provider-ci");
+    assert_eq!(user.json()["type"], "User");
+    assert!(user.json()["url"].as_str().is_some_and(|u| u == format!("{}/users/provider-ci", fake.url())));
+    let default = as_token(&fake, "github_pat_unregistered", "GET", "/user", None).await;
+    assert_eq!(default.json()["login"], fake_github::DEFAULT_USER_LOGIN);
+
+    for token in ["ghs_registered", "ghs_unregistered"] {
+        let refused = as_token(&fake, token, "GET", "/user", None).await;
+        assert_eq!(refused.status, 403, "{token}");
+        assert_eq!(refused.json()["message"], "Resource not accessible by integration");
+    }
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    assert!(fake.unexpected().is_empty());
+}
