@@ -15,11 +15,13 @@
 //! # }
 //! ```
 //!
-//! Repositories exist once seeded (any `put_file`, `add_comments`, `set_default_branch` or
-//! `add_repo`); requests for other repositories get GitHub's 404.
+//! Repositories exist once seeded (any `put_file`, `add_comments`, `set_default_branch`,
+//! `set_branch`, `add_commit`, `put_pull_request` or `add_repo`); requests for other
+//! repositories get GitHub's 404.
 
 mod clock;
 mod faults;
+mod git;
 mod routes;
 mod schema;
 mod server;
@@ -35,7 +37,8 @@ pub use crate::faults::Fault;
 pub use crate::routes::{MAX_COMMENT_CHARS, MAX_DISPATCH_PAYLOAD_BYTES, MAX_STATUS_DESCRIPTION_CHARS};
 pub use crate::spec::{OPENAPI_ENV, github_api_dir};
 pub use crate::state::{
-    ACTIONS_BOT_LOGIN, Comment, DEFAULT_USER_LOGIN, RecordedRequest, SEEDED_COMMENT_LOGIN, Status, Violation,
+    ACTIONS_BOT_LOGIN, Comment, DEFAULT_USER_LOGIN, PullRequest, RecordedRequest, SEEDED_COMMENT_LOGIN, Status,
+    Violation,
 };
 
 use crate::faults::QueuedFault;
@@ -118,6 +121,28 @@ impl FakeGithub {
     /// "Not Found" rather than "No commit found for the ref".
     pub fn add_ref(&self, owner_repo: &str, git_ref_or_sha: &str) {
         lock(&self.state).ensure_repo(owner_repo).files.entry(git_ref_or_sha.to_owned()).or_default();
+    }
+
+    /// Adds commit `sha` with `parents` to the repository's commit graph (parents it does
+    /// not know yet become parentless commits). The compare API answers from this graph.
+    pub fn add_commit(&self, owner_repo: &str, sha: &str, parents: &[&str]) {
+        lock(&self.state).ensure_repo(owner_repo).graph.add(sha, parents);
+    }
+
+    /// Points `branch` at `sha` (added to the graph as a parentless commit if unknown).
+    /// `GET /branches/{branch}` answers it; `set_default_branch` picks the default.
+    pub fn set_branch(&self, owner_repo: &str, branch: &str, sha: &str) {
+        let mut state = lock(&self.state);
+        let repo = state.ensure_repo(owner_repo);
+        if !repo.graph.contains(sha) {
+            repo.graph.add(sha, &[]);
+        }
+        repo.branches.insert(branch.to_owned(), sha.to_owned());
+    }
+
+    /// Creates or replaces pull request `pr.number` (e.g. a new push moves its head).
+    pub fn put_pull_request(&self, owner_repo: &str, pr: PullRequest) {
+        lock(&self.state).ensure_repo(owner_repo).pulls.insert(pr.number, pr);
     }
 
     /// Adds `n` comments by [`SEEDED_COMMENT_LOGIN`] to issue or PR `issue_number`, the
@@ -283,6 +308,9 @@ mod tests {
             ("repos/get", 200),
             ("rate-limit/get", 200),
             ("users/get-authenticated", 200),
+            ("pulls/get", 200),
+            ("repos/get-branch", 200),
+            ("repos/compare-commits-with-basehead", 200),
         ] {
             let op = spec.operation(id).unwrap_or_else(|| panic!("{id} is in the description"));
             assert!(op.example(status, None).is_some(), "{id} has a {status} example");

@@ -30,6 +30,9 @@ const IMPLEMENTED: &[&str] = &[
     "repos/get",
     "rate-limit/get",
     "users/get-authenticated",
+    "pulls/get",
+    "repos/get-branch",
+    "repos/compare-commits-with-basehead",
 ];
 
 /// What the axum handler shares.

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::clock;
 use crate::faults::QueuedFault;
+use crate::git::Graph;
 
 /// A commit status as the fake stored it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +26,64 @@ pub struct Comment {
     pub body: String,
     /// The author's login (`user.login`): whoever the token that created it stands for.
     pub user: String,
+}
+
+/// A pull request as a test seeds it ([`crate::FakeGithub::put_pull_request`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequest {
+    pub number: u64,
+    /// The commit at the tip of the PR's head branch.
+    pub head_sha: String,
+    /// The head branch name, `feature` by default.
+    pub head_ref: String,
+    /// `owner/name` of the repository the head branch is in: `None` for the PR's own
+    /// repository, `Some` for a fork.
+    pub head_repo: Option<String>,
+    /// The branch the PR targets, `main` by default.
+    pub base_ref: String,
+    /// `open` (the default) or `closed`.
+    pub state: String,
+    pub merged: bool,
+    /// The test merge commit GitHub keeps for an open PR (`refs/pull/N/merge`).
+    pub merge_commit_sha: Option<String>,
+    /// The PR author's login, `octocat` by default.
+    pub user: String,
+}
+
+impl PullRequest {
+    /// An open PR from branch `feature` of the same repository into `main`.
+    pub fn open(number: u64, head_sha: &str) -> Self {
+        Self {
+            number,
+            head_sha: head_sha.to_owned(),
+            head_ref: "feature".to_owned(),
+            head_repo: None,
+            base_ref: "main".to_owned(),
+            state: "open".to_owned(),
+            merged: false,
+            merge_commit_sha: None,
+            user: "octocat".to_owned(),
+        }
+    }
+
+    /// Closed without merging.
+    pub fn closed(self) -> Self {
+        Self { state: "closed".to_owned(), merged: false, ..self }
+    }
+
+    /// Closed by merging.
+    pub fn merged(self) -> Self {
+        Self { state: "closed".to_owned(), merged: true, ..self }
+    }
+
+    /// Opened from a fork: the head branch is in `owner_repo`.
+    pub fn from_fork(self, owner_repo: &str) -> Self {
+        Self { head_repo: Some(owner_repo.to_owned()), ..self }
+    }
+
+    pub fn with_merge_commit(self, sha: &str) -> Self {
+        Self { merge_commit_sha: Some(sha.to_owned()), ..self }
+    }
 }
 
 /// One request the fake received, whatever it answered.
@@ -101,6 +160,23 @@ pub(crate) struct Repo {
     pub statuses: BTreeMap<String, Vec<StoredStatus>>,
     pub comments: Vec<StoredComment>,
     pub dispatches: Vec<Value>,
+    pub pulls: BTreeMap<u64, PullRequest>,
+    /// Branch name → the SHA at its tip.
+    pub branches: BTreeMap<String, String>,
+    pub graph: Graph,
+}
+
+impl Repo {
+    /// A branch's tip, or a commit the repository knows (in the graph, or a SHA that
+    /// files were stored at); `None` for anything else.
+    pub fn resolve(&self, reference: &str) -> Option<String> {
+        if let Some(sha) = self.branches.get(reference) {
+            return Some(sha.clone());
+        }
+        let is_sha = reference.len() == 40 && reference.bytes().all(|b| b.is_ascii_hexdigit());
+        (is_sha && (self.graph.contains(reference) || self.files.contains_key(reference)))
+            .then(|| reference.to_ascii_lowercase())
+    }
 }
 
 #[derive(Debug)]
@@ -190,6 +266,9 @@ impl State {
                     statuses: BTreeMap::new(),
                     comments: Vec::new(),
                     dispatches: Vec::new(),
+                    pulls: BTreeMap::new(),
+                    branches: BTreeMap::new(),
+                    graph: Graph::default(),
                 },
             );
         }
