@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use fake_github::{ACTIONS_BOT_LOGIN, FakeGithub, Fault};
-use infra_manager::codehost::{CodeHost, CodeHostError, CommentOutcome, CommitStatus, StatusState};
+use infra_manager::codehost::{
+    Branch, CodeHost, CodeHostError, CommentOutcome, CommitStatus, Provenance, PullRequest, StatusState,
+};
 use infra_manager::github::{GithubHost, GithubToken, RetryPolicy};
 use infra_manager::identity::{CustomerId, Sha};
 use infra_manager::limits::CUSTOMER_FILE_BYTES as MAX_FILE_BYTES;
@@ -483,4 +485,159 @@ async fn a_refused_token_is_an_error_naming_get_user() {
     let err = github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nplan")).await.expect_err("no identity");
     assert_eq!(err.to_string(), "GitHub call `GET /user` failed: 401 Unauthorized");
     assert_eq!(fake.write_count(), 0, "nothing is posted without knowing whose comments are ours");
+}
+
+// ----- provenance (issue 9: bind every dispatch to the customer's repository) -----
+
+const BASE1: &str = "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1";
+const BASE2: &str = "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2";
+const SIDE: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
+const MERGE: &str = "3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e";
+
+fn sha_of(text: &str) -> Sha {
+    Sha::parse(text).expect("valid sha")
+}
+
+#[tokio::test]
+async fn a_pull_request_reports_its_head_state_and_repositories() {
+    use fake_github::PullRequest as Seed;
+    let fake = FakeGithub::start().await;
+    fake.put_pull_request("Acme/Web", Seed::open(7, SHA).with_merge_commit(MERGE));
+    fake.put_pull_request("Acme/Web", Seed::open(8, SHA).from_fork("Mallory/Web"));
+    fake.put_pull_request("Acme/Web", Seed::open(9, SHA).merged());
+    fake.put_pull_request("Acme/Web", Seed::open(10, SHA).closed());
+    let github = host(&fake);
+
+    let pr = github.pull_request(&customer(), 7).await.expect("read").expect("exists");
+    assert_eq!(
+        pr,
+        PullRequest {
+            head_sha: sha(),
+            open: true,
+            base_repo: "acme/web".to_owned(),
+            head_repo: Some("acme/web".to_owned()),
+            merge_commit_sha: Some(sha_of(MERGE)),
+        }
+    );
+    assert!(!pr.is_from_fork());
+    let fork = github.pull_request(&customer(), 8).await.expect("read").expect("exists");
+    assert_eq!(fork.head_repo.as_deref(), Some("mallory/web"));
+    assert!(fork.is_from_fork() && fork.open);
+    for closed in [9, 10] {
+        let pr = github.pull_request(&customer(), closed).await.expect("read").expect("exists");
+        assert!(!pr.open, "PR {closed}");
+    }
+
+    // A new push moves the head.
+    fake.put_pull_request("acme/web", Seed::open(7, SIDE));
+    let moved = github.pull_request(&customer(), 7).await.expect("read").expect("exists");
+    assert_eq!(moved.head_sha, sha_of(SIDE));
+    assert_eq!(fake.write_count(), 0);
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn an_unknown_pull_request_is_none_and_an_invisible_repository_an_error() {
+    let fake = FakeGithub::start().await;
+    fake.add_repo("acme/web");
+    let github = host(&fake);
+
+    assert_eq!(github.pull_request(&customer(), 404).await.expect("visible repository"), None);
+    let other = CustomerId::parse("acme/secret").expect("valid");
+    let err = github.pull_request(&other, 1).await.expect_err("not visible");
+    assert_eq!(
+        err.to_string(),
+        "GitHub call `GET /repos/acme/secret/pulls/1` failed: repository `acme/secret` does not exist or the token can't read it"
+    );
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn the_default_branch_is_its_name_and_head() {
+    let fake = FakeGithub::start().await;
+    fake.set_branch("acme/web", "main", BASE1);
+    fake.set_branch("acme/web", "release/2026", BASE2);
+    let github = host(&fake);
+
+    let main = github.default_branch(&customer()).await.expect("main");
+    assert_eq!(main, Branch { name: "main".to_owned(), head: sha_of(BASE1) });
+
+    fake.set_default_branch("acme/web", "release/2026");
+    let release = github.default_branch(&customer()).await.expect("a branch name with a slash");
+    assert_eq!(release, Branch { name: "release/2026".to_owned(), head: sha_of(BASE2) });
+    assert_eq!(count(&fake, "GET", "/repos/acme/web/branches/release/2026"), 1);
+
+    fake.set_default_branch("acme/web", "gone");
+    let err = github.default_branch(&customer()).await.expect_err("no such branch");
+    assert_eq!(
+        err.to_string(),
+        "GitHub call `GET /repos/acme/web/branches/gone` failed: 404 Not Found: Branch not found"
+    );
+    let other = CustomerId::parse("acme/secret").expect("valid");
+    let err = github.default_branch(&other).await.expect_err("not visible");
+    assert!(err.to_string().contains("repository `acme/secret` does not exist or the token can't read it"), "{err}");
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn descends_from_follows_the_commit_graph() {
+    let fake = FakeGithub::start().await;
+    //   BASE1 ─ BASE2 ─ SHA        SIDE branches off BASE1; MERGE is unrelated.
+    fake.add_commit("acme/web", BASE2, &[BASE1]);
+    fake.add_commit("acme/web", SHA, &[BASE2]);
+    fake.add_commit("acme/web", SIDE, &[BASE1]);
+    fake.add_commit("acme/web", MERGE, &[]);
+    let github = host(&fake);
+    let unknown = "9".repeat(40);
+
+    let cases = [
+        (BASE1, SHA, true, "ahead by two"),
+        (BASE2, SHA, true, "ahead by one"),
+        (SHA, SHA, true, "identical"),
+        (SHA, BASE1, false, "behind: an older commit replayed"),
+        (SIDE, SHA, false, "diverged"),
+        (BASE1, MERGE, false, "no common ancestor"),
+        (BASE1, unknown.as_str(), false, "descendant unknown to the repository"),
+        (unknown.as_str(), SHA, false, "ancestor unknown to the repository"),
+    ];
+    for (ancestor, descendant, expected, case) in cases {
+        let got = github.descends_from(&customer(), &sha_of(ancestor), &sha_of(descendant)).await;
+        assert_eq!(got.expect(case), expected, "{case}");
+    }
+    let first = &fake.requests()[0];
+    assert_eq!(first.path, format!("/repos/acme/web/compare/{BASE1}...{SHA}"));
+    assert_eq!(first.query.as_deref(), Some("per_page=1"));
+
+    let other = CustomerId::parse("acme/secret").expect("valid");
+    let err = github.descends_from(&other, &sha_of(BASE1), &sha()).await.expect_err("not visible");
+    assert!(err.to_string().contains("repository `acme/secret` does not exist or the token can't read it"), "{err}");
+    assert_eq!(fake.write_count(), 0);
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn provenance_calls_keep_the_retry_policy() {
+    use fake_github::PullRequest as Seed;
+    let fake = FakeGithub::start().await;
+    fake.put_pull_request("acme/web", Seed::open(7, SHA));
+    fake.set_branch("acme/web", "main", SHA);
+    fake.inject("GET", "/repos/acme/web/pulls/7", Fault::Status(502));
+    fake.inject("GET", "/repos/acme/web/branches/main", Fault::SecondaryRateLimit);
+    fake.inject("GET", "/repos/acme/web/compare/", Fault::Delay(Duration::from_secs(3)));
+    let github = host_with(&fake, RetryPolicy { request_timeout: Duration::from_millis(300), ..RetryPolicy::fast() });
+
+    assert!(github.pull_request(&customer(), 7).await.expect("retried").is_some());
+    assert_eq!(github.default_branch(&customer()).await.expect("retried").head, sha());
+    assert!(github.descends_from(&customer(), &sha(), &sha()).await.expect("retried"));
+    assert_eq!(count(&fake, "GET", "/repos/acme/web/pulls/7"), 2);
+    assert_eq!(count(&fake, "GET", "/repos/acme/web/branches/main"), 2);
+    assert_eq!(count(&fake, "GET", "/repos/acme/web/compare/"), 2);
+
+    fake.inject_times("GET", "/repos/acme/web/pulls/7", Fault::Status(503), 10);
+    let err = github.pull_request(&customer(), 7).await.expect_err("gives up");
+    assert_eq!(
+        err.to_string(),
+        "GitHub call `GET /repos/acme/web/pulls/7` failed: 503 Service Unavailable (gave up after 4 attempts)"
+    );
+    assert_clean(&fake);
 }

@@ -1,5 +1,6 @@
 //! The GitHub side of [`CodeHost`]: customer files, commit statuses and the sticky PR
-//! comment over GitHub's REST API, plus `repository_dispatch` to the manager repository.
+//! comment over GitHub's REST API, plus `repository_dispatch` to the manager repository;
+//! and of [`Provenance`]: pull requests, the default branch and commit ancestry.
 //!
 //! Built on octocrab's raw request methods with octocrab's retry layer compiled out: the
 //! retry policy is [`RetryPolicy`] (5xx, connection errors and timeouts, secondary and
@@ -23,6 +24,7 @@ mod dispatch;
 mod error;
 mod identity;
 mod pagination;
+mod provenance;
 mod retry;
 mod statuses;
 mod tls;
@@ -36,7 +38,7 @@ pub use self::identity::ACTIONS_BOT_LOGIN;
 pub use self::retry::RetryPolicy;
 pub use self::tls::install_crypto_provider;
 pub use self::token::{GithubToken, TokenError};
-use crate::codehost::{CodeHost, CodeHostError, CommentOutcome, CommitStatus};
+use crate::codehost::{Branch, CodeHost, CodeHostError, CommentOutcome, CommitStatus, Provenance, PullRequest};
 use crate::identity::{CustomerId, Sha};
 
 /// The REST API base when `GITHUB_API_URL` is unset.
@@ -132,5 +134,20 @@ impl CodeHost for GithubHost {
         comments::check(repo, pr, marker, body)?;
         let identity = self.identity().await?;
         comments::upsert(&self.api, identity, repo, pr, marker, body).await
+    }
+}
+
+#[async_trait]
+impl Provenance for GithubHost {
+    async fn pull_request(&self, repo: &CustomerId, number: u64) -> Result<Option<PullRequest>, CodeHostError> {
+        provenance::pull_request(&self.api, repo, number).await
+    }
+
+    async fn default_branch(&self, repo: &CustomerId) -> Result<Branch, CodeHostError> {
+        provenance::default_branch(&self.api, repo).await
+    }
+
+    async fn descends_from(&self, repo: &CustomerId, ancestor: &Sha, descendant: &Sha) -> Result<bool, CodeHostError> {
+        provenance::descends_from(&self.api, repo, ancestor, descendant).await
     }
 }
