@@ -22,6 +22,7 @@
 mod clock;
 mod faults;
 mod git;
+pub mod oidc;
 mod routes;
 mod schema;
 mod server;
@@ -34,6 +35,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 pub use crate::faults::Fault;
+pub use crate::oidc::FakeOidcIssuer;
 pub use crate::routes::{MAX_COMMENT_CHARS, MAX_DISPATCH_PAYLOAD_BYTES, MAX_STATUS_DESCRIPTION_CHARS};
 pub use crate::spec::{OPENAPI_ENV, github_api_dir};
 pub use crate::state::{
