@@ -1,7 +1,10 @@
-//! The `CodeHost` seam: where customer files come from and where results are reported.
+//! The `CodeHost` seam: where customer files come from and where results are reported;
+//! and the `Provenance` seam: where a dispatched commit comes from.
 //!
 //! The real implementation talks to the GitHub REST API (`github` module); the local one
-//! (`local_host`) reads a directory and reports to the terminal.
+//! (`local_host`) reads a directory and reports to the terminal. `Provenance` is a
+//! separate trait so that hosts without pull requests or branches need not pretend to have
+//! them; only `GithubHost` implements it.
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -58,7 +61,9 @@ pub trait CodeHost: Send + Sync {
     /// Sets a commit status on `sha`.
     async fn set_status(&self, repo: &CustomerId, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError>;
 
-    /// Creates or edits in place the one comment on `pr` that contains `marker`.
+    /// Creates or edits in place the one comment on `pr` that the service itself wrote and
+    /// that starts with `marker` (the body must start with it too); a comment by anyone
+    /// else is never edited, whatever it contains.
     async fn upsert_comment(
         &self,
         repo: &CustomerId,
@@ -66,4 +71,62 @@ pub trait CodeHost: Send + Sync {
         marker: &str,
         body: &str,
     ) -> Result<CommentOutcome, CodeHostError>;
+}
+
+/// A pull request, as the dispatch admission checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequest {
+    /// The commit at the tip of the PR's head branch now.
+    pub head_sha: Sha,
+    /// `state: open` (a merged or closed PR is not open).
+    pub open: bool,
+    /// `owner/name` of the repository the PR is in (its base), lowercase.
+    pub base_repo: String,
+    /// `owner/name` of the repository the head branch is in, lowercase: `base_repo` for a
+    /// branch of the same repository, another for a fork, `None` when that fork was deleted.
+    pub head_repo: Option<String>,
+    /// The test merge commit GitHub keeps for an open PR (`refs/pull/N/merge`), when it has
+    /// computed one. A workflow run for a `pull_request` event runs on this commit
+    /// (`GITHUB_SHA`), and its OIDC token names it in the `sha` claim, not `head_sha`.
+    pub merge_commit_sha: Option<Sha>,
+}
+
+impl PullRequest {
+    /// Whether the head branch is in another repository than the PR (a fork, or a deleted one).
+    pub fn is_from_fork(&self) -> bool {
+        self.head_repo.as_deref() != Some(self.base_repo.as_str())
+    }
+}
+
+/// A repository's default branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Branch {
+    pub name: String,
+    /// The commit at its tip now.
+    pub head: Sha,
+}
+
+/// Where a dispatched commit comes from: what binds a `repository_dispatch` payload (a
+/// repository, a SHA, a PR number) to the customer's repository (issue 9).
+///
+/// GitHub resolves a SHA across a repository's whole fork network: a commit pushed only
+/// to a fork can be read, and compared, through the parent repository. So
+/// [`Provenance::descends_from`] says nothing about which branch a commit is on; pair it
+/// with [`Provenance::default_branch`] (the head of the default branch) or
+/// [`Provenance::pull_request`] (the head of the PR).
+#[async_trait]
+pub trait Provenance: Send + Sync {
+    /// The PR `number` of `repo`: its head SHA, whether it is open, and the repositories its
+    /// head and base are in; `None` when `repo` has no such PR (404). A repository the
+    /// token can't see is an error, not `None`.
+    async fn pull_request(&self, repo: &CustomerId, number: u64) -> Result<Option<PullRequest>, CodeHostError>;
+
+    /// `repo`'s default branch: its name and head commit.
+    async fn default_branch(&self, repo: &CustomerId) -> Result<Branch, CodeHostError>;
+
+    /// Whether `descendant` is `ancestor` or descends from it (compare
+    /// `ancestor...descendant`: status `identical` or `ahead`). A SHA unknown to `repo`
+    /// (404), or two commits with no common ancestor, is `false`, not an error; a
+    /// repository the token can't see is an error.
+    async fn descends_from(&self, repo: &CustomerId, ancestor: &Sha, descendant: &Sha) -> Result<bool, CodeHostError>;
 }

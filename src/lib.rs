@@ -22,6 +22,7 @@ pub mod github;
 pub mod identity;
 pub mod limits;
 pub mod local_host;
+pub mod oidc;
 pub mod output;
 pub mod pipeline;
 pub mod refusal;

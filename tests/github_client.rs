@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
-use fake_github::{FakeGithub, Fault};
-use infra_manager::codehost::{CodeHost, CodeHostError, CommentOutcome, CommitStatus, StatusState};
+use fake_github::{ACTIONS_BOT_LOGIN, FakeGithub, Fault};
+use infra_manager::codehost::{
+    Branch, CodeHost, CodeHostError, CommentOutcome, CommitStatus, Provenance, PullRequest, StatusState,
+};
 use infra_manager::github::{GithubHost, GithubToken, RetryPolicy};
 use infra_manager::identity::{CustomerId, Sha};
 use infra_manager::limits::CUSTOMER_FILE_BYTES as MAX_FILE_BYTES;
@@ -152,8 +154,12 @@ async fn first_upsert_creates_and_the_second_edits_in_place_on_page_two() {
     assert_eq!(after[150].id, sticky_id);
     assert_eq!(after[150].body, format!("{MARKER}\nPlan: 2 to add"));
 
-    let pages: Vec<Option<String>> =
-        fake.requests().iter().filter(|r| r.method == "GET").map(|r| r.query.clone()).collect();
+    let pages: Vec<Option<String>> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == "/repos/acme/web/issues/7/comments")
+        .map(|r| r.query.clone())
+        .collect();
     assert_eq!(
         pages,
         vec![
@@ -218,7 +224,9 @@ async fn a_body_without_its_marker_is_refused_before_any_call() {
     let github = host(&fake);
 
     let err = github.upsert_comment(&customer(), 1, MARKER, "no marker here").await.expect_err("refused");
-    assert!(err.to_string().contains("does not contain its marker"), "{err}");
+    assert!(err.to_string().contains("does not start with its marker"), "{err}");
+    let err = github.upsert_comment(&customer(), 1, MARKER, &format!("> {MARKER}")).await.expect_err("refused");
+    assert!(err.to_string().contains("does not start with its marker"), "{err}");
     let too_long = format!("{MARKER}{}", "x".repeat(65_536));
     let err = github.upsert_comment(&customer(), 1, MARKER, &too_long).await.expect_err("refused");
     assert!(err.to_string().contains("GitHub accepts at most 65536"), "{err}");
@@ -364,5 +372,272 @@ async fn the_token_is_sent_as_a_bearer_header_but_never_printed() {
     let github = host(&fake);
     github.set_status(&customer(), &sha(), &status(StatusState::Pending, "Planning")).await.expect("authenticated");
     assert!(!format!("{github:?}").contains("ghs_test_token"));
+    assert_clean(&fake);
+}
+
+/// Issue 9, item 2: a PR author who posts the marker first must not get the service's plan
+/// written into a comment they can edit later.
+#[tokio::test]
+async fn a_marker_comment_planted_by_the_pr_author_is_never_edited() {
+    let fake = FakeGithub::start().await;
+    let planted_body = format!("{MARKER}\nplanted by the PR author");
+    let planted = fake.add_comment_by("acme/web", 7, "mallory", &planted_body);
+    let quoted = fake.add_comment_by("acme/web", 7, "reviewer", &format!("> {MARKER}\n> Plan: 1 to add\nLGTM"));
+    let github = host(&fake);
+
+    let first = github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nPlan: 1 to add")).await;
+    assert_eq!(first.expect("create"), CommentOutcome::Created, "the planted comment is not ours: a new one");
+    let second = github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nPlan: 2 to add")).await;
+    assert_eq!(second.expect("edit"), CommentOutcome::Updated);
+
+    let comments = fake.comments("acme/web", 7);
+    assert_eq!(comments.len(), 3, "one comment of the service's own, the others untouched");
+    assert_eq!((comments[0].id, comments[0].body.as_str()), (planted, planted_body.as_str()));
+    assert_eq!(comments[1].id, quoted);
+    assert_eq!(comments[2].user, ACTIONS_BOT_LOGIN);
+    assert_eq!(comments[2].body, format!("{MARKER}\nPlan: 2 to add"));
+    for id in [planted, quoted] {
+        assert_eq!(count(&fake, "PATCH", &format!("/repos/acme/web/issues/comments/{id}")), 0, "{id} never edited");
+    }
+    assert_eq!(count(&fake, "GET", "/user"), 1, "the identity is learned once: GITHUB_TOKEN gets 403, so the bot");
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn the_bots_own_comment_is_edited_in_place_across_pages() {
+    let fake = FakeGithub::start().await;
+    fake.add_comments("acme/web", 7, 120, |i| format!("review chatter {i}"));
+    // Someone else's copy of the marker on page 1, the bot's own comment on page 2.
+    let impostor = fake.add_comment_by("acme/web", 7, "mallory", &format!("{MARKER}\nfake plan"));
+    fake.add_comments("acme/web", 7, 30, |i| format!("more chatter {i}"));
+    let own = fake.add_comment_by("acme/web", 7, ACTIONS_BOT_LOGIN, &format!("{MARKER}\nPlan: 1 to add"));
+    fake.add_comments("acme/web", 7, 60, |i| format!("later chatter {i}"));
+    let github = host(&fake);
+
+    let outcome = github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nPlan: 3 to add")).await;
+    assert_eq!(outcome.expect("edit"), CommentOutcome::Updated);
+
+    let comments = fake.comments("acme/web", 7);
+    assert_eq!(comments.len(), 212, "edited in place, nothing created");
+    let body_of = |id: u64| comments.iter().find(|c| c.id == id).map(|c| c.body.clone()).unwrap_or_default();
+    assert_eq!(body_of(own), format!("{MARKER}\nPlan: 3 to add"));
+    assert_eq!(body_of(impostor), format!("{MARKER}\nfake plan"));
+    assert_eq!(count(&fake, "PATCH", "/repos/acme/web/issues/comments/"), 1);
+    assert_eq!(count(&fake, "PATCH", &format!("/repos/acme/web/issues/comments/{own}")), 1);
+    assert_eq!(count(&fake, "GET", "/repos/acme/web/issues/7/comments"), 2, "page 2 was read");
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn a_personal_token_is_the_login_get_user_names() {
+    let fake = FakeGithub::start().await;
+    fake.add_token("ghp_provider_pat", "provider-ci");
+    let bots = fake.add_comment_by("acme/web", 7, ACTIONS_BOT_LOGIN, &format!("{MARKER}\nby another workflow"));
+    let own = fake.add_comment_by("acme/web", 7, "Provider-CI", &format!("{MARKER}\nold"));
+    let token = GithubToken::new("ghp_provider_pat").expect("token");
+    let github = GithubHost::new(&fake.url(), token, RetryPolicy::fast()).expect("client");
+
+    assert_eq!(github.identity().await.expect("identity"), "provider-ci");
+    let outcome = github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nnew")).await.expect("upsert");
+    assert_eq!(outcome, CommentOutcome::Updated);
+    let comments = fake.comments("acme/web", 7);
+    assert_eq!(comments.iter().find(|c| c.id == own).map(|c| c.body.as_str()), Some(format!("{MARKER}\nnew").as_str()));
+    assert_eq!(
+        comments.iter().find(|c| c.id == bots).map(|c| c.body.as_str()),
+        Some(format!("{MARKER}\nby another workflow").as_str())
+    );
+    assert_eq!(count(&fake, "GET", "/user"), 1, "learned once, logins compared without case");
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn a_configured_identity_is_used_without_asking_github() {
+    let fake = FakeGithub::start().await;
+    fake.add_token("ghs_app_installation", "infra-bot[bot]");
+    let own = fake.add_comment_by("acme/web", 7, "infra-bot[bot]", &format!("{MARKER}\nold"));
+    let token = GithubToken::new("ghs_app_installation").expect("token");
+    let github = GithubHost::new(&fake.url(), token, RetryPolicy::fast())
+        .and_then(|host| host.with_identity("infra-bot[bot]"))
+        .expect("client");
+
+    let outcome = github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nnew")).await.expect("upsert");
+    assert_eq!(outcome, CommentOutcome::Updated);
+    assert_eq!(fake.comments("acme/web", 7)[0].id, own);
+    assert_eq!(fake.comments("acme/web", 7).len(), 1);
+    assert_eq!(count(&fake, "GET", "/user"), 0);
+    assert_clean(&fake);
+
+    let token = GithubToken::new("t").expect("token");
+    let err = GithubHost::new(&fake.url(), token, RetryPolicy::fast())
+        .and_then(|host| host.with_identity("evil\n::add-mask::x"))
+        .expect_err("not a login");
+    assert!(err.to_string().contains("is not a GitHub login"), "{err}");
+}
+
+#[tokio::test]
+async fn a_refused_token_is_an_error_naming_get_user() {
+    let fake = FakeGithub::start().await;
+    fake.add_repo("acme/web");
+    fake.inject("GET", "/user", Fault::Status(401));
+    let token = GithubToken::new("ghp_revoked").expect("token");
+    let github = GithubHost::new(&fake.url(), token, RetryPolicy::fast()).expect("client");
+
+    let err = github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nplan")).await.expect_err("no identity");
+    assert_eq!(err.to_string(), "GitHub call `GET /user` failed: 401 Unauthorized");
+    assert_eq!(fake.write_count(), 0, "nothing is posted without knowing whose comments are ours");
+}
+
+// ----- provenance (issue 9: bind every dispatch to the customer's repository) -----
+
+const BASE1: &str = "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1";
+const BASE2: &str = "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2";
+const SIDE: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
+const MERGE: &str = "3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e";
+
+fn sha_of(text: &str) -> Sha {
+    Sha::parse(text).expect("valid sha")
+}
+
+#[tokio::test]
+async fn a_pull_request_reports_its_head_state_and_repositories() {
+    use fake_github::PullRequest as Seed;
+    let fake = FakeGithub::start().await;
+    fake.put_pull_request("Acme/Web", Seed::open(7, SHA).with_merge_commit(MERGE));
+    fake.put_pull_request("Acme/Web", Seed::open(8, SHA).from_fork("Mallory/Web"));
+    fake.put_pull_request("Acme/Web", Seed::open(9, SHA).merged());
+    fake.put_pull_request("Acme/Web", Seed::open(10, SHA).closed());
+    let github = host(&fake);
+
+    let pr = github.pull_request(&customer(), 7).await.expect("read").expect("exists");
+    assert_eq!(
+        pr,
+        PullRequest {
+            head_sha: sha(),
+            open: true,
+            base_repo: "acme/web".to_owned(),
+            head_repo: Some("acme/web".to_owned()),
+            merge_commit_sha: Some(sha_of(MERGE)),
+        }
+    );
+    assert!(!pr.is_from_fork());
+    let fork = github.pull_request(&customer(), 8).await.expect("read").expect("exists");
+    assert_eq!(fork.head_repo.as_deref(), Some("mallory/web"));
+    assert!(fork.is_from_fork() && fork.open);
+    for closed in [9, 10] {
+        let pr = github.pull_request(&customer(), closed).await.expect("read").expect("exists");
+        assert!(!pr.open, "PR {closed}");
+    }
+
+    // A new push moves the head.
+    fake.put_pull_request("acme/web", Seed::open(7, SIDE));
+    let moved = github.pull_request(&customer(), 7).await.expect("read").expect("exists");
+    assert_eq!(moved.head_sha, sha_of(SIDE));
+    assert_eq!(fake.write_count(), 0);
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn an_unknown_pull_request_is_none_and_an_invisible_repository_an_error() {
+    let fake = FakeGithub::start().await;
+    fake.add_repo("acme/web");
+    let github = host(&fake);
+
+    assert_eq!(github.pull_request(&customer(), 404).await.expect("visible repository"), None);
+    let other = CustomerId::parse("acme/secret").expect("valid");
+    let err = github.pull_request(&other, 1).await.expect_err("not visible");
+    assert_eq!(
+        err.to_string(),
+        "GitHub call `GET /repos/acme/secret/pulls/1` failed: repository `acme/secret` does not exist or the token can't read it"
+    );
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn the_default_branch_is_its_name_and_head() {
+    let fake = FakeGithub::start().await;
+    fake.set_branch("acme/web", "main", BASE1);
+    fake.set_branch("acme/web", "release/2026", BASE2);
+    let github = host(&fake);
+
+    let main = github.default_branch(&customer()).await.expect("main");
+    assert_eq!(main, Branch { name: "main".to_owned(), head: sha_of(BASE1) });
+
+    fake.set_default_branch("acme/web", "release/2026");
+    let release = github.default_branch(&customer()).await.expect("a branch name with a slash");
+    assert_eq!(release, Branch { name: "release/2026".to_owned(), head: sha_of(BASE2) });
+    assert_eq!(count(&fake, "GET", "/repos/acme/web/branches/release/2026"), 1);
+
+    fake.set_default_branch("acme/web", "gone");
+    let err = github.default_branch(&customer()).await.expect_err("no such branch");
+    assert_eq!(
+        err.to_string(),
+        "GitHub call `GET /repos/acme/web/branches/gone` failed: 404 Not Found: Branch not found"
+    );
+    let other = CustomerId::parse("acme/secret").expect("valid");
+    let err = github.default_branch(&other).await.expect_err("not visible");
+    assert!(err.to_string().contains("repository `acme/secret` does not exist or the token can't read it"), "{err}");
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn descends_from_follows_the_commit_graph() {
+    let fake = FakeGithub::start().await;
+    //   BASE1 ─ BASE2 ─ SHA        SIDE branches off BASE1; MERGE is unrelated.
+    fake.add_commit("acme/web", BASE2, &[BASE1]);
+    fake.add_commit("acme/web", SHA, &[BASE2]);
+    fake.add_commit("acme/web", SIDE, &[BASE1]);
+    fake.add_commit("acme/web", MERGE, &[]);
+    let github = host(&fake);
+    let unknown = "9".repeat(40);
+
+    let cases = [
+        (BASE1, SHA, true, "ahead by two"),
+        (BASE2, SHA, true, "ahead by one"),
+        (SHA, SHA, true, "identical"),
+        (SHA, BASE1, false, "behind: an older commit replayed"),
+        (SIDE, SHA, false, "diverged"),
+        (BASE1, MERGE, false, "no common ancestor"),
+        (BASE1, unknown.as_str(), false, "descendant unknown to the repository"),
+        (unknown.as_str(), SHA, false, "ancestor unknown to the repository"),
+    ];
+    for (ancestor, descendant, expected, case) in cases {
+        let got = github.descends_from(&customer(), &sha_of(ancestor), &sha_of(descendant)).await;
+        assert_eq!(got.expect(case), expected, "{case}");
+    }
+    let first = &fake.requests()[0];
+    assert_eq!(first.path, format!("/repos/acme/web/compare/{BASE1}...{SHA}"));
+    assert_eq!(first.query.as_deref(), Some("per_page=1"));
+
+    let other = CustomerId::parse("acme/secret").expect("valid");
+    let err = github.descends_from(&other, &sha_of(BASE1), &sha()).await.expect_err("not visible");
+    assert!(err.to_string().contains("repository `acme/secret` does not exist or the token can't read it"), "{err}");
+    assert_eq!(fake.write_count(), 0);
+    assert_clean(&fake);
+}
+
+#[tokio::test]
+async fn provenance_calls_keep_the_retry_policy() {
+    use fake_github::PullRequest as Seed;
+    let fake = FakeGithub::start().await;
+    fake.put_pull_request("acme/web", Seed::open(7, SHA));
+    fake.set_branch("acme/web", "main", SHA);
+    fake.inject("GET", "/repos/acme/web/pulls/7", Fault::Status(502));
+    fake.inject("GET", "/repos/acme/web/branches/main", Fault::SecondaryRateLimit);
+    fake.inject("GET", "/repos/acme/web/compare/", Fault::Delay(Duration::from_secs(3)));
+    let github = host_with(&fake, RetryPolicy { request_timeout: Duration::from_millis(300), ..RetryPolicy::fast() });
+
+    assert!(github.pull_request(&customer(), 7).await.expect("retried").is_some());
+    assert_eq!(github.default_branch(&customer()).await.expect("retried").head, sha());
+    assert!(github.descends_from(&customer(), &sha(), &sha()).await.expect("retried"));
+    assert_eq!(count(&fake, "GET", "/repos/acme/web/pulls/7"), 2);
+    assert_eq!(count(&fake, "GET", "/repos/acme/web/branches/main"), 2);
+    assert_eq!(count(&fake, "GET", "/repos/acme/web/compare/"), 2);
+
+    fake.inject_times("GET", "/repos/acme/web/pulls/7", Fault::Status(503), 10);
+    let err = github.pull_request(&customer(), 7).await.expect_err("gives up");
+    assert_eq!(
+        err.to_string(),
+        "GitHub call `GET /repos/acme/web/pulls/7` failed: 503 Service Unavailable (gave up after 4 attempts)"
+    );
     assert_clean(&fake);
 }

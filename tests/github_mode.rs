@@ -15,10 +15,9 @@ const SHA1: &str = "1111111111111111111111111111111111111111";
 const SHA2: &str = "2222222222222222222222222222222222222222";
 const PR: u64 = 7;
 
+/// GitHub's example payload `name`, from the copy committed in `crates/fake-github/github-api/events/`.
 fn shared_event(name: &str) -> Value {
-    let path = repo_root().join("../shared/github-api/events").join(name);
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-        .expect("json")
+    fake_github::example_event(name)
 }
 
 fn template() -> String {

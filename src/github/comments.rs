@@ -1,6 +1,14 @@
 //! The sticky PR comment: found by its hidden marker across every page of the PR's
 //! comments, edited in place, created only when absent.
 //!
+//! **Whose comment.** The sticky comment is the oldest comment on the PR that
+//! 1. was written by the service's own identity (`user.login`, see `identity`), and
+//! 2. *starts* with the marker.
+//!
+//! A comment by anyone else is never edited, whatever it contains: a PR author who posts
+//! the marker first would otherwise get the service's plan written into a comment they
+//! can edit afterwards. Such a comment is ignored and the service creates its own.
+//!
 //! Creating is the one call that is not safe to repeat: a create that failed in a way
 //! that may have reached GitHub (5xx, timeout, dropped connection) is followed by a fresh
 //! look for the marker before anything is posted again, so a lost answer never leaves two
@@ -12,6 +20,7 @@ use serde_json::json;
 
 use super::api::{Api, Attempt, Call, refused};
 use super::error::GithubError;
+use super::identity::same_login;
 use super::pagination::next_link;
 use super::repo_path;
 use crate::codehost::{CodeHostError, CommentOutcome};
@@ -28,32 +37,37 @@ struct IssueComment {
     id: u64,
     #[serde(default)]
     body: Option<String>,
+    /// `null` for a deleted account.
+    #[serde(default)]
+    user: Option<Author>,
 }
 
-/// Creates or edits in place the comment on `pr` whose body contains `marker`.
+#[derive(Debug, Clone, Deserialize)]
+struct Author {
+    login: String,
+}
+
+impl IssueComment {
+    /// Whether this is the sticky comment: written by `identity`, starting with `marker`.
+    fn is_sticky(&self, identity: &str, marker: &str) -> bool {
+        self.user.as_ref().is_some_and(|u| same_login(&u.login, identity))
+            && self.body.as_deref().is_some_and(|b| b.starts_with(marker))
+    }
+}
+
+/// Creates or edits in place the comment on `pr` that `identity` wrote and that starts
+/// with `marker`.
 pub(crate) async fn upsert(
     api: &Api,
+    identity: &str,
     repo: &CustomerId,
     pr: u64,
     marker: &str,
     body: &str,
 ) -> Result<CommentOutcome, CodeHostError> {
+    check(repo, pr, marker, body)?;
     let create_path = format!("{}/issues/{pr}/comments", repo_path(repo));
-    let refuse = |message: String| CodeHostError::Call { call: format!("POST {create_path}"), message };
-    if marker.trim().is_empty() {
-        return Err(refuse("the sticky comment marker is empty".to_owned()));
-    }
-    if !body.contains(marker) {
-        return Err(refuse(format!(
-            "the comment body does not contain its marker `{marker}`, so it could never be found again"
-        )));
-    }
-    let chars = body.chars().count();
-    if chars > COMMENT_CHARS {
-        return Err(refuse(format!("the comment body is {chars} characters; GitHub accepts at most {COMMENT_CHARS}")));
-    }
-
-    if let Some(existing) = find(api, repo, pr, marker).await? {
+    if let Some(existing) = find(api, identity, repo, pr, marker).await? {
         if existing.body.as_deref() == Some(body) {
             return Ok(CommentOutcome::Updated);
         }
@@ -62,17 +76,45 @@ pub(crate) async fn upsert(
         }
         // Deleted between listing and editing: fall through and create it again.
     }
-    Ok(create(api, repo, pr, marker, body, &create_path).await?)
+    Ok(create(api, identity, repo, pr, marker, body, &create_path).await?)
 }
 
-/// The oldest comment on `pr` whose body contains `marker`, following `Link` pagination.
-async fn find(api: &Api, repo: &CustomerId, pr: u64, marker: &str) -> Result<Option<IssueComment>, GithubError> {
+/// Refuses a comment that can't be posted or could never be found again.
+pub(crate) fn check(repo: &CustomerId, pr: u64, marker: &str, body: &str) -> Result<(), CodeHostError> {
+    let refuse = |message: String| CodeHostError::Call {
+        call: format!("POST {}/issues/{pr}/comments", repo_path(repo)),
+        message,
+    };
+    if marker.trim().is_empty() {
+        return Err(refuse("the sticky comment marker is empty".to_owned()));
+    }
+    if !body.starts_with(marker) {
+        return Err(refuse(format!(
+            "the comment body does not start with its marker `{marker}`, so it could never be found again"
+        )));
+    }
+    let chars = body.chars().count();
+    if chars > COMMENT_CHARS {
+        return Err(refuse(format!("the comment body is {chars} characters; GitHub accepts at most {COMMENT_CHARS}")));
+    }
+    Ok(())
+}
+
+/// The oldest comment on `pr` that `identity` wrote and that starts with `marker`,
+/// following `Link` pagination.
+async fn find(
+    api: &Api,
+    identity: &str,
+    repo: &CustomerId,
+    pr: u64,
+    marker: &str,
+) -> Result<Option<IssueComment>, GithubError> {
     let mut path = format!("{}/issues/{pr}/comments?per_page={PER_PAGE}", repo_path(repo));
     for _ in 0..MAX_PAGES {
         let call = Call::get(path);
         let reply = api.expect(&call, StatusCode::OK).await?;
         let page: Vec<IssueComment> = reply.json(&call)?;
-        if let Some(found) = page.into_iter().find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker))) {
+        if let Some(found) = page.into_iter().find(|c| c.is_sticky(identity, marker)) {
             return Ok(Some(found));
         }
         let Some(next) = reply.header("link").and_then(next_link) else { return Ok(None) };
@@ -107,6 +149,7 @@ async fn edit(api: &Api, repo: &CustomerId, id: u64, body: &str) -> Result<bool,
 /// marker again before posting again.
 async fn create(
     api: &Api,
+    identity: &str,
     repo: &CustomerId,
     pr: u64,
     marker: &str,
@@ -123,7 +166,7 @@ async fn create(
             Attempt::Retry { reason, hint, maybe_applied } => {
                 failures += 1;
                 api.back_off(&call, failures, reason, hint).await?;
-                if maybe_applied && let Some(landed) = find(api, repo, pr, marker).await? {
+                if maybe_applied && let Some(landed) = find(api, identity, repo, pr, marker).await? {
                     tracing::info!(call = %call.name(), comment = landed.id, "the failed create had reached GitHub; not posting again");
                     if landed.body.as_deref() == Some(body) {
                         return Ok(CommentOutcome::Created);
@@ -138,6 +181,39 @@ async fn create(
                     };
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn comment(login: Option<&str>, body: Option<&str>) -> IssueComment {
+        IssueComment {
+            id: 1,
+            body: body.map(str::to_owned),
+            user: login.map(|login| Author { login: login.to_owned() }),
+        }
+    }
+
+    #[test]
+    fn only_the_services_own_comment_starting_with_the_marker_is_sticky() {
+        let marker = "<!-- infra-manager:plan:staging -->";
+        let own = format!("{marker}\nPlan: 1 to add");
+        let quoted = format!("> {marker}\nlooks good");
+        let cases = [
+            (Some("github-actions[bot]"), Some(own.as_str()), true),
+            (Some("GitHub-Actions[bot]"), Some(own.as_str()), true),
+            (Some("mallory"), Some(own.as_str()), false),
+            (Some("github-actions"), Some(own.as_str()), false),
+            (None, Some(own.as_str()), false),
+            (Some("github-actions[bot]"), Some(quoted.as_str()), false),
+            (Some("github-actions[bot]"), Some("no marker"), false),
+            (Some("github-actions[bot]"), None, false),
+        ];
+        for (login, body, sticky) in cases {
+            assert_eq!(comment(login, body).is_sticky("github-actions[bot]", marker), sticky, "{login:?} {body:?}");
         }
     }
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::api::{Api, Call, refused};
-use super::error::GithubError;
+use super::provenance::repository_visible;
 use super::repo_path;
 use crate::codehost::CodeHostError;
 use crate::identity::{CustomerId, Sha};
@@ -93,20 +93,9 @@ pub(crate) async fn read_file(
     String::from_utf8(bytes).map(Some).map_err(|_| fail("it is not UTF-8 text".to_owned()))
 }
 
-/// Whether the token can see the repository at all (`GET /repos/{owner}/{repo}`).
-async fn repository_visible(api: &Api, repo: &CustomerId) -> Result<bool, GithubError> {
-    let call = Call::get(repo_path(repo));
-    let reply = api.send(&call).await?;
-    match reply.status {
-        StatusCode::OK => Ok(true),
-        StatusCode::NOT_FOUND => Ok(false),
-        _ => Err(refused(&call, &reply)),
-    }
-}
-
 /// Percent-encodes each segment of a repository-relative path; `None` for paths that
 /// could point elsewhere (absolute, empty, `.` or `..` segments).
-fn encode_path(path: &str) -> Option<String> {
+pub(crate) fn encode_path(path: &str) -> Option<String> {
     let segments: Vec<&str> = path.split('/').collect();
     if segments.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
         return None;

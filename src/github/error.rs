@@ -8,6 +8,9 @@ pub enum GithubError {
     ApiUrl { url: String, reason: String },
     #[error("can't set up the GitHub client: {0}")]
     Client(String),
+    /// The configured identity of the service is not a GitHub login.
+    #[error("`{login}` is not a GitHub login: {reason}")]
+    Login { login: String, reason: String },
     /// Every attempt failed with something worth retrying.
     #[error("GitHub call `{call}` failed after {attempts} attempts: {reason}")]
     GaveUp { call: String, attempts: u32, reason: String },
@@ -33,7 +36,7 @@ impl From<GithubError> for CodeHostError {
                 CodeHostError::Call { call, message: format!("unexpected answer: {reason}") }
             }
             GithubError::Request { call, reason } => CodeHostError::Call { call, message: reason },
-            setup @ (GithubError::ApiUrl { .. } | GithubError::Client(_)) => {
+            setup @ (GithubError::ApiUrl { .. } | GithubError::Client(_) | GithubError::Login { .. }) => {
                 CodeHostError::Call { call: "(client set-up)".to_owned(), message: setup.to_string() }
             }
         }

@@ -1,11 +1,19 @@
 //! The GitHub side of [`CodeHost`]: customer files, commit statuses and the sticky PR
-//! comment over GitHub's REST API, plus `repository_dispatch` to the manager repository.
+//! comment over GitHub's REST API, plus `repository_dispatch` to the manager repository;
+//! and of [`Provenance`]: pull requests, the default branch and commit ancestry.
 //!
 //! Built on octocrab's raw request methods with octocrab's retry layer compiled out: the
 //! retry policy is [`RetryPolicy`] (5xx, connection errors and timeouts, secondary and
 //! primary rate limits, with exponential backoff and jitter, honouring `Retry-After` and
 //! `x-ratelimit-reset`). The API base is passed in (the settings take it from
 //! `GITHUB_API_URL`), so tests and GitHub Enterprise Server point it elsewhere.
+//!
+//! **Identity.** The sticky comment is only ever a comment the service's own identity
+//! wrote and that starts with the marker; anyone else's comment is left alone, whatever it
+//! contains. The identity is the login set with [`GithubHost::with_identity`], else learned
+//! once from `GET /user`: a personal access token's login, or `github-actions[bot]` when
+//! GitHub answers 403 (an Actions `GITHUB_TOKEN` or an App installation token; an App
+//! writes as `<app-slug>[bot]`, so configure that login).
 //!
 //! Call [`install_crypto_provider`] once at start-up (the client also calls it).
 
@@ -14,7 +22,9 @@ mod comments;
 mod contents;
 mod dispatch;
 mod error;
+mod identity;
 mod pagination;
+mod provenance;
 mod retry;
 mod statuses;
 mod tls;
@@ -24,10 +34,11 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 pub use self::error::GithubError;
+pub use self::identity::ACTIONS_BOT_LOGIN;
 pub use self::retry::RetryPolicy;
 pub use self::tls::install_crypto_provider;
 pub use self::token::{GithubToken, TokenError};
-use crate::codehost::{CodeHost, CodeHostError, CommentOutcome, CommitStatus};
+use crate::codehost::{Branch, CodeHost, CodeHostError, CommentOutcome, CommitStatus, Provenance, PullRequest};
 use crate::identity::{CustomerId, Sha};
 
 /// The REST API base when `GITHUB_API_URL` is unset.
@@ -41,6 +52,8 @@ fn repo_path(repo: &CustomerId) -> String {
 /// [`CodeHost`] on the GitHub REST API.
 pub struct GithubHost {
     api: api::Api,
+    /// The login whose comments the service may edit; set, or learned on first need.
+    identity: tokio::sync::OnceCell<String>,
 }
 
 impl GithubHost {
@@ -48,8 +61,29 @@ impl GithubHost {
     /// Enterprise Server's `https://HOST/api/v3`).
     ///
     /// Must be called inside a Tokio runtime (octocrab spawns its request buffer there).
+    ///
+    /// The service's identity is learned from `GET /user` when first needed; see
+    /// [`GithubHost::with_identity`] to set it.
     pub fn new(api_url: &str, token: GithubToken, retry: RetryPolicy) -> Result<Self, GithubError> {
-        Ok(Self { api: api::Api::new(api_url, &token, retry)? })
+        Ok(Self { api: api::Api::new(api_url, &token, retry)?, identity: tokio::sync::OnceCell::new() })
+    }
+
+    /// Sets the login the token writes as (e.g. `infra-bot[bot]` for a GitHub App
+    /// installation token), instead of learning it from `GET /user`. Refuses what can't be
+    /// a GitHub login.
+    pub fn with_identity(self, login: &str) -> Result<Self, GithubError> {
+        let login = login.trim();
+        identity::check_login(login)
+            .map_err(|reason| GithubError::Login { login: login.chars().take(64).collect(), reason })?;
+        Ok(Self { identity: tokio::sync::OnceCell::new_with(Some(login.to_owned())), ..self })
+    }
+
+    /// The login whose comments the service may edit: the one set with
+    /// [`GithubHost::with_identity`], else learned once from `GET /user` (a personal
+    /// access token's login, or [`ACTIONS_BOT_LOGIN`] when GitHub answers 403).
+    pub async fn identity(&self) -> Result<&str, CodeHostError> {
+        let login = self.identity.get_or_try_init(|| identity::learn(&self.api)).await?;
+        Ok(login.as_str())
     }
 
     /// The API base in use, without a trailing slash.
@@ -74,6 +108,7 @@ impl std::fmt::Debug for GithubHost {
         f.debug_struct("GithubHost")
             .field("api_url", &self.api.base_url())
             .field("retry", self.api.policy())
+            .field("identity", &self.identity.get())
             .finish_non_exhaustive()
     }
 }
@@ -95,6 +130,24 @@ impl CodeHost for GithubHost {
         marker: &str,
         body: &str,
     ) -> Result<CommentOutcome, CodeHostError> {
-        comments::upsert(&self.api, repo, pr, marker, body).await
+        // A body that can't be posted is refused before any call, even `GET /user`.
+        comments::check(repo, pr, marker, body)?;
+        let identity = self.identity().await?;
+        comments::upsert(&self.api, identity, repo, pr, marker, body).await
+    }
+}
+
+#[async_trait]
+impl Provenance for GithubHost {
+    async fn pull_request(&self, repo: &CustomerId, number: u64) -> Result<Option<PullRequest>, CodeHostError> {
+        provenance::pull_request(&self.api, repo, number).await
+    }
+
+    async fn default_branch(&self, repo: &CustomerId) -> Result<Branch, CodeHostError> {
+        provenance::default_branch(&self.api, repo).await
+    }
+
+    async fn descends_from(&self, repo: &CustomerId, ancestor: &Sha, descendant: &Sha) -> Result<bool, CodeHostError> {
+        provenance::descends_from(&self.api, repo, ancestor, descendant).await
     }
 }

@@ -15,11 +15,14 @@
 //! # }
 //! ```
 //!
-//! Repositories exist once seeded (any `put_file`, `add_comments`, `set_default_branch` or
-//! `add_repo`); requests for other repositories get GitHub's 404.
+//! Repositories exist once seeded (any `put_file`, `add_comments`, `set_default_branch`,
+//! `set_branch`, `add_commit`, `put_pull_request` or `add_repo`); requests for other
+//! repositories get GitHub's 404.
 
 mod clock;
 mod faults;
+mod git;
+pub mod oidc;
 mod routes;
 mod schema;
 mod server;
@@ -32,9 +35,13 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 pub use crate::faults::Fault;
+pub use crate::oidc::FakeOidcIssuer;
 pub use crate::routes::{MAX_COMMENT_CHARS, MAX_DISPATCH_PAYLOAD_BYTES, MAX_STATUS_DESCRIPTION_CHARS};
-pub use crate::spec::OPENAPI_ENV;
-pub use crate::state::{Comment, RecordedRequest, Status, Violation};
+pub use crate::spec::{OPENAPI_ENV, github_api_dir};
+pub use crate::state::{
+    ACTIONS_BOT_LOGIN, Comment, DEFAULT_USER_LOGIN, PullRequest, RecordedRequest, SEEDED_COMMENT_LOGIN, Status,
+    Violation,
+};
 
 use crate::faults::QueuedFault;
 use crate::server::{App, lock};
@@ -118,22 +125,69 @@ impl FakeGithub {
         lock(&self.state).ensure_repo(owner_repo).files.entry(git_ref_or_sha.to_owned()).or_default();
     }
 
-    /// Adds `n` comments to issue or PR `issue_number`, the `i`th (from 0) with body
-    /// `body_fn(i)`; returns their ids in order.
+    /// Adds commit `sha` with `parents` to the repository's commit graph (parents it does
+    /// not know yet become parentless commits). The compare API answers from this graph.
+    pub fn add_commit(&self, owner_repo: &str, sha: &str, parents: &[&str]) {
+        lock(&self.state).ensure_repo(owner_repo).graph.add(sha, parents);
+    }
+
+    /// Points `branch` at `sha` (added to the graph as a parentless commit if unknown).
+    /// `GET /branches/{branch}` answers it; `set_default_branch` picks the default.
+    pub fn set_branch(&self, owner_repo: &str, branch: &str, sha: &str) {
+        let mut state = lock(&self.state);
+        let repo = state.ensure_repo(owner_repo);
+        if !repo.graph.contains(sha) {
+            repo.graph.add(sha, &[]);
+        }
+        repo.branches.insert(branch.to_owned(), sha.to_owned());
+    }
+
+    /// Creates or replaces pull request `pr.number` (e.g. a new push moves its head).
+    pub fn put_pull_request(&self, owner_repo: &str, pr: PullRequest) {
+        lock(&self.state).ensure_repo(owner_repo).pulls.insert(pr.number, pr);
+    }
+
+    /// Adds `n` comments by [`SEEDED_COMMENT_LOGIN`] to issue or PR `issue_number`, the
+    /// `i`th (from 0) with body `body_fn(i)`; returns their ids in order.
     pub fn add_comments(
         &self,
         owner_repo: &str,
         issue_number: u64,
         n: usize,
+        body_fn: impl FnMut(usize) -> String,
+    ) -> Vec<u64> {
+        self.add_comments_by(owner_repo, issue_number, SEEDED_COMMENT_LOGIN, n, body_fn)
+    }
+
+    /// Adds `n` comments by `login`, like [`FakeGithub::add_comments`].
+    pub fn add_comments_by(
+        &self,
+        owner_repo: &str,
+        issue_number: u64,
+        login: &str,
+        n: usize,
         mut body_fn: impl FnMut(usize) -> String,
     ) -> Vec<u64> {
         let mut state = lock(&self.state);
-        (0..n).map(|i| state.add_comment(owner_repo, issue_number, body_fn(i))).collect()
+        (0..n).map(|i| state.add_comment(owner_repo, issue_number, login, body_fn(i))).collect()
     }
 
-    /// Adds one comment; returns its id.
+    /// Adds one comment by [`SEEDED_COMMENT_LOGIN`]; returns its id.
     pub fn add_comment(&self, owner_repo: &str, issue_number: u64, body: &str) -> u64 {
-        lock(&self.state).add_comment(owner_repo, issue_number, body.to_owned())
+        self.add_comment_by(owner_repo, issue_number, SEEDED_COMMENT_LOGIN, body)
+    }
+
+    /// Adds one comment by `login` (e.g. a PR author, or the bot); returns its id.
+    pub fn add_comment_by(&self, owner_repo: &str, issue_number: u64, login: &str, body: &str) -> u64 {
+        lock(&self.state).add_comment(owner_repo, issue_number, login, body.to_owned())
+    }
+
+    /// Requests that carry `token` act as `login`: comments they create are by `login`, and
+    /// `GET /user` answers `login` (except for `ghs_` tokens, which get GitHub's 403 there
+    /// whatever they stand for). Unregistered tokens stand for [`ACTIONS_BOT_LOGIN`]
+    /// (`ghs_...`) or [`DEFAULT_USER_LOGIN`] (anything else).
+    pub fn add_token(&self, token: &str, login: &str) {
+        lock(&self.state).tokens.insert(token.to_owned(), login.to_owned());
     }
 
     // ----- inspection -----
@@ -155,7 +209,7 @@ impl FakeGithub {
                 r.comments
                     .iter()
                     .filter(|c| c.issue_number == issue_number)
-                    .map(|c| Comment { id: c.id, body: c.body.clone() })
+                    .map(|c| Comment { id: c.id, body: c.body.clone(), user: c.user.clone() })
                     .collect()
             })
             .unwrap_or_default()
@@ -177,7 +231,8 @@ impl FakeGithub {
     }
 
     /// Requests that broke their operation's contract (body schema, query parameters,
-    /// documented GitHub limits); a correct client leaves this empty.
+    /// documented GitHub limits); a correct client leaves this empty. Answers of the fake
+    /// that break GitHub's response schema (a bug in the fake) are recorded here too.
     pub fn violations(&self) -> Vec<Violation> {
         lock(&self.state).violations.clone()
     }
@@ -214,6 +269,17 @@ impl FakeGithub {
     }
 }
 
+/// One of GitHub's example webhook payloads committed in `github-api/events/`, e.g.
+/// `pull_request.opened.0.json` (the JSON an Actions run finds at `GITHUB_EVENT_PATH`).
+///
+/// # Panics
+/// When the file is missing or not JSON; the message names the path.
+pub fn example_event(name: &str) -> Value {
+    let path = github_api_dir().join("events").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fake-github: `{}`: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("fake-github: `{}` is not JSON: {e}", path.display()))
+}
+
 impl Drop for FakeGithub {
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
@@ -243,12 +309,26 @@ mod tests {
             ("issues/update-comment", 200),
             ("repos/get", 200),
             ("rate-limit/get", 200),
+            ("users/get-authenticated", 200),
+            ("pulls/get", 200),
+            ("repos/get-branch", 200),
+            ("repos/compare-commits-with-basehead", 200),
         ] {
             let op = spec.operation(id).unwrap_or_else(|| panic!("{id} is in the description"));
             assert!(op.example(status, None).is_some(), "{id} has a {status} example");
         }
         let dispatch = spec.operation("repos/create-dispatch-event").expect("dispatch is in the description");
         assert!(dispatch.request_schema.is_some());
+    }
+
+    #[test]
+    fn the_reference_data_is_committed_in_this_crate() {
+        let dir = github_api_dir();
+        assert!(dir.starts_with(env!("CARGO_MANIFEST_DIR")), "{}", dir.display());
+        assert!(dir.join("openapi-subset.json").is_file());
+        assert!(std::fs::read_to_string(dir.join("README.md")).is_ok_and(|r| r.contains("stands alone")));
+        assert_eq!(example_event("repository_dispatch.on-demand-test.0.json")["action"], "on-demand-test");
+        assert!(example_event("pull_request.opened.0.json")["pull_request"]["head"]["sha"].is_string());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::clock;
 use crate::server::{Call, add_github_headers, error, json_response, percent_encode};
-use crate::state::{Repo, State, Status, StoredComment, Violation};
+use crate::state::{Repo, State, Status, StoredComment, Violation, is_installation_token};
 
 /// GitHub refuses comment bodies longer than this.
 pub const MAX_COMMENT_CHARS: usize = 65_536;
@@ -33,6 +33,10 @@ pub(crate) fn answer(state: &mut State, call: &Call<'_>) -> Response {
         "issues/update-comment" => update_comment(state, call),
         "repos/create-dispatch-event" => create_dispatch(state, call),
         "rate-limit/get" => rate_limit(call),
+        "users/get-authenticated" => get_user(state, call),
+        "pulls/get" => get_pull(state, call),
+        "repos/get-branch" => get_branch(state, call),
+        "repos/compare-commits-with-basehead" => compare(state, call),
         other => error(StatusCode::NOT_FOUND, &format!("Not Found (fake-github: `{other}` is not implemented)"), ""),
     }
 }
@@ -92,6 +96,12 @@ fn get_repo(state: &mut State, call: &Call<'_>) -> Response {
     set(&mut body, "/html_url", json!(format!("https://github.com/{full}")));
     set(&mut body, "/url", json!(format!("{base}/repos/{full}")));
     set(&mut body, "/default_branch", json!(repo.default_branch));
+    // GitHub's example omits `language`, which its schema requires (nullable).
+    for pointer in ["", "/source"] {
+        if let Some(Value::Object(object)) = body.pointer_mut(pointer) {
+            object.entry("language").or_insert(Value::Null);
+        }
+    }
     json_response(StatusCode::OK, &body)
 }
 
@@ -254,8 +264,51 @@ fn create_status(state: &mut State, call: &Call<'_>) -> Response {
     with_location(json_response(StatusCode::CREATED, &body), &format!("{base}/repos/{full}/statuses/{sha}"))
 }
 
+/// A stable stand-in for a user id.
+fn user_id(login: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    login.to_ascii_lowercase().hash(&mut hasher);
+    hasher.finish() % 100_000_000 + 1
+}
+
+/// GitHub's example user (`octocat`) turned into `login`: every URL names `login`, and a
+/// `[bot]` login is of type `Bot`.
+fn user_json(template: &Value, base: &str, login: &str) -> Value {
+    let encoded = percent_encode(login, false);
+    let mut user = template.clone();
+    if let Value::Object(fields) = &mut user {
+        for value in fields.values_mut() {
+            if let Value::String(text) = value
+                && text.contains("/octocat")
+            {
+                *text = text.replace("https://api.github.com", base).replace("/octocat", &format!("/{encoded}"));
+            }
+        }
+    }
+    let id = user_id(login);
+    set(&mut user, "/login", json!(login));
+    set(&mut user, "/id", json!(id));
+    set(&mut user, "/node_id", json!(format!("U_fake{id}")));
+    set(&mut user, "/type", json!(if login.ends_with("[bot]") { "Bot" } else { "User" }));
+    user
+}
+
+/// `GET /user`: who the token stands for; GitHub's 403 for installation and Actions tokens.
+fn get_user(state: &mut State, call: &Call<'_>) -> Response {
+    if is_installation_token(&call.token) {
+        return error(StatusCode::FORBIDDEN, "Resource not accessible by integration", &call.operation.docs_url);
+    }
+    let login = state.login_for(&call.token);
+    let template = example(call, 200, Some("response-with-public-and-private-profile-information"));
+    let user = user_json(&template, &state.base_url, &login);
+    json_response(StatusCode::OK, &user)
+}
+
 fn comment_json(template: Value, base: &str, full: &str, comment: &StoredComment) -> Value {
     let mut body = template;
+    if let Some(user) = body.get("user").filter(|u| u.is_object()) {
+        body["user"] = user_json(user, base, &comment.user);
+    }
     set(&mut body, "/id", json!(comment.id));
     set(&mut body, "/node_id", json!(format!("IC_fake{}", comment.id)));
     set(&mut body, "/url", json!(format!("{base}/repos/{full}/issues/comments/{}", comment.id)));
@@ -345,7 +398,8 @@ fn create_comment(state: &mut State, call: &Call<'_>) -> Response {
     if let Some(rejection) = comment_too_long(state, call, &text) {
         return rejection;
     }
-    let id = state.add_comment(&owner_repo, number, text);
+    let login = state.login_for(&call.token);
+    let id = state.add_comment(&owner_repo, number, &login, text);
     let base = state.base_url.clone();
     let Some(stored) = state.repo(&owner_repo).and_then(|r| r.comments.iter().find(|c| c.id == id)).cloned() else {
         return not_found(call);
@@ -398,6 +452,178 @@ fn rate_limit(call: &Call<'_>) -> Response {
     for pointer in ["/rate/reset", "/resources/core/reset"] {
         set(&mut body, pointer, json!(reset));
     }
+    json_response(StatusCode::OK, &body)
+}
+
+/// Rewrites GitHub's example repository `octocat/Hello-World` (and its API host) in every
+/// string of `value` to `full` at `base`.
+fn rename_repo(value: &mut Value, base: &str, full: &str) {
+    match value {
+        Value::String(text) if text.contains("octocat/Hello-World") || text.starts_with("https://api.github.com") => {
+            *text = text.replace("https://api.github.com", base).replace("octocat/Hello-World", full);
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| rename_repo(item, base, full)),
+        Value::Object(fields) => fields.values_mut().for_each(|field| rename_repo(field, base, full)),
+        _ => {}
+    }
+}
+
+/// A `repository` object for `full` (`owner/name`), from GitHub's example one.
+fn repo_object(template: &Value, base: &str, full: &str, id: u64, default_branch: &str, fork: bool) -> Value {
+    let (owner, name) = full.split_once('/').unwrap_or((full, full));
+    let mut repo = template.clone();
+    rename_repo(&mut repo, base, full);
+    set(&mut repo, "/id", json!(id));
+    set(&mut repo, "/name", json!(name));
+    set(&mut repo, "/full_name", json!(full));
+    set(&mut repo, "/fork", json!(fork));
+    set(&mut repo, "/default_branch", json!(default_branch));
+    if let Some(template_owner) = template.get("owner") {
+        repo["owner"] = user_json(template_owner, base, owner);
+    }
+    repo
+}
+
+/// `GET /repos/{owner}/{repo}/pulls/{pull_number}`.
+fn get_pull(state: &mut State, call: &Call<'_>) -> Response {
+    let base = state.base_url.clone();
+    let Some(repo) = state.repo(&call.repo()) else { return not_found(call) };
+    let Some(pr) = call.param("pull_number").parse::<u64>().ok().and_then(|n| repo.pulls.get(&n)).cloned() else {
+        return not_found(call);
+    };
+    let full = repo.full_name.clone();
+    let head_full = pr.head_repo.clone().unwrap_or_else(|| full.clone());
+    let head_id = state.repo(&head_full).map_or_else(|| user_id(&head_full), |r| r.id);
+    let Some(repo) = state.repo(&call.repo()) else { return not_found(call) };
+    let template = example(call, 200, None);
+    let mut body = template.clone();
+    rename_repo(&mut body, &base, &full);
+    let number = pr.number;
+    for pointer in ["/url", "/_links/self/href", "/_links/issue/href", "/_links/comments/href", "/_links/html/href"] {
+        if let Some(Value::String(text)) = body.pointer_mut(pointer) {
+            *text = text.replace("/1347", &format!("/{number}"));
+        }
+    }
+    set(&mut body, "/html_url", json!(format!("https://github.com/{full}/pull/{number}")));
+    set(&mut body, "/number", json!(number));
+    set(&mut body, "/state", json!(pr.state));
+    set(&mut body, "/merged", json!(pr.merged));
+    set(&mut body, "/draft", json!(false));
+    let closed = pr.state == "closed";
+    set(&mut body, "/closed_at", if closed { json!(clock::now_rfc3339()) } else { Value::Null });
+    set(&mut body, "/merged_at", if pr.merged { json!(clock::now_rfc3339()) } else { Value::Null });
+    if !pr.merged {
+        set(&mut body, "/merged_by", Value::Null);
+    }
+    set(&mut body, "/merge_commit_sha", json!(pr.merge_commit_sha));
+    // GitHub's example team lacks the `type` its schema requires; the fake has no teams.
+    set(&mut body, "/requested_teams", json!([]));
+    if let Some(user) = template.get("user") {
+        body["user"] = user_json(user, &base, &pr.user);
+    }
+    let head_owner = head_full.split_once('/').map_or(head_full.as_str(), |(owner, _)| owner);
+    let base_owner = full.split_once('/').map_or(full.as_str(), |(owner, _)| owner);
+    let base_sha = repo.branches.get(&pr.base_ref).cloned().unwrap_or_else(|| pr.head_sha.clone());
+    for (side, owner, repo_full, id, git_ref, sha, fork) in [
+        ("head", head_owner, head_full.as_str(), head_id, &pr.head_ref, &pr.head_sha, pr.head_repo.is_some()),
+        ("base", base_owner, full.as_str(), repo.id, &pr.base_ref, &base_sha, false),
+    ] {
+        set(&mut body, &format!("/{side}/label"), json!(format!("{owner}:{git_ref}")));
+        set(&mut body, &format!("/{side}/ref"), json!(git_ref));
+        set(&mut body, &format!("/{side}/sha"), json!(sha));
+        if let Some(user) = template.pointer(&format!("/{side}/user")) {
+            body[side]["user"] = user_json(user, &base, owner);
+        }
+        if let Some(repo_template) = template.pointer(&format!("/{side}/repo")) {
+            body[side]["repo"] = repo_object(repo_template, &base, repo_full, id, &repo.default_branch, fork);
+        }
+    }
+    json_response(StatusCode::OK, &body)
+}
+
+/// `GET /repos/{owner}/{repo}/branches/{branch}`.
+fn get_branch(state: &mut State, call: &Call<'_>) -> Response {
+    let base = state.base_url.clone();
+    let Some(repo) = state.repo(&call.repo()) else { return not_found(call) };
+    let name = call.param("branch");
+    let Some(sha) = repo.branches.get(name) else {
+        return error(StatusCode::NOT_FOUND, "Branch not found", &call.operation.docs_url);
+    };
+    let full = &repo.full_name;
+    let mut body = example(call, 200, None);
+    rename_repo(&mut body, &base, full);
+    set(&mut body, "/name", json!(name));
+    if let Some(template) = body.get("commit").cloned() {
+        body["commit"] = commit_json(&template, &base, full, sha, repo.graph.parents(sha));
+    }
+    let encoded = percent_encode(name, true);
+    set(&mut body, "/_links/self", json!(format!("{base}/repos/{full}/branches/{encoded}")));
+    set(&mut body, "/_links/html", json!(format!("https://github.com/{full}/tree/{encoded}")));
+    set(&mut body, "/protected", json!(false));
+    set(&mut body, "/protection_url", json!(format!("{base}/repos/{full}/branches/{encoded}/protection")));
+    json_response(StatusCode::OK, &body)
+}
+
+/// A commit object (as in a branch or a comparison) for `sha`, from GitHub's example one.
+fn commit_json(template: &Value, base: &str, full: &str, sha: &str, parents: &[String]) -> Value {
+    let mut commit = template.clone();
+    rename_repo(&mut commit, base, full);
+    set(&mut commit, "/sha", json!(sha));
+    set(&mut commit, "/node_id", json!(format!("C_fake{}", &sha[..sha.len().min(12)])));
+    set(&mut commit, "/url", json!(format!("{base}/repos/{full}/commits/{sha}")));
+    set(&mut commit, "/html_url", json!(format!("https://github.com/{full}/commit/{sha}")));
+    set(&mut commit, "/comments_url", json!(format!("{base}/repos/{full}/commits/{sha}/comments")));
+    set(&mut commit, "/commit/url", json!(format!("{base}/repos/{full}/git/commits/{sha}")));
+    let parents: Vec<Value> = parents
+        .iter()
+        .map(|parent| {
+            json!({
+                "sha": parent,
+                "url": format!("{base}/repos/{full}/commits/{parent}"),
+                "html_url": format!("https://github.com/{full}/commit/{parent}"),
+            })
+        })
+        .collect();
+    set(&mut commit, "/parents", Value::Array(parents));
+    commit
+}
+
+/// `GET /repos/{owner}/{repo}/compare/{base}...{head}`, from the repository's commit graph.
+fn compare(state: &mut State, call: &Call<'_>) -> Response {
+    let base_url = state.base_url.clone();
+    let Some(repo) = state.repo(&call.repo()) else { return not_found(call) };
+    let basehead = call.param("basehead").to_owned();
+    let Some((base_ref, head_ref)) = basehead.split_once("...") else { return not_found(call) };
+    let (Some(base), Some(head)) = (repo.resolve(base_ref), repo.resolve(head_ref)) else {
+        return not_found(call);
+    };
+    let Some(comparison) = repo.graph.compare(&base, &head) else {
+        let message = format!("No common ancestor between {base_ref} and {head_ref}.");
+        return error(StatusCode::NOT_FOUND, &message, &call.operation.docs_url);
+    };
+    let full = &repo.full_name;
+    let template = example(call, 200, None);
+    let commit_template = template.pointer("/commits/0").cloned().unwrap_or_else(|| json!({}));
+    let commit = |sha: &str| commit_json(&commit_template, &base_url, full, sha, repo.graph.parents(sha));
+    let per_page = call.query("per_page").and_then(|v| v.parse::<usize>().ok()).unwrap_or(250).clamp(1, 250);
+    let page = call.query("page").and_then(|v| v.parse::<usize>().ok()).unwrap_or(1).max(1);
+    let commits: Vec<Value> =
+        comparison.commits.iter().skip((page - 1) * per_page).take(per_page).map(|sha| commit(sha)).collect();
+    let mut body = template.clone();
+    rename_repo(&mut body, &base_url, full);
+    set(&mut body, "/url", json!(format!("{base_url}/repos/{full}/compare/{basehead}")));
+    set(&mut body, "/html_url", json!(format!("https://github.com/{full}/compare/{basehead}")));
+    set(&mut body, "/permalink_url", json!(format!("https://github.com/{full}/compare/{base}...{head}")));
+    set(&mut body, "/diff_url", json!(format!("https://github.com/{full}/compare/{basehead}.diff")));
+    set(&mut body, "/patch_url", json!(format!("https://github.com/{full}/compare/{basehead}.patch")));
+    set(&mut body, "/base_commit", commit(&base));
+    set(&mut body, "/merge_base_commit", commit(&comparison.merge_base));
+    set(&mut body, "/status", json!(comparison.status));
+    set(&mut body, "/ahead_by", json!(comparison.ahead_by));
+    set(&mut body, "/behind_by", json!(comparison.behind_by));
+    set(&mut body, "/total_commits", json!(comparison.ahead_by));
+    set(&mut body, "/commits", Value::Array(commits));
+    set(&mut body, "/files", json!([]));
     json_response(StatusCode::OK, &body)
 }
 

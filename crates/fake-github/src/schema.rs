@@ -1,9 +1,10 @@
-//! A small validator for the JSON Schema keywords that GitHub's request bodies use.
+//! A small validator for the JSON Schema keywords that GitHub's request and response bodies use.
 //!
 //! The OpenAPI subset only uses a handful of validation keywords (`type`, `nullable`,
 //! `enum`, `required`, `properties`, `additionalProperties`, `maxProperties`, `minLength`,
-//! `maxLength`, `items`, `oneOf`). [`check_supported`] refuses a schema that uses anything
-//! else, so a newer description with new keywords fails loudly instead of being half-checked.
+//! `maxLength`, `items`, `oneOf`, `anyOf`, `allOf`), in request and response bodies alike.
+//! [`check_supported`] refuses a schema that uses anything else, so a newer description
+//! with new keywords fails loudly instead of being half-checked.
 
 use serde_json::Value;
 
@@ -30,6 +31,7 @@ const ENFORCED: &[&str] = &[
     "maxItems",
     "oneOf",
     "anyOf",
+    "allOf",
 ];
 
 /// One way a value broke its schema.
@@ -58,7 +60,8 @@ pub fn check_supported(schema: &Value, at: &str) -> Result<(), String> {
         return if schema.is_boolean() { Ok(()) } else { Err(format!("{at}: a schema must be an object")) };
     };
     for (key, value) in object {
-        if ANNOTATIONS.contains(&key.as_str()) {
+        // `x-github-breaking-changes` and other vendor extensions only annotate.
+        if ANNOTATIONS.contains(&key.as_str()) || key.starts_with("x-") {
             continue;
         }
         if !ENFORCED.contains(&key.as_str()) {
@@ -71,7 +74,7 @@ pub fn check_supported(schema: &Value, at: &str) -> Result<(), String> {
                 }
             }
             "items" | "additionalProperties" => check_supported(value, &format!("{at}.{key}"))?,
-            "oneOf" | "anyOf" => {
+            "oneOf" | "anyOf" | "allOf" => {
                 for (i, sub) in value.as_array().into_iter().flatten().enumerate() {
                     check_supported(sub, &format!("{at}.{key}[{i}]"))?;
                 }
@@ -231,6 +234,11 @@ fn check(schema: &Value, value: &Value, field: &str, errors: &mut Vec<SchemaErro
                 "invalid",
                 format!("matches {matching} of the `oneOf` alternatives, expected exactly 1"),
             );
+        }
+    }
+    if let Some(Value::Array(parts)) = schema.get("allOf") {
+        for part in parts {
+            check(part, value, field, errors);
         }
     }
     if let Some(Value::Array(options)) = schema.get("anyOf")

@@ -29,6 +29,10 @@ const IMPLEMENTED: &[&str] = &[
     "repos/create-dispatch-event",
     "repos/get",
     "rate-limit/get",
+    "users/get-authenticated",
+    "pulls/get",
+    "repos/get-branch",
+    "repos/compare-commits-with-basehead",
 ];
 
 /// What the axum handler shares.
@@ -52,6 +56,8 @@ pub(crate) struct Call<'a> {
     pub query: Vec<(String, String)>,
     pub headers: &'a HeaderMap,
     pub body: &'a Value,
+    /// The token the request carried (`Authorization: Bearer …` or `token …`).
+    pub token: String,
 }
 
 impl Call<'_> {
@@ -93,14 +99,14 @@ pub(crate) async fn handle(AxumState(app): AxumState<Arc<App>>, request: Request
     }
 
     match fault {
-        None => route(&app, &recorded, &parts.headers, &bytes),
+        None => route(&app, &recorded, &parts.headers, &bytes).await,
         Some(Fault::Delay(delay)) => {
             tokio::time::sleep(delay).await;
-            route(&app, &recorded, &parts.headers, &bytes)
+            route(&app, &recorded, &parts.headers, &bytes).await
         }
         Some(Fault::Status(code)) => status_fault(code),
         Some(Fault::LostResponse(code)) => {
-            let _ = route(&app, &recorded, &parts.headers, &bytes);
+            let _ = route(&app, &recorded, &parts.headers, &bytes).await;
             status_fault(code)
         }
         Some(Fault::SecondaryRateLimit) => {
@@ -126,6 +132,16 @@ pub(crate) async fn handle(AxumState(app): AxumState<Arc<App>>, request: Request
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` (or `token <token>`) header.
+fn bearer_token(headers: &HeaderMap) -> String {
+    let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default().trim();
+    let token = value.split_once(' ').map_or(value, |(scheme, rest)| match scheme.to_ascii_lowercase().as_str() {
+        "bearer" | "token" => rest.trim(),
+        _ => value,
+    });
+    token.to_owned()
+}
+
 fn parse_body(bytes: &Bytes) -> Value {
     if bytes.is_empty() {
         Value::Null
@@ -140,7 +156,7 @@ fn status_fault(code: u16) -> Response {
     error(status, message, "https://docs.github.com/rest")
 }
 
-fn route(app: &App, request: &RecordedRequest, headers: &HeaderMap, raw_body: &Bytes) -> Response {
+async fn route(app: &App, request: &RecordedRequest, headers: &HeaderMap, raw_body: &Bytes) -> Response {
     let segments: Vec<String> = request.path.trim_start_matches('/').split('/').map(percent_decode).collect();
     let matched = app.spec.find(&request.method, &segments).or_else(|| {
         // octocrab's `update_comment` sends POST where the description says PATCH; GitHub accepts both.
@@ -203,9 +219,41 @@ fn route(app: &App, request: &RecordedRequest, headers: &HeaderMap, raw_body: &B
         query,
         headers,
         body: &request.body,
+        token: bearer_token(headers),
     };
-    let mut state = lock(&app.state);
-    routes::answer(&mut state, &call)
+    let response = routes::answer(&mut lock(&app.state), &call);
+    check_answer(app, request, operation, response).await
+}
+
+/// Checks a JSON answer against the response schema GitHub documents for its status; an
+/// answer that breaks it is a bug in the fake, recorded as a violation so that every test
+/// that checks [`crate::FakeGithub::violations`] fails on it.
+async fn check_answer(app: &App, request: &RecordedRequest, operation: &Operation, response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let Some(schema) = operation.response_schema(response.status().as_u16()).filter(|_| is_json) else {
+        return response;
+    };
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let errors = schema::validate(schema, &value);
+    if !errors.is_empty() {
+        let status = parts.status.as_u16();
+        lock(&app.state).violations.push(Violation {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            operation: operation.id.clone(),
+            errors: errors
+                .iter()
+                .map(|e| format!("fake-github's own {status} answer breaks GitHub's response schema: {e}"))
+                .collect(),
+        });
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Unknown query parameters and values of the wrong type; GitHub ignores the former, so
@@ -319,6 +367,19 @@ pub(crate) fn percent_encode(text: &str, keep_slash: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_read_from_bearer_and_token_headers() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).expect("header"));
+            bearer_token(&headers)
+        };
+        assert_eq!(with("Bearer ghs_abc"), "ghs_abc");
+        assert_eq!(with("token ghp_abc"), "ghp_abc");
+        assert_eq!(with("bearer  x "), "x");
+        assert_eq!(bearer_token(&HeaderMap::new()), "");
+    }
 
     #[test]
     fn percent_coding_round_trips() {

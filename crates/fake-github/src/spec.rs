@@ -44,6 +44,8 @@ pub struct Operation {
     pub docs_url: String,
     /// Example bodies per status code and example name, from `application/json`.
     examples: BTreeMap<u16, Vec<(String, Value)>>,
+    /// The `application/json` response body schema per status code.
+    response_schemas: BTreeMap<u16, Value>,
 }
 
 impl Operation {
@@ -54,6 +56,11 @@ impl Operation {
             Some(name) => examples.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()),
             None => examples.first().map(|(_, v)| v.clone()),
         }
+    }
+
+    /// The response body schema GitHub documents for `status`, if any.
+    pub fn response_schema(&self, status: u16) -> Option<&Value> {
+        self.response_schemas.get(&status)
     }
 
     fn matches(&self, segments: &[String]) -> Option<BTreeMap<String, String>> {
@@ -140,12 +147,19 @@ impl Spec {
     }
 }
 
-/// `$FAKE_GITHUB_OPENAPI`, else `../shared/github-api/openapi-subset.json` from the workspace root.
+/// `$FAKE_GITHUB_OPENAPI`, else the copy committed in this crate
+/// (`crates/fake-github/github-api/openapi-subset.json`).
 pub fn default_path() -> PathBuf {
     match std::env::var_os(OPENAPI_ENV) {
         Some(path) => PathBuf::from(path),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/github-api/openapi-subset.json"),
+        None => github_api_dir().join("openapi-subset.json"),
     }
+}
+
+/// The committed GitHub reference data: the OpenAPI subset and GitHub's example webhook
+/// payloads (`events/`), with a README saying where they come from.
+pub fn github_api_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("github-api")
 }
 
 fn parse_operations(document: &Value) -> Result<Vec<Operation>, String> {
@@ -199,9 +213,14 @@ fn parse_operation(template: &str, method: &str, op: &Value) -> Result<Operation
     let docs_url =
         op.pointer("/externalDocs/url").and_then(Value::as_str).unwrap_or("https://docs.github.com/rest").to_owned();
     let mut examples = BTreeMap::new();
+    let mut response_schemas = BTreeMap::new();
     for (code, response) in op.get("responses").and_then(Value::as_object).into_iter().flatten() {
         let Ok(code) = code.parse::<u16>() else { continue };
         let Some(content) = response.pointer("/content/application~1json") else { continue };
+        if let Some(schema) = content.get("schema") {
+            schema::check_supported(schema, &format!("{id} {code} response"))?;
+            response_schemas.insert(code, schema.clone());
+        }
         let mut named = Vec::new();
         if let Some(map) = content.get("examples").and_then(Value::as_object) {
             for (name, example) in map {
@@ -225,5 +244,6 @@ fn parse_operation(template: &str, method: &str, op: &Value) -> Result<Operation
         request_body_required,
         docs_url,
         examples,
+        response_schemas,
     })
 }

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::clock;
 use crate::faults::QueuedFault;
+use crate::git::Graph;
 
 /// A commit status as the fake stored it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +24,66 @@ pub struct Status {
 pub struct Comment {
     pub id: u64,
     pub body: String,
+    /// The author's login (`user.login`): whoever the token that created it stands for.
+    pub user: String,
+}
+
+/// A pull request as a test seeds it ([`crate::FakeGithub::put_pull_request`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequest {
+    pub number: u64,
+    /// The commit at the tip of the PR's head branch.
+    pub head_sha: String,
+    /// The head branch name, `feature` by default.
+    pub head_ref: String,
+    /// `owner/name` of the repository the head branch is in: `None` for the PR's own
+    /// repository, `Some` for a fork.
+    pub head_repo: Option<String>,
+    /// The branch the PR targets, `main` by default.
+    pub base_ref: String,
+    /// `open` (the default) or `closed`.
+    pub state: String,
+    pub merged: bool,
+    /// The test merge commit GitHub keeps for an open PR (`refs/pull/N/merge`).
+    pub merge_commit_sha: Option<String>,
+    /// The PR author's login, `octocat` by default.
+    pub user: String,
+}
+
+impl PullRequest {
+    /// An open PR from branch `feature` of the same repository into `main`.
+    pub fn open(number: u64, head_sha: &str) -> Self {
+        Self {
+            number,
+            head_sha: head_sha.to_owned(),
+            head_ref: "feature".to_owned(),
+            head_repo: None,
+            base_ref: "main".to_owned(),
+            state: "open".to_owned(),
+            merged: false,
+            merge_commit_sha: None,
+            user: "octocat".to_owned(),
+        }
+    }
+
+    /// Closed without merging.
+    pub fn closed(self) -> Self {
+        Self { state: "closed".to_owned(), merged: false, ..self }
+    }
+
+    /// Closed by merging.
+    pub fn merged(self) -> Self {
+        Self { state: "closed".to_owned(), merged: true, ..self }
+    }
+
+    /// Opened from a fork: the head branch is in `owner_repo`.
+    pub fn from_fork(self, owner_repo: &str) -> Self {
+        Self { head_repo: Some(owner_repo.to_owned()), ..self }
+    }
+
+    pub fn with_merge_commit(self, sha: &str) -> Self {
+        Self { merge_commit_sha: Some(sha.to_owned()), ..self }
+    }
 }
 
 /// One request the fake received, whatever it answered.
@@ -82,6 +143,7 @@ pub(crate) struct StoredComment {
     pub id: u64,
     pub issue_number: u64,
     pub body: String,
+    pub user: String,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -98,6 +160,23 @@ pub(crate) struct Repo {
     pub statuses: BTreeMap<String, Vec<StoredStatus>>,
     pub comments: Vec<StoredComment>,
     pub dispatches: Vec<Value>,
+    pub pulls: BTreeMap<u64, PullRequest>,
+    /// Branch name → the SHA at its tip.
+    pub branches: BTreeMap<String, String>,
+    pub graph: Graph,
+}
+
+impl Repo {
+    /// A branch's tip, or a commit the repository knows (in the graph, or a SHA that
+    /// files were stored at); `None` for anything else.
+    pub fn resolve(&self, reference: &str) -> Option<String> {
+        if let Some(sha) = self.branches.get(reference) {
+            return Some(sha.clone());
+        }
+        let is_sha = reference.len() == 40 && reference.bytes().all(|b| b.is_ascii_hexdigit());
+        (is_sha && (self.graph.contains(reference) || self.files.contains_key(reference)))
+            .then(|| reference.to_ascii_lowercase())
+    }
 }
 
 #[derive(Debug)]
@@ -109,6 +188,22 @@ pub(crate) struct State {
     pub violations: Vec<Violation>,
     pub unexpected: Vec<RecordedRequest>,
     pub faults: Vec<QueuedFault>,
+    /// token → login, for tokens a test registered.
+    pub tokens: BTreeMap<String, String>,
+}
+
+/// The login GitHub gives an Actions `GITHUB_TOKEN`: the fake's login for an unregistered
+/// `ghs_` token.
+pub const ACTIONS_BOT_LOGIN: &str = "github-actions[bot]";
+/// The login of any other unregistered token (a personal access token).
+pub const DEFAULT_USER_LOGIN: &str = "fake-user";
+/// The author of comments seeded with `add_comment` and `add_comments`.
+pub const SEEDED_COMMENT_LOGIN: &str = "octocat";
+
+/// Whether `token` is a GitHub App installation token or an Actions `GITHUB_TOKEN`
+/// (`ghs_`): GitHub answers `GET /user` with 403 for those.
+pub fn is_installation_token(token: &str) -> bool {
+    token.starts_with("ghs_")
 }
 
 /// GitHub names are case-insensitive.
@@ -126,6 +221,17 @@ impl State {
             violations: Vec::new(),
             unexpected: Vec::new(),
             faults: Vec::new(),
+            tokens: BTreeMap::new(),
+        }
+    }
+
+    /// Who `token` stands for: the login a test registered, else `github-actions[bot]`
+    /// for a `ghs_` token and `fake-user` for any other.
+    pub fn login_for(&self, token: &str) -> String {
+        match self.tokens.get(token) {
+            Some(login) => login.clone(),
+            None if is_installation_token(token) => ACTIONS_BOT_LOGIN.to_owned(),
+            None => DEFAULT_USER_LOGIN.to_owned(),
         }
     }
 
@@ -160,19 +266,23 @@ impl State {
                     statuses: BTreeMap::new(),
                     comments: Vec::new(),
                     dispatches: Vec::new(),
+                    pulls: BTreeMap::new(),
+                    branches: BTreeMap::new(),
+                    graph: Graph::default(),
                 },
             );
         }
         self.repos.get_mut(&key(owner_repo)).expect("inserted above")
     }
 
-    pub fn add_comment(&mut self, owner_repo: &str, issue_number: u64, body: String) -> u64 {
+    pub fn add_comment(&mut self, owner_repo: &str, issue_number: u64, user: &str, body: String) -> u64 {
         let id = self.next_id();
         let now = clock::now_rfc3339();
         self.ensure_repo(owner_repo).comments.push(StoredComment {
             id,
             issue_number,
             body,
+            user: user.to_owned(),
             created_at: now.clone(),
             updated_at: now,
         });

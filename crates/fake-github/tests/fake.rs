@@ -164,7 +164,8 @@ async fn answers_have_githubs_shape_with_the_fakes_state() {
     assert_eq!(repo["default_branch"], "main");
     let limits = authed(&fake, "GET", "/rate_limit", None).await;
     assert_eq!(limits.status, 200);
-    assert!(fake.violations().is_empty() && fake.unexpected().is_empty());
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    assert!(fake.unexpected().is_empty(), "{:#?}", fake.unexpected());
 }
 
 #[tokio::test]
@@ -268,4 +269,168 @@ async fn unexpected_and_unauthenticated_requests_are_named() {
 
     assert_eq!(fake.requests().len(), 4);
     assert_eq!(fake.write_count(), 3);
+}
+
+async fn as_token(fake: &FakeGithub, token: &str, method: &str, path: &str, body: Option<&str>) -> Answer {
+    send(fake, method, path, body, &[("authorization", &format!("Bearer {token}"))]).await
+}
+
+#[tokio::test]
+async fn comments_are_by_whoever_the_token_stands_for() {
+    let fake = FakeGithub::start().await;
+    fake.add_token("ghp_mallory", "mallory");
+    fake.add_token("ghs_app_installation", "infra-bot[bot]");
+    let seeded = fake.add_comment("acme/web", 7, "seeded");
+    let planted = fake.add_comment_by("acme/web", 7, "eve", "<!-- marker -->");
+    let path = "/repos/acme/web/issues/7/comments";
+
+    for (token, login) in [
+        ("ghp_mallory", "mallory"),
+        ("ghs_app_installation", "infra-bot[bot]"),
+        ("ghs_unregistered", fake_github::ACTIONS_BOT_LOGIN),
+        ("ghp_unregistered", fake_github::DEFAULT_USER_LOGIN),
+    ] {
+        let created = as_token(&fake, token, "POST", path, Some(r#"{"body":"hi"}"#)).await;
+        assert_eq!(created.status, 201, "{token}");
+        assert_eq!(created.json()["user"]["login"], login, "{token}");
+        let kind = if login.ends_with("[bot]") { "Bot" } else { "User" };
+        assert_eq!(created.json()["user"]["type"], kind, "{token}");
+    }
+
+    let listed = as_token(&fake, "ghp_x", "GET", path, None).await.json();
+    let authors: Vec<&str> =
+        listed.as_array().into_iter().flatten().filter_map(|c| c["user"]["login"].as_str()).collect();
+    assert_eq!(
+        authors,
+        ["octocat", "eve", "mallory", "infra-bot[bot]", "github-actions[bot]", "fake-user"],
+        "seeded comments are by octocat unless a login is given"
+    );
+    let comments = fake.comments("acme/web", 7);
+    assert_eq!((comments[0].id, comments[0].user.as_str()), (seeded, "octocat"));
+    assert_eq!((comments[1].id, comments[1].user.as_str()), (planted, "eve"));
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+}
+
+#[tokio::test]
+async fn get_user_names_a_personal_token_and_refuses_installation_tokens() {
+    let fake = FakeGithub::start().await;
+    fake.add_token("ghp_provider", "provider-ci");
+    fake.add_token("ghs_registered", "infra-bot[bot]");
+
+    let user = as_token(&fake, "ghp_provider", "GET", "/user", None).await;
+    assert_eq!(user.status, 200);
+    assert_eq!(user.json()["login"], "provider-ci");
+    assert_eq!(user.json()["type"], "User");
+    assert!(user.json()["url"].as_str().is_some_and(|u| u == format!("{}/users/provider-ci", fake.url())));
+    let default = as_token(&fake, "github_pat_unregistered", "GET", "/user", None).await;
+    assert_eq!(default.json()["login"], fake_github::DEFAULT_USER_LOGIN);
+
+    for token in ["ghs_registered", "ghs_unregistered"] {
+        let refused = as_token(&fake, token, "GET", "/user", None).await;
+        assert_eq!(refused.status, 403, "{token}");
+        assert_eq!(refused.json()["message"], "Resource not accessible by integration");
+    }
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    assert!(fake.unexpected().is_empty());
+}
+
+const MAIN1: &str = "1111111111111111111111111111111111111111";
+const MAIN2: &str = "2222222222222222222222222222222222222222";
+const TOPIC: &str = "3333333333333333333333333333333333333333";
+const OTHER: &str = "4444444444444444444444444444444444444444";
+
+#[tokio::test]
+async fn pull_requests_answer_with_their_head_state_and_repositories() {
+    use fake_github::PullRequest;
+    let fake = FakeGithub::start().await;
+    fake.set_branch("Acme/Web", "main", MAIN1);
+    fake.put_pull_request("Acme/Web", PullRequest::open(7, TOPIC).with_merge_commit(OTHER));
+    fake.put_pull_request("Acme/Web", PullRequest::open(8, TOPIC).from_fork("mallory/web").merged());
+    fake.put_pull_request("Acme/Web", PullRequest::open(9, TOPIC).closed());
+
+    let open = authed(&fake, "GET", "/repos/acme/web/pulls/7", None).await;
+    assert_eq!(open.status, 200);
+    let pr = open.json();
+    assert_eq!(
+        (pr["number"].as_u64(), pr["state"].as_str(), pr["merged"].as_bool()),
+        (Some(7), Some("open"), Some(false))
+    );
+    assert_eq!(pr["head"]["sha"], TOPIC);
+    assert_eq!(pr["head"]["ref"], "feature");
+    assert_eq!(pr["head"]["label"], "Acme:feature");
+    assert_eq!(pr["head"]["repo"]["full_name"], "Acme/Web");
+    assert_eq!(pr["base"]["repo"]["full_name"], "Acme/Web");
+    assert_eq!(pr["base"]["sha"], MAIN1);
+    assert_eq!(pr["merge_commit_sha"], OTHER);
+    assert_eq!(pr["url"], format!("{}/repos/Acme/Web/pulls/7", fake.url()));
+
+    let fork = authed(&fake, "GET", "/repos/acme/web/pulls/8", None).await.json();
+    assert_eq!((fork["state"].as_str(), fork["merged"].as_bool()), (Some("closed"), Some(true)));
+    assert_eq!(fork["head"]["repo"]["full_name"], "mallory/web");
+    assert_eq!(fork["head"]["repo"]["fork"], true);
+    assert_eq!(fork["head"]["label"], "mallory:feature");
+    assert_eq!(fork["base"]["repo"]["full_name"], "Acme/Web");
+    let closed = authed(&fake, "GET", "/repos/acme/web/pulls/9", None).await.json();
+    assert_eq!((closed["state"].as_str(), closed["merged"].as_bool()), (Some("closed"), Some(false)));
+
+    assert_eq!(authed(&fake, "GET", "/repos/acme/web/pulls/10", None).await.status, 404);
+    assert_eq!(authed(&fake, "GET", "/repos/acme/other/pulls/7", None).await.status, 404);
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    assert!(fake.unexpected().is_empty());
+}
+
+#[tokio::test]
+async fn branches_answer_with_their_tip_and_unknown_ones_are_404() {
+    let fake = FakeGithub::start().await;
+    fake.add_commit("acme/web", MAIN2, &[MAIN1]);
+    fake.set_branch("acme/web", "main", MAIN2);
+    fake.set_branch("acme/web", "release/v1", MAIN1);
+
+    let main = authed(&fake, "GET", "/repos/acme/web/branches/main", None).await;
+    assert_eq!(main.status, 200);
+    assert_eq!(main.json()["name"], "main");
+    assert_eq!(main.json()["commit"]["sha"], MAIN2);
+    assert_eq!(main.json()["commit"]["parents"][0]["sha"], MAIN1);
+    let release = authed(&fake, "GET", "/repos/acme/web/branches/release/v1", None).await.json();
+    assert_eq!((release["name"].as_str(), release["commit"]["sha"].as_str()), (Some("release/v1"), Some(MAIN1)));
+    let missing = authed(&fake, "GET", "/repos/acme/web/branches/nope", None).await;
+    assert_eq!((missing.status, missing.json()["message"].as_str()), (404, Some("Branch not found")));
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+}
+
+#[tokio::test]
+async fn compare_answers_from_the_commit_graph() {
+    let fake = FakeGithub::start().await;
+    fake.add_commit("acme/web", MAIN2, &[MAIN1]);
+    fake.add_commit("acme/web", TOPIC, &[MAIN1]);
+    fake.add_commit("acme/web", OTHER, &[]);
+    fake.set_branch("acme/web", "main", MAIN2);
+
+    let compare = |basehead: String| {
+        let fake = &fake;
+        async move { authed(fake, "GET", &format!("/repos/acme/web/compare/{basehead}"), None).await }
+    };
+    let ahead = compare(format!("{MAIN1}...{MAIN2}")).await;
+    assert_eq!(ahead.status, 200);
+    let body = ahead.json();
+    assert_eq!(
+        (body["status"].as_str(), body["ahead_by"].as_u64(), body["behind_by"].as_u64()),
+        (Some("ahead"), Some(1), Some(0))
+    );
+    assert_eq!(body["commits"][0]["sha"], MAIN2);
+    assert_eq!(body["merge_base_commit"]["sha"], MAIN1);
+    assert_eq!(compare(format!("{MAIN2}...{MAIN2}")).await.json()["status"], "identical");
+    assert_eq!(compare(format!("{MAIN2}...{MAIN1}")).await.json()["status"], "behind");
+    assert_eq!(compare(format!("{MAIN2}...{TOPIC}")).await.json()["status"], "diverged");
+    assert_eq!(compare(format!("{MAIN1}...main")).await.json()["status"], "ahead", "branch names resolve");
+    let paged = authed(&fake, "GET", &format!("/repos/acme/web/compare/{MAIN1}...{MAIN2}?per_page=1"), None).await;
+    assert_eq!(paged.json()["commits"].as_array().map(Vec::len), Some(1));
+
+    let unrelated = compare(format!("{MAIN1}...{OTHER}")).await;
+    assert_eq!(unrelated.status, 404);
+    assert_eq!(unrelated.json()["message"], format!("No common ancestor between {MAIN1} and {OTHER}."));
+    let unknown = compare(format!("{MAIN1}...{}", "5".repeat(40))).await;
+    assert_eq!((unknown.status, unknown.json()["message"].as_str()), (404, Some("Not Found")));
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    assert!(fake.unexpected().is_empty());
 }
