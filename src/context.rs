@@ -101,7 +101,11 @@ impl<'a> Context<'a> {
                     actions::add_mask(&mut std::io::stderr(), raw);
                 }
                 let token = GithubToken::new(raw).map_err(|e| CommandError::bad_token(&e))?;
-                Ok(GithubHost::new(&self.settings.github.api_url, token, RetryPolicy::default())?)
+                let host = GithubHost::new(&self.settings.github.api_url, token, RetryPolicy::default())?;
+                Ok(match &self.settings.github.login {
+                    Some(login) => host.with_identity(login)?,
+                    None => host,
+                })
             })
             .await
     }

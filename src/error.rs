@@ -65,7 +65,7 @@ pub enum CommandError {
     Invalid(Vec<Diagnostic>),
     /// The request is not allowed, or the plan can't be applied; nothing was changed.
     #[error(transparent)]
-    Refused(#[from] Refusal),
+    Refused(Box<Refusal>),
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -97,6 +97,12 @@ pub struct Subject {
     pub customer: Option<String>,
     pub environment: Option<String>,
     pub sha: Option<String>,
+}
+
+impl From<Refusal> for CommandError {
+    fn from(refusal: Refusal) -> Self {
+        Self::Refused(Box::new(refusal))
+    }
 }
 
 fn file_of(diagnostics: &[Diagnostic]) -> &str {
@@ -131,6 +137,14 @@ impl CommandError {
         match self {
             Self::Target { error, .. } => Self::Target { subject, error },
             error => Self::Target { subject, error: Box::new(error) },
+        }
+    }
+
+    /// The refusal, when the request was refused.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match self.root() {
+            Self::Refused(refusal) => Some(refusal),
+            _ => None,
         }
     }
 

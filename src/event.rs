@@ -28,7 +28,15 @@ pub enum EventError {
     Name(#[from] NameError),
     #[error("dispatch payload: {0}")]
     Sha(#[from] ShaError),
+    /// Values are bounded before anything echoes them into an error or the log.
+    #[error("dispatch payload: `{field}` is {length} characters, more than the {max} it may have")]
+    TooLong { field: &'static str, length: usize, max: usize },
 }
+
+/// The longest payload string read at all (a repository is at most 100 + 1 + 100).
+const MAX_PAYLOAD_STRING: usize = 256;
+/// An OIDC ID token is a JWT of a few kilobytes.
+const MAX_OIDC_TOKEN: usize = 16 * 1024;
 
 /// What the manager acts on, from a `repository_dispatch` event's `client_payload`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +45,20 @@ pub struct Dispatch {
     pub customer: CustomerId,
     pub sha: Sha,
     pub pull_request: Option<u64>,
+    /// The customer's Git ref the event was for (`refs/heads/main`), when the payload has it.
+    pub git_ref: Option<String>,
+    /// A GitHub Actions OIDC ID token from the customer's workflow, when it attached one.
+    pub oidc_token: Option<String>,
+}
+
+/// The string at `payload[field]`, bounded in length; `None` when absent or not a string.
+fn bounded<'a>(payload: &'a Value, field: &'static str, max: usize) -> Result<Option<&'a str>, EventError> {
+    match payload[field].as_str() {
+        Some(text) if text.chars().count() > max => {
+            Err(EventError::TooLong { field, length: text.chars().count(), max })
+        }
+        other => Ok(other),
+    }
 }
 
 /// Reads the event JSON at `path` (`GITHUB_EVENT_PATH`).
@@ -54,14 +76,17 @@ pub fn parse_dispatch(event: &Value) -> Result<Dispatch, EventError> {
         return Err(EventError::Unsupported(event_type.chars().take(64).collect(), "`infra-plan` or `infra-apply`"));
     }
     let payload = &event["client_payload"];
-    let repository = payload["repository"].as_str().ok_or(EventError::Missing("client_payload.repository"))?;
-    let sha = payload["sha"].as_str().ok_or(EventError::Missing("client_payload.sha"))?;
+    let repository =
+        bounded(payload, "repository", MAX_PAYLOAD_STRING)?.ok_or(EventError::Missing("client_payload.repository"))?;
+    let sha = bounded(payload, "sha", MAX_PAYLOAD_STRING)?.ok_or(EventError::Missing("client_payload.sha"))?;
     let pull_request = payload["pull_request"].as_u64().filter(|n| *n > 0);
     Ok(Dispatch {
         event_type: event_type.to_owned(),
         customer: CustomerId::parse(&repository.to_lowercase())?,
         sha: Sha::parse(sha)?,
         pull_request,
+        git_ref: bounded(payload, "ref", MAX_PAYLOAD_STRING)?.map(str::to_owned),
+        oidc_token: bounded(payload, "oidc_token", MAX_OIDC_TOKEN)?.map(str::to_owned),
     })
 }
 
@@ -133,8 +158,7 @@ mod tests {
     use super::*;
 
     fn shared(name: &str) -> Value {
-        let path = format!("{}/../shared/github-api/events/{name}", env!("CARGO_MANIFEST_DIR"));
-        read(&path).expect("shared event")
+        fake_github::example_event(name)
     }
 
     #[test]

@@ -21,6 +21,22 @@ pub enum Refusal {
     #[error("{message}")]
     EnvNotInFile { env: EnvName, message: String },
 
+    // The dispatch is not bound to the customer's repository (exit 2, nothing written).
+    #[error("an `infra-plan` dispatch can't start an apply")]
+    ApplyFromPullRequest,
+    #[error("an `infra-plan` dispatch names no pull request")]
+    NoPullRequest,
+    #[error("`{customer}` has no pull request #{number}")]
+    PullNotInRepo { customer: CustomerId, number: u64 },
+    #[error("pull request #{number} of `{customer}` is closed")]
+    PullClosed { customer: CustomerId, number: u64 },
+    #[error("commit {} is not the head of pull request #{number} (its head is {})", .sha.short(), .head.short())]
+    NotPullHead { number: u64, sha: Sha, head: Sha },
+    #[error("commit {} is not the head of `{customer}`'s default branch `{branch}` (its head is {})", .sha.short(), .head.short())]
+    NotDefaultHead { customer: CustomerId, branch: String, sha: Sha, head: Sha },
+    #[error("commit {} does not descend from {}, the last commit applied to {target}", .sha.short(), prefix(.applied, 7))]
+    NotDescendant { target: Target, sha: Sha, applied: String },
+
     // The plan can't be stored or applied (exit 1).
     #[error("plan for {} is superseded: a newer plan for {} was stored while this one ran", .sha.short(), prefix(.newer, 7))]
     SupersededWhilePlanning { sha: Sha, newer: String },
@@ -58,7 +74,14 @@ impl Refusal {
             | Self::EnvNotEnabled { .. }
             | Self::UnknownEnv { .. }
             | Self::FileMissing { .. }
-            | Self::EnvNotInFile { .. } => ExitStatus::Usage,
+            | Self::EnvNotInFile { .. }
+            | Self::ApplyFromPullRequest
+            | Self::NoPullRequest
+            | Self::PullNotInRepo { .. }
+            | Self::PullClosed { .. }
+            | Self::NotPullHead { .. }
+            | Self::NotDefaultHead { .. }
+            | Self::NotDescendant { .. } => ExitStatus::Usage,
             _ => ExitStatus::Failure,
         }
     }
@@ -75,6 +98,21 @@ impl Refusal {
                 "add the file; `customer-template/infra/variables.yml` is a starting point".to_owned()
             }
             Self::EnvNotInFile { env, .. } => format!("add `{env}` under `environments:` in infra/variables.yml"),
+            Self::ApplyFromPullRequest | Self::NoPullRequest => {
+                "plans run for `infra-plan` dispatches of a pull request, applies for `infra-apply` dispatches of the default branch".to_owned()
+            }
+            Self::PullNotInRepo { .. } | Self::PullClosed { .. } | Self::NotPullHead { .. } => {
+                "a plan runs only for the newest commit of an open pull request of the customer's repository; push again to plan"
+                    .to_owned()
+            }
+            Self::NotDefaultHead { .. } => {
+                "an apply runs only for the newest commit of the default branch; the dispatch for that commit applies it"
+                    .to_owned()
+            }
+            Self::NotDescendant { .. } => {
+                "an older commit can't be applied again; revert the change in a new commit on the default branch instead"
+                    .to_owned()
+            }
             Self::SupersededWhilePlanning { .. } => {
                 "review and apply the newest plan, or plan this commit again".to_owned()
             }

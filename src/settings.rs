@@ -32,6 +32,9 @@ pub struct GithubSettings {
     pub token: Option<String>,
     /// `GITHUB_API_URL`, or [`DEFAULT_API_URL`].
     pub api_url: String,
+    /// `INFRA_MANAGER_GITHUB_LOGIN`: the login the service writes as (a GitHub App's
+    /// `<slug>[bot]`); unset, it is learnt from the token. Only its comments are edited.
+    pub login: Option<String>,
 }
 
 impl std::fmt::Debug for GithubSettings {
@@ -39,6 +42,7 @@ impl std::fmt::Debug for GithubSettings {
         f.debug_struct("GithubSettings")
             .field("token", &self.token.as_ref().map(|_| "***"))
             .field("api_url", &self.api_url)
+            .field("login", &self.login)
             .finish()
     }
 }
@@ -83,6 +87,7 @@ impl Settings {
             github: GithubSettings {
                 token: cli.github_token.clone(),
                 api_url: var("GITHUB_API_URL").unwrap_or_else(|| DEFAULT_API_URL.to_owned()),
+                login: var("INFRA_MANAGER_GITHUB_LOGIN"),
             },
             runner: Runner {
                 in_actions: var("GITHUB_ACTIONS").is_some_and(|v| v == "true"),

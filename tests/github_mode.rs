@@ -1,11 +1,11 @@
 //! GitHub mode end to end: the real binary, real Terraform, the fake GitHub API on
-//! 127.0.0.1 and GitHub's own event payloads (`../shared/github-api/events/`).
+//! 127.0.0.1 and GitHub's own event payloads (`crates/fake-github/github-api/events/`).
 
 mod support;
 
 use std::path::PathBuf;
 
-use fake_github::{FakeGithub, Fault};
+use fake_github::{FakeGithub, Fault, PullRequest};
 use serde_json::{Value, json};
 use support::cli::{Output, Run, Sandbox, repo_root, require_terraform};
 
@@ -71,7 +71,9 @@ impl Manager {
             .env("RUNNER_TEMP", self.path("runner_temp"))
     }
 
+    /// Plans `sha` as the head of the open pull request [`PR`] (as a push to it would).
     async fn plan(&self, sha: &str) -> Output {
+        self.fake.put_pull_request(CUSTOMER, PullRequest::open(PR, sha));
         let event = self.dispatch_event("infra-plan", CUSTOMER, sha, Some(PR));
         self.run("repository_dispatch", &event, &["plan", "--env", "staging"]).run_async().await
     }
@@ -356,6 +358,7 @@ async fn apply_after_merge_applies_the_plan_for_the_dispatched_sha() {
     require_terraform();
     let m = Manager::new().await;
     m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", template());
+    m.fake.set_branch(CUSTOMER, "main", SHA1);
     let plan_event = m.dispatch_event("infra-apply", CUSTOMER, SHA1, None);
     let plan = m.run("repository_dispatch", &plan_event, &["plan", "--env", "staging"]).run_async().await;
     assert_eq!(plan.code, 0, "{}", plan.stderr);
@@ -368,5 +371,76 @@ async fn apply_after_merge_applies_the_plan_for_the_dispatched_sha() {
         (last.state.as_str(), last.description.as_deref()),
         ("success", Some("Applied: 8 added, 0 changed, 0 destroyed"))
     );
+    m.assert_clean();
+}
+
+/// A dispatch that GitHub does not vouch for: refused with exit 2 before any write.
+fn assert_refused_without_writes(m: &Manager, out: &Output, expected: &str) {
+    assert_eq!(out.code, 2, "{expected}: {}", out.stderr);
+    assert!(out.stderr.contains(expected), "expected `{expected}` in:\n{}", out.stderr);
+    assert_eq!(m.fake.write_count(), 0, "{expected}: nothing written to GitHub");
+    assert!(!m.sb.store().join("records").exists(), "{expected}: no run record");
+    m.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_dispatch_must_name_the_head_of_an_open_pull_request_of_that_repository() {
+    let m = Manager::new().await;
+    m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", template());
+    let plan = |sha: &str, pr: Option<u64>| {
+        let event = m.dispatch_event("infra-plan", CUSTOMER, sha, pr);
+        m.run("repository_dispatch", &event, &["plan", "--env", "staging"])
+    };
+    // No such pull request in the customer's repository (it may exist elsewhere).
+    m.fake.put_pull_request("other/repo", PullRequest::open(PR, SHA1));
+    assert_refused_without_writes(&m, &plan(SHA1, Some(PR)).run_async().await, "has no pull request #7");
+    // The PR exists, but its head is another commit: a planted SHA, or an old one.
+    m.fake.put_pull_request(CUSTOMER, PullRequest::open(PR, SHA2));
+    assert_refused_without_writes(&m, &plan(SHA1, Some(PR)).run_async().await, "is not the head of pull request #7");
+    // A closed PR is not planned, and a plan dispatch must name a PR.
+    m.fake.put_pull_request(CUSTOMER, PullRequest::open(PR, SHA1).closed());
+    assert_refused_without_writes(&m, &plan(SHA1, Some(PR)).run_async().await, "is closed");
+    assert_refused_without_writes(&m, &plan(SHA1, None).run_async().await, "names no pull request");
+    // And a plan dispatch never applies.
+    m.fake.put_pull_request(CUSTOMER, PullRequest::open(PR, SHA1));
+    let event = m.dispatch_event("infra-plan", CUSTOMER, SHA1, Some(PR));
+    let apply = m.run("repository_dispatch", &event, &["apply", "--env", "staging"]).run_async().await;
+    assert_refused_without_writes(&m, &apply, "can't start an apply");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_dispatch_must_name_the_default_branch_head_and_never_replay_an_older_commit() {
+    require_terraform();
+    let m = Manager::new().await;
+    for sha in [SHA1, SHA2] {
+        m.fake.put_file(CUSTOMER, sha, "infra/variables.yml", template());
+    }
+    let run = |verb: &'static str, sha: &str| {
+        let event = m.dispatch_event("infra-apply", CUSTOMER, sha, None);
+        m.run("repository_dispatch", &event, &["--json", verb, "--env", "staging"])
+    };
+    // An unmerged commit (the default branch is elsewhere) is refused before any write.
+    m.fake.add_commit(CUSTOMER, SHA1, &[]);
+    m.fake.add_commit(CUSTOMER, SHA2, &[SHA1]);
+    m.fake.set_branch(CUSTOMER, "main", SHA2);
+    assert_refused_without_writes(
+        &m,
+        &run("plan", SHA1).run_async().await,
+        "is not the head of `acme/webshop`'s default branch `main`",
+    );
+
+    // The head of the default branch plans and applies.
+    assert_eq!(run("plan", SHA2).run_async().await.code, 0);
+    let applied = run("apply", SHA2).run_async().await;
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+
+    // The branch is moved back to the older commit (a force-push): applying it would
+    // replay old configuration over what was applied.
+    m.fake.set_branch(CUSTOMER, "main", SHA1);
+    let writes = m.fake.write_count();
+    let replay = run("apply", SHA1).run_async().await;
+    assert_eq!(replay.code, 2, "{}", replay.stderr);
+    assert!(replay.stderr.contains("does not descend from 2222222"), "{}", replay.stderr);
+    assert_eq!(m.fake.write_count(), writes, "a replay writes nothing");
     m.assert_clean();
 }

@@ -57,11 +57,11 @@ impl Outcome for ApplyOutcome {}
 pub async fn run(ctx: &Context<'_>, args: &ApplyArgs) -> Result<ApplyOutcome, CommandError> {
     let (req, source) = target::request(ctx, &args.target).await?;
     let mode = if args.dry_run { Mode::DryRun } else { Mode::Apply };
-    let result = target::with_deps(ctx, &req, &source, async |deps| apply(deps, &req, mode).await)
+    let result = target::with_deps(ctx, Verb::Apply, &req, &source, async |deps| apply(deps, &req, mode).await)
         .await
         .map(|applied| outcome(&req, applied, mode))
         .map_err(|e| e.about(target::subject(&req)));
-    if let Source::Dispatch = source {
+    if let Source::Dispatch(_) = source {
         let body = result.as_ref().map(|o| (&o.result, format!("{o}.\n")));
         target::report_to_runner(
             &ctx.settings.runner,

@@ -31,14 +31,14 @@ impl Outcome for PlanOutcome {}
 
 pub async fn run(ctx: &Context<'_>, args: &TargetArgs) -> Result<PlanOutcome, CommandError> {
     let (req, source) = target::request(ctx, args).await?;
-    let result = target::with_deps(ctx, &req, &source, async |deps| plan(deps, &req).await)
+    let result = target::with_deps(ctx, Verb::Plan, &req, &source, async |deps| plan(deps, &req).await)
         .await
         .map(|planned| (fields(&req, &planned), planned.comment))
         .map_err(|e| e.about(target::subject(&req)));
     match source {
         // On GitHub the comment is posted and goes to the job summary; printed to the log
         // it would be customer text outside the stop-commands block.
-        Source::Dispatch => {
+        Source::Dispatch(_) => {
             let shown = result.as_ref().map(|(fields, comment)| (fields, comment.as_str()));
             target::report_to_runner(&ctx.settings.runner, Verb::Plan, shown);
             result.map(|(result, _)| PlanOutcome { result, shown: String::new() })

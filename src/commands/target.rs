@@ -15,7 +15,7 @@ use crate::event;
 use crate::identity::{CustomerId, EnvName, Sha, Target};
 use crate::local_host::{LocalHost, content_sha};
 use crate::output;
-use crate::pipeline::{Deps, Request};
+use crate::pipeline::{Deps, Request, provenance};
 use crate::report::markdown::{code, fenced};
 use crate::report::name_of;
 use crate::settings::Runner;
@@ -26,7 +26,7 @@ pub enum Source {
     /// `--source-dir`: a directory stands in for the customer repository.
     Local(LocalHost),
     /// The `repository_dispatch` event at `GITHUB_EVENT_PATH`, read through the GitHub API.
-    Dispatch,
+    Dispatch(Box<event::Dispatch>),
 }
 
 /// The request and its source, from the arguments (local) or the dispatch event.
@@ -39,8 +39,9 @@ pub async fn request(ctx: &Context<'_>, args: &TargetArgs) -> Result<(Request, S
         None => {
             let env = EnvName::parse(&args.env).map_err(|e| CommandError::bad_env(&e))?;
             let dispatch = dispatch_event(&ctx.settings.runner)?;
-            let target = Target { customer: dispatch.customer, env };
-            Ok((Request { target, sha: dispatch.sha, pull_request: dispatch.pull_request }, Source::Dispatch))
+            let target = Target { customer: dispatch.customer.clone(), env };
+            let req = Request { target, sha: dispatch.sha.clone(), pull_request: dispatch.pull_request };
+            Ok((req, Source::Dispatch(Box::new(dispatch))))
         }
     }
 }
@@ -110,6 +111,7 @@ pub fn subject(req: &Request) -> Subject {
 /// output (which carries customer values) is printed with workflow commands turned off.
 pub async fn with_deps<T>(
     ctx: &Context<'_>,
+    verb: Verb,
     req: &Request,
     source: &Source,
     flow: impl AsyncFnOnce(&Deps<'_>) -> Result<T, CommandError>,
@@ -119,15 +121,21 @@ pub async fn with_deps<T>(
     crate::pipeline::admit::admit(config, &req.target)?;
     let host: &dyn CodeHost = match source {
         Source::Local(host) => host,
-        Source::Dispatch => ctx.github().await?,
+        Source::Dispatch(dispatch) => {
+            let github = ctx.github().await?;
+            // The payload's commit and PR are claims: GitHub must vouch for them before
+            // anything is written anywhere.
+            provenance::bind(github, ctx.store().await?, dispatch, &req.target, verb).await?;
+            github
+        }
     };
     let work = ctx.work_root().await?;
     let manager_commit = match source {
         Source::Local(_) => "local".to_owned(),
-        Source::Dispatch => ctx.settings.runner.manager_commit.clone().unwrap_or_else(|| "unknown".to_owned()),
+        Source::Dispatch(_) => ctx.settings.runner.manager_commit.clone().unwrap_or_else(|| "unknown".to_owned()),
     };
     let deps = ctx.deps(host, &work, manager_commit).await?;
-    if !matches!(source, Source::Dispatch) {
+    if let Source::Local(_) = source {
         return flow(&deps).await;
     }
     let mut log = std::io::stderr();

@@ -123,7 +123,7 @@ mod tests {
     fn refusal(error: CommandError) -> Refusal {
         assert_eq!(error.exit_status(), ExitStatus::Failure, "{error}");
         match error {
-            CommandError::Refused(refusal) => refusal,
+            CommandError::Refused(refusal) => *refusal,
             other => panic!("expected a refusal, got {other:?}"),
         }
     }
@@ -232,7 +232,7 @@ mod tests {
             plan(&h.deps(), &h.request()).await.expect_err("refused"),
         ] {
             assert_eq!(error.exit_status(), ExitStatus::Usage);
-            assert!(matches!(error, CommandError::Refused(Refusal::NotRegistered { .. })));
+            assert!(matches!(error.refusal(), Some(Refusal::NotRegistered { .. })));
         }
         assert!(h.host.states().is_empty());
         assert!(h.terraform.calls().is_empty());

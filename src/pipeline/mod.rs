@@ -17,6 +17,7 @@ pub mod drift;
 pub mod frame;
 pub mod plan;
 pub mod prepare;
+pub mod provenance;
 pub mod verify;
 
 use crate::codehost::CodeHost;

@@ -189,7 +189,7 @@ mod tests {
         let h = Harness::new();
         h.host.files.lock().expect("lock").clear();
         let error = plan(&h.deps(), &h.request()).await.expect_err("missing");
-        assert!(matches!(error, CommandError::Refused(Refusal::FileMissing { .. })));
+        assert!(matches!(error.refusal(), Some(Refusal::FileMissing { .. })));
         assert_eq!(error.exit_status(), ExitStatus::Usage);
     }
 
@@ -241,7 +241,7 @@ mod tests {
         let target = h.request().target;
         crate::store::Store::put_plan(&h.store, &target, b"x", &newer).await.expect("stored");
         let error = plan(&h.deps(), &h.request()).await.expect_err("superseded");
-        assert!(matches!(error, CommandError::Refused(Refusal::SupersededWhilePlanning { .. })), "{error:?}");
+        assert!(matches!(error.refusal(), Some(Refusal::SupersededWhilePlanning { .. })), "{error:?}");
         assert_eq!(error.exit_status(), ExitStatus::Failure);
     }
 

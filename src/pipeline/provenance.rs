@@ -1,0 +1,89 @@
+//! Binding a dispatch to the customer's repository: the payload's SHA and PR number are
+//! claims anyone holding a dispatch token can make, so they are checked against GitHub
+//! before anything is written. A plan runs only for the head of an open pull request of
+//! that repository; an apply only for the head of its default branch, and only for a
+//! commit that descends from the last one applied to the target (no replay of old
+//! configuration).
+
+use crate::cli::Verb;
+use crate::codehost::Provenance;
+use crate::error::CommandError;
+use crate::event::{APPLY_EVENT, Dispatch, PLAN_EVENT};
+use crate::identity::Target;
+use crate::refusal::Refusal;
+use crate::store::{RunKind, RunStatus, Store};
+
+/// What the dispatch was checked to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bound {
+    /// The head of this open pull request.
+    PullRequest { number: u64, merge_commit: Option<crate::identity::Sha> },
+    /// The head of the default branch.
+    DefaultBranch { branch: String },
+}
+
+/// Checks `dispatch` for `verb` on `target`; refuses (exit 2, nothing written) unless the
+/// repository vouches for it.
+pub async fn bind(
+    github: &dyn Provenance,
+    store: &dyn Store,
+    dispatch: &Dispatch,
+    target: &Target,
+    verb: Verb,
+) -> Result<Bound, CommandError> {
+    let repo = &dispatch.customer;
+    match dispatch.event_type.as_str() {
+        PLAN_EVENT => {
+            if verb == Verb::Apply {
+                return Err(Refusal::ApplyFromPullRequest.into());
+            }
+            let number = dispatch.pull_request.ok_or(Refusal::NoPullRequest)?;
+            let pull = github
+                .pull_request(repo, number)
+                .await?
+                .filter(|pull| pull.base_repo == repo.to_string())
+                .ok_or_else(|| Refusal::PullNotInRepo { customer: repo.clone(), number })?;
+            if !pull.open {
+                return Err(Refusal::PullClosed { customer: repo.clone(), number }.into());
+            }
+            if pull.head_sha != dispatch.sha {
+                return Err(Refusal::NotPullHead { number, sha: dispatch.sha.clone(), head: pull.head_sha }.into());
+            }
+            Ok(Bound::PullRequest { number, merge_commit: pull.merge_commit_sha })
+        }
+        APPLY_EVENT => {
+            let branch = github.default_branch(repo).await?;
+            if branch.head != dispatch.sha {
+                return Err(Refusal::NotDefaultHead {
+                    customer: repo.clone(),
+                    branch: branch.name,
+                    sha: dispatch.sha.clone(),
+                    head: branch.head,
+                }
+                .into());
+            }
+            if let Some(applied) = last_applied(store, target).await?
+                && applied != dispatch.sha.as_str()
+            {
+                let ancestor = crate::identity::Sha::parse(&applied).map_err(|e| CommandError::bad_sha(&e))?;
+                if !github.descends_from(repo, &ancestor, &dispatch.sha).await? {
+                    return Err(
+                        Refusal::NotDescendant { target: target.clone(), sha: dispatch.sha.clone(), applied }.into()
+                    );
+                }
+            }
+            Ok(Bound::DefaultBranch { branch: branch.name })
+        }
+        // parse_dispatch accepts only the two event types.
+        other => Err(CommandError::usage(
+            format!("dispatch event `{other}` is not one infra-manager runs"),
+            "send `infra-plan` or `infra-apply` with `infra-manager dispatch`",
+        )),
+    }
+}
+
+/// The commit of the target's last successful apply, from the run records.
+async fn last_applied(store: &dyn Store, target: &Target) -> Result<Option<String>, CommandError> {
+    let runs = store.history(&target.customer.to_string(), Some(target.env.as_str())).await?;
+    Ok(runs.into_iter().find(|r| r.kind == RunKind::Apply && r.status == RunStatus::Succeeded).map(|r| r.sha))
+}
