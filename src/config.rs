@@ -65,6 +65,11 @@ pub struct Customer {
     pub repo: CustomerId,
     pub tier: String,
     pub environments: Vec<EnvName>,
+    /// Dispatches must carry a GitHub Actions OIDC token from the customer's trigger
+    /// workflow, verified against the issuer's keys.
+    pub require_oidc: bool,
+    /// The trigger workflow's path in the customer repository (`job_workflow_ref`).
+    pub trigger_workflow: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +80,8 @@ pub struct Config {
     pub environments: Vec<(EnvName, EnvironmentConfig)>,
     pub tiers: BTreeMap<String, Tier>,
     pub customers: Vec<Customer>,
+    /// The OIDC issuer whose tokens authenticate dispatches (`oidc.issuer`).
+    pub oidc_issuer: String,
     /// The file it came from; `None` for built-in defaults (local mode).
     pub source: Option<PathBuf>,
 }
@@ -116,6 +123,7 @@ impl Config {
             ],
             tiers,
             customers: Vec::new(),
+            oidc_issuer: crate::oidc::DEFAULT_ISSUER.to_owned(),
             source: None,
         }
     }
@@ -144,7 +152,7 @@ impl Config {
             && let Some(entries) = c.map("", &root)
         {
             let mut customers = Vec::new();
-            c.unknown_keys("", entries, &["terraform", "state", "environments", "tiers", "customers"]);
+            c.unknown_keys("", entries, &["terraform", "state", "environments", "tiers", "customers", "oidc"]);
             for (key, node) in entries {
                 match key.name.as_str() {
                     "terraform" => read_terraform(&mut c, node, base, &mut config.terraform),
@@ -152,6 +160,7 @@ impl Config {
                     "environments" => config.environments = read_environments(&mut c, node),
                     "tiers" => config.tiers = read_tiers(&mut c, node),
                     "customers" => customers = read_customers(&mut c, node),
+                    "oidc" => read_oidc(&mut c, node, &mut config.oidc_issuer),
                     _ => {}
                 }
             }
@@ -395,6 +404,31 @@ fn read_tiers(c: &mut Checker, node: &Node) -> BTreeMap<String, Tier> {
     out
 }
 
+fn read_oidc(c: &mut Checker, node: &Node, issuer: &mut String) {
+    let Some(entries) = c.map("oidc", node) else { return };
+    c.unknown_keys("oidc", entries, &["issuer"]);
+    if let Some(value) = yaml::get(entries, "issuer") {
+        read_string(c, "oidc.issuer", value, issuer);
+    }
+}
+
+impl Customer {
+    /// A registered customer with the defaults: no OIDC requirement, the template's
+    /// trigger workflow.
+    pub fn new(repo: CustomerId, tier: &str, environments: Vec<EnvName>) -> Self {
+        Self {
+            repo,
+            tier: tier.to_owned(),
+            environments,
+            require_oidc: false,
+            trigger_workflow: DEFAULT_TRIGGER_WORKFLOW.to_owned(),
+        }
+    }
+}
+
+/// Where the customer template's trigger workflow lives.
+pub const DEFAULT_TRIGGER_WORKFLOW: &str = ".github/workflows/infra.yml";
+
 fn read_customers(c: &mut Checker, node: &Node) -> Vec<(Customer, yaml::Pos)> {
     let mut out = Vec::new();
     let yaml::Value::Seq(items) = &node.value else {
@@ -406,7 +440,7 @@ fn read_customers(c: &mut Checker, node: &Node) -> Vec<(Customer, yaml::Pos)> {
     for (i, item) in items.iter().enumerate() {
         let path = format!("customers[{i}]");
         let Some(fields) = c.map(&path, item) else { continue };
-        c.unknown_keys(&path, fields, &["repo", "tier", "environments"]);
+        c.unknown_keys(&path, fields, &["repo", "tier", "environments", "require_oidc", "trigger_workflow"]);
         let repo = match yaml::get(fields, "repo") {
             Some(n) => c.str(&format!("{path}.repo"), n).and_then(|s| match CustomerId::parse(s) {
                 Ok(id) => Some(id),
@@ -439,7 +473,13 @@ fn read_customers(c: &mut Checker, node: &Node) -> Vec<(Customer, yaml::Pos)> {
             if out.iter().any(|(x, _): &(Customer, yaml::Pos)| x.repo == repo) {
                 c.error(item.pos, format!("customer `{repo}` is listed twice"), None);
             }
-            out.push((Customer { repo, tier, environments }, item.pos));
+            let require_oidc = yaml::get(fields, "require_oidc")
+                .and_then(|n| c.bool(&format!("{path}.require_oidc"), n))
+                .unwrap_or(false);
+            let trigger_workflow = yaml::get(fields, "trigger_workflow")
+                .and_then(|n| c.str(&format!("{path}.trigger_workflow"), n).map(str::to_owned))
+                .unwrap_or_else(|| DEFAULT_TRIGGER_WORKFLOW.to_owned());
+            out.push((Customer { repo, tier, environments, require_oidc, trigger_workflow }, item.pos));
         }
     }
     out

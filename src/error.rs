@@ -86,6 +86,9 @@ pub enum CommandError {
     Render(#[from] RenderError),
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
+    /// The OIDC issuer's keys could not be read (a verification failure is a refusal).
+    #[error(transparent)]
+    Oidc(#[from] crate::oidc::OidcError),
     /// Any of the above, about one target (its customer, environment and commit).
     #[error("{error}")]
     Target { subject: Subject, error: Box<CommandError> },

@@ -36,6 +36,10 @@ pub enum Refusal {
     NotDefaultHead { customer: CustomerId, branch: String, sha: Sha, head: Sha },
     #[error("commit {} does not descend from {}, the last commit applied to {target}", .sha.short(), prefix(.applied, 7))]
     NotDescendant { target: Target, sha: Sha, applied: String },
+    #[error("`{customer}` requires an OIDC-authenticated dispatch, and this one carries no token")]
+    OidcMissing { customer: CustomerId },
+    #[error("the dispatch's OIDC token is refused: {reason}")]
+    OidcRejected { reason: String },
 
     // The plan can't be stored or applied (exit 1).
     #[error("plan for {} is superseded: a newer plan for {} was stored while this one ran", .sha.short(), prefix(.newer, 7))]
@@ -81,7 +85,9 @@ impl Refusal {
             | Self::PullClosed { .. }
             | Self::NotPullHead { .. }
             | Self::NotDefaultHead { .. }
-            | Self::NotDescendant { .. } => ExitStatus::Usage,
+            | Self::NotDescendant { .. }
+            | Self::OidcMissing { .. }
+            | Self::OidcRejected { .. } => ExitStatus::Usage,
             _ => ExitStatus::Failure,
         }
     }
@@ -107,6 +113,10 @@ impl Refusal {
             }
             Self::NotDefaultHead { .. } => {
                 "an apply runs only for the newest commit of the default branch; the dispatch for that commit applies it"
+                    .to_owned()
+            }
+            Self::OidcMissing { .. } | Self::OidcRejected { .. } => {
+                "the customer's trigger workflow must run `infra-manager dispatch` with `permissions: id-token: write`"
                     .to_owned()
             }
             Self::NotDescendant { .. } => {

@@ -56,6 +56,11 @@ pub struct Runner {
     pub event_name: Option<String>,
     /// `$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$GITHUB_RUN_ID`.
     pub run_url: Option<String>,
+    /// The repository the workflow runs in (`GITHUB_REPOSITORY`, `owner/name`).
+    pub repository: Option<String>,
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL` and `_TOKEN`: set when the job may request an OIDC
+    /// ID token (`permissions: id-token: write`).
+    pub id_token_request: Option<IdTokenRequest>,
     /// The manager repository commit (`GITHUB_SHA`).
     pub manager_commit: Option<String>,
     /// `GITHUB_OUTPUT`.
@@ -64,6 +69,25 @@ pub struct Runner {
     pub summary: Option<PathBuf>,
     /// `RUNNER_TEMP`.
     pub temp: Option<PathBuf>,
+}
+
+/// Where a job asks for an OIDC ID token; the bearer token is never printed.
+#[derive(Clone)]
+pub struct IdTokenRequest {
+    pub url: String,
+    token: String,
+}
+
+impl IdTokenRequest {
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+}
+
+impl std::fmt::Debug for IdTokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdTokenRequest").field("url", &self.url).field("token", &"***").finish()
+    }
 }
 
 impl Settings {
@@ -94,6 +118,10 @@ impl Settings {
                 event_path: var("GITHUB_EVENT_PATH"),
                 event_name: var("GITHUB_EVENT_NAME"),
                 run_url,
+                repository: var("GITHUB_REPOSITORY"),
+                id_token_request: var("ACTIONS_ID_TOKEN_REQUEST_URL")
+                    .zip(var("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
+                    .map(|(url, token)| IdTokenRequest { url, token }),
                 manager_commit: var("GITHUB_SHA"),
                 output: var("GITHUB_OUTPUT").map(PathBuf::from),
                 summary: var("GITHUB_STEP_SUMMARY").map(PathBuf::from),

@@ -32,8 +32,13 @@ struct Manager {
 
 impl Manager {
     async fn new() -> Self {
+        Self::with_config("customers:\n  - repo: acme/webshop\n    environments: [staging, production]\n").await
+    }
+
+    /// A manager whose `infra-manager.yml` ends with `config` (the registry and more).
+    async fn with_config(config: &str) -> Self {
         let sb = Sandbox::new();
-        sb.add_config("customers:\n  - repo: acme/webshop\n    environments: [staging, production]\n");
+        sb.add_config(config);
         let fake = FakeGithub::start().await;
         fake.add_repo(CUSTOMER);
         fake.add_repo(MANAGER);
@@ -442,5 +447,48 @@ async fn an_apply_dispatch_must_name_the_default_branch_head_and_never_replay_an
     assert_eq!(replay.code, 2, "{}", replay.stderr);
     assert!(replay.stderr.contains("does not descend from 2222222"), "{}", replay.stderr);
     assert_eq!(m.fake.write_count(), writes, "a replay writes nothing");
+    m.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_that_requires_oidc_is_served_only_with_a_token_from_its_own_workflow_for_that_commit() {
+    require_terraform();
+    let issuer = fake_github::FakeOidcIssuer::start(support::oidc::jwks_document()).await;
+    let config = format!(
+        "oidc:\n  issuer: {}\ncustomers:\n  - repo: acme/webshop\n    environments: [staging, production]\n    require_oidc: true\n",
+        issuer.url()
+    );
+    let m = Manager::with_config(&config).await;
+    m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", template());
+    m.fake.set_branch(CUSTOMER, "main", SHA1);
+    let now = jiff::Timestamp::now().as_second();
+    let claims = |sha: &str| {
+        json!({
+            "iss": issuer.url(), "aud": MANAGER, "sub": "repo:acme/webshop:ref:refs/heads/main",
+            "repository": CUSTOMER, "sha": sha, "ref": "refs/heads/main",
+            "job_workflow_ref": "acme/webshop/.github/workflows/infra.yml@refs/heads/main",
+            "iat": now, "nbf": now, "exp": now + 300,
+        })
+    };
+    let plan_with = |token: Option<String>| {
+        let path = m.dispatch_event("infra-apply", CUSTOMER, SHA1, None);
+        let mut event: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+        if let Some(token) = token {
+            event["client_payload"]["oidc_token"] = json!(token);
+        }
+        std::fs::write(&path, event.to_string()).expect("write");
+        m.run("repository_dispatch", &path, &["plan", "--env", "staging"])
+    };
+
+    let none = plan_with(None).run_async().await;
+    assert_refused_without_writes(&m, &none, "requires an OIDC-authenticated dispatch");
+    let other_commit = plan_with(Some(support::oidc::signed(&claims(SHA2)))).run_async().await;
+    assert_refused_without_writes(&m, &other_commit, "the OIDC token's `sha` is");
+    let forged = support::oidc::sign(support::oidc::rs256("test-key-a"), &claims(SHA1), &support::oidc::key("b"));
+    assert_refused_without_writes(&m, &plan_with(Some(forged)).run_async().await, "signature does not verify");
+
+    let good = plan_with(Some(support::oidc::signed(&claims(SHA1)))).run_async().await;
+    assert_eq!(good.code, 0, "{}", good.stderr);
+    assert!(!good.stderr.contains("eyJ"), "the token is never printed");
     m.assert_clean();
 }

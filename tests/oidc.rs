@@ -2,6 +2,8 @@
 //! test-only keys of `tests/fixtures/oidc/`, their public halves served by a fake issuer
 //! on 127.0.0.1 (discovery document, then JWKS), as GitHub Actions' issuer serves them.
 
+mod support;
+
 use base64::Engine as _;
 use fake_github::{FakeOidcIssuer, Fault};
 use infra_manager::github::RetryPolicy;
@@ -9,37 +11,13 @@ use infra_manager::oidc::{self, Expected, Jwks, OidcError};
 use jiff::Timestamp;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
+use support::oidc::{jwks_document, key, rs256, sign};
 
 const MANAGER: &str = "provider/manager";
 const REPO: &str = "acme/web";
 const SHA: &str = "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b";
 const REF: &str = "refs/heads/main";
 const WORKFLOW: &str = "acme/web/.github/workflows/infra.yml@refs/heads/main";
-
-fn fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/oidc/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// A test key (`a` or `b`) from its PEM (PKCS#1).
-fn key(name: &str) -> EncodingKey {
-    let pem = fixture(&format!("key-{name}.pem"));
-    let body: String = pem.lines().filter(|line| !line.starts_with("-----")).collect();
-    let der = base64::engine::general_purpose::STANDARD.decode(body).expect("PEM body");
-    EncodingKey::from_rsa_der(&der)
-}
-
-fn jwks_document() -> Value {
-    serde_json::from_str(&fixture("jwks.json")).expect("jwks.json")
-}
-
-fn sign(header: Header, claims: &Value, key: &EncodingKey) -> String {
-    jsonwebtoken::encode(&header, claims, key).expect("sign")
-}
-
-fn rs256(kid: &str) -> Header {
-    Header { kid: Some(kid.to_owned()), ..Header::new(Algorithm::RS256) }
-}
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)

@@ -11,6 +11,7 @@ use crate::cli::DispatchArgs;
 use crate::context::Context;
 use crate::error::CommandError;
 use crate::event;
+use crate::oidc;
 use crate::output;
 
 /// What was sent, as `--json` prints it; nothing at all for an event that needs no run.
@@ -42,10 +43,19 @@ pub async fn run(ctx: &Context<'_>, args: &DispatchArgs) -> Result<Dispatched, C
     let outgoing = event::outgoing(name, &event::read(path)?).map_err(|e| {
         CommandError::usage(e.to_string(), "the trigger workflow runs on `pull_request` and `push` events")
     })?;
-    let Some(outgoing) = outgoing else {
+    let Some(mut outgoing) = outgoing else {
         output::log(&format!("nothing to dispatch for this `{name}` event"));
         return Ok(Dispatched { customer: None, sha: None, event_type: None });
     };
+    // With `id-token: write`, the dispatch carries proof of where it comes from: an OIDC
+    // token for the manager repository, which verifies it when the registry requires it.
+    if let Some(request) = &runner.id_token_request {
+        let token = oidc::request_id_token(&request.url, request.token(), &args.manager_repo).await?;
+        if runner.in_actions {
+            crate::actions::add_mask(&mut std::io::stderr(), &token);
+        }
+        outgoing.client_payload["oidc_token"] = serde_json::Value::String(token);
+    }
     let sent = Dispatched {
         customer: outgoing.client_payload["repository"].as_str().map(str::to_owned),
         sha: outgoing.client_payload["sha"].as_str().map(str::to_owned),

@@ -125,7 +125,21 @@ pub async fn with_deps<T>(
             let github = ctx.github().await?;
             // The payload's commit and PR are claims: GitHub must vouch for them before
             // anything is written anywhere.
-            provenance::bind(github, ctx.store().await?, dispatch, &req.target, verb).await?;
+            let bound = provenance::bind(github, ctx.store().await?, dispatch, &req.target, verb).await?;
+            if let Some(customer) = config.customer(&req.target.customer).filter(|c| c.require_oidc) {
+                let audience = ctx.settings.runner.repository.as_deref().ok_or_else(|| {
+                    CommandError::usage(
+                        "no GITHUB_REPOSITORY: the OIDC token's audience (the manager repository) is unknown",
+                        "run the manager workflows in GitHub Actions",
+                    )
+                })?;
+                let check = provenance::OidcCheck {
+                    issuer: &config.oidc_issuer,
+                    audience,
+                    trigger_workflow: &customer.trigger_workflow,
+                };
+                provenance::verify_oidc(&check, dispatch, &bound).await?;
+            }
             github
         }
     };

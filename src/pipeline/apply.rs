@@ -222,11 +222,11 @@ mod tests {
     #[tokio::test]
     async fn an_unregistered_customer_is_refused_with_exit_2_and_nothing_written() {
         let mut h = Harness::new();
-        h.config.customers.push(crate::config::Customer {
-            repo: crate::identity::CustomerId::parse("acme/other").expect("valid"),
-            tier: "standard".into(),
-            environments: vec![crate::identity::EnvName::parse("staging").expect("valid")],
-        });
+        h.config.customers.push(crate::config::Customer::new(
+            crate::identity::CustomerId::parse("acme/other").expect("valid"),
+            "standard",
+            vec![crate::identity::EnvName::parse("staging").expect("valid")],
+        ));
         for error in [
             apply(&h.deps(), &h.request(), Mode::Apply).await.expect_err("refused"),
             plan(&h.deps(), &h.request()).await.expect_err("refused"),

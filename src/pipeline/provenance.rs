@@ -10,6 +10,7 @@ use crate::codehost::Provenance;
 use crate::error::CommandError;
 use crate::event::{APPLY_EVENT, Dispatch, PLAN_EVENT};
 use crate::identity::Target;
+use crate::oidc;
 use crate::refusal::Refusal;
 use crate::store::{RunKind, RunStatus, Store};
 
@@ -20,6 +21,41 @@ pub enum Bound {
     PullRequest { number: u64, merge_commit: Option<crate::identity::Sha> },
     /// The head of the default branch.
     DefaultBranch { branch: String },
+}
+
+/// What an OIDC check needs besides the dispatch.
+#[derive(Debug, Clone)]
+pub struct OidcCheck<'a> {
+    pub issuer: &'a str,
+    /// The manager repository, `owner/name`: the token's audience.
+    pub audience: &'a str,
+    /// The trigger workflow's path in the customer repository.
+    pub trigger_workflow: &'a str,
+}
+
+/// Verifies the dispatch's OIDC token: issued by GitHub Actions to the customer's trigger
+/// workflow, for this manager, for the very commit and ref the dispatch was bound to.
+pub async fn verify_oidc(check: &OidcCheck<'_>, dispatch: &Dispatch, bound: &Bound) -> Result<(), CommandError> {
+    let token =
+        dispatch.oidc_token.as_deref().ok_or_else(|| Refusal::OidcMissing { customer: dispatch.customer.clone() })?;
+    // A pull_request run's token names the PR's test merge commit and ref.
+    let (sha, git_ref) = match bound {
+        Bound::PullRequest { number, merge_commit } => {
+            let merge = merge_commit.as_ref().ok_or_else(|| Refusal::OidcRejected {
+                reason: format!("pull request #{number} has no test merge commit to compare the token with"),
+            })?;
+            (merge.to_string(), format!("refs/pull/{number}/merge"))
+        }
+        Bound::DefaultBranch { branch } => (dispatch.sha.to_string(), format!("refs/heads/{branch}")),
+    };
+    let customer = dispatch.customer.to_string();
+    let job_workflow_ref = format!("{customer}/{}@{git_ref}", check.trigger_workflow);
+    let expected =
+        oidc::Expected::new(check.audience, &customer, sha, git_ref, job_workflow_ref).with_issuer(check.issuer);
+    let jwks = oidc::fetch_jwks(check.issuer).await?;
+    oidc::verify(token, &jwks, &expected, jiff::Timestamp::now())
+        .map_err(|e| Refusal::OidcRejected { reason: e.to_string() })?;
+    Ok(())
 }
 
 /// Checks `dispatch` for `verb` on `target`; refuses (exit 2, nothing written) unless the

@@ -268,11 +268,11 @@ fn missing_required_keys_are_named() {
 #[test]
 fn a_registered_customer_may_only_use_enabled_environments() {
     let mut config = config();
-    config.customers.push(crate::config::Customer {
-        repo: customer(),
-        tier: "standard".into(),
-        environments: vec![EnvName::parse("staging").expect("env")],
-    });
+    config.customers.push(crate::config::Customer::new(
+        customer(),
+        "standard",
+        vec![EnvName::parse("staging").expect("env")],
+    ));
     let err = Variables::parse(PATH, VALID, &customer(), &Rules::for_customer(&config, Some(&customer())))
         .expect_err("invalid");
     assert_eq!(err.0.len(), 1, "{err}");
