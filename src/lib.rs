@@ -20,6 +20,7 @@ pub mod local_host;
 pub mod output;
 pub mod render;
 pub mod report;
+pub mod source_file;
 pub mod store;
 pub mod suggest;
 pub mod terraform;

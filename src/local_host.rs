@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use crate::codehost::{CodeHost, CodeHostError, CommentOutcome, CommitStatus};
 use crate::identity::{CustomerId, Sha};
 use crate::output;
+use crate::source_file::{self, SourceFileErrorKind};
 use crate::yaml::MAX_FILE_BYTES;
 
 #[derive(Debug, Clone)]
@@ -23,34 +24,28 @@ impl LocalHost {
         Self { root: root.to_path_buf() }
     }
 
-    /// Reads a file of the source directory without following it out of the directory.
+    /// Reads a file of the source directory through [`source_file::read_in`]: bounded, no
+    /// FIFO or device, no link out of the directory, UTF-8 only.
     fn read(&self, repo: &CustomerId, path: &str) -> Result<Option<String>, CodeHostError> {
-        let err = |message: String| CodeHostError::Read {
-            repo: repo.to_string(),
-            path: path.to_owned(),
-            reference: "working tree".into(),
-            message,
-        };
-        if path.split('/').any(|seg| seg == ".." || seg.is_empty()) {
-            return Err(err("path leaves the source directory".into()));
-        }
-        let full = self.root.join(path);
-        match std::fs::metadata(&full) {
-            Ok(meta) if meta.len() > MAX_FILE_BYTES as u64 => {
-                return Err(CodeHostError::TooLarge {
-                    repo: repo.to_string(),
-                    path: path.to_owned(),
-                    reference: "working tree".into(),
-                    limit: MAX_FILE_BYTES,
-                });
-            }
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(err(e.to_string())),
-        }
-        std::fs::read_to_string(&full).map(Some).map_err(|e| err(e.to_string()))
+        source_file::read_in(&self.root, path, MAX_FILE_BYTES).map_err(|e| match e.kind {
+            SourceFileErrorKind::TooLarge { limit } => CodeHostError::TooLarge {
+                repo: repo.to_string(),
+                path: path.to_owned(),
+                reference: WORKING_TREE.into(),
+                limit,
+            },
+            kind => CodeHostError::Read {
+                repo: repo.to_string(),
+                path: path.to_owned(),
+                reference: WORKING_TREE.into(),
+                message: kind.to_string(),
+            },
+        })
     }
 }
+
+/// The "reference" a local read names in its errors.
+const WORKING_TREE: &str = "working tree";
 
 #[async_trait]
 impl CodeHost for LocalHost {
