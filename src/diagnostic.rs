@@ -53,6 +53,28 @@ impl Diagnostic {
     }
 }
 
+/// How a value from the user's file appears inside a message: at most [`SHOWN_CHARS`]
+/// characters (then `…`), with control, invisible and non-ASCII white-space characters written
+/// as `\u{..}` so the reader sees exactly what is there.
+pub fn shown(value: &str) -> String {
+    let mut out = String::new();
+    for (i, ch) in value.chars().enumerate() {
+        if i == SHOWN_CHARS {
+            out.push('…');
+            break;
+        }
+        if crate::output::must_escape(ch) || (ch.is_whitespace() && ch != ' ') {
+            out.push_str(&ch.escape_unicode().to_string());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// The longest value [`shown`] prints whole.
+pub const SHOWN_CHARS: usize = 64;
+
 const SMALL_HINT: &str = "keep the file small: it describes requirements, not data";
 const UTF8_HINT: &str = "save the file as UTF-8 (no UTF-16, no Latin-1)";
 
@@ -116,5 +138,14 @@ mod tests {
             assert!(d.hint.is_some());
         }
         assert_eq!(Diagnostics::whole_file("v.yml", &FileProblem::NotUtf8 { line: None, column: None }).0.len(), 1);
+    }
+
+    #[test]
+    fn values_are_shown_visible_and_bounded() {
+        assert_eq!(shown("a b\n\t\u{a0}\u{1b}[31m\u{202e}"), "a b\\u{a}\\u{9}\\u{a0}\\u{1b}[31m\\u{202e}");
+        let long = shown(&"x".repeat(1000));
+        assert_eq!(long.chars().count(), SHOWN_CHARS + 1);
+        assert!(long.ends_with('…'));
+        assert_eq!(shown("ünïcödé"), "ünïcödé");
     }
 }

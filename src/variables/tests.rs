@@ -82,7 +82,7 @@ fn each_rule_reports_its_exact_place() {
         (
             "project_name: customer-app-name",
             "project_name: 12",
-            "1:15 `project_name` must be a string, found an integer",
+            "1:15 `project_name` must be a string, found an integer `12`",
         ),
         ("cloud_provider: aws", "cloud_provider: gcp", "2:17 cloud provider `gcp` is not supported"),
         ("  staging:    {", "  qa:    {", "4:3 unknown environment `qa`"),
