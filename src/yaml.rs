@@ -119,22 +119,57 @@ fn yaml_error(file: &str, err: &serde_saphyr::Error) -> Diagnostic {
         err.location().map_or(Pos { line: 1, column: 1 }, |l| Pos { line: l.line().max(1), column: l.column().max(1) });
     let raw = err.without_snippet().to_string();
     // The library appends its own position; ours goes in front, so drop theirs.
-    let message = raw.split(" at line ").next().unwrap_or(&raw).trim().to_owned();
-    let lower = message.to_lowercase();
-    let hint = if lower.contains("alias") || lower.contains("anchor") || lower.contains("budget") {
-        Some("anchors and aliases are limited; write the values out instead".to_owned())
-    } else if lower.contains("duplicate") {
-        Some("each key may appear once in a mapping".to_owned())
-    } else {
-        Some("check the YAML syntax around this place (indentation, quotes, colons)".to_owned())
-    };
+    let library = raw.split(" at line ").next().unwrap_or(&raw).trim();
+    let (message, hint) = explain(library);
     Diagnostic {
         file: file.to_owned(),
         line: pos.line,
         column: pos.column,
         message: format!("invalid YAML: {message}"),
-        hint,
+        hint: Some(hint.to_owned()),
     }
+}
+
+const ALIAS_HINT: &str = "anchors and aliases are limited; write the values out instead";
+
+/// The parser's message in the file author's terms (no library advice), and a hint.
+fn explain(library: &str) -> (String, &'static str) {
+    let lower = library.to_lowercase();
+    let own = |m: &str, h| (m.to_owned(), h);
+    if lower.contains("multiple yaml documents") {
+        own(
+            "the file holds more than one YAML document",
+            "keep one document: remove the `---` line and what follows it",
+        )
+    } else if lower.contains("depth") || lower.contains("recursion limit") {
+        own("the file is nested too deeply", "`variables.yml` needs only three levels of nesting")
+    } else if lower.contains("recursive reference") {
+        own("an alias refers to the anchor it is inside", ALIAS_HINT)
+    } else if lower.contains("unknown anchor") {
+        own("an alias (`*name`) refers to an anchor that is not defined", "define `&name` before using `*name`")
+    } else if lower.contains("anchors {") {
+        own("the file defines too many anchors (`&name`)", ALIAS_HINT)
+    } else if lower.contains("alias") || lower.contains("anchor") || lower.contains("replay") {
+        own("aliases expand to too much data", ALIAS_HINT)
+    } else if lower.contains("budget") {
+        own("the file is too complex to read", "write the file as plain keys and values, like the documented example")
+    } else if lower.contains("duplicate") {
+        // "duplicate mapping key: k, set DuplicateKeyPolicy in Options if acceptable"
+        let message = library.split(", set ").next().unwrap_or(library);
+        (shown_message(message), "each key may appear once in a mapping")
+    } else if lower.contains("expected string scalar") {
+        own("a key must be plain text, not a list, a mapping or an alias", "write the key as text")
+    } else {
+        (shown_message(library), "check the YAML syntax around this place (indentation, quotes, colons)")
+    }
+}
+
+/// A library message, which may quote the file's text, with that text made visible.
+fn shown_message(message: &str) -> String {
+    message
+        .chars()
+        .map(|c| if crate::output::must_escape(c) { c.escape_unicode().to_string() } else { c.to_string() })
+        .collect()
 }
 
 fn pos_of<T>(spanned: &Spanned<T>) -> Pos {
@@ -279,6 +314,11 @@ impl Checker {
         let found = node.value.type_name();
         match node.source.as_deref().filter(|s| !s.is_empty()) {
             // A scalar YAML typed by its spelling (`on`, `0x1F`, `1.10`, `~`) where text is wanted.
+            Some(written) if expected == "a string" && written.starts_with(['"', '\'']) => self.error(
+                node.pos,
+                format!("`{path}` must be a string, found {found} `{}`", shown(written)),
+                Some("remove the explicit type tag (`!!int`, `!!bool`, …) to keep the text".into()),
+            ),
             Some(written) if expected == "a string" => self.error(
                 node.pos,
                 format!("`{path}` must be a string, found {found} `{}`", shown(written)),
@@ -445,6 +485,28 @@ mod tests {
         assert_eq!(
             c.diagnostics[0].hint.as_deref(),
             Some("YAML reads `on` as a boolean; put it in quotes to keep the text")
+        );
+    }
+
+    #[test]
+    fn parser_errors_are_explained_without_library_advice() {
+        let cases = [
+            ("a: 1\n---\nb: 2\n", "invalid YAML: the file holds more than one YAML document"),
+            ("a: &a [*a]\n", "invalid YAML: an alias refers to the anchor it is inside"),
+            ("a: *nope\n", "invalid YAML: an alias (`*name`) refers to an anchor that is not defined"),
+            ("a: 1\na: 2\n", "invalid YAML: duplicate mapping key: a"),
+            ("? [a]\n: 1\n", "invalid YAML: a key must be plain text, not a list, a mapping or an alias"),
+        ];
+        for (text, message) in cases {
+            let err = parse("f.yml", text).expect_err(text);
+            assert_eq!(err.message, message, "{text:?}");
+        }
+        let deep = format!("a: {}{}\n", "[".repeat(500), "]".repeat(500));
+        assert_eq!(parse("f.yml", &deep).expect_err("deep").message, "invalid YAML: the file is nested too deeply");
+        let anchors: String = (0..150).map(|i| format!("k{i}: &a{i} v\n")).collect();
+        assert_eq!(
+            parse("f.yml", &anchors).expect_err("anchors").message,
+            "invalid YAML: the file defines too many anchors (`&name`)"
         );
     }
 

@@ -44,7 +44,22 @@ struct Network {
 
 /// Checks the whole file. The result is only meaningful when no diagnostic was recorded.
 pub(super) fn file(c: &mut Checker, root: &Node, customer: &str, rules: &Rules<'_>) -> Option<Variables> {
-    let entries = c.map("the file", root)?;
+    let start = "start from the documented example; `infra-manager schema` prints every key";
+    let entries = match &root.value {
+        Value::Map(entries) => entries,
+        Value::Null => {
+            c.error(root.pos, "the file has no content", Some(start.into()));
+            return None;
+        }
+        other => {
+            c.error(
+                root.pos,
+                format!("the file must be a mapping of keys, found {}", other.type_name()),
+                Some(start.into()),
+            );
+            return None;
+        }
+    };
     c.unknown_keys("", entries, &ROOT_KEYS);
 
     let project_name = match yaml::get(entries, "project_name") {

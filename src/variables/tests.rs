@@ -465,3 +465,10 @@ fn resolved_values_are_the_checked_expansions() {
     assert_eq!(staging.availability_zones, 2);
     assert_eq!(vars.project_name(), "customer-app-name");
 }
+
+#[test]
+fn an_empty_file_or_a_non_mapping_root_is_named_plainly() {
+    assert_eq!(problems(""), ["1:1 the file has no content"]);
+    assert_eq!(problems("# only a comment\n"), ["1:1 the file has no content"]);
+    assert_eq!(problems("- a\n- b\n"), ["1:1 the file must be a mapping of keys, found a list"]);
+}
