@@ -13,6 +13,9 @@ use crate::suggest::did_you_mean;
 /// Largest input file accepted, for both `variables.yml` and `infra-manager.yml`.
 pub const MAX_FILE_BYTES: usize = 64 * 1024;
 
+/// The deepest nesting of mappings and lists a file may use.
+pub const MAX_DEPTH: usize = 16;
+
 /// A 1-based position in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Pos {
@@ -77,6 +80,10 @@ pub fn parse(file: &str, text: &str) -> Result<Node, Diagnostic> {
             max_aliases: 100,
             max_anchors: 100,
             max_events: 100_000,
+            // `variables.yml` needs four levels and `infra-manager.yml` five. Each level costs
+            // stack in the recursive deserializer (tens of KiB in a debug build), so the bound
+            // keeps a hostile file far from overflowing even a 2 MiB thread stack.
+            max_depth: MAX_DEPTH,
         },
         alias_limits: serde_saphyr::alias_limits! {
             max_total_replayed_events: 10_000,
@@ -508,6 +515,35 @@ mod tests {
             parse("f.yml", &anchors).expect_err("anchors").message,
             "invalid YAML: the file defines too many anchors (`&name`)"
         );
+    }
+
+    /// The deserializer recurses once per level (tens of KiB of stack each in a debug build):
+    /// the depth bound, which also counts aliases replayed inside nesting, keeps every input
+    /// within a small thread stack.
+    #[test]
+    fn deep_nesting_is_refused_before_it_can_exhaust_a_small_stack() {
+        let deepest = MAX_DEPTH - 1;
+        let nested = |open: &str, close: &str, depth: usize, inner: &str| {
+            format!("{}{inner}{}", open.repeat(depth), close.repeat(depth))
+        };
+        let ok = format!("a: {}\n", nested("{x: ", "}", deepest - 1, "1"));
+        let too_deep = [
+            format!("a: {}\n", nested("[", "]", 20_000, "")),
+            format!("a: {}\n", nested("{x: ", "}", 5_000, "1")),
+            format!("a: &a {}\nb: {}\n", nested("[", "]", deepest - 1, "1"), nested("[", "]", deepest - 1, "*a")),
+        ];
+        std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || {
+                parse("f.yml", &ok).expect("the deepest allowed nesting parses");
+                for text in too_deep {
+                    let err = parse("f.yml", &text).expect_err("too deep");
+                    assert!(err.message.contains("nested too deeply") || err.message.contains("larger than"), "{err}");
+                }
+            })
+            .expect("spawn")
+            .join()
+            .expect("no stack overflow");
     }
 
     #[test]
