@@ -76,3 +76,48 @@ pub fn content_sha(text: &str) -> Sha {
     let digest = crate::commands::sha256_hex(text.as_bytes());
     Sha::parse(&digest[..40]).unwrap_or_else(|_| unreachable!("hex digest"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn customer() -> CustomerId {
+        CustomerId::parse("local/shop").expect("valid")
+    }
+
+    fn sha() -> Sha {
+        Sha::parse(&"a".repeat(40)).expect("valid")
+    }
+
+    /// Issue 9, item 9: the local code host reads through the bounded reader.
+    #[tokio::test]
+    async fn reads_are_bounded_never_block_and_stay_in_the_source_directory() {
+        let root = tempfile::tempdir().expect("tmp");
+        let infra = root.path().join("infra");
+        std::fs::create_dir(&infra).expect("mkdir");
+        let host = LocalHost::new(root.path());
+        let read = |path: &'static str| {
+            let host = host.clone();
+            async move { host.read_file(&customer(), path, &sha()).await }
+        };
+        assert!(read("infra/variables.yml").await.expect("missing is not an error").is_none());
+
+        std::fs::write(infra.join("variables.yml"), "x".repeat(MAX_FILE_BYTES + 1)).expect("write");
+        assert!(matches!(read("infra/variables.yml").await, Err(CodeHostError::TooLarge { .. })));
+
+        std::fs::remove_file(infra.join("variables.yml")).expect("rm");
+        let status = std::process::Command::new("mkfifo").arg(infra.join("variables.yml")).status().expect("mkfifo");
+        assert!(status.success());
+        let err = read("infra/variables.yml").await.expect_err("a FIFO");
+        assert!(err.to_string().contains("it is a FIFO, not a regular file"), "{err}");
+
+        std::fs::remove_file(infra.join("variables.yml")).expect("rm");
+        let outside = tempfile::tempdir().expect("tmp");
+        std::fs::write(outside.path().join("secret"), "token").expect("write");
+        std::os::unix::fs::symlink(outside.path().join("secret"), infra.join("variables.yml")).expect("link");
+        let err = read("infra/variables.yml").await.expect_err("a link out");
+        assert!(err.to_string().contains("outside"), "{err}");
+
+        assert!(read("../etc/passwd").await.is_err());
+    }
+}
