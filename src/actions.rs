@@ -2,7 +2,10 @@
 //!
 //! Every `::command::` this program emits goes through here, to a writer the caller gives,
 //! so tests can read them back. Customer-controlled text (plan output, YAML) is printed only
-//! between `::stop-commands::TOKEN` and `::TOKEN::`, where the runner ignores commands.
+//! between `::stop-commands::TOKEN` and `::TOKEN::`, where the runner ignores commands, and
+//! every other line goes through [`crate::output`]'s escaping. Text inside a command is escaped
+//! by GitHub's rules (`ActionCommand` in actions/runner): `%`, CR and LF in the message, also
+//! `:` and `,` in property values; other control characters are shown as `\uXXXX`.
 
 use std::io::Write;
 use std::path::Path;
@@ -10,21 +13,48 @@ use std::path::Path;
 /// GitHub's limit on one step's summary.
 pub const MAX_SUMMARY_BYTES: usize = 1024 * 1024;
 
-/// Escapes a workflow command's message (`%`, CR, LF).
+/// Escapes a workflow command's message: `%`, CR and LF as the runner unescapes them; any
+/// other control or invisible character as `\uXXXX` so it never reaches the log raw.
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    escape(s, false)
 }
 
 /// Escapes a workflow command's property value (also `:` and `,`).
 fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+    escape(s, true)
 }
 
-/// `::add-mask::VALUE`: the runner replaces the value with `***` in every later log line.
-pub fn add_mask(w: &mut impl Write, secret: &str) {
-    if !secret.is_empty() {
+fn escape(s: &str, property: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '%' => out.push_str("%25"),
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            ':' if property => out.push_str("%3A"),
+            ',' if property => out.push_str("%2C"),
+            c if crate::output::must_escape(c) => out.push_str(&crate::output::neutralise(&c.to_string())),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `::add-mask::VALUE` when running under GitHub Actions (`in_actions`, from the settings
+/// layer's `GITHUB_ACTIONS=true`): the runner replaces the value with `***` in every later
+/// log line. Outside Actions nothing is written: a terminal would show the secret.
+pub fn add_mask_if(w: &mut impl Write, secret: &str, in_actions: bool) {
+    if in_actions && !secret.is_empty() {
         let _ = writeln!(w, "::add-mask::{}", escape_data(secret));
     }
+}
+
+/// `::add-mask::VALUE`, written unconditionally.
+///
+/// Kept for the command layer until it passes the runner flag; new code calls
+/// [`add_mask_if`], which prints nothing outside GitHub Actions.
+pub fn add_mask(w: &mut impl Write, secret: &str) {
+    add_mask_if(w, secret, true);
 }
 
 /// An error annotation on a file position (`::error file=..,line=..,col=..::message`).
@@ -99,6 +129,27 @@ mod tests {
             String::from_utf8(out).expect("utf8"),
             "::error file=infra/vars%2Cx.yml,line=3,col=5::bad%0Avalue 100%25%0D::set-output name=x::y\n"
         );
+    }
+
+    #[test]
+    fn messages_and_properties_escape_by_githubs_rules_and_show_controls() {
+        let mut out = Vec::new();
+        error_at(&mut out, "a:b,c%\n.yml", 1, 2, "x\u{1b}[31m \u{85}\u{202e} 50%\r\n::add-mask::s");
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            "::error file=a%3Ab%2Cc%25%0A.yml,line=1,col=2::x\\u001b[31m \\u0085\\u202e 50%25%0D%0A::add-mask::s\n"
+        );
+    }
+
+    #[test]
+    fn the_mask_is_written_only_under_github_actions() {
+        let mut out = Vec::new();
+        add_mask_if(&mut out, "ghp_secret", false);
+        assert!(out.is_empty(), "a terminal would show the token");
+        add_mask_if(&mut out, "", true);
+        assert!(out.is_empty());
+        add_mask_if(&mut out, "ghp_%se\ncret", true);
+        assert_eq!(String::from_utf8(out).expect("utf8"), "::add-mask::ghp_%25se%0Acret\n");
     }
 
     #[test]

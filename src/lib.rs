@@ -29,6 +29,7 @@ pub mod refusal;
 pub mod render;
 pub mod report;
 pub mod settings;
+pub mod source_file;
 pub mod store;
 pub mod suggest;
 pub mod terraform;

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use crate::codehost::{CodeHost, CodeHostError, CommentOutcome, CommitStatus};
 use crate::identity::{CustomerId, Sha};
 use crate::output;
+use crate::source_file::{self, SourceFileErrorKind};
 use crate::yaml::MAX_FILE_BYTES;
 
 #[derive(Debug, Clone)]
@@ -23,34 +24,28 @@ impl LocalHost {
         Self { root: root.to_path_buf() }
     }
 
-    /// Reads a file of the source directory without following it out of the directory.
+    /// Reads a file of the source directory through [`source_file::read_in`]: bounded, no
+    /// FIFO or device, no link out of the directory, UTF-8 only.
     fn read(&self, repo: &CustomerId, path: &str) -> Result<Option<String>, CodeHostError> {
-        let err = |message: String| CodeHostError::Read {
-            repo: repo.to_string(),
-            path: path.to_owned(),
-            reference: "working tree".into(),
-            message,
-        };
-        if path.split('/').any(|seg| seg == ".." || seg.is_empty()) {
-            return Err(err("path leaves the source directory".into()));
-        }
-        let full = self.root.join(path);
-        match std::fs::metadata(&full) {
-            Ok(meta) if meta.len() > MAX_FILE_BYTES as u64 => {
-                return Err(CodeHostError::TooLarge {
-                    repo: repo.to_string(),
-                    path: path.to_owned(),
-                    reference: "working tree".into(),
-                    limit: MAX_FILE_BYTES,
-                });
-            }
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(err(e.to_string())),
-        }
-        std::fs::read_to_string(&full).map(Some).map_err(|e| err(e.to_string()))
+        source_file::read_in(&self.root, path, MAX_FILE_BYTES).map_err(|e| match e.kind {
+            SourceFileErrorKind::TooLarge { limit } => CodeHostError::TooLarge {
+                repo: repo.to_string(),
+                path: path.to_owned(),
+                reference: WORKING_TREE.into(),
+                limit,
+            },
+            kind => CodeHostError::Read {
+                repo: repo.to_string(),
+                path: path.to_owned(),
+                reference: WORKING_TREE.into(),
+                message: kind.to_string(),
+            },
+        })
     }
 }
+
+/// The "reference" a local read names in its errors.
+const WORKING_TREE: &str = "working tree";
 
 #[async_trait]
 impl CodeHost for LocalHost {
@@ -80,4 +75,49 @@ impl CodeHost for LocalHost {
 pub fn content_sha(text: &str) -> Sha {
     let digest = crate::pipeline::sha256_hex(text.as_bytes());
     Sha::parse(&digest[..40]).unwrap_or_else(|_| unreachable!("hex digest"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn customer() -> CustomerId {
+        CustomerId::parse("local/shop").expect("valid")
+    }
+
+    fn sha() -> Sha {
+        Sha::parse(&"a".repeat(40)).expect("valid")
+    }
+
+    /// Issue 9, item 9: the local code host reads through the bounded reader.
+    #[tokio::test]
+    async fn reads_are_bounded_never_block_and_stay_in_the_source_directory() {
+        let root = tempfile::tempdir().expect("tmp");
+        let infra = root.path().join("infra");
+        std::fs::create_dir(&infra).expect("mkdir");
+        let host = LocalHost::new(root.path());
+        let read = |path: &'static str| {
+            let host = host.clone();
+            async move { host.read_file(&customer(), path, &sha()).await }
+        };
+        assert!(read("infra/variables.yml").await.expect("missing is not an error").is_none());
+
+        std::fs::write(infra.join("variables.yml"), "x".repeat(MAX_FILE_BYTES + 1)).expect("write");
+        assert!(matches!(read("infra/variables.yml").await, Err(CodeHostError::TooLarge { .. })));
+
+        std::fs::remove_file(infra.join("variables.yml")).expect("rm");
+        let status = std::process::Command::new("mkfifo").arg(infra.join("variables.yml")).status().expect("mkfifo");
+        assert!(status.success());
+        let err = read("infra/variables.yml").await.expect_err("a FIFO");
+        assert!(err.to_string().contains("it is a FIFO, not a regular file"), "{err}");
+
+        std::fs::remove_file(infra.join("variables.yml")).expect("rm");
+        let outside = tempfile::tempdir().expect("tmp");
+        std::fs::write(outside.path().join("secret"), "token").expect("write");
+        std::os::unix::fs::symlink(outside.path().join("secret"), infra.join("variables.yml")).expect("link");
+        let err = read("infra/variables.yml").await.expect_err("a link out");
+        assert!(err.to_string().contains("outside"), "{err}");
+
+        assert!(read("../etc/passwd").await.is_err());
+    }
 }

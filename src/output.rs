@@ -1,19 +1,190 @@
 //! The one place that writes to the terminal: data to stdout, everything else to stderr.
+//!
+//! Both sinks apply one escaping rule, [`neutralise`], to everything they write, so no byte a
+//! customer controls can start a GitHub Actions workflow command or reach the terminal raw.
+//! The program's own workflow commands are written by [`crate::actions`] to its own writer.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::fmt::Write as _;
 use std::io::Write;
 
-/// Writes command data (a comment, a JSON object, a path) to stdout.
+/// Writes command data (a comment, a JSON object, a path) to stdout, neutralised.
+///
+/// The escapes [`neutralise`] uses are JSON string escapes and the characters it escapes can
+/// only appear inside strings of serialized JSON, so a JSON document stays valid and decodes
+/// to the same value.
 pub fn data(text: &str) {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
-    if !text.ends_with('\n') {
+    let safe = neutralise(text);
+    let _ = out.write_all(safe.as_bytes());
+    if !safe.ends_with('\n') {
         let _ = out.write_all(b"\n");
     }
     let _ = out.flush();
 }
 
-/// Writes a line of progress or tool output to stderr.
+/// Writes a line of progress or tool output to stderr, neutralised. Text with several lines
+/// (`\n`) is written as several lines, each neutralised on its own.
 pub fn log(line: &str) {
-    eprintln!("{line}");
+    let safe = neutralise(line);
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(safe.as_bytes());
+    let _ = err.write_all(b"\n");
+    let _ = err.flush();
+}
+
+/// The escaping rule for the runner log and the terminal.
+///
+/// The GitHub runner reads a step's output line by line, ending a line at LF, CR or CRLF
+/// (.NET `StreamReader.ReadLine`), and takes a line as a workflow command when
+///
+/// - after trimming leading white space (.NET `char.IsWhiteSpace`: the Unicode `White_Space`
+///   set) it starts with `::` and holds a second `::` (`ActionCommand.TryParseV2`), or
+/// - it contains `##[` anywhere, followed by a `]` (`ActionCommand.TryParse`, the legacy form).
+///
+/// Both checks use .NET's culture-aware `StartsWith`/`IndexOf`, which skip "ignorable"
+/// characters such as U+00AD or U+200B, so an invisible character does not break a match.
+///
+/// Lines are kept at `\n` (the only break left unescaped). In each line:
+///
+/// - every control character (C0, DEL, C1 — so also CR, tab, ESC of ANSI sequences, U+0085),
+///   the line and paragraph separators U+2028/U+2029, bidirectional controls and other
+///   invisible default-ignorable characters are written as `\uXXXX` (surrogate pairs above
+///   U+FFFF);
+/// - the `[` of every `##[` is written `\u005b`;
+/// - a line whose first non-white-space characters are `::` gets its first `:` written
+///   `\u003a`.
+///
+/// The result has no raw control character other than `\n`, and no line of it is a workflow
+/// command.
+pub fn neutralise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        neutralise_line(line, &mut out);
+    }
+    out
+}
+
+fn neutralise_line(line: &str, out: &mut String) {
+    let start = out.len();
+    let mut hashes = 0usize;
+    for ch in line.chars() {
+        if must_escape(ch) {
+            push_escaped(ch, out);
+            hashes = 0;
+        } else if ch == '[' && hashes >= 2 {
+            out.push_str("\\u005b");
+            hashes = 0;
+        } else {
+            out.push(ch);
+            hashes = if ch == '#' { hashes + 1 } else { 0 };
+        }
+    }
+    let written = &out[start..];
+    let lead = written.len() - written.trim_start().len();
+    if written[lead..].starts_with("::") {
+        out.replace_range(start + lead..start + lead + 1, "\\u003a");
+    }
+}
+
+fn push_escaped(ch: char, out: &mut String) {
+    let mut units = [0u16; 2];
+    for unit in ch.encode_utf16(&mut units) {
+        let _ = write!(out, "\\u{unit:04x}");
+    }
+}
+
+/// Characters shown escaped: controls, line separators, bidi controls and invisible
+/// (default-ignorable) characters.
+pub fn must_escape(ch: char) -> bool {
+    ch.is_control()
+        || matches!(
+            ch,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFFB}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether the runner would take `line` as a workflow command (see [`neutralise`]).
+    fn runner_would_parse(line: &str) -> bool {
+        let visible: String = line.chars().filter(|c| !must_escape(*c) || c.is_whitespace()).collect();
+        let trimmed = visible.trim_start();
+        (trimmed.starts_with("::") && trimmed[2..].contains("::"))
+            || visible.find("##[").is_some_and(|at| visible[at..].contains(']'))
+    }
+
+    /// Splits like the runner: at LF, CR and CRLF.
+    fn runner_lines(text: &str) -> Vec<&str> {
+        text.split(['\n', '\r']).collect()
+    }
+
+    #[test]
+    fn hostile_lines_come_out_neutralised() {
+        let cases = [
+            ("\n::add-mask::x", "\n\\u003a:add-mask::x"),
+            ("::stop-commands::t", "\\u003a:stop-commands::t"),
+            ("  ::error::x", "  \\u003a:error::x"),
+            ("\u{a0}\u{3000}::warning::x", "\u{a0}\u{3000}\\u003a:warning::x"),
+            ("\r::error::x", "\\u000d::error::x"),
+            ("a\r\n::error::x", "a\\u000d\n\\u003a:error::x"),
+            ("\t::error::x", "\\u0009::error::x"),
+            ("\u{85}::error::x", "\\u0085::error::x"),
+            ("\u{2028}::error::x", "\\u2028::error::x"),
+            ("\u{200b}::error::x", "\\u200b::error::x"),
+            ("red \x1b[31mtext\x1b[0m", "red \\u001b[31mtext\\u001b[0m"),
+            ("\u{9b}31m", "\\u009b31m"),
+            ("key `x##[add-mask]secret`", "key `x##\\u005badd-mask]secret`"),
+            ("###[a]", "###\\u005ba]"),
+            ("#\u{ad}#[add-mask]s", "#\\u00ad#[add-mask]s"),
+            ("bidi \u{202e}txt.exe", "bidi \\u202etxt.exe"),
+            ("tag \u{e0041}", "tag \\udb40\\udc41"),
+            ("plain: text :: fine", "plain: text :: fine"),
+            ("ünïcödé ✓", "ünïcödé ✓"),
+        ];
+        for (input, expected) in cases {
+            let out = neutralise(input);
+            assert_eq!(out, expected, "{input:?}");
+            for line in runner_lines(&out) {
+                assert!(!runner_would_parse(line), "{input:?} gives a command line {line:?}");
+            }
+            assert!(!out.chars().any(|c| c != '\n' && must_escape(c)), "{input:?}: raw control in {out:?}");
+        }
+    }
+
+    #[test]
+    fn neutralised_json_stays_valid_and_decodes_to_the_same_value() {
+        let value = serde_json::json!({
+            "message": "unknown key `##[add-mask]x` \u{7f}\u{85}\u{2028}\u{202e}\u{feff}\u{e0041}",
+            "list": ["::error::x", "\n::x::"],
+        });
+        let text = serde_json::to_string_pretty(&value).expect("json");
+        let safe = neutralise(&text);
+        assert!(!safe.contains("##["), "{safe}");
+        let back: serde_json::Value = serde_json::from_str(&safe).expect("still JSON");
+        assert_eq!(back, value);
+    }
 }

@@ -7,11 +7,14 @@
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, FileProblem, shown};
 use crate::suggest::did_you_mean;
 
 /// Largest input file accepted, for both `variables.yml` and `infra-manager.yml`.
 pub const MAX_FILE_BYTES: usize = 64 * 1024;
+
+/// The deepest nesting of mappings and lists a file may use.
+pub const MAX_DEPTH: usize = 16;
 
 /// A 1-based position in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,6 +40,11 @@ pub enum Value {
 pub struct Node {
     pub value: Value,
     pub pos: Pos,
+    /// For a scalar YAML typed as null, a boolean or a number: the text as written (`on`,
+    /// `0x1F`, `1.10`, `~`), so a message can show it and suggest quoting.
+    pub source: Option<String>,
+    /// Byte range of the defining scalar in the file, until `source` is filled in.
+    span: Option<(usize, usize)>,
 }
 
 /// A mapping key and where it starts.
@@ -64,32 +72,53 @@ impl Value {
 /// Parses `text` into a node tree. `file` names the file in diagnostics.
 pub fn parse(file: &str, text: &str) -> Result<Node, Diagnostic> {
     if text.len() > MAX_FILE_BYTES {
-        return Err(Diagnostic {
-            file: file.to_owned(),
-            line: 1,
-            column: 1,
-            message: format!("file is {} bytes, larger than the {MAX_FILE_BYTES}-byte limit", text.len()),
-            hint: Some("keep the file small: it describes requirements, not data".to_owned()),
-        });
+        let problem = FileProblem::TooLarge { size: Some(text.len() as u64), limit: MAX_FILE_BYTES as u64 };
+        return Err(Diagnostic::whole_file(file, &problem));
     }
     let options = serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_aliases: 100,
             max_anchors: 100,
             max_events: 100_000,
+            // `variables.yml` needs four levels and `infra-manager.yml` five. Each level costs
+            // stack in the recursive deserializer (tens of KiB in a debug build), so the bound
+            // keeps a hostile file far from overflowing even a 2 MiB thread stack.
+            max_depth: MAX_DEPTH,
         },
         alias_limits: serde_saphyr::alias_limits! {
             max_total_replayed_events: 10_000,
             max_replay_stack_depth: 8,
             max_alias_expansions_per_anchor: 100,
         },
+        // Keys are read as strings (see `KeyName`): `~:` is the key "~", not an error.
+        null_as_string: true,
+        // `!!binary` is not decoded: a value is always the text that was written.
+        ignore_binary_tag_for_string: true,
     };
     let parsed: Result<Option<Spanned<Value>>, _> = serde_saphyr::from_str_with_options(text, options);
     match parsed {
-        Ok(Some(spanned)) => Ok(node(spanned)),
-        Ok(None) => Ok(Node { value: Value::Null, pos: Pos { line: 1, column: 1 } }),
+        Ok(Some(spanned)) => {
+            let mut root = node(spanned);
+            fill_sources(&mut root, text);
+            Ok(root)
+        }
+        Ok(None) => Ok(Node { value: Value::Null, pos: Pos { line: 1, column: 1 }, source: None, span: None }),
         Err(err) => Err(yaml_error(file, &err)),
     }
+}
+
+/// Records the written text of every non-string scalar (see [`Node::source`]).
+fn fill_sources(node: &mut Node, text: &str) {
+    match &mut node.value {
+        Value::Seq(items) => items.iter_mut().for_each(|n| fill_sources(n, text)),
+        Value::Map(entries) => entries.iter_mut().for_each(|(_, n)| fill_sources(n, text)),
+        Value::Str(_) => {}
+        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) => {
+            node.source =
+                node.span.and_then(|(start, len)| text.get(start..start.checked_add(len)?)).map(str::to_owned);
+        }
+    }
+    node.span = None;
 }
 
 fn yaml_error(file: &str, err: &serde_saphyr::Error) -> Diagnostic {
@@ -97,22 +126,57 @@ fn yaml_error(file: &str, err: &serde_saphyr::Error) -> Diagnostic {
         err.location().map_or(Pos { line: 1, column: 1 }, |l| Pos { line: l.line().max(1), column: l.column().max(1) });
     let raw = err.without_snippet().to_string();
     // The library appends its own position; ours goes in front, so drop theirs.
-    let message = raw.split(" at line ").next().unwrap_or(&raw).trim().to_owned();
-    let lower = message.to_lowercase();
-    let hint = if lower.contains("alias") || lower.contains("anchor") || lower.contains("budget") {
-        Some("anchors and aliases are limited; write the values out instead".to_owned())
-    } else if lower.contains("duplicate") {
-        Some("each key may appear once in a mapping".to_owned())
-    } else {
-        Some("check the YAML syntax around this place (indentation, quotes, colons)".to_owned())
-    };
+    let library = raw.split(" at line ").next().unwrap_or(&raw).trim();
+    let (message, hint) = explain(library);
     Diagnostic {
         file: file.to_owned(),
         line: pos.line,
         column: pos.column,
         message: format!("invalid YAML: {message}"),
-        hint,
+        hint: Some(hint.to_owned()),
     }
+}
+
+const ALIAS_HINT: &str = "anchors and aliases are limited; write the values out instead";
+
+/// The parser's message in the file author's terms (no library advice), and a hint.
+fn explain(library: &str) -> (String, &'static str) {
+    let lower = library.to_lowercase();
+    let own = |m: &str, h| (m.to_owned(), h);
+    if lower.contains("multiple yaml documents") {
+        own(
+            "the file holds more than one YAML document",
+            "keep one document: remove the `---` line and what follows it",
+        )
+    } else if lower.contains("depth") || lower.contains("recursion limit") {
+        own("the file is nested too deeply", "`variables.yml` needs only three levels of nesting")
+    } else if lower.contains("recursive reference") {
+        own("an alias refers to the anchor it is inside", ALIAS_HINT)
+    } else if lower.contains("unknown anchor") {
+        own("an alias (`*name`) refers to an anchor that is not defined", "define `&name` before using `*name`")
+    } else if lower.contains("anchors {") {
+        own("the file defines too many anchors (`&name`)", ALIAS_HINT)
+    } else if lower.contains("alias") || lower.contains("anchor") || lower.contains("replay") {
+        own("aliases expand to too much data", ALIAS_HINT)
+    } else if lower.contains("budget") {
+        own("the file is too complex to read", "write the file as plain keys and values, like the documented example")
+    } else if lower.contains("duplicate") {
+        // "duplicate mapping key: k, set DuplicateKeyPolicy in Options if acceptable"
+        let message = library.split(", set ").next().unwrap_or(library);
+        (shown_message(message), "each key may appear once in a mapping")
+    } else if lower.contains("expected string scalar") {
+        own("a key must be plain text, not a list, a mapping or an alias", "write the key as text")
+    } else {
+        (shown_message(library), "check the YAML syntax around this place (indentation, quotes, colons)")
+    }
+}
+
+/// A library message, which may quote the file's text, with that text made visible.
+fn shown_message(message: &str) -> String {
+    message
+        .chars()
+        .map(|c| if crate::output::must_escape(c) { c.escape_unicode().to_string() } else { c.to_string() })
+        .collect()
 }
 
 fn pos_of<T>(spanned: &Spanned<T>) -> Pos {
@@ -121,7 +185,12 @@ fn pos_of<T>(spanned: &Spanned<T>) -> Pos {
 
 fn node(spanned: Spanned<Value>) -> Node {
     let pos = pos_of(&spanned);
-    Node { value: spanned.value, pos }
+    let span = spanned.defined.span();
+    let span = span
+        .byte_offset()
+        .zip(span.byte_len())
+        .and_then(|(o, l)| Some((usize::try_from(o).ok()?, usize::try_from(l).ok()?)));
+    Node { value: spanned.value, pos, source: None, span }
 }
 
 impl<'de> Deserialize<'de> for Value {
@@ -179,7 +248,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
             let pos = pos_of(&key);
             let value = node(map.next_value::<Spanned<Value>>()?);
             if entries.iter().any(|(k, _)| k.name == key.value.0) {
-                return Err(de::Error::custom(format!("duplicate key `{}`", key.value.0)));
+                return Err(de::Error::custom(format!("duplicate key `{}`", crate::diagnostic::shown(&key.value.0))));
             }
             entries.push((Key { name: key.value.0, pos }, value));
         }
@@ -187,7 +256,8 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 }
 
-/// A mapping key; scalars of any type are taken by their text (`1:` is key `"1"`).
+/// A mapping key, always by its source text: `on:` is key `"on"` (not `"true"`), `0x1F:` is
+/// `"0x1F"`, `~:` is `"~"`. Keys are read as strings, so YAML 1.1 typing never rewrites them.
 struct KeyName(String);
 
 impl<'de> Deserialize<'de> for KeyName {
@@ -217,7 +287,7 @@ impl<'de> Deserialize<'de> for KeyName {
                 Ok(KeyName("null".to_owned()))
             }
         }
-        deserializer.deserialize_any(KeyVisitor)
+        deserializer.deserialize_string(KeyVisitor)
     }
 }
 
@@ -248,11 +318,30 @@ impl Checker {
     }
 
     fn wrong_type(&mut self, path: &str, node: &Node, expected: &str) {
-        self.error(
-            node.pos,
-            format!("`{path}` must be {expected}, found {}", node.value.type_name()),
-            Some(format!("write `{path}` as {expected}")),
-        );
+        let found = node.value.type_name();
+        match node.source.as_deref().filter(|s| !s.is_empty()) {
+            // A scalar YAML typed by its spelling (`on`, `0x1F`, `1.10`, `~`) where text is wanted.
+            Some(written) if expected == "a string" && written.starts_with(['"', '\'']) => self.error(
+                node.pos,
+                format!("`{path}` must be a string, found {found} `{}`", shown(written)),
+                Some("remove the explicit type tag (`!!int`, `!!bool`, …) to keep the text".into()),
+            ),
+            Some(written) if expected == "a string" => self.error(
+                node.pos,
+                format!("`{path}` must be a string, found {found} `{}`", shown(written)),
+                Some(format!("YAML reads `{}` as {found}; put it in quotes to keep the text", shown(written))),
+            ),
+            Some(written) => self.error(
+                node.pos,
+                format!("`{path}` must be {expected}, found {found} `{}`", shown(written)),
+                Some(format!("write `{path}` as {expected}")),
+            ),
+            None => self.error(
+                node.pos,
+                format!("`{path}` must be {expected}, found {found}"),
+                Some(format!("write `{path}` as {expected}")),
+            ),
+        }
     }
 
     /// The entries of a mapping node; records an error (and gives `None`) otherwise.
@@ -275,7 +364,7 @@ impl Checker {
                     Some(best) => format!("did you mean `{best}`?"),
                     None => format!("known keys here: {}", known.join(", ")),
                 };
-                self.error(key.pos, format!("unknown key `{}`{place}", key.name), Some(hint));
+                self.error(key.pos, format!("unknown key `{}`{place}", shown(&key.name)), Some(hint));
             }
         }
     }
@@ -377,6 +466,84 @@ mod tests {
         let err = parse("f.yml", "a: 1\nb: [1, 2\nc: 3\n").expect_err("bad yaml");
         assert!(err.line >= 2, "{err}");
         assert!(err.message.starts_with("invalid YAML"), "{err}");
+    }
+
+    /// YAML 1.1 would type these keys as booleans, numbers or null; they keep their text.
+    #[test]
+    fn keys_keep_their_source_text() {
+        let text = "on: 1\nyes: 2\n0x1F: 3\n~: 4\n1.10: 5\n1e3: 6\n.inf: 7\n-0: 8\n+1: 9\nnull: 10\n0o17: 11\n";
+        let root = parse("f.yml", text).expect("parses");
+        let Value::Map(entries) = &root.value else { panic!("map") };
+        let names: Vec<&str> = entries.iter().map(|(k, _)| k.name.as_str()).collect();
+        assert_eq!(names, ["on", "yes", "0x1F", "~", "1.10", "1e3", ".inf", "-0", "+1", "null", "0o17"]);
+    }
+
+    #[test]
+    fn typed_scalars_keep_their_written_text_for_messages() {
+        let root = parse("f.yml", "a: on\nb: 0x1F\nc: 1.10\nd: ~\ne: \"on\"\nf: !!binary aGk=\n").expect("parses");
+        let Value::Map(entries) = &root.value else { panic!("map") };
+        let sources: Vec<Option<&str>> = entries.iter().map(|(_, n)| n.source.as_deref()).collect();
+        assert_eq!(sources, [Some("on"), Some("0x1F"), Some("1.10"), Some("~"), None, None]);
+        assert_eq!(entries[4].1.value, Value::Str("on".into()));
+        assert_eq!(entries[5].1.value, Value::Str("aGk=".into()), "`!!binary` is not decoded");
+        let mut c = Checker::new("f.yml");
+        assert_eq!(c.str("a", &entries[0].1), None);
+        assert_eq!(c.diagnostics[0].message, "`a` must be a string, found a boolean `on`");
+        assert_eq!(
+            c.diagnostics[0].hint.as_deref(),
+            Some("YAML reads `on` as a boolean; put it in quotes to keep the text")
+        );
+    }
+
+    #[test]
+    fn parser_errors_are_explained_without_library_advice() {
+        let cases = [
+            ("a: 1\n---\nb: 2\n", "invalid YAML: the file holds more than one YAML document"),
+            ("a: &a [*a]\n", "invalid YAML: an alias refers to the anchor it is inside"),
+            ("a: *nope\n", "invalid YAML: an alias (`*name`) refers to an anchor that is not defined"),
+            ("a: 1\na: 2\n", "invalid YAML: duplicate mapping key: a"),
+            ("? [a]\n: 1\n", "invalid YAML: a key must be plain text, not a list, a mapping or an alias"),
+        ];
+        for (text, message) in cases {
+            let err = parse("f.yml", text).expect_err(text);
+            assert_eq!(err.message, message, "{text:?}");
+        }
+        let deep = format!("a: {}{}\n", "[".repeat(500), "]".repeat(500));
+        assert_eq!(parse("f.yml", &deep).expect_err("deep").message, "invalid YAML: the file is nested too deeply");
+        let anchors: String = (0..150).map(|i| format!("k{i}: &a{i} v\n")).collect();
+        assert_eq!(
+            parse("f.yml", &anchors).expect_err("anchors").message,
+            "invalid YAML: the file defines too many anchors (`&name`)"
+        );
+    }
+
+    /// The deserializer recurses once per level (tens of KiB of stack each in a debug build):
+    /// the depth bound, which also counts aliases replayed inside nesting, keeps every input
+    /// within a small thread stack.
+    #[test]
+    fn deep_nesting_is_refused_before_it_can_exhaust_a_small_stack() {
+        let deepest = MAX_DEPTH - 1;
+        let nested = |open: &str, close: &str, depth: usize, inner: &str| {
+            format!("{}{inner}{}", open.repeat(depth), close.repeat(depth))
+        };
+        let ok = format!("a: {}\n", nested("{x: ", "}", deepest - 1, "1"));
+        let too_deep = [
+            format!("a: {}\n", nested("[", "]", 20_000, "")),
+            format!("a: {}\n", nested("{x: ", "}", 5_000, "1")),
+            format!("a: &a {}\nb: {}\n", nested("[", "]", deepest - 1, "1"), nested("[", "]", deepest - 1, "*a")),
+        ];
+        std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || {
+                parse("f.yml", &ok).expect("the deepest allowed nesting parses");
+                for text in too_deep {
+                    let err = parse("f.yml", &text).expect_err("too deep");
+                    assert!(err.message.contains("nested too deeply") || err.message.contains("larger than"), "{err}");
+                }
+            })
+            .expect("spawn")
+            .join()
+            .expect("no stack overflow");
     }
 
     #[test]

@@ -52,10 +52,12 @@ pub fn check(text: &str) -> Result<(), TemplateError> {
                 hint: allowed_hint(),
             });
         };
-        let name = after[..end].trim();
+        // Only ASCII spaces and tabs pad a name, as in minijinja's own syntax: a no-break
+        // space or any other character makes the expression unknown here, not at expansion.
+        let name = after[..end].trim_matches([' ', '\t']);
         if !VARIABLES.contains(&name) {
-            let shown: String = name.chars().take(40).collect();
-            let suggestion = crate::suggest::did_you_mean(name, VARIABLES)
+            let shown = crate::diagnostic::shown(name);
+            let suggestion = crate::suggest::did_you_mean(name.trim(), VARIABLES)
                 .map(|s| format!("did you mean `{{{{ {s} }}}}`? "))
                 .unwrap_or_default();
             return Err(TemplateError {
@@ -104,10 +106,13 @@ pub(crate) fn sandbox_render(text: &str, ctx: &TemplateContext<'_>) -> Result<St
         customer => ctx.customer,
         project_name => ctx.project_name,
     };
-    env.render_str(text, context).map_err(|e| TemplateError {
-        offset: 0,
-        message: format!("template could not be expanded: {e}"),
-        hint: allowed_hint(),
+    env.render_str(text, context).map_err(|e| {
+        let hint = if e.kind() == minijinja::ErrorKind::OutOfFuel {
+            "use fewer template expressions in one value".to_owned()
+        } else {
+            allowed_hint()
+        };
+        TemplateError { offset: 0, message: format!("template could not be expanded: {}", e.kind()), hint }
     })
 }
 
@@ -137,12 +142,18 @@ mod tests {
             ("{{ environment | upper }}", 0, "unknown template expression"),
             ("{{ environment", 0, "not closed"),
             ("é{{ enviroment }}", 1, "unknown template expression"),
+            ("{{\u{a0}environment }}", 0, "unknown template expression `{{ \\u{a0}environment }}`"),
+            ("{{ environment\u{3000}}}", 0, "unknown template expression"),
+            ("{{ environment.__class__ }}", 0, "unknown template expression"),
+            ("{{ environment[0] }}", 0, "unknown template expression"),
+            ("{{ customer|e }}", 0, "unknown template expression"),
         ];
         for (text, offset, message) in cases {
             let err = check(text).expect_err(text);
             assert_eq!(err.offset, offset, "{text}");
             assert!(err.message.contains(message), "{text}: {}", err.message);
         }
+        check("{{environment}}-{{\tcustomer\t}}").expect("ASCII padding is fine");
         let err = check("{{ enviroment }}").expect_err("typo");
         assert!(err.hint.contains("did you mean `{{ environment }}`"), "{}", err.hint);
     }
@@ -154,5 +165,9 @@ mod tests {
         sandbox_render("{% include 'x' %}", &CTX).expect_err("no loader");
         sandbox_render("{% for a in 'abcdefghij' %}{% for b in 'abcdefghij' %}{% for c in 'abcdefghij' %}x{% endfor %}{% endfor %}{% endfor %}", &CTX)
             .expect_err("out of fuel");
+        let many = "{{ environment }}".repeat(99);
+        let err = expand(&many, &CTX).expect_err("fuel runs out");
+        assert!(err.message.contains("could not be expanded"), "{}", err.message);
+        assert_eq!(err.hint, "use fewer template expressions in one value");
     }
 }

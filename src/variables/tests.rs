@@ -82,7 +82,7 @@ fn each_rule_reports_its_exact_place() {
         (
             "project_name: customer-app-name",
             "project_name: 12",
-            "1:15 `project_name` must be a string, found an integer",
+            "1:15 `project_name` must be a string, found an integer `12`",
         ),
         ("cloud_provider: aws", "cloud_provider: gcp", "2:17 cloud provider `gcp` is not supported"),
         ("  staging:    {", "  qa:    {", "4:3 unknown environment `qa`"),
@@ -147,12 +147,12 @@ fn each_rule_reports_its_exact_place() {
         (
             "  customer: customer-name",
             "  \"bad#key\": me",
-            "10:3 tag key `bad#key` has characters AWS does not allow in tags",
+            "10:3 tag key `bad#key` has a character AWS does not allow in tags (`#`)",
         ),
         (
             "  customer: customer-name",
             "  customer: \"a|b\"",
-            "10:13 tag `customer` value `a|b` has characters AWS does not allow in tags",
+            "10:13 tag `customer` value `a|b` has a character AWS does not allow in tags (`|`)",
         ),
         (
             "\"{{ environment }}\"",
@@ -287,4 +287,188 @@ fn oversized_files_and_alias_bombs_are_refused_with_a_clear_error() {
     let bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n";
     let found = problems(bomb);
     assert!(found[0].contains("invalid YAML"), "{found:?}");
+}
+
+/// Issue 9, item 5: a value whose template cannot be expanded is an error at its place, and
+/// the tier check runs on every expanded value; nothing unexpanded reaches the result.
+#[test]
+fn a_failed_expansion_is_an_error_and_never_skips_the_tier_check() {
+    let fuel = format!("\"{}\"", "{{ environment }}".repeat(99));
+    let cases = [
+        (
+            "region: us-east-1,",
+            format!("region: {fuel},"),
+            "4:25 `environments.staging.region`: template could not be expanded",
+        ),
+        (
+            "instance_type: t3.micro,",
+            format!("instance_type: {fuel},"),
+            "4:51 `environments.staging.instance_type`: template could not be expanded",
+        ),
+        (
+            "region: us-east-1,",
+            "region: \"{{\u{a0}environment }}\",".to_owned(),
+            "4:25 `environments.staging.region`: unknown template expression",
+        ),
+        ("\"10.0.0.0/16\"", fuel.clone(), "7:13 `networking.vpc_cidr`: template could not be expanded"),
+        (
+            "customer: customer-name",
+            format!("customer: {fuel}"),
+            "10:13 `tags.customer`: template could not be expanded",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        let text = VALID.replacen(from, &to, 1);
+        let found = problems(&text);
+        assert!(found.iter().any(|p| p.starts_with(expected)), "{to}: expected `{expected}`, got {found:#?}");
+    }
+}
+
+#[test]
+fn rules_run_on_the_expanded_value() {
+    // A template that expands to a region outside the tier, or to no region at all.
+    let text = VALID.replacen("region: us-east-1,", "region: \"us-{{ environment }}-1\",", 1);
+    assert_eq!(
+        problems(&text),
+        [
+            "4:25 `environments.staging.region` `us-staging-1` is not allowed by tier `standard` (`us-{{ environment }}-1` expanded for `staging`)"
+        ]
+    );
+    let text = VALID.replacen("region: us-east-1,", "region: \"{{ customer }}\",", 1);
+    assert_eq!(
+        problems(&text),
+        [
+            "4:25 `environments.staging.region` `acme/webshop` is not an AWS region name (`{{ customer }}` expanded for `staging`)"
+        ]
+    );
+    let text = VALID.replacen("customer: customer-name", "customer: \"{{ customer }}\\t\"", 1);
+    let found = problems(&text);
+    assert!(
+        found[0].starts_with("10:13 tag `customer` value `acme/webshop\\u{9}` has a character AWS does not allow"),
+        "{found:?}"
+    );
+    // Without a tier, the format is still checked.
+    let mut config = config();
+    config.tiers.clear();
+    let rules = Rules::for_customer(&config, None);
+    let text = VALID.replacen("region: us-east-1,", "region: \"us-east-1\\n\",", 1);
+    let err = Variables::parse(PATH, &text, &customer(), &rules).expect_err("no tier, still checked");
+    assert_eq!(err.0[0].message, "`environments.staging.region` `us-east-1\\u{a}` is not an AWS region name");
+    let vars = Variables::parse(PATH, &VALID.replace("t3.small", "m5.large"), &customer(), &rules).expect("no tier");
+    assert_eq!(vars.resolve(&EnvName::parse("production").expect("env")).expect("resolves").instance_type, "m5.large");
+}
+
+/// Issue 9, item 6.
+#[test]
+fn cidr_prefix_tricks_and_control_characters_in_tags_are_refused_at_their_line() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "\"10.0.0.0/16\"",
+            "\"10.0.0.0/+16\"",
+            "7:13 `networking.vpc_cidr` `10.0.0.0/+16` is not a valid IPv4 CIDR block",
+        ),
+        (
+            "\"10.0.0.0/16\"",
+            "\"10.0.0.0/016\"",
+            "7:13 `networking.vpc_cidr` `10.0.0.0/016` is not a valid IPv4 CIDR block",
+        ),
+        (
+            "  customer: customer-name",
+            "  customer: \"a\\nb\"",
+            "10:13 tag `customer` value `a\\u{a}b` has a character AWS does not allow in tags (`\\u{a}`)",
+        ),
+        (
+            "  customer: customer-name",
+            "  customer: \"a\\tb\"",
+            "10:13 tag `customer` value `a\\u{9}b` has a character AWS does not allow in tags (`\\u{9}`)",
+        ),
+        (
+            "  customer: customer-name",
+            "  customer: \"a\\rb\"",
+            "10:13 tag `customer` value `a\\u{d}b` has a character AWS does not allow in tags (`\\u{d}`)",
+        ),
+        (
+            "  customer: customer-name",
+            "  customer: \"a\\Nb\"",
+            "10:13 tag `customer` value `a\\u{85}b` has a character AWS does not allow in tags (`\\u{85}`)",
+        ),
+        (
+            "  customer: customer-name",
+            "  customer: \"a\\u202Eb\"",
+            "10:13 tag `customer` value `a\\u{202e}b` has a character AWS does not allow in tags (`\\u{202e}`)",
+        ),
+        (
+            "  customer: customer-name",
+            "  customer: \"a\\x9bb\"",
+            "10:13 tag `customer` value `a\\u{9b}b` has a character AWS does not allow in tags (`\\u{9b}`)",
+        ),
+        (
+            "  customer: customer-name",
+            "  \"a\\nb\": x",
+            "10:3 tag key `a\\u{a}b` has a character AWS does not allow in tags (`\\u{a}`)",
+        ),
+        (
+            "  customer: customer-name",
+            "  \"a\\u2066b\": x",
+            "10:3 tag key `a\\u{2066}b` has a character AWS does not allow in tags (`\\u{2066}`)",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        let text = VALID.replacen(from, to, 1);
+        let found = problems(&text);
+        assert!(found.iter().any(|p| p == expected), "{to}: expected `{expected}`, got {found:#?}");
+    }
+}
+
+/// Issue 9, item 6: YAML 1.1 typing never rewrites a key.
+#[test]
+fn typed_keys_keep_their_text() {
+    let text = VALID.replace("  customer: customer-name\n", "  on: yes-text\n  0x1F: hex\n  1.10: version\n");
+    let vars = check(&text).expect("valid");
+    let tags = vars.resolve(&EnvName::parse("staging").expect("env")).expect("resolves").tags;
+    let keys: Vec<&str> = tags.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["0x1F", "1.10", "environment", "on", "project"]);
+    let text = VALID.replace("  customer: customer-name", "  ~: tilde");
+    assert_eq!(problems(&text), ["10:3 tag key `~` has a character AWS does not allow in tags (`~`)"]);
+    let text = VALID.replace("  staging:", "  on:");
+    assert_eq!(problems(&text)[0], "4:3 unknown environment `on`");
+    let text = VALID.replace("  customer: customer-name", "  customer: on");
+    let err = check(&text).expect_err("a boolean value");
+    assert_eq!(err.0[0].message, "`tags.customer` must be a string, found a boolean `on`");
+}
+
+/// Issue 9, item 7.
+#[test]
+fn out_of_range_counts_have_hints_and_whole_file_problems_are_at_1_1() {
+    for (from, to) in [
+        ("min_instances: 1,", "min_instances: -1,"),
+        ("availability_zones: 2", "availability_zones: 7"),
+        ("availability_zones: 2", "availability_zones: 0"),
+    ] {
+        let err = check(&VALID.replacen(from, to, 1)).expect_err(to);
+        assert!(err.0[0].hint.is_some(), "{to}: {err}");
+    }
+    let d = file_problem(PATH, &crate::diagnostic::FileProblem::NotUtf8 { line: None, column: None });
+    assert_eq!((d.file.as_str(), d.line, d.column, d.message.as_str()), (PATH, 1, 1, "file is not UTF-8 text"));
+    let d = file_problem(PATH, &crate::diagnostic::FileProblem::TooLarge { size: None, limit: 65_536 });
+    assert_eq!((d.line, d.column), (1, 1));
+}
+
+#[test]
+fn resolved_values_are_the_checked_expansions() {
+    let vars = check(VALID).expect("valid");
+    let envs: Vec<&str> = vars.environments().map(EnvName::as_str).collect();
+    assert_eq!(envs, ["staging", "production"]);
+    let staging = vars.resolve(&EnvName::parse("staging").expect("env")).expect("resolves");
+    assert_eq!(staging.tags["environment"], "staging");
+    assert_eq!(staging.vpc_cidr, "10.0.0.0/16");
+    assert_eq!(staging.availability_zones, 2);
+    assert_eq!(vars.project_name(), "customer-app-name");
+}
+
+#[test]
+fn an_empty_file_or_a_non_mapping_root_is_named_plainly() {
+    assert_eq!(problems(""), ["1:1 the file has no content"]);
+    assert_eq!(problems("# only a comment\n"), ["1:1 the file has no content"]);
+    assert_eq!(problems("- a\n- b\n"), ["1:1 the file must be a mapping of keys, found a list"]);
 }
