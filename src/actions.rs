@@ -10,8 +10,8 @@
 use std::io::Write;
 use std::path::Path;
 
-/// GitHub's limit on one step's summary.
-pub const MAX_SUMMARY_BYTES: usize = 1024 * 1024;
+/// GitHub's limit on one step's summary ([`crate::limits`]).
+pub const MAX_SUMMARY_BYTES: usize = crate::limits::STEP_SUMMARY_BYTES;
 
 /// Escapes a workflow command's message: `%`, CR and LF as the runner unescapes them; any
 /// other control or invisible character as `\uXXXX` so it never reaches the log raw.
@@ -107,11 +107,9 @@ pub fn append_summary(path: &Path, markdown: &str) -> std::io::Result<()> {
         if room < note.len() {
             return Ok(());
         }
-        let mut end = room.saturating_sub(note.len());
-        while end > 0 && !markdown.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}{note}", &markdown[..end])
+        // Cut at a line end outside any code fence, so no span or fence is left open.
+        let kept = crate::report::markdown::cut_at_line_bytes(markdown, room.saturating_sub(note.len()));
+        format!("{kept}{note}")
     };
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
     file.write_all(text.as_bytes())

@@ -9,6 +9,7 @@
 use async_trait::async_trait;
 use serde::Serialize;
 
+use crate::diagnostic::FileProblem;
 use crate::identity::{CustomerId, Sha};
 
 /// A commit status state, as GitHub names them.
@@ -47,8 +48,8 @@ pub enum CommentOutcome {
 pub enum CodeHostError {
     #[error("can't read `{path}` at {repo}@{reference}: {message}")]
     Read { repo: String, path: String, reference: String, message: String },
-    #[error("`{path}` is larger than {limit} bytes at {repo}@{reference}")]
-    TooLarge { repo: String, path: String, reference: String, limit: usize },
+    #[error("`{path}` at {repo}@{reference} can't be used: {}", crate::diagnostic::Diagnostic::whole_file(path, problem).message)]
+    Unusable { repo: String, path: String, reference: String, problem: FileProblem },
     #[error("GitHub call `{call}` failed: {message}")]
     Call { call: String, message: String },
 }

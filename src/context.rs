@@ -97,9 +97,7 @@ impl<'a> Context<'a> {
                 let Some(raw) = self.settings.github.token.as_deref().filter(|t| !t.is_empty()) else {
                     return Err(CommandError::usage("no GitHub token", "set GITHUB_TOKEN or pass `--github-token`"));
                 };
-                if self.settings.runner.in_actions {
-                    actions::add_mask(&mut std::io::stderr(), raw);
-                }
+                actions::add_mask_if(&mut std::io::stderr(), raw, self.settings.runner.in_actions);
                 let token = GithubToken::new(raw).map_err(|e| CommandError::bad_token(&e))?;
                 let host = GithubHost::new(&self.settings.github.api_url, token, RetryPolicy::default())?;
                 Ok(match &self.settings.github.login {

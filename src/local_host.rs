@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use crate::codehost::{CodeHost, CodeHostError, CommentOutcome, CommitStatus};
 use crate::identity::{CustomerId, Sha};
 use crate::output;
-use crate::source_file::{self, SourceFileErrorKind};
+use crate::source_file;
 use crate::yaml::MAX_FILE_BYTES;
 
 #[derive(Debug, Clone)]
@@ -27,18 +27,18 @@ impl LocalHost {
     /// Reads a file of the source directory through [`source_file::read_in`]: bounded, no
     /// FIFO or device, no link out of the directory, UTF-8 only.
     fn read(&self, repo: &CustomerId, path: &str) -> Result<Option<String>, CodeHostError> {
-        source_file::read_in(&self.root, path, MAX_FILE_BYTES).map_err(|e| match e.kind {
-            SourceFileErrorKind::TooLarge { limit } => CodeHostError::TooLarge {
+        source_file::read_in(&self.root, path, MAX_FILE_BYTES).map_err(|e| match e.problem() {
+            Some(problem) => CodeHostError::Unusable {
                 repo: repo.to_string(),
                 path: path.to_owned(),
                 reference: WORKING_TREE.into(),
-                limit,
+                problem,
             },
-            kind => CodeHostError::Read {
+            None => CodeHostError::Read {
                 repo: repo.to_string(),
                 path: path.to_owned(),
                 reference: WORKING_TREE.into(),
-                message: kind.to_string(),
+                message: e.kind.to_string(),
             },
         })
     }
@@ -103,13 +103,13 @@ mod tests {
         assert!(read("infra/variables.yml").await.expect("missing is not an error").is_none());
 
         std::fs::write(infra.join("variables.yml"), "x".repeat(MAX_FILE_BYTES + 1)).expect("write");
-        assert!(matches!(read("infra/variables.yml").await, Err(CodeHostError::TooLarge { .. })));
+        assert!(matches!(read("infra/variables.yml").await, Err(CodeHostError::Unusable { .. })));
 
         std::fs::remove_file(infra.join("variables.yml")).expect("rm");
         let status = std::process::Command::new("mkfifo").arg(infra.join("variables.yml")).status().expect("mkfifo");
         assert!(status.success());
         let err = read("infra/variables.yml").await.expect_err("a FIFO");
-        assert!(err.to_string().contains("it is a FIFO, not a regular file"), "{err}");
+        assert!(err.to_string().contains("is a FIFO, not a regular file"), "{err}");
 
         std::fs::remove_file(infra.join("variables.yml")).expect("rm");
         let outside = tempfile::tempdir().expect("tmp");

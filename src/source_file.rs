@@ -205,10 +205,14 @@ fn read_opened(path: &Path, file: File, limit: usize) -> Result<String, SourceFi
         return Err(SourceFileError::new(path, SourceFileErrorKind::TooLarge { limit }));
     }
     String::from_utf8(bytes).map_err(|e| {
-        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let (line, column) = position_after(valid);
+        let (line, column) = invalid_utf8_at(&e);
         SourceFileError::new(path, SourceFileErrorKind::NotUtf8 { line, column })
     })
+}
+
+/// Where (1-based line and column) the first byte that is not UTF-8 is.
+pub fn invalid_utf8_at(error: &std::string::FromUtf8Error) -> (u64, u64) {
+    position_after(&error.as_bytes()[..error.utf8_error().valid_up_to()])
 }
 
 /// The 1-based line and column (in characters) just after `valid`, which is UTF-8.

@@ -10,8 +10,8 @@ use serde_saphyr::Spanned;
 use crate::diagnostic::{Diagnostic, FileProblem, shown};
 use crate::suggest::did_you_mean;
 
-/// Largest input file accepted, for both `variables.yml` and `infra-manager.yml`.
-pub const MAX_FILE_BYTES: usize = 64 * 1024;
+/// Files larger than this are refused ([`crate::limits`]).
+pub const MAX_FILE_BYTES: usize = crate::limits::CUSTOMER_FILE_BYTES;
 
 /// The deepest nesting of mappings and lists a file may use.
 pub const MAX_DEPTH: usize = 16;

@@ -8,6 +8,7 @@ use fake_github::{ACTIONS_BOT_LOGIN, FakeGithub, Fault};
 use infra_manager::codehost::{
     Branch, CodeHost, CodeHostError, CommentOutcome, CommitStatus, Provenance, PullRequest, StatusState,
 };
+use infra_manager::diagnostic::FileProblem;
 use infra_manager::github::{GithubHost, GithubToken, RetryPolicy};
 use infra_manager::identity::{CustomerId, Sha};
 use infra_manager::limits::CUSTOMER_FILE_BYTES as MAX_FILE_BYTES;
@@ -104,7 +105,10 @@ async fn files_over_64_kib_are_refused() {
     let github = host(&fake);
 
     let err = github.read_file(&customer(), "infra/variables.yml", &sha()).await.expect_err("too large");
-    assert!(matches!(err, CodeHostError::TooLarge { limit: MAX_FILE_BYTES, .. }), "{err:?}");
+    assert!(
+        matches!(err, CodeHostError::Unusable { problem: FileProblem::TooLarge { limit, .. }, .. } if limit == MAX_FILE_BYTES as u64),
+        "{err:?}"
+    );
     let fits = github.read_file(&customer(), "infra/just-fits.yml", &sha()).await.expect("read");
     assert_eq!(fits.map(|t| t.len()), Some(MAX_FILE_BYTES));
     assert_clean(&fake);

@@ -51,9 +51,7 @@ pub async fn run(ctx: &Context<'_>, args: &DispatchArgs) -> Result<Dispatched, C
     // token for the manager repository, which verifies it when the registry requires it.
     if let Some(request) = &runner.id_token_request {
         let token = oidc::request_id_token(&request.url, request.token(), &args.manager_repo).await?;
-        if runner.in_actions {
-            crate::actions::add_mask(&mut std::io::stderr(), &token);
-        }
+        crate::actions::add_mask_if(&mut std::io::stderr(), &token, runner.in_actions);
         outgoing.client_payload["oidc_token"] = serde_json::Value::String(token);
     }
     let sent = Dispatched {

@@ -10,8 +10,10 @@ use crate::cli::ValidateArgs;
 use crate::context::Context;
 use crate::error::{CommandError, Subject};
 use crate::identity::{CustomerId, EnvName};
+use crate::limits::CUSTOMER_FILE_BYTES;
 use crate::output;
 use crate::refusal::Refusal;
+use crate::source_file;
 use crate::variables::{Rules, Variables};
 
 /// A valid file, as `--json` prints it.
@@ -42,8 +44,11 @@ pub async fn run(ctx: &Context<'_>, args: &ValidateArgs) -> Result<Validated, Co
         return Err(CommandError::from(Refusal::NotRegistered { customer: id.clone() }).about(subject));
     }
     let file = args.file.display().to_string();
-    let text = std::fs::read_to_string(&args.file)
-        .map_err(|e| CommandError::usage(format!("can't read `{file}`: {e}"), "pass the path of a variables.yml"))?;
+    // Bounded and non-blocking: a device, a FIFO or a huge file is refused at its line 1.
+    let text = source_file::read(&args.file, CUSTOMER_FILE_BYTES).map_err(|e| match e.diagnostic(&file) {
+        Some(diagnostic) => CommandError::Invalid(vec![diagnostic]).about(subject.clone()),
+        None => CommandError::usage(format!("can't read `{file}`: {e}"), "pass the path of a variables.yml"),
+    })?;
     // Without `--customer`, the file is checked against the default tier, as any customer.
     let id = match &customer {
         Some(id) => id.clone(),

@@ -9,6 +9,7 @@ use super::api::{Api, Call, refused};
 use super::provenance::repository_visible;
 use super::repo_path;
 use crate::codehost::CodeHostError;
+use crate::diagnostic::FileProblem;
 use crate::identity::{CustomerId, Sha};
 use crate::limits::CUSTOMER_FILE_BYTES;
 
@@ -38,12 +39,14 @@ pub(crate) async fn read_file(
         reference: sha.to_string(),
         message,
     };
-    let too_large = || CodeHostError::TooLarge {
+    // The file's own fault: reported on its line 1 to the customer, not as a failure.
+    let unusable = |problem: FileProblem| CodeHostError::Unusable {
         repo: repo.to_string(),
         path: path.to_owned(),
         reference: sha.to_string(),
-        limit: CUSTOMER_FILE_BYTES,
+        problem,
     };
+    let too_large = |size: Option<u64>| unusable(FileProblem::TooLarge { size, limit: CUSTOMER_FILE_BYTES as u64 });
     let encoded = encode_path(path)
         .ok_or_else(|| fail("the path must be relative, with no empty, `.` or `..` segments".to_owned()))?;
     let call = Call::get(format!("{}/contents/{encoded}?ref={sha}", repo_path(repo)));
@@ -75,7 +78,7 @@ pub(crate) async fn read_file(
         return Err(fail(format!("it is a {}, not a file", file.kind)));
     }
     if file.size > CUSTOMER_FILE_BYTES as u64 {
-        return Err(too_large());
+        return Err(too_large(Some(file.size)));
     }
     let bytes = match file.encoding.as_deref() {
         Some("base64") => {
@@ -88,9 +91,12 @@ pub(crate) async fn read_file(
         other => return Err(fail(format!("GitHub sent the content with encoding `{}`", other.unwrap_or("(none)")))),
     };
     if bytes.len() > CUSTOMER_FILE_BYTES {
-        return Err(too_large());
+        return Err(too_large(Some(bytes.len() as u64)));
     }
-    String::from_utf8(bytes).map(Some).map_err(|_| fail("it is not UTF-8 text".to_owned()))
+    String::from_utf8(bytes).map(Some).map_err(|e| {
+        let (line, column) = crate::source_file::invalid_utf8_at(&e);
+        unusable(FileProblem::NotUtf8 { line: Some(line), column: Some(column) })
+    })
 }
 
 /// Percent-encodes each segment of a repository-relative path; `None` for paths that

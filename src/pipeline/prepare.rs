@@ -4,8 +4,9 @@
 //! digest.
 
 use super::{Deps, Request, sha256_hex};
-use crate::codehost::CodeHost;
+use crate::codehost::{CodeHost, CodeHostError};
 use crate::config::Config;
+use crate::diagnostic::Diagnostic;
 use crate::error::CommandError;
 use crate::refusal::Refusal;
 use crate::render::{self, Rendered};
@@ -23,9 +24,17 @@ pub struct Prepared {
 /// fetch: the customer's file at the request's commit.
 pub async fn fetch(host: &dyn CodeHost, req: &Request) -> Result<String, CommandError> {
     let customer = &req.target.customer;
-    host.read_file(customer, variables::PATH, &req.sha).await?.ok_or_else(|| {
-        Refusal::FileMissing { customer: customer.clone(), path: variables::PATH, sha: req.sha.clone() }.into()
-    })
+    match host.read_file(customer, variables::PATH, &req.sha).await {
+        Ok(Some(text)) => Ok(text),
+        Ok(None) => {
+            Err(Refusal::FileMissing { customer: customer.clone(), path: variables::PATH, sha: req.sha.clone() }.into())
+        }
+        // Too large, not UTF-8, not a regular file: the customer's to fix, at its line 1.
+        Err(CodeHostError::Unusable { problem, .. }) => {
+            Err(CommandError::Invalid(vec![Diagnostic::whole_file(variables::PATH, &problem)]))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// validate: the file against schema v1 and the customer's tier.

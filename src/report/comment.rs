@@ -21,8 +21,8 @@ use crate::diagnostic::Diagnostic;
 use crate::terraform::summary::PlanSummary;
 use sections::{chars, cut_text};
 
-/// GitHub's hard limit on a comment body, in characters.
-pub const MAX_COMMENT_CHARS: usize = 65_536;
+/// GitHub's limit on a comment body, in characters ([`crate::limits`]).
+pub const MAX_COMMENT_CHARS: usize = crate::limits::COMMENT_CHARS;
 
 /// Most characters Terraform's check messages may take in a comment.
 const MAX_ERRORS_CHARS: usize = 10_000;

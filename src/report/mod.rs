@@ -4,8 +4,8 @@
 pub mod comment;
 pub mod markdown;
 
-/// GitHub's limit on a commit status description.
-pub const STATUS_DESCRIPTION_MAX: usize = 140;
+/// GitHub's limit on a commit status description ([`crate::limits`]).
+pub const STATUS_DESCRIPTION_MAX: usize = crate::limits::STATUS_DESCRIPTION_CHARS;
 
 /// Cuts `text` to at most `max` characters (on a char boundary), marking the cut with `…`.
 pub fn truncate_chars(text: &str, max: usize) -> String {
