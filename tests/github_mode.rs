@@ -513,3 +513,150 @@ async fn a_file_too_large_or_not_utf8_is_invalid_input_at_line_1_with_a_comment(
     }
     m.assert_clean();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_failing_past_the_retry_bound_fails_the_run_and_leaves_no_pending_status() {
+    let m = Manager::new().await;
+    m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", template());
+    // Every read of the file fails; statuses still go through.
+    m.fake.inject_times("GET", "/repos/acme/webshop/contents", Fault::Status(502), 100);
+    let out = m.plan(SHA1).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("after 4 attempts"), "names the bounded retries: {}", out.stderr);
+    let states: Vec<String> = m.fake.statuses(CUSTOMER, SHA1).into_iter().map(|s| s.state).collect();
+    assert_eq!(states, ["pending", "failure"], "never left pending");
+}
+
+/// Hostile `repository_dispatch` payloads: each is refused (exit 2) before any write, the
+/// process never panics, and nothing it prints can start a workflow command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_dispatch_payloads_are_refused_before_any_write() {
+    let m = Manager::new().await;
+    m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", template());
+    m.fake.put_pull_request(CUSTOMER, PullRequest::open(PR, SHA1));
+    m.fake.set_branch(CUSTOMER, "main", SHA2);
+    let long = "a".repeat(1 << 20);
+    let payload = |action: &str, fields: Value| {
+        let mut event = shared_event("repository_dispatch.on-demand-test.0.json");
+        event["action"] = json!(action);
+        event["client_payload"] = fields;
+        event
+    };
+    let ok = |repo: &str, sha: &str, pr: Value| json!({"repository": repo, "sha": sha, "ref": "refs/heads/x", "pull_request": pr});
+    let cases: Vec<(&str, Value, &[&str])> = vec![
+        ("unregistered repository", payload("infra-plan", ok("evil/repo", SHA1, json!(PR))), &["plan"]),
+        ("another registered customer's PR number", payload("infra-plan", ok(CUSTOMER, SHA1, json!(99))), &["plan"]),
+        ("a SHA that is not the PR head", payload("infra-plan", ok(CUSTOMER, SHA2, json!(PR))), &["plan"]),
+        ("a plan dispatch asked to apply", payload("infra-plan", ok(CUSTOMER, SHA1, json!(PR))), &["apply"]),
+        ("an apply of an unmerged commit", payload("infra-apply", ok(CUSTOMER, SHA1, json!(null))), &["plan", "apply"]),
+        ("no repository", payload("infra-plan", json!({"sha": SHA1, "pull_request": PR})), &["plan", "targets"]),
+        ("no sha", payload("infra-plan", json!({"repository": CUSTOMER, "pull_request": PR})), &["plan"]),
+        (
+            "repository not a string",
+            payload(
+                "infra-plan",
+                ok("", SHA1, json!(PR))
+                    .as_object()
+                    .map(|o| {
+                        let mut o = o.clone();
+                        o.insert("repository".into(), json!(42));
+                        Value::Object(o)
+                    })
+                    .unwrap_or_default(),
+            ),
+            &["plan"],
+        ),
+        ("a 1 MiB repository", payload("infra-plan", ok(&long, SHA1, json!(PR))), &["plan", "targets"]),
+        ("a 1 MiB sha", payload("infra-plan", ok(CUSTOMER, &long, json!(PR))), &["plan"]),
+        ("path traversal in the repository", payload("infra-plan", ok("../../etc", SHA1, json!(PR))), &["plan"]),
+        ("three path segments", payload("infra-plan", ok("acme/webshop/extra", SHA1, json!(PR))), &["plan"]),
+        (
+            "URL as repository",
+            payload("infra-plan", ok("https://evil.example/acme/webshop", SHA1, json!(PR))),
+            &["plan"],
+        ),
+        ("short sha", payload("infra-plan", ok(CUSTOMER, "1111111", json!(PR))), &["plan"]),
+        ("uppercase non-hex sha", payload("infra-plan", ok(CUSTOMER, &"Z".repeat(40), json!(PR))), &["plan"]),
+        (
+            "sha with a newline and a workflow command",
+            payload("infra-plan", ok(CUSTOMER, &format!("{SHA1}\n::add-mask::x"), json!(PR))),
+            &["plan"],
+        ),
+        (
+            "repository with a workflow command",
+            payload("infra-plan", ok("acme/web\n::stop-commands::x", SHA1, json!(PR))),
+            &["plan", "targets"],
+        ),
+        ("repository with ANSI escapes", payload("infra-plan", ok("acme/\u{1b}[31mweb", SHA1, json!(PR))), &["plan"]),
+        ("repository with a NUL", payload("infra-plan", ok("acme/web\u{0}shop", SHA1, json!(PR))), &["plan"]),
+        (
+            "repository with a right-to-left override",
+            payload("infra-plan", ok("acme/\u{202e}pohsbew", SHA1, json!(PR))),
+            &["plan"],
+        ),
+        ("unicode look-alike repository", payload("infra-plan", ok("аcme/webshop", SHA1, json!(PR))), &["plan"]),
+        ("negative PR number", payload("infra-plan", ok(CUSTOMER, SHA1, json!(-7))), &["plan"]),
+        ("PR number as a string", payload("infra-plan", ok(CUSTOMER, SHA1, json!("7"))), &["plan"]),
+        ("huge PR number", payload("infra-plan", ok(CUSTOMER, SHA1, json!(u64::MAX))), &["plan"]),
+        ("PR number zero", payload("infra-plan", ok(CUSTOMER, SHA1, json!(0))), &["plan"]),
+        ("unknown event type", payload("infra-destroy", ok(CUSTOMER, SHA1, json!(PR))), &["plan", "targets"]),
+        (
+            "event type with a workflow command",
+            payload("infra-plan\n::add-mask::x", ok(CUSTOMER, SHA1, json!(PR))),
+            &["plan"],
+        ),
+        ("no client payload", payload("infra-plan", json!(null)), &["plan", "targets"]),
+        ("client payload is a list", payload("infra-plan", json!([CUSTOMER, SHA1])), &["plan"]),
+        (
+            "a 1 MiB OIDC token",
+            payload("infra-plan", {
+                let mut p = ok(CUSTOMER, SHA1, json!(PR));
+                p["oidc_token"] = json!(long);
+                p
+            }),
+            &["plan"],
+        ),
+        (
+            "a 1 MiB ref",
+            payload("infra-plan", {
+                let mut p = ok(CUSTOMER, SHA1, json!(PR));
+                p["ref"] = json!(long);
+                p
+            }),
+            &["plan"],
+        ),
+        (
+            "an apply dispatch of an old commit with a PR number",
+            payload("infra-apply", ok(CUSTOMER, SHA1, json!(PR))),
+            &["apply"],
+        ),
+    ];
+    let mut tried = 0;
+    for (name, event, verbs) in &cases {
+        let path = m.path("hostile.json");
+        std::fs::write(&path, event.to_string()).expect("write");
+        for verb in *verbs {
+            tried += 1;
+            let args: Vec<&str> = if *verb == "targets" { vec!["targets"] } else { vec![verb, "--env", "staging"] };
+            let out = m.run("repository_dispatch", &path, &args).run_async().await;
+            assert_eq!(out.code, 2, "{name} ({verb}): {}", out.stderr);
+            assert_eq!(m.fake.write_count(), 0, "{name} ({verb}): nothing written");
+            for line in out.stderr.lines().chain(out.stdout.lines()) {
+                let line = line.trim_start();
+                let ours = line.starts_with("::add-mask::ghs_manager_token_value")
+                    || line.starts_with("::error")
+                    || line.starts_with("::stop-commands::infra-manager-")
+                    || line.starts_with("::infra-manager-");
+                assert!(!line.starts_with("::") || ours, "{name} ({verb}): a workflow command leaked: {line:?}");
+                assert!(
+                    !line.contains('\u{1b}') && line.len() < 4096,
+                    "{name} ({verb}): raw or unbounded: {line:.120}"
+                );
+            }
+        }
+    }
+    assert!(!m.sb.store().join("records").exists(), "no run record for any hostile payload");
+    m.assert_clean();
+    // The count docs/reliability.md reports.
+    assert_eq!((cases.len(), tried), (32, 38));
+}

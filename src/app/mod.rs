@@ -57,6 +57,11 @@ pub async fn run(command: &Command, settings: &Settings) -> ExitStatus {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("INFRA_MANAGER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    // Through the one log sink (its escaping rule), without colour codes.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(|| output::LogWriter)
+        .with_ansi(false)
+        .with_target(false)
+        .try_init();
 }
