@@ -261,4 +261,21 @@ mod tests {
         let latest = crate::store::Store::latest_plan(&h.store, &h.request().target).await.expect("store");
         assert!(latest.is_none(), "an errored plan must never become the plan to apply");
     }
+
+    #[tokio::test]
+    async fn a_run_record_keeps_a_bounded_one_line_message_not_terraform_s_whole_output() {
+        let h = Harness::new();
+        h.terraform.set(|s| {
+            s.fail = Some(("plan", || crate::terraform::TerraformError::Failed {
+                step: "plan",
+                code: 1,
+                details: vec![format!("secret-ish customer value {}\nsecond line", "x".repeat(10_000))],
+            }))
+        });
+        plan(&h.deps(), &h.request()).await.expect_err("fails");
+        let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");
+        let message = runs[0].message.clone().expect("a message");
+        assert!(message.chars().count() <= crate::limits::RECORD_MESSAGE_CHARS, "{}", message.len());
+        assert!(!message.contains('\n') && !message.contains("second line"), "{message}");
+    }
 }
