@@ -42,7 +42,7 @@ pub enum Command {
     Targets,
     /// Customer side: send the repository_dispatch for this pull_request or push event.
     Dispatch(DispatchArgs),
-    /// Re-plan the newest stored plan of each target without applying; report drift.
+    /// Re-plan what each target last applied, without applying; report drift.
     Drift(DriftArgs),
     /// Create the state bucket and tables if they are missing (S3 backend); safe to re-run.
     Bootstrap,

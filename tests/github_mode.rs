@@ -660,3 +660,28 @@ async fn hostile_dispatch_payloads_are_refused_before_any_write() {
     // The count docs/reliability.md reports.
     assert_eq!((cases.len(), tried), (32, 38));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_pull_requests_plan_is_not_drift_drift_replans_what_was_applied() {
+    require_terraform();
+    let m = Manager::new().await;
+    m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", template());
+    m.fake.set_branch(CUSTOMER, "main", SHA1);
+    let apply_event = m.dispatch_event("infra-apply", CUSTOMER, SHA1, None);
+    for verb in ["plan", "apply"] {
+        let out = m.run("repository_dispatch", &apply_event, &[verb, "--env", "staging"]).run_async().await;
+        assert_eq!(out.code, 0, "{verb}: {}", out.stderr);
+    }
+    // An open PR changes the configuration and is planned, not applied.
+    let changed = template().replace("max_instances: 2", "max_instances: 3");
+    m.fake.put_file(CUSTOMER, SHA2, "infra/variables.yml", changed);
+    let pr_plan = m.plan(SHA2).await;
+    assert_eq!(pr_plan.code, 0, "{}", pr_plan.stderr);
+
+    let drift = m.run("schedule", &apply_event, &["--json", "drift", "--env", "staging"]).run_async().await;
+    assert_eq!(drift.code, 0, "{}", drift.stderr);
+    let report = drift.json();
+    let result = &report["results"][0];
+    assert_eq!((result["sha"].as_str(), result["result"].as_str()), (Some(SHA1), Some("in-sync")), "{report}");
+    assert_eq!(report["drifted"], 0);
+}

@@ -262,7 +262,7 @@ fn drift_reports_state_that_moved_away_from_the_last_plan() {
     let results = report["results"].as_array().expect("results");
     assert_eq!(
         results.iter().map(|r| (r["environment"].as_str(), r["result"].as_str())).collect::<Vec<_>>(),
-        [(Some("staging"), Some("in-sync")), (Some("production"), Some("never-planned"))]
+        [(Some("staging"), Some("in-sync")), (Some("production"), Some("never-applied"))]
     );
 
     // Someone removes a resource behind the service's back.

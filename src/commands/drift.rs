@@ -1,4 +1,5 @@
-//! `drift`: re-plan each target's newest stored plan without applying; report drift.
+//! `drift`: re-plan the configuration each target last applied, without applying; report
+//! drift (an open pull request's plan is never mistaken for it).
 //! Local mode checks one directory; on GitHub every registered customer (or one).
 
 use std::fmt;
@@ -50,7 +51,7 @@ impl fmt::Display for DriftReport {
                     r.changed_outside, r.add, r.change, r.destroy
                 ),
                 DriftState::InSync => "✅ in sync".to_owned(),
-                DriftState::NeverPlanned => "never planned".to_owned(),
+                DriftState::NeverApplied => "never applied".to_owned(),
                 // Terraform's error text can carry customer values: a code span, one line.
                 DriftState::Error => {
                     format!("❌ {}", code(r.message.as_deref().unwrap_or("error").lines().next().unwrap_or_default()))

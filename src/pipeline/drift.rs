@@ -1,5 +1,6 @@
-//! The drift flow: re-plan what was last planned for a target, without applying, and say
-//! whether the real state has moved away from it. Nothing is written to customer repos.
+//! The drift flow: re-plan the configuration of the commit last *applied* to a target
+//! (never a pull request's plan), without applying, and say whether the real state has
+//! moved away from it. Nothing is written to customer repos.
 
 use serde::Serialize;
 
@@ -23,7 +24,8 @@ const DRIFT_PLAN_FILE: &str = "infra-manager-drift.tfplan";
 pub enum DriftState {
     InSync,
     Drifted,
-    NeverPlanned,
+    /// Nothing was ever applied to the target: there is nothing to drift from.
+    NeverApplied,
     Error,
 }
 
@@ -54,14 +56,14 @@ impl Finished for Replanned {
     }
 }
 
-/// Checks one target against the configuration of its newest stored plan. Never fails:
-/// an error is this target's result, and the others go on.
+/// Checks one target against the configuration of the commit last applied to it. Never
+/// fails: an error is this target's result, and the others go on.
 pub async fn check(deps: &Deps<'_>, target: &Target) -> DriftResult {
     let result = DriftResult {
         customer: target.customer.to_string(),
         environment: target.env.to_string(),
         sha: None,
-        result: DriftState::NeverPlanned,
+        result: DriftState::NeverApplied,
         add: 0,
         change: 0,
         destroy: 0,
@@ -73,13 +75,13 @@ pub async fn check(deps: &Deps<'_>, target: &Target) -> DriftResult {
         message: Some(message),
         ..result
     };
-    let latest = match deps.store.latest_plan(target).await {
-        Ok(Some(meta)) => meta,
+    let applied = match super::last_applied(deps.store, target).await {
+        Ok(Some(sha)) => sha,
         Ok(None) => return result,
         Err(e) => return error(e.to_string(), result),
     };
-    let Ok(sha) = Sha::parse(&latest.sha) else {
-        return error(format!("stored plan names an invalid SHA `{}`", latest.sha), result);
+    let Ok(sha) = Sha::parse(&applied) else {
+        return error(format!("the run records name an invalid SHA `{applied}`"), result);
     };
     let result = DriftResult { sha: Some(sha.to_string()), ..result };
     let req = Request { target: target.clone(), sha, pull_request: None };

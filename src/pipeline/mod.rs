@@ -23,7 +23,7 @@ pub mod verify;
 use crate::codehost::CodeHost;
 use crate::config::Config;
 use crate::identity::{Sha, Target};
-use crate::store::Store;
+use crate::store::{RunKind, RunStatus, Store};
 use crate::terraform::Terraform;
 use crate::workspace::WorkRoot;
 
@@ -46,6 +46,12 @@ pub struct Deps<'a> {
     pub run_url: Option<String>,
     /// The manager repository commit (`GITHUB_SHA`), or `local`.
     pub manager_commit: String,
+}
+
+/// The commit of the target's last successful apply, from the run records.
+pub async fn last_applied(store: &dyn Store, target: &Target) -> Result<Option<String>, crate::store::StoreError> {
+    let runs = store.history(&target.customer.to_string(), Some(target.env.as_str())).await?;
+    Ok(runs.into_iter().find(|r| r.kind == RunKind::Apply && r.status == RunStatus::Succeeded).map(|r| r.sha))
 }
 
 /// After Terraform reported the state locked: releases the lock if it is abandoned (older

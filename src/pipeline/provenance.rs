@@ -12,7 +12,7 @@ use crate::event::{APPLY_EVENT, Dispatch, PLAN_EVENT};
 use crate::identity::Target;
 use crate::oidc;
 use crate::refusal::Refusal;
-use crate::store::{RunKind, RunStatus, Store};
+use crate::store::Store;
 
 /// What the dispatch was checked to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,7 +98,7 @@ pub async fn bind(
                 }
                 .into());
             }
-            if let Some(applied) = last_applied(store, target).await?
+            if let Some(applied) = super::last_applied(store, target).await?
                 && applied != dispatch.sha.as_str()
             {
                 let ancestor = crate::identity::Sha::parse(&applied).map_err(|e| CommandError::bad_sha(&e))?;
@@ -116,10 +116,4 @@ pub async fn bind(
             "send `infra-plan` or `infra-apply` with `infra-manager dispatch`",
         )),
     }
-}
-
-/// The commit of the target's last successful apply, from the run records.
-async fn last_applied(store: &dyn Store, target: &Target) -> Result<Option<String>, CommandError> {
-    let runs = store.history(&target.customer.to_string(), Some(target.env.as_str())).await?;
-    Ok(runs.into_iter().find(|r| r.kind == RunKind::Apply && r.status == RunStatus::Succeeded).map(|r| r.sha))
 }
