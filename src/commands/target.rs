@@ -12,6 +12,7 @@ use crate::commands::TargetResult;
 use crate::context::Context;
 use crate::error::{CommandError, Status, Subject};
 use crate::event;
+use crate::github::GithubHost;
 use crate::identity::{CustomerId, EnvName, Sha, Target};
 use crate::local_host::{LocalHost, content_sha};
 use crate::output;
@@ -121,27 +122,7 @@ pub async fn with_deps<T>(
     crate::pipeline::admit::admit(config, &req.target)?;
     let host: &dyn CodeHost = match source {
         Source::Local(host) => host,
-        Source::Dispatch(dispatch) => {
-            let github = ctx.github().await?;
-            // The payload's commit and PR are claims: GitHub must vouch for them before
-            // anything is written anywhere.
-            let bound = provenance::bind(github, ctx.store().await?, dispatch, &req.target, verb).await?;
-            if let Some(customer) = config.customer(&req.target.customer).filter(|c| c.require_oidc) {
-                let audience = ctx.settings.runner.repository.as_deref().ok_or_else(|| {
-                    CommandError::usage(
-                        "no GITHUB_REPOSITORY: the OIDC token's audience (the manager repository) is unknown",
-                        "run the manager workflows in GitHub Actions",
-                    )
-                })?;
-                let check = provenance::OidcCheck {
-                    issuer: &config.oidc_issuer,
-                    audience,
-                    trigger_workflow: &customer.trigger_workflow,
-                };
-                provenance::verify_oidc(&check, dispatch, &bound).await?;
-            }
-            github
-        }
+        Source::Dispatch(dispatch) => admit_dispatch(ctx, dispatch, &req.target, verb).await?,
     };
     let work = ctx.work_root().await?;
     let manager_commit = match source {
@@ -157,6 +138,34 @@ pub async fn with_deps<T>(
     let result = flow(&deps).await;
     off.resume(&mut log);
     result
+}
+
+/// The payload's commit and PR are claims: GitHub (and, where the registry requires it,
+/// the dispatch's OIDC token) must vouch for them before anything is written anywhere.
+async fn admit_dispatch<'c>(
+    ctx: &'c Context<'_>,
+    dispatch: &event::Dispatch,
+    target: &Target,
+    verb: Verb,
+) -> Result<&'c GithubHost, CommandError> {
+    let config = ctx.config().await?;
+    let github = ctx.github().await?;
+    let bound = provenance::bind(github, ctx.store().await?, dispatch, target, verb).await?;
+    if let Some(customer) = config.customer(&target.customer).filter(|c| c.require_oidc) {
+        let audience = ctx.settings.runner.repository.as_deref().ok_or_else(|| {
+            CommandError::usage(
+                "no GITHUB_REPOSITORY: the OIDC token's audience (the manager repository) is unknown",
+                "run the manager workflows in GitHub Actions",
+            )
+        })?;
+        let check = provenance::OidcCheck {
+            issuer: &config.oidc_issuer,
+            audience,
+            trigger_workflow: &customer.trigger_workflow,
+        };
+        provenance::verify_oidc(&check, dispatch, &bound).await?;
+    }
+    Ok(github)
 }
 
 /// Annotations, step outputs and the job summary for a plan or apply on GitHub: the
