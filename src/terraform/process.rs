@@ -123,8 +123,8 @@ impl ProcessTerraform {
 
     /// The saved plan `planfile`: its bytes, `show -json` and `show`.
     async fn saved_plan(&self, dir: &Path, planfile: &str) -> Result<SavedPlan, TerraformError> {
-        let json = self.show_json(dir, planfile).await?;
-        let text = self.show_text(dir, planfile).await?;
+        // Both read the same saved plan: run side by side.
+        let (json, text) = tokio::try_join!(self.show_json(dir, planfile), self.show_text(dir, planfile))?;
         let path = dir.join(planfile);
         let bytes = tokio::fs::read(&path).await.map_err(|source| TerraformError::ReadPlan { path, source })?;
         Ok(SavedPlan { bytes, json, text })
