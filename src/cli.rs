@@ -38,8 +38,9 @@ pub enum Command {
     Render(RenderArgs),
     /// Print the JSON Schema of infra/variables.yml.
     Schema,
-    /// Manager side: print the (customer, environment) matrix for a repository_dispatch.
-    Targets,
+    /// Manager side: print the (customer, environment) matrix for a repository_dispatch
+    /// (or, with `--all`, for every registered customer).
+    Targets(TargetsArgs),
     /// Customer side: send the repository_dispatch for this pull_request or push event.
     Dispatch(DispatchArgs),
     /// Re-plan what each target last applied, without applying; report drift.
@@ -64,6 +65,14 @@ pub struct DriftArgs {
     /// Only this environment.
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TargetsArgs {
+    /// Every registered (customer, environment), as matrices of at most 256 jobs each
+    /// (GitHub's limit), one per line.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -193,7 +202,7 @@ impl Command {
             Command::Validate(_) => Verb::Validate,
             Command::Render(_) => Verb::Render,
             Command::Schema => Verb::Schema,
-            Command::Targets => Verb::Targets,
+            Command::Targets(_) => Verb::Targets,
             Command::Dispatch(_) => Verb::Dispatch,
             Command::Drift(_) => Verb::Drift,
             Command::Bootstrap => Verb::Bootstrap,

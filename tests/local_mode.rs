@@ -306,3 +306,25 @@ fn render_writes_the_working_directory_and_prints_its_path() {
     let report = json.json();
     assert!(report["work_dir"].as_str().is_some_and(|d| d.ends_with("work/local/shop/staging")), "{report}");
 }
+
+#[test]
+fn targets_all_lists_every_registered_customer_environment_as_matrices() {
+    let sb = Sandbox::new();
+    sb.add_config(
+        "customers:\n  - repo: acme/web\n    environments: [staging, production]\n  - repo: beta/api\n    environments: [staging]\n",
+    );
+    let out = Run::new(sb.path()).args(["targets", "--all"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<serde_json::Value> =
+        out.stdout.lines().map(|l| serde_json::from_str(l).expect("a matrix per line")).collect();
+    assert_eq!(
+        lines,
+        [serde_json::json!({"include": [
+            {"customer": "acme/web", "environment": "staging"},
+            {"customer": "acme/web", "environment": "production"},
+            {"customer": "beta/api", "environment": "staging"},
+        ]})]
+    );
+    let unregistered = Run::new(Sandbox::new().path()).args(["targets", "--all"]).run();
+    assert_eq!(unregistered.code, 2, "{}", unregistered.stderr);
+}

@@ -1,5 +1,5 @@
 //! `targets`: the matrix of (customer, environment) jobs for the dispatch that started
-//! this run.
+//! this run, or (`--all`) for the whole registry, split into matrices GitHub accepts.
 
 use std::fmt;
 
@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::Outcome;
 use super::target::{dispatch_event, set_outputs};
+use crate::cli::TargetsArgs;
 use crate::codehost::CodeHost;
 use crate::config::Config;
 use crate::context::Context;
@@ -16,23 +17,54 @@ use crate::event::Dispatch;
 use crate::refusal::Refusal;
 use crate::variables::{self, Rules, Variables};
 
-/// The matrix; text and `--json` both print `{"include": [...]}` on one line.
+/// GitHub runs at most this many jobs from one matrix.
+pub const MAX_MATRIX_JOBS: usize = 256;
+
+/// The matrices; text and `--json` both print each `{"include": [...]}` on a line of its own.
 #[derive(Debug, Serialize)]
 #[serde(transparent)]
-pub struct Matrix(Value);
+pub struct Matrix(Vec<Value>);
 
 impl fmt::Display for Matrix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        let lines: Vec<String> = self.0.iter().map(Value::to_string).collect();
+        f.write_str(&lines.join("\n"))
     }
+}
+
+/// `{"include": [...]}` matrices of at most [`MAX_MATRIX_JOBS`] jobs each.
+fn matrices(jobs: Vec<Value>) -> Vec<Value> {
+    jobs.chunks(MAX_MATRIX_JOBS).map(|chunk| json!({ "include": chunk })).collect()
+}
+
+/// Every registered (customer, environment).
+fn all(config: &Config) -> Result<Matrix, CommandError> {
+    if !config.has_registry() {
+        return Err(CommandError::usage(
+            "no customers are registered in infra-manager.yml",
+            "add them under `customers:`; `--all` lists the registry",
+        ));
+    }
+    let jobs = config
+        .customers
+        .iter()
+        .flat_map(|c| c.environments.iter().map(|e| json!({"customer": c.repo.to_string(), "environment": e.as_str()})))
+        .collect();
+    Ok(Matrix(matrices(jobs)))
 }
 
 impl Outcome for Matrix {
     const ENVELOPE: bool = false;
 }
 
-pub async fn run(ctx: &Context<'_>) -> Result<Matrix, CommandError> {
+pub async fn run(ctx: &Context<'_>, args: &TargetsArgs) -> Result<Matrix, CommandError> {
     let config = ctx.config().await?;
+    if args.all {
+        let matrix = all(config)?;
+        let outputs = [("matrices", Value::Array(matrix.0.clone()).to_string()), ("count", matrix.0.len().to_string())];
+        set_outputs(ctx.settings.runner.output.as_deref(), &outputs);
+        return Ok(matrix);
+    }
     let dispatch = dispatch_event(&ctx.settings.runner)?;
     let enabled: Vec<String> = match config.customer(&dispatch.customer) {
         Some(c) => c.environments.iter().map(ToString::to_string).collect(),
@@ -50,7 +82,7 @@ pub async fn run(ctx: &Context<'_>) -> Result<Matrix, CommandError> {
         envs.iter().map(|e| json!({"customer": dispatch.customer.to_string(), "environment": e})).collect();
     let matrix = json!({ "include": include });
     set_outputs(ctx.settings.runner.output.as_deref(), &[("matrix", matrix.to_string())]);
-    Ok(Matrix(matrix))
+    Ok(Matrix(vec![matrix]))
 }
 
 async fn defined_environments(config: &Config, host: &dyn CodeHost, dispatch: &Dispatch) -> Vec<String> {
@@ -61,5 +93,19 @@ async fn defined_environments(config: &Config, host: &dyn CodeHost, dispatch: &D
     match Variables::parse(variables::PATH, &text, &dispatch.customer, &rules) {
         Ok(vars) => vars.environments().map(ToString::to_string).collect(),
         Err(_) => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_registry_is_split_into_matrices_github_accepts() {
+        let jobs: Vec<Value> =
+            (0..600).map(|i| json!({"customer": format!("c/{i}"), "environment": "staging"})).collect();
+        let sizes: Vec<usize> = matrices(jobs).iter().map(|m| m["include"].as_array().map_or(0, Vec::len)).collect();
+        assert_eq!(sizes, [256, 256, 88]);
+        assert!(matrices(Vec::new()).is_empty());
     }
 }
