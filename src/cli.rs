@@ -65,6 +65,9 @@ pub struct DriftArgs {
     /// Only this environment.
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
+    /// How many targets to check at once (default: the number of cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: Option<u16>,
 }
 
 #[derive(Debug, Args)]

@@ -254,10 +254,16 @@ fn drift_reports_state_that_moved_away_from_the_last_plan() {
     let sb = Sandbox::new();
     assert_eq!(sb.run("plan", "staging").code, 0);
     assert_eq!(sb.run("apply", "staging").code, 0);
-    let drift = |sb: &Sandbox| Run::new(sb.path()).args(["--json", "drift", "--source-dir", "shop"]).run();
+    let drift =
+        |sb: &Sandbox| Run::new(sb.path()).args(["--json", "drift", "--source-dir", "shop", "--parallel", "2"]).run();
 
     let clean = drift(&sb);
     assert_eq!(clean.code, 0, "{}", clean.stderr);
+    // Both environments checked at once, a progress line as each finishes, results in order.
+    let progress: Vec<&str> = clean.stderr.lines().filter(|l| l.starts_with('[')).collect();
+    assert_eq!(progress.len(), 2, "{}", clean.stderr);
+    assert!(progress.iter().any(|l| l.contains("local/shop staging: in-sync (")), "{progress:?}");
+    assert!(progress.iter().any(|l| l.contains("local/shop production: never-applied (")), "{progress:?}");
     let report = clean.json();
     let results = report["results"].as_array().expect("results");
     assert_eq!(

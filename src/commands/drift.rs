@@ -86,11 +86,10 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
     };
     let work = ctx.work_root().await?;
     let deps = ctx.deps(host, &work, "drift".to_owned()).await?;
-    let mut results = Vec::new();
-    for target in &targets {
-        output::log(&format!("drift: checking {target}"));
-        results.push(check(&deps, target).await);
-    }
+    let parallel = args
+        .parallel
+        .map_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get), usize::from);
+    let results = check_all(&deps, &targets, parallel).await;
     let count = |state: DriftState| results.iter().filter(|r| r.result == state).count();
     let report = DriftReport {
         command: Verb::Drift,
@@ -105,6 +104,37 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
     );
     append_summary(runner.summary.as_deref(), &report.to_string());
     Ok(report)
+}
+
+/// Checks every target, `parallel` at a time, each in its own working directory; one
+/// failure never stops the others. A progress line goes to the log as each finishes;
+/// the results come back in the targets' order.
+async fn check_all(deps: &crate::pipeline::Deps<'_>, targets: &[Target], parallel: usize) -> Vec<DriftResult> {
+    use futures_util::stream::{self, StreamExt};
+    let total = targets.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, DriftResult)> = stream::iter(targets.iter().enumerate())
+        .map(|(index, target)| {
+            let done = &done;
+            async move {
+                let started = std::time::Instant::now();
+                let result = check(deps, target).await;
+                let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                output::log(&format!(
+                    "[{finished}/{total}] {} {}: {} ({:.1} s)",
+                    target.customer,
+                    target.env,
+                    crate::report::name_of(&result.result),
+                    started.elapsed().as_secs_f64()
+                ));
+                (index, result)
+            }
+        })
+        .buffer_unordered(parallel.max(1))
+        .collect()
+        .await;
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
 }
 
 /// Every registered customer environment (optionally one customer or environment).
