@@ -29,6 +29,9 @@ pub struct ProcessTerraform {
     /// Asks a running Terraform to stop; it then has `stop_timeout` to do so.
     cancel: Cancel,
     stop_timeout: Duration,
+    /// One `init` at a time in this process: parallel inits on one shared plugin cache
+    /// corrupt it (hashicorp/terraform#31964); plans and applies still run in parallel.
+    init_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl ProcessTerraform {
@@ -45,6 +48,7 @@ impl ProcessTerraform {
                 lock_timeout: Duration::ZERO,
                 cancel: Cancel::new(),
                 stop_timeout: Duration::from_secs(60),
+                init_lock: std::sync::Arc::default(),
             }),
             None => Err(TerraformError::NotFound { wanted: wanted.to_owned() }),
         }
@@ -319,6 +323,7 @@ impl Terraform for ProcessTerraform {
     }
 
     async fn init(&self, dir: &Path) -> Result<(), TerraformError> {
+        let _one_at_a_time = self.init_lock.lock().await;
         output::log(&format!("» terraform init ({})", dir.display()));
         self.stream_text(dir, "init", &["init", "-input=false", "-no-color", "-reconfigure"]).await
     }
