@@ -35,11 +35,18 @@ fuzz_target!(|data: &[u8]| {
             for env in &envs {
                 let r = vars.resolve(env).expect("a defined environment resolves");
                 assert!(config.tiers["standard"].regions.contains(&r.region), "region {:?}", r.region);
-                assert!(config.tiers["standard"].instance_types.contains(&r.instance_type), "type {:?}", r.instance_type);
+                assert!(
+                    config.tiers["standard"].instance_types.contains(&r.instance_type),
+                    "type {:?}",
+                    r.instance_type
+                );
                 assert!((0..=r.max_instances).contains(&r.min_instances));
                 assert!((1..=6).contains(&r.availability_zones));
                 let (addr, prefix) = r.vpc_cidr.split_once('/').expect("a CIDR");
-                assert!(addr.parse::<std::net::Ipv4Addr>().is_ok() && (16..=28).contains(&prefix.parse::<u8>().expect("prefix")));
+                assert!(
+                    addr.parse::<std::net::Ipv4Addr>().is_ok()
+                        && (16..=28).contains(&prefix.parse::<u8>().expect("prefix"))
+                );
                 assert!(!prefix.starts_with(['0', '+']), "prefix {prefix:?}");
                 for (k, v) in &r.tags {
                     let ok = |s: &str| s.chars().all(|c| c.is_alphanumeric() || " _.:/=+-@".contains(c));
