@@ -33,6 +33,40 @@ pub fn log(line: &str) {
     let _ = err.flush();
 }
 
+/// A writer to stderr that neutralises what it is given, for code that logs through a
+/// `std::io::Write` (the `tracing` subscriber: `.with_writer(output::log_writer)`, with
+/// `.with_ansi(false)` since colour codes would be shown escaped). Each `write` is taken as
+/// whole lines, as `tracing`'s formatter writes one event per call.
+pub fn log_writer() -> LogWriter {
+    LogWriter { inner: std::io::stderr() }
+}
+
+/// See [`log_writer`]; [`LogWriter::new`] wraps any writer.
+#[derive(Debug)]
+pub struct LogWriter<W = std::io::Stderr> {
+    inner: W,
+}
+
+impl<W: Write> LogWriter<W> {
+    pub fn new(inner: W) -> Self {
+        Self { inner }
+    }
+}
+
+impl<W: Write> Write for LogWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let mut safe = neutralise(text.strip_suffix('\n').unwrap_or(&text));
+        safe.push('\n');
+        self.inner.write_all(safe.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// The escaping rule for the runner log and the terminal.
 ///
 /// The GitHub runner reads a step's output line by line, ending a line at LF, CR or CRLF
@@ -173,6 +207,17 @@ mod tests {
             }
             assert!(!out.chars().any(|c| c != '\n' && must_escape(c)), "{input:?}: raw control in {out:?}");
         }
+    }
+
+    #[test]
+    fn the_log_writer_neutralises_what_tracing_writes() {
+        let mut out = Vec::new();
+        let mut w = LogWriter::new(&mut out);
+        w.write_all(b" WARN replacing a pointer error=bad\n::add-mask::x \x1b[31m\n").expect("write");
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            " WARN replacing a pointer error=bad\n\\u003a:add-mask::x \\u001b[31m\n"
+        );
     }
 
     #[test]

@@ -359,9 +359,11 @@ impl Expansion<'_> {
                 Ok(())
             })
         });
+        let mut zones_fit = true;
         if let (Some(value), Some(prefix), Some((zones, pos))) = (&vpc_cidr, prefix, network.availability_zones) {
             let fits = rules::subnets_in(prefix);
             if zones > fits {
+                zones_fit = false;
                 self.once(
                     c,
                     pos,
@@ -371,7 +373,6 @@ impl Expansion<'_> {
                     ),
                     "use a larger `vpc_cidr` or fewer zones".into(),
                 );
-                return None;
             }
         }
         let mut tags = BTreeMap::new();
@@ -385,7 +386,7 @@ impl Expansion<'_> {
             }
         }
         let (zones, _) = network.availability_zones?;
-        match (vpc_cidr, tags_ok) {
+        match (vpc_cidr, tags_ok && zones_fit) {
             (Some(vpc_cidr), true) => Some((vpc_cidr, zones, tags)),
             _ => None,
         }

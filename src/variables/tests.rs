@@ -472,3 +472,12 @@ fn an_empty_file_or_a_non_mapping_root_is_named_plainly() {
     assert_eq!(problems("# only a comment\n"), ["1:1 the file has no content"]);
     assert_eq!(problems("- a\n- b\n"), ["1:1 the file must be a mapping of keys, found a list"]);
 }
+
+#[test]
+fn a_vpc_too_small_for_its_zones_does_not_hide_tag_problems() {
+    let text =
+        VALID.replace("\"10.0.0.0/16\"", "\"10.0.0.0/28\"").replace("customer: customer-name", "customer: \"a|b\"");
+    let found = problems(&text);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(found[1].starts_with("10:13 tag `customer` value `a|b`"), "{found:#?}");
+}
