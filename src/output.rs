@@ -233,21 +233,3 @@ mod tests {
         assert_eq!(back, value);
     }
 }
-
-/// A writer for the tracing subscriber: each event it formats goes through [`log`], so
-/// library logs obey the same escaping rule as everything else on stderr.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LogWriter;
-
-impl Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        for line in String::from_utf8_lossy(buf).lines() {
-            log(line);
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}

@@ -60,7 +60,7 @@ fn init_logging() {
     // Through the one log sink (its escaping rule), without colour codes.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(|| output::LogWriter)
+        .with_writer(output::log_writer)
         .with_ansi(false)
         .with_target(false)
         .try_init();
