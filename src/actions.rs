@@ -49,14 +49,6 @@ pub fn add_mask_if(w: &mut impl Write, secret: &str, in_actions: bool) {
     }
 }
 
-/// `::add-mask::VALUE`, written unconditionally.
-///
-/// Kept for the command layer until it passes the runner flag; new code calls
-/// [`add_mask_if`], which prints nothing outside GitHub Actions.
-pub fn add_mask(w: &mut impl Write, secret: &str) {
-    add_mask_if(w, secret, true);
-}
-
 /// An error annotation on a file position (`::error file=..,line=..,col=..::message`).
 pub fn error_at(w: &mut impl Write, file: &str, line: u64, column: u64, message: &str) {
     let _ = writeln!(w, "::error file={},line={line},col={column}::{}", escape_property(file), escape_data(message));
