@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate, render and plan a customer environment; store the plan for apply.
-    Plan(TargetArgs),
+    Plan(PlanArgs),
     /// Apply exactly the stored plan (checksum verified) or refuse.
     Apply(ApplyArgs),
     /// Check a variables.yml file; exits 0 when valid, 2 when not.
@@ -101,6 +101,16 @@ pub struct TargetArgs {
     /// The customer commit (default: a digest of variables.yml, standing in for a commit).
     #[arg(long, value_name = "SHA")]
     pub sha: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Plan to destroy everything in the environment's state (offboarding); apply it like
+    /// any plan. Local mode (`--source-dir`) only.
+    #[arg(long)]
+    pub destroy: bool,
 }
 
 #[derive(Debug, Args)]

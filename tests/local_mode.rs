@@ -334,3 +334,32 @@ fn targets_all_lists_every_registered_customer_environment_as_matrices() {
     let unregistered = Run::new(Sandbox::new().path()).args(["targets", "--all"]).run();
     assert_eq!(unregistered.code, 2, "{}", unregistered.stderr);
 }
+
+#[test]
+fn a_destroy_plan_is_reviewed_then_applied_with_the_same_checks_and_leaves_no_resources() {
+    require_terraform();
+    let sb = Sandbox::new();
+    assert_eq!(sb.run("plan", "staging").code, 0);
+    assert_eq!(sb.run("apply", "staging").code, 0);
+
+    let destroy = Run::new(sb.path()).args(["plan", "--source-dir", "shop", "--env", "staging", "--destroy"]).run();
+    assert_eq!(destroy.code, 0, "{}", destroy.stderr);
+    assert!(destroy.stdout.contains("8 to destroy"), "the comment counts the destroys:\n{}", destroy.stdout);
+    assert!(destroy.stderr.contains("terraform plan -destroy"), "{}", destroy.stderr);
+
+    let apply = sb.run("apply", "staging");
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    assert_eq!(apply.json()["destroy"], 8);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state_file(&sb)).expect("state")).expect("json");
+    assert_eq!(state["resources"].as_array().map(Vec::len), Some(0), "nothing left in state");
+
+    let history = Run::new(sb.path()).args(["--json", "history", "--customer", "local/shop"]).run();
+    let kinds: Vec<String> = history.json()["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| format!("{} {}", r["kind"].as_str().unwrap_or_default(), r["status"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(kinds, ["apply succeeded", "destroy succeeded", "apply succeeded", "plan succeeded"]);
+}

@@ -6,11 +6,12 @@ use serde::Serialize;
 
 use super::target::{self, Source};
 use super::{Outcome, TargetResult};
-use crate::cli::{TargetArgs, Verb};
+use crate::cli::{PlanArgs, Verb};
 use crate::context::Context;
 use crate::error::CommandError;
 use crate::pipeline::Request;
-use crate::pipeline::plan::{Planned, plan};
+use crate::pipeline::plan::{Planned, plan_kind};
+use crate::terraform::PlanKind;
 
 /// A stored plan, as `--json` prints it; people see the comment (local mode).
 #[derive(Debug, Serialize)]
@@ -29,9 +30,20 @@ impl fmt::Display for PlanOutcome {
 
 impl Outcome for PlanOutcome {}
 
-pub async fn run(ctx: &Context<'_>, args: &TargetArgs) -> Result<PlanOutcome, CommandError> {
-    let (req, source) = target::request(ctx, args).await?;
-    let result = target::with_deps(ctx, Verb::Plan, &req, &source, async |deps| plan(deps, &req).await)
+pub async fn run(ctx: &Context<'_>, args: &PlanArgs) -> Result<PlanOutcome, CommandError> {
+    let (req, source) = target::request(ctx, &args.target).await?;
+    let kind = match (args.destroy, &source) {
+        (false, _) => PlanKind::Update,
+        (true, Source::Local(_)) => PlanKind::Destroy,
+        // A dispatch is a customer's request; destroying is the provider's decision.
+        (true, Source::Dispatch(_)) => {
+            return Err(CommandError::usage(
+                "`plan --destroy` is not run from a dispatch",
+                "offboard from the provider's side with `--source-dir` (a destroy workflow is not built yet)",
+            ));
+        }
+    };
+    let result = target::with_deps(ctx, Verb::Plan, &req, &source, async |deps| plan_kind(deps, &req, kind).await)
         .await
         .map(|planned| (fields(&req, &planned), planned.comment))
         .map_err(|e| e.about(target::subject(&req)));

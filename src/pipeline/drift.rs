@@ -12,8 +12,8 @@ use crate::identity::{Sha, Target};
 use crate::limits::RECORD_MESSAGE_CHARS;
 use crate::report::truncate_chars;
 use crate::store::RunKind;
-use crate::terraform::TerraformError;
 use crate::terraform::summary::{PlanSummary, summarize};
+use crate::terraform::{PlanKind, TerraformError};
 
 /// The drift plan's file name inside the working directory.
 const DRIFT_PLAN_FILE: &str = "infra-manager-drift.tfplan";
@@ -101,7 +101,7 @@ pub async fn check(deps: &Deps<'_>, target: &Target) -> DriftResult {
 
 async fn replan(deps: &Deps<'_>, req: &Request) -> Result<Replanned, CommandError> {
     let prepared = prepare(deps, req).await?;
-    let saved = deps.terraform.plan(prepared.workspace.path(), DRIFT_PLAN_FILE).await;
+    let saved = deps.terraform.plan(prepared.workspace.path(), DRIFT_PLAN_FILE, PlanKind::Update).await;
     prepared.workspace.remove_file(DRIFT_PLAN_FILE)?;
     let saved = saved?;
     let summary = summarize(&saved.json);

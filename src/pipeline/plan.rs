@@ -10,7 +10,7 @@ use crate::report::comment::{self, PlanComment};
 use crate::report::prefix;
 use crate::store::{PlanMeta, RunKind, StoreError};
 use crate::terraform::summary::{PlanSummary, summarize};
-use crate::terraform::{SavedPlan, StateId, TerraformError};
+use crate::terraform::{PlanKind, SavedPlan, StateId, TerraformError};
 
 /// The saved plan's file name inside the working directory.
 pub const PLAN_FILE: &str = "infra-manager.tfplan";
@@ -36,24 +36,33 @@ impl Finished for Planned {
 }
 
 pub async fn plan(deps: &Deps<'_>, req: &Request) -> Result<Planned, CommandError> {
+    plan_kind(deps, req, PlanKind::Update).await
+}
+
+/// A plan of `kind`; a destroy plan is recorded as a `destroy` run, stored and applied
+/// exactly like any other plan (same checks), and its comment lists the destroys first.
+pub async fn plan_kind(deps: &Deps<'_>, req: &Request, kind: PlanKind) -> Result<Planned, CommandError> {
     // An unregistered repository gets nothing written anywhere: no status, no record.
     super::admit::admit(deps.config, &req.target)?;
-    let frame = Frame { kind: RunKind::Plan, pending: Some("Planning…".to_owned()) };
-    let result = framed(deps, frame, req, steps(deps, req)).await;
+    let frame = match kind {
+        PlanKind::Update => Frame { kind: RunKind::Plan, pending: Some("Planning…".to_owned()) },
+        PlanKind::Destroy => Frame { kind: RunKind::Destroy, pending: Some("Planning the destroy…".to_owned()) },
+    };
+    let result = framed(deps, frame, req, steps(deps, req, kind)).await;
     if let Err(error) = &result {
         post_comment(deps, req, &failure_comment(deps, req, error)).await;
     }
     result
 }
 
-async fn steps(deps: &Deps<'_>, req: &Request) -> Result<Planned, CommandError> {
+async fn steps(deps: &Deps<'_>, req: &Request, kind: PlanKind) -> Result<Planned, CommandError> {
     let prepared = prepare(deps, req).await?;
     let version = deps.terraform.version().await?;
     let state = deps.terraform.state_id(prepared.workspace.path()).await?;
     let dir = prepared.workspace.path();
-    let saved = match deps.terraform.plan(dir, PLAN_FILE).await {
+    let saved = match deps.terraform.plan(dir, PLAN_FILE, kind).await {
         Err(TerraformError::Locked { .. }) if super::release_abandoned_lock(deps, &req.target).await => {
-            deps.terraform.plan(dir, PLAN_FILE).await?
+            deps.terraform.plan(dir, PLAN_FILE, kind).await?
         }
         other => other?,
     };

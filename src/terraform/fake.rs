@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::{SavedPlan, StateId, Terraform, TerraformError};
+use super::{PlanKind, SavedPlan, StateId, Terraform, TerraformError};
 
 /// Makes the error a scripted call fails with.
 pub type Failure = fn() -> TerraformError;
@@ -93,8 +93,8 @@ impl Terraform for FakeTerraform {
         Ok(())
     }
 
-    async fn plan(&self, dir: &Path, planfile: &str) -> Result<SavedPlan, TerraformError> {
-        let script = self.call("plan")?;
+    async fn plan(&self, dir: &Path, planfile: &str, kind: PlanKind) -> Result<SavedPlan, TerraformError> {
+        let script = self.call(if kind == PlanKind::Destroy { "plan -destroy" } else { "plan" })?;
         std::fs::write(dir.join(planfile), &script.plan_bytes).expect("write the plan file");
         Ok(SavedPlan { bytes: script.plan_bytes, json: script.plan_json, text: "fake plan text".to_owned() })
     }

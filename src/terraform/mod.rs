@@ -79,6 +79,15 @@ pub struct SavedPlan {
     pub text: String,
 }
 
+/// What a plan is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanKind {
+    /// Make the state match the configuration.
+    Update,
+    /// Remove everything in the state (`plan -destroy`): offboarding.
+    Destroy,
+}
+
 /// The operations the service needs from Terraform, each in a working directory.
 #[async_trait]
 pub trait Terraform: Send + Sync {
@@ -88,8 +97,9 @@ pub trait Terraform: Send + Sync {
     /// `init` in `dir`.
     async fn init(&self, dir: &Path) -> Result<(), TerraformError>;
 
-    /// Plans into `planfile` and returns the saved plan.
-    async fn plan(&self, dir: &Path, planfile: &str) -> Result<SavedPlan, TerraformError>;
+    /// Plans into `planfile` (with [`PlanKind::Destroy`], a plan that destroys everything
+    /// in the state) and returns the saved plan.
+    async fn plan(&self, dir: &Path, planfile: &str, kind: PlanKind) -> Result<SavedPlan, TerraformError>;
 
     /// Applies exactly the saved plan `planfile`.
     async fn apply(&self, dir: &Path, planfile: &str) -> Result<(), TerraformError>;

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use super::{SavedPlan, StateId, Terraform, TerraformError};
+use super::{PlanKind, SavedPlan, StateId, Terraform, TerraformError};
 use crate::cancel::Cancel;
 use crate::output;
 
@@ -329,11 +329,16 @@ impl Terraform for ProcessTerraform {
     }
 
     /// `terraform plan -out=PLANFILE`, then `show -json` and `show` of the saved plan.
-    async fn plan(&self, dir: &Path, planfile: &str) -> Result<SavedPlan, TerraformError> {
-        output::log("» terraform plan");
+    async fn plan(&self, dir: &Path, planfile: &str, kind: PlanKind) -> Result<SavedPlan, TerraformError> {
         let out = format!("-out={planfile}");
         let lock = self.lock_timeout_arg();
-        let args = ["plan", "-json", "-input=false", "-detailed-exitcode", &lock, &out];
+        let mut args = vec!["plan", "-json", "-input=false", "-detailed-exitcode", &lock, &out];
+        if kind == PlanKind::Destroy {
+            output::log("» terraform plan -destroy");
+            args.push("-destroy");
+        } else {
+            output::log("» terraform plan");
+        }
         match self.stream_json(dir, "plan", &args, &[0, 2]).await {
             Ok(_) => self.saved_plan(dir, planfile).await,
             // An errored plan is still saved: show what it could plan, and why it stopped.
