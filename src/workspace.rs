@@ -122,11 +122,6 @@ impl Workspace {
         std::fs::write(&path, bytes).map_err(io("write", &path))
     }
 
-    pub fn read_file(&self, name: &str) -> Result<Vec<u8>, WorkspaceError> {
-        let path = self.dir.join(name);
-        std::fs::read(&path).map_err(io("read", &path))
-    }
-
     /// Removes a file if it is there.
     pub fn remove_file(&self, name: &str) -> Result<(), WorkspaceError> {
         let path = self.dir.join(name);

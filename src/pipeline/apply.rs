@@ -15,7 +15,6 @@ use super::{Deps, Request};
 use crate::error::CommandError;
 use crate::output;
 use crate::store::{PlanMeta, RunKind, Store, StoreError};
-use crate::terraform::TerraformError;
 
 /// Whether to apply, or only to say what would be applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,12 +60,7 @@ async fn steps(deps: &Deps<'_>, req: &Request) -> Result<Applied, CommandError> 
     let (prepared, verified) = verified(deps, req).await?;
     prepared.workspace.write_file(PLAN_FILE, &verified.bytes)?;
     let dir = prepared.workspace.path();
-    match deps.terraform.apply(dir, PLAN_FILE).await {
-        Err(TerraformError::Locked { .. }) if super::release_abandoned_lock(deps, &req.target).await => {
-            deps.terraform.apply(dir, PLAN_FILE).await?
-        }
-        other => other?,
-    }
+    super::locking(deps, &req.target, async || deps.terraform.apply(dir, PLAN_FILE).await).await?;
     let applied = applied(deps, req, verified);
     output::log(&applied.status_line());
     Ok(applied)

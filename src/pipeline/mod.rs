@@ -54,10 +54,25 @@ pub async fn last_applied(store: &dyn Store, target: &Target) -> Result<Option<S
     Ok(runs.into_iter().find(|r| r.kind == RunKind::Apply && r.status == RunStatus::Succeeded).map(|r| r.sha))
 }
 
+/// Runs a locking Terraform call; if the state is locked by an abandoned run, releases that
+/// lock and runs the call once more. Any other outcome is the call's own.
+pub async fn locking<T>(
+    deps: &Deps<'_>,
+    target: &Target,
+    call: impl AsyncFn() -> Result<T, crate::terraform::TerraformError>,
+) -> Result<T, crate::terraform::TerraformError> {
+    match call().await {
+        Err(crate::terraform::TerraformError::Locked { .. }) if release_abandoned_lock(deps, target).await => {
+            call().await
+        }
+        other => other,
+    }
+}
+
 /// After Terraform reported the state locked: releases the lock if it is abandoned (older
 /// than any live run can be, so its run was killed) and says whether to try again. A lock
 /// younger than that belongs to a run that may be alive, and is never taken from it.
-pub async fn release_abandoned_lock(deps: &Deps<'_>, target: &Target) -> bool {
+async fn release_abandoned_lock(deps: &Deps<'_>, target: &Target) -> bool {
     let Some(locks) = deps.store.locks() else { return false };
     match locks.release_lock(target, deps.config.abandoned_after(), false).await {
         Ok(crate::store::s3::ReleaseOutcome::Released { lock }) => {

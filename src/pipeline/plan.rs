@@ -60,12 +60,7 @@ async fn steps(deps: &Deps<'_>, req: &Request, kind: PlanKind) -> Result<Planned
     let version = deps.terraform.version().await?;
     let state = deps.terraform.state_id(prepared.workspace.path()).await?;
     let dir = prepared.workspace.path();
-    let saved = match deps.terraform.plan(dir, PLAN_FILE, kind).await {
-        Err(TerraformError::Locked { .. }) if super::release_abandoned_lock(deps, &req.target).await => {
-            deps.terraform.plan(dir, PLAN_FILE, kind).await?
-        }
-        other => other?,
-    };
+    let saved = super::locking(deps, &req.target, async || deps.terraform.plan(dir, PLAN_FILE, kind).await).await?;
     let summary = summarize(&saved.json);
     if summary.errored() || summary.incomplete() {
         return Err(TerraformError::PlanErrored { plan: Box::new(saved), details: Vec::new() }.into());
