@@ -95,9 +95,9 @@ pub struct TargetArgs {
     /// The customer, `owner/repo` (default `local/<dir name>`).
     #[arg(long, value_name = "OWNER/REPO")]
     pub customer: Option<String>,
-    /// The environment, e.g. `staging`.
+    /// The environment, e.g. `staging` (required, except with `plan --all`).
     #[arg(long, value_name = "ENV")]
-    pub env: String,
+    pub env: Option<String>,
     /// The customer commit (default: a digest of variables.yml, standing in for a commit).
     #[arg(long, value_name = "SHA")]
     pub sha: Option<String>,
@@ -111,6 +111,17 @@ pub struct PlanArgs {
     /// any plan. Local mode (`--source-dir`) only.
     #[arg(long)]
     pub destroy: bool,
+    /// Re-plan every registered (customer, environment) without storing or applying
+    /// anything: a summary table, and exit 1 if any target failed.
+    #[arg(long, conflicts_with_all = ["env", "source_dir", "sha", "customer", "destroy"])]
+    pub all: bool,
+    /// With `--all`: how many targets to plan at once (default: the number of cores).
+    #[arg(long, value_name = "N", requires = "all", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: Option<u16>,
+    /// With `--all`, local mode: read each customer's files from `DIR/<owner>/<repo>/`
+    /// instead of its default branch on GitHub.
+    #[arg(long, value_name = "DIR", requires = "all")]
+    pub source_root: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,7 @@ pub mod diagnostic;
 pub mod duration;
 pub mod error;
 pub mod event;
+pub mod fleet;
 pub mod github;
 pub mod identity;
 pub mod limits;

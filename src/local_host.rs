@@ -17,17 +17,30 @@ use crate::yaml::MAX_FILE_BYTES;
 #[derive(Debug, Clone)]
 pub struct LocalHost {
     root: PathBuf,
+    /// Whether `root` holds one checkout per customer, at `<owner>/<repo>/`.
+    per_customer: bool,
 }
 
 impl LocalHost {
+    /// One customer repository checkout at `root`.
     pub fn new(root: &Path) -> Self {
-        Self { root: root.to_path_buf() }
+        Self { root: root.to_path_buf(), per_customer: false }
+    }
+
+    /// Many customers: `root/<owner>/<repo>/` is each one's checkout (fleet runs in local
+    /// mode). Customer names are validated identities, so the joined path stays below `root`.
+    pub fn per_customer(root: &Path) -> Self {
+        Self { root: root.to_path_buf(), per_customer: true }
+    }
+
+    fn checkout(&self, repo: &CustomerId) -> PathBuf {
+        if self.per_customer { self.root.join(repo.owner()).join(repo.repo()) } else { self.root.clone() }
     }
 
     /// Reads a file of the source directory through [`source_file::read_in`]: bounded, no
     /// FIFO or device, no link out of the directory, UTF-8 only.
     fn read(&self, repo: &CustomerId, path: &str) -> Result<Option<String>, CodeHostError> {
-        source_file::read_in(&self.root, path, MAX_FILE_BYTES).map_err(|e| match e.problem() {
+        source_file::read_in(&self.checkout(repo), path, MAX_FILE_BYTES).map_err(|e| match e.problem() {
             Some(problem) => CodeHostError::Unusable {
                 repo: repo.to_string(),
                 path: path.to_owned(),

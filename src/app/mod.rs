@@ -37,6 +37,7 @@ pub async fn run(command: &Command, settings: &Settings) -> ExitStatus {
     let verb = command.verb();
     let json = settings.json;
     match command {
+        Command::Plan(args) if args.all => print::result(verb, json, commands::plan_all::run(&ctx, args).await),
         Command::Plan(args) => print::result(verb, json, commands::plan::run(&ctx, args).await),
         Command::Apply(args) => print::result(verb, json, commands::apply::run(&ctx, args).await),
         Command::Validate(args) => print::result(verb, json, commands::validate::run(&ctx, args).await),

@@ -10,11 +10,9 @@ use super::Outcome;
 use super::target::{append_summary, local_customer, local_host, set_outputs};
 use crate::cli::{DriftArgs, Verb};
 use crate::codehost::CodeHost;
-use crate::config::Config;
 use crate::context::Context;
 use crate::error::{CommandError, ExitStatus};
-use crate::identity::{CustomerId, EnvName, Target};
-use crate::output;
+use crate::identity::{EnvName, Target};
 use crate::pipeline::drift::{DriftResult, DriftState, check};
 use crate::report::markdown::code;
 use crate::report::prefix;
@@ -80,16 +78,20 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
             (&local, targets)
         }
         None => {
-            let targets = fleet(config, args.customer.as_deref(), only_env.as_ref())?;
+            let targets = crate::fleet::registered(config, args.customer.as_deref(), only_env.as_ref())?;
             (ctx.github().await?, targets)
         }
     };
     let work = ctx.work_root().await?;
     let deps = ctx.deps(host, &work, "drift".to_owned()).await?;
-    let parallel = args
-        .parallel
-        .map_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get), usize::from);
-    let results = check_all(&deps, &targets, parallel).await;
+    let parallel = args.parallel.map_or_else(crate::fleet::default_parallel, usize::from);
+    let results = crate::fleet::each(
+        &targets,
+        parallel,
+        async |t: &Target| check(&deps, t).await,
+        |r: &DriftResult| crate::report::name_of(&r.result),
+    )
+    .await;
     let count = |state: DriftState| results.iter().filter(|r| r.result == state).count();
     let report = DriftReport {
         command: Verb::Drift,
@@ -104,53 +106,4 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
     );
     append_summary(runner.summary.as_deref(), &report.to_string());
     Ok(report)
-}
-
-/// Checks every target, `parallel` at a time, each in its own working directory; one
-/// failure never stops the others. A progress line goes to the log as each finishes;
-/// the results come back in the targets' order.
-async fn check_all(deps: &crate::pipeline::Deps<'_>, targets: &[Target], parallel: usize) -> Vec<DriftResult> {
-    use futures_util::stream::{self, StreamExt};
-    let total = targets.len();
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<(usize, DriftResult)> = stream::iter(targets.iter().enumerate())
-        .map(|(index, target)| {
-            let done = &done;
-            async move {
-                let started = std::time::Instant::now();
-                let result = check(deps, target).await;
-                let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                output::log(&format!(
-                    "[{finished}/{total}] {} {}: {} ({:.1} s)",
-                    target.customer,
-                    target.env,
-                    crate::report::name_of(&result.result),
-                    started.elapsed().as_secs_f64()
-                ));
-                (index, result)
-            }
-        })
-        .buffer_unordered(parallel.max(1))
-        .collect()
-        .await;
-    results.sort_by_key(|(index, _)| *index);
-    results.into_iter().map(|(_, result)| result).collect()
-}
-
-/// Every registered customer environment (optionally one customer or environment).
-fn fleet(config: &Config, customer: Option<&str>, env: Option<&EnvName>) -> Result<Vec<Target>, CommandError> {
-    if !config.has_registry() {
-        return Err(CommandError::usage(
-            "no customers are registered in infra-manager.yml",
-            "use `--source-dir DIR` for a local check",
-        ));
-    }
-    let only = customer.map(CustomerId::parse).transpose().map_err(|e| CommandError::bad_customer(&e))?;
-    Ok(config
-        .customers
-        .iter()
-        .filter(|c| only.as_ref().is_none_or(|o| o == &c.repo))
-        .flat_map(|c| c.environments.iter().map(move |e| Target { customer: c.repo.clone(), env: e.clone() }))
-        .filter(|t| env.is_none_or(|e| e == &t.env))
-        .collect())
 }

@@ -10,6 +10,7 @@ pub mod drift;
 pub mod history;
 pub mod locks;
 pub mod plan;
+pub mod plan_all;
 pub mod render;
 pub mod schema;
 pub mod target;

@@ -38,13 +38,21 @@ pub async fn request(ctx: &Context<'_>, args: &TargetArgs) -> Result<(Request, S
             Ok((req, Source::Local(host)))
         }
         None => {
-            let env = EnvName::parse(&args.env).map_err(|e| CommandError::bad_env(&e))?;
+            let env = env(args)?;
             let dispatch = dispatch_event(&ctx.settings.runner)?;
             let target = Target { customer: dispatch.customer.clone(), env };
             let req = Request { target, sha: dispatch.sha.clone(), pull_request: dispatch.pull_request };
             Ok((req, Source::Dispatch(Box::new(dispatch))))
         }
     }
+}
+
+/// `--env`, which a single-target verb requires.
+fn env(args: &TargetArgs) -> Result<EnvName, CommandError> {
+    let Some(env) = &args.env else {
+        return Err(CommandError::usage("`--env` is required", "name the environment, e.g. `--env staging`"));
+    };
+    EnvName::parse(env).map_err(|e| CommandError::bad_env(&e))
 }
 
 /// The customer of a local source directory: `--customer`, else `local/<dir name>`.
@@ -75,7 +83,7 @@ pub fn local_host(source_dir: &Path) -> Result<LocalHost, CommandError> {
 pub async fn local_request(args: &TargetArgs, dir: &Path) -> Result<(Request, LocalHost), CommandError> {
     let host = local_host(dir)?;
     let customer = local_customer(args.customer.as_deref(), dir)?;
-    let env = EnvName::parse(&args.env).map_err(|e| CommandError::bad_env(&e))?;
+    let env = env(args)?;
     let sha = match &args.sha {
         Some(s) => Sha::parse(s).map_err(|e| CommandError::bad_sha(&e))?,
         // The file's digest stands in for a commit; a missing file is refused by fetch.

@@ -44,7 +44,8 @@ pub struct DriftResult {
     pub message: Option<String>,
 }
 
-struct Replanned(PlanSummary);
+/// A plan made only to be looked at (drift, fleet re-plans): never stored.
+pub(super) struct Replanned(pub(super) PlanSummary);
 
 impl Finished for Replanned {
     fn counts(&self) -> (u32, u32, u32) {
@@ -99,7 +100,7 @@ pub async fn check(deps: &Deps<'_>, target: &Target) -> DriftResult {
     }
 }
 
-async fn replan(deps: &Deps<'_>, req: &Request) -> Result<Replanned, CommandError> {
+pub(super) async fn replan(deps: &Deps<'_>, req: &Request) -> Result<Replanned, CommandError> {
     let prepared = prepare(deps, req).await?;
     let saved = deps.terraform.plan(prepared.workspace.path(), DRIFT_PLAN_FILE, PlanKind::Update).await;
     prepared.workspace.remove_file(DRIFT_PLAN_FILE)?;

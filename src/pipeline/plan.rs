@@ -55,6 +55,15 @@ pub async fn plan_kind(deps: &Deps<'_>, req: &Request, kind: PlanKind) -> Result
     result
 }
 
+/// A re-plan only to see it (a fleet run after a module change): recorded as a plan run,
+/// but never stored (it is not the plan a customer's reviewers approved), and no status or
+/// comment is written to the customer's repository.
+pub async fn preview(deps: &Deps<'_>, req: &Request) -> Result<PlanSummary, CommandError> {
+    super::admit::admit(deps.config, &req.target)?;
+    let frame = Frame { kind: RunKind::Plan, pending: None };
+    framed(deps, frame, req, super::drift::replan(deps, req)).await.map(|replanned| replanned.0)
+}
+
 async fn steps(deps: &Deps<'_>, req: &Request, kind: PlanKind) -> Result<Planned, CommandError> {
     let prepared = prepare(deps, req).await?;
     let version = deps.terraform.version().await?;

@@ -1,0 +1,99 @@
+//! Fleet runs end to end: many customers in one process (local mode, real Terraform).
+
+mod support;
+
+use std::path::Path;
+
+use support::cli::{Run, Sandbox, repo_root, require_terraform};
+
+/// `count` customers `fleet/app<i>` registered for staging, each with a checkout of the
+/// template under `customers/fleet/app<i>/`.
+fn fleet(sb: &Sandbox, count: usize) -> Vec<String> {
+    let names: Vec<String> = (0..count).map(|i| format!("fleet/app{i:02}")).collect();
+    let mut registry = String::from("customers:\n");
+    for name in &names {
+        registry.push_str(&format!("  - repo: {name}\n    environments: [staging]\n"));
+        let infra = sb.path().join("customers").join(name).join("infra");
+        std::fs::create_dir_all(&infra).expect("mkdir");
+        // The template minus production: these customers are enabled for staging only.
+        let template =
+            std::fs::read_to_string(repo_root().join("customer-template/infra/variables.yml")).expect("read");
+        let staging: String =
+            template.lines().filter(|l| !l.trim_start().starts_with("production:")).map(|l| format!("{l}\n")).collect();
+        std::fs::write(infra.join("variables.yml"), staging).expect("write");
+    }
+    sb.add_config(&registry);
+    names
+}
+
+fn variables(sb: &Sandbox, name: &str) -> std::path::PathBuf {
+    sb.path().join("customers").join(name).join("infra/variables.yml")
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path.display().to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn plan_all_plans_every_target_and_one_broken_customer_never_stops_the_others() {
+    require_terraform();
+    let sb = Sandbox::new();
+    let names = fleet(&sb, 20);
+    std::fs::write(variables(&sb, &names[7]), "project_name: [not valid\n").expect("break one");
+
+    let out =
+        Run::new(sb.path()).args(["--json", "plan", "--all", "--parallel", "2", "--source-root", "customers"]).run();
+    assert_eq!(out.code, 1, "a failed target fails the run:\n{}", out.stderr);
+    let report = out.json();
+    assert_eq!((report["command"].as_str(), report["targets"].as_u64()), (Some("plan"), Some(20)));
+    assert_eq!(report["failed"], 1);
+    let results = report["results"].as_array().expect("results");
+    let broken: Vec<&serde_json::Value> = results.iter().filter(|r| r["status"] != "ok").collect();
+    assert_eq!(broken.len(), 1);
+    assert_eq!((broken[0]["customer"].as_str(), broken[0]["status"].as_str()), (Some("fleet/app07"), Some("invalid")));
+    assert!(broken[0]["message"].as_str().is_some_and(|m| m.contains("infra/variables.yml:1:")), "{}", broken[0]);
+    for r in results.iter().filter(|r| r["status"] == "ok") {
+        assert_eq!((r["add"].as_u64(), r["destroy"].as_u64()), (Some(8), Some(0)), "{r}");
+    }
+
+    // A progress line per target, as each finishes.
+    let progress: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with('[') && l.contains("/20] ")).collect();
+    assert_eq!(progress.len(), 20, "{}", out.stderr);
+    assert!(progress.iter().any(|l| l.contains("fleet/app03 staging: 8 to add (")), "{progress:?}");
+
+    // Plan only: recorded, but nothing stored as a plan to apply, and no state written.
+    let written = walk(&sb.store());
+    assert!(!written.iter().any(|p| p.contains("/plans/")), "{written:?}");
+    assert!(!written.iter().any(|p| p.contains("/store/state/")), "{written:?}");
+    let history = Run::new(sb.path()).args(["--json", "history", "--customer", "fleet/app03"]).run();
+    let runs = history.json()["runs"].as_array().cloned().unwrap_or_default();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!((runs[0]["kind"].as_str(), runs[0]["status"].as_str()), (Some("plan"), Some("succeeded")));
+
+    // Text mode prints the summary table.
+    let text = Run::new(sb.path()).args(["plan", "--all", "--source-root", "customers"]).run();
+    assert_eq!(text.code, 1);
+    assert!(text.stdout.contains("20 targets: 19 with changes, 1 failed."), "{}", text.stdout);
+    assert!(text.stdout.contains("| `fleet/app07` | `staging` |"), "{}", text.stdout);
+}
+
+#[test]
+fn plan_all_needs_a_registry_and_refuses_single_target_flags() {
+    let sb = Sandbox::new();
+    let out = Run::new(sb.path()).args(["plan", "--all", "--source-root", "customers"]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let out = Run::new(sb.path()).args(["plan", "--all", "--env", "staging"]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let out = Run::new(sb.path()).args(["plan", "--source-dir", "shop"]).run();
+    assert_eq!(out.code, 2, "--env is required for one target:\n{}", out.stderr);
+    assert!(out.stderr.contains("`--env` is required"), "{}", out.stderr);
+}
