@@ -70,6 +70,9 @@ pub struct Customer {
     pub require_oidc: bool,
     /// The trigger workflow's path in the customer repository (`job_workflow_ref`).
     pub trigger_workflow: String,
+    /// When an environment ends (`expires_at: {poc: 2026-12-31}`): `reap` destroys it then,
+    /// and plans warn in the week before.
+    pub expires_at: Vec<(EnvName, jiff::Timestamp)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -422,8 +425,56 @@ impl Customer {
             environments,
             require_oidc: false,
             trigger_workflow: DEFAULT_TRIGGER_WORKFLOW.to_owned(),
+            expires_at: Vec::new(),
         }
     }
+
+    /// When `env` expires, if it does.
+    pub fn expiry(&self, env: &EnvName) -> Option<jiff::Timestamp> {
+        self.expires_at.iter().find(|(e, _)| e == env).map(|(_, at)| *at)
+    }
+}
+
+/// `expires_at`: environment → an RFC 3339 time (`2026-12-31T18:00:00Z`) or a date
+/// (`2026-12-31`, the start of that day in UTC), each an environment the customer has.
+fn read_expiry(c: &mut Checker, path: &str, node: &Node, environments: &[EnvName]) -> Vec<(EnvName, jiff::Timestamp)> {
+    let mut out = Vec::new();
+    let Some(entries) = c.map(path, node) else { return out };
+    for (key, value) in entries {
+        let env = match EnvName::parse(&key.name) {
+            Ok(env) if environments.contains(&env) => env,
+            Ok(env) => {
+                let hint = format!("`{path}` may only name the customer's environments: {}", names(environments));
+                c.error(key.pos, format!("`{path}.{env}` names an environment the customer does not have"), Some(hint));
+                continue;
+            }
+            Err(e) => {
+                c.error(key.pos, e.to_string(), None);
+                continue;
+            }
+        };
+        let Some(text) = c.str(&format!("{path}.{env}"), value) else { continue };
+        match parse_expiry(text) {
+            Some(at) => out.push((env, at)),
+            None => c.error(
+                value.pos,
+                format!("`{path}.{env}` is not a date or time: `{text}`"),
+                Some("write a date such as `2026-12-31` or a UTC time such as `2026-12-31T18:00:00Z`".into()),
+            ),
+        }
+    }
+    out
+}
+
+fn names(environments: &[EnvName]) -> String {
+    environments.iter().map(EnvName::as_str).collect::<Vec<_>>().join(", ")
+}
+
+fn parse_expiry(text: &str) -> Option<jiff::Timestamp> {
+    text.parse::<jiff::Timestamp>().ok().or_else(|| {
+        let date = text.parse::<jiff::civil::Date>().ok()?;
+        format!("{date}T00:00:00Z").parse().ok()
+    })
 }
 
 /// Where the customer template's trigger workflow lives.
@@ -440,7 +491,11 @@ fn read_customers(c: &mut Checker, node: &Node) -> Vec<(Customer, yaml::Pos)> {
     for (i, item) in items.iter().enumerate() {
         let path = format!("customers[{i}]");
         let Some(fields) = c.map(&path, item) else { continue };
-        c.unknown_keys(&path, fields, &["repo", "tier", "environments", "require_oidc", "trigger_workflow"]);
+        c.unknown_keys(
+            &path,
+            fields,
+            &["repo", "tier", "environments", "require_oidc", "trigger_workflow", "expires_at"],
+        );
         let repo = match yaml::get(fields, "repo") {
             Some(n) => c.str(&format!("{path}.repo"), n).and_then(|s| match CustomerId::parse(s) {
                 Ok(id) => Some(id),
@@ -457,7 +512,7 @@ fn read_customers(c: &mut Checker, node: &Node) -> Vec<(Customer, yaml::Pos)> {
         let tier = yaml::get(fields, "tier")
             .and_then(|n| c.str(&format!("{path}.tier"), n).map(str::to_owned))
             .unwrap_or_else(|| DEFAULT_TIER.to_owned());
-        let environments = yaml::get(fields, "environments")
+        let environments: Vec<EnvName> = yaml::get(fields, "environments")
             .and_then(|n| c.str_list(&format!("{path}.environments"), n))
             .unwrap_or_default()
             .into_iter()
@@ -479,7 +534,10 @@ fn read_customers(c: &mut Checker, node: &Node) -> Vec<(Customer, yaml::Pos)> {
             let trigger_workflow = yaml::get(fields, "trigger_workflow")
                 .and_then(|n| c.str(&format!("{path}.trigger_workflow"), n).map(str::to_owned))
                 .unwrap_or_else(|| DEFAULT_TRIGGER_WORKFLOW.to_owned());
-            out.push((Customer { repo, tier, environments, require_oidc, trigger_workflow }, item.pos));
+            let expires_at = yaml::get(fields, "expires_at")
+                .map(|n| read_expiry(c, &format!("{path}.expires_at"), n, &environments))
+                .unwrap_or_default();
+            out.push((Customer { repo, tier, environments, require_oidc, trigger_workflow, expires_at }, item.pos));
         }
     }
     out
@@ -578,5 +636,35 @@ customers:
             ],
         );
         assert_eq!(err.0[0].hint.as_deref(), Some("did you mean `backend`?"));
+    }
+
+    #[test]
+    fn an_environment_may_expire_at_a_date_or_a_time_and_only_one_the_customer_has() {
+        let text =
+            "customers:\n  - repo: acme/poc\n    environments: [staging]\n    expires_at:\n      staging: 2026-12-31\n";
+        let config = Config::parse("infra-manager.yml", text, Path::new(".")).expect("valid");
+        let poc = &config.customers[0];
+        let staging = EnvName::parse("staging").expect("valid");
+        assert_eq!(poc.expiry(&staging).map(|t| t.to_string()), Some("2026-12-31T00:00:00Z".to_owned()));
+        assert_eq!(parse_expiry("2026-12-31T18:30:00Z").map(|t| t.to_string()), Some("2026-12-31T18:30:00Z".into()));
+        assert_eq!(parse_expiry("next week"), None);
+
+        let text = "customers:\n  - repo: acme/poc\n    environments: [staging]\n    expires_at:\n      production: 2026-12-31\n      staging: soon\n";
+        let messages: Vec<String> = Config::parse("infra-manager.yml", text, Path::new("."))
+            .expect_err("invalid")
+            .0
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(
+            messages[0]
+                .contains("5:7: `customers[0].expires_at.production` names an environment the customer does not have"),
+            "{messages:?}"
+        );
+        assert!(
+            messages[1].contains("6:16: `customers[0].expires_at.staging` is not a date or time: `soon`"),
+            "{messages:?}"
+        );
     }
 }

@@ -34,6 +34,7 @@ fn comment_for(s: &PlanSummary) -> String {
         summary: s,
         plan_text: "(terraform show text)",
         run_url: Some("https://github.com/provider/manager/actions/runs/42"),
+        warnings: &[],
     })
 }
 

@@ -292,6 +292,7 @@ fn five_thousand_resources() {
         summary: s,
         plan_text: &p.human,
         run_url: Some("https://github.com/provider/manager/actions/runs/5000"),
+        warnings: &[],
     });
     let chars = body.chars().count();
     assert!(chars <= MAX_COMMENT_CHARS, "{chars}");

@@ -6,7 +6,7 @@ use super::{Deps, Request, now};
 use crate::error::CommandError;
 use crate::output;
 use crate::refusal::Refusal;
-use crate::report::comment::{self, PlanComment};
+use crate::report::comment::{self, PlanComment, Warning};
 use crate::report::prefix;
 use crate::store::{PlanMeta, RunKind, StoreError};
 use crate::terraform::summary::{PlanSummary, summarize};
@@ -76,14 +76,32 @@ async fn steps(deps: &Deps<'_>, req: &Request, kind: PlanKind) -> Result<Planned
     }
     let meta = plan_meta(deps, req, &prepared, &saved, version, state, &summary);
     let plan_key = store(deps, req, &saved, &meta).await?;
-    let comment = plan_comment(deps, req, &saved, &summary);
+    let comment = plan_comment(deps, req, &saved, &summary, &warnings(deps, req, kind));
     post_comment(deps, req, &comment).await;
     output::log(&format!("plan stored at {plan_key} (sha256:{})", prefix(&meta.plan_sha256, 12)));
     Ok(Planned { summary, plan_key, plan_sha256: meta.plan_sha256, comment })
 }
 
+/// What reviewers of this plan must not miss: that it destroys the environment, or that
+/// the environment expires within a week.
+fn warnings(deps: &Deps<'_>, req: &Request, kind: PlanKind) -> Vec<Warning> {
+    let destroy = (kind == PlanKind::Destroy).then_some(Warning::Destroy);
+    let expiry = deps
+        .config
+        .customer(&req.target.customer)
+        .and_then(|c| c.expiry(&req.target.env))
+        .and_then(|at| Warning::expiry(at, jiff::Timestamp::now()));
+    destroy.into_iter().chain(expiry).collect()
+}
+
 /// The sticky comment for a saved plan (an errored one renders as a failure).
-fn plan_comment(deps: &Deps<'_>, req: &Request, saved: &SavedPlan, summary: &PlanSummary) -> String {
+fn plan_comment(
+    deps: &Deps<'_>,
+    req: &Request,
+    saved: &SavedPlan,
+    summary: &PlanSummary,
+    warnings: &[Warning],
+) -> String {
     comment::plan_comment(&PlanComment {
         environment: req.target.env.as_str(),
         customer: &req.target.customer.to_string(),
@@ -92,6 +110,7 @@ fn plan_comment(deps: &Deps<'_>, req: &Request, saved: &SavedPlan, summary: &Pla
         summary,
         plan_text: &saved.text,
         run_url: deps.run_url.as_deref(),
+        warnings,
     })
 }
 
@@ -148,7 +167,7 @@ fn failure_comment(deps: &Deps<'_>, req: &Request, error: &CommandError) -> Stri
     let env = req.target.env.as_str();
     let run_url = deps.run_url.as_deref();
     if let Some(saved) = error.errored_plan() {
-        return plan_comment(deps, req, saved, &summarize(&saved.json));
+        return plan_comment(deps, req, saved, &summarize(&saved.json), &[]);
     }
     let diagnostics = error.diagnostics();
     if diagnostics.is_empty() {

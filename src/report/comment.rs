@@ -58,6 +58,46 @@ pub struct PlanComment<'a> {
     /// `terraform show` text, for people.
     pub plan_text: &'a str,
     pub run_url: Option<&'a str>,
+    /// What reviewers must not miss, shown loudly above everything else.
+    pub warnings: &'a [Warning],
+}
+
+/// A loud note above the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Warning {
+    /// A destroy plan (offboarding, expiry): applying it ends the environment.
+    Destroy,
+    /// The environment expires at `at` (RFC 3339), in `days` whole days (0: today, or past).
+    Expires { at: String, days: i64 },
+}
+
+impl Warning {
+    /// The warning within 7 days of an expiry at `at`, seen at `now`; `None` before that.
+    pub fn expiry(at: jiff::Timestamp, now: jiff::Timestamp) -> Option<Self> {
+        const WEEK_SECONDS: i64 = 7 * 24 * 3600;
+        let left = at.as_second() - now.as_second();
+        (left < WEEK_SECONDS).then(|| Self::Expires { at: at.to_string(), days: (left / (24 * 3600)).max(0) })
+    }
+
+    fn markdown(&self, summary: &PlanSummary) -> String {
+        match self {
+            Self::Destroy => format!(
+                "> [!CAUTION]\n> **This plan destroys the environment: {} resources are destroyed.** Applying it \
+                 deletes them and their data; only apply it to offboard or reap this environment.\n",
+                summary.destroy
+            ),
+            Self::Expires { at, days: 0 } => format!(
+                "> [!WARNING]\n> This environment expired at {}: `reap` destroys it on its next run.\n",
+                code(at)
+            ),
+            Self::Expires { at, days } => format!(
+                "> [!WARNING]\n> This environment expires at {} (in {days} day{}): `reap` destroys it then. Ask \
+                 the platform team to extend `expires_at` to keep it.\n",
+                code(at),
+                if *days == 1 { "" } else { "s" }
+            ),
+        }
+    }
 }
 
 /// The comment for a plan, never longer than [`MAX_COMMENT_CHARS`]. An errored plan gets a
@@ -138,6 +178,9 @@ fn plan_head(c: &PlanComment<'_>) -> String {
     let _ = writeln!(out, "{}", marker(c.environment));
     let _ = writeln!(out, "### {icon} Terraform plan for {}: {}", code(c.environment), s.headline());
     let _ = writeln!(out);
+    for warning in c.warnings {
+        let _ = writeln!(out, "{}", warning.markdown(s));
+    }
     let _ = writeln!(out, "| Customer | Environment | Commit | Plan digest |");
     let _ = writeln!(out, "| --- | --- | --- | --- |");
     let digest = format!("sha256:{}", prefix(c.plan_sha256, 12));

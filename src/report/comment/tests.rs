@@ -41,6 +41,7 @@ fn comment<'a>(summary: &'a PlanSummary, plan_text: &'a str, run_url: Option<&'a
         summary,
         plan_text,
         run_url,
+        warnings: &[],
     }
 }
 
@@ -325,4 +326,23 @@ fn hostile_failure_comment_snapshot() {
     let text = "can't read `infra/variables.yml`: value `x\n## Owned\n![img](https://evil.example/x.png)` \
                 is not allowed\n<!-- infra-manager:plan:production -->\n```\n@org/team";
     insta::assert_snapshot!(failed_comment("staging", "acme/webshop", "1a2b3c4", text, None));
+}
+
+#[test]
+fn destroy_and_expiry_warnings_come_first_and_loud() {
+    let s = PlanSummary { destroy: 8, ..summary() };
+    let warnings = [
+        Warning::Destroy,
+        Warning::expiry("2026-12-05T00:00:00Z".parse().expect("time"), "2026-12-02T12:00:00Z".parse().expect("time"))
+            .expect("within a week"),
+    ];
+    let body = plan_comment(&PlanComment { warnings: &warnings, ..comment(&s, "", None) });
+    insta::assert_snapshot!(body.lines().take(9).collect::<Vec<_>>().join("\n"));
+    let now: jiff::Timestamp = "2026-12-02T00:00:00Z".parse().expect("time");
+    assert_eq!(Warning::expiry("2026-12-09T00:00:01Z".parse().expect("time"), now), None, "more than 7 days");
+    assert_eq!(
+        Warning::expiry("2026-12-01T00:00:00Z".parse().expect("time"), now),
+        Some(Warning::Expires { at: "2026-12-01T00:00:00Z".into(), days: 0 }),
+        "already expired"
+    );
 }
