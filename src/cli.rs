@@ -45,6 +45,12 @@ pub enum Command {
     Dispatch(DispatchArgs),
     /// Re-plan what each target last applied, without applying; report drift.
     Drift(DriftArgs),
+    /// Offboarding: plan to destroy everything in a customer environment, from the
+    /// configuration last applied to it; store and show the plan. `apply` applies it.
+    Destroy(DestroyArgs),
+    /// Destroy every environment whose `expires_at` has passed (plan and apply, through
+    /// the destroy path); `--dry-run` lists them.
+    Reap(ReapArgs),
     /// Create the state bucket and tables if they are missing (S3 backend); safe to re-run.
     Bootstrap,
     /// List a customer's runs (plan, apply, drift, destroy), newest first.
@@ -68,6 +74,32 @@ pub struct DriftArgs {
     /// How many targets to check at once (default: the number of cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Local mode: the customer repository checkout (reads DIR/infra/variables.yml).
+    #[arg(long, value_name = "DIR", conflicts_with = "customer")]
+    pub source_dir: Option<PathBuf>,
+    /// The customer, `owner/repo` (GitHub: required; local mode default `local/<dir name>`).
+    #[arg(long, value_name = "OWNER/REPO", required_unless_present = "source_dir")]
+    pub customer: Option<String>,
+    /// The environment to destroy.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ReapArgs {
+    /// List the expired environments; destroy nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How many environments to reap at once (default: the number of cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: Option<u16>,
+    /// Local mode: read each customer's files from `DIR/<owner>/<repo>/`.
+    #[arg(long, value_name = "DIR")]
+    pub source_root: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -208,6 +240,10 @@ pub enum Verb {
     Dispatch,
     #[serde(rename = "drift")]
     Drift,
+    #[serde(rename = "destroy")]
+    Destroy,
+    #[serde(rename = "reap")]
+    Reap,
     #[serde(rename = "bootstrap")]
     Bootstrap,
     #[serde(rename = "history")]
@@ -229,6 +265,8 @@ impl Command {
             Command::Targets(_) => Verb::Targets,
             Command::Dispatch(_) => Verb::Dispatch,
             Command::Drift(_) => Verb::Drift,
+            Command::Destroy(_) => Verb::Destroy,
+            Command::Reap(_) => Verb::Reap,
             Command::Bootstrap => Verb::Bootstrap,
             Command::History(_) => Verb::History,
             Command::Locks(LocksCommand::List) => Verb::LocksList,

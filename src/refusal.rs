@@ -40,6 +40,8 @@ pub enum Refusal {
     OidcMissing { customer: CustomerId },
     #[error("the dispatch's OIDC token is refused: {reason}")]
     OidcRejected { reason: String },
+    #[error("nothing was ever applied to {target}: there is nothing to destroy")]
+    NeverApplied { target: Target },
 
     // The plan can't be stored or applied (exit 1).
     #[error("plan for {} is superseded: a newer plan for {} was stored while this one ran", .sha.short(), prefix(.newer, 7))]
@@ -87,7 +89,8 @@ impl Refusal {
             | Self::NotDefaultHead { .. }
             | Self::NotDescendant { .. }
             | Self::OidcMissing { .. }
-            | Self::OidcRejected { .. } => ExitStatus::Usage,
+            | Self::OidcRejected { .. }
+            | Self::NeverApplied { .. } => ExitStatus::Usage,
             _ => ExitStatus::Failure,
         }
     }
@@ -123,6 +126,10 @@ impl Refusal {
                 "an older commit can't be applied again; revert the change in a new commit on the default branch instead"
                     .to_owned()
             }
+            Self::NeverApplied { target } => format!(
+                "a destroy plans the configuration last applied; `infra-manager history --customer {}` lists the runs",
+                target.customer
+            ),
             Self::SupersededWhilePlanning { .. } => {
                 "review and apply the newest plan, or plan this commit again".to_owned()
             }

@@ -13,17 +13,21 @@ fn fleet(sb: &Sandbox, count: usize) -> Vec<String> {
     let mut registry = String::from("customers:\n");
     for name in &names {
         registry.push_str(&format!("  - repo: {name}\n    environments: [staging]\n"));
-        let infra = sb.path().join("customers").join(name).join("infra");
-        std::fs::create_dir_all(&infra).expect("mkdir");
-        // The template minus production: these customers are enabled for staging only.
-        let template =
-            std::fs::read_to_string(repo_root().join("customer-template/infra/variables.yml")).expect("read");
-        let staging: String =
-            template.lines().filter(|l| !l.trim_start().starts_with("production:")).map(|l| format!("{l}\n")).collect();
-        std::fs::write(infra.join("variables.yml"), staging).expect("write");
+        checkout(sb, name);
     }
     sb.add_config(&registry);
     names
+}
+
+/// A checkout of the template for `name` under `customers/`, minus production: these
+/// customers are enabled for staging only.
+fn checkout(sb: &Sandbox, name: &str) {
+    let infra = sb.path().join("customers").join(name).join("infra");
+    std::fs::create_dir_all(&infra).expect("mkdir");
+    let template = std::fs::read_to_string(repo_root().join("customer-template/infra/variables.yml")).expect("read");
+    let staging: String =
+        template.lines().filter(|l| !l.trim_start().starts_with("production:")).map(|l| format!("{l}\n")).collect();
+    std::fs::write(infra.join("variables.yml"), staging).expect("write");
 }
 
 fn variables(sb: &Sandbox, name: &str) -> std::path::PathBuf {
@@ -96,4 +100,111 @@ fn plan_all_needs_a_registry_and_refuses_single_target_flags() {
     let out = Run::new(sb.path()).args(["plan", "--source-dir", "shop"]).run();
     assert_eq!(out.code, 2, "--env is required for one target:\n{}", out.stderr);
     assert!(out.stderr.contains("`--env` is required"), "{}", out.stderr);
+}
+
+/// Plans and applies `name`'s staging from its checkout under `customers/`.
+fn plan_and_apply(sb: &Sandbox, name: &str) {
+    let dir = format!("customers/{name}");
+    for verb in ["plan", "apply"] {
+        let out = Run::new(sb.path())
+            .args(["--json", verb, "--source-dir", &dir, "--customer", name, "--env", "staging"])
+            .run();
+        assert_eq!(out.code, 0, "{verb} {name}:\n{}", out.stderr);
+    }
+}
+
+fn resources_in_state(sb: &Sandbox, name: &str) -> usize {
+    let path = sb.store().join("state").join(name).join("staging/terraform.tfstate");
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).expect("state")).expect("json");
+    state["resources"].as_array().map_or(0, Vec::len)
+}
+
+fn history(sb: &Sandbox, name: &str) -> Vec<String> {
+    let out = Run::new(sb.path()).args(["--json", "history", "--customer", name]).run();
+    out.json()["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| format!("{} {}", r["kind"].as_str().unwrap_or_default(), r["status"].as_str().unwrap_or_default()))
+        .collect()
+}
+
+#[test]
+fn reap_destroys_expired_environments_through_the_destroy_path_and_keeps_the_others() {
+    require_terraform();
+    let sb = Sandbox::new();
+    // Three customers: one expired, one expiring in 3 days, one without expiry.
+    let soon = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_hours(72)).expect("time");
+    let mut registry = String::from("customers:\n");
+    for (name, expiry) in
+        [("acme/poc", Some("2026-01-01".to_owned())), ("acme/trial", Some(soon.to_string())), ("acme/shop", None)]
+    {
+        registry.push_str(&format!("  - repo: {name}\n    environments: [staging]\n"));
+        if let Some(at) = expiry {
+            registry.push_str(&format!("    expires_at: {{ staging: \"{at}\" }}\n"));
+        }
+        checkout(&sb, name);
+    }
+    sb.add_config(&registry);
+
+    // The week before expiry, plan comments warn.
+    let plan = Run::new(sb.path())
+        .args(["plan", "--source-dir", "customers/acme/trial", "--customer", "acme/trial", "--env", "staging"])
+        .run();
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(plan.stdout.contains("> [!WARNING]") && plan.stdout.contains("(in 2 days)"), "{}", plan.stdout);
+    for name in ["acme/poc", "acme/trial", "acme/shop"] {
+        plan_and_apply(&sb, name);
+    }
+
+    let applied = resources_in_state(&sb, "acme/poc");
+    assert!(applied > 0);
+    let dry = Run::new(sb.path()).args(["--json", "reap", "--dry-run", "--source-root", "customers"]).run();
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    let report = dry.json();
+    assert_eq!(report["expired"], 1);
+    assert_eq!(
+        (report["results"][0]["customer"].as_str(), report["results"][0]["result"].as_str()),
+        (Some("acme/poc"), Some("would-reap"))
+    );
+    assert_eq!(resources_in_state(&sb, "acme/poc"), applied, "a dry run destroys nothing");
+
+    let reap = Run::new(sb.path()).args(["--json", "reap", "--source-root", "customers"]).run();
+    assert_eq!(reap.code, 0, "{}", reap.stderr);
+    let report = reap.json();
+    assert_eq!(
+        (report["results"][0]["result"].as_str(), report["results"][0]["destroyed"].as_u64()),
+        (Some("reaped"), Some(8))
+    );
+    assert_eq!(resources_in_state(&sb, "acme/poc"), 0, "nothing left in state");
+    assert_eq!(resources_in_state(&sb, "acme/trial"), applied, "not expired yet");
+    assert_eq!(resources_in_state(&sb, "acme/shop"), applied);
+    assert_eq!(history(&sb, "acme/poc"), ["apply succeeded", "destroy succeeded", "apply succeeded", "plan succeeded"]);
+
+    // Reaping again finds nothing left to destroy, and applies nothing.
+    let again = Run::new(sb.path()).args(["--json", "reap", "--source-root", "customers"]).run();
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.json()["results"][0]["result"], "already-empty");
+}
+
+#[test]
+fn destroy_refuses_an_environment_never_applied_and_plans_from_the_last_applied_commit() {
+    require_terraform();
+    let sb = Sandbox::new();
+    sb.add_config("customers:\n  - repo: local/shop\n    environments: [staging, production]\n");
+    let out = Run::new(sb.path()).args(["--json", "destroy", "--customer", "local/shop", "--env", "staging"]).run();
+    assert_eq!(out.code, 2, "nothing applied, nothing to destroy:\n{}", out.stderr);
+    assert!(out.json()["errors"][0]["message"].as_str().is_some_and(|m| m.contains("nothing was ever applied")));
+
+    assert_eq!(sb.run("plan", "staging").code, 0);
+    assert_eq!(sb.run("apply", "staging").code, 0);
+    let destroy = Run::new(sb.path()).args(["destroy", "--source-dir", "shop", "--env", "staging"]).run();
+    assert_eq!(destroy.code, 0, "{}", destroy.stderr);
+    assert!(
+        destroy.stdout.contains("> [!CAUTION]") && destroy.stdout.contains("8 resources are destroyed"),
+        "{}",
+        destroy.stdout
+    );
+    let apply = sb.run("apply", "staging");
+    assert_eq!((apply.code, apply.json()["destroy"].as_u64()), (0, Some(8)), "{}", apply.stderr);
 }

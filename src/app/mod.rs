@@ -46,6 +46,8 @@ pub async fn run(command: &Command, settings: &Settings) -> ExitStatus {
         Command::Targets(args) => print::result(verb, json, commands::targets::run(&ctx, args).await),
         Command::Dispatch(args) => print::result(verb, json, commands::dispatch::run(&ctx, args).await),
         Command::Drift(args) => print::result(verb, json, commands::drift::run(&ctx, args).await),
+        Command::Destroy(args) => print::result(verb, json, commands::destroy::run(&ctx, args).await),
+        Command::Reap(args) => print::result(verb, json, commands::reap::run(&ctx, args).await),
         Command::Bootstrap => print::result(verb, json, commands::bootstrap::run(&ctx).await),
         Command::History(args) => print::result(verb, json, commands::history::run(&ctx, args).await),
         Command::Locks(LocksCommand::List) => print::result(verb, json, commands::locks::list(&ctx).await),

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::target::{self, Source};
+use super::target;
 use super::{Outcome, TargetResult};
 use crate::cli::{ApplyArgs, Verb};
 use crate::context::Context;
@@ -61,7 +61,7 @@ pub async fn run(ctx: &Context<'_>, args: &ApplyArgs) -> Result<ApplyOutcome, Co
         .await
         .map(|applied| outcome(&req, applied, mode))
         .map_err(|e| e.about(target::subject(&req)));
-    if let Source::Dispatch(_) = source {
+    if source.on_github() {
         let body = result.as_ref().map(|o| (&o.result, format!("{o}.\n")));
         target::report_to_runner(
             &ctx.settings.runner,

@@ -5,12 +5,14 @@
 
 pub mod apply;
 pub mod bootstrap;
+pub mod destroy;
 pub mod dispatch;
 pub mod drift;
 pub mod history;
 pub mod locks;
 pub mod plan;
 pub mod plan_all;
+pub mod reap;
 pub mod render;
 pub mod schema;
 pub mod target;

@@ -36,27 +36,38 @@ pub async fn run(ctx: &Context<'_>, args: &PlanArgs) -> Result<PlanOutcome, Comm
         (false, _) => PlanKind::Update,
         (true, Source::Local(_)) => PlanKind::Destroy,
         // A dispatch is a customer's request; destroying is the provider's decision.
-        (true, Source::Dispatch(_)) => {
+        (true, _) => {
             return Err(CommandError::usage(
-                "`plan --destroy` is not run from a dispatch",
-                "offboard from the provider's side with `--source-dir` (a destroy workflow is not built yet)",
+                "`plan --destroy` is local only, and never run from a dispatch",
+                "offboard a customer environment with `infra-manager destroy --customer OWNER/REPO --env ENV` \
+                 (the manager's destroy workflow)",
             ));
         }
     };
-    let result = target::with_deps(ctx, Verb::Plan, &req, &source, async |deps| plan_kind(deps, &req, kind).await)
+    planned(ctx, Verb::Plan, &req, &source, kind).await
+}
+
+/// Runs the plan flow for `req` and reports it: on GitHub to the runner (the comment goes to
+/// the job summary), locally as the printed comment.
+pub(super) async fn planned(
+    ctx: &Context<'_>,
+    verb: Verb,
+    req: &Request,
+    source: &Source,
+    kind: PlanKind,
+) -> Result<PlanOutcome, CommandError> {
+    let result = target::with_deps(ctx, verb, req, source, async |deps| plan_kind(deps, req, kind).await)
         .await
-        .map(|planned| (fields(&req, &planned), planned.comment))
-        .map_err(|e| e.about(target::subject(&req)));
-    match source {
+        .map(|planned| (fields(req, &planned), planned.comment))
+        .map_err(|e| e.about(target::subject(req)));
+    if source.on_github() {
         // On GitHub the comment is posted and goes to the job summary; printed to the log
         // it would be customer text outside the stop-commands block.
-        Source::Dispatch(_) => {
-            let shown = result.as_ref().map(|(fields, comment)| (fields, comment.as_str()));
-            target::report_to_runner(&ctx.settings.runner, Verb::Plan, shown);
-            result.map(|(result, _)| PlanOutcome { result, shown: String::new() })
-        }
-        Source::Local(_) => result.map(|(result, comment)| PlanOutcome { result, shown: comment }),
+        let shown = result.as_ref().map(|(fields, comment)| (fields, comment.as_str()));
+        target::report_to_runner(&ctx.settings.runner, verb, shown);
+        return result.map(|(result, _)| PlanOutcome { result, shown: String::new() });
     }
+    result.map(|(result, comment)| PlanOutcome { result, shown: comment })
 }
 
 fn fields(req: &Request, planned: &Planned) -> TargetResult {

@@ -28,6 +28,17 @@ pub enum Source {
     Local(LocalHost),
     /// The `repository_dispatch` event at `GITHUB_EVENT_PATH`, read through the GitHub API.
     Dispatch(Box<event::Dispatch>),
+    /// The provider's own request (`--customer` and `--sha`, from a manual manager
+    /// workflow such as destroy), read through the GitHub API. Not a customer's claim: it
+    /// is as trusted as whoever may run the workflow (a protected environment).
+    Provider,
+}
+
+impl Source {
+    /// Whether results go to GitHub (statuses, the job summary) rather than the terminal.
+    pub fn on_github(&self) -> bool {
+        !matches!(self, Source::Local(_))
+    }
 }
 
 /// The request and its source, from the arguments (local) or the dispatch event.
@@ -37,6 +48,7 @@ pub async fn request(ctx: &Context<'_>, args: &TargetArgs) -> Result<(Request, S
             let (req, host) = local_request(args, dir).await?;
             Ok((req, Source::Local(host)))
         }
+        None if args.customer.is_some() => Ok((provider_request(args)?, Source::Provider)),
         None => {
             let env = env(args)?;
             let dispatch = dispatch_event(&ctx.settings.runner)?;
@@ -53,6 +65,20 @@ fn env(args: &TargetArgs) -> Result<EnvName, CommandError> {
         return Err(CommandError::usage("`--env` is required", "name the environment, e.g. `--env staging`"));
     };
     EnvName::parse(env).map_err(|e| CommandError::bad_env(&e))
+}
+
+/// A provider-side request: `--customer`, `--env` and `--sha` name it exactly.
+fn provider_request(args: &TargetArgs) -> Result<Request, CommandError> {
+    let customer =
+        CustomerId::parse(args.customer.as_deref().unwrap_or_default()).map_err(|e| CommandError::bad_customer(&e))?;
+    let Some(sha) = &args.sha else {
+        return Err(CommandError::usage(
+            "`--customer` without `--source-dir` needs `--sha`: the customer commit whose plan to use",
+            "pass the commit the plan was made for (the destroy job's `sha` output)",
+        ));
+    };
+    let sha = Sha::parse(sha).map_err(|e| CommandError::bad_sha(&e))?;
+    Ok(Request { target: Target { customer, env: env(args)? }, sha, pull_request: None })
 }
 
 /// The customer of a local source directory: `--customer`, else `local/<dir name>`.
@@ -131,11 +157,14 @@ pub async fn with_deps<T>(
     let host: &dyn CodeHost = match source {
         Source::Local(host) => host,
         Source::Dispatch(dispatch) => admit_dispatch(ctx, dispatch, &req.target, verb).await?,
+        Source::Provider => ctx.github().await?,
     };
     let work = ctx.work_root().await?;
     let manager_commit = match source {
         Source::Local(_) => "local".to_owned(),
-        Source::Dispatch(_) => ctx.settings.runner.manager_commit.clone().unwrap_or_else(|| "unknown".to_owned()),
+        Source::Dispatch(_) | Source::Provider => {
+            ctx.settings.runner.manager_commit.clone().unwrap_or_else(|| "unknown".to_owned())
+        }
     };
     let deps = ctx.deps(host, &work, manager_commit).await?;
     if let Source::Local(_) = source {

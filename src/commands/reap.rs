@@ -1,0 +1,199 @@
+//! `reap`: destroy every environment whose `expires_at` has passed, through the destroy
+//! path (a destroy plan of the configuration last applied, stored, then applied with the
+//! checks of any apply). The registry entry's expiry is the approval. `--dry-run` lists.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::Outcome;
+use super::target::{append_summary, set_outputs};
+use crate::cli::{ReapArgs, Verb};
+use crate::codehost::CodeHost;
+use crate::config::Config;
+use crate::context::Context;
+use crate::error::{CommandError, ExitStatus};
+use crate::fleet;
+use crate::identity::{Sha, Target};
+use crate::local_host::LocalHost;
+use crate::pipeline::apply::{Mode, apply};
+use crate::pipeline::plan::plan_kind;
+use crate::pipeline::{Deps, Request, last_applied};
+use crate::report::markdown::code;
+use crate::report::{name_of, prefix, truncate_chars};
+use crate::terraform::PlanKind;
+
+/// What reaping one environment did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReapState {
+    /// Destroyed: the destroy plan was applied.
+    Reaped,
+    /// `--dry-run`: would be destroyed.
+    WouldReap,
+    /// The state holds nothing any more (reaped before).
+    AlreadyEmpty,
+    /// Nothing was ever applied: no state to destroy.
+    NeverApplied,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Reaped {
+    pub customer: String,
+    pub environment: String,
+    pub expires_at: String,
+    /// The commit last applied, whose configuration planned the destroy.
+    pub sha: Option<String>,
+    pub result: ReapState,
+    pub destroyed: Option<u32>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReapReport {
+    pub command: Verb,
+    pub dry_run: bool,
+    pub expired: usize,
+    pub failed: usize,
+    pub results: Vec<Reaped>,
+}
+
+impl Outcome for ReapReport {
+    const ENVELOPE: bool = false;
+
+    fn exit_status(&self) -> ExitStatus {
+        if self.failed > 0 { ExitStatus::Failure } else { ExitStatus::Success }
+    }
+}
+
+impl fmt::Display for ReapReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let title = if self.dry_run { "reap --dry-run" } else { "reap" };
+        writeln!(f, "## infra-manager {title}\n")?;
+        writeln!(f, "{} expired environments, {} failed.\n", self.expired, self.failed)?;
+        if self.results.is_empty() {
+            return Ok(());
+        }
+        writeln!(f, "| Customer | Environment | Expired at | Commit | Result |\n| --- | --- | --- | --- | --- |")?;
+        for r in &self.results {
+            let result = match (r.result, r.destroyed) {
+                (ReapState::Reaped, Some(n)) => format!("🗑️ reaped: {n} destroyed"),
+                (ReapState::Failed, _) => format!("❌ {}", code(r.message.as_deref().unwrap_or("failed"))),
+                (state, _) => name_of(&state),
+            };
+            writeln!(
+                f,
+                "| {} | {} | {} | {} | {result} |",
+                code(&r.customer),
+                code(&r.environment),
+                code(&r.expires_at),
+                code(r.sha.as_deref().map_or("—", |s| prefix(s, 7)))
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Every registered environment whose expiry is at or before `now`.
+fn expired(config: &Config, now: jiff::Timestamp) -> Vec<(Target, jiff::Timestamp)> {
+    config
+        .customers
+        .iter()
+        .flat_map(|c| {
+            c.expires_at
+                .iter()
+                .filter(|(_, at)| *at <= now)
+                .map(|(env, at)| (Target { customer: c.repo.clone(), env: env.clone() }, *at))
+        })
+        .collect()
+}
+
+pub async fn run(ctx: &Context<'_>, args: &ReapArgs) -> Result<ReapReport, CommandError> {
+    let config = ctx.config().await?;
+    let due = expired(config, jiff::Timestamp::now());
+    let local;
+    let host: &dyn CodeHost = match &args.source_root {
+        Some(root) => {
+            local = LocalHost::per_customer(root);
+            &local
+        }
+        None if due.is_empty() => {
+            // Nothing to do: no GitHub token needed to say so.
+            return Ok(report(args.dry_run, Vec::new()));
+        }
+        None => ctx.github().await?,
+    };
+    let work = ctx.work_root().await?;
+    let manager_commit = ctx.settings.runner.manager_commit.clone().unwrap_or_else(|| "local".to_owned());
+    let deps = ctx.deps(host, &work, manager_commit).await?;
+    let targets: Vec<Target> = due.iter().map(|(t, _)| t.clone()).collect();
+    let parallel = args.parallel.map_or_else(fleet::default_parallel, usize::from);
+    let dry_run = args.dry_run;
+    let results = fleet::each(
+        &targets,
+        parallel,
+        async |t: &Target| {
+            let at = due.iter().find(|(d, _)| d == t).map(|(_, at)| at.to_string()).unwrap_or_default();
+            reap_one(&deps, t, at, dry_run).await
+        },
+        |r: &Reaped| name_of(&r.result),
+    )
+    .await;
+    let report = report(dry_run, results);
+    let runner = &ctx.settings.runner;
+    set_outputs(
+        runner.output.as_deref(),
+        &[("expired", report.expired.to_string()), ("failed", report.failed.to_string())],
+    );
+    append_summary(runner.summary.as_deref(), &report.to_string());
+    Ok(report)
+}
+
+fn report(dry_run: bool, results: Vec<Reaped>) -> ReapReport {
+    ReapReport {
+        command: Verb::Reap,
+        dry_run,
+        expired: results.len(),
+        failed: results.iter().filter(|r| r.result == ReapState::Failed).count(),
+        results,
+    }
+}
+
+async fn reap_one(deps: &Deps<'_>, target: &Target, expires_at: String, dry_run: bool) -> Reaped {
+    let mut reaped = Reaped {
+        customer: target.customer.to_string(),
+        environment: target.env.to_string(),
+        expires_at,
+        sha: None,
+        result: ReapState::NeverApplied,
+        destroyed: None,
+        message: None,
+    };
+    match destroy(deps, target, dry_run, &mut reaped).await {
+        Ok(state) => reaped.result = state,
+        Err(error) => {
+            reaped.result = ReapState::Failed;
+            reaped.message = Some(truncate_chars(&error.status_line(), crate::limits::RECORD_MESSAGE_CHARS));
+        }
+    }
+    reaped
+}
+
+/// The destroy path: a destroy plan of the configuration last applied, then its apply.
+async fn destroy(deps: &Deps<'_>, target: &Target, dry_run: bool, out: &mut Reaped) -> Result<ReapState, CommandError> {
+    let Some(applied) = last_applied(deps.store, target).await? else { return Ok(ReapState::NeverApplied) };
+    let sha = Sha::parse(&applied).map_err(|e| CommandError::bad_sha(&e))?;
+    out.sha = Some(sha.to_string());
+    if dry_run {
+        return Ok(ReapState::WouldReap);
+    }
+    let req = Request { target: target.clone(), sha, pull_request: None };
+    let planned = plan_kind(deps, &req, PlanKind::Destroy).await?;
+    if !planned.summary.has_changes() {
+        return Ok(ReapState::AlreadyEmpty);
+    }
+    let applied = apply(deps, &req, Mode::Apply).await?;
+    out.destroyed = Some(applied.meta.destroy);
+    Ok(ReapState::Reaped)
+}
