@@ -59,6 +59,11 @@ pub fn error(w: &mut impl Write, message: &str) {
     let _ = writeln!(w, "::error::{}", escape_data(message));
 }
 
+/// A warning annotation without a position.
+pub fn warning(w: &mut impl Write, message: &str) {
+    let _ = writeln!(w, "::warning::{}", escape_data(message));
+}
+
 /// Turns workflow commands off until [`CommandsOff::resume`]; the token is random, so text
 /// printed in between cannot guess it and turn them back on.
 pub struct CommandsOff {

@@ -105,9 +105,14 @@ pub struct ReapArgs {
 #[derive(Debug, Args)]
 pub struct TargetsArgs {
     /// Every registered (customer, environment), as matrices of at most 256 jobs each
-    /// (GitHub's limit), one per line.
+    /// (GitHub's limit), one per line. States without a registry entry (orphans) are
+    /// reported on stderr, in the job summary and as the `orphans` output.
     #[arg(long)]
     pub all: bool,
+    /// With `--all`, local mode: read each customer's files from `DIR/<owner>/<repo>/` to
+    /// tell environments removed from them (on GitHub: each default branch's head).
+    #[arg(long, value_name = "DIR", requires = "all")]
+    pub source_root: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,7 @@ pub mod identity;
 pub mod limits;
 pub mod local_host;
 pub mod oidc;
+pub mod orphans;
 pub mod output;
 pub mod pipeline;
 pub mod refusal;

@@ -208,3 +208,64 @@ fn destroy_refuses_an_environment_never_applied_and_plans_from_the_last_applied_
     let apply = sb.run("apply", "staging");
     assert_eq!((apply.code, apply.json()["destroy"].as_u64()), (0, Some(8)), "{}", apply.stderr);
 }
+
+#[test]
+fn states_without_a_registry_entry_are_reported_as_orphans_and_never_destroyed() {
+    require_terraform();
+    let sb = Sandbox::new();
+    let config = std::fs::read_to_string(sb.path().join("infra-manager.yml")).expect("read");
+    let registry = |customers: &str| {
+        std::fs::write(sb.path().join("infra-manager.yml"), format!("{config}customers:\n{customers}")).expect("write")
+    };
+    registry(
+        "  - repo: acme/gone\n    environments: [staging]\n  - repo: acme/shop\n    environments: [staging, production]\n",
+    );
+    checkout(&sb, "acme/gone");
+    let shop = sb.path().join("customers/acme/shop/infra");
+    std::fs::create_dir_all(&shop).expect("mkdir");
+    let template = std::fs::read_to_string(repo_root().join("customer-template/infra/variables.yml")).expect("read");
+    std::fs::write(shop.join("variables.yml"), &template).expect("write");
+    plan_and_apply(&sb, "acme/gone");
+    for verb in ["plan", "apply"] {
+        let out = Run::new(sb.path())
+            .args([
+                "--json",
+                verb,
+                "--source-dir",
+                "customers/acme/shop",
+                "--customer",
+                "acme/shop",
+                "--env",
+                "production",
+            ])
+            .run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    let clean = Run::new(sb.path()).args(["targets", "--all", "--source-root", "customers"]).run();
+    assert_eq!(clean.code, 0, "{}", clean.stderr);
+    assert!(!clean.stderr.contains("orphaned state"), "{}", clean.stderr);
+
+    // Offboarded without a destroy, and an environment dropped from the customer's file.
+    registry("  - repo: acme/shop\n    environments: [staging, production]\n");
+    let staging_only: String =
+        template.lines().filter(|l| !l.trim_start().starts_with("production:")).map(|l| format!("{l}\n")).collect();
+    std::fs::write(shop.join("variables.yml"), staging_only).expect("write");
+
+    let out = Run::new(sb.path()).args(["targets", "--all", "--source-root", "customers"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let matrix: serde_json::Value = serde_json::from_str(out.stdout.trim()).expect("one matrix");
+    assert_eq!(matrix["include"].as_array().map(Vec::len), Some(2), "the matrix is the registry: {matrix}");
+    let warnings: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with("::warning::orphaned state")).collect();
+    assert_eq!(warnings.len(), 2, "{}", out.stderr);
+    assert!(
+        warnings[0].contains("`acme/gone` `staging`") && warnings[0].contains("no longer registered"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[1].contains("`acme/shop` `production`")
+            && warnings[1].contains("removed from its infra/variables.yml"),
+        "{warnings:?}"
+    );
+    assert!(resources_in_state(&sb, "acme/gone") > 0, "an orphan is never destroyed implicitly");
+    assert_eq!(history(&sb, "acme/gone"), ["apply succeeded", "plan succeeded"], "records outlive the registry entry");
+}

@@ -15,7 +15,6 @@ use crate::context::Context;
 use crate::error::CommandError;
 use crate::event::Dispatch;
 use crate::refusal::Refusal;
-use crate::variables::{self, Rules, Variables};
 
 /// GitHub runs at most this many jobs from one matrix.
 pub const MAX_MATRIX_JOBS: usize = 256;
@@ -63,6 +62,7 @@ pub async fn run(ctx: &Context<'_>, args: &TargetsArgs) -> Result<Matrix, Comman
         let matrix = all(config)?;
         let outputs = [("matrices", Value::Array(matrix.0.clone()).to_string()), ("count", matrix.0.len().to_string())];
         set_outputs(ctx.settings.runner.output.as_deref(), &outputs);
+        report_orphans(ctx, args).await;
         return Ok(matrix);
     }
     let dispatch = dispatch_event(&ctx.settings.runner)?;
@@ -85,15 +85,52 @@ pub async fn run(ctx: &Context<'_>, args: &TargetsArgs) -> Result<Matrix, Comman
     Ok(Matrix(vec![matrix]))
 }
 
-async fn defined_environments(config: &Config, host: &dyn CodeHost, dispatch: &Dispatch) -> Vec<String> {
-    let Ok(Some(text)) = host.read_file(&dispatch.customer, variables::PATH, &dispatch.sha).await else {
-        return Vec::new();
-    };
-    let rules = Rules::for_customer(config, Some(&dispatch.customer));
-    match Variables::parse(variables::PATH, &text, &dispatch.customer, &rules) {
-        Ok(vars) => vars.environments().map(ToString::to_string).collect(),
-        Err(_) => Vec::new(),
+/// Reports states without a registry entry: a warning each, the `orphans` output and a
+/// job summary section. A store that can't be listed is a warning, not a failed matrix.
+pub async fn report_orphans(ctx: &Context<'_>, args: &TargetsArgs) {
+    match find_orphans(ctx, args.source_root.as_deref()).await {
+        Ok(orphans) => {
+            let mut log = std::io::stderr();
+            for orphan in &orphans {
+                crate::actions::warning(&mut log, &format!("orphaned state: {}", orphan.describe()));
+            }
+            let runner = &ctx.settings.runner;
+            let json = serde_json::to_string(&orphans).unwrap_or_else(|_| "[]".to_owned());
+            set_outputs(runner.output.as_deref(), &[("orphans", json)]);
+            if !orphans.is_empty() {
+                let lines: Vec<String> = orphans.iter().map(|o| format!("- {}", o.describe())).collect();
+                let summary = format!("### Orphaned states\n\n{}\n", lines.join("\n"));
+                crate::commands::target::append_summary(runner.summary.as_deref(), &summary);
+            }
+        }
+        Err(e) => crate::output::log(&format!("warning: can't look for orphaned states: {e}")),
     }
+}
+
+async fn find_orphans(
+    ctx: &Context<'_>,
+    source_root: Option<&std::path::Path>,
+) -> Result<Vec<crate::orphans::Orphan>, CommandError> {
+    use crate::orphans::{Files, find};
+    let config = ctx.config().await?;
+    let Some(states) = ctx.store().await?.states() else { return Ok(Vec::new()) };
+    let local;
+    let files = match source_root {
+        Some(root) => {
+            local = crate::local_host::LocalHost::per_customer(root);
+            Some(Files::Local(&local))
+        }
+        // Without a token only the registry is compared; with one, each default branch too.
+        None if ctx.settings.github.token.as_deref().is_some_and(|t| !t.is_empty()) => {
+            Some(Files::DefaultBranch(ctx.github().await?))
+        }
+        None => None,
+    };
+    Ok(find(config, states, files.as_ref()).await?)
+}
+
+async fn defined_environments(config: &Config, host: &dyn CodeHost, dispatch: &Dispatch) -> Vec<String> {
+    crate::orphans::defined_environments(config, host, &dispatch.customer, &dispatch.sha).await.unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -49,6 +49,10 @@ impl LocalStore {
         self.target_dir("plans", target).join(format!("{sha}.{ext}"))
     }
 
+    fn state_path(&self, target: &Target) -> PathBuf {
+        self.target_dir("state", target).join("terraform.tfstate")
+    }
+
     fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, StoreError> {
         match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
@@ -118,8 +122,12 @@ fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
 
 #[async_trait]
 impl Store for LocalStore {
+    fn states(&self) -> Option<&dyn super::States> {
+        Some(self)
+    }
+
     fn backend(&self, target: &Target) -> Backend {
-        let path = self.target_dir("state", target).join("terraform.tfstate");
+        let path = self.state_path(target);
         let mut settings = Map::new();
         settings.insert("path".into(), Value::String(path.display().to_string()));
         Backend { kind: "local", settings }
@@ -200,6 +208,57 @@ impl Store for LocalStore {
         records.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.run_id.cmp(&a.run_id)));
         Ok(records)
     }
+}
+
+#[async_trait]
+impl super::States for LocalStore {
+    async fn state_targets(&self) -> Result<Vec<Target>, StoreError> {
+        let root = self.root.join("state");
+        let mut targets = Vec::new();
+        // state/<owner>/<repo>/<env>/terraform.tfstate; anything else is not ours.
+        for owner in dir_names(&root)? {
+            for repo in dir_names(&root.join(&owner))? {
+                for env in dir_names(&root.join(&owner).join(&repo))? {
+                    let (Ok(customer), Ok(env)) = (
+                        crate::identity::CustomerId::parse(&format!("{owner}/{repo}")),
+                        crate::identity::EnvName::parse(&env),
+                    ) else {
+                        continue;
+                    };
+                    let target = Target { customer, env };
+                    if self.state_path(&target).is_file() {
+                        targets.push(target);
+                    }
+                }
+            }
+        }
+        Ok(targets)
+    }
+
+    async fn state_resources(&self, target: &Target) -> Result<Option<usize>, StoreError> {
+        let path = self.state_path(target);
+        match std::fs::read(&path) {
+            Ok(bytes) => super::count_resources(&bytes)
+                .map(Some)
+                .map_err(|message| StoreError::Corrupt { location: path.display().to_string(), message }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(io("read", &path, source)),
+        }
+    }
+}
+
+/// The names of the directories in `dir` (none when it does not exist).
+fn dir_names(dir: &Path) -> Result<Vec<String>, StoreError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(io("list", dir, source)),
+    };
+    Ok(entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect())
 }
 
 #[cfg(test)]

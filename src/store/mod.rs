@@ -150,6 +150,28 @@ pub trait Store: Send + Sync {
     fn bootstrapper(&self) -> Option<&dyn Bootstrap> {
         None
     }
+
+    /// The Terraform states this store holds (to find orphans).
+    fn states(&self) -> Option<&dyn States> {
+        None
+    }
+}
+
+/// A store whose Terraform states can be listed: a state whose target is no longer
+/// registered is an orphan, reported and never destroyed implicitly.
+#[async_trait]
+pub trait States: Send + Sync {
+    /// Every target with a state object, in no particular order.
+    async fn state_targets(&self) -> Result<Vec<Target>, StoreError>;
+
+    /// How many resources `target`'s state holds (`None` when it has no state).
+    async fn state_resources(&self, target: &Target) -> Result<Option<usize>, StoreError>;
+}
+
+/// The number of resources in a state document (`resources`, each with its instances).
+pub fn count_resources(state: &[u8]) -> Result<usize, String> {
+    let doc: serde_json::Value = serde_json::from_slice(state).map_err(|e| e.to_string())?;
+    Ok(doc["resources"].as_array().map_or(0, |r| r.iter().map(|r| r["instances"].as_array().map_or(0, Vec::len)).sum()))
 }
 
 /// A store whose Terraform state locks can be listed and released (`locks`).

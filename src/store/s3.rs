@@ -263,8 +263,27 @@ impl Store for S3Store {
         Some(self)
     }
 
+    fn states(&self) -> Option<&dyn super::States> {
+        Some(self)
+    }
+
     fn bootstrapper(&self) -> Option<&dyn Bootstrap> {
         Some(self)
+    }
+}
+
+#[async_trait]
+impl super::States for S3Store {
+    async fn state_targets(&self) -> Result<Vec<Target>, StoreError> {
+        plans::state_targets(self).await
+    }
+
+    async fn state_resources(&self, target: &Target) -> Result<Option<usize>, StoreError> {
+        let key = self.layout().state_key(target);
+        let Some((bytes, _)) = plans::read_object(self, &key).await? else { return Ok(None) };
+        super::count_resources(&bytes)
+            .map(Some)
+            .map_err(|message| StoreError::Corrupt { location: self.layout().s3_uri(&key), message })
     }
 }
 

@@ -202,6 +202,25 @@ async fn put_object(
 }
 
 /// An object's bytes and ETag, or `None` when there is no such key.
+/// Every target with a state object under the key prefix (paginated listing).
+pub(super) async fn state_targets(store: &S3Store) -> Result<Vec<Target>, StoreError> {
+    let layout = store.layout();
+    let mut pages = store
+        .clients()
+        .s3
+        .list_objects_v2()
+        .bucket(layout.bucket())
+        .prefix(layout.list_prefix())
+        .into_paginator()
+        .send();
+    let mut targets = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| remote("s3", "ListObjectsV2", layout.s3_uri(&layout.list_prefix()), e))?;
+        targets.extend(page.contents().iter().filter_map(|o| o.key()).filter_map(|k| layout.target_of_state_key(k)));
+    }
+    Ok(targets)
+}
+
 pub(super) async fn read_object(store: &S3Store, key: &str) -> Result<Option<(Vec<u8>, Option<String>)>, StoreError> {
     let location = || store.layout().s3_uri(key);
     let output = match store.clients().s3.get_object().bucket(store.layout().bucket()).key(key).send().await {

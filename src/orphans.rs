@@ -1,0 +1,126 @@
+//! Orphans: Terraform states the registry no longer accounts for. A customer removed from
+//! the registry, an environment no longer enabled for it, or one removed from its
+//! `variables.yml` on the default branch leaves its state (and resources) behind. Orphans
+//! are reported, never destroyed implicitly: offboarding is an explicit `destroy`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::codehost::CodeHost;
+use crate::config::Config;
+use crate::identity::{CustomerId, Sha, Target};
+use crate::report::markdown::code;
+use crate::store::{States, StoreError};
+use crate::variables::{self, Rules, Variables};
+
+/// Why a state is an orphan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    /// The customer is not in the registry.
+    Unregistered,
+    /// The customer is, but this environment is not enabled for it.
+    NotEnabled,
+    /// The customer's `variables.yml` on its default branch no longer defines it.
+    RemovedFromFile,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Orphan {
+    pub customer: String,
+    pub environment: String,
+    pub reason: Reason,
+    /// Resources still in its state.
+    pub resources: usize,
+}
+
+impl Orphan {
+    /// One line for a log or a Markdown list; names are validated identities.
+    pub fn describe(&self) -> String {
+        let why = match self.reason {
+            Reason::Unregistered => "the customer is no longer registered",
+            Reason::NotEnabled => "the environment is no longer enabled for the customer",
+            Reason::RemovedFromFile => "the environment was removed from its infra/variables.yml",
+        };
+        format!(
+            "{} {}: {} resources in a state without a registry entry ({why}); destroy it explicitly or restore the entry",
+            code(&self.customer),
+            code(&self.environment),
+            self.resources
+        )
+    }
+}
+
+/// Where the default branch's files come from, to tell an environment removed from the
+/// file; `None` skips that check.
+pub enum Files<'a> {
+    /// The head of each customer's default branch on GitHub.
+    DefaultBranch(&'a crate::github::GithubHost),
+    /// Local checkouts (their current files).
+    Local(&'a crate::local_host::LocalHost),
+}
+
+impl Files<'_> {
+    async fn environments(&self, config: &Config, customer: &CustomerId) -> Option<Vec<String>> {
+        use crate::codehost::Provenance;
+        let (host, sha): (&dyn CodeHost, Sha) = match self {
+            Files::DefaultBranch(github) => (*github, github.default_branch(customer).await.ok()?.head),
+            Files::Local(local) => (*local, crate::local_host::content_sha("")),
+        };
+        defined_environments(config, host, customer, &sha).await
+    }
+}
+
+/// The environments `customer`'s file defines at `sha`; `None` when it can't be read or
+/// parsed (then nothing is called removed: an unreadable file is not an offboarding).
+pub async fn defined_environments(
+    config: &Config,
+    host: &dyn CodeHost,
+    customer: &CustomerId,
+    sha: &Sha,
+) -> Option<Vec<String>> {
+    let text = host.read_file(customer, variables::PATH, sha).await.ok()??;
+    let rules = Rules::for_customer(config, Some(customer));
+    let vars = Variables::parse(variables::PATH, &text, customer, &rules).ok()?;
+    Some(vars.environments().map(ToString::to_string).collect())
+}
+
+/// Every state without a registry entry, with the resources it still holds; empty states
+/// (destroyed already) are not orphans.
+pub async fn find(config: &Config, states: &dyn States, files: Option<&Files<'_>>) -> Result<Vec<Orphan>, StoreError> {
+    let mut candidates: Vec<(Target, Reason)> = Vec::new();
+    let mut registered: BTreeMap<CustomerId, Vec<Target>> = BTreeMap::new();
+    for target in states.state_targets().await? {
+        match config.customer(&target.customer) {
+            None => candidates.push((target, Reason::Unregistered)),
+            Some(c) if !c.environments.contains(&target.env) => candidates.push((target, Reason::NotEnabled)),
+            Some(_) => registered.entry(target.customer.clone()).or_default().push(target),
+        }
+    }
+    if let Some(files) = files {
+        for (customer, targets) in registered {
+            let Some(defined) = files.environments(config, &customer).await else { continue };
+            candidates.extend(
+                targets
+                    .into_iter()
+                    .filter(|t| !defined.iter().any(|d| d == t.env.as_str()))
+                    .map(|t| (t, Reason::RemovedFromFile)),
+            );
+        }
+    }
+    let mut orphans = Vec::new();
+    for (target, reason) in candidates {
+        let resources = states.state_resources(&target).await?.unwrap_or(0);
+        if resources > 0 {
+            orphans.push(Orphan {
+                customer: target.customer.to_string(),
+                environment: target.env.to_string(),
+                reason,
+                resources,
+            });
+        }
+    }
+    orphans.sort_by(|a, b| (&a.customer, &a.environment).cmp(&(&b.customer, &b.environment)));
+    Ok(orphans)
+}
