@@ -209,7 +209,7 @@ impl fmt::Display for Seen {
 
 /// The outcome of the check after a successful apply.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "health", rename_all = "snake_case")]
+#[serde(tag = "state", rename_all = "snake_case")]
 pub enum Health {
     Healthy {
         url: String,
