@@ -182,7 +182,7 @@ impl Store for LocalStore {
             })
             .map(|path| (std::fs::metadata(&path).and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH), path))
             .collect();
-        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.sort_by_key(|f| std::cmp::Reverse(f.0));
         let mut metas = Vec::new();
         for (_, path) in found.into_iter().take(limit) {
             match Self::read_json::<PlanMeta>(&path) {

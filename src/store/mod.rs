@@ -45,7 +45,7 @@ pub struct PlanMeta {
 /// Newest first by `created_at` (as instants; an unreadable time sorts last).
 pub(crate) fn newest_first(metas: &mut [PlanMeta]) {
     let time = |m: &PlanMeta| m.created_at.parse::<jiff::Timestamp>().ok();
-    metas.sort_by(|a, b| time(b).cmp(&time(a)));
+    metas.sort_by_key(|m| std::cmp::Reverse(time(m)));
 }
 
 /// The most plan objects a listing looks at, however many are stored: a bound on the time

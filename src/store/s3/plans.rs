@@ -78,7 +78,7 @@ pub(super) async fn list_plans(store: &S3Store, target: &Target, limit: usize) -
             }
         }
     }
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
     let mut metas = Vec::new();
     for (_, key) in found.into_iter().take(limit) {
         // A plan removed between listing and reading is simply no longer there.
