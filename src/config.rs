@@ -39,6 +39,30 @@ pub struct TerraformConfig {
     pub run_timeout: Duration,
 }
 
+/// The check after an apply (`health:`): how long to poll the module's
+/// `health_check_url`, and how often.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthConfig {
+    /// How long to wait for the expected answer before the apply run fails.
+    pub timeout: Duration,
+    /// The wait before the second poll; each later wait doubles, up to `max_interval`.
+    pub interval: Duration,
+    pub max_interval: Duration,
+    /// The bound on one request (connect, send, answer headers).
+    pub request_timeout: Duration,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(300),
+            interval: Duration::from_secs(2),
+            max_interval: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateConfig {
     pub backend: BackendKind,
@@ -79,6 +103,7 @@ pub struct Customer {
 pub struct Config {
     pub terraform: TerraformConfig,
     pub state: StateConfig,
+    pub health: HealthConfig,
     /// In file order.
     pub environments: Vec<(EnvName, EnvironmentConfig)>,
     pub tiers: BTreeMap<String, Tier>,
@@ -120,6 +145,7 @@ impl Config {
                 s3: S3Settings::default(),
                 local_dir: base.join(".infra-manager"),
             },
+            health: HealthConfig::default(),
             environments: vec![
                 (env("staging"), EnvironmentConfig { auto_apply: true }),
                 (env("production"), EnvironmentConfig { auto_apply: false }),
@@ -155,11 +181,16 @@ impl Config {
             && let Some(entries) = c.map("", &root)
         {
             let mut customers = Vec::new();
-            c.unknown_keys("", entries, &["terraform", "state", "environments", "tiers", "customers", "oidc"]);
+            c.unknown_keys(
+                "",
+                entries,
+                &["terraform", "state", "health", "environments", "tiers", "customers", "oidc"],
+            );
             for (key, node) in entries {
                 match key.name.as_str() {
                     "terraform" => read_terraform(&mut c, node, base, &mut config.terraform),
                     "state" => read_state(&mut c, node, base, &mut config.state),
+                    "health" => read_health(&mut c, node, &mut config.health),
                     "environments" => config.environments = read_environments(&mut c, node),
                     "tiers" => config.tiers = read_tiers(&mut c, node),
                     "customers" => customers = read_customers(&mut c, node),
@@ -344,6 +375,26 @@ fn read_state(c: &mut Checker, node: &Node, base: &Path, s: &mut StateConfig) {
             "local_dir" => read_path(c, &path, value, base, &mut s.local_dir),
             "call_timeout" => read_duration(c, &path, value, &mut s.s3.call_timeout),
             _ => {}
+        }
+    }
+}
+
+fn read_health(c: &mut Checker, node: &Node, h: &mut HealthConfig) {
+    let Some(entries) = c.map("health", node) else { return };
+    c.unknown_keys("health", entries, &["timeout", "interval", "max_interval", "request_timeout"]);
+    for (key, value) in entries {
+        let path = format!("health.{}", key.name);
+        let target = match key.name.as_str() {
+            "timeout" => &mut h.timeout,
+            "interval" => &mut h.interval,
+            "max_interval" => &mut h.max_interval,
+            "request_timeout" => &mut h.request_timeout,
+            _ => continue,
+        };
+        read_duration(c, &path, value, target);
+        // A zero wait would poll in a busy loop, a zero request bound would never get an answer.
+        if key.name != "timeout" && target.is_zero() {
+            c.error(value.pos, format!("`{path}` must be longer than zero"), Some("write e.g. `2s`".into()));
         }
     }
 }
@@ -666,5 +717,27 @@ customers:
             messages[1].contains("6:16: `customers[0].expires_at.staging` is not a date or time: `soon`"),
             "{messages:?}"
         );
+    }
+
+    #[test]
+    fn health_bounds_take_durations_and_default_to_five_minutes() {
+        let config = Config::parse("infra-manager.yml", "", Path::new(".")).expect("valid");
+        assert_eq!(config.health, HealthConfig::default());
+        assert_eq!(config.health.timeout, Duration::from_secs(300));
+        let text = "health:\n  timeout: 3s\n  interval: 100ms\n  max_interval: 1s\n  request_timeout: 2s\n";
+        let config = Config::parse("infra-manager.yml", text, Path::new(".")).expect("valid");
+        assert_eq!(
+            config.health,
+            HealthConfig {
+                timeout: Duration::from_secs(3),
+                interval: Duration::from_millis(100),
+                max_interval: Duration::from_secs(1),
+                request_timeout: Duration::from_secs(2),
+            }
+        );
+        let err = Config::parse("infra-manager.yml", "health:\n  interval: 0s\n  timout: 1m\n", Path::new("."))
+            .expect_err("invalid");
+        let lines: Vec<String> = err.0.iter().map(|d| format!("{}:{} {}", d.line, d.column, d.message)).collect();
+        assert_eq!(lines, ["3:3 unknown key `timout` in `health`", "2:13 `health.interval` must be longer than zero"]);
     }
 }

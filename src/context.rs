@@ -19,6 +19,9 @@ use crate::terraform::Terraform;
 use crate::terraform::process::ProcessTerraform;
 use crate::workspace::WorkRoot;
 
+/// The health check's HTTP client, shared by every flow of the process.
+static HTTP_PROBE: crate::pipeline::health::HttpProbe = crate::pipeline::health::HttpProbe::new();
+
 pub struct Context<'a> {
     pub settings: &'a Settings,
     /// Fires on SIGINT/SIGTERM, and when the run outlives `terraform.run_timeout`.
@@ -123,6 +126,8 @@ impl<'a> Context<'a> {
             work,
             run_url: self.settings.runner.run_url.clone(),
             manager_commit,
+            probe: &HTTP_PROBE,
+            cancel: self.cancel.clone(),
         })
     }
 

@@ -13,6 +13,7 @@ use crate::diagnostic::Diagnostic;
 use crate::event::EventError;
 use crate::github::{GithubError, TokenError};
 use crate::identity::{NameError, ShaError};
+use crate::pipeline::health::HealthError;
 use crate::refusal::Refusal;
 use crate::render::RenderError;
 use crate::store::StoreError;
@@ -89,6 +90,9 @@ pub enum CommandError {
     /// The OIDC issuer's keys could not be read (a verification failure is a refusal).
     #[error(transparent)]
     Oidc(#[from] crate::oidc::OidcError),
+    /// The apply went through, but the service did not answer its health check as expected.
+    #[error(transparent)]
+    Health(#[from] crate::pipeline::health::HealthError),
     /// Any of the above, about one target (its customer, environment and commit).
     #[error("{error}")]
     Target { subject: Subject, error: Box<CommandError> },
@@ -195,6 +199,7 @@ impl CommandError {
                 Some("run `infra-manager plan` again, review it, then apply".to_owned())
             }
             Self::Config(ConfigError::Read { .. }) => Some("pass the manager configuration as `--config PATH`".to_owned()),
+            Self::Health(e) => Some(e.hint()),
             _ => None,
         }
     }
@@ -208,7 +213,9 @@ impl CommandError {
             | Self::Event(_)
             | Self::Config(ConfigError::Invalid(_)) => ExitStatus::Usage,
             Self::Refused(refusal) => refusal.exit_status(),
-            Self::Terraform(TerraformError::Cancelled { .. }) => ExitStatus::Cancelled,
+            Self::Terraform(TerraformError::Cancelled { .. }) | Self::Health(HealthError::Cancelled { .. }) => {
+                ExitStatus::Cancelled
+            }
             _ => ExitStatus::Failure,
         }
     }
@@ -219,7 +226,9 @@ impl CommandError {
             Self::Invalid(_) | Self::Config(ConfigError::Invalid(_)) => Status::Invalid,
             Self::Usage { .. } | Self::Refused(_) | Self::Settings(_) | Self::Event(_) => Status::Refused,
             Self::Lock(LockError::Store(_)) => Status::Failed,
-            Self::Terraform(TerraformError::Cancelled { .. }) => Status::Cancelled,
+            Self::Terraform(TerraformError::Cancelled { .. }) | Self::Health(HealthError::Cancelled { .. }) => {
+                Status::Cancelled
+            }
             Self::Lock(_) | Self::Terraform(TerraformError::Locked { .. } | TerraformError::StalePlan { .. }) => {
                 Status::Refused
             }

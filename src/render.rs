@@ -47,6 +47,10 @@ const OUTPUTS: [&str; 7] = [
     "desired_capacity",
 ];
 
+/// Outputs passed through only when the module declares them (`output "<name>"` in one of
+/// its top-level `.tf` files): the health check after an apply reads them.
+const OPTIONAL_OUTPUTS: [&str; 2] = ["health_check_url", "health_check_status"];
+
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     #[error("module `{module}` not found at `{}`", path.display())]
@@ -109,13 +113,19 @@ pub fn render(values: &Resolved, module_dir: &Path, backend: &Backend) -> Result
     if !module_dir.is_dir() {
         return Err(RenderError::ModuleMissing { module, path: module_dir.to_path_buf() });
     }
-    let mut files = vec![
-        (PathBuf::from(ROOT_FILE), pretty(&root_module(&module, backend))),
-        (PathBuf::from(TFVARS_FILE), pretty(&serde_json::to_value(values).unwrap_or(Value::Null))),
-    ];
     let mut module_files = Vec::new();
     collect_module_files(module_dir, Path::new(""), &mut module_files)?;
     module_files.sort();
+    let optional: Vec<&str> = OPTIONAL_OUTPUTS
+        .into_iter()
+        .filter(|name| {
+            module_files.iter().any(|(rel, text)| rel.parent() == Some(Path::new("")) && declares_output(text, name))
+        })
+        .collect();
+    let mut files = vec![
+        (PathBuf::from(ROOT_FILE), pretty(&root_module(&module, backend, &optional))),
+        (PathBuf::from(TFVARS_FILE), pretty(&serde_json::to_value(values).unwrap_or(Value::Null))),
+    ];
     for (rel, contents) in module_files {
         files.push((Path::new("modules").join(&module).join(rel), contents));
     }
@@ -142,7 +152,18 @@ fn literal_json(value: &Value) -> Value {
     }
 }
 
-fn root_module(module: &str, backend: &Backend) -> Value {
+/// Whether HCL `text` declares `output "<name>"` at the start of a line.
+fn declares_output(text: &str, name: &str) -> bool {
+    text.lines().any(|line| {
+        line.trim_start()
+            .strip_prefix("output")
+            .map(str::trim_start)
+            .and_then(|rest| rest.strip_prefix(&format!("\"{name}\"")))
+            .is_some_and(|rest| rest.trim_start().starts_with('{'))
+    })
+}
+
+fn root_module(module: &str, backend: &Backend, optional_outputs: &[&str]) -> Value {
     let settings = literal_json(&Value::Object(backend.settings.clone()));
     let variables: Map<String, Value> =
         INPUTS.iter().map(|(name, ty)| ((*name).to_owned(), json!({ "type": ty }))).collect();
@@ -153,6 +174,7 @@ fn root_module(module: &str, backend: &Backend) -> Value {
     }
     let outputs: Map<String, Value> = OUTPUTS
         .iter()
+        .chain(optional_outputs)
         .map(|name| ((*name).to_owned(), json!({ "value": format!("${{module.app.{name}}}") })))
         .collect();
     json!({
@@ -253,10 +275,29 @@ mod tests {
     }
 
     #[test]
+    fn health_outputs_pass_through_only_when_the_module_declares_them() {
+        let dir = module_dir();
+        let module = dir.path().join("sandbox-app-environment");
+        let root = |rendered: &Rendered| serde_json::from_str::<Value>(&rendered.files[0].1).expect("json");
+        let plain = render(&values(), &module, &local_backend()).expect("renders");
+        assert!(root(&plain)["output"].get("health_check_url").is_none());
+        std::fs::write(module.join("health.tf"), "output  \"health_check_url\" {\n  value = \"https://x/\"\n}\n")
+            .expect("write");
+        std::fs::create_dir_all(module.join("nested")).expect("mkdir");
+        std::fs::write(module.join("nested/x.tf"), "output \"health_check_status\" {}\n").expect("write");
+        let rendered = render(&values(), &module, &local_backend()).expect("renders");
+        let outputs = &root(&rendered)["output"];
+        assert_eq!(outputs["health_check_url"]["value"], "${module.app.health_check_url}");
+        assert!(outputs.get("health_check_status").is_none(), "only the module's top-level files count");
+        assert!(!declares_output("# output \"health_check_url\" {", "health_check_url"));
+        assert!(!declares_output("output \"health_check_url_2\" {", "health_check_url"));
+    }
+
+    #[test]
     fn backend_strings_are_made_literal() {
         let mut backend = local_backend();
         backend.settings.insert("path".into(), Value::String("/odd/${path}/%{x}".into()));
-        let root = root_module("m", &backend);
+        let root = root_module("m", &backend, &[]);
         assert_eq!(root["terraform"]["backend"]["local"]["path"], "/odd/$${path}/%%{x}");
     }
 

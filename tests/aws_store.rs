@@ -176,6 +176,30 @@ async fn plans_round_trip_encrypted_and_an_older_plan_never_replaces_a_newer_one
     assert!(matches!(store.get_plan(&t, &sha('d')).await, Err(StoreError::NoPlan { .. })));
 }
 
+#[tokio::test]
+async fn listing_a_targets_plans_reads_only_its_metadata_newest_first() {
+    let moto = Moto::start();
+    let store = ready_store(&moto, moto.settings("listing")).await;
+    let t = target("acme/webshop", "staging");
+    assert!(store.list_plans(&t, 10).await.expect("nothing stored").is_empty());
+    for (fill, at) in [('a', "2025-01-01T10:00:00Z"), ('b', "2025-01-01T12:00:00Z"), ('c', "2025-01-01T11:00:00Z")] {
+        let plan = format!("plan {fill}").into_bytes();
+        store.put_plan(&t, &plan, &plan_meta(&t, &sha(fill), &plan, at)).await.ok();
+    }
+    let other = target("acme/webshop", "production");
+    store.put_plan(&other, b"p", &plan_meta(&other, &sha('d'), b"p", "2025-01-01T13:00:00Z")).await.expect("put");
+    // Something else under the plans folder is not a plan.
+    let key = "customers/acme/webshop/staging/plans/notes.json";
+    let put = store.clients().s3.put_object().bucket("listing-state").key(key);
+    let put = put.server_side_encryption(ServerSideEncryption::Aes256).body(ByteStream::from_static(b"{}"));
+    put.send().await.expect("put a stray object");
+
+    let listed: Vec<String> =
+        store.list_plans(&t, 10).await.expect("list").into_iter().map(|m| m.sha[..1].to_owned()).collect();
+    assert_eq!(listed, ["b", "c", "a"], "newest first; not latest.json, not the other environment's");
+    assert_eq!(store.list_plans(&t, 2).await.expect("list").len(), 2, "bounded by the limit");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_plans_leave_exactly_one_latest_and_never_a_corrupt_pointer() {
     let moto = Moto::start();

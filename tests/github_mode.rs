@@ -374,7 +374,49 @@ async fn apply_after_merge_applies_the_plan_for_the_dispatched_sha() {
     let last = m.fake.statuses(CUSTOMER, SHA1).pop().expect("status");
     assert_eq!(
         (last.state.as_str(), last.description.as_deref()),
-        ("success", Some("Applied: 8 added, 0 changed, 0 destroyed"))
+        (
+            "success",
+            Some(
+                "Applied: 8 added, 0 changed, 0 destroyed; no health check: the module has no `health_check_url` output"
+            )
+        )
+    );
+    m.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applying_one_pull_requests_plan_supersedes_a_sibling_pull_requests_plan() {
+    require_terraform();
+    let m = Manager::new().await;
+    for sha in [SHA1, SHA2] {
+        m.fake.put_file(CUSTOMER, sha, "infra/variables.yml", template());
+    }
+    // PR B (#8, SHA2) plans, then PR A (#7, SHA1): both commits show a successful plan.
+    m.fake.put_pull_request(CUSTOMER, PullRequest::open(8, SHA2));
+    let event = m.dispatch_event("infra-plan", CUSTOMER, SHA2, Some(8));
+    let plan_b = m.run("repository_dispatch", &event, &["plan", "--env", "staging"]).run_async().await;
+    assert_eq!(plan_b.code, 0, "{}", plan_b.stderr);
+    let plan_a = m.plan(SHA1).await;
+    assert_eq!(plan_a.code, 0, "{}", plan_a.stderr);
+    assert_eq!(m.fake.statuses(CUSTOMER, SHA2).last().map(|s| s.state.clone()).as_deref(), Some("success"));
+
+    // A is merged and applied.
+    m.fake.set_branch(CUSTOMER, "main", SHA1);
+    let event = m.dispatch_event("infra-apply", CUSTOMER, SHA1, None);
+    let apply = m.run("repository_dispatch", &event, &["apply", "--env", "staging"]).run_async().await;
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+
+    let a = m.fake.statuses(CUSTOMER, SHA1).pop().expect("A's status");
+    assert_eq!(a.state, "success");
+    let b = m.fake.statuses(CUSTOMER, SHA2).pop().expect("B's status");
+    assert_eq!(
+        (b.state.as_str(), b.context.as_str(), b.description.as_deref(), b.target_url.as_deref()),
+        (
+            "failure",
+            "infra/terraform-deploy/staging",
+            Some("superseded by the apply of 1111111; push again to re-plan"),
+            Some(RUN_URL)
+        )
     );
     m.assert_clean();
 }

@@ -12,6 +12,7 @@ use crate::context::Context;
 use crate::error::CommandError;
 use crate::pipeline::Request;
 use crate::pipeline::apply::{Applied, Mode, apply};
+use crate::pipeline::health::Health;
 use crate::pipeline::verify::Check;
 use crate::report::prefix;
 
@@ -26,6 +27,9 @@ pub struct ApplyOutcome {
     /// Only with `--dry-run`: the checks that passed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checks: Option<Vec<Check>>,
+    /// Not with `--dry-run`: the health check after the apply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
 }
 
 impl fmt::Display for ApplyOutcome {
@@ -44,10 +48,17 @@ impl fmt::Display for ApplyOutcome {
                 let names: Vec<String> = checks.iter().map(crate::report::name_of).collect();
                 write!(f, "Checks passed: {}", names.join(", "))
             }
-            None => write!(
-                f,
-                "Applied plan sha256:{plan} to {customer} ({env}): {add} added, {change} changed, {destroy} destroyed"
-            ),
+            None => {
+                write!(
+                    f,
+                    "Applied plan sha256:{plan} to {customer} ({env}): {add} added, {change} changed, {destroy} destroyed"
+                )?;
+                // The URL is customer text: only the job summary names it, escaped.
+                match &self.health {
+                    Some(health) => write!(f, "; {}", health.status_line()),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }
@@ -62,7 +73,7 @@ pub async fn run(ctx: &Context<'_>, args: &ApplyArgs) -> Result<ApplyOutcome, Co
         .map(|applied| outcome(&req, applied, mode))
         .map_err(|e| e.about(target::subject(&req)));
     if source.on_github() {
-        let body = result.as_ref().map(|o| (&o.result, format!("{o}.\n")));
+        let body = result.as_ref().map(|o| (&o.result, format!("{o}.\n{}", health_url_line(o))));
         target::report_to_runner(
             &ctx.settings.runner,
             Verb::Apply,
@@ -70,6 +81,14 @@ pub async fn run(ctx: &Context<'_>, args: &ApplyArgs) -> Result<ApplyOutcome, Co
         );
     }
     result
+}
+
+/// For the job summary: the URL that was polled, as a code span.
+fn health_url_line(outcome: &ApplyOutcome) -> String {
+    match &outcome.health {
+        Some(Health::Healthy { url, .. }) => format!("\nHealth check URL: {}\n", crate::report::markdown::code(url)),
+        _ => String::new(),
+    }
 }
 
 fn outcome(req: &Request, applied: Applied, mode: Mode) -> ApplyOutcome {
@@ -84,7 +103,7 @@ fn outcome(req: &Request, applied: Applied, mode: Mode) -> ApplyOutcome {
         ..TargetResult::from(&target::subject(req))
     };
     match mode {
-        Mode::Apply => ApplyOutcome { result, dry_run: None, checks: None },
-        Mode::DryRun => ApplyOutcome { result, dry_run: Some(true), checks: Some(applied.checks) },
+        Mode::Apply => ApplyOutcome { result, dry_run: None, checks: None, health: applied.health },
+        Mode::DryRun => ApplyOutcome { result, dry_run: Some(true), checks: Some(applied.checks), health: None },
     }
 }

@@ -2,12 +2,15 @@
 //!
 //! admit → [frame] → look up the stored plan → check it (newest, target, checksum) →
 //! prepare (rebuild the configuration) → verify (digest, Terraform version, state) →
-//! Terraform apply. The checks are [`super::verify`]'s pure functions; this module only
-//! gathers their inputs and performs the effects.
+//! Terraform apply → after the apply: the other stored plans of the target are marked
+//! superseded ([`super::supersede`]), and the module's health check URL, if it has one, is
+//! polled ([`super::health`]). The checks are [`super::verify`]'s pure functions; this
+//! module only gathers their inputs and performs the effects.
 
 use serde::Serialize;
 
 use super::frame::{Finished, Frame, framed};
+use super::health::{self, Backoff, Health, Wanted};
 use super::plan::PLAN_FILE;
 use super::prepare::{Prepared, prepare};
 use super::verify::{self, Check, Lookup, Rebuilt, Stored, Verified};
@@ -30,6 +33,9 @@ pub struct Applied {
     pub meta: PlanMeta,
     pub plan_key: String,
     pub checks: Vec<Check>,
+    /// The check after the apply (`None` in a dry run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
 }
 
 impl Finished for Applied {
@@ -38,7 +44,17 @@ impl Finished for Applied {
     }
 
     fn status_line(&self) -> String {
-        format!("Applied: {} added, {} changed, {} destroyed", self.meta.add, self.meta.change, self.meta.destroy)
+        let applied =
+            format!("Applied: {} added, {} changed, {} destroyed", self.meta.add, self.meta.change, self.meta.destroy);
+        match &self.health {
+            Some(health) => format!("{applied}; {}", health.status_line()),
+            None => applied,
+        }
+    }
+
+    /// The record says what the status says: whether the service came up.
+    fn record_message(&self) -> Option<String> {
+        Some(self.status_line())
     }
 }
 
@@ -47,7 +63,7 @@ pub async fn apply(deps: &Deps<'_>, req: &Request, mode: Mode) -> Result<Applied
     match mode {
         Mode::DryRun => {
             let (_, verified) = verified(deps, req).await?;
-            Ok(applied(deps, req, verified))
+            Ok(applied(deps, req, verified, None))
         }
         Mode::Apply => {
             let frame = Frame { kind: RunKind::Apply, pending: Some("Applying the stored plan…".to_owned()) };
@@ -60,14 +76,35 @@ async fn steps(deps: &Deps<'_>, req: &Request) -> Result<Applied, CommandError> 
     let (prepared, verified) = verified(deps, req).await?;
     prepared.workspace.write_file(PLAN_FILE, &verified.bytes)?;
     let dir = prepared.workspace.path();
-    super::locking(deps, &req.target, async || deps.terraform.apply(dir, PLAN_FILE).await).await?;
-    let applied = applied(deps, req, verified);
+    let outputs = super::locking(deps, &req.target, async || deps.terraform.apply(dir, PLAN_FILE).await).await?;
+    super::supersede::supersede_siblings(deps, req, jiff::Timestamp::now()).await;
+    let health = check_health(deps, &outputs).await?;
+    let applied = applied(deps, req, verified, Some(health));
     output::log(&applied.status_line());
     Ok(applied)
 }
 
-fn applied(deps: &Deps<'_>, req: &Request, verified: Verified) -> Applied {
-    Applied { plan_key: deps.store.plan_key(&req.target, &req.sha), meta: verified.meta, checks: verified.checks }
+/// Polls the module's health check URL, or says why there is none to poll.
+async fn check_health(deps: &Deps<'_>, outputs: &crate::terraform::Outputs) -> Result<Health, CommandError> {
+    match health::wanted(outputs)? {
+        Wanted::Skip(reason) => {
+            output::log(&format!("no health check: {reason}"));
+            Ok(Health::Skipped { reason: reason.to_owned() })
+        }
+        Wanted::Check(check) => {
+            let bounds = &deps.config.health;
+            Ok(health::poll(deps.probe, &check, &Backoff::from(bounds), bounds.request_timeout, &deps.cancel).await?)
+        }
+    }
+}
+
+fn applied(deps: &Deps<'_>, req: &Request, verified: Verified, health: Option<Health>) -> Applied {
+    Applied {
+        plan_key: deps.store.plan_key(&req.target, &req.sha),
+        meta: verified.meta,
+        checks: verified.checks,
+        health,
+    }
 }
 
 /// The stored plan, checked, and the working directory rebuilt and verified against it.
@@ -106,7 +143,7 @@ mod tests {
     use crate::codehost::StatusState;
     use crate::error::ExitStatus;
     use crate::pipeline::plan::plan;
-    use crate::pipeline::testing::Harness;
+    use crate::pipeline::testing::{Harness, SHA};
     use crate::refusal::Refusal;
     use crate::terraform::{StateId, TerraformError};
 
@@ -133,11 +170,111 @@ mod tests {
             h.host.states(),
             [StatusState::Pending, StatusState::Success, StatusState::Pending, StatusState::Success]
         );
-        assert_eq!(h.host.last_description(), "Applied: 1 added, 0 changed, 0 destroyed");
+        assert_eq!(
+            h.host.last_description(),
+            "Applied: 1 added, 0 changed, 0 destroyed; no health check: the module has no `health_check_url` output"
+        );
         let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");
         let statuses: Vec<_> = runs.iter().map(|r| (r.kind, r.status)).collect();
         use crate::store::{RunKind::*, RunStatus::*};
         assert_eq!(statuses, [(Apply, Succeeded), (Plan, Succeeded)]);
+    }
+
+    fn health_outputs(url: &str) -> crate::terraform::Outputs {
+        crate::terraform::Outputs::from_message(&serde_json::json!({
+            "health_check_url": { "sensitive": false, "type": "string", "value": url },
+        }))
+    }
+
+    #[tokio::test]
+    async fn a_module_without_a_health_url_is_applied_and_says_it_has_no_check() {
+        let h = Harness::new();
+        planned(&h).await;
+        let applied = apply(&h.deps(), &h.request(), Mode::Apply).await.expect("apply");
+        assert!(matches!(applied.health, Some(Health::Skipped { .. })));
+        assert!(h.probe.polled.lock().expect("lock").is_empty(), "nothing polled");
+        let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");
+        assert_eq!(
+            runs[0].message.as_deref(),
+            Some(
+                "Applied: 1 added, 0 changed, 0 destroyed; no health check: the module has no `health_check_url` output"
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_service_that_comes_up_makes_the_status_and_record_say_healthy() {
+        let h = Harness::new();
+        planned(&h).await;
+        h.terraform.set(|s| s.outputs = health_outputs("https://app.example/health"));
+        *h.probe.answers.lock().expect("lock") = vec![Err("connection refused".into()), Ok(503), Ok(200)];
+        let applied = apply(&h.deps(), &h.request(), Mode::Apply).await.expect("apply");
+        assert!(matches!(applied.health, Some(Health::Healthy { status: 200, polls: 3, .. })), "{:?}", applied.health);
+        assert_eq!(h.host.states().last(), Some(&StatusState::Success));
+        let description = h.host.last_description();
+        assert!(description.starts_with("Applied: 1 added, 0 changed, 0 destroyed; healthy (HTTP 200 after 3 polls, "));
+        let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");
+        assert_eq!(runs[0].message.as_deref(), Some(description.as_str()));
+    }
+
+    #[tokio::test]
+    async fn a_service_that_stays_down_fails_the_apply_run_naming_what_it_saw() {
+        let h = Harness::new();
+        planned(&h).await;
+        h.terraform.set(|s| s.outputs = health_outputs("https://app.example/health"));
+        *h.probe.answers.lock().expect("lock") = vec![Ok(503)];
+        let error = apply(&h.deps(), &h.request(), Mode::Apply).await.expect_err("unhealthy");
+        assert_eq!(error.exit_status(), ExitStatus::Failure);
+        let polls = h.probe.polled.lock().expect("lock").len();
+        let description = h.host.last_description();
+        assert_eq!(h.host.states().last(), Some(&StatusState::Failure));
+        assert!(
+            description.starts_with(&format!(
+                "Failed: applied, but unhealthy: https://app.example/health answered 503 after {polls} polls over "
+            )),
+            "{description}"
+        );
+        let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");
+        assert_eq!(runs[0].status, crate::store::RunStatus::Failed);
+        assert!(error.hint().is_some_and(|hint| hint.contains("`health.timeout`")));
+    }
+
+    #[tokio::test]
+    async fn a_url_that_is_not_http_is_never_polled_and_fails_the_run() {
+        let h = Harness::new();
+        planned(&h).await;
+        h.terraform.set(|s| s.outputs = health_outputs("file:///etc/passwd"));
+        let error = apply(&h.deps(), &h.request(), Mode::Apply).await.expect_err("bad url");
+        assert!(error.to_string().contains("only `http://` and `https://`"), "{error}");
+        assert!(h.probe.polled.lock().expect("lock").is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_apply_marks_the_other_plans_of_the_target_superseded() {
+        let h = Harness::new();
+        let sibling = crate::pipeline::Request {
+            sha: crate::identity::Sha::parse(&"2".repeat(40)).expect("valid"),
+            pull_request: Some(8),
+            ..h.request()
+        };
+        plan(&h.deps(), &sibling).await.expect("sibling plan");
+        planned(&h).await;
+        apply(&h.deps(), &h.request(), Mode::Apply).await.expect("apply");
+        let sibling_statuses = h.host.statuses_of(sibling.sha.as_str());
+        let last = sibling_statuses.last().expect("a status on the sibling");
+        assert_eq!(last.state, StatusState::Failure);
+        assert_eq!(last.context, "infra/terraform-deploy/staging");
+        assert_eq!(last.description, "superseded by the apply of 1111111; push again to re-plan");
+        assert_eq!(last.target_url.as_deref(), Some("https://github.com/p/m/actions/runs/1"));
+        let ours = h.host.statuses_of(SHA);
+        assert_eq!(ours.last().map(|s| s.state), Some(StatusState::Success));
+        assert!(ours.iter().all(|s| s.state != StatusState::Failure), "the applied commit is never superseded");
+
+        // The next apply leaves the plans the previous one already superseded alone.
+        let statuses = h.host.statuses_of(sibling.sha.as_str()).len();
+        planned(&h).await;
+        apply(&h.deps(), &h.request(), Mode::Apply).await.expect("apply again");
+        assert_eq!(h.host.statuses_of(sibling.sha.as_str()).len(), statuses);
     }
 
     #[tokio::test]

@@ -15,9 +15,11 @@ pub mod admit;
 pub mod apply;
 pub mod drift;
 pub mod frame;
+pub mod health;
 pub mod plan;
 pub mod prepare;
 pub mod provenance;
+pub mod supersede;
 pub mod verify;
 
 use crate::codehost::CodeHost;
@@ -46,6 +48,10 @@ pub struct Deps<'a> {
     pub run_url: Option<String>,
     /// The manager repository commit (`GITHUB_SHA`), or `local`.
     pub manager_commit: String,
+    /// GETs the health check URL after an apply.
+    pub probe: &'a dyn health::Probe,
+    /// The run's request to stop (signals, `terraform.run_timeout`), for waits outside Terraform.
+    pub cancel: crate::cancel::Cancel,
 }
 
 /// The commit of the target's last successful apply, from the run records.

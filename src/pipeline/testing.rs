@@ -4,9 +4,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::health::{HealthUrl, Probe};
 use super::{Deps, Request};
 use crate::codehost::{CodeHost, CodeHostError, CommentOutcome, CommitStatus, StatusState};
 use crate::config::Config;
@@ -31,6 +33,8 @@ networking:
 pub struct FakeHost {
     pub files: Mutex<HashMap<String, String>>,
     pub statuses: Mutex<Vec<CommitStatus>>,
+    /// The commit of each entry of `statuses`.
+    pub status_commits: Mutex<Vec<String>>,
     pub comments: Mutex<Vec<(u64, String)>>,
 }
 
@@ -42,6 +46,34 @@ impl FakeHost {
     pub fn last_description(&self) -> String {
         self.statuses.lock().expect("lock").last().map(|s| s.description.clone()).unwrap_or_default()
     }
+
+    /// The statuses set on commit `sha`, in order.
+    pub fn statuses_of(&self, sha: &str) -> Vec<CommitStatus> {
+        let commits = self.status_commits.lock().expect("lock");
+        let statuses = self.statuses.lock().expect("lock");
+        commits.iter().zip(statuses.iter()).filter(|(c, _)| c.as_str() == sha).map(|(_, s)| s.clone()).collect()
+    }
+}
+
+/// A health probe answering from a script, one answer per poll (the last one repeats);
+/// without a script, every poll is refused.
+#[derive(Debug, Default)]
+pub struct FakeProbe {
+    pub answers: Mutex<Vec<Result<u16, String>>>,
+    pub polled: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl Probe for FakeProbe {
+    async fn get(&self, url: &HealthUrl, _timeout: Duration) -> Result<u16, String> {
+        self.polled.lock().expect("lock").push(url.to_string());
+        let mut answers = self.answers.lock().expect("lock");
+        match answers.len() {
+            0 => Err("connection refused".to_owned()),
+            1 => answers[0].clone(),
+            _ => answers.remove(0),
+        }
+    }
 }
 
 #[async_trait]
@@ -50,7 +82,8 @@ impl CodeHost for FakeHost {
         Ok(self.files.lock().expect("lock").get(path).cloned())
     }
 
-    async fn set_status(&self, _repo: &CustomerId, _sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
+    async fn set_status(&self, _repo: &CustomerId, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
+        self.status_commits.lock().expect("lock").push(sha.to_string());
         self.statuses.lock().expect("lock").push(status.clone());
         Ok(())
     }
@@ -76,18 +109,27 @@ pub struct Harness {
     pub store: LocalStore,
     pub terraform: FakeTerraform,
     pub work: WorkRoot,
+    pub probe: FakeProbe,
 }
 
 impl Harness {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = Config::defaults(dir.path(), true);
+        // Health checks poll a fake: keep the schedule short.
+        config.health = crate::config::HealthConfig {
+            timeout: Duration::from_millis(50),
+            interval: Duration::from_millis(1),
+            max_interval: Duration::from_millis(5),
+            request_timeout: Duration::from_millis(10),
+        };
         config.terraform.modules_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("manager-terraform");
         let store = LocalStore::open(&dir.path().join("store")).expect("store");
         let work = WorkRoot::shared(dir.path().join("work"));
         let host = FakeHost::default();
         host.files.lock().expect("lock").insert(crate::variables::PATH.to_owned(), VARIABLES.to_owned());
-        Self { _dir: dir, config, host, store, terraform: FakeTerraform::new(Script::default()), work }
+        let terraform = FakeTerraform::new(Script::default());
+        Self { _dir: dir, config, host, store, terraform, work, probe: FakeProbe::default() }
     }
 
     pub fn deps(&self) -> Deps<'_> {
@@ -99,6 +141,8 @@ impl Harness {
             work: &self.work,
             run_url: Some("https://github.com/p/m/actions/runs/1".to_owned()),
             manager_commit: "local".to_owned(),
+            probe: &self.probe,
+            cancel: crate::cancel::Cancel::new(),
         }
     }
 

@@ -172,6 +172,37 @@ impl Store for LocalStore {
         }
     }
 
+    async fn list_plans(&self, target: &Target, limit: usize) -> Result<Vec<PlanMeta>, StoreError> {
+        let dir = self.target_dir("plans", target);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(io("read", &dir, source)),
+        };
+        // `<sha>.json` only: not `latest.json`, not a temporary file being written.
+        let mut found: Vec<(std::time::SystemTime, PathBuf)> = entries
+            .flatten()
+            .take(super::LIST_PLANS_SCAN)
+            .map(|entry| entry.path())
+            .filter(|path| {
+                path.extension().is_some_and(|e| e == "json")
+                    && path.file_stem().and_then(|s| s.to_str()).is_some_and(|s| Sha::parse(s).is_ok())
+            })
+            .map(|path| (std::fs::metadata(&path).and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH), path))
+            .collect();
+        found.sort_by_key(|f| std::cmp::Reverse(f.0));
+        let mut metas = Vec::new();
+        for (_, path) in found.into_iter().take(limit) {
+            match Self::read_json::<PlanMeta>(&path) {
+                Ok(Some(meta)) => metas.push(meta),
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, "leaving out unreadable plan metadata"),
+            }
+        }
+        super::newest_first(&mut metas);
+        Ok(metas)
+    }
+
     async fn get_plan(&self, target: &Target, sha: &Sha) -> Result<(Vec<u8>, PlanMeta), StoreError> {
         let no_plan = || StoreError::NoPlan { target: format!("{target} at {sha}") };
         let meta: PlanMeta = Self::read_json(&self.plan_path(target, sha.as_str(), "json"))?.ok_or_else(no_plan)?;
@@ -332,6 +363,21 @@ mod tests {
         let bad =
             store.put_plan(&target(), b"plan-d", &meta(&"d".repeat(40), "yesterday")).await.expect_err("bad time");
         assert!(matches!(bad, StoreError::Corrupt { .. }), "{bad}");
+    }
+
+    #[tokio::test]
+    async fn listing_plans_is_newest_first_bounded_and_skips_the_pointer() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = LocalStore::open(dir.path()).expect("open");
+        assert!(store.list_plans(&target(), 10).await.expect("empty").is_empty());
+        for (sha, at) in [("a", "2026-01-01T00:00:00Z"), ("b", "2026-01-03T00:00:00Z"), ("c", "2026-01-02T00:00:00Z")] {
+            store.put_plan(&target(), b"plan", &meta(&sha.repeat(40), at)).await.ok();
+        }
+        let shas = |metas: Vec<PlanMeta>| metas.into_iter().map(|m| m.sha[..1].to_owned()).collect::<Vec<_>>();
+        assert_eq!(shas(store.list_plans(&target(), 10).await.expect("list")), ["b", "c", "a"]);
+        assert_eq!(store.list_plans(&target(), 2).await.expect("list").len(), 2);
+        let other = Target { env: EnvName::parse("production").expect("env"), ..target() };
+        assert!(store.list_plans(&other, 10).await.expect("other target").is_empty());
     }
 
     #[tokio::test]

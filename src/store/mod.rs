@@ -42,6 +42,16 @@ pub struct PlanMeta {
     pub destroy: u32,
 }
 
+/// Newest first by `created_at` (as instants; an unreadable time sorts last).
+pub(crate) fn newest_first(metas: &mut [PlanMeta]) {
+    let time = |m: &PlanMeta| m.created_at.parse::<jiff::Timestamp>().ok();
+    metas.sort_by_key(|m| std::cmp::Reverse(time(m)));
+}
+
+/// The most plan objects a listing looks at, however many are stored: a bound on the time
+/// and memory one listing takes.
+pub(crate) const LIST_PLANS_SCAN: usize = 5_000;
+
 /// Where a stored plan lives, for display and `--json` (`plan_key`).
 pub type PlanKey = String;
 
@@ -131,6 +141,11 @@ pub trait Store: Send + Sync {
 
     /// The newest plan's metadata for `target`, if any.
     async fn latest_plan(&self, target: &Target) -> Result<Option<PlanMeta>, StoreError>;
+
+    /// The target's stored plans (metadata only), newest first: the `limit` most recently
+    /// stored. Metadata that can't be read is left out (and logged), so one bad object does
+    /// not hide the others.
+    async fn list_plans(&self, target: &Target, limit: usize) -> Result<Vec<PlanMeta>, StoreError>;
 
     /// Fetches a stored plan file and its metadata.
     async fn get_plan(&self, target: &Target, sha: &Sha) -> Result<(Vec<u8>, PlanMeta), StoreError>;

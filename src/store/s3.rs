@@ -247,6 +247,10 @@ impl Store for S3Store {
         plans::latest_plan(self, target).await
     }
 
+    async fn list_plans(&self, target: &Target, limit: usize) -> Result<Vec<PlanMeta>, StoreError> {
+        plans::list_plans(self, target, limit).await
+    }
+
     async fn get_plan(&self, target: &Target, sha: &Sha) -> Result<(Vec<u8>, PlanMeta), StoreError> {
         plans::get_plan(self, target, sha).await
     }

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::{PlanKind, SavedPlan, StateId, Terraform, TerraformError};
+use super::{Outputs, PlanKind, SavedPlan, StateId, Terraform, TerraformError};
 
 /// Makes the error a scripted call fails with.
 pub type Failure = fn() -> TerraformError;
@@ -22,6 +22,8 @@ pub struct Script {
     pub plan_bytes: Vec<u8>,
     /// The lock file `init` writes (`None`: none, as with a provider-free configuration).
     pub lock_file: Option<String>,
+    /// What `apply` reports as the root module's outputs.
+    pub outputs: Outputs,
     /// When set, the named call (`"init"`, `"plan"`, `"apply"`, …) fails with this.
     pub fail: Option<(&'static str, Failure)>,
 }
@@ -43,6 +45,7 @@ impl Default for Script {
             }),
             plan_bytes: b"fake plan".to_vec(),
             lock_file: None,
+            outputs: Outputs::default(),
             fail: None,
         }
     }
@@ -99,10 +102,10 @@ impl Terraform for FakeTerraform {
         Ok(SavedPlan { bytes: script.plan_bytes, json: script.plan_json, text: "fake plan text".to_owned() })
     }
 
-    async fn apply(&self, dir: &Path, planfile: &str) -> Result<(), TerraformError> {
-        self.call("apply")?;
+    async fn apply(&self, dir: &Path, planfile: &str) -> Result<Outputs, TerraformError> {
+        let script = self.call("apply")?;
         assert!(dir.join(planfile).is_file(), "apply runs a plan file that is in place");
-        Ok(())
+        Ok(script.outputs)
     }
 
     async fn destroy(&self, _dir: &Path) -> Result<(), TerraformError> {

@@ -9,6 +9,7 @@ pub mod fake;
 pub mod process;
 pub mod summary;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -79,6 +80,36 @@ pub struct SavedPlan {
     pub text: String,
 }
 
+/// The root module's outputs after an apply, from the `-json` stream's `outputs` message.
+/// A sensitive output is kept by name only: its value is never read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outputs(BTreeMap<String, Output>);
+
+/// One output: its value, or only the fact that it is sensitive.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    Value(Value),
+    Sensitive,
+}
+
+impl Outputs {
+    /// Reads the `outputs` object of an `outputs` message
+    /// (`{"name": {"sensitive": false, "type": "string", "value": "…"}}`); a value is kept
+    /// only when the output is marked `"sensitive": false`.
+    pub fn from_message(outputs: &Value) -> Self {
+        let Some(map) = outputs.as_object() else { return Self::default() };
+        let read = |o: &Value| match o["sensitive"].as_bool() {
+            Some(false) => Output::Value(o.get("value").cloned().unwrap_or(Value::Null)),
+            _ => Output::Sensitive,
+        };
+        Self(map.iter().map(|(name, o)| (name.clone(), read(o))).collect())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Output> {
+        self.0.get(name)
+    }
+}
+
 /// What a plan is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlanKind {
@@ -101,8 +132,9 @@ pub trait Terraform: Send + Sync {
     /// in the state) and returns the saved plan.
     async fn plan(&self, dir: &Path, planfile: &str, kind: PlanKind) -> Result<SavedPlan, TerraformError>;
 
-    /// Applies exactly the saved plan `planfile`.
-    async fn apply(&self, dir: &Path, planfile: &str) -> Result<(), TerraformError>;
+    /// Applies exactly the saved plan `planfile`; returns the root module's outputs as the
+    /// apply reported them.
+    async fn apply(&self, dir: &Path, planfile: &str) -> Result<Outputs, TerraformError>;
 
     /// Destroys everything in the state of `dir`'s configuration.
     async fn destroy(&self, dir: &Path) -> Result<(), TerraformError>;

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use super::{PlanKind, SavedPlan, StateId, Terraform, TerraformError};
+use super::{Outputs, PlanKind, SavedPlan, StateId, Terraform, TerraformError};
 use crate::cancel::Cancel;
 use crate::output;
 
@@ -159,10 +159,10 @@ impl ProcessTerraform {
         step: &'static str,
         args: &[&str],
         ok: &[i32],
-    ) -> Result<i32, TerraformError> {
-        let ran = self.run(dir, step, args, Stdout::Json).await?;
+    ) -> Result<(i32, Outputs), TerraformError> {
+        let mut ran = self.run(dir, step, args, Stdout::Json).await?;
         if ok.contains(&ran.code) {
-            return Ok(ran.code);
+            return Ok((ran.code, std::mem::take(&mut ran.outputs)));
         }
         Err(match ran.failure(step) {
             TerraformError::Locked { details, .. } => {
@@ -188,7 +188,15 @@ impl ProcessTerraform {
         };
         let stderr = collect(stderr).await;
         let code = exit?;
-        Ok(Ran { code, stdout: out.text, diagnostics: out.diagnostics, locked: out.locked, stale: out.stale, stderr })
+        Ok(Ran {
+            code,
+            stdout: out.text,
+            diagnostics: out.diagnostics,
+            locked: out.locked,
+            stale: out.stale,
+            outputs: out.outputs,
+            stderr,
+        })
     }
 
     /// Waits for the child; on cancellation interrupts it once (SIGINT: Terraform stops,
@@ -243,6 +251,8 @@ struct StdoutRead {
     diagnostics: Vec<String>,
     locked: bool,
     stale: bool,
+    /// The last `outputs` message (apply), sensitive values already dropped.
+    outputs: Outputs,
 }
 
 /// A finished command.
@@ -252,6 +262,7 @@ struct Ran {
     diagnostics: Vec<String>,
     locked: bool,
     stale: bool,
+    outputs: Outputs,
     stderr: Vec<String>,
 }
 
@@ -290,6 +301,9 @@ async fn read_stdout<R: tokio::io::AsyncBufRead + Unpin>(reader: R, mode: Stdout
                 };
                 if let Some(text) = msg["@message"].as_str() {
                     output::log(&format!("  │ {text}"));
+                }
+                if msg["type"] == "outputs" {
+                    read.outputs = Outputs::from_message(&msg["outputs"]);
                 }
                 if msg["type"] == "diagnostic" && msg["diagnostic"]["severity"] == "error" {
                     let d = &msg["diagnostic"];
@@ -350,10 +364,12 @@ impl Terraform for ProcessTerraform {
         }
     }
 
-    async fn apply(&self, dir: &Path, planfile: &str) -> Result<(), TerraformError> {
+    /// `terraform apply -json PLANFILE`; the outputs come from the stream's `outputs` message.
+    async fn apply(&self, dir: &Path, planfile: &str) -> Result<Outputs, TerraformError> {
         output::log("» terraform apply (saved plan)");
         let lock = self.lock_timeout_arg();
-        self.stream_json(dir, "apply", &["apply", "-json", "-input=false", &lock, planfile], &[0]).await.map(drop)
+        let args = ["apply", "-json", "-input=false", &lock, planfile];
+        self.stream_json(dir, "apply", &args, &[0]).await.map(|(_, outputs)| outputs)
     }
 
     async fn destroy(&self, dir: &Path) -> Result<(), TerraformError> {
@@ -434,5 +450,25 @@ mod tests {
         assert!(is_stale_plan(&diagnostic("Saved plan is stale")));
         assert!(!is_stale_plan(&diagnostic("Error acquiring the state lock")));
         assert!(!is_lock_error(&diagnostic("Saved plan is stale")));
+    }
+
+    #[tokio::test]
+    async fn the_apply_stream_yields_its_outputs_without_sensitive_values() {
+        let stream = concat!(
+            r#"{"@message":"Apply complete!","type":"change_summary"}"#,
+            "\n",
+            r#"{"@message":"Outputs: 2","type":"outputs","outputs":{"#,
+            r#""health_check_url":{"sensitive":false,"type":"string","value":"https://app.example.com/health"},"#,
+            r#""password":{"sensitive":true,"type":"string","value":"hunter2"}}}"#,
+            "\n",
+        );
+        let read = read_stdout(stream.as_bytes(), Stdout::Json).await;
+        use crate::terraform::Output;
+        assert_eq!(
+            read.outputs.get("health_check_url"),
+            Some(&Output::Value(serde_json::json!("https://app.example.com/health")))
+        );
+        assert_eq!(read.outputs.get("password"), Some(&Output::Sensitive));
+        assert!(!format!("{:?}", read.outputs).contains("hunter2"), "a sensitive value is never kept");
     }
 }

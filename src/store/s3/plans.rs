@@ -15,7 +15,7 @@ use aws_sdk_s3::types::ServerSideEncryption;
 use sha2::{Digest, Sha256};
 
 use crate::identity::{Sha, Target};
-use crate::store::{PlanKey, PlanMeta, StoreError};
+use crate::store::{LIST_PLANS_SCAN, PlanKey, PlanMeta, StoreError};
 
 use super::S3Store;
 use super::client::{error_code, http_status, remote};
@@ -51,6 +51,46 @@ pub(super) async fn latest_plan(store: &S3Store, target: &Target) -> Result<Opti
         None => Ok(None),
         Some((bytes, _etag)) => parse_meta(&bytes, &store.layout().s3_uri(&key)).map(Some),
     }
+}
+
+/// Lists `<dir>/plans/` (page by page, at most [`LIST_PLANS_SCAN`] objects), keeps the
+/// `<sha>.json` metadata objects, and reads the `limit` most recently stored.
+pub(super) async fn list_plans(store: &S3Store, target: &Target, limit: usize) -> Result<Vec<PlanMeta>, StoreError> {
+    let layout = store.layout();
+    let prefix = format!("{}/", layout.plans_dir(target));
+    let mut pages =
+        store.clients().s3.list_objects_v2().bucket(layout.bucket()).prefix(&prefix).into_paginator().send();
+    let mut found: Vec<(i64, String)> = Vec::new();
+    let mut scanned = 0;
+    while scanned < LIST_PLANS_SCAN
+        && let Some(page) = pages.next().await
+    {
+        let page = page.map_err(|e| remote("s3", "ListObjectsV2", layout.s3_uri(&prefix), e))?;
+        for object in page.contents() {
+            scanned += 1;
+            let Some(key) = object.key() else { continue };
+            let is_meta = key
+                .strip_prefix(&prefix)
+                .and_then(|name| name.strip_suffix(".json"))
+                .is_some_and(|sha| Sha::parse(sha).is_ok());
+            if is_meta {
+                found.push((object.last_modified().map_or(0, |t| t.secs()), key.to_owned()));
+            }
+        }
+    }
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
+    let mut metas = Vec::new();
+    for (_, key) in found.into_iter().take(limit) {
+        // A plan removed between listing and reading is simply no longer there.
+        if let Some((bytes, _)) = read_object(store, &key).await? {
+            match parse_meta(&bytes, &layout.s3_uri(&key)) {
+                Ok(meta) => metas.push(meta),
+                Err(error) => tracing::warn!(%error, "leaving out unreadable plan metadata"),
+            }
+        }
+    }
+    crate::store::newest_first(&mut metas);
+    Ok(metas)
 }
 
 pub(super) async fn get_plan(store: &S3Store, target: &Target, sha: &Sha) -> Result<(Vec<u8>, PlanMeta), StoreError> {

@@ -1,0 +1,554 @@
+//! The check after an apply: when the module outputs `health_check_url` (and optionally
+//! `health_check_status`, default 200), poll that URL with bounded exponential backoff until
+//! it answers the expected status, or fail the run saying what it last saw.
+//!
+//! The schedule ([`Backoff::waits`]) and the reading of the outputs ([`wanted`]) are pure;
+//! [`poll`] runs the schedule against a [`Probe`] (the seam: [`HttpProbe`] in the binary, a
+//! script in tests). The URL is customer-influenced text: only `http`/`https`, no
+//! credentials, no link-local hosts (cloud metadata), no redirects followed (a `3xx` is an
+//! answer like any other), no body read, each request bounded in time.
+
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::cancel::Cancel;
+use crate::config::HealthConfig;
+use crate::output;
+use crate::terraform::{Output, Outputs};
+
+/// The output naming the URL to poll.
+pub const URL_OUTPUT: &str = "health_check_url";
+/// The optional output naming the expected HTTP status.
+pub const STATUS_OUTPUT: &str = "health_check_status";
+/// The status expected when the module names none.
+pub const DEFAULT_STATUS: u16 = 200;
+/// The longest URL accepted.
+const MAX_URL_CHARS: usize = 2048;
+/// How much of the URL a message shows.
+const SHOWN_URL_CHARS: usize = 200;
+/// The most polls one check makes, however small the interval.
+const MAX_POLLS: usize = 1000;
+
+/// When to poll: first at once, then after `interval`, doubling up to `max_interval`, the
+/// last poll at `timeout` at the latest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub interval: Duration,
+    pub max_interval: Duration,
+    pub timeout: Duration,
+}
+
+impl From<&HealthConfig> for Backoff {
+    fn from(c: &HealthConfig) -> Self {
+        Self { interval: c.interval, max_interval: c.max_interval, timeout: c.timeout }
+    }
+}
+
+impl Backoff {
+    /// The waits between polls (one fewer than the polls). Each wait doubles the one before,
+    /// up to `max_interval`; the last is cut so no poll is later than `timeout`.
+    pub fn waits(&self) -> Vec<Duration> {
+        let mut waits = Vec::new();
+        let (mut next, mut at) = (self.interval.max(Duration::from_millis(1)), Duration::ZERO);
+        while at < self.timeout && waits.len() + 1 < MAX_POLLS {
+            let wait = next.min(self.timeout - at);
+            waits.push(wait);
+            at += wait;
+            next = (next * 2).min(self.max_interval.max(self.interval));
+        }
+        waits
+    }
+}
+
+/// A URL that may be polled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthUrl(http::Uri);
+
+impl HealthUrl {
+    /// Checks the text of a `health_check_url` output; the error says why it can't be used.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.chars().count() > MAX_URL_CHARS {
+            return Err(format!("it is longer than {MAX_URL_CHARS} characters"));
+        }
+        if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("it contains spaces or control characters".to_owned());
+        }
+        if !(text.starts_with("http://") || text.starts_with("https://")) {
+            return Err("only `http://` and `https://` URLs are polled".to_owned());
+        }
+        if text.contains('#') {
+            return Err("it has a fragment (`#`)".to_owned());
+        }
+        let uri: http::Uri = text.parse().map_err(|e: http::uri::InvalidUri| format!("it is not a URL: {e}"))?;
+        if !matches!(uri.scheme_str(), Some("http" | "https")) {
+            return Err("only `http://` and `https://` URLs are polled".to_owned());
+        }
+        let Some(authority) = uri.authority() else { return Err("it has no host".to_owned()) };
+        if authority.as_str().contains('@') {
+            return Err("it carries credentials (`user@`); a health URL must not need any".to_owned());
+        }
+        let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() {
+            return Err("it has no host".to_owned());
+        }
+        if is_link_local(host) {
+            return Err(format!("its host `{host}` is link-local (where cloud metadata services answer)"));
+        }
+        Ok(Self(uri))
+    }
+
+    fn uri(&self) -> &http::Uri {
+        &self.0
+    }
+}
+
+impl fmt::Display for HealthUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&shown(&self.0.to_string()))
+    }
+}
+
+/// `169.254.0.0/16` and `fe80::/10`: never a service's health endpoint.
+fn is_link_local(host: &str) -> bool {
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_link_local(),
+        Ok(std::net::IpAddr::V6(ip)) => (ip.segments()[0] & 0xffc0) == 0xfe80,
+        Err(_) => false,
+    }
+}
+
+fn shown(text: &str) -> String {
+    crate::report::truncate_chars(text, SHOWN_URL_CHARS)
+}
+
+/// What to check, read from the apply's outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub url: HealthUrl,
+    pub expected: u16,
+}
+
+/// Whether the apply's outputs ask for a check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wanted {
+    Check(Check),
+    /// No check, and why (said in the status and the record).
+    Skip(&'static str),
+}
+
+/// Reads `health_check_url` and `health_check_status`. A missing or empty URL skips the
+/// check; one that can't be used, or is sensitive (never read), fails it.
+pub fn wanted(outputs: &Outputs) -> Result<Wanted, HealthError> {
+    let bad = |reason: String| HealthError::BadOutput { output: URL_OUTPUT, reason };
+    let url = match outputs.get(URL_OUTPUT) {
+        None => return Ok(Wanted::Skip("the module has no `health_check_url` output")),
+        Some(Output::Sensitive) => {
+            return Err(
+                bad("it is sensitive, and a sensitive value is never read; mark it `sensitive = false`".into()),
+            );
+        }
+        Some(Output::Value(Value::Null)) => return Ok(Wanted::Skip("the module's `health_check_url` output is empty")),
+        Some(Output::Value(Value::String(s))) if s.is_empty() => {
+            return Ok(Wanted::Skip("the module's `health_check_url` output is empty"));
+        }
+        Some(Output::Value(Value::String(s))) => {
+            HealthUrl::parse(s).map_err(|reason| bad(format!("`{}` can't be polled: {reason}", shown(s))))?
+        }
+        Some(Output::Value(_)) => return Err(bad("it is not a string".into())),
+    };
+    let expected = match outputs.get(STATUS_OUTPUT) {
+        None | Some(Output::Value(Value::Null)) => DEFAULT_STATUS,
+        Some(Output::Value(v)) => status_of(v).ok_or_else(|| HealthError::BadOutput {
+            output: STATUS_OUTPUT,
+            reason: "it is not an HTTP status between 100 and 599".into(),
+        })?,
+        Some(Output::Sensitive) => {
+            return Err(HealthError::BadOutput { output: STATUS_OUTPUT, reason: "it is sensitive".into() });
+        }
+    };
+    Ok(Wanted::Check(Check { url, expected }))
+}
+
+fn status_of(value: &Value) -> Option<u16> {
+    let n = match value {
+        Value::Number(n) => n.as_u64()?,
+        Value::String(s) => s.trim().parse().ok()?,
+        _ => return None,
+    };
+    u16::try_from(n).ok().filter(|n| (100..=599).contains(n))
+}
+
+/// One GET, the seam between the poller and the network.
+#[async_trait]
+pub trait Probe: Send + Sync {
+    /// GETs `url` within `timeout`: the answer's status code, or why no answer came.
+    async fn get(&self, url: &HealthUrl, timeout: Duration) -> Result<u16, String>;
+}
+
+/// What the last poll saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Seen {
+    Status(u16),
+    Error(String),
+}
+
+impl fmt::Display for Seen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Status(code) => write!(f, "answered {code}"),
+            Self::Error(reason) => write!(f, "could not be reached ({reason})"),
+        }
+    }
+}
+
+/// The outcome of the check after a successful apply.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Health {
+    Healthy {
+        url: String,
+        status: u16,
+        polls: u32,
+        #[serde(rename = "waited_secs", serialize_with = "secs")]
+        waited: Duration,
+    },
+    Skipped {
+        reason: String,
+    },
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 10.0).round() / 10.0)
+}
+
+impl Health {
+    /// For the commit status and the record: `healthy (HTTP 200 after 3 polls, 4.2 s)`.
+    pub fn status_line(&self) -> String {
+        match self {
+            Self::Healthy { status, polls, waited, .. } => {
+                format!("healthy (HTTP {status} after {polls} {}, {})", plural(*polls), human(*waited))
+            }
+            Self::Skipped { reason } => format!("no health check: {reason}"),
+        }
+    }
+}
+
+fn plural(polls: u32) -> &'static str {
+    if polls == 1 { "poll" } else { "polls" }
+}
+
+/// `4.2 s` under a minute, `5m0s` from a minute on.
+fn human(d: Duration) -> String {
+    if d < Duration::from_secs(60) {
+        format!("{:.1} s", d.as_secs_f64())
+    } else {
+        let secs = d.as_secs_f64().round() as u64;
+        format!("{}m{}s", secs / 60, secs % 60)
+    }
+}
+
+/// Why the check after an apply failed; the apply itself went through.
+#[derive(Debug, thiserror::Error)]
+pub enum HealthError {
+    #[error("applied, but the module's `{output}` output can't be used for the health check: {reason}")]
+    BadOutput { output: &'static str, reason: String },
+    #[error("applied, but unhealthy: {url} {last} after {polls} {} over {} (expected {expected})", plural(*.polls), human(*.waited))]
+    Unhealthy { url: String, expected: u16, last: Seen, polls: u32, waited: Duration },
+    #[error("applied; the health check of {url} was stopped after {polls} {}: {reason}", plural(*.polls))]
+    Cancelled { url: String, polls: u32, reason: String },
+}
+
+impl HealthError {
+    pub fn hint(&self) -> String {
+        match self {
+            Self::BadOutput { .. } => {
+                "the change is applied; fix the module's health outputs (an `http(s)://` URL, a status such as 200)"
+                    .to_owned()
+            }
+            Self::Unhealthy { .. } => {
+                "the change is applied but the service did not come up: look at its logs, fix it \
+                and push again (or give it longer with `health.timeout` in infra-manager.yml)"
+                    .to_owned()
+            }
+            Self::Cancelled { .. } => "the change is applied; check the service yourself".to_owned(),
+        }
+    }
+}
+
+/// Polls `check.url` on the `backoff` schedule until it answers `check.expected`; each
+/// request is bounded by `request_timeout`, and `cancel` stops the polling at once.
+pub async fn poll(
+    probe: &dyn Probe,
+    check: &Check,
+    backoff: &Backoff,
+    request_timeout: Duration,
+    cancel: &Cancel,
+) -> Result<Health, HealthError> {
+    let url = check.url.to_string();
+    output::log(&format!(
+        "» health check: GET {url} until it answers {} (for up to {})",
+        check.expected,
+        human(backoff.timeout)
+    ));
+    let start = Instant::now();
+    let mut polls = 0;
+    let mut last = Seen::Error("not polled".to_owned());
+    let stopped = |polls| HealthError::Cancelled { url: url.clone(), polls, reason: cancel.reason() };
+    for wait in std::iter::once(Duration::ZERO).chain(backoff.waits()) {
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => return Err(stopped(polls)),
+            () = tokio::time::sleep(wait) => {}
+        }
+        polls += 1;
+        let answer = tokio::select! {
+            biased;
+            () = cancel.cancelled() => return Err(stopped(polls)),
+            answer = probe.get(&check.url, request_timeout) => answer,
+        };
+        last = match answer {
+            Ok(status) if status == check.expected => {
+                let healthy = Health::Healthy { url, status, polls, waited: start.elapsed() };
+                output::log(&format!("  │ {}", healthy.status_line()));
+                return Ok(healthy);
+            }
+            Ok(status) => Seen::Status(status),
+            Err(reason) => Seen::Error(reason),
+        };
+        output::log(&format!("  │ poll {polls}: {last}"));
+    }
+    Err(HealthError::Unhealthy { url, expected: check.expected, last, polls, waited: start.elapsed() })
+}
+
+/// GETs over the HTTP stack the GitHub client uses (octocrab's hyper, rustls on ring): no
+/// redirects followed, no credentials sent, the body never read.
+#[derive(Debug, Default)]
+pub struct HttpProbe {
+    /// One client per origin (`scheme://authority`), built on first use.
+    client: Mutex<Option<(String, octocrab::Octocrab)>>,
+}
+
+impl HttpProbe {
+    pub const fn new() -> Self {
+        Self { client: Mutex::new(None) }
+    }
+
+    fn client(&self, url: &HealthUrl) -> Result<octocrab::Octocrab, String> {
+        let uri = url.uri();
+        let origin =
+            format!("{}://{}", uri.scheme_str().unwrap_or("https"), uri.authority().map_or("", |a| a.as_str()));
+        let mut slot = self.client.lock().map_err(|_| "the HTTP client is unusable".to_owned())?;
+        if let Some((cached, client)) = slot.as_ref()
+            && *cached == origin
+        {
+            return Ok(client.clone());
+        }
+        crate::github::install_crypto_provider();
+        let client = octocrab::Octocrab::builder()
+            .base_uri(origin.as_str())
+            .map_err(|e| e.to_string())?
+            .build()
+            .map_err(|e| e.to_string())?;
+        *slot = Some((origin, client.clone()));
+        Ok(client)
+    }
+}
+
+#[async_trait]
+impl Probe for HttpProbe {
+    async fn get(&self, url: &HealthUrl, timeout: Duration) -> Result<u16, String> {
+        let client = self.client(url)?;
+        match tokio::time::timeout(timeout, client._get(url.uri().clone())).await {
+            Err(_) => Err(format!("no answer within {}", human(timeout))),
+            Ok(Err(e)) => Err(transport_error(&e)),
+            Ok(Ok(response)) => Ok(response.status().as_u16()),
+        }
+    }
+}
+
+/// The innermost cause of a transport error (`Connection refused (os error 111)`), bounded.
+fn transport_error(error: &dyn std::error::Error) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    crate::report::truncate_chars(&cause.to_string(), 200)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    fn outputs(pairs: Value) -> Outputs {
+        let map: serde_json::Map<String, Value> = pairs
+            .as_object()
+            .expect("object")
+            .iter()
+            .map(|(k, v)| (k.clone(), json!({ "sensitive": false, "type": "string", "value": v })))
+            .collect();
+        Outputs::from_message(&Value::Object(map))
+    }
+
+    #[test]
+    fn the_schedule_doubles_up_to_the_cap_and_ends_at_the_timeout() {
+        let secs = Duration::from_secs;
+        let b = Backoff { interval: secs(2), max_interval: secs(30), timeout: secs(300) };
+        let waits = b.waits();
+        assert_eq!(waits[..5], [secs(2), secs(4), secs(8), secs(16), secs(30)]);
+        assert_eq!(waits.iter().sum::<Duration>(), secs(300), "the last poll is at the timeout");
+        assert_eq!(waits.len() + 1, 14, "polls at 0, 2, 6, 14, 30, 60, …, 300");
+        // A timeout that falls between two polls: the last wait is cut.
+        let b = Backoff { interval: MS(100), max_interval: secs(1), timeout: secs(3) };
+        assert_eq!(b.waits(), [MS(100), MS(200), MS(400), MS(800), MS(1000), MS(500)]);
+        // Nothing to wait for: one poll.
+        assert!(Backoff { timeout: Duration::ZERO, ..b }.waits().is_empty());
+        // A tiny interval is still bounded in polls.
+        let b = Backoff { interval: MS(1), max_interval: MS(1), timeout: secs(3600) };
+        assert_eq!(b.waits().len() + 1, MAX_POLLS);
+    }
+
+    #[test]
+    fn only_plain_http_urls_on_real_hosts_are_polled() {
+        for good in ["https://app.example.com/health", "http://127.0.0.1:8080/ready?deep=1", "http://[::1]:1/x"] {
+            HealthUrl::parse(good).expect(good);
+        }
+        let cases = [
+            ("ftp://example.com/x", "only `http://`"),
+            ("file:///etc/passwd", "only `http://`"),
+            ("example.com/health", "only `http://`"),
+            ("https://user:pw@example.com/", "credentials"),
+            ("http://169.254.169.254/latest/meta-data", "link-local"),
+            ("http://[fe80::1]/", "link-local"),
+            ("https://example.com/a b", "spaces"),
+            ("https://example.com/\n", "control"),
+            ("https://example.com/#x", "fragment"),
+        ];
+        for (bad, why) in cases {
+            let error = HealthUrl::parse(bad).expect_err(bad);
+            assert!(error.contains(why), "{bad}: {error}");
+        }
+        assert!(HealthUrl::parse(&format!("https://x/{}", "a".repeat(3000))).is_err());
+    }
+
+    #[test]
+    fn the_outputs_say_whether_and_what_to_check() {
+        assert_eq!(wanted(&Outputs::default()).ok(), Some(Wanted::Skip("the module has no `health_check_url` output")));
+        assert!(matches!(wanted(&outputs(json!({ "health_check_url": null }))), Ok(Wanted::Skip(_))));
+        let check = |v: Value| match wanted(&outputs(v)) {
+            Ok(Wanted::Check(c)) => Ok((c.url.to_string(), c.expected)),
+            Ok(Wanted::Skip(s)) => Err(s.to_owned()),
+            Err(e) => Err(e.to_string()),
+        };
+        assert_eq!(
+            check(json!({ "health_check_url": "https://a.example/h" })),
+            Ok(("https://a.example/h".into(), 200))
+        );
+        assert_eq!(
+            check(json!({ "health_check_url": "https://a.example/h", "health_check_status": "204" })),
+            Ok(("https://a.example/h".into(), 204))
+        );
+        let error = check(json!({ "health_check_url": "https://a.example/h", "health_check_status": 42 }));
+        assert!(error.expect_err("bad status").contains("`health_check_status`"));
+        let error = check(json!({ "health_check_url": "gopher://a.example/" })).expect_err("bad scheme");
+        assert!(error.contains("`gopher://a.example/` can't be polled"), "{error}");
+        let sensitive =
+            Outputs::from_message(&json!({ "health_check_url": { "sensitive": true, "value": "https://x/" } }));
+        let error = wanted(&sensitive).expect_err("sensitive").to_string();
+        assert!(error.contains("sensitive") && !error.contains("https://x/"), "{error}");
+    }
+
+    /// Answers from a script, one entry per poll; the last entry repeats.
+    struct Scripted(Mutex<Vec<Result<u16, String>>>, Mutex<u32>);
+
+    impl Scripted {
+        fn new(answers: Vec<Result<u16, String>>) -> Self {
+            Self(Mutex::new(answers), Mutex::new(0))
+        }
+        fn polls(&self) -> u32 {
+            *self.1.lock().expect("lock")
+        }
+    }
+
+    #[async_trait]
+    impl Probe for Scripted {
+        async fn get(&self, _url: &HealthUrl, _timeout: Duration) -> Result<u16, String> {
+            *self.1.lock().expect("lock") += 1;
+            let mut answers = self.0.lock().expect("lock");
+            if answers.len() > 1 { answers.remove(0) } else { answers[0].clone() }
+        }
+    }
+
+    fn check() -> Check {
+        Check { url: HealthUrl::parse("https://app.example/health").expect("valid"), expected: 200 }
+    }
+
+    const FAST: Backoff = Backoff {
+        interval: Duration::from_millis(1),
+        max_interval: Duration::from_millis(2),
+        timeout: Duration::from_millis(20),
+    };
+
+    #[tokio::test]
+    async fn polling_stops_at_the_expected_answer() {
+        let probe = Scripted::new(vec![Err("connection refused".into()), Ok(503), Ok(503), Ok(200), Ok(500)]);
+        let health = poll(&probe, &check(), &FAST, MS(10), &Cancel::new()).await.expect("healthy");
+        assert!(matches!(health, Health::Healthy { status: 200, polls: 4, .. }), "{health:?}");
+        assert!(health.status_line().starts_with("healthy (HTTP 200 after 4 polls, "), "{}", health.status_line());
+        assert_eq!(probe.polls(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_service_that_never_answers_as_expected_fails_with_what_was_last_seen() {
+        let probe = Scripted::new(vec![Err("connection refused".into()), Ok(503)]);
+        let error = poll(&probe, &check(), &FAST, MS(10), &Cancel::new()).await.expect_err("unhealthy");
+        let polls = u32::try_from(FAST.waits().len() + 1).expect("small");
+        match &error {
+            HealthError::Unhealthy { last, polls: n, expected, .. } => {
+                assert_eq!((last, *n, *expected), (&Seen::Status(503), polls, 200));
+            }
+            other => panic!("expected Unhealthy, got {other:?}"),
+        }
+        let message = error.to_string();
+        assert!(
+            message.starts_with(&format!(
+                "applied, but unhealthy: https://app.example/health answered 503 after {polls} polls over "
+            )),
+            "{message}"
+        );
+        assert_eq!(probe.polls(), polls);
+        let probe = Scripted::new(vec![Err("connection refused".into())]);
+        let message = poll(&probe, &check(), &FAST, MS(10), &Cancel::new()).await.expect_err("down").to_string();
+        assert!(message.contains("could not be reached (connection refused)"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn cancellation_stops_the_polling() {
+        let cancel = Cancel::new();
+        cancel.cancel("received SIGTERM");
+        let probe = Scripted::new(vec![Ok(503)]);
+        let slow = Backoff {
+            interval: Duration::from_secs(60),
+            max_interval: Duration::from_secs(60),
+            timeout: Duration::from_secs(3600),
+        };
+        let error = poll(&probe, &check(), &slow, MS(10), &cancel).await.expect_err("cancelled");
+        assert!(matches!(error, HealthError::Cancelled { .. }), "{error:?}");
+        assert_eq!(probe.polls(), 0);
+    }
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(human(MS(4200)), "4.2 s");
+        assert_eq!(human(Duration::from_secs(300)), "5m0s");
+        assert_eq!(human(Duration::from_secs(61)), "1m1s");
+    }
+}

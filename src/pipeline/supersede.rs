@@ -1,0 +1,129 @@
+//! After an apply: every other stored plan of the target (a sibling pull request's, an
+//! older push's) was made against the state the apply just changed, so it can't be applied
+//! any more. Its commit status says so (`failure`, "superseded by the apply of <sha7>"), so
+//! a sibling PR can't be merged on a plan that is no longer true.
+//!
+//! Best effort: the apply already happened, so a store or host that can't answer is
+//! logged, never a failure of the run.
+
+use jiff::Timestamp;
+
+use super::{Deps, Request};
+use crate::codehost::{CommitStatus, StatusState};
+use crate::identity::Sha;
+use crate::output;
+use crate::report::status_context;
+use crate::store::{PlanMeta, RunKind, RunStatus, Store, StoreError};
+
+/// How many of the target's newest stored plans are looked at: plans made before the
+/// previous apply were already superseded by it.
+pub const PLANS_LOOKED_AT: usize = 50;
+
+/// The status description of a superseded plan's commit.
+pub fn description(applied: &Sha) -> String {
+    format!("superseded by the apply of {}; push again to re-plan", applied.short())
+}
+
+/// Marks the commit of every other plan made since the previous apply (and before this one
+/// finished) as superseded by `req.sha`'s apply, which finished at `applied_at`.
+pub async fn supersede_siblings(deps: &Deps<'_>, req: &Request, applied_at: Timestamp) {
+    let siblings = match siblings(deps.store, req, applied_at).await {
+        Ok(siblings) => siblings,
+        Err(e) => {
+            output::log(&format!("warning: can't list the other plans of {} to mark them superseded: {e}", req.target));
+            return;
+        }
+    };
+    for sha in siblings {
+        let status = CommitStatus {
+            state: StatusState::Failure,
+            context: status_context(req.target.env.as_str()),
+            description: description(&req.sha),
+            target_url: deps.run_url.clone(),
+        };
+        match deps.host.set_status(&req.target.customer, &sha, &status).await {
+            Ok(()) => output::log(&format!("the plan of {} is superseded by this apply", sha.short())),
+            Err(e) => output::log(&format!("warning: can't mark the plan of {} superseded: {e}", sha.short())),
+        }
+    }
+}
+
+async fn siblings(store: &dyn Store, req: &Request, applied_at: Timestamp) -> Result<Vec<Sha>, StoreError> {
+    let since = previous_apply(store, req).await?;
+    let plans = store.list_plans(&req.target, PLANS_LOOKED_AT).await?;
+    Ok(superseded(&plans, &req.sha, since, applied_at))
+}
+
+/// When the target's previous successful apply started (this run's record is still
+/// `started`, so it is not among them).
+async fn previous_apply(store: &dyn Store, req: &Request) -> Result<Option<Timestamp>, StoreError> {
+    let runs = store.history(&req.target.customer.to_string(), Some(req.target.env.as_str())).await?;
+    Ok(runs
+        .iter()
+        .find(|r| r.kind == RunKind::Apply && r.status == RunStatus::Succeeded)
+        .and_then(|r| r.started_at.parse().ok()))
+}
+
+/// The commits whose plans this apply supersedes: other commits, planned after the previous
+/// apply started (older plans were superseded by it, or applied) and before this apply
+/// finished (a later plan already saw the new state).
+pub fn superseded(plans: &[PlanMeta], applied: &Sha, since: Option<Timestamp>, until: Timestamp) -> Vec<Sha> {
+    plans
+        .iter()
+        .filter(|meta| meta.sha != applied.as_str())
+        .filter(|meta| {
+            meta.created_at.parse::<Timestamp>().is_ok_and(|at| at < until && since.is_none_or(|since| at > since))
+        })
+        .filter_map(|meta| Sha::parse(&meta.sha).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(sha: char, created_at: &str) -> PlanMeta {
+        PlanMeta {
+            customer: "acme/web".into(),
+            environment: "staging".into(),
+            sha: sha.to_string().repeat(40),
+            plan_sha256: String::new(),
+            terraform_version: "1.11.4".into(),
+            config_sha256: String::new(),
+            manager_commit: "local".into(),
+            created_at: created_at.into(),
+            run_url: None,
+            state_lineage: None,
+            state_serial: None,
+            has_changes: true,
+            add: 1,
+            change: 0,
+            destroy: 0,
+        }
+    }
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().expect("timestamp")
+    }
+
+    #[test]
+    fn only_other_plans_made_between_the_two_applies_are_superseded() {
+        let plans = [
+            meta('a', "2026-01-01T10:00:00Z"), // the applied one
+            meta('b', "2026-01-01T09:00:00Z"), // a sibling PR's plan
+            meta('c', "2026-01-01T07:00:00Z"), // before the previous apply: done with
+            meta('d', "2026-01-01T12:00:00Z"), // after this apply: saw the new state
+            meta('e', "yesterday"),            // unreadable: left alone
+        ];
+        let applied = Sha::parse(&"a".repeat(40)).expect("sha");
+        let shas = |since| -> Vec<String> {
+            superseded(&plans, &applied, since, at("2026-01-01T11:00:00Z"))
+                .iter()
+                .map(|s| s.short().to_owned())
+                .collect()
+        };
+        assert_eq!(shas(Some(at("2026-01-01T08:00:00Z"))), ["bbbbbbb"]);
+        assert_eq!(shas(None), ["bbbbbbb", "ccccccc"], "no previous apply: every earlier plan");
+        assert_eq!(description(&applied), "superseded by the apply of aaaaaaa; push again to re-plan");
+    }
+}

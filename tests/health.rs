@@ -1,0 +1,127 @@
+//! The health check after an apply, end to end: the real binary, real Terraform (local
+//! mode), and an HTTP server on 127.0.0.1 that the module's `health_check_url` output
+//! points at.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use support::cli::{Output, Run, Sandbox, repo_root, require_terraform};
+
+/// An HTTP server on a random port answering `503` to the first `down` requests, then
+/// `200` (never, with `usize::MAX`); counts the requests.
+struct Server {
+    url: String,
+    requests: Arc<AtomicUsize>,
+}
+
+impl Server {
+    fn start(down: usize) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/health", listener.local_addr().expect("addr"));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&requests);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(&stream);
+                let mut line = String::new();
+                // The request line and headers, up to the blank line.
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                    line.clear();
+                }
+                let seen = counted.fetch_add(1, Ordering::SeqCst);
+                let status = if seen < down { "503 Service Unavailable" } else { "200 OK" };
+                let answer = format!("HTTP/1.1 {status}\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+                let _ = (&stream).write_all(answer.as_bytes());
+            }
+        });
+        Self { url, requests }
+    }
+
+    fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+/// A manager using the `health-app` test module, with short health bounds, and a customer
+/// whose `health_check_url` tag is `url`.
+fn sandbox(url: &str, health: &str) -> Sandbox {
+    let sb = Sandbox::new();
+    let config = format!(
+        "terraform:\n  modules_dir: {}\n  module: health-app\nstate:\n  backend: local\n  local_dir: {}\nhealth:\n{health}",
+        repo_root().join("tests/fixtures/modules").display(),
+        sb.store().display(),
+    );
+    std::fs::write(sb.path().join("infra-manager.yml"), config).expect("config");
+    let variables = format!(
+        "project_name: shop\ncloud_provider: aws\nenvironments:\n  staging: {{ region: us-east-1, instance_type: t3.micro, min_instances: 1, max_instances: 2 }}\nnetworking:\n  vpc_cidr: \"10.0.0.0/16\"\n  availability_zones: 2\ntags:\n  health_check_url: \"{url}\"\n"
+    );
+    std::fs::write(sb.variables(), variables).expect("variables");
+    sb
+}
+
+fn plan_then_apply(sb: &Sandbox) -> Output {
+    let plan = sb.run("plan", "staging");
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    sb.run("apply", "staging")
+}
+
+/// The message of the newest apply record in the local store.
+fn apply_record_message(sb: &Sandbox) -> String {
+    let out = Run::new(sb.path()).args(["--json", "history", "--customer", "local/shop"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let runs = out.json();
+    let runs = runs["runs"].as_array().cloned().unwrap_or_default();
+    let apply = runs.iter().find(|r| r["kind"] == "apply").unwrap_or_else(|| panic!("an apply record in {runs:?}"));
+    apply["message"].as_str().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn a_service_that_comes_up_after_a_few_polls_makes_the_apply_say_healthy() {
+    require_terraform();
+    let server = Server::start(2);
+    let sb = sandbox(&server.url, "  timeout: 20s\n  interval: 50ms\n  max_interval: 200ms\n");
+    let apply = plan_then_apply(&sb);
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    let health = &apply.json()["health"];
+    assert_eq!(health["state"], "healthy", "{health}");
+    assert_eq!((health["status"].as_u64(), health["polls"].as_u64()), (Some(200), Some(3)), "{health}");
+    assert_eq!(health["url"], server.url.as_str());
+    assert_eq!(server.requests(), 3);
+    let message = apply_record_message(&sb);
+    assert!(
+        message.starts_with("Applied: 1 added, 0 changed, 0 destroyed; healthy (HTTP 200 after 3 polls, "),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_service_that_never_comes_up_fails_the_apply_naming_the_status_and_the_wait() {
+    require_terraform();
+    let server = Server::start(usize::MAX);
+    let sb = sandbox(&server.url, "  timeout: 1s\n  interval: 50ms\n  max_interval: 200ms\n");
+    let apply = plan_then_apply(&sb);
+    assert_eq!(apply.code, 1, "{}", apply.stderr);
+    let polls = server.requests();
+    assert!(polls >= 2, "polled more than once: {polls}");
+    let expected = format!("applied, but unhealthy: {} answered 503 after {polls} polls over ", server.url);
+    assert!(apply.stderr.contains(&expected), "expected `{expected}` in:\n{}", apply.stderr);
+    assert!(apply.stderr.contains("(expected 200)"), "{}", apply.stderr);
+    assert_eq!(apply.json()["status"], "failed");
+    assert!(apply_record_message(&sb).starts_with(&format!("Failed: {expected}")));
+}
+
+#[test]
+fn a_module_without_the_output_skips_the_check_and_says_so() {
+    require_terraform();
+    let sb = Sandbox::new();
+    let apply = plan_then_apply(&sb);
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    let health = &apply.json()["health"];
+    assert_eq!(health["state"], "skipped");
+    assert_eq!(health["reason"], "the module has no `health_check_url` output");
+    assert!(apply.stderr.contains("no health check: the module has no `health_check_url` output"), "{}", apply.stderr);
+}
