@@ -19,6 +19,11 @@ pub trait Finished {
     fn counts(&self) -> (u32, u32, u32);
     /// The commit status description on success.
     fn status_line(&self) -> String;
+    /// The run record's message on success, when the outcome needs more than the counts
+    /// (drift: drifted or in sync).
+    fn record_message(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Which record a flow writes, and whether it reports a commit status.
@@ -55,6 +60,7 @@ pub async fn framed<T: Finished>(
             let (add, change, destroy) = done.counts();
             record.status = RunStatus::Succeeded;
             (record.add, record.change, record.destroy) = (Some(add), Some(change), Some(destroy));
+            record.message = done.record_message().map(|m| truncate_chars(&m, RECORD_MESSAGE_CHARS));
         }
         Err(error) => {
             record.status = match error.status() {
