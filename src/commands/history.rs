@@ -92,7 +92,8 @@ fn record_line(run: &RunRecord) -> String {
     let pr = run.pull_request.map_or_else(|| "-".to_owned(), |n| format!("#{n}"));
     let sha = prefix(&run.sha, 7);
     let url = run.run_url.as_deref().unwrap_or("-");
-    let line = format!("{started}  {kind:<7}  {:<12}  {sha}  {status:<9}  {counts:<11}  {pr:<6}  {url}", run.environment);
+    let line =
+        format!("{started}  {kind:<7}  {:<12}  {sha}  {status:<9}  {counts:<11}  {pr:<6}  {url}", run.environment);
     // A drift run succeeds whether or not it found drift: its message says which.
     match (run.kind, run.message.as_deref().and_then(|m| m.lines().next())) {
         (RunKind::Drift, Some(outcome)) => format!("{line}  {outcome}"),
@@ -171,7 +172,9 @@ mod tests {
         let drifted = "drifted: 2 changed outside Terraform; 1 to add, 0 to change, 0 to destroy";
         assert_eq!(
             record_line(&drift(RunStatus::Succeeded, drifted)),
-            format!("2026-01-02T03:04:05Z  drift    staging       0123456  succeeded  +1 ~0 -0     -       -  {drifted}")
+            format!(
+                "2026-01-02T03:04:05Z  drift    staging       0123456  succeeded  +1 ~0 -0     -       -  {drifted}"
+            )
         );
         assert!(record_line(&drift(RunStatus::Succeeded, "in sync")).ends_with("-  in sync"));
         let failed = record_line(&drift(RunStatus::Failed, "terraform plan failed\nsecond line"));

@@ -32,13 +32,28 @@ pub const LABEL: &str = "infra-drift";
 /// What to do to one target's issue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
-    Open { title: String, body: String },
-    Edit { number: u64, title: String, body: String },
-    Close { number: u64, title: String, body: String },
+    Open {
+        title: String,
+        body: String,
+    },
+    Edit {
+        number: u64,
+        title: String,
+        body: String,
+    },
+    Close {
+        number: u64,
+        title: String,
+        body: String,
+    },
     /// The issue already says this.
-    Unchanged { number: u64 },
+    Unchanged {
+        number: u64,
+    },
     /// The target could not be checked (or was never applied): its issue stays as it is.
-    Leave { number: u64 },
+    Leave {
+        number: u64,
+    },
 }
 
 /// One target's step.

@@ -27,7 +27,12 @@ fn issue(number: u64, env: &str, extra: &str) -> TrackedIssue {
     }
 }
 
-fn steps(results: &[DriftResult], open: &[TrackedIssue]) -> Vec<(String, &'static str, Option<u64>)> {
+/// A step as the table writes it: environment, what, which issue.
+type Seen = (String, &'static str, Option<u64>);
+/// A case: its name, the results, the open issues, the steps expected.
+type Case = (&'static str, Vec<DriftResult>, Vec<TrackedIssue>, Vec<Seen>);
+
+fn steps(results: &[DriftResult], open: &[TrackedIssue]) -> Vec<Seen> {
     plan(results, open, None)
         .into_iter()
         .map(|p| {
@@ -47,7 +52,7 @@ fn steps(results: &[DriftResult], open: &[TrackedIssue]) -> Vec<(String, &'stati
 fn table_of_sync_decisions() {
     use DriftState::{Drifted, Error, InSync, NeverApplied};
     let s = |env: &str, name: &'static str, n: Option<u64>| (env.to_owned(), name, n);
-    let cases: Vec<(&str, Vec<DriftResult>, Vec<TrackedIssue>, Vec<(String, &str, Option<u64>)>)> = vec![
+    let cases: Vec<Case> = vec![
         ("drifted, no issue: open one", vec![result("staging", Drifted)], vec![], vec![s("staging", "open", None)]),
         (
             "drifted, an open issue: edit it",

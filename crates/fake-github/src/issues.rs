@@ -7,7 +7,9 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::clock;
-use crate::routes::{MAX_COMMENT_CHARS, example, issue_number, limit_violation, link_header, not_found, set, user_json, with_location};
+use crate::routes::{
+    MAX_COMMENT_CHARS, example, issue_number, limit_violation, link_header, not_found, set, user_json, with_location,
+};
 use crate::server::{Call, json_response, percent_encode};
 use crate::state::{Issue, State};
 
@@ -122,8 +124,10 @@ pub(crate) fn list(state: &mut State, call: &Call<'_>) -> Response {
     let base = state.base_url.clone();
     let Some(repo) = state.repo(&call.repo()) else { return not_found(call) };
     let wanted_state = call.query("state").unwrap_or("open");
-    let labels: Vec<&str> =
-        call.query("labels").map(|l| l.split(',').map(str::trim).filter(|l| !l.is_empty()).collect()).unwrap_or_default();
+    let labels: Vec<&str> = call
+        .query("labels")
+        .map(|l| l.split(',').map(str::trim).filter(|l| !l.is_empty()).collect())
+        .unwrap_or_default();
     let creator = call.query("creator");
     let per_page = call.query("per_page").and_then(|v| v.parse::<usize>().ok()).unwrap_or(30).clamp(1, 100);
     let page = call.query("page").and_then(|v| v.parse::<usize>().ok()).unwrap_or(1).max(1);

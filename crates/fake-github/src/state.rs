@@ -312,7 +312,14 @@ impl State {
 
     /// Opens an issue by `user`; its number follows every issue, pull request and
     /// commented-on number the repository has, as GitHub numbers them in one sequence.
-    pub fn add_issue(&mut self, owner_repo: &str, user: &str, title: String, body: Option<String>, labels: Vec<String>) -> u64 {
+    pub fn add_issue(
+        &mut self,
+        owner_repo: &str,
+        user: &str,
+        title: String,
+        body: Option<String>,
+        labels: Vec<String>,
+    ) -> u64 {
         let now = clock::now_rfc3339();
         let repo = self.ensure_repo(owner_repo);
         let number = repo
