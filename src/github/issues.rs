@@ -221,4 +221,80 @@ mod tests {
             assert!(err.to_string().contains("PATCH /repos/p/m/issues/1"), "{err}");
         }
     }
+
+    mod against_the_fake {
+        use fake_github::{ACTIONS_BOT_LOGIN, FakeGithub, Fault};
+
+        use crate::codehost::{IssueEdit, IssueTracker};
+        use crate::github::{GithubHost, GithubToken, RetryPolicy};
+
+        const MANAGER: &str = "provider/manager";
+
+        fn host(fake: &FakeGithub) -> GithubHost {
+            let token = GithubToken::new("ghs_test_token").expect("token");
+            GithubHost::new(&fake.url(), token, RetryPolicy::fast()).expect("client")
+        }
+
+        fn assert_clean(fake: &FakeGithub) {
+            assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+            assert!(fake.unexpected().is_empty(), "{:#?}", fake.unexpected());
+        }
+
+        #[tokio::test]
+        async fn only_the_services_own_open_issues_are_listed_across_pages() {
+            let fake = FakeGithub::start().await;
+            fake.add_repo(MANAGER);
+            let theirs = fake.add_issue_by(MANAGER, "mallory", "Drift", "<!-- m -->", &["infra-drift"]);
+            let ours: Vec<u64> = (0..150)
+                .map(|i| {
+                    fake.add_issue_by(MANAGER, ACTIONS_BOT_LOGIN, &format!("Drift {i}"), "<!-- m -->", &["infra-drift"])
+                })
+                .collect();
+            fake.add_issue_by(MANAGER, ACTIONS_BOT_LOGIN, "Other", "<!-- m -->", &["bug"]);
+            let github = host(&fake);
+            let listed = github.issues(MANAGER).expect("repo").open_issues("infra-drift").await.expect("listed");
+            assert_eq!(listed.iter().map(|i| i.number).collect::<Vec<_>>(), ours, "not #{theirs}, not the `bug` one");
+            let pages = fake.requests().iter().filter(|r| r.method == "GET" && r.path.ends_with("/issues")).count();
+            assert_eq!(pages, 2);
+            assert_clean(&fake);
+        }
+
+        #[tokio::test]
+        async fn a_lost_create_answer_never_opens_two_issues_and_closing_is_completed() {
+            let fake = FakeGithub::start().await;
+            fake.add_repo(MANAGER);
+            fake.inject("POST", "/repos/provider/manager/issues", Fault::LostResponse(502));
+            let github = host(&fake);
+            let issues = github.issues(MANAGER).expect("repo");
+            let number = issues.create_issue("Drift: acme/web (staging)", "<!-- m -->\nbody", "infra-drift").await;
+            let number = number.expect("created");
+            let stored = fake.issues(MANAGER);
+            assert_eq!(stored.len(), 1, "the re-list found the issue the lost answer created");
+            assert_eq!(
+                (stored[0].number, stored[0].labels.as_slice()),
+                (number, ["infra-drift".to_owned()].as_slice())
+            );
+
+            let edit = IssueEdit {
+                title: "Drift: acme/web (staging)".into(),
+                body: "<!-- m -->\nok".into(),
+                close: Some(true),
+            };
+            issues.edit_issue(number, &edit).await.expect("closed");
+            let closed = &fake.issues(MANAGER)[0];
+            assert_eq!((closed.state.as_str(), closed.state_reason.as_deref()), ("closed", Some("completed")));
+            assert!(issues.open_issues("infra-drift").await.expect("listed").is_empty());
+            assert_clean(&fake);
+        }
+
+        #[tokio::test]
+        async fn a_name_that_is_not_a_repository_is_refused_before_any_call() {
+            let fake = FakeGithub::start().await;
+            let github = host(&fake);
+            for bad in ["", "manager", "a/b/c", "../x"] {
+                assert!(github.issues(bad).is_err(), "{bad:?}");
+            }
+            assert!(fake.requests().is_empty());
+        }
+    }
 }
