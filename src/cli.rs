@@ -74,6 +74,13 @@ pub struct DriftArgs {
     /// How many targets to check at once (default: the number of cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: Option<u16>,
+    /// Every registered target (the default without `--source-dir`).
+    #[arg(long, conflicts_with_all = ["source_dir", "customer", "env"])]
+    pub all: bool,
+    /// Open an issue in the manager repository (`GITHUB_REPOSITORY`) for each drifted
+    /// target, edit it on later runs, and close it when the target is back in sync.
+    #[arg(long, conflicts_with = "source_dir")]
+    pub open_issues: bool,
 }
 
 #[derive(Debug, Args)]

@@ -131,3 +131,36 @@ pub trait Provenance: Send + Sync {
     /// repository the token can't see is an error.
     async fn descends_from(&self, repo: &CustomerId, ancestor: &Sha, descendant: &Sha) -> Result<bool, CodeHostError>;
 }
+
+/// An open issue the service opened in the manager repository, as [`IssueTracker`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedIssue {
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+}
+
+/// A change to an issue: a new title and body, and optionally its state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueEdit {
+    pub title: String,
+    pub body: String,
+    /// `Some(true)` closes it (as completed), `Some(false)` reopens it, `None` leaves it.
+    pub close: Option<bool>,
+}
+
+/// Issues in the manager repository: where drift is reported (issue 11). The manager
+/// repository is not a customer repository, so this is its own seam, bound to one
+/// repository and one label; `drift` without `--open-issues` never opens it.
+#[async_trait]
+pub trait IssueTracker: Send + Sync {
+    /// Every open issue labelled `label` that the service itself opened (all pages),
+    /// oldest first. An issue anyone else opened is never listed, whatever it contains.
+    async fn open_issues(&self, label: &str) -> Result<Vec<TrackedIssue>, CodeHostError>;
+
+    /// Opens an issue labelled `label`; returns its number.
+    async fn create_issue(&self, title: &str, body: &str, label: &str) -> Result<u64, CodeHostError>;
+
+    /// Edits issue `number` in place.
+    async fn edit_issue(&self, number: u64, edit: &IssueEdit) -> Result<(), CodeHostError>;
+}

@@ -15,6 +15,7 @@ pub mod commands;
 pub mod config;
 pub mod context;
 pub mod diagnostic;
+pub mod drift_issues;
 pub mod duration;
 pub mod error;
 pub mod event;

@@ -18,3 +18,6 @@ pub const CUSTOMER_FILE_BYTES: usize = 64 * 1024;
 /// A run record's message is cut to this many characters: it is a one-line summary, and
 /// Terraform's error text can carry customer values.
 pub const RECORD_MESSAGE_CHARS: usize = 500;
+/// GitHub refuses an issue title longer than this (characters); an issue body has the
+/// comment limit, [`COMMENT_CHARS`].
+pub const ISSUE_TITLE_CHARS: usize = 256;

@@ -727,3 +727,130 @@ async fn an_open_pull_requests_plan_is_not_drift_drift_replans_what_was_applied(
     assert_eq!((result["sha"].as_str(), result["result"].as_str()), (Some(SHA1), Some("in-sync")), "{report}");
     assert_eq!(report["drifted"], 0);
 }
+
+/// The local store's state file of `acme/webshop` `staging`.
+fn staging_state(m: &Manager) -> PathBuf {
+    m.sb.store().join("state/acme/webshop/staging/terraform.tfstate")
+}
+
+/// Rewrites the state behind the tool's back: `edit` changes it, and the serial moves on
+/// past whatever the state holds now (Terraform refuses to go back).
+fn rewrite_state(m: &Manager, state: &Value, edit: impl FnOnce(&mut Value)) {
+    let now: Value =
+        serde_json::from_str(&std::fs::read_to_string(staging_state(m)).expect("state")).expect("state is JSON");
+    let mut state = state.clone();
+    edit(&mut state);
+    state["serial"] = json!(now["serial"].as_u64().unwrap_or(0) + 1);
+    std::fs::write(staging_state(m), state.to_string()).expect("write state");
+}
+
+fn issue_requests(m: &Manager) -> Vec<fake_github::RecordedRequest> {
+    m.fake.requests().into_iter().filter(|r| r.path.starts_with("/repos/provider/manager/issues")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_opens_one_issue_edits_it_on_the_next_run_and_closes_it_back_in_sync() {
+    require_terraform();
+    let m = Manager::new().await;
+    m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", template());
+    m.fake.set_branch(CUSTOMER, "main", SHA1);
+    let marker = "<!-- infra-manager:drift acme/webshop staging -->";
+    // Someone else's issue with the label and the marker is never the service's.
+    let planted = m.fake.add_issue_by(MANAGER, "mallory", "Drift", &format!("{marker}\nmine"), &["infra-drift"]);
+    let apply_event = m.dispatch_event("infra-apply", CUSTOMER, SHA1, None);
+    for verb in ["plan", "apply"] {
+        let out = m.run("repository_dispatch", &apply_event, &[verb, "--env", "staging"]).run_async().await;
+        assert_eq!(out.code, 0, "{verb}: {}", out.stderr);
+    }
+    let applied: Value =
+        serde_json::from_str(&std::fs::read_to_string(staging_state(&m)).expect("state")).expect("state is JSON");
+    // Each scheduled run has its own run id, so its own link in the issue.
+    let drift = |open_issues: bool, run_id: &str| {
+        let mut args = vec!["--json", "drift", "--env", "staging"];
+        if open_issues {
+            args.push("--open-issues");
+        }
+        m.run("schedule", &apply_event, &args).env("GITHUB_RUN_ID", run_id).run_async()
+    };
+
+    // Someone removes a resource behind the service's back.
+    rewrite_state(&m, &applied, |state| {
+        let resources = state["resources"].as_array_mut().expect("resources");
+        resources.retain(|r| r["name"] != "security_group");
+    });
+    let plain = drift(false, "4242").await;
+    assert_eq!((plain.code, plain.json()["drifted"].as_u64()), (0, Some(1)), "{}", plain.stderr);
+    assert!(issue_requests(&m).is_empty(), "drift without --open-issues never calls the issues API");
+
+    let first = drift(true, "4242").await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let ours = |m: &Manager| -> Vec<fake_github::Issue> {
+        m.fake.issues(MANAGER).into_iter().filter(|i| i.number != planted).collect()
+    };
+    let opened = ours(&m);
+    assert_eq!(opened.len(), 1, "{opened:#?}");
+    let issue = &opened[0];
+    assert_eq!((issue.state.as_str(), issue.user.as_str()), ("open", "github-actions[bot]"));
+    assert_eq!(
+        (issue.title.as_str(), issue.labels.as_slice()),
+        ("Drift: acme/webshop (staging)", ["infra-drift".to_owned()].as_slice())
+    );
+    let body = issue.body.clone().unwrap_or_default();
+    assert!(body.starts_with(marker), "{body}");
+    assert!(
+        body.contains("(commit `1111111`)") && body.contains("| 0 | 1 | 1 | 0 |") && body.contains(RUN_URL),
+        "{body}"
+    );
+    assert!(first.stderr.contains(&format!("drift issue #{} opened for acme/webshop staging", issue.number)));
+
+    // Still drifted: the same issue is edited, no second one is opened.
+    let second = drift(true, "4343").await;
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(ours(&m).len(), 1);
+    let creates = issue_requests(&m).into_iter().filter(|r| r.method == "POST").count();
+    assert_eq!(creates, 1);
+    let edits: Vec<_> = issue_requests(&m).into_iter().filter(|r| r.method == "PATCH").collect();
+    assert_eq!(edits.len(), 1, "{edits:#?}");
+    assert_eq!(edits[0].path, format!("/repos/provider/manager/issues/{}", issue.number));
+    assert_eq!(edits[0].body.get("state"), None, "edited, not closed");
+    let edited = ours(&m).pop().and_then(|i| i.body).unwrap_or_default();
+    assert!(edited.contains("actions/runs/4343") && !edited.contains("actions/runs/4242"), "{edited}");
+
+    // The resource is back: the issue is closed, saying so.
+    rewrite_state(&m, &applied, |_| {});
+    let third = drift(true, "4444").await;
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    assert_eq!(third.json()["results"][0]["result"], "in-sync");
+    let closed = ours(&m);
+    assert_eq!((closed.len(), closed[0].number, closed[0].state.as_str()), (1, issue.number, "closed"));
+    assert_eq!(closed[0].state_reason.as_deref(), Some("completed"));
+    assert!(closed[0].body.as_deref().is_some_and(|b| b.starts_with(marker) && b.contains("Back in sync")));
+    let mallorys = m.fake.issues(MANAGER).into_iter().find(|i| i.number == planted).expect("planted issue");
+    assert_eq!((mallorys.state.as_str(), mallorys.body.as_deref()), ("open", Some(format!("{marker}\nmine").as_str())));
+
+    // The records table says what each drift run found.
+    let history = Run::new(m.sb.path()).args(["history", "--customer", CUSTOMER, "--env", "staging"]).run_async().await;
+    assert_eq!(history.code, 0, "{}", history.stderr);
+    let drift_lines: Vec<&str> = history.stdout.lines().filter(|l| l.contains("  drift  ")).collect();
+    assert_eq!(drift_lines.len(), 4, "{}", history.stdout);
+    assert!(drift_lines[0].ends_with("  in sync"), "newest first: {drift_lines:#?}");
+    for line in &drift_lines[1..] {
+        assert!(line.ends_with("drifted: 0 changed outside Terraform; 1 to add, 1 to change, 0 to destroy"), "{line}");
+    }
+    m.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_issues_without_the_manager_repository_is_refused_before_any_check() {
+    let m = Manager::new().await;
+    let event = m.dispatch_event("infra-apply", CUSTOMER, SHA1, None);
+    let out = m
+        .run("schedule", &event, &["drift", "--env", "staging", "--open-issues"])
+        .env_remove("GITHUB_REPOSITORY")
+        .run_async()
+        .await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("`--open-issues` needs the manager repository"), "{}", out.stderr);
+    assert!(m.fake.requests().is_empty(), "{:#?}", m.fake.requests());
+    assert!(!m.sb.store().join("records").exists(), "no drift run recorded");
+}

@@ -82,6 +82,8 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
             (ctx.github().await?, targets)
         }
     };
+    // Refused before any target is checked when there is nowhere to open issues.
+    let issues = if args.open_issues { Some(crate::drift_issues::tracker(ctx).await?) } else { None };
     let work = ctx.work_root().await?;
     let deps = ctx.deps(host, &work, "drift".to_owned()).await?;
     let parallel = args.parallel.map_or_else(crate::fleet::default_parallel, usize::from);
@@ -105,5 +107,8 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
         &[("drifted", report.drifted.to_string()), ("errors", report.errors.to_string())],
     );
     append_summary(runner.summary.as_deref(), &report.to_string());
+    if let Some(tracker) = &issues {
+        crate::drift_issues::sync(&report.results, tracker, runner.run_url.as_deref()).await?;
+    }
     Ok(report)
 }

@@ -12,7 +12,7 @@ use crate::error::CommandError;
 use crate::identity::{CustomerId, EnvName};
 use crate::output;
 use crate::report::{name_of, prefix};
-use crate::store::{RunRecord, RunStatus};
+use crate::store::{RunKind, RunRecord, RunStatus};
 
 /// A customer's runs, as `--json` prints it.
 #[derive(Debug, Clone, Serialize)]
@@ -92,13 +92,18 @@ fn record_line(run: &RunRecord) -> String {
     let pr = run.pull_request.map_or_else(|| "-".to_owned(), |n| format!("#{n}"));
     let sha = prefix(&run.sha, 7);
     let url = run.run_url.as_deref().unwrap_or("-");
-    format!("{started}  {kind:<7}  {:<12}  {sha}  {status:<9}  {counts:<11}  {pr:<6}  {url}", run.environment)
+    let line =
+        format!("{started}  {kind:<7}  {:<12}  {sha}  {status:<9}  {counts:<11}  {pr:<6}  {url}", run.environment);
+    // A drift run succeeds whether or not it found drift: its message says which.
+    match (run.kind, run.message.as_deref().and_then(|m| m.lines().next())) {
+        (RunKind::Drift, Some(outcome)) => format!("{line}  {outcome}"),
+        _ => line,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::RunKind;
 
     #[test]
     fn a_run_is_one_aligned_line() {
@@ -144,5 +149,35 @@ mod tests {
         assert!(!is_abandoned(&finished, now, Duration::from_secs(3600)));
         let shown = Run { record: started, abandoned: true };
         assert!(line(&shown).ends_with("  (abandoned)"), "{}", line(&shown));
+    }
+
+    #[test]
+    fn a_drift_run_says_what_it_found() {
+        let drift = |status: RunStatus, message: &str| RunRecord {
+            run_id: "x".into(),
+            kind: RunKind::Drift,
+            customer: "acme/web".into(),
+            environment: "staging".into(),
+            sha: "0123456789abcdef0123456789abcdef01234567".into(),
+            pull_request: None,
+            status,
+            started_at: "2026-01-02T03:04:05Z".into(),
+            finished_at: None,
+            run_url: None,
+            add: Some(1),
+            change: Some(0),
+            destroy: Some(0),
+            message: Some(message.into()),
+        };
+        let drifted = "drifted: 2 changed outside Terraform; 1 to add, 0 to change, 0 to destroy";
+        assert_eq!(
+            record_line(&drift(RunStatus::Succeeded, drifted)),
+            format!(
+                "2026-01-02T03:04:05Z  drift    staging       0123456  succeeded  +1 ~0 -0     -       -  {drifted}"
+            )
+        );
+        assert!(record_line(&drift(RunStatus::Succeeded, "in sync")).ends_with("-  in sync"));
+        let failed = record_line(&drift(RunStatus::Failed, "terraform plan failed\nsecond line"));
+        assert!(failed.contains("  failed  ") && failed.ends_with("-  terraform plan failed"), "{failed}");
     }
 }

@@ -41,7 +41,7 @@ pub(crate) async fn send(api: &Api, repo: &str, event_type: &str, client_payload
 
 /// `owner/repo` as GitHub allows it (case is kept: the manager repository is not a
 /// customer, so it need not follow the customer naming rules).
-fn check_repo(repo: &str) -> Result<(), String> {
+pub(crate) fn check_repo(repo: &str) -> Result<(), String> {
     let fail = || format!("`{repo}` is not a GitHub repository name of the form `owner/repo`");
     let (owner, name) = repo.split_once('/').ok_or_else(fail)?;
     let owner_ok = (1..=39).contains(&owner.len()) && owner.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');

@@ -1,6 +1,7 @@
 //! The GitHub side of [`CodeHost`]: customer files, commit statuses and the sticky PR
 //! comment over GitHub's REST API, plus `repository_dispatch` to the manager repository;
-//! and of [`Provenance`]: pull requests, the default branch and commit ancestry.
+//! of [`Provenance`]: pull requests, the default branch and commit ancestry; and of
+//! [`crate::codehost::IssueTracker`]: drift issues in the manager repository.
 //!
 //! Built on octocrab's raw request methods with octocrab's retry layer compiled out: the
 //! retry policy is [`RetryPolicy`] (5xx, connection errors and timeouts, secondary and
@@ -23,6 +24,7 @@ mod contents;
 mod dispatch;
 mod error;
 mod identity;
+mod issues;
 mod pagination;
 mod provenance;
 mod retry;
@@ -35,6 +37,7 @@ use serde_json::Value;
 
 pub use self::error::GithubError;
 pub use self::identity::ACTIONS_BOT_LOGIN;
+pub use self::issues::GithubIssues;
 pub use self::retry::RetryPolicy;
 pub use self::tls::install_crypto_provider;
 pub use self::token::{GithubToken, TokenError};
@@ -84,6 +87,12 @@ impl GithubHost {
     pub async fn identity(&self) -> Result<&str, CodeHostError> {
         let login = self.identity.get_or_try_init(|| identity::learn(&self.api)).await?;
         Ok(login.as_str())
+    }
+
+    /// The issues of `repo` (`owner/name`, the manager repository), where drift is
+    /// reported; refuses what is not a repository name.
+    pub fn issues(&self, repo: &str) -> Result<GithubIssues<'_>, CodeHostError> {
+        GithubIssues::new(self, repo)
     }
 
     /// The API base in use, without a trailing slash.

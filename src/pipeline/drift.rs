@@ -12,8 +12,12 @@ use crate::identity::{Sha, Target};
 use crate::limits::RECORD_MESSAGE_CHARS;
 use crate::report::truncate_chars;
 use crate::store::RunKind;
-use crate::terraform::summary::{PlanSummary, summarize};
+use crate::terraform::summary::{PlanSummary, ResourceChange, summarize};
 use crate::terraform::{PlanKind, TerraformError};
+
+/// At most this many resources changed outside Terraform are kept per result (the count
+/// is always whole).
+pub const MAX_LISTED_DRIFT: usize = 100;
 
 /// The drift plan's file name inside the working directory.
 const DRIFT_PLAN_FILE: &str = "infra-manager-drift.tfplan";
@@ -41,6 +45,9 @@ pub struct DriftResult {
     pub destroy: u32,
     /// Resources changed outside Terraform (`resource_drift`).
     pub changed_outside: u32,
+    /// Which ones (the first [`MAX_LISTED_DRIFT`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outside: Vec<ResourceChange>,
     pub message: Option<String>,
 }
 
@@ -55,6 +62,25 @@ impl Finished for Replanned {
     fn status_line(&self) -> String {
         self.0.status_description()
     }
+
+    /// What drift found, for `history`: the run succeeded either way.
+    fn record_message(&self) -> Option<String> {
+        let s = &self.0;
+        Some(if is_drift(s) {
+            format!(
+                "drifted: {} changed outside Terraform; {} to add, {} to change, {} to destroy",
+                s.drift, s.add, s.change, s.destroy
+            )
+        } else {
+            "in sync".to_owned()
+        })
+    }
+}
+
+/// Whether a re-plan of what was applied finds drift: changes to make, or changes made
+/// outside Terraform.
+fn is_drift(summary: &PlanSummary) -> bool {
+    summary.has_changes() || summary.drift > 0
 }
 
 /// Checks one target against the configuration of the commit last applied to it. Never
@@ -69,6 +95,7 @@ pub async fn check(deps: &Deps<'_>, target: &Target) -> DriftResult {
         change: 0,
         destroy: 0,
         changed_outside: 0,
+        outside: Vec::new(),
         message: None,
     };
     let error = |message: String, result: DriftResult| DriftResult {
@@ -89,11 +116,12 @@ pub async fn check(deps: &Deps<'_>, target: &Target) -> DriftResult {
     let frame = Frame { kind: RunKind::Drift, pending: None };
     match framed(deps, frame, &req, replan(deps, &req)).await {
         Ok(Replanned(summary)) => DriftResult {
-            result: if summary.has_changes() || summary.drift > 0 { DriftState::Drifted } else { DriftState::InSync },
+            result: if is_drift(&summary) { DriftState::Drifted } else { DriftState::InSync },
             add: summary.add,
             change: summary.change,
             destroy: summary.destroy,
             changed_outside: summary.drift,
+            outside: summary.drifted.into_iter().take(MAX_LISTED_DRIFT).collect(),
             ..result
         },
         Err(e) => error(truncate_chars(&e.to_string(), RECORD_MESSAGE_CHARS), result),

@@ -19,7 +19,8 @@ pub trait Finished {
     fn counts(&self) -> (u32, u32, u32);
     /// The commit status description on success.
     fn status_line(&self) -> String;
-    /// The run record's message on success (none by default).
+    /// The run record's message on success, when the outcome needs more than the counts
+    /// (drift: drifted or in sync; apply: healthy).
     fn record_message(&self) -> Option<String> {
         None
     }

@@ -15,13 +15,14 @@
 //! # }
 //! ```
 //!
-//! Repositories exist once seeded (any `put_file`, `add_comments`, `set_default_branch`,
-//! `set_branch`, `add_commit`, `put_pull_request` or `add_repo`); requests for other
-//! repositories get GitHub's 404.
+//! Repositories exist once seeded (any `put_file`, `add_comments`, `add_issue_by`,
+//! `set_default_branch`, `set_branch`, `add_commit`, `put_pull_request` or `add_repo`);
+//! requests for other repositories get GitHub's 404.
 
 mod clock;
 mod faults;
 mod git;
+mod issues;
 pub mod oidc;
 mod routes;
 mod schema;
@@ -39,7 +40,7 @@ pub use crate::oidc::FakeOidcIssuer;
 pub use crate::routes::{MAX_COMMENT_CHARS, MAX_DISPATCH_PAYLOAD_BYTES, MAX_STATUS_DESCRIPTION_CHARS};
 pub use crate::spec::{OPENAPI_ENV, github_api_dir};
 pub use crate::state::{
-    ACTIONS_BOT_LOGIN, Comment, DEFAULT_USER_LOGIN, PullRequest, RecordedRequest, SEEDED_COMMENT_LOGIN, Status,
+    ACTIONS_BOT_LOGIN, Comment, DEFAULT_USER_LOGIN, Issue, PullRequest, RecordedRequest, SEEDED_COMMENT_LOGIN, Status,
     Violation,
 };
 
@@ -182,6 +183,13 @@ impl FakeGithub {
         lock(&self.state).add_comment(owner_repo, issue_number, login, body.to_owned())
     }
 
+    /// Opens an issue by `login` (e.g. a person who copied the service's marker); returns
+    /// its number.
+    pub fn add_issue_by(&self, owner_repo: &str, login: &str, title: &str, body: &str, labels: &[&str]) -> u64 {
+        let labels = labels.iter().map(|l| (*l).to_owned()).collect();
+        lock(&self.state).add_issue(owner_repo, login, title.to_owned(), Some(body.to_owned()), labels)
+    }
+
     /// Requests that carry `token` act as `login`: comments they create are by `login`, and
     /// `GET /user` answers `login` (except for `ghs_` tokens, which get GitHub's 403 there
     /// whatever they stand for). Unregistered tokens stand for [`ACTIONS_BOT_LOGIN`]
@@ -213,6 +221,11 @@ impl FakeGithub {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The issues of `owner_repo`, open and closed, in the order they were opened.
+    pub fn issues(&self, owner_repo: &str) -> Vec<Issue> {
+        lock(&self.state).repo(owner_repo).map(|r| r.issues.clone()).unwrap_or_default()
     }
 
     /// The full bodies of the `repository_dispatch` events sent to `owner_repo`, in order.
@@ -313,6 +326,10 @@ mod tests {
             ("pulls/get", 200),
             ("repos/get-branch", 200),
             ("repos/compare-commits-with-basehead", 200),
+            ("issues/list-for-repo", 200),
+            ("issues/create", 201),
+            ("issues/get", 200),
+            ("issues/update", 200),
         ] {
             let op = spec.operation(id).unwrap_or_else(|| panic!("{id} is in the description"));
             assert!(op.example(status, None).is_some(), "{id} has a {status} example");

@@ -11,6 +11,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::clock;
+use crate::issues;
 use crate::server::{Call, add_github_headers, error, json_response, percent_encode};
 use crate::state::{Repo, State, Status, StoredComment, Violation, is_installation_token};
 
@@ -37,30 +38,34 @@ pub(crate) fn answer(state: &mut State, call: &Call<'_>) -> Response {
         "pulls/get" => get_pull(state, call),
         "repos/get-branch" => get_branch(state, call),
         "repos/compare-commits-with-basehead" => compare(state, call),
+        "issues/list-for-repo" => issues::list(state, call),
+        "issues/create" => issues::create(state, call),
+        "issues/get" => issues::get(state, call),
+        "issues/update" => issues::update(state, call),
         other => error(StatusCode::NOT_FOUND, &format!("Not Found (fake-github: `{other}` is not implemented)"), ""),
     }
 }
 
-fn not_found(call: &Call<'_>) -> Response {
+pub(crate) fn not_found(call: &Call<'_>) -> Response {
     error(StatusCode::NOT_FOUND, "Not Found", &call.operation.docs_url)
 }
 
 /// GitHub's example for the operation; the description is the fake's contract, so a
 /// missing example is a broken description.
-fn example(call: &Call<'_>, status: u16, name: Option<&str>) -> Value {
+pub(crate) fn example(call: &Call<'_>, status: u16, name: Option<&str>) -> Value {
     call.operation
         .example(status, name)
         .unwrap_or_else(|| panic!("fake-github: the description has no {status} example for `{}`", call.operation.id))
 }
 
-fn set(target: &mut Value, pointer: &str, value: Value) {
+pub(crate) fn set(target: &mut Value, pointer: &str, value: Value) {
     if let Some(slot) = target.pointer_mut(pointer) {
         *slot = value;
     }
 }
 
 /// Records a documented GitHub limit that the request broke, and answers GitHub's 422.
-fn limit_violation(state: &mut State, call: &Call<'_>, field: &str, message: String) -> Response {
+pub(crate) fn limit_violation(state: &mut State, call: &Call<'_>, field: &str, message: String) -> Response {
     state.violations.push(Violation {
         method: call.method.to_owned(),
         path: call.path.to_owned(),
@@ -76,7 +81,7 @@ fn limit_violation(state: &mut State, call: &Call<'_>, field: &str, message: Str
     json_response(StatusCode::UNPROCESSABLE_ENTITY, &body)
 }
 
-fn with_location(mut response: Response, location: &str) -> Response {
+pub(crate) fn with_location(mut response: Response, location: &str) -> Response {
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, value);
     }
@@ -273,7 +278,7 @@ fn user_id(login: &str) -> u64 {
 
 /// GitHub's example user (`octocat`) turned into `login`: every URL names `login`, and a
 /// `[bot]` login is of type `Bot`.
-fn user_json(template: &Value, base: &str, login: &str) -> Value {
+pub(crate) fn user_json(template: &Value, base: &str, login: &str) -> Value {
     let encoded = percent_encode(login, false);
     let mut user = template.clone();
     if let Value::Object(fields) = &mut user {
@@ -324,7 +329,7 @@ fn comment_json(template: Value, base: &str, full: &str, comment: &StoredComment
     body
 }
 
-fn issue_number(call: &Call<'_>) -> Option<u64> {
+pub(crate) fn issue_number(call: &Call<'_>) -> Option<u64> {
     call.param("issue_number").parse().ok()
 }
 

@@ -33,6 +33,10 @@ const IMPLEMENTED: &[&str] = &[
     "pulls/get",
     "repos/get-branch",
     "repos/compare-commits-with-basehead",
+    "issues/list-for-repo",
+    "issues/create",
+    "issues/get",
+    "issues/update",
 ];
 
 /// What the axum handler shares.
@@ -293,6 +297,7 @@ fn resource_name(operation_id: &str) -> &'static str {
         "repos/create-commit-status" => "Status",
         "issues/create-comment" | "issues/update-comment" => "IssueComment",
         "repos/create-dispatch-event" => "RepositoryDispatch",
+        "issues/create" | "issues/update" => "Issue",
         _ => "Resource",
     }
 }

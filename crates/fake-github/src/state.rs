@@ -28,6 +28,24 @@ pub struct Comment {
     pub user: String,
 }
 
+/// An issue as the fake stores it (pull requests are not issues here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    pub number: u64,
+    pub title: String,
+    pub body: Option<String>,
+    /// `open` or `closed`.
+    pub state: String,
+    /// `completed`, `not_planned`, `reopened` or `None`.
+    pub state_reason: Option<String>,
+    pub labels: Vec<String>,
+    /// The author's login: whoever the token that created it stands for.
+    pub user: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub closed_at: Option<String>,
+}
+
 /// A pull request as a test seeds it ([`crate::FakeGithub::put_pull_request`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PullRequest {
@@ -159,6 +177,8 @@ pub(crate) struct Repo {
     /// SHA → statuses in the order they were set.
     pub statuses: BTreeMap<String, Vec<StoredStatus>>,
     pub comments: Vec<StoredComment>,
+    /// Issues in the order they were created (numbers ascending).
+    pub issues: Vec<Issue>,
     pub dispatches: Vec<Value>,
     pub pulls: BTreeMap<u64, PullRequest>,
     /// Branch name → the SHA at its tip.
@@ -265,6 +285,7 @@ impl State {
                     files: BTreeMap::new(),
                     statuses: BTreeMap::new(),
                     comments: Vec::new(),
+                    issues: Vec::new(),
                     dispatches: Vec::new(),
                     pulls: BTreeMap::new(),
                     branches: BTreeMap::new(),
@@ -287,6 +308,42 @@ impl State {
             updated_at: now,
         });
         id
+    }
+
+    /// Opens an issue by `user`; its number follows every issue, pull request and
+    /// commented-on number the repository has, as GitHub numbers them in one sequence.
+    pub fn add_issue(
+        &mut self,
+        owner_repo: &str,
+        user: &str,
+        title: String,
+        body: Option<String>,
+        labels: Vec<String>,
+    ) -> u64 {
+        let now = clock::now_rfc3339();
+        let repo = self.ensure_repo(owner_repo);
+        let number = repo
+            .issues
+            .iter()
+            .map(|i| i.number)
+            .chain(repo.pulls.keys().copied())
+            .chain(repo.comments.iter().map(|c| c.issue_number))
+            .max()
+            .unwrap_or(0)
+            + 1;
+        repo.issues.push(Issue {
+            number,
+            title,
+            body,
+            state: "open".to_owned(),
+            state_reason: None,
+            labels,
+            user: user.to_owned(),
+            created_at: now.clone(),
+            updated_at: now,
+            closed_at: None,
+        });
+        number
     }
 
     pub fn add_status(&mut self, owner_repo: &str, sha: &str, status: Status) -> StoredStatus {

@@ -434,3 +434,64 @@ async fn compare_answers_from_the_commit_graph() {
     assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
     assert!(fake.unexpected().is_empty());
 }
+
+#[tokio::test]
+async fn issues_are_created_listed_by_state_label_and_creator_paginated_and_updated() {
+    let fake = FakeGithub::start().await;
+    fake.add_repo("provider/manager");
+    let theirs = fake.add_issue_by("provider/manager", "mallory", "Drift", "<!-- m -->", &["infra-drift"]);
+    let mut numbers = Vec::new();
+    for i in 0..3 {
+        let body = json!({"title": format!("Drift {i}"), "body": "<!-- m -->\nbody", "labels": ["infra-drift"]});
+        let created =
+            as_token(&fake, "ghs_bot", "POST", "/repos/provider/manager/issues", Some(&body.to_string())).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let issue = created.json();
+        assert_eq!(
+            (issue["user"]["login"].as_str(), issue["state"].as_str()),
+            (Some("github-actions[bot]"), Some("open"))
+        );
+        assert_eq!(issue["labels"][0]["name"], "infra-drift");
+        assert!(issue.get("pull_request").is_none(), "an issue is not a pull request");
+        numbers.push(issue["number"].as_u64().expect("number"));
+    }
+    assert!(numbers.iter().all(|n| *n > theirs), "{numbers:?} follow {theirs}");
+
+    let list = "/repos/provider/manager/issues?state=open&labels=infra-drift&creator=github-actions%5Bbot%5D&direction=asc&per_page=2";
+    let page1 = authed(&fake, "GET", list, None).await;
+    assert_eq!(page1.status, 200, "{}", page1.body);
+    let got: Vec<u64> = page1.json().as_array().expect("list").iter().filter_map(|i| i["number"].as_u64()).collect();
+    assert_eq!(got, numbers[..2]);
+    let next = page1.header("link").and_then(|l| l.split(['<', '>']).nth(1)).expect("a next link").to_owned();
+    let page2 = authed(&fake, "GET", next.trim_start_matches(&fake.url()), None).await;
+    let got: Vec<u64> = page2.json().as_array().expect("list").iter().filter_map(|i| i["number"].as_u64()).collect();
+    assert_eq!(got, numbers[2..]);
+
+    let close =
+        json!({"state": "closed", "state_reason": "completed", "body": "<!-- m -->\nback in sync", "title": "Drift"});
+    let path = format!("/repos/provider/manager/issues/{}", numbers[0]);
+    let closed = authed(&fake, "PATCH", &path, Some(&close.to_string())).await;
+    assert_eq!(closed.status, 200, "{}", closed.body);
+    assert_eq!(
+        (closed.json()["state"].as_str(), closed.json()["state_reason"].as_str()),
+        (Some("closed"), Some("completed"))
+    );
+    assert!(closed.json()["closed_at"].is_string());
+    let fetched = authed(&fake, "GET", &path, None).await.json();
+    assert_eq!(fetched["body"], "<!-- m -->\nback in sync");
+
+    let open: Vec<u64> = authed(&fake, "GET", "/repos/provider/manager/issues?labels=infra-drift", None)
+        .await
+        .json()
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|i| i["number"].as_u64())
+        .collect();
+    assert_eq!(open, [numbers[2], numbers[1], theirs], "open ones, newest first by default");
+    assert_eq!(authed(&fake, "GET", "/repos/provider/manager/issues/999", None).await.status, 404);
+    let too_long = json!({"title": "x".repeat(257)}).to_string();
+    assert_eq!(authed(&fake, "POST", "/repos/provider/manager/issues", Some(&too_long)).await.status, 422);
+    assert_eq!(fake.violations().len(), 1, "only the over-long title: {:#?}", fake.violations());
+    assert!(fake.unexpected().is_empty());
+}

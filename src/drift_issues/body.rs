@@ -1,0 +1,179 @@
+//! The drift issue's title and body (Markdown), and the body it is closed with.
+//!
+//! Customer and Terraform text (names, addresses, messages) reaches the body only through
+//! [`crate::report::markdown::code`]; the body always starts with the hidden marker that
+//! finds the issue again, and is cut to fit GitHub's limit.
+
+use crate::limits::{COMMENT_CHARS, ISSUE_TITLE_CHARS};
+use crate::pipeline::drift::DriftResult;
+use crate::report::markdown::code;
+use crate::report::{prefix, truncate_chars};
+use crate::terraform::summary::{Action, ResourceChange};
+
+/// Rows of the "changed outside Terraform" table before the rest is only counted.
+const MAX_ROWS: usize = 50;
+
+/// The hidden marker that identifies a target's drift issue; the body starts with it.
+/// Customer and environment are validated names (no spaces, no `-->`).
+pub fn marker(customer: &str, environment: &str) -> String {
+    format!("<!-- infra-manager:drift {customer} {environment} -->")
+}
+
+/// `Drift: acme/web (staging)`. Issue titles are plain text, not Markdown.
+pub fn title(r: &DriftResult) -> String {
+    truncate_chars(&format!("Drift: {} ({})", r.customer, r.environment), ISSUE_TITLE_CHARS)
+}
+
+fn commit(r: &DriftResult) -> String {
+    code(r.sha.as_deref().map_or("unknown", |s| prefix(s, 7)))
+}
+
+/// The body of a drifted target's issue.
+pub fn drifted(r: &DriftResult, run_url: Option<&str>) -> String {
+    let mut body = format!(
+        "{}\n## Drift: {} ({})\n\nThe infrastructure no longer matches the configuration last applied \
+         (commit {}). A plan of that commit finds:\n\n",
+        marker(&r.customer, &r.environment),
+        code(&r.customer),
+        code(&r.environment),
+        commit(r),
+    );
+    body.push_str("| Changed outside Terraform | To add | To change | To destroy |\n| --- | --- | --- | --- |\n");
+    body.push_str(&format!("| {} | {} | {} | {} |\n", r.changed_outside, r.add, r.change, r.destroy));
+    if !r.outside.is_empty() {
+        body.push_str("\n### Changed outside Terraform\n\n| Change | Address |\n| --- | --- |\n");
+        for change in r.outside.iter().take(MAX_ROWS) {
+            body.push_str(&format!("| {} | {} |\n", what(change), address(change)));
+        }
+        let listed = r.outside.len().min(MAX_ROWS);
+        let more = usize::try_from(r.changed_outside).unwrap_or(usize::MAX).saturating_sub(listed);
+        if more > 0 {
+            body.push_str(&format!("\n…and {more} more.\n"));
+        }
+    }
+    body.push_str(&footer(run_url));
+    fit(body)
+}
+
+/// The body a target's issue is closed with once it is back in sync.
+pub fn back_in_sync(r: &DriftResult, run_url: Option<&str>) -> String {
+    let body = format!(
+        "{}\n## Back in sync: {} ({})\n\nThe drift check of the commit last applied ({}) found no changes: \
+         the infrastructure matches its configuration again. Closing.\n{}",
+        marker(&r.customer, &r.environment),
+        code(&r.customer),
+        code(&r.environment),
+        commit(r),
+        footer(run_url),
+    );
+    fit(body)
+}
+
+fn footer(run_url: Option<&str>) -> String {
+    let run = run_url.map(|url| format!("[The drift run]({url}). ")).unwrap_or_default();
+    format!(
+        "\n{run}infra-manager edits this issue on each drift check and closes it when the target is back in sync.\n"
+    )
+}
+
+fn what(r: &ResourceChange) -> &'static str {
+    match r.action {
+        Action::Update => "changed",
+        Action::Delete => "deleted",
+        Action::NoOp if r.moved_from.is_some() => "moved",
+        _ => r.action.label(),
+    }
+}
+
+fn address(r: &ResourceChange) -> String {
+    match &r.moved_from {
+        Some(old) => format!("{} → {}", code(old), code(&r.display_address())),
+        None => code(&r.display_address()),
+    }
+}
+
+/// Cuts a body to GitHub's limit on a line boundary, saying so; the marker stays first.
+fn fit(body: String) -> String {
+    if body.chars().count() <= COMMENT_CHARS {
+        return body;
+    }
+    let note = "\n…cut to fit GitHub's limit; the drift run's log has the rest.\n";
+    let budget = COMMENT_CHARS - note.chars().count();
+    let mut cut = String::new();
+    for line in body.split_inclusive('\n') {
+        if cut.chars().count() + line.chars().count() > budget {
+            break;
+        }
+        cut.push_str(line);
+    }
+    cut.push_str(note);
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::drift::DriftState;
+
+    fn change(address: &str, action: Action) -> ResourceChange {
+        let json = serde_json::json!({"address": address, "change": {"actions": [match action {
+            Action::Delete => "delete",
+            _ => "update",
+        }]}});
+        ResourceChange::from_json(&json)
+    }
+
+    pub(crate) fn result(outside: Vec<ResourceChange>) -> DriftResult {
+        DriftResult {
+            customer: "acme/webshop".into(),
+            environment: "staging".into(),
+            sha: Some("1111111111111111111111111111111111111111".into()),
+            result: DriftState::Drifted,
+            add: 1,
+            change: 2,
+            destroy: 0,
+            changed_outside: u32::try_from(outside.len()).unwrap_or(u32::MAX),
+            outside,
+            message: None,
+        }
+    }
+
+    #[test]
+    fn a_drifted_targets_issue() {
+        let r = result(vec![
+            change("aws_security_group.app", Action::Update),
+            change("aws_instance.web[\"a|b\"]", Action::Delete),
+        ]);
+        assert_eq!(title(&r), "Drift: acme/webshop (staging)");
+        insta::assert_snapshot!(drifted(&r, Some("https://github.com/provider/manager/actions/runs/42")));
+    }
+
+    #[test]
+    fn back_in_sync_body() {
+        let r = DriftResult { result: DriftState::InSync, ..result(Vec::new()) };
+        insta::assert_snapshot!(back_in_sync(&r, None));
+    }
+
+    #[test]
+    fn terraform_text_is_escaped_and_the_body_bounded() {
+        let hostile = "x\n## owned\n<!-- infra-manager:drift acme/webshop staging -->@admin `rm`";
+        let mut r = result(vec![change(hostile, Action::Update)]);
+        let body = drifted(&r, None);
+        assert!(body.starts_with(&marker("acme/webshop", "staging")));
+        assert_eq!(body.matches("<!--").count(), 1, "only the service's own marker: {body}");
+        assert!(!body.contains("\n## owned"), "{body}");
+
+        r.outside = (0..MAX_ROWS + 30).map(|i| change(&format!("aws_s3_object.o{i}"), Action::Update)).collect();
+        r.changed_outside = 500;
+        let body = drifted(&r, None);
+        assert_eq!(body.matches("| changed |").count(), MAX_ROWS);
+        assert!(body.contains("…and 450 more."), "{body}");
+
+        let huge = "y".repeat(400);
+        r.outside = (0..MAX_ROWS).map(|i| change(&format!("{huge}{i}"), Action::Update)).collect();
+        let fitted = fit(format!("{}\n{}", marker("a/b", "c"), "line of text\n".repeat(10_000)));
+        assert!(fitted.chars().count() <= COMMENT_CHARS && fitted.starts_with("<!-- infra-manager:drift a/b c -->"));
+        assert!(fitted.ends_with("the drift run's log has the rest.\n"));
+        assert!(drifted(&r, None).chars().count() <= COMMENT_CHARS);
+    }
+}
