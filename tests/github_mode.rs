@@ -726,6 +726,24 @@ async fn an_open_pull_requests_plan_is_not_drift_drift_replans_what_was_applied(
     let result = &report["results"][0];
     assert_eq!((result["sha"].as_str(), result["result"].as_str()), (Some(SHA1), Some("in-sync")), "{report}");
     assert_eq!(report["drifted"], 0);
+    assert_eq!(report["orphans"], json!([]), "a filtered run looks for no orphans");
+
+    // A customer offboarded from the registry without a destroy leaves its state: the
+    // whole-fleet run reports it, and destroys nothing.
+    let orphan = m.sb.store().join("state/gone/shop/staging/terraform.tfstate");
+    std::fs::create_dir_all(orphan.parent().expect("dir")).expect("mkdir");
+    std::fs::copy(staging_state(&m), &orphan).expect("copy state");
+    let fleet = m.run("schedule", &apply_event, &["--json", "drift", "--all"]).run_async().await;
+    assert_eq!(fleet.code, 0, "{}", fleet.stderr);
+    let orphans = fleet.json()["orphans"].clone();
+    assert_eq!(orphans.as_array().map(Vec::len), Some(1), "{orphans}");
+    assert_eq!(
+        (orphans[0]["customer"].as_str(), orphans[0]["reason"].as_str()),
+        (Some("gone/shop"), Some("unregistered"))
+    );
+    assert!(orphans[0]["resources"].as_u64().is_some_and(|n| n > 0), "{orphans}");
+    assert!(fleet.stderr.contains("::warning::orphaned state: `gone/shop` `staging`"), "{}", fleet.stderr);
+    assert!(orphan.is_file(), "never destroyed implicitly");
 }
 
 /// The local store's state file of `acme/webshop` `staging`.

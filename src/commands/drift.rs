@@ -13,6 +13,7 @@ use crate::codehost::CodeHost;
 use crate::context::Context;
 use crate::error::{CommandError, ExitStatus};
 use crate::identity::{EnvName, Target};
+use crate::orphans::Orphan;
 use crate::pipeline::drift::{DriftResult, DriftState, check};
 use crate::report::markdown::code;
 use crate::report::prefix;
@@ -24,6 +25,8 @@ pub struct DriftReport {
     pub drifted: usize,
     pub errors: usize,
     pub results: Vec<DriftResult>,
+    /// States without a registry entry (a whole-fleet run only): reported, never destroyed.
+    pub orphans: Vec<Orphan>,
 }
 
 impl Outcome for DriftReport {
@@ -56,6 +59,12 @@ impl fmt::Display for DriftReport {
                 }
             };
             writeln!(f, "| {} | {} | {} | {detail} |", code(&r.customer), code(&r.environment), code(sha))?;
+        }
+        if !self.orphans.is_empty() {
+            writeln!(f, "\n### Orphaned states\n")?;
+            for orphan in &self.orphans {
+                writeln!(f, "- {}", orphan.describe())?;
+            }
         }
         Ok(())
     }
@@ -94,12 +103,27 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
         |r: &DriftResult| crate::report::name_of(&r.result),
     )
     .await;
+    // The whole fleet was checked: states outside it are orphans.
+    let whole_fleet = args.source_dir.is_none() && args.customer.is_none() && only_env.is_none();
+    let orphans = if whole_fleet {
+        super::targets::find_orphans(ctx, None).await.unwrap_or_else(|e| {
+            crate::output::log(&format!("warning: can't look for orphaned states: {e}"));
+            Vec::new()
+        })
+    } else {
+        Vec::new()
+    };
+    let mut log = std::io::stderr();
+    for orphan in &orphans {
+        crate::actions::warning(&mut log, &format!("orphaned state: {}", orphan.describe()));
+    }
     let count = |state: DriftState| results.iter().filter(|r| r.result == state).count();
     let report = DriftReport {
         command: Verb::Drift,
         drifted: count(DriftState::Drifted),
         errors: count(DriftState::Error),
         results,
+        orphans,
     };
     let runner = &ctx.settings.runner;
     set_outputs(

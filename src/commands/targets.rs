@@ -107,7 +107,7 @@ pub async fn report_orphans(ctx: &Context<'_>, args: &TargetsArgs) {
     }
 }
 
-async fn find_orphans(
+pub(super) async fn find_orphans(
     ctx: &Context<'_>,
     source_root: Option<&std::path::Path>,
 ) -> Result<Vec<crate::orphans::Orphan>, CommandError> {
