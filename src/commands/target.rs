@@ -232,6 +232,8 @@ pub fn report_to_runner(runner: &Runner, verb: Verb, result: Result<(&TargetResu
         ("change", num(fields.change)),
         ("destroy", num(fields.destroy)),
         ("plan_sha256", fields.plan_sha256.clone().unwrap_or_default()),
+        // The customer commit, for a later job that applies this plan (destroy).
+        ("sha", fields.sha.clone().unwrap_or_default()),
     ];
     set_outputs(runner.output.as_deref(), &outputs);
     let title = format!(
