@@ -179,9 +179,9 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// The file to check.
-    #[arg(default_value = "infra/variables.yml")]
-    pub file: PathBuf,
+    /// The files to check; a directory means every `*.yml`/`*.yaml` file below it.
+    #[arg(default_value = "infra/variables.yml", num_args = 1..)]
+    pub files: Vec<PathBuf>,
     /// Apply this registered customer's tier and enabled environments.
     #[arg(long, value_name = "OWNER/REPO")]
     pub customer: Option<String>,

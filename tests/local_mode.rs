@@ -204,6 +204,31 @@ fn validate_exits_0_or_2_with_positions() {
 }
 
 #[test]
+fn validate_checks_several_files_or_a_directory_in_one_run() {
+    let sb = Sandbox::new();
+    let dir = sb.path().join("fleet");
+    let template = std::fs::read_to_string(sb.variables()).expect("read");
+    for i in 0..5 {
+        let customer = dir.join(format!("c{i}"));
+        std::fs::create_dir_all(&customer).expect("mkdir");
+        let text = if i == 3 { template.replace("t3.micro", "t3.huge") } else { template.clone() };
+        std::fs::write(customer.join("variables.yml"), text).expect("write");
+    }
+    std::fs::write(dir.join("README.md"), "not yaml").expect("write");
+    let out = Run::new(sb.path()).args(["--json", "validate", "fleet"]).run();
+    assert_eq!(out.code, 2, "one invalid file: exit 2\n{}", out.stderr);
+    let report = out.json();
+    assert_eq!((report["files"].as_u64(), report["invalid"].as_u64()), (Some(5), Some(1)), "{report}");
+    let bad = &report["results"][3];
+    assert_eq!((bad["file"].as_str(), bad["status"].as_str()), (Some("fleet/c3/variables.yml"), Some("invalid")));
+    assert!(bad["errors"][0]["line"].as_u64().is_some(), "{bad}");
+
+    let ok = Run::new(sb.path()).args(["validate", "fleet/c0/variables.yml", "fleet/c1/variables.yml"]).run();
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert_eq!(ok.stdout.trim(), "2 files checked, 0 invalid");
+}
+
+#[test]
 fn validate_with_a_customer_applies_their_tier() {
     let sb = Sandbox::new();
     sb.add_config("tiers:\n  tiny:\n    instance_types: [t3.micro]\n    max_instances: 1\n    regions: [us-east-1]\ncustomers:\n  - repo: acme/webshop\n    tier: tiny\n    environments: [staging, production]\n");

@@ -40,6 +40,9 @@ pub async fn run(command: &Command, settings: &Settings) -> ExitStatus {
         Command::Plan(args) if args.all => print::result(verb, json, commands::plan_all::run(&ctx, args).await),
         Command::Plan(args) => print::result(verb, json, commands::plan::run(&ctx, args).await),
         Command::Apply(args) => print::result(verb, json, commands::apply::run(&ctx, args).await),
+        Command::Validate(args) if commands::validate::is_many(args) => {
+            print::result(verb, json, commands::validate::run_many(&ctx, args).await)
+        }
         Command::Validate(args) => print::result(verb, json, commands::validate::run(&ctx, args).await),
         Command::Render(args) => print::result(verb, json, commands::render::run(&ctx, args).await),
         Command::Schema => print::result(verb, json, commands::schema::run(&ctx).await),

@@ -6,9 +6,12 @@ use std::fmt;
 use serde::Serialize;
 
 use super::{Outcome, TargetResult};
-use crate::cli::ValidateArgs;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{ValidateArgs, Verb};
+use crate::config::Config;
 use crate::context::Context;
-use crate::error::{CommandError, Subject};
+use crate::error::{CommandError, ErrorItem, ExitStatus, Status, Subject};
 use crate::identity::{CustomerId, EnvName};
 use crate::limits::CUSTOMER_FILE_BYTES;
 use crate::output;
@@ -32,7 +35,22 @@ impl fmt::Display for Validated {
 
 impl Outcome for Validated {}
 
+/// Whether more than one file is checked (several paths, or a directory).
+pub fn is_many(args: &ValidateArgs) -> bool {
+    args.files.len() > 1 || args.files.iter().any(|f| f.is_dir())
+}
+
 pub async fn run(ctx: &Context<'_>, args: &ValidateArgs) -> Result<Validated, CommandError> {
+    let (customer, subject) = customer(ctx, args).await?;
+    let config = ctx.config().await?;
+    let path = args.files.first().map_or_else(|| PathBuf::from(crate::variables::PATH), Clone::clone);
+    let environments = check(config, customer.as_ref(), &path).map_err(|e| e.about(subject.clone()))?;
+    output::log(&format!("{} is valid (environments: {})", path.display(), environments.join(", ")));
+    Ok(Validated { result: TargetResult::from(&subject) })
+}
+
+/// `--customer`, refused when a registry does not list it.
+async fn customer(ctx: &Context<'_>, args: &ValidateArgs) -> Result<(Option<CustomerId>, Subject), CommandError> {
     let customer =
         args.customer.as_deref().map(CustomerId::parse).transpose().map_err(|e| CommandError::bad_customer(&e))?;
     let subject = Subject { customer: customer.as_ref().map(ToString::to_string), ..Subject::default() };
@@ -43,21 +61,109 @@ pub async fn run(ctx: &Context<'_>, args: &ValidateArgs) -> Result<Validated, Co
     {
         return Err(CommandError::from(Refusal::NotRegistered { customer: id.clone() }).about(subject));
     }
-    let file = args.file.display().to_string();
+    Ok((customer, subject))
+}
+
+/// Checks one file; its environments when valid.
+fn check(config: &Config, customer: Option<&CustomerId>, path: &Path) -> Result<Vec<String>, CommandError> {
+    let file = path.display().to_string();
     // Bounded and non-blocking: a device, a FIFO or a huge file is refused at its line 1.
-    let text = source_file::read(&args.file, CUSTOMER_FILE_BYTES).map_err(|e| match e.diagnostic(&file) {
-        Some(diagnostic) => CommandError::Invalid(vec![diagnostic]).about(subject.clone()),
+    let text = source_file::read(path, CUSTOMER_FILE_BYTES).map_err(|e| match e.diagnostic(&file) {
+        Some(diagnostic) => CommandError::Invalid(vec![diagnostic]),
         None => CommandError::usage(format!("can't read `{file}`: {e}"), "pass the path of a variables.yml"),
     })?;
     // Without `--customer`, the file is checked against the default tier, as any customer.
-    let id = match &customer {
+    let id = match customer {
         Some(id) => id.clone(),
         None => CustomerId::parse("local/validate").map_err(|e| CommandError::bad_customer(&e))?,
     };
-    let rules = Rules::for_customer(config, customer.as_ref());
-    let vars =
-        Variables::parse(&file, &text, &id, &rules).map_err(|d| CommandError::Invalid(d.0).about(subject.clone()))?;
-    let environments: Vec<String> = vars.environments().map(EnvName::to_string).collect();
-    output::log(&format!("{file} is valid (environments: {})", environments.join(", ")));
-    Ok(Validated { result: TargetResult::from(&subject) })
+    let rules = Rules::for_customer(config, customer);
+    let vars = Variables::parse(&file, &text, &id, &rules).map_err(|d| CommandError::Invalid(d.0))?;
+    Ok(vars.environments().map(EnvName::to_string).collect())
+}
+
+/// One file's verdict in a many-file run.
+#[derive(Debug, Serialize)]
+pub struct FileResult {
+    pub file: String,
+    pub status: Status,
+    pub errors: Vec<ErrorItem>,
+}
+
+/// Every file's verdict, as `--json` prints it.
+#[derive(Debug, Serialize)]
+pub struct ValidatedMany {
+    pub command: Verb,
+    pub files: usize,
+    pub invalid: usize,
+    pub results: Vec<FileResult>,
+}
+
+impl Outcome for ValidatedMany {
+    const ENVELOPE: bool = false;
+
+    /// Any invalid (or unreadable) file: 2, as for one file.
+    fn exit_status(&self) -> ExitStatus {
+        if self.invalid > 0 { ExitStatus::Usage } else { ExitStatus::Success }
+    }
+}
+
+/// Text mode: each problem at its place, then the count.
+impl fmt::Display for ValidatedMany {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for item in self.results.iter().flat_map(|r| &r.errors) {
+            match (&item.file, item.line, item.column) {
+                (Some(file), Some(line), Some(column)) => writeln!(f, "{file}:{line}:{column}: {}", item.message)?,
+                _ => writeln!(f, "{}", item.message)?,
+            }
+        }
+        write!(f, "{} files checked, {} invalid", self.files, self.invalid)
+    }
+}
+
+/// Checks many files in one process (a registry's worth): one config, one verdict each.
+pub async fn run_many(ctx: &Context<'_>, args: &ValidateArgs) -> Result<ValidatedMany, CommandError> {
+    let (customer, _) = customer(ctx, args).await?;
+    let config = ctx.config().await?;
+    let mut files = Vec::new();
+    for path in &args.files {
+        if path.is_dir() {
+            yaml_files(path, &mut files).map_err(|e| {
+                CommandError::usage(
+                    format!("can't list `{}`: {e}", path.display()),
+                    "pass files or a readable directory",
+                )
+            })?;
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let results: Vec<FileResult> = files
+        .iter()
+        .map(|path| match check(config, customer.as_ref(), path) {
+            Ok(_) => FileResult { file: path.display().to_string(), status: Status::Ok, errors: Vec::new() },
+            Err(e) => FileResult { file: path.display().to_string(), status: e.status(), errors: e.items() },
+        })
+        .collect();
+    let invalid = results.iter().filter(|r| r.status != Status::Ok).count();
+    Ok(ValidatedMany { command: Verb::Validate, files: results.len(), invalid, results })
+}
+
+/// Every `*.yml`/`*.yaml` file below `dir`, sorted; hidden entries and links are skipped.
+fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for entry in entries {
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            yaml_files(&path, out)?;
+        } else if kind.is_file() && path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
+            out.push(path);
+        }
+    }
+    Ok(())
 }
