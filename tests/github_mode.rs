@@ -872,3 +872,33 @@ async fn open_issues_without_the_manager_repository_is_refused_before_any_check(
     assert!(m.fake.requests().is_empty(), "{:#?}", m.fake.requests());
     assert!(!m.sb.store().join("records").exists(), "no drift run recorded");
 }
+
+/// The GitHub API calls of one PR plan run, on a PR that already holds 100 comments
+/// (bench/run reports this count; docs/performance.md records it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pr_plan_run_makes_at_most_six_github_api_calls() {
+    require_terraform();
+    let m = Manager::new().await;
+    m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", template());
+    // 99 reviews and, after the first run, the service's own comment: 100 in all.
+    m.fake.add_comments(CUSTOMER, PR, 99, |i| format!("review comment {i}"));
+    let first = m.plan(SHA1).await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    // The second run finds its comment among the 100 and edits it.
+    m.fake.put_file(CUSTOMER, SHA2, "infra/variables.yml", template().replace("max_instances: 2", "max_instances: 3"));
+    let before = m.fake.requests().len();
+    // The workflows name the service's login (vars.INFRA_MANAGER_GITHUB_LOGIN), so no
+    // `GET /user` is spent learning it.
+    m.fake.put_pull_request(CUSTOMER, PullRequest::open(PR, SHA2));
+    let event = m.dispatch_event("infra-plan", CUSTOMER, SHA2, Some(PR));
+    let second = m
+        .run("repository_dispatch", &event, &["plan", "--env", "staging"])
+        .env("INFRA_MANAGER_GITHUB_LOGIN", fake_github::ACTIONS_BOT_LOGIN)
+        .run_async()
+        .await;
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let calls: Vec<String> = m.fake.requests()[before..].iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    println!("github api calls per PR plan run: {}", calls.len());
+    assert!(calls.len() <= 6, "{calls:#?}");
+    m.assert_clean();
+}
