@@ -42,6 +42,8 @@ pub enum Refusal {
     OidcRejected { reason: String },
     #[error("nothing was ever applied to {target}: there is nothing to destroy")]
     NeverApplied { target: Target },
+    #[error("{target} expired at {at}: it is no longer planned or applied")]
+    Expired { target: Target, at: String },
 
     // The plan can't be stored or applied (exit 1).
     #[error("plan for {} is superseded: a newer plan for {} was stored while this one ran", .sha.short(), prefix(.newer, 7))]
@@ -90,7 +92,8 @@ impl Refusal {
             | Self::NotDescendant { .. }
             | Self::OidcMissing { .. }
             | Self::OidcRejected { .. }
-            | Self::NeverApplied { .. } => ExitStatus::Usage,
+            | Self::NeverApplied { .. }
+            | Self::Expired { .. } => ExitStatus::Usage,
             _ => ExitStatus::Failure,
         }
     }
@@ -130,6 +133,10 @@ impl Refusal {
                 "a destroy plans the configuration last applied; `infra-manager history --customer {}` lists the runs",
                 target.customer
             ),
+            Self::Expired { .. } => {
+                "`reap` destroys it; ask the platform team to extend `expires_at` in infra-manager.yml to keep it"
+                    .to_owned()
+            }
             Self::SupersededWhilePlanning { .. } => {
                 "review and apply the newest plan, or plan this commit again".to_owned()
             }

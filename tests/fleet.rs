@@ -133,19 +133,26 @@ fn history(sb: &Sandbox, name: &str) -> Vec<String> {
 fn reap_destroys_expired_environments_through_the_destroy_path_and_keeps_the_others() {
     require_terraform();
     let sb = Sandbox::new();
-    // Three customers: one expired, one expiring in 3 days, one without expiry.
+    // Three customers: one that expires (after it was applied), one expiring in 3 days,
+    // one without expiry.
     let soon = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_hours(72)).expect("time");
-    let mut registry = String::from("customers:\n");
-    for (name, expiry) in
-        [("acme/poc", Some("2026-01-01".to_owned())), ("acme/trial", Some(soon.to_string())), ("acme/shop", None)]
-    {
-        registry.push_str(&format!("  - repo: {name}\n    environments: [staging]\n"));
-        if let Some(at) = expiry {
-            registry.push_str(&format!("    expires_at: {{ staging: \"{at}\" }}\n"));
+    let base = std::fs::read_to_string(sb.path().join("infra-manager.yml")).expect("read");
+    let registry = |poc_expiry: &str| {
+        let mut registry = String::from("customers:\n");
+        for (name, expiry) in
+            [("acme/poc", poc_expiry.to_owned()), ("acme/trial", soon.to_string()), ("acme/shop", String::new())]
+        {
+            registry.push_str(&format!("  - repo: {name}\n    environments: [staging]\n"));
+            if !expiry.is_empty() {
+                registry.push_str(&format!("    expires_at: {{ staging: \"{expiry}\" }}\n"));
+            }
         }
+        std::fs::write(sb.path().join("infra-manager.yml"), format!("{base}{registry}")).expect("write");
+    };
+    registry("2099-01-01");
+    for name in ["acme/poc", "acme/trial", "acme/shop"] {
         checkout(&sb, name);
     }
-    sb.add_config(&registry);
 
     // The week before expiry, plan comments warn.
     let plan = Run::new(sb.path())
@@ -156,6 +163,7 @@ fn reap_destroys_expired_environments_through_the_destroy_path_and_keeps_the_oth
     for name in ["acme/poc", "acme/trial", "acme/shop"] {
         plan_and_apply(&sb, name);
     }
+    registry("2026-01-01");
 
     let applied = resources_in_state(&sb, "acme/poc");
     assert!(applied > 0);
@@ -180,6 +188,17 @@ fn reap_destroys_expired_environments_through_the_destroy_path_and_keeps_the_oth
     assert_eq!(resources_in_state(&sb, "acme/trial"), applied, "not expired yet");
     assert_eq!(resources_in_state(&sb, "acme/shop"), applied);
     assert_eq!(history(&sb, "acme/poc"), ["apply succeeded", "destroy succeeded", "apply succeeded", "plan succeeded"]);
+
+    // An expired environment is not planned again (that would re-create it).
+    let replan = Run::new(sb.path())
+        .args(["--json", "plan", "--source-dir", "customers/acme/poc", "--customer", "acme/poc", "--env", "staging"])
+        .run();
+    assert_eq!(replan.code, 2, "{}", replan.stderr);
+    assert!(
+        replan.json()["errors"][0]["message"].as_str().is_some_and(|m| m.contains("expired at")),
+        "{}",
+        replan.stdout
+    );
 
     // Reaping again finds nothing left to destroy, and applies nothing.
     let again = Run::new(sb.path()).args(["--json", "reap", "--source-root", "customers"]).run();

@@ -1,0 +1,205 @@
+"""The engine's benchmarks, printed side by side (run through bench/run).
+
+Each figure is a ratio against bare Terraform or a plain loop, or a count:
+
+- engine overhead: `infra-manager plan` of one customer vs bare `terraform init` +
+  `plan -out` + `show -json` on the same rendered directory (median of alternating pairs);
+- fleet: `plan --all` over 50 customers vs a sequential loop that renders and runs
+  `terraform init` and `terraform plan` per customer;
+- GitHub API calls per PR plan run, counted by the fake GitHub (a test prints the count);
+- the engine's peak RSS (Terraform excluded) on a 5,000-resource plan;
+- `validate` of 1,000 customer files in one process.
+"""
+
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+ENGINE = TARGET / "release" / "infra-manager"
+TERRAFORM = os.environ.get("INFRA_MANAGER_TERRAFORM") or shutil.which("terraform") or shutil.which("tofu")
+PAIRS = int(os.environ.get("BENCH_PAIRS", "5"))
+FLEET = int(os.environ.get("BENCH_FLEET", "50"))
+VALIDATIONS = int(os.environ.get("BENCH_VALIDATIONS", "1000"))
+
+QUIET = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+
+
+def env():
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_", "ACTIONS_"))}
+    clean["INFRA_MANAGER_TERRAFORM"] = TERRAFORM
+    return clean
+
+
+def timed(args, cwd, **kw):
+    start = time.perf_counter()
+    subprocess.run(args, cwd=cwd, env=env(), check=True, **QUIET, **kw)
+    return time.perf_counter() - start
+
+
+def staging_only(text):
+    return "".join(line + "\n" for line in text.splitlines() if not line.lstrip().startswith("production:"))
+
+
+def config(dir, store, module="sandbox-app-environment", modules_dir=ROOT / "manager-terraform", customers=()):
+    text = (
+        f"terraform:\n  modules_dir: {modules_dir}\n  module: {module}\n"
+        f"state:\n  backend: local\n  local_dir: {store}\n"
+    )
+    if customers:
+        text += "customers:\n" + "".join(f"  - repo: {c}\n    environments: [staging]\n" for c in customers)
+    (dir / "infra-manager.yml").write_text(text)
+
+
+def engine_overhead(work):
+    """Median wall time of `infra-manager plan` vs bare init + plan -out + show -json."""
+    shop = work / "overhead"
+    shop.mkdir()
+    shutil.copytree(ROOT / "customer-template", shop / "shop")
+    config(shop, shop / "render-store")
+    rendered = shop / "rendered"
+    subprocess.run(
+        [ENGINE, "render", "--source-dir", "shop", "--env", "staging", "--out", rendered], cwd=shop, env=env(), check=True,
+        **QUIET,
+    )
+    engine, bare = [], []
+    for i in range(PAIRS):
+        # Each run starts cold: a fresh store (engine) or a fresh copy of the directory.
+        config(shop, shop / f"store-{i}")
+        engine.append(timed([ENGINE, "plan", "--source-dir", "shop", "--env", "staging"], shop))
+        copy = shop / f"bare-{i}"
+        shutil.copytree(rendered, copy, ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl"))
+        script = f"'{TERRAFORM}' init -input=false -no-color >/dev/null && '{TERRAFORM}' plan -input=false -out=x.tfplan >/dev/null && '{TERRAFORM}' show -json x.tfplan >/dev/null"
+        bare.append(timed(["bash", "-c", script], copy))
+    return statistics.median(engine), statistics.median(bare)
+
+
+def fleet(work):
+    """`plan --all` over FLEET customers vs a sequential render + init + plan loop."""
+    dir = work / "fleet"
+    names = [f"fleet/app{i:03}" for i in range(FLEET)]
+    template = staging_only((ROOT / "customer-template/infra/variables.yml").read_text())
+    for name in names:
+        infra = dir / "customers" / name / "infra"
+        infra.mkdir(parents=True)
+        (infra / "variables.yml").write_text(template)
+    config(dir, dir / "store", customers=names)
+    engine = timed([ENGINE, "plan", "--all", "--source-root", "customers"], dir)
+    start = time.perf_counter()
+    for name in names:
+        out = dir / "loop" / name
+        subprocess.run(
+            [ENGINE, "render", "--source-dir", f"customers/{name}", "--customer", name, "--env", "staging", "--out", out],
+            cwd=dir, env=env(), check=True, **QUIET,
+        )
+        subprocess.run([TERRAFORM, "init", "-input=false", "-no-color"], cwd=out, env=env(), check=True, **QUIET)
+        subprocess.run([TERRAFORM, "plan", "-input=false", "-no-color"], cwd=out, env=env(), check=True, **QUIET)
+    loop = time.perf_counter() - start
+    return engine, loop
+
+
+def peak_rss(work):
+    """The engine's own peak RSS (VmHWM of its process; Terraform runs in child processes)."""
+    dir = work / "rss"
+    dir.mkdir()
+    shutil.copytree(ROOT / "customer-template", dir / "shop")
+    config(dir, dir / "store", module="bulk-app-environment", modules_dir=ROOT / "bench/modules")
+    proc = subprocess.Popen(
+        [ENGINE, "plan", "--source-dir", "shop", "--env", "staging"], cwd=dir, env=env(), **QUIET
+    )
+    peak = 0
+    status = Path(f"/proc/{proc.pid}/status")
+    while proc.poll() is None:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except OSError:
+            pass
+        time.sleep(0.02)
+    if proc.returncode != 0:
+        raise SystemExit(f"the 5,000-resource plan failed (exit {proc.returncode})")
+    resources = len(list((dir / "store").rglob("*.tfplan")))
+    return peak / 1024, resources
+
+
+def validations(work):
+    """`validate DIR` of VALIDATIONS files in one process; median of 3."""
+    dir = work / "validate"
+    text = (ROOT / "customer-template/infra/variables.yml").read_text()
+    for i in range(VALIDATIONS):
+        file = dir / f"c{i:04}" / "variables.yml"
+        file.parent.mkdir(parents=True)
+        file.write_text(text)
+    config(dir, dir / "store")
+    runs = [timed([ENGINE, "validate", "."], dir) for _ in range(3)]
+    return statistics.median(runs)
+
+
+def api_calls():
+    """The count the fake GitHub records for one PR plan run (tests/github_mode.rs)."""
+    out = subprocess.run(
+        ["cargo", "test", "--quiet", "--test", "github_mode", "a_pr_plan_run_makes_at_most_six_github_api_calls",
+         "--", "--nocapture"],
+        cwd=ROOT, env={**env(), "CARGO_TARGET_DIR": str(TARGET)}, capture_output=True, text=True,
+    )
+    for line in out.stdout.splitlines():
+        if line.startswith("github api calls per PR plan run:"):
+            return int(line.rsplit(":", 1)[1])
+    raise SystemExit(f"the API-call test printed no count:\n{out.stdout}\n{out.stderr}")
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    version = subprocess.run([TERRAFORM, "version"], capture_output=True, text=True).stdout.splitlines()[0]
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {cpu}; {version}"
+
+
+def main():
+    if not ENGINE.is_file() or not TERRAFORM:
+        raise SystemExit("run through bench/run (it builds the release binary and finds Terraform)")
+    print(f"machine: {machine()}", flush=True)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="infra-bench-") as tmp:
+        work = Path(tmp)
+        engine, bare = engine_overhead(work)
+        rows.append(("engine overhead: plan vs bare init+plan+show -json", f"{engine:.2f} s vs {bare:.2f} s",
+                     f"{engine / bare:.2f}x", "<= 1.05x"))
+        print(rows[-1], flush=True)
+        engine, loop = fleet(work)
+        rows.append((f"fleet: plan --all ({FLEET} customers) vs sequential loop", f"{engine:.1f} s vs {loop:.1f} s",
+                     f"{loop / engine:.2f}x faster", ">= 1.8x"))
+        print(rows[-1], flush=True)
+        rss, _ = peak_rss(work)
+        rows.append(("engine peak RSS, 5,000-resource plan", f"{rss:.1f} MB", "-", "<= 30 MB"))
+        print(rows[-1], flush=True)
+        seconds = validations(work)
+        rows.append((f"validate {VALIDATIONS} files in one process", f"{seconds:.3f} s", "-", "< 0.5 s"))
+        print(rows[-1], flush=True)
+    calls = api_calls()
+    rows.append(("GitHub API calls per PR plan run (100 comments)", str(calls), "-", "<= 6"))
+    width = max(len(r[0]) for r in rows)
+    print()
+    print(f"{'benchmark':<{width}}  {'measured':<22}  {'ratio':<14}  target")
+    for name, measured, ratio, target in rows:
+        print(f"{name:<{width}}  {measured:<22}  {ratio:<14}  {target}")
+    print(f"\n(median of {PAIRS} alternating pairs for the overhead; bench/run to re-run)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+# Outputs shared by every module under manager-terraform/; keep this list (names and
+# types) identical across modules.
+
+output "name_prefix" {
+  description = "Prefix of resource names: <project_name>-<environment>."
+  value       = local.name_prefix
+}
+
+output "vpc_id" {
+  description = "ID of the VPC."
+  value       = local.vpc_id
+}
+
+output "subnet_ids" {
+  description = "IDs of the public subnets, one per availability zone."
+  value       = local.subnet_ids
+}
+
+output "security_group_id" {
+  description = "ID of the application security group."
+  value       = local.security_group_id
+}
+
+output "launch_template_id" {
+  description = "ID of the launch template of the application instances."
+  value       = local.launch_template_id
+}
+
+output "autoscaling_group_name" {
+  description = "Name of the autoscaling group."
+  value       = local.autoscaling_group_name
+}
+
+output "desired_capacity" {
+  description = "Desired number of instances of the autoscaling group."
+  value       = local.desired_capacity
+}
