@@ -906,3 +906,72 @@ async fn a_pr_plan_run_makes_at_most_six_github_api_calls() {
     assert!(calls.len() <= 6, "{calls:#?}");
     m.assert_clean();
 }
+
+/// Offboarding from the manager's destroy workflow: the destroy is planned from the commit
+/// last applied, shown with a warning, and applied by `apply --customer --sha` with the
+/// checks of any apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_destroy_workflow_plans_from_the_last_applied_commit_and_its_apply_empties_the_state() {
+    require_terraform();
+    let m = Manager::new().await;
+    m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", template());
+    m.fake.set_branch(CUSTOMER, "main", SHA1);
+    let apply_event = m.dispatch_event("infra-apply", CUSTOMER, SHA1, None);
+    for verb in ["plan", "apply"] {
+        let out = m.run("repository_dispatch", &apply_event, &[verb, "--env", "staging"]).run_async().await;
+        assert_eq!(out.code, 0, "{verb}: {}", out.stderr);
+    }
+    // The default branch moved on, but the state was made by SHA1's configuration.
+    m.fake.set_branch(CUSTOMER, "main", SHA2);
+
+    let destroy = m
+        .run("workflow_dispatch", &apply_event, &["--json", "destroy", "--customer", CUSTOMER, "--env", "staging"])
+        .run_async()
+        .await;
+    assert_eq!(destroy.code, 0, "{}", destroy.stderr);
+    let planned = destroy.json();
+    assert_eq!(planned["sha"], SHA1, "planned from the last applied commit");
+    let destroyed = planned["destroy"].as_u64().expect("a count");
+    assert!(destroyed > 0);
+    let summary = std::fs::read_to_string(m.path("step_summary.md")).expect("summary");
+    assert!(
+        summary.contains("> [!CAUTION]") && summary.contains(&format!("{destroyed} resources are destroyed")),
+        "{summary}"
+    );
+    let outputs = std::fs::read_to_string(m.path("github_output")).expect("outputs");
+    assert!(outputs.contains(SHA1), "the apply job gets the commit from the `sha` output: {outputs}");
+
+    // A commit other than the one planned is refused; the planned one applies.
+    let wrong = m
+        .run(
+            "workflow_dispatch",
+            &apply_event,
+            &["--json", "apply", "--customer", CUSTOMER, "--env", "staging", "--sha", SHA2],
+        )
+        .run_async()
+        .await;
+    assert_eq!(wrong.code, 1, "{}", wrong.stderr);
+    let apply = m
+        .run(
+            "workflow_dispatch",
+            &apply_event,
+            &["--json", "apply", "--customer", CUSTOMER, "--env", "staging", "--sha", SHA1],
+        )
+        .run_async()
+        .await;
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    assert_eq!(apply.json()["destroy"].as_u64(), Some(destroyed));
+    let state: Value = serde_json::from_str(&std::fs::read_to_string(staging_state(&m)).expect("state")).expect("json");
+    assert_eq!(state["resources"].as_array().map(Vec::len), Some(0), "nothing left in state");
+    let history =
+        m.run("workflow_dispatch", &apply_event, &["--json", "history", "--customer", CUSTOMER]).run_async().await;
+    let kinds: Vec<String> = history.json()["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| format!("{} {}", r["kind"].as_str().unwrap_or_default(), r["status"].as_str().unwrap_or_default()))
+        .collect();
+    // The refused apply of the wrong commit is on record too.
+    assert_eq!(kinds[..3], ["apply succeeded", "apply failed", "destroy succeeded"].map(str::to_owned), "{kinds:?}");
+    m.assert_clean();
+}
