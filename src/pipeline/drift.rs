@@ -12,8 +12,8 @@ use crate::identity::{Sha, Target};
 use crate::limits::RECORD_MESSAGE_CHARS;
 use crate::report::truncate_chars;
 use crate::store::RunKind;
-use crate::terraform::summary::{PlanSummary, summarize};
-use crate::terraform::{PlanKind, TerraformError};
+use crate::terraform::summary::{PlanSummary, summarize_saved};
+use crate::terraform::{PlanDetail, PlanKind, TerraformError};
 
 /// The drift plan's file name inside the working directory.
 const DRIFT_PLAN_FILE: &str = "infra-manager-drift.tfplan";
@@ -99,12 +99,14 @@ pub async fn check(deps: &Deps<'_>, target: &Target) -> DriftResult {
     }
 }
 
+/// `init` and `plan` only: drift needs the counts, never the plan text (no `show`).
 async fn replan(deps: &Deps<'_>, req: &Request) -> Result<Replanned, CommandError> {
     let prepared = prepare(deps, req).await?;
-    let saved = deps.terraform.plan(prepared.workspace.path(), DRIFT_PLAN_FILE, PlanKind::Update).await;
+    let dir = prepared.workspace.path();
+    let saved = deps.terraform.plan(dir, DRIFT_PLAN_FILE, PlanKind::Update, PlanDetail::Counts).await;
     prepared.workspace.remove_file(DRIFT_PLAN_FILE)?;
     let saved = saved?;
-    let summary = summarize(&saved.json);
+    let summary = summarize_saved(&saved);
     if summary.errored() || summary.incomplete() {
         return Err(TerraformError::PlanErrored { plan: Box::new(saved), details: Vec::new() }.into());
     }
