@@ -96,7 +96,11 @@ async fn compare(name: &str) {
     assert!(matches!(full.view, PlanView::Shown { .. }) && full.text().is_some(), "{name}");
 
     let (from_stream, from_show) = (summarize_saved(&counts), summarize_saved(&full));
-    assert_eq!(comparable(&from_stream), comparable(&from_show), "{name}: stream {from_stream:#?}\nshow {from_show:#?}");
+    assert_eq!(
+        comparable(&from_stream),
+        comparable(&from_show),
+        "{name}: stream {from_stream:#?}\nshow {from_show:#?}"
+    );
 
     let current = tf.state_id(work).await.expect("state pull");
     assert_eq!(counts.prior_state, current, "{name}: the plan file's prior state is the current state");

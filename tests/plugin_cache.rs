@@ -63,7 +63,10 @@ fn h1(dir: &Path) -> String {
     files.sort();
     let mut summary = String::new();
     for name in &files {
-        summary.push_str(&format!("{}  {name}\n", hex::encode(Sha256::digest(std::fs::read(dir.join(name)).expect("read")))));
+        summary.push_str(&format!(
+            "{}  {name}\n",
+            hex::encode(Sha256::digest(std::fs::read(dir.join(name)).expect("read")))
+        ));
     }
     format!("h1:{}", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(summary.as_bytes())))
 }

@@ -102,7 +102,13 @@ fn plan_comment(deps: &Deps<'_>, req: &Request, saved: &SavedPlan, summary: &Pla
 
 /// What apply will check the stored plan against: the version that made it and the state it
 /// was made against come with the saved plan.
-fn plan_meta(deps: &Deps<'_>, req: &Request, prepared: &Prepared, saved: &SavedPlan, summary: &PlanSummary) -> PlanMeta {
+fn plan_meta(
+    deps: &Deps<'_>,
+    req: &Request,
+    prepared: &Prepared,
+    saved: &SavedPlan,
+    summary: &PlanSummary,
+) -> PlanMeta {
     let state = saved.prior_state.as_ref();
     PlanMeta {
         customer: req.target.customer.to_string(),
@@ -188,8 +194,7 @@ mod tests {
     #[tokio::test]
     async fn a_counts_plan_runs_init_and_plan_only_and_stores_the_same_facts() {
         let h = Harness::new();
-        let planned =
-            plan_with(&h.deps(), &h.request(), PlanKind::Update, PlanDetail::Counts).await.expect("plan");
+        let planned = plan_with(&h.deps(), &h.request(), PlanKind::Update, PlanDetail::Counts).await.expect("plan");
         assert_eq!(h.terraform.calls(), ["init", "plan"]);
         assert_eq!((planned.summary.add, planned.summary.has_changes()), (1, true));
         assert_eq!(h.host.states(), [StatusState::Pending, StatusState::Success]);
@@ -202,7 +207,8 @@ mod tests {
     async fn an_errored_counts_plan_fails_and_is_never_stored() {
         let h = Harness::new();
         h.terraform.set(|s| s.plan_json["errored"] = serde_json::json!(true));
-        let error = plan_with(&h.deps(), &h.request(), PlanKind::Update, PlanDetail::Counts).await.expect_err("errored");
+        let error =
+            plan_with(&h.deps(), &h.request(), PlanKind::Update, PlanDetail::Counts).await.expect_err("errored");
         assert!(error.errored_plan().is_some(), "{error:?}");
         assert_eq!(error.exit_status(), ExitStatus::Failure);
         let latest = crate::store::Store::latest_plan(&h.store, &h.request().target).await.expect("store");

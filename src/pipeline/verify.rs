@@ -285,7 +285,10 @@ mod tests {
             (
                 "state replaced (new lineage)",
                 stored(),
-                Rebuilt { state: StateCheck::Current(Some(StateId { lineage: "other".into(), serial: 3 })), ..rebuilt() },
+                Rebuilt {
+                    state: StateCheck::Current(Some(StateId { lineage: "other".into(), serial: 3 })),
+                    ..rebuilt()
+                },
                 |r| matches!(r, Refusal::StaleState { .. }),
             ),
             ("state deleted", stored(), Rebuilt { state: StateCheck::Current(None), ..rebuilt() }, |r| {

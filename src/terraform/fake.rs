@@ -73,7 +73,12 @@ pub struct FakeTerraform {
 
 impl FakeTerraform {
     pub fn new(script: Script) -> Self {
-        Self { script: Mutex::new(script), calls: Mutex::new(Vec::new()), announced: AtomicBool::new(false), planned_state: Mutex::default() }
+        Self {
+            script: Mutex::new(script),
+            calls: Mutex::new(Vec::new()),
+            announced: AtomicBool::new(false),
+            planned_state: Mutex::default(),
+        }
     }
 
     /// Changes what the fake answers from now on.

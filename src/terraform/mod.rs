@@ -7,8 +7,8 @@
 
 #[cfg(test)]
 pub mod fake;
-mod plugin_cache;
 pub mod planfile;
+mod plugin_cache;
 pub mod process;
 pub mod streamed;
 pub mod summary;

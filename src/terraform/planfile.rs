@@ -69,7 +69,8 @@ mod tests {
     #[test]
     fn a_plan_against_no_state_has_none() {
         let empty_state = r#"{"version":4,"serial":0,"lineage":"","resources":[]}"#;
-        for plan in [plan_with(&[("tfplan", "x")]), plan_with(&[("tfstate", "")]), plan_with(&[("tfstate", empty_state)])]
+        for plan in
+            [plan_with(&[("tfplan", "x")]), plan_with(&[("tfstate", "")]), plan_with(&[("tfstate", empty_state)])]
         {
             assert_eq!(prior_state(&plan).expect("read"), None);
         }

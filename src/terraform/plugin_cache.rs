@@ -141,7 +141,9 @@ fn without_backend(bytes: &[u8]) -> Option<Vec<u8>> {
     }
     match &mut doc["terraform"] {
         Value::Object(block) => drop(block.remove("backend")),
-        Value::Array(items) => items.iter_mut().filter_map(Value::as_object_mut).for_each(|b| drop(b.remove("backend"))),
+        Value::Array(items) => {
+            items.iter_mut().filter_map(Value::as_object_mut).for_each(|b| drop(b.remove("backend")))
+        }
         _ => {}
     }
     serde_json::to_vec(&doc).ok()
@@ -151,7 +153,8 @@ fn without_backend(bytes: &[u8]) -> Option<Vec<u8>> {
 /// path (read line by line: conservative, any such `source` in the file counts).
 fn hcl(bytes: &[u8]) -> Option<Vec<u8>> {
     let text = String::from_utf8_lossy(bytes);
-    let has_module = text.lines().any(|l| l.trim_start().starts_with("module ") || l.trim_start().starts_with("module\""));
+    let has_module =
+        text.lines().any(|l| l.trim_start().starts_with("module ") || l.trim_start().starts_with("module\""));
     if has_module {
         for line in text.lines() {
             let Some(rest) = line.trim_start().strip_prefix("source") else { continue };

@@ -146,7 +146,8 @@ impl ProcessTerraform {
         streamed: StreamedPlan,
     ) -> Result<SavedPlan, TerraformError> {
         let path = dir.join(planfile);
-        let bytes = tokio::fs::read(&path).await.map_err(|source| TerraformError::ReadPlan { path: path.clone(), source })?;
+        let bytes =
+            tokio::fs::read(&path).await.map_err(|source| TerraformError::ReadPlan { path: path.clone(), source })?;
         let prior_state = planfile::prior_state(&bytes).map_err(|e| TerraformError::ReadPlan {
             path,
             source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
@@ -331,8 +332,10 @@ async fn read_stdout<R: tokio::io::AsyncBufRead + Unpin>(reader: R, mode: Stdout
                     output::log(&format!("  │ {line}"));
                     continue;
                 };
-                if let Some(text) = msg["@message"].as_str() {
-                    output::log(&format!("  │ {text}"));
+                if let Some(text) = msg["@message"].as_str().map(without_color)
+                    && !text.trim().is_empty()
+                {
+                    output::log(&format!("  │ {}", text.trim_matches('\n').trim_end()));
                 }
                 if read.version.is_none()
                     && let Some(version) = announced_version(&msg)
@@ -469,6 +472,28 @@ fn is_lock_error(diagnostic: &Value) -> bool {
     diagnostic["summary"].as_str().is_some_and(|s| s.to_lowercase().contains("state lock"))
 }
 
+/// `text` without ANSI color sequences (`ESC [ … m`): `init -json` leaves some in its
+/// messages, which would reach the log as escaped noise.
+fn without_color(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // A CSI sequence ends with a byte in `@`..=`~`; anything else after ESC is dropped with it.
+            if chars.next() == Some('[') {
+                for end in chars.by_ref() {
+                    if ('@'..='~').contains(&end) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A task copying one stream to the log.
 type Pump = tokio::task::JoinHandle<Vec<String>>;
 
@@ -516,6 +541,14 @@ fn find_executable(name: &str, search_path: Option<&OsStr>) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn color_sequences_are_dropped_from_messages() {
+        let message = "\u{1b}[0m\u{1b}[32m\nSuccessfully configured the backend \"local\"!\u{1b}[0m";
+        assert_eq!(without_color(message), "\nSuccessfully configured the backend \"local\"!");
+        assert_eq!(without_color("\u{1b}[0m\u{1b}[1m"), "");
+        assert_eq!(without_color("plain │ text"), "plain │ text");
+    }
 
     #[test]
     fn lock_and_stale_plan_diagnostics_are_recognised() {

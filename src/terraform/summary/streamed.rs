@@ -38,7 +38,8 @@ fn as_show_json(plan: &StreamedPlan) -> Value {
         .of_type("deferred_change")
         .map(|m| json!({ "reason": m["deferred"]["reason"], "resource_change": resource_change(&m["deferred"]["change"]) }))
         .collect();
-    let invocations: Vec<Value> = plan.of_type("planned_action_invocation").map(|m| invocation(&m["invocation"])).collect();
+    let invocations: Vec<Value> =
+        plan.of_type("planned_action_invocation").map(|m| invocation(&m["invocation"])).collect();
     let mut outputs = Map::new();
     for msg in plan.of_type("outputs") {
         for (name, output) in msg["outputs"].as_object().into_iter().flatten() {
