@@ -6,6 +6,11 @@
 //! superseded ([`super::supersede`]), and the module's health check URL, if it has one, is
 //! polled ([`super::health`]). The checks are [`super::verify`]'s pure functions; this
 //! module only gathers their inputs and performs the effects.
+//!
+//! An apply runs two Terraform processes, `init` and `apply`: the version is the one `init`
+//! announced, and the state is checked by Terraform itself, which refuses a saved plan whose
+//! prior state is not the current one (turned into the same [`Refusal::StaleState`] a dry
+//! run gives). A dry run reads the state (`state pull`) to report every check.
 
 use serde::Serialize;
 
@@ -13,11 +18,13 @@ use super::frame::{Finished, Frame, framed};
 use super::health::{self, Backoff, Health, Wanted};
 use super::plan::PLAN_FILE;
 use super::prepare::{Prepared, prepare};
-use super::verify::{self, Check, Lookup, Rebuilt, Stored, Verified};
+use super::verify::{self, Check, Lookup, Rebuilt, StateCheck, Stored, Verified};
 use super::{Deps, Request};
 use crate::error::CommandError;
 use crate::output;
+use crate::refusal::Refusal;
 use crate::store::{PlanMeta, RunKind, Store, StoreError};
+use crate::terraform::TerraformError;
 
 /// Whether to apply, or only to say what would be applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +69,7 @@ pub async fn apply(deps: &Deps<'_>, req: &Request, mode: Mode) -> Result<Applied
     super::admit::admit(deps.config, &req.target)?;
     match mode {
         Mode::DryRun => {
-            let (_, verified) = verified(deps, req).await?;
+            let (_, verified) = verified(deps, req, mode).await?;
             Ok(applied(deps, req, verified, None))
         }
         Mode::Apply => {
@@ -73,10 +80,14 @@ pub async fn apply(deps: &Deps<'_>, req: &Request, mode: Mode) -> Result<Applied
 }
 
 async fn steps(deps: &Deps<'_>, req: &Request) -> Result<Applied, CommandError> {
-    let (prepared, verified) = verified(deps, req).await?;
+    let (prepared, verified) = verified(deps, req, Mode::Apply).await?;
     prepared.workspace.write_file(PLAN_FILE, &verified.bytes)?;
     let dir = prepared.workspace.path();
-    let outputs = super::locking(deps, &req.target, async || deps.terraform.apply(dir, PLAN_FILE).await).await?;
+    let outputs = match super::locking(deps, &req.target, async || deps.terraform.apply(dir, PLAN_FILE).await).await {
+        Ok(outputs) => outputs,
+        Err(TerraformError::StalePlan { details }) => return Err(stale(deps, dir, &verified.meta, details).await),
+        Err(e) => return Err(e.into()),
+    };
     super::supersede::supersede_siblings(deps, req, jiff::Timestamp::now()).await;
     let health = check_health(deps, &outputs).await?;
     let applied = applied(deps, req, verified, Some(health));
@@ -107,15 +118,30 @@ fn applied(deps: &Deps<'_>, req: &Request, verified: Verified, health: Option<He
     }
 }
 
+/// Terraform refused the saved plan because the state moved since it was made (nothing was
+/// applied): the refusal a dry run gives for a moved state, with the current serial read for
+/// the message (a `state pull`, only on this path). If even that can't be read, Terraform's
+/// own refusal stands (the same status and exit code).
+async fn stale(deps: &Deps<'_>, dir: &std::path::Path, meta: &PlanMeta, details: Vec<String>) -> CommandError {
+    match deps.terraform.state_id(dir).await {
+        Ok(current) => Refusal::StaleState { planned: meta.state_serial, current: current.map(|s| s.serial) }.into(),
+        Err(_) => TerraformError::StalePlan { details }.into(),
+    }
+}
+
 /// The stored plan, checked, and the working directory rebuilt and verified against it.
-async fn verified(deps: &Deps<'_>, req: &Request) -> Result<(Prepared, Verified), CommandError> {
+async fn verified(deps: &Deps<'_>, req: &Request, mode: Mode) -> Result<(Prepared, Verified), CommandError> {
     let stored = stored(deps.store, req).await?;
     verify::check_stored(req, &stored)?;
     let prepared = prepare(deps, req).await?;
+    let state = match mode {
+        Mode::DryRun => StateCheck::Current(deps.terraform.state_id(prepared.workspace.path()).await?),
+        Mode::Apply => StateCheck::AtApply,
+    };
     let rebuilt = Rebuilt {
         config_sha256: prepared.config_sha256.clone(),
         terraform_version: deps.terraform.version().await?,
-        state: deps.terraform.state_id(prepared.workspace.path()).await?,
+        state,
     };
     let verified = verify::verify(req, &stored, &rebuilt)?;
     Ok((prepared, verified))
@@ -163,9 +189,10 @@ mod tests {
     async fn a_fresh_plan_applies_and_the_frame_reports_pending_then_success() {
         let h = Harness::new();
         planned(&h).await;
+        let planned_calls = h.terraform.calls().len();
         let applied = apply(&h.deps(), &h.request(), Mode::Apply).await.expect("apply");
         assert_eq!(applied.meta.add, 1);
-        assert_eq!(h.terraform.calls().last().map(String::as_str), Some("apply"));
+        assert_eq!(h.terraform.calls()[planned_calls..], ["init", "apply"], "two processes");
         assert_eq!(
             h.host.states(),
             [StatusState::Pending, StatusState::Success, StatusState::Pending, StatusState::Success]
@@ -294,18 +321,39 @@ mod tests {
         let h = Harness::new();
         planned(&h).await;
         h.terraform.set(|s| s.version = "1.15.5".to_owned());
+        let planned_calls = h.terraform.calls().len();
         let error = apply(&h.deps(), &h.request(), Mode::Apply).await.expect_err("refused");
         assert_eq!(refusal(error), Refusal::TerraformVersion { planned: "1.11.4".into(), running: "1.15.5".into() });
-        assert!(!h.terraform.calls().contains(&"apply".to_owned()));
+        assert_eq!(h.terraform.calls()[planned_calls..], ["init"], "refused before apply, the version known from init");
     }
 
+    /// Terraform refuses the stale saved plan; users see the refusal a dry run gives.
     #[tokio::test]
     async fn a_state_that_moved_is_refused_as_stale() {
         let h = Harness::new();
         planned(&h).await;
         h.terraform.set(|s| s.state = Some(StateId { lineage: "lineage-1".into(), serial: 4 }));
         let error = apply(&h.deps(), &h.request(), Mode::Apply).await.expect_err("refused");
+        assert_eq!(error.status(), crate::error::Status::Refused);
         assert_eq!(refusal(error), Refusal::StaleState { planned: Some(3), current: Some(4) });
+        assert_eq!(h.host.states().last(), Some(&StatusState::Failure));
+        let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");
+        assert_eq!((runs[0].kind, runs[0].status), (RunKind::Apply, crate::store::RunStatus::Failed));
+        let dry = apply(&h.deps(), &h.request(), Mode::DryRun).await.expect_err("refused");
+        assert_eq!(refusal(dry), Refusal::StaleState { planned: Some(3), current: Some(4) });
+    }
+
+    #[tokio::test]
+    async fn a_stale_plan_whose_state_cannot_be_read_is_still_refused() {
+        let h = Harness::new();
+        planned(&h).await;
+        h.terraform.set(|s| {
+            s.state = Some(StateId { lineage: "lineage-1".into(), serial: 4 });
+            s.fail = Some(("state", || TerraformError::Failed { step: "state pull", code: 1, details: vec![] }));
+        });
+        let error = apply(&h.deps(), &h.request(), Mode::Apply).await.expect_err("refused");
+        assert_eq!((error.status(), error.exit_status()), (crate::error::Status::Refused, ExitStatus::Failure));
+        assert!(error.hint().is_some_and(|h| h.contains("plan` again")), "{:?}", error.hint());
     }
 
     #[tokio::test]
@@ -342,8 +390,10 @@ mod tests {
         let h = Harness::new();
         planned(&h).await;
         let statuses = h.host.states().len();
+        let planned_calls = h.terraform.calls().len();
         let applied = apply(&h.deps(), &h.request(), Mode::DryRun).await.expect("dry run");
         assert_eq!(applied.checks, Check::ALL);
+        assert_eq!(h.terraform.calls()[planned_calls..], ["init", "state"], "the dry run reads the state");
         assert!(!h.terraform.calls().contains(&"apply".to_owned()));
         assert_eq!(h.host.states().len(), statuses, "no status");
         let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");

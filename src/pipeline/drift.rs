@@ -12,8 +12,8 @@ use crate::identity::{Sha, Target};
 use crate::limits::RECORD_MESSAGE_CHARS;
 use crate::report::truncate_chars;
 use crate::store::RunKind;
-use crate::terraform::summary::{PlanSummary, ResourceChange, summarize};
-use crate::terraform::{PlanKind, TerraformError};
+use crate::terraform::summary::{PlanSummary, ResourceChange, summarize_saved};
+use crate::terraform::{PlanDetail, PlanKind, TerraformError};
 
 /// At most this many resources changed outside Terraform are kept per result (the count
 /// is always whole).
@@ -128,12 +128,14 @@ pub async fn check(deps: &Deps<'_>, target: &Target) -> DriftResult {
     }
 }
 
+/// `init` and `plan` only: drift needs the counts, never the plan text (no `show`).
 pub(super) async fn replan(deps: &Deps<'_>, req: &Request) -> Result<Replanned, CommandError> {
     let prepared = prepare(deps, req).await?;
-    let saved = deps.terraform.plan(prepared.workspace.path(), DRIFT_PLAN_FILE, PlanKind::Update).await;
+    let dir = prepared.workspace.path();
+    let saved = deps.terraform.plan(dir, DRIFT_PLAN_FILE, PlanKind::Update, PlanDetail::Counts).await;
     prepared.workspace.remove_file(DRIFT_PLAN_FILE)?;
     let saved = saved?;
-    let summary = summarize(&saved.json);
+    let summary = summarize_saved(&saved);
     if summary.errored() || summary.incomplete() {
         return Err(TerraformError::PlanErrored { plan: Box::new(saved), details: Vec::new() }.into());
     }

@@ -1,4 +1,7 @@
 //! The plan flow: admit → [frame] → prepare → Terraform plan → store → report comment.
+//!
+//! Terraform runs `init` and `plan` (the version and the prior state come with them), plus
+//! `show -json` and `show` side by side for a [`PlanDetail::Full`] plan.
 
 use super::frame::{Finished, Frame, framed};
 use super::prepare::{Prepared, prepare};
@@ -9,8 +12,8 @@ use crate::refusal::Refusal;
 use crate::report::comment::{self, PlanComment, Warning};
 use crate::report::prefix;
 use crate::store::{PlanMeta, RunKind, StoreError};
-use crate::terraform::summary::{PlanSummary, summarize};
-use crate::terraform::{PlanKind, SavedPlan, StateId, TerraformError};
+use crate::terraform::summary::{PlanSummary, summarize_saved};
+use crate::terraform::{PlanDetail, PlanKind, SavedPlan, TerraformError};
 
 /// The saved plan's file name inside the working directory.
 pub const PLAN_FILE: &str = "infra-manager.tfplan";
@@ -42,6 +45,18 @@ pub async fn plan(deps: &Deps<'_>, req: &Request) -> Result<Planned, CommandErro
 /// A plan of `kind`; a destroy plan is recorded as a `destroy` run, stored and applied
 /// exactly like any other plan (same checks), and its comment lists the destroys first.
 pub async fn plan_kind(deps: &Deps<'_>, req: &Request, kind: PlanKind) -> Result<Planned, CommandError> {
+    plan_with(deps, req, kind, PlanDetail::Full).await
+}
+
+/// A plan of `kind`, read back as `detail` says: [`PlanDetail::Full`] for a reviewer (the
+/// comment holds the plan text), [`PlanDetail::Counts`] for a fleet re-plan (two Terraform
+/// processes, `init` and `plan`; the comment, if any, has no plan text or output values).
+pub async fn plan_with(
+    deps: &Deps<'_>,
+    req: &Request,
+    kind: PlanKind,
+    detail: PlanDetail,
+) -> Result<Planned, CommandError> {
     // An unregistered repository gets nothing written anywhere: no status, no record.
     super::admit::admit(deps.config, &req.target)?;
     if kind == PlanKind::Update {
@@ -51,7 +66,7 @@ pub async fn plan_kind(deps: &Deps<'_>, req: &Request, kind: PlanKind) -> Result
         PlanKind::Update => Frame { kind: RunKind::Plan, pending: Some("Planning…".to_owned()) },
         PlanKind::Destroy => Frame { kind: RunKind::Destroy, pending: Some("Planning the destroy…".to_owned()) },
     };
-    let result = framed(deps, frame, req, steps(deps, req, kind)).await;
+    let result = framed(deps, frame, req, steps(deps, req, kind, detail)).await;
     if let Err(error) = &result {
         post_comment(deps, req, &failure_comment(deps, req, error)).await;
     }
@@ -60,7 +75,7 @@ pub async fn plan_kind(deps: &Deps<'_>, req: &Request, kind: PlanKind) -> Result
 
 /// A re-plan only to see it (a fleet run after a module change): recorded as a plan run,
 /// but never stored (it is not the plan a customer's reviewers approved), and no status or
-/// comment is written to the customer's repository.
+/// comment is written to the customer's repository. `init` and `plan` only (no `show`).
 pub async fn preview(deps: &Deps<'_>, req: &Request) -> Result<PlanSummary, CommandError> {
     super::admit::admit(deps.config, &req.target)?;
     not_expired(deps, req)?;
@@ -68,17 +83,16 @@ pub async fn preview(deps: &Deps<'_>, req: &Request) -> Result<PlanSummary, Comm
     framed(deps, frame, req, super::drift::replan(deps, req)).await.map(|replanned| replanned.0)
 }
 
-async fn steps(deps: &Deps<'_>, req: &Request, kind: PlanKind) -> Result<Planned, CommandError> {
+async fn steps(deps: &Deps<'_>, req: &Request, kind: PlanKind, detail: PlanDetail) -> Result<Planned, CommandError> {
     let prepared = prepare(deps, req).await?;
-    let version = deps.terraform.version().await?;
-    let state = deps.terraform.state_id(prepared.workspace.path()).await?;
     let dir = prepared.workspace.path();
-    let saved = super::locking(deps, &req.target, async || deps.terraform.plan(dir, PLAN_FILE, kind).await).await?;
-    let summary = summarize(&saved.json);
+    let saved =
+        super::locking(deps, &req.target, async || deps.terraform.plan(dir, PLAN_FILE, kind, detail).await).await?;
+    let summary = summarize_saved(&saved);
     if summary.errored() || summary.incomplete() {
         return Err(TerraformError::PlanErrored { plan: Box::new(saved), details: Vec::new() }.into());
     }
-    let meta = plan_meta(deps, req, &prepared, &saved, version, state, &summary);
+    let meta = plan_meta(deps, req, &prepared, &saved, &summary);
     let plan_key = store(deps, req, &saved, &meta).await?;
     let comment = plan_comment(deps, req, &saved, &summary, &warnings(deps, req, kind));
     post_comment(deps, req, &comment).await;
@@ -124,34 +138,34 @@ fn plan_comment(
         sha: req.sha.as_str(),
         plan_sha256: &super::sha256_hex(&saved.bytes),
         summary,
-        plan_text: &saved.text,
+        plan_text: saved.text().unwrap_or_default(),
         run_url: deps.run_url.as_deref(),
         warnings,
     })
 }
 
-/// What apply will check the stored plan against.
+/// What apply will check the stored plan against: the version that made it and the state it
+/// was made against come with the saved plan.
 fn plan_meta(
     deps: &Deps<'_>,
     req: &Request,
     prepared: &Prepared,
     saved: &SavedPlan,
-    terraform_version: String,
-    state: Option<StateId>,
     summary: &PlanSummary,
 ) -> PlanMeta {
+    let state = saved.prior_state.as_ref();
     PlanMeta {
         customer: req.target.customer.to_string(),
         environment: req.target.env.to_string(),
         sha: req.sha.to_string(),
         plan_sha256: super::sha256_hex(&saved.bytes),
-        terraform_version,
+        terraform_version: saved.version.clone(),
         config_sha256: prepared.config_sha256.clone(),
         manager_commit: deps.manager_commit.clone(),
         created_at: now(),
         run_url: deps.run_url.clone(),
-        state_lineage: state.as_ref().map(|s| s.lineage.clone()),
-        state_serial: state.as_ref().map(|s| s.serial),
+        state_lineage: state.map(|s| s.lineage.clone()),
+        state_serial: state.map(|s| s.serial),
         has_changes: summary.has_changes(),
         add: summary.add,
         change: summary.change,
@@ -183,7 +197,7 @@ fn failure_comment(deps: &Deps<'_>, req: &Request, error: &CommandError) -> Stri
     let env = req.target.env.as_str();
     let run_url = deps.run_url.as_deref();
     if let Some(saved) = error.errored_plan() {
-        return plan_comment(deps, req, saved, &summarize(&saved.json), &[]);
+        return plan_comment(deps, req, saved, &summarize_saved(saved), &[]);
     }
     let diagnostics = error.diagnostics();
     if diagnostics.is_empty() {
@@ -215,7 +229,34 @@ mod tests {
         assert_eq!(comments.len(), 1);
         assert_eq!(comments[0].0, 7);
         assert!(comments[0].1.contains(&comment::marker("staging")));
-        assert_eq!(h.terraform.calls(), ["init", "version", "state", "plan"]);
+        assert_eq!(h.terraform.calls(), ["init", "plan", "show"]);
+        let stored = crate::store::Store::latest_plan(&h.store, &h.request().target).await.expect("store");
+        let stored = stored.expect("stored");
+        assert_eq!((stored.terraform_version.as_str(), stored.state_serial), ("1.11.4", Some(3)));
+    }
+
+    #[tokio::test]
+    async fn a_counts_plan_runs_init_and_plan_only_and_stores_the_same_facts() {
+        let h = Harness::new();
+        let planned = plan_with(&h.deps(), &h.request(), PlanKind::Update, PlanDetail::Counts).await.expect("plan");
+        assert_eq!(h.terraform.calls(), ["init", "plan"]);
+        assert_eq!((planned.summary.add, planned.summary.has_changes()), (1, true));
+        assert_eq!(h.host.states(), [StatusState::Pending, StatusState::Success]);
+        let stored = crate::store::Store::latest_plan(&h.store, &h.request().target).await.expect("store");
+        let stored = stored.expect("stored");
+        assert_eq!((stored.terraform_version.as_str(), stored.state_lineage.as_deref()), ("1.11.4", Some("lineage-1")));
+    }
+
+    #[tokio::test]
+    async fn an_errored_counts_plan_fails_and_is_never_stored() {
+        let h = Harness::new();
+        h.terraform.set(|s| s.plan_json["errored"] = serde_json::json!(true));
+        let error =
+            plan_with(&h.deps(), &h.request(), PlanKind::Update, PlanDetail::Counts).await.expect_err("errored");
+        assert!(error.errored_plan().is_some(), "{error:?}");
+        assert_eq!(error.exit_status(), ExitStatus::Failure);
+        let latest = crate::store::Store::latest_plan(&h.store, &h.request().target).await.expect("store");
+        assert!(latest.is_none(), "an errored plan must never become the plan to apply");
     }
 
     #[tokio::test]

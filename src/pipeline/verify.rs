@@ -41,8 +41,20 @@ pub enum Lookup {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rebuilt {
     pub config_sha256: String,
+    /// The running Terraform's version (known from `init`: no process of its own).
     pub terraform_version: String,
-    pub state: Option<StateId>,
+    pub state: StateCheck,
+}
+
+/// How the state the plan was made against is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateCheck {
+    /// This run read the current state (`state pull`, a dry run): compared here.
+    Current(Option<StateId>),
+    /// Terraform compares the saved plan's prior state with the current one itself when it
+    /// applies, and refuses a stale plan before changing anything; the apply flow turns
+    /// that refusal into [`Refusal::StaleState`]. No state is read here.
+    AtApply,
 }
 
 /// One check that passed.
@@ -127,10 +139,12 @@ pub fn verify(req: &Request, stored: &Stored, rebuilt: &Rebuilt) -> Result<Verif
             running: rebuilt.terraform_version.clone(),
         });
     }
-    let planned = (meta.state_lineage.as_deref(), meta.state_serial);
-    let current = (rebuilt.state.as_ref().map(|s| s.lineage.as_str()), rebuilt.state.as_ref().map(|s| s.serial));
-    if planned != current {
-        return Err(Refusal::StaleState { planned: planned.1, current: current.1 });
+    if let StateCheck::Current(state) = &rebuilt.state {
+        let planned = (meta.state_lineage.as_deref(), meta.state_serial);
+        let current = (state.as_ref().map(|s| s.lineage.as_str()), state.as_ref().map(|s| s.serial));
+        if planned != current {
+            return Err(Refusal::StaleState { planned: planned.1, current: current.1 });
+        }
     }
     Ok(Verified { bytes: bytes.to_vec(), meta: meta.clone(), checks: Check::ALL.to_vec() })
 }
@@ -185,7 +199,7 @@ mod tests {
         Rebuilt {
             config_sha256: "config".into(),
             terraform_version: "1.11.4".into(),
-            state: Some(StateId { lineage: "l".into(), serial: 3 }),
+            state: StateCheck::Current(Some(StateId { lineage: "l".into(), serial: 3 })),
         }
     }
 
@@ -194,6 +208,17 @@ mod tests {
         let verified = verify(&req(), &stored(), &rebuilt()).expect("verified");
         assert_eq!(verified.checks, Check::ALL);
         assert_eq!(verified.bytes, b"plan");
+    }
+
+    /// Apply leaves the state to Terraform; every other check still runs here, first.
+    #[test]
+    fn a_state_checked_at_apply_is_not_compared_but_the_rest_is() {
+        let at_apply = Rebuilt { state: StateCheck::AtApply, ..rebuilt() };
+        assert_eq!(verify(&req(), &stored(), &at_apply).expect("verified").checks, Check::ALL);
+        let other_version = Rebuilt { terraform_version: "1.15.5".into(), ..at_apply.clone() };
+        assert!(matches!(verify(&req(), &stored(), &other_version), Err(Refusal::TerraformVersion { .. })));
+        let other_config = Rebuilt { config_sha256: "changed".into(), ..at_apply };
+        assert_eq!(verify(&req(), &stored(), &other_config).expect_err("refused"), Refusal::ConfigChanged);
     }
 
     /// What differs, and a test of the refusal it must give.
@@ -254,16 +279,19 @@ mod tests {
             (
                 "stale state",
                 stored(),
-                Rebuilt { state: Some(StateId { lineage: "l".into(), serial: 4 }), ..rebuilt() },
+                Rebuilt { state: StateCheck::Current(Some(StateId { lineage: "l".into(), serial: 4 })), ..rebuilt() },
                 |r| matches!(r, Refusal::StaleState { planned: Some(3), current: Some(4) }),
             ),
             (
                 "state replaced (new lineage)",
                 stored(),
-                Rebuilt { state: Some(StateId { lineage: "other".into(), serial: 3 }), ..rebuilt() },
+                Rebuilt {
+                    state: StateCheck::Current(Some(StateId { lineage: "other".into(), serial: 3 })),
+                    ..rebuilt()
+                },
                 |r| matches!(r, Refusal::StaleState { .. }),
             ),
-            ("state deleted", stored(), Rebuilt { state: None, ..rebuilt() }, |r| {
+            ("state deleted", stored(), Rebuilt { state: StateCheck::Current(None), ..rebuilt() }, |r| {
                 matches!(r, Refusal::StaleState { current: None, .. })
             }),
         ];

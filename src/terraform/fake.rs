@@ -1,13 +1,15 @@
-//! A fake [`Terraform`] for unit tests: answers from fields, records every call, writes
-//! the saved plan file like the real one so the rest of the flow sees a real directory.
+//! A fake [`Terraform`] for unit tests: answers from fields, records every process the real
+//! one would run, writes the saved plan file like the real one so the rest of the flow sees a
+//! real directory.
 
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::{Outputs, PlanKind, SavedPlan, StateId, Terraform, TerraformError};
+use super::{Outputs, PlanDetail, PlanKind, PlanView, SavedPlan, StateId, StreamedPlan, Terraform, TerraformError};
 
 /// Makes the error a scripted call fails with.
 pub type Failure = fn() -> TerraformError;
@@ -16,9 +18,13 @@ pub type Failure = fn() -> TerraformError;
 #[derive(Debug, Clone)]
 pub struct Script {
     pub version: String,
+    /// The current state, and the prior state of every plan.
     pub state: Option<StateId>,
-    /// `show -json` of every plan.
+    /// `show -json` of every plan ([`PlanDetail::Full`]); its `errored` flag also marks the
+    /// stream of a [`PlanDetail::Counts`] plan errored.
     pub plan_json: Value,
+    /// The `plan -json` messages of every plan ([`PlanDetail::Counts`]).
+    pub plan_stream: Vec<Value>,
     pub plan_bytes: Vec<u8>,
     /// The lock file `init` writes (`None`: none, as with a provider-free configuration).
     pub lock_file: Option<String>,
@@ -43,6 +49,12 @@ impl Default for Script {
                     "change": { "actions": ["create"], "before": null, "after": {}, "after_unknown": {} }
                 }]
             }),
+            plan_stream: vec![
+                json!({"type": "planned_change", "change": {
+                    "resource": {"addr": "terraform_data.app", "resource": "terraform_data.app"},
+                    "action": "create"}}),
+                json!({"type": "change_summary", "changes": {"add": 1, "change": 0, "import": 0, "remove": 0}}),
+            ],
             plan_bytes: b"fake plan".to_vec(),
             lock_file: None,
             outputs: Outputs::default(),
@@ -55,11 +67,21 @@ impl Default for Script {
 pub struct FakeTerraform {
     script: Mutex<Script>,
     calls: Mutex<Vec<String>>,
+    /// A `-json` command ran: like the real one, the version is known without a process.
+    announced: AtomicBool,
+    /// The prior state of the last plan: apply refuses it, as Terraform does, once the state
+    /// has moved.
+    planned_state: Mutex<Option<Option<StateId>>>,
 }
 
 impl FakeTerraform {
     pub fn new(script: Script) -> Self {
-        Self { script: Mutex::new(script), calls: Mutex::new(Vec::new()) }
+        Self {
+            script: Mutex::new(script),
+            calls: Mutex::new(Vec::new()),
+            announced: AtomicBool::new(false),
+            planned_state: Mutex::default(),
+        }
     }
 
     /// Changes what the fake answers from now on.
@@ -67,7 +89,8 @@ impl FakeTerraform {
         change(&mut self.script.lock().expect("script lock"));
     }
 
-    /// The calls so far, e.g. `["version", "init", "state", "plan"]`.
+    /// The processes so far, e.g. `["init", "plan", "show"]` (`show`: both `show` commands of
+    /// a [`PlanDetail::Full`] plan; `version` and `state`: a process of their own).
     pub fn calls(&self) -> Vec<String> {
         self.calls.lock().expect("calls lock").clone()
     }
@@ -86,24 +109,53 @@ impl FakeTerraform {
 #[async_trait]
 impl Terraform for FakeTerraform {
     async fn version(&self) -> Result<String, TerraformError> {
+        if self.announced.load(Ordering::SeqCst) {
+            return Ok(self.script.lock().expect("script lock").version.clone());
+        }
         Ok(self.call("version")?.version)
     }
 
     async fn init(&self, dir: &Path) -> Result<(), TerraformError> {
-        if let Some(lock) = self.call("init")?.lock_file {
+        let script = self.call("init")?;
+        self.announced.store(true, Ordering::SeqCst);
+        if let Some(lock) = script.lock_file {
             std::fs::write(dir.join(".terraform.lock.hcl"), lock).expect("write the lock file");
         }
         Ok(())
     }
 
-    async fn plan(&self, dir: &Path, planfile: &str, kind: PlanKind) -> Result<SavedPlan, TerraformError> {
+    async fn plan(
+        &self,
+        dir: &Path,
+        planfile: &str,
+        kind: PlanKind,
+        detail: PlanDetail,
+    ) -> Result<SavedPlan, TerraformError> {
         let script = self.call(if kind == PlanKind::Destroy { "plan -destroy" } else { "plan" })?;
+        self.announced.store(true, Ordering::SeqCst);
         std::fs::write(dir.join(planfile), &script.plan_bytes).expect("write the plan file");
-        Ok(SavedPlan { bytes: script.plan_bytes, json: script.plan_json, text: "fake plan text".to_owned() })
+        *self.planned_state.lock().expect("state lock") = Some(script.state.clone());
+        let view = match detail {
+            PlanDetail::Full => {
+                self.call("show")?;
+                PlanView::Shown { json: script.plan_json, text: "fake plan text".to_owned() }
+            }
+            PlanDetail::Counts => {
+                let errored = script.plan_json["errored"] == json!(true);
+                PlanView::Streamed(StreamedPlan::new(script.plan_stream, errored))
+            }
+        };
+        Ok(SavedPlan { bytes: script.plan_bytes, version: script.version, prior_state: script.state, view })
     }
 
     async fn apply(&self, dir: &Path, planfile: &str) -> Result<Outputs, TerraformError> {
         let script = self.call("apply")?;
+        self.announced.store(true, Ordering::SeqCst);
+        if let Some(planned) = self.planned_state.lock().expect("state lock").clone()
+            && planned != script.state
+        {
+            return Err(TerraformError::StalePlan { details: vec!["Saved plan is stale".to_owned()] });
+        }
         assert!(dir.join(planfile).is_file(), "apply runs a plan file that is in place");
         Ok(script.outputs)
     }

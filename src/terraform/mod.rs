@@ -2,11 +2,15 @@
 //! runs the `terraform` (or `tofu`) executable, and a fake stands in for it in unit tests.
 //!
 //! Only machine-readable output is parsed (`-json` UI streams, `show -json`,
-//! `version -json`, `state pull`), so Terraform and OpenTofu behave the same.
+//! `version -json`, `state pull`, the saved plan's `tfstate`), so Terraform and OpenTofu
+//! behave the same.
 
 #[cfg(test)]
 pub mod fake;
+pub mod planfile;
+mod plugin_cache;
 pub mod process;
+pub mod streamed;
 pub mod summary;
 
 use std::collections::BTreeMap;
@@ -14,6 +18,8 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use serde_json::Value;
+
+pub use streamed::StreamedPlan;
 
 /// Errors from running Terraform, each naming the step.
 #[derive(Debug, thiserror::Error)]
@@ -71,13 +77,49 @@ pub struct StateId {
     pub serial: u64,
 }
 
-/// A saved plan: the file's bytes (what apply runs), `show -json` (what the summary reads)
-/// and `show` text (what reviewers read; never parsed).
+/// A saved plan: the file's bytes (what apply runs), the Terraform version that made it, the
+/// state it was made against, and what it will do ([`PlanView`]).
 #[derive(Debug, Clone)]
 pub struct SavedPlan {
     pub bytes: Vec<u8>,
-    pub json: Value,
-    pub text: String,
+    /// From the `plan -json` stream's first message.
+    pub version: String,
+    /// The prior state's lineage and serial, read from the plan file itself (`None`: the
+    /// plan was made against no state).
+    pub prior_state: Option<StateId>,
+    pub view: PlanView,
+}
+
+impl SavedPlan {
+    /// `show` text for reviewers, when the plan was made with [`PlanDetail::Full`].
+    pub fn text(&self) -> Option<&str> {
+        match &self.view {
+            PlanView::Shown { text, .. } => Some(text),
+            PlanView::Streamed(_) => None,
+        }
+    }
+}
+
+/// What a saved plan says it will do, as its [`PlanDetail`] read it.
+#[derive(Debug, Clone)]
+pub enum PlanView {
+    /// `show -json` (what the summary reads) and `show` text (what reviewers read; never
+    /// parsed).
+    Shown { json: Value, text: String },
+    /// The plan's own `-json` stream: every change, counted the same way, without attribute
+    /// or output values.
+    Streamed(StreamedPlan),
+}
+
+/// How much of a plan to read back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanDetail {
+    /// `show -json` and `show` of the saved plan (two more processes, side by side): for a
+    /// pull request comment with the plan text and output values.
+    Full,
+    /// Only the `plan -json` stream, no `show` at all: counts, addresses and actions, for
+    /// drift checks and fleet re-plans.
+    Counts,
 }
 
 /// The root module's outputs after an apply, from the `-json` stream's `outputs` message.
@@ -123,22 +165,31 @@ pub enum PlanKind {
 #[async_trait]
 pub trait Terraform: Send + Sync {
     /// The version string (`1.11.4`); a plan only applies with the version that made it.
+    /// Free once any command has run (`init` says it first); a process otherwise.
     async fn version(&self) -> Result<String, TerraformError>;
 
     /// `init` in `dir`.
     async fn init(&self, dir: &Path) -> Result<(), TerraformError>;
 
     /// Plans into `planfile` (with [`PlanKind::Destroy`], a plan that destroys everything
-    /// in the state) and returns the saved plan.
-    async fn plan(&self, dir: &Path, planfile: &str, kind: PlanKind) -> Result<SavedPlan, TerraformError>;
+    /// in the state) and returns the saved plan, read back as `detail` says.
+    async fn plan(
+        &self,
+        dir: &Path,
+        planfile: &str,
+        kind: PlanKind,
+        detail: PlanDetail,
+    ) -> Result<SavedPlan, TerraformError>;
 
     /// Applies exactly the saved plan `planfile`; returns the root module's outputs as the
-    /// apply reported them.
+    /// apply reported them. Terraform itself refuses a plan whose prior state is no longer
+    /// the current one ([`TerraformError::StalePlan`]).
     async fn apply(&self, dir: &Path, planfile: &str) -> Result<Outputs, TerraformError>;
 
     /// Destroys everything in the state of `dir`'s configuration.
     async fn destroy(&self, dir: &Path) -> Result<(), TerraformError>;
 
-    /// The current state's lineage and serial (`None` when there is no state yet).
+    /// The current state's lineage and serial (`None` when there is no state yet): a
+    /// process of its own, so only for a dry run and for explaining a stale plan.
     async fn state_id(&self, dir: &Path) -> Result<Option<StateId>, TerraformError>;
 }

@@ -3,10 +3,15 @@
 //! The executable is found once ([`ProcessTerraform::locate`]); each call logs a line saying
 //! what runs. Tool output is streamed to the log as it comes; on failure the error
 //! diagnostics are kept for the message.
+//!
+//! Processes per flow: a plan is `init` and `plan` (plus `show -json` and `show`, side by
+//! side, for [`PlanDetail::Full`]); an apply is `init` and `apply`. The version comes from
+//! the first message of any `-json` stream, the prior state from the saved plan file.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,7 +19,9 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use super::{Outputs, PlanKind, SavedPlan, StateId, Terraform, TerraformError};
+use super::plugin_cache::PluginCacheGate;
+use super::streamed::{StreamedPlan, announced_version, is_plan_message};
+use super::{Outputs, PlanDetail, PlanKind, PlanView, SavedPlan, StateId, Terraform, TerraformError, planfile};
 use crate::cancel::Cancel;
 use crate::output;
 
@@ -29,9 +36,11 @@ pub struct ProcessTerraform {
     /// Asks a running Terraform to stop; it then has `stop_timeout` to do so.
     cancel: Cancel,
     stop_timeout: Duration,
-    /// One `init` at a time in this process: parallel inits on one shared plugin cache
-    /// corrupt it (hashicorp/terraform#31964); plans and applies still run in parallel.
-    init_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Inits that may fill the shared plugin cache run one at a time; inits that only read
+    /// it run side by side (see [`super::plugin_cache`]).
+    cache_gate: Arc<PluginCacheGate>,
+    /// The version the executable announced (every `-json` stream starts with it).
+    version: Arc<OnceLock<String>>,
 }
 
 impl ProcessTerraform {
@@ -48,7 +57,8 @@ impl ProcessTerraform {
                 lock_timeout: Duration::ZERO,
                 cancel: Cancel::new(),
                 stop_timeout: Duration::from_secs(60),
-                init_lock: std::sync::Arc::default(),
+                cache_gate: Arc::default(),
+                version: Arc::default(),
             }),
             None => Err(TerraformError::NotFound { wanted: wanted.to_owned() }),
         }
@@ -125,13 +135,32 @@ impl ProcessTerraform {
         TerraformError::Spawn { program: self.program.display().to_string(), source }
     }
 
-    /// The saved plan `planfile`: its bytes, `show -json` and `show`.
-    async fn saved_plan(&self, dir: &Path, planfile: &str) -> Result<SavedPlan, TerraformError> {
-        // Both read the same saved plan: run side by side.
-        let (json, text) = tokio::try_join!(self.show_json(dir, planfile), self.show_text(dir, planfile))?;
+    /// The saved plan `planfile`: its bytes, its prior state (from the file) and, as `detail`
+    /// says, `show -json` and `show` or what its stream said.
+    async fn saved_plan(
+        &self,
+        dir: &Path,
+        planfile: &str,
+        detail: PlanDetail,
+        version: String,
+        streamed: StreamedPlan,
+    ) -> Result<SavedPlan, TerraformError> {
         let path = dir.join(planfile);
-        let bytes = tokio::fs::read(&path).await.map_err(|source| TerraformError::ReadPlan { path, source })?;
-        Ok(SavedPlan { bytes, json, text })
+        let bytes =
+            tokio::fs::read(&path).await.map_err(|source| TerraformError::ReadPlan { path: path.clone(), source })?;
+        let prior_state = planfile::prior_state(&bytes).map_err(|e| TerraformError::ReadPlan {
+            path,
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })?;
+        let view = match detail {
+            PlanDetail::Full => {
+                // Both read the same saved plan: run side by side.
+                let (json, text) = tokio::try_join!(self.show_json(dir, planfile), self.show_text(dir, planfile))?;
+                PlanView::Shown { json, text }
+            }
+            PlanDetail::Counts => PlanView::Streamed(streamed),
+        };
+        Ok(SavedPlan { bytes, version, prior_state, view })
     }
 
     /// `-lock-timeout=<seconds>s`.
@@ -143,12 +172,6 @@ impl ProcessTerraform {
     async fn capture(&self, dir: &Path, step: &'static str, args: &[&str]) -> Result<String, TerraformError> {
         let ran = self.run(dir, step, args, Stdout::Capture).await?;
         if ran.code == 0 { Ok(ran.stdout) } else { Err(ran.failure(step)) }
-    }
-
-    /// Streams a plain-text command's output to the log.
-    async fn stream_text(&self, dir: &Path, step: &'static str, args: &[&str]) -> Result<(), TerraformError> {
-        let ran = self.run(dir, step, args, Stdout::Text).await?;
-        if ran.code == 0 { Ok(()) } else { Err(ran.failure(step)) }
     }
 
     /// Streams a `-json` UI command: each message goes to the log, error diagnostics are kept.
@@ -164,12 +187,17 @@ impl ProcessTerraform {
         if ok.contains(&ran.code) {
             return Ok((ran.code, std::mem::take(&mut ran.outputs)));
         }
-        Err(match ran.failure(step) {
+        Err(self.failure(ran, step))
+    }
+
+    /// The error for a command that exited with a code it should not have.
+    fn failure(&self, ran: Ran, step: &'static str) -> TerraformError {
+        match ran.failure(step) {
             TerraformError::Locked { details, .. } => {
                 TerraformError::Locked { waited_secs: self.lock_timeout.as_secs(), details }
             }
             other => other,
-        })
+        }
     }
 
     /// Runs one command: stdout handled as `mode` says, stderr copied to the log and kept.
@@ -187,6 +215,10 @@ impl ProcessTerraform {
             None => StdoutRead::default(),
         };
         let stderr = collect(stderr).await;
+        if let Some(version) = &out.version {
+            // The executable does not change under a running process: the first word counts.
+            let _ = self.version.set(version.clone());
+        }
         let code = exit?;
         Ok(Ran {
             code,
@@ -196,6 +228,8 @@ impl ProcessTerraform {
             stale: out.stale,
             outputs: out.outputs,
             stderr,
+            version: out.version,
+            plan: out.plan,
         })
     }
 
@@ -239,10 +273,10 @@ impl ProcessTerraform {
 enum Stdout {
     /// Keep it (small machine-readable output: `show -json`, `version -json`, `state pull`).
     Capture,
-    /// Copy it to the log.
-    Text,
-    /// A `-json` UI stream: log each message, keep error diagnostics.
+    /// A `-json` UI stream: log each message, keep error diagnostics and the version.
     Json,
+    /// A `plan -json` stream: as [`Stdout::Json`], and keep the messages that describe the plan.
+    Plan,
 }
 
 #[derive(Debug, Default)]
@@ -253,6 +287,8 @@ struct StdoutRead {
     stale: bool,
     /// The last `outputs` message (apply), sensitive values already dropped.
     outputs: Outputs,
+    version: Option<String>,
+    plan: Vec<Value>,
 }
 
 /// A finished command.
@@ -264,6 +300,10 @@ struct Ran {
     stale: bool,
     outputs: Outputs,
     stderr: Vec<String>,
+    /// What its `-json` stream's first message announced.
+    version: Option<String>,
+    /// A `plan -json` stream's messages that describe the plan.
+    plan: Vec<Value>,
 }
 
 impl Ran {
@@ -289,18 +329,22 @@ async fn read_stdout<R: tokio::io::AsyncBufRead + Unpin>(reader: R, mode: Stdout
             let _ = tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut bytes).await;
             read.text = String::from_utf8_lossy(&bytes).into_owned();
         }
-        Stdout::Text => {
-            pump(reader, false).await;
-        }
-        Stdout::Json => {
+        Stdout::Json | Stdout::Plan => {
             let mut lines = reader.lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 let Ok(msg) = serde_json::from_str::<Value>(&line) else {
                     output::log(&format!("  │ {line}"));
                     continue;
                 };
-                if let Some(text) = msg["@message"].as_str() {
-                    output::log(&format!("  │ {text}"));
+                if let Some(text) = msg["@message"].as_str().map(without_color)
+                    && !text.trim().is_empty()
+                {
+                    output::log(&format!("  │ {}", text.trim_matches('\n').trim_end()));
+                }
+                if read.version.is_none()
+                    && let Some(version) = announced_version(&msg)
+                {
+                    read.version = Some(version.to_owned());
                 }
                 if msg["type"] == "outputs" {
                     read.outputs = Outputs::from_message(&msg["outputs"]);
@@ -317,6 +361,9 @@ async fn read_stdout<R: tokio::io::AsyncBufRead + Unpin>(reader: R, mode: Stdout
                         format!("{summary}: {detail}")
                     });
                 }
+                if matches!(mode, Stdout::Plan) && is_plan_message(&msg) {
+                    read.plan.push(msg);
+                }
             }
         }
     }
@@ -325,25 +372,44 @@ async fn read_stdout<R: tokio::io::AsyncBufRead + Unpin>(reader: R, mode: Stdout
 
 #[async_trait]
 impl Terraform for ProcessTerraform {
-    /// `terraform version -json` → the version string.
+    /// The version any `-json` command announced; `terraform version -json` only when none
+    /// has run yet.
     async fn version(&self) -> Result<String, TerraformError> {
+        if let Some(version) = self.version.get() {
+            return Ok(version.clone());
+        }
         let out = self.capture(Path::new("."), "version", &["version", "-json"]).await?;
         let doc: Value = serde_json::from_str(&out)
             .map_err(|e| TerraformError::BadOutput { step: "version", message: e.to_string() })?;
-        doc["terraform_version"]
+        let version = doc["terraform_version"]
             .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| TerraformError::BadOutput { step: "version", message: "no `terraform_version`".into() })
+            .ok_or_else(|| TerraformError::BadOutput { step: "version", message: "no `terraform_version`".into() })?;
+        Ok(self.version.get_or_init(|| version.to_owned()).clone())
     }
 
+    /// `terraform init -json` (its first message gives the version). With a shared plugin
+    /// cache, only an init that may fill the cache runs alone.
     async fn init(&self, dir: &Path) -> Result<(), TerraformError> {
-        let _one_at_a_time = self.init_lock.lock().await;
-        output::log(&format!("» terraform init ({})", dir.display()));
-        self.stream_text(dir, "init", &["init", "-input=false", "-no-color", "-reconfigure"]).await
+        let init = async || {
+            output::log(&format!("» terraform init ({})", dir.display()));
+            self.stream_json(dir, "init", &["init", "-json", "-input=false", "-reconfigure"], &[0]).await.map(drop)
+        };
+        match self.plugin_cache_dir {
+            Some(_) => self.cache_gate.init(dir, init).await,
+            None => init().await,
+        }
     }
 
-    /// `terraform plan -out=PLANFILE`, then `show -json` and `show` of the saved plan.
-    async fn plan(&self, dir: &Path, planfile: &str, kind: PlanKind) -> Result<SavedPlan, TerraformError> {
+    /// `terraform plan -json -out=PLANFILE`; for [`PlanDetail::Full`], then `show -json` and
+    /// `show` of the saved plan. An errored plan (exit 1 with a saved plan) is
+    /// [`TerraformError::PlanErrored`], with what it could plan.
+    async fn plan(
+        &self,
+        dir: &Path,
+        planfile: &str,
+        kind: PlanKind,
+        detail: PlanDetail,
+    ) -> Result<SavedPlan, TerraformError> {
         let out = format!("-out={planfile}");
         let lock = self.lock_timeout_arg();
         let mut args = vec!["plan", "-json", "-input=false", "-detailed-exitcode", &lock, &out];
@@ -353,15 +419,30 @@ impl Terraform for ProcessTerraform {
         } else {
             output::log("» terraform plan");
         }
-        match self.stream_json(dir, "plan", &args, &[0, 2]).await {
-            Ok(_) => self.saved_plan(dir, planfile).await,
-            // An errored plan is still saved: show what it could plan, and why it stopped.
-            Err(TerraformError::Failed { details, .. }) if dir.join(planfile).is_file() => {
-                let plan = Box::new(self.saved_plan(dir, planfile).await?);
-                Err(TerraformError::PlanErrored { plan, details })
+        // A plan file left by an earlier run must never pass for this run's.
+        match tokio::fs::remove_file(dir.join(planfile)).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(TerraformError::ReadPlan { path: dir.join(planfile), source: e });
             }
-            Err(e) => Err(e),
+            _ => {}
         }
+        let ran = self.run(dir, "plan", &args, Stdout::Plan).await?;
+        // An errored plan is still saved: show what it could plan, and why it stopped.
+        let errored = ran.code == 1 && !ran.locked && !ran.stale && dir.join(planfile).is_file();
+        if !matches!(ran.code, 0 | 2) && !errored {
+            return Err(self.failure(ran, "plan"));
+        }
+        let version = match ran.version {
+            Some(version) => version,
+            None => self.version().await?,
+        };
+        let streamed = StreamedPlan::new(ran.plan, errored);
+        let saved = self.saved_plan(dir, planfile, detail, version, streamed).await?;
+        if errored {
+            let details = if ran.diagnostics.is_empty() { ran.stderr } else { ran.diagnostics };
+            return Err(TerraformError::PlanErrored { plan: Box::new(saved), details });
+        }
+        Ok(saved)
     }
 
     /// `terraform apply -json PLANFILE`; the outputs come from the stream's `outputs` message.
@@ -400,6 +481,28 @@ fn is_lock_error(diagnostic: &Value) -> bool {
     diagnostic["summary"].as_str().is_some_and(|s| s.to_lowercase().contains("state lock"))
 }
 
+/// `text` without ANSI color sequences (`ESC [ … m`): `init -json` leaves some in its
+/// messages, which would reach the log as escaped noise.
+fn without_color(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // A CSI sequence ends with a byte in `@`..=`~`; anything else after ESC is dropped with it.
+            if chars.next() == Some('[') {
+                for end in chars.by_ref() {
+                    if ('@'..='~').contains(&end) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A task copying one stream to the log.
 type Pump = tokio::task::JoinHandle<Vec<String>>;
 
@@ -411,10 +514,15 @@ async fn collect(pump: Option<Pump>) -> Vec<String> {
     }
 }
 
-/// A saved plan whose prior state is no longer the current one (`Saved plan is stale`, the
-/// same summary in Terraform and OpenTofu): another apply changed the state first.
+/// A saved plan whose prior state is no longer the current one: `Saved plan is stale` (the
+/// serial moved: another apply changed the state first) or `Saved plan does not match the
+/// given state` (another lineage: the state was replaced), the same summaries in Terraform
+/// and OpenTofu.
 fn is_stale_plan(diagnostic: &Value) -> bool {
-    diagnostic["summary"].as_str().is_some_and(|s| s.to_lowercase().contains("saved plan is stale"))
+    diagnostic["summary"].as_str().is_some_and(|s| {
+        let s = s.to_lowercase();
+        s.contains("saved plan is stale") || s.contains("saved plan does not match the given state")
+    })
 }
 
 /// Copies lines to the log; returns them when `keep` (bounded, for error messages).
@@ -444,10 +552,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn color_sequences_are_dropped_from_messages() {
+        let message = "\u{1b}[0m\u{1b}[32m\nSuccessfully configured the backend \"local\"!\u{1b}[0m";
+        assert_eq!(without_color(message), "\nSuccessfully configured the backend \"local\"!");
+        assert_eq!(without_color("\u{1b}[0m\u{1b}[1m"), "");
+        assert_eq!(without_color("plain │ text"), "plain │ text");
+    }
+
+    #[test]
     fn lock_and_stale_plan_diagnostics_are_recognised() {
         let diagnostic = |summary: &str| serde_json::json!({ "severity": "error", "summary": summary });
         assert!(is_lock_error(&diagnostic("Error acquiring the state lock")));
         assert!(is_stale_plan(&diagnostic("Saved plan is stale")));
+        assert!(is_stale_plan(&diagnostic("Saved plan does not match the given state")));
         assert!(!is_stale_plan(&diagnostic("Error acquiring the state lock")));
         assert!(!is_lock_error(&diagnostic("Saved plan is stale")));
     }

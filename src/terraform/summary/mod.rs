@@ -1,5 +1,6 @@
-//! A plan summary from `terraform show -json PLANFILE`: everything Terraform will do, counted
-//! by Terraform's own rule, destructive changes first.
+//! A plan summary from `terraform show -json PLANFILE` (or, with no `show`, from the
+//! `plan -json` stream: [`summarize_stream`]): everything Terraform will do, counted by
+//! Terraform's own rule, destructive changes first.
 //!
 //! It knows every change kind Terraform's plan renderer shows — create, update, destroy,
 //! replace, move, import, forget, data-source reads during apply, deferred changes, action
@@ -12,6 +13,7 @@
 
 mod change;
 mod outputs;
+mod streamed;
 mod text;
 
 #[cfg(test)]
@@ -22,6 +24,9 @@ use serde_json::Value;
 
 pub use change::{Action, ResourceChange};
 pub use outputs::OutputChange;
+pub use streamed::{VALUE_NOT_SHOWN, summarize_stream};
+
+use super::{PlanView, SavedPlan};
 
 /// A change Terraform could not plan yet (`deferred_changes`, `deferred_action_invocations`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -173,6 +178,14 @@ impl PlanSummary {
     /// `⚠ 1 to destroy, 1 to forget · 3 to add`.
     pub fn status_description(&self) -> String {
         text::status_description(self)
+    }
+}
+
+/// Summarises a saved plan from the view it carries: `show -json`, or its `plan -json` stream.
+pub fn summarize_saved(plan: &SavedPlan) -> PlanSummary {
+    match &plan.view {
+        PlanView::Shown { json, .. } => summarize(json),
+        PlanView::Streamed(streamed) => summarize_stream(streamed),
     }
 }
 
