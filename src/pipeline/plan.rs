@@ -247,6 +247,21 @@ mod tests {
         assert_eq!((stored.terraform_version.as_str(), stored.state_lineage.as_deref()), ("1.11.4", Some("lineage-1")));
     }
 
+    /// Drift re-plans need counts only: `init` and `plan`, like a shell loop.
+    #[tokio::test]
+    async fn a_drift_replan_runs_init_and_plan_only() {
+        let h = Harness::new();
+        plan(&h.deps(), &h.request()).await.expect("plan");
+        crate::pipeline::apply::apply(&h.deps(), &h.request(), crate::pipeline::apply::Mode::Apply)
+            .await
+            .expect("apply");
+        let before = h.terraform.calls().len();
+        let drift = crate::pipeline::drift::check(&h.deps(), &h.request().target).await;
+        assert_eq!(drift.result, crate::pipeline::drift::DriftState::Drifted, "{drift:?}");
+        assert_eq!(drift.add, 1);
+        assert_eq!(h.terraform.calls()[before..], ["init", "plan"]);
+    }
+
     #[tokio::test]
     async fn an_errored_counts_plan_fails_and_is_never_stored() {
         let h = Harness::new();

@@ -7,6 +7,7 @@
 //! Processes per flow: a plan is `init` and `plan` (plus `show -json` and `show`, side by
 //! side, for [`PlanDetail::Full`]); an apply is `init` and `apply`. The version comes from
 //! the first message of any `-json` stream, the prior state from the saved plan file.
+//! (`init -json` needs Terraform 1.9 or later, or OpenTofu.)
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
