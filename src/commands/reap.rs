@@ -17,11 +17,11 @@ use crate::fleet;
 use crate::identity::{Sha, Target};
 use crate::local_host::LocalHost;
 use crate::pipeline::apply::{Mode, apply};
-use crate::pipeline::plan::plan_kind;
+use crate::pipeline::plan::plan_with;
 use crate::pipeline::{Deps, Request, last_applied};
 use crate::report::markdown::code;
 use crate::report::{name_of, prefix, truncate_chars};
-use crate::terraform::PlanKind;
+use crate::terraform::{PlanDetail, PlanKind};
 
 /// What reaping one environment did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -189,7 +189,8 @@ async fn destroy(deps: &Deps<'_>, target: &Target, dry_run: bool, out: &mut Reap
         return Ok(ReapState::WouldReap);
     }
     let req = Request { target: target.clone(), sha, pull_request: None };
-    let planned = plan_kind(deps, &req, PlanKind::Destroy).await?;
+    // No reviewer reads this plan: counts only (`init` and `plan`, no `show`).
+    let planned = plan_with(deps, &req, PlanKind::Destroy, PlanDetail::Counts).await?;
     if !planned.summary.has_changes() {
         return Ok(ReapState::AlreadyEmpty);
     }
