@@ -111,7 +111,12 @@ def peak_rss(work):
     dir = work / "rss"
     dir.mkdir()
     shutil.copytree(ROOT / "customer-template", dir / "shop")
-    config(dir, dir / "store", module="bulk-app-environment", modules_dir=ROOT / "bench/modules")
+    # The sandbox module with 5,000 more resources.
+    module = dir / "modules" / "bulk-app-environment"
+    shutil.copytree(ROOT / "manager-terraform/sandbox-app-environment", module)
+    with open(module / "main.tf", "a") as main:
+        main.write('\nresource "terraform_data" "bulk" {\n  count = 5000\n  input = { index = count.index }\n}\n')
+    config(dir, dir / "store", module="bulk-app-environment", modules_dir=dir / "modules")
     proc = subprocess.Popen(
         [ENGINE, "plan", "--source-dir", "shop", "--env", "staging"], cwd=dir, env=env(), **QUIET
     )
@@ -127,8 +132,7 @@ def peak_rss(work):
         time.sleep(0.02)
     if proc.returncode != 0:
         raise SystemExit(f"the 5,000-resource plan failed (exit {proc.returncode})")
-    resources = len(list((dir / "store").rglob("*.tfplan")))
-    return peak / 1024, resources
+    return peak / 1024
 
 
 def validations(work):
@@ -185,7 +189,7 @@ def main():
         rows.append((f"fleet: plan --all ({FLEET} customers) vs sequential loop", f"{engine:.1f} s vs {loop:.1f} s",
                      f"{loop / engine:.2f}x faster", ">= 1.8x"))
         print(rows[-1], flush=True)
-        rss, _ = peak_rss(work)
+        rss = peak_rss(work)
         rows.append(("engine peak RSS, 5,000-resource plan", f"{rss:.1f} MB", "-", "<= 30 MB"))
         print(rows[-1], flush=True)
         seconds = validations(work)

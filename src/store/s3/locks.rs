@@ -267,19 +267,7 @@ async fn delete_table_lock(store: &S3Store, target: &Target, lock: &LockInfo) ->
 
 async fn list_lockfiles(store: &S3Store) -> Result<Vec<LockInfo>, StoreError> {
     let layout = store.layout();
-    let mut pages = store
-        .clients()
-        .s3
-        .list_objects_v2()
-        .bucket(layout.bucket())
-        .prefix(layout.list_prefix())
-        .into_paginator()
-        .send();
-    let mut keys = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| remote("s3", "ListObjectsV2", layout.s3_uri(&layout.list_prefix()), e))?;
-        keys.extend(page.contents().iter().filter_map(|o| o.key()).filter(|k| is_lockfile_key(k)).map(str::to_owned));
-    }
+    let keys = super::plans::keys_where(store, is_lockfile_key).await?;
     let mut locks = Vec::with_capacity(keys.len());
     for key in keys {
         // A lock released between listing and reading is simply no longer there.

@@ -241,26 +241,28 @@ async fn put_object(
     request.send().await.map(|_| ())
 }
 
-/// An object's bytes and ETag, or `None` when there is no such key.
-/// Every target with a state object under the key prefix (paginated listing).
-pub(super) async fn state_targets(store: &S3Store) -> Result<Vec<Target>, StoreError> {
+/// Every key under the store's prefix that `keep` accepts (paginated listing).
+pub(super) async fn keys_where(store: &S3Store, keep: impl Fn(&str) -> bool) -> Result<Vec<String>, StoreError> {
     let layout = store.layout();
-    let mut pages = store
-        .clients()
-        .s3
-        .list_objects_v2()
-        .bucket(layout.bucket())
-        .prefix(layout.list_prefix())
-        .into_paginator()
-        .send();
-    let mut targets = Vec::new();
+    let prefix = layout.list_prefix();
+    let mut pages =
+        store.clients().s3.list_objects_v2().bucket(layout.bucket()).prefix(&prefix).into_paginator().send();
+    let mut keys = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| remote("s3", "ListObjectsV2", layout.s3_uri(&layout.list_prefix()), e))?;
-        targets.extend(page.contents().iter().filter_map(|o| o.key()).filter_map(|k| layout.target_of_state_key(k)));
+        let page = page.map_err(|e| remote("s3", "ListObjectsV2", layout.s3_uri(&prefix), e))?;
+        keys.extend(page.contents().iter().filter_map(|o| o.key()).filter(|k| keep(k)).map(str::to_owned));
     }
-    Ok(targets)
+    Ok(keys)
 }
 
+/// Every target with a state object under the key prefix.
+pub(super) async fn state_targets(store: &S3Store) -> Result<Vec<Target>, StoreError> {
+    let layout = store.layout();
+    let keys = keys_where(store, |k| layout.target_of_state_key(k).is_some()).await?;
+    Ok(keys.iter().filter_map(|k| layout.target_of_state_key(k)).collect())
+}
+
+/// An object's bytes and ETag, or `None` when there is no such key.
 pub(super) async fn read_object(store: &S3Store, key: &str) -> Result<Option<(Vec<u8>, Option<String>)>, StoreError> {
     let location = || store.layout().s3_uri(key);
     let output = match store.clients().s3.get_object().bucket(store.layout().bucket()).key(key).send().await {
