@@ -92,7 +92,9 @@ def fleet(work):
         infra.mkdir(parents=True)
         (infra / "variables.yml").write_text(template)
     config(dir, dir / "store", customers=names)
-    engine = timed([ENGINE, "plan", "--all", "--source-root", "customers"], dir)
+    parallel = os.environ.get("BENCH_PARALLEL")
+    extra = ["--parallel", parallel] if parallel else []
+    engine = timed([ENGINE, "plan", "--all", "--source-root", "customers", *extra], dir)
     start = time.perf_counter()
     for name in names:
         out = dir / "loop" / name
@@ -140,11 +142,11 @@ def validations(work):
     dir = work / "validate"
     text = (ROOT / "customer-template/infra/variables.yml").read_text()
     for i in range(VALIDATIONS):
-        file = dir / f"c{i:04}" / "variables.yml"
+        file = dir / "customers" / f"c{i:04}" / "variables.yml"
         file.parent.mkdir(parents=True)
         file.write_text(text)
     config(dir, dir / "store")
-    runs = [timed([ENGINE, "validate", "."], dir) for _ in range(3)]
+    runs = [timed([ENGINE, "validate", "customers"], dir) for _ in range(3)]
     return statistics.median(runs)
 
 
@@ -175,34 +177,41 @@ def machine():
 
 
 def main():
+    only = set(sys.argv[1:])  # e.g. `bench/run fleet rss`; none: all
+    wanted = lambda name: not only or name in only  # noqa: E731
     if not ENGINE.is_file() or not TERRAFORM:
         raise SystemExit("run through bench/run (it builds the release binary and finds Terraform)")
     print(f"machine: {machine()}", flush=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="infra-bench-") as tmp:
         work = Path(tmp)
-        engine, bare = engine_overhead(work)
-        rows.append(("engine overhead: plan vs bare init+plan+show -json", f"{engine:.2f} s vs {bare:.2f} s",
-                     f"{engine / bare:.2f}x", "<= 1.05x"))
-        print(rows[-1], flush=True)
-        engine, loop = fleet(work)
-        rows.append((f"fleet: plan --all ({FLEET} customers) vs sequential loop", f"{engine:.1f} s vs {loop:.1f} s",
-                     f"{loop / engine:.2f}x faster", ">= 1.8x"))
-        print(rows[-1], flush=True)
-        rss = peak_rss(work)
-        rows.append(("engine peak RSS, 5,000-resource plan", f"{rss:.1f} MB", "-", "<= 30 MB"))
-        print(rows[-1], flush=True)
-        seconds = validations(work)
-        rows.append((f"validate {VALIDATIONS} files in one process", f"{seconds:.3f} s", "-", "< 0.5 s"))
-        print(rows[-1], flush=True)
-    calls = api_calls()
-    rows.append(("GitHub API calls per PR plan run (100 comments)", str(calls), "-", "<= 6"))
+        if wanted("overhead"):
+            engine, bare = engine_overhead(work)
+            rows.append(("engine overhead: plan vs bare init+plan+show -json", f"{engine:.2f} s vs {bare:.2f} s",
+                         f"{engine / bare:.2f}x", "<= 1.05x"))
+            print(rows[-1], flush=True)
+        if wanted("fleet"):
+            engine, loop = fleet(work)
+            rows.append((f"fleet: plan --all ({FLEET} customers) vs sequential loop", f"{engine:.1f} s vs {loop:.1f} s",
+                         f"{loop / engine:.2f}x faster", ">= 1.8x"))
+            print(rows[-1], flush=True)
+        if wanted("rss"):
+            rss = peak_rss(work)
+            rows.append(("engine peak RSS, 5,000-resource plan", f"{rss:.1f} MB", "-", "<= 30 MB"))
+            print(rows[-1], flush=True)
+        if wanted("validate"):
+            seconds = validations(work)
+            rows.append((f"validate {VALIDATIONS} files in one process", f"{seconds:.3f} s", "-", "< 0.5 s"))
+            print(rows[-1], flush=True)
+    if wanted("api"):
+        calls = api_calls()
+        rows.append(("GitHub API calls per PR plan run (100 comments)", str(calls), "-", "<= 6"))
     width = max(len(r[0]) for r in rows)
     print()
     print(f"{'benchmark':<{width}}  {'measured':<22}  {'ratio':<14}  target")
     for name, measured, ratio, target in rows:
         print(f"{name:<{width}}  {measured:<22}  {ratio:<14}  {target}")
-    print(f"\n(median of {PAIRS} alternating pairs for the overhead; bench/run to re-run)")
+    print(f"\n(median of {PAIRS} alternating pairs for the overhead; `bench/run [overhead fleet rss validate api]`)")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ use crate::store::Store;
 use crate::store::local::LocalStore;
 use crate::store::s3::S3Store;
 use crate::terraform::Terraform;
+use crate::terraform::go_runtime;
 use crate::terraform::process::ProcessTerraform;
 use crate::workspace::WorkRoot;
 
@@ -30,6 +31,8 @@ pub struct Context<'a> {
     store: OnceCell<Box<dyn Store>>,
     terraform: OnceCell<Box<dyn Terraform>>,
     github: OnceCell<GithubHost>,
+    /// How many Terraform processes run at once (fleet runs), set before the first use.
+    parallel: std::sync::OnceLock<usize>,
 }
 
 impl<'a> Context<'a> {
@@ -41,7 +44,14 @@ impl<'a> Context<'a> {
             store: OnceCell::new(),
             terraform: OnceCell::new(),
             github: OnceCell::new(),
+            parallel: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Says that up to `n` Terraform processes will run at once; call before the first
+    /// [`Context::deps`] (their Go runtime is sized for it).
+    pub fn run_in_parallel(&self, n: usize) {
+        let _ = self.parallel.set(n);
     }
 
     /// `infra-manager.yml` (built-in local-mode defaults when the file is missing).
@@ -83,10 +93,17 @@ impl<'a> Context<'a> {
             .get_or_try_init(|| async {
                 let wanted = self.settings.terraform_override.as_deref().unwrap_or(&config.terraform.binary);
                 let tf = &config.terraform;
-                let found = ProcessTerraform::locate(wanted, self.settings.search_path.as_deref())?
+                let mut found = ProcessTerraform::locate(wanted, self.settings.search_path.as_deref())?
                     .with_plugin_cache(&tf.plugin_cache_dir)
                     .with_lock_timeout(tf.lock_timeout)
                     .with_cancel(self.cancel.clone(), tf.stop_timeout);
+                if !self.settings.go_runtime_set {
+                    let parallel = self.parallel.get().copied().unwrap_or(1);
+                    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+                    for (key, value) in go_runtime::tuned(parallel, cores, go_runtime::memory_bytes()) {
+                        found = found.with_env(&key, &value);
+                    }
+                }
                 Ok::<_, CommandError>(Box::new(found) as Box<dyn Terraform>)
             })
             .await?;

@@ -23,6 +23,9 @@ pub struct Settings {
     pub search_path: Option<OsString>,
     /// `AWS_ENDPOINT_URL`, used when `state.endpoint` is not set.
     pub aws_endpoint: Option<String>,
+    /// Whether the operator set Terraform's Go runtime (`GOMAXPROCS`, `GOGC` or
+    /// `GOMEMLIMIT`): then the engine leaves it alone.
+    pub go_runtime_set: bool,
 }
 
 /// How to reach GitHub.
@@ -130,6 +133,7 @@ impl Settings {
             terraform_override: var("INFRA_MANAGER_TERRAFORM"),
             search_path: lookup("PATH").map(OsString::from),
             aws_endpoint: var("AWS_ENDPOINT_URL"),
+            go_runtime_set: ["GOMAXPROCS", "GOGC", "GOMEMLIMIT"].iter().any(|k| var(k).is_some()),
         }
     }
 }

@@ -94,8 +94,9 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
     // Refused before any target is checked when there is nowhere to open issues.
     let issues = if args.open_issues { Some(crate::drift_issues::tracker(ctx).await?) } else { None };
     let work = ctx.work_root().await?;
-    let deps = ctx.deps(host, &work, "drift".to_owned()).await?;
     let parallel = args.parallel.map_or_else(crate::fleet::default_parallel, usize::from);
+    ctx.run_in_parallel(parallel);
+    let deps = ctx.deps(host, &work, "drift".to_owned()).await?;
     let results = crate::fleet::each(
         &targets,
         parallel,

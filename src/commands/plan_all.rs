@@ -120,8 +120,9 @@ pub async fn run(ctx: &Context<'_>, args: &PlanArgs) -> Result<FleetPlan, Comman
     };
     let work = ctx.work_root().await?;
     let manager_commit = ctx.settings.runner.manager_commit.clone().unwrap_or_else(|| "local".to_owned());
-    let deps = ctx.deps(host, &work, manager_commit).await?;
     let parallel = args.parallel.map_or_else(fleet::default_parallel, usize::from);
+    ctx.run_in_parallel(parallel);
+    let deps = ctx.deps(host, &work, manager_commit).await?;
     let results =
         fleet::each(&targets, parallel, async |t: &Target| plan_one(&deps, &commits, t).await, describe).await;
     let report = FleetPlan {

@@ -126,9 +126,10 @@ pub async fn run(ctx: &Context<'_>, args: &ReapArgs) -> Result<ReapReport, Comma
     };
     let work = ctx.work_root().await?;
     let manager_commit = ctx.settings.runner.manager_commit.clone().unwrap_or_else(|| "local".to_owned());
+    let parallel = args.parallel.map_or_else(fleet::default_parallel, usize::from);
+    ctx.run_in_parallel(parallel);
     let deps = ctx.deps(host, &work, manager_commit).await?;
     let targets: Vec<Target> = due.iter().map(|(t, _)| t.clone()).collect();
-    let parallel = args.parallel.map_or_else(fleet::default_parallel, usize::from);
     let dry_run = args.dry_run;
     let results = fleet::each(
         &targets,

@@ -7,6 +7,7 @@
 
 #[cfg(test)]
 pub mod fake;
+pub mod go_runtime;
 pub mod planfile;
 mod plugin_cache;
 pub mod process;
