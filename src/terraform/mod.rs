@@ -11,6 +11,7 @@ pub mod go_runtime;
 pub mod planfile;
 mod plugin_cache;
 pub mod process;
+mod show_json;
 pub mod streamed;
 pub mod summary;
 

@@ -123,13 +123,16 @@ impl ProcessTerraform {
     /// `terraform show -json PLANFILE`.
     async fn show_json(&self, dir: &Path, planfile: &str) -> Result<Value, TerraformError> {
         let out = self.capture(dir, "show", &["show", "-json", planfile]).await?;
-        serde_json::from_str(&out).map_err(|e| TerraformError::BadOutput { step: "show", message: e.to_string() })
+        super::show_json::read(&out).map_err(|e| TerraformError::BadOutput { step: "show", message: e.to_string() })
     }
 
     /// `terraform show PLANFILE` as plain text, for people (never parsed).
     async fn show_text(&self, dir: &Path, planfile: &str) -> Result<String, TerraformError> {
-        let text = self.capture(dir, "show", &["show", "-no-color", planfile]).await?;
-        Ok(text.trim_start_matches('\n').to_owned())
+        let mut text = self.capture(dir, "show", &["show", "-no-color", planfile]).await?;
+        // In place: a large plan's text is held once.
+        let blank = text.len() - text.trim_start_matches('\n').len();
+        text.drain(..blank);
+        Ok(text)
     }
 
     fn spawn_error(&self, source: std::io::Error) -> TerraformError {
@@ -328,7 +331,8 @@ async fn read_stdout<R: tokio::io::AsyncBufRead + Unpin>(reader: R, mode: Stdout
             let mut reader = reader;
             let mut bytes = Vec::new();
             let _ = tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut bytes).await;
-            read.text = String::from_utf8_lossy(&bytes).into_owned();
+            // One copy: a large `show -json` is only held once.
+            read.text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         }
         Stdout::Json | Stdout::Plan => {
             let mut lines = reader.lines();
@@ -427,7 +431,9 @@ impl Terraform for ProcessTerraform {
             }
             _ => {}
         }
-        let ran = self.run(dir, "plan", &args, Stdout::Plan).await?;
+        // Only a Counts plan reads the plan from the stream; a Full one keeps none of it.
+        let mode = if detail == PlanDetail::Counts { Stdout::Plan } else { Stdout::Json };
+        let ran = self.run(dir, "plan", &args, mode).await?;
         // An errored plan is still saved: show what it could plan, and why it stopped.
         let errored = ran.code == 1 && !ran.locked && !ran.stale && dir.join(planfile).is_file();
         if !matches!(ran.code, 0 | 2) && !errored {
