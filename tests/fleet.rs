@@ -133,9 +133,9 @@ fn history(sb: &Sandbox, name: &str) -> Vec<String> {
 fn reap_destroys_expired_environments_through_the_destroy_path_and_keeps_the_others() {
     require_terraform();
     let sb = Sandbox::new();
-    // Three customers: one that expires (after it was applied), one expiring in 3 days,
+    // Three customers: one that expires (after it was applied), one expiring in 2.5 days,
     // one without expiry.
-    let soon = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_hours(72)).expect("time");
+    let soon = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_hours(60)).expect("time");
     let base = std::fs::read_to_string(sb.path().join("infra-manager.yml")).expect("read");
     let registry = |poc_expiry: &str| {
         let mut registry = String::from("customers:\n");
