@@ -30,6 +30,7 @@ locals {
   })
 
   amazon_linux_ami_parameter = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+  zone_letters               = ["a", "b", "c", "d", "e", "f"]
 }
 
 data "aws_availability_zones" "available" {
@@ -39,6 +40,13 @@ data "aws_availability_zones" "available" {
   filter {
     name   = "opt-in-status"
     values = ["opt-in-not-required"]
+  }
+
+  # A closed set of zone names (the region's zones a to f): a zone AWS adds later never
+  # joins an environment's subnets unannounced.
+  filter {
+    name   = "zone-name"
+    values = [for letter in local.zone_letters : "${var.region}${letter}"]
   }
 }
 
@@ -61,6 +69,61 @@ resource "aws_vpc" "this" {
   }
 }
 
+# The VPC's default security group admits nothing: every instance uses the app group.
+resource "aws_default_security_group" "default" {
+  vpc_id = aws_vpc.this.id
+
+  tags = merge(local.common_tags, { Name = "${local.name_prefix}-default-closed" })
+}
+
+# VPC flow logs (accepted and rejected traffic) to CloudWatch Logs, kept a year.
+resource "aws_cloudwatch_log_group" "flow_logs" {
+  #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts log data at rest with service-managed keys; a customer-managed KMS key per environment would add a key, its policy and its cost to every customer for no change in who can read the logs (IAM decides that either way).
+  name              = "/infra-manager/${local.unique_prefix}/vpc-flow-logs"
+  retention_in_days = 365
+
+  tags = merge(local.common_tags, { Name = "${local.name_prefix}-flow-logs" })
+}
+
+data "aws_iam_policy_document" "flow_logs_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["vpc-flow-logs.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "flow_logs_write" {
+  statement {
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+    resources = ["${aws_cloudwatch_log_group.flow_logs.arn}:*"]
+  }
+}
+
+resource "aws_iam_role" "flow_logs" {
+  name_prefix        = "${substr(local.unique_prefix, 0, 30)}-flow-"
+  assume_role_policy = data.aws_iam_policy_document.flow_logs_assume.json
+
+  tags = merge(local.common_tags, { Name = "${local.name_prefix}-flow-logs" })
+}
+
+resource "aws_iam_role_policy" "flow_logs" {
+  name   = "write-flow-logs"
+  role   = aws_iam_role.flow_logs.id
+  policy = data.aws_iam_policy_document.flow_logs_write.json
+}
+
+resource "aws_flow_log" "this" {
+  vpc_id          = aws_vpc.this.id
+  traffic_type    = "ALL"
+  log_destination = aws_cloudwatch_log_group.flow_logs.arn
+  iam_role_arn    = aws_iam_role.flow_logs.arn
+
+  tags = merge(local.common_tags, { Name = "${local.name_prefix}-flow-logs" })
+}
+
 resource "aws_internet_gateway" "this" {
   vpc_id = aws_vpc.this.id
 
@@ -68,6 +131,7 @@ resource "aws_internet_gateway" "this" {
 }
 
 resource "aws_subnet" "public" {
+  #checkov:skip=CKV_AWS_130:by design the instances serve HTTPS from public subnets with their own public addresses; private subnets would need a NAT gateway per zone (billed per hour) for the instances to reach package mirrors.
   count = var.availability_zones
 
   vpc_id                  = aws_vpc.this.id

@@ -1,5 +1,7 @@
 # A provider-free stand-in for aws-app-environment: the same inputs, outputs and
-# resource graph, modelled with terraform_data (Terraform's built-in provider), so it
+# application resource graph (the AWS module's audit resources, VPC flow logs and the
+# closed default security group, have no stand-in), modelled with terraform_data
+# (Terraform's built-in provider), so it
 # plans and applies with no cloud account and no provider download. Each resource's
 # `input` carries the arguments the real AWS resource would get, and
 # `triggers_replace` carries the arguments that force the real resource to be
