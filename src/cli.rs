@@ -37,7 +37,7 @@ pub enum Command {
     /// Write the Terraform working directory for a customer environment and print its path.
     Render(RenderArgs),
     /// Print the JSON Schema of infra/variables.yml.
-    Schema,
+    Schema(SchemaArgs),
     /// Manager side: print the (customer, environment) matrix for a repository_dispatch
     /// (or, with `--all`, for every registered customer).
     Targets(TargetsArgs),
@@ -188,6 +188,14 @@ pub struct ValidateArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Limit regions, instance types and instance counts to this registered customer's tier
+    /// and the environments enabled for it (default: the default tier, every environment).
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub customer: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct RenderArgs {
     #[command(flatten)]
     pub target: TargetArgs,
@@ -273,7 +281,7 @@ impl Command {
             Command::Apply(_) => Verb::Apply,
             Command::Validate(_) => Verb::Validate,
             Command::Render(_) => Verb::Render,
-            Command::Schema => Verb::Schema,
+            Command::Schema(_) => Verb::Schema,
             Command::Targets(_) => Verb::Targets,
             Command::Dispatch(_) => Verb::Dispatch,
             Command::Drift(_) => Verb::Drift,

@@ -1,13 +1,18 @@
-//! `schema`: the JSON Schema of `infra/variables.yml`, naming the configured environments.
+//! `schema`: the JSON Schema of `infra/variables.yml`, naming the configured environments
+//! and (for `--customer`, else the default tier) the regions, instance types and instance
+//! count the tier allows.
 
 use std::fmt;
 
 use serde::Serialize;
 
 use super::Outcome;
+use crate::cli::SchemaArgs;
 use crate::context::Context;
 use crate::error::CommandError;
-use crate::variables;
+use crate::identity::CustomerId;
+use crate::refusal::Refusal;
+use crate::variables::{self, Rules};
 
 /// The schema; text and `--json` print the same document.
 #[derive(Debug, Serialize)]
@@ -25,7 +30,16 @@ impl Outcome for Schema {
     const ENVELOPE: bool = false;
 }
 
-pub async fn run(ctx: &Context<'_>) -> Result<Schema, CommandError> {
+pub async fn run(ctx: &Context<'_>, args: &SchemaArgs) -> Result<Schema, CommandError> {
+    let customer =
+        args.customer.as_deref().map(CustomerId::parse).transpose().map_err(|e| CommandError::bad_customer(&e))?;
     let config = ctx.config().await?;
-    Ok(Schema(variables::schema::json_schema(&config.environment_names())))
+    // As `validate --customer`: a customer the registry does not list has no tier to show.
+    if let Some(id) = &customer
+        && config.has_registry()
+        && config.customer(id).is_none()
+    {
+        return Err(CommandError::from(Refusal::NotRegistered { customer: id.clone() }));
+    }
+    Ok(Schema(variables::schema::json_schema(&Rules::for_customer(config, customer.as_ref()))))
 }

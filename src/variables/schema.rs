@@ -1,60 +1,178 @@
 //! The JSON Schema of `infra/variables.yml`, for editors (`infra-manager schema`).
+//!
+//! As strict as JSON Schema can say: every rule `validate` applies to one value is here as a
+//! `pattern`, an `enum` or a bound, written to accept exactly what `validate` accepts (see
+//! [`patterns`]), so an editor flags in place what `validate` would refuse and never flags
+//! what it accepts. What needs two values compared, or a value expanded, stays with
+//! `validate` and is named in the `description` where it applies:
+//!
+//! - `min_instances` must not exceed `max_instances` (JSON Schema cannot compare two values);
+//! - a templated region, instance type or tag value is checked after expansion for each
+//!   environment (its length, and the tier's lists, apply to the expanded text);
+//! - YAML itself: duplicate keys, anchors and aliases, YAML 1.1 forms and the size limits are
+//!   refused by `validate`'s reader before any value is looked at.
+
+mod patterns;
 
 use serde_json::{Value, json};
 
-/// The schema, with the manager's environment names as the allowed environment keys.
-pub fn json_schema(environments: &[&str]) -> Value {
-    let string_or_template = json!({ "type": "string", "minLength": 1 });
+use super::Rules;
+
+/// The schema for files checked under `rules`: its environments (the enabled ones, for a
+/// registered customer) are the allowed keys, and its tier (if any) bounds regions,
+/// instance types and instance counts.
+pub fn json_schema(rules: &Rules<'_>) -> Value {
+    let environments: Vec<&str> = match &rules.enabled {
+        Some(enabled) => rules.environments.iter().copied().filter(|e| enabled.contains(e)).collect(),
+        None => rules.environments.clone(),
+    };
+    let tier = rules.tier;
+    let tier_note = match tier {
+        Some((name, _)) => format!(" Limited by tier `{name}`."),
+        None => String::new(),
+    };
+    let max_instances = tier.map_or(i64::MAX, |(_, t)| t.max_instances);
+    let region = name_or_template(
+        "[a-z0-9-]",
+        patterns::REGION,
+        tier.map(|(_, t)| t.regions.as_slice()),
+        format!("The AWS region, such as `us-east-1`.{tier_note}"),
+    );
+    let instance_type = name_or_template(
+        "[a-z0-9.-]",
+        patterns::INSTANCE_TYPE,
+        tier.map(|(_, t)| t.instance_types.as_slice()),
+        format!("The EC2 instance type, such as `t3.micro`.{tier_note}"),
+    );
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://infra-manager.dev/schemas/variables-v1.json",
         "title": "infra-manager customer variables (schema v1)",
-        "description": "Infrastructure requirements of one customer repository. String values may use {{ environment }}, {{ customer }} and {{ project_name }}.",
+        "description": "Infrastructure requirements of one customer repository. Region, instance type and tag values may use {{ environment }}, {{ customer }} and {{ project_name }} (nothing else inside {{ }}, no {% %} or {# #}); they are checked again after expansion by `infra-manager validate`, which also checks what this schema cannot: min_instances <= max_instances, and the YAML itself (duplicate keys, aliases, size).",
         "type": "object",
         "additionalProperties": false,
         "required": ["project_name", "cloud_provider", "environments", "networking"],
         "properties": {
             "project_name": {
                 "type": "string",
-                "pattern": "^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$",
-                "maxLength": 63,
-                "description": "A DNS label naming the application."
+                "pattern": "^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+                "description": "A DNS label naming the application: 1 to 63 lowercase letters, digits and `-`, starting with a letter and not ending with `-`. Not templated."
             },
             "cloud_provider": { "enum": ["aws"] },
             "environments": {
                 "type": "object",
                 "minProperties": 1,
                 "propertyNames": { "enum": environments },
+                "description": "One entry per environment the service offers (for a registered customer: enabled for it).",
                 "additionalProperties": {
                     "type": "object",
                     "additionalProperties": false,
                     "required": ["region", "instance_type", "min_instances", "max_instances"],
                     "properties": {
-                        "region": string_or_template,
-                        "instance_type": string_or_template,
-                        "min_instances": { "type": "integer", "minimum": 0 },
-                        "max_instances": { "type": "integer", "minimum": 0 }
+                        "region": region,
+                        "instance_type": instance_type,
+                        "min_instances": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "maximum": max_instances,
+                            "description": "Instances at least; must not exceed `max_instances` (checked by `validate`)."
+                        },
+                        "max_instances": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "maximum": max_instances,
+                            "description": format!("Instances at most; at least `min_instances` (checked by `validate`).{tier_note}")
+                        }
                     }
                 }
             },
-            "networking": {
-                "type": "object",
-                "additionalProperties": false,
-                "required": ["vpc_cidr"],
-                "properties": {
-                    "vpc_cidr": {
-                        "type": "string",
-                        "pattern": "^([0-9]{1,3}\\.){3}[0-9]{1,3}/(1[6-9]|2[0-8])$"
-                    },
-                    "availability_zones": { "type": "integer", "minimum": 1, "maximum": 6, "default": 2 }
-                }
-            },
-            "tags": {
-                "type": "object",
-                "maxProperties": 45,
-                "propertyNames": { "minLength": 1, "maxLength": 128, "not": { "pattern": "^[aA][wW][sS]:" } },
-                "additionalProperties": { "type": "string", "maxLength": 256 }
-            }
+            "networking": networking(),
+            "tags": tags()
         }
     })
+}
+
+/// A region or instance type: a name of the tier's list (or of the modules' form without a
+/// tier), or a templated value of the same characters, checked after expansion.
+fn name_or_template(chars: &str, form: &str, allowed: Option<&[String]>, description: String) -> Value {
+    let plain = match allowed {
+        Some(list) => json!({ "enum": list }),
+        None => json!({ "pattern": form }),
+    };
+    json!({
+        "type": "string",
+        "description": format!("{description} May use {{{{ environment }}}} or {{{{ project_name }}}}; the expanded value is checked by `validate`."),
+        "anyOf": [
+            plain,
+            { "allOf": [{ "pattern": patterns::HAS_TEMPLATE }, { "pattern": patterns::templated_name(chars) }] }
+        ]
+    })
+}
+
+fn networking() -> Value {
+    // Per-zone subnets are 1/16th of the VPC and never smaller than /28 (`rules::subnets_in`):
+    // a /26 holds 4, a /27 2, a /28 1 — and the default of 2 zones does not fit a /28.
+    let fits = |prefix: u8, zones: i64| {
+        let then = if zones < 2 {
+            json!({ "required": ["availability_zones"], "properties": { "availability_zones": { "maximum": zones } } })
+        } else {
+            json!({ "properties": { "availability_zones": { "maximum": zones } } })
+        };
+        json!({
+            "if": { "required": ["vpc_cidr"], "properties": { "vpc_cidr": { "type": "string", "pattern": patterns::cidr_with_prefix(prefix) } } },
+            "then": then
+        })
+    };
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["vpc_cidr"],
+        "properties": {
+            "vpc_cidr": {
+                "type": "string",
+                "pattern": patterns::vpc_cidr(),
+                "description": "The VPC's IPv4 network, such as `10.0.0.0/16`: prefix /16 to /28, no host bits set, octets without leading zeros. Not templated."
+            },
+            "availability_zones": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 6,
+                "default": 2,
+                "description": "Zones to spread instances over, each with its own subnet of the VPC (a /26 holds 4, a /27 2, a /28 1)."
+            }
+        },
+        "allOf": [fits(26, 4), fits(27, 2), fits(28, 1)]
+    })
+}
+
+fn tags() -> Value {
+    json!({
+        "type": ["object", "null"],
+        "maxProperties": 45,
+        "description": "Tags added to every resource (at most 45: the service adds its own, AWS allows 50). Letters, digits, spaces and `_ . : / = + - @` only: no tabs, line breaks, control or invisible characters.",
+        "propertyNames": {
+            "minLength": 1,
+            "maxLength": 128,
+            "pattern": patterns::tag_key(),
+            "not": { "pattern": "^[aA][wW][sS]:" }
+        },
+        "additionalProperties": {
+            "type": "string",
+            "pattern": patterns::tag_value(),
+            "description": "At most 256 characters once expanded (checked by `validate` for a templated value).",
+            "anyOf": [{ "maxLength": 256 }, { "pattern": patterns::HAS_TEMPLATE }]
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn the_schema_of_the_default_tier() {
+        let config = Config::defaults(std::path::Path::new("/base"), true);
+        insta::assert_json_snapshot!(json_schema(&Rules::for_customer(&config, None)));
+    }
 }
