@@ -175,4 +175,21 @@ mod tests {
         let config = Config::defaults(std::path::Path::new("/base"), true);
         insta::assert_json_snapshot!(json_schema(&Rules::for_customer(&config, None)));
     }
+
+    #[test]
+    fn availability_zones_are_bounded_by_what_the_vpc_holds() {
+        let validator = jsonschema::validator_for(&networking()).expect("compiles");
+        for prefix in 16..=28u8 {
+            let cidr = format!("10.0.0.0/{prefix}");
+            for zones in [None, Some(1), Some(2), Some(3), Some(4), Some(5), Some(6), Some(7), Some(0)] {
+                let value = match zones {
+                    Some(z) => json!({ "vpc_cidr": cidr, "availability_zones": z }),
+                    None => json!({ "vpc_cidr": cidr }),
+                };
+                let z = zones.unwrap_or(2);
+                let fits = (1..=6).contains(&z) && z <= super::super::rules::subnets_in(prefix);
+                assert_eq!(validator.is_valid(&value), fits, "{value}");
+            }
+        }
+    }
 }
