@@ -9,6 +9,8 @@
 //! - `min_instances` must not exceed `max_instances` (JSON Schema cannot compare two values);
 //! - a templated region, instance type or tag value is checked after expansion for each
 //!   environment (its length, and the tier's lists, apply to the expanded text);
+//! - number types: JSON has one, so `2.0` is an integer to JSON Schema, while `validate`
+//!   refuses a count YAML typed as a float;
 //! - YAML itself: duplicate keys, anchors and aliases, YAML 1.1 forms and the size limits are
 //!   refused by `validate`'s reader before any value is looked at.
 
@@ -48,7 +50,7 @@ pub fn json_schema(rules: &Rules<'_>) -> Value {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://infra-manager.dev/schemas/variables-v1.json",
         "title": "infra-manager customer variables (schema v1)",
-        "description": "Infrastructure requirements of one customer repository. Region, instance type and tag values may use {{ environment }}, {{ customer }} and {{ project_name }} (nothing else inside {{ }}, no {% %} or {# #}); they are checked again after expansion by `infra-manager validate`, which also checks what this schema cannot: min_instances <= max_instances, and the YAML itself (duplicate keys, aliases, size).",
+        "description": "Infrastructure requirements of one customer repository. Region, instance type and tag values may use {{ environment }}, {{ customer }} and {{ project_name }} (nothing else inside {{ }}, no {% %} or {# #}); they are checked again after expansion by `infra-manager validate`, which also checks what this schema cannot: min_instances <= max_instances, counts written as floats (2.0), and the YAML itself (duplicate keys, aliases, size).",
         "type": "object",
         "additionalProperties": false,
         "required": ["project_name", "cloud_provider", "environments", "networking"],
@@ -174,6 +176,19 @@ mod tests {
     fn the_schema_of_the_default_tier() {
         let config = Config::defaults(std::path::Path::new("/base"), true);
         insta::assert_json_snapshot!(json_schema(&Rules::for_customer(&config, None)));
+    }
+
+    #[test]
+    fn a_float_count_is_beyond_json_schema() {
+        let config = Config::defaults(std::path::Path::new("/base"), true);
+        let schema = json_schema(&Rules::for_customer(&config, None));
+        let count = &schema["properties"]["environments"]["additionalProperties"]["properties"]["min_instances"];
+        let validator = jsonschema::validator_for(count).expect("compiles");
+        // JSON has one number type: what `validate` refuses as a YAML float passes here.
+        assert!(validator.is_valid(&json!(2.0)));
+        assert!(!validator.is_valid(&json!(2.5)));
+        assert!(!validator.is_valid(&json!(9_223_372_036_854_775_808_u64)), "past i64::MAX");
+        assert!(!validator.is_valid(&json!(-1)));
     }
 
     #[test]
