@@ -18,7 +18,7 @@ mod patterns;
 
 use serde_json::{Value, json};
 
-use super::Rules;
+use super::{Rules, rules};
 
 /// The schema for files checked under `rules`: its environments (the enabled ones, for a
 /// registered customer) are the allowed keys, and its tier (if any) bounds regions,
@@ -37,13 +37,13 @@ pub fn json_schema(rules: &Rules<'_>) -> Value {
     let region = name_or_template(
         "[a-z0-9-]",
         patterns::REGION,
-        tier.map(|(_, t)| t.regions.as_slice()),
+        tier.map(|(_, t)| allowed(&t.regions, |v| rules::region("", v).is_ok())),
         format!("The AWS region, such as `us-east-1`.{tier_note}"),
     );
     let instance_type = name_or_template(
         "[a-z0-9.-]",
         patterns::INSTANCE_TYPE,
-        tier.map(|(_, t)| t.instance_types.as_slice()),
+        tier.map(|(_, t)| allowed(&t.instance_types, |v| rules::instance_type("", v).is_ok())),
         format!("The EC2 instance type, such as `t3.micro`.{tier_note}"),
     );
     json!({
@@ -94,9 +94,15 @@ pub fn json_schema(rules: &Rules<'_>) -> Value {
     })
 }
 
+/// The tier's entries `validate` can accept: those of the form the modules check too (a
+/// misspelt entry in the registry is refused by `validate`, so the schema leaves it out).
+fn allowed(list: &[String], form: impl Fn(&str) -> bool) -> Vec<&str> {
+    list.iter().map(String::as_str).filter(|v| form(v)).collect()
+}
+
 /// A region or instance type: a name of the tier's list (or of the modules' form without a
 /// tier), or a templated value of the same characters, checked after expansion.
-fn name_or_template(chars: &str, form: &str, allowed: Option<&[String]>, description: String) -> Value {
+fn name_or_template(chars: &str, form: &str, allowed: Option<Vec<&str>>, description: String) -> Value {
     let plain = match allowed {
         Some(list) => json!({ "enum": list }),
         None => json!({ "pattern": form }),
