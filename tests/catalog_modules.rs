@@ -98,3 +98,43 @@ fn the_catalog_modules_apply_with_only_the_standard_names_and_name_resources_by_
     let plan = run(root.path(), &data, &["plan", "-detailed-exitcode", "-input=false", "-no-color"]);
     assert!(plan.contains("No changes"), "{plan}");
 }
+
+#[test]
+fn the_catalog_verb_lists_the_shipped_types_in_local_mode() {
+    let out =
+        support::cli::Run::new(&repo_root()).args(["--config", "no-such-infra-manager.yml", "--json", "catalog"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let json = out.json();
+    assert_eq!(json["command"], "catalog");
+    assert_eq!(json["status"], "ok");
+    let names: Vec<&str> = json["types"].as_array().expect("types").iter().filter_map(|t| t["name"].as_str()).collect();
+    assert_eq!(names, TYPES);
+    assert_eq!(json["types"][3]["protect_destroy"], true);
+}
+
+#[test]
+fn a_catalog_that_does_not_fit_its_modules_exits_2_with_each_problem_at_its_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        "terraform:\n  modules_dir: {}\ncatalog:\n  bucket:\n    module: catalog/bucket\n    tiers:\n      standard:\n        retention_day: {{ max: 30 }}\n        storage_class: {{ allowed: [COLD] }}\n",
+        repo_root().join("manager-terraform").display()
+    );
+    std::fs::write(dir.path().join("infra-manager.yml"), config).expect("write config");
+    let out = support::cli::Run::new(dir.path()).args(["--json", "catalog"]).run();
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    let json = out.json();
+    assert_eq!(json["status"], "invalid");
+    let errors: Vec<String> = json["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| format!("{}:{} {}", e["line"], e["column"], e["message"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "8:9 component type `bucket` has no input `retention_day` (tier `standard`)",
+            "9:9 `catalog.bucket.tiers.standard.storage_class`: allowed value \"COLD\" is not one the module allows",
+        ]
+    );
+}

@@ -204,13 +204,13 @@ fn narrowing_problems(input: &Input, limit: &InputLimit) -> Vec<String> {
     }
     if let Some(allowed) = &limit.allowed {
         for value in allowed {
-            let fits = match (&input.ty, value) {
+            let fits = matches!(
+                (&input.ty, value),
                 (InputType::String, serde_json::Value::String(_))
-                | (InputType::Number, serde_json::Value::Number(_))
-                | (InputType::Bool, serde_json::Value::Bool(_))
-                | (InputType::Any, _) => true,
-                _ => false,
-            };
+                    | (InputType::Number, serde_json::Value::Number(_))
+                    | (InputType::Bool, serde_json::Value::Bool(_))
+                    | (InputType::Any, _)
+            );
             if !fits {
                 out.push(format!("allowed value {value} is not a `{}`", input.ty));
             } else if let Some(module) = &input.limits.allowed
