@@ -159,6 +159,20 @@ fn load_type(ty: &TypeConfig, modules_dir: &Path, config_file: Option<&str>) -> 
                 ));
                 continue;
             };
+            if target.standard {
+                problems.push(at(
+                    limit.pos,
+                    format!(
+                        "`catalog.{}.tiers.{}.{}` limits a name infra-manager sets",
+                        ty.name, tier.tier, limit.input
+                    ),
+                    Some(format!(
+                        "{} come from the registry and the customer's file, not from a tier",
+                        STANDARD_INPUTS.join(", ")
+                    )),
+                ));
+                continue;
+            }
             for problem in narrowing_problems(&target.input, limit) {
                 problems.push(at(
                     limit.pos,
@@ -201,6 +215,17 @@ fn narrowing_problems(input: &Input, limit: &InputLimit) -> Vec<String> {
         {
             out.push(format!("`max` {tier} is above the module's maximum {module}"));
         }
+        // A range that misses the module's entirely would allow nothing.
+        if let (Some(tier), Some(module)) = (f(&limit.min), f(&input.limits.max))
+            && tier > module
+        {
+            out.push(format!("`min` {tier} is above the module's maximum {module}"));
+        }
+        if let (Some(tier), Some(module)) = (f(&limit.max), f(&input.limits.min))
+            && tier < module
+        {
+            out.push(format!("`max` {tier} is below the module's minimum {module}"));
+        }
     }
     if let Some(allowed) = &limit.allowed {
         for value in allowed {
@@ -217,6 +242,10 @@ fn narrowing_problems(input: &Input, limit: &InputLimit) -> Vec<String> {
                 && !module.contains(value)
             {
                 out.push(format!("allowed value {value} is not one the module allows"));
+            } else if let Some(n) = value.as_f64()
+                && (f(&input.limits.min).is_some_and(|min| n < min) || f(&input.limits.max).is_some_and(|max| n > max))
+            {
+                out.push(format!("allowed value {value} is outside the module's range"));
             }
         }
     }
@@ -271,7 +300,7 @@ mod tests {
         module(dir.path(), "thing", SIZE);
         let config = config(
             dir.path(),
-            "catalog:\n  thing:\n    module: thing\n    tiers:\n      standard:\n        size: { max: 100 }\n        kind: { allowed: [c, 1], min: 1 }\n        sise: { max: 2 }\n",
+            "catalog:\n  thing:\n    module: thing\n    tiers:\n      standard:\n        size: { max: 100 }\n        kind: { allowed: [c, 1], min: 1 }\n        sise: { max: 2 }\n      small:\n        size: { min: 60, allowed: [0, 5] }\n        customer: { allowed: [acme/web] }\ntiers:\n  standard: {}\n  small: {}\n",
         );
         let errors: Vec<String> =
             Catalog::load(&config).expect_err("invalid").iter().map(ToString::to_string).collect();
@@ -284,6 +313,9 @@ mod tests {
                 "infra-manager.yml:9:9: `catalog.thing.tiers.standard.kind`: allowed value \"c\" is not one the module allows",
                 "infra-manager.yml:9:9: `catalog.thing.tiers.standard.kind`: allowed value 1 is not a `string`",
                 "infra-manager.yml:10:9: component type `thing` has no input `sise` (tier `standard`)",
+                "infra-manager.yml:12:9: `catalog.thing.tiers.small.size`: `min` 60 is above the module's maximum 50",
+                "infra-manager.yml:12:9: `catalog.thing.tiers.small.size`: allowed value 0 is outside the module's range",
+                "infra-manager.yml:13:9: `catalog.thing.tiers.small.customer` limits a name infra-manager sets",
             ]
         );
         assert!(errors[4].contains("did you mean `size`?"), "{}", errors[4]);
