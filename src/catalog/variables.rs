@@ -125,7 +125,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Input>, Diagnostic> {
         let [label] = block.labels() else {
             return Err(at_start(file, "a `variable` block must have exactly one name".into()));
         };
-        inputs.push(read_variable(file, label.as_str(), block.body())?);
+        inputs.push(read_variable(file, text, label.as_str(), block.body())?);
     }
     Ok(inputs)
 }
@@ -148,11 +148,25 @@ fn at_start(file: &str, message: String) -> Diagnostic {
     Diagnostic { file: file.to_owned(), line: 1, column: 1, message, hint: None }
 }
 
-fn read_variable(file: &str, name: &str, body: &hcl::Body) -> Result<Input, Diagnostic> {
+/// Where `variable "<name>"` starts in `text` (the parsed tree keeps no positions), or 1:1.
+fn block_start(file: &str, text: &str, name: &str, message: String) -> Diagnostic {
+    let needle = format!("variable \"{name}\"");
+    let Some(offset) = text.find(&needle) else { return at_start(file, message) };
+    let before = &text[..offset];
+    let line = before.matches('\n').count() as u64 + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
+    Diagnostic { file: file.to_owned(), line, column, message, hint: None }
+}
+
+fn read_variable(file: &str, text: &str, name: &str, body: &hcl::Body) -> Result<Input, Diagnostic> {
     let attr = |key: &str| body.attributes().find(|a| a.key() == key).map(hcl::Attribute::expr);
     let ty = match attr("type") {
         Some(expr) => type_of(expr).ok_or_else(|| {
-            at_start(file, format!("variable `{name}` has a `type` this build cannot read: `{}`", hcl_text(expr)))
+            let message = format!("variable `{name}` has a `type` this build cannot read: `{}`", hcl_text(expr));
+            Diagnostic {
+                hint: Some("write a Terraform type: string, number, bool, list(...), map(...), object({...})".into()),
+                ..block_start(file, text, name, message)
+            }
         })?,
         None => InputType::Any,
     };
@@ -316,7 +330,7 @@ fn literal(expr: &Expression) -> serde_json::Value {
             })
             .collect::<Option<serde_json::Map<_, _>>>()
             .map(Value::Object),
-        other => scalar(other),
+        other => scalar(other).or_else(|| number_of(other).map(Value::Number)),
     };
     parts.unwrap_or_else(|| Value::String(hcl_text(expr)))
 }
@@ -439,8 +453,8 @@ variable "tags" {
 
         let computed = one("variable \"n\" {\n  default = 2 * 3\n}\n");
         assert_eq!(computed.default, Some(serde_json::json!("2 * 3")));
-        let list = one("variable \"l\" {\n  default = [1, true, null]\n}\n");
-        assert_eq!(list.default, Some(serde_json::json!([1, true, null])));
+        let list = one("variable \"l\" {\n  default = [-1, true, null]\n}\n");
+        assert_eq!(list.default, Some(serde_json::json!([-1, true, null])));
     }
 
     #[test]
@@ -521,9 +535,10 @@ variable "name" {
         assert_eq!((err.line, err.column), (2, 10), "{err}");
         assert!(err.message.contains("do not parse as HCL"), "{err}");
 
-        let err = parse("v.tf", "variable \"a\" {\n  type = strin\n}\n").expect_err("unknown type");
+        let err =
+            parse("v.tf", "variable \"ok\" {}\n\n  variable \"a\" {\n  type = strin\n}\n").expect_err("unknown type");
         assert!(
-            err.to_string().starts_with("v.tf:1:1: variable `a` has a `type` this build cannot read: `strin`"),
+            err.to_string().starts_with("v.tf:3:3: variable `a` has a `type` this build cannot read: `strin`"),
             "{err}"
         );
     }

@@ -202,6 +202,7 @@ mod tests {
         let listing = listing(&shipped(REGISTRY), Some(&id)).expect("lists");
         assert_eq!(listing.tier.as_deref(), Some("small"));
         insta::assert_snapshot!(listing.to_string());
+        insta::assert_json_snapshot!("a_customer_sees_their_tier_only_narrowed_json", listing);
         let json = serde_json::to_value(&listing).expect("json");
         let inputs = json["types"][0]["inputs"].as_array().expect("inputs");
         let retention = inputs.iter().find(|i| i["name"] == "retention_days").expect("retention_days");
