@@ -38,6 +38,9 @@ pub enum Command {
     Render(RenderArgs),
     /// Print the JSON Schema of infra/variables.yml.
     Schema(SchemaArgs),
+    /// List the component types offered, with their inputs and limits (read from each
+    /// module's variables.tf, narrowed by the tiers).
+    Catalog(CatalogArgs),
     /// Manager side: print the (customer, environment) matrix for a repository_dispatch
     /// (or, with `--all`, for every registered customer).
     Targets(TargetsArgs),
@@ -58,6 +61,13 @@ pub enum Command {
     /// List or release Terraform state locks (S3 backend).
     #[command(subcommand)]
     Locks(LocksCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    /// Show the limits of this customer's tier, `owner/repo`.
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub customer: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -254,6 +264,8 @@ pub enum Verb {
     Render,
     #[serde(rename = "schema")]
     Schema,
+    #[serde(rename = "catalog")]
+    Catalog,
     #[serde(rename = "targets")]
     Targets,
     #[serde(rename = "dispatch")]
@@ -282,6 +294,7 @@ impl Command {
             Command::Validate(_) => Verb::Validate,
             Command::Render(_) => Verb::Render,
             Command::Schema(_) => Verb::Schema,
+            Command::Catalog(_) => Verb::Catalog,
             Command::Targets(_) => Verb::Targets,
             Command::Dispatch(_) => Verb::Dispatch,
             Command::Drift(_) => Verb::Drift,

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::CatalogConfig;
 use crate::diagnostic::Diagnostics;
 use crate::identity::{CustomerId, EnvName};
 pub use crate::store::s3::LockMode;
@@ -110,6 +111,8 @@ pub struct Config {
     pub customers: Vec<Customer>,
     /// The OIDC issuer whose tokens authenticate dispatches (`oidc.issuer`).
     pub oidc_issuer: String,
+    /// The component types offered (`catalog:`), or the shipped sandbox types.
+    pub catalog: CatalogConfig,
     /// The file it came from; `None` for built-in defaults (local mode).
     pub source: Option<PathBuf>,
 }
@@ -153,6 +156,7 @@ impl Config {
             tiers,
             customers: Vec::new(),
             oidc_issuer: crate::oidc::DEFAULT_ISSUER.to_owned(),
+            catalog: CatalogConfig::sandbox(DEFAULT_TIER),
             source: None,
         }
     }
@@ -184,7 +188,7 @@ impl Config {
             c.unknown_keys(
                 "",
                 entries,
-                &["terraform", "state", "health", "environments", "tiers", "customers", "oidc"],
+                &["terraform", "state", "health", "environments", "tiers", "customers", "oidc", "catalog"],
             );
             for (key, node) in entries {
                 match key.name.as_str() {
@@ -195,10 +199,19 @@ impl Config {
                     "tiers" => config.tiers = read_tiers(&mut c, node),
                     "customers" => customers = read_customers(&mut c, node),
                     "oidc" => read_oidc(&mut c, node, &mut config.oidc_issuer),
+                    "catalog" => config.catalog = crate::catalog::section::read(&mut c, node),
                     _ => {}
                 }
             }
             check_references(&mut c, &customers, &config);
+            if config.catalog.from_file {
+                crate::catalog::section::check_tiers(&mut c, &config.catalog, config.tiers.keys().map(String::as_str));
+            } else {
+                // The built-in types' limits name the default tier, which a file may not have.
+                for ty in &mut config.catalog.types {
+                    ty.tiers.retain(|t| config.tiers.contains_key(&t.tier));
+                }
+            }
             config.customers = customers.into_iter().map(|(customer, _)| customer).collect();
         }
         if c.diagnostics.is_empty() { Ok(config) } else { Err(Diagnostics(c.diagnostics)) }

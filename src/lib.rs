@@ -9,6 +9,7 @@
 pub mod actions;
 pub mod app;
 pub mod cancel;
+pub mod catalog;
 pub mod cli;
 pub mod codehost;
 pub mod commands;

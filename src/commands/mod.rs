@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod bootstrap;
+pub mod catalog;
 pub mod destroy;
 pub mod dispatch;
 pub mod drift;

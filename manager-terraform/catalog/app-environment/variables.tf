@@ -1,0 +1,114 @@
+# The names infra-manager passes to every component (keep this block identical across
+# the catalog modules); resources are named <project_name>-<component>-<environment>.
+
+variable "customer" {
+  description = "Customer repository, \"owner/repo\"."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.customer))
+    error_message = "The customer must be a GitHub repository name such as \"acme/webshop\"."
+  }
+}
+
+variable "environment" {
+  description = "Environment name, such as staging or production."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", var.environment))
+    error_message = "The environment must be a-z, 0-9 and -, not starting or ending with -."
+  }
+}
+
+variable "project_name" {
+  description = "The customer's project name."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", var.project_name))
+    error_message = "The project_name must be a-z, 0-9 and -, not starting or ending with -."
+  }
+}
+
+variable "component" {
+  description = "The component's name in the customer's file."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", var.component))
+    error_message = "The component must be a-z, 0-9 and -, not starting or ending with -."
+  }
+}
+
+variable "tags" {
+  description = "Tags for every resource; infra-manager adds managed-by and infra-manager/customer."
+  type        = map(string)
+  default     = {}
+}
+
+variable "region" {
+  description = "AWS region, such as us-east-1."
+  type        = string
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "The region must be an AWS region name such as \"us-east-1\"."
+  }
+}
+
+variable "instance_type" {
+  description = "EC2 instance type of the application instances."
+  type        = string
+  default     = "t3.micro"
+
+  validation {
+    condition     = contains(["t3.micro", "t3.small", "t3.medium", "t3.large"], var.instance_type)
+    error_message = "The instance_type must be t3.micro, t3.small, t3.medium or t3.large."
+  }
+}
+
+variable "min_instances" {
+  description = "Minimum (and initial desired) number of instances."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.min_instances >= 0 && var.min_instances <= 20
+    error_message = "The min_instances must be from 0 to 20."
+  }
+}
+
+variable "max_instances" {
+  description = "Maximum number of instances; at least min_instances."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.max_instances >= 1 && var.max_instances <= 20
+    error_message = "The max_instances must be from 1 to 20."
+  }
+}
+
+variable "vpc_cidr" {
+  description = "IPv4 CIDR block of the VPC, /16 to /28."
+  type        = string
+  default     = "10.0.0.0/16"
+
+  validation {
+    condition     = can(cidrnetmask(var.vpc_cidr)) && can(regex("/(1[6-9]|2[0-8])$", var.vpc_cidr))
+    error_message = "The vpc_cidr must be an IPv4 CIDR block from /16 to /28, such as \"10.0.0.0/16\"."
+  }
+}
+
+variable "availability_zones" {
+  description = "Number of availability zones, one public subnet in each."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.availability_zones >= 1 && var.availability_zones <= 6
+    error_message = "The availability_zones must be from 1 to 6."
+  }
+}

@@ -1,0 +1,140 @@
+//! The shipped catalog modules (`manager-terraform/catalog/*`) with real Terraform, offline:
+//! each is formatted, initialises without a backend and validates; called together from one
+//! root with only the standard names, they apply and name their resources
+//! `<project>-<component>-<environment>`. The Terraform state and data directory live in a
+//! temporary directory, never in the source tree.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::cli::{repo_root, require_terraform};
+
+const TYPES: [&str; 4] = ["app-environment", "bucket", "queue", "database"];
+
+fn terraform() -> String {
+    std::env::var("INFRA_MANAGER_TERRAFORM").unwrap_or_else(|_| "terraform".to_owned())
+}
+
+fn catalog_dir() -> PathBuf {
+    repo_root().join("manager-terraform").join("catalog")
+}
+
+/// Runs Terraform in `dir` with its data directory under `data`; panics with its output on failure.
+fn run(dir: &Path, data: &Path, args: &[&str]) -> String {
+    let out = Command::new(terraform())
+        .arg(format!("-chdir={}", dir.display()))
+        .args(args)
+        .env("TF_DATA_DIR", data)
+        .env("TF_IN_AUTOMATION", "1")
+        .env("CHECKPOINT_DISABLE", "1")
+        .output()
+        .expect("terraform runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "terraform {args:?} in {} failed:\n{stdout}\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn every_catalog_module_is_formatted_and_validates() {
+    require_terraform();
+    let found: Vec<String> = std::fs::read_dir(catalog_dir())
+        .expect("manager-terraform/catalog")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    for ty in TYPES {
+        assert!(found.iter().any(|f| f == ty), "manager-terraform/catalog/{ty} is missing: {found:?}");
+    }
+    run(&catalog_dir(), Path::new("unused"), &["fmt", "-check", "-recursive", "-diff"]);
+    for ty in TYPES {
+        let data = tempfile::tempdir().expect("tempdir");
+        let dir = catalog_dir().join(ty);
+        run(&dir, data.path(), &["init", "-backend=false", "-input=false", "-no-color"]);
+        let json = run(&dir, data.path(), &["validate", "-json", "-no-color"]);
+        let result: serde_json::Value = serde_json::from_str(&json).expect("validate -json");
+        assert_eq!(result["valid"], true, "{ty}: {result:#}");
+        assert_eq!(result["warning_count"], 0, "{ty}: {result:#}");
+    }
+}
+
+#[test]
+fn the_catalog_modules_apply_with_only_the_standard_names_and_name_resources_by_component() {
+    require_terraform();
+    let root = tempfile::tempdir().expect("tempdir");
+    let calls: String = TYPES
+        .iter()
+        .map(|ty| {
+            let component = ty.replace("-environment", "");
+            format!(
+                "module \"{component}\" {{\n  source       = \"{}\"\n  customer     = \"acme/shop\"\n  project_name = \"shop\"\n  environment  = \"staging\"\n  component    = \"{component}\"\n}}\n\noutput \"{component}\" {{\n  value = module.{component}\n}}\n\n",
+                catalog_dir().join(ty).display()
+            )
+        })
+        .collect();
+    std::fs::write(root.path().join("main.tf"), calls).expect("write root");
+    let data = root.path().join(".terraform");
+    run(root.path(), &data, &["init", "-input=false", "-no-color"]);
+    run(root.path(), &data, &["apply", "-auto-approve", "-input=false", "-no-color"]);
+    let outputs: serde_json::Value =
+        serde_json::from_str(&run(root.path(), &data, &["output", "-json"])).expect("output -json");
+    let value = |component: &str, output: &str| outputs[component]["value"][output].clone();
+    assert_eq!(value("app", "name_prefix"), "shop-app-staging");
+    assert_eq!(value("bucket", "bucket_name"), "shop-bucket-staging");
+    assert_eq!(value("bucket", "bucket_arn"), "arn:aws:s3:::shop-bucket-staging");
+    assert_eq!(value("queue", "queue_name"), "shop-queue-staging");
+    assert_eq!(value("queue", "dead_letter_queue_name"), "shop-queue-staging-dlq");
+    assert_eq!(value("database", "database_identifier"), "shop-database-staging");
+    assert_eq!(value("database", "endpoint"), "shop-database-staging.db.internal:5432");
+    for (name, output) in outputs.as_object().expect("outputs") {
+        assert_eq!(output["sensitive"], false, "{name}: the catalog's outputs are for the customer");
+    }
+    // Re-planning what was applied changes nothing.
+    let plan = run(root.path(), &data, &["plan", "-detailed-exitcode", "-input=false", "-no-color"]);
+    assert!(plan.contains("No changes"), "{plan}");
+}
+
+#[test]
+fn the_catalog_verb_lists_the_shipped_types_in_local_mode() {
+    let out =
+        support::cli::Run::new(&repo_root()).args(["--config", "no-such-infra-manager.yml", "--json", "catalog"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let json = out.json();
+    assert_eq!(json["command"], "catalog");
+    assert_eq!(json["status"], "ok");
+    let names: Vec<&str> = json["types"].as_array().expect("types").iter().filter_map(|t| t["name"].as_str()).collect();
+    assert_eq!(names, TYPES);
+    assert_eq!(json["types"][3]["protect_destroy"], true);
+}
+
+#[test]
+fn a_catalog_that_does_not_fit_its_modules_exits_2_with_each_problem_at_its_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        "terraform:\n  modules_dir: {}\ncatalog:\n  bucket:\n    module: catalog/bucket\n    tiers:\n      standard:\n        retention_day: {{ max: 30 }}\n        storage_class: {{ allowed: [COLD] }}\n",
+        repo_root().join("manager-terraform").display()
+    );
+    std::fs::write(dir.path().join("infra-manager.yml"), config).expect("write config");
+    let out = support::cli::Run::new(dir.path()).args(["--json", "catalog"]).run();
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    let json = out.json();
+    assert_eq!(json["status"], "invalid");
+    let errors: Vec<String> = json["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| format!("{}:{} {}", e["line"], e["column"], e["message"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "8:9 component type `bucket` has no input `retention_day` (tier `standard`)",
+            "9:9 `catalog.bucket.tiers.standard.storage_class`: allowed value \"COLD\" is not one the module allows",
+        ]
+    );
+}
