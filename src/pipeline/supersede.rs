@@ -84,21 +84,9 @@ mod tests {
 
     fn meta(sha: char, created_at: &str) -> PlanMeta {
         PlanMeta {
-            customer: "acme/web".into(),
-            environment: "staging".into(),
-            sha: sha.to_string().repeat(40),
             plan_sha256: String::new(),
-            terraform_version: "1.11.4".into(),
             config_sha256: String::new(),
-            manager_commit: "local".into(),
-            created_at: created_at.into(),
-            run_url: None,
-            state_lineage: None,
-            state_serial: None,
-            has_changes: true,
-            add: 1,
-            change: 0,
-            destroy: 0,
+            ..PlanMeta::example(&sha.to_string().repeat(40), created_at)
         }
     }
 

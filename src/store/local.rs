@@ -303,23 +303,7 @@ mod tests {
     }
 
     fn meta(sha: &str, created_at: &str) -> PlanMeta {
-        PlanMeta {
-            customer: "acme/web".into(),
-            environment: "staging".into(),
-            sha: sha.into(),
-            plan_sha256: "00".into(),
-            terraform_version: "1.15.0".into(),
-            config_sha256: "11".into(),
-            manager_commit: "local".into(),
-            created_at: created_at.into(),
-            run_url: None,
-            state_lineage: None,
-            state_serial: None,
-            has_changes: true,
-            add: 1,
-            change: 0,
-            destroy: 0,
-        }
+        PlanMeta { terraform_version: "1.15.0".into(), ..PlanMeta::example(sha, created_at) }
     }
 
     #[tokio::test]

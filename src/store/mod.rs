@@ -53,6 +53,30 @@ pub(crate) fn newest_first(metas: &mut [PlanMeta]) {
 pub(crate) const LIST_PLANS_SCAN: usize = 5_000;
 
 /// Where a stored plan lives, for display and `--json` (`plan_key`).
+#[cfg(test)]
+impl PlanMeta {
+    /// A plan of `acme/web` `staging` at `sha`, made at `created_at`: 1 to add.
+    pub fn example(sha: &str, created_at: &str) -> Self {
+        Self {
+            customer: "acme/web".into(),
+            environment: "staging".into(),
+            sha: sha.into(),
+            plan_sha256: "00".into(),
+            terraform_version: "1.11.4".into(),
+            config_sha256: "11".into(),
+            manager_commit: "local".into(),
+            created_at: created_at.into(),
+            run_url: None,
+            state_lineage: None,
+            state_serial: None,
+            has_changes: true,
+            add: 1,
+            change: 0,
+            destroy: 0,
+        }
+    }
+}
+
 pub type PlanKey = String;
 
 /// What kind of run a record describes.
