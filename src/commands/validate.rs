@@ -1,4 +1,4 @@
-//! `validate`: check a `variables.yml` file; exit 0 when valid, 2 with every problem at
+//! `validate`: check a `variables.yml` file (schema v1, or v2 against the catalog); exit 0 when valid, 2 with every problem at
 //! its line and column when not.
 
 use std::fmt;
@@ -8,16 +8,18 @@ use serde::Serialize;
 use super::{Outcome, TargetResult};
 use std::path::{Path, PathBuf};
 
+use crate::catalog::Catalog;
 use crate::cli::{ValidateArgs, Verb};
 use crate::config::Config;
 use crate::context::Context;
 use crate::error::{CommandError, ErrorItem, ExitStatus, Status, Subject};
-use crate::identity::{CustomerId, EnvName};
+use crate::identity::CustomerId;
 use crate::limits::CUSTOMER_FILE_BYTES;
 use crate::output;
 use crate::refusal::Refusal;
 use crate::source_file;
-use crate::variables::{Rules, Variables};
+use crate::variables::Rules;
+use crate::variables::tenant::Tenant;
 
 /// A valid file, as `--json` prints it.
 #[derive(Debug, Serialize)]
@@ -78,8 +80,10 @@ fn check(config: &Config, customer: Option<&CustomerId>, path: &Path) -> Result<
         None => CustomerId::parse("local/validate").map_err(|e| CommandError::bad_customer(&e))?,
     };
     let rules = Rules::for_customer(config, customer);
-    let vars = Variables::parse(&file, &text, &id, &rules).map_err(|d| CommandError::Invalid(d.0))?;
-    Ok(vars.environments().map(EnvName::to_string).collect())
+    // A v2 file is checked against the catalog, loaded only then.
+    let tenant =
+        Tenant::parse(&file, &text, &id, &rules, || Catalog::load(config)).map_err(|d| CommandError::Invalid(d.0))?;
+    Ok(tenant.environments())
 }
 
 /// One file's verdict in a many-file run.

@@ -11,6 +11,7 @@ use crate::error::CommandError;
 use crate::refusal::Refusal;
 use crate::render::{self, Rendered};
 use crate::store::Store;
+use crate::variables::tenant::{self, Schema};
 use crate::variables::{self, Rules, Variables};
 use crate::workspace::Workspace;
 
@@ -37,9 +38,17 @@ pub async fn fetch(host: &dyn CodeHost, req: &Request) -> Result<String, Command
     }
 }
 
-/// validate: the file against schema v1 and the customer's tier.
+/// validate: the file against schema v1 and the customer's tier. A v2 file is refused at
+/// its `apiVersion` (exit 2): this build validates it but cannot render its components.
 pub fn validate(config: &Config, req: &Request, text: &str) -> Result<Variables, CommandError> {
     let customer = &req.target.customer;
+    match tenant::detect(variables::PATH, text) {
+        Ok(Schema::V1) => {}
+        Ok(Schema::V2 { api_version }) => {
+            return Err(CommandError::Invalid(vec![tenant::not_planned(variables::PATH, api_version)]));
+        }
+        Err(d) => return Err(CommandError::Invalid(d.0)),
+    }
     let rules = Rules::for_customer(config, Some(customer));
     Variables::parse(variables::PATH, text, customer, &rules).map_err(|d| CommandError::Invalid(d.0))
 }
