@@ -100,3 +100,46 @@ spec:
     ];
     assert_eq!(errors, expected);
 }
+
+#[test]
+fn a_file_without_api_version_still_parses_as_v1() {
+    let template =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("customer-template/infra/variables.yml"))
+            .expect("read template");
+    assert!(matches!(parse(&template), Ok(Tenant::V1(_))), "{:?}", parse(&template));
+}
+
+#[test]
+fn a_required_input_must_be_set_in_inputs_or_in_every_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let module = dir.path().join("thing");
+    std::fs::create_dir_all(&module).expect("mkdir");
+    let standard: String =
+        crate::catalog::STANDARD_INPUTS.iter().map(|n| format!("variable \"{n}\" {{\n  type = string\n}}\n")).collect();
+    std::fs::write(module.join("variables.tf"), format!("{standard}variable \"size\" {{\n  type = number\n}}\n"))
+        .expect("write");
+    let config = Config::parse(
+        "infra-manager.yml",
+        &format!("terraform:\n  modules_dir: {}\ncatalog:\n  thing:\n    module: thing\n", dir.path().display()),
+        Path::new("/"),
+    )
+    .expect("valid config");
+    let rules = Rules::for_customer(&config, None);
+    let catalog = Catalog::load(&config).expect("catalog");
+    let head = "apiVersion: infra-manager/v2\nkind: Customer\nmetadata: { name: shop }\nspec:\n  environments: [staging, production]\n  components:\n";
+    let check = |components: &str| {
+        let root = crate::yaml::parse("v.yml", &format!("{head}{components}")).expect("yaml");
+        Customer::parse("v.yml", &root, &rules, &catalog)
+            .map_err(|d| d.0.iter().map(|d| format!("{}:{}: {}", d.line, d.column, d.message)).collect::<Vec<_>>())
+    };
+    let errors = check("    - name: a\n      type: thing\n      environments:\n        staging: { size: 1 }\n")
+        .expect_err("production lacks size");
+    assert_eq!(
+        errors,
+        ["7:7: `spec.components[0]` (type `thing`) does not set required input `size` (for production)"]
+    );
+    let ok = check("    - name: a\n      type: thing\n      inputs: { size: 2 }\n      environments:\n        staging: { size: 1 }\n")
+        .expect("set in inputs");
+    let sizes: Vec<&serde_json::Value> = ok.components[0].environments.iter().map(|(_, v)| &v["size"]).collect();
+    assert_eq!(sizes, [&serde_json::json!(1), &serde_json::json!(2)]);
+}
