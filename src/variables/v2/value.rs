@@ -15,7 +15,7 @@ pub(super) fn typed(c: &mut Checker, path: &str, node: &Node, ty: &InputType) ->
         let hint = if quote {
             format!("YAML reads{written} as {}; put it in quotes to keep the text", node.value.type_name())
         } else {
-            format!("the module declares `{path}` as `{ty}`")
+            format!("the module declares this input as `{ty}`")
         };
         c.error(node.pos, format!("`{path}` must be `{ty}`, found {}{written}", node.value.type_name()), Some(hint));
         None
@@ -42,7 +42,7 @@ pub(super) fn typed(c: &mut Checker, path: &str, node: &Node, ty: &InputType) ->
                 c.error(
                     node.pos,
                     format!("`{path}` must have {} items, found {}", types.len(), items.len()),
-                    Some(format!("the module declares `{path}` as `{ty}`")),
+                    Some(format!("the module declares this input as `{ty}`")),
                 );
                 return None;
             }
@@ -87,7 +87,7 @@ pub(super) fn typed(c: &mut Checker, path: &str, node: &Node, ty: &InputType) ->
                         c.error(
                             node.pos,
                             format!("missing required key `{path}.{}`", field.name),
-                            Some(format!("the module declares `{path}` as `{ty}`")),
+                            Some(format!("the module declares this input as `{ty}`")),
                         );
                         ok = false;
                     }
