@@ -101,6 +101,11 @@ fn good_v2_files_validate_with_exit_0() {
         assert_eq!(out.code, 0, "{name}: {}", out.stderr);
         assert!(out.stderr.contains("is valid (environments: staging"), "{name}: {}", out.stderr);
     }
+    // Many files in one run (the catalog loaded once): each verdict in `results`.
+    let dir = fixtures().join("good");
+    let many = Run::new(sb.path()).args(["--json".as_ref(), "validate".as_ref(), dir.as_os_str()]).run();
+    assert_eq!(many.code, 0, "{}", many.stdout);
+    assert_eq!((many.json()["files"].as_u64(), many.json()["invalid"].as_u64()), (Some(2), Some(0)));
     // The registered customer's enabled environment passes for a file that lists only it.
     let minimal = fixtures().join("good/minimal.yml");
     let out = Run::new(sb.path())

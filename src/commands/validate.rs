@@ -1,6 +1,7 @@
 //! `validate`: check a `variables.yml` file (schema v1, or v2 against the catalog); exit 0 when valid, 2 with every problem at
 //! its line and column when not.
 
+use std::cell::OnceCell;
 use std::fmt;
 
 use serde::Serialize;
@@ -12,6 +13,7 @@ use crate::catalog::Catalog;
 use crate::cli::{ValidateArgs, Verb};
 use crate::config::Config;
 use crate::context::Context;
+use crate::diagnostic::Diagnostic;
 use crate::error::{CommandError, ErrorItem, ExitStatus, Status, Subject};
 use crate::identity::CustomerId;
 use crate::limits::CUSTOMER_FILE_BYTES;
@@ -46,7 +48,8 @@ pub async fn run(ctx: &Context<'_>, args: &ValidateArgs) -> Result<Validated, Co
     let (customer, subject) = customer(ctx, args).await?;
     let config = ctx.config().await?;
     let path = args.files.first().map_or_else(|| PathBuf::from(crate::variables::PATH), Clone::clone);
-    let environments = check(config, customer.as_ref(), &path).map_err(|e| e.about(subject.clone()))?;
+    let environments =
+        check(config, customer.as_ref(), &path, &OnceCell::new()).map_err(|e| e.about(subject.clone()))?;
     output::log(&format!("{} is valid (environments: {})", path.display(), environments.join(", ")));
     Ok(Validated { result: TargetResult::from(&subject) })
 }
@@ -67,7 +70,12 @@ async fn customer(ctx: &Context<'_>, args: &ValidateArgs) -> Result<(Option<Cust
 }
 
 /// Checks one file; its environments when valid.
-fn check(config: &Config, customer: Option<&CustomerId>, path: &Path) -> Result<Vec<String>, CommandError> {
+fn check(
+    config: &Config,
+    customer: Option<&CustomerId>,
+    path: &Path,
+    catalog: &OnceCell<Result<Catalog, Vec<Diagnostic>>>,
+) -> Result<Vec<String>, CommandError> {
     let file = path.display().to_string();
     // Bounded and non-blocking: a device, a FIFO or a huge file is refused at its line 1.
     let text = source_file::read(path, CUSTOMER_FILE_BYTES).map_err(|e| match e.diagnostic(&file) {
@@ -80,9 +88,9 @@ fn check(config: &Config, customer: Option<&CustomerId>, path: &Path) -> Result<
         None => CustomerId::parse("local/validate").map_err(|e| CommandError::bad_customer(&e))?,
     };
     let rules = Rules::for_customer(config, customer);
-    // A v2 file is checked against the catalog, loaded only then.
-    let tenant =
-        Tenant::parse(&file, &text, &id, &rules, || Catalog::load(config)).map_err(|d| CommandError::Invalid(d.0))?;
+    // A v2 file is checked against the catalog, loaded only then and once per run.
+    let tenant = Tenant::parse(&file, &text, &id, &rules, || catalog.get_or_init(|| Catalog::load(config)).clone())
+        .map_err(|d| CommandError::Invalid(d.0))?;
     Ok(tenant.environments())
 }
 
@@ -142,9 +150,10 @@ pub async fn run_many(ctx: &Context<'_>, args: &ValidateArgs) -> Result<Validate
             files.push(path.clone());
         }
     }
+    let catalog = OnceCell::new();
     let results: Vec<FileResult> = files
         .iter()
-        .map(|path| match check(config, customer.as_ref(), path) {
+        .map(|path| match check(config, customer.as_ref(), path, &catalog) {
             Ok(_) => FileResult { file: path.display().to_string(), status: Status::Ok, errors: Vec::new() },
             Err(e) => FileResult { file: path.display().to_string(), status: e.status(), errors: e.items() },
         })

@@ -94,11 +94,14 @@ impl Tenant {
         rules: &Rules<'_>,
         catalog: impl FnOnce() -> Result<Catalog, Vec<Diagnostic>>,
     ) -> Result<Self, Diagnostics> {
-        match detect(file, text)? {
+        // A file that is not YAML is left to the v1 checks, which report it as before.
+        let Ok(root) = yaml::parse(file, text) else {
+            return Variables::parse(file, text, customer, rules).map(Tenant::V1);
+        };
+        match header(file, &root)? {
             Schema::V1 => Variables::parse(file, text, customer, rules).map(Tenant::V1),
             Schema::V2 { .. } => {
                 let catalog = catalog().map_err(Diagnostics)?;
-                let root = yaml::parse(file, text).map_err(|d| Diagnostics(vec![d]))?;
                 Customer::parse(file, &root, rules, &catalog).map(Tenant::V2)
             }
         }
