@@ -1,3 +1,6 @@
+//! Schema v2 through the tenant entry point: resolution per environment, the header, and
+//! every kind of component problem reported in one run, each at its `line:column`.
+
 use std::path::Path;
 
 use super::*;
