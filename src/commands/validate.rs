@@ -1,6 +1,7 @@
-//! `validate`: check a `variables.yml` file; exit 0 when valid, 2 with every problem at
+//! `validate`: check a `variables.yml` file (schema v1, or v2 against the catalog); exit 0 when valid, 2 with every problem at
 //! its line and column when not.
 
+use std::cell::OnceCell;
 use std::fmt;
 
 use serde::Serialize;
@@ -8,16 +9,19 @@ use serde::Serialize;
 use super::{Outcome, TargetResult};
 use std::path::{Path, PathBuf};
 
+use crate::catalog::Catalog;
 use crate::cli::{ValidateArgs, Verb};
 use crate::config::Config;
 use crate::context::Context;
+use crate::diagnostic::Diagnostic;
 use crate::error::{CommandError, ErrorItem, ExitStatus, Status, Subject};
-use crate::identity::{CustomerId, EnvName};
+use crate::identity::CustomerId;
 use crate::limits::CUSTOMER_FILE_BYTES;
 use crate::output;
 use crate::refusal::Refusal;
 use crate::source_file;
-use crate::variables::{Rules, Variables};
+use crate::variables::Rules;
+use crate::variables::tenant::Tenant;
 
 /// A valid file, as `--json` prints it.
 #[derive(Debug, Serialize)]
@@ -44,7 +48,8 @@ pub async fn run(ctx: &Context<'_>, args: &ValidateArgs) -> Result<Validated, Co
     let (customer, subject) = customer(ctx, args).await?;
     let config = ctx.config().await?;
     let path = args.files.first().map_or_else(|| PathBuf::from(crate::variables::PATH), Clone::clone);
-    let environments = check(config, customer.as_ref(), &path).map_err(|e| e.about(subject.clone()))?;
+    let environments =
+        check(config, customer.as_ref(), &path, &OnceCell::new()).map_err(|e| e.about(subject.clone()))?;
     output::log(&format!("{} is valid (environments: {})", path.display(), environments.join(", ")));
     Ok(Validated { result: TargetResult::from(&subject) })
 }
@@ -65,7 +70,12 @@ async fn customer(ctx: &Context<'_>, args: &ValidateArgs) -> Result<(Option<Cust
 }
 
 /// Checks one file; its environments when valid.
-fn check(config: &Config, customer: Option<&CustomerId>, path: &Path) -> Result<Vec<String>, CommandError> {
+fn check(
+    config: &Config,
+    customer: Option<&CustomerId>,
+    path: &Path,
+    catalog: &OnceCell<Result<Catalog, Vec<Diagnostic>>>,
+) -> Result<Vec<String>, CommandError> {
     let file = path.display().to_string();
     // Bounded and non-blocking: a device, a FIFO or a huge file is refused at its line 1.
     let text = source_file::read(path, CUSTOMER_FILE_BYTES).map_err(|e| match e.diagnostic(&file) {
@@ -78,8 +88,10 @@ fn check(config: &Config, customer: Option<&CustomerId>, path: &Path) -> Result<
         None => CustomerId::parse("local/validate").map_err(|e| CommandError::bad_customer(&e))?,
     };
     let rules = Rules::for_customer(config, customer);
-    let vars = Variables::parse(&file, &text, &id, &rules).map_err(|d| CommandError::Invalid(d.0))?;
-    Ok(vars.environments().map(EnvName::to_string).collect())
+    // A v2 file is checked against the catalog, loaded only then and once per run.
+    let tenant = Tenant::parse(&file, &text, &id, &rules, || catalog.get_or_init(|| Catalog::load(config)).clone())
+        .map_err(|d| CommandError::Invalid(d.0))?;
+    Ok(tenant.environments())
 }
 
 /// One file's verdict in a many-file run.
@@ -138,9 +150,10 @@ pub async fn run_many(ctx: &Context<'_>, args: &ValidateArgs) -> Result<Validate
             files.push(path.clone());
         }
     }
+    let catalog = OnceCell::new();
     let results: Vec<FileResult> = files
         .iter()
-        .map(|path| match check(config, customer.as_ref(), path) {
+        .map(|path| match check(config, customer.as_ref(), path, &catalog) {
             Ok(_) => FileResult { file: path.display().to_string(), status: Status::Ok, errors: Vec::new() },
             Err(e) => FileResult { file: path.display().to_string(), status: e.status(), errors: e.items() },
         })

@@ -11,6 +11,7 @@ use crate::error::CommandError;
 use crate::refusal::Refusal;
 use crate::render::{self, Rendered};
 use crate::store::Store;
+use crate::variables::tenant::{self, Schema};
 use crate::variables::{self, Rules, Variables};
 use crate::workspace::Workspace;
 
@@ -37,9 +38,17 @@ pub async fn fetch(host: &dyn CodeHost, req: &Request) -> Result<String, Command
     }
 }
 
-/// validate: the file against schema v1 and the customer's tier.
+/// validate: the file against schema v1 and the customer's tier. A v2 file is refused at
+/// its `apiVersion` (exit 2): this build validates it but cannot render its components.
 pub fn validate(config: &Config, req: &Request, text: &str) -> Result<Variables, CommandError> {
     let customer = &req.target.customer;
+    match tenant::detect(variables::PATH, text) {
+        Ok(Schema::V1) => {}
+        Ok(Schema::V2 { api_version }) => {
+            return Err(CommandError::Invalid(vec![tenant::not_planned(variables::PATH, api_version)]));
+        }
+        Err(d) => return Err(CommandError::Invalid(d.0)),
+    }
     let rules = Rules::for_customer(config, Some(customer));
     Variables::parse(variables::PATH, text, customer, &rules).map_err(|d| CommandError::Invalid(d.0))
 }
@@ -73,4 +82,35 @@ pub async fn prepare(deps: &Deps<'_>, req: &Request) -> Result<Prepared, Command
     let lock_file = workspace.lock_file()?.unwrap_or_default();
     let config_sha256 = sha256_hex(format!("{}\n{}", rendered.digest(), sha256_hex(&lock_file)).as_bytes());
     Ok(Prepared { workspace, config_sha256 })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::error::ExitStatus;
+    use crate::pipeline::plan::plan;
+    use crate::pipeline::testing::Harness;
+
+    #[tokio::test]
+    async fn a_v2_file_is_refused_at_its_api_version_before_terraform_runs() {
+        let h = Harness::new();
+        h.set_file(
+            "# v2\napiVersion: infra-manager/v2\nkind: Customer\nmetadata: { name: web }\nspec:\n  environments: [staging]\n  components: []\n",
+        );
+        let error = plan(&h.deps(), &h.request()).await.expect_err("refused");
+        assert_eq!(error.exit_status(), ExitStatus::Usage);
+        let d = &error.diagnostics()[0];
+        assert_eq!((d.file.as_str(), d.line, d.column), (crate::variables::PATH, 2, 13));
+        assert_eq!(d.message, "schema v2 files are validated but not yet planned by this build");
+        assert!(h.terraform.calls().is_empty(), "no Terraform for a v2 file");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_api_version_is_an_error_at_its_place() {
+        let h = Harness::new();
+        h.set_file("apiVersion: infra-manager/v9\nkind: Customer\n");
+        let error = plan(&h.deps(), &h.request()).await.expect_err("refused");
+        let d = &error.diagnostics()[0];
+        assert_eq!((d.line, d.column), (1, 13));
+        assert!(d.message.contains("unknown `apiVersion` `infra-manager/v9`"), "{}", d.message);
+    }
 }

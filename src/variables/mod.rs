@@ -1,4 +1,5 @@
 //! The customer's `infra/variables.yml`, schema v1: parse, validate, resolve per environment.
+//! Schema v2 (`apiVersion: infra-manager/v2`) is [`v2`]; [`tenant`] tells the two apart.
 //!
 //! Validation walks the position-keeping YAML tree and reports every problem in one run, each
 //! at its `line:column` with a hint ([`check`]). Templated strings are then expanded for every
@@ -11,6 +12,8 @@ mod check;
 mod rules;
 pub mod schema;
 pub mod template;
+pub mod tenant;
+pub mod v2;
 
 use std::collections::BTreeMap;
 
