@@ -6,8 +6,13 @@
 //! `customer.auto.tfvars.json`, which Terraform reads as data: in `.tf.json` every string is a
 //! template (`${…}` is live), so no customer value is ever written there.
 //!
+//! A schema v2 file renders one module call per component ([`render_v2`], in
+//! `render/components.rs`), with the same backend and the same rule for customer values.
+//!
 //! Rendering is planned first ([`render`] returns the files) and carried out by
 //! [`Rendered::write`], so the digest of what Terraform will see is known before anything runs.
+
+mod components;
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +21,8 @@ use sha2::{Digest, Sha256};
 
 use crate::store::Backend;
 use crate::variables::Resolved;
+
+pub use components::{COMPONENTS_VARIABLE, render_v2};
 
 /// The file customer values go to.
 pub const TFVARS_FILE: &str = "customer.auto.tfvars.json";

@@ -1,7 +1,7 @@
 //! Schema v2 customer files through the real binary: every bad file in
 //! `tests/fixtures/v2/bad/` makes `validate` exit 2 with an error (and a hint) at the line
-//! and column `EXPECT.tsv` names; the good files exit 0; `plan` and `render` refuse a v2
-//! file at its `apiVersion` without touching Terraform.
+//! and column `EXPECT.tsv` names; the good files exit 0; `render` writes one module call
+//! per component (plans and applies are in `tenant_v2_plans.rs`).
 
 mod support;
 
@@ -132,19 +132,28 @@ fn all_problems_of_one_file_are_reported_in_one_run() {
 }
 
 #[test]
-fn plan_and_render_refuse_a_v2_file_at_its_api_version_line() {
+fn render_writes_one_module_call_per_component_and_each_type_once() {
     let sb = Sandbox::new();
     let good = std::fs::read_to_string(fixtures().join("good/four-components.yml")).expect("read");
     std::fs::write(sb.variables(), good).expect("write");
-    for verb in ["render", "plan"] {
-        let out = sb.run(verb, "staging");
-        assert_eq!(out.code, 2, "{verb}: {}", out.stderr);
-        let errors = out.json()["errors"].as_array().cloned().unwrap_or_default();
-        assert!(
-            errors.iter().any(|e| e["line"] == 2
-                && e["column"] == 13
-                && e["message"] == "schema v2 files are validated but not yet planned by this build"),
-            "{verb}: {errors:#?}"
-        );
+    let out_dir = sb.path().join("rendered");
+    let out = Run::new(sb.path())
+        .args(["render", "--source-dir", "shop", "--env", "production", "--out"])
+        .args([&out_dir])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join(name)).expect(name)).expect("json")
+    };
+    let root = read("main.tf.json");
+    let calls: Vec<&String> = root["module"].as_object().expect("module").keys().collect();
+    assert_eq!(calls, ["db", "jobs", "uploads", "web"]);
+    assert_eq!(root["module"]["db"]["source"], "./modules/database");
+    for ty in ["app-environment", "bucket", "database", "queue"] {
+        assert!(out_dir.join("modules").join(ty).join("main.tf").is_file(), "{ty} copied");
     }
+    let tfvars = read("customer.auto.tfvars.json");
+    assert_eq!((tfvars["environment"].as_str(), tfvars["project_name"].as_str()), (Some("production"), Some("shop")));
+    assert_eq!(tfvars["components"]["db"]["storage_gb"], 100, "the production override");
+    assert_eq!(tfvars["components"]["web"]["tags"]["team"], "web", "spec.tags reach each component's tags");
 }

@@ -4,6 +4,7 @@
 //! digest.
 
 use super::{Deps, Request, sha256_hex};
+use crate::catalog::Catalog;
 use crate::codehost::{CodeHost, CodeHostError};
 use crate::config::Config;
 use crate::diagnostic::Diagnostic;
@@ -11,7 +12,8 @@ use crate::error::CommandError;
 use crate::refusal::Refusal;
 use crate::render::{self, Rendered};
 use crate::store::Store;
-use crate::variables::tenant::{self, Schema};
+use crate::variables::tenant::Tenant;
+use crate::variables::v2::Customer;
 use crate::variables::{self, Rules, Variables};
 use crate::workspace::Workspace;
 
@@ -38,27 +40,57 @@ pub async fn fetch(host: &dyn CodeHost, req: &Request) -> Result<String, Command
     }
 }
 
-/// validate: the file against schema v1 and the customer's tier. A v2 file is refused at
-/// its `apiVersion` (exit 2): this build validates it but cannot render its components.
-pub fn validate(config: &Config, req: &Request, text: &str) -> Result<Variables, CommandError> {
+/// A validated file, with what rendering it needs.
+pub enum Validated {
+    V1(Variables),
+    /// A v2 file and the catalog it was checked against (its types' modules).
+    V2(Box<Customer>, Catalog),
+}
+
+/// validate: the file against its schema (v1, or v2 and the catalog) and the customer's
+/// tier.
+pub fn validate(config: &Config, req: &Request, text: &str) -> Result<Validated, CommandError> {
     let customer = &req.target.customer;
-    match tenant::detect(variables::PATH, text) {
-        Ok(Schema::V1) => {}
-        Ok(Schema::V2 { api_version }) => {
-            return Err(CommandError::Invalid(vec![tenant::not_planned(variables::PATH, api_version)]));
-        }
-        Err(d) => return Err(CommandError::Invalid(d.0)),
-    }
     let rules = Rules::for_customer(config, Some(customer));
-    Variables::parse(variables::PATH, text, customer, &rules).map_err(|d| CommandError::Invalid(d.0))
+    // The catalog is read only for a v2 file; rendering needs the same one.
+    let mut loaded = None;
+    let tenant = Tenant::parse(variables::PATH, text, customer, &rules, || {
+        let catalog = Catalog::load(config)?;
+        loaded = Some(catalog.clone());
+        Ok(catalog)
+    })
+    .map_err(|d| CommandError::Invalid(d.0))?;
+    match (tenant, loaded) {
+        (Tenant::V1(vars), _) => Ok(Validated::V1(vars)),
+        (Tenant::V2(c), Some(catalog)) => Ok(Validated::V2(Box::new(c), catalog)),
+        (Tenant::V2(c), None) => Ok(Validated::V2(Box::new(c), Catalog::load(config).map_err(CommandError::Invalid)?)),
+    }
 }
 
 /// render: the environment's values into the working directory's files (nothing written).
-pub fn render(config: &Config, store: &dyn Store, req: &Request, vars: &Variables) -> Result<Rendered, CommandError> {
-    let values = vars
-        .resolve(&req.target.env)
-        .map_err(|e| Refusal::EnvNotInFile { env: req.target.env.clone(), message: e.to_string() })?;
-    Ok(render::render(&values, &config.module_dir(), &store.backend(&req.target))?)
+pub fn render(config: &Config, store: &dyn Store, req: &Request, file: &Validated) -> Result<Rendered, CommandError> {
+    let backend = store.backend(&req.target);
+    match file {
+        Validated::V1(vars) => {
+            let values = vars
+                .resolve(&req.target.env)
+                .map_err(|e| Refusal::EnvNotInFile { env: req.target.env.clone(), message: e.to_string() })?;
+            Ok(render::render(&values, &config.module_dir(), &backend)?)
+        }
+        Validated::V2(customer, catalog) => {
+            let env = &req.target.env;
+            if !customer.environments.contains(env) {
+                let listed: Vec<&str> = customer.environments.iter().map(|e| e.as_str()).collect();
+                let message = format!(
+                    "environment `{env}` is not in `spec.environments` ({}); add it there to plan it",
+                    listed.join(", ")
+                );
+                return Err(Refusal::EnvNotInFile { env: env.clone(), message }.into());
+            }
+            let id = req.target.customer.to_string();
+            Ok(render::render_v2(customer, &id, env, catalog, &config.terraform.modules_dir, &backend)?)
+        }
+    }
 }
 
 /// fetch → validate → render: what `render` shows and what plan and apply run.
@@ -69,8 +101,8 @@ pub async fn rendered(
     req: &Request,
 ) -> Result<Rendered, CommandError> {
     let text = fetch(host, req).await?;
-    let vars = validate(config, req, &text)?;
-    render(config, store, req, &vars)
+    let file = validate(config, req, &text)?;
+    render(config, store, req, &file)
 }
 
 /// fetch → validate → render → write → `terraform init`, and the configuration digest.
@@ -90,18 +122,31 @@ mod tests {
     use crate::pipeline::plan::plan;
     use crate::pipeline::testing::Harness;
 
+    const V2: &str = "apiVersion: infra-manager/v2\nkind: Customer\nmetadata: { name: web }\nspec:\n  environments: [staging]\n  components:\n    - { name: jobs, type: queue }\n";
+
     #[tokio::test]
-    async fn a_v2_file_is_refused_at_its_api_version_before_terraform_runs() {
+    async fn a_v2_file_renders_one_module_call_per_component() {
         let h = Harness::new();
-        h.set_file(
-            "# v2\napiVersion: infra-manager/v2\nkind: Customer\nmetadata: { name: web }\nspec:\n  environments: [staging]\n  components: []\n",
-        );
+        h.set_file(V2);
+        let rendered = super::rendered(&h.config, &h.host, &h.store, &h.request()).await.expect("renders");
+        let root: serde_json::Value = serde_json::from_str(&rendered.files[0].1).expect("json");
+        assert_eq!(root["module"]["jobs"]["source"], "./modules/queue");
+        assert_eq!(root["output"]["jobs_queue_name"]["value"], "${module.jobs.queue_name}");
+        plan(&h.deps(), &h.request()).await.expect("planned");
+        assert!(!h.terraform.calls().is_empty(), "Terraform runs for a v2 file");
+    }
+
+    #[tokio::test]
+    async fn a_v2_file_without_the_environment_is_refused_before_terraform_runs() {
+        let h = Harness::new();
+        h.set_file(&V2.replace("[staging]", "[production]"));
         let error = plan(&h.deps(), &h.request()).await.expect_err("refused");
         assert_eq!(error.exit_status(), ExitStatus::Usage);
-        let d = &error.diagnostics()[0];
-        assert_eq!((d.file.as_str(), d.line, d.column), (crate::variables::PATH, 2, 13));
-        assert_eq!(d.message, "schema v2 files are validated but not yet planned by this build");
-        assert!(h.terraform.calls().is_empty(), "no Terraform for a v2 file");
+        assert!(
+            error.to_string().contains("environment `staging` is not in `spec.environments` (production)"),
+            "{error}"
+        );
+        assert!(h.terraform.calls().is_empty(), "no Terraform without the environment");
     }
 
     #[tokio::test]

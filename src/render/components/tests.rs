@@ -1,0 +1,109 @@
+//! The v2 root module and tfvars for the shipped catalog, the sensitive-output filter and
+//! that customer values stay out of `main.tf.json`.
+
+use super::*;
+use crate::config::Config;
+use crate::identity::CustomerId;
+use crate::variables::Rules;
+use crate::variables::tenant::Tenant;
+
+const FILE: &str = "apiVersion: infra-manager/v2
+kind: Customer
+metadata: { name: shop }
+spec:
+  environments: [staging, production]
+  tags: { team: web, note: '${file(\"/etc/passwd\")}' }
+  components:
+    - name: web
+      type: app-environment
+      inputs: { instance_type: t3.micro, tags: { tier: front } }
+    - name: uploads
+      type: bucket
+      inputs: { retention_days: 30 }
+      environments:
+        production: { retention_days: 90 }
+";
+
+fn config() -> Config {
+    let mut config = Config::defaults(Path::new("/unused"), true);
+    config.terraform.modules_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("manager-terraform");
+    config
+}
+
+fn parsed(config: &Config) -> (Customer, Catalog) {
+    let id = CustomerId::parse("acme/shop").expect("id");
+    let rules = Rules::for_customer(config, None);
+    let catalog = Catalog::load(config).expect("catalog");
+    match Tenant::parse("v.yml", FILE, &id, &rules, || Ok(catalog.clone())).expect("valid") {
+        Tenant::V2(customer) => (customer, catalog),
+        Tenant::V1(_) => panic!("a v2 file"),
+    }
+}
+
+fn local_backend() -> Backend {
+    let mut settings = Map::new();
+    settings.insert("path".into(), Value::String("/state/acme/shop/staging/terraform.tfstate".into()));
+    Backend { kind: "local", settings }
+}
+
+fn rendered(env: &str) -> Rendered {
+    let config = config();
+    let (customer, catalog) = parsed(&config);
+    let env = EnvName::parse(env).expect("env");
+    render_v2(&customer, "acme/shop", &env, &catalog, &config.terraform.modules_dir, &local_backend()).expect("renders")
+}
+
+#[test]
+fn root_module_and_tfvars_snapshot() {
+    let rendered = rendered("staging");
+    let names: Vec<String> = rendered.files.iter().map(|(p, _)| p.display().to_string()).collect();
+    assert_eq!(&names[..2], [ROOT_FILE, TFVARS_FILE]);
+    // Each type's module is copied once, under its type name.
+    assert!(names.iter().any(|n| n == "modules/app-environment/main.tf"), "{names:?}");
+    assert!(names.iter().any(|n| n == "modules/bucket/variables.tf"), "{names:?}");
+    assert!(names[2..].iter().all(|n| n.starts_with("modules/app-environment/") || n.starts_with("modules/bucket/")));
+    insta::assert_snapshot!("v2_root_module", rendered.files[0].1);
+    insta::assert_snapshot!("v2_tfvars", rendered.files[1].1);
+}
+
+#[test]
+fn environments_differ_only_in_the_tfvars() {
+    let (staging, production) = (rendered("staging"), rendered("production"));
+    assert_eq!(staging.files[0], production.files[0], "same root module");
+    let tfvars: Value = serde_json::from_str(&production.files[1].1).expect("json");
+    assert_eq!(tfvars["environment"], "production");
+    assert_eq!(tfvars[COMPONENTS_VARIABLE]["uploads"]["retention_days"], 90);
+}
+
+#[test]
+fn customer_values_only_reach_the_tfvars_data_file() {
+    let rendered = rendered("staging");
+    let mut root: Value = serde_json::from_str(&rendered.files[0].1).expect("json");
+    root["terraform"] = Value::Null;
+    let root = root.to_string();
+    for value in ["passwd", "acme", "t3.micro", "front", "team"] {
+        assert!(!root.contains(value), "{value} in {root}");
+    }
+    // spec.tags go under the component's own tags, verbatim: tfvars strings are data.
+    let tfvars: Value = serde_json::from_str(&rendered.files[1].1).expect("json");
+    let tags = &tfvars[COMPONENTS_VARIABLE]["web"]["tags"];
+    assert_eq!((tags["team"].as_str(), tags["tier"].as_str()), (Some("web"), Some("front")));
+    assert_eq!(tags["note"], "${file(\"/etc/passwd\")}");
+}
+
+#[test]
+fn sensitive_outputs_are_not_passed_through() {
+    let text = "output \"a\" {\n  value = \"${x}\"\n}\n\noutput \"secret\" {\n  value     = y\n  sensitive = true\n}\n# output \"c\" {\noutput \"d\" { value = 1 }\noutput \"e\" {\n  value = { k = \"}\" } # }\n}\n";
+    assert_eq!(public_outputs(text), ["a", "d", "e"]);
+}
+
+#[test]
+fn a_missing_module_is_named() {
+    let config = config();
+    let (customer, mut catalog) = parsed(&config);
+    catalog.types[0].module = "catalog/nowhere".into();
+    let env = EnvName::parse("staging").expect("env");
+    let err =
+        render_v2(&customer, "acme/shop", &env, &catalog, Path::new("/m"), &local_backend()).expect_err("missing");
+    assert_eq!(err.to_string(), "module `catalog/nowhere` not found at `/m/catalog/nowhere`");
+}
