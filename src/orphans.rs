@@ -12,7 +12,8 @@ use crate::config::Config;
 use crate::identity::{CustomerId, Sha, Target};
 use crate::report::markdown::code;
 use crate::store::{States, StoreError};
-use crate::variables::{self, Rules, Variables};
+use crate::variables::tenant::Tenant;
+use crate::variables::{self, Rules};
 
 /// Why a state is an orphan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -82,8 +83,8 @@ pub async fn defined_environments(
 ) -> Option<Vec<String>> {
     let text = host.read_file(customer, variables::PATH, sha).await.ok()??;
     let rules = Rules::for_customer(config, Some(customer));
-    let vars = Variables::parse(variables::PATH, &text, customer, &rules).ok()?;
-    Some(vars.environments().map(ToString::to_string).collect())
+    let tenant = Tenant::parse(variables::PATH, &text, customer, &rules, || crate::catalog::Catalog::load(config));
+    Some(tenant.ok()?.environments())
 }
 
 /// Every state without a registry entry, with the resources it still holds; empty states

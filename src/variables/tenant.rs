@@ -115,18 +115,3 @@ impl Tenant {
         }
     }
 }
-
-/// The refusal of plan and render for a v2 file, at its `apiVersion`: this build checks
-/// such files but cannot turn their components into Terraform yet.
-pub fn not_planned(file: &str, api_version: Pos) -> Diagnostic {
-    Diagnostic {
-        file: file.to_owned(),
-        line: api_version.line,
-        column: api_version.column,
-        message: "schema v2 files are validated but not yet planned by this build".into(),
-        hint: Some(
-            "`infra-manager validate` checks this file; to plan now, keep the schema v1 format (no `apiVersion`)"
-                .into(),
-        ),
-    }
-}
