@@ -102,7 +102,62 @@ pub async fn rendered(
 ) -> Result<Rendered, CommandError> {
     let text = fetch(host, req).await?;
     let file = validate(config, req, &text)?;
+    if let Validated::V2(customer, catalog) = &file {
+        protected_removals(config, host, store, req, customer, catalog).await?;
+    }
     render(config, store, req, &file)
+}
+
+/// A component of a protected type (`protect_destroy`, say a database) is removed in two
+/// reviewed changes: one that sets `allow_destroy: true` on it and is applied, then the
+/// removal. A removal from the configuration last applied without the first step is
+/// refused at the component's place in that configuration, so one careless deletion
+/// cannot drop data.
+async fn protected_removals(
+    config: &Config,
+    host: &dyn CodeHost,
+    store: &dyn Store,
+    req: &Request,
+    current: &Customer,
+    catalog: &Catalog,
+) -> Result<(), CommandError> {
+    let Some(applied) = super::last_applied(store, &req.target).await? else { return Ok(()) };
+    let Ok(sha) = crate::identity::Sha::parse(&applied) else { return Ok(()) };
+    if sha == req.sha {
+        return Ok(());
+    }
+    // The configuration last applied, read as the customer wrote it then (v1 has no
+    // components: nothing to protect).
+    let Some(text) = host.read_file(&req.target.customer, variables::PATH, &sha).await? else { return Ok(()) };
+    let rules = Rules::for_customer(config, Some(&req.target.customer));
+    let Ok(Tenant::V2(previous)) =
+        Tenant::parse(variables::PATH, &text, &req.target.customer, &rules, || Ok(catalog.clone()))
+    else {
+        return Ok(());
+    };
+    let refused: Vec<Diagnostic> = previous
+        .components
+        .iter()
+        .filter(|p| !p.allow_destroy && catalog.get(&p.type_name).is_some_and(|t| t.protect_destroy))
+        .filter(|p| !current.components.iter().any(|c| c.name == p.name && c.type_name == p.type_name))
+        .map(|p| Diagnostic {
+            file: variables::PATH.to_owned(),
+            line: p.at.line,
+            column: p.at.column,
+            message: format!(
+                "component `{}` (type `{}`, protected) was removed, but the configuration applied at {} does not allow its destruction",
+                p.name,
+                p.type_name,
+                sha.short()
+            ),
+            hint: Some(format!(
+                "removing a protected component takes two reviewed changes: first set `allow_destroy: true` on `{}` and apply that, then remove it (the line and column are in the file as applied at {})",
+                p.name,
+                sha.short()
+            )),
+        })
+        .collect();
+    if refused.is_empty() { Ok(()) } else { Err(CommandError::Invalid(refused)) }
 }
 
 /// fetch → validate → render → write → `terraform init`, and the configuration digest.
@@ -147,6 +202,42 @@ mod tests {
             "{error}"
         );
         assert!(h.terraform.calls().is_empty(), "no Terraform without the environment");
+    }
+
+    #[tokio::test]
+    async fn a_protected_component_is_removed_only_after_an_applied_allow_destroy() {
+        use crate::pipeline::apply::{Mode, apply};
+        use crate::pipeline::{Request, last_applied};
+        const DB: &str = "    - { name: db, type: database }\n";
+        let h = Harness::new();
+        let at = |sha: char| Request {
+            sha: crate::identity::Sha::parse(&sha.to_string().repeat(40)).expect("sha"),
+            ..h.request()
+        };
+        // Commit 1: a queue and a database, applied.
+        h.host.files_at.lock().expect("lock").insert("1".repeat(40), format!("{V2}{DB}"));
+        plan(&h.deps(), &at('1')).await.expect("planned");
+        apply(&h.deps(), &at('1'), Mode::Apply).await.expect("applied");
+        assert_eq!(last_applied(&h.store, &h.request().target).await.expect("records"), Some("1".repeat(40)));
+
+        // Commit 2 drops the database: refused at its line in the applied file, no Terraform.
+        h.host.files_at.lock().expect("lock").insert("2".repeat(40), V2.to_owned());
+        let calls = h.terraform.calls().len();
+        let error = plan(&h.deps(), &at('2')).await.expect_err("refused");
+        assert_eq!(error.exit_status(), ExitStatus::Usage);
+        let d = &error.diagnostics()[0];
+        assert_eq!((d.line, d.column), (8, 7), "{d}");
+        assert!(d.message.contains("component `db` (type `database`, protected) was removed"), "{d}");
+        assert!(d.hint.as_deref().is_some_and(|h| h.contains("allow_destroy: true")), "{d:?}");
+        assert_eq!(h.terraform.calls().len(), calls, "refused before Terraform runs");
+
+        // Commit 3 allows it and is applied; commit 4 removes it and plans.
+        let allowed = format!("{V2}    - {{ name: db, type: database, allow_destroy: true }}\n");
+        h.host.files_at.lock().expect("lock").insert("3".repeat(40), allowed);
+        plan(&h.deps(), &at('3')).await.expect("planned");
+        apply(&h.deps(), &at('3'), Mode::Apply).await.expect("applied");
+        h.host.files_at.lock().expect("lock").insert("4".repeat(40), V2.to_owned());
+        plan(&h.deps(), &at('4')).await.expect("the removal plans once allowed and applied");
     }
 
     #[tokio::test]

@@ -32,6 +32,8 @@ networking:
 #[derive(Debug, Default)]
 pub struct FakeHost {
     pub files: Mutex<HashMap<String, String>>,
+    /// `variables.yml` as it was at a given commit (the others read `files`).
+    pub files_at: Mutex<HashMap<String, String>>,
     pub statuses: Mutex<Vec<CommitStatus>>,
     /// The commit of each entry of `statuses`.
     pub status_commits: Mutex<Vec<String>>,
@@ -78,7 +80,10 @@ impl Probe for FakeProbe {
 
 #[async_trait]
 impl CodeHost for FakeHost {
-    async fn read_file(&self, _repo: &CustomerId, path: &str, _sha: &Sha) -> Result<Option<String>, CodeHostError> {
+    async fn read_file(&self, _repo: &CustomerId, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError> {
+        if let Some(text) = self.files_at.lock().expect("lock").get(sha.as_str()) {
+            return Ok(Some(text.clone()));
+        }
         Ok(self.files.lock().expect("lock").get(path).cloned())
     }
 

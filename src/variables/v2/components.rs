@@ -11,7 +11,7 @@ use crate::identity::EnvName;
 use crate::variables::Rules;
 use crate::yaml::{self, Checker, Key, Node, Pos, Value};
 
-const COMPONENT_KEYS: [&str; 4] = ["name", "type", "inputs", "environments"];
+const COMPONENT_KEYS: [&str; 5] = ["name", "type", "inputs", "environments", "allow_destroy"];
 /// Resource names are `<project>-<component>-<env>`, one DNS label.
 const MAX_RESOURCE_NAME: usize = 63;
 
@@ -86,7 +86,9 @@ fn one(
         Some(n) => overrides(c, path, n, ty, ctx),
         None => Some(BTreeMap::new()),
     };
-    let (base, overrides) = (base?, overrides?);
+    let allow_destroy =
+        yaml::get(fields, "allow_destroy").map(|n| c.bool(&format!("{path}.allow_destroy"), n)).unwrap_or(Some(false));
+    let (base, overrides, allow_destroy) = (base?, overrides?, allow_destroy?);
     required(c, path, node.pos, ty, &base, &overrides, ctx);
     let environments = ctx
         .environments
@@ -105,7 +107,7 @@ fn one(
             (env.clone(), values)
         })
         .collect();
-    Some(Component { name: name?, type_name: ty.name.clone(), environments })
+    Some(Component { name: name?, type_name: ty.name.clone(), environments, allow_destroy, at: node.pos })
 }
 
 fn component_name(

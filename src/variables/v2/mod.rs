@@ -48,6 +48,12 @@ pub struct Component {
     /// In the order of `spec.environments`: the inputs the module gets there (the
     /// standard names excepted, which infra-manager sets).
     pub environments: Vec<(EnvName, BTreeMap<String, serde_json::Value>)>,
+    /// `allow_destroy: true`: the first of the two reviewed changes that remove a component
+    /// of a protected type (`protect_destroy`); once applied, the removal may follow.
+    pub allow_destroy: bool,
+    /// Where the component starts in the file.
+    #[serde(skip)]
+    pub at: crate::yaml::Pos,
 }
 
 impl Customer {
