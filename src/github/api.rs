@@ -207,6 +207,21 @@ impl Api {
         })
     }
 
+    /// The path of the page after `reply` (its `Link: rel="next"`), or `None` on the last
+    /// page. A link off the API host, or one back to the same page, is an error: following it
+    /// would leak the token or never end.
+    pub fn next_page(&self, call: &Call<'_>, reply: &Reply) -> Result<Option<String>, GithubError> {
+        let Some(next) = reply.header("link").and_then(super::pagination::next_link) else { return Ok(None) };
+        let next = self.relative_path(call, &next)?;
+        if next == call.path {
+            return Err(GithubError::Unexpected {
+                call: call.name(),
+                reason: "the next page link points to the same page".to_owned(),
+            });
+        }
+        Ok(Some(next))
+    }
+
     /// Turns an absolute URL GitHub handed out (a pagination link) into a path under the
     /// API base; a URL elsewhere is refused, so the token never leaves the API host.
     pub fn relative_path(&self, call: &Call<'_>, url: &str) -> Result<String, GithubError> {

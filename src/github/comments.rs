@@ -21,7 +21,6 @@ use serde_json::json;
 use super::api::{Api, Attempt, Call, refused};
 use super::error::GithubError;
 use super::identity::same_login;
-use super::pagination::next_link;
 use super::repo_path;
 use crate::codehost::{CodeHostError, CommentOutcome};
 use crate::identity::CustomerId;
@@ -117,14 +116,7 @@ async fn find(
         if let Some(found) = page.into_iter().find(|c| c.is_sticky(identity, marker)) {
             return Ok(Some(found));
         }
-        let Some(next) = reply.header("link").and_then(next_link) else { return Ok(None) };
-        let next = api.relative_path(&call, &next)?;
-        if next == call.path {
-            return Err(GithubError::Unexpected {
-                call: call.name(),
-                reason: "the next page link points to the same page".to_owned(),
-            });
-        }
+        let Some(next) = api.next_page(&call, &reply)? else { return Ok(None) };
         path = next;
     }
     Err(GithubError::Unexpected {

@@ -19,7 +19,6 @@ use serde_json::json;
 use super::api::{Api, Attempt, Call, refused};
 use super::error::GithubError;
 use super::identity::same_login;
-use super::pagination::next_link;
 use super::{GithubHost, dispatch};
 use crate::codehost::{CodeHostError, IssueEdit, IssueTracker, TrackedIssue};
 use crate::limits::{COMMENT_CHARS, ISSUE_TITLE_CHARS};
@@ -114,17 +113,10 @@ impl GithubIssues<'_> {
                 title: i.title,
                 body: i.body.unwrap_or_default(),
             }));
-            let Some(next) = reply.header("link").and_then(next_link) else {
+            let Some(next) = self.api().next_page(&call, &reply)? else {
                 found.sort_by_key(|i| i.number);
                 return Ok(found);
             };
-            let next = self.api().relative_path(&call, &next)?;
-            if next == call.path {
-                return Err(GithubError::Unexpected {
-                    call: call.name(),
-                    reason: "the next page link points to the same page".to_owned(),
-                });
-            }
             path = next;
         }
         Err(GithubError::Unexpected {
