@@ -2,13 +2,14 @@
 //! `creator`, paginated), create one, get one, and update its title, body, labels and
 //! state. Answers start from GitHub's example issue, like the other routes.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::clock;
 use crate::routes::{
-    MAX_COMMENT_CHARS, example, issue_number, limit_violation, link_header, not_found, set, user_json, with_location,
+    MAX_COMMENT_CHARS, add_link_header, example, issue_number, limit_violation, not_found, set, user_json,
+    with_location,
 };
 use crate::server::{Call, json_response, percent_encode};
 use crate::state::{Issue, State};
@@ -150,21 +151,7 @@ pub(crate) fn list(state: &mut State, call: &Call<'_>) -> Response {
         .collect();
     let mut response = json_response(StatusCode::OK, &Value::Array(items));
     let last = matching.len().div_ceil(per_page).max(1);
-    let page_url = |n: usize| {
-        let mut query: Vec<String> = call
-            .query
-            .iter()
-            .filter(|(k, _)| k != "page")
-            .map(|(k, v)| format!("{}={}", percent_encode(k, false), percent_encode(v, false)))
-            .collect();
-        query.push(format!("page={n}"));
-        format!("{base}/repos/{}/issues?{}", repo.full_name, query.join("&"))
-    };
-    if let Some(link) = link_header(page, last, page_url)
-        && let Ok(value) = HeaderValue::from_str(&link)
-    {
-        response.headers_mut().insert(header::LINK, value);
-    }
+    add_link_header(&mut response, call, &format!("{base}/repos/{}/issues", repo.full_name), page, last);
     response
 }
 

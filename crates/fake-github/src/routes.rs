@@ -349,6 +349,14 @@ fn list_comments(state: &mut State, call: &Call<'_>) -> Response {
         .collect();
     let mut response = json_response(StatusCode::OK, &Value::Array(items));
     let last = all.len().div_ceil(per_page).max(1);
+    let url = format!("{base}/repos/{}/issues/{number}/comments", repo.full_name);
+    add_link_header(&mut response, call, &url, page, last);
+    response
+}
+
+/// Sets the `Link` header of page `page` of `last` of a listing at `url`: each link keeps
+/// the call's query with its own `page`.
+pub(crate) fn add_link_header(response: &mut Response, call: &Call<'_>, url: &str, page: usize, last: usize) {
     let page_url = |n: usize| {
         let mut query: Vec<String> = call
             .query
@@ -357,19 +365,18 @@ fn list_comments(state: &mut State, call: &Call<'_>) -> Response {
             .map(|(k, v)| format!("{}={}", percent_encode(k, false), percent_encode(v, false)))
             .collect();
         query.push(format!("page={n}"));
-        format!("{base}/repos/{}/issues/{number}/comments?{}", repo.full_name, query.join("&"))
+        format!("{url}?{}", query.join("&"))
     };
     if let Some(link) = link_header(page, last, page_url)
         && let Ok(value) = HeaderValue::from_str(&link)
     {
         response.headers_mut().insert(header::LINK, value);
     }
-    response
 }
 
 /// GitHub's `Link` header: `prev`, `next`, `last`, `first`, each only where it applies;
 /// no header at all when everything fits on one page.
-pub(crate) fn link_header(page: usize, last: usize, url: impl Fn(usize) -> String) -> Option<String> {
+fn link_header(page: usize, last: usize, url: impl Fn(usize) -> String) -> Option<String> {
     if last <= 1 && page <= 1 {
         return None;
     }
