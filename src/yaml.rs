@@ -69,13 +69,10 @@ impl Value {
     }
 }
 
-/// Parses `text` into a node tree. `file` names the file in diagnostics.
-pub fn parse(file: &str, text: &str) -> Result<Node, Diagnostic> {
-    if text.len() > MAX_FILE_BYTES {
-        let problem = FileProblem::TooLarge { size: Some(text.len() as u64), limit: MAX_FILE_BYTES as u64 };
-        return Err(Diagnostic::whole_file(file, &problem));
-    }
-    let options = serde_saphyr::options! {
+/// How every YAML file is read: bounded (aliases, events, depth), so a bomb is refused
+/// rather than expanded. Tests that read a file as the product does use these too.
+pub fn read_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_aliases: 100,
             max_anchors: 100,
@@ -94,8 +91,16 @@ pub fn parse(file: &str, text: &str) -> Result<Node, Diagnostic> {
         null_as_string: true,
         // `!!binary` is not decoded: a value is always the text that was written.
         ignore_binary_tag_for_string: true,
-    };
-    let parsed: Result<Option<Spanned<Value>>, _> = serde_saphyr::from_str_with_options(text, options);
+    }
+}
+
+/// Parses `text` into a node tree. `file` names the file in diagnostics.
+pub fn parse(file: &str, text: &str) -> Result<Node, Diagnostic> {
+    if text.len() > MAX_FILE_BYTES {
+        let problem = FileProblem::TooLarge { size: Some(text.len() as u64), limit: MAX_FILE_BYTES as u64 };
+        return Err(Diagnostic::whole_file(file, &problem));
+    }
+    let parsed: Result<Option<Spanned<Value>>, _> = serde_saphyr::from_str_with_options(text, read_options());
     match parsed {
         Ok(Some(spanned)) => {
             let mut root = node(spanned);

@@ -59,23 +59,10 @@ fn validator(schema: &Value) -> jsonschema::Validator {
 /// schema applies, and `validate` refuses them too.
 fn as_json(path: &Path) -> Option<Value> {
     let text = std::fs::read_to_string(path).ok()?;
-    let options = serde_saphyr::options! {
-        budget: serde_saphyr::budget! {
-            max_aliases: 100,
-            max_anchors: 100,
-            max_events: 100_000,
-            max_depth: infra_manager::yaml::MAX_DEPTH,
-        },
-        alias_limits: serde_saphyr::alias_limits! {
-            max_total_replayed_events: 10_000,
-            max_replay_stack_depth: 8,
-            max_alias_expansions_per_anchor: 100,
-        },
-        null_as_string: true,
-        ignore_binary_tag_for_string: true,
-    };
     // An empty document is null, as an editor reads it.
-    serde_saphyr::from_str_with_options::<Option<Value>>(&text, options).ok().map(|d| d.unwrap_or(Value::Null))
+    serde_saphyr::from_str_with_options::<Option<Value>>(&text, infra_manager::yaml::read_options())
+        .ok()
+        .map(|d| d.unwrap_or(Value::Null))
 }
 
 /// What `validate` decides, through the library path it takes (see `tests/hostile_variables.rs`).
