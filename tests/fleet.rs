@@ -2,9 +2,7 @@
 
 mod support;
 
-use std::path::Path;
-
-use support::cli::{Run, Sandbox, repo_root, require_terraform};
+use support::cli::{Run, Sandbox, repo_root, require_terraform, walk};
 
 /// `count` customers `fleet/app<i>` registered for staging, each with a checkout of the
 /// template under `customers/fleet/app<i>/`.
@@ -32,19 +30,6 @@ fn checkout(sb: &Sandbox, name: &str) {
 
 fn variables(sb: &Sandbox, name: &str) -> std::path::PathBuf {
     sb.path().join("customers").join(name).join("infra/variables.yml")
-}
-
-fn walk(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path.display().to_string());
-        }
-    }
-    out
 }
 
 #[test]
@@ -120,13 +105,7 @@ fn resources_in_state(sb: &Sandbox, name: &str) -> usize {
 }
 
 fn history(sb: &Sandbox, name: &str) -> Vec<String> {
-    let out = Run::new(sb.path()).args(["--json", "history", "--customer", name]).run();
-    out.json()["runs"]
-        .as_array()
-        .expect("runs")
-        .iter()
-        .map(|r| format!("{} {}", r["kind"].as_str().unwrap_or_default(), r["status"].as_str().unwrap_or_default()))
-        .collect()
+    Run::new(sb.path()).args(["--json", "history", "--customer", name]).run().run_kinds()
 }
 
 #[test]

@@ -965,12 +965,7 @@ async fn the_destroy_workflow_plans_from_the_last_applied_commit_and_its_apply_e
     assert_eq!(state["resources"].as_array().map(Vec::len), Some(0), "nothing left in state");
     let history =
         m.run("workflow_dispatch", &apply_event, &["--json", "history", "--customer", CUSTOMER]).run_async().await;
-    let kinds: Vec<String> = history.json()["runs"]
-        .as_array()
-        .expect("runs")
-        .iter()
-        .map(|r| format!("{} {}", r["kind"].as_str().unwrap_or_default(), r["status"].as_str().unwrap_or_default()))
-        .collect();
+    let kinds = history.run_kinds();
     // The refused apply of the wrong commit is on record too.
     assert_eq!(kinds[..3], ["apply succeeded", "apply failed", "destroy succeeded"].map(str::to_owned), "{kinds:?}");
     m.assert_clean();

@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::cli::{Run, Sandbox, repo_root, require_terraform};
+use support::cli::{Run, Sandbox, repo_root, require_terraform, walk};
 
 fn state_file(sb: &Sandbox) -> std::path::PathBuf {
     sb.store().join("state/local/shop/staging/terraform.tfstate")
@@ -258,21 +258,6 @@ fn schema_is_a_json_schema_naming_the_environments() {
     );
 }
 
-fn walk(dir: &std::path::Path) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p.display().to_string());
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn drift_reports_state_that_moved_away_from_the_last_plan() {
     require_terraform();
@@ -380,11 +365,6 @@ fn a_destroy_plan_is_reviewed_then_applied_with_the_same_checks_and_leaves_no_re
     assert_eq!(state["resources"].as_array().map(Vec::len), Some(0), "nothing left in state");
 
     let history = Run::new(sb.path()).args(["--json", "history", "--customer", "local/shop"]).run();
-    let kinds: Vec<String> = history.json()["runs"]
-        .as_array()
-        .expect("runs")
-        .iter()
-        .map(|r| format!("{} {}", r["kind"].as_str().unwrap_or_default(), r["status"].as_str().unwrap_or_default()))
-        .collect();
+    let kinds = history.run_kinds();
     assert_eq!(kinds, ["apply succeeded", "destroy succeeded", "apply succeeded", "plan succeeded"]);
 }

@@ -33,6 +33,30 @@ impl Output {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
     }
+
+    /// `history --json`'s runs, newest first, each as `kind status` (`apply succeeded`).
+    pub fn run_kinds(&self) -> Vec<String> {
+        self.json()["runs"]
+            .as_array()
+            .expect("runs")
+            .iter()
+            .map(|r| format!("{} {}", r["kind"].as_str().unwrap_or_default(), r["status"].as_str().unwrap_or_default()))
+            .collect()
+    }
+}
+
+/// Every file below `dir` (none when it does not exist).
+pub fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path.display().to_string());
+        }
+    }
+    out
 }
 
 /// A builder for one invocation.
