@@ -53,6 +53,15 @@ impl Orphan {
     }
 }
 
+/// The job summary's section listing `orphans`; empty when there are none.
+pub fn summary_section(orphans: &[Orphan]) -> String {
+    if orphans.is_empty() {
+        return String::new();
+    }
+    let lines: Vec<String> = orphans.iter().map(|o| format!("- {}", o.describe())).collect();
+    format!("### Orphaned states\n\n{}\n", lines.join("\n"))
+}
+
 /// Where the default branch's files come from, to tell an environment removed from the
 /// file; `None` skips that check.
 pub enum Files<'a> {

@@ -61,10 +61,7 @@ impl fmt::Display for DriftReport {
             writeln!(f, "| {} | {} | {} | {detail} |", code(&r.customer), code(&r.environment), code(sha))?;
         }
         if !self.orphans.is_empty() {
-            writeln!(f, "\n### Orphaned states\n")?;
-            for orphan in &self.orphans {
-                writeln!(f, "- {}", orphan.describe())?;
-            }
+            write!(f, "\n{}", crate::orphans::summary_section(&self.orphans))?;
         }
         Ok(())
     }
@@ -106,18 +103,8 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
     .await;
     // The whole fleet was checked: states outside it are orphans.
     let whole_fleet = args.source_dir.is_none() && args.customer.is_none() && only_env.is_none();
-    let orphans = if whole_fleet {
-        super::targets::find_orphans(ctx, None).await.unwrap_or_else(|e| {
-            crate::output::log(&format!("warning: can't look for orphaned states: {e}"));
-            Vec::new()
-        })
-    } else {
-        Vec::new()
-    };
-    let mut log = std::io::stderr();
-    for orphan in &orphans {
-        crate::actions::warning(&mut log, &format!("orphaned state: {}", orphan.describe()));
-    }
+    let orphans =
+        if whole_fleet { super::targets::orphans_warned(ctx, None).await.unwrap_or_default() } else { Vec::new() };
     let count = |state: DriftState| results.iter().filter(|r| r.result == state).count();
     let report = DriftReport {
         command: Verb::Drift,

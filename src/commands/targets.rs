@@ -88,26 +88,37 @@ pub async fn run(ctx: &Context<'_>, args: &TargetsArgs) -> Result<Matrix, Comman
 /// Reports states without a registry entry: a warning each, the `orphans` output and a
 /// job summary section. A store that can't be listed is a warning, not a failed matrix.
 pub async fn report_orphans(ctx: &Context<'_>, args: &TargetsArgs) {
-    match find_orphans(ctx, args.source_root.as_deref()).await {
+    let Some(orphans) = orphans_warned(ctx, args.source_root.as_deref()).await else { return };
+    let runner = &ctx.settings.runner;
+    let json = serde_json::to_string(&orphans).unwrap_or_else(|_| "[]".to_owned());
+    set_outputs(runner.output.as_deref(), &[("orphans", json)]);
+    if !orphans.is_empty() {
+        crate::commands::target::append_summary(runner.summary.as_deref(), &crate::orphans::summary_section(&orphans));
+    }
+}
+
+/// States without a registry entry, each with a warning on stderr; `None` (and a warning)
+/// when they can't be looked for: orphans are a report, never a reason to fail a run.
+pub(super) async fn orphans_warned(
+    ctx: &Context<'_>,
+    source_root: Option<&std::path::Path>,
+) -> Option<Vec<crate::orphans::Orphan>> {
+    match find_orphans(ctx, source_root).await {
         Ok(orphans) => {
             let mut log = std::io::stderr();
             for orphan in &orphans {
                 crate::actions::warning(&mut log, &format!("orphaned state: {}", orphan.describe()));
             }
-            let runner = &ctx.settings.runner;
-            let json = serde_json::to_string(&orphans).unwrap_or_else(|_| "[]".to_owned());
-            set_outputs(runner.output.as_deref(), &[("orphans", json)]);
-            if !orphans.is_empty() {
-                let lines: Vec<String> = orphans.iter().map(|o| format!("- {}", o.describe())).collect();
-                let summary = format!("### Orphaned states\n\n{}\n", lines.join("\n"));
-                crate::commands::target::append_summary(runner.summary.as_deref(), &summary);
-            }
+            Some(orphans)
         }
-        Err(e) => crate::output::log(&format!("warning: can't look for orphaned states: {e}")),
+        Err(e) => {
+            crate::output::log(&format!("warning: can't look for orphaned states: {e}"));
+            None
+        }
     }
 }
 
-pub(super) async fn find_orphans(
+async fn find_orphans(
     ctx: &Context<'_>,
     source_root: Option<&std::path::Path>,
 ) -> Result<Vec<crate::orphans::Orphan>, CommandError> {
