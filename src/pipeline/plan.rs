@@ -326,21 +326,11 @@ mod tests {
         let h = Harness::new();
         // A newer plan (by created_at) is already the latest for this target.
         let newer = crate::store::PlanMeta {
-            customer: "acme/web".into(),
-            environment: "staging".into(),
-            sha: "2".repeat(40),
             plan_sha256: crate::pipeline::sha256_hex(b"x"),
-            terraform_version: "1.11.4".into(),
             config_sha256: "c".into(),
-            manager_commit: "local".into(),
-            created_at: "2999-01-01T00:00:00Z".into(),
-            run_url: None,
-            state_lineage: None,
-            state_serial: None,
             has_changes: false,
             add: 0,
-            change: 0,
-            destroy: 0,
+            ..crate::store::PlanMeta::example(&"2".repeat(40), "2999-01-01T00:00:00Z")
         };
         let target = h.request().target;
         crate::store::Store::put_plan(&h.store, &target, b"x", &newer).await.expect("stored");

@@ -309,20 +309,9 @@ mod tests {
     fn meta(plan: &[u8]) -> PlanMeta {
         PlanMeta {
             customer: "acme/webshop".into(),
-            environment: "staging".into(),
-            sha: "a".repeat(40),
             plan_sha256: hex::encode(Sha256::digest(plan)),
-            terraform_version: "1.11.4".into(),
             config_sha256: "c".repeat(64),
-            manager_commit: "local".into(),
-            created_at: "2025-01-02T03:04:05Z".into(),
-            run_url: None,
-            state_lineage: None,
-            state_serial: None,
-            has_changes: true,
-            add: 1,
-            change: 0,
-            destroy: 0,
+            ..PlanMeta::example(&"a".repeat(40), "2025-01-02T03:04:05Z")
         }
     }
 
