@@ -33,6 +33,12 @@ impl LocalHost {
         Self { root: root.to_path_buf(), per_customer: true }
     }
 
+    /// The stand-in commit of `repo`'s checkout: the digest of its `variables.yml` (of an
+    /// empty file when there is none; fetch then refuses the missing file).
+    pub fn head(&self, repo: &CustomerId) -> Result<Sha, CodeHostError> {
+        Ok(content_sha(&self.read(repo, crate::variables::PATH)?.unwrap_or_default()))
+    }
+
     fn checkout(&self, repo: &CustomerId) -> PathBuf {
         if self.per_customer { self.root.join(repo.owner()).join(repo.repo()) } else { self.root.clone() }
     }

@@ -15,11 +15,10 @@ use crate::context::Context;
 use crate::error::{CommandError, ExitStatus, Status};
 use crate::fleet;
 use crate::identity::{Sha, Target};
-use crate::local_host::{LocalHost, content_sha};
+use crate::local_host::LocalHost;
 use crate::pipeline::{Deps, Request};
 use crate::report::markdown::code;
 use crate::report::{name_of, prefix, truncate_chars};
-use crate::variables;
 
 /// One target's re-plan.
 #[derive(Debug, Clone, Serialize)]
@@ -158,11 +157,7 @@ impl Commits<'_> {
     async fn head(&self, target: &Target) -> Result<Sha, CommandError> {
         match self {
             Commits::DefaultBranch(github) => Ok(github.default_branch(&target.customer).await?.head),
-            Commits::Local(host) => {
-                let any = content_sha("");
-                let text = host.read_file(&target.customer, variables::PATH, &any).await?;
-                Ok(content_sha(&text.unwrap_or_default()))
-            }
+            Commits::Local(host) => Ok(host.head(&target.customer)?),
         }
     }
 }

@@ -14,13 +14,12 @@ use crate::error::{CommandError, Status, Subject};
 use crate::event;
 use crate::github::GithubHost;
 use crate::identity::{CustomerId, EnvName, Sha, Target};
-use crate::local_host::{LocalHost, content_sha};
+use crate::local_host::LocalHost;
 use crate::output;
 use crate::pipeline::{Deps, Request, provenance};
 use crate::report::markdown::{code, fenced};
 use crate::report::name_of;
 use crate::settings::Runner;
-use crate::variables;
 
 /// Where a request comes from.
 pub enum Source {
@@ -112,11 +111,7 @@ pub async fn local_request(args: &TargetArgs, dir: &Path) -> Result<(Request, Lo
     let env = env(args)?;
     let sha = match &args.sha {
         Some(s) => Sha::parse(s).map_err(|e| CommandError::bad_sha(&e))?,
-        // The file's digest stands in for a commit; a missing file is refused by fetch.
-        None => {
-            let text = host.read_file(&customer, variables::PATH, &content_sha("")).await?;
-            content_sha(&text.unwrap_or_default())
-        }
+        None => host.head(&customer)?,
     };
     Ok((Request { target: Target { customer, env }, sha, pull_request: None }, host))
 }
