@@ -5,6 +5,19 @@ use crate::config::Config;
 use crate::identity::Target;
 use crate::refusal::Refusal;
 
+/// [`admit`], and for a plan that is not a destroy: the environment has not expired. An
+/// expired environment is only destroyed (`reap`); planning it again would re-create what
+/// expiry ended.
+pub fn admit_plan(config: &Config, target: &Target) -> Result<(), Refusal> {
+    admit(config, target)?;
+    match config.customer(&target.customer).and_then(|c| c.expiry(&target.env)) {
+        Some(at) if at <= jiff::Timestamp::now() => {
+            Err(Refusal::Expired { target: target.clone(), at: at.to_string() })
+        }
+        _ => Ok(()),
+    }
+}
+
 pub fn admit(config: &Config, target: &Target) -> Result<(), Refusal> {
     if config.has_registry() {
         let Some(customer) = config.customer(&target.customer) else {

@@ -58,9 +58,9 @@ pub async fn plan_with(
     detail: PlanDetail,
 ) -> Result<Planned, CommandError> {
     // An unregistered repository gets nothing written anywhere: no status, no record.
-    super::admit::admit(deps.config, &req.target)?;
-    if kind == PlanKind::Update {
-        not_expired(deps, req)?;
+    match kind {
+        PlanKind::Update => super::admit::admit_plan(deps.config, &req.target)?,
+        PlanKind::Destroy => super::admit::admit(deps.config, &req.target)?,
     }
     let frame = match kind {
         PlanKind::Update => Frame { kind: RunKind::Plan, pending: Some("Planning…".to_owned()) },
@@ -77,8 +77,7 @@ pub async fn plan_with(
 /// but never stored (it is not the plan a customer's reviewers approved), and no status or
 /// comment is written to the customer's repository. `init` and `plan` only (no `show`).
 pub async fn preview(deps: &Deps<'_>, req: &Request) -> Result<PlanSummary, CommandError> {
-    super::admit::admit(deps.config, &req.target)?;
-    not_expired(deps, req)?;
+    super::admit::admit_plan(deps.config, &req.target)?;
     let frame = Frame { kind: RunKind::Plan, pending: None };
     framed(deps, frame, req, super::drift::replan(deps, req)).await.map(|replanned| replanned.0)
 }
@@ -98,18 +97,6 @@ async fn steps(deps: &Deps<'_>, req: &Request, kind: PlanKind, detail: PlanDetai
     post_comment(deps, req, &comment).await;
     output::log(&format!("plan stored at {plan_key} (sha256:{})", prefix(&meta.plan_sha256, 12)));
     Ok(Planned { summary, plan_key, plan_sha256: meta.plan_sha256, comment })
-}
-
-/// An expired environment is only destroyed (`reap`): planning it again would re-create
-/// what expiry ended.
-fn not_expired(deps: &Deps<'_>, req: &Request) -> Result<(), Refusal> {
-    let expiry = deps.config.customer(&req.target.customer).and_then(|c| c.expiry(&req.target.env));
-    match expiry {
-        Some(at) if at <= jiff::Timestamp::now() => {
-            Err(Refusal::Expired { target: req.target.clone(), at: at.to_string() })
-        }
-        _ => Ok(()),
-    }
 }
 
 /// What reviewers of this plan must not miss: that it destroys the environment, or that
