@@ -247,6 +247,12 @@ impl Config {
         self.terraform.run_timeout + self.terraform.stop_timeout
     }
 
+    /// Where a local source directory's earlier versions of `variables.yml` are kept
+    /// ([`crate::local_host::LocalHost::with_history`]).
+    pub fn local_history_dir(&self) -> PathBuf {
+        self.state.local_dir.join("sources")
+    }
+
     pub fn module_dir(&self) -> PathBuf {
         self.terraform.modules_dir.join(&self.terraform.module)
     }

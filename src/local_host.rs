@@ -1,8 +1,14 @@
 //! The local `CodeHost`: a directory stands in for the customer repository.
 //!
-//! Files are read from the directory (there is only one version of them, so the SHA is not
-//! used to pick one); statuses go to the log; the comment is returned to the command, which
-//! prints it to stdout.
+//! Files are read from the directory; statuses go to the log; the comment is returned to the
+//! command, which prints it to stdout.
+//!
+//! A directory has one version of its files, but the flows also read the configuration as
+//! it was at an earlier "commit" (the last applied one: protected components, drift,
+//! destroy). The stand-in commit of a checkout is the digest of its `variables.yml`, so with
+//! a history directory ([`LocalHost::with_history`]) every version the host hands out is
+//! kept there under its digest and read back by it: content-addressed, so a kept file is
+//! checked against its name before use.
 
 use std::path::{Path, PathBuf};
 
@@ -19,24 +25,59 @@ pub struct LocalHost {
     root: PathBuf,
     /// Whether `root` holds one checkout per customer, at `<owner>/<repo>/`.
     per_customer: bool,
+    /// Where the versions of `variables.yml` handed out are kept, at
+    /// `<owner>/<repo>/<sha>.yml`.
+    history: Option<PathBuf>,
 }
 
 impl LocalHost {
     /// One customer repository checkout at `root`.
     pub fn new(root: &Path) -> Self {
-        Self { root: root.to_path_buf(), per_customer: false }
+        Self { root: root.to_path_buf(), per_customer: false, history: None }
     }
 
     /// Many customers: `root/<owner>/<repo>/` is each one's checkout (fleet runs in local
     /// mode). Customer names are validated identities, so the joined path stays below `root`.
     pub fn per_customer(root: &Path) -> Self {
-        Self { root: root.to_path_buf(), per_customer: true }
+        Self { root: root.to_path_buf(), per_customer: true, history: None }
+    }
+
+    /// Keeps each version of `variables.yml` this host hands out under `dir`, so that a later
+    /// run can read the configuration of an earlier stand-in commit.
+    pub fn with_history(mut self, dir: &Path) -> Self {
+        self.history = Some(dir.to_path_buf());
+        self
     }
 
     /// The stand-in commit of `repo`'s checkout: the digest of its `variables.yml` (of an
-    /// empty file when there is none; fetch then refuses the missing file).
+    /// empty file when there is none; fetch then refuses the missing file). The version is
+    /// kept in the history, if there is one.
     pub fn head(&self, repo: &CustomerId) -> Result<Sha, CodeHostError> {
-        Ok(content_sha(&self.read(repo, crate::variables::PATH)?.unwrap_or_default()))
+        let text = self.read(repo, crate::variables::PATH)?;
+        let sha = content_sha(text.as_deref().unwrap_or_default());
+        if let (Some(text), Some(kept)) = (&text, self.kept(repo, &sha)) {
+            keep(&kept, text).map_err(|e| CodeHostError::Read {
+                repo: repo.to_string(),
+                path: kept.display().to_string(),
+                reference: WORKING_TREE.into(),
+                message: format!("can't keep this version of the file: {e}"),
+            })?;
+        }
+        Ok(sha)
+    }
+
+    /// Where the version `sha` of `repo`'s `variables.yml` is kept. Customer names are
+    /// validated identities and a SHA is hex, so the path stays below the history directory.
+    fn kept(&self, repo: &CustomerId, sha: &Sha) -> Option<PathBuf> {
+        let dir = self.history.as_ref()?;
+        Some(dir.join(repo.owner()).join(repo.repo()).join(format!("{sha}.yml")))
+    }
+
+    /// The kept version `sha` of `repo`'s `variables.yml`, if it is kept and intact.
+    fn read_kept(&self, repo: &CustomerId, sha: &Sha) -> Option<String> {
+        let path = self.kept(repo, sha)?;
+        let text = source_file::read(&path, MAX_FILE_BYTES).ok()?;
+        (content_sha(&text) == *sha).then_some(text)
     }
 
     fn checkout(&self, repo: &CustomerId) -> PathBuf {
@@ -63,13 +104,32 @@ impl LocalHost {
     }
 }
 
+/// Writes `text` at `path` unless it is there: through a temporary file and a rename, so a
+/// reader never sees half a file.
+fn keep(path: &Path, text: &str) -> std::io::Result<()> {
+    if path.is_file() {
+        return Ok(());
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let temp = path.with_extension(format!("{}.tmp", std::process::id()));
+    std::fs::write(&temp, text)?;
+    std::fs::rename(&temp, path)
+}
+
 /// The "reference" a local read names in its errors.
 const WORKING_TREE: &str = "working tree";
 
 #[async_trait]
 impl CodeHost for LocalHost {
-    async fn read_file(&self, repo: &CustomerId, path: &str, _sha: &Sha) -> Result<Option<String>, CodeHostError> {
-        self.read(repo, path)
+    /// `variables.yml` at an earlier stand-in commit comes from the history; anything else
+    /// (and a version never kept) from the directory.
+    async fn read_file(&self, repo: &CustomerId, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError> {
+        let current = self.read(repo, path)?;
+        if path != crate::variables::PATH || current.as_deref().is_some_and(|t| content_sha(t) == *sha) {
+            return Ok(current);
+        }
+        Ok(self.read_kept(repo, sha).or(current))
     }
 
     async fn set_status(&self, _repo: &CustomerId, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
@@ -138,5 +198,40 @@ mod tests {
         assert!(err.to_string().contains("outside"), "{err}");
 
         assert!(read("../etc/passwd").await.is_err());
+    }
+
+    /// An earlier version comes back by its stand-in commit from the history, only intact;
+    /// without a history (or for a version never handed out) the directory's file is read.
+    #[tokio::test]
+    async fn earlier_versions_are_read_back_from_the_history_by_their_digest() {
+        let root = tempfile::tempdir().expect("tmp");
+        let history = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir(root.path().join("infra")).expect("mkdir");
+        let file = root.path().join("infra/variables.yml");
+        let host = LocalHost::new(root.path()).with_history(history.path());
+        std::fs::write(&file, "first").expect("write");
+        let first = host.head(&customer()).expect("head");
+        std::fs::write(&file, "second").expect("write");
+        let second = host.head(&customer()).expect("head");
+        let read = |sha: Sha| {
+            let host = host.clone();
+            async move { host.read_file(&customer(), crate::variables::PATH, &sha).await.expect("read") }
+        };
+        assert_eq!(read(first.clone()).await.as_deref(), Some("first"));
+        assert_eq!(read(second).await.as_deref(), Some("second"));
+        assert_eq!(read(sha()).await.as_deref(), Some("second"), "a version never kept: the directory's");
+
+        let kept = history.path().join(format!("local/shop/{first}.yml"));
+        std::fs::write(&kept, "tampered").expect("write");
+        assert_eq!(
+            read(first.clone()).await.as_deref(),
+            Some("second"),
+            "a kept file that isn't its digest is ignored"
+        );
+        let plain = LocalHost::new(root.path());
+        assert_eq!(
+            plain.read_file(&customer(), crate::variables::PATH, &first).await.expect("read").as_deref(),
+            Some("second")
+        );
     }
 }

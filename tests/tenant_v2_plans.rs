@@ -1,13 +1,22 @@
 //! Schema v2 files planned and applied through the real binary, real Terraform, local mode:
 //! the four shipped catalog types across two environments apply and re-plan clean; removing
 //! a component plans exactly its resources' destruction; changing one input plans changes
-//! of that component only.
+//! of that component only; a protected component (a database) is only removed in two
+//! applied changes.
 
 mod support;
 
 use std::path::PathBuf;
 
 use support::cli::{Output, Sandbox, repo_root, require_terraform};
+
+/// The protected component: a database (`module.db`, type `database`: `protect_destroy`).
+const DB: &str = "    - name: db
+      type: database
+      inputs: { engine: postgres, storage_gb: 20 }
+      environments:
+        production: { storage_gb: 100, multi_az: true, instance_class: db.t3.small }
+";
 
 /// The component removed in one test: a queue (`module.jobs`).
 const JOBS: &str = "    - name: jobs
@@ -21,6 +30,7 @@ fn four_components() -> String {
     let text =
         std::fs::read_to_string(repo_root().join("tests/fixtures/v2/good/four-components.yml")).expect("read fixture");
     assert!(text.contains(JOBS), "the fixture still has the `jobs` component as written here");
+    assert!(text.contains(DB), "the fixture still has the `db` component as written here");
     text
 }
 
@@ -141,4 +151,41 @@ fn changing_one_input_plans_changes_of_that_component_only() {
     let addresses = planned_addresses(&plan);
     assert_eq!(addresses.len() as u64, change, "{addresses:?}");
     assert!(addresses.iter().all(|a| a.starts_with("module.uploads.")), "{addresses:?}");
+}
+
+/// Local mode reads the configuration last applied from the kept versions of the file, so
+/// the two-step rule holds without a Git history: removing `db` is refused at its line (as
+/// applied) with nothing planned; after `allow_destroy: true` is applied, the removal plans
+/// exactly `db`'s destruction.
+#[test]
+fn a_protected_component_is_removed_only_after_allow_destroy_is_applied() {
+    let text = four_components();
+    let sb = sandbox(&text);
+    plan_and_apply(&sb, "staging");
+    let db = instances_of(&sb, "staging", "module.db");
+    let (db_start, _) = text.split_once(DB).expect("db in the fixture");
+    let db_line = db_start.lines().count() + 1;
+    let without_db = text.replace(DB, "");
+
+    std::fs::write(sb.variables(), &without_db).expect("write");
+    let refused = sb.run("plan", "staging");
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    let error = &refused.json()["errors"][0];
+    assert_eq!(
+        (&error["file"], &error["line"], &error["column"]),
+        (&"infra/variables.yml".into(), &db_line.into(), &7.into())
+    );
+    assert!(refused.stdout.contains("component `db` (type `database`, protected) was removed"), "{}", refused.stdout);
+    assert!(refused.stdout.contains("allow_destroy: true"), "{}", refused.stdout);
+    assert!(planned_addresses(&refused).is_empty(), "nothing is planned: {}", refused.stderr);
+
+    // Setting the flag alone is refused too until it is applied: the rule reads what was applied.
+    let allowed = text.replace(DB, &format!("{DB}      allow_destroy: true\n"));
+    std::fs::write(sb.variables(), &allowed).expect("write");
+    assert_eq!(plan_and_apply(&sb, "staging"), (0, 0, 0), "the flag changes no resource");
+    std::fs::write(sb.variables(), &without_db).expect("write");
+    let plan = sb.run("plan", "staging");
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert_eq!(counts(&plan), (0, 0, db as u64), "{}", plan.stderr);
+    assert!(planned_addresses(&plan).iter().all(|a| a.starts_with("module.db.")), "{}", plan.stderr);
 }

@@ -73,7 +73,7 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
     let local;
     let (host, targets): (&dyn CodeHost, Vec<Target>) = match &args.source_dir {
         Some(dir) => {
-            local = local_host(dir)?;
+            local = local_host(config, dir)?;
             let customer = local_customer(args.customer.as_deref(), dir)?;
             let targets = config
                 .environments

@@ -109,7 +109,7 @@ pub async fn run(ctx: &Context<'_>, args: &PlanArgs) -> Result<FleetPlan, Comman
                     "pass a directory holding one checkout per customer at `<owner>/<repo>/`",
                 ));
             }
-            local = LocalHost::per_customer(root);
+            local = LocalHost::per_customer(root).with_history(&config.local_history_dir());
             (&local, Commits::Local(&local))
         }
         None => {

@@ -115,7 +115,7 @@ pub async fn run(ctx: &Context<'_>, args: &ReapArgs) -> Result<ReapReport, Comma
     let local;
     let host: &dyn CodeHost = match &args.source_root {
         Some(root) => {
-            local = LocalHost::per_customer(root);
+            local = LocalHost::per_customer(root).with_history(&config.local_history_dir());
             &local
         }
         None if due.is_empty() => {

@@ -37,7 +37,7 @@ pub async fn run(ctx: &Context<'_>, args: &RenderArgs) -> Result<Rendered, Comma
             "pass the customer repository checkout as `--source-dir`",
         ));
     };
-    let (req, host) = target::local_request(&args.target, dir).await?;
+    let (req, host) = target::local_request(ctx, &args.target, dir).await?;
     let written = async {
         let config = ctx.config().await?;
         admit::admit(config, &req.target)?;

@@ -9,6 +9,7 @@ use crate::actions::{self, CommandsOff};
 use crate::cli::{TargetArgs, Verb};
 use crate::codehost::CodeHost;
 use crate::commands::TargetResult;
+use crate::config::Config;
 use crate::context::Context;
 use crate::error::{CommandError, Status, Subject};
 use crate::event;
@@ -44,7 +45,7 @@ impl Source {
 pub async fn request(ctx: &Context<'_>, args: &TargetArgs) -> Result<(Request, Source), CommandError> {
     match &args.source_dir {
         Some(dir) => {
-            let (req, host) = local_request(args, dir).await?;
+            let (req, host) = local_request(ctx, args, dir).await?;
             Ok((req, Source::Local(host)))
         }
         None if args.customer.is_some() => Ok((provider_request(args)?, Source::Provider)),
@@ -94,19 +95,23 @@ pub fn local_customer(customer: Option<&str>, source_dir: &Path) -> Result<Custo
 }
 
 /// The local source directory as a code host, refused when it is not a directory.
-pub fn local_host(source_dir: &Path) -> Result<LocalHost, CommandError> {
+pub fn local_host(config: &Config, source_dir: &Path) -> Result<LocalHost, CommandError> {
     if !source_dir.is_dir() {
         return Err(CommandError::usage(
             format!("source directory `{}` does not exist", source_dir.display()),
             "pass the customer repository checkout as `--source-dir`",
         ));
     }
-    Ok(LocalHost::new(source_dir))
+    Ok(LocalHost::new(source_dir).with_history(&config.local_history_dir()))
 }
 
 /// A request for the directory `dir` (`--source-dir`), and the directory as a code host.
-pub async fn local_request(args: &TargetArgs, dir: &Path) -> Result<(Request, LocalHost), CommandError> {
-    let host = local_host(dir)?;
+pub async fn local_request(
+    ctx: &Context<'_>,
+    args: &TargetArgs,
+    dir: &Path,
+) -> Result<(Request, LocalHost), CommandError> {
+    let host = local_host(ctx.config().await?, dir)?;
     let customer = local_customer(args.customer.as_deref(), dir)?;
     let env = env(args)?;
     let sha = match &args.sha {

@@ -128,7 +128,7 @@ async fn find_orphans(
     let local;
     let files = match source_root {
         Some(root) => {
-            local = crate::local_host::LocalHost::per_customer(root);
+            local = crate::local_host::LocalHost::per_customer(root).with_history(&config.local_history_dir());
             Some(Files::Local(&local))
         }
         // Without a token only the registry is compared; with one, each default branch too.
