@@ -75,6 +75,9 @@ pub enum RenderError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
     pub files: Vec<(PathBuf, String)>,
+    /// A schema v2 file's components in this environment (each `module "<name>"` of the
+    /// root); `None` for v1, whose one module call is not a component of the customer's.
+    pub components: Option<Vec<String>>,
 }
 
 impl Rendered {
@@ -136,7 +139,7 @@ pub fn render(values: &Resolved, module_dir: &Path, backend: &Backend) -> Result
     for (rel, contents) in module_files {
         files.push((Path::new("modules").join(&module).join(rel), contents));
     }
-    Ok(Rendered { files })
+    Ok(Rendered { files, components: None })
 }
 
 fn pretty(value: &Value) -> String {

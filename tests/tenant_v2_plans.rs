@@ -8,7 +8,7 @@ mod support;
 
 use std::path::PathBuf;
 
-use support::cli::{Output, Sandbox, repo_root, require_terraform};
+use support::cli::{Output, Run, Sandbox, repo_root, require_terraform};
 
 /// The protected component: a database (`module.db`, type `database`: `protect_destroy`).
 const DB: &str = "    - name: db
@@ -129,6 +129,13 @@ fn removing_a_component_plans_exactly_its_resources_destruction() {
     let addresses = planned_addresses(&plan);
     assert_eq!(addresses.len(), jobs, "{addresses:?}");
     assert!(addresses.iter().all(|a| a.starts_with("module.jobs.")), "{addresses:?}");
+    // The comment says it first and loudly, per component.
+    let shown = Run::new(sb.path()).args(["plan", "--source-dir", "shop", "--env", "staging"]).run();
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    let caution =
+        format!("> **This plan destroys {jobs} resources of component `jobs`**: it was removed from the file");
+    let at = shown.stdout.find(&caution).unwrap_or_else(|| panic!("{}", shown.stdout));
+    assert!(at < shown.stdout.find("| Customer |").expect("the table"), "above everything else");
 }
 
 #[test]

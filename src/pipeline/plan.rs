@@ -93,16 +93,28 @@ async fn steps(deps: &Deps<'_>, req: &Request, kind: PlanKind, detail: PlanDetai
     }
     let meta = plan_meta(deps, req, &prepared, &saved, &summary);
     let plan_key = store(deps, req, &saved, &meta).await?;
-    let comment = plan_comment(deps, req, &saved, &summary, &warnings(deps, req, kind));
+    let warnings = warnings(deps, req, kind, &summary, prepared.components.as_deref());
+    let comment = plan_comment(deps, req, &saved, &summary, &warnings);
     post_comment(deps, req, &comment).await;
     output::log(&format!("plan stored at {plan_key} (sha256:{})", prefix(&meta.plan_sha256, 12)));
     Ok(Planned { summary, plan_key, plan_sha256: meta.plan_sha256, comment })
 }
 
-/// What reviewers of this plan must not miss: that it destroys the environment, or that
-/// the environment expires within a week.
-fn warnings(deps: &Deps<'_>, req: &Request, kind: PlanKind) -> Vec<Warning> {
-    let destroy = (kind == PlanKind::Destroy).then_some(Warning::Destroy);
+/// What reviewers of this plan must not miss: that it destroys the environment, or which
+/// components lose resources (a v2 file's, given its `components`), or that the
+/// environment expires within a week.
+fn warnings(
+    deps: &Deps<'_>,
+    req: &Request,
+    kind: PlanKind,
+    summary: &PlanSummary,
+    components: Option<&[String]>,
+) -> Vec<Warning> {
+    let destroy = match (kind, components) {
+        (PlanKind::Destroy, _) => vec![Warning::Destroy],
+        (_, Some(components)) => Warning::component_destroys(summary, components),
+        (_, None) => Vec::new(),
+    };
     let expiry = deps
         .config
         .customer(&req.target.customer)

@@ -22,6 +22,8 @@ pub struct Prepared {
     pub workspace: Workspace,
     /// sha256 over the rendered files and Terraform's dependency lock file.
     pub config_sha256: String,
+    /// The components rendered ([`render::Rendered::components`]).
+    pub components: Option<Vec<String>>,
 }
 
 /// fetch: the customer's file at the request's commit.
@@ -168,7 +170,7 @@ pub async fn prepare(deps: &Deps<'_>, req: &Request) -> Result<Prepared, Command
     deps.terraform.init(workspace.path()).await?;
     let lock_file = workspace.lock_file()?.unwrap_or_default();
     let config_sha256 = sha256_hex(format!("{}\n{}", rendered.digest(), sha256_hex(&lock_file)).as_bytes());
-    Ok(Prepared { workspace, config_sha256 })
+    Ok(Prepared { workspace, config_sha256, components: rendered.components })
 }
 
 #[cfg(test)]

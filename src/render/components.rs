@@ -90,7 +90,8 @@ pub fn render_v2(
             files.push((Path::new("modules").join(ty).join(rel), contents));
         }
     }
-    Ok(Rendered { files })
+    let components = Some(calls.iter().map(|c| c.name.to_owned()).collect());
+    Ok(Rendered { files, components })
 }
 
 fn root_module(calls: &[Call<'_>], backend: &Backend) -> Value {

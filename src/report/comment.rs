@@ -18,7 +18,7 @@ use std::fmt::Write;
 use super::markdown::{code, cut_at_line_bytes, fenced};
 use super::prefix;
 use crate::diagnostic::Diagnostic;
-use crate::terraform::summary::PlanSummary;
+use crate::terraform::summary::{Action, PlanSummary};
 use sections::{chars, cut_text};
 
 /// GitHub's limit on a comment body, in characters ([`crate::limits`]).
@@ -69,6 +69,9 @@ pub enum Warning {
     Destroy,
     /// The environment expires at `at` (RFC 3339), in `days` whole days (0: today, or past).
     Expires { at: String, days: i64 },
+    /// The plan destroys `destroys` resources of a schema v2 component (replacements
+    /// included); `removed` when the component is no longer in the file.
+    ComponentDestroys { component: String, destroys: u32, removed: bool },
 }
 
 impl Warning {
@@ -77,6 +80,28 @@ impl Warning {
         const WEEK_SECONDS: i64 = 7 * 24 * 3600;
         let left = at.as_second() - now.as_second();
         (left < WEEK_SECONDS).then(|| Self::Expires { at: at.to_string(), days: (left / (24 * 3600)).max(0) })
+    }
+
+    /// One warning per component whose resources the plan destroys, removed components
+    /// first, then by name. `components` are those still in the file: every `module.<name>`
+    /// of a v2 root is a component's call.
+    pub fn component_destroys(summary: &PlanSummary, components: &[String]) -> Vec<Self> {
+        let mut counts: std::collections::BTreeMap<&str, u32> = std::collections::BTreeMap::new();
+        for r in summary.resources.iter().filter(|r| matches!(r.action, Action::Delete | Action::Replace)) {
+            if let Some(component) = r.address.strip_prefix("module.").and_then(|rest| rest.split('.').next()) {
+                *counts.entry(component).or_default() += 1;
+            }
+        }
+        let mut out: Vec<Self> = counts
+            .into_iter()
+            .map(|(component, destroys)| Self::ComponentDestroys {
+                component: component.to_owned(),
+                destroys,
+                removed: !components.iter().any(|c| c == component),
+            })
+            .collect();
+        out.sort_by_key(|w| !matches!(w, Self::ComponentDestroys { removed: true, .. }));
+        out
     }
 
     fn markdown(&self, summary: &PlanSummary) -> String {
@@ -96,6 +121,18 @@ impl Warning {
                 code(at),
                 if *days == 1 { "" } else { "s" }
             ),
+            Self::ComponentDestroys { component, destroys, removed } => {
+                let what = if *destroys == 1 { "resource" } else { "resources" };
+                let why = if *removed {
+                    "it was removed from the file, and applying this plan deletes its resources and their data"
+                } else {
+                    "a change to its inputs replaces or removes them; applying this plan deletes them and their data"
+                };
+                format!(
+                    "> [!CAUTION]\n> **This plan destroys {destroys} {what} of component {}**: {why}.\n",
+                    code(component)
+                )
+            }
         }
     }
 }

@@ -346,3 +346,32 @@ fn destroy_and_expiry_warnings_come_first_and_loud() {
         "already expired"
     );
 }
+
+/// Issue 12: a v2 plan names each component it destroys resources of, the removed ones first
+/// and loudest; creates, updates and v1's `module.app` never count.
+#[test]
+fn component_destroys_are_counted_per_component_removed_first() {
+    let s = PlanSummary {
+        resources: vec![
+            change("module.web.terraform_data.vpc", Action::Replace),
+            change("module.web.terraform_data.asg", Action::Update),
+            change("module.uploads.terraform_data.bucket", Action::Delete),
+            change("module.uploads.terraform_data.policy[\"read\"]", Action::Delete),
+            change("module.uploads.terraform_data.lifecycle", Action::Delete),
+            change("module.uploads.terraform_data.versioning", Action::Delete),
+            change("module.jobs.terraform_data.queue", Action::Create),
+        ],
+        ..summary()
+    };
+    let components = ["web".to_owned(), "jobs".to_owned()];
+    let warnings = Warning::component_destroys(&s, &components);
+    assert_eq!(
+        warnings,
+        [
+            Warning::ComponentDestroys { component: "uploads".into(), destroys: 4, removed: true },
+            Warning::ComponentDestroys { component: "web".into(), destroys: 1, removed: false },
+        ]
+    );
+    let body = plan_comment(&PlanComment { warnings: &warnings, ..comment(&s, "", None) });
+    insta::assert_snapshot!(body.lines().take(8).collect::<Vec<_>>().join("\n"));
+}
