@@ -381,6 +381,15 @@ async fn apply_after_merge_applies_the_plan_for_the_dispatched_sha() {
             )
         )
     );
+    // The outputs not marked sensitive: in `--json`, as one JSON step output, and in the job summary.
+    let reported = apply.json()["outputs"].clone();
+    assert!(reported.as_object().is_some_and(|o| !o.is_empty()), "{reported}");
+    let outputs = std::fs::read_to_string(m.path("github_output")).expect("outputs written");
+    let step: serde_json::Value =
+        serde_json::from_str(&output_value(&outputs, "outputs").expect("an `outputs` step output")).expect("json");
+    assert_eq!(step, reported);
+    let summary = std::fs::read_to_string(m.path("step_summary.md")).expect("summary written");
+    assert!(summary.contains("| Output | Value |"), "{summary}");
     m.assert_clean();
 }
 

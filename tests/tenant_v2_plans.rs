@@ -112,6 +112,13 @@ fn four_components_in_two_environments_apply_and_replan_with_no_changes() {
             assert!(outputs.iter().any(|o| *o == name), "{env}: no {name} in {outputs:?}");
         }
         assert_eq!(state["outputs"]["db_endpoint"]["value"].as_str().map(|e| e.contains(env)), Some(true));
+        // ... and back to the customer: applying the (empty) re-plan reports them, as state has them.
+        let applied = sb.run("apply", env);
+        assert_eq!(applied.code, 0, "{}", applied.stderr);
+        let reported = applied.json()["outputs"].clone();
+        for name in &outputs {
+            assert_eq!(reported[name.as_str()], state["outputs"][name.as_str()]["value"], "{env}: {name}");
+        }
     }
 }
 

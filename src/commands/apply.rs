@@ -1,9 +1,11 @@
 //! `apply`: apply exactly the stored plan that reviewers saw, or refuse. `--dry-run` runs
 //! every check and says what would be applied.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use super::target;
 use super::{Outcome, TargetResult};
@@ -30,6 +32,9 @@ pub struct ApplyOutcome {
     /// Not with `--dry-run`: the health check after the apply.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health: Option<Health>,
+    /// Not with `--dry-run`: the outputs not marked sensitive.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, Value>,
 }
 
 impl fmt::Display for ApplyOutcome {
@@ -49,21 +54,39 @@ impl fmt::Display for ApplyOutcome {
                 write!(f, "Checks passed: {}", names.join(", "))
             }
             None => {
-                write!(
-                    f,
-                    "Applied plan sha256:{plan} to {customer} ({env}): {add} added, {change} changed, {destroy} destroyed"
-                )?;
-                // The URL is customer text: only the job summary names it, escaped.
-                match &self.health {
-                    Some(health) => write!(f, "; {}", health.status_line()),
-                    None => Ok(()),
+                f.write_str(&self.headline())?;
+                // As JSON: one line whatever the value holds, never a workflow command.
+                for (name, value) in &self.outputs {
+                    write!(f, "\n  {name} = {value}")?;
                 }
+                Ok(())
             }
         }
     }
 }
 
 impl Outcome for ApplyOutcome {}
+
+impl ApplyOutcome {
+    /// What was applied, and the health check's line. The URL is customer text: only the
+    /// job summary names it, escaped.
+    fn headline(&self) -> String {
+        let r = &self.result;
+        let line = format!(
+            "Applied plan sha256:{} to {} ({}): {} added, {} changed, {} destroyed",
+            r.plan_sha256.as_deref().map_or("", |s| prefix(s, 12)),
+            r.customer.as_deref().unwrap_or_default(),
+            r.environment.as_deref().unwrap_or_default(),
+            r.add.unwrap_or(0),
+            r.change.unwrap_or(0),
+            r.destroy.unwrap_or(0)
+        );
+        match &self.health {
+            Some(health) => format!("{line}; {}", health.status_line()),
+            None => line,
+        }
+    }
+}
 
 pub async fn run(ctx: &Context<'_>, args: &ApplyArgs) -> Result<ApplyOutcome, CommandError> {
     let (req, source) = target::request(ctx, &args.target).await?;
@@ -73,14 +96,33 @@ pub async fn run(ctx: &Context<'_>, args: &ApplyArgs) -> Result<ApplyOutcome, Co
         .map(|applied| outcome(&req, applied, mode))
         .map_err(|e| e.about(target::subject(&req)));
     if source.on_github() {
-        let body = result.as_ref().map(|o| (&o.result, format!("{o}.\n{}", health_url_line(o))));
+        let body = result.as_ref().map(|o| (&o.result, summary(o)));
         target::report_to_runner(
             &ctx.settings.runner,
             Verb::Apply,
             body.as_ref().map(|(r, b)| (*r, b.as_str())).map_err(|e| *e),
         );
+        // For later steps: `fromJSON(steps.<id>.outputs.outputs).web_vpc_id`.
+        if let Ok(o) = &result {
+            let json = serde_json::to_string(&o.outputs).unwrap_or_default();
+            target::set_outputs(ctx.settings.runner.output.as_deref(), &[("outputs", json)]);
+        }
     }
     result
+}
+
+/// The job summary: the status line, the URL polled, and the outputs, every value (module
+/// output, so possibly customer text) as a code span.
+fn summary(outcome: &ApplyOutcome) -> String {
+    use crate::report::markdown::code;
+    let mut out = format!("{}.\n{}", outcome.headline(), health_url_line(outcome));
+    if !outcome.outputs.is_empty() {
+        out.push_str("\n| Output | Value |\n| --- | --- |\n");
+        for (name, value) in &outcome.outputs {
+            out.push_str(&format!("| {} | {} |\n", code(name), code(&value.to_string())));
+        }
+    }
+    out
 }
 
 /// For the job summary: the URL that was polled, as a code span.
@@ -103,7 +145,15 @@ fn outcome(req: &Request, applied: Applied, mode: Mode) -> ApplyOutcome {
         ..TargetResult::from(&target::subject(req))
     };
     match mode {
-        Mode::Apply => ApplyOutcome { result, dry_run: None, checks: None, health: applied.health },
-        Mode::DryRun => ApplyOutcome { result, dry_run: Some(true), checks: Some(applied.checks), health: None },
+        Mode::Apply => {
+            ApplyOutcome { result, dry_run: None, checks: None, health: applied.health, outputs: applied.outputs }
+        }
+        Mode::DryRun => ApplyOutcome {
+            result,
+            dry_run: Some(true),
+            checks: Some(applied.checks),
+            health: None,
+            outputs: BTreeMap::new(),
+        },
     }
 }

@@ -12,6 +12,8 @@
 //! prior state is not the current one (turned into the same [`Refusal::StaleState`] a dry
 //! run gives). A dry run reads the state (`state pull`) to report every check.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::frame::{Finished, Frame, framed};
@@ -43,6 +45,10 @@ pub struct Applied {
     /// The check after the apply (`None` in a dry run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health: Option<Health>,
+    /// The root module's outputs not marked sensitive (a v2 file's as
+    /// `<component>_<output>`); empty in a dry run.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, serde_json::Value>,
 }
 
 impl Finished for Applied {
@@ -70,7 +76,7 @@ pub async fn apply(deps: &Deps<'_>, req: &Request, mode: Mode) -> Result<Applied
     match mode {
         Mode::DryRun => {
             let (_, verified) = verified(deps, req, mode).await?;
-            Ok(applied(deps, req, verified, None))
+            Ok(applied(deps, req, verified, None, BTreeMap::new()))
         }
         Mode::Apply => {
             let frame = Frame { kind: RunKind::Apply, pending: Some("Applying the stored plan…".to_owned()) };
@@ -90,7 +96,7 @@ async fn steps(deps: &Deps<'_>, req: &Request) -> Result<Applied, CommandError> 
     };
     super::supersede::supersede_siblings(deps, req, jiff::Timestamp::now()).await;
     let health = check_health(deps, &outputs).await?;
-    let applied = applied(deps, req, verified, Some(health));
+    let applied = applied(deps, req, verified, Some(health), outputs.public());
     output::log(&applied.status_line());
     Ok(applied)
 }
@@ -109,12 +115,19 @@ async fn check_health(deps: &Deps<'_>, outputs: &crate::terraform::Outputs) -> R
     }
 }
 
-fn applied(deps: &Deps<'_>, req: &Request, verified: Verified, health: Option<Health>) -> Applied {
+fn applied(
+    deps: &Deps<'_>,
+    req: &Request,
+    verified: Verified,
+    health: Option<Health>,
+    outputs: BTreeMap<String, serde_json::Value>,
+) -> Applied {
     Applied {
         plan_key: deps.store.plan_key(&req.target, &req.sha),
         meta: verified.meta,
         checks: verified.checks,
         health,
+        outputs,
     }
 }
 

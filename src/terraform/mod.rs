@@ -152,6 +152,18 @@ impl Outputs {
     pub fn get(&self, name: &str) -> Option<&Output> {
         self.0.get(name)
     }
+
+    /// The outputs that may be shown (to the customer, in step outputs): every one not
+    /// marked sensitive, with its value.
+    pub fn public(&self) -> BTreeMap<String, Value> {
+        self.0
+            .iter()
+            .filter_map(|(name, o)| match o {
+                Output::Value(v) => Some((name.clone(), v.clone())),
+                Output::Sensitive => None,
+            })
+            .collect()
+    }
 }
 
 /// What a plan is for.
