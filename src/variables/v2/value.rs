@@ -173,8 +173,26 @@ impl Bounds<'_> {
             );
             ok = false;
         }
+        if let (Some(pattern), Some(s)) = (&self.limits.pattern, value.as_str())
+            && let Some(false) = matches(pattern, s)
+        {
+            c.error(
+                node.pos,
+                format!("`{path}` is {}, which does not match the module's pattern", shown(&value.to_string())),
+                Some(format!("the module's validation requires a match of `{}`", shown(pattern))),
+            );
+            ok = false;
+        }
         ok
     }
+}
+
+/// Whether `text` matches `pattern` as Terraform's `regex` finds it (anywhere, unless the
+/// pattern anchors it); `None` when this build can't compile the pattern (the module's own
+/// validation still runs in Terraform).
+fn matches(pattern: &str, text: &str) -> Option<bool> {
+    let re = regex::RegexBuilder::new(pattern).size_limit(1 << 20).build().ok()?;
+    Some(re.is_match(text))
 }
 
 fn range(min: Option<f64>, max: Option<f64>) -> String {
