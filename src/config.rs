@@ -121,8 +121,11 @@ pub struct Config {
 pub const DEFAULT_TIER: &str = "standard";
 
 impl Config {
-    /// Built-in defaults. `local` picks local-mode defaults (no file).
-    pub fn defaults(base: &Path, local: bool) -> Self {
+    /// Built-in defaults, the same with a file or without one: the local backend and the
+    /// provider-free sandbox module. The S3 backend and a real-cloud module are chosen
+    /// explicitly (`state.backend: s3`, `terraform.module`), so adding a file (say, to list
+    /// customers) never switches a local setup to AWS unasked.
+    pub fn defaults(base: &Path) -> Self {
         let mut tiers = BTreeMap::new();
         tiers.insert(
             DEFAULT_TIER.to_owned(),
@@ -137,14 +140,14 @@ impl Config {
             terraform: TerraformConfig {
                 binary: "terraform".into(),
                 modules_dir: base.join("manager-terraform"),
-                module: if local { "sandbox-app-environment" } else { "aws-app-environment" }.into(),
+                module: "sandbox-app-environment".into(),
                 plugin_cache_dir: base.join(".terraform-plugin-cache"),
                 lock_timeout: Duration::from_secs(120),
                 stop_timeout: Duration::from_secs(60),
                 run_timeout: Duration::from_secs(3600),
             },
             state: StateConfig {
-                backend: if local { BackendKind::Local } else { BackendKind::S3 },
+                backend: BackendKind::Local,
                 s3: S3Settings::default(),
                 local_dir: base.join(".infra-manager"),
             },
@@ -171,7 +174,7 @@ impl Config {
             Ok(text) => Self::parse(&path.display().to_string(), &text, &base)
                 .map(|c| Self { source: Some(path.to_path_buf()), ..c })
                 .map_err(ConfigError::Invalid),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(Self::defaults(&base, true)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(Self::defaults(&base)),
             Err(source) => Err(ConfigError::Read { path: path.to_path_buf(), source }),
         }
     }
@@ -179,7 +182,7 @@ impl Config {
     /// Parses a config file's text; relative paths are resolved against `base`.
     pub fn parse(file: &str, text: &str, base: &Path) -> Result<Self, Diagnostics> {
         let root = yaml::parse(file, text).map_err(|d| Diagnostics(vec![d]))?;
-        let mut config = Self::defaults(base, false);
+        let mut config = Self::defaults(base);
         let mut c = Checker::new(file);
         if !matches!(root.value, yaml::Value::Null)
             && let Some(entries) = c.map("", &root)
@@ -396,7 +399,22 @@ fn read_state(c: &mut Checker, node: &Node, base: &Path, s: &mut StateConfig) {
             _ => {}
         }
     }
+    // S3 settings under the local backend are a setup that meant S3 and would silently keep
+    // its state on the runner's disk.
+    if s.backend == BackendKind::Local
+        && let Some((key, _)) = entries.iter().find(|(k, _)| S3_ONLY.contains(&k.name.as_str()))
+    {
+        c.error(
+            key.pos,
+            format!("`state.{}` is an S3 setting, but `state.backend` is `local` (the default)", key.name),
+            Some("set `state.backend: s3` to keep state in S3, or remove the S3 settings".into()),
+        );
+    }
 }
+
+/// The `state` keys that only the S3 backend reads.
+const S3_ONLY: [&str; 8] =
+    ["bucket", "region", "endpoint", "force_path_style", "key_prefix", "lock", "lock_table", "records_table"];
 
 fn read_health(c: &mut Checker, node: &Node, h: &mut HealthConfig) {
     let Some(entries) = c.map("health", node) else { return };
@@ -676,10 +694,22 @@ customers:
     }
 
     #[test]
-    fn an_empty_file_takes_defaults() {
+    fn an_empty_file_takes_the_same_defaults_as_no_file() {
         let config = Config::parse("infra-manager.yml", "", Path::new(".")).expect("valid");
-        assert_eq!(config.state.backend, BackendKind::S3);
-        assert_eq!(config.terraform.module, "aws-app-environment");
+        assert_eq!(config.state.backend, BackendKind::Local);
+        assert_eq!(config.terraform.module, "sandbox-app-environment");
+        let registry =
+            Config::parse("infra-manager.yml", "customers:\n  - repo: acme/web\n", Path::new(".")).expect("valid");
+        assert_eq!(registry.state.backend, BackendKind::Local, "a registry alone switches nothing to AWS");
+    }
+
+    #[test]
+    fn s3_settings_under_the_local_backend_are_refused_at_their_line() {
+        let err = Config::parse("infra-manager.yml", "state:\n  local_dir: x\n  bucket: b\n", Path::new("."))
+            .expect_err("invalid");
+        assert_eq!((err.0[0].line, err.0[0].column), (3, 3));
+        assert!(err.0[0].message.contains("`state.bucket` is an S3 setting, but `state.backend` is `local`"));
+        assert!(err.0[0].hint.as_deref().is_some_and(|h| h.contains("state.backend: s3")));
     }
 
     #[test]
@@ -701,6 +731,7 @@ customers:
                 "2:3 unknown key `backnd` in `state`",
                 "3:9 unknown lock mode `redis`",
                 "4:15 `state.key_prefix` `../up` is not a safe key prefix: it contains `..`",
+                "3:3 `state.lock` is an S3 setting, but `state.backend` is `local` (the default)",
                 "6:11 owner `Acme` may only contain lowercase letters, digits, `.`, `_` and `-`, and may not contain `..`",
                 "7:5 customer `acme/web` uses unknown tier `gold`",
             ],

@@ -120,7 +120,7 @@ pub struct Harness {
 impl Harness {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut config = Config::defaults(dir.path(), true);
+        let mut config = Config::defaults(dir.path());
         // Health checks poll a fake: keep the schedule short.
         config.health = crate::config::HealthConfig {
             timeout: Duration::from_millis(50),

@@ -180,13 +180,13 @@ mod tests {
 
     #[test]
     fn the_schema_of_the_default_tier() {
-        let config = Config::defaults(std::path::Path::new("/base"), true);
+        let config = Config::defaults(std::path::Path::new("/base"));
         insta::assert_json_snapshot!(json_schema(&Rules::for_customer(&config, None)));
     }
 
     #[test]
     fn a_float_count_is_beyond_json_schema() {
-        let config = Config::defaults(std::path::Path::new("/base"), true);
+        let config = Config::defaults(std::path::Path::new("/base"));
         let schema = json_schema(&Rules::for_customer(&config, None));
         let count = &schema["properties"]["environments"]["additionalProperties"]["properties"]["min_instances"];
         let validator = jsonschema::validator_for(count).expect("compiles");

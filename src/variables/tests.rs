@@ -19,7 +19,7 @@ tags:
 "#;
 
 fn config() -> Config {
-    Config::defaults(Path::new("."), true)
+    Config::defaults(Path::new("."))
 }
 
 fn customer() -> CustomerId {

@@ -25,7 +25,7 @@ spec:
 ";
 
 fn config() -> Config {
-    let mut config = Config::defaults(Path::new("/unused"), true);
+    let mut config = Config::defaults(Path::new("/unused"));
     config.terraform.modules_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("manager-terraform");
     config
 }
