@@ -67,6 +67,9 @@ impl Default for HealthConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateConfig {
     pub backend: BackendKind,
+    /// Whether the file names `state.backend`: under GitHub Actions the default (local)
+    /// backend is refused, so state is never left on a runner's disk by accident.
+    pub backend_set: bool,
     /// The S3 backend's bucket, tables, endpoint, key prefix and lock mode.
     pub s3: S3Settings,
     /// Local backend: state, plans and records under this directory.
@@ -148,6 +151,7 @@ impl Config {
             },
             state: StateConfig {
                 backend: BackendKind::Local,
+                backend_set: false,
                 s3: S3Settings::default(),
                 local_dir: base.join(".infra-manager"),
             },
@@ -350,8 +354,8 @@ fn read_state(c: &mut Checker, node: &Node, base: &Path, s: &mut StateConfig) {
         let path = format!("state.{}", key.name);
         match key.name.as_str() {
             "backend" => match c.str(&path, value) {
-                Some("s3") => s.backend = BackendKind::S3,
-                Some("local") => s.backend = BackendKind::Local,
+                Some("s3") => (s.backend, s.backend_set) = (BackendKind::S3, true),
+                Some("local") => (s.backend, s.backend_set) = (BackendKind::Local, true),
                 Some(other) => {
                     c.error(value.pos, format!("unknown backend `{other}`"), Some("use `s3` or `local`".into()))
                 }

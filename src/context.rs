@@ -78,6 +78,14 @@ impl<'a> Context<'a> {
                         let settings = config.state.s3.clone().with_env_endpoint(self.settings.aws_endpoint.as_deref());
                         Box::new(S3Store::new(settings).await?) as Box<dyn Store>
                     }
+                    BackendKind::Local if self.settings.runner.in_actions && !config.state.backend_set => {
+                        return Err(CommandError::usage(
+                            "no `state.backend` in the configuration: in GitHub Actions the default local backend \
+                             would leave state on the runner's disk",
+                            "set `state.backend: s3` in infra-manager.yml (or `state.backend: local` on a runner \
+                             whose disk is kept)",
+                        ));
+                    }
                     BackendKind::Local => Box::new(LocalStore::open(&config.state.local_dir)?),
                 })
             })

@@ -42,28 +42,18 @@ impl LocalHost {
         Self { root: root.to_path_buf(), per_customer: true, history: None }
     }
 
-    /// Keeps each version of `variables.yml` this host hands out under `dir`, so that a later
-    /// run can read the configuration of an earlier stand-in commit.
+    /// Keeps each version of `variables.yml` this host hands out (when a flow reads it, so a
+    /// refusal before that writes nothing) under `dir`, so that a later run can read the
+    /// configuration of an earlier stand-in commit.
     pub fn with_history(mut self, dir: &Path) -> Self {
         self.history = Some(dir.to_path_buf());
         self
     }
 
     /// The stand-in commit of `repo`'s checkout: the digest of its `variables.yml` (of an
-    /// empty file when there is none; fetch then refuses the missing file). The version is
-    /// kept in the history, if there is one.
+    /// empty file when there is none; fetch then refuses the missing file).
     pub fn head(&self, repo: &CustomerId) -> Result<Sha, CodeHostError> {
-        let text = self.read(repo, crate::variables::PATH)?;
-        let sha = content_sha(text.as_deref().unwrap_or_default());
-        if let (Some(text), Some(kept)) = (&text, self.kept(repo, &sha)) {
-            keep(&kept, text).map_err(|e| CodeHostError::Read {
-                repo: repo.to_string(),
-                path: kept.display().to_string(),
-                reference: WORKING_TREE.into(),
-                message: format!("can't keep this version of the file: {e}"),
-            })?;
-        }
-        Ok(sha)
+        Ok(content_sha(&self.read(repo, crate::variables::PATH)?.unwrap_or_default()))
     }
 
     /// Where the version `sha` of `repo`'s `variables.yml` is kept. Customer names are
@@ -122,14 +112,28 @@ const WORKING_TREE: &str = "working tree";
 
 #[async_trait]
 impl CodeHost for LocalHost {
-    /// `variables.yml` at an earlier stand-in commit comes from the history; anything else
-    /// (and a version never kept) from the directory.
+    /// `variables.yml` at the directory's own stand-in commit is read (and kept in the
+    /// history); at an earlier one it comes from the history. Anything else, and a version
+    /// never kept, comes from the directory.
     async fn read_file(&self, repo: &CustomerId, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError> {
         let current = self.read(repo, path)?;
-        if path != crate::variables::PATH || current.as_deref().is_some_and(|t| content_sha(t) == *sha) {
+        if path != crate::variables::PATH {
             return Ok(current);
         }
-        Ok(self.read_kept(repo, sha).or(current))
+        match &current {
+            Some(text) if content_sha(text) == *sha => {
+                if let Some(kept) = self.kept(repo, sha) {
+                    keep(&kept, text).map_err(|e| CodeHostError::Read {
+                        repo: repo.to_string(),
+                        path: kept.display().to_string(),
+                        reference: WORKING_TREE.into(),
+                        message: format!("can't keep this version of the file: {e}"),
+                    })?;
+                }
+                Ok(current)
+            }
+            _ => Ok(self.read_kept(repo, sha).or(current)),
+        }
     }
 
     async fn set_status(&self, _repo: &CustomerId, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
@@ -209,14 +213,15 @@ mod tests {
         std::fs::create_dir(root.path().join("infra")).expect("mkdir");
         let file = root.path().join("infra/variables.yml");
         let host = LocalHost::new(root.path()).with_history(history.path());
-        std::fs::write(&file, "first").expect("write");
-        let first = host.head(&customer()).expect("head");
-        std::fs::write(&file, "second").expect("write");
-        let second = host.head(&customer()).expect("head");
         let read = |sha: Sha| {
             let host = host.clone();
             async move { host.read_file(&customer(), crate::variables::PATH, &sha).await.expect("read") }
         };
+        std::fs::write(&file, "first").expect("write");
+        let first = host.head(&customer()).expect("head");
+        assert_eq!(read(first.clone()).await.as_deref(), Some("first"), "read, and so kept");
+        std::fs::write(&file, "second").expect("write");
+        let second = host.head(&customer()).expect("head");
         assert_eq!(read(first.clone()).await.as_deref(), Some("first"));
         assert_eq!(read(second).await.as_deref(), Some("second"));
         assert_eq!(read(sha()).await.as_deref(), Some("second"), "a version never kept: the directory's");

@@ -368,3 +368,38 @@ fn a_destroy_plan_is_reviewed_then_applied_with_the_same_checks_and_leaves_no_re
     let kinds = history.run_kinds();
     assert_eq!(kinds, ["apply succeeded", "destroy succeeded", "apply succeeded", "plan succeeded"]);
 }
+
+/// Issue 13 (onboarding): the shipped example configuration, copied as `infra-manager.yml`
+/// beside the modules, keeps the local defaults (the demo's plan and apply work with it),
+/// and in GitHub Actions a run that would keep state on the runner's disk without saying so
+/// is refused before anything is written.
+#[test]
+fn the_example_config_runs_the_demo_locally_and_actions_needs_an_explicit_backend() {
+    require_terraform();
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::copy(repo_root().join("infra-manager.example.yml"), dir.path().join("infra-manager.yml")).expect("copy");
+    std::os::unix::fs::symlink(repo_root().join("manager-terraform"), dir.path().join("manager-terraform"))
+        .expect("link");
+    let checkout = dir.path().join("customer-template/infra");
+    std::fs::create_dir_all(&checkout).expect("mkdir");
+    std::fs::copy(repo_root().join("customer-template/infra/variables.yml"), checkout.join("variables.yml"))
+        .expect("copy");
+    let run = |extra: &[(&str, &str)], verb: &str| {
+        let mut run =
+            Run::new(dir.path()).args(["--json", verb, "--source-dir", "customer-template", "--env", "staging"]);
+        for (k, v) in extra {
+            run = run.env(k, v);
+        }
+        run.run()
+    };
+    let refused = run(&[("GITHUB_ACTIONS", "true")], "plan");
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stdout.contains("no `state.backend` in the configuration"), "{}", refused.stdout);
+    assert!(!dir.path().join(".infra-manager").exists(), "nothing written");
+
+    for verb in ["plan", "apply"] {
+        let out = run(&[], verb);
+        assert_eq!(out.code, 0, "{verb}: {}", out.stderr);
+    }
+    assert!(dir.path().join(".infra-manager/state/local/customer-template/staging/terraform.tfstate").is_file());
+}
