@@ -263,7 +263,7 @@ fn every_hostile_variables_file_holds() {
     assert!(unlisted.is_empty(), "files missing from EXPECT.tsv: {unlisted:?}");
 
     let cwd = tempfile::tempdir().expect("tempdir");
-    let config = Config::defaults(cwd.path(), true);
+    let config = Config::defaults(cwd.path());
     let mut failed = Vec::new();
     let mut pending = Vec::new();
     for name in &files {

@@ -154,7 +154,7 @@ struct Tally {
 fn the_schema_refuses_what_validate_refuses_whenever_json_schema_can_say_it() {
     let cwd = tempfile::tempdir().expect("tempdir");
     let schema = validator(&printed_schema(cwd.path(), &[]));
-    let config = Config::defaults(cwd.path(), true);
+    let config = Config::defaults(cwd.path());
     let beyond: BTreeMap<&str, &str> = BEYOND_SCHEMA.iter().copied().collect();
     let mut tally = Tally::default();
     let mut wrong = Vec::new();

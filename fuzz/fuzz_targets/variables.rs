@@ -13,7 +13,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let config = Config::defaults(Path::new("."), true);
+    let config = Config::defaults(Path::new("."));
     let customer = CustomerId::parse("acme/webshop").expect("valid");
     match Variables::parse(PATH, text, &customer, &Rules::for_customer(&config, None)) {
         Err(diagnostics) => {
