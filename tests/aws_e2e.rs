@@ -493,3 +493,50 @@ fn unusable_s3_settings_are_refused_with_exit_2_before_any_call() {
         assert!(error["hint"].as_str().is_some_and(|h| h.contains("3 to 63 characters")), "{args:?}: {error}");
     }
 }
+
+/// Issue 13 (onboarding): a store that can't be reached, or no AWS credentials, is one
+/// clear error with what to do (never the SDK's debug dump), and the run stops before any
+/// effect: it can't record itself, so it plans nothing and its status says why.
+#[test]
+fn an_unreachable_store_or_missing_credentials_stop_the_run_with_one_clear_error() {
+    require_terraform();
+    let sb = Sandbox::new();
+    let config = format!(
+        "terraform:\n  modules_dir: {}\nstate:\n  backend: s3\n  bucket: my-state\n  endpoint: http://127.0.0.1:9\n  call_timeout: 2s\n",
+        support::cli::repo_root().join("manager-terraform").display()
+    );
+    std::fs::write(sb.path().join("infra-manager.yml"), config).expect("write config");
+    let plan = |credentials: bool| {
+        let mut run = Run::new(sb.path())
+            .args(["--json", "plan", "--source-dir", "shop", "--env", "staging"])
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", sb.path().join("none"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", sb.path().join("none"))
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+            .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+            .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+        run = if credentials {
+            run.env("AWS_ACCESS_KEY_ID", "testing").env("AWS_SECRET_ACCESS_KEY", "testing")
+        } else {
+            run.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY").env_remove("AWS_SESSION_TOKEN")
+        };
+        run.run()
+    };
+    for (credentials, message, hint) in [
+        (false, "no AWS credentials found for the dynamodb call `PutItem`", "configure-aws-credentials"),
+        (true, "can't reach dynamodb for `PutItem`", "state.endpoint"),
+    ] {
+        let out = plan(credentials);
+        assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+        let error = &out.json()["errors"][0];
+        assert!(error["message"].as_str().is_some_and(|m| m.starts_with(message)), "{error}");
+        assert!(error["hint"].as_str().is_some_and(|h| h.contains(hint)), "{error}");
+        for text in [&out.stdout, &out.stderr] {
+            assert!(!text.contains("DispatchFailure") && !text.contains("ProviderError"), "no debug dump: {text}");
+        }
+        assert!(!out.stderr.contains("pending"), "nothing started: {}", out.stderr);
+        assert!(out.stderr.contains(": failure — Failed: "), "the status says why: {}", out.stderr);
+        assert!(!out.stderr.contains("Plan to"), "Terraform never ran: {}", out.stderr);
+    }
+}

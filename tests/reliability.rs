@@ -294,7 +294,9 @@ fn an_unreachable_store_fails_each_command_clearly_before_terraform_runs() {
         let report = out.json();
         assert_eq!(report["status"], "failed", "{what}: {report}");
         let message = report["errors"][0]["message"].as_str().unwrap_or_default();
-        assert!(message.contains("call `"), "{what}: names the call that failed: {message}");
+        assert!(message.starts_with("can't reach "), "{what}: says the store is unreachable: {message}");
+        assert!(message.contains(" for `"), "{what}: names the call that failed: {message}");
+        assert!(report["errors"][0]["hint"].as_str().is_some_and(|h| h.contains("state.endpoint")), "{what}: {report}");
         assert!(!out.stderr.contains("» terraform"), "{what}: Terraform never ran");
     }
 }

@@ -36,6 +36,8 @@ pub struct Frame {
 
 /// Runs `steps` inside the frame: the record is written as started, the pending status
 /// set, then the steps run; their outcome sets the final status and finishes the record.
+/// A run that can't record its start stops there (with a failure status): it would
+/// otherwise act with no trace in `history` and no lock on the records.
 pub async fn framed<T: Finished>(
     deps: &Deps<'_>,
     frame: Frame,
@@ -43,7 +45,15 @@ pub async fn framed<T: Finished>(
     steps: impl Future<Output = Result<T, CommandError>>,
 ) -> Result<T, CommandError> {
     let mut record = new_record(deps, frame.kind, req);
-    write_record(deps, &record).await;
+    if let Err(e) = deps.store.record_run(&record).await {
+        let error = CommandError::from(e);
+        if frame.pending.is_some()
+            && let Err(e) = set_status(deps, req, StatusState::Failure, &error.status_line()).await
+        {
+            output::log(&format!("warning: could not set the failure status: {e}"));
+        }
+        return Err(error);
+    }
     let mut result = match &frame.pending {
         Some(pending) => match set_status(deps, req, StatusState::Pending, pending).await {
             Ok(()) => steps.await,
@@ -131,9 +141,13 @@ fn new_record(deps: &Deps<'_>, kind: RunKind, req: &Request) -> RunRecord {
     }
 }
 
-/// The store being unreachable is logged, not fatal to the run.
+/// The outcome of a run that has acted: a failure to record it can't undo the run, so it
+/// is logged as an error and the run's own outcome stands.
 async fn write_record(deps: &Deps<'_>, record: &RunRecord) {
     if let Err(e) = deps.store.record_run(record).await {
-        output::log(&format!("warning: could not record the run: {e}"));
+        output::log(&format!(
+            "error: could not record the run's outcome ({}): {e}",
+            crate::report::name_of(&record.status)
+        ));
     }
 }

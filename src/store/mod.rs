@@ -140,6 +140,12 @@ pub enum StoreError {
     Superseded { target: String, sha: String, newer: String },
     #[error("{service} call `{operation}` failed for `{location}`: {message}")]
     Remote { service: &'static str, operation: &'static str, location: String, message: String },
+    /// No AWS credentials anywhere the SDK looks.
+    #[error("no AWS credentials found for the {service} call `{operation}` (`{location}`)")]
+    NoCredentials { service: &'static str, operation: &'static str, location: String },
+    /// The endpoint could not be reached (connection refused, DNS, timeout).
+    #[error("can't reach {service} for `{operation}` (`{location}`): {message}")]
+    Unreachable { service: &'static str, operation: &'static str, location: String, message: String },
 }
 
 /// The backend block for the rendered root module: `terraform { backend "<kind>" { .. } }`.

@@ -12,7 +12,7 @@ use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::{Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use crate::store::StoreError;
@@ -77,8 +77,9 @@ pub(crate) fn http_status<E>(error: &SdkError<E, HttpResponse>) -> Option<u16> {
     }
 }
 
-/// A failed call as a [`StoreError::Remote`], with the service's code and message when
-/// there are any, else the whole error chain.
+/// A failed call as a [`StoreError`]: missing credentials and an unreachable endpoint
+/// as such; a service's answer with its code and message; anything else as its error chain
+/// in words (never the SDK's `Debug` dump).
 pub(crate) fn remote<E, R>(
     service: &'static str,
     operation: &'static str,
@@ -87,18 +88,50 @@ pub(crate) fn remote<E, R>(
 ) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
+    let location = location.into();
+    if sources(&error).any(|e| e.is::<aws_credential_types::provider::error::CredentialsError>()) {
+        return StoreError::NoCredentials { service, operation, location };
+    }
+    let unreachable = match &error {
+        SdkError::DispatchFailure(d) => d.is_io() || d.is_timeout(),
+        SdkError::TimeoutError(_) => true,
+        _ => false,
+    };
+    if unreachable {
+        return StoreError::Unreachable { service, operation, location, message: in_words(&error) };
+    }
     let message = match &error {
         SdkError::ServiceError(service_error) => {
             let err = service_error.err();
             match (err.code(), err.message()) {
                 (Some(code), Some(message)) => format!("{code}: {message}"),
                 (Some(code), None) => code.to_owned(),
-                _ => DisplayErrorContext(&error).to_string(),
+                _ => in_words(&error),
             }
         }
-        _ => DisplayErrorContext(&error).to_string(),
+        _ => in_words(&error),
     };
-    StoreError::Remote { service, operation, location: location.into(), message }
+    StoreError::Remote { service, operation, location, message }
+}
+
+/// `error` and each of its sources.
+fn sources<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(error), |e| e.source())
+}
+
+/// The error chain's messages joined by `: `, each once (a level that repeats its source
+/// is skipped), on one line.
+fn in_words(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for e in sources(error) {
+        let text = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+        if !text.is_empty() && !parts.last().is_some_and(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
 }
