@@ -199,17 +199,7 @@ impl CommandError {
                 Some("run `infra-manager plan` again, review it, then apply".to_owned())
             }
             Self::Config(ConfigError::Read { .. }) => Some("pass the manager configuration as `--config PATH`".to_owned()),
-            Self::Store(StoreError::NoCredentials { .. }) => Some(
-                "give the job AWS credentials (in GitHub Actions, aws-actions/configure-aws-credentials with a role; \
-                 locally, AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or set `state.backend: local` \
-                 to try infra-manager without AWS"
-                    .to_owned(),
-            ),
-            Self::Store(StoreError::Unreachable { .. }) => Some(
-                "check `state.region` and `state.endpoint` in infra-manager.yml (and AWS_ENDPOINT_URL) and that the \
-                 runner can reach them"
-                    .to_owned(),
-            ),
+            Self::Store(e) => e.hint().map(str::to_owned),
             Self::Health(e) => Some(e.hint()),
             _ => None,
         }

@@ -148,6 +148,25 @@ pub enum StoreError {
     Unreachable { service: &'static str, operation: &'static str, location: String, message: String },
 }
 
+impl StoreError {
+    /// What to do about a store that can't be used at all; `None` for the others, whose
+    /// message says it.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Self::NoCredentials { .. } => Some(
+                "give the job AWS credentials (in GitHub Actions, aws-actions/configure-aws-credentials with a role; \
+                 locally, AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or set `state.backend: local` \
+                 to try infra-manager without AWS",
+            ),
+            Self::Unreachable { .. } => Some(
+                "check `state.region` and `state.endpoint` in infra-manager.yml (and AWS_ENDPOINT_URL) and that the \
+                 runner can reach them",
+            ),
+            _ => None,
+        }
+    }
+}
+
 /// The backend block for the rendered root module: `terraform { backend "<kind>" { .. } }`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Backend {

@@ -139,7 +139,7 @@ impl LockError {
         match self {
             Self::TooYoung { .. } => Some("pass `--force` if the run holding it is gone"),
             Self::Changed { .. } => Some("run `infra-manager locks list` and try again"),
-            Self::Store(_) => None,
+            Self::Store(e) => e.hint(),
         }
     }
 }
