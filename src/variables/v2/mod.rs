@@ -24,8 +24,8 @@ const ROOT_KEYS: [&str; 4] = ["apiVersion", "kind", "metadata", "spec"];
 const METADATA_KEYS: [&str; 2] = ["name", "displayName"];
 const SPEC_KEYS: [&str; 3] = ["environments", "components", "tags"];
 /// Tags the modules add themselves count against AWS's 50, as in v1.
-const MAX_TAGS: usize = 45;
-const MAX_DISPLAY_NAME: usize = 256;
+pub(crate) const MAX_TAGS: usize = 45;
+pub(crate) const MAX_DISPLAY_NAME: usize = 256;
 
 /// A validated v2 file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
