@@ -14,10 +14,8 @@ use super::{inputs, patterns};
 use crate::catalog::Catalog;
 use crate::variables::Rules;
 use crate::variables::tenant::{API_VERSIONS, KINDS};
+use crate::variables::v2::components::MAX_RESOURCE_NAME;
 use crate::variables::v2::{MAX_DISPLAY_NAME, MAX_TAGS};
-
-/// Resource names `<project>-<component>-<env>` are one DNS label.
-const MAX_RESOURCE_NAME: usize = 63;
 
 /// `$defs` entries: `v2` (the file), `component` (one item of `spec.components`) and
 /// `inputs-<type>` (the inputs of each catalog type).
@@ -161,4 +159,34 @@ fn component(catalog: &Catalog, environments: &[&str]) -> Value {
         },
         "allOf": branches
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::variables::v2::components::COMPONENT_KEYS;
+    use crate::variables::v2::{METADATA_KEYS, ROOT_KEYS, SPEC_KEYS};
+
+    fn keys(schema: &Value) -> Vec<&str> {
+        let mut out: Vec<&str> =
+            schema["properties"].as_object().expect("properties").keys().map(String::as_str).collect();
+        out.sort_unstable();
+        out
+    }
+
+    fn sorted<const N: usize>(mut names: [&'static str; N]) -> Vec<&'static str> {
+        names.sort_unstable();
+        names.to_vec()
+    }
+
+    #[test]
+    fn the_closed_mappings_have_exactly_the_keys_validate_knows() {
+        let file = customer(&["staging"]);
+        assert_eq!(keys(&file), sorted(ROOT_KEYS));
+        assert_eq!(keys(&file["properties"]["metadata"]), sorted(METADATA_KEYS));
+        assert_eq!(keys(&file["properties"]["spec"]), sorted(SPEC_KEYS));
+        let item = component(&Catalog { types: Vec::new() }, &["staging"]);
+        assert_eq!(keys(&item), sorted(COMPONENT_KEYS));
+        assert_eq!(item["properties"]["name"]["maxLength"], 53, "63 less `a-`, `-` and `staging`");
+    }
 }
