@@ -23,6 +23,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The one-module (schema v1) customer the figures have always been measured on; the
+# customer template is schema v2 now.
+V1_VARIABLES = ROOT / "tests/fixtures/v1/variables.yml"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 ENGINE = TARGET / "release" / "infra-manager"
 TERRAFORM = os.environ.get("INFRA_MANAGER_TERRAFORM") or shutil.which("terraform") or shutil.which("tofu")
@@ -49,6 +52,12 @@ def staging_only(text):
     return "".join(line + "\n" for line in text.splitlines() if not line.lstrip().startswith("production:"))
 
 
+def v1_customer(dir):
+    """A customer checkout at `dir` holding the v1 file."""
+    (dir / "infra").mkdir(parents=True)
+    shutil.copy(V1_VARIABLES, dir / "infra/variables.yml")
+
+
 def config(dir, store, module="sandbox-app-environment", modules_dir=ROOT / "manager-terraform", customers=()):
     text = (
         f"terraform:\n  modules_dir: {modules_dir}\n  module: {module}\n"
@@ -63,7 +72,7 @@ def engine_overhead(work):
     """Median wall time of `infra-manager plan` vs bare init + plan -out + show -json."""
     shop = work / "overhead"
     shop.mkdir()
-    shutil.copytree(ROOT / "customer-template", shop / "shop")
+    v1_customer(shop / "shop")
     config(shop, shop / "render-store")
     rendered = shop / "rendered"
     subprocess.run(
@@ -86,7 +95,7 @@ def fleet(work):
     """`plan --all` over FLEET customers vs a sequential render + init + plan loop."""
     dir = work / "fleet"
     names = [f"fleet/app{i:03}" for i in range(FLEET)]
-    template = staging_only((ROOT / "customer-template/infra/variables.yml").read_text())
+    template = staging_only(V1_VARIABLES.read_text())
     for name in names:
         infra = dir / "customers" / name / "infra"
         infra.mkdir(parents=True)
@@ -112,7 +121,7 @@ def peak_rss(work):
     """The engine's own peak RSS (VmHWM of its process; Terraform runs in child processes)."""
     dir = work / "rss"
     dir.mkdir()
-    shutil.copytree(ROOT / "customer-template", dir / "shop")
+    v1_customer(dir / "shop")
     # The sandbox module with 5,000 more resources.
     module = dir / "modules" / "bulk-app-environment"
     shutil.copytree(ROOT / "manager-terraform/sandbox-app-environment", module)
@@ -140,7 +149,7 @@ def peak_rss(work):
 def validations(work):
     """`validate DIR` of VALIDATIONS files in one process; median of 3."""
     dir = work / "validate"
-    text = (ROOT / "customer-template/infra/variables.yml").read_text()
+    text = V1_VARIABLES.read_text()
     for i in range(VALIDATIONS):
         file = dir / "customers" / f"c{i:04}" / "variables.yml"
         file.parent.mkdir(parents=True)

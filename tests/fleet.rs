@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::cli::{Run, Sandbox, repo_root, require_terraform, walk};
+use support::cli::{Run, Sandbox, require_terraform, v1_variables, walk};
 
 /// `count` customers `fleet/app<i>` registered for staging, each with a checkout of the
 /// template under `customers/fleet/app<i>/`.
@@ -17,12 +17,12 @@ fn fleet(sb: &Sandbox, count: usize) -> Vec<String> {
     names
 }
 
-/// A checkout of the template for `name` under `customers/`, minus production: these
+/// A checkout of the v1 customer file for `name` under `customers/`, minus production: these
 /// customers are enabled for staging only.
 fn checkout(sb: &Sandbox, name: &str) {
     let infra = sb.path().join("customers").join(name).join("infra");
     std::fs::create_dir_all(&infra).expect("mkdir");
-    let template = std::fs::read_to_string(repo_root().join("customer-template/infra/variables.yml")).expect("read");
+    let template = std::fs::read_to_string(v1_variables()).expect("read");
     let staging: String =
         template.lines().filter(|l| !l.trim_start().starts_with("production:")).map(|l| format!("{l}\n")).collect();
     std::fs::write(infra.join("variables.yml"), staging).expect("write");
@@ -221,7 +221,7 @@ fn states_without_a_registry_entry_are_reported_as_orphans_and_never_destroyed()
     checkout(&sb, "acme/gone");
     let shop = sb.path().join("customers/acme/shop/infra");
     std::fs::create_dir_all(&shop).expect("mkdir");
-    let template = std::fs::read_to_string(repo_root().join("customer-template/infra/variables.yml")).expect("read");
+    let template = std::fs::read_to_string(v1_variables()).expect("read");
     std::fs::write(shop.join("variables.yml"), &template).expect("write");
     plan_and_apply(&sb, "acme/gone");
     for verb in ["plan", "apply"] {

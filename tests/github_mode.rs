@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use fake_github::{FakeGithub, Fault, PullRequest};
 use serde_json::{Value, json};
-use support::cli::{Output, Run, Sandbox, repo_root, require_terraform};
+use support::cli::{Output, Run, Sandbox, require_terraform, v1_variables};
 
 const CUSTOMER: &str = "acme/webshop";
 const MANAGER: &str = "provider/manager";
@@ -21,7 +21,7 @@ fn shared_event(name: &str) -> Value {
 }
 
 fn template() -> String {
-    std::fs::read_to_string(repo_root().join("customer-template/infra/variables.yml")).expect("template")
+    std::fs::read_to_string(v1_variables()).expect("the v1 customer file")
 }
 
 /// A manager run environment: sandbox config with a registry, the fake GitHub, event files.

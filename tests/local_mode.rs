@@ -248,13 +248,22 @@ fn validate_with_a_customer_applies_their_tier() {
 
 #[test]
 fn schema_is_a_json_schema_naming_the_environments() {
-    let out = Run::new(&repo_root()).args(["--config", "/nonexistent/infra-manager.yml", "schema"]).run();
-    assert_eq!(out.code, 0);
+    let sb = Sandbox::new();
+    let out = Run::new(sb.path()).args(["schema"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let schema = out.json();
     assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
-    assert_eq!(
-        schema["properties"]["environments"]["propertyNames"]["enum"],
-        serde_json::json!(["staging", "production"])
+    let both = serde_json::json!(["staging", "production"]);
+    assert_eq!(schema["$defs"]["v1"]["properties"]["environments"]["propertyNames"]["enum"], both);
+    assert_eq!(schema["$defs"]["v2"]["properties"]["spec"]["properties"]["environments"]["items"]["enum"], both);
+
+    // The v2 part is built from the catalog's modules: without them there is no schema.
+    let out = Run::new(&repo_root()).args(["--config", "/nonexistent/infra-manager.yml", "schema"]).run();
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("module directory `/nonexistent/manager-terraform/catalog/bucket` does not exist"),
+        "{}",
+        out.stderr
     );
 }
 

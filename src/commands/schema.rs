@@ -1,12 +1,14 @@
-//! `schema`: the JSON Schema of `infra/variables.yml`, naming the configured environments
-//! and (for `--customer`, else the default tier) the regions, instance types and instance
-//! count the tier allows.
+//! `schema`: the JSON Schema of `infra/variables.yml` (v1 and v2), naming the configured
+//! environments, the catalog's types and inputs, and (for `--customer`, else the default
+//! tier) what the tier allows: v1's regions, instance types and instance count, v2's input
+//! limits.
 
 use std::fmt;
 
 use serde::Serialize;
 
 use super::Outcome;
+use crate::catalog::Catalog;
 use crate::cli::SchemaArgs;
 use crate::context::Context;
 use crate::error::CommandError;
@@ -41,5 +43,7 @@ pub async fn run(ctx: &Context<'_>, args: &SchemaArgs) -> Result<Schema, Command
     {
         return Err(CommandError::from(Refusal::NotRegistered { customer: id.clone() }));
     }
-    Ok(Schema(variables::schema::json_schema(&Rules::for_customer(config, customer.as_ref()))))
+    // The v2 part names each catalog type's inputs, read from its module.
+    let catalog = Catalog::load(config).map_err(CommandError::Invalid)?;
+    Ok(Schema(variables::schema::json_schema(&Rules::for_customer(config, customer.as_ref()), &catalog)))
 }

@@ -1,4 +1,6 @@
-//! The JSON Schema of `infra/variables.yml`, for editors (`infra-manager schema`).
+//! The JSON Schema of `infra/variables.yml`, for editors (`infra-manager schema`): one
+//! document for both schemas, told apart as `tenant::detect` does (a mapping with
+//! `apiVersion` is v2 ([`v2`]), anything else v1).
 //!
 //! As strict as JSON Schema can say: every rule `validate` applies to one value is here as a
 //! `pattern`, an `enum` or a bound, written to accept exactly what `validate` accepts (see
@@ -12,22 +14,45 @@
 //! - number types: JSON has one, so `2.0` is an integer to JSON Schema, while `validate`
 //!   refuses a count YAML typed as a float;
 //! - YAML itself: duplicate keys, anchors and aliases, YAML 1.1 forms and the size limits are
-//!   refused by `validate`'s reader before any value is looked at.
+//!   refused by `validate`'s reader before any value is looked at;
+//! - v2: what ties values together (the list [`v2`] gives).
 
+mod inputs;
 mod patterns;
+mod v2;
 
 use serde_json::{Value, json};
 
+use super::tenant::API_VERSIONS;
 use super::{Rules, rules};
+use crate::catalog::Catalog;
 
-/// The schema for files checked under `rules`: its environments (the enabled ones, for a
-/// registered customer) are the allowed keys, and its tier (if any) bounds regions,
-/// instance types and instance counts.
-pub fn json_schema(rules: &Rules<'_>) -> Value {
+/// The schema for files checked under `rules` (and, for v2, against `catalog`): its
+/// environments (the enabled ones, for a registered customer) are the allowed ones, and
+/// its tier (if any) bounds v1's regions, instance types and instance counts and v2's
+/// component inputs.
+pub fn json_schema(rules: &Rules<'_>, catalog: &Catalog) -> Value {
     let environments: Vec<&str> = match &rules.enabled {
         Some(enabled) => rules.environments.iter().copied().filter(|e| enabled.contains(e)).collect(),
         None => rules.environments.clone(),
     };
+    let mut defs = serde_json::Map::new();
+    defs.insert("v1".into(), v1(rules, &environments));
+    defs.extend(v2::definitions(rules, catalog, &environments));
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://infra-manager.dev/schemas/variables.json",
+        "title": "infra-manager customer variables (schema v1 and v2)",
+        "description": format!("Infrastructure requirements of one customer repository. With `apiVersion: {}` the file is schema v2 (components of the catalog); without `apiVersion`, schema v1. `infra-manager validate` checks what this schema cannot (see each part's description) and the YAML itself (duplicate keys, aliases, size).", API_VERSIONS.join("`, `")),
+        "if": { "type": "object", "required": ["apiVersion"] },
+        "then": { "$ref": "#/$defs/v2" },
+        "else": { "$ref": "#/$defs/v1" },
+        "$defs": defs
+    })
+}
+
+/// Schema v1: one application per file.
+fn v1(rules: &Rules<'_>, environments: &[&str]) -> Value {
     let tier = rules.tier;
     let tier_note = match tier {
         Some((name, _)) => format!(" Limited by tier `{name}`."),
@@ -47,17 +72,15 @@ pub fn json_schema(rules: &Rules<'_>) -> Value {
         format!("The EC2 instance type, such as `t3.micro`.{tier_note}"),
     );
     json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://infra-manager.dev/schemas/variables-v1.json",
-        "title": "infra-manager customer variables (schema v1)",
-        "description": "Infrastructure requirements of one customer repository. Region, instance type and tag values may use {{ environment }}, {{ customer }} and {{ project_name }} (nothing else inside {{ }}, no {% %} or {# #}); they are checked again after expansion by `infra-manager validate`, which also checks what this schema cannot: min_instances <= max_instances, counts written as floats (2.0), and the YAML itself (duplicate keys, aliases, size).",
+        "title": "schema v1",
+        "description": "Region, instance type and tag values may use {{ environment }}, {{ customer }} and {{ project_name }} (nothing else inside {{ }}, no {% %} or {# #}); they are checked again after expansion by `infra-manager validate`, which also checks what this schema cannot: min_instances <= max_instances and counts written as floats (2.0).",
         "type": "object",
         "additionalProperties": false,
         "required": ["project_name", "cloud_provider", "environments", "networking"],
         "properties": {
             "project_name": {
                 "type": "string",
-                "pattern": "^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+                "pattern": patterns::DNS_LABEL,
                 "description": "A DNS label naming the application: 1 to 63 lowercase letters, digits and `-`, starting with a letter and not ending with `-`. Not templated."
             },
             "cloud_provider": { "enum": ["aws"] },
@@ -178,17 +201,23 @@ mod tests {
     use super::*;
     use crate::config::Config;
 
+    /// The default configuration, with the shipped sandbox catalog.
+    fn schema() -> Value {
+        let config = Config::defaults(std::path::Path::new(env!("CARGO_MANIFEST_DIR")));
+        let catalog = Catalog::load(&config).expect("the sandbox catalog loads");
+        json_schema(&Rules::for_customer(&config, None), &catalog)
+    }
+
     #[test]
     fn the_schema_of_the_default_tier() {
-        let config = Config::defaults(std::path::Path::new("/base"));
-        insta::assert_json_snapshot!(json_schema(&Rules::for_customer(&config, None)));
+        insta::assert_json_snapshot!(schema());
     }
 
     #[test]
     fn a_float_count_is_beyond_json_schema() {
-        let config = Config::defaults(std::path::Path::new("/base"));
-        let schema = json_schema(&Rules::for_customer(&config, None));
-        let count = &schema["properties"]["environments"]["additionalProperties"]["properties"]["min_instances"];
+        let schema = schema();
+        let count =
+            &schema["$defs"]["v1"]["properties"]["environments"]["additionalProperties"]["properties"]["min_instances"];
         let validator = jsonschema::validator_for(count).expect("compiles");
         // JSON has one number type: what `validate` refuses as a YAML float passes here.
         assert!(validator.is_valid(&json!(2.0)));

@@ -1,6 +1,6 @@
 //! An S3-backed manager setup on a private moto server, for running the real binary end to
 //! end: `infra-manager.yml` with `state.backend: s3` pointing at moto, the sandbox module,
-//! a copy of `customer-template/` as the customer checkout `shop`, and fake AWS credentials
+//! a copy of the v1 customer file as the customer checkout `shop`, and fake AWS credentials
 //! passed to the binary only (the test process's environment is never changed).
 
 use std::path::{Path, PathBuf};
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use infra_manager::store::s3::S3Store;
 
-use super::cli::{Output, Run, repo_root};
+use super::cli::{Output, Run, repo_root, v1_variables};
 use super::moto::Moto;
 
 /// A manager directory whose config points at its own moto server.
@@ -35,8 +35,7 @@ impl AwsSandbox {
         .expect("write config");
         let infra = dir.path().join("shop/infra");
         std::fs::create_dir_all(&infra).expect("mkdir");
-        std::fs::copy(repo_root().join("customer-template/infra/variables.yml"), infra.join("variables.yml"))
-            .expect("copy");
+        std::fs::copy(v1_variables(), infra.join("variables.yml")).expect("copy");
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let store = runtime.block_on(moto.store(moto.settings(name)));
         Self { store, runtime, moto, dir, name: name.to_owned() }

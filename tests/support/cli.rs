@@ -8,6 +8,12 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A schema v1 customer file (the customer template before it moved to v2): the tests of
+/// one-module customers, whose edits and line numbers are v1's, start from it.
+pub fn v1_variables() -> PathBuf {
+    repo_root().join("tests/fixtures/v1/variables.yml")
+}
+
 /// Fails loudly when no Terraform can be found: these tests never skip silently.
 pub fn require_terraform() {
     if let Ok(path) = std::env::var("INFRA_MANAGER_TERRAFORM") {
@@ -122,7 +128,7 @@ impl Run {
 }
 
 /// A scratch manager setup: a config using the sandbox module and a local store in a temp dir,
-/// and a copy of `customer-template/` as the customer checkout named `shop`.
+/// and a copy of the v1 customer file ([`v1_variables`]) as the customer checkout named `shop`.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
 }
@@ -138,8 +144,7 @@ impl Sandbox {
         std::fs::write(dir.path().join("infra-manager.yml"), config).expect("write config");
         let infra = dir.path().join("shop/infra");
         std::fs::create_dir_all(&infra).expect("mkdir");
-        std::fs::copy(repo_root().join("customer-template/infra/variables.yml"), infra.join("variables.yml"))
-            .expect("copy");
+        std::fs::copy(v1_variables(), infra.join("variables.yml")).expect("copy");
         Self { dir }
     }
 

@@ -46,6 +46,14 @@ pub(super) fn templated_name(chars: &str) -> String {
     templated(chars, &["environment", "project_name"])
 }
 
+/// A DNS label as `v2::dns_label_problem` and v1's `project_name` check it: 1 to 63
+/// lowercase letters, digits and `-`, starting with a letter, not ending with `-`.
+pub(super) const DNS_LABEL: &str = "^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$";
+
+/// No control character (`char::is_control`: general category `Cc`), as v2 checks
+/// `displayName` and tags.
+pub(super) const NO_CONTROL: &str = "^\\P{Cc}*$";
+
 /// The AWS region form the modules check (`rules::region`).
 pub(super) const REGION: &str = "^[a-z]{2}(?:-[a-z]+)+-[0-9]$";
 

@@ -11,9 +11,9 @@ use crate::identity::EnvName;
 use crate::variables::Rules;
 use crate::yaml::{self, Checker, Key, Node, Pos, Value};
 
-const COMPONENT_KEYS: [&str; 5] = ["name", "type", "inputs", "environments", "allow_destroy"];
+pub(crate) const COMPONENT_KEYS: [&str; 5] = ["name", "type", "inputs", "environments", "allow_destroy"];
 /// Resource names are `<project>-<component>-<env>`, one DNS label.
-const MAX_RESOURCE_NAME: usize = 63;
+pub(crate) const MAX_RESOURCE_NAME: usize = 63;
 
 /// What every component is checked against.
 pub(super) struct Context<'a> {

@@ -4,7 +4,7 @@
 //! component's inputs resolved per environment (module defaults, then `inputs`, then the
 //! environment's overrides). Turning components into Terraform is not done here.
 
-mod components;
+pub(crate) mod components;
 mod value;
 
 use std::collections::BTreeMap;
@@ -20,12 +20,12 @@ use crate::yaml::{self, Checker, Node, Pos, Value};
 pub const API_VERSION: &str = "infra-manager/v2";
 pub const KIND: &str = "Customer";
 
-const ROOT_KEYS: [&str; 4] = ["apiVersion", "kind", "metadata", "spec"];
-const METADATA_KEYS: [&str; 2] = ["name", "displayName"];
-const SPEC_KEYS: [&str; 3] = ["environments", "components", "tags"];
+pub(crate) const ROOT_KEYS: [&str; 4] = ["apiVersion", "kind", "metadata", "spec"];
+pub(crate) const METADATA_KEYS: [&str; 2] = ["name", "displayName"];
+pub(crate) const SPEC_KEYS: [&str; 3] = ["environments", "components", "tags"];
 /// Tags the modules add themselves count against AWS's 50, as in v1.
-const MAX_TAGS: usize = 45;
-const MAX_DISPLAY_NAME: usize = 256;
+pub(crate) const MAX_TAGS: usize = 45;
+pub(crate) const MAX_DISPLAY_NAME: usize = 256;
 
 /// A validated v2 file.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -105,11 +105,13 @@ spec:
 }
 
 #[test]
-fn a_file_without_api_version_still_parses_as_v1() {
+fn the_v1_file_parses_as_v1_and_the_v2_template_as_v2() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let v1 = std::fs::read_to_string(root.join("tests/fixtures/v1/variables.yml")).expect("read the v1 file");
+    assert!(matches!(parse(&v1), Ok(Tenant::V1(_))), "{:?}", parse(&v1));
     let template =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("customer-template/infra/variables.yml"))
-            .expect("read template");
-    assert!(matches!(parse(&template), Ok(Tenant::V1(_))), "{:?}", parse(&template));
+        std::fs::read_to_string(root.join("customer-template/infra/variables.yml")).expect("read the template");
+    assert!(matches!(parse(&template), Ok(Tenant::V2(_))), "{:?}", parse(&template));
 }
 
 #[test]
