@@ -53,6 +53,10 @@ pub struct InputLimit {
 
 /// Where the shipped sandbox types live under `modules_dir`.
 pub const SANDBOX_DIR: &str = "catalog";
+/// The built-in type whose module is the schema v1 sandbox module, for migrated files.
+pub const V1_SANDBOX_TYPE: &str = "app-environment-v1";
+/// The schema v1 sandbox module, under `modules_dir` (`terraform.module` in local mode).
+pub const V1_SANDBOX_MODULE: &str = "sandbox-app-environment";
 
 impl CatalogConfig {
     /// The shipped provider-free types, with limits for the default tier.
@@ -99,6 +103,19 @@ impl CatalogConfig {
                         limit("instance_class", None, None, &["db.t3.micro", "db.t3.small"]),
                     ],
                 ),
+                TypeConfig {
+                    module: V1_SANDBOX_MODULE.to_owned(),
+                    ..ty(
+                        V1_SANDBOX_TYPE,
+                        "The schema v1 application environment, for files `infra-manager migrate` wrote: its resources keep their v1 names, so one per file.",
+                        false,
+                        vec![
+                            limit("max_instances", None, Some(4), &[]),
+                            limit("instance_type", None, None, &["t3.micro", "t3.small"]),
+                            limit("region", None, None, &["us-east-1", "us-west-2"]),
+                        ],
+                    )
+                },
             ],
             from_file: false,
         }
@@ -333,10 +350,15 @@ mod tests {
     fn without_the_section_the_sandbox_types_apply() {
         let config = Config::parse("infra-manager.yml", "", Path::new(".")).expect("valid");
         let names: Vec<&str> = config.catalog.types.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["app-environment", "bucket", "queue", "database"]);
+        assert_eq!(names, ["app-environment", "bucket", "queue", "database", "app-environment-v1"]);
         assert!(!config.catalog.from_file);
         assert!(config.catalog.get("database").is_some_and(|t| t.protect_destroy));
         assert_eq!(config.catalog.get("bucket").map(|t| t.module.as_str()), Some("catalog/bucket"));
+        assert_eq!(
+            config.catalog.get("app-environment-v1").map(|t| t.module.as_str()),
+            Some("sandbox-app-environment"),
+            "the v1 module itself, so migrated files keep their resources"
+        );
     }
 
     #[test]
