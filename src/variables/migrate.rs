@@ -21,7 +21,7 @@ use serde_json::Value as Json;
 use super::v2::{self, Customer};
 use super::{Resolved, Rules, Variables, template};
 use crate::catalog::{Catalog, ComponentType};
-use crate::diagnostic::Diagnostics;
+use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::identity::CustomerId;
 use crate::yaml::{self, Key, Node, Value};
 
@@ -39,7 +39,6 @@ pub struct Request<'a> {
     /// The customer whose values `{{ customer }}` expands to; required only when used.
     pub customer: Option<&'a CustomerId>,
     pub rules: &'a Rules<'a>,
-    pub catalog: &'a Catalog,
     /// `terraform.module`: the module v1 files render.
     pub module: &'a str,
     /// `--type`; by default the catalog type whose module is [`Request::module`].
@@ -58,6 +57,9 @@ pub enum MigrateError {
     /// The v1 file is not valid: every problem at its place.
     #[error("the file is not a valid schema v1 file")]
     Invalid(Diagnostics),
+    /// The catalog could not be loaded (asked for only once the v1 file is valid).
+    #[error("the catalog could not be loaded")]
+    Catalog(Vec<Diagnostic>),
     #[error("the file uses `{{{{ customer }}}}`, whose value the v2 file must spell out")]
     NeedsCustomer,
     #[error("no catalog type uses module `{module}`, which schema v1 files render (`terraform.module`)")]
@@ -77,6 +79,7 @@ impl MigrateError {
     pub fn hint(&self) -> String {
         match self {
             Self::Invalid(_) => "fix the file (`infra-manager validate`), then migrate it".into(),
+            Self::Catalog(_) => "fix the catalog (`infra-manager catalog`)".into(),
             Self::NeedsCustomer => "pass `--customer owner/repo`: the repository this file belongs to".into(),
             Self::NoType { module } => format!(
                 "add a type with `module: {module}` to `catalog:` in infra-manager.yml, or pass `--type`; `infra-manager catalog` lists the types"
@@ -93,8 +96,12 @@ impl MigrateError {
     }
 }
 
-/// Rewrites the v1 file of `request` as v2.
-pub fn migrate(request: &Request<'_>) -> Result<Migrated, MigrateError> {
+/// Rewrites the v1 file of `request` as v2. `catalog` is loaded once the file is valid, so
+/// a file's own problems come first.
+pub fn migrate(
+    request: &Request<'_>,
+    catalog: impl FnOnce() -> Result<Catalog, Vec<Diagnostic>>,
+) -> Result<Migrated, MigrateError> {
     let placeholder = CustomerId::parse("local/migrate").unwrap_or_else(|_| unreachable!("valid literal"));
     let customer = request.customer.unwrap_or(&placeholder);
     let vars = Variables::parse(request.file, request.text, customer, request.rules).map_err(MigrateError::Invalid)?;
@@ -102,12 +109,13 @@ pub fn migrate(request: &Request<'_>) -> Result<Migrated, MigrateError> {
     if request.customer.is_none() && uses_customer(&root) {
         return Err(MigrateError::NeedsCustomer);
     }
-    let ty = pick_type(request)?;
+    let catalog = catalog().map_err(MigrateError::Catalog)?;
+    let ty = pick_type(request, &catalog)?;
     let mut source = Source::new(request.text);
     let document = document(&mut source, &root, &vars, &ty.name);
     let mut text = source.leading(&root);
     emit(&mut text, &document, 0, false);
-    verify(request, &vars, ty, &text)?;
+    verify(request, &catalog, &vars, ty, &text)?;
     Ok(Migrated { text, type_name: ty.name.clone() })
 }
 
@@ -120,8 +128,7 @@ fn uses_customer(node: &Node) -> bool {
     }
 }
 
-fn pick_type<'c>(request: &Request<'c>) -> Result<&'c ComponentType, MigrateError> {
-    let catalog = request.catalog;
+fn pick_type<'c>(request: &Request<'_>, catalog: &'c Catalog) -> Result<&'c ComponentType, MigrateError> {
     let names = |types: &mut dyn Iterator<Item = &ComponentType>| {
         types.map(|t| format!("`{}`", t.name)).collect::<Vec<_>>().join(", ")
     };
@@ -151,10 +158,16 @@ fn pick_type<'c>(request: &Request<'c>) -> Result<&'c ComponentType, MigrateErro
 }
 
 /// The rewrite passes the v2 checks, and gives the module exactly v1's inputs everywhere.
-fn verify(request: &Request<'_>, vars: &Variables, ty: &ComponentType, text: &str) -> Result<(), MigrateError> {
+fn verify(
+    request: &Request<'_>,
+    catalog: &Catalog,
+    vars: &Variables,
+    ty: &ComponentType,
+    text: &str,
+) -> Result<(), MigrateError> {
     let unverified = |problems: Vec<String>| MigrateError::Unverified { name: ty.name.clone(), problems };
     let root = yaml::parse(request.file, text).map_err(|d| unverified(vec![d.message]))?;
-    let customer = Customer::parse(request.file, &root, request.rules, request.catalog)
+    let customer = Customer::parse(request.file, &root, request.rules, catalog)
         .map_err(|d| unverified(d.0.into_iter().map(|d| d.message).collect()))?;
     let mut problems = Vec::new();
     if customer.name != vars.project_name() {

@@ -28,16 +28,15 @@ fn shop() -> CustomerId {
 fn run(text: &str, customer: Option<&CustomerId>, type_name: Option<&str>) -> Result<Migrated, MigrateError> {
     let config = config();
     let rules = Rules::for_customer(&config, None);
-    let catalog = Catalog::load(&config).expect("catalog loads");
-    migrate(&Request {
+    let request = Request {
         file: "infra/variables.yml",
         text,
         customer,
         rules: &rules,
-        catalog: &catalog,
         module: &config.terraform.module,
         type_name,
-    })
+    };
+    migrate(&request, || Catalog::load(&config))
 }
 
 fn local_backend(env: &str) -> Backend {
@@ -209,17 +208,15 @@ fn the_type_is_the_one_of_the_v1_module_unless_chosen() {
 
     let config = config();
     let rules = Rules::for_customer(&config, None);
-    let catalog = Catalog::load(&config).expect("catalog loads");
     let request = Request {
         file: "v.yml",
         text: TEMPLATE,
         customer: None,
         rules: &rules,
-        catalog: &catalog,
         module: "aws-app-environment",
         type_name: None,
     };
-    let err = migrate(&request).expect_err("no type for the AWS module");
+    let err = migrate(&request, || Catalog::load(&config)).expect_err("no type for the AWS module");
     assert!(matches!(err, MigrateError::NoType { .. }), "{err}");
     assert!(err.hint().contains("`module: aws-app-environment`"), "{}", err.hint());
 }
