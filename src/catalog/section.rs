@@ -2,9 +2,12 @@
 //! description, `protect_destroy` and per-tier limits on the module's inputs. Without the
 //! section the shipped sandbox types apply ([`CatalogConfig::sandbox`]).
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::Number;
 
+use crate::config::Tier;
 use crate::yaml::{self, Checker, Node, Pos};
 
 /// The types the provider offers, in file order.
@@ -103,17 +106,15 @@ impl CatalogConfig {
                         limit("instance_class", None, None, &["db.t3.micro", "db.t3.small"]),
                     ],
                 ),
+                // Its limits are the tiers' own v1 rules: see `limit_v1_type`.
                 TypeConfig {
                     module: V1_SANDBOX_MODULE.to_owned(),
+                    tiers: Vec::new(),
                     ..ty(
                         V1_SANDBOX_TYPE,
                         "The schema v1 application environment, for files `infra-manager migrate` wrote: its resources keep their v1 names, so one per file.",
                         false,
-                        vec![
-                            limit("max_instances", None, Some(4), &[]),
-                            limit("instance_type", None, None, &["t3.micro", "t3.small"]),
-                            limit("region", None, None, &["us-east-1", "us-west-2"]),
-                        ],
+                        Vec::new(),
                     )
                 },
             ],
@@ -123,6 +124,33 @@ impl CatalogConfig {
 
     pub fn get(&self, name: &str) -> Option<&TypeConfig> {
         self.types.iter().find(|t| t.name == name)
+    }
+
+    /// Gives the built-in v1 type each tier's v1 rules (instance types, regions, most
+    /// instances) as its limits, so a migrated file is held to exactly what held it in v1.
+    pub fn limit_v1_type(&mut self, tiers: &BTreeMap<String, Tier>) {
+        let Some(ty) = self.types.iter_mut().find(|t| t.name == V1_SANDBOX_TYPE) else { return };
+        let allowed = |values: &[String]| Some(values.iter().map(|v| serde_json::json!(v)).collect());
+        ty.tiers = tiers
+            .iter()
+            .map(|(name, tier)| TierLimits {
+                tier: name.clone(),
+                pos: Pos::default(),
+                inputs: vec![
+                    InputLimit { input: "region".into(), allowed: allowed(&tier.regions), ..InputLimit::default() },
+                    InputLimit {
+                        input: "instance_type".into(),
+                        allowed: allowed(&tier.instance_types),
+                        ..InputLimit::default()
+                    },
+                    InputLimit {
+                        input: "max_instances".into(),
+                        max: Some(Number::from(tier.max_instances)),
+                        ..InputLimit::default()
+                    },
+                ],
+            })
+            .collect();
     }
 }
 

@@ -235,3 +235,36 @@ fn a_v2_file_may_use_a_type_without_component_names_once() {
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(errors[0].message.contains("can be used once per file"), "{}", errors[0].message);
 }
+
+#[test]
+fn the_v1_type_holds_a_migrated_file_to_its_tiers_v1_rules() {
+    let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("manager-terraform");
+    let text = format!(
+        "terraform:\n  modules_dir: {}\n  module: sandbox-app-environment\ntiers:\n  small:\n    instance_types: [t3.micro]\n    max_instances: 2\n    regions: [us-east-1]\ncustomers:\n  - repo: acme/shop\n    tier: small\n    environments: [staging]\n",
+        modules.display()
+    );
+    let config = Config::parse("infra-manager.yml", &text, Path::new("/")).expect("valid config");
+    let rules = Rules::for_customer(&config, Some(&shop()));
+    let v1 = "project_name: shop\ncloud_provider: aws\nenvironments:\n  staging: { region: us-east-1, instance_type: t3.micro, min_instances: 1, max_instances: 2 }\nnetworking: { vpc_cidr: \"10.0.0.0/16\" }\n";
+    let request = Request {
+        file: "v.yml",
+        text: v1,
+        customer: Some(&shop()),
+        rules: &rules,
+        module: "sandbox-app-environment",
+        type_name: None,
+    };
+    let migrated = migrate(&request, || Catalog::load(&config)).expect("migrates").text;
+    let catalog = Catalog::load(&config).expect("catalog loads");
+    for (from, to) in [
+        ("region: us-east-1", "region: us-west-2"),
+        ("instance_type: t3.micro", "instance_type: t3.small"),
+        ("max_instances: 2", "max_instances: 3"),
+    ] {
+        let edited = migrated.replace(from, to);
+        assert_ne!(edited, migrated, "{from}");
+        let root = yaml::parse("v.yml", &edited).expect("yaml");
+        let errors = Customer::parse("v.yml", &root, &rules, &catalog).expect_err(to).0;
+        assert!(errors[0].hint.as_deref().is_some_and(|h| h.contains("tier `small`")), "{to}: {errors:?}");
+    }
+}
