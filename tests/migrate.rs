@@ -59,6 +59,8 @@ fn a_migrated_v1_file_plans_no_change_in_any_environment() {
         let plan = sb.run("plan", env);
         assert_eq!(plan.code, 0, "{env}: {}", plan.stderr);
         assert_eq!(counts(&plan), (0, 0, 0), "{env}: the same resources\n{}", plan.stderr);
+        // Only the root outputs are renamed, `<component>_<output>` as for any component.
+        assert!(plan.stderr.contains("Only output values change"), "{env}: {}", plan.stderr);
     }
 }
 

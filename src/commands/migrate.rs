@@ -78,7 +78,10 @@ pub async fn run(ctx: &Context<'_>, args: &MigrateArgs) -> Result<Migration, Com
     );
     if args.write {
         write_atomic(&args.file, &migrated.text)?;
-        output::log(&format!("rewrote {done}; plan each environment to see no changes"));
+        output::log(&format!(
+            "rewrote {done}; a plan of each environment adds, changes and destroys nothing (the root outputs take the `{}_` prefix)",
+            migrate::COMPONENT
+        ));
     } else {
         output::log(&format!("printed {done}; `--write` replaces the file"));
     }
