@@ -268,3 +268,28 @@ fn the_v1_type_holds_a_migrated_file_to_its_tiers_v1_rules() {
         assert!(errors[0].hint.as_deref().is_some_and(|h| h.contains("tier `small`")), "{to}: {errors:?}");
     }
 }
+
+#[test]
+fn a_rewrite_the_type_does_not_accept_is_refused_with_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let module = dir.path().join("mini");
+    std::fs::create_dir_all(&module).expect("mkdir");
+    let variables: String = ["customer", "environment", "project_name", "region"]
+        .iter()
+        .map(|n| format!("variable \"{n}\" {{\n  type = string\n}}\n"))
+        .collect();
+    std::fs::write(module.join("variables.tf"), variables).expect("write");
+    let text = format!(
+        "terraform:\n  modules_dir: {}\n  module: mini\ncatalog:\n  mini:\n    module: mini\n",
+        dir.path().display()
+    );
+    let config = Config::parse("infra-manager.yml", &text, Path::new("/")).expect("valid config");
+    let rules = Rules::for_customer(&config, None);
+    let request =
+        Request { file: "v.yml", text: TEMPLATE, customer: None, rules: &rules, module: "mini", type_name: None };
+    let err = migrate(&request, || Catalog::load(&config)).expect_err("the module lacks v1's inputs");
+    let MigrateError::Unverified { name, problems } = &err else { panic!("{err}") };
+    assert_eq!(name, "mini");
+    assert!(problems.iter().any(|p| p.contains("unknown input `instance_type`")), "{problems:?}");
+    assert!(err.hint().contains("infra-manager catalog"), "{}", err.hint());
+}
