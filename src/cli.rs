@@ -38,6 +38,9 @@ pub enum Command {
     Render(RenderArgs),
     /// Print the JSON Schema of infra/variables.yml.
     Schema(SchemaArgs),
+    /// Rewrite a schema v1 variables.yml as schema v2 that plans the same resources
+    /// (printed, or with `--write` written in place); a v2 file is left as it is.
+    Migrate(MigrateArgs),
     /// List the component types offered, with their inputs and limits (read from each
     /// module's variables.tf, narrowed by the tiers).
     Catalog(CatalogArgs),
@@ -198,6 +201,24 @@ pub struct ValidateArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The schema v1 file to rewrite.
+    #[arg(default_value = "infra/variables.yml")]
+    pub file: PathBuf,
+    /// Replace the file with its v2 form (atomically) instead of printing it.
+    #[arg(long)]
+    pub write: bool,
+    /// The catalog type of the one component (default: the type whose module is
+    /// `terraform.module`, the module v1 files render).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub type_name: Option<String>,
+    /// The customer the file belongs to, `owner/repo`: its tier applies, and it is the
+    /// value `{{ customer }}` expands to (required when the file uses it).
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub customer: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct SchemaArgs {
     /// Limit regions, instance types and instance counts to this registered customer's tier
     /// and the environments enabled for it (default: the default tier, every environment).
@@ -264,6 +285,8 @@ pub enum Verb {
     Render,
     #[serde(rename = "schema")]
     Schema,
+    #[serde(rename = "migrate")]
+    Migrate,
     #[serde(rename = "catalog")]
     Catalog,
     #[serde(rename = "targets")]
@@ -294,6 +317,7 @@ impl Command {
             Command::Validate(_) => Verb::Validate,
             Command::Render(_) => Verb::Render,
             Command::Schema(_) => Verb::Schema,
+            Command::Migrate(_) => Verb::Migrate,
             Command::Catalog(_) => Verb::Catalog,
             Command::Targets(_) => Verb::Targets,
             Command::Dispatch(_) => Verb::Dispatch,

@@ -139,6 +139,8 @@ impl Config {
             },
         );
         let env = |name: &str| EnvName::parse(name).unwrap_or_else(|_| unreachable!("valid literal"));
+        let mut catalog = CatalogConfig::sandbox(DEFAULT_TIER);
+        catalog.limit_v1_type(&tiers);
         Self {
             terraform: TerraformConfig {
                 binary: "terraform".into(),
@@ -163,7 +165,7 @@ impl Config {
             tiers,
             customers: Vec::new(),
             oidc_issuer: crate::oidc::DEFAULT_ISSUER.to_owned(),
-            catalog: CatalogConfig::sandbox(DEFAULT_TIER),
+            catalog,
             source: None,
         }
     }
@@ -218,6 +220,7 @@ impl Config {
                 for ty in &mut config.catalog.types {
                     ty.tiers.retain(|t| config.tiers.contains_key(&t.tier));
                 }
+                config.catalog.limit_v1_type(&config.tiers);
             }
             config.customers = customers.into_iter().map(|(customer, _)| customer).collect();
         }

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::store::Backend;
 use crate::variables::Resolved;
 
-pub use components::{COMPONENTS_VARIABLE, render_v2};
+pub use components::{COMPONENTS_VARIABLE, module_inputs, render_v2};
 
 /// The file customer values go to.
 pub const TFVARS_FILE: &str = "customer.auto.tfvars.json";

@@ -108,7 +108,10 @@ fn the_catalog_verb_lists_the_shipped_types_in_local_mode() {
     assert_eq!(json["command"], "catalog");
     assert_eq!(json["status"], "ok");
     let names: Vec<&str> = json["types"].as_array().expect("types").iter().filter_map(|t| t["name"].as_str()).collect();
-    assert_eq!(names, TYPES);
+    // The catalog modules, then the v1 module as the type `migrate` rewrites v1 files to.
+    assert_eq!(names[..TYPES.len()], TYPES);
+    assert_eq!(names[TYPES.len()..], ["app-environment-v1"]);
+    assert_eq!(json["types"][4]["module"], "sandbox-app-environment");
     assert_eq!(json["types"][3]["protect_destroy"], true);
 }
 

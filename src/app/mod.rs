@@ -46,6 +46,7 @@ pub async fn run(command: &Command, settings: &Settings) -> ExitStatus {
         Command::Validate(args) => print::result(verb, json, commands::validate::run(&ctx, args).await),
         Command::Render(args) => print::result(verb, json, commands::render::run(&ctx, args).await),
         Command::Schema(args) => print::result(verb, json, commands::schema::run(&ctx, args).await),
+        Command::Migrate(args) => print::result(verb, json, commands::migrate::run(&ctx, args).await),
         Command::Catalog(args) => print::result(verb, json, commands::catalog::run(&ctx, args).await),
         Command::Targets(args) => print::result(verb, json, commands::targets::run(&ctx, args).await),
         Command::Dispatch(args) => print::result(verb, json, commands::dispatch::run(&ctx, args).await),

@@ -20,7 +20,12 @@ use crate::yaml::Pos;
 
 /// The names infra-manager passes to every component's module, whatever the customer
 /// writes; resource names follow `<project_name>-<component>-<environment>`.
-pub const STANDARD_INPUTS: [&str; 4] = ["customer", "environment", "project_name", "component"];
+pub const STANDARD_INPUTS: [&str; 4] = ["customer", "environment", "project_name", COMPONENT_INPUT];
+
+/// The one standard name a module may leave out: the schema v1 module names its resources
+/// `<project_name>-<environment>`, so a migrated v1 file keeps its resources' names (and
+/// such a type can serve only one component per file).
+pub const COMPONENT_INPUT: &str = "component";
 
 /// The largest `variables.tf` read.
 const MAX_VARIABLES_BYTES: usize = 1024 * 1024;
@@ -74,6 +79,13 @@ impl Catalog {
     }
 }
 
+impl ComponentType {
+    /// Whether the module takes `component` (puts the component in resource names).
+    pub fn names_component(&self) -> bool {
+        self.inputs.iter().any(|i| i.input.name == COMPONENT_INPUT)
+    }
+}
+
 impl CatalogInput {
     /// What `tier` allows: the module's limits narrowed by the tier's.
     pub fn limits_for(&self, tier: &str) -> Limits {
@@ -122,7 +134,7 @@ fn load_type(ty: &TypeConfig, modules_dir: &Path, config_file: Option<&str>) -> 
     let inputs = variables::parse(&file_name, &text).map_err(|d| vec![d])?;
 
     let mut problems = Vec::new();
-    for name in STANDARD_INPUTS {
+    for name in STANDARD_INPUTS.into_iter().filter(|n| *n != COMPONENT_INPUT) {
         if !inputs.iter().any(|i| i.name == name) {
             problems.push(Diagnostic {
                 file: file_name.clone(),
@@ -130,8 +142,13 @@ fn load_type(ty: &TypeConfig, modules_dir: &Path, config_file: Option<&str>) -> 
                 column: 1,
                 message: format!("component type `{}`: the module does not declare `variable \"{name}\"`", ty.name),
                 hint: Some(format!(
-                    "every catalog module takes {}",
-                    STANDARD_INPUTS.map(|n| format!("`{n}`")).join(", ")
+                    "every catalog module takes {} (and `{COMPONENT_INPUT}` to name its resources)",
+                    STANDARD_INPUTS
+                        .iter()
+                        .filter(|n| **n != COMPONENT_INPUT)
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )),
             });
         }
@@ -353,8 +370,8 @@ mod tests {
             [
                 "component type `bare`: the module does not declare `variable \"environment\"`",
                 "component type `bare`: the module does not declare `variable \"project_name\"`",
-                "component type `bare`: the module does not declare `variable \"component\"`",
-            ]
+            ],
+            "`component` may be left out (the v1 module's resources are named without it)"
         );
     }
 
@@ -369,6 +386,8 @@ mod tests {
         .expect("valid");
         let catalog = Catalog::load(&config).expect("the shipped modules load");
         let names: Vec<&str> = catalog.types.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["app-environment", "bucket", "queue", "database"]);
+        assert_eq!(names, ["app-environment", "bucket", "queue", "database", "app-environment-v1"]);
+        let named: Vec<bool> = catalog.types.iter().map(ComponentType::names_component).collect();
+        assert_eq!(named, [true, true, true, true, false], "only the v1 module names resources without the component");
     }
 }

@@ -2,9 +2,12 @@
 //! description, `protect_destroy` and per-tier limits on the module's inputs. Without the
 //! section the shipped sandbox types apply ([`CatalogConfig::sandbox`]).
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::Number;
 
+use crate::config::Tier;
 use crate::yaml::{self, Checker, Node, Pos};
 
 /// The types the provider offers, in file order.
@@ -53,6 +56,10 @@ pub struct InputLimit {
 
 /// Where the shipped sandbox types live under `modules_dir`.
 pub const SANDBOX_DIR: &str = "catalog";
+/// The built-in type whose module is the schema v1 sandbox module, for migrated files.
+pub const V1_SANDBOX_TYPE: &str = "app-environment-v1";
+/// The schema v1 sandbox module, under `modules_dir` (`terraform.module` in local mode).
+pub const V1_SANDBOX_MODULE: &str = "sandbox-app-environment";
 
 impl CatalogConfig {
     /// The shipped provider-free types, with limits for the default tier.
@@ -99,6 +106,17 @@ impl CatalogConfig {
                         limit("instance_class", None, None, &["db.t3.micro", "db.t3.small"]),
                     ],
                 ),
+                // Its limits are the tiers' own v1 rules: see `limit_v1_type`.
+                TypeConfig {
+                    module: V1_SANDBOX_MODULE.to_owned(),
+                    tiers: Vec::new(),
+                    ..ty(
+                        V1_SANDBOX_TYPE,
+                        "The schema v1 application environment, for files `infra-manager migrate` wrote: its resources keep their v1 names, so one per file.",
+                        false,
+                        Vec::new(),
+                    )
+                },
             ],
             from_file: false,
         }
@@ -106,6 +124,33 @@ impl CatalogConfig {
 
     pub fn get(&self, name: &str) -> Option<&TypeConfig> {
         self.types.iter().find(|t| t.name == name)
+    }
+
+    /// Gives the built-in v1 type each tier's v1 rules (instance types, regions, most
+    /// instances) as its limits, so a migrated file is held to exactly what held it in v1.
+    pub fn limit_v1_type(&mut self, tiers: &BTreeMap<String, Tier>) {
+        let Some(ty) = self.types.iter_mut().find(|t| t.name == V1_SANDBOX_TYPE) else { return };
+        let allowed = |values: &[String]| Some(values.iter().map(|v| serde_json::json!(v)).collect());
+        ty.tiers = tiers
+            .iter()
+            .map(|(name, tier)| TierLimits {
+                tier: name.clone(),
+                pos: Pos::default(),
+                inputs: vec![
+                    InputLimit { input: "region".into(), allowed: allowed(&tier.regions), ..InputLimit::default() },
+                    InputLimit {
+                        input: "instance_type".into(),
+                        allowed: allowed(&tier.instance_types),
+                        ..InputLimit::default()
+                    },
+                    InputLimit {
+                        input: "max_instances".into(),
+                        max: Some(Number::from(tier.max_instances)),
+                        ..InputLimit::default()
+                    },
+                ],
+            })
+            .collect();
     }
 }
 
@@ -333,10 +378,15 @@ mod tests {
     fn without_the_section_the_sandbox_types_apply() {
         let config = Config::parse("infra-manager.yml", "", Path::new(".")).expect("valid");
         let names: Vec<&str> = config.catalog.types.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["app-environment", "bucket", "queue", "database"]);
+        assert_eq!(names, ["app-environment", "bucket", "queue", "database", "app-environment-v1"]);
         assert!(!config.catalog.from_file);
         assert!(config.catalog.get("database").is_some_and(|t| t.protect_destroy));
         assert_eq!(config.catalog.get("bucket").map(|t| t.module.as_str()), Some("catalog/bucket"));
+        assert_eq!(
+            config.catalog.get("app-environment-v1").map(|t| t.module.as_str()),
+            Some("sandbox-app-environment"),
+            "the v1 module itself, so migrated files keep their resources"
+        );
     }
 
     #[test]

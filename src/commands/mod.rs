@@ -11,6 +11,7 @@ pub mod dispatch;
 pub mod drift;
 pub mod history;
 pub mod locks;
+pub mod migrate;
 pub mod plan;
 pub mod plan_all;
 pub mod reap;

@@ -54,10 +54,16 @@ pub async fn run(ctx: &Context<'_>, args: &ValidateArgs) -> Result<Validated, Co
     Ok(Validated { result: TargetResult::from(&subject) })
 }
 
-/// `--customer`, refused when a registry does not list it.
 async fn customer(ctx: &Context<'_>, args: &ValidateArgs) -> Result<(Option<CustomerId>, Subject), CommandError> {
-    let customer =
-        args.customer.as_deref().map(CustomerId::parse).transpose().map_err(|e| CommandError::bad_customer(&e))?;
+    registered(ctx, args.customer.as_deref()).await
+}
+
+/// `--customer`, refused when a registry does not list it.
+pub async fn registered(
+    ctx: &Context<'_>,
+    customer: Option<&str>,
+) -> Result<(Option<CustomerId>, Subject), CommandError> {
+    let customer = customer.map(CustomerId::parse).transpose().map_err(|e| CommandError::bad_customer(&e))?;
     let subject = Subject { customer: customer.as_ref().map(ToString::to_string), ..Subject::default() };
     let config = ctx.config().await?;
     if let Some(id) = &customer
@@ -77,11 +83,7 @@ fn check(
     catalog: &OnceCell<Result<Catalog, Vec<Diagnostic>>>,
 ) -> Result<Vec<String>, CommandError> {
     let file = path.display().to_string();
-    // Bounded and non-blocking: a device, a FIFO or a huge file is refused at its line 1.
-    let text = source_file::read(path, CUSTOMER_FILE_BYTES).map_err(|e| match e.diagnostic(&file) {
-        Some(diagnostic) => CommandError::Invalid(vec![diagnostic]),
-        None => CommandError::usage(format!("can't read `{file}`: {e}"), "pass the path of a variables.yml"),
-    })?;
+    let text = read(path)?;
     // Without `--customer`, the file is checked against the default tier, as any customer.
     let id = match customer {
         Some(id) => id.clone(),
@@ -92,6 +94,16 @@ fn check(
     let tenant = Tenant::parse(&file, &text, &id, &rules, || catalog.get_or_init(|| Catalog::load(config)).clone())
         .map_err(|d| CommandError::Invalid(d.0))?;
     Ok(tenant.environments())
+}
+
+/// A customer file's text. Bounded and non-blocking: a device, a FIFO or a huge file is
+/// refused at its line 1.
+pub fn read(path: &Path) -> Result<String, CommandError> {
+    let file = path.display().to_string();
+    source_file::read(path, CUSTOMER_FILE_BYTES).map_err(|e| match e.diagnostic(&file) {
+        Some(diagnostic) => CommandError::Invalid(vec![diagnostic]),
+        None => CommandError::usage(format!("can't read `{file}`: {e}"), "pass the path of a variables.yml"),
+    })
 }
 
 /// One file's verdict in a many-file run.

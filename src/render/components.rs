@@ -64,16 +64,7 @@ pub fn render_v2(
             .filter(|(rel, _)| rel.parent() == Some(Path::new("")) && rel.extension().is_some_and(|e| e == "tf"))
             .flat_map(|(_, text)| public_outputs(text))
             .collect();
-        let mut inputs = values.clone();
-        if ty.inputs.iter().any(|i| i.input.name == TAGS_INPUT) && !customer.tags.is_empty() {
-            let mut tags: Map<String, Value> =
-                customer.tags.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
-            if let Some(Value::Object(own)) = inputs.get(TAGS_INPUT) {
-                tags.extend(own.clone());
-            }
-            inputs.insert(TAGS_INPUT.into(), Value::Object(tags));
-        }
-        calls.push(Call { name: &component.name, ty, inputs, outputs });
+        calls.push(Call { name: &component.name, ty, inputs: module_inputs(customer, ty, values), outputs });
     }
     let tfvars = json!({
         "customer": customer_id,
@@ -92,6 +83,25 @@ pub fn render_v2(
     }
     let components = Some(calls.iter().map(|c| c.name.to_owned()).collect());
     Ok(Rendered { files, components })
+}
+
+/// What a component's module gets in one environment: its resolved `values`, with
+/// `spec.tags` under the component's own `tags` (its own win).
+pub fn module_inputs(
+    customer: &Customer,
+    ty: &ComponentType,
+    values: &BTreeMap<String, Value>,
+) -> BTreeMap<String, Value> {
+    let mut inputs = values.clone();
+    if ty.inputs.iter().any(|i| i.input.name == TAGS_INPUT) && !customer.tags.is_empty() {
+        let mut tags: Map<String, Value> =
+            customer.tags.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        if let Some(Value::Object(own)) = inputs.get(TAGS_INPUT) {
+            tags.extend(own.clone());
+        }
+        inputs.insert(TAGS_INPUT.into(), Value::Object(tags));
+    }
+    inputs
 }
 
 fn root_module(calls: &[Call<'_>], backend: &Backend) -> Value {

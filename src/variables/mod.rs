@@ -9,6 +9,7 @@
 //! Terraform (which gets them as JSON data).
 
 mod check;
+pub mod migrate;
 mod rules;
 pub mod schema;
 pub mod template;

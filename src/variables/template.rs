@@ -73,6 +73,13 @@ pub fn check(text: &str) -> Result<(), TemplateError> {
     Ok(())
 }
 
+/// Whether `text` (accepted by [`check`]) uses the variable `name`.
+pub fn uses(text: &str, name: &str) -> bool {
+    text.split("{{")
+        .skip(1)
+        .any(|rest| rest.split_once("}}").is_some_and(|(inner, _)| inner.trim_matches([' ', '\t']) == name))
+}
+
 fn find_open(s: &str) -> Option<usize> {
     ["{{", "{%", "{#"].iter().filter_map(|o| s.find(o)).min()
 }
@@ -154,6 +161,8 @@ mod tests {
             assert!(err.message.contains(message), "{text}: {}", err.message);
         }
         check("{{environment}}-{{\tcustomer\t}}").expect("ASCII padding is fine");
+        assert!(uses("{{environment}}-{{\tcustomer\t}}", "customer"));
+        assert!(!uses("customer {{ project_name }}", "customer"));
         let err = check("{{ enviroment }}").expect_err("typo");
         assert!(err.hint.contains("did you mean `{{ environment }}`"), "{}", err.hint);
     }

@@ -44,7 +44,26 @@ pub(super) fn all(c: &mut Checker, node: &Node, ctx: &Context<'_>) -> Vec<Compon
             out.push(component);
         }
     }
+    unnamed_once(c, &out, ctx.catalog);
     out
+}
+
+/// A type whose module does not take `component` names its resources `<project>-<env>`:
+/// two components of it would fight over the same resources.
+fn unnamed_once(c: &mut Checker, components: &[Component], catalog: &Catalog) {
+    for (i, component) in components.iter().enumerate() {
+        let Some(ty) = catalog.get(&component.type_name).filter(|t| !t.names_component()) else { continue };
+        if let Some(first) = components[..i].iter().find(|other| other.type_name == ty.name) {
+            c.error(
+                component.at,
+                format!("component `{}`: type `{}` can be used once per file, and `{}` uses it", component.name, ty.name, first.name),
+                Some(format!(
+                    "its module names resources `<project>-<env>`, without the component; use another type, or remove one (the first is at line {})",
+                    first.at.line
+                )),
+            );
+        }
+    }
 }
 
 fn one(
@@ -56,13 +75,6 @@ fn one(
 ) -> Option<Component> {
     let fields = c.map(path, node)?;
     c.unknown_keys(path, fields, &COMPONENT_KEYS);
-    let name = match yaml::get(fields, "name") {
-        Some(n) => component_name(c, path, n, ctx, seen),
-        None => {
-            missing(c, node.pos, &format!("{path}.name"), "web");
-            None
-        }
-    };
     let ty = match yaml::get(fields, "type") {
         Some(n) => component_type(c, path, n, ctx.catalog),
         None => {
@@ -72,6 +84,13 @@ fn one(
                 format!("missing required key `{path}.type`"),
                 Some(format!("add `type:` with one of the catalog's types: {}", types.join(", "))),
             );
+            None
+        }
+    };
+    let name = match yaml::get(fields, "name") {
+        Some(n) => component_name(c, path, n, ctx, seen, ty.is_none_or(ComponentType::names_component)),
+        None => {
+            missing(c, node.pos, &format!("{path}.name"), "web");
             None
         }
     };
@@ -116,6 +135,7 @@ fn component_name(
     node: &Node,
     ctx: &Context<'_>,
     seen: &mut Vec<(String, Pos)>,
+    in_resource_names: bool,
 ) -> Option<String> {
     let name = c.str(&format!("{path}.name"), node)?;
     if let Some(problem) = dns_label_problem(&format!("{path}.name"), name) {
@@ -131,7 +151,7 @@ fn component_name(
         return None;
     }
     seen.push((name.to_owned(), node.pos));
-    if let Some(project) = ctx.project {
+    if let Some(project) = ctx.project.filter(|_| in_resource_names) {
         for (env, _) in ctx.environments {
             let resource = format!("{project}-{name}-{env}");
             if resource.len() > MAX_RESOURCE_NAME {
