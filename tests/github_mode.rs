@@ -198,8 +198,15 @@ async fn dispatch_merge_group(m: &Manager) -> Value {
 /// A manager for the merge queue's customer, whose queue commit holds PR #104's head on
 /// top of `main` (as GitHub builds it), with `infra/variables.yml` at the queue commit.
 async fn merge_queue_manager() -> Manager {
-    let m = Manager::with_config("customers:\n  - repo: octo-org/octo-repo\n    environments: [staging, production]\n")
-        .await;
+    merge_queue_manager_with("", "").await
+}
+
+/// [`merge_queue_manager`] with `top` config before the registry and `entry` lines in
+/// the customer's registry entry.
+async fn merge_queue_manager_with(top: &str, entry: &str) -> Manager {
+    let config =
+        format!("{top}customers:\n  - repo: octo-org/octo-repo\n    environments: [staging, production]\n{entry}");
+    let m = Manager::with_config(&config).await;
     m.fake.add_repo(QUEUE_CUSTOMER);
     m.fake.add_commit(QUEUE_CUSTOMER, QUEUE_BASE, &[]);
     m.fake.add_commit(QUEUE_CUSTOMER, QUEUED_PR_HEAD, &[QUEUE_BASE]);
@@ -278,6 +285,37 @@ async fn a_merge_queue_dispatch_must_name_a_queue_commit_of_that_repository() {
     let event = received(&m, &sent);
     let apply = m.run("repository_dispatch", &event, &["apply", "--env", "staging"]).run_async().await;
     assert_refused_without_writes(&m, &apply, "can't start an apply");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_queue_dispatch_that_requires_oidc_needs_a_token_for_the_queue_commit_and_branch() {
+    require_terraform();
+    let issuer = fake_github::FakeOidcIssuer::start(support::oidc::jwks_document()).await;
+    let sent = dispatch_merge_group(&merge_queue_manager().await).await;
+    let m = merge_queue_manager_with(&format!("oidc:\n  issuer: {}\n", issuer.url()), "    require_oidc: true\n").await;
+    let queue_ref = format!("refs/heads/gh-readonly-queue/main/pr-104-{QUEUED_PR_HEAD}");
+    let now = jiff::Timestamp::now().as_second();
+    // A merge_group run's token names the queue commit and the queue branch.
+    let token = |git_ref: &str| {
+        support::oidc::signed(&json!({
+            "iss": issuer.url(), "aud": MANAGER, "sub": format!("repo:{QUEUE_CUSTOMER}:ref:{git_ref}"),
+            "repository": QUEUE_CUSTOMER, "sha": QUEUE_SHA, "ref": git_ref,
+            "job_workflow_ref": format!("{QUEUE_CUSTOMER}/.github/workflows/infra.yml@{git_ref}"),
+            "iat": now, "nbf": now, "exp": now + 300,
+        }))
+    };
+    let plan_with = |token: String| {
+        let mut sent = sent.clone();
+        sent["client_payload"]["oidc_token"] = json!(token);
+        m.run("repository_dispatch", &received(&m, &sent), &["plan", "--env", "staging"])
+    };
+
+    let main_token = plan_with(token("refs/heads/main")).run_async().await;
+    assert_refused_without_writes(&m, &main_token, "the OIDC token's `ref` is");
+    let good = plan_with(token(&queue_ref)).run_async().await;
+    assert_eq!(good.code, 0, "{}", good.stderr);
+    assert_eq!(m.fake.statuses(QUEUE_CUSTOMER, QUEUE_SHA).len(), 2);
+    m.assert_clean();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
