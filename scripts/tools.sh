@@ -228,8 +228,9 @@ infra_tools_install_release_tools() {
   [[ -x "$INFRA_TOOLS_VENV/bin/cargo-zigbuild" ]] ||
     infra_tools_die "cargo-zigbuild is missing from .tools/venv/bin after pip install" || return 1
   local zig
-  zig="$("$INFRA_TOOLS_VENV/bin/python" -c 'import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')"
-  [[ -x "$zig" ]] || infra_tools_die "the ziglang package has no zig executable at $zig" || return 1
+  # Relative to .tools/bin, like the other links: .tools may be shared between checkouts.
+  zig="$("$INFRA_TOOLS_VENV/bin/python" -c 'import os, sys, ziglang; print(os.path.relpath(os.path.join(os.path.dirname(ziglang.__file__), "zig"), sys.argv[1]))' "$INFRA_TOOLS_BIN")"
+  [[ -x "$INFRA_TOOLS_BIN/$zig" ]] || infra_tools_die "the ziglang package has no zig executable at $zig" || return 1
   ln -sfn "../venv/bin/cargo-zigbuild" "$INFRA_TOOLS_BIN/cargo-zigbuild"
   ln -sfn "$zig" "$INFRA_TOOLS_BIN/zig"
   infra_tools_log "release tools: $(cargo-zigbuild --version 2>/dev/null), zig $(zig version 2>/dev/null)"
