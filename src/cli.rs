@@ -47,7 +47,7 @@ pub enum Command {
     /// Manager side: print the (customer, environment) matrix for a repository_dispatch
     /// (or, with `--all`, for every registered customer).
     Targets(TargetsArgs),
-    /// Customer side: send the repository_dispatch for this pull_request or push event.
+    /// Customer side: send the repository_dispatch for this pull_request, push or merge_group event.
     Dispatch(DispatchArgs),
     /// Re-plan what each target last applied, without applying; report drift.
     Drift(DriftArgs),

@@ -13,6 +13,10 @@ use crate::identity::{CustomerId, NameError, Sha, ShaError};
 pub const PLAN_EVENT: &str = "infra-plan";
 /// The `event_type` of a dispatch for a push to the default branch.
 pub const APPLY_EVENT: &str = "infra-apply";
+/// The payload's `event` for a merge queue's commit (a plan with no pull request).
+const MERGE_GROUP: &str = "merge_group";
+/// The branches a merge queue makes: `gh-readonly-queue/<base branch>/pr-<number>-<sha>`.
+const QUEUE_REF_PREFIX: &str = "refs/heads/gh-readonly-queue/";
 
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
@@ -31,6 +35,10 @@ pub enum EventError {
     /// Values are bounded before anything echoes them into an error or the log.
     #[error("dispatch payload: `{field}` is {length} characters, more than the {max} it may have")]
     TooLong { field: &'static str, length: usize, max: usize },
+    #[error(
+        "dispatch payload: a merge_group `ref` must be a merge queue branch (`{QUEUE_REF_PREFIX}<base>/pr-<number>-<sha>`)"
+    )]
+    NotQueueRef,
 }
 
 /// The longest payload string read at all (a repository is at most 100 + 1 + 100).
@@ -49,6 +57,36 @@ pub struct Dispatch {
     pub git_ref: Option<String>,
     /// A GitHub Actions OIDC ID token from the customer's workflow, when it attached one.
     pub oidc_token: Option<String>,
+    /// Set for a plan of a merge queue's commit (payload `event: merge_group`).
+    pub merge_queue: Option<MergeQueue>,
+}
+
+/// A merge queue entry, from its branch name: what the queue commit claims to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeQueue {
+    /// `refs/heads/gh-readonly-queue/<base>/pr-<number>-<sha>`.
+    pub git_ref: String,
+    /// The branch the queue merges into.
+    pub base: String,
+    /// The pull request this entry merges.
+    pub pull_request: u64,
+}
+
+impl MergeQueue {
+    /// Parses a merge queue branch ref; `None` for any other ref.
+    pub fn from_ref(git_ref: &str) -> Option<Self> {
+        let (base, entry) = git_ref.strip_prefix(QUEUE_REF_PREFIX)?.rsplit_once('/')?;
+        let (number, sha) = entry.strip_prefix("pr-")?.split_once('-')?;
+        let valid_base = !base.is_empty()
+            && base.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+            && base.chars().all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c));
+        let pull_request = number.parse::<u64>().ok().filter(|n| *n > 0 && !number.starts_with('0'))?;
+        (valid_base && Sha::parse(sha).is_ok()).then(|| Self {
+            git_ref: git_ref.to_owned(),
+            base: base.to_owned(),
+            pull_request,
+        })
+    }
 }
 
 /// The string at `payload[field]`, bounded in length; `None` when absent or not a string.
@@ -80,13 +118,19 @@ pub fn parse_dispatch(event: &Value) -> Result<Dispatch, EventError> {
         bounded(payload, "repository", MAX_PAYLOAD_STRING)?.ok_or(EventError::Missing("client_payload.repository"))?;
     let sha = bounded(payload, "sha", MAX_PAYLOAD_STRING)?.ok_or(EventError::Missing("client_payload.sha"))?;
     let pull_request = payload["pull_request"].as_u64().filter(|n| *n > 0);
+    let git_ref = bounded(payload, "ref", MAX_PAYLOAD_STRING)?;
+    let merge_queue = match payload["event"].as_str() {
+        Some(MERGE_GROUP) => Some(git_ref.and_then(MergeQueue::from_ref).ok_or(EventError::NotQueueRef)?),
+        _ => None,
+    };
     Ok(Dispatch {
         event_type: event_type.to_owned(),
         customer: CustomerId::parse(&repository.to_lowercase())?,
         sha: Sha::parse(sha)?,
         pull_request,
-        git_ref: bounded(payload, "ref", MAX_PAYLOAD_STRING)?.map(str::to_owned),
+        git_ref: git_ref.map(str::to_owned),
         oidc_token: bounded(payload, "oidc_token", MAX_OIDC_TOKEN)?.map(str::to_owned),
+        merge_queue,
     })
 }
 
@@ -97,8 +141,10 @@ pub struct Outgoing {
     pub client_payload: Value,
 }
 
-/// What to dispatch for a `pull_request` or `push` event; `None` when the event needs no
-/// run (a closed PR, a push to another branch or a tag, a deleted branch).
+/// What to dispatch for a `pull_request`, `push` or `merge_group` event; `None` when the
+/// event needs no run (a closed PR, a push to another branch or a tag, a deleted branch).
+/// A merge queue's commit gets a plan (its statuses are what the queue waits for) with no
+/// pull request: nothing to comment on.
 pub fn outgoing(event_name: &str, event: &Value) -> Result<Option<Outgoing>, EventError> {
     let repository =
         event["repository"]["full_name"].as_str().ok_or(EventError::Missing("repository.full_name"))?.to_lowercase();
@@ -149,7 +195,29 @@ pub fn outgoing(event_name: &str, event: &Value) -> Result<Option<Outgoing>, Eve
                 }),
             }))
         }
-        other => Err(EventError::Unsupported(other.to_owned(), "`pull_request` or `push`")),
+        "merge_group" => {
+            if event["action"].as_str() != Some("checks_requested") {
+                return Ok(None);
+            }
+            let group = &event["merge_group"];
+            let sha = group["head_sha"].as_str().ok_or(EventError::Missing("merge_group.head_sha"))?;
+            let head_ref = group["head_ref"].as_str().ok_or(EventError::Missing("merge_group.head_ref"))?;
+            Sha::parse(sha)?;
+            MergeQueue::from_ref(head_ref).ok_or(EventError::NotQueueRef)?;
+            Ok(Some(Outgoing {
+                event_type: PLAN_EVENT,
+                client_payload: json!({
+                    "repository": repository,
+                    "sha": sha,
+                    "ref": head_ref,
+                    "pull_request": null,
+                    "event": MERGE_GROUP,
+                }),
+            }))
+        }
+        other => {
+            Err(EventError::Unsupported(other.chars().take(64).collect(), "`pull_request`, `push` or `merge_group`"))
+        }
     }
 }
 
@@ -186,6 +254,44 @@ mod tests {
         assert_eq!(out.event_type, "infra-apply");
         assert_eq!(out.client_payload["pull_request"], Value::Null);
         assert_eq!(out.client_payload["sha"], "6113728f27ae82c7b1a177c8d03f9e96e0adf246");
+    }
+
+    #[test]
+    fn a_merge_group_dispatches_a_plan_of_the_queue_commit_without_a_pull_request() {
+        let out =
+            outgoing("merge_group", &shared("merge_group.checks_requested.0.json")).expect("ok").expect("dispatch");
+        assert_eq!(out.event_type, "infra-plan");
+        assert_eq!(
+            out.client_payload,
+            json!({"repository": "octo-org/octo-repo", "sha": "2ffea6db159f6b6c47a24e778fb9ef40cf6b1c7d", "ref": "refs/heads/gh-readonly-queue/main/pr-104-929f8209d40f77f4abc622a499c93a83babdbe64", "pull_request": null, "event": "merge_group"})
+        );
+        let mut destroyed = shared("merge_group.checks_requested.0.json");
+        destroyed["action"] = json!("destroyed");
+        assert_eq!(outgoing("merge_group", &destroyed).expect("ok"), None);
+    }
+
+    #[test]
+    fn a_merge_group_dispatch_names_its_queue_entry() {
+        let mut event = shared("repository_dispatch.on-demand-test.0.json");
+        event["action"] = json!("infra-plan");
+        let queue_ref = format!("refs/heads/gh-readonly-queue/release/v2/pr-104-{}", "b".repeat(40));
+        event["client_payload"] = json!({"repository": "acme/web", "sha": "a".repeat(40), "ref": queue_ref, "pull_request": null, "event": "merge_group"});
+        let d = parse_dispatch(&event).expect("valid");
+        let queue = d.merge_queue.expect("a merge queue entry");
+        assert_eq!((queue.base.as_str(), queue.pull_request, d.pull_request), ("release/v2", 104, None));
+
+        let sha = "b".repeat(40);
+        for bad in [
+            "refs/heads/main".to_owned(),
+            format!("refs/heads/gh-readonly-queue/main/pr-0-{sha}"),
+            format!("refs/heads/gh-readonly-queue/main/pr-x-{sha}"),
+            format!("refs/heads/gh-readonly-queue/../pr-1-{sha}"),
+            format!("refs/heads/gh-readonly-queue/pr-1-{sha}"),
+            "refs/heads/gh-readonly-queue/main/pr-1-HEAD".to_owned(),
+        ] {
+            event["client_payload"]["ref"] = json!(bad);
+            assert!(matches!(parse_dispatch(&event), Err(EventError::NotQueueRef)), "{bad}");
+        }
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub enum Refusal {
     PullClosed { customer: CustomerId, number: u64 },
     #[error("commit {} is not the head of pull request #{number} (its head is {})", .sha.short(), .head.short())]
     NotPullHead { number: u64, sha: Sha, head: Sha },
+    #[error("commit {} is not a merge queue commit to plan: {reason}", .sha.short())]
+    NotQueueCommit { sha: Sha, reason: String },
     #[error("commit {} is not the head of `{customer}`'s default branch `{branch}` (its head is {})", .sha.short(), .head.short())]
     NotDefaultHead { customer: CustomerId, branch: String, sha: Sha, head: Sha },
     #[error("commit {} does not descend from {}, the last commit applied to {target}", .sha.short(), prefix(.applied, 7))]
@@ -88,6 +90,7 @@ impl Refusal {
             | Self::PullNotInRepo { .. }
             | Self::PullClosed { .. }
             | Self::NotPullHead { .. }
+            | Self::NotQueueCommit { .. }
             | Self::NotDefaultHead { .. }
             | Self::NotDescendant { .. }
             | Self::OidcMissing { .. }
@@ -115,6 +118,10 @@ impl Refusal {
             }
             Self::PullNotInRepo { .. } | Self::PullClosed { .. } | Self::NotPullHead { .. } => {
                 "a plan runs only for the newest commit of an open pull request of the customer's repository; push again to plan"
+                    .to_owned()
+            }
+            Self::NotQueueCommit { .. } => {
+                "a merge queue commit is planned while it is in the queue; the queue dispatches its newer commits itself"
                     .to_owned()
             }
             Self::NotDefaultHead { .. } => {

@@ -169,6 +169,155 @@ async fn a_push_to_the_default_branch_dispatches_an_apply() {
     m.assert_clean();
 }
 
+/// GitHub's `merge_group` example: queue commit `QUEUE_SHA` on the queue branch of PR
+/// #104 (head `QUEUED_PR_HEAD`) for `main` at `QUEUE_BASE`, in `octo-org/octo-repo`.
+const QUEUE_CUSTOMER: &str = "octo-org/octo-repo";
+const QUEUE_SHA: &str = "2ffea6db159f6b6c47a24e778fb9ef40cf6b1c7d";
+const QUEUE_BASE: &str = "380387fbc80638b734a49e1be1c4dfec1c01b33c";
+const QUEUED_PR_HEAD: &str = "929f8209d40f77f4abc622a499c93a83babdbe64";
+
+/// Runs `dispatch` for GitHub's `merge_group` example payload; returns what was sent.
+async fn dispatch_merge_group(m: &Manager) -> Value {
+    let event = m.path("merge_group.json");
+    std::fs::write(&event, shared_event("merge_group.checks_requested.0.json").to_string()).expect("write");
+    let out = Run::new(m.sb.path())
+        .args(["dispatch", "--manager-repo", MANAGER])
+        .env("GITHUB_API_URL", m.fake.url())
+        .env("GITHUB_TOKEN", "ghs_customer_token")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "merge_group")
+        .env("GITHUB_EVENT_PATH", &event)
+        .run_async()
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let dispatches = m.fake.dispatches(MANAGER);
+    assert_eq!(dispatches.len(), 1, "{dispatches:#?}");
+    dispatches[0].clone()
+}
+
+/// A manager for the merge queue's customer, whose queue commit holds PR #104's head on
+/// top of `main` (as GitHub builds it), with `infra/variables.yml` at the queue commit.
+async fn merge_queue_manager() -> Manager {
+    merge_queue_manager_with("", "").await
+}
+
+/// [`merge_queue_manager`] with `top` config before the registry and `entry` lines in
+/// the customer's registry entry.
+async fn merge_queue_manager_with(top: &str, entry: &str) -> Manager {
+    let config =
+        format!("{top}customers:\n  - repo: octo-org/octo-repo\n    environments: [staging, production]\n{entry}");
+    let m = Manager::with_config(&config).await;
+    m.fake.add_repo(QUEUE_CUSTOMER);
+    m.fake.add_commit(QUEUE_CUSTOMER, QUEUE_BASE, &[]);
+    m.fake.add_commit(QUEUE_CUSTOMER, QUEUED_PR_HEAD, &[QUEUE_BASE]);
+    m.fake.add_commit(QUEUE_CUSTOMER, QUEUE_SHA, &[QUEUE_BASE, QUEUED_PR_HEAD]);
+    m.fake.set_branch(QUEUE_CUSTOMER, "main", QUEUE_BASE);
+    m.fake.put_pull_request(QUEUE_CUSTOMER, PullRequest::open(104, QUEUED_PR_HEAD));
+    m.fake.put_file(QUEUE_CUSTOMER, QUEUE_SHA, "infra/variables.yml", template());
+    m
+}
+
+/// The manager's `repository_dispatch` event for what `dispatch` sent.
+fn received(m: &Manager, sent: &Value) -> PathBuf {
+    let mut event = shared_event("repository_dispatch.on-demand-test.0.json");
+    event["action"] = sent["event_type"].clone();
+    event["client_payload"] = sent["client_payload"].clone();
+    let path = m.path(&format!("event-{}.json", fastrand::u32(..)));
+    std::fs::write(&path, event.to_string()).expect("write event");
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_queue_commit_gets_a_plan_and_its_status_without_a_comment() {
+    require_terraform();
+    let m = merge_queue_manager().await;
+    let sent = dispatch_merge_group(&m).await;
+    assert_eq!(
+        sent,
+        json!({"event_type": "infra-plan", "client_payload": {
+            "repository": QUEUE_CUSTOMER,
+            "sha": QUEUE_SHA,
+            "ref": format!("refs/heads/gh-readonly-queue/main/pr-104-{QUEUED_PR_HEAD}"),
+            "pull_request": null,
+            "event": "merge_group"
+        }})
+    );
+
+    let event = received(&m, &sent);
+    let out = m.run("repository_dispatch", &event, &["plan", "--env", "staging"]).run_async().await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let statuses = m.fake.statuses(QUEUE_CUSTOMER, QUEUE_SHA);
+    let states: Vec<(&str, &str)> = statuses.iter().map(|s| (s.context.as_str(), s.state.as_str())).collect();
+    assert_eq!(
+        states,
+        [("infra/terraform-deploy/staging", "pending"), ("infra/terraform-deploy/staging", "success")],
+        "the queue's commit gets the required status"
+    );
+    assert!(m.fake.comments(QUEUE_CUSTOMER, 104).is_empty(), "no PR comment for a queue commit");
+    m.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_queue_dispatch_must_name_a_queue_commit_of_that_repository() {
+    // Dispatched against another fake, so that this one counts only the manager's writes.
+    let sent = dispatch_merge_group(&merge_queue_manager().await).await;
+    let m = merge_queue_manager().await;
+    let plan = |sent: &Value| {
+        let event = received(&m, sent);
+        m.run("repository_dispatch", &event, &["plan", "--env", "staging"])
+    };
+    // The queue commit does not hold the queued PR's head (a planted commit).
+    m.fake.put_pull_request(QUEUE_CUSTOMER, PullRequest::open(104, SHA1));
+    m.fake.add_commit(QUEUE_CUSTOMER, SHA1, &[QUEUE_BASE]);
+    assert_refused_without_writes(&m, &plan(&sent).run_async().await, "does not contain 1111111");
+    m.fake.put_pull_request(QUEUE_CUSTOMER, PullRequest::open(104, QUEUED_PR_HEAD));
+    // `main` moved to a commit the queue commit is not built on (a stale queue).
+    m.fake.set_branch(QUEUE_CUSTOMER, "main", SHA2);
+    assert_refused_without_writes(&m, &plan(&sent).run_async().await, "is not built on 2222222");
+    m.fake.set_branch(QUEUE_CUSTOMER, "main", QUEUE_BASE);
+    // A queue for another branch, and a ref that is no queue branch at all.
+    let mut other = sent.clone();
+    other["client_payload"]["ref"] = json!(format!("refs/heads/gh-readonly-queue/release/pr-104-{QUEUED_PR_HEAD}"));
+    assert_refused_without_writes(&m, &plan(&other).run_async().await, "not for the default branch `main`");
+    other["client_payload"]["ref"] = json!("refs/heads/main");
+    assert_refused_without_writes(&m, &plan(&other).run_async().await, "must be a merge queue branch");
+    // A queue commit's plan dispatch never applies.
+    let event = received(&m, &sent);
+    let apply = m.run("repository_dispatch", &event, &["apply", "--env", "staging"]).run_async().await;
+    assert_refused_without_writes(&m, &apply, "can't start an apply");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_queue_dispatch_that_requires_oidc_needs_a_token_for_the_queue_commit_and_branch() {
+    require_terraform();
+    let issuer = fake_github::FakeOidcIssuer::start(support::oidc::jwks_document()).await;
+    let sent = dispatch_merge_group(&merge_queue_manager().await).await;
+    let m = merge_queue_manager_with(&format!("oidc:\n  issuer: {}\n", issuer.url()), "    require_oidc: true\n").await;
+    let queue_ref = format!("refs/heads/gh-readonly-queue/main/pr-104-{QUEUED_PR_HEAD}");
+    let now = jiff::Timestamp::now().as_second();
+    // A merge_group run's token names the queue commit and the queue branch.
+    let token = |git_ref: &str| {
+        support::oidc::signed(&json!({
+            "iss": issuer.url(), "aud": MANAGER, "sub": format!("repo:{QUEUE_CUSTOMER}:ref:{git_ref}"),
+            "repository": QUEUE_CUSTOMER, "sha": QUEUE_SHA, "ref": git_ref,
+            "job_workflow_ref": format!("{QUEUE_CUSTOMER}/.github/workflows/infra.yml@{git_ref}"),
+            "iat": now, "nbf": now, "exp": now + 300,
+        }))
+    };
+    let plan_with = |token: String| {
+        let mut sent = sent.clone();
+        sent["client_payload"]["oidc_token"] = json!(token);
+        m.run("repository_dispatch", &received(&m, &sent), &["plan", "--env", "staging"])
+    };
+
+    let main_token = plan_with(token("refs/heads/main")).run_async().await;
+    assert_refused_without_writes(&m, &main_token, "the OIDC token's `ref` is");
+    let good = plan_with(token(&queue_ref)).run_async().await;
+    assert_eq!(good.code, 0, "{}", good.stderr);
+    assert_eq!(m.fake.statuses(QUEUE_CUSTOMER, QUEUE_SHA).len(), 2);
+    m.assert_clean();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_sets_pending_then_success_and_creates_one_comment() {
     require_terraform();

@@ -1,5 +1,5 @@
 //! `dispatch`: the customer side, sending the `repository_dispatch` for this workflow run's
-//! `pull_request` or `push` event to the manager repository.
+//! `pull_request`, `push` or `merge_group` event to the manager repository.
 
 use std::fmt;
 
@@ -41,7 +41,10 @@ pub async fn run(ctx: &Context<'_>, args: &DispatchArgs) -> Result<Dispatched, C
         ));
     };
     let outgoing = event::outgoing(name, &event::read(path)?).map_err(|e| {
-        CommandError::usage(e.to_string(), "the trigger workflow runs on `pull_request` and `push` events")
+        CommandError::usage(
+            e.to_string(),
+            "the trigger workflow runs on `pull_request`, `push` and `merge_group` events",
+        )
     })?;
     let Some(mut outgoing) = outgoing else {
         output::log(&format!("nothing to dispatch for this `{name}` event"));

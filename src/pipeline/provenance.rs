@@ -1,14 +1,15 @@
 //! Binding a dispatch to the customer's repository: the payload's SHA and PR number are
 //! claims anyone holding a dispatch token can make, so they are checked against GitHub
 //! before anything is written. A plan runs only for the head of an open pull request of
-//! that repository; an apply only for the head of its default branch, and only for a
-//! commit that descends from the last one applied to the target (no replay of old
-//! configuration).
+//! that repository, or for a merge queue's commit that holds a pull request's head on top
+//! of the default branch's head; an apply only for the head of its default branch, and
+//! only for a commit that descends from the last one applied to the target (no replay of
+//! old configuration).
 
 use crate::cli::Verb;
 use crate::codehost::Provenance;
 use crate::error::CommandError;
-use crate::event::{APPLY_EVENT, Dispatch, PLAN_EVENT};
+use crate::event::{APPLY_EVENT, Dispatch, MergeQueue, PLAN_EVENT};
 use crate::identity::Target;
 use crate::oidc;
 use crate::refusal::Refusal;
@@ -21,6 +22,8 @@ pub enum Bound {
     PullRequest { number: u64, merge_commit: Option<crate::identity::Sha> },
     /// The head of the default branch.
     DefaultBranch { branch: String },
+    /// A merge queue's commit, on this queue branch (`refs/heads/gh-readonly-queue/…`).
+    MergeQueue { git_ref: String },
 }
 
 /// What an OIDC check needs besides the dispatch.
@@ -47,6 +50,8 @@ pub async fn verify_oidc(check: &OidcCheck<'_>, dispatch: &Dispatch, bound: &Bou
             (merge.to_string(), format!("refs/pull/{number}/merge"))
         }
         Bound::DefaultBranch { branch } => (dispatch.sha.to_string(), format!("refs/heads/{branch}")),
+        // A merge_group run's token names the queue commit and the queue branch.
+        Bound::MergeQueue { git_ref } => (dispatch.sha.to_string(), git_ref.clone()),
     };
     let customer = dispatch.customer.to_string();
     let job_workflow_ref = format!("{customer}/{}@{git_ref}", check.trigger_workflow);
@@ -56,6 +61,42 @@ pub async fn verify_oidc(check: &OidcCheck<'_>, dispatch: &Dispatch, bound: &Bou
     oidc::verify(token, &jwks, &expected, jiff::Timestamp::now())
         .map_err(|e| Refusal::OidcRejected { reason: e.to_string() })?;
     Ok(())
+}
+
+/// A merge queue's commit: the queue is for the default branch, and the commit holds both
+/// the queued pull request's head and the default branch's head (the queue builds on it,
+/// and a queue that merged an earlier entry moved the branch to an ancestor). The PR may
+/// have merged meanwhile: the commit still needs its status. Like `descends_from`, this
+/// can't tell which branch the commit is on; it is only ever planned, never applied
+/// from this dispatch.
+async fn bind_merge_queue(
+    github: &dyn Provenance,
+    dispatch: &Dispatch,
+    queue: &MergeQueue,
+) -> Result<Bound, CommandError> {
+    let repo = &dispatch.customer;
+    let number = queue.pull_request;
+    let pull = github
+        .pull_request(repo, number)
+        .await?
+        .filter(|pull| pull.base_repo == repo.to_string())
+        .ok_or_else(|| Refusal::PullNotInRepo { customer: repo.clone(), number })?;
+    let branch = github.default_branch(repo).await?;
+    let refuse = |reason: String| Refusal::NotQueueCommit { sha: dispatch.sha.clone(), reason };
+    if queue.base != branch.name {
+        return Err(refuse(format!("its queue is not for the default branch `{}`", branch.name)).into());
+    }
+    if !github.descends_from(repo, &pull.head_sha, &dispatch.sha).await? {
+        return Err(refuse(format!(
+            "it does not contain {}, the head of pull request #{number}",
+            pull.head_sha.short()
+        ))
+        .into());
+    }
+    if !github.descends_from(repo, &branch.head, &dispatch.sha).await? {
+        return Err(refuse(format!("it is not built on {}, the head of `{}`", branch.head.short(), branch.name)).into());
+    }
+    Ok(Bound::MergeQueue { git_ref: queue.git_ref.clone() })
 }
 
 /// Checks `dispatch` for `verb` on `target`; refuses (exit 2, nothing written) unless the
@@ -72,6 +113,9 @@ pub async fn bind(
         PLAN_EVENT => {
             if verb == Verb::Apply {
                 return Err(Refusal::ApplyFromPullRequest.into());
+            }
+            if let Some(queue) = &dispatch.merge_queue {
+                return bind_merge_queue(github, dispatch, queue).await;
             }
             let number = dispatch.pull_request.ok_or(Refusal::NoPullRequest)?;
             let pull = github
