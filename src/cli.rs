@@ -22,6 +22,20 @@ pub struct Cli {
     /// GitHub token for the GitHub API (customer repos, dispatches); never printed.
     #[arg(long, global = true, env = "GITHUB_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     pub github_token: Option<String>,
+    /// Act as this GitHub App (its numeric id) instead of a token: each repository gets an
+    /// installation token of its own; needs the App's private key.
+    #[arg(
+        long,
+        global = true,
+        env = "INFRA_MANAGER_GITHUB_APP_ID",
+        value_name = "ID",
+        conflicts_with = "github_token"
+    )]
+    pub github_app_id: Option<String>,
+    /// The GitHub App's private key (PEM), read from this file; or set the PEM itself in
+    /// `INFRA_MANAGER_GITHUB_APP_PRIVATE_KEY`. Never printed.
+    #[arg(long, global = true, env = "INFRA_MANAGER_GITHUB_APP_PRIVATE_KEY_FILE", value_name = "PATH")]
+    pub github_app_private_key_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }

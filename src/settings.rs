@@ -38,6 +38,27 @@ pub struct GithubSettings {
     /// `INFRA_MANAGER_GITHUB_LOGIN`: the login the service writes as (a GitHub App's
     /// `<slug>[bot]`); unset, it is learnt from the token. Only its comments are edited.
     pub login: Option<String>,
+    /// `--github-app-id` with its key: act as this GitHub App instead of the token.
+    pub app: Option<AppSettings>,
+}
+
+/// A GitHub App to act as.
+#[derive(Clone)]
+pub struct AppSettings {
+    /// `--github-app-id`, `INFRA_MANAGER_GITHUB_APP_ID`.
+    pub id: String,
+    pub key: AppKey,
+}
+
+/// Where the App's private key comes from; the PEM is never printed.
+#[derive(Clone)]
+pub enum AppKey {
+    /// `--github-app-private-key-file`, `INFRA_MANAGER_GITHUB_APP_PRIVATE_KEY_FILE`.
+    File(PathBuf),
+    /// `INFRA_MANAGER_GITHUB_APP_PRIVATE_KEY`: the PEM itself (a secret).
+    Pem(String),
+    /// An id without a key: refused when GitHub is first needed.
+    Missing,
 }
 
 impl std::fmt::Debug for GithubSettings {
@@ -46,7 +67,19 @@ impl std::fmt::Debug for GithubSettings {
             .field("token", &self.token.as_ref().map(|_| "***"))
             .field("api_url", &self.api_url)
             .field("login", &self.login)
+            .field("app", &self.app)
             .finish()
+    }
+}
+
+impl std::fmt::Debug for AppSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let key = match &self.key {
+            AppKey::File(path) => format!("file {}", path.display()),
+            AppKey::Pem(_) => "***".to_owned(),
+            AppKey::Missing => "missing".to_owned(),
+        };
+        f.debug_struct("AppSettings").field("id", &self.id).field("key", &key).finish()
     }
 }
 
@@ -115,6 +148,14 @@ impl Settings {
                 token: cli.github_token.clone(),
                 api_url: var("GITHUB_API_URL").unwrap_or_else(|| DEFAULT_API_URL.to_owned()),
                 login: var("INFRA_MANAGER_GITHUB_LOGIN"),
+                app: cli.github_app_id.clone().map(|id| AppSettings {
+                    id,
+                    key: match (&cli.github_app_private_key_file, var("INFRA_MANAGER_GITHUB_APP_PRIVATE_KEY")) {
+                        (Some(path), _) => AppKey::File(path.clone()),
+                        (None, Some(pem)) => AppKey::Pem(pem),
+                        (None, None) => AppKey::Missing,
+                    },
+                }),
             },
             runner: Runner {
                 in_actions: var("GITHUB_ACTIONS").is_some_and(|v| v == "true"),
