@@ -257,8 +257,7 @@ mod tests {
         assert_eq!(GithubApp::new("0", TEST_KEY).err(), Some(AppError::Id("0".to_owned())));
         assert!(matches!(GithubApp::new("abc", TEST_KEY), Err(AppError::Id(_))));
         let err = GithubApp::new("1", "-----BEGIN RSA PRIVATE KEY-----\nc2VjcmV0\n-----END RSA PRIVATE KEY-----")
-            .err()
-            .expect("not a key");
+            .expect_err("not a key");
         assert!(!err.to_string().contains("c2VjcmV0"), "{err}");
         let app = GithubApp::new("7", TEST_KEY).expect("app");
         assert_eq!(format!("{app:?}"), r#"GithubApp { id: 7, key: "***" }"#);

@@ -89,32 +89,24 @@ fn is_jwt(token: &str) -> bool {
     token.starts_with("eyJ") && token.split('.').count() == 3
 }
 
-/// `None` when `token` is a valid JWT of the installed App; else GitHub's 401.
-fn check_jwt(state: &State, token: &str) -> Result<(), Response> {
-    let unauthorized = |why: &str| {
-        error(
-            StatusCode::UNAUTHORIZED,
-            &format!("A JSON web token could not be decoded (fake-github: {why})"),
-            "https://docs.github.com/rest",
-        )
-    };
-    let Some(app) = &state.app else { return Err(unauthorized("no App is installed")) };
+/// Why `token` is not a valid JWT of the installed App, if it is not.
+fn jwt_problem(state: &State, token: &str) -> Result<(), String> {
+    let Some(app) = &state.app else { return Err("no App is installed".to_owned()) };
     let key = jsonwebtoken::DecodingKey::from_rsa_pem(TEST_APP_PUBLIC_KEY.as_bytes())
-        .map_err(|e| unauthorized(&format!("test public key: {e}")))?;
+        .map_err(|e| format!("test public key: {e}"))?;
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.set_required_spec_claims(&["exp", "iat", "iss"]);
     validation.leeway = 0;
-    let claims =
-        jsonwebtoken::decode::<Value>(token, &key, &validation).map_err(|e| unauthorized(&e.to_string()))?.claims;
+    let claims = jsonwebtoken::decode::<Value>(token, &key, &validation).map_err(|e| e.to_string())?.claims;
     if claims["iss"] != json!(app.id.to_string()) && claims["iss"] != json!(app.id) {
-        return Err(unauthorized("`iss` is not the App id"));
+        return Err("`iss` is not the App id".to_owned());
     }
     let (iat, exp) = (claims["iat"].as_u64().unwrap_or(0), claims["exp"].as_u64().unwrap_or(0));
     if exp.saturating_sub(iat) > MAX_JWT_SECS {
-        return Err(unauthorized("`exp` is more than 10 minutes after `iat`"));
+        return Err("`exp` is more than 10 minutes after `iat`".to_owned());
     }
     if iat > clock::now_unix() + 60 {
-        return Err(unauthorized("`iat` is in the future"));
+        return Err("`iat` is in the future".to_owned());
     }
     Ok(())
 }
@@ -128,7 +120,13 @@ pub(crate) fn guard(state: &State, call: &Call<'_>) -> Option<Response> {
         "apps/get-authenticated" | "apps/get-repo-installation" | "apps/create-installation-access-token"
     );
     if app_operation {
-        return check_jwt(state, &call.token).err();
+        return jwt_problem(state, &call.token).err().map(|why| {
+            error(
+                StatusCode::UNAUTHORIZED,
+                &format!("A JSON web token could not be decoded (fake-github: {why})"),
+                "https://docs.github.com/rest",
+            )
+        });
     }
     if is_jwt(&call.token) {
         return Some(error(
