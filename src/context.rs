@@ -116,6 +116,14 @@ impl<'a> Context<'a> {
         self.github
             .get_or_try_init(|| async {
                 if let Some(app) = &self.settings.github.app {
+                    // clap refuses both only when they follow the command; a global
+                    // `--github-token` before it is seen here.
+                    if self.settings.github.token.as_deref().is_some_and(|t| !t.is_empty()) {
+                        return Err(CommandError::usage(
+                            "both a GitHub token and `--github-app-id` are set",
+                            "use one: unset GITHUB_TOKEN (or drop `--github-token`) to act as the App",
+                        ));
+                    }
                     let app = github_app(app)?;
                     return Ok(GithubHost::with_app(&self.settings.github.api_url, app, RetryPolicy::default())?);
                 }

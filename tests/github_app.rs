@@ -43,6 +43,11 @@ impl AppManager {
 
     /// `plan --env staging` for `SHA`, the head of the open PR, as the App.
     async fn plan(&self) -> Output {
+        self.plan_after(&[]).await
+    }
+
+    /// [`AppManager::plan`] with `global` flags before the command.
+    async fn plan_after(&self, global: &[&str]) -> Output {
         self.fake.put_pull_request(CUSTOMER, PullRequest::open(PR, SHA));
         let mut event = fake_github::example_event("repository_dispatch.on-demand-test.0.json");
         event["action"] = json!("infra-plan");
@@ -50,6 +55,7 @@ impl AppManager {
         let event_path = self.sb.path().join("event.json");
         std::fs::write(&event_path, event.to_string()).expect("event");
         Run::new(self.sb.path())
+            .args(global)
             .args(["plan", "--env", "staging", "--github-app-id", &APP_ID.to_string()])
             .args(["--github-app-private-key-file", "app-key.pem"])
             .env_remove("GITHUB_TOKEN")
@@ -212,7 +218,20 @@ async fn an_app_not_installed_on_the_repository_fails_with_zero_writes() {
 
 #[test]
 fn the_app_flags_exclude_the_token() {
-    let out = Run::new(&std::env::temp_dir()).args(["schema", "--github-token", "t", "--github-app-id", "1"]).run();
+    let out = Run::new(&std::env::temp_dir())
+        .args(["plan", "--env", "staging", "--github-token", "t", "--github-app-id", "1"])
+        .run();
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("cannot be used with"), "{}", out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_given_before_the_command_is_refused_beside_the_app_with_zero_calls() {
+    let m = AppManager::new(&[CUSTOMER]).await;
+    m.fake.put_file(CUSTOMER, SHA, "infra/variables.yml", template());
+    let out = m.plan_after(&["--github-token", "ghs_x"]).await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("both a GitHub token and `--github-app-id` are set"), "{}", out.stderr);
+    assert_ne!(out.code, 0);
+    assert!(m.fake.requests().is_empty(), "{:#?}", m.fake.requests());
 }
