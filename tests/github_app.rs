@@ -235,3 +235,43 @@ async fn a_token_given_before_the_command_is_refused_beside_the_app_with_zero_ca
     assert_ne!(out.code, 0);
     assert!(m.fake.requests().is_empty(), "{:#?}", m.fake.requests());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn annotations_past_fifty_go_in_further_updates_of_the_check_run() {
+    use infra_manager::codehost::{CheckAnnotation, CheckConclusion, CheckReport, CodeHost};
+    use infra_manager::github::{GithubApp, GithubHost, RetryPolicy};
+    use infra_manager::identity::{CustomerId, Sha};
+
+    let fake = FakeGithub::start().await;
+    fake.install_app(APP_ID, SLUG, &[CUSTOMER]);
+    let app = GithubApp::new(&APP_ID.to_string(), TEST_APP_PRIVATE_KEY).expect("test app");
+    let host = GithubHost::with_app(&fake.url(), app, RetryPolicy::fast()).expect("client");
+    assert_eq!(host.identity().await.expect("identity"), BOT);
+    let (repo, sha) = (CustomerId::parse(CUSTOMER).expect("repo"), Sha::parse(SHA).expect("sha"));
+    let id = host.start_check(&repo, &sha, "infra/terraform-deploy/staging", None).await.expect("start");
+    let id = id.expect("an App has check runs");
+    let annotation = |line: u64| CheckAnnotation {
+        path: "infra/variables.yml".to_owned(),
+        start_line: line,
+        end_line: line,
+        start_column: None,
+        end_column: None,
+        annotation_level: "failure",
+        message: format!("problem {line}"),
+    };
+    let report = CheckReport {
+        conclusion: CheckConclusion::Failure,
+        title: "75 problems".to_owned(),
+        summary: "s".to_owned(),
+        text: None,
+        annotations: (1..=75).map(annotation).collect(),
+    };
+    host.finish_check(&repo, id, &report).await.expect("finish");
+    let runs = fake.check_runs(CUSTOMER);
+    assert_eq!((runs[0].status.as_str(), runs[0].conclusion.as_deref()), ("completed", Some("failure")));
+    let lines: Vec<u64> = runs[0].annotations.iter().filter_map(|a| a["start_line"].as_u64()).collect();
+    assert_eq!(lines, (1..=75).collect::<Vec<_>>());
+    let patches = fake.requests().iter().filter(|r| r.method == "PATCH").count();
+    assert_eq!(patches, 2, "50, then 25");
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+}

@@ -405,6 +405,24 @@ mod tests {
     }
 
     #[test]
+    fn a_call_acts_on_the_repository_its_path_names_and_its_next_pages_too() {
+        let scope = |call: &Call<'_>| call.scope.clone();
+        let call = Call::get("/repos/acme/web/issues/1/comments?per_page=100".to_owned());
+        assert_eq!(scope(&call), Some(("acme/web".to_owned(), Access::Customer)));
+        assert_eq!(
+            scope(&Call::get("/repos/acme/web?x=1".to_owned())),
+            Some(("acme/web".to_owned(), Access::Customer))
+        );
+        // GitHub's next-page links may name the repository by id: the scope carries over.
+        let next = call.next("/repositories/42/issues/1/comments?page=2".to_owned());
+        assert_eq!(scope(&next), Some(("acme/web".to_owned(), Access::Customer)));
+        let issues = Call::get("/repos/p/manager/issues".to_owned()).for_access(Access::Issues);
+        assert_eq!(scope(&issues), Some(("p/manager".to_owned(), Access::Issues)));
+        assert_eq!(scope(&Call::get("/user".to_owned())), None);
+        assert_eq!(scope(&Call::get("/app".to_owned()).for_access(Access::Issues)), None);
+    }
+
+    #[test]
     fn outside_a_runtime_the_client_is_an_error_not_a_panic() {
         let token = GithubToken::new("t").expect("token");
         let err =
