@@ -247,6 +247,8 @@ async fn annotations_past_fifty_go_in_further_updates_of_the_check_run() {
     let app = GithubApp::new(&APP_ID.to_string(), TEST_APP_PRIVATE_KEY).expect("test app");
     let host = GithubHost::with_app(&fake.url(), app, RetryPolicy::fast()).expect("client");
     assert_eq!(host.identity().await.expect("identity"), BOT);
+    let shown = format!("{host:?}");
+    assert!(shown.contains(r#"key: "***""#) && !shown.contains("PRIVATE KEY"), "{shown}");
     let (repo, sha) = (CustomerId::parse(CUSTOMER).expect("repo"), Sha::parse(SHA).expect("sha"));
     let id = host.start_check(&repo, &sha, "infra/terraform-deploy/staging", None).await.expect("start");
     let id = id.expect("an App has check runs");

@@ -1,6 +1,10 @@
 //! One GitHub REST call at a time, over octocrab's raw request methods, with this
 //! project's retry policy (octocrab's own retry layer is compiled out).
 //!
+//! Each attempt carries its own `Authorization` ([`Auth`]): the one token, or with a
+//! GitHub App the installation token of the repository the call acts on
+//! ([`Call::scope`]), renewed when near its expiry; octocrab's own auth is off.
+//!
 //! Callers get the status, headers and body of GitHub's final answer; the retry loop only
 //! swallows answers that [`retry::classify`] calls worth retrying, and names the call when
 //! it gives up.

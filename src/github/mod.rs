@@ -138,6 +138,7 @@ impl std::fmt::Debug for GithubHost {
         f.debug_struct("GithubHost")
             .field("api_url", &self.api.base_url())
             .field("retry", self.api.policy())
+            .field("app", &self.api.app())
             .field("identity", &self.identity.get())
             .finish_non_exhaustive()
     }
