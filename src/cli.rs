@@ -66,6 +66,35 @@ pub enum Command {
     Locks(LocksCommand),
 }
 
+/// The GitHub App to act as, on the commands that talk to GitHub.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GithubAppArgs {
+    /// Act as this GitHub App (its numeric id) instead of a token: each repository gets an
+    /// installation token of its own; needs the App's private key.
+    #[arg(long, env = "INFRA_MANAGER_GITHUB_APP_ID", value_name = "ID", conflicts_with = "github_token")]
+    pub github_app_id: Option<String>,
+    /// The GitHub App's private key (PEM), read from this file; or set the PEM itself in
+    /// `INFRA_MANAGER_GITHUB_APP_PRIVATE_KEY`. Never printed.
+    #[arg(long, env = "INFRA_MANAGER_GITHUB_APP_PRIVATE_KEY_FILE", value_name = "PATH")]
+    pub github_app_private_key_file: Option<PathBuf>,
+}
+
+impl Command {
+    /// The GitHub App flags of a command that talks to GitHub.
+    pub fn github_app(&self) -> Option<&GithubAppArgs> {
+        match self {
+            Self::Plan(a) => Some(&a.github_app),
+            Self::Apply(a) => Some(&a.github_app),
+            Self::Targets(a) => Some(&a.github_app),
+            Self::Dispatch(a) => Some(&a.github_app),
+            Self::Drift(a) => Some(&a.github_app),
+            Self::Destroy(a) => Some(&a.github_app),
+            Self::Reap(a) => Some(&a.github_app),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CatalogArgs {
     /// Show the limits of this customer's tier, `owner/repo`.
@@ -75,6 +104,8 @@ pub struct CatalogArgs {
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
+    #[command(flatten)]
+    pub github_app: GithubAppArgs,
     /// Local mode: the customer repository checkout (otherwise every registered customer).
     #[arg(long, value_name = "DIR")]
     pub source_dir: Option<PathBuf>,
@@ -98,6 +129,8 @@ pub struct DriftArgs {
 
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
+    #[command(flatten)]
+    pub github_app: GithubAppArgs,
     /// Local mode: the customer repository checkout (reads DIR/infra/variables.yml).
     #[arg(long, value_name = "DIR", conflicts_with = "customer")]
     pub source_dir: Option<PathBuf>,
@@ -111,6 +144,8 @@ pub struct DestroyArgs {
 
 #[derive(Debug, Args)]
 pub struct ReapArgs {
+    #[command(flatten)]
+    pub github_app: GithubAppArgs,
     /// List the expired environments; destroy nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -124,6 +159,8 @@ pub struct ReapArgs {
 
 #[derive(Debug, Args)]
 pub struct TargetsArgs {
+    #[command(flatten)]
+    pub github_app: GithubAppArgs,
     /// Every registered (customer, environment), as matrices of at most 256 jobs each
     /// (GitHub's limit), one per line. States without a registry entry (orphans) are
     /// reported on stderr, in the job summary and as the `orphans` output.
@@ -137,6 +174,8 @@ pub struct TargetsArgs {
 
 #[derive(Debug, Args)]
 pub struct DispatchArgs {
+    #[command(flatten)]
+    pub github_app: GithubAppArgs,
     /// The manager repository to dispatch to, `owner/name`.
     #[arg(long, value_name = "OWNER/NAME", env = "INFRA_MANAGER_REPO")]
     pub manager_repo: String,
@@ -163,6 +202,8 @@ pub struct TargetArgs {
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     #[command(flatten)]
+    pub github_app: GithubAppArgs,
+    #[command(flatten)]
     pub target: TargetArgs,
     /// Plan to destroy everything in the environment's state (offboarding); apply it like
     /// any plan. Local mode (`--source-dir`) only.
@@ -183,6 +224,8 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    #[command(flatten)]
+    pub github_app: GithubAppArgs,
     #[command(flatten)]
     pub target: TargetArgs,
     /// Run every check and say what would be applied; change nothing.

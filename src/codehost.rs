@@ -43,6 +43,45 @@ pub enum CommentOutcome {
     Printed,
 }
 
+/// How a check run ended, as GitHub names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckConclusion {
+    Success,
+    Failure,
+    /// Finished with nothing to do (a plan or apply without changes).
+    Neutral,
+    Cancelled,
+}
+
+/// A note on a line of a file in the commit (an invalid `infra/variables.yml`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckAnnotation {
+    pub path: String,
+    pub start_line: u64,
+    pub end_line: u64,
+    /// Only on single-line annotations (GitHub ignores columns across lines).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_column: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_column: Option<u64>,
+    /// `failure` for a problem that stops the run.
+    pub annotation_level: &'static str,
+    pub message: String,
+}
+
+/// What a completed check run shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckReport {
+    pub conclusion: CheckConclusion,
+    pub title: String,
+    /// Markdown, at most [`crate::limits::CHECK_OUTPUT_CHARS`] characters.
+    pub summary: String,
+    /// Markdown, at most [`crate::limits::CHECK_OUTPUT_CHARS`] characters.
+    pub text: Option<String>,
+    pub annotations: Vec<CheckAnnotation>,
+}
+
 /// Errors of a code host, naming the call that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CodeHostError {
@@ -72,6 +111,24 @@ pub trait CodeHost: Send + Sync {
         marker: &str,
         body: &str,
     ) -> Result<CommentOutcome, CodeHostError>;
+
+    /// Starts the check run `name` on `sha`, in progress, linking to `details_url`;
+    /// returns its id, or `None` when the host has no check runs (local mode, a token
+    /// that is not a GitHub App's).
+    async fn start_check(
+        &self,
+        _repo: &CustomerId,
+        _sha: &Sha,
+        _name: &str,
+        _details_url: Option<&str>,
+    ) -> Result<Option<u64>, CodeHostError> {
+        Ok(None)
+    }
+
+    /// Completes the check run `id` that [`CodeHost::start_check`] started.
+    async fn finish_check(&self, _repo: &CustomerId, _id: u64, _report: &CheckReport) -> Result<(), CodeHostError> {
+        Ok(())
+    }
 }
 
 /// A pull request, as the dispatch admission checks it.

@@ -9,9 +9,9 @@ use crate::cancel::Cancel;
 use crate::codehost::CodeHost;
 use crate::config::{BackendKind, Config};
 use crate::error::CommandError;
-use crate::github::{GithubHost, GithubToken, RetryPolicy};
+use crate::github::{GithubApp, GithubHost, GithubToken, RetryPolicy};
 use crate::pipeline::Deps;
-use crate::settings::Settings;
+use crate::settings::{AppKey, AppSettings, Settings};
 use crate::store::Store;
 use crate::store::local::LocalStore;
 use crate::store::s3::S3Store;
@@ -118,10 +118,23 @@ impl<'a> Context<'a> {
         Ok(terraform.as_ref())
     }
 
-    /// The GitHub client; the token is masked in the runner's log before it is used.
+    /// The GitHub client: as the GitHub App when one is set, else with the token (masked in
+    /// the runner's log before it is used).
     pub async fn github(&self) -> Result<&GithubHost, CommandError> {
         self.github
             .get_or_try_init(|| async {
+                if let Some(app) = &self.settings.github.app {
+                    // clap refuses both only when they follow the command; a global
+                    // `--github-token` before it is seen here.
+                    if self.settings.github.token.as_deref().is_some_and(|t| !t.is_empty()) {
+                        return Err(CommandError::usage(
+                            "both a GitHub token and `--github-app-id` are set",
+                            "use one: unset GITHUB_TOKEN (or drop `--github-token`) to act as the App",
+                        ));
+                    }
+                    let app = github_app(app)?;
+                    return Ok(GithubHost::with_app(&self.settings.github.api_url, app, RetryPolicy::default())?);
+                }
                 let Some(raw) = self.settings.github.token.as_deref().filter(|t| !t.is_empty()) else {
                     return Err(CommandError::usage("no GitHub token", "set GITHUB_TOKEN or pass `--github-token`"));
                 };
@@ -169,4 +182,25 @@ impl<'a> Context<'a> {
             BackendKind::Local => WorkRoot::shared(shared),
         })
     }
+}
+
+/// The App of `--github-app-id`, its key read from the file or the variable.
+fn github_app(settings: &AppSettings) -> Result<GithubApp, CommandError> {
+    let pem = match &settings.key {
+        AppKey::Pem(pem) => pem.clone(),
+        AppKey::File(path) => std::fs::read_to_string(path).map_err(|e| {
+            CommandError::usage(
+                format!("can't read the GitHub App private key `{}`: {e}", path.display()),
+                "pass the PEM file GitHub generated for the App with `--github-app-private-key-file`",
+            )
+        })?,
+        AppKey::Missing => {
+            return Err(CommandError::usage(
+                "`--github-app-id` is set without the App's private key",
+                "pass `--github-app-private-key-file` or set INFRA_MANAGER_GITHUB_APP_PRIVATE_KEY",
+            ));
+        }
+    };
+    GithubApp::new(&settings.id, &pem)
+        .map_err(|e| CommandError::usage(e.to_string(), "check `--github-app-id` and the App's private key"))
 }

@@ -3,6 +3,10 @@
 
 /// GitHub refuses an issue or PR comment body longer than this (characters).
 pub const COMMENT_CHARS: usize = 65_536;
+/// GitHub refuses a check run's `output.summary` or `output.text` longer than this (characters).
+pub const CHECK_OUTPUT_CHARS: usize = 65_535;
+/// GitHub takes at most this many annotations per check run request; more go in further updates.
+pub const CHECK_ANNOTATIONS_PER_REQUEST: usize = 50;
 /// GitHub refuses a commit status description longer than this (characters).
 pub const STATUS_DESCRIPTION_CHARS: usize = 140;
 /// GitHub Actions refuses a job summary larger than this (bytes, per step).

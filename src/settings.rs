@@ -38,6 +38,27 @@ pub struct GithubSettings {
     /// `INFRA_MANAGER_GITHUB_LOGIN`: the login the service writes as (a GitHub App's
     /// `<slug>[bot]`); unset, it is learnt from the token. Only its comments are edited.
     pub login: Option<String>,
+    /// `--github-app-id` with its key: act as this GitHub App instead of the token.
+    pub app: Option<AppSettings>,
+}
+
+/// A GitHub App to act as.
+#[derive(Clone)]
+pub struct AppSettings {
+    /// `--github-app-id`, `INFRA_MANAGER_GITHUB_APP_ID`.
+    pub id: String,
+    pub key: AppKey,
+}
+
+/// Where the App's private key comes from; the PEM is never printed.
+#[derive(Clone)]
+pub enum AppKey {
+    /// `--github-app-private-key-file`, `INFRA_MANAGER_GITHUB_APP_PRIVATE_KEY_FILE`.
+    File(PathBuf),
+    /// `INFRA_MANAGER_GITHUB_APP_PRIVATE_KEY`: the PEM itself (a secret).
+    Pem(String),
+    /// An id without a key: refused when GitHub is first needed.
+    Missing,
 }
 
 impl std::fmt::Debug for GithubSettings {
@@ -46,7 +67,19 @@ impl std::fmt::Debug for GithubSettings {
             .field("token", &self.token.as_ref().map(|_| "***"))
             .field("api_url", &self.api_url)
             .field("login", &self.login)
+            .field("app", &self.app)
             .finish()
+    }
+}
+
+impl std::fmt::Debug for AppSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let key = match &self.key {
+            AppKey::File(path) => format!("file {}", path.display()),
+            AppKey::Pem(_) => "***".to_owned(),
+            AppKey::Missing => "missing".to_owned(),
+        };
+        f.debug_struct("AppSettings").field("id", &self.id).field("key", &key).finish()
     }
 }
 
@@ -115,6 +148,16 @@ impl Settings {
                 token: cli.github_token.clone(),
                 api_url: var("GITHUB_API_URL").unwrap_or_else(|| DEFAULT_API_URL.to_owned()),
                 login: var("INFRA_MANAGER_GITHUB_LOGIN"),
+                app: cli.command.github_app().and_then(|flags| {
+                    Some(AppSettings {
+                        id: flags.github_app_id.clone()?,
+                        key: match (&flags.github_app_private_key_file, var("INFRA_MANAGER_GITHUB_APP_PRIVATE_KEY")) {
+                            (Some(path), _) => AppKey::File(path.clone()),
+                            (None, Some(pem)) => AppKey::Pem(pem),
+                            (None, None) => AppKey::Missing,
+                        },
+                    })
+                }),
             },
             runner: Runner {
                 in_actions: var("GITHUB_ACTIONS").is_some_and(|v| v == "true"),
@@ -161,5 +204,35 @@ mod tests {
         assert_eq!(settings.github.api_url, DEFAULT_API_URL);
         assert_eq!(settings.runner.temp, Some(PathBuf::from("/tmp/r")));
         assert_eq!(settings.runner.manager_commit, None);
+    }
+
+    #[test]
+    fn the_app_key_comes_from_the_file_flag_else_the_variable_and_never_prints() {
+        let pem = "-----BEGIN RSA PRIVATE KEY-----\nc2VjcmV0\n-----END RSA PRIVATE KEY-----";
+        let env = |k: &str| (k == "INFRA_MANAGER_GITHUB_APP_PRIVATE_KEY").then(|| pem.to_owned());
+        let cli = Cli::parse_from(["infra-manager", "plan", "--env", "staging", "--github-app-id", "42"]);
+        let settings = Settings::from_lookup(&cli, env);
+        let app = settings.github.app.as_ref().expect("app");
+        assert!(matches!(&app.key, AppKey::Pem(p) if p == pem));
+        let shown = format!("{settings:?}");
+        assert!(shown.contains(r#"AppSettings { id: "42", key: "***" }"#), "{shown}");
+        assert!(!shown.contains("c2VjcmV0"), "{shown}");
+
+        let args = ["infra-manager", "apply", "--env", "staging", "--github-app-id", "42"];
+        let cli = Cli::parse_from(args.into_iter().chain(["--github-app-private-key-file", "/k.pem"]));
+        let app = Settings::from_lookup(&cli, env).github.app.expect("app");
+        assert!(matches!(app.key, AppKey::File(p) if p == std::path::Path::new("/k.pem")));
+
+        let cli = Cli::parse_from(["infra-manager", "plan", "--env", "staging", "--github-app-id", "42"]);
+        assert!(matches!(Settings::from_lookup(&cli, |_| None).github.app.expect("app").key, AppKey::Missing));
+    }
+
+    #[test]
+    fn only_the_commands_that_talk_to_github_take_the_app_flags() {
+        let refused = Cli::try_parse_from(["infra-manager", "schema", "--github-app-id", "1"]).expect_err("schema");
+        assert_eq!(refused.kind(), clap::error::ErrorKind::UnknownArgument);
+        let both = ["infra-manager", "plan", "--env", "staging", "--github-token", "t", "--github-app-id", "1"];
+        let refused = Cli::try_parse_from(both).expect_err("both");
+        assert_eq!(refused.kind(), clap::error::ErrorKind::ArgumentConflict);
     }
 }

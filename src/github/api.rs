@@ -1,6 +1,10 @@
 //! One GitHub REST call at a time, over octocrab's raw request methods, with this
 //! project's retry policy (octocrab's own retry layer is compiled out).
 //!
+//! Each attempt carries its own `Authorization` ([`Auth`]): the one token, or with a
+//! GitHub App the installation token of the repository the call acts on
+//! ([`Call::scope`]), renewed when near its expiry; octocrab's own auth is off.
+//!
 //! Callers get the status, headers and body of GitHub's final answer; the retry loop only
 //! swallows answers that [`retry::classify`] calls worth retrying, and names the call when
 //! it gives up.
@@ -14,6 +18,7 @@ use octocrab::Octocrab;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::app::{Access, AppAuth};
 use super::error::GithubError;
 use super::retry::{self, RetryPolicy, Verdict};
 use super::token::GithubToken;
@@ -25,19 +30,47 @@ pub(crate) struct Call<'a> {
     /// Starts with `/`, e.g. `/repos/acme/web/statuses/<sha>`.
     pub path: String,
     pub body: Option<&'a Value>,
+    /// The repository the call acts on, and what for: with a GitHub App, which
+    /// installation token it carries.
+    pub scope: Option<(String, Access)>,
 }
 
 impl<'a> Call<'a> {
     pub fn get(path: String) -> Self {
-        Self { method: Method::GET, path, body: None }
+        Self::new(Method::GET, path, None)
     }
 
     pub fn post(path: String, body: &'a Value) -> Self {
-        Self { method: Method::POST, path, body: Some(body) }
+        Self::new(Method::POST, path, Some(body))
     }
 
     pub fn patch(path: String, body: &'a Value) -> Self {
-        Self { method: Method::PATCH, path, body: Some(body) }
+        Self::new(Method::PATCH, path, Some(body))
+    }
+
+    /// A call under `/repos/{owner}/{repo}` acts on that repository, as a customer
+    /// repository unless [`Call::for_access`] says otherwise.
+    fn new(method: Method, path: String, body: Option<&'a Value>) -> Self {
+        let scope = path.strip_prefix("/repos/").and_then(|rest| {
+            let mut parts = rest.split(['/', '?']);
+            let (owner, repo) = (parts.next()?, parts.next()?);
+            Some((format!("{owner}/{repo}"), Access::Customer))
+        });
+        Self { method, path, body, scope }
+    }
+
+    /// The same call, made for `access` (the manager repository's issues or dispatches).
+    pub fn for_access(mut self, access: Access) -> Self {
+        if let Some((_, a)) = &mut self.scope {
+            *a = access;
+        }
+        self
+    }
+
+    /// The next page of this listing (a `Link` path GitHub gave, which may name the
+    /// repository by id): same method and scope.
+    pub fn next(&self, path: String) -> Self {
+        Self { method: self.method.clone(), path, body: self.body, scope: self.scope.clone() }
     }
 
     /// `POST /repos/acme/web/statuses/<sha>`: how errors and logs name the call.
@@ -84,15 +117,24 @@ pub(crate) enum Attempt {
     Retry { reason: String, hint: Option<Duration>, maybe_applied: bool },
 }
 
-/// The GitHub REST API at one base URL, with one token and one retry policy.
+/// Who the calls are made as.
+pub(crate) enum Auth {
+    /// One token for every call (a personal access token, an Actions `GITHUB_TOKEN`).
+    Token(GithubToken),
+    /// A GitHub App: an installation token per repository (see `app`).
+    App(AppAuth),
+}
+
+/// The GitHub REST API at one base URL, with one way to authenticate and one retry policy.
 pub(crate) struct Api {
     octocrab: Octocrab,
     base_url: String,
     policy: RetryPolicy,
+    auth: Auth,
 }
 
 impl Api {
-    pub fn new(api_url: &str, token: &GithubToken, policy: RetryPolicy) -> Result<Self, GithubError> {
+    pub fn new(api_url: &str, auth: Auth, policy: RetryPolicy) -> Result<Self, GithubError> {
         let base_url = normalize_base_url(api_url)?;
         let base_uri: Uri = base_url.parse().map_err(|e: http::uri::InvalidUri| GithubError::ApiUrl {
             url: api_url.to_owned(),
@@ -106,11 +148,37 @@ impl Api {
         let octocrab = Octocrab::builder()
             .base_uri(base_uri)
             .map_err(|e| GithubError::ApiUrl { url: api_url.to_owned(), reason: error_chain(&e) })?
-            .personal_token(token.expose_secret().to_owned())
             .add_header(http::header::ACCEPT, "application/vnd.github+json".to_owned())
             .build()
             .map_err(|e| GithubError::Client(error_chain(&e)))?;
-        Ok(Self { octocrab, base_url, policy: RetryPolicy { max_attempts: policy.max_attempts.max(1), ..policy } })
+        // No octocrab auth: each attempt carries its own `Authorization` (see `bearer`).
+        Ok(Self {
+            octocrab,
+            base_url,
+            policy: RetryPolicy { max_attempts: policy.max_attempts.max(1), ..policy },
+            auth,
+        })
+    }
+
+    /// The App in use, if the calls are made as one.
+    pub fn app(&self) -> Option<&AppAuth> {
+        match &self.auth {
+            Auth::App(app) => Some(app),
+            Auth::Token(_) => None,
+        }
+    }
+
+    /// The token `call` is made with: the one token, or the App's installation token for
+    /// the repository the call acts on (renewed when near its expiry).
+    async fn bearer(&self, call: &Call<'_>) -> Result<GithubToken, GithubError> {
+        match (&self.auth, &call.scope) {
+            (Auth::Token(token), _) => Ok(token.clone()),
+            (Auth::App(app), Some((repo, access))) => app.token(self, repo, *access).await,
+            (Auth::App(_), None) => Err(GithubError::Request {
+                call: call.name(),
+                reason: "a GitHub App installation token only acts on a repository".to_owned(),
+            }),
+        }
     }
 
     /// The API base without a trailing slash, e.g. `https://api.github.com`.
@@ -136,9 +204,34 @@ impl Api {
         }
     }
 
+    /// [`Api::send`] with `bearer` instead of the call's own token (the App's JWT).
+    pub async fn send_as(&self, call: &Call<'_>, bearer: &GithubToken) -> Result<Reply, GithubError> {
+        let mut failures = 0;
+        loop {
+            match self.attempt_as(call, bearer).await? {
+                Attempt::Answer(reply) => return Ok(reply),
+                Attempt::Retry { reason, hint, .. } => {
+                    failures += 1;
+                    self.back_off(call, failures, reason, hint).await?;
+                }
+            }
+        }
+    }
+
     /// Sends `call` and insists on `expected`; any other final status is an error.
     pub async fn expect(&self, call: &Call<'_>, expected: StatusCode) -> Result<Reply, GithubError> {
         let reply = self.send(call).await?;
+        if reply.status == expected { Ok(reply) } else { Err(refused(call, &reply)) }
+    }
+
+    /// [`Api::expect`] with `bearer` instead of the call's own token (the App's JWT).
+    pub async fn expect_as(
+        &self,
+        call: &Call<'_>,
+        bearer: &GithubToken,
+        expected: StatusCode,
+    ) -> Result<Reply, GithubError> {
+        let reply = self.send_as(call, bearer).await?;
         if reply.status == expected { Ok(reply) } else { Err(refused(call, &reply)) }
     }
 
@@ -166,8 +259,14 @@ impl Api {
         Ok(())
     }
 
-    /// One attempt, bounded by the request timeout.
+    /// One attempt with the call's token, bounded by the request timeout.
     pub async fn attempt(&self, call: &Call<'_>) -> Result<Attempt, GithubError> {
+        let bearer = self.bearer(call).await?;
+        self.attempt_as(call, &bearer).await
+    }
+
+    /// One attempt with `bearer`, bounded by the request timeout.
+    async fn attempt_as(&self, call: &Call<'_>, bearer: &GithubToken) -> Result<Attempt, GithubError> {
         let uri: Uri = call
             .path
             .parse()
@@ -178,12 +277,18 @@ impl Api {
                 reason: "the client only sends GET, POST and PATCH".to_owned(),
             });
         }
+        let mut authorization =
+            http::HeaderValue::from_str(&format!("Bearer {}", bearer.expose_secret())).map_err(|_| {
+                GithubError::Request { call: call.name(), reason: "the token can't be a header".to_owned() }
+            })?;
+        authorization.set_sensitive(true);
+        let builder = http::Request::builder()
+            .method(call.method.clone())
+            .uri(uri)
+            .header(http::header::AUTHORIZATION, authorization);
         let exchange = async {
-            let response = match call.method {
-                Method::GET => self.octocrab._get(uri).await?,
-                Method::POST => self.octocrab._post(uri, call.body).await?,
-                _ => self.octocrab._patch(uri, call.body).await?,
-            };
+            let request = self.octocrab.build_request(builder, call.body)?;
+            let response = self.octocrab.execute(request).await?;
             let (parts, body) = response.into_parts();
             let body = body.collect().await?.to_bytes();
             Ok::<_, octocrab::Error>(Reply { status: parts.status, headers: parts.headers, body })
@@ -263,7 +368,7 @@ fn humanize(duration: Duration) -> String {
     if duration.as_secs() >= 1 { format!("{}s", duration.as_secs()) } else { format!("{}ms", duration.as_millis()) }
 }
 
-fn now_unix() -> u64 {
+pub(crate) fn now_unix() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
@@ -304,16 +409,35 @@ mod tests {
     }
 
     #[test]
+    fn a_call_acts_on_the_repository_its_path_names_and_its_next_pages_too() {
+        let scope = |call: &Call<'_>| call.scope.clone();
+        let call = Call::get("/repos/acme/web/issues/1/comments?per_page=100".to_owned());
+        assert_eq!(scope(&call), Some(("acme/web".to_owned(), Access::Customer)));
+        assert_eq!(
+            scope(&Call::get("/repos/acme/web?x=1".to_owned())),
+            Some(("acme/web".to_owned(), Access::Customer))
+        );
+        // GitHub's next-page links may name the repository by id: the scope carries over.
+        let next = call.next("/repositories/42/issues/1/comments?page=2".to_owned());
+        assert_eq!(scope(&next), Some(("acme/web".to_owned(), Access::Customer)));
+        let issues = Call::get("/repos/p/manager/issues".to_owned()).for_access(Access::Issues);
+        assert_eq!(scope(&issues), Some(("p/manager".to_owned(), Access::Issues)));
+        assert_eq!(scope(&Call::get("/user".to_owned())), None);
+        assert_eq!(scope(&Call::get("/app".to_owned()).for_access(Access::Issues)), None);
+    }
+
+    #[test]
     fn outside_a_runtime_the_client_is_an_error_not_a_panic() {
         let token = GithubToken::new("t").expect("token");
-        let err = Api::new("https://api.github.com", &token, RetryPolicy::fast()).err().expect("no runtime");
+        let err =
+            Api::new("https://api.github.com", Auth::Token(token), RetryPolicy::fast()).err().expect("no runtime");
         assert!(err.to_string().contains("inside a Tokio runtime"), "{err}");
     }
 
     #[tokio::test]
     async fn pagination_links_must_stay_under_the_base() {
         let token = GithubToken::new("t").expect("token");
-        let api = Api::new("https://ghe.example.com/api/v3", &token, RetryPolicy::fast()).expect("client");
+        let api = Api::new("https://ghe.example.com/api/v3", Auth::Token(token), RetryPolicy::fast()).expect("client");
         let call = Call::get("/repos/acme/web/issues/1/comments".to_owned());
         assert_eq!(
             api.relative_path(&call, "https://ghe.example.com/api/v3/repositories/42/issues/1/comments?page=2")

@@ -108,16 +108,15 @@ async fn find(
     pr: u64,
     marker: &str,
 ) -> Result<Option<IssueComment>, GithubError> {
-    let mut path = format!("{}/issues/{pr}/comments?per_page={PER_PAGE}", repo_path(repo));
+    let mut call = Call::get(format!("{}/issues/{pr}/comments?per_page={PER_PAGE}", repo_path(repo)));
     for _ in 0..MAX_PAGES {
-        let call = Call::get(path);
         let reply = api.expect(&call, StatusCode::OK).await?;
         let page: Vec<IssueComment> = reply.json(&call)?;
         if let Some(found) = page.into_iter().find(|c| c.is_sticky(identity, marker)) {
             return Ok(Some(found));
         }
         let Some(next) = api.next_page(&call, &reply)? else { return Ok(None) };
-        path = next;
+        call = call.next(next);
     }
     Err(GithubError::Unexpected {
         call: format!("GET {}/issues/{pr}/comments", repo_path(repo)),

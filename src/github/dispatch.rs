@@ -4,6 +4,7 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::api::{Api, Call};
+use super::app::Access;
 use crate::codehost::CodeHostError;
 use crate::limits::{DISPATCH_EVENT_TYPE_CHARS, DISPATCH_PAYLOAD_BYTES, DISPATCH_PAYLOAD_PROPERTIES};
 
@@ -34,7 +35,7 @@ pub(crate) async fn send(api: &Api, repo: &str, event_type: &str, client_payload
         )));
     }
     let body = json!({ "event_type": event_type, "client_payload": client_payload });
-    let call = Call::post(path.clone(), &body);
+    let call = Call::post(path.clone(), &body).for_access(Access::Dispatch);
     api.expect(&call, StatusCode::NO_CONTENT).await?;
     Ok(())
 }

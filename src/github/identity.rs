@@ -9,9 +9,11 @@
 //! | personal access token (classic or fine-grained) | 200 | its `login` |
 //! | Actions `GITHUB_TOKEN`, GitHub App installation token | 403 | `github-actions[bot]` |
 //!
-//! An App installation token writes as `<app-slug>[bot]`, which `GET /user` cannot tell:
-//! configure that login explicitly, or the service never finds its own comment again and
-//! posts a new one each run (it never edits anyone else's).
+//! An App installation token writes as `<app-slug>[bot]`, which `GET /user` cannot tell.
+//! When the service authenticates as the App itself (`--github-app-id`), it learns that
+//! login from `GET /app`; given only an installation token, configure the login
+//! explicitly, or the service never finds its own comment again and posts a new one each
+//! run (it never edits anyone else's).
 
 use http::StatusCode;
 use serde::Deserialize;
@@ -29,7 +31,11 @@ struct User {
 
 /// The token's login from `GET /user`; [`ACTIONS_BOT_LOGIN`] when GitHub answers 403
 /// (installation and Actions tokens cannot read `/user`).
+/// With a GitHub App, the App's bot login `<app-slug>[bot]` from `GET /app`.
 pub(crate) async fn learn(api: &Api) -> Result<String, GithubError> {
+    if let Some(app) = api.app() {
+        return app.bot_login(api).await;
+    }
     let call = Call::get("/user".to_owned());
     let reply = api.send(&call).await?;
     match reply.status {

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::api::{Api, Attempt, Call, refused};
+use super::app::Access;
 use super::error::GithubError;
 use super::identity::same_login;
 use super::{GithubHost, dispatch};
@@ -102,10 +103,11 @@ impl GithubIssues<'_> {
     /// Every open issue labelled `label` by `identity`, oldest first, following `Link`
     /// pagination.
     async fn list(&self, identity: &str, label: &str) -> Result<Vec<TrackedIssue>, GithubError> {
-        let mut path = format!("{}/issues?state=open&labels={label}&direction=asc&per_page={PER_PAGE}", self.path);
+        let mut call =
+            Call::get(format!("{}/issues?state=open&labels={label}&direction=asc&per_page={PER_PAGE}", self.path))
+                .for_access(Access::Issues);
         let mut found = Vec::new();
         for _ in 0..MAX_PAGES {
-            let call = Call::get(path);
             let reply = self.api().expect(&call, StatusCode::OK).await?;
             let page: Vec<Issue> = reply.json(&call)?;
             found.extend(page.into_iter().filter(|i| i.is_own(identity)).map(|i| TrackedIssue {
@@ -117,7 +119,7 @@ impl GithubIssues<'_> {
                 found.sort_by_key(|i| i.number);
                 return Ok(found);
             };
-            path = next;
+            call = call.next(next);
         }
         Err(GithubError::Unexpected {
             call: format!("GET {}/issues", self.path),
@@ -140,7 +142,7 @@ impl IssueTracker for GithubIssues<'_> {
         check_text(&format!("POST {path}"), title, body)?;
         let identity = self.host.identity().await?;
         let payload = json!({ "title": title, "body": body, "labels": [label] });
-        let call = Call::post(path, &payload);
+        let call = Call::post(path, &payload).for_access(Access::Issues);
         let mut failures = 0;
         loop {
             match self.api().attempt(&call).await? {
@@ -175,7 +177,7 @@ impl IssueTracker for GithubIssues<'_> {
             Some(false) => payload["state"] = json!("open"),
             None => {}
         }
-        let call = Call::patch(path, &payload);
+        let call = Call::patch(path, &payload).for_access(Access::Issues);
         self.api().expect(&call, StatusCode::OK).await?;
         Ok(())
     }

@@ -9,16 +9,23 @@
 //! `x-ratelimit-reset`). The API base is passed in (the settings take it from
 //! `GITHUB_API_URL`), so tests and GitHub Enterprise Server point it elsewhere.
 //!
+//! **Authentication.** One token for every call ([`GithubHost::new`]: a personal access
+//! token or an Actions `GITHUB_TOKEN`), or a GitHub App ([`GithubHost::with_app`]): each
+//! repository's calls then carry an installation token for that repository only, with the
+//! permissions its [`Access`] needs, renewed before it expires (see `app`). Check runs
+//! exist only with an App.
+//!
 //! **Identity.** The sticky comment is only ever a comment the service's own identity
 //! wrote and that starts with the marker; anyone else's comment is left alone, whatever it
 //! contains. The identity is the login set with [`GithubHost::with_identity`], else learned
-//! once from `GET /user`: a personal access token's login, or `github-actions[bot]` when
-//! GitHub answers 403 (an Actions `GITHUB_TOKEN` or an App installation token; an App
-//! writes as `<app-slug>[bot]`, so configure that login).
+//! once: with an App, `<app-slug>[bot]` from `GET /app`; with a token, from `GET /user` (a
+//! personal access token's login, or `github-actions[bot]` when GitHub answers 403).
 //!
 //! Call [`install_crypto_provider`] once at start-up (the client also calls it).
 
 mod api;
+mod app;
+mod checks;
 mod comments;
 mod contents;
 mod dispatch;
@@ -35,13 +42,16 @@ mod token;
 use async_trait::async_trait;
 use serde_json::Value;
 
+pub use self::app::{Access, AppError, GithubApp, RENEW_BEFORE_SECS};
 pub use self::error::GithubError;
 pub use self::identity::ACTIONS_BOT_LOGIN;
 pub use self::issues::GithubIssues;
 pub use self::retry::RetryPolicy;
 pub use self::tls::install_crypto_provider;
 pub use self::token::{GithubToken, TokenError};
-use crate::codehost::{Branch, CodeHost, CodeHostError, CommentOutcome, CommitStatus, Provenance, PullRequest};
+use crate::codehost::{
+    Branch, CheckReport, CodeHost, CodeHostError, CommentOutcome, CommitStatus, Provenance, PullRequest,
+};
 use crate::identity::{CustomerId, Sha};
 
 /// The REST API base when `GITHUB_API_URL` is unset.
@@ -68,7 +78,18 @@ impl GithubHost {
     /// The service's identity is learned from `GET /user` when first needed; see
     /// [`GithubHost::with_identity`] to set it.
     pub fn new(api_url: &str, token: GithubToken, retry: RetryPolicy) -> Result<Self, GithubError> {
-        Ok(Self { api: api::Api::new(api_url, &token, retry)?, identity: tokio::sync::OnceCell::new() })
+        Ok(Self {
+            api: api::Api::new(api_url, api::Auth::Token(token), retry)?,
+            identity: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// A client that acts as the GitHub App `app`: each repository's calls carry an
+    /// installation token for that repository only (see `app`), comments and check runs
+    /// are the App's, and the identity is `<app-slug>[bot]` from `GET /app`.
+    pub fn with_app(api_url: &str, app: GithubApp, retry: RetryPolicy) -> Result<Self, GithubError> {
+        let auth = api::Auth::App(app::AppAuth::new(app));
+        Ok(Self { api: api::Api::new(api_url, auth, retry)?, identity: tokio::sync::OnceCell::new() })
     }
 
     /// Sets the login the token writes as (e.g. `infra-bot[bot]` for a GitHub App
@@ -117,6 +138,7 @@ impl std::fmt::Debug for GithubHost {
         f.debug_struct("GithubHost")
             .field("api_url", &self.api.base_url())
             .field("retry", self.api.policy())
+            .field("app", &self.api.app())
             .field("identity", &self.identity.get())
             .finish_non_exhaustive()
     }
@@ -143,6 +165,24 @@ impl CodeHost for GithubHost {
         comments::check(repo, pr, marker, body)?;
         let identity = self.identity().await?;
         comments::upsert(&self.api, identity, repo, pr, marker, body).await
+    }
+
+    /// Check runs are the App's: with a token, `None` (GitHub refuses them to tokens).
+    async fn start_check(
+        &self,
+        repo: &CustomerId,
+        sha: &Sha,
+        name: &str,
+        details_url: Option<&str>,
+    ) -> Result<Option<u64>, CodeHostError> {
+        if self.api.app().is_none() {
+            return Ok(None);
+        }
+        checks::start(&self.api, repo, sha, name, details_url).await.map(Some)
+    }
+
+    async fn finish_check(&self, repo: &CustomerId, id: u64, report: &CheckReport) -> Result<(), CodeHostError> {
+        checks::finish(&self.api, repo, id, report).await
     }
 }
 

@@ -1,6 +1,11 @@
 //! The frame around a flow's steps: the run record's lifecycle (started → outcome →
-//! finished) and the commit status (pending → success or failure), written here and
-//! nowhere else.
+//! finished), the commit status (pending → success or failure) and, with a GitHub App,
+//! the check run of the same name (in progress → completed), written here and nowhere else.
+//!
+//! With an App the commit status stays: both carry the same name and verdict, set at the
+//! same points, so a required check configured on either source (a status, or the App's
+//! check run) keeps working, and switching from a token to an App needs no change to
+//! branch protection.
 
 use std::future::Future;
 
@@ -10,7 +15,7 @@ use crate::error::CommandError;
 use crate::error::Status;
 use crate::limits::{RECORD_MESSAGE_CHARS, STATUS_DESCRIPTION_CHARS};
 use crate::output;
-use crate::report::{status_context, truncate_chars};
+use crate::report::{check_run, status_context, truncate_chars};
 use crate::store::{RunKind, RunRecord, RunStatus};
 
 /// What a finished flow tells the frame: its counts for the record, its status line.
@@ -22,6 +27,10 @@ pub trait Finished {
     /// The run record's message on success, when the outcome needs more than the counts
     /// (drift: drifted or in sync; apply: healthy).
     fn record_message(&self) -> Option<String> {
+        None
+    }
+    /// The plan's text, for the check run's output.
+    fn plan_text(&self) -> Option<&str> {
         None
     }
 }
@@ -54,6 +63,10 @@ pub async fn framed<T: Finished>(
         }
         return Err(error);
     }
+    let check = match frame.pending {
+        Some(_) => start_check(deps, req).await,
+        None => None,
+    };
     let mut result = match &frame.pending {
         Some(pending) => match set_status(deps, req, StatusState::Pending, pending).await {
             Ok(()) => steps.await,
@@ -63,6 +76,9 @@ pub async fn framed<T: Finished>(
     };
     if frame.pending.is_some() {
         result = final_status(deps, req, result).await;
+    }
+    if let Some(id) = check {
+        finish_check(deps, req, id, &result).await;
     }
     record.finished_at = Some(now());
     match &result {
@@ -119,6 +135,38 @@ async fn set_status(deps: &Deps<'_>, req: &Request, state: StatusState, descript
         target_url: deps.run_url.clone(),
     };
     Ok(deps.host.set_status(&req.target.customer, &req.sha, &status).await?)
+}
+
+/// The run's check run, in progress; `None` without one (no App, local mode), or when it
+/// can't be created (logged: the commit status still reports the run).
+async fn start_check(deps: &Deps<'_>, req: &Request) -> Option<u64> {
+    let name = status_context(req.target.env.as_str());
+    match deps.host.start_check(&req.target.customer, &req.sha, &name, deps.run_url.as_deref()).await {
+        Ok(id) => id,
+        Err(e) => {
+            output::log(&format!("warning: could not create the check run: {e}"));
+            None
+        }
+    }
+}
+
+/// Completes the check run with the run's outcome; a failure to do so is logged.
+async fn finish_check<T: Finished>(deps: &Deps<'_>, req: &Request, id: u64, result: &Result<T, CommandError>) {
+    let run_url = deps.run_url.as_deref();
+    let report = match result {
+        Ok(done) => check_run::finished(done.counts(), &done.status_line(), done.plan_text(), run_url),
+        Err(error) => {
+            let text = match error.hint() {
+                Some(hint) => format!("{error}\nhint: {hint}"),
+                None => error.to_string(),
+            };
+            let cancelled = error.status() == Status::Cancelled;
+            check_run::failed(cancelled, &error.status_line(), &text, error.diagnostics())
+        }
+    };
+    if let Err(e) = deps.host.finish_check(&req.target.customer, id, &report).await {
+        output::log(&format!("warning: could not complete the check run: {e}"));
+    }
 }
 
 fn new_record(deps: &Deps<'_>, kind: RunKind, req: &Request) -> RunRecord {

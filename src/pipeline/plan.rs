@@ -26,6 +26,8 @@ pub struct Planned {
     pub plan_sha256: String,
     /// The sticky comment (posted on the PR; local mode prints it).
     pub comment: String,
+    /// `terraform show` text (empty for a counts-only plan), for the check run.
+    pub plan_text: String,
 }
 
 impl Finished for Planned {
@@ -35,6 +37,10 @@ impl Finished for Planned {
 
     fn status_line(&self) -> String {
         self.summary.status_description()
+    }
+
+    fn plan_text(&self) -> Option<&str> {
+        Some(&self.plan_text)
     }
 }
 
@@ -97,7 +103,8 @@ async fn steps(deps: &Deps<'_>, req: &Request, kind: PlanKind, detail: PlanDetai
     let comment = plan_comment(deps, req, &saved, &summary, &warnings);
     post_comment(deps, req, &comment).await;
     output::log(&format!("plan stored at {plan_key} (sha256:{})", prefix(&meta.plan_sha256, 12)));
-    Ok(Planned { summary, plan_key, plan_sha256: meta.plan_sha256, comment })
+    let plan_text = saved.text().unwrap_or_default().to_owned();
+    Ok(Planned { summary, plan_key, plan_sha256: meta.plan_sha256, comment, plan_text })
 }
 
 /// What reviewers of this plan must not miss: that it destroys the environment, or which

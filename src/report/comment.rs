@@ -236,7 +236,8 @@ fn plan_head(c: &PlanComment<'_>) -> String {
 }
 
 /// The collapsed plan text within `budget` characters, cut with a note when it does not fit.
-fn plan_details(text: &str, budget: usize, run_url: Option<&str>) -> String {
+/// The check run's output text is the same block ([`super::check_run`]).
+pub(super) fn plan_details(text: &str, budget: usize, run_url: Option<&str>) -> String {
     let whole = details(text, None);
     if chars(&whole) <= budget {
         return whole;

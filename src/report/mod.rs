@@ -1,6 +1,8 @@
-//! Report text for people: the sticky PR comment and the commit status line, and the one
-//! escaping rule for customer-controlled text in Markdown ([`markdown`]).
+//! Report text for people: the sticky PR comment, the check run's output and the commit
+//! status line, and the one escaping rule for customer-controlled text in Markdown
+//! ([`markdown`]).
 
+pub mod check_run;
 pub mod comment;
 pub mod markdown;
 

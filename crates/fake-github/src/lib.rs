@@ -19,6 +19,7 @@
 //! `set_default_branch`, `set_branch`, `add_commit`, `put_pull_request` or `add_repo`);
 //! requests for other repositories get GitHub's 404.
 
+mod app;
 mod clock;
 mod faults;
 mod git;
@@ -35,6 +36,10 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+pub use crate::app::{
+    CheckRun, MAX_ANNOTATIONS_PER_REQUEST, MAX_CHECK_OUTPUT_CHARS, TEST_APP_PRIVATE_KEY, TEST_APP_PUBLIC_KEY,
+    TEST_INSTALLATION_ID, TokenRequest,
+};
 pub use crate::faults::Fault;
 pub use crate::oidc::FakeOidcIssuer;
 pub use crate::routes::{MAX_COMMENT_CHARS, MAX_DISPATCH_PAYLOAD_BYTES, MAX_STATUS_DESCRIPTION_CHARS};
@@ -198,7 +203,41 @@ impl FakeGithub {
         lock(&self.state).tokens.insert(token.to_owned(), login.to_owned());
     }
 
+    /// Installs the test GitHub App (id `app_id`, slug `slug`, key
+    /// [`TEST_APP_PRIVATE_KEY`]) on `repos`: its JWT is then accepted, and the
+    /// installation tokens it gets stand for `<slug>[bot]` and live one hour.
+    pub fn install_app(&self, app_id: u64, slug: &str, repos: &[&str]) {
+        let mut state = lock(&self.state);
+        for repo in repos {
+            state.ensure_repo(repo);
+        }
+        state.app = Some(crate::app::FakeApp {
+            id: app_id,
+            slug: slug.to_owned(),
+            repos: repos.iter().map(|r| r.to_ascii_lowercase()).collect(),
+            token_lifetime: 3600,
+            tokens: std::collections::BTreeMap::new(),
+        });
+    }
+
+    /// Installation tokens issued from now on live `seconds` (GitHub: 3600).
+    pub fn set_app_token_lifetime(&self, seconds: u64) {
+        if let Some(app) = lock(&self.state).app.as_mut() {
+            app.token_lifetime = seconds;
+        }
+    }
+
     // ----- inspection -----
+
+    /// Every installation token request, oldest first.
+    pub fn token_requests(&self) -> Vec<TokenRequest> {
+        lock(&self.state).token_requests.clone()
+    }
+
+    /// The check runs of `owner_repo`, oldest first.
+    pub fn check_runs(&self, owner_repo: &str) -> Vec<CheckRun> {
+        lock(&self.state).repo(owner_repo).map(|r| r.check_runs.clone()).unwrap_or_default()
+    }
 
     /// The statuses set on `sha`, oldest first.
     pub fn statuses(&self, owner_repo: &str, sha: &str) -> Vec<Status> {

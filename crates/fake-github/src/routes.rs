@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
+use crate::app;
 use crate::clock;
 use crate::issues;
 use crate::server::{Call, add_github_headers, error, json_response, percent_encode};
@@ -25,7 +26,15 @@ pub const MAX_DISPATCH_PAYLOAD_BYTES: usize = 64 * 1024;
 const MAX_INLINE_CONTENT_BYTES: usize = 1024 * 1024;
 
 pub(crate) fn answer(state: &mut State, call: &Call<'_>) -> Response {
+    if let Some(refused) = app::guard(state, call) {
+        return refused;
+    }
     match call.operation.id.as_str() {
+        "apps/get-authenticated" => app::get_app(state, call),
+        "apps/get-repo-installation" => app::get_installation(state, call),
+        "apps/create-installation-access-token" => app::create_token(state, call),
+        "checks/create" => app::create_check(state, call),
+        "checks/update" => app::update_check(state, call),
         "repos/get" => get_repo(state, call),
         "repos/get-content" => get_content(state, call),
         "repos/create-commit-status" => create_status(state, call),
@@ -246,6 +255,7 @@ fn create_status(state: &mut State, call: &Call<'_>) -> Response {
         context: text("context").unwrap_or_else(|| "default".to_owned()),
         description: text("description"),
         target_url: text("target_url"),
+        creator: state.login_for(&call.token),
     };
     if let Some(description) = &status.description {
         let chars = description.chars().count();

@@ -37,6 +37,11 @@ const IMPLEMENTED: &[&str] = &[
     "issues/create",
     "issues/get",
     "issues/update",
+    "apps/get-authenticated",
+    "apps/get-repo-installation",
+    "apps/create-installation-access-token",
+    "checks/create",
+    "checks/update",
 ];
 
 /// What the axum handler shares.

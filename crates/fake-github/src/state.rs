@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::app::{CheckRun, FakeApp, TokenRequest};
 use crate::clock;
 use crate::faults::QueuedFault;
 use crate::git::Graph;
@@ -17,6 +18,8 @@ pub struct Status {
     pub context: String,
     pub description: Option<String>,
     pub target_url: Option<String>,
+    /// Whoever the token that set it stands for.
+    pub creator: String,
 }
 
 /// An issue or pull-request comment as the fake stores it.
@@ -180,6 +183,7 @@ pub(crate) struct Repo {
     /// Issues in the order they were created (numbers ascending).
     pub issues: Vec<Issue>,
     pub dispatches: Vec<Value>,
+    pub check_runs: Vec<CheckRun>,
     pub pulls: BTreeMap<u64, PullRequest>,
     /// Branch name → the SHA at its tip.
     pub branches: BTreeMap<String, String>,
@@ -208,8 +212,12 @@ pub(crate) struct State {
     pub violations: Vec<Violation>,
     pub unexpected: Vec<RecordedRequest>,
     pub faults: Vec<QueuedFault>,
-    /// token → login, for tokens a test registered.
+    /// token → login, for tokens a test registered (and the App's installation tokens).
     pub tokens: BTreeMap<String, String>,
+    /// The GitHub App a test installed.
+    pub app: Option<FakeApp>,
+    /// Every installation token request, in order.
+    pub token_requests: Vec<TokenRequest>,
 }
 
 /// The login GitHub gives an Actions `GITHUB_TOKEN`: the fake's login for an unregistered
@@ -242,6 +250,8 @@ impl State {
             unexpected: Vec::new(),
             faults: Vec::new(),
             tokens: BTreeMap::new(),
+            app: None,
+            token_requests: Vec::new(),
         }
     }
 
@@ -287,6 +297,7 @@ impl State {
                     comments: Vec::new(),
                     issues: Vec::new(),
                     dispatches: Vec::new(),
+                    check_runs: Vec::new(),
                     pulls: BTreeMap::new(),
                     branches: BTreeMap::new(),
                     graph: Graph::default(),

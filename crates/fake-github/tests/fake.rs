@@ -495,3 +495,51 @@ async fn issues_are_created_listed_by_state_label_and_creator_paginated_and_upda
     assert_eq!(fake.violations().len(), 1, "only the over-long title: {:#?}", fake.violations());
     assert!(fake.unexpected().is_empty());
 }
+
+/// A JWT of the test App (`iss` = `app_id`), signed with the test key, issued at `iat`
+/// and expiring at `exp`.
+fn app_jwt(app_id: u64, iat: u64, exp: u64) -> String {
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(fake_github::TEST_APP_PRIVATE_KEY.as_bytes()).expect("test key");
+    let claims = json!({ "iat": iat, "exp": exp, "iss": app_id.to_string() });
+    jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256), &claims, &key).expect("sign")
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+#[tokio::test]
+async fn the_app_jwt_is_checked_and_installation_tokens_are_scoped_and_expire() {
+    let fake = FakeGithub::start().await;
+    fake.install_app(77, "deployer", &["acme/web"]);
+    fake.add_repo("acme/other");
+    let now = unix_now();
+    let jwt = app_jwt(77, now - 60, now + 540);
+
+    let app = as_token(&fake, &jwt, "GET", "/app", None).await;
+    assert_eq!((app.status, app.json()["slug"].clone()), (200, json!("deployer")));
+    for bad in [app_jwt(78, now - 60, now + 540), app_jwt(77, now - 60, now + 700), app_jwt(77, now - 700, now - 10)] {
+        assert_eq!(as_token(&fake, &bad, "GET", "/app", None).await.status, 401, "{bad}");
+    }
+    assert_eq!(as_token(&fake, "ghp_not_a_jwt", "GET", "/app", None).await.status, 401);
+    assert_eq!(as_token(&fake, &jwt, "GET", "/repos/acme/web/installation", None).await.json()["id"], json!(4242));
+    assert_eq!(as_token(&fake, &jwt, "GET", "/repos/acme/other/installation", None).await.status, 404);
+    assert_eq!(as_token(&fake, &jwt, "GET", "/repos/acme/web", None).await.status, 401, "a JWT is for App endpoints");
+
+    let body = r#"{"repositories":["web"],"permissions":{"checks":"write"}}"#;
+    let issued = as_token(&fake, &jwt, "POST", "/app/installations/4242/access_tokens", Some(body)).await;
+    assert_eq!(issued.status, 201, "{}", issued.body);
+    let token = issued.json()["token"].as_str().expect("token").to_owned();
+    let check = r#"{"name":"infra/terraform-deploy/staging","head_sha":"6dcb09b5b57875f334f61aebed695e2e4193db5e","status":"in_progress"}"#;
+    assert_eq!(as_token(&fake, &token, "POST", "/repos/acme/web/check-runs", Some(check)).await.status, 201);
+    assert_eq!(fake.check_runs("acme/web")[0].author, "deployer[bot]");
+    assert_eq!(as_token(&fake, &token, "GET", "/repos/acme/other", None).await.status, 404, "another repository");
+    assert_eq!(as_token(&fake, "ghp_pat", "POST", "/repos/acme/web/check-runs", Some(check)).await.status, 403);
+
+    fake.set_app_token_lifetime(0);
+    let issued = as_token(&fake, &jwt, "POST", "/app/installations/4242/access_tokens", Some(body)).await;
+    let expired = issued.json()["token"].as_str().expect("token").to_owned();
+    assert_eq!(as_token(&fake, &expired, "GET", "/repos/acme/web", None).await.status, 401, "expired");
+    assert_eq!(fake.token_requests().len(), 2);
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+}
