@@ -7,7 +7,7 @@ mod support;
 
 use fake_github::{FakeGithub, PullRequest, TEST_APP_PRIVATE_KEY, TEST_INSTALLATION_ID};
 use serde_json::json;
-use support::cli::{Output, Run, Sandbox, repo_root, require_terraform};
+use support::cli::{Output, Run, Sandbox, require_terraform, v1_variables};
 
 const CUSTOMER: &str = "acme/webshop";
 const MANAGER: &str = "provider/manager";
@@ -19,8 +19,9 @@ const BOT: &str = "infra-deployer[bot]";
 const MARKER: &str = "<!-- infra-manager:plan:staging -->";
 const RUN_URL: &str = "https://github.com/provider/manager/actions/runs/4242";
 
+/// The v1 example file (its lines are the ones the annotations point at).
 fn template() -> String {
-    std::fs::read_to_string(repo_root().join("customer-template/infra/variables.yml")).expect("template")
+    std::fs::read_to_string(v1_variables()).expect("the v1 example")
 }
 
 /// A manager run as the test App, against a fake where the App is on `installed_on`.
