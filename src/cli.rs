@@ -19,9 +19,6 @@ pub struct Cli {
     /// Print one JSON object on stdout instead of text.
     #[arg(long, global = true)]
     pub json: bool,
-    /// GitHub token for the GitHub API (customer repos, dispatches); never printed.
-    #[arg(long, global = true, env = "GITHUB_TOKEN", hide_env_values = true, value_name = "TOKEN")]
-    pub github_token: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -66,9 +63,13 @@ pub enum Command {
     Locks(LocksCommand),
 }
 
-/// The GitHub App to act as, on the commands that talk to GitHub.
+/// How the commands that talk to GitHub authenticate: a token, or a GitHub App. Only those
+/// commands take these flags, so `--help` of the others never offers them.
 #[derive(Debug, Clone, Default, Args)]
-pub struct GithubAppArgs {
+pub struct GithubArgs {
+    /// GitHub token for the GitHub API (customer repos, dispatches); never printed.
+    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub github_token: Option<String>,
     /// Act as this GitHub App (its numeric id) instead of a token: each repository gets an
     /// installation token of its own; needs the App's private key.
     #[arg(long, env = "INFRA_MANAGER_GITHUB_APP_ID", value_name = "ID", conflicts_with = "github_token")]
@@ -80,16 +81,16 @@ pub struct GithubAppArgs {
 }
 
 impl Command {
-    /// The GitHub App flags of a command that talks to GitHub.
-    pub fn github_app(&self) -> Option<&GithubAppArgs> {
+    /// The GitHub flags of a command that talks to GitHub.
+    pub fn github(&self) -> Option<&GithubArgs> {
         match self {
-            Self::Plan(a) => Some(&a.github_app),
-            Self::Apply(a) => Some(&a.github_app),
-            Self::Targets(a) => Some(&a.github_app),
-            Self::Dispatch(a) => Some(&a.github_app),
-            Self::Drift(a) => Some(&a.github_app),
-            Self::Destroy(a) => Some(&a.github_app),
-            Self::Reap(a) => Some(&a.github_app),
+            Self::Plan(a) => Some(&a.github),
+            Self::Apply(a) => Some(&a.github),
+            Self::Targets(a) => Some(&a.github),
+            Self::Dispatch(a) => Some(&a.github),
+            Self::Drift(a) => Some(&a.github),
+            Self::Destroy(a) => Some(&a.github),
+            Self::Reap(a) => Some(&a.github),
             _ => None,
         }
     }
@@ -105,7 +106,7 @@ pub struct CatalogArgs {
 #[derive(Debug, Args)]
 pub struct DriftArgs {
     #[command(flatten)]
-    pub github_app: GithubAppArgs,
+    pub github: GithubArgs,
     /// Local mode: the customer repository checkout (otherwise every registered customer).
     #[arg(long, value_name = "DIR")]
     pub source_dir: Option<PathBuf>,
@@ -130,7 +131,7 @@ pub struct DriftArgs {
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
     #[command(flatten)]
-    pub github_app: GithubAppArgs,
+    pub github: GithubArgs,
     /// Local mode: the customer repository checkout (reads DIR/infra/variables.yml).
     #[arg(long, value_name = "DIR", conflicts_with = "customer")]
     pub source_dir: Option<PathBuf>,
@@ -145,7 +146,7 @@ pub struct DestroyArgs {
 #[derive(Debug, Args)]
 pub struct ReapArgs {
     #[command(flatten)]
-    pub github_app: GithubAppArgs,
+    pub github: GithubArgs,
     /// List the expired environments; destroy nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -160,7 +161,7 @@ pub struct ReapArgs {
 #[derive(Debug, Args)]
 pub struct TargetsArgs {
     #[command(flatten)]
-    pub github_app: GithubAppArgs,
+    pub github: GithubArgs,
     /// Every registered (customer, environment), as matrices of at most 256 jobs each
     /// (GitHub's limit), one per line. States without a registry entry (orphans) are
     /// reported on stderr, in the job summary and as the `orphans` output.
@@ -175,9 +176,9 @@ pub struct TargetsArgs {
 #[derive(Debug, Args)]
 pub struct DispatchArgs {
     #[command(flatten)]
-    pub github_app: GithubAppArgs,
-    /// The manager repository to dispatch to, `owner/name`.
-    #[arg(long, value_name = "OWNER/NAME", env = "INFRA_MANAGER_REPO")]
+    pub github: GithubArgs,
+    /// The manager repository to dispatch to, `owner/repo`.
+    #[arg(long, value_name = "OWNER/REPO", env = "INFRA_MANAGER_REPO")]
     pub manager_repo: String,
 }
 
@@ -191,7 +192,8 @@ pub struct TargetArgs {
     /// The customer, `owner/repo` (default `local/<dir name>`).
     #[arg(long, value_name = "OWNER/REPO")]
     pub customer: Option<String>,
-    /// The environment, e.g. `staging` (required, except with `plan --all`).
+    /// The environment: one of `environments` in infra-manager.yml (by default `staging`
+    /// and `production`); required, except with `plan --all`.
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
     /// The customer commit (default: a digest of variables.yml, standing in for a commit).
@@ -202,7 +204,7 @@ pub struct TargetArgs {
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     #[command(flatten)]
-    pub github_app: GithubAppArgs,
+    pub github: GithubArgs,
     #[command(flatten)]
     pub target: TargetArgs,
     /// Plan to destroy everything in the environment's state (offboarding); apply it like
@@ -225,7 +227,7 @@ pub struct PlanArgs {
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     #[command(flatten)]
-    pub github_app: GithubAppArgs,
+    pub github: GithubArgs,
     #[command(flatten)]
     pub target: TargetArgs,
     /// Run every check and say what would be applied; change nothing.

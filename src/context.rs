@@ -124,8 +124,8 @@ impl<'a> Context<'a> {
         self.github
             .get_or_try_init(|| async {
                 if let Some(app) = &self.settings.github.app {
-                    // clap refuses both only when they follow the command; a global
-                    // `--github-token` before it is seen here.
+                    // clap refuses the two flags together; this also holds for a token
+                    // that reaches the settings another way.
                     if self.settings.github.token.as_deref().is_some_and(|t| !t.is_empty()) {
                         return Err(CommandError::usage(
                             "both a GitHub token and `--github-app-id` are set",

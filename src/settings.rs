@@ -145,10 +145,10 @@ impl Settings {
             config_path: cli.config.clone(),
             json: cli.json,
             github: GithubSettings {
-                token: cli.github_token.clone(),
+                token: cli.command.github().and_then(|flags| flags.github_token.clone()),
                 api_url: var("GITHUB_API_URL").unwrap_or_else(|| DEFAULT_API_URL.to_owned()),
                 login: var("INFRA_MANAGER_GITHUB_LOGIN"),
-                app: cli.command.github_app().and_then(|flags| {
+                app: cli.command.github().and_then(|flags| {
                     Some(AppSettings {
                         id: flags.github_app_id.clone()?,
                         key: match (&flags.github_app_private_key_file, var("INFRA_MANAGER_GITHUB_APP_PRIVATE_KEY")) {

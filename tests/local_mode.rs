@@ -412,3 +412,26 @@ fn the_example_config_runs_the_demo_locally_and_actions_needs_an_explicit_backen
     }
     assert!(dir.path().join(".infra-manager/state/local/customer-template/staging/terraform.tfstate").is_file());
 }
+
+/// Issue 13 (help and output): `apply` says its result once on stdout; the log has the
+/// status line (GitHub's commit status, locally), not another copy of the result.
+#[test]
+fn apply_prints_its_result_once_and_a_missing_env_lists_the_choices() {
+    require_terraform();
+    let sb = Sandbox::new();
+    let run = |args: &[&str]| Run::new(sb.path()).args(args).run();
+    assert_eq!(run(&["plan", "--source-dir", "shop", "--env", "staging"]).code, 0);
+    let apply = run(&["apply", "--source-dir", "shop", "--env", "staging"]);
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    assert_eq!(apply.stdout.lines().filter(|l| l.starts_with("Applied plan sha256:")).count(), 1, "{}", apply.stdout);
+    // Terraform's own streamed lines start with `│`.
+    let copies = apply.stderr.lines().filter(|l| l.contains("0 destroyed") && !l.trim_start().starts_with('│')).count();
+    assert_eq!(copies, 1, "only the status line: {}", apply.stderr);
+
+    let missing = run(&["plan", "--source-dir", "shop"]);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("configured environments: staging, production"), "{}", missing.stderr);
+    let help = run(&["validate", "--help"]);
+    assert!(!help.stdout.contains("--github-token"), "validate never talks to GitHub: {}", help.stdout);
+    assert!(run(&["plan", "--help"]).stdout.contains("--github-token"));
+}

@@ -48,10 +48,10 @@ pub async fn request(ctx: &Context<'_>, args: &TargetArgs) -> Result<(Request, S
             let (req, host) = local_request(ctx, args, dir).await?;
             Ok((req, Source::Local(host)))
         }
-        None if args.customer.is_some() => Ok((provider_request(args)?, Source::Provider)),
+        None if args.customer.is_some() => Ok((provider_request(ctx.config().await?, args)?, Source::Provider)),
         None => {
-            let env = env(args)?;
-            let dispatch = dispatch_event(&ctx.settings.runner)?;
+            let env = env(ctx.config().await?, args)?;
+            let dispatch = dispatch_event(&ctx.settings.runner, "pass `--source-dir DIR` for a local run")?;
             let target = Target { customer: dispatch.customer.clone(), env };
             let req = Request { target, sha: dispatch.sha.clone(), pull_request: dispatch.pull_request };
             Ok((req, Source::Dispatch(Box::new(dispatch))))
@@ -59,16 +59,24 @@ pub async fn request(ctx: &Context<'_>, args: &TargetArgs) -> Result<(Request, S
     }
 }
 
-/// `--env`, which a single-target verb requires.
-fn env(args: &TargetArgs) -> Result<EnvName, CommandError> {
+/// `--env`, which a single-target verb requires; a missing one is told the choices.
+fn env(config: &Config, args: &TargetArgs) -> Result<EnvName, CommandError> {
     let Some(env) = &args.env else {
-        return Err(CommandError::usage("`--env` is required", "name the environment, e.g. `--env staging`"));
+        let names = config.environment_names();
+        return Err(CommandError::usage(
+            "`--env` is required",
+            format!(
+                "name one of the configured environments: {} (e.g. `--env {}`)",
+                names.join(", "),
+                names.first().copied().unwrap_or("staging")
+            ),
+        ));
     };
     EnvName::parse(env).map_err(|e| CommandError::bad_env(&e))
 }
 
 /// A provider-side request: `--customer`, `--env` and `--sha` name it exactly.
-fn provider_request(args: &TargetArgs) -> Result<Request, CommandError> {
+fn provider_request(config: &Config, args: &TargetArgs) -> Result<Request, CommandError> {
     let customer =
         CustomerId::parse(args.customer.as_deref().unwrap_or_default()).map_err(|e| CommandError::bad_customer(&e))?;
     let Some(sha) = &args.sha else {
@@ -78,7 +86,7 @@ fn provider_request(args: &TargetArgs) -> Result<Request, CommandError> {
         ));
     };
     let sha = Sha::parse(sha).map_err(|e| CommandError::bad_sha(&e))?;
-    Ok(Request { target: Target { customer, env: env(args)? }, sha, pull_request: None })
+    Ok(Request { target: Target { customer, env: env(config, args)? }, sha, pull_request: None })
 }
 
 /// The customer of a local source directory: `--customer`, else `local/<dir name>`.
@@ -111,9 +119,10 @@ pub async fn local_request(
     args: &TargetArgs,
     dir: &Path,
 ) -> Result<(Request, LocalHost), CommandError> {
-    let host = local_host(ctx.config().await?, dir)?;
+    let config = ctx.config().await?;
+    let host = local_host(config, dir)?;
     let customer = local_customer(args.customer.as_deref(), dir)?;
-    let env = env(args)?;
+    let env = env(config, args)?;
     let sha = match &args.sha {
         Some(s) => Sha::parse(s).map_err(|e| CommandError::bad_sha(&e))?,
         None => host.head(&customer)?,
@@ -121,13 +130,11 @@ pub async fn local_request(
     Ok((Request { target: Target { customer, env }, sha, pull_request: None }, host))
 }
 
-/// The `repository_dispatch` this run was started by.
-pub fn dispatch_event(runner: &Runner) -> Result<event::Dispatch, CommandError> {
+/// The `repository_dispatch` this run was started by; `local` says how the verb runs
+/// without one.
+pub fn dispatch_event(runner: &Runner, local: &str) -> Result<event::Dispatch, CommandError> {
     let Some(path) = &runner.event_path else {
-        return Err(CommandError::usage(
-            "no GITHUB_EVENT_PATH: not running in GitHub Actions",
-            "pass `--source-dir DIR` for a local run",
-        ));
+        return Err(CommandError::usage("no GITHUB_EVENT_PATH: not running in GitHub Actions", local));
     };
     Ok(event::parse_dispatch(&event::read(path)?)?)
 }

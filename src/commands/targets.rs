@@ -65,7 +65,10 @@ pub async fn run(ctx: &Context<'_>, args: &TargetsArgs) -> Result<Matrix, Comman
         report_orphans(ctx, args).await;
         return Ok(matrix);
     }
-    let dispatch = dispatch_event(&ctx.settings.runner)?;
+    let dispatch = dispatch_event(
+        &ctx.settings.runner,
+        "pass `--all` for every registered target (with `--source-root DIR` for local checkouts)",
+    )?;
     let enabled: Vec<String> = match config.customer(&dispatch.customer) {
         Some(c) => c.environments.iter().map(ToString::to_string).collect(),
         None if !config.has_registry() => config.environment_names().iter().map(|s| (*s).to_owned()).collect(),

@@ -23,7 +23,6 @@ use super::prepare::{Prepared, prepare};
 use super::verify::{self, Check, Lookup, Rebuilt, StateCheck, Stored, Verified};
 use super::{Deps, Request};
 use crate::error::CommandError;
-use crate::output;
 use crate::refusal::Refusal;
 use crate::store::{PlanMeta, RunKind, Store, StoreError};
 use crate::terraform::TerraformError;
@@ -96,18 +95,14 @@ async fn steps(deps: &Deps<'_>, req: &Request) -> Result<Applied, CommandError> 
     };
     super::supersede::supersede_siblings(deps, req, jiff::Timestamp::now()).await;
     let health = check_health(deps, &outputs).await?;
-    let applied = applied(deps, req, verified, Some(health), outputs.public());
-    output::log(&applied.status_line());
-    Ok(applied)
+    // The status and the command's result say it; a log line would be a third copy.
+    Ok(applied(deps, req, verified, Some(health), outputs.public()))
 }
 
 /// Polls the module's health check URL, or says why there is none to poll.
 async fn check_health(deps: &Deps<'_>, outputs: &crate::terraform::Outputs) -> Result<Health, CommandError> {
     match health::wanted(outputs)? {
-        Wanted::Skip(reason) => {
-            output::log(&format!("no health check: {reason}"));
-            Ok(Health::Skipped { reason: reason.to_owned() })
-        }
+        Wanted::Skip(reason) => Ok(Health::Skipped { reason: reason.to_owned() }),
         Wanted::Check(check) => {
             let bounds = &deps.config.health;
             Ok(health::poll(deps.probe, &check, &Backoff::from(bounds), bounds.request_timeout, &deps.cancel).await?)
