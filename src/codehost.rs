@@ -112,6 +112,12 @@ pub trait CodeHost: Send + Sync {
         body: &str,
     ) -> Result<CommentOutcome, CodeHostError>;
 
+    /// The pull requests merged as `sha` (where an apply's result is reported); none where
+    /// the host has no pull requests (local mode).
+    async fn merged_pull_requests(&self, _repo: &CustomerId, _sha: &Sha) -> Result<Vec<u64>, CodeHostError> {
+        Ok(Vec::new())
+    }
+
     /// Starts the check run `name` on `sha`, in progress, linking to `details_url`;
     /// returns its id, or `None` when the host has no check runs (local mode, a token
     /// that is not a GitHub App's).

@@ -542,6 +542,35 @@ async fn apply_after_merge_applies_the_plan_for_the_dispatched_sha() {
     m.assert_clean();
 }
 
+/// Issue 12 item 6: after an apply, the sticky comment of the PR merged as the applied
+/// commit becomes the result, with the outputs; a PR whose head is the commit but that was
+/// not merged as it is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_merged_pull_requests_comment_shows_the_apply_and_its_outputs() {
+    require_terraform();
+    let m = Manager::new().await;
+    m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", template());
+    m.fake.set_branch(CUSTOMER, "main", SHA1);
+    m.fake.put_pull_request(CUSTOMER, PullRequest::open(PR, SHA2).merged().with_merge_commit(SHA1));
+    m.fake.put_pull_request(CUSTOMER, PullRequest::open(PR + 1, SHA1));
+    let event = m.dispatch_event("infra-apply", CUSTOMER, SHA1, None);
+    let plan = m.run("repository_dispatch", &event, &["plan", "--env", "staging"]).run_async().await;
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let apply = m.run("repository_dispatch", &event, &["--json", "apply", "--env", "staging"]).run_async().await;
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+
+    let comments = m.fake.comments(CUSTOMER, PR);
+    assert_eq!(comments.len(), 1, "{comments:#?}");
+    let body = &comments[0].body;
+    assert!(body.starts_with("<!-- infra-manager:plan:staging -->\n### ✅ Applied to `staging`: 8 added"), "{body}");
+    assert!(body.contains("#### Outputs"), "{body}");
+    for name in apply.json()["outputs"].as_object().expect("outputs").keys() {
+        assert!(body.contains(&format!("| `{name}` |")), "{name} in {body}");
+    }
+    assert!(m.fake.comments(CUSTOMER, PR + 1).is_empty(), "not merged as the commit");
+    m.assert_clean();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn applying_one_pull_requests_plan_supersedes_a_sibling_pull_requests_plan() {
     require_terraform();

@@ -184,6 +184,10 @@ impl CodeHost for GithubHost {
     async fn finish_check(&self, repo: &CustomerId, id: u64, report: &CheckReport) -> Result<(), CodeHostError> {
         checks::finish(&self.api, repo, id, report).await
     }
+
+    async fn merged_pull_requests(&self, repo: &CustomerId, sha: &Sha) -> Result<Vec<u64>, CodeHostError> {
+        provenance::merged_as(&self.api, repo, sha).await
+    }
 }
 
 #[async_trait]

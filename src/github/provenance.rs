@@ -195,3 +195,27 @@ mod tests {
         assert_eq!(bounded(&"x".repeat(100)).len(), 64);
     }
 }
+
+/// One item of `GET /repos/{o}/{r}/commits/{sha}/pulls`.
+#[derive(Debug, Deserialize)]
+struct AssociatedPullJson {
+    number: u64,
+    #[serde(default)]
+    merge_commit_sha: Option<String>,
+}
+
+/// The PRs of `repo` that were merged as `sha` (GitHub also lists PRs whose head is the
+/// commit: those are not merged as it). At most the first page: a commit is merged by one PR.
+pub(crate) async fn merged_as(api: &Api, repo: &CustomerId, sha: &Sha) -> Result<Vec<u64>, CodeHostError> {
+    let call = Call::get(format!("{}/commits/{sha}/pulls", repo_path(repo)));
+    let reply = api.send(&call).await?;
+    if reply.status != StatusCode::OK {
+        return Err(refused(&call, &reply).into());
+    }
+    let pulls: Vec<AssociatedPullJson> = reply.json(&call)?;
+    Ok(pulls
+        .into_iter()
+        .filter(|p| p.merge_commit_sha.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(sha.as_str())))
+        .map(|p| p.number)
+        .collect())
+}

@@ -24,6 +24,7 @@ use super::verify::{self, Check, Lookup, Rebuilt, StateCheck, Stored, Verified};
 use super::{Deps, Request};
 use crate::error::CommandError;
 use crate::refusal::Refusal;
+use crate::report::comment;
 use crate::store::{PlanMeta, RunKind, Store, StoreError};
 use crate::terraform::TerraformError;
 
@@ -95,8 +96,38 @@ async fn steps(deps: &Deps<'_>, req: &Request) -> Result<Applied, CommandError> 
     };
     super::supersede::supersede_siblings(deps, req, jiff::Timestamp::now()).await;
     let health = check_health(deps, &outputs).await?;
+    let applied = applied(deps, req, verified, Some(health), outputs.public());
+    comment_applied(deps, req, &applied).await;
     // The status and the command's result say it; a log line would be a third copy.
-    Ok(applied(deps, req, verified, Some(health), outputs.public()))
+    Ok(applied)
+}
+
+/// The sticky comment of the PR merged as the applied commit becomes the apply's result:
+/// what was applied, the health check, the outputs. Best effort: the apply has happened,
+/// so a comment that can't be posted is a warning.
+async fn comment_applied(deps: &Deps<'_>, req: &Request, applied: &Applied) {
+    let customer = &req.target.customer;
+    let pulls = match deps.host.merged_pull_requests(customer, &req.sha).await {
+        Ok(pulls) => pulls,
+        Err(e) => return crate::output::log(&format!("warning: could not find the merged pull request: {e}")),
+    };
+    let m = &applied.meta;
+    let body = comment::applied_comment(&comment::AppliedComment {
+        environment: req.target.env.as_str(),
+        customer: &customer.to_string(),
+        sha: req.sha.as_str(),
+        plan_sha256: &m.plan_sha256,
+        counts: (m.add, m.change, m.destroy),
+        health: applied.health.as_ref().map(Health::status_line),
+        outputs: &applied.outputs,
+        run_url: deps.run_url.as_deref(),
+    });
+    let marker = comment::marker(req.target.env.as_str());
+    for pr in pulls {
+        if let Err(e) = deps.host.upsert_comment(customer, pr, &marker, &body).await {
+            crate::output::log(&format!("warning: could not update the comment on #{pr}: {e}"));
+        }
+    }
 }
 
 /// Polls the module's health check URL, or says why there is none to poll.

@@ -137,6 +137,56 @@ impl Warning {
     }
 }
 
+/// What the sticky comment says once its plan is applied.
+#[derive(Debug, Clone)]
+pub struct AppliedComment<'a> {
+    pub environment: &'a str,
+    pub customer: &'a str,
+    pub sha: &'a str,
+    pub plan_sha256: &'a str,
+    pub counts: (u32, u32, u32),
+    /// The health check's line (`healthy (HTTP 200 after 3 polls, 4.2 s)`).
+    pub health: Option<String>,
+    /// The outputs not marked sensitive (a v2 file's as `<component>_<output>`).
+    pub outputs: &'a std::collections::BTreeMap<String, serde_json::Value>,
+    pub run_url: Option<&'a str>,
+}
+
+/// The sticky comment after an apply: what was applied, the health check, and the
+/// outputs, never longer than [`MAX_COMMENT_CHARS`]. Output values are module output (so
+/// possibly customer text): code spans only.
+pub fn applied_comment(c: &AppliedComment<'_>) -> String {
+    let (add, change, destroy) = c.counts;
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", marker(c.environment));
+    let _ = writeln!(
+        out,
+        "### ✅ Applied to {}: {add} added, {change} changed, {destroy} destroyed\n",
+        code(c.environment)
+    );
+    let _ = writeln!(out, "| Customer | Environment | Commit | Plan digest |");
+    let _ = writeln!(out, "| --- | --- | --- | --- |");
+    let digest = format!("sha256:{}", prefix(c.plan_sha256, 12));
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} |\n",
+        code(c.customer),
+        code(c.environment),
+        code(prefix(c.sha, 7)),
+        code(&digest)
+    );
+    if let Some(health) = &c.health {
+        let _ = writeln!(out, "Health check: {}\n", code(health));
+    }
+    let tail = footer(c.run_url);
+    let rows: Vec<String> =
+        c.outputs.iter().map(|(name, value)| format!("| {} | {} |", code(name), code(&value.to_string()))).collect();
+    let budget = MAX_COMMENT_CHARS.saturating_sub(chars(&out) + chars(&tail));
+    out.push_str(&sections::table("#### Outputs", "| Output | Value |\n| --- | --- |", &rows, budget, c.run_url));
+    out.push_str(&tail);
+    bounded(out, &tail)
+}
+
 /// The comment for a plan, never longer than [`MAX_COMMENT_CHARS`]. An errored plan gets a
 /// failure comment with Terraform's diagnostics; it never reads "No changes".
 pub fn plan_comment(c: &PlanComment<'_>) -> String {

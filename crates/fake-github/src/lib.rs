@@ -363,6 +363,7 @@ mod tests {
             ("rate-limit/get", 200),
             ("users/get-authenticated", 200),
             ("pulls/get", 200),
+            ("repos/list-pull-requests-associated-with-commit", 200),
             ("repos/get-branch", 200),
             ("repos/compare-commits-with-basehead", 200),
             ("issues/list-for-repo", 200),

@@ -45,6 +45,7 @@ pub(crate) fn answer(state: &mut State, call: &Call<'_>) -> Response {
         "rate-limit/get" => rate_limit(call),
         "users/get-authenticated" => get_user(state, call),
         "pulls/get" => get_pull(state, call),
+        "repos/list-pull-requests-associated-with-commit" => pulls_of_commit(state, call),
         "repos/get-branch" => get_branch(state, call),
         "repos/compare-commits-with-basehead" => compare(state, call),
         "issues/list-for-repo" => issues::list(state, call),
@@ -561,6 +562,36 @@ fn get_pull(state: &mut State, call: &Call<'_>) -> Response {
         }
     }
     json_response(StatusCode::OK, &body)
+}
+
+/// `GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls`: the PRs whose head is the
+/// commit, or that were merged as it (GitHub's association), from GitHub's example item.
+fn pulls_of_commit(state: &mut State, call: &Call<'_>) -> Response {
+    let base = state.base_url.clone();
+    let Some(repo) = state.repo(&call.repo()) else { return not_found(call) };
+    let sha = call.param("commit_sha").to_owned();
+    let full = repo.full_name.clone();
+    let template = example(call, 200, None).get(0).cloned().unwrap_or_default();
+    let items: Vec<Value> = repo
+        .pulls
+        .values()
+        .filter(|pr| pr.head_sha == sha || pr.merge_commit_sha.as_deref() == Some(sha.as_str()))
+        .map(|pr| {
+            let mut item = template.clone();
+            rename_repo(&mut item, &base, &full);
+            set(&mut item, "/number", json!(pr.number));
+            set(&mut item, "/state", json!(pr.state));
+            set(&mut item, "/html_url", json!(format!("https://github.com/{full}/pull/{}", pr.number)));
+            set(&mut item, "/merge_commit_sha", json!(pr.merge_commit_sha));
+            set(&mut item, "/merged_at", if pr.merged { json!(clock::now_rfc3339()) } else { Value::Null });
+            set(&mut item, "/head/sha", json!(pr.head_sha));
+            set(&mut item, "/head/ref", json!(pr.head_ref));
+            set(&mut item, "/base/ref", json!(pr.base_ref));
+            set(&mut item, "/requested_teams", json!([]));
+            item
+        })
+        .collect();
+    json_response(StatusCode::OK, &json!(items))
 }
 
 /// `GET /repos/{owner}/{repo}/branches/{branch}`.

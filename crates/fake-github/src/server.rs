@@ -31,6 +31,7 @@ const IMPLEMENTED: &[&str] = &[
     "rate-limit/get",
     "users/get-authenticated",
     "pulls/get",
+    "repos/list-pull-requests-associated-with-commit",
     "repos/get-branch",
     "repos/compare-commits-with-basehead",
     "issues/list-for-repo",

@@ -66,7 +66,7 @@ impl Operation {
     fn matches(&self, segments: &[String]) -> Option<BTreeMap<String, String>> {
         let mut params = BTreeMap::new();
         let mut i = 0;
-        for segment in &self.segments {
+        for (k, segment) in self.segments.iter().enumerate() {
             match segment {
                 Segment::Literal(literal) => {
                     if segments.get(i) != Some(literal) {
@@ -79,12 +79,15 @@ impl Operation {
                     params.insert(name.clone(), value.clone());
                     i += 1;
                 }
+                // A multi-segment parameter takes what the segments after it leave
+                // (`/commits/{commit_sha}/pulls`: all but the last).
                 Segment::Rest(name) => {
-                    if i >= segments.len() {
+                    let end = segments.len().checked_sub(self.segments.len() - k - 1)?;
+                    if i >= end {
                         return None;
                     }
-                    params.insert(name.clone(), segments[i..].join("/"));
-                    i = segments.len();
+                    params.insert(name.clone(), segments[i..end].join("/"));
+                    i = end;
                 }
             }
         }

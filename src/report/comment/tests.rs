@@ -375,3 +375,28 @@ fn component_destroys_are_counted_per_component_removed_first() {
     let body = plan_comment(&PlanComment { warnings: &warnings, ..comment(&s, "", None) });
     insta::assert_snapshot!(body.lines().take(8).collect::<Vec<_>>().join("\n"));
 }
+
+/// Issue 12 item 6: the sticky comment once its plan is applied: counts, health, and the
+/// outputs as code spans (a value can't break out of its cell or the table).
+#[test]
+fn applied_comment_snapshot() {
+    let outputs: std::collections::BTreeMap<String, serde_json::Value> = [
+        ("web_vpc_id".to_owned(), serde_json::json!("vpc-0a1b2c3d")),
+        ("uploads_bucket_name".to_owned(), serde_json::json!("shop-uploads-staging")),
+        ("web_subnet_ids".to_owned(), serde_json::json!(["subnet-1", "subnet-2"])),
+        ("hostile".to_owned(), serde_json::json!("x` | <img src=x> |\n## y")),
+    ]
+    .into();
+    let body = applied_comment(&AppliedComment {
+        environment: "staging",
+        customer: "acme/webshop",
+        sha: "1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d",
+        plan_sha256: "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
+        counts: (12, 0, 0),
+        health: Some("healthy (HTTP 200 after 3 polls, 4.2 s)".to_owned()),
+        outputs: &outputs,
+        run_url: Some("https://github.com/provider/manager/actions/runs/1"),
+    });
+    assert_contained(&body, "<img src=x>");
+    insta::assert_snapshot!(body);
+}
