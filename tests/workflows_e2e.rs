@@ -18,6 +18,8 @@ const CUSTOMER: &str = "acme/webshop";
 const MANAGER: &str = "provider/manager";
 const PR: u64 = 7;
 const PR_HEAD: &str = "1111111111111111111111111111111111111111";
+/// The merge of [`PR`]: the head of the customer's default branch `main`.
+const MERGED: &str = "2222222222222222222222222222222222222222";
 /// The environments of the v1 customer file, all registered: one plan job each.
 const ENVIRONMENTS: [&str; 2] = ["production", "staging"];
 
@@ -101,6 +103,8 @@ impl World {
         let variables = std::fs::read_to_string(v1_variables()).expect("the v1 customer file");
         fake.put_file(CUSTOMER, PR_HEAD, "infra/variables.yml", &variables);
         fake.put_pull_request(CUSTOMER, PullRequest::open(PR, PR_HEAD));
+        fake.put_file(CUSTOMER, MERGED, "infra/variables.yml", &variables);
+        fake.set_branch(CUSTOMER, "main", MERGED);
 
         let world = Self { dir, fake };
         let manager = world.manager();
@@ -191,6 +195,8 @@ impl World {
             .env_clear()
             .env("PATH", path)
             .env("HOME", &home)
+            // act would otherwise ask GitHub for a newer release of itself.
+            .env("ACT_DISABLE_VERSION_CHECK", "1")
             .arg(event_name)
             .args(["-W", workflow, "-e"])
             .arg(&event_file)
@@ -285,6 +291,16 @@ fn pull_request_event() -> Value {
     event
 }
 
+/// GitHub's `push` example, for [`MERGED`] pushed to [`CUSTOMER`]'s default branch.
+fn push_event() -> Value {
+    let mut event = fake_github::example_event("push.0.json");
+    event["ref"] = json!("refs/heads/main");
+    event["after"] = json!(MERGED);
+    event["repository"]["default_branch"] = json!("main");
+    event["repository"]["full_name"] = json!(CUSTOMER);
+    event
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pull_request_becomes_statuses_and_one_sticky_comment_through_the_real_workflows() {
     let world = World::new().await;
@@ -315,5 +331,32 @@ async fn a_pull_request_becomes_statuses_and_one_sticky_comment_through_the_real
     assert_eq!(world.plan_comments(), comments, "still one sticky comment per environment");
     let edits = world.fake.requests().into_iter().filter(|r| r.method == "PATCH" && r.path.contains("/comments/"));
     assert_eq!(edits.count(), ENVIRONMENTS.len(), "the second run edits each comment");
+    world.assert_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_to_the_default_branch_is_planned_and_applied_through_the_real_workflows() {
+    let world = World::new().await;
+
+    let sent = world.customer_workflow("push", &push_event()).await;
+    assert_eq!(
+        sent,
+        json!({"event_type": "infra-apply", "client_payload": {
+            "repository": CUSTOMER, "sha": MERGED, "ref": "refs/heads/main",
+            "pull_request": null, "event": "push"
+        }})
+    );
+
+    let apply = world.manager_workflow(".github/workflows/infra-apply.yml", &sent).await;
+    assert_eq!(apply.code, 0, "act (infra-apply):\n{}\n{}", apply.stdout, apply.stderr);
+    for env in ENVIRONMENTS {
+        // The plan job's statuses, then the apply job's.
+        assert_eq!(world.states(MERGED, env), ["pending", "success", "pending", "success"], "{env}:\n{}", apply.stdout);
+        let context = format!("infra/terraform-deploy/{env}");
+        let last = world.fake.statuses(CUSTOMER, MERGED).into_iter().rfind(|s| s.context == context).expect("status");
+        let description = last.description.unwrap_or_default();
+        assert!(description.starts_with("Applied: 8 added"), "{env}: {description}");
+    }
+    assert!(world.plan_comments().is_empty(), "a push has no pull request to comment on");
     world.assert_clean();
 }
