@@ -319,6 +319,12 @@ async fn a_pull_request_becomes_statuses_and_one_sticky_comment_through_the_real
     for env in ENVIRONMENTS {
         assert_eq!(world.states(PR_HEAD, env), ["pending", "success"], "{env}:\n{}", plan.stdout);
     }
+    // Linked to the manager's run, as the runner describes it (act: run 1 of `origin`).
+    let links: Vec<Option<String>> = world.fake.statuses(CUSTOMER, PR_HEAD).into_iter().map(|s| s.target_url).collect();
+    assert!(
+        links.iter().all(|l| l.as_deref() == Some("https://github.com/provider/manager/actions/runs/1")),
+        "{links:?}"
+    );
     let comments = world.plan_comments();
     assert_eq!(comments.iter().map(|(env, _)| env.as_str()).collect::<Vec<_>>(), ENVIRONMENTS, "{comments:#?}");
 
