@@ -56,7 +56,7 @@ const OUTPUTS: [&str; 7] = [
 
 /// Outputs passed through only when the module declares them (`output "<name>"` in one of
 /// its top-level `.tf` files): the health check after an apply reads them.
-const OPTIONAL_OUTPUTS: [&str; 2] = ["health_check_url", "health_check_status"];
+pub(crate) const OPTIONAL_OUTPUTS: [&str; 2] = ["health_check_url", "health_check_status"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {

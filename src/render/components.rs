@@ -134,6 +134,13 @@ fn root_module(calls: &[Call<'_>], backend: &Backend) -> Value {
             outputs.insert(format!("{}_{output}", call.name), json!({ "value": value }));
         }
     }
+    // The environment's health check (polled after an apply) is the first component, in file
+    // order, whose module declares one: its outputs under the names the check reads.
+    if let Some(call) = calls.iter().find(|c| c.outputs.iter().any(|o| o == super::OPTIONAL_OUTPUTS[0])) {
+        for name in super::OPTIONAL_OUTPUTS.into_iter().filter(|n| call.outputs.iter().any(|o| o == n)) {
+            outputs.insert(name.to_owned(), json!({ "value": format!("${{module.{}.{name}}}", call.name) }));
+        }
+    }
     let mut root = Map::new();
     root.insert(
         "//".into(),

@@ -107,3 +107,32 @@ fn a_missing_module_is_named() {
         render_v2(&customer, "acme/shop", &env, &catalog, Path::new("/m"), &local_backend()).expect_err("missing");
     assert_eq!(err.to_string(), "module `catalog/nowhere` not found at `/m/catalog/nowhere`");
 }
+
+/// The environment's health check is the first component (file order) whose module
+/// declares `health_check_url`: its outputs are passed through under the names the check
+/// after an apply reads, beside their `<component>_` copies.
+#[test]
+fn the_first_component_with_a_health_check_is_the_environments() {
+    let ty = |name: &str| ComponentType {
+        name: name.to_owned(),
+        module: format!("catalog/{name}"),
+        description: String::new(),
+        protect_destroy: false,
+        inputs: Vec::new(),
+    };
+    fn call<'a>(name: &'a str, ty: &'a ComponentType, outputs: &[&str]) -> Call<'a> {
+        Call { name, ty, inputs: BTreeMap::new(), outputs: outputs.iter().map(|o| (*o).to_owned()).collect() }
+    }
+    let (queue, app) = (ty("queue"), ty("app"));
+    let calls = [
+        call("jobs", &queue, &["queue_name"]),
+        call("web", &app, &["health_check_url", "health_check_status"]),
+        call("api", &app, &["health_check_url"]),
+    ];
+    let root = root_module(&calls, &local_backend());
+    assert_eq!(root["output"]["health_check_url"]["value"], "${module.web.health_check_url}");
+    assert_eq!(root["output"]["health_check_status"]["value"], "${module.web.health_check_status}");
+    assert_eq!(root["output"]["api_health_check_url"]["value"], "${module.api.health_check_url}");
+    let none = root_module(&calls[..1], &local_backend());
+    assert!(none["output"].get("health_check_url").is_none());
+}
