@@ -14,6 +14,7 @@ use crate::event::EventError;
 use crate::github::{GithubError, TokenError};
 use crate::identity::{NameError, ShaError};
 use crate::pipeline::health::HealthError;
+use crate::pipeline::retry::RetryError;
 use crate::refusal::Refusal;
 use crate::render::RenderError;
 use crate::store::StoreError;
@@ -93,6 +94,9 @@ pub enum CommandError {
     /// The apply went through, but the service did not answer its health check as expected.
     #[error(transparent)]
     Health(#[from] crate::pipeline::health::HealthError),
+    /// An apply retried, or stopped from retrying, without applying.
+    #[error(transparent)]
+    Retry(#[from] RetryError),
     /// Any of the above, about one target (its customer, environment and commit).
     #[error("{error}")]
     Target { subject: Subject, error: Box<CommandError> },
@@ -155,6 +159,14 @@ impl CommandError {
         }
     }
 
+    /// Why an apply's retries stopped, when they did.
+    pub fn retry(&self) -> Option<&RetryError> {
+        match self.root() {
+            Self::Retry(e) => Some(e),
+            _ => None,
+        }
+    }
+
     /// The target this error is about, when it is about one.
     pub fn subject(&self) -> Option<&Subject> {
         match self {
@@ -184,21 +196,11 @@ impl CommandError {
             Self::Event(_) => Some(
                 "the manager workflows run on `repository_dispatch` events sent by `infra-manager dispatch`".to_owned(),
             ),
-            Self::Terraform(TerraformError::NotFound { .. }) => Some(
-                "install Terraform or OpenTofu (`scripts/tools.sh` installs one), or set INFRA_MANAGER_TERRAFORM to its path"
-                    .to_owned(),
-            ),
-            Self::Terraform(TerraformError::Locked { .. }) => Some(
-                "another run holds the lock; wait for it to finish and try again (a lock whose run is gone: `infra-manager locks list`, then `locks release`)"
-                    .to_owned(),
-            ),
-            Self::Terraform(TerraformError::Cancelled { .. }) => {
-                Some("nothing was left half-done: Terraform stopped and released its lock; run it again".to_owned())
+            Self::Terraform(e) | Self::Retry(RetryError::Stopped { last: e, .. }) => terraform_hint(e),
+            Self::Retry(e) => e.hint(),
+            Self::Config(ConfigError::Read { .. }) => {
+                Some("pass the manager configuration as `--config PATH`".to_owned())
             }
-            Self::Terraform(TerraformError::StalePlan { .. }) => {
-                Some("run `infra-manager plan` again, review it, then apply".to_owned())
-            }
-            Self::Config(ConfigError::Read { .. }) => Some("pass the manager configuration as `--config PATH`".to_owned()),
             Self::Store(e) => e.hint().map(str::to_owned),
             Self::Health(e) => Some(e.hint()),
             _ => None,
@@ -230,9 +232,9 @@ impl CommandError {
             Self::Terraform(TerraformError::Cancelled { .. }) | Self::Health(HealthError::Cancelled { .. }) => {
                 Status::Cancelled
             }
-            Self::Lock(_) | Self::Terraform(TerraformError::Locked { .. } | TerraformError::StalePlan { .. }) => {
-                Status::Refused
-            }
+            Self::Lock(_)
+            | Self::Terraform(TerraformError::Locked { .. } | TerraformError::StalePlan { .. })
+            | Self::Retry(RetryError::Stopped { last: TerraformError::Locked { .. }, .. }) => Status::Refused,
             _ => Status::Failed,
         }
     }
@@ -288,6 +290,27 @@ impl CommandError {
             }
         }
         out
+    }
+}
+
+/// What to do about a Terraform failure, when there is something to say.
+fn terraform_hint(error: &TerraformError) -> Option<String> {
+    match error {
+            TerraformError::NotFound { .. } => Some(
+                "install Terraform or OpenTofu (`scripts/tools.sh` installs one), or set INFRA_MANAGER_TERRAFORM to its path"
+                    .to_owned(),
+            ),
+            TerraformError::Locked { .. } => Some(
+                "another run holds the lock; wait for it to finish and try again (a lock whose run is gone: `infra-manager locks list`, then `locks release`)"
+                    .to_owned(),
+            ),
+            TerraformError::Cancelled { .. } => {
+                Some("nothing was left half-done: Terraform stopped and released its lock; run it again".to_owned())
+            }
+            TerraformError::StalePlan { .. } => {
+                Some("run `infra-manager plan` again, review it, then apply".to_owned())
+            }
+        _ => None,
     }
 }
 
