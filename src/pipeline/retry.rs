@@ -116,7 +116,7 @@ pub enum RetryError {
     Stopped { attempts: Vec<Attempt>, last: TerraformError },
     /// A transient failure changed the state: the reviewed plan no longer describes the
     /// change, so applying it again is not the change reviewers approved.
-    #[error("apply failed and changed the state, so the reviewed plan no longer applies: re-plan needed ({})\n{last}", line(.attempts))]
+    #[error("apply failed and changed the state, so the stored plan no longer applies: re-plan needed ({})\n{last}", line(.attempts))]
     ReplanNeeded { attempts: Vec<Attempt>, last: TerraformError },
 }
 
