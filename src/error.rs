@@ -216,9 +216,9 @@ impl CommandError {
             | Self::Event(_)
             | Self::Config(ConfigError::Invalid(_)) => ExitStatus::Usage,
             Self::Refused(refusal) => refusal.exit_status(),
-            Self::Terraform(TerraformError::Cancelled { .. }) | Self::Health(HealthError::Cancelled { .. }) => {
-                ExitStatus::Cancelled
-            }
+            Self::Terraform(TerraformError::Cancelled { .. })
+            | Self::Retry(RetryError::Stopped { last: TerraformError::Cancelled { .. }, .. })
+            | Self::Health(HealthError::Cancelled { .. }) => ExitStatus::Cancelled,
             _ => ExitStatus::Failure,
         }
     }
@@ -229,9 +229,9 @@ impl CommandError {
             Self::Invalid(_) | Self::Config(ConfigError::Invalid(_)) => Status::Invalid,
             Self::Usage { .. } | Self::Refused(_) | Self::Settings(_) | Self::Event(_) => Status::Refused,
             Self::Lock(LockError::Store(_)) => Status::Failed,
-            Self::Terraform(TerraformError::Cancelled { .. }) | Self::Health(HealthError::Cancelled { .. }) => {
-                Status::Cancelled
-            }
+            Self::Terraform(TerraformError::Cancelled { .. })
+            | Self::Retry(RetryError::Stopped { last: TerraformError::Cancelled { .. }, .. })
+            | Self::Health(HealthError::Cancelled { .. }) => Status::Cancelled,
             Self::Lock(_)
             | Self::Terraform(TerraformError::Locked { .. } | TerraformError::StalePlan { .. })
             | Self::Retry(RetryError::Stopped { last: TerraformError::Locked { .. }, .. }) => Status::Refused,
@@ -340,6 +340,22 @@ impl From<&Diagnostic> for ErrorItem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retries_that_stopped_end_as_their_last_failure() {
+        use crate::pipeline::retry::Attempt;
+        let stopped = |last: TerraformError| {
+            let attempts = vec![Attempt::failed(1, 3, &last), Attempt::failed(2, 3, &last)];
+            CommandError::from(RetryError::Stopped { attempts, last })
+        };
+        let cancelled = stopped(TerraformError::Cancelled { step: "apply", reason: "received SIGTERM".into() });
+        assert_eq!((cancelled.exit_status(), cancelled.status()), (ExitStatus::Cancelled, Status::Cancelled));
+        let locked = stopped(TerraformError::Locked { waited_secs: 120, details: vec![] });
+        assert_eq!((locked.exit_status(), locked.status()), (ExitStatus::Failure, Status::Refused));
+        assert!(locked.hint().is_some_and(|h| h.contains("another run holds the lock")));
+        let failed = stopped(TerraformError::Failed { step: "apply", code: 1, details: vec![], transient: None });
+        assert_eq!((failed.exit_status(), failed.status(), failed.hint()), (ExitStatus::Failure, Status::Failed, None));
+    }
 
     #[test]
     fn exit_codes_are_decided_in_one_place() {

@@ -111,7 +111,8 @@ pub async fn backoff(policy: &RetryConfig, attempts: &mut [Attempt], cancel: &Ca
 /// Why an apply that was, or could have been, retried stopped without applying.
 #[derive(Debug, thiserror::Error)]
 pub enum RetryError {
-    /// Every attempt allowed failed, or a later one failed for a deterministic reason.
+    /// Every attempt allowed failed, or a later one failed for a deterministic reason (or
+    /// was cancelled): its status, exit code and hint are the last failure's.
     #[error("apply failed: {}\n{last}", line(.attempts))]
     Stopped { attempts: Vec<Attempt>, last: TerraformError },
     /// A transient failure changed the state: the reviewed plan no longer describes the
