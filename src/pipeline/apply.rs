@@ -11,6 +11,9 @@
 //! announced, and the state is checked by Terraform itself, which refuses a saved plan whose
 //! prior state is not the current one (turned into the same [`Refusal::StaleState`] a dry
 //! run gives). A dry run reads the state (`state pull`) to report every check.
+//!
+//! A transient failure is tried again, within `retry.attempts` ([`super::retry`]), only
+//! while the state is as the plan found it (see `steps`).
 
 use std::collections::BTreeMap;
 
@@ -92,10 +95,7 @@ pub async fn apply(deps: &Deps<'_>, req: &Request, mode: Mode) -> Result<Applied
             let (_, verified) = verified(deps, req, mode).await?;
             Ok(applied(deps, req, verified, None, BTreeMap::new(), Vec::new()))
         }
-        Mode::Apply => {
-            let frame = Frame { kind: RunKind::Apply, pending: Some("Applying the stored plan…".to_owned()) };
-            framed(deps, frame, req, steps(deps, req, Vec::new())).await
-        }
+        Mode::Apply => framed_steps(deps, req, Vec::new()).await,
     }
 }
 
@@ -104,6 +104,10 @@ pub async fn apply(deps: &Deps<'_>, req: &Request, mode: Mode) -> Result<Applied
 /// and the attempts count on.
 pub async fn apply_again(deps: &Deps<'_>, req: &Request, earlier: Vec<Attempt>) -> Result<Applied, CommandError> {
     super::admit::admit(deps.config, &req.target)?;
+    framed_steps(deps, req, earlier).await
+}
+
+async fn framed_steps(deps: &Deps<'_>, req: &Request, earlier: Vec<Attempt>) -> Result<Applied, CommandError> {
     let frame = Frame { kind: RunKind::Apply, pending: Some("Applying the stored plan…".to_owned()) };
     framed(deps, frame, req, steps(deps, req, earlier)).await
 }
