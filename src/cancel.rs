@@ -39,6 +39,15 @@ impl Cancel {
         self.token.cancelled().await;
     }
 
+    /// Waits `wait`, or less if the run is asked to stop meanwhile: `false` then.
+    pub async fn sleep(&self, wait: Duration) -> bool {
+        tokio::select! {
+            biased;
+            () = self.cancelled() => false,
+            () = tokio::time::sleep(wait) => true,
+        }
+    }
+
     /// Why the run was asked to stop (`received SIGTERM`, `the run took longer than 1h`).
     pub fn reason(&self) -> String {
         self.reason.get().cloned().unwrap_or_else(|| "cancelled".to_owned())

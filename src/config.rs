@@ -64,6 +64,26 @@ impl Default for HealthConfig {
     }
 }
 
+/// Retries of an apply that failed for a transient reason (`retry:`): how many attempts in
+/// all, and the waits between them (see [`crate::pipeline::retry`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryConfig {
+    /// Attempts in all, the first included: 1 never retries.
+    pub attempts: u32,
+    /// The wait before the second attempt; each later wait doubles, up to `max_backoff`.
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+/// The most attempts `retry.attempts` allows: a failure that outlasts that many is not passing.
+pub const MAX_ATTEMPTS: u32 = 10;
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self { attempts: 3, backoff: Duration::from_secs(10), max_backoff: Duration::from_secs(120) }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateConfig {
     pub backend: BackendKind,
@@ -108,6 +128,7 @@ pub struct Config {
     pub terraform: TerraformConfig,
     pub state: StateConfig,
     pub health: HealthConfig,
+    pub retry: RetryConfig,
     /// In file order.
     pub environments: Vec<(EnvName, EnvironmentConfig)>,
     pub tiers: BTreeMap<String, Tier>,
@@ -158,6 +179,7 @@ impl Config {
                 local_dir: base.join(".infra-manager"),
             },
             health: HealthConfig::default(),
+            retry: RetryConfig::default(),
             environments: vec![
                 (env("staging"), EnvironmentConfig { auto_apply: true }),
                 (env("production"), EnvironmentConfig { auto_apply: false }),
@@ -197,13 +219,14 @@ impl Config {
             c.unknown_keys(
                 "",
                 entries,
-                &["terraform", "state", "health", "environments", "tiers", "customers", "oidc", "catalog"],
+                &["terraform", "state", "health", "retry", "environments", "tiers", "customers", "oidc", "catalog"],
             );
             for (key, node) in entries {
                 match key.name.as_str() {
                     "terraform" => read_terraform(&mut c, node, base, &mut config.terraform),
                     "state" => read_state(&mut c, node, base, &mut config.state),
                     "health" => read_health(&mut c, node, &mut config.health),
+                    "retry" => read_retry(&mut c, node, &mut config.retry),
                     "environments" => config.environments = read_environments(&mut c, node),
                     "tiers" => config.tiers = read_tiers(&mut c, node),
                     "customers" => customers = read_customers(&mut c, node),
@@ -439,6 +462,30 @@ fn read_health(c: &mut Checker, node: &Node, h: &mut HealthConfig) {
         // A zero wait would poll in a busy loop, a zero request bound would never get an answer.
         if key.name != "timeout" && target.is_zero() {
             c.error(value.pos, format!("`{path}` must be longer than zero"), Some("write e.g. `2s`".into()));
+        }
+    }
+}
+
+fn read_retry(c: &mut Checker, node: &Node, r: &mut RetryConfig) {
+    let Some(entries) = c.map("retry", node) else { return };
+    c.unknown_keys("retry", entries, &["attempts", "backoff", "max_backoff"]);
+    for (key, value) in entries {
+        let path = format!("retry.{}", key.name);
+        match key.name.as_str() {
+            "attempts" => match c.int(&path, value).map(u32::try_from) {
+                Some(Ok(n)) if (1..=MAX_ATTEMPTS).contains(&n) => r.attempts = n,
+                Some(_) => c.error(
+                    value.pos,
+                    format!("`{path}` must be between 1 and {MAX_ATTEMPTS}"),
+                    Some("write e.g. `3` (1: never retry)".into()),
+                ),
+                None => {}
+            },
+            "backoff" | "max_backoff" => {
+                let target = if key.name == "backoff" { &mut r.backoff } else { &mut r.max_backoff };
+                read_duration(c, &path, value, target);
+            }
+            _ => {}
         }
     }
 }
@@ -774,6 +821,29 @@ customers:
             messages[1].contains("6:16: `customers[0].expires_at.staging` is not a date or time: `soon`"),
             "{messages:?}"
         );
+    }
+
+    #[test]
+    fn retries_default_to_three_attempts_and_are_bounded() {
+        let config = Config::parse("infra-manager.yml", "", Path::new(".")).expect("valid");
+        assert_eq!(
+            config.retry,
+            RetryConfig { attempts: 3, backoff: Duration::from_secs(10), max_backoff: Duration::from_secs(120) }
+        );
+        let text = "retry:\n  attempts: 1\n  backoff: 200ms\n  max_backoff: 1s\n";
+        let config = Config::parse("infra-manager.yml", text, Path::new(".")).expect("valid");
+        assert_eq!(
+            config.retry,
+            RetryConfig { attempts: 1, backoff: Duration::from_millis(200), max_backoff: Duration::from_secs(1) }
+        );
+        let err = Config::parse("infra-manager.yml", "retry:\n  attempts: 11\n  backof: 1s\n", Path::new("."))
+            .expect_err("invalid");
+        let lines: Vec<String> = err.0.iter().map(|d| format!("{}:{} {}", d.line, d.column, d.message)).collect();
+        assert_eq!(lines, ["3:3 unknown key `backof` in `retry`", "2:13 `retry.attempts` must be between 1 and 10"]);
+        for zero in ["0", "-1"] {
+            let text = format!("retry:\n  attempts: {zero}\n");
+            assert!(Config::parse("infra-manager.yml", &text, Path::new(".")).is_err(), "{zero}");
+        }
     }
 
     #[test]

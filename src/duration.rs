@@ -13,9 +13,24 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     Duration::try_from(signed).map_err(|_| format!("`{text}` is negative"))
 }
 
+/// Exponential backoff: `first`, then each wait twice the one before, never more than
+/// `max` (nor less than `first`). The schedule the health check polls on and apply retries
+/// wait on.
+pub fn doubling(first: Duration, max: Duration) -> impl Iterator<Item = Duration> {
+    let max = max.max(first);
+    std::iter::successors(Some(first.min(max)), move |d| Some(d.saturating_mul(2).min(max)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn doubling_doubles_up_to_its_bound() {
+        let s = |n| Duration::from_secs(n);
+        assert_eq!(doubling(s(1), s(5)).take(5).collect::<Vec<_>>(), [s(1), s(2), s(4), s(5), s(5)]);
+        assert_eq!(doubling(s(3), s(1)).take(2).collect::<Vec<_>>(), [s(3), s(3)], "a bound below the first");
+    }
 
     #[test]
     fn durations_parse_in_friendly_and_iso_forms() {

@@ -14,6 +14,7 @@ use crate::event::EventError;
 use crate::github::{GithubError, TokenError};
 use crate::identity::{NameError, ShaError};
 use crate::pipeline::health::HealthError;
+use crate::pipeline::retry::RetryError;
 use crate::refusal::Refusal;
 use crate::render::RenderError;
 use crate::store::StoreError;
@@ -93,6 +94,9 @@ pub enum CommandError {
     /// The apply went through, but the service did not answer its health check as expected.
     #[error(transparent)]
     Health(#[from] crate::pipeline::health::HealthError),
+    /// An apply retried, or stopped from retrying, without applying.
+    #[error(transparent)]
+    Retry(#[from] RetryError),
     /// Any of the above, about one target (its customer, environment and commit).
     #[error("{error}")]
     Target { subject: Subject, error: Box<CommandError> },
@@ -155,6 +159,14 @@ impl CommandError {
         }
     }
 
+    /// Why an apply's retries stopped, when they did.
+    pub fn retry(&self) -> Option<&RetryError> {
+        match self.root() {
+            Self::Retry(e) => Some(e),
+            _ => None,
+        }
+    }
+
     /// The target this error is about, when it is about one.
     pub fn subject(&self) -> Option<&Subject> {
         match self {
@@ -184,21 +196,11 @@ impl CommandError {
             Self::Event(_) => Some(
                 "the manager workflows run on `repository_dispatch` events sent by `infra-manager dispatch`".to_owned(),
             ),
-            Self::Terraform(TerraformError::NotFound { .. }) => Some(
-                "install Terraform or OpenTofu (`scripts/tools.sh` installs one), or set INFRA_MANAGER_TERRAFORM to its path"
-                    .to_owned(),
-            ),
-            Self::Terraform(TerraformError::Locked { .. }) => Some(
-                "another run holds the lock; wait for it to finish and try again (a lock whose run is gone: `infra-manager locks list`, then `locks release`)"
-                    .to_owned(),
-            ),
-            Self::Terraform(TerraformError::Cancelled { .. }) => {
-                Some("nothing was left half-done: Terraform stopped and released its lock; run it again".to_owned())
+            Self::Terraform(e) | Self::Retry(RetryError::Stopped { last: e, .. }) => terraform_hint(e),
+            Self::Retry(e) => e.hint(),
+            Self::Config(ConfigError::Read { .. }) => {
+                Some("pass the manager configuration as `--config PATH`".to_owned())
             }
-            Self::Terraform(TerraformError::StalePlan { .. }) => {
-                Some("run `infra-manager plan` again, review it, then apply".to_owned())
-            }
-            Self::Config(ConfigError::Read { .. }) => Some("pass the manager configuration as `--config PATH`".to_owned()),
             Self::Store(e) => e.hint().map(str::to_owned),
             Self::Health(e) => Some(e.hint()),
             _ => None,
@@ -214,9 +216,9 @@ impl CommandError {
             | Self::Event(_)
             | Self::Config(ConfigError::Invalid(_)) => ExitStatus::Usage,
             Self::Refused(refusal) => refusal.exit_status(),
-            Self::Terraform(TerraformError::Cancelled { .. }) | Self::Health(HealthError::Cancelled { .. }) => {
-                ExitStatus::Cancelled
-            }
+            Self::Terraform(TerraformError::Cancelled { .. })
+            | Self::Retry(RetryError::Stopped { last: TerraformError::Cancelled { .. }, .. })
+            | Self::Health(HealthError::Cancelled { .. }) => ExitStatus::Cancelled,
             _ => ExitStatus::Failure,
         }
     }
@@ -227,12 +229,12 @@ impl CommandError {
             Self::Invalid(_) | Self::Config(ConfigError::Invalid(_)) => Status::Invalid,
             Self::Usage { .. } | Self::Refused(_) | Self::Settings(_) | Self::Event(_) => Status::Refused,
             Self::Lock(LockError::Store(_)) => Status::Failed,
-            Self::Terraform(TerraformError::Cancelled { .. }) | Self::Health(HealthError::Cancelled { .. }) => {
-                Status::Cancelled
-            }
-            Self::Lock(_) | Self::Terraform(TerraformError::Locked { .. } | TerraformError::StalePlan { .. }) => {
-                Status::Refused
-            }
+            Self::Terraform(TerraformError::Cancelled { .. })
+            | Self::Retry(RetryError::Stopped { last: TerraformError::Cancelled { .. }, .. })
+            | Self::Health(HealthError::Cancelled { .. }) => Status::Cancelled,
+            Self::Lock(_)
+            | Self::Terraform(TerraformError::Locked { .. } | TerraformError::StalePlan { .. })
+            | Self::Retry(RetryError::Stopped { last: TerraformError::Locked { .. }, .. }) => Status::Refused,
             _ => Status::Failed,
         }
     }
@@ -291,6 +293,27 @@ impl CommandError {
     }
 }
 
+/// What to do about a Terraform failure, when there is something to say.
+fn terraform_hint(error: &TerraformError) -> Option<String> {
+    match error {
+            TerraformError::NotFound { .. } => Some(
+                "install Terraform or OpenTofu (`scripts/tools.sh` installs one), or set INFRA_MANAGER_TERRAFORM to its path"
+                    .to_owned(),
+            ),
+            TerraformError::Locked { .. } => Some(
+                "another run holds the lock; wait for it to finish and try again (a lock whose run is gone: `infra-manager locks list`, then `locks release`)"
+                    .to_owned(),
+            ),
+            TerraformError::Cancelled { .. } => {
+                Some("nothing was left half-done: Terraform stopped and released its lock; run it again".to_owned())
+            }
+            TerraformError::StalePlan { .. } => {
+                Some("run `infra-manager plan` again, review it, then apply".to_owned())
+            }
+        _ => None,
+    }
+}
+
 /// One error in the `--json` result: a place in a file when there is one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ErrorItem {
@@ -317,6 +340,22 @@ impl From<&Diagnostic> for ErrorItem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retries_that_stopped_end_as_their_last_failure() {
+        use crate::pipeline::retry::Attempt;
+        let stopped = |last: TerraformError| {
+            let attempts = vec![Attempt::failed(1, 3, &last), Attempt::failed(2, 3, &last)];
+            CommandError::from(RetryError::Stopped { attempts, last })
+        };
+        let cancelled = stopped(TerraformError::Cancelled { step: "apply", reason: "received SIGTERM".into() });
+        assert_eq!((cancelled.exit_status(), cancelled.status()), (ExitStatus::Cancelled, Status::Cancelled));
+        let locked = stopped(TerraformError::Locked { waited_secs: 120, details: vec![] });
+        assert_eq!((locked.exit_status(), locked.status()), (ExitStatus::Failure, Status::Refused));
+        assert!(locked.hint().is_some_and(|h| h.contains("another run holds the lock")));
+        let failed = stopped(TerraformError::Failed { step: "apply", code: 1, details: vec![], transient: None });
+        assert_eq!((failed.exit_status(), failed.status(), failed.hint()), (ExitStatus::Failure, Status::Failed, None));
+    }
 
     #[test]
     fn exit_codes_are_decided_in_one_place() {

@@ -15,6 +15,7 @@ use crate::error::CommandError;
 use crate::pipeline::Request;
 use crate::pipeline::apply::{Applied, Mode, apply};
 use crate::pipeline::health::Health;
+use crate::pipeline::retry::Attempt;
 use crate::pipeline::verify::Check;
 use crate::report::prefix;
 
@@ -35,6 +36,9 @@ pub struct ApplyOutcome {
     /// Not with `--dry-run`: the outputs not marked sensitive.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub outputs: BTreeMap<String, Value>,
+    /// Not with `--dry-run`: each attempt at the apply, the last the one that applied.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
 }
 
 impl fmt::Display for ApplyOutcome {
@@ -72,8 +76,12 @@ impl ApplyOutcome {
     /// job summary names it, escaped.
     fn headline(&self) -> String {
         let r = &self.result;
+        let after = match self.attempts.len() {
+            0 | 1 => String::new(),
+            n => format!(" after {n} attempts"),
+        };
         let line = format!(
-            "Applied plan sha256:{} to {} ({}): {} added, {} changed, {} destroyed",
+            "Applied plan sha256:{} to {} ({}){after}: {} added, {} changed, {} destroyed",
             r.plan_sha256.as_deref().map_or("", |s| prefix(s, 12)),
             r.customer.as_deref().unwrap_or_default(),
             r.environment.as_deref().unwrap_or_default(),
@@ -145,15 +153,21 @@ fn outcome(req: &Request, applied: Applied, mode: Mode) -> ApplyOutcome {
         ..TargetResult::from(&target::subject(req))
     };
     match mode {
-        Mode::Apply => {
-            ApplyOutcome { result, dry_run: None, checks: None, health: applied.health, outputs: applied.outputs }
-        }
+        Mode::Apply => ApplyOutcome {
+            result,
+            dry_run: None,
+            checks: None,
+            health: applied.health,
+            outputs: applied.outputs,
+            attempts: applied.attempts,
+        },
         Mode::DryRun => ApplyOutcome {
             result,
             dry_run: Some(true),
             checks: Some(applied.checks),
             health: None,
             outputs: BTreeMap::new(),
+            attempts: Vec::new(),
         },
     }
 }

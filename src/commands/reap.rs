@@ -16,8 +16,9 @@ use crate::error::{CommandError, ExitStatus};
 use crate::fleet;
 use crate::identity::{Sha, Target};
 use crate::local_host::LocalHost;
-use crate::pipeline::apply::{Mode, apply};
+use crate::pipeline::apply::apply_again;
 use crate::pipeline::plan::plan_with;
+use crate::pipeline::retry::{self, Attempt, RetryError};
 use crate::pipeline::{Deps, Request, last_applied};
 use crate::report::markdown::code;
 use crate::report::{name_of, prefix, truncate_chars};
@@ -48,6 +49,9 @@ pub struct Reaped {
     pub result: ReapState,
     pub destroyed: Option<u32>,
     pub message: Option<String>,
+    /// Each attempt at the destroy's apply, when one was made.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
 }
 
 #[derive(Debug, Serialize)]
@@ -170,6 +174,7 @@ async fn reap_one(deps: &Deps<'_>, target: &Target, expires_at: String, dry_run:
         result: ReapState::NeverApplied,
         destroyed: None,
         message: None,
+        attempts: Vec::new(),
     };
     match destroy(deps, target, dry_run, &mut reaped).await {
         Ok(state) => reaped.result = state,
@@ -190,12 +195,33 @@ async fn destroy(deps: &Deps<'_>, target: &Target, dry_run: bool, out: &mut Reap
         return Ok(ReapState::WouldReap);
     }
     let req = Request { target: target.clone(), sha, pull_request: None };
-    // No reviewer reads this plan: counts only (`init` and `plan`, no `show`).
-    let planned = plan_with(deps, &req, PlanKind::Destroy, PlanDetail::Counts).await?;
-    if !planned.summary.has_changes() {
-        return Ok(ReapState::AlreadyEmpty);
+    // A transient failure that moved the state is retried here, with a new destroy plan (no
+    // reviewer approved the old one: the expiry is the approval); the apply retries the
+    // same plan itself while the state is unchanged.
+    let mut earlier = Vec::new();
+    loop {
+        // No reviewer reads this plan: counts only (`init` and `plan`, no `show`).
+        let planned = plan_with(deps, &req, PlanKind::Destroy, PlanDetail::Counts).await?;
+        if !planned.summary.has_changes() {
+            return Ok(ReapState::AlreadyEmpty);
+        }
+        match apply_again(deps, &req, earlier).await {
+            Ok(applied) => {
+                out.destroyed = Some(applied.meta.destroy);
+                out.attempts = applied.attempts;
+                return Ok(ReapState::Reaped);
+            }
+            Err(error) => match error.retry() {
+                Some(RetryError::ReplanNeeded { attempts, .. }) => {
+                    earlier = attempts.clone();
+                    retry::backoff(&deps.config.retry, &mut earlier, &deps.cancel).await?;
+                }
+                Some(stopped) => {
+                    out.attempts = stopped.attempts().to_vec();
+                    return Err(error);
+                }
+                None => return Err(error),
+            },
+        }
     }
-    let applied = apply(deps, &req, Mode::Apply).await?;
-    out.destroyed = Some(applied.meta.destroy);
-    Ok(ReapState::Reaped)
 }

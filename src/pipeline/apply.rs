@@ -11,6 +11,9 @@
 //! announced, and the state is checked by Terraform itself, which refuses a saved plan whose
 //! prior state is not the current one (turned into the same [`Refusal::StaleState`] a dry
 //! run gives). A dry run reads the state (`state pull`) to report every check.
+//!
+//! A transient failure is tried again, within `retry.attempts` ([`super::retry`]), only
+//! while the state is as the plan found it (see `steps`).
 
 use std::collections::BTreeMap;
 
@@ -20,6 +23,7 @@ use super::frame::{Finished, Frame, framed};
 use super::health::{self, Backoff, Health, Wanted};
 use super::plan::PLAN_FILE;
 use super::prepare::{Prepared, prepare};
+use super::retry::{self, Attempt, RetryError};
 use super::verify::{self, Check, Lookup, Rebuilt, StateCheck, Stored, Verified};
 use super::{Deps, Request};
 use crate::error::CommandError;
@@ -49,6 +53,9 @@ pub struct Applied {
     /// `<component>_<output>`); empty in a dry run.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub outputs: BTreeMap<String, serde_json::Value>,
+    /// Each attempt at the apply, the last one the one that applied (none in a dry run).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
 }
 
 impl Finished for Applied {
@@ -57,17 +64,27 @@ impl Finished for Applied {
     }
 
     fn status_line(&self) -> String {
-        let applied =
-            format!("Applied: {} added, {} changed, {} destroyed", self.meta.add, self.meta.change, self.meta.destroy);
+        let after = match self.attempts.len() {
+            0 | 1 => String::new(),
+            n => format!(" after {n} attempts"),
+        };
+        let applied = format!(
+            "Applied{after}: {} added, {} changed, {} destroyed",
+            self.meta.add, self.meta.change, self.meta.destroy
+        );
         match &self.health {
             Some(health) => format!("{applied}; {}", health.status_line()),
             None => applied,
         }
     }
 
-    /// The record says what the status says: whether the service came up.
+    /// The record says what the status says (whether the service came up) and, after a
+    /// retry, what each attempt did.
     fn record_message(&self) -> Option<String> {
-        Some(self.status_line())
+        Some(match self.attempts.len() {
+            0 | 1 => self.status_line(),
+            _ => format!("{}; {}", self.status_line(), retry::line(&self.attempts)),
+        })
     }
 }
 
@@ -76,30 +93,63 @@ pub async fn apply(deps: &Deps<'_>, req: &Request, mode: Mode) -> Result<Applied
     match mode {
         Mode::DryRun => {
             let (_, verified) = verified(deps, req, mode).await?;
-            Ok(applied(deps, req, verified, None, BTreeMap::new()))
+            Ok(applied(deps, req, verified, None, BTreeMap::new(), Vec::new()))
         }
-        Mode::Apply => {
-            let frame = Frame { kind: RunKind::Apply, pending: Some("Applying the stored plan…".to_owned()) };
-            framed(deps, frame, req, steps(deps, req)).await
-        }
+        Mode::Apply => framed_steps(deps, req, Vec::new()).await,
     }
 }
 
-async fn steps(deps: &Deps<'_>, req: &Request) -> Result<Applied, CommandError> {
-    let (prepared, verified) = verified(deps, req, Mode::Apply).await?;
-    prepared.workspace.write_file(PLAN_FILE, &verified.bytes)?;
-    let dir = prepared.workspace.path();
-    let outputs = match super::locking(deps, &req.target, async || deps.terraform.apply(dir, PLAN_FILE).await).await {
-        Ok(outputs) => outputs,
-        Err(TerraformError::StalePlan { details }) => return Err(stale(deps, dir, &verified.meta, details).await),
-        Err(e) => return Err(e.into()),
-    };
-    super::supersede::supersede_siblings(deps, req, jiff::Timestamp::now()).await;
-    let health = check_health(deps, &outputs).await?;
-    let applied = applied(deps, req, verified, Some(health), outputs.public());
-    comment_applied(deps, req, &applied).await;
-    // The status and the command's result say it; a log line would be a third copy.
-    Ok(applied)
+/// Applies the stored plan after `earlier` failed attempts at the same change: a flow that
+/// plans for itself plans again after a transient failure that changed the state (`reap`),
+/// and the attempts count on.
+pub async fn apply_again(deps: &Deps<'_>, req: &Request, earlier: Vec<Attempt>) -> Result<Applied, CommandError> {
+    super::admit::admit(deps.config, &req.target)?;
+    framed_steps(deps, req, earlier).await
+}
+
+async fn framed_steps(deps: &Deps<'_>, req: &Request, earlier: Vec<Attempt>) -> Result<Applied, CommandError> {
+    let frame = Frame { kind: RunKind::Apply, pending: Some("Applying the stored plan…".to_owned()) };
+    framed(deps, frame, req, steps(deps, req, earlier)).await
+}
+
+/// Each attempt runs every check again (the stored plan, the rebuilt configuration) before
+/// Terraform applies. A failure is retried only when it is transient, attempts are left,
+/// and the state is as the plan found it (the serial did not move): the same stored plan is
+/// then the same reviewed change. A failure that moved the state stops with "re-plan
+/// needed", since the reviewed plan no longer describes what applying it would do.
+async fn steps(deps: &Deps<'_>, req: &Request, mut attempts: Vec<Attempt>) -> Result<Applied, CommandError> {
+    let policy = &deps.config.retry;
+    loop {
+        let number = u32::try_from(attempts.len()).unwrap_or(u32::MAX).saturating_add(1);
+        let (prepared, verified) = verified(deps, req, Mode::Apply).await?;
+        prepared.workspace.write_file(PLAN_FILE, &verified.bytes)?;
+        let dir = prepared.workspace.path();
+        let error = match super::locking(deps, &req.target, async || deps.terraform.apply(dir, PLAN_FILE).await).await {
+            Ok(outputs) => {
+                attempts.push(Attempt::applied(number, policy.attempts));
+                super::supersede::supersede_siblings(deps, req, jiff::Timestamp::now()).await;
+                let health = check_health(deps, &outputs).await?;
+                let applied = applied(deps, req, verified, Some(health), outputs.public(), attempts);
+                comment_applied(deps, req, &applied).await;
+                // The status and the command's result say it; a log line would be a third copy.
+                return Ok(applied);
+            }
+            Err(TerraformError::StalePlan { details }) => return Err(stale(deps, dir, &verified.meta, details).await),
+            Err(error) => error,
+        };
+        attempts.push(Attempt::failed(number, policy.attempts, &error));
+        if !retry::may_retry(policy, &attempts, &error) {
+            return Err(match attempts.len() {
+                1 => error.into(),
+                _ => RetryError::Stopped { attempts, last: error }.into(),
+            });
+        }
+        let current = deps.terraform.state_id(dir).await?;
+        if current.map(|s| s.serial) != verified.meta.state_serial {
+            return Err(RetryError::ReplanNeeded { attempts, last: error }.into());
+        }
+        retry::backoff(policy, &mut attempts, &deps.cancel).await?;
+    }
 }
 
 /// The sticky comment of the PR merged as the applied commit becomes the apply's result:
@@ -147,6 +197,7 @@ fn applied(
     verified: Verified,
     health: Option<Health>,
     outputs: BTreeMap<String, serde_json::Value>,
+    attempts: Vec<Attempt>,
 ) -> Applied {
     Applied {
         plan_key: deps.store.plan_key(&req.target, &req.sha),
@@ -154,6 +205,7 @@ fn applied(
         checks: verified.checks,
         health,
         outputs,
+        attempts,
     }
 }
 
@@ -388,7 +440,12 @@ mod tests {
         planned(&h).await;
         h.terraform.set(|s| {
             s.state = Some(StateId { lineage: "lineage-1".into(), serial: 4 });
-            s.fail = Some(("state", || TerraformError::Failed { step: "state pull", code: 1, details: vec![] }));
+            s.fail = Some(("state", || TerraformError::Failed {
+                step: "state pull",
+                code: 1,
+                details: vec![],
+                transient: None,
+            }));
         });
         let error = apply(&h.deps(), &h.request(), Mode::Apply).await.expect_err("refused");
         assert_eq!((error.status(), error.exit_status()), (crate::error::Status::Refused, ExitStatus::Failure));
@@ -422,6 +479,104 @@ mod tests {
         assert_eq!(error.exit_status(), ExitStatus::Failure);
         assert_eq!(error.status(), crate::error::Status::Refused);
         assert!(error.hint().is_some_and(|h| h.contains("another run holds the lock")));
+    }
+
+    fn unavailable() -> TerraformError {
+        TerraformError::Failed {
+            step: "apply",
+            code: 1,
+            details: vec!["Error: 503 Service Unavailable".into()],
+            transient: Some("503 from provider".into()),
+        }
+    }
+
+    fn invalid() -> TerraformError {
+        TerraformError::Failed { step: "apply", code: 1, details: vec!["Invalid value".into()], transient: None }
+    }
+
+    async fn apply_record(h: &Harness) -> crate::store::RunRecord {
+        let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");
+        runs.into_iter().find(|r| r.kind == RunKind::Apply).expect("an apply record")
+    }
+
+    #[tokio::test]
+    async fn a_transient_failure_that_left_the_state_alone_is_applied_again_after_the_checks() {
+        let h = Harness::new();
+        planned(&h).await;
+        let planned_calls = h.terraform.calls().len();
+        h.terraform.set(|s| {
+            s.fail = Some(("apply", unavailable));
+            s.fails_left = Some(1);
+        });
+        let applied = apply(&h.deps(), &h.request(), Mode::Apply).await.expect("applied on the second attempt");
+        assert_eq!(
+            h.terraform.calls()[planned_calls..],
+            ["init", "apply", "state", "init", "apply"],
+            "the state is read, then every check runs again"
+        );
+        let attempts: Vec<_> = applied.attempts.iter().map(|a| (a.number, a.of, a.result)).collect();
+        use crate::pipeline::retry::AttemptResult::*;
+        assert_eq!(attempts, [(1, 3, Failed), (2, 3, Applied)]);
+        assert!(
+            h.host.last_description().starts_with("Applied after 2 attempts: 1 added"),
+            "{}",
+            h.host.last_description()
+        );
+        let record = apply_record(&h).await;
+        assert_eq!(record.status, crate::store::RunStatus::Succeeded);
+        let message = record.message.expect("a message");
+        assert!(
+            message.contains("; attempt 1/3 failed (transient: 503 from provider), retried after ")
+                && message.ends_with("; attempt 2/3 applied"),
+            "{message}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_transient_failure_that_moved_the_state_stops_and_says_re_plan_needed() {
+        let h = Harness::new();
+        planned(&h).await;
+        h.terraform.set(|s| {
+            s.fail = Some(("apply", unavailable));
+            s.failure_moves_state = true;
+        });
+        let error = apply(&h.deps(), &h.request(), Mode::Apply).await.expect_err("re-plan needed");
+        assert_eq!(h.terraform.calls().iter().filter(|c| *c == "apply").count(), 1, "tried once");
+        assert!(matches!(error.retry(), Some(RetryError::ReplanNeeded { .. })), "{error:?}");
+        assert!(error.hint().is_some_and(|hint| hint.contains("`infra-manager plan` again")));
+        assert_eq!(h.host.states().last(), Some(&StatusState::Failure));
+        let message = apply_record(&h).await.message.expect("a message");
+        assert!(message.contains("re-plan needed (attempt 1/3 failed (transient: 503 from provider))"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_deterministic_failure_is_tried_once() {
+        let h = Harness::new();
+        planned(&h).await;
+        h.terraform.set(|s| s.fail = Some(("apply", invalid)));
+        let error = apply(&h.deps(), &h.request(), Mode::Apply).await.expect_err("fails");
+        assert_eq!(h.terraform.calls().iter().filter(|c| *c == "apply").count(), 1);
+        assert!(matches!(error, CommandError::Terraform(TerraformError::Failed { .. })), "{error:?}");
+        assert!(!h.terraform.calls().contains(&"state".to_owned()), "nothing to compare");
+    }
+
+    #[tokio::test]
+    async fn a_failure_that_never_passes_stops_after_the_attempts_allowed() {
+        let mut h = Harness::new();
+        h.config.retry.attempts = 2;
+        planned(&h).await;
+        h.terraform.set(|s| s.fail = Some(("apply", unavailable)));
+        let error = apply(&h.deps(), &h.request(), Mode::Apply).await.expect_err("fails");
+        assert_eq!(h.terraform.calls().iter().filter(|c| *c == "apply").count(), 2);
+        let Some(RetryError::Stopped { attempts, .. }) = error.retry() else { panic!("{error:?}") };
+        assert_eq!(attempts.len(), 2);
+        assert!(
+            error
+                .status_line()
+                .starts_with("Failed: apply failed: attempt 1/2 failed (transient: 503 from provider), retried after "),
+            "{}",
+            error.status_line()
+        );
     }
 
     #[tokio::test]

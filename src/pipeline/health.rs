@@ -54,12 +54,14 @@ impl Backoff {
     /// up to `max_interval`; the last is cut so no poll is later than `timeout`.
     pub fn waits(&self) -> Vec<Duration> {
         let mut waits = Vec::new();
-        let (mut next, mut at) = (self.interval.max(Duration::from_millis(1)), Duration::ZERO);
-        while at < self.timeout && waits.len() + 1 < MAX_POLLS {
+        let mut at = Duration::ZERO;
+        for next in crate::duration::doubling(self.interval.max(Duration::from_millis(1)), self.max_interval) {
+            if at >= self.timeout || waits.len() + 1 >= MAX_POLLS {
+                break;
+            }
             let wait = next.min(self.timeout - at);
             waits.push(wait);
             at += wait;
-            next = (next * 2).min(self.max_interval.max(self.interval));
         }
         waits
     }
@@ -244,7 +246,7 @@ fn plural(polls: u32) -> &'static str {
 }
 
 /// `4.2 s` under a minute, `5m0s` from a minute on.
-fn human(d: Duration) -> String {
+pub(crate) fn human(d: Duration) -> String {
     if d < Duration::from_secs(60) {
         format!("{:.1} s", d.as_secs_f64())
     } else {
@@ -301,10 +303,8 @@ pub async fn poll(
     let mut last = Seen::Error("not polled".to_owned());
     let stopped = |polls| HealthError::Cancelled { url: url.clone(), polls, reason: cancel.reason() };
     for wait in std::iter::once(Duration::ZERO).chain(backoff.waits()) {
-        tokio::select! {
-            biased;
-            () = cancel.cancelled() => return Err(stopped(polls)),
-            () = tokio::time::sleep(wait) => {}
+        if !cancel.sleep(wait).await {
+            return Err(stopped(polls));
         }
         polls += 1;
         let answer = tokio::select! {

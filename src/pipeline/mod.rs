@@ -19,6 +19,7 @@ pub mod health;
 pub mod plan;
 pub mod prepare;
 pub mod provenance;
+pub mod retry;
 pub mod supersede;
 pub mod verify;
 

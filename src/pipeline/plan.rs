@@ -319,6 +319,7 @@ mod tests {
                 step: "init",
                 code: 1,
                 details: vec!["boom".into()],
+                transient: None,
             }))
         });
         let error = plan(&h.deps(), &h.request()).await.expect_err("fails");
@@ -370,6 +371,7 @@ mod tests {
                 step: "plan",
                 code: 1,
                 details: vec![format!("secret-ish customer value {}\nsecond line", "x".repeat(10_000))],
+                transient: None,
             }))
         });
         plan(&h.deps(), &h.request()).await.expect_err("fails");

@@ -128,6 +128,9 @@ impl Harness {
             max_interval: Duration::from_millis(5),
             request_timeout: Duration::from_millis(10),
         };
+        // Retries wait too: as short.
+        config.retry.backoff = Duration::from_millis(1);
+        config.retry.max_backoff = Duration::from_millis(2);
         config.terraform.modules_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("manager-terraform");
         let store = LocalStore::open(&dir.path().join("store")).expect("store");
         let work = WorkRoot::shared(dir.path().join("work"));

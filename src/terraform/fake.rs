@@ -32,6 +32,11 @@ pub struct Script {
     pub outputs: Outputs,
     /// When set, the named call (`"init"`, `"plan"`, `"apply"`, …) fails with this.
     pub fail: Option<(&'static str, Failure)>,
+    /// How many times `fail` fires (`None`: every time); then the call passes.
+    pub fails_left: Option<u32>,
+    /// A scripted failure that changed the state on its way (bumps its serial), as a
+    /// resource created and then failing does.
+    pub failure_moves_state: bool,
 }
 
 impl Default for Script {
@@ -59,6 +64,8 @@ impl Default for Script {
             lock_file: None,
             outputs: Outputs::default(),
             fail: None,
+            fails_left: None,
+            failure_moves_state: false,
         }
     }
 }
@@ -98,10 +105,18 @@ impl FakeTerraform {
     /// Records the call; its script, or the scripted failure.
     fn call(&self, name: &str) -> Result<Script, TerraformError> {
         self.calls.lock().expect("calls lock").push(name.to_owned());
-        let script = self.script.lock().expect("script lock").clone();
+        let mut script = self.script.lock().expect("script lock");
         match script.fail {
-            Some((call, error)) if call == name => Err(error()),
-            _ => Ok(script),
+            Some((call, error)) if call == name && script.fails_left != Some(0) => {
+                script.fails_left = script.fails_left.map(|n| n - 1);
+                if script.failure_moves_state
+                    && let Some(state) = &mut script.state
+                {
+                    state.serial += 1;
+                }
+                Err(error())
+            }
+            _ => Ok(script.clone()),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod process;
 mod show_json;
 pub mod streamed;
 pub mod summary;
+pub mod transient;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,8 +35,10 @@ pub enum TerraformError {
         #[source]
         source: std::io::Error,
     },
+    /// `transient`: why trying again may pass ([`transient::classify`]); `None`: it would
+    /// fail the same way.
     #[error("terraform {step} failed (exit {code}){}", render_details(details))]
-    Failed { step: &'static str, code: i32, details: Vec<String> },
+    Failed { step: &'static str, code: i32, details: Vec<String>, transient: Option<String> },
     #[error("the state is locked by another run (waited {waited_secs}s for it){}", render_details(details))]
     Locked { waited_secs: u64, details: Vec<String> },
     #[error(
@@ -57,6 +60,18 @@ pub enum TerraformError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl TerraformError {
+    /// Why the failure may pass when tried again: Terraform's diagnostics named a transient
+    /// cause, or the state lock was still held when the wait ran out. `None`: deterministic.
+    pub fn transient(&self) -> Option<&str> {
+        match self {
+            Self::Failed { transient, .. } => transient.as_deref(),
+            Self::Locked { .. } => Some("the state lock was held past the wait"),
+            _ => None,
+        }
+    }
 }
 
 fn render_details(details: &[String]) -> String {

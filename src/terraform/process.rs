@@ -22,6 +22,7 @@ use tokio::process::Command;
 
 use super::plugin_cache::PluginCacheGate;
 use super::streamed::{StreamedPlan, announced_version, is_plan_message};
+use super::transient;
 use super::{Outputs, PlanDetail, PlanKind, PlanView, SavedPlan, StateId, Terraform, TerraformError, planfile};
 use crate::cancel::Cancel;
 use crate::output;
@@ -228,6 +229,7 @@ impl ProcessTerraform {
             code,
             stdout: out.text,
             diagnostics: out.diagnostics,
+            errors: out.errors,
             locked: out.locked,
             stale: out.stale,
             outputs: out.outputs,
@@ -287,6 +289,8 @@ enum Stdout {
 struct StdoutRead {
     text: String,
     diagnostics: Vec<String>,
+    /// The error diagnostics as Terraform typed them, for [`transient::classify`].
+    errors: Vec<transient::Diagnostic>,
     locked: bool,
     stale: bool,
     /// The last `outputs` message (apply), sensitive values already dropped.
@@ -300,6 +304,7 @@ struct Ran {
     code: i32,
     stdout: String,
     diagnostics: Vec<String>,
+    errors: Vec<transient::Diagnostic>,
     locked: bool,
     stale: bool,
     outputs: Outputs,
@@ -319,7 +324,8 @@ impl Ran {
         } else if self.stale {
             TerraformError::StalePlan { details }
         } else {
-            TerraformError::Failed { step, code: self.code, details }
+            let transient = transient::classify(&self.errors);
+            TerraformError::Failed { step, code: self.code, details, transient }
         }
     }
 }
@@ -360,6 +366,7 @@ async fn read_stdout<R: tokio::io::AsyncBufRead + Unpin>(reader: R, mode: Stdout
                     read.stale |= is_stale_plan(d);
                     let summary = d["summary"].as_str().unwrap_or_default();
                     let detail = d["detail"].as_str().unwrap_or_default();
+                    read.errors.push(transient::Diagnostic { summary: summary.to_owned(), detail: detail.to_owned() });
                     read.diagnostics.push(if detail.is_empty() {
                         summary.to_owned()
                     } else {
