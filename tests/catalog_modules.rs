@@ -1,8 +1,9 @@
 //! The shipped catalog modules (`manager-terraform/catalog/*`) with real Terraform, offline:
 //! each is formatted, initialises without a backend and validates; called together from one
-//! root with only the standard names, they apply and name their resources
-//! `<project>-<component>-<environment>`. The Terraform state and data directory live in a
-//! temporary directory, never in the source tree.
+//! root with only the standard names (and what a type requires), they apply and name their
+//! resources `<project>-<component>-<environment>` (a connector's, from its user id). The
+//! Terraform state and data directory live in a temporary directory, never in the source
+//! tree. The Google Cloud connector module keeps the sandbox connector's input contract.
 
 mod support;
 
@@ -11,7 +12,15 @@ use std::process::Command;
 
 use support::cli::{repo_root, require_terraform};
 
-const TYPES: [&str; 4] = ["app-environment", "bucket", "queue", "database"];
+const TYPES: [&str; 6] = ["app-environment", "bucket", "queue", "database", "connector", "poc-environment"];
+
+/// The inputs a type requires besides the standard names (the connector's user and source).
+fn required_inputs(ty: &str) -> &'static str {
+    match ty {
+        "connector" => "  user_id      = \"Jane.Doe@example.com\"\n  connector    = \"stripe\"\n",
+        _ => "",
+    }
+}
 
 fn terraform() -> String {
     std::env::var("INFRA_MANAGER_TERRAFORM").unwrap_or_else(|_| "terraform".to_owned())
@@ -72,8 +81,9 @@ fn the_catalog_modules_apply_with_only_the_standard_names_and_name_resources_by_
         .map(|ty| {
             let component = ty.replace("-environment", "");
             format!(
-                "module \"{component}\" {{\n  source       = \"{}\"\n  customer     = \"acme/shop\"\n  project_name = \"shop\"\n  environment  = \"staging\"\n  component    = \"{component}\"\n}}\n\noutput \"{component}\" {{\n  value = module.{component}\n}}\n\n",
-                catalog_dir().join(ty).display()
+                "module \"{component}\" {{\n  source       = \"{}\"\n  customer     = \"acme/shop\"\n  project_name = \"shop\"\n  environment  = \"staging\"\n  component    = \"{component}\"\n{}}}\n\noutput \"{component}\" {{\n  value = module.{component}\n}}\n\n",
+                catalog_dir().join(ty).display(),
+                required_inputs(ty)
             )
         })
         .collect();
@@ -91,6 +101,9 @@ fn the_catalog_modules_apply_with_only_the_standard_names_and_name_resources_by_
     assert_eq!(value("queue", "dead_letter_queue_name"), "shop-queue-staging-dlq");
     assert_eq!(value("database", "database_identifier"), "shop-database-staging");
     assert_eq!(value("database", "endpoint"), "shop-database-staging.db.internal:5432");
+    assert_eq!(value("connector", "ingestion_job_name"), "jane-doe-example-com-stripe-ingestion");
+    assert_eq!(value("connector", "dataset_view"), "jane_doe_example_com_views");
+    assert_eq!(value("poc", "service_url"), "https://shop-poc-staging.poc.internal");
     for (name, output) in outputs.as_object().expect("outputs") {
         assert_eq!(output["sensitive"], false, "{name}: the catalog's outputs are for the customer");
     }
@@ -111,7 +124,7 @@ fn the_catalog_verb_lists_the_shipped_types_in_local_mode() {
     // The catalog modules, then the v1 module as the type `migrate` rewrites v1 files to.
     assert_eq!(names[..TYPES.len()], TYPES);
     assert_eq!(names[TYPES.len()..], ["app-environment-v1"]);
-    assert_eq!(json["types"][4]["module"], "sandbox-app-environment");
+    assert_eq!(json["types"][TYPES.len()]["module"], "sandbox-app-environment");
     assert_eq!(json["types"][3]["protect_destroy"], true);
 }
 
@@ -140,4 +153,63 @@ fn a_catalog_that_does_not_fit_its_modules_exits_2_with_each_problem_at_its_plac
             "9:9 `catalog.bucket.tiers.standard.storage_class`: allowed value \"COLD\" is not one the module allows",
         ]
     );
+}
+
+/// The `variable` blocks of `<manager-terraform>/<module>/variables.tf`, read by the catalog.
+fn inputs_of(module: &str) -> Vec<infra_manager::catalog::Input> {
+    let file = repo_root().join("manager-terraform").join(module).join("variables.tf");
+    let text = std::fs::read_to_string(&file).expect("read variables.tf");
+    infra_manager::catalog::variables::parse(&file.display().to_string(), &text).expect("variables.tf parses")
+}
+
+/// The labels of every `<kind>` block in the module's top-level `.tf` files.
+fn blocks_of(module: &str, kind: &str) -> Vec<String> {
+    let dir = repo_root().join("manager-terraform").join(module);
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("module dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "tf") {
+            let body: hcl::Body = hcl::from_str(&std::fs::read_to_string(&path).expect("read")).expect("parses");
+            for block in body.blocks().filter(|b| b.identifier() == kind) {
+                out.push(block.labels().iter().map(|l| l.as_str().to_owned()).collect::<Vec<_>>().join("."));
+            }
+            for terraform in body.blocks().filter(|b| b.identifier() == "terraform") {
+                assert!(
+                    !terraform.body().blocks().any(|b| b.identifier() == "backend"),
+                    "{}: the rendered root declares the backend, a module never does",
+                    path.display()
+                );
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn the_google_cloud_connector_keeps_the_sandbox_connectors_contract() {
+    let sandbox = inputs_of("catalog/connector");
+    let gcp = inputs_of("gcp-connector");
+    for input in &sandbox {
+        let theirs = gcp.iter().find(|i| i.name == input.name);
+        assert_eq!(theirs, Some(input), "gcp-connector declares `{}` as the sandbox type does", input.name);
+    }
+    // What only Google Cloud needs is the provider's: infra-manager passes a component only
+    // its catalog inputs, so each has a default.
+    let extra: Vec<&str> =
+        gcp.iter().filter(|i| !sandbox.iter().any(|s| s.name == i.name)).map(|i| i.name.as_str()).collect();
+    assert_eq!(extra, ["project", "region", "ingestion_image", "transformation_image", "kms_key_name"]);
+    assert!(gcp.iter().filter(|i| extra.contains(&i.name.as_str())).all(|i| !i.required), "{gcp:#?}");
+    assert_eq!(blocks_of("gcp-connector", "output"), blocks_of("catalog/connector", "output"), "the same outputs");
+    let resources = blocks_of("gcp-connector", "resource");
+    for expected in [
+        "google_cloud_run_v2_job.ingestion",
+        "google_cloud_run_v2_job.transformation",
+        "google_storage_bucket.raw",
+        "google_bigquery_dataset.views",
+        "google_bigquery_dataset_access.authorized_view",
+        "google_service_account.connector",
+    ] {
+        assert!(resources.iter().any(|r| r == expected), "no {expected} in {resources:?}");
+    }
 }
