@@ -162,28 +162,34 @@ fn inputs_of(module: &str) -> Vec<infra_manager::catalog::Input> {
     infra_manager::catalog::variables::parse(&file.display().to_string(), &text).expect("variables.tf parses")
 }
 
-/// The labels of every `<kind>` block in the module's top-level `.tf` files.
-fn blocks_of(module: &str, kind: &str) -> Vec<String> {
+/// Every top-level block of the module's `.tf` files.
+fn blocks_of(module: &str) -> Vec<hcl::Block> {
     let dir = repo_root().join("manager-terraform").join(module);
     let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).expect("module dir") {
         let path = entry.expect("entry").path();
         if path.extension().is_some_and(|e| e == "tf") {
             let body: hcl::Body = hcl::from_str(&std::fs::read_to_string(&path).expect("read")).expect("parses");
-            for block in body.blocks().filter(|b| b.identifier() == kind) {
-                out.push(block.labels().iter().map(|l| l.as_str().to_owned()).collect::<Vec<_>>().join("."));
-            }
-            for terraform in body.blocks().filter(|b| b.identifier() == "terraform") {
-                assert!(
-                    !terraform.body().blocks().any(|b| b.identifier() == "backend"),
-                    "{}: the rendered root declares the backend, a module never does",
-                    path.display()
-                );
-            }
+            out.extend(body.into_blocks());
         }
     }
+    out
+}
+
+/// The labels of the `<kind>` blocks, joined with `.`, sorted.
+fn labels_of(blocks: &[hcl::Block], kind: &str) -> Vec<String> {
+    let mut out: Vec<String> = blocks
+        .iter()
+        .filter(|b| b.identifier() == kind)
+        .map(|b| b.labels().iter().map(|l| l.as_str().to_owned()).collect::<Vec<_>>().join("."))
+        .collect();
     out.sort();
     out
+}
+
+/// The value of `key` in `block` as HCL text.
+fn attribute(block: &hcl::Block, key: &str) -> Option<String> {
+    block.body().attributes().find(|a| a.key() == key).map(|a| a.expr().to_string())
 }
 
 #[test]
@@ -200,8 +206,16 @@ fn the_google_cloud_connector_keeps_the_sandbox_connectors_contract() {
         gcp.iter().filter(|i| !sandbox.iter().any(|s| s.name == i.name)).map(|i| i.name.as_str()).collect();
     assert_eq!(extra, ["project", "region", "ingestion_image", "transformation_image", "kms_key_name"]);
     assert!(gcp.iter().filter(|i| extra.contains(&i.name.as_str())).all(|i| !i.required), "{gcp:#?}");
-    assert_eq!(blocks_of("gcp-connector", "output"), blocks_of("catalog/connector", "output"), "the same outputs");
-    let resources = blocks_of("gcp-connector", "resource");
+    let blocks = blocks_of("gcp-connector");
+    assert_eq!(labels_of(&blocks, "output"), labels_of(&blocks_of("catalog/connector"), "output"), "the same outputs");
+    assert!(
+        blocks
+            .iter()
+            .filter(|b| b.identifier() == "terraform")
+            .all(|t| !t.body().blocks().any(|b| b.identifier() == "backend")),
+        "the rendered root declares the S3 backend, the module none"
+    );
+    let resources = labels_of(&blocks, "resource");
     for expected in [
         "google_cloud_run_v2_job.ingestion",
         "google_cloud_run_v2_job.transformation",
@@ -212,4 +226,26 @@ fn the_google_cloud_connector_keeps_the_sandbox_connectors_contract() {
     ] {
         assert!(resources.iter().any(|r| r == expected), "no {expected} in {resources:?}");
     }
+    let bucket = blocks
+        .iter()
+        .find(|b| b.identifier() == "resource" && b.labels()[0].as_str() == "google_storage_bucket")
+        .expect("bucket");
+    assert_eq!(attribute(bucket, "uniform_bucket_level_access").as_deref(), Some("true"));
+    assert_eq!(attribute(bucket, "public_access_prevention").as_deref(), Some("\"enforced\""));
+    // The service account's roles, each on its own resource only: no project-wide data
+    // access, no bindings or policies that would replace others' members.
+    let mut grants: Vec<(String, String)> = blocks
+        .iter()
+        .filter(|b| b.identifier() == "resource" && b.labels()[0].as_str().contains("_iam_"))
+        .map(|b| (b.labels()[0].as_str().to_owned(), attribute(b, "role").unwrap_or_default()))
+        .collect();
+    grants.sort();
+    let expected = [
+        ("google_bigquery_dataset_iam_member", "roles/bigquery.dataEditor"),
+        ("google_cloud_run_v2_job_iam_member", "roles/run.invoker"),
+        ("google_project_iam_member", "roles/bigquery.jobUser"),
+        ("google_storage_bucket_iam_member", "roles/storage.objectAdmin"),
+    ];
+    let grants: Vec<(&str, &str)> = grants.iter().map(|(k, r)| (k.as_str(), r.trim_matches('"'))).collect();
+    assert_eq!(grants, expected);
 }
