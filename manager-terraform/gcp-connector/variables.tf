@@ -56,7 +56,7 @@ variable "user_id" {
   type        = string
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$", var.user_id))
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$", var.user_id))
     error_message = "The user_id must be 1 to 64 of A-Z, a-z, 0-9 and . _ @ + -, starting with a letter or digit."
   }
 }
