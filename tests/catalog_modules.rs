@@ -215,6 +215,17 @@ fn the_google_cloud_connector_keeps_the_sandbox_connectors_contract() {
             .all(|t| !t.body().blocks().any(|b| b.identifier() == "backend")),
         "the rendered root declares the S3 backend, the module none"
     );
+    // Self-contained, as infra-manager copies a module alone into the rendered root: its
+    // names come from its own copy of the sandbox type's `names` module.
+    for call in blocks.iter().filter(|b| b.identifier() == "module") {
+        let source = attribute(call, "source").unwrap_or_default();
+        assert!(source.starts_with("\"./"), "module {:?} has source {source}: outside the module", call.labels());
+    }
+    let names = |module: &str| {
+        std::fs::read_to_string(repo_root().join("manager-terraform").join(module).join("names/main.tf"))
+            .expect("names/main.tf")
+    };
+    assert_eq!(names("gcp-connector"), names("catalog/connector"), "the two copies of names/main.tf differ");
     let resources = labels_of(&blocks, "resource");
     for expected in [
         "google_cloud_run_v2_job.ingestion",

@@ -3,7 +3,7 @@
 # it into a private dataset, and a dataset of authorized views the user queries. Both
 # jobs run as a service account of their own, holding only: objectAdmin on its bucket,
 # dataEditor on its dataset, run.invoker on its two jobs and bigquery.jobUser to run
-# queries. Names come from ../catalog/connector/names, as in the sandbox type.
+# queries. Names come from ./names, a copy of the sandbox type's.
 #
 # infra-manager passes only the module's inputs (no provider configuration), so this
 # module configures its own provider; it can't be called with count, for_each or
@@ -17,7 +17,7 @@ provider "google" {
 }
 
 module "names" {
-  source    = "../catalog/connector/names"
+  source    = "./names"
   user_id   = var.user_id
   connector = var.connector
   scope     = "${var.customer}/${var.project_name}/${var.environment}"

@@ -1,6 +1,8 @@
-# The names of a connector's resources, derived from the user id: shared by the sandbox
-# type (manager-terraform/catalog/connector) and the Google Cloud module
-# (manager-terraform/gcp-connector), so both name the same things the same way.
+# The names of a connector's resources, derived from the user id. The sandbox type
+# (manager-terraform/catalog/connector) and the Google Cloud module
+# (manager-terraform/gcp-connector) each hold this file as `names/main.tf`, so that each
+# module is self-contained when infra-manager copies it into a rendered root, and both
+# name the same things the same way: tests/catalog_modules.rs holds the copies identical.
 
 terraform {
   required_version = ">= 1.4.0"
