@@ -9,10 +9,9 @@
 # module configures its own provider; it can't be called with count, for_each or
 # depends_on.
 
+# The project and region come from the runner's environment (GOOGLE_PROJECT,
+# GOOGLE_REGION, with its credentials), never from the customer.
 provider "google" {
-  project = var.project
-  region  = var.region
-
   default_labels = local.labels
 }
 
@@ -23,17 +22,18 @@ module "names" {
   scope     = "${var.customer}/${var.project_name}/${var.environment}"
 }
 
-# The project and region the provider settled on (the inputs, or the runner's environment).
 data "google_client_config" "current" {}
 
 locals {
-  project      = data.google_client_config.current.project
-  region       = data.google_client_config.current.region
-  kms_key_name = coalesce(var.kms_key_name, "projects/${local.project}/locations/${local.region}/keyRings/connectors/cryptoKeys/connectors")
+  project = data.google_client_config.current.project
+  region  = data.google_client_config.current.region
+  # What the provider sets up once per project (README.md): the key that encrypts the
+  # bucket and the datasets, and the repository of the jobs' images.
+  kms_key_name = "projects/${local.project}/locations/${local.region}/keyRings/connectors/cryptoKeys/connectors"
   registry     = "${local.region}-docker.pkg.dev/${local.project}/connectors"
   images = {
-    ingestion      = coalesce(var.ingestion_image, "${local.registry}/${var.connector}-ingestion:stable")
-    transformation = coalesce(var.transformation_image, "${local.registry}/transformation:stable")
+    ingestion      = "${local.registry}/${var.connector}-ingestion:stable"
+    transformation = "${local.registry}/transformation:stable"
   }
 
   # Labels take a-z, 0-9, _ and - (at most 63): the customer's tags as labels, then ours.
