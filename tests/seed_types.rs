@@ -3,7 +3,8 @@
 //! connector's resources from its user id, sanitised (`<user>-<connector>-ingestion`,
 //! `-transformation`, `<user>_views`); a user id the module's validation refuses (spaces,
 //! non-ASCII letters, `../`, 200 characters) is an error at its line and column before
-//! Terraform runs, as is a `poc-environment` size the tier does not allow.
+//! Terraform runs, as is a `poc-environment` size the tier does not allow; a
+//! `poc-environment` ends with its environment's `expires_at`, destroyed by `reap`.
 
 mod support;
 
@@ -156,4 +157,46 @@ fn a_user_id_the_module_refuses_is_an_error_at_its_place_before_terraform_runs()
         written.iter().all(|f| !f.contains("/state/") && !f.contains("/plans/") && !f.ends_with(".tfplan")),
         "{written:?}"
     );
+}
+
+#[test]
+fn a_poc_environment_is_reaped_with_its_expired_environment() {
+    require_terraform();
+    let sb = Sandbox::new();
+    let base = std::fs::read_to_string(sb.path().join("infra-manager.yml")).expect("read");
+    let registry = |expires_at: &str| {
+        let entry = format!(
+            "customers:\n  - repo: acme/poc\n    environments: [staging]\n    expires_at: {{ staging: \"{expires_at}\" }}\n"
+        );
+        std::fs::write(sb.path().join("infra-manager.yml"), format!("{base}{entry}")).expect("write");
+    };
+    let infra = sb.path().join("customers/acme/poc/infra");
+    std::fs::create_dir_all(&infra).expect("mkdir");
+    std::fs::write(
+        infra.join("variables.yml"),
+        file("    - name: trial\n      type: poc-environment\n      inputs: { size: small, seats: 3 }\n"),
+    )
+    .expect("write");
+    registry("2099-01-01");
+    for verb in ["plan", "apply"] {
+        let out = Run::new(sb.path())
+            .args(["--json", verb, "--source-dir", "customers/acme/poc", "--customer", "acme/poc", "--env", "staging"])
+            .run();
+        assert_eq!(out.code, 0, "{verb}: {}", out.stderr);
+    }
+    let state = sb.store().join("state/acme/poc/staging/terraform.tfstate");
+    let resources = || {
+        let state: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&state).expect("state")).expect("json");
+        state["resources"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(resources(), 3, "service, database and DNS record");
+
+    // The provider set the date; once it has passed, `reap` destroys the environment.
+    registry("2026-01-01");
+    let reap = Run::new(sb.path()).args(["--json", "reap", "--source-root", "customers"]).run();
+    assert_eq!(reap.code, 0, "{}", reap.stderr);
+    let result = &reap.json()["results"][0];
+    assert_eq!((result["result"].as_str(), result["destroyed"].as_u64()), (Some("reaped"), Some(3)), "{result}");
+    assert_eq!(resources(), 0);
 }
