@@ -61,7 +61,9 @@ resource "google_storage_bucket" "raw" {
   location                    = local.region
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
-  force_destroy               = false
+  # Its files are re-ingested from the source system, and removing the component is a
+  # reviewed destroy plan, which a bucket that still holds files would make fail.
+  force_destroy = true
 
   versioning {
     enabled = true
