@@ -1,8 +1,9 @@
 //! The shipped catalog modules (`manager-terraform/catalog/*`) with real Terraform, offline:
 //! each is formatted, initialises without a backend and validates; called together from one
-//! root with only the standard names, they apply and name their resources
-//! `<project>-<component>-<environment>`. The Terraform state and data directory live in a
-//! temporary directory, never in the source tree.
+//! root with only the standard names (and what a type requires), they apply and name their
+//! resources `<project>-<component>-<environment>` (a connector's, from its user id). The
+//! Terraform state and data directory live in a temporary directory, never in the source
+//! tree. The Google Cloud connector module keeps the sandbox connector's input contract.
 
 mod support;
 
@@ -11,7 +12,15 @@ use std::process::Command;
 
 use support::cli::{repo_root, require_terraform};
 
-const TYPES: [&str; 4] = ["app-environment", "bucket", "queue", "database"];
+const TYPES: [&str; 6] = ["app-environment", "bucket", "queue", "database", "connector", "poc-environment"];
+
+/// The inputs a type requires besides the standard names (the connector's user and source).
+fn required_inputs(ty: &str) -> &'static str {
+    match ty {
+        "connector" => "  user_id      = \"Jane.Doe@example.com\"\n  connector    = \"stripe\"\n",
+        _ => "",
+    }
+}
 
 fn terraform() -> String {
     std::env::var("INFRA_MANAGER_TERRAFORM").unwrap_or_else(|_| "terraform".to_owned())
@@ -72,8 +81,9 @@ fn the_catalog_modules_apply_with_only_the_standard_names_and_name_resources_by_
         .map(|ty| {
             let component = ty.replace("-environment", "");
             format!(
-                "module \"{component}\" {{\n  source       = \"{}\"\n  customer     = \"acme/shop\"\n  project_name = \"shop\"\n  environment  = \"staging\"\n  component    = \"{component}\"\n}}\n\noutput \"{component}\" {{\n  value = module.{component}\n}}\n\n",
-                catalog_dir().join(ty).display()
+                "module \"{component}\" {{\n  source       = \"{}\"\n  customer     = \"acme/shop\"\n  project_name = \"shop\"\n  environment  = \"staging\"\n  component    = \"{component}\"\n{}}}\n\noutput \"{component}\" {{\n  value = module.{component}\n}}\n\n",
+                catalog_dir().join(ty).display(),
+                required_inputs(ty)
             )
         })
         .collect();
@@ -91,6 +101,9 @@ fn the_catalog_modules_apply_with_only_the_standard_names_and_name_resources_by_
     assert_eq!(value("queue", "dead_letter_queue_name"), "shop-queue-staging-dlq");
     assert_eq!(value("database", "database_identifier"), "shop-database-staging");
     assert_eq!(value("database", "endpoint"), "shop-database-staging.db.internal:5432");
+    assert_eq!(value("connector", "ingestion_job_name"), "jane-doe-example-com-stripe-ingestion");
+    assert_eq!(value("connector", "dataset_view"), "jane_doe_example_com_views");
+    assert_eq!(value("poc", "service_url"), "https://shop-poc-staging.poc.internal");
     for (name, output) in outputs.as_object().expect("outputs") {
         assert_eq!(output["sensitive"], false, "{name}: the catalog's outputs are for the customer");
     }
@@ -111,7 +124,7 @@ fn the_catalog_verb_lists_the_shipped_types_in_local_mode() {
     // The catalog modules, then the v1 module as the type `migrate` rewrites v1 files to.
     assert_eq!(names[..TYPES.len()], TYPES);
     assert_eq!(names[TYPES.len()..], ["app-environment-v1"]);
-    assert_eq!(json["types"][4]["module"], "sandbox-app-environment");
+    assert_eq!(json["types"][TYPES.len()]["module"], "sandbox-app-environment");
     assert_eq!(json["types"][3]["protect_destroy"], true);
 }
 
@@ -140,4 +153,109 @@ fn a_catalog_that_does_not_fit_its_modules_exits_2_with_each_problem_at_its_plac
             "9:9 `catalog.bucket.tiers.standard.storage_class`: allowed value \"COLD\" is not one the module allows",
         ]
     );
+}
+
+/// The `variable` blocks of `<manager-terraform>/<module>/variables.tf`, read by the catalog.
+fn inputs_of(module: &str) -> Vec<infra_manager::catalog::Input> {
+    let file = repo_root().join("manager-terraform").join(module).join("variables.tf");
+    let text = std::fs::read_to_string(&file).expect("read variables.tf");
+    infra_manager::catalog::variables::parse(&file.display().to_string(), &text).expect("variables.tf parses")
+}
+
+/// Every top-level block of the module's `.tf` files.
+fn blocks_of(module: &str) -> Vec<hcl::Block> {
+    let dir = repo_root().join("manager-terraform").join(module);
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("module dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "tf") {
+            let body: hcl::Body = hcl::from_str(&std::fs::read_to_string(&path).expect("read")).expect("parses");
+            out.extend(body.into_blocks());
+        }
+    }
+    out
+}
+
+/// The labels of the `<kind>` blocks, joined with `.`, sorted.
+fn labels_of(blocks: &[hcl::Block], kind: &str) -> Vec<String> {
+    let mut out: Vec<String> = blocks
+        .iter()
+        .filter(|b| b.identifier() == kind)
+        .map(|b| b.labels().iter().map(|l| l.as_str().to_owned()).collect::<Vec<_>>().join("."))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The value of `key` in `block` as HCL text.
+fn attribute(block: &hcl::Block, key: &str) -> Option<String> {
+    block.body().attributes().find(|a| a.key() == key).map(|a| a.expr().to_string())
+}
+
+#[test]
+fn the_google_cloud_connector_keeps_the_sandbox_connectors_contract() {
+    let sandbox = inputs_of("catalog/connector");
+    let gcp = inputs_of("gcp-connector");
+    for input in &sandbox {
+        let theirs = gcp.iter().find(|i| i.name == input.name);
+        assert_eq!(theirs, Some(input), "gcp-connector declares `{}` as the sandbox type does", input.name);
+    }
+    // Nothing more: every variable of a catalog module is an input the customer may set,
+    // and the Google Cloud settings (project, region, images, key) are the provider's.
+    let extra: Vec<&str> =
+        gcp.iter().filter(|i| !sandbox.iter().any(|s| s.name == i.name)).map(|i| i.name.as_str()).collect();
+    assert!(extra.is_empty(), "gcp-connector takes inputs the sandbox type does not: {extra:?}");
+    let blocks = blocks_of("gcp-connector");
+    assert_eq!(labels_of(&blocks, "output"), labels_of(&blocks_of("catalog/connector"), "output"), "the same outputs");
+    assert!(
+        blocks
+            .iter()
+            .filter(|b| b.identifier() == "terraform")
+            .all(|t| !t.body().blocks().any(|b| b.identifier() == "backend")),
+        "the rendered root declares the S3 backend, the module none"
+    );
+    // Self-contained, as infra-manager copies a module alone into the rendered root: its
+    // names come from its own copy of the sandbox type's `names` module.
+    for call in blocks.iter().filter(|b| b.identifier() == "module") {
+        let source = attribute(call, "source").unwrap_or_default();
+        assert!(source.starts_with("\"./"), "module {:?} has source {source}: outside the module", call.labels());
+    }
+    let names = |module: &str| {
+        std::fs::read_to_string(repo_root().join("manager-terraform").join(module).join("names/main.tf"))
+            .expect("names/main.tf")
+    };
+    assert_eq!(names("gcp-connector"), names("catalog/connector"), "the two copies of names/main.tf differ");
+    let resources = labels_of(&blocks, "resource");
+    for expected in [
+        "google_cloud_run_v2_job.ingestion",
+        "google_cloud_run_v2_job.transformation",
+        "google_storage_bucket.raw",
+        "google_bigquery_dataset.views",
+        "google_bigquery_dataset_access.authorized_view",
+        "google_service_account.connector",
+    ] {
+        assert!(resources.iter().any(|r| r == expected), "no {expected} in {resources:?}");
+    }
+    let bucket = blocks
+        .iter()
+        .find(|b| b.identifier() == "resource" && b.labels()[0].as_str() == "google_storage_bucket")
+        .expect("bucket");
+    assert_eq!(attribute(bucket, "uniform_bucket_level_access").as_deref(), Some("true"));
+    assert_eq!(attribute(bucket, "public_access_prevention").as_deref(), Some("\"enforced\""));
+    // The service account's roles, each on its own resource only: no project-wide data
+    // access, no bindings or policies that would replace others' members.
+    let mut grants: Vec<(String, String)> = blocks
+        .iter()
+        .filter(|b| b.identifier() == "resource" && b.labels()[0].as_str().contains("_iam_"))
+        .map(|b| (b.labels()[0].as_str().to_owned(), attribute(b, "role").unwrap_or_default()))
+        .collect();
+    grants.sort();
+    let expected = [
+        ("google_bigquery_dataset_iam_member", "roles/bigquery.dataEditor"),
+        ("google_cloud_run_v2_job_iam_member", "roles/run.invoker"),
+        ("google_project_iam_member", "roles/bigquery.jobUser"),
+        ("google_storage_bucket_iam_member", "roles/storage.objectAdmin"),
+    ];
+    let grants: Vec<(&str, &str)> = grants.iter().map(|(k, r)| (k.as_str(), r.trim_matches('"'))).collect();
+    assert_eq!(grants, expected);
 }

@@ -386,8 +386,15 @@ mod tests {
         .expect("valid");
         let catalog = Catalog::load(&config).expect("the shipped modules load");
         let names: Vec<&str> = catalog.types.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["app-environment", "bucket", "queue", "database", "app-environment-v1"]);
+        assert_eq!(
+            names,
+            ["app-environment", "bucket", "queue", "database", "connector", "poc-environment", "app-environment-v1"]
+        );
         let named: Vec<bool> = catalog.types.iter().map(ComponentType::names_component).collect();
-        assert_eq!(named, [true, true, true, true, false], "only the v1 module names resources without the component");
+        assert_eq!(
+            named,
+            [true, true, true, true, true, true, false],
+            "only the v1 module names resources without the component"
+        );
     }
 }

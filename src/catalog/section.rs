@@ -106,6 +106,18 @@ impl CatalogConfig {
                         limit("instance_class", None, None, &["db.t3.micro", "db.t3.small"]),
                     ],
                 ),
+                ty(
+                    "connector",
+                    "A data connector for one user and one source system: a bucket, an ingestion job, a transformation job and a dataset of authorized views, named from the user id.",
+                    false,
+                    vec![limit("retention_days", None, Some(365), &[])],
+                ),
+                ty(
+                    "poc-environment",
+                    "A proof-of-concept environment sized small, medium or large; it ends with its environment's `expires_at`.",
+                    false,
+                    vec![limit("size", None, None, &["small", "medium"]), limit("seats", None, Some(50), &[])],
+                ),
                 // Its limits are the tiers' own v1 rules: see `limit_v1_type`.
                 TypeConfig {
                     module: V1_SANDBOX_MODULE.to_owned(),
@@ -378,7 +390,10 @@ mod tests {
     fn without_the_section_the_sandbox_types_apply() {
         let config = Config::parse("infra-manager.yml", "", Path::new(".")).expect("valid");
         let names: Vec<&str> = config.catalog.types.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["app-environment", "bucket", "queue", "database", "app-environment-v1"]);
+        assert_eq!(
+            names,
+            ["app-environment", "bucket", "queue", "database", "connector", "poc-environment", "app-environment-v1"]
+        );
         assert!(!config.catalog.from_file);
         assert!(config.catalog.get("database").is_some_and(|t| t.protect_destroy));
         assert_eq!(config.catalog.get("bucket").map(|t| t.module.as_str()), Some("catalog/bucket"));
