@@ -164,17 +164,8 @@ pub fn applied_comment(c: &AppliedComment<'_>) -> String {
         "### ✅ Applied to {}: {add} added, {change} changed, {destroy} destroyed\n",
         code(c.environment)
     );
-    let _ = writeln!(out, "| Customer | Environment | Commit | Plan digest |");
-    let _ = writeln!(out, "| --- | --- | --- | --- |");
-    let digest = format!("sha256:{}", prefix(c.plan_sha256, 12));
-    let _ = writeln!(
-        out,
-        "| {} | {} | {} | {} |\n",
-        code(c.customer),
-        code(c.environment),
-        code(prefix(c.sha, 7)),
-        code(&digest)
-    );
+    out.push_str(&which_plan(c.customer, c.environment, c.sha, c.plan_sha256));
+    let _ = writeln!(out);
     if let Some(health) = &c.health {
         let _ = writeln!(out, "Health check: {}\n", code(health));
     }
@@ -250,6 +241,18 @@ fn bounded(body: String, tail: &str) -> String {
     format!("{kept}{note}{tail}")
 }
 
+/// The table naming the customer, environment, commit and plan digest a comment is about.
+fn which_plan(customer: &str, environment: &str, sha: &str, plan_sha256: &str) -> String {
+    let digest = format!("sha256:{}", prefix(plan_sha256, 12));
+    format!(
+        "| Customer | Environment | Commit | Plan digest |\n| --- | --- | --- | --- |\n| {} | {} | {} | {} |\n",
+        code(customer),
+        code(environment),
+        code(prefix(sha, 7)),
+        code(&digest)
+    )
+}
+
 fn plan_head(c: &PlanComment<'_>) -> String {
     let s = c.summary;
     let icon = if s.errored() {
@@ -268,17 +271,7 @@ fn plan_head(c: &PlanComment<'_>) -> String {
     for warning in c.warnings {
         let _ = writeln!(out, "{}", warning.markdown(s));
     }
-    let _ = writeln!(out, "| Customer | Environment | Commit | Plan digest |");
-    let _ = writeln!(out, "| --- | --- | --- | --- |");
-    let digest = format!("sha256:{}", prefix(c.plan_sha256, 12));
-    let _ = writeln!(
-        out,
-        "| {} | {} | {} | {} |",
-        code(c.customer),
-        code(c.environment),
-        code(prefix(c.sha, 7)),
-        code(&digest)
-    );
+    out.push_str(&which_plan(c.customer, c.environment, c.sha, c.plan_sha256));
     let _ = writeln!(out);
     out.push_str(&sections::counts(s));
     let _ = writeln!(out);
