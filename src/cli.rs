@@ -58,6 +58,9 @@ pub enum Command {
     Bootstrap,
     /// List a customer's runs (plan, apply, drift, destroy), newest first.
     History(HistoryArgs),
+    /// Where each environment's latest change is: requested → validated → planned →
+    /// applying → applied → healthy, or failed / cancelled, with times, error and outputs.
+    Status(StatusArgs),
     /// List or release Terraform state locks (S3 backend).
     #[command(subcommand)]
     Locks(LocksCommand),
@@ -293,6 +296,16 @@ pub struct HistoryArgs {
     pub limit: Option<usize>,
 }
 
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The customer, `owner/repo`.
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub customer: String,
+    /// Only this environment (default: every configured one with a change on record).
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum LocksCommand {
     /// Show the Terraform state locks held: who, since when, which customer and environment.
@@ -348,6 +361,8 @@ pub enum Verb {
     Bootstrap,
     #[serde(rename = "history")]
     History,
+    #[serde(rename = "status")]
+    Status,
     #[serde(rename = "locks list")]
     LocksList,
     #[serde(rename = "locks release")]
@@ -371,6 +386,7 @@ impl Command {
             Command::Reap(_) => Verb::Reap,
             Command::Bootstrap => Verb::Bootstrap,
             Command::History(_) => Verb::History,
+            Command::Status(_) => Verb::Status,
             Command::Locks(LocksCommand::List) => Verb::LocksList,
             Command::Locks(LocksCommand::Release(_)) => Verb::LocksRelease,
         }

@@ -183,6 +183,11 @@ impl CommandError {
         }
     }
 
+    /// Whether the change was applied but the service never came up (the record keeps it).
+    pub fn is_unhealthy(&self) -> bool {
+        matches!(self.root(), Self::Health(HealthError::Unhealthy { .. }))
+    }
+
     /// What to do about it, when there is something to say.
     pub fn hint(&self) -> Option<String> {
         match self.root() {

@@ -34,6 +34,7 @@ pub mod render;
 pub mod report;
 pub mod settings;
 pub mod source_file;
+pub mod status;
 pub mod store;
 pub mod suggest;
 pub mod terraform;

@@ -22,6 +22,9 @@ pub const CUSTOMER_FILE_BYTES: usize = 64 * 1024;
 /// A run record's message is cut to this many characters: it is a one-line summary, and
 /// Terraform's error text can carry customer values.
 pub const RECORD_MESSAGE_CHARS: usize = 500;
+/// Most characters of a run record's outputs (JSON): well inside a DynamoDB item's 400 KB,
+/// and enough for a service URL and a few names.
+pub const RECORD_OUTPUTS_CHARS: usize = 4_000;
 /// GitHub refuses an issue title longer than this (characters); an issue body has the
 /// comment limit, [`COMMENT_CHARS`].
 pub const ISSUE_TITLE_CHARS: usize = 256;

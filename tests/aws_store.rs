@@ -264,6 +264,8 @@ fn run(customer: &str, env: &str, n: u32, status: RunStatus) -> RunRecord {
         change: None,
         destroy: None,
         message: None,
+        health: None,
+        outputs: None,
     }
 }
 
@@ -289,6 +291,8 @@ async fn history_is_newest_first_with_final_statuses_across_pages_and_filters_by
                 change: Some(0),
                 destroy: Some(0),
                 message: (status == RunStatus::Failed).then(|| "terraform plan failed".to_owned()),
+                health: None,
+                outputs: None,
                 ..started
             };
             store.record_run(&finished).await.expect("record finished");

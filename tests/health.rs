@@ -96,6 +96,24 @@ fn a_service_that_comes_up_after_a_few_polls_makes_the_apply_say_healthy() {
         message.starts_with("Applied: 1 added, 0 changed, 0 destroyed; healthy (HTTP 200 after 3 polls, "),
         "{message}"
     );
+    // `status` shows every step of the change, ending healthy, with the outputs.
+    let status = status_of(&sb);
+    assert_eq!(status["current"], "healthy", "{status}");
+    assert_eq!(steps(&status), ["requested", "validated", "planned", "applying", "applied", "healthy"]);
+    assert_eq!(status["outputs"]["health_check_url"], server.url.as_str(), "{status}");
+    assert_eq!(status["error"], serde_json::Value::Null);
+}
+
+/// `status --json` of `local/shop` in staging.
+fn status_of(sb: &Sandbox) -> serde_json::Value {
+    let out = Run::new(sb.path()).args(["--json", "status", "--customer", "local/shop", "--env", "staging"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.json()["environments"][0].clone()
+}
+
+fn steps(status: &serde_json::Value) -> Vec<String> {
+    let steps = status["steps"].as_array().cloned().unwrap_or_default();
+    steps.iter().map(|s| s["step"].as_str().unwrap_or_default().to_owned()).collect()
 }
 
 #[test]
@@ -112,6 +130,10 @@ fn a_service_that_never_comes_up_fails_the_apply_naming_the_status_and_the_wait(
     assert!(apply.stderr.contains("(expected 200)"), "{}", apply.stderr);
     assert_eq!(apply.json()["status"], "failed");
     assert!(apply_record_message(&sb).starts_with(&format!("Failed: {expected}")));
+    // Applied, then failed: the status names the error.
+    let status = status_of(&sb);
+    assert_eq!(steps(&status), ["requested", "validated", "planned", "applying", "applied", "failed"]);
+    assert!(status["error"].as_str().is_some_and(|e| e.contains(&expected)), "{status}");
 }
 
 #[test]

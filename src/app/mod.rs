@@ -55,6 +55,7 @@ pub async fn run(command: &Command, settings: &Settings) -> ExitStatus {
         Command::Reap(args) => print::result(verb, json, commands::reap::run(&ctx, args).await),
         Command::Bootstrap => print::result(verb, json, commands::bootstrap::run(&ctx).await),
         Command::History(args) => print::result(verb, json, commands::history::run(&ctx, args).await),
+        Command::Status(args) => print::result(verb, json, commands::status::run(&ctx, args).await),
         Command::Locks(LocksCommand::List) => print::result(verb, json, commands::locks::list(&ctx).await),
         Command::Locks(LocksCommand::Release(args)) => {
             print::result(verb, json, commands::locks::release(&ctx, args).await)

@@ -122,6 +122,8 @@ mod tests {
             change: Some(0),
             destroy: Some(1),
             message: None,
+            health: None,
+            outputs: None,
         };
         assert_eq!(
             record_line(&run),
@@ -168,6 +170,8 @@ mod tests {
             change: Some(0),
             destroy: Some(0),
             message: Some(message.into()),
+            health: None,
+            outputs: None,
         };
         let drifted = "drifted: 2 changed outside Terraform; 1 to add, 0 to change, 0 to destroy";
         assert_eq!(

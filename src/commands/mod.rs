@@ -17,6 +17,7 @@ pub mod plan_all;
 pub mod reap;
 pub mod render;
 pub mod schema;
+pub mod status;
 pub mod target;
 pub mod targets;
 pub mod validate;

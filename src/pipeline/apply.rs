@@ -29,7 +29,7 @@ use super::{Deps, Request};
 use crate::error::CommandError;
 use crate::refusal::Refusal;
 use crate::report::comment;
-use crate::store::{PlanMeta, RunKind, Store, StoreError};
+use crate::store::{HealthState, PlanMeta, RunKind, Store, StoreError};
 use crate::terraform::TerraformError;
 
 /// Whether to apply, or only to say what would be applied.
@@ -85,6 +85,17 @@ impl Finished for Applied {
             0 | 1 => self.status_line(),
             _ => format!("{}; {}", self.status_line(), retry::line(&self.attempts)),
         })
+    }
+
+    fn health(&self) -> Option<HealthState> {
+        self.health.as_ref().map(|h| match h {
+            Health::Healthy { .. } => HealthState::Healthy,
+            Health::Skipped { .. } => HealthState::Skipped,
+        })
+    }
+
+    fn outputs(&self) -> Option<String> {
+        serde_json::to_string(&self.outputs).ok()
     }
 }
 

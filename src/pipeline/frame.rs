@@ -13,10 +13,10 @@ use super::{Deps, Request, now};
 use crate::codehost::{CommitStatus, StatusState};
 use crate::error::CommandError;
 use crate::error::Status;
-use crate::limits::{RECORD_MESSAGE_CHARS, STATUS_DESCRIPTION_CHARS};
+use crate::limits::{RECORD_MESSAGE_CHARS, RECORD_OUTPUTS_CHARS, STATUS_DESCRIPTION_CHARS};
 use crate::output;
 use crate::report::{check_run, status_context, truncate_chars};
-use crate::store::{RunKind, RunRecord, RunStatus};
+use crate::store::{HealthState, RunKind, RunRecord, RunStatus};
 
 /// What a finished flow tells the frame: its counts for the record, its status line.
 pub trait Finished {
@@ -33,6 +33,14 @@ pub trait Finished {
     fn plan_text(&self) -> Option<&str> {
         None
     }
+    /// What the health check after an apply found (`None` for other flows).
+    fn health(&self) -> Option<HealthState> {
+        None
+    }
+    /// The outputs not marked sensitive, as a JSON object (`None` for other flows).
+    fn outputs(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Which record a flow writes, and whether it reports a commit status.
@@ -46,7 +54,7 @@ pub struct Frame {
 /// Runs `steps` inside the frame: the record is written as started, the pending status
 /// set, then the steps run; their outcome sets the final status and finishes the record.
 /// A run that can't record its start stops there (with a failure status): it would
-/// otherwise act with no trace in `history` and no lock on the records.
+/// otherwise act with no trace in `history` or `status`.
 pub async fn framed<T: Finished>(
     deps: &Deps<'_>,
     frame: Frame,
@@ -87,6 +95,8 @@ pub async fn framed<T: Finished>(
             record.status = RunStatus::Succeeded;
             (record.add, record.change, record.destroy) = (Some(add), Some(change), Some(destroy));
             record.message = done.record_message().map(|m| truncate_chars(&m, RECORD_MESSAGE_CHARS));
+            record.health = done.health();
+            record.outputs = done.outputs().filter(|o| o.chars().count() <= RECORD_OUTPUTS_CHARS);
         }
         Err(error) => {
             record.status = match error.status() {
@@ -94,6 +104,7 @@ pub async fn framed<T: Finished>(
                 _ => RunStatus::Failed,
             };
             record.message = Some(truncate_chars(&error.status_line(), RECORD_MESSAGE_CHARS));
+            record.health = error.is_unhealthy().then_some(HealthState::Unhealthy);
         }
     }
     write_record(deps, &record).await;
@@ -186,6 +197,8 @@ fn new_record(deps: &Deps<'_>, kind: RunKind, req: &Request) -> RunRecord {
         change: None,
         destroy: None,
         message: None,
+        health: None,
+        outputs: None,
     }
 }
 

@@ -384,6 +384,8 @@ mod tests {
                 change: None,
                 destroy: None,
                 message: None,
+                health: None,
+                outputs: None,
             };
             store.record_run(&record).await.expect("record");
         }

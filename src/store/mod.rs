@@ -118,6 +118,23 @@ pub struct RunRecord {
     pub change: Option<u32>,
     pub destroy: Option<u32>,
     pub message: Option<String>,
+    /// After an apply: what the health check after it found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthState>,
+    /// After an apply: the outputs not marked sensitive, as a JSON object (at most
+    /// [`crate::limits::RECORD_OUTPUTS_CHARS`]; larger ones are left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<String>,
+}
+
+/// The health check after an apply, as a record keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthState {
+    Healthy,
+    Unhealthy,
+    /// The module has no health check URL.
+    Skipped,
 }
 
 /// Errors of any store, with the object or table they concern.

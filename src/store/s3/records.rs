@@ -156,6 +156,8 @@ mod tests {
             change: Some(0),
             destroy: None,
             message: Some("applied".into()),
+            health: Some(crate::store::HealthState::Healthy),
+            outputs: Some(r#"{"web_url":"https://shop.example"}"#.into()),
         }
     }
 
@@ -167,7 +169,10 @@ mod tests {
         assert_eq!(item.get("pull_request"), Some(&AttributeValue::N("42".into())));
         assert!(!item.contains_key("run_url"));
         assert!(!item.contains_key("destroy"));
+        assert_eq!(item.get("health"), Some(&AttributeValue::S("healthy".into())));
         assert_eq!(record_from_item(&item).expect("reads back"), record());
+        let older = RunRecord { health: None, outputs: None, ..record() };
+        assert_eq!(record_from_item(&record_item(&older).expect("converts")).expect("reads back"), older);
     }
 
     #[test]
