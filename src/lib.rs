@@ -36,6 +36,7 @@ pub mod settings;
 pub mod source_file;
 pub mod store;
 pub mod suggest;
+pub mod tenants;
 pub mod terraform;
 pub mod variables;
 pub mod workspace;

@@ -17,7 +17,7 @@ pub enum Refusal {
     #[error("unknown environment `{env}`")]
     UnknownEnv { env: EnvName, configured: Vec<String> },
     #[error("`{path}` not found at {customer}@{}", .sha.short())]
-    FileMissing { customer: CustomerId, path: &'static str, sha: Sha },
+    FileMissing { customer: CustomerId, path: String, sha: Sha },
     #[error("{message}")]
     EnvNotInFile { env: EnvName, message: String },
 
