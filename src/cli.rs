@@ -64,6 +64,10 @@ pub enum Command {
     /// List or release Terraform state locks (S3 backend).
     #[command(subcommand)]
     Locks(LocksCommand),
+    /// Provider-managed tenants: `tenants/<name>.yml` in the manager repository, created,
+    /// updated and destroyed from its Git history.
+    #[command(subcommand)]
+    Tenants(TenantsCommand),
 }
 
 /// The GitHub App to act as, on the commands that talk to GitHub.
@@ -315,6 +319,79 @@ pub struct ReleaseArgs {
     pub force: bool,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum TenantsCommand {
+    /// Print the (tenant, environment, action) matrix of the tenant files changed from
+    /// `--base` to `--head`: added → create, modified → update, deleted → destroy; a
+    /// rename is refused.
+    Changed(TenantsChangedArgs),
+    /// Validate, render and plan a tenant environment from `tenants/<name>.yml` at a
+    /// commit; store the plan for `tenants apply`.
+    Plan(TenantArgs),
+    /// Apply exactly the stored plan of a tenant environment (checksum verified) or refuse.
+    Apply(TenantApplyArgs),
+    /// Plan to destroy everything in a tenant environment, from the file as last applied
+    /// (refused while it has a protected component without `allow_destroy: true`); store
+    /// and show the plan. `tenants apply --sha <its sha>` applies it.
+    Destroy(TenantDestroyArgs),
+}
+
+/// The manager repository checkout whose `tenants/` and Git history are read.
+#[derive(Debug, Clone, Args)]
+pub struct ManagerRepoArgs {
+    /// The manager repository checkout (a Git work tree or clone).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub repo: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantsChangedArgs {
+    #[command(flatten)]
+    pub repo: ManagerRepoArgs,
+    /// The commit before the change (a pull request's base, a push's `before`).
+    #[arg(long, value_name = "SHA")]
+    pub base: String,
+    /// The commit after the change.
+    #[arg(long, value_name = "SHA")]
+    pub head: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantArgs {
+    #[command(flatten)]
+    pub repo: ManagerRepoArgs,
+    /// The tenant: its file is `tenants/<NAME>.yml`.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: String,
+    /// The environment, e.g. `staging`.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// The manager commit whose file to use (default: the checkout's `HEAD`).
+    #[arg(long, value_name = "SHA")]
+    pub sha: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantApplyArgs {
+    #[command(flatten)]
+    pub target: TenantArgs,
+    /// Run every check and say what would be applied; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantDestroyArgs {
+    #[command(flatten)]
+    pub repo: ManagerRepoArgs,
+    /// The tenant: its file is (or was) `tenants/<NAME>.yml`.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: String,
+    /// The environment to destroy.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+}
+
 /// Which verb runs: the `command` field of every `--json` result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Verb {
@@ -350,6 +427,14 @@ pub enum Verb {
     LocksList,
     #[serde(rename = "locks release")]
     LocksRelease,
+    #[serde(rename = "tenants changed")]
+    TenantsChanged,
+    #[serde(rename = "tenants plan")]
+    TenantsPlan,
+    #[serde(rename = "tenants apply")]
+    TenantsApply,
+    #[serde(rename = "tenants destroy")]
+    TenantsDestroy,
 }
 
 impl Command {
@@ -371,6 +456,10 @@ impl Command {
             Command::History(_) => Verb::History,
             Command::Locks(LocksCommand::List) => Verb::LocksList,
             Command::Locks(LocksCommand::Release(_)) => Verb::LocksRelease,
+            Command::Tenants(TenantsCommand::Changed(_)) => Verb::TenantsChanged,
+            Command::Tenants(TenantsCommand::Plan(_)) => Verb::TenantsPlan,
+            Command::Tenants(TenantsCommand::Apply(_)) => Verb::TenantsApply,
+            Command::Tenants(TenantsCommand::Destroy(_)) => Verb::TenantsDestroy,
         }
     }
 }

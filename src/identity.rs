@@ -20,9 +20,13 @@ pub enum NameError {
     NotOwnerRepo(String),
     #[error("environment `{0}` must start with a lowercase letter and contain only `a-z`, `0-9` and `-`")]
     Environment(String),
-    #[error("owner `{TENANTS_OWNER}` is reserved for the provider's tenants (`tenants/<name>.yml` in the manager repository)")]
+    #[error(
+        "owner `{TENANTS_OWNER}` is reserved for the provider's tenants (`tenants/<name>.yml` in the manager repository)"
+    )]
     ReservedOwner,
-    #[error("tenant name `{0}` must be a DNS label: 1 to 63 lowercase letters, digits and `-`, starting with a letter and not ending with `-`")]
+    #[error(
+        "tenant name `{0}` must be a DNS label: 1 to 63 lowercase letters, digits and `-`, starting with a letter and not ending with `-`"
+    )]
     Tenant(String),
 }
 

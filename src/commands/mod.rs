@@ -19,6 +19,7 @@ pub mod render;
 pub mod schema;
 pub mod target;
 pub mod targets;
+pub mod tenants;
 pub mod validate;
 
 use serde::Serialize;

@@ -183,9 +183,7 @@ pub fn protected<'a>(
     file: &'a Customer,
     catalog: &'a Catalog,
 ) -> impl Iterator<Item = &'a crate::variables::v2::Component> {
-    file.components
-        .iter()
-        .filter(|p| !p.allow_destroy && catalog.get(&p.type_name).is_some_and(|t| t.protect_destroy))
+    file.components.iter().filter(|p| !p.allow_destroy && catalog.get(&p.type_name).is_some_and(|t| t.protect_destroy))
 }
 
 /// fetch → validate → render → write → `terraform init`, and the configuration digest.

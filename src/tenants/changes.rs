@@ -62,7 +62,10 @@ pub async fn changed(repo: &ManagerRepo, base: &Sha, head: &Sha) -> Result<Vec<J
             }
             FileChange::Other(status, path) => {
                 return Err(CommandError::usage(
-                    format!("`{}` changed in a way tenants can't follow (`git diff` status `{status}`)", crate::output::neutralise(&path)),
+                    format!(
+                        "`{}` changed in a way tenants can't follow (`git diff` status `{status}`)",
+                        crate::output::neutralise(&path)
+                    ),
                     "make tenant files plain files: add, edit or delete them",
                 ));
             }

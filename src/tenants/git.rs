@@ -51,8 +51,16 @@ impl ManagerRepo {
         }
         let bytes = self.git(&["cat-file", "blob", &format!("{sha}:{path}")], sha.as_str()).await?;
         if bytes.len() > MAX_FILE_BYTES {
-            let problem = crate::diagnostic::FileProblem::TooLarge { size: Some(bytes.len() as u64), limit: MAX_FILE_BYTES as u64 };
-            return Err(CodeHostError::Unusable { repo: REPO.into(), path: path.into(), reference: sha.to_string(), problem });
+            let problem = crate::diagnostic::FileProblem::TooLarge {
+                size: Some(bytes.len() as u64),
+                limit: MAX_FILE_BYTES as u64,
+            };
+            return Err(CodeHostError::Unusable {
+                repo: REPO.into(),
+                path: path.into(),
+                reference: sha.to_string(),
+                problem,
+            });
         }
         String::from_utf8(bytes).map(Some).map_err(|_| CodeHostError::Unusable {
             repo: REPO.into(),
@@ -66,7 +74,8 @@ impl ManagerRepo {
     /// rename shows as one (and is refused by the caller) rather than a delete and an add.
     pub async fn changes(&self, base: &Sha, head: &Sha) -> Result<Vec<FileChange>, CodeHostError> {
         let range = format!("{base}..{head}");
-        let args = ["diff", "--name-status", "-z", "--find-renames", "--no-ext-diff", base.as_str(), head.as_str(), "--"];
+        let args =
+            ["diff", "--name-status", "-z", "--find-renames", "--no-ext-diff", base.as_str(), head.as_str(), "--"];
         let out = self.git(&[&args[..], &[TENANTS_DIR]].concat(), &range).await?;
         let text = String::from_utf8(out).map_err(|_| self.error(&range, TENANTS_DIR, "a path is not UTF-8".into()))?;
         parse_name_status(&text).ok_or_else(|| self.error(&range, TENANTS_DIR, "unexpected `git diff` output".into()))

@@ -89,7 +89,10 @@ pub fn read(c: &mut Checker, node: &Node) -> TenantsConfig {
             } else {
                 c.error(
                     pos,
-                    format!("`tenants.requesters` entry `{}` is not a GitHub login or `org/team`", crate::diagnostic::shown(&who)),
+                    format!(
+                        "`tenants.requesters` entry `{}` is not a GitHub login or `org/team`",
+                        crate::diagnostic::shown(&who)
+                    ),
                     Some("write a login such as `octocat` or a team such as `acme/platform`".into()),
                 );
             }
