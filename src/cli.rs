@@ -375,6 +375,10 @@ pub struct TenantArgs {
 pub struct TenantApplyArgs {
     #[command(flatten)]
     pub target: TenantArgs,
+    /// Apply the plan made at the commit last applied to the environment: the destroy
+    /// plan `tenants destroy` stored (its file may be gone from `HEAD`).
+    #[arg(long, conflicts_with = "sha")]
+    pub last_applied: bool,
     /// Run every check and say what would be applied; change nothing.
     #[arg(long)]
     pub dry_run: bool,

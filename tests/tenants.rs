@@ -178,7 +178,9 @@ fn adding_changing_and_deleting_tenant_files_creates_updates_and_destroys_exactl
     assert_eq!(counts(&plan), (0, 0, beta_resources as u64), "{}", plan.stdout);
     let applied_at = plan.json()["sha"].as_str().expect("sha").to_owned();
     assert_eq!(applied_at, c1, "the destroy uses the commit last applied");
-    m.apply("beta", Some(&applied_at));
+    let out = m.run(&["apply", "--tenant", "beta", "--env", "staging", "--last-applied"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["sha"], c1.as_str());
     assert_eq!(m.resources("beta"), 0, "beta destroyed");
     assert!(m.resources("alpha") > 0, "alpha untouched");
 

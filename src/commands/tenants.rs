@@ -79,7 +79,11 @@ pub async fn plan(ctx: &Context<'_>, args: &TenantArgs) -> Result<PlanOutcome, C
 
 pub async fn apply(ctx: &Context<'_>, args: &TenantApplyArgs) -> Result<ApplyOutcome, CommandError> {
     let t = &args.target;
-    let (req, host) = request(&t.repo, &t.tenant, &t.env, t.sha.as_deref()).await?;
+    let sha = match args.last_applied {
+        true => Some(last_applied_sha(ctx, &target(&t.tenant, &t.env)?).await?),
+        false => t.sha.as_deref().map(|s| Sha::parse(s).map_err(|e| CommandError::bad_sha(&e))).transpose()?,
+    };
+    let (req, host) = request(&t.repo, &t.tenant, &t.env, sha.as_ref().map(Sha::as_str)).await?;
     let mode = if args.dry_run { Mode::DryRun } else { Mode::Apply };
     applied(ctx, Verb::TenantsApply, &req, &source(ctx, host), mode).await
 }
@@ -91,10 +95,7 @@ pub async fn destroy(ctx: &Context<'_>, args: &TenantDestroyArgs) -> Result<Plan
     let target = target(&args.tenant, &args.env)?;
     let config = ctx.config().await?;
     crate::pipeline::admit::admit(config, &target)?;
-    let Some(applied) = last_applied(ctx.store().await?, &target).await? else {
-        return Err(Refusal::NeverApplied { target }.into());
-    };
-    let sha = Sha::parse(&applied).map_err(|e| CommandError::bad_sha(&e))?;
+    let sha = last_applied_sha(ctx, &target).await?;
     let (req, host) = request(&args.repo, &args.tenant, &args.env, Some(sha.as_str())).await?;
     let catalog = Catalog::load(config).map_err(CommandError::Invalid)?;
     if let Some(file) = applied_file(config, &host, &req.target.customer, &sha, &catalog).await? {
@@ -122,6 +123,14 @@ pub async fn destroy(ctx: &Context<'_>, args: &TenantDestroyArgs) -> Result<Plan
         }
     }
     planned(ctx, Verb::TenantsDestroy, &req, &source(ctx, host), PlanKind::Destroy).await
+}
+
+/// The commit last applied to `target`: the configuration that made its state.
+async fn last_applied_sha(ctx: &Context<'_>, target: &Target) -> Result<Sha, CommandError> {
+    let Some(applied) = last_applied(ctx.store().await?, target).await? else {
+        return Err(Refusal::NeverApplied { target: target.clone() }.into());
+    };
+    Sha::parse(&applied).map_err(|e| CommandError::bad_sha(&e))
 }
 
 fn target(tenant: &str, env: &str) -> Result<Target, CommandError> {
