@@ -285,8 +285,11 @@ pub struct RenderArgs {
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
     /// The customer, `owner/repo`.
-    #[arg(long, value_name = "OWNER/REPO")]
-    pub customer: String,
+    #[arg(long, value_name = "OWNER/REPO", required_unless_present = "tenant", conflicts_with = "tenant")]
+    pub customer: Option<String>,
+    /// A provider-managed tenant (`tenants/NAME.yml`) instead of a customer.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
     /// Only runs for this environment.
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,

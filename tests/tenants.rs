@@ -184,6 +184,11 @@ fn adding_changing_and_deleting_tenant_files_creates_updates_and_destroys_exactl
     assert_eq!(m.resources("beta"), 0, "beta destroyed");
     assert!(m.resources("alpha") > 0, "alpha untouched");
 
+    // The runs are recorded under the tenant's identity.
+    let history = Run::new(m.sb.path()).args(["--json", "history", "--tenant", "beta"]).run();
+    assert_eq!(history.code, 0, "{}", history.stderr);
+    assert_eq!(history.run_kinds()[..2], ["apply succeeded", "destroy succeeded"], "{}", history.stdout);
+
     // A plan for the deleted tenant at HEAD finds no file.
     let gone = m.run(&["plan", "--tenant", "beta", "--env", "staging"]);
     assert_eq!(gone.code, 2, "{}", gone.stderr);
