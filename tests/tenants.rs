@@ -270,3 +270,20 @@ fn a_tenant_file_is_kind_tenant_named_after_its_file() {
     assert_eq!(at, [(2, 7, "tenants/alpha.yml".to_owned()), (4, 9, "tenants/alpha.yml".to_owned())], "{errors}");
     assert!(!Path::new(&m.state("alpha")).exists());
 }
+
+#[test]
+fn tenant_files_may_only_use_the_types_the_registry_allows() {
+    let m = Manager::new();
+    m.sb.add_config("tenants:\n  types: [queue]\n  environments: [staging]\n");
+    let c0 = m.git(&["rev-parse", "HEAD"]);
+    m.write("alpha", &tenant("alpha", BUCKET));
+    std::fs::write(m.repo().join("tenants/README.md"), "notes\n").expect("write");
+    let c1 = m.commit("a tenant with a bucket, and a README");
+    assert_eq!(m.changed(&c0, &c1), ["create alpha staging"], "the README is no tenant");
+    let out = m.run(&["plan", "--tenant", "alpha", "--env", "staging"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let error = &out.json()["errors"][0];
+    assert_eq!((error["file"].as_str(), error["line"].as_u64()), (Some("tenants/alpha.yml"), Some(8)), "{error}");
+    assert!(error["message"].as_str().is_some_and(|m| m.contains("`bucket`")), "{error}");
+    assert!(!m.state("alpha").exists(), "nothing planned");
+}

@@ -31,6 +31,9 @@ pub struct Job {
 pub async fn changed(repo: &ManagerRepo, base: &Sha, head: &Sha) -> Result<Vec<Job>, CommandError> {
     let mut jobs = Vec::new();
     for change in repo.changes(base, head).await? {
+        if is_documentation(&change) {
+            continue;
+        }
         match change {
             FileChange::Added(path) => {
                 let tenant = tenant_of(&path)?;
@@ -75,6 +78,20 @@ pub async fn changed(repo: &ManagerRepo, base: &Sha, head: &Sha) -> Result<Vec<J
     Ok(jobs)
 }
 
+/// A Markdown file directly below `tenants/` (a README) is no tenant and changes nothing.
+fn is_documentation(change: &FileChange) -> bool {
+    let doc = |path: &str| {
+        path.strip_prefix(TENANTS_DIR)
+            .and_then(|p| p.strip_prefix('/'))
+            .is_some_and(|name| !name.contains('/') && name.ends_with(".md"))
+    };
+    match change {
+        FileChange::Added(p) | FileChange::Modified(p) | FileChange::Deleted(p) => doc(p),
+        FileChange::Renamed(from, to) => doc(from) && doc(to),
+        FileChange::Other(_, p) => doc(p),
+    }
+}
+
 fn job(tenant: &TenantName, environment: EnvName, action: Action) -> Job {
     Job { tenant: tenant.clone(), environment, action }
 }
@@ -90,7 +107,7 @@ pub fn tenant_of(path: &str) -> Result<TenantName, CommandError> {
         )),
         None => Err(CommandError::usage(
             format!("`{}` is not a tenant file", crate::output::neutralise(path)),
-            "only `tenants/<name>.yml` files (no subdirectories, no other extension) belong below `tenants/`",
+            "only `tenants/<name>.yml` files (no subdirectories, no other extension) and Markdown notes belong below `tenants/`",
         )),
     }
 }

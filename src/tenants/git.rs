@@ -39,7 +39,7 @@ impl ManagerRepo {
         let spec = format!("{rev}^{{commit}}");
         let out = self.git(&["rev-parse", "--verify", "--quiet", "--end-of-options", &spec], rev).await?;
         let text = String::from_utf8_lossy(&out);
-        Sha::parse(text.trim()).map_err(|e| self.error(rev, "", e.to_string()))
+        Sha::parse(text.trim()).map_err(|e| self.error(rev, TENANTS_DIR, e.to_string()))
     }
 
     /// The text of `path` at `sha`; `None` when the commit has no such file.
@@ -91,7 +91,7 @@ impl ManagerRepo {
             .kill_on_drop(true)
             .output()
             .await
-            .map_err(|e| self.error(reference, "", format!("can't run `git`: {e}")))?;
+            .map_err(|e| self.error(reference, TENANTS_DIR, format!("can't run `git`: {e}")))?;
         if out.status.success() {
             return Ok(out.stdout);
         }
@@ -102,7 +102,7 @@ impl ManagerRepo {
             Some(1) if stderr.trim().is_empty() => "no such commit in the checkout (fetch more history?)".to_owned(),
             _ => format!("`git {}` failed: {}", args.first().unwrap_or(&""), crate::output::neutralise(first)),
         };
-        Err(self.error(reference, "", message))
+        Err(self.error(reference, TENANTS_DIR, message))
     }
 
     fn error(&self, reference: &str, path: &str, message: String) -> CodeHostError {
