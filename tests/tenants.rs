@@ -269,6 +269,14 @@ fn a_tenant_file_is_kind_tenant_named_after_its_file() {
         .collect();
     assert_eq!(at, [(2, 7, "tenants/alpha.yml".to_owned()), (4, 9, "tenants/alpha.yml".to_owned())], "{errors}");
     assert!(!Path::new(&m.state("alpha")).exists());
+
+    // Tenants are schema v2 only: a v1-looking file is refused, not read as v1.
+    m.write("old", "project_name: old\n");
+    m.commit("a v1 tenant file");
+    let out = m.run(&["plan", "--tenant", "old", "--env", "staging"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let error = &out.json()["errors"][0];
+    assert!(error["message"].as_str().is_some_and(|m| m.contains("schema v2 only")), "{error}");
 }
 
 #[test]

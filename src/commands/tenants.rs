@@ -98,31 +98,48 @@ pub async fn destroy(ctx: &Context<'_>, args: &TenantDestroyArgs) -> Result<Plan
     let sha = last_applied_sha(ctx, &target).await?;
     let (req, host) = request(&args.repo, &args.tenant, &args.env, Some(sha.as_str())).await?;
     let catalog = Catalog::load(config).map_err(CommandError::Invalid)?;
-    if let Some(file) = applied_file(config, &host, &req.target.customer, &sha, &catalog).await? {
-        let path = req.target.customer.as_tenant().map(|t| t.file()).unwrap_or_default();
-        let refused: Vec<Diagnostic> = protected(&file, &catalog)
-            .map(|c| Diagnostic {
-                file: path.clone(),
-                line: c.at.line,
-                column: c.at.column,
-                message: format!(
-                    "tenant `{}` has component `{}` (type `{}`, protected): the configuration applied at {} does not allow its destruction",
-                    args.tenant,
-                    c.name,
-                    c.type_name,
-                    sha.short()
-                ),
-                hint: Some(format!(
-                    "destroying a protected component takes two reviewed changes: restore the file, set `allow_destroy: true` on `{}` and apply that, then delete the file",
-                    c.name
-                )),
-            })
-            .collect();
-        if !refused.is_empty() {
-            return Err(CommandError::Invalid(refused).about(super::target::subject(&req)));
-        }
+    let path = req.target.customer.as_tenant().map(|t| t.file()).unwrap_or_default();
+    // Fail closed: a version that can't be read or checked can't show it allows the destroy.
+    let Some(file) = applied_file(config, &host, &req.target.customer, &sha, &catalog).await? else {
+        return Err(CommandError::usage(
+            format!("`{path}` as last applied at {} can't be read or is no longer valid", sha.short()),
+            format!("check `git show {sha}:{path}` in the manager checkout (fetch its history) and `tenants plan --sha {sha}`"),
+        )
+        .about(super::target::subject(&req)));
+    };
+    let refused = protected_in(&args.tenant, &path, &sha, &file, &catalog);
+    if !refused.is_empty() {
+        return Err(CommandError::Invalid(refused).about(super::target::subject(&req)));
     }
     planned(ctx, Verb::TenantsDestroy, &req, &source(ctx, host), PlanKind::Destroy).await
+}
+
+/// Each protected component of the version last applied that does not allow its
+/// destruction, at its place in that version.
+fn protected_in(
+    tenant: &str,
+    path: &str,
+    sha: &Sha,
+    file: &crate::variables::v2::Customer,
+    catalog: &Catalog,
+) -> Vec<Diagnostic> {
+    protected(file, catalog)
+        .map(|c| Diagnostic {
+            file: path.to_owned(),
+            line: c.at.line,
+            column: c.at.column,
+            message: format!(
+                "tenant `{tenant}` has component `{}` (type `{}`, protected): the configuration applied at {} does not allow its destruction",
+                c.name,
+                c.type_name,
+                sha.short()
+            ),
+            hint: Some(format!(
+                "destroying a protected component takes two reviewed changes: restore the file, set `allow_destroy: true` on `{}` and apply that, then delete the file",
+                c.name
+            )),
+        })
+        .collect()
 }
 
 /// The commit last applied to `target`: the configuration that made its state.

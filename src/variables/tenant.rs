@@ -139,10 +139,20 @@ impl Tenant {
         catalog: impl FnOnce() -> Result<Catalog, Vec<Diagnostic>>,
     ) -> Result<Self, Diagnostics> {
         // A file that is not YAML is left to the v1 checks, which report it as before.
-        let Ok(root) = yaml::parse(file, text) else {
-            return Variables::parse(file, text, customer, rules).map(Tenant::V1);
+        let root = match yaml::parse(file, text) {
+            Ok(root) => root,
+            Err(d) if customer.as_tenant().is_some() => return Err(Diagnostics(vec![d])),
+            Err(_) => return Variables::parse(file, text, customer, rules).map(Tenant::V1),
         };
         match header(file, &root)? {
+            // Tenants are schema v2 only: there is no v1 file of theirs to stay compatible with.
+            Schema::V1 if customer.as_tenant().is_some() => Err(Diagnostics(vec![Diagnostic {
+                file: file.to_owned(),
+                line: root.pos.line,
+                column: root.pos.column,
+                message: "a tenant file has no `apiVersion`: tenants are written in schema v2 only".into(),
+                hint: Some(format!("start the file with `apiVersion: {}` and `kind: {TENANT_KIND}`", v2::API_VERSION)),
+            }])),
             Schema::V1 => Variables::parse(file, text, customer, rules).map(Tenant::V1),
             Schema::V2 { .. } => {
                 owner_matches(file, &root, customer)?;
