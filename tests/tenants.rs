@@ -270,6 +270,14 @@ fn a_tenant_file_is_kind_tenant_named_after_its_file() {
     assert_eq!(at, [(2, 7, "tenants/alpha.yml".to_owned()), (4, 9, "tenants/alpha.yml".to_owned())], "{errors}");
     assert!(!Path::new(&m.state("alpha")).exists());
 
+    // `validate` checks a manager checkout's tenant files as tenants.
+    let out = Run::new(m.sb.path()).args(["--json", "validate", "manager/tenants/alpha.yml"]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.json()["errors"].as_array().map(Vec::len), Some(2), "{}", out.stdout);
+    m.write("alpha", &tenant("alpha", QUEUE));
+    let out = Run::new(m.sb.path()).args(["--json", "validate", "manager/tenants/alpha.yml"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
     // Tenants are schema v2 only: a v1-looking file is refused, not read as v1.
     m.write("old", "project_name: old\n");
     m.commit("a v1 tenant file");
