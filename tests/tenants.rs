@@ -202,9 +202,16 @@ fn adding_changing_and_deleting_tenant_files_creates_updates_and_destroys_exactl
     assert!(text.contains("`tenants/alpha.yml` was renamed to `tenants/gamma.yml`"), "{text}");
     assert!(text.contains("orphan"), "{text}");
 
+    // An edit that loses `spec.environments` is an error, never a destroy of everything.
+    m.write("gamma", &tenant("alpha", FIFO_QUEUE).replace("  environments: [staging]\n", ""));
+    let broken = m.commit("break gamma");
+    let out = m.run(&["changed", "--base", &c3, "--head", &broken]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(out.stdout.contains("missing required key `spec.environments`"), "{}", out.stdout);
+
     // No change to tenants: an empty matrix.
     let c4 = m.commit("nothing");
-    assert!(m.changed(&c3, &c4).is_empty());
+    assert!(m.changed(&broken, &c4).is_empty());
 }
 
 #[test]

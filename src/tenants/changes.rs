@@ -123,8 +123,17 @@ async fn environments(repo: &ManagerRepo, sha: &Sha, tenant: &TenantName) -> Res
             .and_then(|s| if let Value::Map(fields) = &s.value { yaml::get(fields, "environments") } else { None }),
         _ => None,
     };
-    let Some(listed) = listed else { return Ok(Vec::new()) };
     let mut c = yaml::Checker::new(&file);
+    // A file without environments is invalid, not one whose environments all went away:
+    // read as empty, an edit gone wrong would turn into destroys.
+    let Some(listed) = listed else {
+        c.error(
+            root.pos,
+            "missing required key `spec.environments`",
+            Some("list the tenant's environments, e.g. `environments: [staging]`".into()),
+        );
+        return Err(CommandError::Invalid(c.diagnostics));
+    };
     let mut out = Vec::new();
     for (name, pos) in c.str_list("spec.environments", listed).unwrap_or_default() {
         match EnvName::parse(&name) {
@@ -132,6 +141,13 @@ async fn environments(repo: &ManagerRepo, sha: &Sha, tenant: &TenantName) -> Res
             Ok(_) => {}
             Err(e) => c.error(pos, e.to_string(), None),
         }
+    }
+    if out.is_empty() && c.diagnostics.is_empty() {
+        c.error(
+            listed.pos,
+            "`spec.environments` is empty",
+            Some("list at least one environment; to remove the tenant, delete its file".into()),
+        );
     }
     if c.diagnostics.is_empty() { Ok(out) } else { Err(CommandError::Invalid(c.diagnostics)) }
 }
