@@ -64,6 +64,10 @@ pub enum Command {
     /// List or release Terraform state locks (S3 backend).
     #[command(subcommand)]
     Locks(LocksCommand),
+    /// Provider-managed tenants: `tenants/<name>.yml` in the manager repository, created,
+    /// updated and destroyed from its Git history.
+    #[command(subcommand)]
+    Tenants(TenantsCommand),
 }
 
 /// How the commands that talk to GitHub authenticate: a token, or a GitHub App. Only those
@@ -285,9 +289,8 @@ pub struct RenderArgs {
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
-    /// The customer, `owner/repo`.
-    #[arg(long, value_name = "OWNER/REPO")]
-    pub customer: String,
+    #[command(flatten)]
+    pub owner: OwnerArgs,
     /// Only runs for this environment.
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
@@ -296,11 +299,21 @@ pub struct HistoryArgs {
     pub limit: Option<usize>,
 }
 
+/// Whose runs: a customer repository or a provider-managed tenant.
+#[derive(Debug, Args)]
+pub struct OwnerArgs {
+    /// The customer, `owner/repo`.
+    #[arg(long, value_name = "OWNER/REPO", required_unless_present = "tenant", conflicts_with = "tenant")]
+    pub customer: Option<String>,
+    /// A provider-managed tenant (`tenants/NAME.yml`) instead of a customer.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The customer, `owner/repo`.
-    #[arg(long, value_name = "OWNER/REPO")]
-    pub customer: String,
+    #[command(flatten)]
+    pub owner: OwnerArgs,
     /// Only this environment (default: every configured one with a change on record).
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
@@ -328,6 +341,83 @@ pub struct ReleaseArgs {
     /// Release the lock whatever its age (only when the run holding it is gone).
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantsCommand {
+    /// Print the (tenant, environment, action) matrix of the tenant files changed from
+    /// `--base` to `--head`: added → create, modified → update, deleted → destroy; a
+    /// rename is refused.
+    Changed(TenantsChangedArgs),
+    /// Validate, render and plan a tenant environment from `tenants/<name>.yml` at a
+    /// commit; store the plan for `tenants apply`.
+    Plan(TenantArgs),
+    /// Apply exactly the stored plan of a tenant environment (checksum verified) or refuse.
+    Apply(TenantApplyArgs),
+    /// Plan to destroy everything in a tenant environment, from the file as last applied
+    /// (refused while it has a protected component without `allow_destroy: true`); store
+    /// and show the plan. `tenants apply --sha <its sha>` applies it.
+    Destroy(TenantDestroyArgs),
+}
+
+/// The manager repository checkout whose `tenants/` and Git history are read.
+#[derive(Debug, Clone, Args)]
+pub struct ManagerRepoArgs {
+    /// The manager repository checkout (a Git work tree or clone).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub repo: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantsChangedArgs {
+    #[command(flatten)]
+    pub repo: ManagerRepoArgs,
+    /// The commit before the change (a pull request's base, a push's `before`).
+    #[arg(long, value_name = "SHA")]
+    pub base: String,
+    /// The commit after the change.
+    #[arg(long, value_name = "SHA")]
+    pub head: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantArgs {
+    #[command(flatten)]
+    pub repo: ManagerRepoArgs,
+    /// The tenant: its file is `tenants/<NAME>.yml`.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: String,
+    /// The environment, e.g. `staging`.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// The manager commit whose file to use (default: the checkout's `HEAD`).
+    #[arg(long, value_name = "SHA")]
+    pub sha: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantApplyArgs {
+    #[command(flatten)]
+    pub target: TenantArgs,
+    /// Apply the plan made at the commit last applied to the environment: the destroy
+    /// plan `tenants destroy` stored (its file may be gone from `HEAD`).
+    #[arg(long, conflicts_with = "sha")]
+    pub last_applied: bool,
+    /// Run every check and say what would be applied; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantDestroyArgs {
+    #[command(flatten)]
+    pub repo: ManagerRepoArgs,
+    /// The tenant: its file is (or was) `tenants/<NAME>.yml`.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: String,
+    /// The environment to destroy.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
 }
 
 /// Which verb runs: the `command` field of every `--json` result.
@@ -367,6 +457,14 @@ pub enum Verb {
     LocksList,
     #[serde(rename = "locks release")]
     LocksRelease,
+    #[serde(rename = "tenants changed")]
+    TenantsChanged,
+    #[serde(rename = "tenants plan")]
+    TenantsPlan,
+    #[serde(rename = "tenants apply")]
+    TenantsApply,
+    #[serde(rename = "tenants destroy")]
+    TenantsDestroy,
 }
 
 impl Command {
@@ -389,6 +487,10 @@ impl Command {
             Command::Status(_) => Verb::Status,
             Command::Locks(LocksCommand::List) => Verb::LocksList,
             Command::Locks(LocksCommand::Release(_)) => Verb::LocksRelease,
+            Command::Tenants(TenantsCommand::Changed(_)) => Verb::TenantsChanged,
+            Command::Tenants(TenantsCommand::Plan(_)) => Verb::TenantsPlan,
+            Command::Tenants(TenantsCommand::Apply(_)) => Verb::TenantsApply,
+            Command::Tenants(TenantsCommand::Destroy(_)) => Verb::TenantsDestroy,
         }
     }
 }

@@ -137,6 +137,8 @@ pub struct Config {
     pub oidc_issuer: String,
     /// The component types offered (`catalog:`), or the shipped sandbox types.
     pub catalog: CatalogConfig,
+    /// What tenant files may use (`tenants:`).
+    pub tenants: crate::tenants::registry::TenantsConfig,
     /// The file it came from; `None` for built-in defaults (local mode).
     pub source: Option<PathBuf>,
 }
@@ -188,6 +190,7 @@ impl Config {
             customers: Vec::new(),
             oidc_issuer: crate::oidc::DEFAULT_ISSUER.to_owned(),
             catalog,
+            tenants: crate::tenants::registry::TenantsConfig::default(),
             source: None,
         }
     }
@@ -219,7 +222,18 @@ impl Config {
             c.unknown_keys(
                 "",
                 entries,
-                &["terraform", "state", "health", "retry", "environments", "tiers", "customers", "oidc", "catalog"],
+                &[
+                    "terraform",
+                    "state",
+                    "health",
+                    "retry",
+                    "environments",
+                    "tiers",
+                    "customers",
+                    "oidc",
+                    "catalog",
+                    "tenants",
+                ],
             );
             for (key, node) in entries {
                 match key.name.as_str() {
@@ -232,6 +246,7 @@ impl Config {
                     "customers" => customers = read_customers(&mut c, node),
                     "oidc" => read_oidc(&mut c, node, &mut config.oidc_issuer),
                     "catalog" => config.catalog = crate::catalog::section::read(&mut c, node),
+                    "tenants" => config.tenants = crate::tenants::registry::read(&mut c, node),
                     _ => {}
                 }
             }
@@ -245,6 +260,9 @@ impl Config {
                 }
                 config.catalog.limit_v1_type(&config.tiers);
             }
+            let tiers: Vec<&str> = config.tiers.keys().map(String::as_str).collect();
+            let types: Vec<&str> = config.catalog.types.iter().map(|t| t.name.as_str()).collect();
+            crate::tenants::registry::check(&mut c, &config.tenants, &tiers, &config.environment_names(), &types);
             config.customers = customers.into_iter().map(|(customer, _)| customer).collect();
         }
         if c.diagnostics.is_empty() { Ok(config) } else { Err(Diagnostics(c.diagnostics)) }
@@ -267,9 +285,13 @@ impl Config {
         self.environments.iter().map(|(n, _)| n.as_str()).collect()
     }
 
-    /// The tier that applies to `customer`: theirs if registered, else the default tier.
+    /// The tier that applies to `customer`: theirs if registered, the tenants' for a
+    /// tenant, else the default tier.
     pub fn tier_for(&self, customer: Option<&CustomerId>) -> Option<(&str, &Tier)> {
-        let name = customer.and_then(|id| self.customer(id)).map_or(DEFAULT_TIER, |c| c.tier.as_str());
+        let name = match customer {
+            Some(id) if id.as_tenant().is_some() => self.tenants.tier.as_str(),
+            _ => customer.and_then(|id| self.customer(id)).map_or(DEFAULT_TIER, |c| c.tier.as_str()),
+        };
         self.tiers.get_key_value(name).map(|(k, v)| (k.as_str(), v))
     }
 

@@ -20,7 +20,19 @@ pub enum NameError {
     NotOwnerRepo(String),
     #[error("environment `{0}` must start with a lowercase letter and contain only `a-z`, `0-9` and `-`")]
     Environment(String),
+    #[error(
+        "owner `{TENANTS_OWNER}` is reserved for the provider's tenants (`tenants/<name>.yml` in the manager repository)"
+    )]
+    ReservedOwner,
+    #[error(
+        "tenant name `{0}` must be a DNS label: 1 to 63 lowercase letters, digits and `-`, starting with a letter and not ending with `-`"
+    )]
+    Tenant(String),
 }
+
+/// The owner segment of every tenant's keys (`<key_prefix>/tenants/<name>/<env>/…`).
+/// [`CustomerId::parse`] refuses it, so no customer repository can share a tenant's keys.
+pub const TENANTS_OWNER: &str = "tenants";
 
 /// Checks one segment of a key: lowercase `[a-z0-9._-]`, no `..`, not `.` alone, ≤ 100 chars.
 fn check_segment(what: &'static str, value: &str) -> Result<(), NameError> {
@@ -53,7 +65,21 @@ impl CustomerId {
         }
         check_segment("owner", owner)?;
         check_segment("repository", repo)?;
+        if owner == TENANTS_OWNER {
+            return Err(NameError::ReservedOwner);
+        }
         Ok(Self { owner: owner.to_owned(), repo: repo.to_owned() })
+    }
+
+    /// The owner of a tenant's states and records: `tenants/<name>`, which
+    /// [`CustomerId::parse`] never returns.
+    pub fn tenant(name: &TenantName) -> Self {
+        Self { owner: TENANTS_OWNER.to_owned(), repo: name.0.clone() }
+    }
+
+    /// The tenant this is, if it is one.
+    pub fn as_tenant(&self) -> Option<TenantName> {
+        (self.owner == TENANTS_OWNER).then(|| TenantName(self.repo.clone()))
     }
 
     pub fn owner(&self) -> &str {
@@ -79,6 +105,43 @@ impl fmt::Display for CustomerId {
 impl Serialize for CustomerId {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+/// A provider-managed tenant: the name of its file `tenants/<name>.yml` in the manager
+/// repository and its `metadata.name`; a DNS label, so also a valid key segment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TenantName(String);
+
+impl TenantName {
+    pub fn parse(value: &str) -> Result<Self, NameError> {
+        let ok = !value.is_empty()
+            && value.len() <= 63
+            && value.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+            && !value.ends_with('-')
+            && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if ok { Ok(Self(value.to_owned())) } else { Err(NameError::Tenant(value.chars().take(80).collect())) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `tenants/<name>.yml`, the file in the manager repository.
+    pub fn file(&self) -> String {
+        format!("{TENANTS_OWNER}/{}.yml", self.0)
+    }
+}
+
+impl fmt::Display for TenantName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for TenantName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
     }
 }
 
@@ -182,6 +245,21 @@ mod tests {
         }
         let ok = CustomerId::parse("acme/web-shop.v2_x").expect("valid");
         assert_eq!(ok.key_path(), "acme/web-shop.v2_x");
+    }
+
+    /// Issue 14: a tenant's keys are `tenants/<name>/…`, and no customer can be `tenants/…`.
+    #[test]
+    fn no_customer_shares_a_tenant_s_keys() {
+        for reserved in ["tenants/web", "tenants/shop"] {
+            assert_eq!(CustomerId::parse(reserved), Err(NameError::ReservedOwner), "{reserved}");
+        }
+        let tenant = CustomerId::tenant(&TenantName::parse("billing").expect("valid"));
+        assert_eq!(tenant.key_path(), "tenants/billing");
+        assert_eq!(tenant.as_tenant().map(|t| t.file()).as_deref(), Some("tenants/billing.yml"));
+        assert_eq!(CustomerId::parse("acme/tenants").expect("valid").as_tenant(), None);
+        for bad in ["", "Billing", "1st", "a_b", "a.b", "x-", "../x", &"x".repeat(64)] {
+            assert!(TenantName::parse(bad).is_err(), "{bad} should be refused");
+        }
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub mod source_file;
 pub mod status;
 pub mod store;
 pub mod suggest;
+pub mod tenants;
 pub mod terraform;
 pub mod variables;
 pub mod workspace;

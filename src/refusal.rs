@@ -17,7 +17,7 @@ pub enum Refusal {
     #[error("unknown environment `{env}`")]
     UnknownEnv { env: EnvName, configured: Vec<String> },
     #[error("`{path}` not found at {customer}@{}", .sha.short())]
-    FileMissing { customer: CustomerId, path: &'static str, sha: Sha },
+    FileMissing { customer: CustomerId, path: String, sha: Sha },
     #[error("{message}")]
     EnvNotInFile { env: EnvName, message: String },
 
@@ -109,6 +109,10 @@ impl Refusal {
             }
             Self::EnvNotEnabled { enabled, .. } => format!("enabled: {}", enabled.join(", ")),
             Self::UnknownEnv { configured, .. } => format!("configured environments: {}", configured.join(", ")),
+            Self::FileMissing { customer, .. } if customer.as_tenant().is_some() => {
+                "add the tenant's file, or (for a deleted tenant) plan its destroy with `infra-manager tenants destroy`"
+                    .to_owned()
+            }
             Self::FileMissing { .. } => {
                 "add the file; `customer-template/infra/variables.yml` is a starting point".to_owned()
             }

@@ -5,7 +5,7 @@ mod print;
 use std::process::ExitCode;
 
 use crate::cancel::Cancel;
-use crate::cli::{Cli, Command, LocksCommand};
+use crate::cli::{Cli, Command, LocksCommand, TenantsCommand};
 use crate::commands;
 use crate::context::Context;
 use crate::error::ExitStatus;
@@ -59,6 +59,18 @@ pub async fn run(command: &Command, settings: &Settings) -> ExitStatus {
         Command::Locks(LocksCommand::List) => print::result(verb, json, commands::locks::list(&ctx).await),
         Command::Locks(LocksCommand::Release(args)) => {
             print::result(verb, json, commands::locks::release(&ctx, args).await)
+        }
+        Command::Tenants(TenantsCommand::Changed(args)) => {
+            print::result(verb, json, commands::tenants::changed(&ctx, args).await)
+        }
+        Command::Tenants(TenantsCommand::Plan(args)) => {
+            print::result(verb, json, commands::tenants::plan(&ctx, args).await)
+        }
+        Command::Tenants(TenantsCommand::Apply(args)) => {
+            print::result(verb, json, commands::tenants::apply(&ctx, args).await)
+        }
+        Command::Tenants(TenantsCommand::Destroy(args)) => {
+            print::result(verb, json, commands::tenants::destroy(&ctx, args).await)
         }
     }
 }

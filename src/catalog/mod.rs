@@ -77,6 +77,16 @@ impl Catalog {
     pub fn get(&self, name: &str) -> Option<&ComponentType> {
         self.types.iter().find(|t| t.name == name)
     }
+
+    /// The types `owner` may use: for a tenant, only those `tenants.types` allows.
+    pub fn for_owner(mut self, config: &Config, owner: &crate::identity::CustomerId) -> Self {
+        if owner.as_tenant().is_some()
+            && let Some(allowed) = &config.tenants.types
+        {
+            self.types.retain(|t| allowed.contains(&t.name));
+        }
+        self
+    }
 }
 
 impl ComponentType {

@@ -99,15 +99,27 @@ impl ApplyOutcome {
 pub async fn run(ctx: &Context<'_>, args: &ApplyArgs) -> Result<ApplyOutcome, CommandError> {
     let (req, source) = target::request(ctx, &args.target).await?;
     let mode = if args.dry_run { Mode::DryRun } else { Mode::Apply };
-    let result = target::with_deps(ctx, Verb::Apply, &req, &source, async |deps| apply(deps, &req, mode).await)
+    applied(ctx, Verb::Apply, &req, &source, mode).await
+}
+
+/// Runs the apply flow for `req` and reports it: on GitHub to the runner (job summary,
+/// step outputs), locally as the returned outcome.
+pub(super) async fn applied(
+    ctx: &Context<'_>,
+    verb: Verb,
+    req: &Request,
+    source: &target::Source,
+    mode: Mode,
+) -> Result<ApplyOutcome, CommandError> {
+    let result = target::with_deps(ctx, verb, req, source, async |deps| apply(deps, req, mode).await)
         .await
-        .map(|applied| outcome(&req, applied, mode))
-        .map_err(|e| e.about(target::subject(&req)));
+        .map(|applied| outcome(req, applied, mode))
+        .map_err(|e| e.about(target::subject(req)));
     if source.on_github() {
         let body = result.as_ref().map(|o| (&o.result, summary(o)));
         target::report_to_runner(
             &ctx.settings.runner,
-            Verb::Apply,
+            verb,
             body.as_ref().map(|(r, b)| (*r, b.as_str())).map_err(|e| *e),
         );
         // For later steps: `fromJSON(steps.<id>.outputs.outputs).web_vpc_id`.

@@ -6,10 +6,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::Outcome;
-use crate::cli::HistoryArgs;
+use crate::cli::{HistoryArgs, OwnerArgs};
 use crate::context::Context;
 use crate::error::CommandError;
-use crate::identity::{CustomerId, EnvName};
+use crate::identity::{CustomerId, EnvName, TenantName};
 use crate::output;
 use crate::report::{name_of, prefix};
 use crate::store::{RunKind, RunRecord, RunStatus};
@@ -34,9 +34,21 @@ pub struct Run {
 
 impl Outcome for History {}
 
+/// The customer or tenant `--customer` / `--tenant` names, checked.
+pub fn owner(args: &OwnerArgs) -> Result<CustomerId, CommandError> {
+    match (&args.customer, &args.tenant) {
+        (_, Some(tenant)) => Ok(CustomerId::tenant(&TenantName::parse(tenant).map_err(|e| {
+            CommandError::usage(e.to_string(), "pass `--tenant NAME`, the name of `tenants/NAME.yml`")
+        })?)),
+        (customer, None) => {
+            CustomerId::parse(customer.as_deref().unwrap_or_default()).map_err(|e| CommandError::bad_customer(&e))
+        }
+    }
+}
+
 pub async fn run(ctx: &Context<'_>, args: &HistoryArgs) -> Result<History, CommandError> {
     // Names are checked before the store is opened, so a crafted one never reaches a key.
-    let customer = CustomerId::parse(&args.customer).map_err(|e| CommandError::bad_customer(&e))?.to_string();
+    let customer = owner(&args.owner)?.to_string();
     let env = args.env.as_deref().map(EnvName::parse).transpose().map_err(|e| CommandError::bad_env(&e))?;
     let env = env.as_ref().map(EnvName::as_str);
     let abandoned_after = ctx.config().await?.abandoned_after();

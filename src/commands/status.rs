@@ -10,7 +10,7 @@ use super::Outcome;
 use crate::cli::StatusArgs;
 use crate::context::Context;
 use crate::error::CommandError;
-use crate::identity::{CustomerId, EnvName};
+use crate::identity::EnvName;
 use crate::report::{name_of, prefix};
 use crate::status::{TargetStatus, of_target};
 
@@ -26,7 +26,7 @@ impl Outcome for Statuses {}
 
 pub async fn run(ctx: &Context<'_>, args: &StatusArgs) -> Result<Statuses, CommandError> {
     // Names are checked before the store is opened, so a crafted one never reaches a key.
-    let customer = CustomerId::parse(&args.customer).map_err(|e| CommandError::bad_customer(&e))?;
+    let customer = super::history::owner(&args.owner)?;
     let only = args.env.as_deref().map(EnvName::parse).transpose().map_err(|e| CommandError::bad_env(&e))?;
     let config = ctx.config().await?;
     let store = ctx.store().await?;

@@ -32,12 +32,19 @@ pub enum Source {
     /// workflow such as destroy), read through the GitHub API. Not a customer's claim: it
     /// is as trusted as whoever may run the workflow (a protected environment).
     Provider,
+    /// A provider-managed tenant: its file from the manager checkout's Git history.
+    /// `in_actions`: running in GitHub Actions, where results go to the job summary.
+    Tenant { host: crate::tenants::host::TenantHost, in_actions: bool },
 }
 
 impl Source {
     /// Whether results go to GitHub (statuses, the job summary) rather than the terminal.
     pub fn on_github(&self) -> bool {
-        !matches!(self, Source::Local(_))
+        match self {
+            Source::Local(_) => false,
+            Source::Tenant { in_actions, .. } => *in_actions,
+            Source::Dispatch(_) | Source::Provider => true,
+        }
     }
 }
 
@@ -165,16 +172,18 @@ pub async fn with_deps<T>(
         Source::Local(host) => host,
         Source::Dispatch(dispatch) => admit_dispatch(ctx, dispatch, &req.target, verb).await?,
         Source::Provider => ctx.github().await?,
+        Source::Tenant { host, .. } => host,
     };
     let work = ctx.work_root().await?;
     let manager_commit = match source {
         Source::Local(_) => "local".to_owned(),
+        Source::Tenant { .. } => ctx.settings.runner.manager_commit.clone().unwrap_or_else(|| "local".to_owned()),
         Source::Dispatch(_) | Source::Provider => {
             ctx.settings.runner.manager_commit.clone().unwrap_or_else(|| "unknown".to_owned())
         }
     };
     let deps = ctx.deps(host, &work, manager_commit).await?;
-    if let Source::Local(_) = source {
+    if !source.on_github() {
         return flow(&deps).await;
     }
     let mut log = std::io::stderr();

@@ -84,16 +84,27 @@ fn check(
 ) -> Result<Vec<String>, CommandError> {
     let file = path.display().to_string();
     let text = read(path)?;
-    // Without `--customer`, the file is checked against the default tier, as any customer.
-    let id = match customer {
-        Some(id) => id.clone(),
-        None => CustomerId::parse("local/validate").map_err(|e| CommandError::bad_customer(&e))?,
+    // Without `--customer`, a manager repository's `tenants/<name>.yml` is checked as that
+    // tenant, any other file against the default tier, as any customer.
+    let tenant = customer.is_none().then(|| tenant_file(path)).flatten();
+    let id = match (customer, &tenant) {
+        (Some(id), _) => id.clone(),
+        (None, Some(tenant)) => tenant.clone(),
+        (None, None) => CustomerId::parse("local/validate").map_err(|e| CommandError::bad_customer(&e))?,
     };
-    let rules = Rules::for_customer(config, customer);
+    let rules = Rules::for_customer(config, customer.or(tenant.as_ref()));
     // A v2 file is checked against the catalog, loaded only then and once per run.
-    let tenant = Tenant::parse(&file, &text, &id, &rules, || catalog.get_or_init(|| Catalog::load(config)).clone())
-        .map_err(|d| CommandError::Invalid(d.0))?;
+    let loaded = || catalog.get_or_init(|| Catalog::load(config)).clone().map(|c| c.for_owner(config, &id));
+    let tenant = Tenant::parse(&file, &text, &id, &rules, loaded).map_err(|d| CommandError::Invalid(d.0))?;
     Ok(tenant.environments())
+}
+
+/// The tenant whose file `path` is, when it is `…/tenants/<name>.yml`.
+fn tenant_file(path: &Path) -> Option<CustomerId> {
+    let in_tenants = path.parent()?.file_name()? == crate::tenants::git::TENANTS_DIR;
+    let name = path.file_name()?.to_str()?.strip_suffix(".yml")?;
+    let tenant = crate::identity::TenantName::parse(name).ok().filter(|_| in_tenants)?;
+    Some(CustomerId::tenant(&tenant))
 }
 
 /// A customer file's text. Bounded and non-blocking: a device, a FIFO or a huge file is

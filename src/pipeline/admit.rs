@@ -19,7 +19,18 @@ pub fn admit_plan(config: &Config, target: &Target) -> Result<(), Refusal> {
 }
 
 pub fn admit(config: &Config, target: &Target) -> Result<(), Refusal> {
-    if config.has_registry() {
+    if target.customer.as_tenant().is_some() {
+        // A tenant is the provider's own: the `tenants:` section says where it may run.
+        if let Some(enabled) = &config.tenants.environments
+            && !enabled.contains(&target.env)
+        {
+            return Err(Refusal::EnvNotEnabled {
+                customer: target.customer.clone(),
+                env: target.env.clone(),
+                enabled: enabled.iter().map(ToString::to_string).collect(),
+            });
+        }
+    } else if config.has_registry() {
         let Some(customer) = config.customer(&target.customer) else {
             return Err(Refusal::NotRegistered { customer: target.customer.clone() });
         };

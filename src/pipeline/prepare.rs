@@ -29,14 +29,13 @@ pub struct Prepared {
 /// fetch: the customer's file at the request's commit.
 pub async fn fetch(host: &dyn CodeHost, req: &Request) -> Result<String, CommandError> {
     let customer = &req.target.customer;
-    match host.read_file(customer, variables::PATH, &req.sha).await {
+    let path = variables::path_for(customer);
+    match host.read_file(customer, &path, &req.sha).await {
         Ok(Some(text)) => Ok(text),
-        Ok(None) => {
-            Err(Refusal::FileMissing { customer: customer.clone(), path: variables::PATH, sha: req.sha.clone() }.into())
-        }
+        Ok(None) => Err(Refusal::FileMissing { customer: customer.clone(), path, sha: req.sha.clone() }.into()),
         // Too large, not UTF-8, not a regular file: the customer's to fix, at its line 1.
         Err(CodeHostError::Unusable { problem, .. }) => {
-            Err(CommandError::Invalid(vec![Diagnostic::whole_file(variables::PATH, &problem)]))
+            Err(CommandError::Invalid(vec![Diagnostic::whole_file(&path, &problem)]))
         }
         Err(e) => Err(e.into()),
     }
@@ -56,8 +55,8 @@ pub fn validate(config: &Config, req: &Request, text: &str) -> Result<Validated,
     let rules = Rules::for_customer(config, Some(customer));
     // The catalog is read only for a v2 file; rendering needs the same one.
     let mut loaded = None;
-    let tenant = Tenant::parse(variables::PATH, text, customer, &rules, || {
-        let catalog = Catalog::load(config)?;
+    let tenant = Tenant::parse(&variables::path_for(customer), text, customer, &rules, || {
+        let catalog = Catalog::load(config)?.for_owner(config, customer);
         loaded = Some(catalog.clone());
         Ok(catalog)
     })
@@ -65,7 +64,10 @@ pub fn validate(config: &Config, req: &Request, text: &str) -> Result<Validated,
     match (tenant, loaded) {
         (Tenant::V1(vars), _) => Ok(Validated::V1(vars)),
         (Tenant::V2(c), Some(catalog)) => Ok(Validated::V2(Box::new(c), catalog)),
-        (Tenant::V2(c), None) => Ok(Validated::V2(Box::new(c), Catalog::load(config).map_err(CommandError::Invalid)?)),
+        (Tenant::V2(c), None) => {
+            let catalog = Catalog::load(config).map_err(CommandError::Invalid)?.for_owner(config, customer);
+            Ok(Validated::V2(Box::new(c), catalog))
+        }
     }
 }
 
@@ -130,20 +132,14 @@ async fn protected_removals(
     }
     // The configuration last applied, read as the customer wrote it then (v1 has no
     // components: nothing to protect).
-    let Some(text) = host.read_file(&req.target.customer, variables::PATH, &sha).await? else { return Ok(()) };
-    let rules = Rules::for_customer(config, Some(&req.target.customer));
-    let Ok(Tenant::V2(previous)) =
-        Tenant::parse(variables::PATH, &text, &req.target.customer, &rules, || Ok(catalog.clone()))
-    else {
+    let Some(previous) = applied_file(config, host, &req.target.customer, &sha, catalog).await? else {
         return Ok(());
     };
-    let refused: Vec<Diagnostic> = previous
-        .components
-        .iter()
-        .filter(|p| !p.allow_destroy && catalog.get(&p.type_name).is_some_and(|t| t.protect_destroy))
+    let path = variables::path_for(&req.target.customer);
+    let refused: Vec<Diagnostic> = protected(&previous, catalog)
         .filter(|p| !current.components.iter().any(|c| c.name == p.name && c.type_name == p.type_name))
         .map(|p| Diagnostic {
-            file: variables::PATH.to_owned(),
+            file: path.clone(),
             line: p.at.line,
             column: p.at.column,
             message: format!(
@@ -160,6 +156,34 @@ async fn protected_removals(
         })
         .collect();
     if refused.is_empty() { Ok(()) } else { Err(CommandError::Invalid(refused)) }
+}
+
+/// The v2 file of `customer` as it was at `sha` (the configuration last applied), read
+/// as written then; `None` when it is missing, v1 (no components, nothing to protect) or
+/// no longer valid.
+pub async fn applied_file(
+    config: &Config,
+    host: &dyn CodeHost,
+    customer: &crate::identity::CustomerId,
+    sha: &crate::identity::Sha,
+    catalog: &Catalog,
+) -> Result<Option<Customer>, CommandError> {
+    let path = variables::path_for(customer);
+    let Some(text) = host.read_file(customer, &path, sha).await? else { return Ok(None) };
+    let rules = Rules::for_customer(config, Some(customer));
+    match Tenant::parse(&path, &text, customer, &rules, || Ok(catalog.clone())) {
+        Ok(Tenant::V2(file)) => Ok(Some(file)),
+        _ => Ok(None),
+    }
+}
+
+/// The components of `file` whose type is protected (`protect_destroy`) and that do not
+/// carry `allow_destroy: true`: what may not be destroyed yet.
+pub fn protected<'a>(
+    file: &'a Customer,
+    catalog: &'a Catalog,
+) -> impl Iterator<Item = &'a crate::variables::v2::Component> {
+    file.components.iter().filter(|p| !p.allow_destroy && catalog.get(&p.type_name).is_some_and(|t| t.protect_destroy))
 }
 
 /// fetch → validate → render → write → `terraform init`, and the configuration digest.

@@ -28,6 +28,12 @@ use crate::yaml::{self, Checker};
 /// Where the file lives in a customer repository.
 pub const PATH: &str = "infra/variables.yml";
 
+/// Where `customer`'s file is: `infra/variables.yml` in a customer repository, or
+/// `tenants/<name>.yml` in the manager repository for a tenant.
+pub fn path_for(customer: &CustomerId) -> String {
+    customer.as_tenant().map_or_else(|| PATH.to_owned(), |tenant| tenant.file())
+}
+
 /// What the file is checked against: the manager's environments, the customer's tier and,
 /// for a registered customer, the environments enabled for them.
 #[derive(Debug, Clone)]
@@ -40,11 +46,14 @@ pub struct Rules<'a> {
 impl<'a> Rules<'a> {
     /// The rules for `customer` under `config` (`None`: no customer known, default tier).
     pub fn for_customer(config: &'a crate::config::Config, customer: Option<&CustomerId>) -> Self {
-        let registered = customer.and_then(|id| config.customer(id));
+        let enabled = match customer {
+            Some(id) if id.as_tenant().is_some() => config.tenants.environments.as_ref(),
+            _ => customer.and_then(|id| config.customer(id)).map(|c| &c.environments),
+        };
         Self {
             environments: config.environment_names(),
             tier: config.tier_for(customer),
-            enabled: registered.map(|c| c.environments.iter().map(EnvName::as_str).collect()),
+            enabled: enabled.map(|envs| envs.iter().map(EnvName::as_str).collect()),
         }
     }
 }

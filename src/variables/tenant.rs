@@ -11,8 +11,13 @@ use crate::yaml::{self, Checker, Node, Pos, Value};
 
 /// The `apiVersion` values this build accepts.
 pub const API_VERSIONS: [&str; 1] = [v2::API_VERSION];
-/// The `kind` values this build accepts.
+/// The `kind` values a customer repository's file may have (the JSON Schema's).
 pub const KINDS: [&str; 1] = [v2::KIND];
+/// The `kind` of a provider-managed tenant's file, `tenants/<name>.yml` in the manager
+/// repository.
+pub const TENANT_KIND: &str = "Tenant";
+/// Every `kind` this build knows.
+const ALL_KINDS: [&str; 2] = [v2::KIND, TENANT_KIND];
 
 /// A validated customer file, in the schema it was written in.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,7 +64,7 @@ fn header(file: &str, root: &Node) -> Result<Schema, Diagnostics> {
             Some(format!("write `apiVersion: {}`", v2::API_VERSION)),
         ),
     }
-    let kinds = KINDS.map(|k| format!("`{k}`")).join(", ");
+    let kinds = ALL_KINDS.map(|k| format!("`{k}`")).join(", ");
     match yaml::get(entries, "kind") {
         None => c.error(
             root.pos,
@@ -67,9 +72,9 @@ fn header(file: &str, root: &Node) -> Result<Schema, Diagnostics> {
             Some(format!("add `kind: {}` under `apiVersion`", v2::KIND)),
         ),
         Some(kind) => match &kind.value {
-            Value::Str(k) if KINDS.contains(&k.as_str()) => {}
+            Value::Str(k) if ALL_KINDS.contains(&k.as_str()) => {}
             Value::Str(k) => {
-                let hint = crate::suggest::did_you_mean(k, KINDS)
+                let hint = crate::suggest::did_you_mean(k, ALL_KINDS)
                     .map_or_else(|| format!("write `kind: {}`", v2::KIND), |s| format!("did you mean `{s}`?"));
                 c.error(kind.pos, format!("unknown `kind` `{}`; this build accepts {kinds}", shown(k)), Some(hint));
             }
@@ -81,6 +86,45 @@ fn header(file: &str, root: &Node) -> Result<Schema, Diagnostics> {
         },
     }
     if c.diagnostics.is_empty() { Ok(Schema::V2 { api_version: version.pos }) } else { Err(Diagnostics(c.diagnostics)) }
+}
+
+/// A customer repository's file is `kind: Customer`; a tenant's is `kind: Tenant`, and its
+/// `metadata.name` is its file name (the tenant's identity: a file renamed inside would
+/// otherwise plan another tenant's resources in this one's state).
+fn owner_matches(file: &str, root: &Node, customer: &CustomerId) -> Result<(), Diagnostics> {
+    let Value::Map(entries) = &root.value else { return Ok(()) };
+    let mut c = Checker::new(file);
+    let tenant = customer.as_tenant();
+    let expected = if tenant.is_some() { TENANT_KIND } else { v2::KIND };
+    if let Some(kind) = yaml::get(entries, "kind")
+        && let Value::Str(k) = &kind.value
+        && k != expected
+    {
+        let hint = match &tenant {
+            Some(_) => format!("a tenant file in the manager repository is `kind: {TENANT_KIND}`"),
+            None => format!(
+                "a customer repository's file is `kind: {}`; `kind: {TENANT_KIND}` is for the provider's `tenants/<name>.yml`",
+                v2::KIND
+            ),
+        };
+        c.error(kind.pos, format!("`kind: {}` is not allowed here", shown(k)), Some(hint));
+    }
+    let name = yaml::get(entries, "metadata")
+        .and_then(|m| if let Value::Map(fields) = &m.value { yaml::get(fields, "name") } else { None });
+    if let Some(tenant) = &tenant
+        && let Some(node) = name
+        && let Value::Str(n) = &node.value
+        && n != tenant.as_str()
+    {
+        c.error(
+            node.pos,
+            format!("`metadata.name` `{}` is not the file's name `{tenant}`", shown(n)),
+            Some(format!(
+                "a tenant's name is its file name: write `name: {tenant}` (a rename is a new tenant and a destroy of the old one)"
+            )),
+        );
+    }
+    if c.diagnostics.is_empty() { Ok(()) } else { Err(Diagnostics(c.diagnostics)) }
 }
 
 impl Tenant {
@@ -95,12 +139,23 @@ impl Tenant {
         catalog: impl FnOnce() -> Result<Catalog, Vec<Diagnostic>>,
     ) -> Result<Self, Diagnostics> {
         // A file that is not YAML is left to the v1 checks, which report it as before.
-        let Ok(root) = yaml::parse(file, text) else {
-            return Variables::parse(file, text, customer, rules).map(Tenant::V1);
+        let root = match yaml::parse(file, text) {
+            Ok(root) => root,
+            Err(d) if customer.as_tenant().is_some() => return Err(Diagnostics(vec![d])),
+            Err(_) => return Variables::parse(file, text, customer, rules).map(Tenant::V1),
         };
         match header(file, &root)? {
+            // Tenants are schema v2 only: there is no v1 file of theirs to stay compatible with.
+            Schema::V1 if customer.as_tenant().is_some() => Err(Diagnostics(vec![Diagnostic {
+                file: file.to_owned(),
+                line: root.pos.line,
+                column: root.pos.column,
+                message: "a tenant file has no `apiVersion`: tenants are written in schema v2 only".into(),
+                hint: Some(format!("start the file with `apiVersion: {}` and `kind: {TENANT_KIND}`", v2::API_VERSION)),
+            }])),
             Schema::V1 => Variables::parse(file, text, customer, rules).map(Tenant::V1),
             Schema::V2 { .. } => {
+                owner_matches(file, &root, customer)?;
                 let catalog = catalog().map_err(Diagnostics)?;
                 Customer::parse(file, &root, rules, &catalog).map(Tenant::V2)
             }

@@ -172,6 +172,19 @@ mod tests {
         Sha::parse("0123456789abcdef0123456789abcdef01234567").expect("valid")
     }
 
+    /// Issue 14: a tenant's state is `<key_prefix>/tenants/<name>/<env>/terraform.tfstate`,
+    /// and reading such a key back never yields a customer (the owner is reserved).
+    #[test]
+    fn a_tenant_s_state_key_is_under_tenants_and_never_a_customer_s() {
+        let layout = KeyLayout::new("bucket", "customers").expect("valid");
+        let tenant = crate::identity::TenantName::parse("billing").expect("valid");
+        let target = Target { customer: CustomerId::tenant(&tenant), env: EnvName::parse("staging").expect("valid") };
+        let key = layout.state_key(&target);
+        assert_eq!(key, "customers/tenants/billing/staging/terraform.tfstate");
+        assert_eq!(layout.target_of_state_key(&key), None, "not listed as a customer's state");
+        assert!(CustomerId::parse("tenants/billing").is_err(), "no customer can be named so");
+    }
+
     #[test]
     fn keys_follow_the_documented_layout() {
         let layout = KeyLayout::new("state", "customers").expect("valid");

@@ -64,12 +64,19 @@ fn a_file_without_api_version_is_v1_and_unknown_headers_are_errors_at_their_plac
         detect("v.yml", "apiVersion: infra-manager/v2\nkind: Customer\n").expect("v2"),
         Schema::V2 { api_version: Pos { line: 1, column: 13 } }
     );
-    let errors = parse("apiVersion: infra-manager/v3\nkind: Tenant\n").expect_err("unknown");
+    let errors = parse("apiVersion: infra-manager/v3\nkind: Kustomer\n").expect_err("unknown");
     assert_eq!(errors.len(), 2, "{errors:?}");
     assert!(
         errors[0].starts_with("1:13: unknown `apiVersion` `infra-manager/v3`; this build accepts `infra-manager/v2`")
     );
-    assert!(errors[1].starts_with("2:7: unknown `kind` `Tenant`"));
+    assert!(errors[1].starts_with("2:7: unknown `kind` `Kustomer`"));
+}
+
+/// Issue 14: `kind: Tenant` is the manager repository's; a customer repository can't use it.
+#[test]
+fn a_customer_file_may_not_be_a_tenant() {
+    let errors = parse(&GOOD.replace("kind: Customer", "kind: Tenant")).expect_err("refused");
+    assert_eq!(errors, ["2:7: `kind: Tenant` is not allowed here"]);
 }
 
 #[test]

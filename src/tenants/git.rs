@@ -1,0 +1,158 @@
+//! The manager checkout's own Git history, through the `git` binary: which tenant files
+//! changed between two commits, and a file's text at a commit. No GitHub call: the
+//! workflow's checkout (with enough history) is the source.
+
+use std::path::{Path, PathBuf};
+
+use crate::codehost::CodeHostError;
+use crate::identity::Sha;
+use crate::yaml::MAX_FILE_BYTES;
+
+/// The directory of tenant files in the manager repository.
+pub const TENANTS_DIR: &str = "tenants";
+
+/// A Git repository checkout (the manager repository).
+#[derive(Debug, Clone)]
+pub struct ManagerRepo {
+    dir: PathBuf,
+}
+
+/// How a path changed between two commits (`git diff --name-status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileChange {
+    Added(String),
+    Modified(String),
+    Deleted(String),
+    /// Renamed (or copied, or any status this build does not handle): from, to.
+    Renamed(String, String),
+    /// A status this build does not handle (`T` type change, `U` unmerged, …).
+    Other(char, String),
+}
+
+impl ManagerRepo {
+    pub fn new(dir: &Path) -> Self {
+        Self { dir: dir.to_path_buf() }
+    }
+
+    /// `rev` (`HEAD`, a branch or a SHA) as a full commit SHA.
+    pub async fn commit(&self, rev: &str) -> Result<Sha, CodeHostError> {
+        let spec = format!("{rev}^{{commit}}");
+        let out = self.git(&["rev-parse", "--verify", "--quiet", "--end-of-options", &spec], rev).await?;
+        let text = String::from_utf8_lossy(&out);
+        Sha::parse(text.trim()).map_err(|e| self.error(rev, TENANTS_DIR, e.to_string()))
+    }
+
+    /// The text of `path` at `sha`; `None` when the commit has no such file.
+    pub async fn read(&self, sha: &Sha, path: &str) -> Result<Option<String>, CodeHostError> {
+        // `ls-tree` tells a missing file from a failing Git; `cat-file` then reads it.
+        let listed = self.git(&["ls-tree", "-z", "--full-tree", sha.as_str(), "--", path], sha.as_str()).await?;
+        if listed.is_empty() {
+            return Ok(None);
+        }
+        let bytes = self.git(&["cat-file", "blob", &format!("{sha}:{path}")], sha.as_str()).await?;
+        if bytes.len() > MAX_FILE_BYTES {
+            let problem = crate::diagnostic::FileProblem::TooLarge {
+                size: Some(bytes.len() as u64),
+                limit: MAX_FILE_BYTES as u64,
+            };
+            return Err(CodeHostError::Unusable {
+                repo: REPO.into(),
+                path: path.into(),
+                reference: sha.to_string(),
+                problem,
+            });
+        }
+        String::from_utf8(bytes).map(Some).map_err(|_| CodeHostError::Unusable {
+            repo: REPO.into(),
+            path: path.into(),
+            reference: sha.to_string(),
+            problem: crate::diagnostic::FileProblem::NotUtf8 { line: None, column: None },
+        })
+    }
+
+    /// Every change below `tenants/` from `base` to `head`, with rename detection on, so a
+    /// rename shows as one (and is refused by the caller) rather than a delete and an add.
+    pub async fn changes(&self, base: &Sha, head: &Sha) -> Result<Vec<FileChange>, CodeHostError> {
+        let range = format!("{base}..{head}");
+        let args =
+            ["diff", "--name-status", "-z", "--find-renames", "--no-ext-diff", base.as_str(), head.as_str(), "--"];
+        let out = self.git(&[&args[..], &[TENANTS_DIR]].concat(), &range).await?;
+        let text = String::from_utf8(out).map_err(|_| self.error(&range, TENANTS_DIR, "a path is not UTF-8".into()))?;
+        parse_name_status(&text).ok_or_else(|| self.error(&range, TENANTS_DIR, "unexpected `git diff` output".into()))
+    }
+
+    async fn git(&self, args: &[&str], reference: &str) -> Result<Vec<u8>, CodeHostError> {
+        let out = tokio::process::Command::new("git")
+            .arg("-C")
+            .arg(&self.dir)
+            .args(["-c", "core.quotePath=false", "--no-pager"])
+            .args(args)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .kill_on_drop(true)
+            .output()
+            .await
+            .map_err(|e| self.error(reference, TENANTS_DIR, format!("can't run `git`: {e}")))?;
+        if out.status.success() {
+            return Ok(out.stdout);
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let first = stderr.lines().next().unwrap_or("no message");
+        let message = match out.status.code() {
+            // `rev-parse --verify --quiet` says nothing for an unknown revision.
+            Some(1) if stderr.trim().is_empty() => "no such commit in the checkout (fetch more history?)".to_owned(),
+            _ => format!("`git {}` failed: {}", args.first().unwrap_or(&""), crate::output::neutralise(first)),
+        };
+        Err(self.error(reference, TENANTS_DIR, message))
+    }
+
+    fn error(&self, reference: &str, path: &str, message: String) -> CodeHostError {
+        CodeHostError::Read {
+            repo: format!("{REPO} `{}`", self.dir.display()),
+            path: path.to_owned(),
+            reference: crate::output::neutralise(reference),
+            message,
+        }
+    }
+}
+
+/// How errors name the repository.
+const REPO: &str = "the manager repository";
+
+/// `git diff --name-status -z` output: `S\0path\0` or `R100\0from\0to\0`.
+fn parse_name_status(text: &str) -> Option<Vec<FileChange>> {
+    let mut fields = text.split('\0').filter(|f| !f.is_empty());
+    let mut out = Vec::new();
+    while let Some(status) = fields.next() {
+        let letter = status.chars().next()?;
+        let path = fields.next()?.to_owned();
+        out.push(match letter {
+            'A' => FileChange::Added(path),
+            'M' => FileChange::Modified(path),
+            'D' => FileChange::Deleted(path),
+            'R' | 'C' => FileChange::Renamed(path, fields.next()?.to_owned()),
+            other => FileChange::Other(other, path),
+        });
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_status_output_is_read_with_renames_as_pairs() {
+        let text = "A\0tenants/a.yml\0M\0tenants/b.yml\0D\0tenants/c.yml\0R097\0tenants/d.yml\0tenants/e.yml\0T\0tenants/f.yml\0";
+        assert_eq!(
+            parse_name_status(text).expect("parsed"),
+            vec![
+                FileChange::Added("tenants/a.yml".into()),
+                FileChange::Modified("tenants/b.yml".into()),
+                FileChange::Deleted("tenants/c.yml".into()),
+                FileChange::Renamed("tenants/d.yml".into(), "tenants/e.yml".into()),
+                FileChange::Other('T', "tenants/f.yml".into()),
+            ]
+        );
+        assert_eq!(parse_name_status("R100\0tenants/x.yml\0"), None, "a rename without its target");
+    }
+}
