@@ -312,8 +312,15 @@ pub struct OwnerArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    #[command(flatten)]
-    pub owner: OwnerArgs,
+    /// The customer, `owner/repo`.
+    #[arg(long, value_name = "OWNER/REPO", required_unless_present_any = ["tenant", "request"], conflicts_with_all = ["tenant", "request"])]
+    pub customer: Option<String>,
+    /// A provider-managed tenant (`tenants/NAME.yml`) instead of a customer.
+    #[arg(long, value_name = "NAME", conflicts_with = "request")]
+    pub tenant: Option<String>,
+    /// A provisioning request (`tenants request --request-id ID`): its tenant's status.
+    #[arg(long, value_name = "ID")]
+    pub request: Option<String>,
     /// Only this environment (default: every configured one with a change on record).
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
@@ -358,6 +365,53 @@ pub enum TenantsCommand {
     /// (refused while it has a protected component without `allow_destroy: true`); store
     /// and show the plan. `tenants apply --sha <its sha>` applies it.
     Destroy(TenantDestroyArgs),
+    /// Provisioning request: check a request against the catalog and the registry, write
+    /// `tenants/NAME.yml` and commit it on `tenant-request/ID` (or on the checked-out
+    /// branch where `tenants.auto_approve` allows the type). The same request twice
+    /// changes nothing; a refused one writes nothing.
+    Request(TenantRequestArgs),
+    /// Delete `tenants/NAME.yml` the same way, on `tenant-request/ID` for review: merged,
+    /// `tenants changed` turns it into a destroy.
+    Remove(TenantRemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TenantRequestArgs {
+    #[command(flatten)]
+    pub repo: ManagerRepoArgs,
+    /// The request's id, unique per request: `[A-Za-z0-9._-]`, at most 64.
+    #[arg(long, value_name = "ID")]
+    pub request_id: String,
+    /// The tenant: its file is `tenants/<NAME>.yml` (a DNS label).
+    #[arg(long, value_name = "NAME")]
+    pub tenant: String,
+    /// The catalog component type, e.g. `connector`.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub type_name: String,
+    /// The component's inputs, a JSON object.
+    #[arg(long, value_name = "JSON", default_value = "{}")]
+    pub inputs: String,
+    /// The tier the sender expects; refused unless it is `tenants.tier`.
+    #[arg(long, value_name = "TIER")]
+    pub tier: Option<String>,
+    /// When the tenant should expire (not supported yet: refused).
+    #[arg(long, value_name = "DATE")]
+    pub expires_at: Option<String>,
+    /// Who asks (a GitHub login); required when `tenants.requesters` is set.
+    #[arg(long, value_name = "LOGIN")]
+    pub requester: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantRemoveArgs {
+    #[command(flatten)]
+    pub repo: ManagerRepoArgs,
+    /// The request's id, unique per request.
+    #[arg(long, value_name = "ID")]
+    pub request_id: String,
+    /// The tenant whose file `tenants/<NAME>.yml` to delete.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: String,
 }
 
 /// The manager repository checkout whose `tenants/` and Git history are read.
@@ -465,6 +519,10 @@ pub enum Verb {
     TenantsApply,
     #[serde(rename = "tenants destroy")]
     TenantsDestroy,
+    #[serde(rename = "tenants request")]
+    TenantsRequest,
+    #[serde(rename = "tenants remove")]
+    TenantsRemove,
 }
 
 impl Command {
@@ -491,6 +549,8 @@ impl Command {
             Command::Tenants(TenantsCommand::Plan(_)) => Verb::TenantsPlan,
             Command::Tenants(TenantsCommand::Apply(_)) => Verb::TenantsApply,
             Command::Tenants(TenantsCommand::Destroy(_)) => Verb::TenantsDestroy,
+            Command::Tenants(TenantsCommand::Request(_)) => Verb::TenantsRequest,
+            Command::Tenants(TenantsCommand::Remove(_)) => Verb::TenantsRemove,
         }
     }
 }

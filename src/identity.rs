@@ -24,6 +24,12 @@ pub enum NameError {
         "owner `{TENANTS_OWNER}` is reserved for the provider's tenants (`tenants/<name>.yml` in the manager repository)"
     )]
     ReservedOwner,
+    #[error("owner `{REQUESTS_OWNER}` is reserved for the records of provisioning requests")]
+    ReservedRequestsOwner,
+    #[error(
+        "request id `{0}` must be 1 to 64 of `A-Z`, `a-z`, `0-9`, `.`, `_` and `-`, starting and ending with a letter or digit, without `..` or a `.lock` ending"
+    )]
+    Request(String),
     #[error(
         "tenant name `{0}` must be a DNS label: 1 to 63 lowercase letters, digits and `-`, starting with a letter and not ending with `-`"
     )]
@@ -33,6 +39,10 @@ pub enum NameError {
 /// The owner segment of every tenant's keys (`<key_prefix>/tenants/<name>/<env>/…`).
 /// [`CustomerId::parse`] refuses it, so no customer repository can share a tenant's keys.
 pub const TENANTS_OWNER: &str = "tenants";
+
+/// The owner of provisioning requests' records (`requests/<request id>`), reserved like
+/// [`TENANTS_OWNER`] so no customer's records mix with a request's.
+pub const REQUESTS_OWNER: &str = "requests";
 
 /// Checks one segment of a key: lowercase `[a-z0-9._-]`, no `..`, not `.` alone, ≤ 100 chars.
 fn check_segment(what: &'static str, value: &str) -> Result<(), NameError> {
@@ -68,7 +78,16 @@ impl CustomerId {
         if owner == TENANTS_OWNER {
             return Err(NameError::ReservedOwner);
         }
+        if owner == REQUESTS_OWNER {
+            return Err(NameError::ReservedRequestsOwner);
+        }
         Ok(Self { owner: owner.to_owned(), repo: repo.to_owned() })
+    }
+
+    /// The owner of a provisioning request's record: `requests/<id>`, which
+    /// [`CustomerId::parse`] never returns.
+    pub fn request(id: &RequestId) -> Self {
+        Self { owner: REQUESTS_OWNER.to_owned(), repo: id.0.clone() }
     }
 
     /// The owner of a tenant's states and records: `tenants/<name>`, which
@@ -140,6 +159,41 @@ impl fmt::Display for TenantName {
 }
 
 impl Serialize for TenantName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// A provisioning request's id, chosen by the backend that sends it: a record key
+/// segment and part of a Git branch name (`tenant-request/<id>`), so it is checked against
+/// both (Git refuses a component ending in `.lock` or `.`, or holding `..`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RequestId(String);
+
+impl RequestId {
+    pub fn parse(value: &str) -> Result<Self, NameError> {
+        let edge = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric());
+        let ok = (1..=64).contains(&value.len())
+            && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            && edge(value.bytes().next())
+            && edge(value.bytes().last())
+            && !value.contains("..")
+            && !value.ends_with(".lock");
+        if ok { Ok(Self(value.to_owned())) } else { Err(NameError::Request(value.chars().take(80).collect())) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for RequestId {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)
     }
@@ -257,6 +311,7 @@ mod tests {
         assert_eq!(tenant.key_path(), "tenants/billing");
         assert_eq!(tenant.as_tenant().map(|t| t.file()).as_deref(), Some("tenants/billing.yml"));
         assert_eq!(CustomerId::parse("acme/tenants").expect("valid").as_tenant(), None);
+        assert_eq!(CustomerId::parse("requests/r1"), Err(NameError::ReservedRequestsOwner));
         for bad in ["", "Billing", "1st", "a_b", "a.b", "x-", "../x", &"x".repeat(64)] {
             assert!(TenantName::parse(bad).is_err(), "{bad} should be refused");
         }
@@ -276,5 +331,16 @@ mod tests {
         assert!(Sha::parse(&"A".repeat(40)).is_err());
         assert!(Sha::parse("abc").is_err());
         assert!(Sha::parse(&format!("{}/..", "a".repeat(37))).is_err());
+    }
+
+    #[test]
+    fn request_ids_are_record_keys_and_branch_name_components() {
+        for ok in ["r1", "req-2026.12.02_a", "A1B2", &"x".repeat(64)] {
+            assert!(RequestId::parse(ok).is_ok(), "{ok}");
+        }
+        let long = "x".repeat(65);
+        for bad in ["", ".a", "a.", "-a", "a..b", "a.lock", "a/b", "a b", "a\nb", long.as_str()] {
+            assert!(RequestId::parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -17,6 +17,8 @@ pub const DISPATCH_PAYLOAD_BYTES: usize = 64 * 1024;
 pub const DISPATCH_PAYLOAD_PROPERTIES: usize = 10;
 /// A `repository_dispatch` `event_type` is 1 to this many characters.
 pub const DISPATCH_EVENT_TYPE_CHARS: usize = 100;
+/// The largest `inputs` JSON of a provisioning request (`tenants request`).
+pub const REQUEST_INPUTS_BYTES: usize = 16 * 1024;
 /// Customer files (`infra/variables.yml`) larger than this are refused (bytes).
 pub const CUSTOMER_FILE_BYTES: usize = 64 * 1024;
 /// A run record's message is cut to this many characters: it is a one-line summary, and

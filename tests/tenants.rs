@@ -6,10 +6,10 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use support::cli::{Output, Run, Sandbox, require_terraform};
+use support::cli::{Output, Run};
+use support::manager::Manager;
 
 fn tenant(name: &str, components: &str) -> String {
     format!(
@@ -21,109 +21,6 @@ const QUEUE: &str = "    - { name: jobs, type: queue }\n";
 const FIFO_QUEUE: &str = "    - { name: jobs, type: queue, inputs: { fifo: true } }\n";
 const BUCKET: &str = "    - { name: files, type: bucket }\n";
 const DB: &str = "    - { name: db, type: database, inputs: { engine: postgres, storage_gb: 20 } }\n";
-
-/// The manager repository: a sandbox config and a Git work tree at `manager/`.
-struct Manager {
-    sb: Sandbox,
-}
-
-impl Manager {
-    fn new() -> Self {
-        require_terraform();
-        let sb = Sandbox::new();
-        let m = Self { sb };
-        std::fs::create_dir_all(m.repo().join("tenants")).expect("mkdir");
-        m.git(&["init", "--quiet", "--initial-branch=main"]);
-        std::fs::write(m.repo().join("README.md"), "manager\n").expect("write");
-        m.commit("initial");
-        m
-    }
-
-    fn repo(&self) -> PathBuf {
-        self.sb.path().join("manager")
-    }
-
-    fn git(&self, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(self.repo())
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
-            .args(args)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .output()
-            .expect("git");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-
-    fn write(&self, name: &str, text: &str) {
-        std::fs::write(self.repo().join(format!("tenants/{name}.yml")), text).expect("write");
-    }
-
-    /// Commits everything and returns the commit's SHA.
-    fn commit(&self, message: &str) -> String {
-        self.git(&["add", "--all"]);
-        self.git(&["commit", "--quiet", "--allow-empty", "-m", message]);
-        self.git(&["rev-parse", "HEAD"])
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Run::new(self.sb.path()).args(["--json", "tenants"]).args(args).args(["--repo", "manager"]).run()
-    }
-
-    /// `tenants changed` as `action tenant environment` lines.
-    fn changed(&self, base: &str, head: &str) -> Vec<String> {
-        let out = self.run(&["changed", "--base", base, "--head", head]);
-        assert_eq!(out.code, 0, "{}", out.stderr);
-        out.json()["include"]
-            .as_array()
-            .expect("include")
-            .iter()
-            .map(|j| {
-                format!(
-                    "{} {} {}",
-                    j["action"].as_str().unwrap_or(""),
-                    j["tenant"].as_str().unwrap_or(""),
-                    j["environment"].as_str().unwrap_or("")
-                )
-            })
-            .collect()
-    }
-
-    fn plan(&self, tenant: &str) -> Output {
-        let out = self.run(&["plan", "--tenant", tenant, "--env", "staging"]);
-        assert_eq!(out.code, 0, "{tenant}: {}", out.stderr);
-        out
-    }
-
-    fn apply(&self, tenant: &str, sha: Option<&str>) {
-        let mut args = vec!["apply", "--tenant", tenant, "--env", "staging"];
-        if let Some(sha) = sha {
-            args.extend(["--sha", sha]);
-        }
-        let out = self.run(&args);
-        assert_eq!(out.code, 0, "{tenant}: {}", out.stderr);
-        assert_eq!(out.json()["status"], "ok");
-    }
-
-    fn state(&self, tenant: &str) -> PathBuf {
-        self.sb.store().join(format!("state/tenants/{tenant}/staging/terraform.tfstate"))
-    }
-
-    fn resources(&self, tenant: &str) -> usize {
-        let text = std::fs::read_to_string(self.state(tenant)).expect("state written");
-        let state: serde_json::Value = serde_json::from_str(&text).expect("json");
-        state["resources"].as_array().map_or(0, Vec::len)
-    }
-
-    fn plans_of(&self, tenant: &str) -> usize {
-        support::cli::walk(&self.sb.store().join(format!("plans/tenants/{tenant}/staging")))
-            .iter()
-            .filter(|p| p.ends_with(".tfplan"))
-            .count()
-    }
-}
 
 fn counts(out: &Output) -> (u64, u64, u64) {
     let r = out.json();

@@ -55,6 +55,9 @@ pub async fn run(command: &Command, settings: &Settings) -> ExitStatus {
         Command::Reap(args) => print::result(verb, json, commands::reap::run(&ctx, args).await),
         Command::Bootstrap => print::result(verb, json, commands::bootstrap::run(&ctx).await),
         Command::History(args) => print::result(verb, json, commands::history::run(&ctx, args).await),
+        Command::Status(args) if args.request.is_some() => {
+            print::result(verb, json, commands::status::request(&ctx, args).await)
+        }
         Command::Status(args) => print::result(verb, json, commands::status::run(&ctx, args).await),
         Command::Locks(LocksCommand::List) => print::result(verb, json, commands::locks::list(&ctx).await),
         Command::Locks(LocksCommand::Release(args)) => {
@@ -71,6 +74,12 @@ pub async fn run(command: &Command, settings: &Settings) -> ExitStatus {
         }
         Command::Tenants(TenantsCommand::Destroy(args)) => {
             print::result(verb, json, commands::tenants::destroy(&ctx, args).await)
+        }
+        Command::Tenants(TenantsCommand::Request(args)) => {
+            print::result(verb, json, commands::tenant_request::request(&ctx, args).await)
+        }
+        Command::Tenants(TenantsCommand::Remove(args)) => {
+            print::result(verb, json, commands::tenant_request::remove(&ctx, args).await)
         }
     }
 }

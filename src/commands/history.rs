@@ -36,13 +36,16 @@ impl Outcome for History {}
 
 /// The customer or tenant `--customer` / `--tenant` names, checked.
 pub fn owner(args: &OwnerArgs) -> Result<CustomerId, CommandError> {
-    match (&args.customer, &args.tenant) {
-        (_, Some(tenant)) => Ok(CustomerId::tenant(&TenantName::parse(tenant).map_err(|e| {
+    owner_of(args.customer.as_deref(), args.tenant.as_deref())
+}
+
+/// The customer `owner/repo`, or the tenant when one is named.
+pub fn owner_of(customer: Option<&str>, tenant: Option<&str>) -> Result<CustomerId, CommandError> {
+    match tenant {
+        Some(tenant) => Ok(CustomerId::tenant(&TenantName::parse(tenant).map_err(|e| {
             CommandError::usage(e.to_string(), "pass `--tenant NAME`, the name of `tenants/NAME.yml`")
         })?)),
-        (customer, None) => {
-            CustomerId::parse(customer.as_deref().unwrap_or_default()).map_err(|e| CommandError::bad_customer(&e))
-        }
+        None => CustomerId::parse(customer.unwrap_or_default()).map_err(|e| CommandError::bad_customer(&e)),
     }
 }
 

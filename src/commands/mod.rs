@@ -20,6 +20,7 @@ pub mod schema;
 pub mod status;
 pub mod target;
 pub mod targets;
+pub mod tenant_request;
 pub mod tenants;
 pub mod validate;
 

@@ -10,9 +10,9 @@ use super::Outcome;
 use crate::cli::StatusArgs;
 use crate::context::Context;
 use crate::error::CommandError;
-use crate::identity::EnvName;
+use crate::identity::{CustomerId, EnvName, TenantName};
 use crate::report::{name_of, prefix};
-use crate::status::{TargetStatus, of_target};
+use crate::status::{Step, StepAt, TargetStatus, of_target};
 
 /// Every environment's status, as `--json` prints it.
 #[derive(Debug, Clone, Serialize)]
@@ -26,7 +26,7 @@ impl Outcome for Statuses {}
 
 pub async fn run(ctx: &Context<'_>, args: &StatusArgs) -> Result<Statuses, CommandError> {
     // Names are checked before the store is opened, so a crafted one never reaches a key.
-    let customer = super::history::owner(&args.owner)?;
+    let customer = super::history::owner_of(args.customer.as_deref(), args.tenant.as_deref())?;
     let only = args.env.as_deref().map(EnvName::parse).transpose().map_err(|e| CommandError::bad_env(&e))?;
     let config = ctx.config().await?;
     let store = ctx.store().await?;
@@ -43,6 +43,91 @@ pub async fn run(ctx: &Context<'_>, args: &StatusArgs) -> Result<Statuses, Comma
         ));
     }
     Ok(Statuses { customer: customer.to_string(), environments })
+}
+
+/// A provisioning request and where its tenant's environments are.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestStatus {
+    pub request_id: String,
+    pub tenant: String,
+    pub requested_at: String,
+    /// Where its commit went, and whether it needs a review.
+    pub branch: String,
+    pub auto_approved: bool,
+    pub committed: bool,
+    /// Per environment of the request: the tenant's latest change, `requested` at the
+    /// request's time; just `requested` while nothing has run yet.
+    #[serde(flatten)]
+    pub status: Statuses,
+}
+
+impl Outcome for RequestStatus {}
+
+/// `status --request ID`: the request's record, then its tenant's status per environment.
+pub async fn request(ctx: &Context<'_>, args: &StatusArgs) -> Result<RequestStatus, CommandError> {
+    let id = crate::tenants::request::request_id(args.request.as_deref().unwrap_or_default())?;
+    let store = ctx.store().await?;
+    let records = store.history(&CustomerId::request(&id).to_string(), None).await?;
+    let Some(record) = records.into_iter().next() else {
+        return Err(CommandError::usage(
+            format!("no request `{id}` is on record"),
+            "a request shows here once `tenants request` has committed it (a refused request is not recorded)",
+        ));
+    };
+    let details: serde_json::Value =
+        record.outputs.as_deref().and_then(|o| serde_json::from_str(o).ok()).unwrap_or_default();
+    let field = |k: &str| details[k].as_str().unwrap_or_default().to_owned();
+    let unreadable = || {
+        CommandError::usage(
+            format!("the record of request `{id}` can't be read"),
+            "run the request again: a repeated request records itself once more only when its record is gone",
+        )
+    };
+    let tenant = TenantName::parse(&field("tenant")).map_err(|_| unreadable())?;
+    let customer = CustomerId::tenant(&tenant);
+    let envs = details["environments"].as_array().cloned().unwrap_or_default();
+    let mut environments = Vec::new();
+    for env in envs.iter().filter_map(|e| e.as_str()).filter_map(|e| EnvName::parse(e).ok()) {
+        let history = store.history(&customer.to_string(), Some(env.as_str())).await?;
+        let mut status = of_target(&history).unwrap_or_else(|| TargetStatus {
+            customer: customer.to_string(),
+            environment: env.to_string(),
+            sha: record.sha.clone(),
+            current: Step::Requested,
+            steps: Vec::new(),
+            error: None,
+            outputs: None,
+            run_url: record.run_url.clone(),
+        });
+        // The change was asked for when the request came, not when its plan started.
+        let requested = StepAt { step: Step::Requested, at: record.started_at.clone() };
+        match status.steps.first_mut() {
+            Some(first) if first.step == Step::Requested => *first = requested,
+            _ => status.steps.insert(0, requested),
+        }
+        environments.push(status);
+    }
+    Ok(RequestStatus {
+        request_id: id.to_string(),
+        tenant: tenant.to_string(),
+        requested_at: record.started_at.clone(),
+        branch: field("branch"),
+        auto_approved: details["auto_approved"].as_bool().unwrap_or(false),
+        committed: details["committed"].as_bool().unwrap_or(false),
+        status: Statuses { customer: customer.to_string(), environments },
+    })
+}
+
+impl fmt::Display for RequestStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let review = if self.auto_approved { "auto-approved" } else { "for review" };
+        writeln!(
+            f,
+            "request {} for tenant {} at {}: on `{}` ({review})",
+            self.request_id, self.tenant, self.requested_at, self.branch
+        )?;
+        self.status.fmt(f)
+    }
 }
 
 impl fmt::Display for Statuses {

@@ -87,6 +87,9 @@ pub enum RunKind {
     Apply,
     Drift,
     Destroy,
+    /// A provisioning request (`tenants request|remove`), recorded under
+    /// `requests/<id>` once its commit is made.
+    Request,
 }
 
 /// A run's status in the records table.

@@ -81,17 +81,116 @@ impl ManagerRepo {
         parse_name_status(&text).ok_or_else(|| self.error(&range, TENANTS_DIR, "unexpected `git diff` output".into()))
     }
 
+    /// The branch checked out, `None` when `HEAD` is detached.
+    pub async fn current_branch(&self) -> Result<Option<String>, CodeHostError> {
+        let out = self.run(&["symbolic-ref", "--quiet", "--short", "HEAD"], None, &[], "HEAD").await?;
+        Ok(out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned()))
+    }
+
+    /// The commit `refs/heads/<branch>` names, `None` when there is no such branch.
+    pub async fn branch(&self, branch: &str) -> Result<Option<Sha>, CodeHostError> {
+        let spec = format!("refs/heads/{branch}");
+        let out = self.run(&["rev-parse", "--verify", "--quiet", "--end-of-options", &spec], None, &[], &spec).await?;
+        if !out.status.success() {
+            return Ok(None);
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        Sha::parse(text.trim()).map(Some).map_err(|e| self.error(branch, TENANTS_DIR, e.to_string()))
+    }
+
+    /// Whether a commit reachable from `tip` carries the trailer `key: value`.
+    pub async fn has_trailer(&self, tip: &Sha, key: &str, value: &str) -> Result<bool, CodeHostError> {
+        let format = format!("--format=%(trailers:key={key},valueonly,separator=%x00)");
+        let out = self.git(&["log", &format, tip.as_str(), "--"], tip.as_str()).await?;
+        Ok(String::from_utf8_lossy(&out).split(['\0', '\n']).any(|v| v.trim() == value))
+    }
+
+    /// A new commit on top of `parent` where `path` holds `content` (or is gone, for
+    /// `None`), made through a private index: the checkout's own index and files are left
+    /// alone, so nothing else in the work tree can slip into the commit.
+    pub async fn commit_file(
+        &self,
+        parent: &Sha,
+        path: &str,
+        content: Option<&[u8]>,
+        message: &str,
+    ) -> Result<Sha, CodeHostError> {
+        let index = self.git(&["rev-parse", "--git-path", "infra-manager-request.index"], "HEAD").await?;
+        // Relative to the checkout; absolute, as Git reads `GIT_INDEX_FILE` from its own cwd.
+        let index = std::path::absolute(self.dir.join(String::from_utf8_lossy(&index).trim()))
+            .map_err(|e| self.error("HEAD", path, format!("can't place a private index: {e}")))?;
+        let result = self.commit_with_index(&index, parent, path, content, message).await;
+        let _ = std::fs::remove_file(&index);
+        result
+    }
+
+    async fn commit_with_index(
+        &self,
+        index: &Path,
+        parent: &Sha,
+        path: &str,
+        content: Option<&[u8]>,
+        message: &str,
+    ) -> Result<Sha, CodeHostError> {
+        let env = [("GIT_INDEX_FILE", index.as_os_str())];
+        let at = parent.as_str();
+        self.checked(&["read-tree", at], None, &env, at).await?;
+        match content {
+            Some(bytes) => {
+                let blob = self.checked(&["hash-object", "-w", "--stdin"], Some(bytes), &env, at).await?;
+                let entry = format!("100644,{},{path}", String::from_utf8_lossy(&blob).trim());
+                self.checked(&["update-index", "--add", "--cacheinfo", &entry], None, &env, at).await?;
+            }
+            None => {
+                self.checked(&["update-index", "--force-remove", "--", path], None, &env, at).await?;
+            }
+        }
+        let tree = self.checked(&["write-tree"], None, &env, at).await?;
+        let tree = String::from_utf8_lossy(&tree).trim().to_owned();
+        let commit =
+            self.checked(&["commit-tree", &tree, "-p", at, "-F", "-"], Some(message.as_bytes()), &env, at).await?;
+        Sha::parse(String::from_utf8_lossy(&commit).trim()).map_err(|e| self.error(at, path, e.to_string()))
+    }
+
+    /// Points `refs/heads/<branch>` at `new`, only if it still names `old` (`None`: only
+    /// if the branch does not exist yet), so a concurrent writer is never overwritten.
+    pub async fn move_branch(&self, branch: &str, new: &Sha, old: Option<&Sha>) -> Result<(), CodeHostError> {
+        let reference = format!("refs/heads/{branch}");
+        let old = old.map_or_else(|| "0".repeat(40), ToString::to_string);
+        self.git(&["update-ref", "-m", "infra-manager tenants request", &reference, new.as_str(), &old], branch)
+            .await?;
+        Ok(())
+    }
+
+    /// After the checked-out branch moved: `path` in the work tree and the index as in the
+    /// new `HEAD`, so the checkout does not show the commit undone.
+    pub async fn sync_path(&self, path: &str, content: Option<&[u8]>) -> Result<(), CodeHostError> {
+        let file = self.dir.join(path);
+        let written = match content {
+            Some(bytes) => {
+                std::fs::create_dir_all(self.dir.join(TENANTS_DIR)).and_then(|()| std::fs::write(&file, bytes))
+            }
+            None => std::fs::remove_file(&file)
+                .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) }),
+        };
+        written.map_err(|e| self.error("HEAD", path, format!("can't update the work tree: {e}")))?;
+        self.git(&["reset", "--quiet", "HEAD", "--", path], "HEAD").await?;
+        Ok(())
+    }
+
     async fn git(&self, args: &[&str], reference: &str) -> Result<Vec<u8>, CodeHostError> {
-        let out = tokio::process::Command::new("git")
-            .arg("-C")
-            .arg(&self.dir)
-            .args(["-c", "core.quotePath=false", "--no-pager"])
-            .args(args)
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .kill_on_drop(true)
-            .output()
-            .await
-            .map_err(|e| self.error(reference, TENANTS_DIR, format!("can't run `git`: {e}")))?;
+        self.checked(args, None, &[], reference).await
+    }
+
+    /// `git` that must succeed: its standard output.
+    async fn checked(
+        &self,
+        args: &[&str],
+        stdin: Option<&[u8]>,
+        env: &[(&str, &std::ffi::OsStr)],
+        reference: &str,
+    ) -> Result<Vec<u8>, CodeHostError> {
+        let out = self.run(args, stdin, env, reference).await?;
         if out.status.success() {
             return Ok(out.stdout);
         }
@@ -103,6 +202,39 @@ impl ManagerRepo {
             _ => format!("`git {}` failed: {}", args.first().unwrap_or(&""), crate::output::neutralise(first)),
         };
         Err(self.error(reference, TENANTS_DIR, message))
+    }
+
+    /// One `git` run, whatever its exit status. Commits made here are infra-manager's
+    /// unless the environment names someone (`GIT_AUTHOR_NAME`, … override `-c`).
+    async fn run(
+        &self,
+        args: &[&str],
+        stdin: Option<&[u8]>,
+        env: &[(&str, &std::ffi::OsStr)],
+        reference: &str,
+    ) -> Result<std::process::Output, CodeHostError> {
+        use tokio::io::AsyncWriteExt;
+        let mut child = tokio::process::Command::new("git")
+            .arg("-C")
+            .arg(&self.dir)
+            .args(["-c", "core.quotePath=false", "--no-pager"])
+            .args(["-c", "user.name=infra-manager", "-c", "user.email=infra-manager@users.noreply.github.com"])
+            .args(["-c", "commit.gpgsign=false"])
+            .args(args)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .envs(env.iter().copied())
+            .stdin(if stdin.is_some() { std::process::Stdio::piped() } else { std::process::Stdio::null() })
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| self.error(reference, TENANTS_DIR, format!("can't run `git`: {e}")))?;
+        if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            pipe.write_all(bytes)
+                .await
+                .map_err(|e| self.error(reference, TENANTS_DIR, format!("can't write to `git`: {e}")))?;
+        }
+        child.wait_with_output().await.map_err(|e| self.error(reference, TENANTS_DIR, format!("can't run `git`: {e}")))
     }
 
     fn error(&self, reference: &str, path: &str, message: String) -> CodeHostError {

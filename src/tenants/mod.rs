@@ -9,3 +9,4 @@ pub mod changes;
 pub mod git;
 pub mod host;
 pub mod registry;
+pub mod request;

@@ -3,5 +3,6 @@
 
 pub mod aws;
 pub mod cli;
+pub mod manager;
 pub mod moto;
 pub mod oidc;

@@ -1,0 +1,225 @@
+//! `tenants request|remove`: a provisioning request becomes a commit of `tenants/<name>.yml`
+//! in the manager checkout, on `tenant-request/<id>` for review, or on the checked-out
+//! branch where `tenants.auto_approve` allows the type. Checked first, written last: a
+//! refused request leaves no file, no commit and no record. The same request twice makes
+//! one commit (its `Request-Id` trailer is found) and one record.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::Outcome;
+use super::target::set_outputs;
+use crate::cli::{TenantRemoveArgs, TenantRequestArgs};
+use crate::context::Context;
+use crate::error::CommandError;
+use crate::identity::{CustomerId, RequestId, Sha, TenantName};
+use crate::store::{RunKind, RunRecord, RunStatus};
+use crate::tenants::git::ManagerRepo;
+use crate::tenants::request::{self, Raw, TRAILER};
+
+/// What a request did, as `--json` prints it and the step outputs carry it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Requested {
+    pub request_id: RequestId,
+    pub tenant: TenantName,
+    /// `write` or `remove`.
+    pub action: &'static str,
+    /// Where the commit is (or would have been): push it, and open a pull request unless
+    /// `auto_approved`.
+    pub branch: String,
+    pub auto_approved: bool,
+    /// False when nothing changed: the request was applied before, or the file already
+    /// says what it asks.
+    pub committed: bool,
+    /// The branch's commit after the request.
+    pub sha: Sha,
+}
+
+impl Outcome for Requested {}
+
+impl fmt::Display for Requested {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.tenant.file();
+        match self.committed {
+            true => write!(
+                f,
+                "request {}: {} `{file}` committed on `{}` at {}",
+                self.request_id,
+                self.action,
+                self.branch,
+                self.sha.short()
+            )?,
+            false => write!(
+                f,
+                "request {}: already applied, `{file}` on `{}` unchanged (no commit)",
+                self.request_id, self.branch
+            )?,
+        }
+        if !self.auto_approved {
+            write!(f, "\npush `{}` and open a pull request for review", self.branch)?;
+        }
+        Ok(())
+    }
+}
+
+pub async fn request(ctx: &Context<'_>, args: &TenantRequestArgs) -> Result<Requested, CommandError> {
+    if args.expires_at.is_some() {
+        return Err(CommandError::usage(
+            "`expires_at` is not supported yet: tenant files have no expiry",
+            "leave `expires_at` out; remove the tenant with `tenants remove` when it is due",
+        ));
+    }
+    let config = ctx.config().await?;
+    let raw = Raw {
+        id: &args.request_id,
+        tenant: &args.tenant,
+        type_name: &args.type_name,
+        inputs: &args.inputs,
+        tier: args.tier.as_deref(),
+        requester: args.requester.as_deref(),
+    };
+    let checked = request::check(config, &raw)?;
+    let auto = config.tenants.auto_approve.get(&checked.type_name).copied().unwrap_or(false);
+    let change = Change {
+        id: &checked.id,
+        tenant: &checked.tenant,
+        content: Some(checked.file.as_bytes()),
+        summary: format!("tenants: write `{}` ({})", checked.tenant, checked.type_name),
+        requester: checked.requester.as_deref(),
+        auto_approve: auto,
+    };
+    let envs: Vec<&str> = checked.environments.iter().map(|e| e.as_str()).collect();
+    commit(ctx, &args.repo.repo, change, json!({ "type": checked.type_name, "environments": envs })).await
+}
+
+/// A removal always goes through review: deleting the file destroys the tenant.
+pub async fn remove(ctx: &Context<'_>, args: &TenantRemoveArgs) -> Result<Requested, CommandError> {
+    let id = request::request_id(&args.request_id)?;
+    let tenant = request::tenant_name(&args.tenant)?;
+    let change = Change {
+        id: &id,
+        tenant: &tenant,
+        content: None,
+        summary: format!("tenants: remove `{tenant}`"),
+        requester: None,
+        auto_approve: false,
+    };
+    commit(ctx, &args.repo.repo, change, json!({ "environments": [] })).await
+}
+
+/// One checked change of one tenant file.
+struct Change<'a> {
+    id: &'a RequestId,
+    tenant: &'a TenantName,
+    /// The new file; `None` removes it.
+    content: Option<&'a [u8]>,
+    summary: String,
+    requester: Option<&'a str>,
+    auto_approve: bool,
+}
+
+async fn commit(
+    ctx: &Context<'_>,
+    dir: &std::path::Path,
+    change: Change<'_>,
+    details: serde_json::Value,
+) -> Result<Requested, CommandError> {
+    let repo = ManagerRepo::new(dir);
+    let head = repo.commit("HEAD").await?;
+    let current = repo.current_branch().await?;
+    let branch = match (change.auto_approve, current) {
+        (true, Some(current)) => current,
+        (true, None) => {
+            return Err(CommandError::usage(
+                "the manager checkout has no branch checked out (detached `HEAD`)",
+                "check out the default branch (actions/checkout with `ref: main`) so an auto-approved request can be committed on it",
+            ));
+        }
+        (false, _) => format!("tenant-request/{}", change.id),
+    };
+    let tip = repo.branch(&branch).await?;
+    let path = change.tenant.file();
+    let base = tip.clone().unwrap_or(head);
+    let applied = match &tip {
+        Some(tip) => repo.has_trailer(tip, TRAILER, change.id.as_str()).await?,
+        None => false,
+    };
+    let unchanged = applied || repo.read(&base, &path).await?.as_deref().map(str::as_bytes) == change.content;
+    let sha = match unchanged {
+        true => base,
+        false => {
+            let message = request::commit_message(&change.summary, change.id, change.requester);
+            let sha = repo.commit_file(&base, &path, change.content, &message).await?;
+            repo.move_branch(&branch, &sha, tip.as_ref()).await?;
+            if change.auto_approve {
+                repo.sync_path(&path, change.content).await?;
+            }
+            sha
+        }
+    };
+    let out = Requested {
+        request_id: change.id.clone(),
+        tenant: change.tenant.clone(),
+        action: if change.content.is_some() { "write" } else { "remove" },
+        branch,
+        auto_approved: change.auto_approve,
+        committed: !unchanged,
+        sha,
+    };
+    record(ctx, &out, details).await?;
+    let outputs = [
+        ("branch", out.branch.clone()),
+        ("auto_approved", out.auto_approved.to_string()),
+        ("committed", out.committed.to_string()),
+        ("tenant", out.tenant.to_string()),
+        ("sha", out.sha.to_string()),
+    ];
+    set_outputs(ctx.settings.runner.output.as_deref(), &outputs);
+    Ok(out)
+}
+
+/// The request's record under `requests/<id>`, once: a repeated request finds it there.
+async fn record(ctx: &Context<'_>, out: &Requested, details: serde_json::Value) -> Result<(), CommandError> {
+    let store = ctx.store().await?;
+    let owner = CustomerId::request(&out.request_id).to_string();
+    if !store.history(&owner, None).await?.is_empty() {
+        return Ok(());
+    }
+    let now = crate::pipeline::now();
+    let mut outputs = json!({
+        "tenant": out.tenant,
+        "action": out.action,
+        "branch": out.branch,
+        "auto_approved": out.auto_approved,
+        "committed": out.committed,
+    });
+    if let (Some(o), serde_json::Value::Object(more)) = (outputs.as_object_mut(), details) {
+        o.extend(more);
+    }
+    let record = RunRecord {
+        run_id: format!("{now}#{}", out.request_id),
+        kind: RunKind::Request,
+        customer: owner,
+        environment: REQUEST_ENVIRONMENT.to_owned(),
+        sha: out.sha.to_string(),
+        pull_request: None,
+        status: RunStatus::Succeeded,
+        started_at: now.clone(),
+        finished_at: Some(now),
+        run_url: ctx.settings.runner.run_url.clone(),
+        add: None,
+        change: None,
+        destroy: None,
+        message: Some(out.to_string().lines().next().unwrap_or_default().to_owned()),
+        health: None,
+        outputs: Some(outputs.to_string()),
+    };
+    store.record_run(&record).await?;
+    Ok(())
+}
+
+/// A request's record belongs to no environment; this stands in the records' environment
+/// field (never a valid environment name, so it can't be mistaken for one).
+pub const REQUEST_ENVIRONMENT: &str = "-";

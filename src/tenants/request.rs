@@ -1,0 +1,198 @@
+//! A provisioning request (`tenants request`): a backend's one call, checked against the
+//! catalog and the registry's `tenants:` section, turned into a tenant file, and that file
+//! checked by the same v2 validator as any tenant file. Pure: nothing here writes; the
+//! command commits the file only once everything here passed.
+
+use serde_json::{Map, Value};
+
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::diagnostic::{Diagnostic, shown};
+use crate::error::CommandError;
+use crate::identity::{CustomerId, EnvName, RequestId, TenantName};
+use crate::limits::REQUEST_INPUTS_BYTES;
+use crate::variables::Rules;
+use crate::variables::tenant::Tenant;
+
+/// The trailer that ties a commit to its request: a second run of the same request finds
+/// it and commits nothing.
+pub const TRAILER: &str = "Request-Id";
+
+/// A request that passed every check, with the tenant file it makes.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub id: RequestId,
+    pub tenant: TenantName,
+    pub type_name: String,
+    pub environments: Vec<EnvName>,
+    pub requester: Option<String>,
+    /// The whole `tenants/<name>.yml`, header comment included.
+    pub file: String,
+}
+
+/// What the backend sent, unchecked.
+#[derive(Debug, Clone, Copy)]
+pub struct Raw<'a> {
+    pub id: &'a str,
+    pub tenant: &'a str,
+    pub type_name: &'a str,
+    pub inputs: &'a str,
+    pub tier: Option<&'a str>,
+    pub requester: Option<&'a str>,
+}
+
+/// Every field checked, then the tenant file built and validated. Any problem is an error
+/// (exit 2) before anything is written.
+pub fn check(config: &Config, raw: &Raw<'_>) -> Result<Checked, CommandError> {
+    let id = request_id(raw.id)?;
+    let tenant = tenant_name(raw.tenant)?;
+    let requester = requester(config, raw.requester)?;
+    if let Some(tier) = raw.tier
+        && tier != config.tenants.tier
+    {
+        return Err(refused(
+            format!("tier `{}` is not the tenants' tier `{}`", shown(tier), config.tenants.tier),
+            "send the tier set in `tenants.tier` of infra-manager.yml (or leave `tier` out)",
+        ));
+    }
+    let catalog = Catalog::load(config).map_err(CommandError::Invalid)?;
+    let type_name = component_type(config, &catalog, raw.type_name)?;
+    let inputs = inputs(raw.inputs)?;
+    let environments = match &config.tenants.environments {
+        Some(envs) => envs.clone(),
+        None => config.environments.iter().map(|(e, _)| e.clone()).collect(),
+    };
+    let file = tenant_file(&id, &tenant, &type_name, &inputs, &environments);
+    validate(config, catalog, &id, &tenant, &file)?;
+    Ok(Checked { id, tenant, type_name, environments, requester, file })
+}
+
+pub fn request_id(value: &str) -> Result<RequestId, CommandError> {
+    RequestId::parse(value).map_err(|e| refused(e.to_string(), "send a request id such as a UUID, unique per request"))
+}
+
+pub fn tenant_name(value: &str) -> Result<TenantName, CommandError> {
+    TenantName::parse(value)
+        .map_err(|e| refused(e.to_string(), "send a tenant name such as `alice-xero` (lowercase, digits and `-`)"))
+}
+
+/// When `tenants.requesters` is set, only a login it lists may ask. A team entry
+/// (`org/team`) can't be checked here (that needs GitHub): only logins match.
+fn requester(config: &Config, value: Option<&str>) -> Result<Option<String>, CommandError> {
+    let valid =
+        |who: &str| (1..=39).contains(&who.len()) && who.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if let Some(who) = value
+        && !valid(who)
+    {
+        return Err(refused(
+            format!("requester `{}` is not a GitHub login", shown(who)),
+            "pass the login of the person or bot asking, e.g. `--requester octocat`",
+        ));
+    }
+    let allowed = &config.tenants.requesters;
+    if allowed.is_empty() {
+        return Ok(value.map(ToOwned::to_owned));
+    }
+    match value {
+        Some(who) if allowed.iter().any(|a| a.eq_ignore_ascii_case(who)) => Ok(Some(who.to_owned())),
+        Some(who) => Err(refused(
+            format!("requester `{who}` is not in `tenants.requesters`"),
+            "add the login to `tenants.requesters` in infra-manager.yml, or send the request as one listed there",
+        )),
+        None => Err(refused(
+            "`tenants.requesters` is set, and the request names no requester",
+            "pass `--requester LOGIN` (the workflow passes the dispatching actor)",
+        )),
+    }
+}
+
+fn component_type(config: &Config, catalog: &Catalog, value: &str) -> Result<String, CommandError> {
+    let known: Vec<&str> = catalog.types.iter().map(|t| t.name.as_str()).collect();
+    if catalog.get(value).is_none() {
+        return Err(refused(
+            format!("unknown component type `{}`", shown(value)),
+            format!("the catalog offers: {}", known.join(", ")),
+        ));
+    }
+    if let Some(allowed) = &config.tenants.types
+        && !allowed.iter().any(|t| t == value)
+    {
+        return Err(refused(
+            format!("component type `{value}` is not offered to tenants"),
+            format!("`tenants.types` in infra-manager.yml allows: {}", allowed.join(", ")),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+fn inputs(text: &str) -> Result<Map<String, Value>, CommandError> {
+    if text.len() > REQUEST_INPUTS_BYTES {
+        return Err(refused(
+            format!("`inputs` is {} bytes, more than {REQUEST_INPUTS_BYTES}", text.len()),
+            "send only the component's inputs",
+        ));
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(refused("`inputs` is not a JSON object", r#"send an object such as `{"user_id": "alice"}`"#)),
+        Err(e) => Err(refused(
+            format!("`inputs` is not valid JSON (line {}, column {})", e.line(), e.column()),
+            r#"send an object such as `{"user_id": "alice"}`"#,
+        )),
+    }
+}
+
+/// The tenant file: one component named after its type. Inputs are written as one JSON
+/// line, which is YAML as it is (every string quoted and escaped by `serde_json`).
+fn tenant_file(
+    id: &RequestId,
+    tenant: &TenantName,
+    type_name: &str,
+    inputs: &Map<String, Value>,
+    environments: &[EnvName],
+) -> String {
+    let envs: Vec<&str> = environments.iter().map(EnvName::as_str).collect();
+    let inputs = match inputs.is_empty() {
+        true => String::new(),
+        false => format!("\n      inputs: {}", Value::Object(inputs.clone())),
+    };
+    format!(
+        "# Written by `infra-manager tenants request` for request {id}.\n\
+         # Change it with a new request (or a reviewed edit).\n\
+         apiVersion: {}\n\
+         kind: {}\n\
+         metadata:\n  name: {tenant}\n\
+         spec:\n  environments: [{}]\n  components:\n    - name: {type_name}\n      type: {type_name}{inputs}\n",
+        crate::variables::v2::API_VERSION,
+        crate::variables::tenant::TENANT_KIND,
+        envs.join(", "),
+    )
+}
+
+/// The same check as every tenant file's; its problems are the request's (the generated
+/// file's lines mean nothing to the sender, so they are named by the request).
+fn validate(
+    config: &Config,
+    catalog: Catalog,
+    id: &RequestId,
+    tenant: &TenantName,
+    text: &str,
+) -> Result<(), CommandError> {
+    let owner = CustomerId::tenant(tenant);
+    let rules = Rules::for_customer(config, Some(&owner));
+    let catalog = catalog.for_owner(config, &owner);
+    Tenant::parse(&tenant.file(), text, &owner, &rules, || Ok(catalog)).map(|_| ()).map_err(|d| {
+        let named = |d: Diagnostic| Diagnostic { file: format!("request {id} ({})", d.file), ..d };
+        CommandError::Invalid(d.0.into_iter().map(named).collect())
+    })
+}
+
+fn refused(message: impl Into<String>, hint: impl Into<String>) -> CommandError {
+    CommandError::usage(message, hint)
+}
+
+/// The commit message: a summary, then the trailers that make a second run a no-op.
+pub fn commit_message(summary: &str, id: &RequestId, requester: Option<&str>) -> String {
+    let by = requester.map(|r| format!("\nRequested-By: {r}")).unwrap_or_default();
+    format!("{summary}\n\n{TRAILER}: {id}{by}\n")
+}

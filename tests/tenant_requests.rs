@@ -1,0 +1,186 @@
+//! Issue 14, item 3: provisioning requests. `tenants request` turns a backend's one call
+//! into a commit of `tenants/<name>.yml` in a real Git repository made by the test; the
+//! commits then flow through `tenants changed`, plan and apply (real Terraform, local
+//! state) like any tenant file. A refused request writes nothing: no file, no commit, no
+//! record; the same request twice makes one commit; `status --request` tells its steps.
+
+mod support;
+
+use support::cli::{Output, Run};
+use support::manager::Manager;
+
+const REGISTRY: &str =
+    "tenants:\n  types: [connector, queue]\n  environments: [staging]\n  auto_approve: { connector: true }\n";
+
+fn request(m: &Manager, id: &str, tenant: &str, type_name: &str, inputs: &str) -> Output {
+    m.run(&["request", "--request-id", id, "--tenant", tenant, "--type", type_name, "--inputs", inputs])
+}
+
+fn connector(user: &str, source: &str) -> String {
+    format!(r#"{{"user_id": "{user}", "connector": "{source}", "retention_days": 7}}"#)
+}
+
+fn commits(m: &Manager, rev: &str) -> usize {
+    m.git(&["rev-list", "--count", rev]).parse().expect("a count")
+}
+
+fn records(m: &Manager) -> Vec<String> {
+    support::cli::walk(&m.sb.store().join("records/requests"))
+}
+
+#[test]
+fn three_users_times_two_connectors_end_in_six_isolated_states() {
+    let m = Manager::new();
+    m.sb.add_config(REGISTRY);
+    let before = m.git(&["rev-parse", "HEAD"]);
+    let mut tenants = Vec::new();
+    for user in ["alice", "bob", "carol"] {
+        for source in ["xero", "stripe"] {
+            let tenant = format!("{user}-{source}");
+            let out = request(&m, &format!("req-{tenant}"), &tenant, "connector", &connector(user, source));
+            assert_eq!(out.code, 0, "{tenant}: {}{}", out.stdout, out.stderr);
+            let r = out.json();
+            assert_eq!((r["committed"].as_bool(), r["auto_approved"].as_bool()), (Some(true), Some(true)), "{r}");
+            assert_eq!(r["branch"], "main", "{r}");
+            tenants.push(tenant);
+        }
+    }
+    assert_eq!(commits(&m, "HEAD"), 7, "one commit per request on main");
+    let message = m.git(&["log", "-1", "--format=%B"]);
+    assert!(message.contains("Request-Id: req-carol-stripe"), "{message}");
+    // The checkout follows the commits: nothing shows as changed.
+    assert_eq!(m.git(&["status", "--porcelain"]), "");
+
+    let head = m.git(&["rev-parse", "HEAD"]);
+    let expected: Vec<String> = {
+        let mut t = tenants.clone();
+        t.sort();
+        t.iter().map(|t| format!("create {t} staging")).collect()
+    };
+    assert_eq!(m.changed(&before, &head), expected);
+    for tenant in &tenants {
+        m.plan(tenant);
+        m.apply(tenant, None);
+        assert!(m.resources(tenant) > 0, "{tenant}: state at tenants/{tenant}/staging");
+    }
+    let states: Vec<String> = support::cli::walk(&m.sb.store().join("state"))
+        .into_iter()
+        .filter(|p| p.ends_with("terraform.tfstate"))
+        .collect();
+    assert_eq!(states.len(), 6, "{states:?}");
+
+    // `status --request` shows the request's steps, `requested` at the request's time.
+    let out = Run::new(m.sb.path()).args(["--json", "status", "--request", "req-alice-xero"]).run();
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let s = out.json();
+    assert_eq!((s["tenant"].as_str(), s["branch"].as_str()), (Some("alice-xero"), Some("main")), "{s}");
+    let env = &s["environments"][0];
+    let steps: Vec<&str> = env["steps"].as_array().expect("steps").iter().filter_map(|s| s["step"].as_str()).collect();
+    assert_eq!(steps, ["requested", "validated", "planned", "applying", "applied"], "{env}");
+    assert_eq!(env["steps"][0]["at"], s["requested_at"], "{s}");
+    let text = Run::new(m.sb.path()).args(["status", "--request", "req-alice-xero"]).run();
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(text.stdout.contains("request req-alice-xero for tenant alice-xero"), "{}", text.stdout);
+    assert!(text.stdout.contains("tenants/alice-xero staging"), "{}", text.stdout);
+}
+
+#[test]
+fn the_same_request_twice_makes_one_commit_and_an_update_changes_the_file() {
+    let m = Manager::new();
+    m.sb.add_config(REGISTRY);
+    let first = request(&m, "r1", "alice-xero", "connector", &connector("alice", "xero"));
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let after_first = commits(&m, "HEAD");
+    let again = request(&m, "r1", "alice-xero", "connector", &connector("alice", "xero"));
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.json()["committed"], false, "{}", again.stdout);
+    assert_eq!(commits(&m, "HEAD"), after_first, "no second commit");
+    assert_eq!(records(&m).len(), 1, "one record");
+
+    // A new request for the same tenant updates it.
+    let update = request(&m, "r2", "alice-xero", "connector", &connector("alice", "xero").replace('7', "14"));
+    assert_eq!(update.code, 0, "{}", update.stderr);
+    assert_eq!(update.json()["committed"], true);
+    let file = m.git(&["show", "HEAD:tenants/alice-xero.yml"]);
+    assert!(file.contains("\"retention_days\":14") && file.contains("request r2"), "{file}");
+
+    // `tenants remove` deletes through a reviewed branch; merged, it is a destroy.
+    let head = m.git(&["rev-parse", "HEAD"]);
+    let removed = m.run(&["remove", "--request-id", "r3", "--tenant", "alice-xero"]);
+    assert_eq!(removed.code, 0, "{}", removed.stderr);
+    assert_eq!(removed.json()["branch"], "tenant-request/r3");
+    assert_eq!(m.git(&["rev-parse", "HEAD"]), head, "main untouched");
+    assert_eq!(m.changed(&head, "tenant-request/r3"), ["destroy alice-xero staging"]);
+}
+
+#[test]
+fn a_request_outside_the_registry_s_rules_is_refused_with_zero_writes() {
+    let m = Manager::new();
+    m.sb.add_config(REGISTRY);
+    let head = m.git(&["rev-parse", "HEAD"]);
+    let cases = [
+        ("unknown component type `conector`", "alice-x", "conector", connector("alice", "xero")),
+        ("type `bucket` is not offered to tenants", "alice-x", "bucket", "{}".to_owned()),
+        (
+            "retention_days` is 9999, above the maximum 365",
+            "alice-x",
+            "connector",
+            connector("alice", "xero").replace('7', "9999"),
+        ),
+        ("\"myspace\", not an allowed value", "alice-x", "connector", connector("alice", "myspace")),
+        ("`Alice_Xero` must be a DNS label", "Alice_Xero", "connector", connector("alice", "xero")),
+        ("`inputs` is not a JSON object", "alice-x", "connector", "[1]".to_owned()),
+    ];
+    // Each refused for its own reason, named in the error (out of tier: the tier's limit).
+    for (what, tenant, type_name, inputs) in &cases {
+        let out = request(&m, "bad-1", tenant, type_name, inputs);
+        assert_eq!(out.code, 2, "{what}: {}{}", out.stdout, out.stderr);
+        let status = out.json()["status"].as_str().unwrap_or_default().to_owned();
+        assert!(["invalid", "refused"].contains(&status.as_str()), "{what}: {}", out.stdout);
+        let message = out.json()["errors"][0]["message"].as_str().unwrap_or_default().to_owned();
+        assert!(message.contains(what), "{what}: {message}");
+    }
+    for (what, args) in [
+        ("bad request id", vec!["--request-id", "../x"]),
+        ("wrong tier", vec!["--tier", "gold"]),
+        ("expiry", vec!["--expires-at", "2027-01-01"]),
+    ] {
+        let mut all = vec!["request", "--tenant", "alice-x", "--type", "queue"];
+        if what != "bad request id" {
+            all.extend(["--request-id", "bad-2"]);
+        }
+        all.extend(args);
+        let out = m.run(&all);
+        assert_eq!(out.code, 2, "{what}: {}{}", out.stdout, out.stderr);
+    }
+    assert_eq!(m.git(&["rev-parse", "HEAD"]), head, "no commit");
+    assert_eq!(m.git(&["branch", "--list"]), "* main", "no branch");
+    assert_eq!(m.git(&["status", "--porcelain"]), "", "no file");
+    assert!(records(&m).is_empty(), "no record");
+    let status = Run::new(m.sb.path()).args(["--json", "status", "--request", "bad-1"]).run();
+    assert_eq!(status.code, 2, "{}", status.stdout);
+}
+
+#[test]
+fn a_type_without_auto_approve_commits_on_a_review_branch() {
+    let m = Manager::new();
+    m.sb.add_config(REGISTRY);
+    let head = m.git(&["rev-parse", "HEAD"]);
+    let out = request(&m, "q-1", "jobs", "queue", r#"{"fifo": true}"#);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let r = out.json();
+    assert_eq!((r["branch"].as_str(), r["auto_approved"].as_bool()), (Some("tenant-request/q-1"), Some(false)));
+    assert_eq!(m.git(&["rev-parse", "HEAD"]), head, "main untouched");
+    assert_eq!(m.git(&["rev-parse", "--abbrev-ref", "HEAD"]), "main", "still on main");
+    assert_eq!(commits(&m, "tenant-request/q-1"), 2);
+    assert_eq!(m.changed(&head, "tenant-request/q-1"), ["create jobs staging"]);
+    let again = request(&m, "q-1", "jobs", "queue", r#"{"fifo": true}"#);
+    assert_eq!((again.code, again.json()["committed"].as_bool()), (0, Some(false)), "{}", again.stdout);
+    assert_eq!(commits(&m, "tenant-request/q-1"), 2);
+
+    // Before any plan: the request is `requested` in its environment.
+    let status = Run::new(m.sb.path()).args(["--json", "status", "--request", "q-1"]).run();
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let env = &status.json()["environments"][0];
+    assert_eq!((env["environment"].as_str(), env["current"].as_str()), (Some("staging"), Some("requested")), "{env}");
+}
