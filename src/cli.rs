@@ -376,29 +376,31 @@ pub enum TenantsCommand {
 }
 
 #[derive(Debug, Args)]
+/// Every value may come from the environment instead (`INFRA_MANAGER_REQUEST_*`), so a
+/// workflow hands a dispatch's inputs over without putting them on a command line.
 pub struct TenantRequestArgs {
     #[command(flatten)]
     pub repo: ManagerRepoArgs,
     /// The request's id, unique per request: `[A-Za-z0-9._-]`, at most 64.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", env = "INFRA_MANAGER_REQUEST_ID")]
     pub request_id: String,
     /// The tenant: its file is `tenants/<NAME>.yml` (a DNS label).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", env = "INFRA_MANAGER_REQUEST_TENANT")]
     pub tenant: String,
     /// The catalog component type, e.g. `connector`.
-    #[arg(long = "type", value_name = "TYPE")]
+    #[arg(long = "type", value_name = "TYPE", env = "INFRA_MANAGER_REQUEST_TYPE")]
     pub type_name: String,
     /// The component's inputs, a JSON object.
-    #[arg(long, value_name = "JSON", default_value = "{}")]
+    #[arg(long, value_name = "JSON", default_value = "{}", env = "INFRA_MANAGER_REQUEST_INPUTS")]
     pub inputs: String,
     /// The tier the sender expects; refused unless it is `tenants.tier`.
-    #[arg(long, value_name = "TIER")]
+    #[arg(long, value_name = "TIER", env = "INFRA_MANAGER_REQUEST_TIER")]
     pub tier: Option<String>,
     /// When the tenant should expire (not supported yet: refused).
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", env = "INFRA_MANAGER_REQUEST_EXPIRES_AT")]
     pub expires_at: Option<String>,
     /// Who asks (a GitHub login); required when `tenants.requesters` is set.
-    #[arg(long, value_name = "LOGIN")]
+    #[arg(long, value_name = "LOGIN", env = "INFRA_MANAGER_REQUEST_REQUESTER")]
     pub requester: Option<String>,
 }
 

@@ -178,6 +178,23 @@ fn a_type_without_auto_approve_commits_on_a_review_branch() {
     assert_eq!((again.code, again.json()["committed"].as_bool()), (0, Some(false)), "{}", again.stdout);
     assert_eq!(commits(&m, "tenant-request/q-1"), 2);
 
+    // As the workflow passes it: every value from the environment, unset optional inputs
+    // as empty strings.
+    let out = Run::new(m.sb.path())
+        .args(["--json", "tenants", "request", "--repo", "manager"])
+        .env("INFRA_MANAGER_REQUEST_ID", "q-2")
+        .env("INFRA_MANAGER_REQUEST_TENANT", "jobs2")
+        .env("INFRA_MANAGER_REQUEST_TYPE", "queue")
+        .env("INFRA_MANAGER_REQUEST_INPUTS", "{}")
+        .env("INFRA_MANAGER_REQUEST_TIER", "")
+        .env("INFRA_MANAGER_REQUEST_EXPIRES_AT", "")
+        .env("INFRA_MANAGER_REQUEST_REQUESTER", "octocat")
+        .run();
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.json()["branch"], "tenant-request/q-2", "{}", out.stdout);
+    let message = m.git(&["log", "-1", "--format=%B", "tenant-request/q-2"]);
+    assert!(message.contains("Request-Id: q-2\nRequested-By: octocat"), "{message}");
+
     // Before any plan: the request is `requested` in its environment.
     let status = Run::new(m.sb.path()).args(["--json", "status", "--request", "q-1"]).run();
     assert_eq!(status.code, 0, "{}", status.stderr);

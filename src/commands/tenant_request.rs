@@ -65,7 +65,11 @@ impl fmt::Display for Requested {
 }
 
 pub async fn request(ctx: &Context<'_>, args: &TenantRequestArgs) -> Result<Requested, CommandError> {
-    if args.expires_at.is_some() {
+    // A workflow passes an optional input it did not get as an empty string.
+    fn given(v: &Option<String>) -> Option<&str> {
+        v.as_deref().filter(|s| !s.is_empty())
+    }
+    if given(&args.expires_at).is_some() {
         return Err(CommandError::usage(
             "`expires_at` is not supported yet: tenant files have no expiry",
             "leave `expires_at` out; remove the tenant with `tenants remove` when it is due",
@@ -77,8 +81,8 @@ pub async fn request(ctx: &Context<'_>, args: &TenantRequestArgs) -> Result<Requ
         tenant: &args.tenant,
         type_name: &args.type_name,
         inputs: &args.inputs,
-        tier: args.tier.as_deref(),
-        requester: args.requester.as_deref(),
+        tier: given(&args.tier),
+        requester: given(&args.requester),
     };
     let checked = request::check(config, &raw)?;
     let auto = config.tenants.auto_approve.get(&checked.type_name).copied().unwrap_or(false);
