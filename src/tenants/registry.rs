@@ -16,11 +16,11 @@ pub struct TenantsConfig {
     pub types: Option<Vec<String>>,
     /// The environments a tenant may list (`None`: every configured environment).
     pub environments: Option<Vec<EnvName>>,
-    /// Per component type: whether a request for it may be applied without review. Stored
-    /// for request handling; nothing reads it yet.
+    /// Per component type: whether a request for it (`tenants request`) is committed
+    /// straight on the default branch rather than on a branch for review.
     pub auto_approve: BTreeMap<String, bool>,
-    /// Who may request a tenant (GitHub logins or `org/team`). Stored for request
-    /// handling; nothing reads it yet.
+    /// Who may request a tenant (GitHub logins or `org/team`); `tenants request` checks
+    /// logins only (a team needs GitHub to resolve).
     pub requesters: Vec<String>,
     /// Where the section was written, for cross-check errors.
     pub at: Option<Pos>,
