@@ -178,6 +178,16 @@ fn a_type_without_auto_approve_commits_on_a_review_branch() {
     assert_eq!((again.code, again.json()["committed"].as_bool()), (0, Some(false)), "{}", again.stdout);
     assert_eq!(commits(&m, "tenant-request/q-1"), 2);
 
+    // A fresh clone (as the workflow's checkout) has the review branch only on its remote:
+    // the request is found there, and nothing is committed again.
+    let clone = m.sb.path().join("clone");
+    m.git(&["clone", "--quiet", m.repo().to_str().expect("utf-8"), clone.to_str().expect("utf-8")]);
+    let out = Run::new(m.sb.path())
+        .args(["--json", "tenants", "request", "--repo", "clone", "--request-id", "q-1", "--tenant", "jobs"])
+        .args(["--type", "queue", "--inputs", r#"{"fifo": true}"#])
+        .run();
+    assert_eq!((out.code, out.json()["committed"].as_bool()), (0, Some(false)), "{}{}", out.stdout, out.stderr);
+
     // As the workflow passes it: every value from the environment, unset optional inputs
     // as empty strings.
     let out = Run::new(m.sb.path())
@@ -200,4 +210,27 @@ fn a_type_without_auto_approve_commits_on_a_review_branch() {
     assert_eq!(status.code, 0, "{}", status.stderr);
     let env = &status.json()["environments"][0];
     assert_eq!((env["environment"].as_str(), env["current"].as_str()), (Some("staging"), Some("requested")), "{env}");
+}
+
+#[test]
+fn only_listed_requesters_may_ask_when_the_registry_lists_them() {
+    let m = Manager::new();
+    m.sb.add_config(&format!("{REGISTRY}  requesters: [octocat, acme/platform]\n"));
+    let head = m.git(&["rev-parse", "HEAD"]);
+    let ask = |who: Option<&str>| {
+        let mut args = vec!["request", "--request-id", "w-1", "--tenant", "jobs", "--type", "queue"];
+        if let Some(who) = who {
+            args.extend(["--requester", who]);
+        }
+        m.run(&args)
+    };
+    for who in [None, Some("mallory"), Some("acme/platform"), Some("bad login")] {
+        let out = ask(who);
+        assert_eq!(out.code, 2, "{who:?}: {}", out.stdout);
+    }
+    assert_eq!(m.git(&["rev-parse", "HEAD"]), head);
+    assert_eq!(m.git(&["branch", "--list"]), "* main");
+    assert!(records(&m).is_empty());
+    let out = ask(Some("octocat"));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
 }

@@ -146,10 +146,7 @@ async fn commit(
     let tip = repo.branch(&branch).await?;
     let path = change.tenant.file();
     let base = tip.clone().unwrap_or(head);
-    let applied = match &tip {
-        Some(tip) => repo.has_trailer(tip, TRAILER, change.id.as_str()).await?,
-        None => false,
-    };
+    let applied = repo.has_trailer(TRAILER, change.id.as_str()).await?;
     let unchanged = applied || repo.read(&base, &path).await?.as_deref().map(str::as_bytes) == change.content;
     let sha = match unchanged {
         true => base,

@@ -98,10 +98,12 @@ impl ManagerRepo {
         Sha::parse(text.trim()).map(Some).map_err(|e| self.error(branch, TENANTS_DIR, e.to_string()))
     }
 
-    /// Whether a commit reachable from `tip` carries the trailer `key: value`.
-    pub async fn has_trailer(&self, tip: &Sha, key: &str, value: &str) -> Result<bool, CodeHostError> {
+    /// Whether any commit of the checkout (every branch, remote-tracking ones included)
+    /// carries the trailer `key: value`: a request's commit may be on its review branch,
+    /// on the remote only (a fresh clone), or already merged into the default branch.
+    pub async fn has_trailer(&self, key: &str, value: &str) -> Result<bool, CodeHostError> {
         let format = format!("--format=%(trailers:key={key},valueonly,separator=%x00)");
-        let out = self.git(&["log", &format, tip.as_str(), "--"], tip.as_str()).await?;
+        let out = self.git(&["log", "--all", &format, "--"], "--all").await?;
         Ok(String::from_utf8_lossy(&out).split(['\0', '\n']).any(|v| v.trim() == value))
     }
 
@@ -115,7 +117,9 @@ impl ManagerRepo {
         content: Option<&[u8]>,
         message: &str,
     ) -> Result<Sha, CodeHostError> {
-        let index = self.git(&["rev-parse", "--git-path", "infra-manager-request.index"], "HEAD").await?;
+        // Its own name per call: two requests in one checkout never share an index.
+        let name = format!("infra-manager-request-{:08x}.index", fastrand::u32(..));
+        let index = self.git(&["rev-parse", "--git-path", &name], "HEAD").await?;
         // Relative to the checkout; absolute, as Git reads `GIT_INDEX_FILE` from its own cwd.
         let index = std::path::absolute(self.dir.join(String::from_utf8_lossy(&index).trim()))
             .map_err(|e| self.error("HEAD", path, format!("can't place a private index: {e}")))?;

@@ -196,3 +196,33 @@ pub fn commit_message(summary: &str, id: &RequestId, requester: Option<&str>) ->
     let by = requester.map(|r| format!("\nRequested-By: {r}")).unwrap_or_default();
     format!("{summary}\n\n{TRAILER}: {id}{by}\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_are_a_bounded_json_object() {
+        assert_eq!(inputs(r#"{"user_id": "alice"}"#).expect("an object").len(), 1);
+        for bad in ["[]", "\"x\"", "{", ""] {
+            assert!(inputs(bad).is_err(), "{bad}");
+        }
+        let huge = format!(r#"{{"x": "{}"}}"#, "a".repeat(REQUEST_INPUTS_BYTES));
+        let error = inputs(&huge).expect_err("too large").to_string();
+        assert!(error.contains("more than 16384"), "{error}");
+    }
+
+    #[test]
+    fn the_file_names_its_request_and_its_inputs_are_one_json_line() {
+        let id = RequestId::parse("r-1").expect("valid");
+        let tenant = TenantName::parse("alice-xero").expect("valid");
+        let map = inputs(r#"{"user_id": "al\"ice\n", "retention_days": 7}"#).expect("an object");
+        let envs = [EnvName::parse("staging").expect("valid")];
+        let text = tenant_file(&id, &tenant, "connector", &map, &envs);
+        assert!(text.starts_with("# Written by `infra-manager tenants request` for request r-1.\n"), "{text}");
+        assert!(text.contains("  environments: [staging]\n"), "{text}");
+        assert!(text.ends_with("      inputs: {\"retention_days\":7,\"user_id\":\"al\\\"ice\\n\"}\n"), "{text}");
+        let message = commit_message("tenants: write", &id, Some("octocat"));
+        assert_eq!(message, "tenants: write\n\nRequest-Id: r-1\nRequested-By: octocat\n");
+    }
+}
