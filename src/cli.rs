@@ -409,10 +409,10 @@ pub struct TenantRemoveArgs {
     #[command(flatten)]
     pub repo: ManagerRepoArgs,
     /// The request's id, unique per request.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", env = "INFRA_MANAGER_REQUEST_ID")]
     pub request_id: String,
     /// The tenant whose file `tenants/<NAME>.yml` to delete.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", env = "INFRA_MANAGER_REQUEST_TENANT")]
     pub tenant: String,
 }
 
