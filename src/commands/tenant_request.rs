@@ -57,7 +57,7 @@ impl fmt::Display for Requested {
                 self.request_id, self.branch
             )?,
         }
-        if !self.auto_approved {
+        if self.committed && !self.auto_approved {
             write!(f, "\npush `{}` and open a pull request for review", self.branch)?;
         }
         Ok(())
