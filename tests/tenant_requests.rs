@@ -7,6 +7,7 @@
 mod support;
 
 use support::cli::{Output, Run};
+use support::health_server::Server;
 use support::manager::Manager;
 
 const REGISTRY: &str =
@@ -233,4 +234,50 @@ fn only_listed_requesters_may_ask_when_the_registry_lists_them() {
     assert!(records(&m).is_empty());
     let out = ask(Some("octocat"));
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}
+
+/// Issue 14, item 4: a request for a component with a health check ends `healthy`, and one
+/// whose service never comes up ends `failed` after `applied`, with the error, as `status
+/// --request` tells it. The catalog here is one test type whose health check URL is an
+/// input, pointed at a local server.
+#[test]
+fn status_of_a_request_that_ends_healthy_and_of_one_whose_health_check_never_passes() {
+    let m = Manager::new();
+    let config = format!(
+        "terraform:\n  modules_dir: {}\n  module: health-app\nstate:\n  backend: local\n  local_dir: {}\n\
+         health:\n  timeout: 1s\n  interval: 50ms\n  max_interval: 200ms\n\
+         catalog:\n  service:\n    module: catalog-service\n    description: A service with a health check.\n\
+         tenants:\n  types: [service]\n  environments: [staging]\n  auto_approve: {{ service: true }}\n",
+        support::cli::repo_root().join("tests/fixtures/modules").display(),
+        m.sb.store().display(),
+    );
+    std::fs::write(m.sb.path().join("infra-manager.yml"), config).expect("config");
+    let (up, down) = (Server::start(1), Server::start(usize::MAX));
+    for (tenant, server) in [("up", &up), ("down", &down)] {
+        let inputs = format!(r#"{{"url": "{}"}}"#, server.url);
+        let out = request(&m, &format!("req-{tenant}"), tenant, "service", &inputs);
+        assert_eq!(out.code, 0, "{tenant}: {}{}", out.stdout, out.stderr);
+    }
+    // Plans and applies at the head, which holds both requests' commits.
+    m.plan("up");
+    m.plan("down");
+    m.apply("up", None);
+    let failed = m.run(&["apply", "--tenant", "down", "--env", "staging"]);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+
+    let status = |id: &str| {
+        let out = Run::new(m.sb.path()).args(["--json", "status", "--request", id]).run();
+        assert_eq!(out.code, 0, "{id}: {}{}", out.stdout, out.stderr);
+        out.json()["environments"][0].clone()
+    };
+    let steps = |env: &serde_json::Value| -> Vec<String> {
+        env["steps"].as_array().expect("steps").iter().filter_map(|s| s["step"].as_str().map(str::to_owned)).collect()
+    };
+    let healthy = status("req-up");
+    assert_eq!(steps(&healthy), ["requested", "validated", "planned", "applying", "applied", "healthy"], "{healthy}");
+    assert_eq!(healthy["outputs"]["service_health_check_url"], up.url.as_str(), "{healthy}");
+    let unhealthy = status("req-down");
+    assert_eq!(steps(&unhealthy), ["requested", "validated", "planned", "applying", "applied", "failed"]);
+    assert!(unhealthy["error"].as_str().is_some_and(|e| e.contains("unhealthy")), "{unhealthy}");
+    assert!(down.requests() >= 2, "polled until the timeout");
 }

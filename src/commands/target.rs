@@ -21,6 +21,7 @@ use crate::pipeline::{Deps, Request, provenance};
 use crate::report::markdown::{code, fenced};
 use crate::report::name_of;
 use crate::settings::Runner;
+use crate::tenants::host::WithCommitStatus;
 
 /// Where a request comes from.
 pub enum Source {
@@ -168,10 +169,16 @@ pub async fn with_deps<T>(
     let config = ctx.config().await?;
     // Refuse an unregistered repository before touching GitHub or the store.
     crate::pipeline::admit::admit(config, &req.target)?;
+    let reporting;
     let host: &dyn CodeHost = match source {
         Source::Local(host) => host,
         Source::Dispatch(dispatch) => admit_dispatch(ctx, dispatch, &req.target, verb).await?,
         Source::Provider => ctx.github().await?,
+        // In Actions, a tenant's statuses also go to its file's commit in the manager repo.
+        Source::Tenant { host, in_actions: true } if let Some(manager) = manager_repo(ctx) => {
+            reporting = WithCommitStatus { files: host, github: ctx.github().await?, manager };
+            &reporting
+        }
         Source::Tenant { host, .. } => host,
     };
     let work = ctx.work_root().await?;
@@ -191,6 +198,11 @@ pub async fn with_deps<T>(
     let result = flow(&deps).await;
     off.resume(&mut log);
     result
+}
+
+/// The manager repository the workflow runs in (`GITHUB_REPOSITORY`).
+fn manager_repo(ctx: &Context<'_>) -> Option<CustomerId> {
+    ctx.settings.runner.repository.as_deref().and_then(|r| CustomerId::parse(r).ok())
 }
 
 /// The payload's commit and PR are claims: GitHub (and, where the registry requires it,

@@ -2,7 +2,9 @@
 //! from the checkout's Git history at the request's commit, so a plan, its apply and a
 //! destroy (at the commit last applied) see exactly the file of that commit. Statuses go
 //! to the log and comments back to the command, as in local mode: a tenant has no
-//! repository of its own to report to.
+//! repository of its own to report to. In GitHub Actions, [`WithCommitStatus`] also sets
+//! each status on the tenant file's commit in the manager repository, where a backend
+//! polling the commit sees it.
 
 use async_trait::async_trait;
 
@@ -55,5 +57,67 @@ impl CodeHost for TenantHost {
         _body: &str,
     ) -> Result<CommentOutcome, CodeHostError> {
         Ok(CommentOutcome::Printed)
+    }
+}
+
+/// A tenant flow's host in GitHub Actions: [`TenantHost`], and every status also on the
+/// commit in the manager repository, under `<context>/tenants/<name>` (many tenants share
+/// a commit, so the tenant is part of the context).
+pub struct WithCommitStatus<'a> {
+    pub files: &'a TenantHost,
+    pub github: &'a dyn CodeHost,
+    pub manager: CustomerId,
+}
+
+#[async_trait]
+impl CodeHost for WithCommitStatus<'_> {
+    async fn read_file(&self, repo: &CustomerId, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError> {
+        self.files.read_file(repo, path, sha).await
+    }
+
+    async fn set_status(&self, repo: &CustomerId, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
+        self.files.set_status(repo, sha, status).await?;
+        let context = format!("{}/tenants/{}", status.context, repo.repo());
+        self.github.set_status(&self.manager, sha, &CommitStatus { context, ..status.clone() }).await
+    }
+
+    async fn upsert_comment(
+        &self,
+        repo: &CustomerId,
+        pr: u64,
+        marker: &str,
+        body: &str,
+    ) -> Result<CommentOutcome, CodeHostError> {
+        self.files.upsert_comment(repo, pr, marker, body).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codehost::StatusState;
+    use crate::identity::TenantName;
+    use crate::pipeline::testing::FakeHost;
+
+    /// The status reaches the manager repository's commit, with the tenant in its context.
+    #[tokio::test]
+    async fn statuses_also_go_to_the_tenant_files_commit_in_the_manager_repository() {
+        let files = TenantHost::new(ManagerRepo::new(std::path::Path::new(".")));
+        let github = FakeHost::default();
+        let manager = CustomerId::parse("provider/manager").expect("id");
+        let host = WithCommitStatus { files: &files, github: &github, manager };
+        let tenant = CustomerId::tenant(&TenantName::parse("alice-xero").expect("name"));
+        let sha = Sha::parse(&"b".repeat(40)).expect("sha");
+        let status = CommitStatus {
+            state: StatusState::Success,
+            context: "infra/terraform-deploy/staging".into(),
+            description: "Applied: 4 added".into(),
+            target_url: None,
+        };
+        host.set_status(&tenant, &sha, &status).await.expect("set");
+        let set = github.statuses.lock().expect("lock").clone();
+        assert_eq!(set.len(), 1);
+        assert_eq!(set[0].context, "infra/terraform-deploy/staging/tenants/alice-xero");
+        assert_eq!(github.statuses_of(&"b".repeat(40)).len(), 1);
     }
 }

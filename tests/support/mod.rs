@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod cli;
+pub mod health_server;
 pub mod manager;
 pub mod moto;
 pub mod oidc;
