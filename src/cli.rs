@@ -163,6 +163,10 @@ pub struct ReapArgs {
     /// Local mode: read each customer's files from `DIR/<owner>/<repo>/`.
     #[arg(long, value_name = "DIR")]
     pub source_root: Option<PathBuf>,
+    /// The manager checkout whose `tenants/<name>.yml` (at its HEAD) may set
+    /// `spec.expiresAt`: expired tenants are reaped too.
+    #[arg(long = "repo", value_name = "DIR", default_value = ".")]
+    pub manager_repo: PathBuf,
 }
 
 #[derive(Debug, Args)]

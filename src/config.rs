@@ -634,7 +634,8 @@ fn names(environments: &[EnvName]) -> String {
     environments.iter().map(EnvName::as_str).collect::<Vec<_>>().join(", ")
 }
 
-fn parse_expiry(text: &str) -> Option<jiff::Timestamp> {
+/// A date (`2026-12-31`, the start of that day in UTC) or an RFC 3339 time.
+pub(crate) fn parse_expiry(text: &str) -> Option<jiff::Timestamp> {
     text.parse::<jiff::Timestamp>().ok().or_else(|| {
         let date = text.parse::<jiff::civil::Date>().ok()?;
         format!("{date}T00:00:00Z").parse().ok()

@@ -144,7 +144,7 @@ fn a_request_outside_the_registry_s_rules_is_refused_with_zero_writes() {
     for (what, args) in [
         ("bad request id", vec!["--request-id", "../x"]),
         ("wrong tier", vec!["--tier", "gold"]),
-        ("expiry", vec!["--expires-at", "2027-01-01"]),
+        ("an expiry that is no date", vec!["--expires-at", "soon"]),
     ] {
         let mut all = vec!["request", "--tenant", "alice-x", "--type", "queue"];
         if what != "bad request id" {
@@ -280,4 +280,39 @@ fn status_of_a_request_that_ends_healthy_and_of_one_whose_health_check_never_pas
     assert_eq!(steps(&unhealthy), ["requested", "validated", "planned", "applying", "applied", "failed"]);
     assert!(unhealthy["error"].as_str().is_some_and(|e| e.contains("unhealthy")), "{unhealthy}");
     assert!(down.requests() >= 2, "polled until the timeout");
+}
+
+/// Issue 14: a proof-of-concept tenant requested with an expiry is reaped once it passes:
+/// `expires_at` becomes the file's `spec.expiresAt`, and `reap` reads it from the manager
+/// checkout's HEAD and destroys every environment of the tenant through the destroy path.
+#[test]
+fn a_tenant_requested_with_an_expiry_is_reaped_after_it() {
+    let m = Manager::new();
+    m.sb.add_config("tenants:\n  types: [queue]\n  environments: [staging]\n  auto_approve: { queue: true }\n");
+    let args = ["request", "--request-id", "req-poc", "--tenant", "acme-poc", "--type", "queue", "--inputs", "{}"];
+    let out = m.run(&args.into_iter().chain(["--expires-at", "2020-01-01"]).collect::<Vec<_>>());
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let file = std::fs::read_to_string(m.repo().join("tenants/acme-poc.yml")).expect("written");
+    assert!(file.contains("expiresAt: \"2020-01-01T00:00:00Z\""), "{file}");
+    m.plan("acme-poc");
+    m.apply("acme-poc", None);
+    assert!(m.resources("acme-poc") > 0);
+
+    let reap = |extra: &[&str]| {
+        let out = Run::new(m.sb.path()).args(["--json", "reap", "--repo", "manager"]).args(extra).run();
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        out.json()
+    };
+    let listed = reap(&["--dry-run"]);
+    assert_eq!(listed["results"][0]["result"], "would-reap", "{listed}");
+    assert!(m.resources("acme-poc") > 0, "a dry run destroys nothing");
+    let reaped = reap(&[]);
+    let r = &reaped["results"][0];
+    assert_eq!(
+        (r["customer"].as_str(), r["environment"].as_str(), r["result"].as_str()),
+        (Some("tenants/acme-poc"), Some("staging"), Some("reaped")),
+        "{reaped}"
+    );
+    assert_eq!(r["expires_at"], "2020-01-01T00:00:00Z");
+    assert_eq!(m.resources("acme-poc"), 0, "the tenant's state is empty");
 }

@@ -14,14 +14,17 @@ use crate::config::Config;
 use crate::context::Context;
 use crate::error::{CommandError, ExitStatus};
 use crate::fleet;
-use crate::identity::{Sha, Target};
+use crate::identity::{CustomerId, Sha, Target, TenantName};
 use crate::local_host::LocalHost;
 use crate::pipeline::apply::apply_again;
 use crate::pipeline::plan::plan_with;
+use crate::pipeline::prepare::{Validated, validate};
 use crate::pipeline::retry::{self, Attempt, RetryError};
 use crate::pipeline::{Deps, Request, last_applied};
 use crate::report::markdown::code;
 use crate::report::{name_of, prefix, truncate_chars};
+use crate::tenants::git::{ManagerRepo, TENANTS_DIR};
+use crate::tenants::host::TenantHost;
 use crate::terraform::{PlanDetail, PlanKind};
 
 /// What reaping one environment did.
@@ -113,21 +116,91 @@ fn expired(config: &Config, now: jiff::Timestamp) -> Vec<(Target, jiff::Timestam
         .collect()
 }
 
+/// Every environment of each tenant whose `spec.expiresAt`, in its file at the manager
+/// checkout's HEAD, is at or before `now`. A file that no longer validates is reported and
+/// left (its expiry can't be read); a checkout without `tenants/` has none.
+async fn expired_tenants(
+    config: &Config,
+    repo: &ManagerRepo,
+    root: &std::path::Path,
+    now: jiff::Timestamp,
+) -> Result<Vec<(Target, jiff::Timestamp)>, CommandError> {
+    if !root.join(TENANTS_DIR).is_dir() {
+        return Ok(Vec::new());
+    }
+    let Some((any_env, _)) = config.environments.first() else { return Ok(Vec::new()) };
+    let head = repo.commit("HEAD").await?;
+    let mut due = Vec::new();
+    for path in repo.tenant_files(&head).await? {
+        let name = path.trim_start_matches(&format!("{TENANTS_DIR}/")).trim_end_matches(".yml");
+        let Ok(tenant) = TenantName::parse(name) else { continue };
+        let Some(text) = repo.read(&head, &path).await? else { continue };
+        let customer = CustomerId::tenant(&tenant);
+        let probe = Request {
+            target: Target { customer: customer.clone(), env: any_env.clone() },
+            sha: head.clone(),
+            pull_request: None,
+        };
+        match validate(config, &probe, &text) {
+            Ok(Validated::V2(file, _)) => {
+                if let Some(at) = file.expires_at.filter(|at| *at <= now) {
+                    due.extend(
+                        file.environments
+                            .iter()
+                            .map(|env| (Target { customer: customer.clone(), env: env.clone() }, at)),
+                    );
+                }
+            }
+            Ok(Validated::V1(_)) => {}
+            Err(e) => crate::output::log(&format!(
+                "warning: `{path}` is not valid at HEAD, its expiry is not read: {}",
+                e.status_line()
+            )),
+        }
+    }
+    Ok(due)
+}
+
 pub async fn run(ctx: &Context<'_>, args: &ReapArgs) -> Result<ReapReport, CommandError> {
     let config = ctx.config().await?;
-    let due = expired(config, jiff::Timestamp::now());
-    let local;
-    let host: &dyn CodeHost = match &args.source_root {
-        Some(root) => {
-            local = LocalHost::per_customer(root).with_history(&config.local_history_dir());
-            &local
-        }
-        None if due.is_empty() => {
-            // Nothing to do: no GitHub token needed to say so.
-            return Ok(report(args.dry_run, Vec::new()));
-        }
-        None => ctx.github().await?,
-    };
+    let now = jiff::Timestamp::now();
+    let repo = ManagerRepo::new(&args.manager_repo);
+    let tenants_due = expired_tenants(config, &repo, &args.manager_repo, now).await?;
+    let due = expired(config, now);
+    let mut results = Vec::new();
+    if !due.is_empty() {
+        let local;
+        let host: &dyn CodeHost = match &args.source_root {
+            Some(root) => {
+                local = LocalHost::per_customer(root).with_history(&config.local_history_dir());
+                &local
+            }
+            None => ctx.github().await?,
+        };
+        results.extend(reap_all(ctx, args, host, &due).await?);
+    }
+    if !tenants_due.is_empty() {
+        // A tenant's destroy plans from its file as last applied, read from Git history.
+        let host = TenantHost::new(repo);
+        results.extend(reap_all(ctx, args, &host, &tenants_due).await?);
+    }
+    let report = report(args.dry_run, results);
+    let runner = &ctx.settings.runner;
+    set_outputs(
+        runner.output.as_deref(),
+        &[("expired", report.expired.to_string()), ("failed", report.failed.to_string())],
+    );
+    append_summary(runner.summary.as_deref(), &report.to_string());
+    Ok(report)
+}
+
+/// Reaps `due` (targets and their expiry) through `host`, `--parallel` at a time.
+async fn reap_all(
+    ctx: &Context<'_>,
+    args: &ReapArgs,
+    host: &dyn CodeHost,
+    due: &[(Target, jiff::Timestamp)],
+) -> Result<Vec<Reaped>, CommandError> {
     let work = ctx.work_root().await?;
     let manager_commit = ctx.settings.runner.manager_commit.clone().unwrap_or_else(|| "local".to_owned());
     let parallel = args.parallel.map_or_else(fleet::default_parallel, usize::from);
@@ -135,7 +208,7 @@ pub async fn run(ctx: &Context<'_>, args: &ReapArgs) -> Result<ReapReport, Comma
     let deps = ctx.deps(host, &work, manager_commit).await?;
     let targets: Vec<Target> = due.iter().map(|(t, _)| t.clone()).collect();
     let dry_run = args.dry_run;
-    let results = fleet::each(
+    Ok(fleet::each(
         &targets,
         parallel,
         async |t: &Target| {
@@ -144,15 +217,7 @@ pub async fn run(ctx: &Context<'_>, args: &ReapArgs) -> Result<ReapReport, Comma
         },
         |r: &Reaped| name_of(&r.result),
     )
-    .await;
-    let report = report(dry_run, results);
-    let runner = &ctx.settings.runner;
-    set_outputs(
-        runner.output.as_deref(),
-        &[("expired", report.expired.to_string()), ("failed", report.failed.to_string())],
-    );
-    append_summary(runner.summary.as_deref(), &report.to_string());
-    Ok(report)
+    .await)
 }
 
 fn report(dry_run: bool, results: Vec<Reaped>) -> ReapReport {

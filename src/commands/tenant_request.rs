@@ -69,12 +69,6 @@ pub async fn request(ctx: &Context<'_>, args: &TenantRequestArgs) -> Result<Requ
     fn given(v: &Option<String>) -> Option<&str> {
         v.as_deref().filter(|s| !s.is_empty())
     }
-    if given(&args.expires_at).is_some() {
-        return Err(CommandError::usage(
-            "`expires_at` is not supported yet: tenant files have no expiry",
-            "leave `expires_at` out; remove the tenant with `tenants remove` when it is due",
-        ));
-    }
     let config = ctx.config().await?;
     let raw = Raw {
         id: &args.request_id,
@@ -83,6 +77,7 @@ pub async fn request(ctx: &Context<'_>, args: &TenantRequestArgs) -> Result<Requ
         inputs: &args.inputs,
         tier: given(&args.tier),
         requester: given(&args.requester),
+        expires_at: given(&args.expires_at),
     };
     let checked = request::check(config, &raw)?;
     let auto = config.tenants.auto_approve.get(&checked.type_name).copied().unwrap_or(false);

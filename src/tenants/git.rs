@@ -70,6 +70,15 @@ impl ManagerRepo {
         })
     }
 
+    /// The tenant files (`tenants/<name>.yml`) at `sha`, by path.
+    pub async fn tenant_files(&self, sha: &Sha) -> Result<Vec<String>, CodeHostError> {
+        let dir = format!("{TENANTS_DIR}/");
+        let out =
+            self.git(&["ls-tree", "-z", "--name-only", "--full-tree", sha.as_str(), "--", &dir], sha.as_str()).await?;
+        let text = String::from_utf8_lossy(&out);
+        Ok(text.split('\0').filter(|p| p.ends_with(".yml")).map(str::to_owned).collect())
+    }
+
     /// Every change below `tenants/` from `base` to `head`, with rename detection on, so a
     /// rename shows as one (and is refused by the caller) rather than a delete and an add.
     pub async fn changes(&self, base: &Sha, head: &Sha) -> Result<Vec<FileChange>, CodeHostError> {

@@ -39,6 +39,8 @@ pub struct Raw<'a> {
     pub inputs: &'a str,
     pub tier: Option<&'a str>,
     pub requester: Option<&'a str>,
+    /// When the tenant ends (`spec.expiresAt`): a date or an RFC 3339 time.
+    pub expires_at: Option<&'a str>,
 }
 
 /// Every field checked, then the tenant file built and validated. Any problem is an error
@@ -62,7 +64,16 @@ pub fn check(config: &Config, raw: &Raw<'_>) -> Result<Checked, CommandError> {
         Some(envs) => envs.clone(),
         None => config.environments.iter().map(|(e, _)| e.clone()).collect(),
     };
-    let file = tenant_file(&id, &tenant, &type_name, &inputs, &environments);
+    let expires_at = match raw.expires_at {
+        Some(text) => Some(crate::config::parse_expiry(text).ok_or_else(|| {
+            refused(
+                format!("`expires_at` is not a date or time: `{}`", shown(text)),
+                "send a date such as `2027-03-31` or a UTC time such as `2027-03-31T18:00:00Z`",
+            )
+        })?),
+        None => None,
+    };
+    let file = tenant_file(&id, &tenant, &type_name, &inputs, &environments, expires_at);
     validate(config, catalog, &id, &tenant, &file)?;
     Ok(Checked { id, tenant, type_name, environments, requester, file })
 }
@@ -150,7 +161,9 @@ fn tenant_file(
     type_name: &str,
     inputs: &Map<String, Value>,
     environments: &[EnvName],
+    expires_at: Option<jiff::Timestamp>,
 ) -> String {
+    let expiry = expires_at.map(|at| format!("  expiresAt: \"{at}\"\n")).unwrap_or_default();
     let envs: Vec<&str> = environments.iter().map(EnvName::as_str).collect();
     let inputs = match inputs.is_empty() {
         true => String::new(),
@@ -162,7 +175,7 @@ fn tenant_file(
          apiVersion: {}\n\
          kind: {}\n\
          metadata:\n  name: {tenant}\n\
-         spec:\n  environments: [{}]\n  components:\n    - name: {type_name}\n      type: {type_name}{inputs}\n",
+         spec:\n{expiry}  environments: [{}]\n  components:\n    - name: {type_name}\n      type: {type_name}{inputs}\n",
         crate::variables::v2::API_VERSION,
         crate::variables::tenant::TENANT_KIND,
         envs.join(", "),
@@ -218,7 +231,7 @@ mod tests {
         let tenant = TenantName::parse("alice-xero").expect("valid");
         let map = inputs(r#"{"user_id": "al\"ice\n", "retention_days": 7}"#).expect("an object");
         let envs = [EnvName::parse("staging").expect("valid")];
-        let text = tenant_file(&id, &tenant, "connector", &map, &envs);
+        let text = tenant_file(&id, &tenant, "connector", &map, &envs, None);
         assert!(text.starts_with("# Written by `infra-manager tenants request` for request r-1.\n"), "{text}");
         assert!(text.contains("  environments: [staging]\n"), "{text}");
         assert!(text.ends_with("      inputs: {\"retention_days\":7,\"user_id\":\"al\\\"ice\\n\"}\n"), "{text}");

@@ -23,6 +23,8 @@ pub const KIND: &str = "Customer";
 pub(crate) const ROOT_KEYS: [&str; 4] = ["apiVersion", "kind", "metadata", "spec"];
 pub(crate) const METADATA_KEYS: [&str; 2] = ["name", "displayName"];
 pub(crate) const SPEC_KEYS: [&str; 3] = ["environments", "components", "tags"];
+/// A tenant's `spec` may also say when it ends (a proof-of-concept environment).
+const TENANT_SPEC_KEYS: [&str; 4] = ["environments", "components", "tags", "expiresAt"];
 /// Tags the modules add themselves count against AWS's 50, as in v1.
 pub(crate) const MAX_TAGS: usize = 45;
 pub(crate) const MAX_DISPLAY_NAME: usize = 256;
@@ -37,6 +39,8 @@ pub struct Customer {
     pub environments: Vec<EnvName>,
     pub tags: BTreeMap<String, String>,
     pub components: Vec<Component>,
+    /// `spec.expiresAt` (tenants only): after it, `reap` destroys every environment.
+    pub expires_at: Option<jiff::Timestamp>,
 }
 
 /// One component: a catalog type and its inputs, resolved for every environment.
@@ -97,7 +101,10 @@ fn customer(c: &mut Checker, root: &Node, rules: &Rules<'_>, catalog: &Catalog) 
         return None;
     };
     let fields = c.map("spec", spec)?;
-    c.unknown_keys("spec", fields, &SPEC_KEYS);
+    let tenant = yaml::get(entries, "kind")
+        .is_some_and(|k| matches!(&k.value, Value::Str(s) if s == super::tenant::TENANT_KIND));
+    c.unknown_keys("spec", fields, if tenant { &TENANT_SPEC_KEYS[..] } else { &SPEC_KEYS[..] });
+    let expires_at = yaml::get(fields, "expiresAt").filter(|_| tenant).and_then(|node| expiry(c, node));
     let environments = match yaml::get(fields, "environments") {
         Some(node) => environments(c, node, rules),
         None => {
@@ -122,6 +129,7 @@ fn customer(c: &mut Checker, root: &Node, rules: &Rules<'_>, catalog: &Catalog) 
         environments: environments.into_iter().map(|(e, _)| e).collect(),
         tags,
         components,
+        expires_at,
     })
 }
 
@@ -219,6 +227,20 @@ fn environments(c: &mut Checker, node: &Node, rules: &Rules<'_>) -> Vec<(EnvName
         }
     }
     out
+}
+
+/// `spec.expiresAt`: a date (`2027-03-31`, the start of that day in UTC) or an RFC 3339 time.
+fn expiry(c: &mut Checker, node: &Node) -> Option<jiff::Timestamp> {
+    let text = c.str("spec.expiresAt", node)?;
+    let at = crate::config::parse_expiry(text);
+    if at.is_none() {
+        c.error(
+            node.pos,
+            format!("`spec.expiresAt` is not a date or time: `{}`", shown(text)),
+            Some("write a date such as `2027-03-31` or a UTC time such as `2027-03-31T18:00:00Z`".into()),
+        );
+    }
+    at
 }
 
 /// `spec.tags`: plain strings, added to every component's `tags`.
