@@ -98,6 +98,9 @@ impl Command {
             Self::Drift(a) => Some(&a.github),
             Self::Destroy(a) => Some(&a.github),
             Self::Reap(a) => Some(&a.github),
+            Self::Tenants(TenantsCommand::Plan(a)) => Some(&a.github),
+            Self::Tenants(TenantsCommand::Apply(a)) => Some(&a.target.github),
+            Self::Tenants(TenantsCommand::Destroy(a)) => Some(&a.github),
             _ => None,
         }
     }
@@ -443,6 +446,8 @@ pub struct TenantsChangedArgs {
 #[derive(Debug, Args)]
 pub struct TenantArgs {
     #[command(flatten)]
+    pub github: GithubArgs,
+    #[command(flatten)]
     pub repo: ManagerRepoArgs,
     /// The tenant: its file is `tenants/<NAME>.yml`.
     #[arg(long, value_name = "NAME")]
@@ -453,6 +458,10 @@ pub struct TenantArgs {
     /// The manager commit whose file to use (default: the checkout's `HEAD`).
     #[arg(long, value_name = "SHA")]
     pub sha: Option<String>,
+    /// The manager repository's pull request this plan is for: in GitHub Actions, with a
+    /// token, its sticky comment (one per tenant and environment) shows the plan.
+    #[arg(long, value_name = "N")]
+    pub pull_request: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -470,6 +479,8 @@ pub struct TenantApplyArgs {
 
 #[derive(Debug, Args)]
 pub struct TenantDestroyArgs {
+    #[command(flatten)]
+    pub github: GithubArgs,
     #[command(flatten)]
     pub repo: ManagerRepoArgs,
     /// The tenant: its file is (or was) `tenants/<NAME>.yml`.

@@ -174,8 +174,12 @@ pub async fn with_deps<T>(
         Source::Local(host) => host,
         Source::Dispatch(dispatch) => admit_dispatch(ctx, dispatch, &req.target, verb).await?,
         Source::Provider => ctx.github().await?,
-        // In Actions, a tenant's statuses also go to its file's commit in the manager repo.
-        Source::Tenant { host, in_actions: true } if let Some(manager) = manager_repo(ctx) => {
+        // In Actions, with a GitHub credential, a tenant's statuses also go to its file's
+        // commit in the manager repo (and a plan to its pull request's comment).
+        Source::Tenant { host, in_actions: true }
+            if (ctx.settings.github.token.is_some() || ctx.settings.github.app.is_some())
+                && let Some(manager) = manager_repo(ctx) =>
+        {
             reporting = WithCommitStatus { files: host, github: ctx.github().await?, manager };
             &reporting
         }

@@ -73,7 +73,8 @@ pub async fn changed(ctx: &Context<'_>, args: &TenantsChangedArgs) -> Result<Cha
 }
 
 pub async fn plan(ctx: &Context<'_>, args: &TenantArgs) -> Result<PlanOutcome, CommandError> {
-    let (req, host) = request(&args.repo, &args.tenant, &args.env, args.sha.as_deref()).await?;
+    let (mut req, host) = request(&args.repo, &args.tenant, &args.env, args.sha.as_deref()).await?;
+    req.pull_request = args.pull_request;
     planned(ctx, Verb::TenantsPlan, &req, &source(ctx, host), PlanKind::Update).await
 }
 

@@ -61,8 +61,9 @@ impl CodeHost for TenantHost {
 }
 
 /// A tenant flow's host in GitHub Actions: [`TenantHost`], and every status also on the
-/// commit in the manager repository, under `<context>/tenants/<name>` (many tenants share
-/// a commit, so the tenant is part of the context).
+/// commit in the manager repository, under `<context>/tenants/<name>`, and a plan's sticky
+/// comment on the manager repository's pull request, under a marker naming the tenant
+/// (many tenants share a commit and a pull request).
 pub struct WithCommitStatus<'a> {
     pub files: &'a TenantHost,
     pub github: &'a dyn CodeHost,
@@ -88,7 +89,9 @@ impl CodeHost for WithCommitStatus<'_> {
         marker: &str,
         body: &str,
     ) -> Result<CommentOutcome, CodeHostError> {
-        self.files.upsert_comment(repo, pr, marker, body).await
+        let own = marker.replacen(" -->", &format!(":tenants/{} -->", repo.repo()), 1);
+        let body = body.replacen(marker, &own, 1);
+        self.github.upsert_comment(&self.manager, pr, &own, &body).await
     }
 }
 
@@ -119,5 +122,11 @@ mod tests {
         assert_eq!(set.len(), 1);
         assert_eq!(set[0].context, "infra/terraform-deploy/staging/tenants/alice-xero");
         assert_eq!(github.statuses_of(&"b".repeat(40)).len(), 1);
+
+        // The plan's comment goes to the manager's pull request, its marker naming the tenant.
+        let marker = "<!-- infra-manager:plan:staging -->";
+        host.upsert_comment(&tenant, 7, marker, &format!("{marker}\n### plan")).await.expect("comment");
+        let comments = github.comments.lock().expect("lock").clone();
+        assert_eq!(comments, [(7, "<!-- infra-manager:plan:staging:tenants/alice-xero -->\n### plan".to_owned())]);
     }
 }
