@@ -144,6 +144,10 @@ impl Refusal {
                 "a destroy plans the configuration last applied; `infra-manager history --customer {}` lists the runs",
                 target.customer
             ),
+            Self::Expired { target, .. } if target.customer.as_tenant().is_some() => {
+                "`reap` destroys it; move `spec.expiresAt` in its file later (a new request's `expires_at`) to keep it"
+                    .to_owned()
+            }
             Self::Expired { .. } => {
                 "`reap` destroys it; ask the platform team to extend `expires_at` in infra-manager.yml to keep it"
                     .to_owned()

@@ -78,6 +78,8 @@ pub struct Rendered {
     /// A schema v2 file's components in this environment (each `module "<name>"` of the
     /// root); `None` for v1, whose one module call is not a component of the customer's.
     pub components: Option<Vec<String>>,
+    /// A tenant file's `spec.expiresAt`.
+    pub expires_at: Option<jiff::Timestamp>,
 }
 
 impl Rendered {
@@ -139,7 +141,7 @@ pub fn render(values: &Resolved, module_dir: &Path, backend: &Backend) -> Result
     for (rel, contents) in module_files {
         files.push((Path::new("modules").join(&module).join(rel), contents));
     }
-    Ok(Rendered { files, components: None })
+    Ok(Rendered { files, components: None, expires_at: None })
 }
 
 fn pretty(value: &Value) -> String {

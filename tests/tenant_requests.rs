@@ -289,14 +289,23 @@ fn status_of_a_request_that_ends_healthy_and_of_one_whose_health_check_never_pas
 fn a_tenant_requested_with_an_expiry_is_reaped_after_it() {
     let m = Manager::new();
     m.sb.add_config("tenants:\n  types: [queue]\n  environments: [staging]\n  auto_approve: { queue: true }\n");
-    let args = ["request", "--request-id", "req-poc", "--tenant", "acme-poc", "--type", "queue", "--inputs", "{}"];
-    let out = m.run(&args.into_iter().chain(["--expires-at", "2020-01-01"]).collect::<Vec<_>>());
-    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    let file = std::fs::read_to_string(m.repo().join("tenants/acme-poc.yml")).expect("written");
-    assert!(file.contains("expiresAt: \"2020-01-01T00:00:00Z\""), "{file}");
+    let ask = |id: &str, expires_at: &str| {
+        let args = ["request", "--request-id", id, "--tenant", "acme-poc", "--type", "queue", "--inputs", "{}"];
+        let out = m.run(&args.into_iter().chain(["--expires-at", expires_at]).collect::<Vec<_>>());
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    };
+    ask("req-poc", "2999-01-01");
     m.plan("acme-poc");
     m.apply("acme-poc", None);
     assert!(m.resources("acme-poc") > 0);
+    // The backend moves the expiry into the past: the file says so, and no plan may bring
+    // the tenant back.
+    ask("req-poc-end", "2020-01-01");
+    let file = std::fs::read_to_string(m.repo().join("tenants/acme-poc.yml")).expect("written");
+    assert!(file.contains("expiresAt: \"2020-01-01T00:00:00Z\""), "{file}");
+    let refused = m.run(&["plan", "--tenant", "acme-poc", "--env", "staging"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stdout.contains("spec.expiresAt"), "{}", refused.stdout);
 
     let reap = |extra: &[&str]| {
         let out = Run::new(m.sb.path()).args(["--json", "reap", "--repo", "manager"]).args(extra).run();

@@ -90,6 +90,12 @@ pub async fn preview(deps: &Deps<'_>, req: &Request) -> Result<PlanSummary, Comm
 
 async fn steps(deps: &Deps<'_>, req: &Request, kind: PlanKind, detail: PlanDetail) -> Result<Planned, CommandError> {
     let prepared = prepare(deps, req).await?;
+    // A tenant's expiry is in its file: past it, only `reap`'s destroy plans it.
+    if kind == PlanKind::Update
+        && let Some(at) = prepared.expires_at.filter(|at| *at <= jiff::Timestamp::now())
+    {
+        return Err(Refusal::Expired { target: req.target.clone(), at: at.to_string() }.into());
+    }
     let dir = prepared.workspace.path();
     let saved =
         super::locking(deps, &req.target, async || deps.terraform.plan(dir, PLAN_FILE, kind, detail).await).await?;

@@ -24,6 +24,8 @@ pub struct Prepared {
     pub config_sha256: String,
     /// The components rendered ([`render::Rendered::components`]).
     pub components: Option<Vec<String>>,
+    /// A tenant file's `spec.expiresAt`.
+    pub expires_at: Option<jiff::Timestamp>,
 }
 
 /// fetch: the customer's file at the request's commit.
@@ -194,7 +196,7 @@ pub async fn prepare(deps: &Deps<'_>, req: &Request) -> Result<Prepared, Command
     deps.terraform.init(workspace.path()).await?;
     let lock_file = workspace.lock_file()?.unwrap_or_default();
     let config_sha256 = sha256_hex(format!("{}\n{}", rendered.digest(), sha256_hex(&lock_file)).as_bytes());
-    Ok(Prepared { workspace, config_sha256, components: rendered.components })
+    Ok(Prepared { workspace, config_sha256, components: rendered.components, expires_at: rendered.expires_at })
 }
 
 #[cfg(test)]

@@ -82,7 +82,7 @@ pub fn render_v2(
         }
     }
     let components = Some(calls.iter().map(|c| c.name.to_owned()).collect());
-    Ok(Rendered { files, components })
+    Ok(Rendered { files, components, expires_at: customer.expires_at })
 }
 
 /// What a component's module gets in one environment: its resolved `values`, with
