@@ -183,7 +183,7 @@ async fn comment_applied(deps: &Deps<'_>, req: &Request, applied: &Applied) {
         outputs: &applied.outputs,
         run_url: deps.run_url.as_deref(),
     });
-    let marker = comment::marker(req.target.env.as_str());
+    let marker = comment::marker(&customer.to_string(), req.target.env.as_str());
     for pr in pulls {
         if let Err(e) = deps.host.upsert_comment(customer, pr, &marker, &body).await {
             crate::output::log(&format!("warning: could not update the comment on #{pr}: {e}"));

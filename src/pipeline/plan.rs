@@ -197,7 +197,7 @@ async fn store(deps: &Deps<'_>, req: &Request, saved: &SavedPlan, meta: &PlanMet
 /// report: upserts the sticky comment when the request is for a pull request.
 async fn post_comment(deps: &Deps<'_>, req: &Request, body: &str) {
     let Some(pr) = req.pull_request else { return };
-    let marker = comment::marker(req.target.env.as_str());
+    let marker = comment::marker(&req.target.customer.to_string(), req.target.env.as_str());
     match deps.host.upsert_comment(&req.target.customer, pr, &marker, body).await {
         Ok(outcome) => output::log(&format!("comment on #{pr}: {outcome:?}")),
         Err(e) => output::log(&format!("warning: could not post the plan comment: {e}")),
@@ -240,7 +240,7 @@ mod tests {
         let comments = h.host.comments.lock().expect("lock").clone();
         assert_eq!(comments.len(), 1);
         assert_eq!(comments[0].0, 7);
-        assert!(comments[0].1.contains(&comment::marker("staging")));
+        assert!(comments[0].1.contains(&comment::marker("acme/web", "staging")));
         assert_eq!(h.terraform.calls(), ["init", "plan", "show"]);
         let stored = crate::store::Store::latest_plan(&h.store, &h.request().target).await.expect("store");
         let stored = stored.expect("stored");

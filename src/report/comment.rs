@@ -41,9 +41,14 @@ const MAX_FAILURE_CHARS: usize = 20_000;
 const MAX_DIAGNOSTICS: usize = 100;
 const MAX_DIAGNOSTICS_CHARS: usize = 50_000;
 
-/// The hidden marker that identifies the comment for `env`.
-pub fn marker(env: &str) -> String {
-    format!("<!-- infra-manager:plan:{env} -->")
+/// The hidden marker that identifies the comment of `customer` for `env`. A customer's
+/// pull request has one per environment; a manager pull request has one per tenant and
+/// environment, so a tenant's marker names it too.
+pub fn marker(customer: &str, env: &str) -> String {
+    match customer.strip_prefix(crate::identity::TENANTS_OWNER).and_then(|rest| rest.strip_prefix('/')) {
+        Some(tenant) => format!("<!-- infra-manager:plan:{env}:tenants/{tenant} -->"),
+        None => format!("<!-- infra-manager:plan:{env} -->"),
+    }
 }
 
 /// What a plan comment shows.
@@ -158,7 +163,7 @@ pub struct AppliedComment<'a> {
 pub fn applied_comment(c: &AppliedComment<'_>) -> String {
     let (add, change, destroy) = c.counts;
     let mut out = String::new();
-    let _ = writeln!(out, "{}", marker(c.environment));
+    let _ = writeln!(out, "{}", marker(c.customer, c.environment));
     let _ = writeln!(
         out,
         "### ✅ Applied to {}: {add} added, {change} changed, {destroy} destroyed\n",
@@ -265,7 +270,7 @@ fn plan_head(c: &PlanComment<'_>) -> String {
         "✅"
     };
     let mut out = String::new();
-    let _ = writeln!(out, "{}", marker(c.environment));
+    let _ = writeln!(out, "{}", marker(c.customer, c.environment));
     let _ = writeln!(out, "### {icon} Terraform plan for {}: {}", code(c.environment), s.headline());
     let _ = writeln!(out);
     for warning in c.warnings {
@@ -335,7 +340,7 @@ pub fn invalid_comment(
     run_url: Option<&str>,
 ) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{}", marker(environment));
+    let _ = writeln!(out, "{}", marker(customer, environment));
     let count = errors.len();
     let plural = if count == 1 { "" } else { "s" };
     let _ = writeln!(out, "### ❌ `infra/variables.yml` has {count} problem{plural} ({})", code(environment));
@@ -372,7 +377,7 @@ pub fn invalid_comment(
 /// The comment for a plan that failed to run; the failure text is fenced.
 pub fn failed_comment(environment: &str, customer: &str, sha: &str, message: &str, run_url: Option<&str>) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{}", marker(environment));
+    let _ = writeln!(out, "{}", marker(customer, environment));
     let _ = writeln!(out, "### ⚠️ Terraform plan for {} failed", code(environment));
     let _ = writeln!(out);
     let _ = writeln!(out, "Customer {}, commit {}.", code(customer), code(prefix(sha, 7)));

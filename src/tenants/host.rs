@@ -82,16 +82,16 @@ impl CodeHost for WithCommitStatus<'_> {
         self.github.set_status(&self.manager, sha, &CommitStatus { context, ..status.clone() }).await
     }
 
+    /// The marker already names the tenant ([`crate::report::comment::marker`]), so the
+    /// comments of tenants sharing the pull request stay apart.
     async fn upsert_comment(
         &self,
-        repo: &CustomerId,
+        _repo: &CustomerId,
         pr: u64,
         marker: &str,
         body: &str,
     ) -> Result<CommentOutcome, CodeHostError> {
-        let own = marker.replacen(" -->", &format!(":tenants/{} -->", repo.repo()), 1);
-        let body = body.replacen(marker, &own, 1);
-        self.github.upsert_comment(&self.manager, pr, &own, &body).await
+        self.github.upsert_comment(&self.manager, pr, marker, body).await
     }
 }
 
@@ -124,8 +124,8 @@ mod tests {
         assert_eq!(github.statuses_of(&"b".repeat(40)).len(), 1);
 
         // The plan's comment goes to the manager's pull request, its marker naming the tenant.
-        let marker = "<!-- infra-manager:plan:staging -->";
-        host.upsert_comment(&tenant, 7, marker, &format!("{marker}\n### plan")).await.expect("comment");
+        let marker = crate::report::comment::marker(&tenant.to_string(), "staging");
+        host.upsert_comment(&tenant, 7, &marker, &format!("{marker}\n### plan")).await.expect("comment");
         let comments = github.comments.lock().expect("lock").clone();
         assert_eq!(comments, [(7, "<!-- infra-manager:plan:staging:tenants/alice-xero -->\n### plan".to_owned())]);
     }

@@ -114,7 +114,7 @@ fn a_huge_plan_is_cut_to_the_limit_with_a_pointer_to_the_run() {
     let chars = body.chars().count();
     assert!(chars <= MAX_COMMENT_CHARS, "{chars}");
     assert!(chars > MAX_COMMENT_CHARS - 3_000, "cut far more than needed: {chars}");
-    assert!(body.starts_with(&marker("staging")));
+    assert!(body.starts_with(&marker("acme/webshop", "staging")));
     assert!(body.contains("The plan output was truncated"), "no note");
     assert!(body.contains("[workflow run](https://github.com/p/m/actions/runs/7)"));
     assert!(body.trim_end().ends_with("</sub>"), "footer kept");
@@ -399,4 +399,13 @@ fn applied_comment_snapshot() {
     });
     assert_contained(&body, "<img src=x>");
     insta::assert_snapshot!(body);
+}
+
+/// A customer's marker is one per environment; a tenant's names it too, since tenants share
+/// a manager pull request.
+#[test]
+fn a_tenants_marker_names_the_tenant() {
+    assert_eq!(marker("acme/webshop", "staging"), "<!-- infra-manager:plan:staging -->");
+    assert_eq!(marker("tenants-inc/web", "staging"), "<!-- infra-manager:plan:staging -->");
+    assert_eq!(marker("tenants/alice-xero", "staging"), "<!-- infra-manager:plan:staging:tenants/alice-xero -->");
 }
