@@ -195,6 +195,19 @@ pub trait Provenance: Send + Sync {
     async fn descends_from(&self, repo: &CustomerId, ancestor: &Sha, descendant: &Sha) -> Result<bool, CodeHostError>;
 }
 
+/// A status where there is no repository to set it on (local mode, a tenant without a
+/// GitHub credential): one log line, naming `subject` when the context doesn't.
+pub fn log_status(subject: Option<&CustomerId>, sha: &Sha, status: &CommitStatus) {
+    let state = crate::report::name_of(&status.state);
+    let subject = subject.map(|s| format!(" {s}")).unwrap_or_default();
+    crate::output::log(&format!(
+        "status {}{subject} @ {}: {state} — {}",
+        status.context,
+        sha.short(),
+        status.description
+    ));
+}
+
 /// An open issue the service opened in the manager repository, as [`IssueTracker`] lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackedIssue {

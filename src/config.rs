@@ -630,6 +630,21 @@ fn read_expiry(c: &mut Checker, path: &str, node: &Node, environments: &[EnvName
     out
 }
 
+/// A list of environment names at `path`, each checked at its place (a bad one is left out).
+pub(crate) fn env_list(c: &mut Checker, path: &str, node: &Node) -> Vec<EnvName> {
+    let items = c.str_list(path, node).unwrap_or_default();
+    items
+        .into_iter()
+        .filter_map(|(s, pos)| match EnvName::parse(&s) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                c.error(pos, e.to_string(), None);
+                None
+            }
+        })
+        .collect()
+}
+
 fn names(environments: &[EnvName]) -> String {
     environments.iter().map(EnvName::as_str).collect::<Vec<_>>().join(", ")
 }
@@ -677,18 +692,9 @@ fn read_customers(c: &mut Checker, node: &Node) -> Vec<(Customer, yaml::Pos)> {
         let tier = yaml::get(fields, "tier")
             .and_then(|n| c.str(&format!("{path}.tier"), n).map(str::to_owned))
             .unwrap_or_else(|| DEFAULT_TIER.to_owned());
-        let environments: Vec<EnvName> = yaml::get(fields, "environments")
-            .and_then(|n| c.str_list(&format!("{path}.environments"), n))
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(s, pos)| match EnvName::parse(&s) {
-                Ok(e) => Some(e),
-                Err(e) => {
-                    c.error(pos, e.to_string(), None);
-                    None
-                }
-            })
-            .collect();
+        let environments = yaml::get(fields, "environments")
+            .map(|n| env_list(c, &format!("{path}.environments"), n))
+            .unwrap_or_default();
         if let Some(repo) = repo {
             if out.iter().any(|(x, _): &(Customer, yaml::Pos)| x.repo == repo) {
                 c.error(item.pos, format!("customer `{repo}` is listed twice"), None);

@@ -16,7 +16,6 @@ use async_trait::async_trait;
 
 use crate::codehost::{CodeHost, CodeHostError, CommentOutcome, CommitStatus};
 use crate::identity::{CustomerId, Sha};
-use crate::output;
 use crate::source_file;
 use crate::yaml::MAX_FILE_BYTES;
 
@@ -137,8 +136,7 @@ impl CodeHost for LocalHost {
     }
 
     async fn set_status(&self, _repo: &CustomerId, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
-        let state = crate::report::name_of(&status.state);
-        output::log(&format!("status {} @ {}: {state} — {}", status.context, sha.short(), status.description));
+        crate::codehost::log_status(None, sha, status);
         Ok(())
     }
 

@@ -39,13 +39,7 @@ impl CodeHost for TenantHost {
     }
 
     async fn set_status(&self, repo: &CustomerId, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
-        let state = crate::report::name_of(&status.state);
-        crate::output::log(&format!(
-            "status {} {repo} @ {}: {state} — {}",
-            status.context,
-            sha.short(),
-            status.description
-        ));
+        crate::codehost::log_status(Some(repo), sha, status);
         Ok(())
     }
 

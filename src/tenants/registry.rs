@@ -56,18 +56,7 @@ pub fn read(c: &mut Checker, node: &Node) -> TenantsConfig {
         out.types = c.str_list("tenants.types", n).map(|items| items.into_iter().map(|(s, _)| s).collect());
     }
     if let Some(n) = yaml::get(entries, "environments") {
-        let items = c.str_list("tenants.environments", n).unwrap_or_default();
-        let envs = items
-            .into_iter()
-            .filter_map(|(s, pos)| match EnvName::parse(&s) {
-                Ok(e) => Some(e),
-                Err(e) => {
-                    c.error(pos, e.to_string(), None);
-                    None
-                }
-            })
-            .collect();
-        out.environments = Some(envs);
+        out.environments = Some(crate::config::env_list(c, "tenants.environments", n));
     }
     if let Some(n) = yaml::get(entries, "auto_approve")
         && let Some(fields) = c.map("tenants.auto_approve", n)
