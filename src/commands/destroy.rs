@@ -9,9 +9,8 @@ use super::target::{self, Source};
 use crate::cli::{DestroyArgs, TargetArgs, Verb};
 use crate::context::Context;
 use crate::error::CommandError;
-use crate::identity::{CustomerId, EnvName, Sha, Target};
-use crate::pipeline::{Request, last_applied};
-use crate::refusal::Refusal;
+use crate::identity::{CustomerId, EnvName, Target};
+use crate::pipeline::{Request, destroy_from};
 use crate::terraform::PlanKind;
 
 pub async fn run(ctx: &Context<'_>, args: &DestroyArgs) -> Result<PlanOutcome, CommandError> {
@@ -38,9 +37,6 @@ async fn provider_request(ctx: &Context<'_>, args: &DestroyArgs) -> Result<Reque
     let env = EnvName::parse(&args.env).map_err(|e| CommandError::bad_env(&e))?;
     let target = Target { customer, env };
     crate::pipeline::admit::admit(ctx.config().await?, &target)?;
-    let Some(applied) = last_applied(ctx.store().await?, &target).await? else {
-        return Err(Refusal::NeverApplied { target }.into());
-    };
-    let sha = Sha::parse(&applied).map_err(|e| CommandError::bad_sha(&e))?;
+    let sha = destroy_from(ctx.store().await?, &target).await?;
     Ok(Request { target, sha, pull_request: None })
 }

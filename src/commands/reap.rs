@@ -14,13 +14,13 @@ use crate::config::Config;
 use crate::context::Context;
 use crate::error::{CommandError, ExitStatus};
 use crate::fleet;
-use crate::identity::{CustomerId, Sha, Target, TenantName};
+use crate::identity::{CustomerId, Target, TenantName};
 use crate::local_host::LocalHost;
 use crate::pipeline::apply::apply_again;
 use crate::pipeline::plan::plan_with;
 use crate::pipeline::prepare::{Validated, validate};
 use crate::pipeline::retry::{self, Attempt, RetryError};
-use crate::pipeline::{Deps, Request, last_applied};
+use crate::pipeline::{Deps, Request, last_applied_sha};
 use crate::report::markdown::code;
 use crate::report::{name_of, prefix, truncate_chars};
 use crate::tenants::git::{ManagerRepo, TENANTS_DIR};
@@ -253,8 +253,7 @@ async fn reap_one(deps: &Deps<'_>, target: &Target, expires_at: String, dry_run:
 
 /// The destroy path: a destroy plan of the configuration last applied, then its apply.
 async fn destroy(deps: &Deps<'_>, target: &Target, dry_run: bool, out: &mut Reaped) -> Result<ReapState, CommandError> {
-    let Some(applied) = last_applied(deps.store, target).await? else { return Ok(ReapState::NeverApplied) };
-    let sha = Sha::parse(&applied).map_err(|e| CommandError::bad_sha(&e))?;
+    let Some(sha) = last_applied_sha(deps.store, target).await? else { return Ok(ReapState::NeverApplied) };
     out.sha = Some(sha.to_string());
     if dry_run {
         return Ok(ReapState::WouldReap);

@@ -20,8 +20,7 @@ use crate::error::CommandError;
 use crate::identity::{CustomerId, EnvName, Sha, Target, TenantName};
 use crate::pipeline::apply::Mode;
 use crate::pipeline::prepare::{applied_file, protected};
-use crate::pipeline::{Request, last_applied};
-use crate::refusal::Refusal;
+use crate::pipeline::{Request, destroy_from};
 use crate::tenants::changes::{self, Job};
 use crate::tenants::git::ManagerRepo;
 use crate::tenants::host::TenantHost;
@@ -81,7 +80,7 @@ pub async fn plan(ctx: &Context<'_>, args: &TenantArgs) -> Result<PlanOutcome, C
 pub async fn apply(ctx: &Context<'_>, args: &TenantApplyArgs) -> Result<ApplyOutcome, CommandError> {
     let t = &args.target;
     let sha = match args.last_applied {
-        true => Some(last_applied_sha(ctx, &target(&t.tenant, &t.env)?).await?),
+        true => Some(destroy_from(ctx.store().await?, &target(&t.tenant, &t.env)?).await?),
         false => t.sha.as_deref().map(|s| Sha::parse(s).map_err(|e| CommandError::bad_sha(&e))).transpose()?,
     };
     let (req, host) = request(&t.repo, &t.tenant, &t.env, sha.as_ref().map(Sha::as_str)).await?;
@@ -96,7 +95,7 @@ pub async fn destroy(ctx: &Context<'_>, args: &TenantDestroyArgs) -> Result<Plan
     let target = target(&args.tenant, &args.env)?;
     let config = ctx.config().await?;
     crate::pipeline::admit::admit(config, &target)?;
-    let sha = last_applied_sha(ctx, &target).await?;
+    let sha = destroy_from(ctx.store().await?, &target).await?;
     let (req, host) = request(&args.repo, &args.tenant, &args.env, Some(sha.as_str())).await?;
     let catalog = Catalog::load(config).map_err(CommandError::Invalid)?;
     let path = req.target.customer.as_tenant().map(|t| t.file()).unwrap_or_default();
@@ -141,14 +140,6 @@ fn protected_in(
             )),
         })
         .collect()
-}
-
-/// The commit last applied to `target`: the configuration that made its state.
-async fn last_applied_sha(ctx: &Context<'_>, target: &Target) -> Result<Sha, CommandError> {
-    let Some(applied) = last_applied(ctx.store().await?, target).await? else {
-        return Err(Refusal::NeverApplied { target: target.clone() }.into());
-    };
-    Sha::parse(&applied).map_err(|e| CommandError::bad_sha(&e))
 }
 
 fn target(tenant: &str, env: &str) -> Result<Target, CommandError> {

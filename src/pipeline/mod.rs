@@ -61,6 +61,21 @@ pub async fn last_applied(store: &dyn Store, target: &Target) -> Result<Option<S
     Ok(runs.into_iter().find(|r| r.kind == RunKind::Apply && r.status == RunStatus::Succeeded).map(|r| r.sha))
 }
 
+/// [`last_applied`] as a commit: a record naming no valid SHA is a bad SHA (exit 2).
+pub async fn last_applied_sha(store: &dyn Store, target: &Target) -> Result<Option<Sha>, crate::error::CommandError> {
+    match last_applied(store, target).await? {
+        Some(applied) => Ok(Some(Sha::parse(&applied).map_err(|e| crate::error::CommandError::bad_sha(&e))?)),
+        None => Ok(None),
+    }
+}
+
+/// The commit a destroy plans from: the one last applied, or a refusal when there is none.
+pub async fn destroy_from(store: &dyn Store, target: &Target) -> Result<Sha, crate::error::CommandError> {
+    last_applied_sha(store, target)
+        .await?
+        .ok_or_else(|| crate::refusal::Refusal::NeverApplied { target: target.clone() }.into())
+}
+
 /// Runs a locking Terraform call; if the state is locked by an abandoned run, releases that
 /// lock and runs the call once more. Any other outcome is the call's own.
 pub async fn locking<T>(

@@ -142,15 +142,16 @@ pub async fn bind(
                 }
                 .into());
             }
-            if let Some(applied) = super::last_applied(store, target).await?
-                && applied != dispatch.sha.as_str()
+            if let Some(ancestor) = super::last_applied_sha(store, target).await?
+                && ancestor != dispatch.sha
+                && !github.descends_from(repo, &ancestor, &dispatch.sha).await?
             {
-                let ancestor = crate::identity::Sha::parse(&applied).map_err(|e| CommandError::bad_sha(&e))?;
-                if !github.descends_from(repo, &ancestor, &dispatch.sha).await? {
-                    return Err(
-                        Refusal::NotDescendant { target: target.clone(), sha: dispatch.sha.clone(), applied }.into()
-                    );
+                return Err(Refusal::NotDescendant {
+                    target: target.clone(),
+                    sha: dispatch.sha.clone(),
+                    applied: ancestor.to_string(),
                 }
+                .into());
             }
             Ok(Bound::DefaultBranch { branch: branch.name })
         }
