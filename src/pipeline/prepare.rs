@@ -9,6 +9,7 @@ use crate::codehost::{CodeHost, CodeHostError};
 use crate::config::Config;
 use crate::diagnostic::Diagnostic;
 use crate::error::CommandError;
+use crate::identity::CustomerId;
 use crate::refusal::Refusal;
 use crate::render::{self, Rendered};
 use crate::store::Store;
@@ -52,8 +53,7 @@ pub enum Validated {
 
 /// validate: the file against its schema (v1, or v2 and the catalog) and the customer's
 /// tier.
-pub fn validate(config: &Config, req: &Request, text: &str) -> Result<Validated, CommandError> {
-    let customer = &req.target.customer;
+pub fn validate(config: &Config, customer: &CustomerId, text: &str) -> Result<Validated, CommandError> {
     let rules = Rules::for_customer(config, Some(customer));
     // The catalog is read only for a v2 file; rendering needs the same one.
     let mut loaded = None;
@@ -107,7 +107,7 @@ pub async fn rendered(
     req: &Request,
 ) -> Result<Rendered, CommandError> {
     let text = fetch(host, req).await?;
-    let file = validate(config, req, &text)?;
+    let file = validate(config, &req.target.customer, &text)?;
     if let Validated::V2(customer, catalog) = &file {
         protected_removals(config, host, store, req, customer, catalog).await?;
     }
