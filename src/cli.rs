@@ -118,19 +118,28 @@ pub struct DriftArgs {
     #[command(flatten)]
     pub github: GithubArgs,
     /// Local mode: the customer repository checkout (otherwise every registered customer).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["source_root", "tenant"])]
     pub source_dir: Option<PathBuf>,
+    /// Local mode: read each customer's files from `DIR/<owner>/<repo>/`.
+    #[arg(long, value_name = "DIR")]
+    pub source_root: Option<PathBuf>,
     /// Only this customer, `owner/repo` (local mode: default `local/<dir name>`).
-    #[arg(long, value_name = "OWNER/REPO")]
+    #[arg(long, value_name = "OWNER/REPO", conflicts_with = "tenant")]
     pub customer: Option<String>,
+    /// Only this provider-managed tenant (`tenants/NAME.yml`).
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
+    #[command(flatten)]
+    pub manager: ManagerRepoArgs,
     /// Only this environment.
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
     /// How many targets to check at once (default: the number of cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: Option<u16>,
-    /// Every registered target (the default without `--source-dir`).
-    #[arg(long, conflicts_with_all = ["source_dir", "customer", "env"])]
+    /// Every target: registered customers and the tenant files at the manager checkout's
+    /// `HEAD` (the default without `--source-dir`).
+    #[arg(long, conflicts_with_all = ["source_dir", "customer", "tenant", "env"])]
     pub all: bool,
     /// Open an issue in the manager repository (`GITHUB_REPOSITORY`) for each drifted
     /// target, edit it on later runs, and close it when the target is back in sync.
@@ -143,11 +152,20 @@ pub struct DestroyArgs {
     #[command(flatten)]
     pub github: GithubArgs,
     /// Local mode: the customer repository checkout (reads DIR/infra/variables.yml).
-    #[arg(long, value_name = "DIR", conflicts_with = "customer")]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["customer", "tenant"])]
     pub source_dir: Option<PathBuf>,
     /// The customer, `owner/repo` (GitHub: required; local mode default `local/<dir name>`).
-    #[arg(long, value_name = "OWNER/REPO", required_unless_present = "source_dir")]
+    #[arg(long, value_name = "OWNER/REPO", required_unless_present_any = ["source_dir", "tenant"], conflicts_with = "tenant")]
     pub customer: Option<String>,
+    /// A provider-managed tenant (`tenants/NAME.yml`, perhaps deleted) instead of a customer.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
+    #[command(flatten)]
+    pub manager: ManagerRepoArgs,
+    /// The commit the destroy is about (a tenant file's deletion): statuses go there. The
+    /// configuration destroyed is always the one last applied.
+    #[arg(long, value_name = "SHA", requires = "tenant")]
+    pub report_to: Option<String>,
     /// The environment to destroy.
     #[arg(long, value_name = "ENV")]
     pub env: String,
@@ -168,8 +186,8 @@ pub struct ReapArgs {
     pub source_root: Option<PathBuf>,
     /// The manager checkout whose `tenants/<name>.yml` (at its HEAD) may set
     /// `spec.expiresAt`: expired tenants are reaped too.
-    #[arg(long = "repo", value_name = "DIR", default_value = ".")]
-    pub manager_repo: PathBuf,
+    #[command(flatten)]
+    pub manager: ManagerRepoArgs,
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +203,9 @@ pub struct TargetsArgs {
     /// tell environments removed from them (on GitHub: each default branch's head).
     #[arg(long, value_name = "DIR", requires = "all")]
     pub source_root: Option<PathBuf>,
+    /// The manager checkout whose tenant files (at its `HEAD`) are targets too.
+    #[command(flatten)]
+    pub manager: ManagerRepoArgs,
 }
 
 #[derive(Debug, Args)]
@@ -196,16 +217,26 @@ pub struct DispatchArgs {
     pub manager_repo: String,
 }
 
-/// Which customer environment: from a local directory, or (without `--source-dir`) from the
+/// Which target: a tenant, a local directory, or (without `--source-dir`) from the
 /// `repository_dispatch` event at `GITHUB_EVENT_PATH`.
 #[derive(Debug, Args, Clone)]
 pub struct TargetArgs {
     /// Local mode: the customer repository checkout (reads DIR/infra/variables.yml).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "tenant")]
     pub source_dir: Option<PathBuf>,
     /// The customer, `owner/repo` (default `local/<dir name>`).
-    #[arg(long, value_name = "OWNER/REPO")]
+    #[arg(long, value_name = "OWNER/REPO", conflicts_with = "tenant")]
     pub customer: Option<String>,
+    /// A provider-managed tenant instead of a customer: its file is `tenants/<NAME>.yml`
+    /// in the manager checkout (`--repo`), read at `--sha` (default: its `HEAD`).
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
+    #[command(flatten)]
+    pub manager: ManagerRepoArgs,
+    /// The pull request this plan is for: a tenant's sticky comment goes to the manager
+    /// repository's pull request (in GitHub Actions, with a token).
+    #[arg(long, value_name = "N", requires = "tenant")]
+    pub pull_request: Option<u64>,
     /// The environment: one of `environments` in infra-manager.yml (by default `staging`
     /// and `production`); required, except with `plan --all`.
     #[arg(long, value_name = "ENV")]
@@ -227,7 +258,7 @@ pub struct PlanArgs {
     pub destroy: bool,
     /// Re-plan every registered (customer, environment) without storing or applying
     /// anything: a summary table, and exit 1 if any target failed.
-    #[arg(long, conflicts_with_all = ["env", "source_dir", "sha", "customer", "destroy"])]
+    #[arg(long, conflicts_with_all = ["env", "source_dir", "sha", "customer", "tenant", "destroy"])]
     pub all: bool,
     /// With `--all`: how many targets to plan at once (default: the number of cores).
     #[arg(long, value_name = "N", requires = "all", value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -247,6 +278,10 @@ pub struct ApplyArgs {
     /// Run every check and say what would be applied; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Apply the plan made at the commit last applied to the environment: the destroy plan
+    /// `destroy` stored (a deleted tenant's file may be gone from `HEAD`).
+    #[arg(long, conflicts_with_all = ["sha", "source_dir"])]
+    pub last_applied: bool,
 }
 
 #[derive(Debug, Args)]
@@ -343,9 +378,8 @@ pub enum LocksCommand {
 
 #[derive(Debug, Args)]
 pub struct ReleaseArgs {
-    /// The customer, `owner/repo`.
-    #[arg(long, value_name = "OWNER/REPO")]
-    pub customer: String,
+    #[command(flatten)]
+    pub owner: OwnerArgs,
     /// The environment, e.g. `staging`.
     #[arg(long, value_name = "ENV")]
     pub env: String,

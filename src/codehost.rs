@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::diagnostic::FileProblem;
-use crate::identity::{CustomerId, Sha};
+use crate::identity::{Owner, RepoId, Sha};
 
 /// A commit status state, as GitHub names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -91,22 +91,25 @@ pub enum CodeHostError {
     Unusable { repo: String, path: String, reference: String, problem: FileProblem },
     #[error("GitHub call `{call}` failed: {message}")]
     Call { call: String, message: String },
+    /// A host asked about an owner it does not hold (a tenant of a customer host).
+    #[error("{owner} is not read or reported through {host}")]
+    NotHere { owner: String, host: &'static str },
 }
 
 #[async_trait]
 pub trait CodeHost: Send + Sync {
     /// Reads a text file at a commit; `Ok(None)` when the file does not exist there.
-    async fn read_file(&self, repo: &CustomerId, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError>;
+    async fn read_file(&self, owner: &Owner, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError>;
 
     /// Sets a commit status on `sha`.
-    async fn set_status(&self, repo: &CustomerId, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError>;
+    async fn set_status(&self, owner: &Owner, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError>;
 
     /// Creates or edits in place the one comment on `pr` that the service itself wrote and
     /// that starts with `marker` (the body must start with it too); a comment by anyone
     /// else is never edited, whatever it contains.
     async fn upsert_comment(
         &self,
-        repo: &CustomerId,
+        owner: &Owner,
         pr: u64,
         marker: &str,
         body: &str,
@@ -114,8 +117,14 @@ pub trait CodeHost: Send + Sync {
 
     /// The pull requests merged as `sha` (where an apply's result is reported); none where
     /// the host has no pull requests (local mode).
-    async fn merged_pull_requests(&self, _repo: &CustomerId, _sha: &Sha) -> Result<Vec<u64>, CodeHostError> {
+    async fn merged_pull_requests(&self, _owner: &Owner, _sha: &Sha) -> Result<Vec<u64>, CodeHostError> {
         Ok(Vec::new())
+    }
+
+    /// Whether `commit` contains `ancestor` (is it, or descends from it); `None` where the
+    /// host can't tell.
+    async fn contains(&self, _owner: &Owner, _commit: &Sha, _ancestor: &Sha) -> Result<Option<bool>, CodeHostError> {
+        Ok(None)
     }
 
     /// Starts the check run `name` on `sha`, in progress, linking to `details_url`;
@@ -123,7 +132,7 @@ pub trait CodeHost: Send + Sync {
     /// that is not a GitHub App's).
     async fn start_check(
         &self,
-        _repo: &CustomerId,
+        _owner: &Owner,
         _sha: &Sha,
         _name: &str,
         _details_url: Option<&str>,
@@ -132,8 +141,73 @@ pub trait CodeHost: Send + Sync {
     }
 
     /// Completes the check run `id` that [`CodeHost::start_check`] started.
-    async fn finish_check(&self, _repo: &CustomerId, _id: u64, _report: &CheckReport) -> Result<(), CodeHostError> {
+    async fn finish_check(&self, _owner: &Owner, _id: u64, _report: &CheckReport) -> Result<(), CodeHostError> {
         Ok(())
+    }
+}
+
+/// The repository of a customer `owner`; a tenant is refused, naming `host`.
+pub fn repository<'a>(owner: &'a Owner, host: &'static str) -> Result<&'a RepoId, CodeHostError> {
+    owner.repository().ok_or_else(|| CodeHostError::NotHere { owner: owner.to_string(), host })
+}
+
+/// Every owner's files and reports through one host: customers' through `customers`
+/// (GitHub, or local checkouts), tenants' through `tenants` (the manager checkout). Fleet
+/// verbs run over both kinds of target with it.
+pub struct Hosts<'a> {
+    pub customers: &'a dyn CodeHost,
+    pub tenants: &'a dyn CodeHost,
+}
+
+impl Hosts<'_> {
+    fn of(&self, owner: &Owner) -> &dyn CodeHost {
+        match owner {
+            Owner::Customer(_) => self.customers,
+            Owner::Tenant(_) => self.tenants,
+        }
+    }
+}
+
+#[async_trait]
+impl CodeHost for Hosts<'_> {
+    async fn read_file(&self, owner: &Owner, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError> {
+        self.of(owner).read_file(owner, path, sha).await
+    }
+
+    async fn set_status(&self, owner: &Owner, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
+        self.of(owner).set_status(owner, sha, status).await
+    }
+
+    async fn upsert_comment(
+        &self,
+        owner: &Owner,
+        pr: u64,
+        marker: &str,
+        body: &str,
+    ) -> Result<CommentOutcome, CodeHostError> {
+        self.of(owner).upsert_comment(owner, pr, marker, body).await
+    }
+
+    async fn merged_pull_requests(&self, owner: &Owner, sha: &Sha) -> Result<Vec<u64>, CodeHostError> {
+        self.of(owner).merged_pull_requests(owner, sha).await
+    }
+
+    async fn contains(&self, owner: &Owner, commit: &Sha, ancestor: &Sha) -> Result<Option<bool>, CodeHostError> {
+        self.of(owner).contains(owner, commit, ancestor).await
+    }
+
+    async fn start_check(
+        &self,
+        owner: &Owner,
+        sha: &Sha,
+        name: &str,
+        details_url: Option<&str>,
+    ) -> Result<Option<u64>, CodeHostError> {
+        self.of(owner).start_check(owner, sha, name, details_url).await
+    }
+
+    async fn finish_check(&self, owner: &Owner, id: u64, report: &CheckReport) -> Result<(), CodeHostError> {
+        self.of(owner).finish_check(owner, id, report).await
     }
 }
 
@@ -183,21 +257,21 @@ pub trait Provenance: Send + Sync {
     /// The PR `number` of `repo`: its head SHA, whether it is open, and the repositories its
     /// head and base are in; `None` when `repo` has no such PR (404). A repository the
     /// token can't see is an error, not `None`.
-    async fn pull_request(&self, repo: &CustomerId, number: u64) -> Result<Option<PullRequest>, CodeHostError>;
+    async fn pull_request(&self, repo: &RepoId, number: u64) -> Result<Option<PullRequest>, CodeHostError>;
 
     /// `repo`'s default branch: its name and head commit.
-    async fn default_branch(&self, repo: &CustomerId) -> Result<Branch, CodeHostError>;
+    async fn default_branch(&self, repo: &RepoId) -> Result<Branch, CodeHostError>;
 
     /// Whether `descendant` is `ancestor` or descends from it (compare
     /// `ancestor...descendant`: status `identical` or `ahead`). A SHA unknown to `repo`
     /// (404), or two commits with no common ancestor, is `false`, not an error; a
     /// repository the token can't see is an error.
-    async fn descends_from(&self, repo: &CustomerId, ancestor: &Sha, descendant: &Sha) -> Result<bool, CodeHostError>;
+    async fn descends_from(&self, repo: &RepoId, ancestor: &Sha, descendant: &Sha) -> Result<bool, CodeHostError>;
 }
 
 /// A status where there is no repository to set it on (local mode, a tenant without a
 /// GitHub credential): one log line, naming `subject` when the context doesn't.
-pub fn log_status(subject: Option<&CustomerId>, sha: &Sha, status: &CommitStatus) {
+pub fn log_status(subject: Option<&Owner>, sha: &Sha, status: &CommitStatus) {
     let state = crate::report::name_of(&status.state);
     let subject = subject.map(|s| format!(" {s}")).unwrap_or_default();
     crate::output::log(&format!(

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::CatalogConfig;
 use crate::diagnostic::Diagnostics;
-use crate::identity::{CustomerId, EnvName};
+use crate::identity::{EnvName, RepoId};
 pub use crate::store::s3::LockMode;
 use crate::store::s3::S3Settings;
 use crate::yaml::{self, Checker, Node};
@@ -110,7 +110,7 @@ pub struct Tier {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Customer {
-    pub repo: CustomerId,
+    pub repo: RepoId,
     pub tier: String,
     pub environments: Vec<EnvName>,
     /// Dispatches must carry a GitHub Actions OIDC token from the customer's trigger
@@ -273,7 +273,7 @@ impl Config {
         !self.customers.is_empty()
     }
 
-    pub fn customer(&self, id: &CustomerId) -> Option<&Customer> {
+    pub fn customer(&self, id: &RepoId) -> Option<&Customer> {
         self.customers.iter().find(|c| &c.repo == id)
     }
 
@@ -283,16 +283,6 @@ impl Config {
 
     pub fn environment_names(&self) -> Vec<&str> {
         self.environments.iter().map(|(n, _)| n.as_str()).collect()
-    }
-
-    /// The tier that applies to `customer`: theirs if registered, the tenants' for a
-    /// tenant, else the default tier.
-    pub fn tier_for(&self, customer: Option<&CustomerId>) -> Option<(&str, &Tier)> {
-        let name = match customer {
-            Some(id) if id.as_tenant().is_some() => self.tenants.tier.as_str(),
-            _ => customer.and_then(|id| self.customer(id)).map_or(DEFAULT_TIER, |c| c.tier.as_str()),
-        };
-        self.tiers.get_key_value(name).map(|(k, v)| (k.as_str(), v))
     }
 
     /// The module directory that rendering copies into a working directory.
@@ -582,7 +572,7 @@ fn read_oidc(c: &mut Checker, node: &Node, issuer: &mut String) {
 impl Customer {
     /// A registered customer with the defaults: no OIDC requirement, the template's
     /// trigger workflow.
-    pub fn new(repo: CustomerId, tier: &str, environments: Vec<EnvName>) -> Self {
+    pub fn new(repo: RepoId, tier: &str, environments: Vec<EnvName>) -> Self {
         Self {
             repo,
             tier: tier.to_owned(),
@@ -677,7 +667,7 @@ fn read_customers(c: &mut Checker, node: &Node) -> Vec<(Customer, yaml::Pos)> {
             &["repo", "tier", "environments", "require_oidc", "trigger_workflow", "expires_at"],
         );
         let repo = match yaml::get(fields, "repo") {
-            Some(n) => c.str(&format!("{path}.repo"), n).and_then(|s| match CustomerId::parse(s) {
+            Some(n) => c.str(&format!("{path}.repo"), n).and_then(|s| match RepoId::parse(s) {
                 Ok(id) => Some(id),
                 Err(e) => {
                     c.error(n.pos, e.to_string(), None);

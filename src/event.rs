@@ -7,7 +7,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::identity::{CustomerId, NameError, Sha, ShaError};
+use crate::identity::{NameError, RepoId, Sha, ShaError};
 
 /// The `event_type` of a dispatch for a pull request.
 pub const PLAN_EVENT: &str = "infra-plan";
@@ -50,7 +50,7 @@ const MAX_OIDC_TOKEN: usize = 16 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dispatch {
     pub event_type: String,
-    pub customer: CustomerId,
+    pub customer: RepoId,
     pub sha: Sha,
     pub pull_request: Option<u64>,
     /// The customer's Git ref the event was for (`refs/heads/main`), when the payload has it.
@@ -125,7 +125,7 @@ pub fn parse_dispatch(event: &Value) -> Result<Dispatch, EventError> {
     };
     Ok(Dispatch {
         event_type: event_type.to_owned(),
-        customer: CustomerId::parse(&repository.to_lowercase())?,
+        customer: RepoId::parse(&repository.to_lowercase())?,
         sha: Sha::parse(sha)?,
         pull_request,
         git_ref: git_ref.map(str::to_owned),

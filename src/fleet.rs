@@ -9,8 +9,10 @@ use futures_util::stream::{self, StreamExt};
 
 use crate::config::Config;
 use crate::error::CommandError;
-use crate::identity::{CustomerId, EnvName, Target};
+use crate::identity::{EnvName, Owner, Target};
 use crate::output;
+use crate::pipeline::prepare::Validated;
+use crate::tenants::git::{ManagerRepo, TENANTS_DIR};
 
 /// The default parallelism: the number of cores.
 pub fn default_parallel() -> usize {
@@ -45,7 +47,7 @@ pub async fn each<T>(
 }
 
 fn progress_line(finished: usize, total: usize, target: &Target, what: &str, seconds: f64) -> String {
-    format!("[{finished}/{total}] {} {}: {what} ({seconds:.1} s)", target.customer, target.env)
+    format!("[{finished}/{total}] {} {}: {what} ({seconds:.1} s)", target.owner, target.env)
 }
 
 /// `3 to add, 1 to destroy`, or `no changes`: a plan's counts in a few words.
@@ -58,22 +60,122 @@ pub fn counts_phrase(add: u32, change: u32, destroy: u32) -> String {
     if parts.is_empty() { "no changes".to_owned() } else { parts.join(", ") }
 }
 
-/// Every registered customer environment (optionally one customer or environment).
-pub fn registered(config: &Config, customer: Option<&str>, env: Option<&EnvName>) -> Result<Vec<Target>, CommandError> {
-    if !config.has_registry() {
+/// One target of the fleet, and when it expires (by the registry or its file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selected {
+    pub target: Target,
+    pub expires_at: Option<jiff::Timestamp>,
+}
+
+/// The fleet's targets, and what could not be read (each target that could is there).
+#[derive(Debug, Default)]
+pub struct Selection {
+    pub targets: Vec<Selected>,
+    /// One line per tenant file that can't be read or is not valid at the checkout's head.
+    pub warnings: Vec<String>,
+    /// The tenants whose file is such a one: their states are not orphans.
+    pub unsure: Vec<Owner>,
+}
+
+impl Selection {
+    pub fn targets(&self) -> Vec<Target> {
+        self.targets.iter().map(|s| s.target.clone()).collect()
+    }
+}
+
+/// Which part of the fleet.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filter<'a> {
+    pub owner: Option<&'a Owner>,
+    pub env: Option<&'a EnvName>,
+}
+
+/// The one target list of every fleet verb: each registered customer's enabled
+/// environments, and each tenant file's environments at the head of the manager checkout
+/// `manager` (a checkout without `tenants/` has none). A tenant file is validated as the
+/// tenant's before its environments count; one that can't be read or is invalid is a
+/// warning (logged), and every other target is still selected.
+pub async fn select(config: &Config, manager: &ManagerRepo, filter: Filter<'_>) -> Result<Selection, CommandError> {
+    let mut selection = Selection::default();
+    let keep = |t: &Target| filter.owner.is_none_or(|o| o == &t.owner) && filter.env.is_none_or(|e| e == &t.env);
+    for customer in &config.customers {
+        let owner = Owner::Customer(customer.repo.clone());
+        for env in &customer.environments {
+            let target = Target { owner: owner.clone(), env: env.clone() };
+            if keep(&target) {
+                selection.targets.push(Selected { expires_at: customer.expiry(env), target });
+            }
+        }
+    }
+    if filter.owner.is_none_or(|o| matches!(o, Owner::Tenant(_))) && manager.dir().join(TENANTS_DIR).is_dir() {
+        match tenants(config, manager).await {
+            Ok((found, warnings, unsure)) => {
+                selection.targets.extend(found.into_iter().filter(|s| keep(&s.target)));
+                selection.warnings.extend(warnings);
+                selection.unsure.extend(unsure);
+            }
+            Err(e) => selection.warnings.push(format!("the tenant files can't be listed: {e}")),
+        }
+    }
+    for warning in &selection.warnings {
+        output::log(&format!("warning: {warning}"));
+    }
+    if selection.targets.is_empty() && !config.has_registry() && selection.warnings.is_empty() {
         return Err(CommandError::usage(
-            "no customers are registered in infra-manager.yml",
-            "use `--source-dir DIR` for a local check",
+            "no customers are registered in infra-manager.yml and no tenant files are in the manager checkout",
+            "register customers under `customers:`, add `tenants/<name>.yml` (with `--repo DIR`), or use `--source-dir DIR` for a local check",
         ));
     }
-    let only = customer.map(CustomerId::parse).transpose().map_err(|e| CommandError::bad_customer(&e))?;
-    Ok(config
-        .customers
-        .iter()
-        .filter(|c| only.as_ref().is_none_or(|o| o == &c.repo))
-        .flat_map(|c| c.environments.iter().map(move |e| Target { customer: c.repo.clone(), env: e.clone() }))
-        .filter(|t| env.is_none_or(|e| e == &t.env))
-        .collect())
+    Ok(selection)
+}
+
+/// Each valid tenant file's environments at the checkout's head (those the registry
+/// allows tenants), and a warning for each file that is not.
+async fn tenants(
+    config: &Config,
+    manager: &ManagerRepo,
+) -> Result<(Vec<Selected>, Vec<String>, Vec<Owner>), CommandError> {
+    let head = manager.commit("HEAD").await?;
+    let mut found = Vec::new();
+    let mut warnings = Vec::new();
+    let mut unsure = Vec::new();
+    for path in manager.tenant_files(&head).await? {
+        let shown = crate::output::neutralise(&path);
+        let tenant = match crate::tenants::changes::tenant_of(&path) {
+            Ok(tenant) => tenant,
+            Err(e) => {
+                warnings.push(e.status_line());
+                continue;
+            }
+        };
+        let owner = Owner::Tenant(tenant);
+        let text = match manager.read(&head, &path).await {
+            Ok(Some(text)) => text,
+            Ok(None) => continue,
+            Err(e) => {
+                warnings.push(format!("`{shown}` can't be read at {}: {e}", head.short()));
+                unsure.push(owner);
+                continue;
+            }
+        };
+        match crate::pipeline::prepare::validate(config, &owner, &text) {
+            Ok(Validated::V2(file, _)) => {
+                let registration = config.registration(&owner);
+                for env in &file.environments {
+                    let target = Target { owner: owner.clone(), env: env.clone() };
+                    if registration.as_ref().is_some_and(|r| r.allows(env)) {
+                        found.push(Selected { target, expires_at: file.expires_at });
+                    }
+                }
+            }
+            Ok(Validated::V1(_)) => {}
+            Err(e) => {
+                warnings.push(format!("`{shown}` is not valid at {}: {}", head.short(), e.status_line()));
+                unsure.push(owner);
+            }
+        }
+    }
+    Ok((found, warnings, unsure))
 }
 
 #[cfg(test)]
@@ -82,7 +184,7 @@ mod tests {
 
     fn target(i: usize) -> Target {
         Target {
-            customer: CustomerId::parse(&format!("acme/app{i}")).expect("valid"),
+            owner: Owner::Customer(crate::identity::RepoId::parse(&format!("acme/app{i}")).expect("valid")),
             env: EnvName::parse("staging").expect("valid"),
         }
     }
@@ -95,9 +197,9 @@ mod tests {
             4,
             async |t: &Target| {
                 // Later targets finish first.
-                let n: u64 = t.customer.to_string().trim_start_matches("acme/app").parse().expect("number");
+                let n: u64 = t.owner.to_string().trim_start_matches("acme/app").parse().expect("number");
                 tokio::time::sleep(std::time::Duration::from_millis(40 - 5 * n)).await;
-                t.customer.to_string()
+                t.owner.to_string()
             },
             Clone::clone,
         )

@@ -21,12 +21,6 @@ pub enum NameError {
     #[error("environment `{0}` must start with a lowercase letter and contain only `a-z`, `0-9` and `-`")]
     Environment(String),
     #[error(
-        "owner `{TENANTS_OWNER}` is reserved for the provider's tenants (`tenants/<name>.yml` in the manager repository)"
-    )]
-    ReservedOwner,
-    #[error("owner `{REQUESTS_OWNER}` is reserved for the records of provisioning requests")]
-    ReservedRequestsOwner,
-    #[error(
         "request id `{0}` must be 1 to 64 of `A-Z`, `a-z`, `0-9`, `.`, `_` and `-`, starting and ending with a letter or digit, without `..` or a `.lock` ending"
     )]
     Request(String),
@@ -35,14 +29,6 @@ pub enum NameError {
     )]
     Tenant(String),
 }
-
-/// The owner segment of every tenant's keys (`<key_prefix>/tenants/<name>/<env>/…`).
-/// [`CustomerId::parse`] refuses it, so no customer repository can share a tenant's keys.
-pub const TENANTS_OWNER: &str = "tenants";
-
-/// The owner of provisioning requests' records (`requests/<request id>`), reserved like
-/// [`TENANTS_OWNER`] so no customer's records mix with a request's.
-pub const REQUESTS_OWNER: &str = "requests";
 
 /// Checks one segment of a key: lowercase `[a-z0-9._-]`, no `..`, not `.` alone, ≤ 100 chars.
 fn check_segment(what: &'static str, value: &str) -> Result<(), NameError> {
@@ -60,14 +46,15 @@ fn check_segment(what: &'static str, value: &str) -> Result<(), NameError> {
     Ok(())
 }
 
-/// A customer repository, `owner/repo`, both parts validated.
+/// A GitHub repository, `owner/repo`, both parts validated: a customer's repository, or
+/// the manager repository. Any owner name is a repository's; none is reserved.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CustomerId {
+pub struct RepoId {
     owner: String,
     repo: String,
 }
 
-impl CustomerId {
+impl RepoId {
     pub fn parse(value: &str) -> Result<Self, NameError> {
         let (owner, repo) = value.split_once('/').ok_or_else(|| NameError::NotOwnerRepo(value.to_owned()))?;
         if repo.contains('/') {
@@ -75,30 +62,7 @@ impl CustomerId {
         }
         check_segment("owner", owner)?;
         check_segment("repository", repo)?;
-        if owner == TENANTS_OWNER {
-            return Err(NameError::ReservedOwner);
-        }
-        if owner == REQUESTS_OWNER {
-            return Err(NameError::ReservedRequestsOwner);
-        }
         Ok(Self { owner: owner.to_owned(), repo: repo.to_owned() })
-    }
-
-    /// The owner of a provisioning request's record: `requests/<id>`, which
-    /// [`CustomerId::parse`] never returns.
-    pub fn request(id: &RequestId) -> Self {
-        Self { owner: REQUESTS_OWNER.to_owned(), repo: id.0.clone() }
-    }
-
-    /// The owner of a tenant's states and records: `tenants/<name>`, which
-    /// [`CustomerId::parse`] never returns.
-    pub fn tenant(name: &TenantName) -> Self {
-        Self { owner: TENANTS_OWNER.to_owned(), repo: name.0.clone() }
-    }
-
-    /// The tenant this is, if it is one.
-    pub fn as_tenant(&self) -> Option<TenantName> {
-        (self.owner == TENANTS_OWNER).then(|| TenantName(self.repo.clone()))
     }
 
     pub fn owner(&self) -> &str {
@@ -108,20 +72,124 @@ impl CustomerId {
     pub fn repo(&self) -> &str {
         &self.repo
     }
-
-    /// `owner/repo`, the form used for keys and display.
-    pub fn key_path(&self) -> String {
-        format!("{}/{}", self.owner, self.repo)
-    }
 }
 
-impl fmt::Display for CustomerId {
+impl fmt::Display for RepoId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.owner, self.repo)
     }
 }
 
-impl Serialize for CustomerId {
+impl Serialize for RepoId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Whose infrastructure a target is: a customer repository, whose `infra/variables.yml`
+/// is read at a commit through GitHub (or a local checkout), or a provider tenant, whose
+/// `tenants/<name>.yml` is read at a commit of the manager checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Owner {
+    Customer(RepoId),
+    Tenant(TenantName),
+}
+
+/// The first key segment of every tenant's keys and records (`<prefix>/tenants/<name>/…`).
+const TENANTS_SEGMENT: &str = "tenants";
+/// The first key segment of provisioning requests' records (`requests/<id>`).
+const REQUESTS_SEGMENT: &str = "requests";
+
+impl Owner {
+    /// The two key segments under which the owner's states, plans and records live.
+    ///
+    /// Customers keep `<owner>/<repo>`; tenants are `tenants/<name>` and requests'
+    /// records `requests/<id>`. A customer whose owner would collide with one of those
+    /// (or starts with `_`, the escape) is written `_<owner>/<repo>`: no GitHub owner
+    /// starts with `_`, so every customer key that existed before stays where it is, and
+    /// [`Owner::from_key`] reads each key back as exactly one owner.
+    pub fn key_segments(&self) -> (String, String) {
+        match self {
+            Owner::Customer(repo) => {
+                let escaped =
+                    [TENANTS_SEGMENT, REQUESTS_SEGMENT].contains(&repo.owner()) || repo.owner().starts_with('_');
+                let owner = if escaped { format!("_{}", repo.owner()) } else { repo.owner().to_owned() };
+                (owner, repo.repo().to_owned())
+            }
+            Owner::Tenant(name) => (TENANTS_SEGMENT.to_owned(), name.as_str().to_owned()),
+        }
+    }
+
+    /// `<segment>/<segment>`: the owner's part of every key and its records' partition.
+    pub fn key(&self) -> String {
+        let (a, b) = self.key_segments();
+        format!("{a}/{b}")
+    }
+
+    /// The owner whose key segments these are; `None` for anything that is not one (a
+    /// request's records, a stray object).
+    pub fn from_key(first: &str, second: &str) -> Option<Self> {
+        match first {
+            TENANTS_SEGMENT => TenantName::parse(second).ok().map(Owner::Tenant),
+            REQUESTS_SEGMENT => None,
+            _ => {
+                let owner = first.strip_prefix('_').unwrap_or(first);
+                let repo = RepoId::parse(&format!("{owner}/{second}")).ok()?;
+                // Only the escaped spelling of an escaped owner is a key of ours.
+                (Owner::Customer(repo.clone()).key_segments().0 == first).then_some(Owner::Customer(repo))
+            }
+        }
+    }
+
+    /// The file that says what the owner wants: `infra/variables.yml` in a customer
+    /// repository, `tenants/<name>.yml` in the manager repository.
+    pub fn file(&self) -> String {
+        match self {
+            Owner::Customer(_) => crate::variables::PATH.to_owned(),
+            Owner::Tenant(name) => name.file(),
+        }
+    }
+
+    /// `customer` or `tenant`, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Owner::Customer(_) => "customer",
+            Owner::Tenant(_) => "tenant",
+        }
+    }
+
+    /// The customer repository, if the owner is one.
+    pub fn repository(&self) -> Option<&RepoId> {
+        match self {
+            Owner::Customer(repo) => Some(repo),
+            Owner::Tenant(_) => None,
+        }
+    }
+}
+
+impl From<RepoId> for Owner {
+    fn from(repo: RepoId) -> Self {
+        Owner::Customer(repo)
+    }
+}
+
+impl From<TenantName> for Owner {
+    fn from(name: TenantName) -> Self {
+        Owner::Tenant(name)
+    }
+}
+
+impl fmt::Display for Owner {
+    /// `acme/web` for a customer, `tenants/billing` for a tenant (its file, as people know it).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Owner::Customer(repo) => repo.fmt(f),
+            Owner::Tenant(name) => write!(f, "{TENANTS_SEGMENT}/{name}"),
+        }
+    }
+}
+
+impl Serialize for Owner {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
@@ -148,7 +216,7 @@ impl TenantName {
 
     /// `tenants/<name>.yml`, the file in the manager repository.
     pub fn file(&self) -> String {
-        format!("{TENANTS_OWNER}/{}.yml", self.0)
+        format!("{TENANTS_SEGMENT}/{}.yml", self.0)
     }
 }
 
@@ -184,6 +252,11 @@ impl RequestId {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The partition of the request's records: `requests/<id>`, which no owner's key is.
+    pub fn key(&self) -> String {
+        format!("{REQUESTS_SEGMENT}/{}", self.0)
     }
 }
 
@@ -275,16 +348,25 @@ impl Serialize for Sha {
     }
 }
 
-/// One unit of work: a customer's environment.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// The flag that names `owner` on a per-target verb: `--customer acme/web` or
+/// `--tenant billing`.
+pub fn owner_flag(owner: &Owner) -> String {
+    match owner {
+        Owner::Customer(repo) => format!("--customer {repo}"),
+        Owner::Tenant(name) => format!("--tenant {name}"),
+    }
+}
+
+/// One unit of work: an owner's environment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Target {
-    pub customer: CustomerId,
+    pub owner: Owner,
     pub env: EnvName,
 }
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.customer, self.env)
+        write!(f, "{} ({})", self.owner, self.env)
     }
 }
 
@@ -295,23 +377,39 @@ mod tests {
     #[test]
     fn customer_names_that_could_escape_a_key_are_refused() {
         for bad in ["../x", "a/b/c", "Acme/web", "", "acme/", "/web", "acme/..", "acme/.", "a b/c", "acme/we$b"] {
-            assert!(CustomerId::parse(bad).is_err(), "{bad} should be refused");
+            assert!(RepoId::parse(bad).is_err(), "{bad} should be refused");
         }
-        let ok = CustomerId::parse("acme/web-shop.v2_x").expect("valid");
-        assert_eq!(ok.key_path(), "acme/web-shop.v2_x");
+        let ok = Owner::Customer(RepoId::parse("acme/web-shop.v2_x").expect("valid"));
+        assert_eq!(ok.key(), "acme/web-shop.v2_x");
     }
 
-    /// Issue 14: a tenant's keys are `tenants/<name>/…`, and no customer can be `tenants/…`.
+    /// Issue 19: no owner name is reserved, and customers' and tenants' keys stay disjoint
+    /// whatever the registry holds; keys that existed before keep their place.
     #[test]
-    fn no_customer_shares_a_tenant_s_keys() {
-        for reserved in ["tenants/web", "tenants/shop"] {
-            assert_eq!(CustomerId::parse(reserved), Err(NameError::ReservedOwner), "{reserved}");
+    fn every_owner_has_its_own_key_and_reads_back_as_itself() {
+        let tenant = Owner::Tenant(TenantName::parse("billing").expect("valid"));
+        let owners: Vec<Owner> = ["tenants/billing", "requests/r1", "_x/y", "__x/y", "acme/web", "tenants-x/web"]
+            .into_iter()
+            .map(|r| Owner::Customer(RepoId::parse(r).expect("any owner name is a repository's")))
+            .chain([tenant.clone()])
+            .collect();
+        let keys: Vec<String> = owners.iter().map(Owner::key).collect();
+        assert_eq!(
+            keys,
+            ["_tenants/billing", "_requests/r1", "__x/y", "___x/y", "acme/web", "tenants-x/web", "tenants/billing"]
+        );
+        let unique: std::collections::BTreeSet<&String> = keys.iter().collect();
+        assert_eq!(unique.len(), keys.len(), "no two owners share a key");
+        let request = RequestId::parse("r1").expect("id").key();
+        assert!(!keys.contains(&request), "a request's records are no owner's");
+        for owner in &owners {
+            let (a, b) = owner.key_segments();
+            assert_eq!(Owner::from_key(&a, &b).as_ref(), Some(owner), "{owner}");
         }
-        let tenant = CustomerId::tenant(&TenantName::parse("billing").expect("valid"));
-        assert_eq!(tenant.key_path(), "tenants/billing");
-        assert_eq!(tenant.as_tenant().map(|t| t.file()).as_deref(), Some("tenants/billing.yml"));
-        assert_eq!(CustomerId::parse("acme/tenants").expect("valid").as_tenant(), None);
-        assert_eq!(CustomerId::parse("requests/r1"), Err(NameError::ReservedRequestsOwner));
+        assert_eq!(Owner::from_key("requests", "r1"), None);
+        assert_eq!(Owner::from_key("_acme", "web"), None, "only an escaped owner is written escaped");
+        assert_eq!(tenant.file(), "tenants/billing.yml");
+        assert_eq!(tenant.to_string(), "tenants/billing");
         for bad in ["", "Billing", "1st", "a_b", "a.b", "x-", "../x", &"x".repeat(64)] {
             assert!(TenantName::parse(bad).is_err(), "{bad} should be refused");
         }

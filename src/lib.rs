@@ -30,6 +30,7 @@ pub mod orphans;
 pub mod output;
 pub mod pipeline;
 pub mod refusal;
+pub mod registry;
 pub mod render;
 pub mod report;
 pub mod settings;

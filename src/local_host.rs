@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use crate::codehost::{CodeHost, CodeHostError, CommentOutcome, CommitStatus};
-use crate::identity::{CustomerId, Sha};
+use crate::codehost::{CodeHost, CodeHostError, CommentOutcome, CommitStatus, repository};
+use crate::identity::{Owner, RepoId, Sha};
 use crate::source_file;
 use crate::yaml::MAX_FILE_BYTES;
 
@@ -51,31 +51,31 @@ impl LocalHost {
 
     /// The stand-in commit of `repo`'s checkout: the digest of its `variables.yml` (of an
     /// empty file when there is none; fetch then refuses the missing file).
-    pub fn head(&self, repo: &CustomerId) -> Result<Sha, CodeHostError> {
+    pub fn head(&self, repo: &RepoId) -> Result<Sha, CodeHostError> {
         Ok(content_sha(&self.read(repo, crate::variables::PATH)?.unwrap_or_default()))
     }
 
     /// Where the version `sha` of `repo`'s `variables.yml` is kept. Customer names are
     /// validated identities and a SHA is hex, so the path stays below the history directory.
-    fn kept(&self, repo: &CustomerId, sha: &Sha) -> Option<PathBuf> {
+    fn kept(&self, repo: &RepoId, sha: &Sha) -> Option<PathBuf> {
         let dir = self.history.as_ref()?;
         Some(dir.join(repo.owner()).join(repo.repo()).join(format!("{sha}.yml")))
     }
 
     /// The kept version `sha` of `repo`'s `variables.yml`, if it is kept and intact.
-    fn read_kept(&self, repo: &CustomerId, sha: &Sha) -> Option<String> {
+    fn read_kept(&self, repo: &RepoId, sha: &Sha) -> Option<String> {
         let path = self.kept(repo, sha)?;
         let text = source_file::read(&path, MAX_FILE_BYTES).ok()?;
         (content_sha(&text) == *sha).then_some(text)
     }
 
-    fn checkout(&self, repo: &CustomerId) -> PathBuf {
+    fn checkout(&self, repo: &RepoId) -> PathBuf {
         if self.per_customer { self.root.join(repo.owner()).join(repo.repo()) } else { self.root.clone() }
     }
 
     /// Reads a file of the source directory through [`source_file::read_in`]: bounded, no
     /// FIFO or device, no link out of the directory, UTF-8 only.
-    fn read(&self, repo: &CustomerId, path: &str) -> Result<Option<String>, CodeHostError> {
+    fn read(&self, repo: &RepoId, path: &str) -> Result<Option<String>, CodeHostError> {
         source_file::read_in(&self.checkout(repo), path, MAX_FILE_BYTES).map_err(|e| match e.problem() {
             Some(problem) => CodeHostError::Unusable {
                 repo: repo.to_string(),
@@ -114,7 +114,8 @@ impl CodeHost for LocalHost {
     /// `variables.yml` at the directory's own stand-in commit is read (and kept in the
     /// history); at an earlier one it comes from the history. Anything else, and a version
     /// never kept, comes from the directory.
-    async fn read_file(&self, repo: &CustomerId, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError> {
+    async fn read_file(&self, owner: &Owner, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError> {
+        let repo = repository(owner, "a local checkout")?;
         let current = self.read(repo, path)?;
         if path != crate::variables::PATH {
             return Ok(current);
@@ -135,14 +136,14 @@ impl CodeHost for LocalHost {
         }
     }
 
-    async fn set_status(&self, _repo: &CustomerId, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
+    async fn set_status(&self, _owner: &Owner, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
         crate::codehost::log_status(None, sha, status);
         Ok(())
     }
 
     async fn upsert_comment(
         &self,
-        _repo: &CustomerId,
+        _owner: &Owner,
         _pr: u64,
         _marker: &str,
         _body: &str,
@@ -162,8 +163,8 @@ pub fn content_sha(text: &str) -> Sha {
 mod tests {
     use super::*;
 
-    fn customer() -> CustomerId {
-        CustomerId::parse("local/shop").expect("valid")
+    fn customer() -> RepoId {
+        RepoId::parse("local/shop").expect("valid")
     }
 
     fn sha() -> Sha {
@@ -179,7 +180,7 @@ mod tests {
         let host = LocalHost::new(root.path());
         let read = |path: &'static str| {
             let host = host.clone();
-            async move { host.read_file(&customer(), path, &sha()).await }
+            async move { host.read_file(&Owner::Customer(customer()), path, &sha()).await }
         };
         assert!(read("infra/variables.yml").await.expect("missing is not an error").is_none());
 
@@ -213,7 +214,7 @@ mod tests {
         let host = LocalHost::new(root.path()).with_history(history.path());
         let read = |sha: Sha| {
             let host = host.clone();
-            async move { host.read_file(&customer(), crate::variables::PATH, &sha).await.expect("read") }
+            async move { host.read_file(&Owner::Customer(customer()), crate::variables::PATH, &sha).await.expect("read") }
         };
         std::fs::write(&file, "first").expect("write");
         let first = host.head(&customer()).expect("head");
@@ -233,7 +234,11 @@ mod tests {
         );
         let plain = LocalHost::new(root.path());
         assert_eq!(
-            plain.read_file(&customer(), crate::variables::PATH, &first).await.expect("read").as_deref(),
+            plain
+                .read_file(&Owner::Customer(customer()), crate::variables::PATH, &first)
+                .await
+                .expect("read")
+                .as_deref(),
             Some("second")
         );
     }

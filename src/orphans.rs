@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use crate::codehost::CodeHost;
 use crate::config::Config;
-use crate::identity::{CustomerId, Sha, Target};
+use crate::fleet::Selection;
+use crate::identity::{Owner, RepoId, Sha, Target};
 use crate::report::markdown::code;
 use crate::store::{States, StoreError};
 use crate::variables::tenant::Tenant;
@@ -40,9 +41,9 @@ impl Orphan {
     /// One line for a log or a Markdown list; names are validated identities.
     pub fn describe(&self) -> String {
         let why = match self.reason {
-            Reason::Unregistered => "the customer is no longer registered",
+            Reason::Unregistered => "the customer is no longer registered, or the tenant's file is gone",
             Reason::NotEnabled => "the environment is no longer enabled for the customer",
-            Reason::RemovedFromFile => "the environment was removed from its infra/variables.yml",
+            Reason::RemovedFromFile => "the environment was removed from its file",
         };
         format!(
             "{} {}: {} resources in a state without a registry entry ({why}); destroy it explicitly or restore the entry",
@@ -72,13 +73,13 @@ pub enum Files<'a> {
 }
 
 impl Files<'_> {
-    async fn environments(&self, config: &Config, customer: &CustomerId) -> Option<Vec<String>> {
+    async fn environments(&self, config: &Config, customer: &RepoId) -> Option<Vec<String>> {
         use crate::codehost::Provenance;
         let (host, sha): (&dyn CodeHost, Sha) = match self {
             Files::DefaultBranch(github) => (*github, github.default_branch(customer).await.ok()?.head),
             Files::Local(local) => (*local, crate::local_host::content_sha("")),
         };
-        defined_environments(config, host, customer, &sha).await
+        defined_environments(config, host, &Owner::Customer(customer.clone()), &sha).await
     }
 }
 
@@ -87,25 +88,40 @@ impl Files<'_> {
 pub async fn defined_environments(
     config: &Config,
     host: &dyn CodeHost,
-    customer: &CustomerId,
+    customer: &Owner,
     sha: &Sha,
 ) -> Option<Vec<String>> {
     let text = host.read_file(customer, variables::PATH, sha).await.ok()??;
-    let rules = Rules::for_customer(config, Some(customer));
+    let rules = Rules::for_owner(config, Some(customer));
     let tenant = Tenant::parse(variables::PATH, &text, customer, &rules, || crate::catalog::Catalog::load(config));
     Some(tenant.ok()?.environments())
 }
 
-/// Every state without a registry entry, with the resources it still holds; empty states
-/// (destroyed already) are not orphans.
-pub async fn find(config: &Config, states: &dyn States, files: Option<&Files<'_>>) -> Result<Vec<Orphan>, StoreError> {
+/// Every state the fleet's selection does not account for, with the resources it still
+/// holds; empty states (destroyed already) are not orphans. A tenant whose file could not
+/// be read at the manager checkout's head is left alone (its file, not its state, is the
+/// problem).
+pub async fn find(
+    config: &Config,
+    states: &dyn States,
+    selection: &Selection,
+    files: Option<&Files<'_>>,
+) -> Result<Vec<Orphan>, StoreError> {
     let mut candidates: Vec<(Target, Reason)> = Vec::new();
-    let mut registered: BTreeMap<CustomerId, Vec<Target>> = BTreeMap::new();
+    let mut registered: BTreeMap<RepoId, Vec<Target>> = BTreeMap::new();
     for target in states.state_targets().await? {
-        match config.customer(&target.customer) {
-            None => candidates.push((target, Reason::Unregistered)),
-            Some(c) if !c.environments.contains(&target.env) => candidates.push((target, Reason::NotEnabled)),
-            Some(_) => registered.entry(target.customer.clone()).or_default().push(target),
+        match &target.owner {
+            Owner::Customer(repo) => match config.customer(repo) {
+                None => candidates.push((target, Reason::Unregistered)),
+                Some(c) if !c.environments.contains(&target.env) => candidates.push((target, Reason::NotEnabled)),
+                Some(_) => registered.entry(repo.clone()).or_default().push(target),
+            },
+            Owner::Tenant(_) if selection.unsure.contains(&target.owner) => {}
+            Owner::Tenant(_) if selection.targets.iter().any(|s| s.target == target) => {}
+            Owner::Tenant(_) if selection.targets.iter().any(|s| s.target.owner == target.owner) => {
+                candidates.push((target, Reason::RemovedFromFile));
+            }
+            Owner::Tenant(_) => candidates.push((target, Reason::Unregistered)),
         }
     }
     if let Some(files) = files {
@@ -124,7 +140,7 @@ pub async fn find(config: &Config, states: &dyn States, files: Option<&Files<'_>
         let resources = states.state_resources(&target).await?.unwrap_or(0);
         if resources > 0 {
             orphans.push(Orphan {
-                customer: target.customer.to_string(),
+                customer: target.owner.to_string(),
                 environment: target.env.to_string(),
                 reason,
                 resources,

@@ -2,7 +2,7 @@
 //! message and hint are written once, here.
 
 use crate::error::ExitStatus;
-use crate::identity::{CustomerId, EnvName, Sha, Target};
+use crate::identity::{EnvName, Owner, RepoId, Sha, Target};
 use crate::report::prefix;
 
 /// A request that is not allowed, or a stored plan that must not be applied. Nothing was
@@ -10,14 +10,14 @@ use crate::report::prefix;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     // Admission: the request itself is not acceptable (exit 2).
-    #[error("repository `{customer}` is not a registered customer")]
-    NotRegistered { customer: CustomerId },
-    #[error("environment `{env}` is not enabled for `{customer}`")]
-    EnvNotEnabled { customer: CustomerId, env: EnvName, enabled: Vec<String> },
+    #[error("repository `{owner}` is not a registered customer")]
+    NotRegistered { owner: Owner },
+    #[error("environment `{env}` is not enabled for `{owner}`")]
+    EnvNotEnabled { owner: Owner, env: EnvName, enabled: Vec<String> },
     #[error("unknown environment `{env}`")]
     UnknownEnv { env: EnvName, configured: Vec<String> },
-    #[error("`{path}` not found at {customer}@{}", .sha.short())]
-    FileMissing { customer: CustomerId, path: String, sha: Sha },
+    #[error("`{path}` not found at {owner}@{}", .sha.short())]
+    FileMissing { owner: Owner, path: String, sha: Sha },
     #[error("{message}")]
     EnvNotInFile { env: EnvName, message: String },
 
@@ -27,19 +27,19 @@ pub enum Refusal {
     #[error("an `infra-plan` dispatch names no pull request")]
     NoPullRequest,
     #[error("`{customer}` has no pull request #{number}")]
-    PullNotInRepo { customer: CustomerId, number: u64 },
+    PullNotInRepo { customer: RepoId, number: u64 },
     #[error("pull request #{number} of `{customer}` is closed")]
-    PullClosed { customer: CustomerId, number: u64 },
+    PullClosed { customer: RepoId, number: u64 },
     #[error("commit {} is not the head of pull request #{number} (its head is {})", .sha.short(), .head.short())]
     NotPullHead { number: u64, sha: Sha, head: Sha },
     #[error("commit {} is not a merge queue commit to plan: {reason}", .sha.short())]
     NotQueueCommit { sha: Sha, reason: String },
     #[error("commit {} is not the head of `{customer}`'s default branch `{branch}` (its head is {})", .sha.short(), .head.short())]
-    NotDefaultHead { customer: CustomerId, branch: String, sha: Sha, head: Sha },
+    NotDefaultHead { customer: RepoId, branch: String, sha: Sha, head: Sha },
     #[error("commit {} does not descend from {}, the last commit applied to {target}", .sha.short(), prefix(.applied, 7))]
     NotDescendant { target: Target, sha: Sha, applied: String },
     #[error("`{customer}` requires an OIDC-authenticated dispatch, and this one carries no token")]
-    OidcMissing { customer: CustomerId },
+    OidcMissing { customer: RepoId },
     #[error("the dispatch's OIDC token is refused: {reason}")]
     OidcRejected { reason: String },
     #[error("nothing was ever applied to {target}: there is nothing to destroy")]
@@ -109,10 +109,10 @@ impl Refusal {
             }
             Self::EnvNotEnabled { enabled, .. } => format!("enabled: {}", enabled.join(", ")),
             Self::UnknownEnv { configured, .. } => format!("configured environments: {}", configured.join(", ")),
-            Self::FileMissing { customer, .. } if customer.as_tenant().is_some() => {
-                "add the tenant's file, or (for a deleted tenant) plan its destroy with `infra-manager tenants destroy`"
-                    .to_owned()
-            }
+            Self::FileMissing { owner: owner @ Owner::Tenant(name), .. } => format!(
+                "add the tenant's file `{}`, or (for a deleted tenant) plan its destroy with `infra-manager destroy --tenant {name} --env ENV`",
+                owner.file()
+            ),
             Self::FileMissing { .. } => {
                 "add the file; `customer-template/infra/variables.yml` is a starting point".to_owned()
             }
@@ -141,10 +141,10 @@ impl Refusal {
                     .to_owned()
             }
             Self::NeverApplied { target } => format!(
-                "a destroy plans the configuration last applied; `infra-manager history --customer {}` lists the runs",
-                target.customer
+                "a destroy plans the configuration last applied; `infra-manager history {}` lists the runs",
+                crate::identity::owner_flag(&target.owner)
             ),
-            Self::Expired { target, .. } if target.customer.as_tenant().is_some() => {
+            Self::Expired { target: Target { owner: Owner::Tenant(_), .. }, .. } => {
                 "`reap` destroys it; move `spec.expiresAt` in its file later (a new request's `expires_at`) to keep it"
                     .to_owned()
             }

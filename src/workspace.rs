@@ -51,7 +51,8 @@ impl WorkRoot {
 
     /// The working directory for `target` (not created yet).
     pub fn workspace(&self, target: &Target) -> Workspace {
-        Workspace::at(self.path.join(target.customer.owner()).join(target.customer.repo()).join(target.env.as_str()))
+        let (first, second) = target.owner.key_segments();
+        Workspace::at(self.path.join(first).join(second).join(target.env.as_str()))
     }
 }
 

@@ -524,8 +524,9 @@ fn an_unreachable_store_or_missing_credentials_stop_the_run_with_one_clear_error
         run.run()
     };
     for (credentials, message, hint) in [
-        (false, "no AWS credentials found for the dynamodb call `PutItem`", "configure-aws-credentials"),
-        (true, "can't reach dynamodb for `PutItem`", "state.endpoint"),
+        // Admission reads the records first (the commit last applied).
+        (false, "no AWS credentials found for the dynamodb call `Query`", "configure-aws-credentials"),
+        (true, "can't reach dynamodb for `Query`", "state.endpoint"),
     ] {
         let out = plan(credentials);
         assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);

@@ -11,7 +11,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{AttributeValue, BillingMode};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
-use infra_manager::identity::{CustomerId, EnvName, Sha, Target};
+use infra_manager::identity::{EnvName, RepoId, Sha, Target};
 use infra_manager::store::s3::{
     LockError, LockMode, ReleaseOutcome, ResourceKind, ResourceOutcome, S3Settings, S3Store, SettingsError, bootstrap,
     list_locks, release_lock,
@@ -22,7 +22,7 @@ use support::moto::{Moto, credentials, find_on_path};
 
 fn target(customer: &str, env: &str) -> Target {
     Target {
-        customer: CustomerId::parse(customer).expect("valid customer"),
+        owner: infra_manager::identity::Owner::Customer(RepoId::parse(customer).expect("valid customer")),
         env: EnvName::parse(env).expect("valid environment"),
     }
 }
@@ -33,7 +33,7 @@ fn sha(fill: char) -> Sha {
 
 fn plan_meta(target: &Target, sha: &Sha, plan: &[u8], created_at: &str) -> PlanMeta {
     PlanMeta {
-        customer: target.customer.to_string(),
+        customer: target.owner.to_string(),
         environment: target.env.to_string(),
         sha: sha.to_string(),
         plan_sha256: hex::encode(Sha256::digest(plan)),
@@ -303,7 +303,7 @@ async fn history_is_newest_first_with_final_statuses_across_pages_and_filters_by
     }
     store.record_run(&run("other/repo", "staging", 999, RunStatus::Started)).await.expect("other customer");
 
-    let all = store.history("acme/webshop", None).await.expect("history");
+    let all = store.records("acme/webshop", None).await.expect("history");
     assert_eq!(all.len(), RUNS as usize);
     let numbers: Vec<u32> = all.iter().map(|r| r.add.expect("finished runs carry counts")).collect();
     let newest_first: Vec<u32> = (0..RUNS).rev().collect();
@@ -315,12 +315,12 @@ async fn history_is_newest_first_with_final_statuses_across_pages_and_filters_by
         assert!(record.finished_at.is_some());
     }
 
-    let production = store.history("acme/webshop", Some("production")).await.expect("filtered history");
+    let production = store.records("acme/webshop", Some("production")).await.expect("filtered history");
     assert_eq!(production.len(), RUNS.div_ceil(3) as usize);
     assert!(production.iter().all(|r| r.environment == "production"));
     assert!(production.windows(2).all(|w| w[0].started_at > w[1].started_at));
 
-    assert_eq!(store.history("nobody/here", None).await.expect("empty history"), []);
+    assert_eq!(store.records("nobody/here", None).await.expect("empty history"), []);
 }
 
 fn lock_info_json(id: &str, path: &str, created: jiff::Timestamp) -> String {

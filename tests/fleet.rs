@@ -66,7 +66,7 @@ fn plan_all_plans_every_target_and_one_broken_customer_never_stops_the_others() 
     let history = Run::new(sb.path()).args(["--json", "history", "--customer", "fleet/app03"]).run();
     let runs = history.json()["runs"].as_array().cloned().unwrap_or_default();
     assert_eq!(runs.len(), 1, "{runs:?}");
-    assert_eq!((runs[0]["kind"].as_str(), runs[0]["status"].as_str()), (Some("plan"), Some("succeeded")));
+    assert_eq!((runs[0]["kind"].as_str(), runs[0]["status"].as_str()), (Some("replan"), Some("succeeded")));
 
     // Text mode prints the summary table.
     let text = Run::new(sb.path()).args(["plan", "--all", "--source-root", "customers"]).run();
@@ -260,8 +260,7 @@ fn states_without_a_registry_entry_are_reported_as_orphans_and_never_destroyed()
         "{warnings:?}"
     );
     assert!(
-        warnings[1].contains("`acme/shop` `production`")
-            && warnings[1].contains("removed from its infra/variables.yml"),
+        warnings[1].contains("`acme/shop` `production`") && warnings[1].contains("removed from its file"),
         "{warnings:?}"
     );
     assert!(resources_in_state(&sb, "acme/gone") > 0, "an orphan is never destroyed implicitly");

@@ -242,7 +242,7 @@ async fn a_token_given_before_the_command_is_refused_beside_the_app_with_zero_ca
 async fn annotations_past_fifty_go_in_further_updates_of_the_check_run() {
     use infra_manager::codehost::{CheckAnnotation, CheckConclusion, CheckReport, CodeHost};
     use infra_manager::github::{GithubApp, GithubHost, RetryPolicy};
-    use infra_manager::identity::{CustomerId, Sha};
+    use infra_manager::identity::{RepoId, Sha};
 
     let fake = FakeGithub::start().await;
     fake.install_app(APP_ID, SLUG, &[CUSTOMER]);
@@ -251,8 +251,16 @@ async fn annotations_past_fifty_go_in_further_updates_of_the_check_run() {
     assert_eq!(host.identity().await.expect("identity"), BOT);
     let shown = format!("{host:?}");
     assert!(shown.contains(r#"key: "***""#) && !shown.contains("PRIVATE KEY"), "{shown}");
-    let (repo, sha) = (CustomerId::parse(CUSTOMER).expect("repo"), Sha::parse(SHA).expect("sha"));
-    let id = host.start_check(&repo, &sha, "infra/terraform-deploy/staging", None).await.expect("start");
+    let (repo, sha) = (RepoId::parse(CUSTOMER).expect("repo"), Sha::parse(SHA).expect("sha"));
+    let id = host
+        .start_check(
+            &infra_manager::identity::Owner::Customer(repo.clone()),
+            &sha,
+            "infra/terraform-deploy/staging",
+            None,
+        )
+        .await
+        .expect("start");
     let id = id.expect("an App has check runs");
     let annotation = |line: u64| CheckAnnotation {
         path: "infra/variables.yml".to_owned(),
@@ -270,7 +278,7 @@ async fn annotations_past_fifty_go_in_further_updates_of_the_check_run() {
         text: None,
         annotations: (1..=75).map(annotation).collect(),
     };
-    host.finish_check(&repo, id, &report).await.expect("finish");
+    host.finish_check(&infra_manager::identity::Owner::Customer(repo.clone()), id, &report).await.expect("finish");
     let runs = fake.check_runs(CUSTOMER);
     assert_eq!((runs[0].status.as_str(), runs[0].conclusion.as_deref()), ("completed", Some("failure")));
     let lines: Vec<u64> = runs[0].annotations.iter().filter_map(|a| a["start_line"].as_u64()).collect();

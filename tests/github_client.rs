@@ -10,15 +10,19 @@ use infra_manager::codehost::{
 };
 use infra_manager::diagnostic::FileProblem;
 use infra_manager::github::{GithubHost, GithubToken, RetryPolicy};
-use infra_manager::identity::{CustomerId, Sha};
+use infra_manager::identity::{RepoId, Sha};
 use infra_manager::limits::CUSTOMER_FILE_BYTES as MAX_FILE_BYTES;
 use serde_json::json;
 
 const SHA: &str = "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b";
 const MARKER: &str = "<!-- infra-manager:plan:staging -->";
 
-fn customer() -> CustomerId {
-    CustomerId::parse("acme/web").expect("valid customer")
+fn customer() -> RepoId {
+    RepoId::parse("acme/web").expect("valid customer")
+}
+
+fn owner() -> infra_manager::identity::Owner {
+    infra_manager::identity::Owner::Customer(customer())
 }
 
 fn sha() -> Sha {
@@ -63,9 +67,9 @@ async fn reads_a_file_at_the_sha_and_a_missing_file_is_none() {
     fake.put_file("acme/web", "main", "infra/variables.yml", "project_name: something-else\n");
     let github = host(&fake);
 
-    let read = github.read_file(&customer(), "infra/variables.yml", &sha()).await.expect("read");
+    let read = github.read_file(&owner(), "infra/variables.yml", &sha()).await.expect("read");
     assert_eq!(read.as_deref(), Some(text));
-    assert_eq!(github.read_file(&customer(), "infra/missing.yml", &sha()).await.expect("read"), None);
+    assert_eq!(github.read_file(&owner(), "infra/missing.yml", &sha()).await.expect("read"), None);
 
     let requests = fake.requests();
     assert_eq!(requests[0].path, "/repos/acme/web/contents/infra/variables.yml");
@@ -80,7 +84,7 @@ async fn a_sha_that_is_not_in_the_repository_is_an_error_not_a_missing_file() {
     fake.put_file("acme/web", "main", "infra/variables.yml", "x: 1\n");
     let github = host(&fake);
 
-    let err = github.read_file(&customer(), "infra/variables.yml", &sha()).await.expect_err("unknown commit");
+    let err = github.read_file(&owner(), "infra/variables.yml", &sha()).await.expect_err("unknown commit");
     let message = err.to_string();
     assert!(matches!(err, CodeHostError::Read { .. }), "{err:?}");
     assert!(message.contains(&format!("commit `{SHA}` is not in `acme/web`")), "{message}");
@@ -92,7 +96,7 @@ async fn an_unknown_repository_is_an_error_not_a_missing_file() {
     let fake = FakeGithub::start().await;
     let github = host(&fake);
 
-    let err = github.read_file(&customer(), "infra/variables.yml", &sha()).await.expect_err("no such repo");
+    let err = github.read_file(&owner(), "infra/variables.yml", &sha()).await.expect_err("no such repo");
     assert!(err.to_string().contains("repository `acme/web` does not exist or the token can't read it"), "{err}");
     assert_clean(&fake);
 }
@@ -104,12 +108,12 @@ async fn files_over_64_kib_are_refused() {
     fake.put_file("acme/web", SHA, "infra/just-fits.yml", "#".repeat(MAX_FILE_BYTES));
     let github = host(&fake);
 
-    let err = github.read_file(&customer(), "infra/variables.yml", &sha()).await.expect_err("too large");
+    let err = github.read_file(&owner(), "infra/variables.yml", &sha()).await.expect_err("too large");
     assert!(
         matches!(err, CodeHostError::Unusable { problem: FileProblem::TooLarge { limit, .. }, .. } if limit == MAX_FILE_BYTES as u64),
         "{err:?}"
     );
-    let fits = github.read_file(&customer(), "infra/just-fits.yml", &sha()).await.expect("read");
+    let fits = github.read_file(&owner(), "infra/just-fits.yml", &sha()).await.expect("read");
     assert_eq!(fits.map(|t| t.len()), Some(MAX_FILE_BYTES));
     assert_clean(&fake);
 }
@@ -120,9 +124,9 @@ async fn sets_a_status_with_state_context_description_and_target_url() {
     fake.add_repo("acme/web");
     let github = host(&fake);
 
-    github.set_status(&customer(), &sha(), &status(StatusState::Pending, "Planning staging")).await.expect("pending");
+    github.set_status(&owner(), &sha(), &status(StatusState::Pending, "Planning staging")).await.expect("pending");
     let long = "Plan: 3 to add, 1 to change, 0 to destroy — ".repeat(10);
-    github.set_status(&customer(), &sha(), &status(StatusState::Success, &long)).await.expect("success");
+    github.set_status(&owner(), &sha(), &status(StatusState::Success, &long)).await.expect("success");
 
     let statuses = fake.statuses("acme/web", SHA);
     assert_eq!(statuses.len(), 2);
@@ -143,15 +147,13 @@ async fn first_upsert_creates_and_the_second_edits_in_place_on_page_two() {
     fake.add_comments("acme/web", 7, 150, |i| format!("an unrelated review comment {i}"));
     let github = host(&fake);
 
-    let first =
-        github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nPlan: 1 to add")).await.expect("create");
+    let first = github.upsert_comment(&owner(), 7, MARKER, &format!("{MARKER}\nPlan: 1 to add")).await.expect("create");
     assert_eq!(first, CommentOutcome::Created);
     let created = fake.comments("acme/web", 7);
     assert_eq!(created.len(), 151);
     let sticky_id = created[150].id;
 
-    let second =
-        github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nPlan: 2 to add")).await.expect("edit");
+    let second = github.upsert_comment(&owner(), 7, MARKER, &format!("{MARKER}\nPlan: 2 to add")).await.expect("edit");
     assert_eq!(second, CommentOutcome::Updated);
     let after = fake.comments("acme/web", 7);
     assert_eq!(after.len(), 151, "edited in place, no new comment");
@@ -186,8 +188,8 @@ async fn an_unchanged_comment_is_not_rewritten() {
     let github = host(&fake);
     let body = format!("{MARKER}\nNo changes");
 
-    assert_eq!(github.upsert_comment(&customer(), 3, MARKER, &body).await.expect("create"), CommentOutcome::Created);
-    assert_eq!(github.upsert_comment(&customer(), 3, MARKER, &body).await.expect("same"), CommentOutcome::Updated);
+    assert_eq!(github.upsert_comment(&owner(), 3, MARKER, &body).await.expect("create"), CommentOutcome::Created);
+    assert_eq!(github.upsert_comment(&owner(), 3, MARKER, &body).await.expect("same"), CommentOutcome::Updated);
     assert_eq!(fake.write_count(), 1);
     assert_clean(&fake);
 }
@@ -199,7 +201,7 @@ async fn a_create_whose_answer_was_lost_is_not_posted_twice() {
     fake.inject("POST", "/repos/acme/web/issues/9/comments", Fault::LostResponse(502));
     let github = host(&fake);
 
-    let outcome = github.upsert_comment(&customer(), 9, MARKER, &format!("{MARKER}\nplan")).await.expect("upsert");
+    let outcome = github.upsert_comment(&owner(), 9, MARKER, &format!("{MARKER}\nplan")).await.expect("upsert");
     assert_eq!(outcome, CommentOutcome::Created);
     assert_eq!(fake.comments("acme/web", 9).len(), 1, "the re-list found the comment the lost answer created");
     assert_eq!(count(&fake, "POST", "/repos/acme/web/issues/9/comments"), 1);
@@ -213,7 +215,7 @@ async fn a_create_that_failed_before_landing_is_posted_again_after_a_fresh_look(
     fake.inject("POST", "/repos/acme/web/issues/9/comments", Fault::Status(503));
     let github = host(&fake);
 
-    let outcome = github.upsert_comment(&customer(), 9, MARKER, &format!("{MARKER}\nplan")).await.expect("upsert");
+    let outcome = github.upsert_comment(&owner(), 9, MARKER, &format!("{MARKER}\nplan")).await.expect("upsert");
     assert_eq!(outcome, CommentOutcome::Created);
     assert_eq!(fake.comments("acme/web", 9).len(), 1);
     assert_eq!(count(&fake, "POST", "/repos/acme/web/issues/9/comments"), 2);
@@ -227,12 +229,12 @@ async fn a_body_without_its_marker_is_refused_before_any_call() {
     fake.add_repo("acme/web");
     let github = host(&fake);
 
-    let err = github.upsert_comment(&customer(), 1, MARKER, "no marker here").await.expect_err("refused");
+    let err = github.upsert_comment(&owner(), 1, MARKER, "no marker here").await.expect_err("refused");
     assert!(err.to_string().contains("does not start with its marker"), "{err}");
-    let err = github.upsert_comment(&customer(), 1, MARKER, &format!("> {MARKER}")).await.expect_err("refused");
+    let err = github.upsert_comment(&owner(), 1, MARKER, &format!("> {MARKER}")).await.expect_err("refused");
     assert!(err.to_string().contains("does not start with its marker"), "{err}");
     let too_long = format!("{MARKER}{}", "x".repeat(65_536));
-    let err = github.upsert_comment(&customer(), 1, MARKER, &too_long).await.expect_err("refused");
+    let err = github.upsert_comment(&owner(), 1, MARKER, &too_long).await.expect_err("refused");
     assert!(err.to_string().contains("GitHub accepts at most 65536"), "{err}");
     assert!(fake.requests().is_empty());
 }
@@ -244,7 +246,7 @@ async fn one_502_is_retried() {
     fake.inject("POST", "/repos/acme/web/statuses/", Fault::Status(502));
     let github = host(&fake);
 
-    github.set_status(&customer(), &sha(), &status(StatusState::Pending, "Planning")).await.expect("retried");
+    github.set_status(&owner(), &sha(), &status(StatusState::Pending, "Planning")).await.expect("retried");
     assert_eq!(count(&fake, "POST", "/repos/acme/web/statuses/"), 2);
     assert_eq!(fake.statuses("acme/web", SHA).len(), 1);
     assert_clean(&fake);
@@ -259,7 +261,7 @@ async fn a_secondary_rate_limit_is_retried_after_the_wait_github_asks_for() {
     let github = host_with(&fake, RetryPolicy { max_server_delay: cap, ..RetryPolicy::fast() });
 
     let started = std::time::Instant::now();
-    github.set_status(&customer(), &sha(), &status(StatusState::Pending, "Planning")).await.expect("retried");
+    github.set_status(&owner(), &sha(), &status(StatusState::Pending, "Planning")).await.expect("retried");
     assert!(started.elapsed() >= cap, "Retry-After (capped at {cap:?}) was honoured, waited {:?}", started.elapsed());
     assert_eq!(count(&fake, "POST", "/repos/acme/web/statuses/"), 2);
     assert_eq!(fake.statuses("acme/web", SHA).len(), 1);
@@ -273,7 +275,7 @@ async fn a_429_with_an_exhausted_rate_limit_is_retried() {
     fake.inject("GET", "/repos/acme/web/contents/", Fault::RateLimited);
     let github = host(&fake);
 
-    let read = github.read_file(&customer(), "infra/variables.yml", &sha()).await.expect("retried");
+    let read = github.read_file(&owner(), "infra/variables.yml", &sha()).await.expect("retried");
     assert_eq!(read.as_deref(), Some("x: 1\n"));
     assert_eq!(count(&fake, "GET", "/repos/acme/web/contents/"), 2);
     assert_clean(&fake);
@@ -286,7 +288,7 @@ async fn a_slow_answer_times_out_and_is_retried() {
     fake.inject("GET", "/repos/acme/web/contents/", Fault::Delay(Duration::from_secs(3)));
     let github = host_with(&fake, RetryPolicy { request_timeout: Duration::from_millis(300), ..RetryPolicy::fast() });
 
-    let read = github.read_file(&customer(), "infra/variables.yml", &sha()).await.expect("retried");
+    let read = github.read_file(&owner(), "infra/variables.yml", &sha()).await.expect("retried");
     assert_eq!(read.as_deref(), Some("x: 1\n"));
     assert_eq!(count(&fake, "GET", "/repos/acme/web/contents/"), 2);
     assert_clean(&fake);
@@ -299,10 +301,8 @@ async fn a_persistent_500_fails_after_the_bound_naming_the_call() {
     fake.inject_times("POST", "/repos/acme/web/statuses/", Fault::Status(500), 10);
     let github = host(&fake);
 
-    let err = github
-        .set_status(&customer(), &sha(), &status(StatusState::Failure, "Plan failed"))
-        .await
-        .expect_err("gives up");
+    let err =
+        github.set_status(&owner(), &sha(), &status(StatusState::Failure, "Plan failed")).await.expect_err("gives up");
     assert_eq!(
         err.to_string(),
         format!(
@@ -320,7 +320,7 @@ async fn a_client_error_is_not_retried() {
     let github = host(&fake);
 
     // No such repository: GitHub's 404 is final.
-    let err = github.set_status(&customer(), &sha(), &status(StatusState::Pending, "Planning")).await.expect_err("404");
+    let err = github.set_status(&owner(), &sha(), &status(StatusState::Pending, "Planning")).await.expect_err("404");
     assert_eq!(err.to_string(), format!("GitHub call `POST /repos/acme/web/statuses/{SHA}` failed: 404 Not Found"));
     assert_eq!(fake.requests().len(), 1);
     assert_clean(&fake);
@@ -335,7 +335,7 @@ async fn connection_errors_are_retried_then_reported() {
     let token = GithubToken::new("t").expect("token");
     let github = GithubHost::new(&url, token, RetryPolicy::fast()).expect("client");
 
-    let err = github.read_file(&customer(), "infra/variables.yml", &sha()).await.expect_err("nobody listens");
+    let err = github.read_file(&owner(), "infra/variables.yml", &sha()).await.expect_err("nobody listens");
     let message = err.to_string();
     assert!(message.contains(&format!("GET /repos/acme/web/contents/infra/variables.yml?ref={SHA}")), "{message}");
     assert!(message.contains("after 4 attempts"), "{message}");
@@ -374,7 +374,7 @@ async fn the_token_is_sent_as_a_bearer_header_but_never_printed() {
     let fake = FakeGithub::start().await;
     fake.add_repo("acme/web");
     let github = host(&fake);
-    github.set_status(&customer(), &sha(), &status(StatusState::Pending, "Planning")).await.expect("authenticated");
+    github.set_status(&owner(), &sha(), &status(StatusState::Pending, "Planning")).await.expect("authenticated");
     assert!(!format!("{github:?}").contains("ghs_test_token"));
     assert_clean(&fake);
 }
@@ -389,9 +389,9 @@ async fn a_marker_comment_planted_by_the_pr_author_is_never_edited() {
     let quoted = fake.add_comment_by("acme/web", 7, "reviewer", &format!("> {MARKER}\n> Plan: 1 to add\nLGTM"));
     let github = host(&fake);
 
-    let first = github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nPlan: 1 to add")).await;
+    let first = github.upsert_comment(&owner(), 7, MARKER, &format!("{MARKER}\nPlan: 1 to add")).await;
     assert_eq!(first.expect("create"), CommentOutcome::Created, "the planted comment is not ours: a new one");
-    let second = github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nPlan: 2 to add")).await;
+    let second = github.upsert_comment(&owner(), 7, MARKER, &format!("{MARKER}\nPlan: 2 to add")).await;
     assert_eq!(second.expect("edit"), CommentOutcome::Updated);
 
     let comments = fake.comments("acme/web", 7);
@@ -418,7 +418,7 @@ async fn the_bots_own_comment_is_edited_in_place_across_pages() {
     fake.add_comments("acme/web", 7, 60, |i| format!("later chatter {i}"));
     let github = host(&fake);
 
-    let outcome = github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nPlan: 3 to add")).await;
+    let outcome = github.upsert_comment(&owner(), 7, MARKER, &format!("{MARKER}\nPlan: 3 to add")).await;
     assert_eq!(outcome.expect("edit"), CommentOutcome::Updated);
 
     let comments = fake.comments("acme/web", 7);
@@ -442,7 +442,7 @@ async fn a_personal_token_is_the_login_get_user_names() {
     let github = GithubHost::new(&fake.url(), token, RetryPolicy::fast()).expect("client");
 
     assert_eq!(github.identity().await.expect("identity"), "provider-ci");
-    let outcome = github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nnew")).await.expect("upsert");
+    let outcome = github.upsert_comment(&owner(), 7, MARKER, &format!("{MARKER}\nnew")).await.expect("upsert");
     assert_eq!(outcome, CommentOutcome::Updated);
     let comments = fake.comments("acme/web", 7);
     assert_eq!(comments.iter().find(|c| c.id == own).map(|c| c.body.as_str()), Some(format!("{MARKER}\nnew").as_str()));
@@ -464,7 +464,7 @@ async fn a_configured_identity_is_used_without_asking_github() {
         .and_then(|host| host.with_identity("infra-bot[bot]"))
         .expect("client");
 
-    let outcome = github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nnew")).await.expect("upsert");
+    let outcome = github.upsert_comment(&owner(), 7, MARKER, &format!("{MARKER}\nnew")).await.expect("upsert");
     assert_eq!(outcome, CommentOutcome::Updated);
     assert_eq!(fake.comments("acme/web", 7)[0].id, own);
     assert_eq!(fake.comments("acme/web", 7).len(), 1);
@@ -486,7 +486,7 @@ async fn a_refused_token_is_an_error_naming_get_user() {
     let token = GithubToken::new("ghp_revoked").expect("token");
     let github = GithubHost::new(&fake.url(), token, RetryPolicy::fast()).expect("client");
 
-    let err = github.upsert_comment(&customer(), 7, MARKER, &format!("{MARKER}\nplan")).await.expect_err("no identity");
+    let err = github.upsert_comment(&owner(), 7, MARKER, &format!("{MARKER}\nplan")).await.expect_err("no identity");
     assert_eq!(err.to_string(), "GitHub call `GET /user` failed: 401 Unauthorized");
     assert_eq!(fake.write_count(), 0, "nothing is posted without knowing whose comments are ours");
 }
@@ -547,7 +547,7 @@ async fn an_unknown_pull_request_is_none_and_an_invisible_repository_an_error() 
     let github = host(&fake);
 
     assert_eq!(github.pull_request(&customer(), 404).await.expect("visible repository"), None);
-    let other = CustomerId::parse("acme/secret").expect("valid");
+    let other = RepoId::parse("acme/secret").expect("valid");
     let err = github.pull_request(&other, 1).await.expect_err("not visible");
     assert_eq!(
         err.to_string(),
@@ -577,7 +577,7 @@ async fn the_default_branch_is_its_name_and_head() {
         err.to_string(),
         "GitHub call `GET /repos/acme/web/branches/gone` failed: 404 Not Found: Branch not found"
     );
-    let other = CustomerId::parse("acme/secret").expect("valid");
+    let other = RepoId::parse("acme/secret").expect("valid");
     let err = github.default_branch(&other).await.expect_err("not visible");
     assert!(err.to_string().contains("repository `acme/secret` does not exist or the token can't read it"), "{err}");
     assert_clean(&fake);
@@ -612,7 +612,7 @@ async fn descends_from_follows_the_commit_graph() {
     assert_eq!(first.path, format!("/repos/acme/web/compare/{BASE1}...{SHA}"));
     assert_eq!(first.query.as_deref(), Some("per_page=1"));
 
-    let other = CustomerId::parse("acme/secret").expect("valid");
+    let other = RepoId::parse("acme/secret").expect("valid");
     let err = github.descends_from(&other, &sha_of(BASE1), &sha()).await.expect_err("not visible");
     assert!(err.to_string().contains("repository `acme/secret` does not exist or the token can't read it"), "{err}");
     assert_eq!(fake.write_count(), 0);

@@ -27,7 +27,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use infra_manager::config::Config;
-use infra_manager::identity::CustomerId;
+use infra_manager::identity::RepoId;
 use infra_manager::output::must_escape;
 use infra_manager::source_file;
 use infra_manager::variables::{Rules, Variables};
@@ -173,8 +173,8 @@ fn in_process(path: &Path, config: &Config) -> Result<i32, String> {
             };
         }
     };
-    let customer = CustomerId::parse("local/validate").expect("valid");
-    match Variables::parse(&file, &text, &customer, &Rules::for_customer(config, None)) {
+    let customer = infra_manager::identity::Owner::Customer(RepoId::parse("local/validate").expect("valid"));
+    match Variables::parse(&file, &text, &customer, &Rules::for_owner(config, None)) {
         Ok(_) => Ok(0),
         Err(d) if d.0.is_empty() => Err("invalid without a diagnostic".into()),
         Err(d) => match d.0.iter().find(|d| d.line == 0 || d.column == 0) {

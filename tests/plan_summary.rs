@@ -26,9 +26,12 @@ fn counts(s: &PlanSummary) -> (u32, u32, u32, u32) {
 }
 
 fn comment_for(s: &PlanSummary) -> String {
+    let webshop = infra_manager::identity::Owner::Customer(
+        infra_manager::identity::RepoId::parse("acme/webshop").expect("valid"),
+    );
     plan_comment(&PlanComment {
         environment: "staging",
-        customer: "acme/webshop",
+        customer: &webshop,
         sha: "1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d",
         plan_sha256: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
         summary: s,

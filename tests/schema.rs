@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use infra_manager::catalog::Catalog;
 use infra_manager::config::Config;
-use infra_manager::identity::CustomerId;
+use infra_manager::identity::RepoId;
 use infra_manager::source_file;
 use infra_manager::variables::tenant::Tenant;
 use infra_manager::variables::{Rules, Variables};
@@ -92,8 +92,8 @@ fn as_json(path: &Path) -> Option<Value> {
 /// What `validate` decides, through the library path it takes (see `tests/hostile_variables.rs`).
 fn validate_accepts(path: &Path, config: &Config) -> bool {
     let Ok(text) = source_file::read(path, MAX_FILE_BYTES) else { return false };
-    let customer = CustomerId::parse("local/validate").expect("valid");
-    Variables::parse(&path.display().to_string(), &text, &customer, &Rules::for_customer(config, None)).is_ok()
+    let customer = infra_manager::identity::Owner::Customer(RepoId::parse("local/validate").expect("valid"));
+    Variables::parse(&path.display().to_string(), &text, &customer, &Rules::for_owner(config, None)).is_ok()
 }
 
 /// Every v1 file of the project.
@@ -303,10 +303,13 @@ fn the_schema_refuses_what_validate_refuses_whenever_json_schema_can_say_it() {
 
 /// What `validate` decides on a v2 fixture, through the library path it takes, with the
 /// configuration and `--customer` of the sandbox the fixture is run in.
-fn validate_accepts_v2(path: &Path, config: &Config, customer: Option<&CustomerId>) -> bool {
+fn validate_accepts_v2(path: &Path, config: &Config, customer: Option<&RepoId>) -> bool {
     let Ok(text) = source_file::read(path, MAX_FILE_BYTES) else { return false };
-    let id = customer.cloned().unwrap_or_else(|| CustomerId::parse("local/validate").expect("valid"));
-    let rules = Rules::for_customer(config, customer);
+    let given = customer.cloned().map(infra_manager::identity::Owner::Customer);
+    let id = given
+        .clone()
+        .unwrap_or_else(|| infra_manager::identity::Owner::Customer(RepoId::parse("local/validate").expect("valid")));
+    let rules = Rules::for_owner(config, given.as_ref());
     Tenant::parse(&path.display().to_string(), &text, &id, &rules, || Catalog::load(config)).is_ok()
 }
 
@@ -347,7 +350,7 @@ fn the_schema_agrees_with_validate_on_every_v2_file() {
             validator(&printed_schema(sb.path(), &args))
         });
         let customer = match args.as_slice() {
-            [flag, id] if flag == "--customer" => Some(CustomerId::parse(id).expect("customer")),
+            [flag, id] if flag == "--customer" => Some(RepoId::parse(id).expect("customer")),
             [] => None,
             other => panic!("{name}: unexpected arguments {other:?}"),
         };

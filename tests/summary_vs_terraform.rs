@@ -284,9 +284,11 @@ fn five_thousand_resources() {
     assert_eq!(theirs.get("add"), Some(&5000));
     assert_eq!(theirs.get("destroy"), Some(&3));
     assert_eq!((s.add, s.change, s.destroy), (5000, 0, 3));
+    let fleet =
+        infra_manager::identity::Owner::Customer(infra_manager::identity::RepoId::parse("acme/fleet").expect("valid"));
     let body = plan_comment(&PlanComment {
         environment: "staging",
-        customer: "acme/fleet",
+        customer: &fleet,
         sha: "1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d",
         plan_sha256: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
         summary: s,

@@ -189,7 +189,11 @@ fn a_protected_component_is_removed_only_after_allow_destroy_is_applied() {
         (&error["file"], &error["line"], &error["column"]),
         (&"infra/variables.yml".into(), &db_line.into(), &7.into())
     );
-    assert!(refused.stdout.contains("component `db` (type `database`, protected) was removed"), "{}", refused.stdout);
+    assert!(
+        refused.stdout.contains("component `db` (type `database`, protected) would be destroyed"),
+        "{}",
+        refused.stdout
+    );
     assert!(refused.stdout.contains("allow_destroy: true"), "{}", refused.stdout);
     assert!(planned_addresses(&refused).is_empty(), "nothing is planned: {}", refused.stderr);
 

@@ -78,11 +78,9 @@ impl Catalog {
         self.types.iter().find(|t| t.name == name)
     }
 
-    /// The types `owner` may use: for a tenant, only those `tenants.types` allows.
-    pub fn for_owner(mut self, config: &Config, owner: &crate::identity::CustomerId) -> Self {
-        if owner.as_tenant().is_some()
-            && let Some(allowed) = &config.tenants.types
-        {
+    /// The types `owner` may use, as the registry says.
+    pub fn for_owner(mut self, config: &Config, owner: &crate::identity::Owner) -> Self {
+        if let Some(allowed) = config.registration(owner).and_then(|r| r.types) {
             self.types.retain(|t| allowed.contains(&t.name));
         }
         self

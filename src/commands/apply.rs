@@ -97,7 +97,15 @@ impl ApplyOutcome {
 }
 
 pub async fn run(ctx: &Context<'_>, args: &ApplyArgs) -> Result<ApplyOutcome, CommandError> {
-    let (req, source) = target::request(ctx, &args.target).await?;
+    let mut named = args.target.clone();
+    if args.last_applied {
+        // A placeholder: the commit applied is the one last applied, set below.
+        named.sha = Some("0".repeat(40));
+    }
+    let (mut req, source) = target::request(ctx, &named).await?;
+    if args.last_applied {
+        req = super::destroy::at_last_applied(ctx, &req, &source).await?;
+    }
     let mode = if args.dry_run { Mode::DryRun } else { Mode::Apply };
     applied(ctx, Verb::Apply, &req, &source, mode).await
 }

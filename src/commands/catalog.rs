@@ -13,7 +13,7 @@ use crate::cli::CatalogArgs;
 use crate::config::Config;
 use crate::context::Context;
 use crate::error::CommandError;
-use crate::identity::CustomerId;
+use crate::identity::{Owner, RepoId};
 
 /// The listing, as `--json` prints it.
 #[derive(Debug, Clone, Serialize)]
@@ -51,21 +51,21 @@ impl Outcome for Listing {}
 
 pub async fn run(ctx: &Context<'_>, args: &CatalogArgs) -> Result<Listing, CommandError> {
     let customer =
-        args.customer.as_deref().map(CustomerId::parse).transpose().map_err(|e| CommandError::bad_customer(&e))?;
+        args.customer.as_deref().map(RepoId::parse).transpose().map_err(|e| CommandError::bad_customer(&e))?;
     let config = ctx.config().await?;
     listing(config, customer.as_ref())
 }
 
 /// Reads the modules and builds the listing; pure but for reading the modules' files.
-pub fn listing(config: &Config, customer: Option<&CustomerId>) -> Result<Listing, CommandError> {
+pub fn listing(config: &Config, customer: Option<&RepoId>) -> Result<Listing, CommandError> {
     let tier = match customer {
-        Some(id) if config.has_registry() && config.customer(id).is_none() => {
+        Some(id) if config.registration(&Owner::Customer(id.clone())).is_none() => {
             return Err(CommandError::usage(
                 format!("customer `{id}` is not in the registry"),
                 "pass a repository listed under `customers:` in infra-manager.yml",
             ));
         }
-        Some(id) => config.tier_for(Some(id)).map(|(name, _)| name.to_owned()),
+        Some(id) => config.tier_for(Some(&Owner::Customer(id.clone()))).map(|(name, _)| name.to_owned()),
         None => None,
     };
     let catalog = Catalog::load(config).map_err(CommandError::Invalid)?;
@@ -198,7 +198,7 @@ mod tests {
 
     #[test]
     fn a_customer_sees_their_tier_only_narrowed() {
-        let id = CustomerId::parse("acme/web").expect("valid");
+        let id = RepoId::parse("acme/web").expect("valid");
         let listing = listing(&shipped(REGISTRY), Some(&id)).expect("lists");
         assert_eq!(listing.tier.as_deref(), Some("small"));
         insta::assert_snapshot!(listing.to_string());
@@ -212,7 +212,7 @@ mod tests {
 
     #[test]
     fn an_unregistered_customer_is_refused() {
-        let id = CustomerId::parse("acme/other").expect("valid");
+        let id = RepoId::parse("acme/other").expect("valid");
         let err = listing(&shipped(REGISTRY), Some(&id)).expect_err("not registered");
         assert!(err.to_string().contains("customer `acme/other` is not in the registry"), "{err}");
     }

@@ -1,42 +1,50 @@
-//! `destroy`: offboarding. Plans the destruction of everything in a customer environment,
-//! from the configuration last applied to it, and stores and shows that plan (destroys
-//! first, with a loud warning). Nothing is destroyed here: `apply` applies the stored plan
-//! with exactly the checks of any apply, from the manager's protected `<env>-destroy`
-//! environment.
+//! `destroy`: offboarding. Plans the destruction of everything in a customer's or a
+//! tenant's environment, from the configuration last applied to it, through the one destroy
+//! path ([`crate::pipeline::destroy`]: a protected component without `allow_destroy: true`
+//! refuses it), and stores and shows that plan (destroys first, with a loud warning).
+//! Nothing is destroyed here: `apply` applies the stored plan with exactly the checks of
+//! any apply, from the manager's protected `<env>-destroy` environment.
 
 use super::plan::{PlanOutcome, planned};
 use super::target::{self, Source};
 use crate::cli::{DestroyArgs, TargetArgs, Verb};
 use crate::context::Context;
 use crate::error::CommandError;
-use crate::identity::{CustomerId, EnvName, Target};
-use crate::pipeline::{Request, destroy_from};
+use crate::identity::Sha;
+use crate::pipeline::{Request, admit, destroy};
 use crate::terraform::PlanKind;
 
 pub async fn run(ctx: &Context<'_>, args: &DestroyArgs) -> Result<PlanOutcome, CommandError> {
-    let (req, source) = match &args.source_dir {
-        Some(_) => {
-            let local = TargetArgs {
-                source_dir: args.source_dir.clone(),
-                customer: args.customer.clone(),
-                env: Some(args.env.clone()),
-                sha: None,
-            };
-            target::request(ctx, &local).await?
-        }
-        None => (provider_request(ctx, args).await?, Source::Provider),
+    let named = TargetArgs {
+        source_dir: args.source_dir.clone(),
+        customer: args.customer.clone(),
+        tenant: args.tenant.clone(),
+        manager: args.manager.clone(),
+        pull_request: None,
+        env: Some(args.env.clone()),
+        // A placeholder: the commit destroyed is the one last applied, set below.
+        sha: Some("0".repeat(40)),
     };
+    let (req, source) = target::request(ctx, &named).await?;
+    let report_to = args.report_to.as_deref().map(Sha::parse).transpose().map_err(|e| CommandError::bad_sha(&e))?;
+    let req = at_last_applied(ctx, &req, &source).await?;
+    let req = Request { report_to, ..req };
     planned(ctx, Verb::Destroy, &req, &source, PlanKind::Destroy).await
 }
 
-/// The target at the commit last applied to it: the configuration that made what is in the
-/// state, which also plans the destroy of an environment since removed from the file.
-async fn provider_request(ctx: &Context<'_>, args: &DestroyArgs) -> Result<Request, CommandError> {
-    let customer =
-        CustomerId::parse(args.customer.as_deref().unwrap_or_default()).map_err(|e| CommandError::bad_customer(&e))?;
-    let env = EnvName::parse(&args.env).map_err(|e| CommandError::bad_env(&e))?;
-    let target = Target { customer, env };
-    crate::pipeline::admit::admit(ctx.config().await?, &target)?;
-    let sha = destroy_from(ctx.store().await?, &target).await?;
-    Ok(Request { target, sha, pull_request: None })
+/// `req`'s target at the commit last applied to it: the configuration that made what is in
+/// the state, which also plans the destroy of an environment since removed from the file.
+/// The registry is asked first, so an unknown target never reaches the store.
+pub(super) async fn at_last_applied(
+    ctx: &Context<'_>,
+    req: &Request,
+    source: &Source,
+) -> Result<Request, CommandError> {
+    admit::registered(ctx.config().await?, &req.target)?;
+    let mut at = destroy::request(ctx.store().await?, &req.target).await?;
+    at.pull_request = req.pull_request;
+    // A local checkout's stand-in commit is its file's digest: the version applied is read
+    // back from the history the local host keeps.
+    let _ = source;
+    Ok(at)
 }

@@ -7,16 +7,17 @@ use std::fmt;
 use serde::Serialize;
 
 use super::Outcome;
-use super::target::{append_summary, local_customer, local_host, set_outputs};
+use super::target::{FleetHosts, append_summary, local_customer, local_host, set_outputs};
 use crate::cli::{DriftArgs, Verb};
 use crate::codehost::CodeHost;
 use crate::context::Context;
 use crate::error::{CommandError, ExitStatus};
-use crate::identity::{EnvName, Target};
+use crate::identity::{EnvName, Owner, Target};
 use crate::orphans::Orphan;
 use crate::pipeline::drift::{DriftResult, DriftState, check};
 use crate::report::markdown::code;
 use crate::report::prefix;
+use crate::tenants::git::ManagerRepo;
 
 /// Every target's result, as `--json` prints it.
 #[derive(Debug, Serialize)]
@@ -70,22 +71,36 @@ impl fmt::Display for DriftReport {
 pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, CommandError> {
     let config = ctx.config().await?;
     let only_env = args.env.as_deref().map(EnvName::parse).transpose().map_err(|e| CommandError::bad_env(&e))?;
+    let manager = ManagerRepo::new(&args.manager.repo);
     let local;
+    let fleet;
+    let hosts;
+    let mut selection = None;
     let (host, targets): (&dyn CodeHost, Vec<Target>) = match &args.source_dir {
         Some(dir) => {
             local = local_host(config, dir)?;
-            let customer = local_customer(args.customer.as_deref(), dir)?;
+            let customer = Owner::Customer(local_customer(args.customer.as_deref(), dir)?);
             let targets = config
                 .environments
                 .iter()
                 .filter(|(env, _)| only_env.as_ref().is_none_or(|only| only == env))
-                .map(|(env, _)| Target { customer: customer.clone(), env: env.clone() })
+                .map(|(env, _)| Target { owner: customer.clone(), env: env.clone() })
                 .collect();
             (&local, targets)
         }
         None => {
-            let targets = crate::fleet::registered(config, args.customer.as_deref(), only_env.as_ref())?;
-            (ctx.github().await?, targets)
+            // Names are checked before anything is read.
+            let only = match (&args.customer, &args.tenant) {
+                (None, None) => None,
+                (customer, tenant) => Some(super::history::owner_of(customer.as_deref(), tenant.as_deref())?),
+            };
+            let filter = crate::fleet::Filter { owner: only.as_ref(), env: only_env.as_ref() };
+            let selected = crate::fleet::select(config, &manager, filter).await?;
+            let targets = selected.targets();
+            selection = Some(selected);
+            fleet = FleetHosts::new(config, args.source_root.as_deref(), &manager)?;
+            hosts = fleet.hosts(ctx, &targets).await?;
+            (&hosts, targets)
         }
     };
     // Refused before any target is checked when there is nowhere to open issues.
@@ -102,9 +117,13 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
     )
     .await;
     // The whole fleet was checked: states outside it are orphans.
-    let whole_fleet = args.source_dir.is_none() && args.customer.is_none() && only_env.is_none();
-    let orphans =
-        if whole_fleet { super::targets::orphans_warned(ctx, None).await.unwrap_or_default() } else { Vec::new() };
+    let whole_fleet = args.customer.is_none() && args.tenant.is_none() && only_env.is_none();
+    let orphans = match &selection {
+        Some(selection) if whole_fleet => {
+            super::targets::orphans_warned(ctx, args.source_root.as_deref(), selection).await.unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
     let count = |state: DriftState| results.iter().filter(|r| r.result == state).count();
     let report = DriftReport {
         command: Verb::Drift,

@@ -9,7 +9,7 @@ use super::Outcome;
 use crate::cli::{HistoryArgs, OwnerArgs};
 use crate::context::Context;
 use crate::error::CommandError;
-use crate::identity::{CustomerId, EnvName, TenantName};
+use crate::identity::{EnvName, Owner, RepoId};
 use crate::output;
 use crate::report::{name_of, prefix};
 use crate::store::{RunKind, RunRecord, RunStatus};
@@ -35,27 +35,28 @@ pub struct Run {
 impl Outcome for History {}
 
 /// The customer or tenant `--customer` / `--tenant` names, checked.
-pub fn owner(args: &OwnerArgs) -> Result<CustomerId, CommandError> {
+pub fn owner(args: &OwnerArgs) -> Result<Owner, CommandError> {
     owner_of(args.customer.as_deref(), args.tenant.as_deref())
 }
 
 /// The customer `owner/repo`, or the tenant when one is named.
-pub fn owner_of(customer: Option<&str>, tenant: Option<&str>) -> Result<CustomerId, CommandError> {
+pub fn owner_of(customer: Option<&str>, tenant: Option<&str>) -> Result<Owner, CommandError> {
     match tenant {
-        Some(tenant) => Ok(CustomerId::tenant(&TenantName::parse(tenant).map_err(|e| {
-            CommandError::usage(e.to_string(), "pass `--tenant NAME`, the name of `tenants/NAME.yml`")
-        })?)),
-        None => CustomerId::parse(customer.unwrap_or_default()).map_err(|e| CommandError::bad_customer(&e)),
+        Some(tenant) => Ok(Owner::Tenant(super::target::tenant_name(tenant)?)),
+        None => {
+            RepoId::parse(customer.unwrap_or_default()).map(Owner::Customer).map_err(|e| CommandError::bad_customer(&e))
+        }
     }
 }
 
 pub async fn run(ctx: &Context<'_>, args: &HistoryArgs) -> Result<History, CommandError> {
     // Names are checked before the store is opened, so a crafted one never reaches a key.
-    let customer = owner(&args.owner)?.to_string();
-    let env = args.env.as_deref().map(EnvName::parse).transpose().map_err(|e| CommandError::bad_env(&e))?;
-    let env = env.as_ref().map(EnvName::as_str);
+    let owner = owner(&args.owner)?;
+    let customer = owner.to_string();
+    let env_name = args.env.as_deref().map(EnvName::parse).transpose().map_err(|e| CommandError::bad_env(&e))?;
+    let env = env_name.as_ref().map(EnvName::as_str);
     let abandoned_after = ctx.config().await?.abandoned_after();
-    let mut runs = ctx.store().await?.history(&customer, env).await?;
+    let mut runs = ctx.store().await?.history(&owner, env_name.as_ref()).await?;
     if let Some(limit) = args.limit {
         runs.truncate(limit);
     }

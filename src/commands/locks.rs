@@ -12,7 +12,7 @@ use super::Outcome;
 use crate::cli::ReleaseArgs;
 use crate::context::Context;
 use crate::error::CommandError;
-use crate::identity::{CustomerId, EnvName, Target};
+use crate::identity::{EnvName, Target};
 use crate::store::LockAdmin;
 use crate::store::s3::locks::human_duration;
 use crate::store::s3::{LockInfo, ReleaseOutcome};
@@ -71,11 +71,11 @@ pub async fn list(ctx: &Context<'_>) -> Result<LockList, CommandError> {
 
 pub async fn release(ctx: &Context<'_>, args: &ReleaseArgs) -> Result<Released, CommandError> {
     // Names are checked before the store is opened, so a crafted one never reaches a key.
-    let customer = CustomerId::parse(&args.customer).map_err(|e| CommandError::bad_customer(&e))?;
+    let owner = super::history::owner(&args.owner)?;
     let env = EnvName::parse(&args.env).map_err(|e| CommandError::bad_env(&e))?;
-    let target = Target { customer, env };
+    let target = Target { owner, env };
     let result = lock_admin(ctx).await?.release_lock(&target, args.older_than, args.force).await?;
-    Ok(Released { customer: target.customer.to_string(), environment: target.env.to_string(), result })
+    Ok(Released { customer: target.owner.to_string(), environment: target.env.to_string(), result })
 }
 
 impl fmt::Display for LockList {

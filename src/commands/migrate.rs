@@ -55,7 +55,8 @@ pub async fn run(ctx: &Context<'_>, args: &MigrateArgs) -> Result<Migration, Com
         Ok(Schema::V1) => {}
         Err(d) => return Err(CommandError::Invalid(d.0).about(subject)),
     }
-    let rules = Rules::for_customer(config, customer.as_ref());
+    let owner = customer.clone().map(crate::identity::Owner::Customer);
+    let rules = Rules::for_owner(config, owner.as_ref());
     let request = Request {
         file: &file,
         text: &text,

@@ -34,7 +34,11 @@ pub async fn run(ctx: &Context<'_>, args: &PlanArgs) -> Result<PlanOutcome, Comm
     let (req, source) = target::request(ctx, &args.target).await?;
     let kind = match (args.destroy, &source) {
         (false, _) => PlanKind::Update,
-        (true, Source::Local(_)) => PlanKind::Destroy,
+        (true, Source::Local(_)) => {
+            // The one destroy path: from the configuration last applied.
+            let req = super::destroy::at_last_applied(ctx, &req, &source).await?;
+            return planned(ctx, Verb::Plan, &req, &source, PlanKind::Destroy).await;
+        }
         // A dispatch is a customer's request; destroying is the provider's decision.
         (true, _) => {
             return Err(CommandError::usage(

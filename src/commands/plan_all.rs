@@ -1,5 +1,5 @@
-//! `plan --all`: re-plan every registered (customer, environment) in one process, after a
-//! change to the modules. Plan only: nothing is stored, applied, or written to customer
+//! `plan --all`: re-plan every target of the fleet (registered customers and the tenant
+//! files at the manager checkout's head) in one process, after a change to the modules. Plan only: nothing is stored, applied, or written to customer
 //! repositories; each plan is recorded, and the table says what each target would do.
 
 use std::fmt;
@@ -8,17 +8,18 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::Outcome;
-use super::target::{append_summary, set_outputs};
+use super::target::{FleetHosts, append_summary, set_outputs};
 use crate::cli::{PlanArgs, Verb};
-use crate::codehost::{CodeHost, Provenance};
+use crate::codehost::Provenance;
 use crate::context::Context;
 use crate::error::{CommandError, ExitStatus, Status};
 use crate::fleet;
-use crate::identity::{Sha, Target};
+use crate::identity::{Owner, Sha, Target};
 use crate::local_host::LocalHost;
 use crate::pipeline::{Deps, Request};
 use crate::report::markdown::code;
 use crate::report::{name_of, prefix, truncate_chars};
+use crate::tenants::git::ManagerRepo;
 
 /// One target's re-plan.
 #[derive(Debug, Clone, Serialize)]
@@ -28,6 +29,8 @@ pub struct TargetPlan {
     /// The commit planned: the head of the customer's default branch.
     pub sha: Option<String>,
     pub status: Status,
+    /// When the target expired, if it has: it is not planned (`reap` destroys it).
+    pub expired: Option<String>,
     pub add: Option<u32>,
     pub change: Option<u32>,
     pub destroy: Option<u32>,
@@ -81,6 +84,9 @@ impl fmt::Display for FleetPlan {
 /// The Result cell: counts, or the failure's first line as a code span (Terraform's text
 /// can carry customer values).
 fn outcome_cell(r: &TargetPlan) -> String {
+    if let Some(at) = &r.expired {
+        return format!("⏳ expired at {}: not planned (`reap` destroys it)", code(at));
+    }
     match (r.status, r.add, r.change, r.destroy) {
         (Status::Ok, Some(add), Some(change), Some(destroy)) => {
             let phrase = fleet::counts_phrase(add, change, destroy);
@@ -91,6 +97,9 @@ fn outcome_cell(r: &TargetPlan) -> String {
 }
 
 fn describe(r: &TargetPlan) -> String {
+    if r.expired.is_some() {
+        return "expired".to_owned();
+    }
     match (r.status, r.add, r.change, r.destroy) {
         (Status::Ok, Some(add), Some(change), Some(destroy)) => fleet::counts_phrase(add, change, destroy),
         _ => format!("{}: {}", name_of(&r.status), r.message.as_deref().unwrap_or_default()),
@@ -99,31 +108,33 @@ fn describe(r: &TargetPlan) -> String {
 
 pub async fn run(ctx: &Context<'_>, args: &PlanArgs) -> Result<FleetPlan, CommandError> {
     let config = ctx.config().await?;
-    let targets = fleet::registered(config, None, None)?;
-    let local;
-    let (host, commits): (&dyn CodeHost, Commits<'_>) = match &args.source_root {
-        Some(root) => {
-            if !root.is_dir() {
-                return Err(CommandError::usage(
-                    format!("source root `{}` does not exist", root.display()),
-                    "pass a directory holding one checkout per customer at `<owner>/<repo>/`",
-                ));
-            }
-            local = LocalHost::per_customer(root).with_history(&config.local_history_dir());
-            (&local, Commits::Local(&local))
-        }
-        None => {
-            let github = ctx.github().await?;
-            (github, Commits::DefaultBranch(github))
-        }
+    let manager = ManagerRepo::new(&args.target.manager.repo);
+    let selection = fleet::select(config, &manager, fleet::Filter::default()).await?;
+    let targets = selection.targets();
+    let sources = FleetHosts::new(config, args.source_root.as_deref(), &manager)?;
+    let host = sources.hosts(ctx, &targets).await?;
+    let github = match sources.local() {
+        None if targets.iter().any(|t| matches!(t.owner, Owner::Customer(_))) => Some(ctx.github().await?),
+        _ => None,
     };
+    let commits = Commits { github: github.map(|g| g as &dyn Provenance), local: sources.local(), manager: &manager };
     let work = ctx.work_root().await?;
     let manager_commit = ctx.settings.runner.manager_commit.clone().unwrap_or_else(|| "local".to_owned());
     let parallel = args.parallel.map_or_else(fleet::default_parallel, usize::from);
     ctx.run_in_parallel(parallel);
-    let deps = ctx.deps(host, &work, manager_commit).await?;
-    let results =
-        fleet::each(&targets, parallel, async |t: &Target| plan_one(&deps, &commits, t).await, describe).await;
+    let deps = ctx.deps(&host, &work, manager_commit).await?;
+    let now = jiff::Timestamp::now();
+    let results = fleet::each(
+        &targets,
+        parallel,
+        async |t: &Target| {
+            let expired =
+                selection.targets.iter().find(|s| &s.target == t).and_then(|s| s.expires_at).filter(|at| *at <= now);
+            plan_one(&deps, &commits, t, expired).await
+        },
+        describe,
+    )
+    .await;
     let report = FleetPlan {
         command: Verb::Plan,
         targets: results.len(),
@@ -145,40 +156,55 @@ pub async fn run(ctx: &Context<'_>, args: &PlanArgs) -> Result<FleetPlan, Comman
     Ok(report)
 }
 
-/// Where each target's commit comes from.
-enum Commits<'a> {
-    /// The head of the customer's default branch.
-    DefaultBranch(&'a dyn Provenance),
-    /// A local checkout: the file's digest stands in for a commit.
-    Local(&'a LocalHost),
+/// Where each target's commit comes from: a customer's default branch head (or, locally,
+/// its checkout's stand-in commit); a tenant's file at the manager checkout's head.
+struct Commits<'a> {
+    github: Option<&'a dyn Provenance>,
+    local: Option<&'a LocalHost>,
+    manager: &'a ManagerRepo,
 }
 
 impl Commits<'_> {
     async fn head(&self, target: &Target) -> Result<Sha, CommandError> {
-        match self {
-            Commits::DefaultBranch(github) => Ok(github.default_branch(&target.customer).await?.head),
-            Commits::Local(host) => Ok(host.head(&target.customer)?),
+        match (&target.owner, self.local, self.github) {
+            (Owner::Tenant(_), _, _) => Ok(self.manager.commit("HEAD").await?),
+            (Owner::Customer(repo), Some(local), _) => Ok(local.head(repo)?),
+            (Owner::Customer(repo), None, Some(github)) => Ok(github.default_branch(repo).await?.head),
+            (Owner::Customer(_), None, None) => {
+                Err(CommandError::usage("no source for customer files", "pass `--source-root DIR` or a GitHub token"))
+            }
         }
     }
 }
 
-async fn plan_one(deps: &Deps<'_>, commits: &Commits<'_>, target: &Target) -> TargetPlan {
+async fn plan_one(
+    deps: &Deps<'_>,
+    commits: &Commits<'_>,
+    target: &Target,
+    expired: Option<jiff::Timestamp>,
+) -> TargetPlan {
     let started = Instant::now();
     let mut result = TargetPlan {
-        customer: target.customer.to_string(),
+        customer: target.owner.to_string(),
         environment: target.env.to_string(),
         sha: None,
         status: Status::Ok,
+        expired: None,
         add: None,
         change: None,
         destroy: None,
         seconds: 0.0,
         message: None,
     };
+    // An expired target is not planned (only `reap` destroys it), and not a failure.
+    if let Some(at) = expired {
+        result.expired = Some(at.to_string());
+        return result;
+    }
     let planned = match commits.head(target).await {
         Ok(sha) => {
             result.sha = Some(sha.to_string());
-            let req = Request { target: target.clone(), sha, pull_request: None };
+            let req = Request::new(target.clone(), sha);
             crate::pipeline::plan::preview(deps, &req).await
         }
         Err(e) => Err(e),

@@ -7,24 +7,23 @@ use std::fmt;
 use serde::Serialize;
 
 use super::Outcome;
-use super::target::{append_summary, set_outputs};
+use super::target::{FleetHosts, append_summary, set_outputs};
 use crate::cli::{ReapArgs, Verb};
-use crate::codehost::CodeHost;
-use crate::config::Config;
 use crate::context::Context;
 use crate::error::{CommandError, ExitStatus};
 use crate::fleet;
-use crate::identity::{CustomerId, Target, TenantName};
-use crate::local_host::LocalHost;
+use crate::identity::Target;
+use crate::pipeline::admit::last_applied;
 use crate::pipeline::apply::apply_again;
+use crate::pipeline::destroy::{self, Verdict};
 use crate::pipeline::plan::plan_with;
-use crate::pipeline::prepare::{Validated, validate};
+use crate::pipeline::prepare::{fetch, validate};
 use crate::pipeline::retry::{self, Attempt, RetryError};
-use crate::pipeline::{Deps, Request, last_applied_sha};
+use crate::pipeline::{Deps, Request};
 use crate::report::markdown::code;
 use crate::report::{name_of, prefix, truncate_chars};
-use crate::tenants::git::{ManagerRepo, TENANTS_DIR};
-use crate::tenants::host::TenantHost;
+use crate::store::RunKind;
+use crate::tenants::git::ManagerRepo;
 use crate::terraform::{PlanDetail, PlanKind};
 
 /// What reaping one environment did.
@@ -39,6 +38,9 @@ pub enum ReapState {
     AlreadyEmpty,
     /// Nothing was ever applied: no state to destroy.
     NeverApplied,
+    /// Expired, but it holds a protected component its applied configuration does not
+    /// allow to destroy: nothing of it was destroyed.
+    ExpiredProtected,
     Failed,
 }
 
@@ -87,6 +89,9 @@ impl fmt::Display for ReapReport {
             let result = match (r.result, r.destroyed) {
                 (ReapState::Reaped, Some(n)) => format!("🗑️ reaped: {n} destroyed"),
                 (ReapState::Failed, _) => format!("❌ {}", code(r.message.as_deref().unwrap_or("failed"))),
+                (ReapState::ExpiredProtected, _) => {
+                    format!("🛡️ expired, protected: {}", code(r.message.as_deref().unwrap_or("protected")))
+                }
                 (state, _) => name_of(&state),
             };
             writeln!(
@@ -102,82 +107,19 @@ impl fmt::Display for ReapReport {
     }
 }
 
-/// Every registered environment whose expiry is at or before `now`.
-fn expired(config: &Config, now: jiff::Timestamp) -> Vec<(Target, jiff::Timestamp)> {
-    config
-        .customers
-        .iter()
-        .flat_map(|c| {
-            c.expires_at
-                .iter()
-                .filter(|(_, at)| *at <= now)
-                .map(|(env, at)| (Target { customer: c.repo.clone(), env: env.clone() }, *at))
-        })
-        .collect()
-}
-
-/// Every environment of each tenant whose `spec.expiresAt`, in its file at the manager
-/// checkout's HEAD, is at or before `now`. A file that no longer validates is reported and
-/// left (its expiry can't be read); a checkout without `tenants/` has none.
-async fn expired_tenants(
-    config: &Config,
-    repo: &ManagerRepo,
-    root: &std::path::Path,
-    now: jiff::Timestamp,
-) -> Result<Vec<(Target, jiff::Timestamp)>, CommandError> {
-    if !root.join(TENANTS_DIR).is_dir() {
-        return Ok(Vec::new());
-    }
-    let head = repo.commit("HEAD").await?;
-    let mut due = Vec::new();
-    for path in repo.tenant_files(&head).await? {
-        let name = path.trim_start_matches(&format!("{TENANTS_DIR}/")).trim_end_matches(".yml");
-        let Ok(tenant) = TenantName::parse(name) else { continue };
-        let Some(text) = repo.read(&head, &path).await? else { continue };
-        let customer = CustomerId::tenant(&tenant);
-        match validate(config, &customer, &text) {
-            Ok(Validated::V2(file, _)) => {
-                if let Some(at) = file.expires_at.filter(|at| *at <= now) {
-                    due.extend(
-                        file.environments
-                            .iter()
-                            .map(|env| (Target { customer: customer.clone(), env: env.clone() }, at)),
-                    );
-                }
-            }
-            Ok(Validated::V1(_)) => {}
-            Err(e) => crate::output::log(&format!(
-                "warning: `{path}` is not valid at HEAD, its expiry is not read: {}",
-                e.status_line()
-            )),
-        }
-    }
-    Ok(due)
-}
-
 pub async fn run(ctx: &Context<'_>, args: &ReapArgs) -> Result<ReapReport, CommandError> {
     let config = ctx.config().await?;
     let now = jiff::Timestamp::now();
-    let repo = ManagerRepo::new(&args.manager_repo);
-    let tenants_due = expired_tenants(config, &repo, &args.manager_repo, now).await?;
-    let due = expired(config, now);
-    let mut results = Vec::new();
-    if !due.is_empty() {
-        let local;
-        let host: &dyn CodeHost = match &args.source_root {
-            Some(root) => {
-                local = LocalHost::per_customer(root).with_history(&config.local_history_dir());
-                &local
-            }
-            None => ctx.github().await?,
-        };
-        results.extend(reap_all(ctx, args, host, &due).await?);
-    }
-    if !tenants_due.is_empty() {
-        // A tenant's destroy plans from its file as last applied, read from Git history.
-        let host = TenantHost::new(repo);
-        results.extend(reap_all(ctx, args, &host, &tenants_due).await?);
-    }
+    let manager = ManagerRepo::new(&args.manager.repo);
+    // The fleet's one selection: registered customers, and the tenant files at the manager
+    // checkout's head (one that can't be read is a warning; the others are reaped).
+    let selection = fleet::select(config, &manager, fleet::Filter::default()).await?;
+    let due: Vec<(Target, jiff::Timestamp)> = selection
+        .targets
+        .iter()
+        .filter_map(|s| s.expires_at.filter(|at| *at <= now).map(|at| (s.target.clone(), at)))
+        .collect();
+    let results = if due.is_empty() { Vec::new() } else { reap_all(ctx, args, &manager, &due).await? };
     let report = report(args.dry_run, results);
     let runner = &ctx.settings.runner;
     set_outputs(
@@ -188,19 +130,22 @@ pub async fn run(ctx: &Context<'_>, args: &ReapArgs) -> Result<ReapReport, Comma
     Ok(report)
 }
 
-/// Reaps `due` (targets and their expiry) through `host`, `--parallel` at a time.
+/// Reaps `due` (targets and their expiry), `--parallel` at a time.
 async fn reap_all(
     ctx: &Context<'_>,
     args: &ReapArgs,
-    host: &dyn CodeHost,
+    manager: &ManagerRepo,
     due: &[(Target, jiff::Timestamp)],
 ) -> Result<Vec<Reaped>, CommandError> {
+    let config = ctx.config().await?;
+    let targets: Vec<Target> = due.iter().map(|(t, _)| t.clone()).collect();
+    let sources = FleetHosts::new(config, args.source_root.as_deref(), manager)?;
+    let host = sources.hosts(ctx, &targets).await?;
     let work = ctx.work_root().await?;
     let manager_commit = ctx.settings.runner.manager_commit.clone().unwrap_or_else(|| "local".to_owned());
     let parallel = args.parallel.map_or_else(fleet::default_parallel, usize::from);
     ctx.run_in_parallel(parallel);
-    let deps = ctx.deps(host, &work, manager_commit).await?;
-    let targets: Vec<Target> = due.iter().map(|(t, _)| t.clone()).collect();
+    let deps = ctx.deps(&host, &work, manager_commit).await?;
     let dry_run = args.dry_run;
     Ok(fleet::each(
         &targets,
@@ -226,7 +171,7 @@ fn report(dry_run: bool, results: Vec<Reaped>) -> ReapReport {
 
 async fn reap_one(deps: &Deps<'_>, target: &Target, expires_at: String, dry_run: bool) -> Reaped {
     let mut reaped = Reaped {
-        customer: target.customer.to_string(),
+        customer: target.owner.to_string(),
         environment: target.env.to_string(),
         expires_at,
         sha: None,
@@ -245,14 +190,27 @@ async fn reap_one(deps: &Deps<'_>, target: &Target, expires_at: String, dry_run:
     reaped
 }
 
-/// The destroy path: a destroy plan of the configuration last applied, then its apply.
+/// The destroy path: a destroy plan of the configuration last applied, then its apply. A
+/// target holding a protected component without `allow_destroy: true` is not destroyed:
+/// it is reported `expired, protected`, with a warning and a record.
 async fn destroy(deps: &Deps<'_>, target: &Target, dry_run: bool, out: &mut Reaped) -> Result<ReapState, CommandError> {
-    let Some(sha) = last_applied_sha(deps.store, target).await? else { return Ok(ReapState::NeverApplied) };
-    out.sha = Some(sha.to_string());
+    let Some(applied) = last_applied(deps.store, target).await? else { return Ok(ReapState::NeverApplied) };
+    out.sha = Some(applied.sha.to_string());
+    let req = Request::new(target.clone(), applied.sha.clone());
+    let file = fetch(deps.host, &req).await.and_then(|text| validate(deps.config, &target.owner, &text));
+    let file = file.map_err(|e| destroy::unreadable(target, &applied.sha, &e))?;
+    if let Verdict::Protected(refused) = destroy::verdict(target, &applied.sha, &file) {
+        let message = protected_message(&refused);
+        crate::actions::warning(&mut std::io::stderr(), &format!("{target}: {message}"));
+        out.message = Some(truncate_chars(&message, crate::limits::RECORD_MESSAGE_CHARS));
+        if !dry_run {
+            record_protected(deps, &req, &message).await;
+        }
+        return Ok(ReapState::ExpiredProtected);
+    }
     if dry_run {
         return Ok(ReapState::WouldReap);
     }
-    let req = Request { target: target.clone(), sha, pull_request: None };
     // A transient failure that moved the state is retried here, with a new destroy plan (no
     // reviewer approved the old one: the expiry is the approval); the apply retries the
     // same plan itself while the state is unchanged.
@@ -281,5 +239,26 @@ async fn destroy(deps: &Deps<'_>, target: &Target, dry_run: bool, out: &mut Reap
                 None => return Err(error),
             },
         }
+    }
+}
+
+/// One line naming the protected components and what allows their destruction.
+fn protected_message(refused: &[crate::diagnostic::Diagnostic]) -> String {
+    let first =
+        refused.first().map(|d| format!("{}:{}:{}: {}", d.file, d.line, d.column, d.message)).unwrap_or_default();
+    let hint = refused.first().and_then(|d| d.hint.clone()).unwrap_or_default();
+    format!("expired, protected: nothing was destroyed; {first}; {hint}")
+}
+
+/// The record of a reap that destroyed nothing because of protected components: a destroy
+/// that did not run, with why, so `history` shows it.
+async fn record_protected(deps: &Deps<'_>, req: &Request, message: &str) {
+    let mut record =
+        crate::store::RunRecord::started(RunKind::Destroy, &req.target, &req.sha, None, deps.run_url.clone());
+    record.status = crate::store::RunStatus::Failed;
+    record.finished_at = Some(crate::pipeline::now());
+    record.message = Some(truncate_chars(message, crate::limits::RECORD_MESSAGE_CHARS));
+    if let Err(e) = deps.store.record_run(&record).await {
+        crate::output::log(&format!("warning: could not record the protected reap of {}: {e}", req.target));
     }
 }

@@ -40,7 +40,7 @@ pub async fn run(ctx: &Context<'_>, args: &RenderArgs) -> Result<Rendered, Comma
     let (req, host) = target::local_request(ctx, &args.target, dir).await?;
     let written = async {
         let config = ctx.config().await?;
-        admit::admit(config, &req.target)?;
+        admit::registered(config, &req.target)?;
         let rendered = prepare::rendered(config, &host, ctx.store().await?, &req).await?;
         let workspace = match &args.out {
             Some(dir) => Workspace::at(dir.clone()),

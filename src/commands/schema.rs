@@ -12,7 +12,7 @@ use crate::catalog::Catalog;
 use crate::cli::SchemaArgs;
 use crate::context::Context;
 use crate::error::CommandError;
-use crate::identity::CustomerId;
+use crate::identity::RepoId;
 use crate::refusal::Refusal;
 use crate::variables::{self, Rules};
 
@@ -34,16 +34,16 @@ impl Outcome for Schema {
 
 pub async fn run(ctx: &Context<'_>, args: &SchemaArgs) -> Result<Schema, CommandError> {
     let customer =
-        args.customer.as_deref().map(CustomerId::parse).transpose().map_err(|e| CommandError::bad_customer(&e))?;
+        args.customer.as_deref().map(RepoId::parse).transpose().map_err(|e| CommandError::bad_customer(&e))?;
     let config = ctx.config().await?;
     // As `validate --customer`: a customer the registry does not list has no tier to show.
-    if let Some(id) = &customer
-        && config.has_registry()
-        && config.customer(id).is_none()
+    let owner = customer.map(crate::identity::Owner::Customer);
+    if let Some(owner) = &owner
+        && config.registration(owner).is_none()
     {
-        return Err(CommandError::from(Refusal::NotRegistered { customer: id.clone() }));
+        return Err(CommandError::from(Refusal::NotRegistered { owner: owner.clone() }));
     }
     // The v2 part names each catalog type's inputs, read from its module.
     let catalog = Catalog::load(config).map_err(CommandError::Invalid)?;
-    Ok(Schema(variables::schema::json_schema(&Rules::for_customer(config, customer.as_ref()), &catalog)))
+    Ok(Schema(variables::schema::json_schema(&Rules::for_owner(config, owner.as_ref()), &catalog)))
 }

@@ -10,7 +10,7 @@ use super::Outcome;
 use crate::cli::StatusArgs;
 use crate::context::Context;
 use crate::error::CommandError;
-use crate::identity::{CustomerId, EnvName, TenantName};
+use crate::identity::{EnvName, Owner, TenantName};
 use crate::report::{name_of, prefix};
 use crate::status::{Step, StepAt, TargetStatus, of_target};
 
@@ -32,7 +32,7 @@ pub async fn run(ctx: &Context<'_>, args: &StatusArgs) -> Result<Statuses, Comma
     let store = ctx.store().await?;
     let mut environments = Vec::new();
     for (env, _) in config.environments.iter().filter(|(env, _)| only.as_ref().is_none_or(|o| o == env)) {
-        let records = store.history(&customer.to_string(), Some(env.as_str())).await?;
+        let records = store.history(&customer, Some(env)).await?;
         environments.extend(of_target(&records));
     }
     if environments.is_empty() {
@@ -67,7 +67,7 @@ impl Outcome for RequestStatus {}
 pub async fn request(ctx: &Context<'_>, args: &StatusArgs) -> Result<RequestStatus, CommandError> {
     let id = crate::tenants::request::request_id(args.request.as_deref().unwrap_or_default())?;
     let store = ctx.store().await?;
-    let records = store.history(&CustomerId::request(&id).to_string(), None).await?;
+    let records = store.request_records(&id).await?;
     let Some(record) = records.into_iter().next() else {
         return Err(CommandError::usage(
             format!("no request `{id}` is on record"),
@@ -84,11 +84,11 @@ pub async fn request(ctx: &Context<'_>, args: &StatusArgs) -> Result<RequestStat
         )
     };
     let tenant = TenantName::parse(&field("tenant")).map_err(|_| unreadable())?;
-    let customer = CustomerId::tenant(&tenant);
+    let customer = Owner::Tenant(tenant.clone());
     let envs = details["environments"].as_array().cloned().unwrap_or_default();
     let mut environments = Vec::new();
     for env in envs.iter().filter_map(|e| e.as_str()).filter_map(|e| EnvName::parse(e).ok()) {
-        let history = store.history(&customer.to_string(), Some(env.as_str())).await?;
+        let history = store.history(&customer, Some(&env)).await?;
         let mut status = of_target(&history).unwrap_or_else(|| TargetStatus {
             customer: customer.to_string(),
             environment: env.to_string(),

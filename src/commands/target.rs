@@ -14,14 +14,15 @@ use crate::context::Context;
 use crate::error::{CommandError, Status, Subject};
 use crate::event;
 use crate::github::GithubHost;
-use crate::identity::{CustomerId, EnvName, Sha, Target};
+use crate::identity::{EnvName, Owner, RepoId, Sha, Target, TenantName};
 use crate::local_host::LocalHost;
 use crate::output;
 use crate::pipeline::{Deps, Request, provenance};
 use crate::report::markdown::{code, fenced};
 use crate::report::name_of;
 use crate::settings::Runner;
-use crate::tenants::host::WithCommitStatus;
+use crate::tenants::git::ManagerRepo;
+use crate::tenants::host::{TenantHost, WithCommitStatus};
 
 /// Where a request comes from.
 pub enum Source {
@@ -49,8 +50,20 @@ impl Source {
     }
 }
 
-/// The request and its source, from the arguments (local) or the dispatch event.
+/// The request and its source, from the arguments (local, a tenant, the provider's own)
+/// or the dispatch event.
 pub async fn request(ctx: &Context<'_>, args: &TargetArgs) -> Result<(Request, Source), CommandError> {
+    if let Some(tenant) = &args.tenant {
+        let config = ctx.config().await?;
+        let target = Target { owner: Owner::Tenant(tenant_name(tenant)?), env: env(config, args)? };
+        let git = ManagerRepo::new(&args.manager.repo);
+        let sha = match &args.sha {
+            Some(s) => Sha::parse(s).map_err(|e| CommandError::bad_sha(&e))?,
+            None => git.commit("HEAD").await?,
+        };
+        let req = Request { pull_request: args.pull_request, ..Request::new(target, sha) };
+        return Ok((req, tenant_source(ctx, git)));
+    }
     match &args.source_dir {
         Some(dir) => {
             let (req, host) = local_request(ctx, args, dir).await?;
@@ -60,11 +73,23 @@ pub async fn request(ctx: &Context<'_>, args: &TargetArgs) -> Result<(Request, S
         None => {
             let env = env(ctx.config().await?, args)?;
             let dispatch = dispatch_event(&ctx.settings.runner, "pass `--source-dir DIR` for a local run")?;
-            let target = Target { customer: dispatch.customer.clone(), env };
-            let req = Request { target, sha: dispatch.sha.clone(), pull_request: dispatch.pull_request };
+            let target = Target { owner: Owner::Customer(dispatch.customer.clone()), env };
+            let req = Request { pull_request: dispatch.pull_request, ..Request::new(target, dispatch.sha.clone()) };
             Ok((req, Source::Dispatch(Box::new(dispatch))))
         }
     }
+}
+
+/// `--tenant NAME`, checked.
+pub fn tenant_name(name: &str) -> Result<TenantName, CommandError> {
+    TenantName::parse(name)
+        .map_err(|e| CommandError::usage(e.to_string(), "pass `--tenant NAME`, the name of `tenants/NAME.yml`"))
+}
+
+/// A tenant's files come from the manager checkout; its results go to the job summary in
+/// GitHub Actions, else the terminal.
+pub fn tenant_source(ctx: &Context<'_>, git: ManagerRepo) -> Source {
+    Source::Tenant { host: TenantHost::new(git), in_actions: ctx.settings.runner.in_actions }
 }
 
 /// `--env`, which a single-target verb requires; a missing one is told the choices.
@@ -86,7 +111,7 @@ fn env(config: &Config, args: &TargetArgs) -> Result<EnvName, CommandError> {
 /// A provider-side request: `--customer`, `--env` and `--sha` name it exactly.
 fn provider_request(config: &Config, args: &TargetArgs) -> Result<Request, CommandError> {
     let customer =
-        CustomerId::parse(args.customer.as_deref().unwrap_or_default()).map_err(|e| CommandError::bad_customer(&e))?;
+        RepoId::parse(args.customer.as_deref().unwrap_or_default()).map_err(|e| CommandError::bad_customer(&e))?;
     let Some(sha) = &args.sha else {
         return Err(CommandError::usage(
             "`--customer` without `--source-dir` needs `--sha`: the customer commit whose plan to use",
@@ -94,11 +119,11 @@ fn provider_request(config: &Config, args: &TargetArgs) -> Result<Request, Comma
         ));
     };
     let sha = Sha::parse(sha).map_err(|e| CommandError::bad_sha(&e))?;
-    Ok(Request { target: Target { customer, env: env(config, args)? }, sha, pull_request: None })
+    Ok(Request::new(Target { owner: Owner::Customer(customer), env: env(config, args)? }, sha))
 }
 
 /// The customer of a local source directory: `--customer`, else `local/<dir name>`.
-pub fn local_customer(customer: Option<&str>, source_dir: &Path) -> Result<CustomerId, CommandError> {
+pub fn local_customer(customer: Option<&str>, source_dir: &Path) -> Result<RepoId, CommandError> {
     let name = match customer {
         Some(c) => c.to_owned(),
         None => {
@@ -107,7 +132,7 @@ pub fn local_customer(customer: Option<&str>, source_dir: &Path) -> Result<Custo
             format!("local/{base}")
         }
     };
-    CustomerId::parse(&name).map_err(|e| CommandError::bad_customer(&e))
+    RepoId::parse(&name).map_err(|e| CommandError::bad_customer(&e))
 }
 
 /// The local source directory as a code host, refused when it is not a directory.
@@ -135,7 +160,7 @@ pub async fn local_request(
         Some(s) => Sha::parse(s).map_err(|e| CommandError::bad_sha(&e))?,
         None => host.head(&customer)?,
     };
-    Ok((Request { target: Target { customer, env }, sha, pull_request: None }, host))
+    Ok((Request::new(Target { owner: Owner::Customer(customer), env }, sha), host))
 }
 
 /// The `repository_dispatch` this run was started by; `local` says how the verb runs
@@ -150,7 +175,7 @@ pub fn dispatch_event(runner: &Runner, local: &str) -> Result<event::Dispatch, C
 /// What the customer, environment and commit of a request are, for results and errors.
 pub fn subject(req: &Request) -> Subject {
     Subject {
-        customer: Some(req.target.customer.to_string()),
+        customer: Some(req.target.owner.to_string()),
         environment: Some(req.target.env.to_string()),
         sha: Some(req.sha.to_string()),
     }
@@ -167,8 +192,9 @@ pub async fn with_deps<T>(
     flow: impl AsyncFnOnce(&Deps<'_>) -> Result<T, CommandError>,
 ) -> Result<T, CommandError> {
     let config = ctx.config().await?;
-    // Refuse an unregistered repository before touching GitHub or the store.
-    crate::pipeline::admit::admit(config, &req.target)?;
+    // Refuse an unregistered repository before touching GitHub or the store; the flow
+    // admits the run as a whole ([`crate::pipeline::admit`]) before it writes anything.
+    crate::pipeline::admit::registered(config, &req.target)?;
     let reporting;
     let host: &dyn CodeHost = match source {
         Source::Local(host) => host,
@@ -205,8 +231,8 @@ pub async fn with_deps<T>(
 }
 
 /// The manager repository the workflow runs in (`GITHUB_REPOSITORY`).
-fn manager_repo(ctx: &Context<'_>) -> Option<CustomerId> {
-    ctx.settings.runner.repository.as_deref().and_then(|r| CustomerId::parse(r).ok())
+fn manager_repo(ctx: &Context<'_>) -> Option<RepoId> {
+    ctx.settings.runner.repository.as_deref().and_then(|r| RepoId::parse(r).ok())
 }
 
 /// The payload's commit and PR are claims: GitHub (and, where the registry requires it,
@@ -220,7 +246,7 @@ async fn admit_dispatch<'c>(
     let config = ctx.config().await?;
     let github = ctx.github().await?;
     let bound = provenance::bind(github, ctx.store().await?, dispatch, target, verb).await?;
-    if let Some(customer) = config.customer(&target.customer).filter(|c| c.require_oidc) {
+    if let Some(registration) = config.registration(&target.owner).filter(|r| r.require_oidc) {
         let audience = ctx.settings.runner.repository.as_deref().ok_or_else(|| {
             CommandError::usage(
                 "no GITHUB_REPOSITORY: the OIDC token's audience (the manager repository) is unknown",
@@ -230,7 +256,7 @@ async fn admit_dispatch<'c>(
         let check = provenance::OidcCheck {
             issuer: &config.oidc_issuer,
             audience,
-            trigger_workflow: &customer.trigger_workflow,
+            trigger_workflow: registration.trigger_workflow.unwrap_or(crate::config::DEFAULT_TRIGGER_WORKFLOW),
         };
         provenance::verify_oidc(&check, dispatch, &bound).await?;
     }
@@ -292,5 +318,49 @@ pub fn append_summary(path: Option<&Path>, markdown: &str) {
         && let Err(e) = actions::append_summary(path, markdown)
     {
         output::log(&format!("warning: can't write the job summary `{}`: {e}", path.display()));
+    }
+}
+
+/// Where a fleet verb reads each target's file: customers from GitHub or, locally, from
+/// `--source-root DIR/<owner>/<repo>/`; tenants from the manager checkout.
+pub struct FleetHosts {
+    local: Option<LocalHost>,
+    tenants: TenantHost,
+}
+
+impl FleetHosts {
+    pub fn new(config: &Config, source_root: Option<&Path>, manager: &ManagerRepo) -> Result<Self, CommandError> {
+        let local = match source_root {
+            Some(root) if !root.is_dir() => {
+                return Err(CommandError::usage(
+                    format!("source root `{}` does not exist", root.display()),
+                    "pass a directory holding one checkout per customer at `<owner>/<repo>/`",
+                ));
+            }
+            Some(root) => Some(LocalHost::per_customer(root).with_history(&config.local_history_dir())),
+            None => None,
+        };
+        Ok(Self { local, tenants: TenantHost::new(manager.clone()) })
+    }
+
+    /// The local checkouts, when the customers are read from them.
+    pub fn local(&self) -> Option<&LocalHost> {
+        self.local.as_ref()
+    }
+
+    /// The hosts for `targets`: GitHub is opened only when a customer is read from it.
+    pub async fn hosts<'a>(
+        &'a self,
+        ctx: &'a Context<'_>,
+        targets: &[Target],
+    ) -> Result<crate::codehost::Hosts<'a>, CommandError> {
+        let any_customer = targets.iter().any(|t| matches!(t.owner, Owner::Customer(_)));
+        let customers: &dyn CodeHost = match &self.local {
+            Some(local) => local,
+            None if any_customer => ctx.github().await?,
+            // No customer is read: the tenants' host refuses any customer read.
+            None => &self.tenants,
+        };
+        Ok(crate::codehost::Hosts { customers, tenants: &self.tenants })
     }
 }

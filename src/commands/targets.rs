@@ -14,7 +14,10 @@ use crate::config::Config;
 use crate::context::Context;
 use crate::error::CommandError;
 use crate::event::Dispatch;
+use crate::fleet::Selection;
+use crate::identity::Owner;
 use crate::refusal::Refusal;
+use crate::tenants::git::ManagerRepo;
 
 /// GitHub runs at most this many jobs from one matrix.
 pub const MAX_MATRIX_JOBS: usize = 256;
@@ -36,20 +39,26 @@ fn matrices(jobs: Vec<Value>) -> Vec<Value> {
     jobs.chunks(MAX_MATRIX_JOBS).map(|chunk| json!({ "include": chunk })).collect()
 }
 
-/// Every registered (customer, environment).
-fn all(config: &Config) -> Result<Matrix, CommandError> {
-    if !config.has_registry() {
-        return Err(CommandError::usage(
-            "no customers are registered in infra-manager.yml",
-            "add them under `customers:`; `--all` lists the registry",
-        ));
-    }
-    let jobs = config
-        .customers
+/// Every target of the fleet: a job names a customer (`customer`) or a tenant (`tenant`),
+/// its environment, and whether it has expired (an expired target is only reaped).
+fn all(selection: &Selection) -> Matrix {
+    let now = jiff::Timestamp::now();
+    let jobs = selection
+        .targets
         .iter()
-        .flat_map(|c| c.environments.iter().map(|e| json!({"customer": c.repo.to_string(), "environment": e.as_str()})))
+        .map(|s| {
+            let mut job = match &s.target.owner {
+                Owner::Customer(repo) => json!({"customer": repo.to_string(), "environment": s.target.env.as_str()}),
+                Owner::Tenant(name) => json!({"tenant": name.as_str(), "environment": s.target.env.as_str()}),
+            };
+            // Only `reap` acts on an expired target; a job can skip it on this flag.
+            if s.expires_at.is_some_and(|at| at <= now) {
+                job["expired"] = true.into();
+            }
+            job
+        })
         .collect();
-    Ok(Matrix(matrices(jobs)))
+    Matrix(matrices(jobs))
 }
 
 impl Outcome for Matrix {
@@ -59,20 +68,25 @@ impl Outcome for Matrix {
 pub async fn run(ctx: &Context<'_>, args: &TargetsArgs) -> Result<Matrix, CommandError> {
     let config = ctx.config().await?;
     if args.all {
-        let matrix = all(config)?;
+        let manager = ManagerRepo::new(&args.manager.repo);
+        let selection = crate::fleet::select(config, &manager, crate::fleet::Filter::default()).await?;
+        let matrix = all(&selection);
         let outputs = [("matrices", Value::Array(matrix.0.clone()).to_string()), ("count", matrix.0.len().to_string())];
         set_outputs(ctx.settings.runner.output.as_deref(), &outputs);
-        report_orphans(ctx, args).await;
+        report_orphans(ctx, args, &selection).await;
         return Ok(matrix);
     }
     let dispatch = dispatch_event(
         &ctx.settings.runner,
         "pass `--all` for every registered target (with `--source-root DIR` for local checkouts)",
     )?;
-    let enabled: Vec<String> = match config.customer(&dispatch.customer) {
-        Some(c) => c.environments.iter().map(ToString::to_string).collect(),
-        None if !config.has_registry() => config.environment_names().iter().map(|s| (*s).to_owned()).collect(),
-        None => return Err(Refusal::NotRegistered { customer: dispatch.customer }.into()),
+    let owner = Owner::Customer(dispatch.customer.clone());
+    let enabled: Vec<String> = match config.registration(&owner) {
+        Some(r) => match r.environments {
+            Some(envs) => envs.iter().map(ToString::to_string).collect(),
+            None => config.environment_names().iter().map(|s| (*s).to_owned()).collect(),
+        },
+        None => return Err(Refusal::NotRegistered { owner }.into()),
     };
     let defined = defined_environments(config, ctx.github().await?, &dispatch).await;
     // Run the environments the file asks for; if it names none we can run (or can't be
@@ -90,8 +104,8 @@ pub async fn run(ctx: &Context<'_>, args: &TargetsArgs) -> Result<Matrix, Comman
 
 /// Reports states without a registry entry: a warning each, the `orphans` output and a
 /// job summary section. A store that can't be listed is a warning, not a failed matrix.
-pub async fn report_orphans(ctx: &Context<'_>, args: &TargetsArgs) {
-    let Some(orphans) = orphans_warned(ctx, args.source_root.as_deref()).await else { return };
+pub async fn report_orphans(ctx: &Context<'_>, args: &TargetsArgs, selection: &Selection) {
+    let Some(orphans) = orphans_warned(ctx, args.source_root.as_deref(), selection).await else { return };
     let runner = &ctx.settings.runner;
     let json = serde_json::to_string(&orphans).unwrap_or_else(|_| "[]".to_owned());
     set_outputs(runner.output.as_deref(), &[("orphans", json)]);
@@ -105,8 +119,9 @@ pub async fn report_orphans(ctx: &Context<'_>, args: &TargetsArgs) {
 pub(super) async fn orphans_warned(
     ctx: &Context<'_>,
     source_root: Option<&std::path::Path>,
+    selection: &Selection,
 ) -> Option<Vec<crate::orphans::Orphan>> {
-    match find_orphans(ctx, source_root).await {
+    match find_orphans(ctx, source_root, selection).await {
         Ok(orphans) => {
             let mut log = std::io::stderr();
             for orphan in &orphans {
@@ -124,6 +139,7 @@ pub(super) async fn orphans_warned(
 async fn find_orphans(
     ctx: &Context<'_>,
     source_root: Option<&std::path::Path>,
+    selection: &Selection,
 ) -> Result<Vec<crate::orphans::Orphan>, CommandError> {
     use crate::orphans::{Files, find};
     let config = ctx.config().await?;
@@ -140,11 +156,12 @@ async fn find_orphans(
         }
         None => None,
     };
-    Ok(find(config, states, files.as_ref()).await?)
+    Ok(find(config, states, selection, files.as_ref()).await?)
 }
 
 async fn defined_environments(config: &Config, host: &dyn CodeHost, dispatch: &Dispatch) -> Vec<String> {
-    crate::orphans::defined_environments(config, host, &dispatch.customer, &dispatch.sha).await.unwrap_or_default()
+    let owner = Owner::Customer(dispatch.customer.clone());
+    crate::orphans::defined_environments(config, host, &owner, &dispatch.sha).await.unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use super::target::set_outputs;
 use crate::cli::{TenantRemoveArgs, TenantRequestArgs};
 use crate::context::Context;
 use crate::error::CommandError;
-use crate::identity::{CustomerId, RequestId, Sha, TenantName};
+use crate::identity::{RequestId, Sha, TenantName};
 use crate::store::{RunKind, RunRecord, RunStatus};
 use crate::tenants::git::ManagerRepo;
 use crate::tenants::request::{self, Raw, TRAILER};
@@ -179,8 +179,8 @@ async fn commit(
 /// The request's record under `requests/<id>`, once: a repeated request finds it there.
 async fn record(ctx: &Context<'_>, out: &Requested, details: serde_json::Value) -> Result<(), CommandError> {
     let store = ctx.store().await?;
-    let owner = CustomerId::request(&out.request_id).to_string();
-    if !store.history(&owner, None).await?.is_empty() {
+    let owner = out.request_id.key();
+    if !store.request_records(&out.request_id).await?.is_empty() {
         return Ok(());
     }
     let now = crate::pipeline::now();

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::context::Context;
 use crate::diagnostic::Diagnostic;
 use crate::error::{CommandError, ErrorItem, ExitStatus, Status, Subject};
-use crate::identity::CustomerId;
+use crate::identity::{Owner, RepoId};
 use crate::limits::CUSTOMER_FILE_BYTES;
 use crate::output;
 use crate::refusal::Refusal;
@@ -54,23 +54,19 @@ pub async fn run(ctx: &Context<'_>, args: &ValidateArgs) -> Result<Validated, Co
     Ok(Validated { result: TargetResult::from(&subject) })
 }
 
-async fn customer(ctx: &Context<'_>, args: &ValidateArgs) -> Result<(Option<CustomerId>, Subject), CommandError> {
+async fn customer(ctx: &Context<'_>, args: &ValidateArgs) -> Result<(Option<RepoId>, Subject), CommandError> {
     registered(ctx, args.customer.as_deref()).await
 }
 
 /// `--customer`, refused when a registry does not list it.
-pub async fn registered(
-    ctx: &Context<'_>,
-    customer: Option<&str>,
-) -> Result<(Option<CustomerId>, Subject), CommandError> {
-    let customer = customer.map(CustomerId::parse).transpose().map_err(|e| CommandError::bad_customer(&e))?;
+pub async fn registered(ctx: &Context<'_>, customer: Option<&str>) -> Result<(Option<RepoId>, Subject), CommandError> {
+    let customer = customer.map(RepoId::parse).transpose().map_err(|e| CommandError::bad_customer(&e))?;
     let subject = Subject { customer: customer.as_ref().map(ToString::to_string), ..Subject::default() };
     let config = ctx.config().await?;
     if let Some(id) = &customer
-        && config.has_registry()
-        && config.customer(id).is_none()
+        && config.registration(&Owner::Customer(id.clone())).is_none()
     {
-        return Err(CommandError::from(Refusal::NotRegistered { customer: id.clone() }).about(subject));
+        return Err(CommandError::from(Refusal::NotRegistered { owner: Owner::Customer(id.clone()) }).about(subject));
     }
     Ok((customer, subject))
 }
@@ -78,7 +74,7 @@ pub async fn registered(
 /// Checks one file; its environments when valid.
 fn check(
     config: &Config,
-    customer: Option<&CustomerId>,
+    customer: Option<&RepoId>,
     path: &Path,
     catalog: &OnceCell<Result<Catalog, Vec<Diagnostic>>>,
 ) -> Result<Vec<String>, CommandError> {
@@ -87,12 +83,12 @@ fn check(
     // Without `--customer`, a manager repository's `tenants/<name>.yml` is checked as that
     // tenant, any other file against the default tier, as any customer.
     let tenant = customer.is_none().then(|| tenant_file(path)).flatten();
-    let id = match (customer, &tenant) {
-        (Some(id), _) => id.clone(),
-        (None, Some(tenant)) => tenant.clone(),
-        (None, None) => CustomerId::parse("local/validate").map_err(|e| CommandError::bad_customer(&e))?,
+    let given = customer.map(|c| Owner::Customer(c.clone())).or(tenant);
+    let id = match &given {
+        Some(owner) => owner.clone(),
+        None => Owner::Customer(RepoId::parse("local/validate").map_err(|e| CommandError::bad_customer(&e))?),
     };
-    let rules = Rules::for_customer(config, customer.or(tenant.as_ref()));
+    let rules = Rules::for_owner(config, given.as_ref());
     // A v2 file is checked against the catalog, loaded only then and once per run.
     let loaded = || catalog.get_or_init(|| Catalog::load(config)).clone().map(|c| c.for_owner(config, &id));
     let tenant = Tenant::parse(&file, &text, &id, &rules, loaded).map_err(|d| CommandError::Invalid(d.0))?;
@@ -100,11 +96,11 @@ fn check(
 }
 
 /// The tenant whose file `path` is, when it is `…/tenants/<name>.yml`.
-fn tenant_file(path: &Path) -> Option<CustomerId> {
+fn tenant_file(path: &Path) -> Option<Owner> {
     let in_tenants = path.parent()?.file_name()? == crate::tenants::git::TENANTS_DIR;
     let name = path.file_name()?.to_str()?.strip_suffix(".yml")?;
     let tenant = crate::identity::TenantName::parse(name).ok().filter(|_| in_tenants)?;
-    Some(CustomerId::tenant(&tenant))
+    Some(Owner::Tenant(tenant))
 }
 
 /// A customer file's text. Bounded and non-blocking: a device, a FIFO or a huge file is

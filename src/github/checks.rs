@@ -12,7 +12,7 @@ use serde_json::json;
 use super::api::{Api, Call};
 use super::repo_path;
 use crate::codehost::{CheckReport, CodeHostError};
-use crate::identity::{CustomerId, Sha};
+use crate::identity::{RepoId, Sha};
 use crate::limits::{CHECK_ANNOTATIONS_PER_REQUEST, CHECK_OUTPUT_CHARS};
 use crate::report::truncate_chars;
 
@@ -24,7 +24,7 @@ struct CheckRun {
 /// `POST /repos/{owner}/{repo}/check-runs`, in progress; returns the check run's id.
 pub(crate) async fn start(
     api: &Api,
-    repo: &CustomerId,
+    repo: &RepoId,
     sha: &Sha,
     name: &str,
     details_url: Option<&str>,
@@ -40,7 +40,7 @@ pub(crate) async fn start(
 
 /// `PATCH /repos/{owner}/{repo}/check-runs/{id}`: completed, with the output and the first
 /// annotations; then one update per further 50 annotations.
-pub(crate) async fn finish(api: &Api, repo: &CustomerId, id: u64, report: &CheckReport) -> Result<(), CodeHostError> {
+pub(crate) async fn finish(api: &Api, repo: &RepoId, id: u64, report: &CheckReport) -> Result<(), CodeHostError> {
     let path = format!("{}/check-runs/{id}", repo_path(repo));
     let title = truncate_chars(&report.title, CHECK_OUTPUT_CHARS);
     let summary = truncate_chars(&report.summary, CHECK_OUTPUT_CHARS);

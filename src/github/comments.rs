@@ -23,7 +23,7 @@ use super::error::GithubError;
 use super::identity::same_login;
 use super::repo_path;
 use crate::codehost::{CodeHostError, CommentOutcome};
-use crate::identity::CustomerId;
+use crate::identity::RepoId;
 use crate::limits::COMMENT_CHARS;
 
 /// Comments per page when listing (GitHub's maximum).
@@ -59,7 +59,7 @@ impl IssueComment {
 pub(crate) async fn upsert(
     api: &Api,
     identity: &str,
-    repo: &CustomerId,
+    repo: &RepoId,
     pr: u64,
     marker: &str,
     body: &str,
@@ -79,7 +79,7 @@ pub(crate) async fn upsert(
 }
 
 /// Refuses a comment that can't be posted or could never be found again.
-pub(crate) fn check(repo: &CustomerId, pr: u64, marker: &str, body: &str) -> Result<(), CodeHostError> {
+pub(crate) fn check(repo: &RepoId, pr: u64, marker: &str, body: &str) -> Result<(), CodeHostError> {
     let refuse = |message: String| CodeHostError::Call {
         call: format!("POST {}/issues/{pr}/comments", repo_path(repo)),
         message,
@@ -104,7 +104,7 @@ pub(crate) fn check(repo: &CustomerId, pr: u64, marker: &str, body: &str) -> Res
 async fn find(
     api: &Api,
     identity: &str,
-    repo: &CustomerId,
+    repo: &RepoId,
     pr: u64,
     marker: &str,
 ) -> Result<Option<IssueComment>, GithubError> {
@@ -125,7 +125,7 @@ async fn find(
 }
 
 /// Edits comment `id`; `Ok(false)` when it no longer exists.
-async fn edit(api: &Api, repo: &CustomerId, id: u64, body: &str) -> Result<bool, GithubError> {
+async fn edit(api: &Api, repo: &RepoId, id: u64, body: &str) -> Result<bool, GithubError> {
     let payload = json!({ "body": body });
     let call = Call::patch(format!("{}/issues/comments/{id}", repo_path(repo)), &payload);
     let reply = api.send(&call).await?;
@@ -141,7 +141,7 @@ async fn edit(api: &Api, repo: &CustomerId, id: u64, body: &str) -> Result<bool,
 async fn create(
     api: &Api,
     identity: &str,
-    repo: &CustomerId,
+    repo: &RepoId,
     pr: u64,
     marker: &str,
     body: &str,

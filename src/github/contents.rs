@@ -10,7 +10,7 @@ use super::provenance::repository_visible;
 use super::repo_path;
 use crate::codehost::CodeHostError;
 use crate::diagnostic::FileProblem;
-use crate::identity::{CustomerId, Sha};
+use crate::identity::{RepoId, Sha};
 use crate::limits::CUSTOMER_FILE_BYTES;
 
 /// The fields of a contents answer the client needs.
@@ -29,7 +29,7 @@ struct ContentFile {
 /// not there at that commit.
 pub(crate) async fn read_file(
     api: &Api,
-    repo: &CustomerId,
+    repo: &RepoId,
     path: &str,
     sha: &Sha,
 ) -> Result<Option<String>, CodeHostError> {

@@ -50,15 +50,15 @@ pub use self::retry::RetryPolicy;
 pub use self::tls::install_crypto_provider;
 pub use self::token::{GithubToken, TokenError};
 use crate::codehost::{
-    Branch, CheckReport, CodeHost, CodeHostError, CommentOutcome, CommitStatus, Provenance, PullRequest,
+    Branch, CheckReport, CodeHost, CodeHostError, CommentOutcome, CommitStatus, Provenance, PullRequest, repository,
 };
-use crate::identity::{CustomerId, Sha};
+use crate::identity::{Owner, RepoId, Sha};
 
 /// The REST API base when `GITHUB_API_URL` is unset.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 
 /// `/repos/{owner}/{repo}`; both parts are validated names, safe in a URL path.
-fn repo_path(repo: &CustomerId) -> String {
+fn repo_path(repo: &RepoId) -> String {
     format!("/repos/{}/{}", repo.owner(), repo.repo())
 }
 
@@ -146,21 +146,22 @@ impl std::fmt::Debug for GithubHost {
 
 #[async_trait]
 impl CodeHost for GithubHost {
-    async fn read_file(&self, repo: &CustomerId, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError> {
-        contents::read_file(&self.api, repo, path, sha).await
+    async fn read_file(&self, owner: &Owner, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError> {
+        contents::read_file(&self.api, repository(owner, HOST)?, path, sha).await
     }
 
-    async fn set_status(&self, repo: &CustomerId, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
-        statuses::set_status(&self.api, repo, sha, status).await
+    async fn set_status(&self, owner: &Owner, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
+        statuses::set_status(&self.api, repository(owner, HOST)?, sha, status).await
     }
 
     async fn upsert_comment(
         &self,
-        repo: &CustomerId,
+        owner: &Owner,
         pr: u64,
         marker: &str,
         body: &str,
     ) -> Result<CommentOutcome, CodeHostError> {
+        let repo = repository(owner, HOST)?;
         // A body that can't be posted is refused before any call, even `GET /user`.
         comments::check(repo, pr, marker, body)?;
         let identity = self.identity().await?;
@@ -170,7 +171,7 @@ impl CodeHost for GithubHost {
     /// Check runs are the App's: with a token, `None` (GitHub refuses them to tokens).
     async fn start_check(
         &self,
-        repo: &CustomerId,
+        owner: &Owner,
         sha: &Sha,
         name: &str,
         details_url: Option<&str>,
@@ -178,29 +179,36 @@ impl CodeHost for GithubHost {
         if self.api.app().is_none() {
             return Ok(None);
         }
-        checks::start(&self.api, repo, sha, name, details_url).await.map(Some)
+        checks::start(&self.api, repository(owner, HOST)?, sha, name, details_url).await.map(Some)
     }
 
-    async fn finish_check(&self, repo: &CustomerId, id: u64, report: &CheckReport) -> Result<(), CodeHostError> {
-        checks::finish(&self.api, repo, id, report).await
+    async fn finish_check(&self, owner: &Owner, id: u64, report: &CheckReport) -> Result<(), CodeHostError> {
+        checks::finish(&self.api, repository(owner, HOST)?, id, report).await
     }
 
-    async fn merged_pull_requests(&self, repo: &CustomerId, sha: &Sha) -> Result<Vec<u64>, CodeHostError> {
-        provenance::merged_as(&self.api, repo, sha).await
+    async fn merged_pull_requests(&self, owner: &Owner, sha: &Sha) -> Result<Vec<u64>, CodeHostError> {
+        provenance::merged_as(&self.api, repository(owner, HOST)?, sha).await
+    }
+
+    async fn contains(&self, owner: &Owner, commit: &Sha, ancestor: &Sha) -> Result<Option<bool>, CodeHostError> {
+        provenance::descends_from(&self.api, repository(owner, HOST)?, ancestor, commit).await.map(Some)
     }
 }
 
+/// How errors name this host.
+const HOST: &str = "GitHub";
+
 #[async_trait]
 impl Provenance for GithubHost {
-    async fn pull_request(&self, repo: &CustomerId, number: u64) -> Result<Option<PullRequest>, CodeHostError> {
+    async fn pull_request(&self, repo: &RepoId, number: u64) -> Result<Option<PullRequest>, CodeHostError> {
         provenance::pull_request(&self.api, repo, number).await
     }
 
-    async fn default_branch(&self, repo: &CustomerId) -> Result<Branch, CodeHostError> {
+    async fn default_branch(&self, repo: &RepoId) -> Result<Branch, CodeHostError> {
         provenance::default_branch(&self.api, repo).await
     }
 
-    async fn descends_from(&self, repo: &CustomerId, ancestor: &Sha, descendant: &Sha) -> Result<bool, CodeHostError> {
+    async fn descends_from(&self, repo: &RepoId, ancestor: &Sha, descendant: &Sha) -> Result<bool, CodeHostError> {
         provenance::descends_from(&self.api, repo, ancestor, descendant).await
     }
 }

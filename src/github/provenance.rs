@@ -13,7 +13,7 @@ use super::contents::encode_path;
 use super::error::GithubError;
 use super::repo_path;
 use crate::codehost::{Branch, CodeHostError, PullRequest};
-use crate::identity::{CustomerId, Sha};
+use crate::identity::{RepoId, Sha};
 
 #[derive(Debug, Deserialize)]
 struct PullJson {
@@ -59,11 +59,7 @@ struct CompareJson {
 }
 
 /// `GET /repos/{owner}/{repo}/pulls/{number}`; `None` on 404 when the repository is visible.
-pub(crate) async fn pull_request(
-    api: &Api,
-    repo: &CustomerId,
-    number: u64,
-) -> Result<Option<PullRequest>, CodeHostError> {
+pub(crate) async fn pull_request(api: &Api, repo: &RepoId, number: u64) -> Result<Option<PullRequest>, CodeHostError> {
     let call = Call::get(format!("{}/pulls/{number}", repo_path(repo)));
     let reply = api.send(&call).await?;
     match reply.status {
@@ -92,7 +88,7 @@ pub(crate) async fn pull_request(
 
 /// `GET /repos/{owner}/{repo}` for the default branch's name, then
 /// `GET /repos/{owner}/{repo}/branches/{name}` for its head.
-pub(crate) async fn default_branch(api: &Api, repo: &CustomerId) -> Result<Branch, CodeHostError> {
+pub(crate) async fn default_branch(api: &Api, repo: &RepoId) -> Result<Branch, CodeHostError> {
     let call = Call::get(repo_path(repo));
     let reply = api.send(&call).await?;
     match reply.status {
@@ -114,7 +110,7 @@ pub(crate) async fn default_branch(api: &Api, repo: &CustomerId) -> Result<Branc
 /// `GET /repos/{owner}/{repo}/compare/{ancestor}...{descendant}`: `identical` or `ahead`.
 pub(crate) async fn descends_from(
     api: &Api,
-    repo: &CustomerId,
+    repo: &RepoId,
     ancestor: &Sha,
     descendant: &Sha,
 ) -> Result<bool, CodeHostError> {
@@ -135,7 +131,7 @@ pub(crate) async fn descends_from(
 }
 
 /// Whether the token can see the repository at all (`GET /repos/{owner}/{repo}`).
-pub(crate) async fn repository_visible(api: &Api, repo: &CustomerId) -> Result<bool, GithubError> {
+pub(crate) async fn repository_visible(api: &Api, repo: &RepoId) -> Result<bool, GithubError> {
     let call = Call::get(repo_path(repo));
     let reply: Reply = api.send(&call).await?;
     match reply.status {
@@ -146,11 +142,11 @@ pub(crate) async fn repository_visible(api: &Api, repo: &CustomerId) -> Result<b
 }
 
 /// After a 404 of `call`: `answer` when the repository is visible, else an error.
-async fn if_visible<T>(api: &Api, repo: &CustomerId, call: &Call<'_>, answer: T) -> Result<T, CodeHostError> {
+async fn if_visible<T>(api: &Api, repo: &RepoId, call: &Call<'_>, answer: T) -> Result<T, CodeHostError> {
     if repository_visible(api, repo).await? { Ok(answer) } else { Err(not_visible(call, repo)) }
 }
 
-fn not_visible(call: &Call<'_>, repo: &CustomerId) -> CodeHostError {
+fn not_visible(call: &Call<'_>, repo: &RepoId) -> CodeHostError {
     CodeHostError::Call {
         call: call.name(),
         message: format!("repository `{repo}` does not exist or the token can't read it"),
@@ -206,7 +202,7 @@ struct AssociatedPullJson {
 
 /// The PRs of `repo` that were merged as `sha` (GitHub also lists PRs whose head is the
 /// commit: those are not merged as it). At most the first page: a commit is merged by one PR.
-pub(crate) async fn merged_as(api: &Api, repo: &CustomerId, sha: &Sha) -> Result<Vec<u64>, CodeHostError> {
+pub(crate) async fn merged_as(api: &Api, repo: &RepoId, sha: &Sha) -> Result<Vec<u64>, CodeHostError> {
     let call = Call::get(format!("{}/commits/{sha}/pulls", repo_path(repo)));
     let reply = api.send(&call).await?;
     if reply.status != StatusCode::OK {

@@ -6,14 +6,14 @@ use serde_json::json;
 use super::api::{Api, Call};
 use super::repo_path;
 use crate::codehost::{CodeHostError, CommitStatus};
-use crate::identity::{CustomerId, Sha};
+use crate::identity::{RepoId, Sha};
 use crate::limits::STATUS_DESCRIPTION_CHARS;
 use crate::report::truncate_chars;
 
 /// `POST /repos/{owner}/{repo}/statuses/{sha}`, the description cut to GitHub's limit.
 pub(crate) async fn set_status(
     api: &Api,
-    repo: &CustomerId,
+    repo: &RepoId,
     sha: &Sha,
     status: &CommitStatus,
 ) -> Result<(), CodeHostError> {

@@ -19,10 +19,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::admit::{Admitted, Intent, admit};
 use super::frame::{Finished, Frame, framed};
 use super::health::{self, Backoff, Health, Wanted};
 use super::plan::PLAN_FILE;
-use super::prepare::{Prepared, prepare};
+use super::prepare::{Prepared, rebuild};
 use super::retry::{self, Attempt, RetryError};
 use super::verify::{self, Check, Lookup, Rebuilt, StateCheck, Stored, Verified};
 use super::{Deps, Request};
@@ -100,13 +101,13 @@ impl Finished for Applied {
 }
 
 pub async fn apply(deps: &Deps<'_>, req: &Request, mode: Mode) -> Result<Applied, CommandError> {
-    super::admit::admit(deps.config, &req.target)?;
+    let admitted = admit(deps, req, Intent::Apply).await?;
     match mode {
         Mode::DryRun => {
             let (_, verified) = verified(deps, req, mode).await?;
             Ok(applied(deps, req, verified, None, BTreeMap::new(), Vec::new()))
         }
-        Mode::Apply => framed_steps(deps, req, Vec::new()).await,
+        Mode::Apply => framed_steps(deps, req, admitted, Vec::new()).await,
     }
 }
 
@@ -114,13 +115,18 @@ pub async fn apply(deps: &Deps<'_>, req: &Request, mode: Mode) -> Result<Applied
 /// plans for itself plans again after a transient failure that changed the state (`reap`),
 /// and the attempts count on.
 pub async fn apply_again(deps: &Deps<'_>, req: &Request, earlier: Vec<Attempt>) -> Result<Applied, CommandError> {
-    super::admit::admit(deps.config, &req.target)?;
-    framed_steps(deps, req, earlier).await
+    let admitted = admit(deps, req, Intent::Apply).await?;
+    framed_steps(deps, req, admitted, earlier).await
 }
 
-async fn framed_steps(deps: &Deps<'_>, req: &Request, earlier: Vec<Attempt>) -> Result<Applied, CommandError> {
+async fn framed_steps(
+    deps: &Deps<'_>,
+    req: &Request,
+    admitted: Admitted,
+    earlier: Vec<Attempt>,
+) -> Result<Applied, CommandError> {
     let frame = Frame { kind: RunKind::Apply, pending: Some("Applying the stored plan…".to_owned()) };
-    framed(deps, frame, req, steps(deps, req, earlier)).await
+    framed(deps, frame, req, steps(deps, req, &admitted, earlier)).await
 }
 
 /// Each attempt runs every check again (the stored plan, the rebuilt configuration) before
@@ -128,7 +134,12 @@ async fn framed_steps(deps: &Deps<'_>, req: &Request, earlier: Vec<Attempt>) -> 
 /// and the state is as the plan found it (the serial did not move): the same stored plan is
 /// then the same reviewed change. A failure that moved the state stops with "re-plan
 /// needed", since the reviewed plan no longer describes what applying it would do.
-async fn steps(deps: &Deps<'_>, req: &Request, mut attempts: Vec<Attempt>) -> Result<Applied, CommandError> {
+async fn steps(
+    deps: &Deps<'_>,
+    req: &Request,
+    admitted: &Admitted,
+    mut attempts: Vec<Attempt>,
+) -> Result<Applied, CommandError> {
     let policy = &deps.config.retry;
     loop {
         let number = u32::try_from(attempts.len()).unwrap_or(u32::MAX).saturating_add(1);
@@ -138,7 +149,8 @@ async fn steps(deps: &Deps<'_>, req: &Request, mut attempts: Vec<Attempt>) -> Re
         let error = match super::locking(deps, &req.target, async || deps.terraform.apply(dir, PLAN_FILE).await).await {
             Ok(outputs) => {
                 attempts.push(Attempt::applied(number, policy.attempts));
-                super::supersede::supersede_siblings(deps, req, jiff::Timestamp::now()).await;
+                let previous = admitted.last_applied.as_ref().and_then(|a| a.started_at);
+                super::supersede::supersede_siblings(deps, req, previous, jiff::Timestamp::now()).await;
                 let health = check_health(deps, &outputs).await?;
                 let applied = applied(deps, req, verified, Some(health), outputs.public(), attempts);
                 comment_applied(deps, req, &applied).await;
@@ -167,15 +179,15 @@ async fn steps(deps: &Deps<'_>, req: &Request, mut attempts: Vec<Attempt>) -> Re
 /// what was applied, the health check, the outputs. Best effort: the apply has happened,
 /// so a comment that can't be posted is a warning.
 async fn comment_applied(deps: &Deps<'_>, req: &Request, applied: &Applied) {
-    let customer = &req.target.customer;
-    let pulls = match deps.host.merged_pull_requests(customer, &req.sha).await {
+    let customer = &req.target.owner;
+    let pulls = match deps.host.merged_pull_requests(customer, req.reported_sha()).await {
         Ok(pulls) => pulls,
         Err(e) => return crate::output::log(&format!("warning: could not find the merged pull request: {e}")),
     };
     let m = &applied.meta;
     let body = comment::applied_comment(&comment::AppliedComment {
         environment: req.target.env.as_str(),
-        customer: &customer.to_string(),
+        customer,
         sha: req.sha.as_str(),
         plan_sha256: &m.plan_sha256,
         counts: (m.add, m.change, m.destroy),
@@ -183,7 +195,7 @@ async fn comment_applied(deps: &Deps<'_>, req: &Request, applied: &Applied) {
         outputs: &applied.outputs,
         run_url: deps.run_url.as_deref(),
     });
-    let marker = comment::marker(&customer.to_string(), req.target.env.as_str());
+    let marker = comment::marker(customer, req.target.env.as_str());
     for pr in pulls {
         if let Err(e) = deps.host.upsert_comment(customer, pr, &marker, &body).await {
             crate::output::log(&format!("warning: could not update the comment on #{pr}: {e}"));
@@ -235,7 +247,7 @@ async fn stale(deps: &Deps<'_>, dir: &std::path::Path, meta: &PlanMeta, details:
 async fn verified(deps: &Deps<'_>, req: &Request, mode: Mode) -> Result<(Prepared, Verified), CommandError> {
     let stored = stored(deps.store, req).await?;
     verify::check_stored(req, &stored)?;
-    let prepared = prepare(deps, req).await?;
+    let prepared = rebuild(deps, req).await?;
     let state = match mode {
         Mode::DryRun => StateCheck::Current(deps.terraform.state_id(prepared.workspace.path()).await?),
         Mode::Apply => StateCheck::AtApply,
@@ -303,7 +315,7 @@ mod tests {
             h.host.last_description(),
             "Applied: 1 added, 0 changed, 0 destroyed; no health check: the module has no `health_check_url` output"
         );
-        let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");
+        let runs = crate::store::Store::records(&h.store, "acme/web", None).await.expect("history");
         let statuses: Vec<_> = runs.iter().map(|r| (r.kind, r.status)).collect();
         use crate::store::{RunKind::*, RunStatus::*};
         assert_eq!(statuses, [(Apply, Succeeded), (Plan, Succeeded)]);
@@ -322,7 +334,7 @@ mod tests {
         let applied = apply(&h.deps(), &h.request(), Mode::Apply).await.expect("apply");
         assert!(matches!(applied.health, Some(Health::Skipped { .. })));
         assert!(h.probe.polled.lock().expect("lock").is_empty(), "nothing polled");
-        let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");
+        let runs = crate::store::Store::records(&h.store, "acme/web", None).await.expect("history");
         assert_eq!(
             runs[0].message.as_deref(),
             Some(
@@ -342,7 +354,7 @@ mod tests {
         assert_eq!(h.host.states().last(), Some(&StatusState::Success));
         let description = h.host.last_description();
         assert!(description.starts_with("Applied: 1 added, 0 changed, 0 destroyed; healthy (HTTP 200 after 3 polls, "));
-        let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");
+        let runs = crate::store::Store::records(&h.store, "acme/web", None).await.expect("history");
         assert_eq!(runs[0].message.as_deref(), Some(description.as_str()));
     }
 
@@ -363,7 +375,7 @@ mod tests {
             )),
             "{description}"
         );
-        let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");
+        let runs = crate::store::Store::records(&h.store, "acme/web", None).await.expect("history");
         assert_eq!(runs[0].status, crate::store::RunStatus::Failed);
         assert!(error.hint().is_some_and(|hint| hint.contains("`health.timeout`")));
     }
@@ -439,7 +451,7 @@ mod tests {
         assert_eq!(error.status(), crate::error::Status::Refused);
         assert_eq!(refusal(error), Refusal::StaleState { planned: Some(3), current: Some(4) });
         assert_eq!(h.host.states().last(), Some(&StatusState::Failure));
-        let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");
+        let runs = crate::store::Store::records(&h.store, "acme/web", None).await.expect("history");
         assert_eq!((runs[0].kind, runs[0].status), (RunKind::Apply, crate::store::RunStatus::Failed));
         let dry = apply(&h.deps(), &h.request(), Mode::DryRun).await.expect_err("refused");
         assert_eq!(refusal(dry), Refusal::StaleState { planned: Some(3), current: Some(4) });
@@ -506,7 +518,7 @@ mod tests {
     }
 
     async fn apply_record(h: &Harness) -> crate::store::RunRecord {
-        let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");
+        let runs = crate::store::Store::records(&h.store, "acme/web", None).await.expect("history");
         runs.into_iter().find(|r| r.kind == RunKind::Apply).expect("an apply record")
     }
 
@@ -601,7 +613,7 @@ mod tests {
         assert_eq!(h.terraform.calls()[planned_calls..], ["init", "state"], "the dry run reads the state");
         assert!(!h.terraform.calls().contains(&"apply".to_owned()));
         assert_eq!(h.host.states().len(), statuses, "no status");
-        let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");
+        let runs = crate::store::Store::records(&h.store, "acme/web", None).await.expect("history");
         assert_eq!(runs.len(), 1, "no record beyond the plan's");
     }
 
@@ -609,7 +621,7 @@ mod tests {
     async fn an_unregistered_customer_is_refused_with_exit_2_and_nothing_written() {
         let mut h = Harness::new();
         h.config.customers.push(crate::config::Customer::new(
-            crate::identity::CustomerId::parse("acme/other").expect("valid"),
+            crate::identity::RepoId::parse("acme/other").expect("valid"),
             "standard",
             vec![crate::identity::EnvName::parse("staging").expect("valid")],
         ));
@@ -622,7 +634,7 @@ mod tests {
         }
         assert!(h.host.states().is_empty());
         assert!(h.terraform.calls().is_empty());
-        let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");
+        let runs = crate::store::Store::records(&h.store, "acme/web", None).await.expect("history");
         assert!(runs.is_empty());
     }
 }

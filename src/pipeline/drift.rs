@@ -4,11 +4,12 @@
 
 use serde::Serialize;
 
+use super::admit::Admitted;
 use super::frame::{Finished, Frame, framed};
 use super::prepare::prepare;
 use super::{Deps, Request};
 use crate::error::CommandError;
-use crate::identity::{Sha, Target};
+use crate::identity::Target;
 use crate::limits::RECORD_MESSAGE_CHARS;
 use crate::report::truncate_chars;
 use crate::store::RunKind;
@@ -87,7 +88,7 @@ fn is_drift(summary: &PlanSummary) -> bool {
 /// fails: an error is this target's result, and the others go on.
 pub async fn check(deps: &Deps<'_>, target: &Target) -> DriftResult {
     let result = DriftResult {
-        customer: target.customer.to_string(),
+        customer: target.owner.to_string(),
         environment: target.env.to_string(),
         sha: None,
         result: DriftState::NeverApplied,
@@ -103,18 +104,19 @@ pub async fn check(deps: &Deps<'_>, target: &Target) -> DriftResult {
         message: Some(message),
         ..result
     };
-    let applied = match super::last_applied(deps.store, target).await {
-        Ok(Some(sha)) => sha,
+    let sha = match super::admit::last_applied(deps.store, target).await {
+        Ok(Some(applied)) => applied.sha,
         Ok(None) => return result,
-        Err(e) => return error(e.to_string(), result),
-    };
-    let Ok(sha) = Sha::parse(&applied) else {
-        return error(format!("the run records name an invalid SHA `{applied}`"), result);
+        Err(e) => return error(e.status_line(), result),
     };
     let result = DriftResult { sha: Some(sha.to_string()), ..result };
-    let req = Request { target: target.clone(), sha, pull_request: None };
+    let req = Request::new(target.clone(), sha);
+    let admitted = match super::admit::admit(deps, &req, super::admit::Intent::Drift).await {
+        Ok(admitted) => admitted,
+        Err(e) => return error(truncate_chars(&e.status_line(), RECORD_MESSAGE_CHARS), result),
+    };
     let frame = Frame { kind: RunKind::Drift, pending: None };
-    match framed(deps, frame, &req, replan(deps, &req)).await {
+    match framed(deps, frame, &req, replan(deps, &req, admitted)).await {
         Ok(Replanned(summary)) => DriftResult {
             result: if is_drift(&summary) { DriftState::Drifted } else { DriftState::InSync },
             add: summary.add,
@@ -129,8 +131,9 @@ pub async fn check(deps: &Deps<'_>, target: &Target) -> DriftResult {
 }
 
 /// `init` and `plan` only: drift needs the counts, never the plan text (no `show`).
-pub(super) async fn replan(deps: &Deps<'_>, req: &Request) -> Result<Replanned, CommandError> {
-    let prepared = prepare(deps, req).await?;
+pub(super) async fn replan(deps: &Deps<'_>, req: &Request, admitted: Admitted) -> Result<Replanned, CommandError> {
+    let file = admitted.file.unwrap_or_else(|| unreachable!("a re-plan's admission reads the file"))?;
+    let prepared = prepare(deps, req, &file).await?;
     let dir = prepared.workspace.path();
     let saved = deps.terraform.plan(dir, DRIFT_PLAN_FILE, PlanKind::Update, PlanDetail::Counts).await;
     prepared.workspace.remove_file(DRIFT_PLAN_FILE)?;

@@ -111,6 +111,14 @@ pub async fn framed<T: Finished>(
     result
 }
 
+/// The failure status of a run that stopped before it could be recorded (the store can't
+/// be read); a status that can't be set either is logged.
+pub(super) async fn report_unrecorded(deps: &Deps<'_>, req: &Request, error: &CommandError) {
+    if let Err(e) = set_status(deps, req, StatusState::Failure, &error.status_line()).await {
+        output::log(&format!("warning: could not set the failure status: {e}"));
+    }
+}
+
 /// Success or failure status; a success status that can't be set fails the run (the
 /// customer would otherwise wait on `pending`), a failure status that can't be set is logged.
 async fn final_status<T: Finished>(
@@ -145,14 +153,14 @@ async fn set_status(deps: &Deps<'_>, req: &Request, state: StatusState, descript
         description: truncate_chars(description, STATUS_DESCRIPTION_CHARS),
         target_url: deps.run_url.clone(),
     };
-    Ok(deps.host.set_status(&req.target.customer, &req.sha, &status).await?)
+    Ok(deps.host.set_status(&req.target.owner, req.reported_sha(), &status).await?)
 }
 
 /// The run's check run, in progress; `None` without one (no App, local mode), or when it
 /// can't be created (logged: the commit status still reports the run).
 async fn start_check(deps: &Deps<'_>, req: &Request) -> Option<u64> {
     let name = status_context(req.target.env.as_str());
-    match deps.host.start_check(&req.target.customer, &req.sha, &name, deps.run_url.as_deref()).await {
+    match deps.host.start_check(&req.target.owner, req.reported_sha(), &name, deps.run_url.as_deref()).await {
         Ok(id) => id,
         Err(e) => {
             output::log(&format!("warning: could not create the check run: {e}"));
@@ -175,31 +183,13 @@ async fn finish_check<T: Finished>(deps: &Deps<'_>, req: &Request, id: u64, resu
             check_run::failed(cancelled, &error.status_line(), &text, error.diagnostics())
         }
     };
-    if let Err(e) = deps.host.finish_check(&req.target.customer, id, &report).await {
+    if let Err(e) = deps.host.finish_check(&req.target.owner, id, &report).await {
         output::log(&format!("warning: could not complete the check run: {e}"));
     }
 }
 
 fn new_record(deps: &Deps<'_>, kind: RunKind, req: &Request) -> RunRecord {
-    let started = now();
-    RunRecord {
-        run_id: format!("{started}#{:08x}", fastrand::u32(..)),
-        kind,
-        customer: req.target.customer.to_string(),
-        environment: req.target.env.to_string(),
-        sha: req.sha.to_string(),
-        pull_request: req.pull_request,
-        status: RunStatus::Started,
-        started_at: started,
-        finished_at: None,
-        run_url: deps.run_url.clone(),
-        add: None,
-        change: None,
-        destroy: None,
-        message: None,
-        health: None,
-        outputs: None,
-    }
+    RunRecord::started(kind, &req.target, &req.sha, req.pull_request, deps.run_url.clone())
 }
 
 /// The outcome of a run that has acted: a failure to record it can't undo the run, so it

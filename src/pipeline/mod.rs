@@ -1,10 +1,14 @@
 //! The request pipeline: how one plan or apply request flows, one way, through named steps.
 //!
 //! ```text
-//! admit → [frame: record started, status pending]
-//!       → fetch → validate → render → prepare (init) → Terraform → store → report
+//! admit (registry, expiry, last applied, fetch → validate, protected removals)
+//!       → [frame: record started, status pending]
+//!       → render → prepare (init) → Terraform → store → report
 //!       → [frame: status success/failure, record finished]
 //! ```
+//!
+//! Admission ([`admit`]) refuses before anything is written; every destroy goes through
+//! [`destroy`].
 //!
 //! Each step is a function that takes the previous step's value and returns the next
 //! ([`prepare`]); the frame ([`frame::framed`]) writes the run record and the commit status
@@ -13,6 +17,7 @@
 
 pub mod admit;
 pub mod apply;
+pub mod destroy;
 pub mod drift;
 pub mod frame;
 pub mod health;
@@ -26,16 +31,31 @@ pub mod verify;
 use crate::codehost::CodeHost;
 use crate::config::Config;
 use crate::identity::{Sha, Target};
-use crate::store::{RunKind, RunStatus, Store};
+use crate::store::Store;
 use crate::terraform::Terraform;
 use crate::workspace::WorkRoot;
 
-/// One plan or apply request: which target, at which customer commit, for which PR.
+/// One plan or apply request: which target, at which commit of its file, for which PR.
 #[derive(Debug, Clone)]
 pub struct Request {
     pub target: Target,
+    /// The commit whose configuration is planned or applied.
     pub sha: Sha,
     pub pull_request: Option<u64>,
+    /// The commit the run is about, when it is not `sha`: a deleted tenant's destroy plans
+    /// the configuration last applied, but reports on the pushed deletion a backend polls.
+    pub report_to: Option<Sha>,
+}
+
+impl Request {
+    pub fn new(target: Target, sha: Sha) -> Self {
+        Self { target, sha, pull_request: None, report_to: None }
+    }
+
+    /// The commit statuses and check runs go to.
+    pub fn reported_sha(&self) -> &Sha {
+        self.report_to.as_ref().unwrap_or(&self.sha)
+    }
 }
 
 /// The seams a flow runs against.
@@ -53,27 +73,6 @@ pub struct Deps<'a> {
     pub probe: &'a dyn health::Probe,
     /// The run's request to stop (signals, `terraform.run_timeout`), for waits outside Terraform.
     pub cancel: crate::cancel::Cancel,
-}
-
-/// The commit of the target's last successful apply, from the run records.
-pub async fn last_applied(store: &dyn Store, target: &Target) -> Result<Option<String>, crate::store::StoreError> {
-    let runs = store.history(&target.customer.to_string(), Some(target.env.as_str())).await?;
-    Ok(runs.into_iter().find(|r| r.kind == RunKind::Apply && r.status == RunStatus::Succeeded).map(|r| r.sha))
-}
-
-/// [`last_applied`] as a commit: a record naming no valid SHA is a bad SHA (exit 2).
-pub async fn last_applied_sha(store: &dyn Store, target: &Target) -> Result<Option<Sha>, crate::error::CommandError> {
-    match last_applied(store, target).await? {
-        Some(applied) => Ok(Some(Sha::parse(&applied).map_err(|e| crate::error::CommandError::bad_sha(&e))?)),
-        None => Ok(None),
-    }
-}
-
-/// The commit a destroy plans from: the one last applied, or a refusal when there is none.
-pub async fn destroy_from(store: &dyn Store, target: &Target) -> Result<Sha, crate::error::CommandError> {
-    last_applied_sha(store, target)
-        .await?
-        .ok_or_else(|| crate::refusal::Refusal::NeverApplied { target: target.clone() }.into())
 }
 
 /// Runs a locking Terraform call; if the state is locked by an abandoned run, releases that

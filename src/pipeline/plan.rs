@@ -3,6 +3,7 @@
 //! Terraform runs `init` and `plan` (the version and the prior state come with them), plus
 //! `show -json` and `show` side by side for a [`PlanDetail::Full`] plan.
 
+use super::admit::{Admitted, Intent, admit};
 use super::frame::{Finished, Frame, framed};
 use super::prepare::{Prepared, prepare};
 use super::{Deps, Request, now};
@@ -63,16 +64,17 @@ pub async fn plan_with(
     kind: PlanKind,
     detail: PlanDetail,
 ) -> Result<Planned, CommandError> {
-    // An unregistered repository gets nothing written anywhere: no status, no record.
-    match kind {
-        PlanKind::Update => super::admit::admit_plan(deps.config, &req.target)?,
-        PlanKind::Destroy => super::admit::admit(deps.config, &req.target)?,
-    }
+    // A refused request gets nothing written anywhere: no status, no record, no Terraform.
+    let intent = match kind {
+        PlanKind::Update => Intent::Plan,
+        PlanKind::Destroy => Intent::Destroy,
+    };
+    let admitted = admit(deps, req, intent).await?;
     let frame = match kind {
         PlanKind::Update => Frame { kind: RunKind::Plan, pending: Some("Planning…".to_owned()) },
         PlanKind::Destroy => Frame { kind: RunKind::Destroy, pending: Some("Planning the destroy…".to_owned()) },
     };
-    let result = framed(deps, frame, req, steps(deps, req, kind, detail)).await;
+    let result = framed(deps, frame, req, steps(deps, req, kind, detail, admitted)).await;
     if let Err(error) = &result {
         post_comment(deps, req, &failure_comment(deps, req, error)).await;
     }
@@ -83,19 +85,21 @@ pub async fn plan_with(
 /// but never stored (it is not the plan a customer's reviewers approved), and no status or
 /// comment is written to the customer's repository. `init` and `plan` only (no `show`).
 pub async fn preview(deps: &Deps<'_>, req: &Request) -> Result<PlanSummary, CommandError> {
-    super::admit::admit_plan(deps.config, &req.target)?;
-    let frame = Frame { kind: RunKind::Plan, pending: None };
-    framed(deps, frame, req, super::drift::replan(deps, req)).await.map(|replanned| replanned.0)
+    let admitted = admit(deps, req, Intent::Preview).await?;
+    // Recorded as a re-plan: it is never a target's latest change (`status`).
+    let frame = Frame { kind: RunKind::Replan, pending: None };
+    framed(deps, frame, req, super::drift::replan(deps, req, admitted)).await.map(|replanned| replanned.0)
 }
 
-async fn steps(deps: &Deps<'_>, req: &Request, kind: PlanKind, detail: PlanDetail) -> Result<Planned, CommandError> {
-    let prepared = prepare(deps, req).await?;
-    // A tenant's expiry is in its file: past it, only `reap`'s destroy plans it.
-    if kind == PlanKind::Update
-        && let Some(at) = prepared.expires_at.filter(|at| *at <= jiff::Timestamp::now())
-    {
-        return Err(Refusal::Expired { target: req.target.clone(), at: at.to_string() }.into());
-    }
+async fn steps(
+    deps: &Deps<'_>,
+    req: &Request,
+    kind: PlanKind,
+    detail: PlanDetail,
+    admitted: Admitted,
+) -> Result<Planned, CommandError> {
+    let file = admitted.file.unwrap_or_else(|| unreachable!("a plan's admission reads the file"))?;
+    let prepared = prepare(deps, req, &file).await?;
     let dir = prepared.workspace.path();
     let saved =
         super::locking(deps, &req.target, async || deps.terraform.plan(dir, PLAN_FILE, kind, detail).await).await?;
@@ -130,8 +134,8 @@ fn warnings(
     };
     let expiry = deps
         .config
-        .customer(&req.target.customer)
-        .and_then(|c| c.expiry(&req.target.env))
+        .registration(&req.target.owner)
+        .and_then(|r| r.expiry(&req.target.env))
         .and_then(|at| Warning::expiry(at, jiff::Timestamp::now()));
     destroy.into_iter().chain(expiry).collect()
 }
@@ -146,7 +150,7 @@ fn plan_comment(
 ) -> String {
     comment::plan_comment(&PlanComment {
         environment: req.target.env.as_str(),
-        customer: &req.target.customer.to_string(),
+        customer: &req.target.owner,
         sha: req.sha.as_str(),
         plan_sha256: &super::sha256_hex(&saved.bytes),
         summary,
@@ -167,7 +171,7 @@ fn plan_meta(
 ) -> PlanMeta {
     let state = saved.prior_state.as_ref();
     PlanMeta {
-        customer: req.target.customer.to_string(),
+        customer: req.target.owner.to_string(),
         environment: req.target.env.to_string(),
         sha: req.sha.to_string(),
         plan_sha256: super::sha256_hex(&saved.bytes),
@@ -197,15 +201,15 @@ async fn store(deps: &Deps<'_>, req: &Request, saved: &SavedPlan, meta: &PlanMet
 /// report: upserts the sticky comment when the request is for a pull request.
 async fn post_comment(deps: &Deps<'_>, req: &Request, body: &str) {
     let Some(pr) = req.pull_request else { return };
-    let marker = comment::marker(&req.target.customer.to_string(), req.target.env.as_str());
-    match deps.host.upsert_comment(&req.target.customer, pr, &marker, body).await {
+    let marker = comment::marker(&req.target.owner, req.target.env.as_str());
+    match deps.host.upsert_comment(&req.target.owner, pr, &marker, body).await {
         Ok(outcome) => output::log(&format!("comment on #{pr}: {outcome:?}")),
         Err(e) => output::log(&format!("warning: could not post the plan comment: {e}")),
     }
 }
 
 fn failure_comment(deps: &Deps<'_>, req: &Request, error: &CommandError) -> String {
-    let customer = req.target.customer.to_string();
+    let customer = &req.target.owner;
     let env = req.target.env.as_str();
     let run_url = deps.run_url.as_deref();
     if let Some(saved) = error.errored_plan() {
@@ -217,9 +221,9 @@ fn failure_comment(deps: &Deps<'_>, req: &Request, error: &CommandError) -> Stri
             Some(hint) => format!("{error}\nhint: {hint}"),
             None => error.to_string(),
         };
-        comment::failed_comment(env, &customer, req.sha.as_str(), &text, run_url)
+        comment::failed_comment(env, customer, req.sha.as_str(), &text, run_url)
     } else {
-        comment::invalid_comment(env, &customer, req.sha.as_str(), diagnostics, run_url)
+        comment::invalid_comment(env, customer, req.sha.as_str(), diagnostics, run_url)
     }
 }
 
@@ -240,7 +244,7 @@ mod tests {
         let comments = h.host.comments.lock().expect("lock").clone();
         assert_eq!(comments.len(), 1);
         assert_eq!(comments[0].0, 7);
-        assert!(comments[0].1.contains(&comment::marker("acme/web", "staging")));
+        assert!(comments[0].1.contains(&comment::marker(&h.request().target.owner, "staging")));
         assert_eq!(h.terraform.calls(), ["init", "plan", "show"]);
         let stored = crate::store::Store::latest_plan(&h.store, &h.request().target).await.expect("store");
         let stored = stored.expect("stored");
@@ -296,7 +300,7 @@ mod tests {
         assert_eq!(h.host.states(), [StatusState::Pending, StatusState::Failure]);
         assert_eq!(h.host.comments.lock().expect("lock").len(), 1);
         assert!(h.terraform.calls().is_empty());
-        let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");
+        let runs = crate::store::Store::records(&h.store, "acme/web", None).await.expect("history");
         assert_eq!(runs[0].status, crate::store::RunStatus::Failed);
     }
 
@@ -381,7 +385,7 @@ mod tests {
             }))
         });
         plan(&h.deps(), &h.request()).await.expect_err("fails");
-        let runs = crate::store::Store::history(&h.store, "acme/web", None).await.expect("history");
+        let runs = crate::store::Store::records(&h.store, "acme/web", None).await.expect("history");
         let message = runs[0].message.clone().expect("a message");
         assert!(message.chars().count() <= crate::limits::RECORD_MESSAGE_CHARS, "{}", message.len());
         assert!(!message.contains('\n') && !message.contains("second line"), "{message}");

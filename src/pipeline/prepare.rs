@@ -9,13 +9,13 @@ use crate::codehost::{CodeHost, CodeHostError};
 use crate::config::Config;
 use crate::diagnostic::Diagnostic;
 use crate::error::CommandError;
-use crate::identity::CustomerId;
+use crate::identity::Owner;
 use crate::refusal::Refusal;
 use crate::render::{self, Rendered};
 use crate::store::Store;
 use crate::variables::tenant::Tenant;
 use crate::variables::v2::Customer;
-use crate::variables::{self, Rules, Variables};
+use crate::variables::{Rules, Variables};
 use crate::workspace::Workspace;
 
 /// A rendered and initialised working directory.
@@ -25,17 +25,15 @@ pub struct Prepared {
     pub config_sha256: String,
     /// The components rendered ([`render::Rendered::components`]).
     pub components: Option<Vec<String>>,
-    /// A tenant file's `spec.expiresAt`.
-    pub expires_at: Option<jiff::Timestamp>,
 }
 
-/// fetch: the customer's file at the request's commit.
+/// fetch: the owner's file at the request's commit.
 pub async fn fetch(host: &dyn CodeHost, req: &Request) -> Result<String, CommandError> {
-    let customer = &req.target.customer;
-    let path = variables::path_for(customer);
-    match host.read_file(customer, &path, &req.sha).await {
+    let owner = &req.target.owner;
+    let path = owner.file();
+    match host.read_file(owner, &path, &req.sha).await {
         Ok(Some(text)) => Ok(text),
-        Ok(None) => Err(Refusal::FileMissing { customer: customer.clone(), path, sha: req.sha.clone() }.into()),
+        Ok(None) => Err(Refusal::FileMissing { owner: owner.clone(), path, sha: req.sha.clone() }.into()),
         // Too large, not UTF-8, not a regular file: the customer's to fix, at its line 1.
         Err(CodeHostError::Unusable { problem, .. }) => {
             Err(CommandError::Invalid(vec![Diagnostic::whole_file(&path, &problem)]))
@@ -51,13 +49,13 @@ pub enum Validated {
     V2(Box<Customer>, Catalog),
 }
 
-/// validate: the file against its schema (v1, or v2 and the catalog) and the customer's
-/// tier.
-pub fn validate(config: &Config, customer: &CustomerId, text: &str) -> Result<Validated, CommandError> {
-    let rules = Rules::for_customer(config, Some(customer));
+/// validate: the file against its schema (v1, or v2 and the catalog) and what the
+/// registry allows the owner (tier, environments, component types).
+pub fn validate(config: &Config, customer: &Owner, text: &str) -> Result<Validated, CommandError> {
+    let rules = Rules::for_owner(config, Some(customer));
     // The catalog is read only for a v2 file; rendering needs the same one.
     let mut loaded = None;
-    let tenant = Tenant::parse(&variables::path_for(customer), text, customer, &rules, || {
+    let tenant = Tenant::parse(&customer.file(), text, customer, &rules, || {
         let catalog = Catalog::load(config)?.for_owner(config, customer);
         loaded = Some(catalog.clone());
         Ok(catalog)
@@ -93,13 +91,13 @@ pub fn render(config: &Config, store: &dyn Store, req: &Request, file: &Validate
                 );
                 return Err(Refusal::EnvNotInFile { env: env.clone(), message }.into());
             }
-            let id = req.target.customer.to_string();
+            let id = req.target.owner.to_string();
             Ok(render::render_v2(customer, &id, env, catalog, &config.terraform.modules_dir, &backend)?)
         }
     }
 }
 
-/// fetch → validate → render: what `render` shows and what plan and apply run.
+/// fetch → validate → render: what `render` shows.
 pub async fn rendered(
     config: &Config,
     host: &dyn CodeHost,
@@ -107,96 +105,28 @@ pub async fn rendered(
     req: &Request,
 ) -> Result<Rendered, CommandError> {
     let text = fetch(host, req).await?;
-    let file = validate(config, &req.target.customer, &text)?;
-    if let Validated::V2(customer, catalog) = &file {
-        protected_removals(config, host, store, req, customer, catalog).await?;
-    }
+    let file = validate(config, &req.target.owner, &text)?;
     render(config, store, req, &file)
 }
 
-/// A component of a protected type (`protect_destroy`, say a database) is removed in two
-/// reviewed changes: one that sets `allow_destroy: true` on it and is applied, then the
-/// removal. A removal from the configuration last applied without the first step is
-/// refused at the component's place in that configuration, so one careless deletion
-/// cannot drop data.
-async fn protected_removals(
-    config: &Config,
-    host: &dyn CodeHost,
-    store: &dyn Store,
-    req: &Request,
-    current: &Customer,
-    catalog: &Catalog,
-) -> Result<(), CommandError> {
-    let Some(applied) = super::last_applied(store, &req.target).await? else { return Ok(()) };
-    let Ok(sha) = crate::identity::Sha::parse(&applied) else { return Ok(()) };
-    if sha == req.sha {
-        return Ok(());
-    }
-    // The configuration last applied, read as the customer wrote it then (v1 has no
-    // components: nothing to protect).
-    let Some(previous) = applied_file(config, host, &req.target.customer, &sha, catalog).await? else {
-        return Ok(());
-    };
-    let path = variables::path_for(&req.target.customer);
-    let refused: Vec<Diagnostic> = protected(&previous, catalog)
-        .filter(|p| !current.components.iter().any(|c| c.name == p.name && c.type_name == p.type_name))
-        .map(|p| Diagnostic {
-            file: path.clone(),
-            line: p.at.line,
-            column: p.at.column,
-            message: format!(
-                "component `{}` (type `{}`, protected) was removed, but the configuration applied at {} does not allow its destruction",
-                p.name,
-                p.type_name,
-                sha.short()
-            ),
-            hint: Some(format!(
-                "removing a protected component takes two reviewed changes: first set `allow_destroy: true` on `{}` and apply that, then remove it (the line and column are in the file as applied at {})",
-                p.name,
-                sha.short()
-            )),
-        })
-        .collect();
-    if refused.is_empty() { Ok(()) } else { Err(CommandError::Invalid(refused)) }
-}
-
-/// The v2 file of `customer` as it was at `sha` (the configuration last applied), read
-/// as written then; `None` when it is missing, v1 (no components, nothing to protect) or
-/// no longer valid.
-pub async fn applied_file(
-    config: &Config,
-    host: &dyn CodeHost,
-    customer: &crate::identity::CustomerId,
-    sha: &crate::identity::Sha,
-    catalog: &Catalog,
-) -> Result<Option<Customer>, CommandError> {
-    let path = variables::path_for(customer);
-    let Some(text) = host.read_file(customer, &path, sha).await? else { return Ok(None) };
-    let rules = Rules::for_customer(config, Some(customer));
-    match Tenant::parse(&path, &text, customer, &rules, || Ok(catalog.clone())) {
-        Ok(Tenant::V2(file)) => Ok(Some(file)),
-        _ => Ok(None),
-    }
-}
-
-/// The components of `file` whose type is protected (`protect_destroy`) and that do not
-/// carry `allow_destroy: true`: what may not be destroyed yet.
-pub fn protected<'a>(
-    file: &'a Customer,
-    catalog: &'a Catalog,
-) -> impl Iterator<Item = &'a crate::variables::v2::Component> {
-    file.components.iter().filter(|p| !p.allow_destroy && catalog.get(&p.type_name).is_some_and(|t| t.protect_destroy))
-}
-
-/// fetch → validate → render → write → `terraform init`, and the configuration digest.
-pub async fn prepare(deps: &Deps<'_>, req: &Request) -> Result<Prepared, CommandError> {
-    let rendered = rendered(deps.config, deps.host, deps.store, req).await?;
+/// render → write → `terraform init` for the file admission read and validated, and the
+/// configuration digest.
+pub async fn prepare(deps: &Deps<'_>, req: &Request, file: &Validated) -> Result<Prepared, CommandError> {
+    let rendered = render(deps.config, deps.store, req, file)?;
     let workspace = deps.work.workspace(&req.target);
     workspace.write(&rendered)?;
     deps.terraform.init(workspace.path()).await?;
     let lock_file = workspace.lock_file()?.unwrap_or_default();
     let config_sha256 = sha256_hex(format!("{}\n{}", rendered.digest(), sha256_hex(&lock_file)).as_bytes());
-    Ok(Prepared { workspace, config_sha256, components: rendered.components, expires_at: rendered.expires_at })
+    Ok(Prepared { workspace, config_sha256, components: rendered.components })
+}
+
+/// fetch → validate → [`prepare`]: what an apply runs to rebuild the configuration of
+/// the stored plan's commit.
+pub async fn rebuild(deps: &Deps<'_>, req: &Request) -> Result<Prepared, CommandError> {
+    let text = fetch(deps.host, req).await?;
+    let file = validate(deps.config, &req.target.owner, &text)?;
+    prepare(deps, req, &file).await
 }
 
 #[cfg(test)]
@@ -234,8 +164,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_protected_component_is_removed_only_after_an_applied_allow_destroy() {
+        use crate::pipeline::Request;
+        use crate::pipeline::admit::last_applied;
         use crate::pipeline::apply::{Mode, apply};
-        use crate::pipeline::{Request, last_applied};
         const DB: &str = "    - { name: db, type: database }\n";
         let h = Harness::new();
         let at = |sha: char| Request {
@@ -246,18 +177,25 @@ mod tests {
         h.host.files_at.lock().expect("lock").insert("1".repeat(40), format!("{V2}{DB}"));
         plan(&h.deps(), &at('1')).await.expect("planned");
         apply(&h.deps(), &at('1'), Mode::Apply).await.expect("applied");
-        assert_eq!(last_applied(&h.store, &h.request().target).await.expect("records"), Some("1".repeat(40)));
+        let applied = last_applied(&h.store, &h.request().target).await.expect("records").expect("applied");
+        assert_eq!(applied.sha.as_str(), "1".repeat(40));
 
         // Commit 2 drops the database: refused at its line in the applied file, no Terraform.
         h.host.files_at.lock().expect("lock").insert("2".repeat(40), V2.to_owned());
         let calls = h.terraform.calls().len();
+        let statuses = h.host.states().len();
+        let records = crate::store::Store::records(&h.store, "acme/web", None).await.expect("records").len();
         let error = plan(&h.deps(), &at('2')).await.expect_err("refused");
         assert_eq!(error.exit_status(), ExitStatus::Usage);
         let d = &error.diagnostics()[0];
         assert_eq!((d.line, d.column), (8, 7), "{d}");
-        assert!(d.message.contains("component `db` (type `database`, protected) was removed"), "{d}");
+        assert!(d.message.contains("component `db` (type `database`, protected) would be destroyed"), "{d}");
         assert!(d.hint.as_deref().is_some_and(|h| h.contains("allow_destroy: true")), "{d:?}");
+        // Issue 19: refused at admission, before anything is written.
         assert_eq!(h.terraform.calls().len(), calls, "refused before Terraform runs");
+        assert_eq!(h.host.states().len(), statuses, "no status for a refusal");
+        let after = crate::store::Store::records(&h.store, "acme/web", None).await.expect("records").len();
+        assert_eq!(after, records, "no record for a refusal");
 
         // Commit 3 allows it and is applied; commit 4 removes it and plans.
         let allowed = format!("{V2}    - {{ name: db, type: database, allow_destroy: true }}\n");

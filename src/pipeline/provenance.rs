@@ -142,7 +142,7 @@ pub async fn bind(
                 }
                 .into());
             }
-            if let Some(ancestor) = super::last_applied_sha(store, target).await?
+            if let Some(ancestor) = super::admit::last_applied(store, target).await?.map(|a| a.sha)
                 && ancestor != dispatch.sha
                 && !github.descends_from(repo, &ancestor, &dispatch.sha).await?
             {

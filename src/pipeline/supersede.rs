@@ -13,7 +13,7 @@ use crate::codehost::{CommitStatus, StatusState};
 use crate::identity::Sha;
 use crate::output;
 use crate::report::status_context;
-use crate::store::{PlanMeta, RunKind, RunStatus, Store, StoreError};
+use crate::store::{PlanMeta, Store, StoreError};
 
 /// How many of the target's newest stored plans are looked at: plans made before the
 /// previous apply were already superseded by it.
@@ -26,8 +26,8 @@ pub fn description(applied: &Sha) -> String {
 
 /// Marks the commit of every other plan made since the previous apply (and before this one
 /// finished) as superseded by `req.sha`'s apply, which finished at `applied_at`.
-pub async fn supersede_siblings(deps: &Deps<'_>, req: &Request, applied_at: Timestamp) {
-    let siblings = match siblings(deps.store, req, applied_at).await {
+pub async fn supersede_siblings(deps: &Deps<'_>, req: &Request, since: Option<Timestamp>, applied_at: Timestamp) {
+    let siblings = match siblings(deps.store, req, since, applied_at).await {
         Ok(siblings) => siblings,
         Err(e) => {
             output::log(&format!("warning: can't list the other plans of {} to mark them superseded: {e}", req.target));
@@ -35,33 +35,36 @@ pub async fn supersede_siblings(deps: &Deps<'_>, req: &Request, applied_at: Time
         }
     };
     for sha in siblings {
+        // A plan whose commit the applied commit contains (the merged pull request's head)
+        // is not superseded: what it planned is what was applied.
+        match deps.host.contains(&req.target.owner, &req.sha, &sha).await {
+            Ok(Some(true)) => continue,
+            Ok(_) => {}
+            Err(e) => {
+                output::log(&format!("warning: can't tell whether {} contains {}: {e}", req.sha.short(), sha.short()))
+            }
+        }
         let status = CommitStatus {
             state: StatusState::Failure,
             context: status_context(req.target.env.as_str()),
             description: description(&req.sha),
             target_url: deps.run_url.clone(),
         };
-        match deps.host.set_status(&req.target.customer, &sha, &status).await {
+        match deps.host.set_status(&req.target.owner, &sha, &status).await {
             Ok(()) => output::log(&format!("the plan of {} is superseded by this apply", sha.short())),
             Err(e) => output::log(&format!("warning: can't mark the plan of {} superseded: {e}", sha.short())),
         }
     }
 }
 
-async fn siblings(store: &dyn Store, req: &Request, applied_at: Timestamp) -> Result<Vec<Sha>, StoreError> {
-    let since = previous_apply(store, req).await?;
+async fn siblings(
+    store: &dyn Store,
+    req: &Request,
+    since: Option<Timestamp>,
+    applied_at: Timestamp,
+) -> Result<Vec<Sha>, StoreError> {
     let plans = store.list_plans(&req.target, PLANS_LOOKED_AT).await?;
     Ok(superseded(&plans, &req.sha, since, applied_at))
-}
-
-/// When the target's previous successful apply started (this run's record is still
-/// `started`, so it is not among them).
-async fn previous_apply(store: &dyn Store, req: &Request) -> Result<Option<Timestamp>, StoreError> {
-    let runs = store.history(&req.target.customer.to_string(), Some(req.target.env.as_str())).await?;
-    Ok(runs
-        .iter()
-        .find(|r| r.kind == RunKind::Apply && r.status == RunStatus::Succeeded)
-        .and_then(|r| r.started_at.parse().ok()))
 }
 
 /// The commits whose plans this apply supersedes: other commits, planned after the previous

@@ -12,7 +12,7 @@ use super::health::{HealthUrl, Probe};
 use super::{Deps, Request};
 use crate::codehost::{CodeHost, CodeHostError, CommentOutcome, CommitStatus, StatusState};
 use crate::config::Config;
-use crate::identity::{CustomerId, EnvName, Sha, Target};
+use crate::identity::{EnvName, Owner, RepoId, Sha, Target};
 use crate::store::local::LocalStore;
 use crate::terraform::fake::{FakeTerraform, Script};
 use crate::workspace::WorkRoot;
@@ -80,14 +80,14 @@ impl Probe for FakeProbe {
 
 #[async_trait]
 impl CodeHost for FakeHost {
-    async fn read_file(&self, _repo: &CustomerId, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError> {
+    async fn read_file(&self, _owner: &Owner, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError> {
         if let Some(text) = self.files_at.lock().expect("lock").get(sha.as_str()) {
             return Ok(Some(text.clone()));
         }
         Ok(self.files.lock().expect("lock").get(path).cloned())
     }
 
-    async fn set_status(&self, _repo: &CustomerId, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
+    async fn set_status(&self, _owner: &Owner, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
         self.status_commits.lock().expect("lock").push(sha.to_string());
         self.statuses.lock().expect("lock").push(status.clone());
         Ok(())
@@ -95,7 +95,7 @@ impl CodeHost for FakeHost {
 
     async fn upsert_comment(
         &self,
-        _repo: &CustomerId,
+        _owner: &Owner,
         pr: u64,
         _marker: &str,
         body: &str,
@@ -157,11 +157,12 @@ impl Harness {
     pub fn request(&self) -> Request {
         Request {
             target: Target {
-                customer: CustomerId::parse("acme/web").expect("valid"),
+                owner: Owner::Customer(RepoId::parse("acme/web").expect("valid")),
                 env: EnvName::parse("staging").expect("valid"),
             },
             sha: Sha::parse(SHA).expect("valid"),
             pull_request: Some(7),
+            report_to: None,
         }
     }
 

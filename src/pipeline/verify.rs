@@ -113,7 +113,7 @@ pub fn check_stored<'a>(req: &Request, stored: &'a Stored) -> Result<(&'a [u8], 
         return Err(Refusal::Superseded { sha: req.sha.clone(), newest: latest.sha.clone() });
     }
     let planned_for = (meta.customer.as_str(), meta.environment.as_str(), meta.sha.as_str());
-    let requested = (target.customer.to_string(), target.env.to_string(), req.sha.to_string());
+    let requested = (target.owner.to_string(), target.env.to_string(), req.sha.to_string());
     if planned_for != (requested.0.as_str(), requested.1.as_str(), requested.2.as_str()) {
         return Err(Refusal::WrongTarget {
             planned: format!("{}/{}@{}", planned_for.0, planned_for.1, planned_for.2),
@@ -152,7 +152,7 @@ pub fn verify(req: &Request, stored: &Stored, rebuilt: &Rebuilt) -> Result<Verif
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::{CustomerId, EnvName, Sha, Target};
+    use crate::identity::{EnvName, RepoId, Sha, Target};
 
     const SHA: &str = "1111111111111111111111111111111111111111";
     const NEWER: &str = "2222222222222222222222222222222222222222";
@@ -160,11 +160,12 @@ mod tests {
     fn req() -> Request {
         Request {
             target: Target {
-                customer: CustomerId::parse("acme/web").expect("valid"),
+                owner: crate::identity::Owner::Customer(RepoId::parse("acme/web").expect("valid")),
                 env: EnvName::parse("staging").expect("valid"),
             },
             sha: Sha::parse(SHA).expect("valid"),
             pull_request: None,
+            report_to: None,
         }
     }
 

@@ -13,6 +13,7 @@
 
 mod sections;
 
+use crate::identity::Owner;
 use std::fmt::Write;
 
 use super::markdown::{code, cut_at_line_bytes, fenced};
@@ -41,13 +42,13 @@ const MAX_FAILURE_CHARS: usize = 20_000;
 const MAX_DIAGNOSTICS: usize = 100;
 const MAX_DIAGNOSTICS_CHARS: usize = 50_000;
 
-/// The hidden marker that identifies the comment of `customer` for `env`. A customer's
+/// The hidden marker that identifies the comment of `owner` for `env`. A customer's
 /// pull request has one per environment; a manager pull request has one per tenant and
 /// environment, so a tenant's marker names it too.
-pub fn marker(customer: &str, env: &str) -> String {
-    match customer.strip_prefix(crate::identity::TENANTS_OWNER).and_then(|rest| rest.strip_prefix('/')) {
-        Some(tenant) => format!("<!-- infra-manager:plan:{env}:tenants/{tenant} -->"),
-        None => format!("<!-- infra-manager:plan:{env} -->"),
+pub fn marker(owner: &Owner, env: &str) -> String {
+    match owner {
+        Owner::Tenant(tenant) => format!("<!-- infra-manager:plan:{env}:tenants/{tenant} -->"),
+        Owner::Customer(_) => format!("<!-- infra-manager:plan:{env} -->"),
     }
 }
 
@@ -55,7 +56,7 @@ pub fn marker(customer: &str, env: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct PlanComment<'a> {
     pub environment: &'a str,
-    pub customer: &'a str,
+    pub customer: &'a Owner,
     pub sha: &'a str,
     /// Full hex sha256 of the plan file; the comment shows its first 12 characters.
     pub plan_sha256: &'a str,
@@ -146,7 +147,7 @@ impl Warning {
 #[derive(Debug, Clone)]
 pub struct AppliedComment<'a> {
     pub environment: &'a str,
-    pub customer: &'a str,
+    pub customer: &'a Owner,
     pub sha: &'a str,
     pub plan_sha256: &'a str,
     pub counts: (u32, u32, u32),
@@ -247,11 +248,11 @@ fn bounded(body: String, tail: &str) -> String {
 }
 
 /// The table naming the customer, environment, commit and plan digest a comment is about.
-fn which_plan(customer: &str, environment: &str, sha: &str, plan_sha256: &str) -> String {
+fn which_plan(customer: &Owner, environment: &str, sha: &str, plan_sha256: &str) -> String {
     let digest = format!("sha256:{}", prefix(plan_sha256, 12));
     format!(
         "| Customer | Environment | Commit | Plan digest |\n| --- | --- | --- | --- |\n| {} | {} | {} | {} |\n",
-        code(customer),
+        code(&customer.to_string()),
         code(environment),
         code(prefix(sha, 7)),
         code(&digest)
@@ -334,7 +335,7 @@ fn footer(run_url: Option<&str>) -> String {
 /// hint. The message and hint quote the customer's file, so each is a code span.
 pub fn invalid_comment(
     environment: &str,
-    customer: &str,
+    customer: &Owner,
     sha: &str,
     errors: &[Diagnostic],
     run_url: Option<&str>,
@@ -348,7 +349,7 @@ pub fn invalid_comment(
     let _ = writeln!(
         out,
         "Customer {}, commit {}. Nothing was planned; fix these and push again:",
-        code(customer),
+        code(&customer.to_string()),
         code(prefix(sha, 7))
     );
     let _ = writeln!(out);
@@ -375,12 +376,12 @@ pub fn invalid_comment(
 }
 
 /// The comment for a plan that failed to run; the failure text is fenced.
-pub fn failed_comment(environment: &str, customer: &str, sha: &str, message: &str, run_url: Option<&str>) -> String {
+pub fn failed_comment(environment: &str, customer: &Owner, sha: &str, message: &str, run_url: Option<&str>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", marker(customer, environment));
     let _ = writeln!(out, "### ⚠️ Terraform plan for {} failed", code(environment));
     let _ = writeln!(out);
-    let _ = writeln!(out, "Customer {}, commit {}.", code(customer), code(prefix(sha, 7)));
+    let _ = writeln!(out, "Customer {}, commit {}.", code(&customer.to_string()), code(prefix(sha, 7)));
     let _ = writeln!(out);
     out.push_str(&fenced(&super::truncate_chars(message, MAX_FAILURE_CHARS), "text"));
     out.push_str(&footer(run_url));

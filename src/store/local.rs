@@ -42,7 +42,8 @@ impl LocalStore {
     }
 
     fn target_dir(&self, kind: &str, target: &Target) -> PathBuf {
-        self.root.join(kind).join(target.customer.owner()).join(target.customer.repo()).join(target.env.as_str())
+        let (first, second) = target.owner.key_segments();
+        self.root.join(kind).join(first).join(second).join(target.env.as_str())
     }
 
     fn plan_path(&self, target: &Target, sha: &str, ext: &str) -> PathBuf {
@@ -221,8 +222,8 @@ impl Store for LocalStore {
         write_atomic(&path, &to_json(record))
     }
 
-    async fn history(&self, customer: &str, env: Option<&str>) -> Result<Vec<RunRecord>, StoreError> {
-        let dir = self.root.join("records").join(customer);
+    async fn records(&self, partition: &str, env: Option<&str>) -> Result<Vec<RunRecord>, StoreError> {
+        let dir = self.root.join("records").join(partition);
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -250,13 +251,12 @@ impl super::States for LocalStore {
         for owner in dir_names(&root)? {
             for repo in dir_names(&root.join(&owner))? {
                 for env in dir_names(&root.join(&owner).join(&repo))? {
-                    let (Ok(customer), Ok(env)) = (
-                        crate::identity::CustomerId::parse(&format!("{owner}/{repo}")),
-                        crate::identity::EnvName::parse(&env),
-                    ) else {
+                    let (Some(owner), Ok(env)) =
+                        (crate::identity::Owner::from_key(&owner, &repo), crate::identity::EnvName::parse(&env))
+                    else {
                         continue;
                     };
-                    let target = Target { customer, env };
+                    let target = Target { owner, env };
                     if self.state_path(&target).is_file() {
                         targets.push(target);
                     }
@@ -295,11 +295,14 @@ fn dir_names(dir: &Path) -> Result<Vec<String>, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::{CustomerId, EnvName};
+    use crate::identity::{EnvName, RepoId};
     use crate::store::{RunKind, RunStatus};
 
     fn target() -> Target {
-        Target { customer: CustomerId::parse("acme/web").expect("id"), env: EnvName::parse("staging").expect("env") }
+        Target {
+            owner: crate::identity::Owner::Customer(RepoId::parse("acme/web").expect("id")),
+            env: EnvName::parse("staging").expect("env"),
+        }
     }
 
     fn meta(sha: &str, created_at: &str) -> PlanMeta {
@@ -389,11 +392,11 @@ mod tests {
             };
             store.record_run(&record).await.expect("record");
         }
-        let all = store.history("acme/web", None).await.expect("history");
+        let all = store.records("acme/web", None).await.expect("history");
         assert_eq!(
             all.iter().map(|r| r.started_at.as_str()).collect::<Vec<_>>(),
             ["2026-01-03T00:00:00Z", "2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z"]
         );
-        assert_eq!(store.history("acme/web", Some("staging")).await.expect("history").len(), 2);
+        assert_eq!(store.records("acme/web", Some("staging")).await.expect("history").len(), 2);
     }
 }

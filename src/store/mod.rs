@@ -11,7 +11,7 @@ pub mod s3;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::identity::{Sha, Target};
+use crate::identity::{EnvName, Owner, RequestId, Sha, Target};
 
 /// A stored plan's metadata, written next to the plan file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +87,8 @@ pub enum RunKind {
     Apply,
     Drift,
     Destroy,
+    /// A fleet re-plan (`plan --all`): looked at, never stored, never a target's latest change.
+    Replan,
     /// A provisioning request (`tenants request|remove`), recorded under
     /// `requests/<id>` once its commit is made.
     Request,
@@ -109,6 +111,8 @@ pub struct RunRecord {
     /// Unique per run, sortable by time: `<started_at>#<random>`.
     pub run_id: String,
     pub kind: RunKind,
+    /// The partition: the owner's key ([`Owner::key`]: `owner/repo`, `tenants/<name>`) or a
+    /// request's (`requests/<id>`).
     pub customer: String,
     pub environment: String,
     pub sha: String,
@@ -128,6 +132,37 @@ pub struct RunRecord {
     /// [`crate::limits::RECORD_OUTPUTS_CHARS`]; larger ones are left out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs: Option<String>,
+}
+
+impl RunRecord {
+    /// A run of `kind` on `target` at `sha`, just started: the partition is the owner's key.
+    pub fn started(
+        kind: RunKind,
+        target: &Target,
+        sha: &Sha,
+        pull_request: Option<u64>,
+        run_url: Option<String>,
+    ) -> Self {
+        let started = crate::pipeline::now();
+        Self {
+            run_id: format!("{started}#{:08x}", fastrand::u32(..)),
+            kind,
+            customer: target.owner.key(),
+            environment: target.env.to_string(),
+            sha: sha.to_string(),
+            pull_request,
+            status: RunStatus::Started,
+            started_at: started,
+            finished_at: None,
+            run_url,
+            add: None,
+            change: None,
+            destroy: None,
+            message: None,
+            health: None,
+            outputs: None,
+        }
+    }
 }
 
 /// The health check after an apply, as a record keeps it.
@@ -222,8 +257,19 @@ pub trait Store: Send + Sync {
     /// Creates or replaces a run record (same `run_id` updates it).
     async fn record_run(&self, record: &RunRecord) -> Result<(), StoreError>;
 
-    /// Runs for a customer (optionally one environment), newest first.
-    async fn history(&self, customer: &str, env: Option<&str>) -> Result<Vec<RunRecord>, StoreError>;
+    /// The records under one partition (an owner's or a request's key), optionally of one
+    /// environment, newest first. Callers ask [`Store::history`] or [`Store::request_records`].
+    async fn records(&self, partition: &str, env: Option<&str>) -> Result<Vec<RunRecord>, StoreError>;
+
+    /// Runs for an owner (optionally one environment), newest first.
+    async fn history(&self, owner: &Owner, env: Option<&EnvName>) -> Result<Vec<RunRecord>, StoreError> {
+        self.records(&owner.key(), env.map(EnvName::as_str)).await
+    }
+
+    /// The records of a provisioning request, newest first.
+    async fn request_records(&self, id: &RequestId) -> Result<Vec<RunRecord>, StoreError> {
+        self.records(&id.key(), None).await
+    }
 
     /// Listing and releasing Terraform's state locks, where the store has such locks.
     fn locks(&self) -> Option<&dyn LockAdmin> {

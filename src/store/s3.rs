@@ -259,8 +259,8 @@ impl Store for S3Store {
         records::record_run(self, record).await
     }
 
-    async fn history(&self, customer: &str, env: Option<&str>) -> Result<Vec<RunRecord>, StoreError> {
-        records::history(self, customer, env).await
+    async fn records(&self, partition: &str, env: Option<&str>) -> Result<Vec<RunRecord>, StoreError> {
+        records::history(self, partition, env).await
     }
 
     fn locks(&self) -> Option<&dyn LockAdmin> {
@@ -317,11 +317,11 @@ impl Bootstrap for S3Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::{CustomerId, EnvName};
+    use crate::identity::{EnvName, RepoId};
 
     fn target() -> Target {
         Target {
-            customer: CustomerId::parse("acme/webshop").expect("valid"),
+            owner: crate::identity::Owner::Customer(RepoId::parse("acme/webshop").expect("valid")),
             env: EnvName::parse("staging").expect("valid"),
         }
     }

@@ -34,6 +34,11 @@ impl ManagerRepo {
         Self { dir: dir.to_path_buf() }
     }
 
+    /// The checkout's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// `rev` (`HEAD`, a branch or a SHA) as a full commit SHA.
     pub async fn commit(&self, rev: &str) -> Result<Sha, CodeHostError> {
         let spec = format!("{rev}^{{commit}}");

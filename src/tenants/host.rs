@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 use super::git::ManagerRepo;
 use crate::codehost::{CodeHost, CodeHostError, CommentOutcome, CommitStatus};
-use crate::identity::{CustomerId, Sha};
+use crate::identity::{Owner, RepoId, Sha};
 
 pub struct TenantHost {
     repo: ManagerRepo,
@@ -26,11 +26,11 @@ impl TenantHost {
 impl CodeHost for TenantHost {
     /// Only a tenant's own file: any other read (a customer's, another path) is refused,
     /// so a tenant flow can never read outside `tenants/`.
-    async fn read_file(&self, repo: &CustomerId, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError> {
-        match repo.as_tenant() {
-            Some(tenant) if tenant.file() == path => self.repo.read(sha, path).await,
+    async fn read_file(&self, owner: &Owner, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError> {
+        match owner {
+            Owner::Tenant(tenant) if tenant.file() == path => self.repo.read(sha, path).await,
             _ => Err(CodeHostError::Read {
-                repo: repo.to_string(),
+                repo: owner.to_string(),
                 path: path.to_owned(),
                 reference: sha.to_string(),
                 message: "only a tenant's own `tenants/<name>.yml` is read from the manager repository".into(),
@@ -38,14 +38,14 @@ impl CodeHost for TenantHost {
         }
     }
 
-    async fn set_status(&self, repo: &CustomerId, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
-        crate::codehost::log_status(Some(repo), sha, status);
+    async fn set_status(&self, owner: &Owner, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
+        crate::codehost::log_status(Some(owner), sha, status);
         Ok(())
     }
 
     async fn upsert_comment(
         &self,
-        _repo: &CustomerId,
+        _owner: &Owner,
         _pr: u64,
         _marker: &str,
         _body: &str,
@@ -61,31 +61,38 @@ impl CodeHost for TenantHost {
 pub struct WithCommitStatus<'a> {
     pub files: &'a TenantHost,
     pub github: &'a dyn CodeHost,
-    pub manager: CustomerId,
+    pub manager: RepoId,
+}
+
+impl WithCommitStatus<'_> {
+    /// The manager repository, as the GitHub host is asked about it.
+    fn manager_owner(&self) -> Owner {
+        Owner::Customer(self.manager.clone())
+    }
 }
 
 #[async_trait]
 impl CodeHost for WithCommitStatus<'_> {
-    async fn read_file(&self, repo: &CustomerId, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError> {
-        self.files.read_file(repo, path, sha).await
+    async fn read_file(&self, owner: &Owner, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError> {
+        self.files.read_file(owner, path, sha).await
     }
 
-    async fn set_status(&self, repo: &CustomerId, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
-        self.files.set_status(repo, sha, status).await?;
-        let context = format!("{}/tenants/{}", status.context, repo.repo());
-        self.github.set_status(&self.manager, sha, &CommitStatus { context, ..status.clone() }).await
+    async fn set_status(&self, owner: &Owner, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
+        self.files.set_status(owner, sha, status).await?;
+        let context = format!("{}/{owner}", status.context);
+        self.github.set_status(&self.manager_owner(), sha, &CommitStatus { context, ..status.clone() }).await
     }
 
     /// The marker already names the tenant ([`crate::report::comment::marker`]), so the
     /// comments of tenants sharing the pull request stay apart.
     async fn upsert_comment(
         &self,
-        _repo: &CustomerId,
+        _owner: &Owner,
         pr: u64,
         marker: &str,
         body: &str,
     ) -> Result<CommentOutcome, CodeHostError> {
-        self.github.upsert_comment(&self.manager, pr, marker, body).await
+        self.github.upsert_comment(&self.manager_owner(), pr, marker, body).await
     }
 }
 
@@ -101,9 +108,9 @@ mod tests {
     async fn statuses_also_go_to_the_tenant_files_commit_in_the_manager_repository() {
         let files = TenantHost::new(ManagerRepo::new(std::path::Path::new(".")));
         let github = FakeHost::default();
-        let manager = CustomerId::parse("provider/manager").expect("id");
+        let manager = RepoId::parse("provider/manager").expect("id");
         let host = WithCommitStatus { files: &files, github: &github, manager };
-        let tenant = CustomerId::tenant(&TenantName::parse("alice-xero").expect("name"));
+        let tenant = Owner::Tenant(TenantName::parse("alice-xero").expect("name"));
         let sha = Sha::parse(&"b".repeat(40)).expect("sha");
         let status = CommitStatus {
             state: StatusState::Success,
@@ -118,7 +125,7 @@ mod tests {
         assert_eq!(github.statuses_of(&"b".repeat(40)).len(), 1);
 
         // The plan's comment goes to the manager's pull request, its marker naming the tenant.
-        let marker = crate::report::comment::marker(&tenant.to_string(), "staging");
+        let marker = crate::report::comment::marker(&tenant, "staging");
         host.upsert_comment(&tenant, 7, &marker, &format!("{marker}\n### plan")).await.expect("comment");
         let comments = github.comments.lock().expect("lock").clone();
         assert_eq!(comments, [(7, "<!-- infra-manager:plan:staging:tenants/alice-xero -->\n### plan".to_owned())]);

@@ -1,6 +1,6 @@
 //! Provider-managed tenants: `tenants/<name>.yml` files in the manager repository itself,
 //! in the v2 format with `kind: Tenant`. A tenant's states and records live under the
-//! reserved owner `tenants` ([`crate::identity::CustomerId::tenant`]), so every flow (plan,
+//! reserved owner `tenants` ([`crate::identity::RepoId::tenant`]), so every flow (plan,
 //! apply, destroy) runs for it exactly as for a customer; what differs is where the file
 //! comes from (the manager checkout's Git history, [`git`]) and how changes are found
 //! ([`changes`]: added, modified and deleted files between two commits).

@@ -144,13 +144,4 @@ mod tests {
         assert!(messages.iter().any(|m| m.contains("unknown component type `qeue`")), "{messages:?}");
         assert!(messages.iter().any(|m| m.contains("unknown environment `qa`")), "{messages:?}");
     }
-
-    /// A customer repository can't be registered under the tenants' reserved owner.
-    #[test]
-    fn the_registry_refuses_a_customer_named_like_a_tenant() {
-        let text = "customers:\n  - repo: tenants/billing\n    environments: [staging]\n";
-        let errors = Config::parse("infra-manager.yml", text, std::path::Path::new("/m")).expect_err("refused").0;
-        assert_eq!((errors[0].line, errors[0].column), (2, 11), "{errors:?}");
-        assert!(errors[0].message.contains("owner `tenants` is reserved"), "{errors:?}");
-    }
 }

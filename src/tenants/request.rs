@@ -9,7 +9,7 @@ use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, shown};
 use crate::error::CommandError;
-use crate::identity::{CustomerId, EnvName, RequestId, TenantName};
+use crate::identity::{EnvName, RequestId, TenantName};
 use crate::limits::REQUEST_INPUTS_BYTES;
 use crate::variables::Rules;
 use crate::variables::tenant::Tenant;
@@ -191,8 +191,8 @@ fn validate(
     tenant: &TenantName,
     text: &str,
 ) -> Result<(), CommandError> {
-    let owner = CustomerId::tenant(tenant);
-    let rules = Rules::for_customer(config, Some(&owner));
+    let owner = crate::identity::Owner::Tenant(tenant.clone());
+    let rules = Rules::for_owner(config, Some(&owner));
     let catalog = catalog.for_owner(config, &owner);
     Tenant::parse(&tenant.file(), text, &owner, &rules, || Ok(catalog)).map(|_| ()).map_err(|d| {
         let named = |d: Diagnostic| Diagnostic { file: format!("request {id} ({})", d.file), ..d };

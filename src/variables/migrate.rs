@@ -22,7 +22,7 @@ use super::v2::{self, Customer};
 use super::{Resolved, Rules, Variables, template};
 use crate::catalog::{Catalog, ComponentType};
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::identity::CustomerId;
+use crate::identity::RepoId;
 use crate::yaml::{self, Key, Node, Value};
 
 /// The component a migrated file defines: v1's module call is `module "app"`.
@@ -37,7 +37,7 @@ pub struct Request<'a> {
     pub file: &'a str,
     pub text: &'a str,
     /// The customer whose values `{{ customer }}` expands to; required only when used.
-    pub customer: Option<&'a CustomerId>,
+    pub customer: Option<&'a RepoId>,
     pub rules: &'a Rules<'a>,
     /// `terraform.module`: the module v1 files render.
     pub module: &'a str,
@@ -102,9 +102,9 @@ pub fn migrate(
     request: &Request<'_>,
     catalog: impl FnOnce() -> Result<Catalog, Vec<Diagnostic>>,
 ) -> Result<Migrated, MigrateError> {
-    let placeholder = CustomerId::parse("local/migrate").unwrap_or_else(|_| unreachable!("valid literal"));
-    let customer = request.customer.unwrap_or(&placeholder);
-    let vars = Variables::parse(request.file, request.text, customer, request.rules).map_err(MigrateError::Invalid)?;
+    let placeholder = RepoId::parse("local/migrate").unwrap_or_else(|_| unreachable!("valid literal"));
+    let customer = crate::identity::Owner::Customer(request.customer.unwrap_or(&placeholder).clone());
+    let vars = Variables::parse(request.file, request.text, &customer, request.rules).map_err(MigrateError::Invalid)?;
     let root = yaml::parse(request.file, request.text).map_err(|d| MigrateError::Invalid(Diagnostics(vec![d])))?;
     if request.customer.is_none() && uses_customer(&root) {
         return Err(MigrateError::NeedsCustomer);

@@ -22,17 +22,11 @@ use serde::Serialize;
 
 use crate::config::Tier;
 use crate::diagnostic::{Diagnostic, Diagnostics, FileProblem};
-use crate::identity::{CustomerId, EnvName};
+use crate::identity::{EnvName, Owner};
 use crate::yaml::{self, Checker};
 
 /// Where the file lives in a customer repository.
 pub const PATH: &str = "infra/variables.yml";
-
-/// Where `customer`'s file is: `infra/variables.yml` in a customer repository, or
-/// `tenants/<name>.yml` in the manager repository for a tenant.
-pub fn path_for(customer: &CustomerId) -> String {
-    customer.as_tenant().map_or_else(|| PATH.to_owned(), |tenant| tenant.file())
-}
 
 /// What the file is checked against: the manager's environments, the customer's tier and,
 /// for a registered customer, the environments enabled for them.
@@ -44,15 +38,14 @@ pub struct Rules<'a> {
 }
 
 impl<'a> Rules<'a> {
-    /// The rules for `customer` under `config` (`None`: no customer known, default tier).
-    pub fn for_customer(config: &'a crate::config::Config, customer: Option<&CustomerId>) -> Self {
-        let enabled = match customer {
-            Some(id) if id.as_tenant().is_some() => config.tenants.environments.as_ref(),
-            _ => customer.and_then(|id| config.customer(id)).map(|c| &c.environments),
-        };
+    /// The rules for `owner` under `config` (`None`: no owner known, default tier), as
+    /// the registry says.
+    pub fn for_owner(config: &'a crate::config::Config, owner: Option<&Owner>) -> Self {
+        let registration = owner.and_then(|o| config.registration(o));
+        let enabled = registration.as_ref().and_then(|r| r.environments);
         Self {
             environments: config.environment_names(),
-            tier: config.tier_for(customer),
+            tier: config.tier_for(owner),
             enabled: enabled.map(|envs| envs.iter().map(EnvName::as_str).collect()),
         }
     }
@@ -90,7 +83,7 @@ pub enum ResolveError {
 
 impl Variables {
     /// Parses and validates `text` for `customer`. `file` names the file in diagnostics.
-    pub fn parse(file: &str, text: &str, customer: &CustomerId, rules: &Rules<'_>) -> Result<Self, Diagnostics> {
+    pub fn parse(file: &str, text: &str, customer: &Owner, rules: &Rules<'_>) -> Result<Self, Diagnostics> {
         let root = yaml::parse(file, text).map_err(|d| Diagnostics(vec![d]))?;
         let mut c = Checker::new(file);
         let parsed = check::file(&mut c, &root, &customer.to_string(), rules);

@@ -205,7 +205,7 @@ mod tests {
     fn schema() -> Value {
         let config = Config::defaults(std::path::Path::new(env!("CARGO_MANIFEST_DIR")));
         let catalog = Catalog::load(&config).expect("the sandbox catalog loads");
-        json_schema(&Rules::for_customer(&config, None), &catalog)
+        json_schema(&Rules::for_owner(&config, None), &catalog)
     }
 
     #[test]

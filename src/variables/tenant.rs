@@ -6,7 +6,7 @@ use super::v2::{self, Customer};
 use super::{Rules, Variables};
 use crate::catalog::Catalog;
 use crate::diagnostic::{Diagnostic, Diagnostics, shown};
-use crate::identity::CustomerId;
+use crate::identity::Owner;
 use crate::yaml::{self, Checker, Node, Pos, Value};
 
 /// The `apiVersion` values this build accepts.
@@ -91,10 +91,13 @@ fn header(file: &str, root: &Node) -> Result<Schema, Diagnostics> {
 /// A customer repository's file is `kind: Customer`; a tenant's is `kind: Tenant`, and its
 /// `metadata.name` is its file name (the tenant's identity: a file renamed inside would
 /// otherwise plan another tenant's resources in this one's state).
-fn owner_matches(file: &str, root: &Node, customer: &CustomerId) -> Result<(), Diagnostics> {
+fn owner_matches(file: &str, root: &Node, owner: &Owner) -> Result<(), Diagnostics> {
     let Value::Map(entries) = &root.value else { return Ok(()) };
     let mut c = Checker::new(file);
-    let tenant = customer.as_tenant();
+    let tenant = match owner {
+        Owner::Tenant(name) => Some(name),
+        Owner::Customer(_) => None,
+    };
     let expected = if tenant.is_some() { TENANT_KIND } else { v2::KIND };
     if let Some(kind) = yaml::get(entries, "kind")
         && let Value::Str(k) = &kind.value
@@ -134,19 +137,20 @@ impl Tenant {
     pub fn parse(
         file: &str,
         text: &str,
-        customer: &CustomerId,
+        customer: &Owner,
         rules: &Rules<'_>,
         catalog: impl FnOnce() -> Result<Catalog, Vec<Diagnostic>>,
     ) -> Result<Self, Diagnostics> {
+        let is_tenant = matches!(customer, Owner::Tenant(_));
         // A file that is not YAML is left to the v1 checks, which report it as before.
         let root = match yaml::parse(file, text) {
             Ok(root) => root,
-            Err(d) if customer.as_tenant().is_some() => return Err(Diagnostics(vec![d])),
+            Err(d) if is_tenant => return Err(Diagnostics(vec![d])),
             Err(_) => return Variables::parse(file, text, customer, rules).map(Tenant::V1),
         };
         match header(file, &root)? {
             // Tenants are schema v2 only: there is no v1 file of theirs to stay compatible with.
-            Schema::V1 if customer.as_tenant().is_some() => Err(Diagnostics(vec![Diagnostic {
+            Schema::V1 if is_tenant => Err(Diagnostics(vec![Diagnostic {
                 file: file.to_owned(),
                 line: root.pos.line,
                 column: root.pos.column,

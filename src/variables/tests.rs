@@ -22,13 +22,13 @@ fn config() -> Config {
     Config::defaults(Path::new("."))
 }
 
-fn customer() -> CustomerId {
-    CustomerId::parse("acme/webshop").expect("valid")
+fn customer() -> crate::identity::Owner {
+    crate::identity::Owner::Customer(crate::identity::RepoId::parse("acme/webshop").expect("valid"))
 }
 
 fn check(text: &str) -> Result<Variables, Diagnostics> {
     let config = config();
-    Variables::parse(PATH, text, &customer(), &Rules::for_customer(&config, None))
+    Variables::parse(PATH, text, &customer(), &Rules::for_owner(&config, None))
 }
 
 /// `line:column message` of each diagnostic.
@@ -269,12 +269,12 @@ fn missing_required_keys_are_named() {
 fn a_registered_customer_may_only_use_enabled_environments() {
     let mut config = config();
     config.customers.push(crate::config::Customer::new(
-        customer(),
+        crate::identity::RepoId::parse("acme/webshop").expect("valid"),
         "standard",
         vec![EnvName::parse("staging").expect("env")],
     ));
-    let err = Variables::parse(PATH, VALID, &customer(), &Rules::for_customer(&config, Some(&customer())))
-        .expect_err("invalid");
+    let err =
+        Variables::parse(PATH, VALID, &customer(), &Rules::for_owner(&config, Some(&customer()))).expect_err("invalid");
     assert_eq!(err.0.len(), 1, "{err}");
     assert_eq!(err.0[0].message, "environment `production` is not enabled for this repository");
     assert_eq!((err.0[0].line, err.0[0].column), (5, 3));
@@ -350,7 +350,7 @@ fn rules_run_on_the_expanded_value() {
     // Without a tier, the format is still checked.
     let mut config = config();
     config.tiers.clear();
-    let rules = Rules::for_customer(&config, None);
+    let rules = Rules::for_owner(&config, None);
     let text = VALID.replacen("region: us-east-1,", "region: \"us-east-1\\n\",", 1);
     let err = Variables::parse(PATH, &text, &customer(), &rules).expect_err("no tier, still checked");
     assert_eq!(err.0[0].message, "`environments.staging.region` `us-east-1\\u{a}` is not an AWS region name");

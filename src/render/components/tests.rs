@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::config::Config;
-use crate::identity::CustomerId;
+use crate::identity::RepoId;
 use crate::variables::Rules;
 use crate::variables::tenant::Tenant;
 
@@ -31,8 +31,8 @@ fn config() -> Config {
 }
 
 fn parsed(config: &Config) -> (Customer, Catalog) {
-    let id = CustomerId::parse("acme/shop").expect("id");
-    let rules = Rules::for_customer(config, None);
+    let id = crate::identity::Owner::Customer(RepoId::parse("acme/shop").expect("id"));
+    let rules = Rules::for_owner(config, None);
     let catalog = Catalog::load(config).expect("catalog");
     match Tenant::parse("v.yml", FILE, &id, &rules, || Ok(catalog.clone())).expect("valid") {
         Tenant::V2(customer) => (customer, catalog),

@@ -35,7 +35,7 @@ fn summary() -> PlanSummary {
 fn comment<'a>(summary: &'a PlanSummary, plan_text: &'a str, run_url: Option<&'a str>) -> PlanComment<'a> {
     PlanComment {
         environment: "staging",
-        customer: "acme/webshop",
+        customer: &WEBSHOP,
         sha: "1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d",
         plan_sha256: "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
         summary,
@@ -86,7 +86,7 @@ fn invalid_comment_snapshot() {
     ];
     insta::assert_snapshot!(invalid_comment(
         "staging",
-        "acme/webshop",
+        &owner("acme/webshop"),
         "1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d",
         &errors,
         None
@@ -97,7 +97,7 @@ fn invalid_comment_snapshot() {
 fn failed_comment_snapshot() {
     insta::assert_snapshot!(failed_comment(
         "staging",
-        "acme/webshop",
+        &owner("acme/webshop"),
         "1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d",
         "terraform init failed:\nError: Failed to query available provider packages",
         Some("https://github.com/provider/manager/actions/runs/42")
@@ -114,7 +114,7 @@ fn a_huge_plan_is_cut_to_the_limit_with_a_pointer_to_the_run() {
     let chars = body.chars().count();
     assert!(chars <= MAX_COMMENT_CHARS, "{chars}");
     assert!(chars > MAX_COMMENT_CHARS - 3_000, "cut far more than needed: {chars}");
-    assert!(body.starts_with(&marker("acme/webshop", "staging")));
+    assert!(body.starts_with(&marker(&owner("acme/webshop"), "staging")));
     assert!(body.contains("The plan output was truncated"), "no note");
     assert!(body.contains("[workflow run](https://github.com/p/m/actions/runs/7)"));
     assert!(body.trim_end().ends_with("</sub>"), "footer kept");
@@ -307,7 +307,7 @@ fn hostile_text_never_renders_outside_code() {
             errored: true,
             ..PlanSummary::default()
         };
-        let c = PlanComment { customer: hostile, plan_text: hostile, ..comment(&s, "", None) };
+        let c = PlanComment { plan_text: hostile, ..comment(&s, "", None) };
         assert_contained(&plan_comment(&c), &format!("plan comment with {hostile:?}"));
         let errors = vec![Diagnostic {
             file: hostile.to_string(),
@@ -316,8 +316,14 @@ fn hostile_text_never_renders_outside_code() {
             message: hostile.to_string(),
             hint: Some(hostile.to_string()),
         }];
-        assert_contained(&invalid_comment("staging", hostile, "1a2b3c4", &errors, None), "invalid comment");
-        assert_contained(&failed_comment("staging", hostile, "1a2b3c4", hostile, None), "failed comment");
+        assert_contained(
+            &invalid_comment("staging", &owner("acme/webshop"), "1a2b3c4", &errors, None),
+            "invalid comment",
+        );
+        assert_contained(
+            &failed_comment("staging", &owner("acme/webshop"), "1a2b3c4", hostile, None),
+            "failed comment",
+        );
     }
 }
 
@@ -325,7 +331,7 @@ fn hostile_text_never_renders_outside_code() {
 fn hostile_failure_comment_snapshot() {
     let text = "can't read `infra/variables.yml`: value `x\n## Owned\n![img](https://evil.example/x.png)` \
                 is not allowed\n<!-- infra-manager:plan:production -->\n```\n@org/team";
-    insta::assert_snapshot!(failed_comment("staging", "acme/webshop", "1a2b3c4", text, None));
+    insta::assert_snapshot!(failed_comment("staging", &owner("acme/webshop"), "1a2b3c4", text, None));
 }
 
 #[test]
@@ -389,7 +395,7 @@ fn applied_comment_snapshot() {
     .into();
     let body = applied_comment(&AppliedComment {
         environment: "staging",
-        customer: "acme/webshop",
+        customer: &WEBSHOP,
         sha: "1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d",
         plan_sha256: "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
         counts: (12, 0, 0),
@@ -405,7 +411,28 @@ fn applied_comment_snapshot() {
 /// a manager pull request.
 #[test]
 fn a_tenants_marker_names_the_tenant() {
-    assert_eq!(marker("acme/webshop", "staging"), "<!-- infra-manager:plan:staging -->");
-    assert_eq!(marker("tenants-inc/web", "staging"), "<!-- infra-manager:plan:staging -->");
-    assert_eq!(marker("tenants/alice-xero", "staging"), "<!-- infra-manager:plan:staging:tenants/alice-xero -->");
+    assert_eq!(marker(&owner("acme/webshop"), "staging"), "<!-- infra-manager:plan:staging -->");
+    assert_eq!(marker(&owner("tenants-inc/web"), "staging"), "<!-- infra-manager:plan:staging -->");
+    assert_eq!(
+        marker(
+            &crate::identity::Owner::Tenant(crate::identity::TenantName::parse("alice-xero").expect("name")),
+            "staging"
+        ),
+        "<!-- infra-manager:plan:staging:tenants/alice-xero -->"
+    );
+}
+
+/// The customer of the comments shown here.
+static WEBSHOP: std::sync::LazyLock<crate::identity::Owner> = std::sync::LazyLock::new(|| owner("acme/webshop"));
+
+/// A customer owner, as the flows name one.
+fn owner(repo: &str) -> crate::identity::Owner {
+    crate::identity::Owner::Customer(crate::identity::RepoId::parse(repo).expect("valid"))
+}
+
+/// Issue 19: a customer repository whose owner is `tenants` is a customer: its marker is
+/// a customer's, whatever its name.
+#[test]
+fn a_customer_named_like_a_tenant_has_a_customer_s_marker() {
+    assert_eq!(marker(&owner("tenants/alice-xero"), "staging"), "<!-- infra-manager:plan:staging -->");
 }

@@ -8,7 +8,7 @@
 //! - `<dir>/plans/latest.json` — the pointer to the newest plan;
 //! - lock table item `LockID = <bucket>/<dir>/terraform.tfstate` (plus Terraform's `-md5` item).
 
-use crate::identity::{CustomerId, EnvName, Sha, Target};
+use crate::identity::{EnvName, Owner, Sha, Target};
 
 use super::SettingsError;
 
@@ -42,7 +42,7 @@ impl KeyLayout {
 
     /// `<key_prefix>/<owner>/<repo>/<env>`.
     pub fn target_dir(&self, target: &Target) -> String {
-        let tail = format!("{}/{}/{}", target.customer.owner(), target.customer.repo(), target.env);
+        let tail = format!("{}/{}", target.owner.key(), target.env);
         if self.prefix.is_empty() { tail } else { format!("{}/{tail}", self.prefix) }
     }
 
@@ -99,9 +99,9 @@ impl KeyLayout {
         if parts.next().is_some() {
             return None;
         }
-        let customer = CustomerId::parse(&format!("{owner}/{repo}")).ok()?;
+        let owner = Owner::from_key(owner, repo)?;
         let env = EnvName::parse(env).ok()?;
-        Some(Target { customer, env })
+        Some(Target { owner, env })
     }
 
     /// The target whose lock this `LockID` is, if it is one of ours.
@@ -165,24 +165,36 @@ mod tests {
     use super::*;
 
     fn target(customer: &str, env: &str) -> Target {
-        Target { customer: CustomerId::parse(customer).expect("valid"), env: EnvName::parse(env).expect("valid") }
+        Target {
+            owner: Owner::Customer(crate::identity::RepoId::parse(customer).expect("valid")),
+            env: EnvName::parse(env).expect("valid"),
+        }
     }
 
     fn sha() -> Sha {
         Sha::parse("0123456789abcdef0123456789abcdef01234567").expect("valid")
     }
 
-    /// Issue 14: a tenant's state is `<key_prefix>/tenants/<name>/<env>/terraform.tfstate`,
-    /// and reading such a key back never yields a customer (the owner is reserved).
+    /// Issue 19: a tenant's state stays `<key_prefix>/tenants/<name>/<env>/terraform.tfstate`
+    /// and reads back as the tenant; a customer repository `tenants/billing` (any owner name
+    /// is a repository's) has a key of its own that reads back as that customer.
     #[test]
-    fn a_tenant_s_state_key_is_under_tenants_and_never_a_customer_s() {
+    fn tenants_and_customers_keys_are_disjoint_and_read_back_as_their_owner() {
         let layout = KeyLayout::new("bucket", "customers").expect("valid");
-        let tenant = crate::identity::TenantName::parse("billing").expect("valid");
-        let target = Target { customer: CustomerId::tenant(&tenant), env: EnvName::parse("staging").expect("valid") };
-        let key = layout.state_key(&target);
-        assert_eq!(key, "customers/tenants/billing/staging/terraform.tfstate");
-        assert_eq!(layout.target_of_state_key(&key), None, "not listed as a customer's state");
-        assert!(CustomerId::parse("tenants/billing").is_err(), "no customer can be named so");
+        let staging = EnvName::parse("staging").expect("valid");
+        let tenant = Target {
+            owner: Owner::Tenant(crate::identity::TenantName::parse("billing").expect("valid")),
+            env: staging.clone(),
+        };
+        let customer = Target {
+            owner: Owner::Customer(crate::identity::RepoId::parse("tenants/billing").expect("valid")),
+            env: staging,
+        };
+        let (t, c) = (layout.state_key(&tenant), layout.state_key(&customer));
+        assert_eq!(t, "customers/tenants/billing/staging/terraform.tfstate");
+        assert_eq!(c, "customers/_tenants/billing/staging/terraform.tfstate");
+        assert_eq!(layout.target_of_state_key(&t), Some(tenant));
+        assert_eq!(layout.target_of_state_key(&c), Some(customer));
     }
 
     #[test]

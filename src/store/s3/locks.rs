@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
-use crate::identity::{CustomerId, EnvName, Target};
+use crate::identity::{EnvName, Target};
 use crate::store::StoreError;
 
 use super::client::{error_code, http_status, remote};
@@ -34,7 +34,7 @@ pub struct LockInfo {
     pub lock_id: String,
     /// The customer and environment whose state is locked; `None` for a lock on a state
     /// outside this service's key layout.
-    pub customer: Option<CustomerId>,
+    pub customer: Option<crate::identity::Owner>,
     pub environment: Option<EnvName>,
     /// Terraform's lock ID (what `terraform force-unlock` takes).
     pub id: String,
@@ -100,7 +100,7 @@ struct TerraformLockInfo {
 fn parse_lock(lock_id: &str, target: Option<Target>, info: Option<&str>, guard: DeleteGuard) -> LockInfo {
     let parsed: TerraformLockInfo = info.and_then(|raw| serde_json::from_str(raw).ok()).unwrap_or_default();
     let (customer, environment) = match target {
-        Some(target) => (Some(target.customer), Some(target.env)),
+        Some(target) => (Some(target.owner), Some(target.env)),
         None => (None, None),
     };
     LockInfo {
@@ -344,7 +344,7 @@ mod tests {
 
     fn target() -> Target {
         Target {
-            customer: CustomerId::parse("acme/webshop").expect("valid"),
+            owner: crate::identity::Owner::Customer(crate::identity::RepoId::parse("acme/webshop").expect("valid")),
             env: EnvName::parse("staging").expect("valid"),
         }
     }

@@ -123,7 +123,7 @@ pub(super) async fn get_plan(store: &S3Store, target: &Target, sha: &Sha) -> Res
 fn check_meta(target: &Target, plan: &[u8], meta: &PlanMeta, location: &str) -> Result<Sha, StoreError> {
     let corrupt = |message: String| StoreError::Corrupt { location: location.to_owned(), message };
     let sha = Sha::parse(&meta.sha).map_err(|e| corrupt(format!("plan metadata: {e}")))?;
-    if meta.customer != target.customer.to_string() || meta.environment != target.env.as_str() {
+    if meta.customer != target.owner.to_string() || meta.environment != target.env.as_str() {
         return Err(corrupt(format!(
             "plan metadata names {}/{} but the plan is for {target}",
             meta.customer, meta.environment
@@ -297,11 +297,11 @@ fn parse_time(value: &str) -> Result<jiff::Timestamp, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::{CustomerId, EnvName};
+    use crate::identity::{EnvName, RepoId};
 
     fn target() -> Target {
         Target {
-            customer: CustomerId::parse("acme/webshop").expect("valid"),
+            owner: crate::identity::Owner::Customer(RepoId::parse("acme/webshop").expect("valid")),
             env: EnvName::parse("staging").expect("valid"),
         }
     }

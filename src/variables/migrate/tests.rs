@@ -21,13 +21,13 @@ fn config() -> Config {
     Config::parse("infra-manager.yml", &text, Path::new("/")).expect("valid config")
 }
 
-fn shop() -> CustomerId {
-    CustomerId::parse("acme/shop").expect("id")
+fn shop() -> RepoId {
+    RepoId::parse("acme/shop").expect("id")
 }
 
-fn run(text: &str, customer: Option<&CustomerId>, type_name: Option<&str>) -> Result<Migrated, MigrateError> {
+fn run(text: &str, customer: Option<&RepoId>, type_name: Option<&str>) -> Result<Migrated, MigrateError> {
     let config = config();
-    let rules = Rules::for_customer(&config, None);
+    let rules = Rules::for_owner(&config, None);
     let request = Request {
         file: "infra/variables.yml",
         text,
@@ -61,10 +61,10 @@ fn the_customer_template_migrates_with_its_comments() {
 #[test]
 fn the_v2_form_renders_the_same_module_address_and_inputs_as_v1() {
     let config = config();
-    let rules = Rules::for_customer(&config, None);
+    let rules = Rules::for_owner(&config, None);
     let catalog = Catalog::load(&config).expect("catalog loads");
     let migrated = run(TEMPLATE, Some(&shop()), None).expect("migrates");
-    let v1 = Variables::parse("v1.yml", TEMPLATE, &shop(), &rules).expect("valid v1");
+    let v1 = Variables::parse("v1.yml", TEMPLATE, &crate::identity::Owner::Customer(shop()), &rules).expect("valid v1");
     let root = yaml::parse("v2.yml", &migrated.text).expect("yaml");
     let v2 = Customer::parse("v2.yml", &root, &rules, &catalog).expect("valid v2");
     for env in ["staging", "production"] {
@@ -207,7 +207,7 @@ fn the_type_is_the_one_of_the_v1_module_unless_chosen() {
     assert_eq!(migrated.type_name, "app-environment-v1");
 
     let config = config();
-    let rules = Rules::for_customer(&config, None);
+    let rules = Rules::for_owner(&config, None);
     let request = Request {
         file: "v.yml",
         text: TEMPLATE,
@@ -224,7 +224,7 @@ fn the_type_is_the_one_of_the_v1_module_unless_chosen() {
 #[test]
 fn a_v2_file_may_use_a_type_without_component_names_once() {
     let config = config();
-    let rules = Rules::for_customer(&config, None);
+    let rules = Rules::for_owner(&config, None);
     let catalog = Catalog::load(&config).expect("catalog loads");
     let twice = run(TEMPLATE, None, None).expect("migrates").text.replace(
         "  components:\n",
@@ -244,7 +244,7 @@ fn the_v1_type_holds_a_migrated_file_to_its_tiers_v1_rules() {
         modules.display()
     );
     let config = Config::parse("infra-manager.yml", &text, Path::new("/")).expect("valid config");
-    let rules = Rules::for_customer(&config, Some(&shop()));
+    let rules = Rules::for_owner(&config, Some(&crate::identity::Owner::Customer(shop())));
     let v1 = "project_name: shop\ncloud_provider: aws\nenvironments:\n  staging: { region: us-east-1, instance_type: t3.micro, min_instances: 1, max_instances: 2 }\nnetworking: { vpc_cidr: \"10.0.0.0/16\" }\n";
     let request = Request {
         file: "v.yml",
@@ -284,7 +284,7 @@ fn a_rewrite_the_type_does_not_accept_is_refused_with_why() {
         dir.path().display()
     );
     let config = Config::parse("infra-manager.yml", &text, Path::new("/")).expect("valid config");
-    let rules = Rules::for_customer(&config, None);
+    let rules = Rules::for_owner(&config, None);
     let request =
         Request { file: "v.yml", text: TEMPLATE, customer: None, rules: &rules, module: "mini", type_name: None };
     let err = migrate(&request, || Catalog::load(&config)).expect_err("the module lacks v1's inputs");

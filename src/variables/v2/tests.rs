@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::*;
 use crate::config::Config;
-use crate::identity::CustomerId;
+use crate::identity::RepoId;
 use crate::variables::tenant::{Schema, Tenant, detect};
 
 fn config() -> Config {
@@ -16,8 +16,8 @@ fn config() -> Config {
 
 fn parse(text: &str) -> Result<Tenant, Vec<String>> {
     let config = config();
-    let rules = Rules::for_customer(&config, None);
-    let id = CustomerId::parse("acme/shop").expect("id");
+    let rules = Rules::for_owner(&config, None);
+    let id = crate::identity::Owner::Customer(RepoId::parse("acme/shop").expect("id"));
     Tenant::parse("v.yml", text, &id, &rules, || Catalog::load(&config))
         .map_err(|d| d.0.iter().map(|d| format!("{}:{}: {}", d.line, d.column, d.message)).collect())
 }
@@ -136,7 +136,7 @@ fn a_required_input_must_be_set_in_inputs_or_in_every_environment() {
         Path::new("/"),
     )
     .expect("valid config");
-    let rules = Rules::for_customer(&config, None);
+    let rules = Rules::for_owner(&config, None);
     let catalog = Catalog::load(&config).expect("catalog");
     let head = "apiVersion: infra-manager/v2\nkind: Customer\nmetadata: { name: shop }\nspec:\n  environments: [staging, production]\n  components:\n";
     let check = |components: &str| {

@@ -1,0 +1,159 @@
+//! The one destroy path. Every way a target's resources are destroyed (offboarding with
+//! `destroy`, a deleted tenant file or an environment dropped from one, expiry with
+//! `reap`, a local `plan --destroy`) plans from the configuration last applied and applies
+//! one rule: a component of a `protect_destroy` type is destroyed only when that applied
+//! configuration says `allow_destroy: true` on it. Removing a protected component from a
+//! file (a partial destroy) meets the same rule, with the same text and hint.
+
+use super::admit::LastApplied;
+use super::prepare::{Validated, validate};
+use super::{Deps, Request};
+use crate::catalog::Catalog;
+use crate::diagnostic::Diagnostic;
+use crate::error::CommandError;
+use crate::identity::{Sha, Target, owner_flag};
+use crate::refusal::Refusal;
+use crate::store::Store;
+use crate::variables::v2::{Component, Customer};
+
+/// The request that destroys `target`: at the commit last applied to it (the configuration
+/// that made what is in the state). A target never applied has nothing to destroy.
+pub async fn request(store: &dyn Store, target: &Target) -> Result<Request, CommandError> {
+    let Some(applied) = super::admit::last_applied(store, target).await? else {
+        return Err(Refusal::NeverApplied { target: target.clone() }.into());
+    };
+    Ok(Request { target: target.clone(), sha: applied.sha, pull_request: None, report_to: None })
+}
+
+/// What the rule says of destroying a whole target.
+#[derive(Debug)]
+pub enum Verdict {
+    Allowed,
+    /// The configuration last applied holds protected components that do not allow it,
+    /// each at its place in that configuration.
+    Protected(Vec<Diagnostic>),
+}
+
+/// A destroy plans from the commit last applied: `req` must name it.
+pub fn from_last_applied(req: &Request, applied: Option<&LastApplied>) -> Result<(), CommandError> {
+    let Some(applied) = applied else { return Err(Refusal::NeverApplied { target: req.target.clone() }.into()) };
+    if applied.sha == req.sha {
+        return Ok(());
+    }
+    Err(CommandError::usage(
+        format!(
+            "a destroy of {} plans from the commit last applied ({}), not {}",
+            req.target,
+            applied.sha.short(),
+            req.sha.short()
+        ),
+        format!("run `infra-manager destroy {} --env {}`", owner_flag(&req.target.owner), req.target.env),
+    ))
+}
+
+/// The rule for destroying everything `file` (the configuration applied at `sha`) made.
+pub fn verdict(target: &Target, sha: &Sha, file: &Validated) -> Verdict {
+    let refused = match file {
+        Validated::V1(_) => Vec::new(),
+        Validated::V2(previous, catalog) => refusals(target, sha, previous, None, catalog),
+    };
+    if refused.is_empty() { Verdict::Allowed } else { Verdict::Protected(refused) }
+}
+
+/// [`verdict`] as admission: a protected component refuses the destroy at its place.
+pub fn allowed(target: &Target, sha: &Sha, file: &Validated) -> Result<(), CommandError> {
+    match verdict(target, sha, file) {
+        Verdict::Allowed => Ok(()),
+        Verdict::Protected(refused) => Err(CommandError::Invalid(refused)),
+    }
+}
+
+/// The configuration last applied can't be read or no longer validates: the rule can't be
+/// checked, so the destroy is refused.
+pub fn unreadable(target: &Target, sha: &Sha, why: &CommandError) -> CommandError {
+    let path = target.owner.file();
+    CommandError::usage(
+        format!(
+            "`{path}` as last applied to {target} at {} can't be used ({}), so its protected components can't be checked",
+            sha.short(),
+            why.status_line()
+        ),
+        format!(
+            "restore a valid `{path}` and apply it first (`infra-manager history {} --env {}` lists the runs)",
+            owner_flag(&target.owner),
+            target.env
+        ),
+    )
+}
+
+/// A plan that removes components: those of the configuration last applied that `current`
+/// no longer has must pass the rule.
+pub(super) async fn check_removals(
+    deps: &Deps<'_>,
+    target: &Target,
+    applied: &LastApplied,
+    current: Option<&Customer>,
+    catalog: &Catalog,
+) -> Result<(), CommandError> {
+    let Some((previous, _)) = applied_file(deps, target, &applied.sha).await? else { return Ok(()) };
+    let refused = refusals(target, &applied.sha, &previous, current, catalog);
+    if refused.is_empty() { Ok(()) } else { Err(CommandError::Invalid(refused)) }
+}
+
+/// The configuration last applied, as written then; `None` for a v1 file (no components,
+/// nothing to protect). A file that is gone or no longer validates is an error: the rule
+/// can't be checked against it.
+async fn applied_file(
+    deps: &Deps<'_>,
+    target: &Target,
+    sha: &Sha,
+) -> Result<Option<(Customer, Catalog)>, CommandError> {
+    let req = Request { target: target.clone(), sha: sha.clone(), pull_request: None, report_to: None };
+    let text = super::prepare::fetch(deps.host, &req).await.map_err(|e| unreadable(target, sha, &e))?;
+    match validate(deps.config, &target.owner, &text) {
+        Ok(Validated::V1(_)) => Ok(None),
+        Ok(Validated::V2(file, catalog)) => Ok(Some((*file, catalog))),
+        Err(e) => Err(unreadable(target, sha, &e)),
+    }
+}
+
+/// The rule: each component of `previous` (the configuration applied at `sha`) of a
+/// protected type, without `allow_destroy: true`, that `current` does not keep (`None`:
+/// nothing is kept), at its place in `previous`.
+pub fn refusals(
+    target: &Target,
+    sha: &Sha,
+    previous: &Customer,
+    current: Option<&Customer>,
+    catalog: &Catalog,
+) -> Vec<Diagnostic> {
+    let path = target.owner.file();
+    protected(previous, catalog)
+        .filter(|p| {
+            current.is_none_or(|c| !c.components.iter().any(|k| k.name == p.name && k.type_name == p.type_name))
+        })
+        .map(|p| Diagnostic {
+            file: path.clone(),
+            line: p.at.line,
+            column: p.at.column,
+            message: format!(
+                "component `{}` (type `{}`, protected) would be destroyed, but the configuration applied to {} at {} does not allow its destruction",
+                p.name,
+                p.type_name,
+                target,
+                sha.short()
+            ),
+            hint: Some(format!(
+                "destroying a protected component takes two reviewed changes: first set `allow_destroy: true` on `{}` and apply that, then remove it (the line and column are in `{path}` as applied at {})",
+                p.name,
+                sha.short()
+            )),
+        })
+        .collect()
+}
+
+/// The components of `file` whose type is protected (`protect_destroy`) and that do not
+/// carry `allow_destroy: true`: what may not be destroyed yet.
+pub fn protected<'a>(file: &'a Customer, catalog: &'a Catalog) -> impl Iterator<Item = &'a Component> {
+    file.components.iter().filter(|p| !p.allow_destroy && catalog.get(&p.type_name).is_some_and(|t| t.protect_destroy))
+}
