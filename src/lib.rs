@@ -22,6 +22,7 @@ pub mod error;
 pub mod event;
 pub mod fleet;
 pub mod github;
+pub mod http;
 pub mod identity;
 pub mod limits;
 pub mod local_host;

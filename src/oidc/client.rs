@@ -1,33 +1,31 @@
-//! Unauthenticated JSON GETs with retries, for discovery and the runner's token endpoint.
+//! JSON GETs with retries, for discovery and the runner's token endpoint, over the shared
+//! HTTP client ([`crate::http`]).
 
-use http_body_util::BodyExt as _;
 use serde_json::Value;
 
 use crate::github::RetryPolicy;
+use crate::http::GetError;
 
 /// Discovery documents and key sets larger than this are refused.
 const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 
-/// Unauthenticated GETs over the HTTP stack the GitHub client uses (octocrab's hyper and
-/// rustls on ring), with the retry policy's attempts and per-request timeout.
+/// GETs on one origin with the retry policy's attempts and per-request timeout.
 pub(super) struct Client {
-    pub(super) octocrab: octocrab::Octocrab,
-    pub(super) policy: RetryPolicy,
+    http: crate::http::Client,
+    policy: RetryPolicy,
 }
 
 impl Client {
-    pub(super) fn new(issuer: &str, issuer_uri: &http::Uri, policy: &RetryPolicy) -> Result<Self, String> {
-        crate::github::install_crypto_provider();
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err("the OIDC client must be created inside a Tokio runtime".to_owned());
-        }
-        let octocrab = octocrab::Octocrab::builder()
-            .base_uri(issuer_uri.clone())
-            .map_err(|e| format!("`{issuer}`: {e}"))?
-            .add_header(http::header::ACCEPT, "application/json".to_owned())
-            .build()
-            .map_err(|e| e.to_string())?;
-        Ok(Self { octocrab, policy: RetryPolicy { max_attempts: policy.max_attempts.max(1), ..policy.clone() } })
+    /// A client for `origin`, sending `headers` (`Accept: application/json` is added).
+    pub(super) fn new(
+        origin: http::Uri,
+        headers: &[(http::header::HeaderName, String)],
+        policy: &RetryPolicy,
+    ) -> Result<Self, String> {
+        let mut all = vec![(http::header::ACCEPT, "application/json".to_owned())];
+        all.extend_from_slice(headers);
+        let http = crate::http::Client::new(origin, &all)?;
+        Ok(Self { http, policy: RetryPolicy { max_attempts: policy.max_attempts.max(1), ..policy.clone() } })
     }
 
     /// GETs `url` and parses its JSON body; 5xx, 429, timeouts and connection errors are
@@ -48,26 +46,16 @@ impl Client {
     }
 
     async fn attempt(&self, url: &str) -> Attempt {
-        let exchange = async {
-            let response = self.octocrab._get(url).await.map_err(|e| (true, e.to_string()))?;
-            let (parts, body) = response.into_parts();
-            let body = http_body_util::Limited::new(body, MAX_DOCUMENT_BYTES)
-                .collect()
-                .await
-                .map_err(|e| (false, format!("reading the body: {e}")))?
-                .to_bytes();
-            Ok::<_, (bool, String)>((parts.status, body))
-        };
-        match tokio::time::timeout(self.policy.request_timeout, exchange).await {
-            Err(_) => Attempt::Retry(format!("no complete answer within {:?}", self.policy.request_timeout)),
-            Ok(Err((true, reason))) => Attempt::Retry(reason),
-            Ok(Err((false, reason))) => Attempt::Done(Err(reason)),
-            Ok(Ok((status, _))) if status.is_server_error() || status.as_u16() == 429 => {
-                Attempt::Retry(status.to_string())
+        match self.http.get(url, MAX_DOCUMENT_BYTES, self.policy.request_timeout).await {
+            Err(GetError::Timeout(timeout)) => Attempt::Retry(format!("no complete answer within {timeout:?}")),
+            Err(GetError::Transport(e)) => Attempt::Retry(e.to_string()),
+            Err(GetError::Body(reason)) => Attempt::Done(Err(reason)),
+            Ok(answer) if answer.status.is_server_error() || answer.status.as_u16() == 429 => {
+                Attempt::Retry(answer.status.to_string())
             }
-            Ok(Ok((status, _))) if status != http::StatusCode::OK => Attempt::Done(Err(status.to_string())),
-            Ok(Ok((_, body))) => {
-                Attempt::Done(serde_json::from_slice(&body).map_err(|e| format!("the answer is not JSON: {e}")))
+            Ok(answer) if answer.status != http::StatusCode::OK => Attempt::Done(Err(answer.status.to_string())),
+            Ok(answer) => {
+                Attempt::Done(serde_json::from_slice(&answer.body).map_err(|e| format!("the answer is not JSON: {e}")))
             }
         }
     }

@@ -21,8 +21,8 @@ pub async fn fetch_jwks(issuer_url: &str) -> Result<Jwks, OidcError> {
 pub async fn fetch_jwks_with(issuer_url: &str, policy: &RetryPolicy) -> Result<Jwks, OidcError> {
     let issuer = issuer_url.trim().trim_end_matches('/');
     let issuer_uri = check_url(issuer).map_err(|reason| OidcError::IssuerUrl { url: issuer.to_owned(), reason })?;
-    let client = Client::new(issuer, &issuer_uri, policy)
-        .map_err(|reason| OidcError::IssuerUrl { url: issuer.to_owned(), reason })?;
+    let client = Client::new(issuer_uri.clone(), &[], policy)
+        .map_err(|reason| OidcError::IssuerUrl { url: issuer.to_owned(), reason: format!("`{issuer}`: {reason}") })?;
 
     let discovery_url = format!("{issuer}/.well-known/openid-configuration");
     let discovery_error = |reason: String| OidcError::Discovery { url: discovery_url.clone(), reason };

@@ -23,7 +23,7 @@
 //!
 //! One concept per module: `verify` checks a token, `keys` reads the issuer's key set,
 //! `discovery` finds and fetches those keys, `request` asks the runner for a token (the
-//! customer side), and `client` is the JSON GET the last two share. Callers use the
+//! customer side), and `client` is the JSON GET (over [`crate::http`]) the last two share. Callers use the
 //! re-exports below, so the paths stay `crate::oidc::...`.
 
 mod client;

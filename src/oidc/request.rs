@@ -17,17 +17,11 @@ pub async fn request_id_token(request_url: &str, bearer: &str, audience: &str) -
     };
     let base: http::Uri =
         format!("{scheme}://{authority}").parse().map_err(|e: http::uri::InvalidUri| fail(e.to_string()))?;
-    crate::github::install_crypto_provider();
-    let octocrab = octocrab::Octocrab::builder()
-        .base_uri(base)
-        .map_err(|e| fail(e.to_string()))?
-        .add_header(http::header::AUTHORIZATION, format!("bearer {bearer}"))
-        .add_header(http::header::ACCEPT, "application/json".to_owned())
-        .build()
-        .map_err(|e| fail(e.to_string()))?;
+    let client =
+        Client::new(base, &[(http::header::AUTHORIZATION, format!("bearer {bearer}"))], &RetryPolicy::default())
+            .map_err(fail)?;
     let separator = if request_url.contains('?') { '&' } else { '?' };
     let url = format!("{request_url}{separator}audience={}", audience.replace('/', "%2F"));
-    let client = Client { octocrab, policy: RetryPolicy::default() };
     let answer = client.get_json(&url).await.map_err(fail)?;
     answer
         .get("value")
