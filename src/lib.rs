@@ -30,6 +30,7 @@ pub mod oidc;
 pub mod orphans;
 pub mod output;
 pub mod pipeline;
+pub mod process;
 pub mod refusal;
 pub mod render;
 pub mod report;
