@@ -13,6 +13,7 @@
 //! [`Rendered::write`], so the digest of what Terraform will see is known before anything runs.
 
 mod components;
+mod outputs;
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +24,7 @@ use crate::store::Backend;
 use crate::variables::Resolved;
 
 pub use components::{COMPONENTS_VARIABLE, module_inputs, render_v2};
+pub use outputs::{ModuleOutput, module_outputs};
 
 /// The file customer values go to.
 pub const TFVARS_FILE: &str = "customer.auto.tfvars.json";
@@ -54,8 +56,8 @@ const OUTPUTS: [&str; 7] = [
     "desired_capacity",
 ];
 
-/// Outputs passed through only when the module declares them (`output "<name>"` in one of
-/// its top-level `.tf` files): the health check after an apply reads them.
+/// Outputs passed through only when the module declares them (an `output "<name>"` block in
+/// one of its top-level `.tf` files): the health check after an apply reads them.
 pub(crate) const OPTIONAL_OUTPUTS: [&str; 2] = ["health_check_url", "health_check_status"];
 
 #[derive(Debug, thiserror::Error)]
@@ -128,12 +130,9 @@ pub fn render(values: &Resolved, module_dir: &Path, backend: &Backend) -> Result
     let mut module_files = Vec::new();
     collect_module_files(module_dir, Path::new(""), &mut module_files)?;
     module_files.sort();
-    let optional: Vec<&str> = OPTIONAL_OUTPUTS
-        .into_iter()
-        .filter(|name| {
-            module_files.iter().any(|(rel, text)| rel.parent() == Some(Path::new("")) && declares_output(text, name))
-        })
-        .collect();
+    let declared = module_outputs(&module_files);
+    let optional: Vec<&str> =
+        OPTIONAL_OUTPUTS.into_iter().filter(|name| declared.iter().any(|o| o.name == *name)).collect();
     let mut files = vec![
         (PathBuf::from(ROOT_FILE), pretty(&root_module(&module, backend, &optional))),
         (PathBuf::from(TFVARS_FILE), pretty(&serde_json::to_value(values).unwrap_or(Value::Null))),
@@ -162,17 +161,6 @@ fn literal_json(value: &Value) -> Value {
         Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), literal_json(v))).collect()),
         other => other.clone(),
     }
-}
-
-/// Whether HCL `text` declares `output "<name>"` at the start of a line.
-fn declares_output(text: &str, name: &str) -> bool {
-    text.lines().any(|line| {
-        line.trim_start()
-            .strip_prefix("output")
-            .map(str::trim_start)
-            .and_then(|rest| rest.strip_prefix(&format!("\"{name}\"")))
-            .is_some_and(|rest| rest.trim_start().starts_with('{'))
-    })
 }
 
 fn root_module(module: &str, backend: &Backend, optional_outputs: &[&str]) -> Value {
@@ -301,8 +289,6 @@ mod tests {
         let outputs = &root(&rendered)["output"];
         assert_eq!(outputs["health_check_url"]["value"], "${module.app.health_check_url}");
         assert!(outputs.get("health_check_status").is_none(), "only the module's top-level files count");
-        assert!(!declares_output("# output \"health_check_url\" {", "health_check_url"));
-        assert!(!declares_output("output \"health_check_url_2\" {", "health_check_url"));
     }
 
     #[test]

@@ -326,12 +326,12 @@ pub async fn poll(
     Err(HealthError::Unhealthy { url, expected: check.expected, last, polls, waited: start.elapsed() })
 }
 
-/// GETs over the HTTP stack the GitHub client uses (octocrab's hyper, rustls on ring): no
-/// redirects followed, no credentials sent, the body never read.
+/// GETs over the shared HTTP client ([`crate::http`]): no redirects followed, no
+/// credentials sent, the body never read.
 #[derive(Debug, Default)]
 pub struct HttpProbe {
     /// One client per origin (`scheme://authority`), built on first use.
-    client: Mutex<Option<(String, octocrab::Octocrab)>>,
+    client: Mutex<Option<(String, crate::http::Client)>>,
 }
 
 impl HttpProbe {
@@ -339,7 +339,7 @@ impl HttpProbe {
         Self { client: Mutex::new(None) }
     }
 
-    fn client(&self, url: &HealthUrl) -> Result<octocrab::Octocrab, String> {
+    fn client(&self, url: &HealthUrl) -> Result<crate::http::Client, String> {
         let uri = url.uri();
         let origin =
             format!("{}://{}", uri.scheme_str().unwrap_or("https"), uri.authority().map_or("", |a| a.as_str()));
@@ -349,12 +349,8 @@ impl HttpProbe {
         {
             return Ok(client.clone());
         }
-        crate::github::install_crypto_provider();
-        let client = octocrab::Octocrab::builder()
-            .base_uri(origin.as_str())
-            .map_err(|e| e.to_string())?
-            .build()
-            .map_err(|e| e.to_string())?;
+        let base: http::Uri = origin.parse().map_err(|e: http::uri::InvalidUri| e.to_string())?;
+        let client = crate::http::Client::new(base, &[])?;
         *slot = Some((origin, client.clone()));
         Ok(client)
     }
@@ -364,21 +360,13 @@ impl HttpProbe {
 impl Probe for HttpProbe {
     async fn get(&self, url: &HealthUrl, timeout: Duration) -> Result<u16, String> {
         let client = self.client(url)?;
-        match tokio::time::timeout(timeout, client._get(url.uri().clone())).await {
-            Err(_) => Err(format!("no answer within {}", human(timeout))),
-            Ok(Err(e)) => Err(transport_error(&e)),
-            Ok(Ok(response)) => Ok(response.status().as_u16()),
+        match client.status(url.uri().clone(), timeout).await {
+            Ok(status) => Ok(status.as_u16()),
+            Err(crate::http::GetError::Timeout(_)) => Err(format!("no answer within {}", human(timeout))),
+            Err(crate::http::GetError::Transport(e)) => Err(crate::http::innermost_cause(&e)),
+            Err(crate::http::GetError::Body(reason)) => Err(reason),
         }
     }
-}
-
-/// The innermost cause of a transport error (`Connection refused (os error 111)`), bounded.
-fn transport_error(error: &dyn std::error::Error) -> String {
-    let mut cause = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    crate::report::truncate_chars(&cause.to_string(), 200)
 }
 
 #[cfg(test)]

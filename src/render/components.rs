@@ -59,11 +59,9 @@ pub fn render_v2(
             modules.insert(&ty.name, files);
         }
         let files = &modules[ty.name.as_str()];
-        let outputs = files
-            .iter()
-            .filter(|(rel, _)| rel.parent() == Some(Path::new("")) && rel.extension().is_some_and(|e| e == "tf"))
-            .flat_map(|(_, text)| public_outputs(text))
-            .collect();
+        // The root passes only the public outputs through: a sensitive one would need
+        // `sensitive = true` there too.
+        let outputs = super::module_outputs(files).into_iter().filter(|o| !o.sensitive).map(|o| o.name).collect();
         calls.push(Call { name: &component.name, ty, inputs: module_inputs(customer, ty, values), outputs });
     }
     let tfvars = json!({
@@ -155,66 +153,6 @@ fn root_module(calls: &[Call<'_>], backend: &Backend) -> Value {
         root.insert("output".into(), Value::Object(outputs));
     }
     Value::Object(root)
-}
-
-/// The outputs HCL `text` declares (`output "<name>" {` at a line's start), in order,
-/// leaving out those marked `sensitive = true`: the root passes only the others through.
-fn public_outputs(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    // The open output block: its name, brace depth and whether it is sensitive.
-    let mut open: Option<(String, i64, bool)> = None;
-    for line in text.lines() {
-        let trimmed = line.trim();
-        if open.is_none() {
-            let name = trimmed
-                .strip_prefix("output")
-                .map(str::trim_start)
-                .and_then(|rest| rest.strip_prefix('"'))
-                .and_then(|rest| rest.split_once('"'))
-                .filter(|(_, rest)| rest.trim_start().starts_with('{'));
-            if let Some((name, _)) = name {
-                open = Some((name.to_owned(), 0, false));
-            } else {
-                continue;
-            }
-        }
-        let Some((name, depth, sensitive)) = open.as_mut() else { continue };
-        if let Some((key, value)) = trimmed.split_once('=')
-            && key.trim() == "sensitive"
-            && value.trim() == "true"
-        {
-            *sensitive = true;
-        }
-        *depth += braces(line);
-        if *depth <= 0 {
-            if !*sensitive {
-                out.push(std::mem::take(name));
-            }
-            open = None;
-        }
-    }
-    out
-}
-
-/// `{` minus `}` on a line, outside strings and comments (enough for output blocks).
-fn braces(line: &str) -> i64 {
-    let mut depth = 0;
-    let mut in_string = false;
-    let mut escaped = false;
-    let mut chars = line.chars().peekable();
-    while let Some(ch) = chars.next() {
-        match ch {
-            _ if escaped => escaped = false,
-            '\\' if in_string => escaped = true,
-            '"' => in_string = !in_string,
-            '#' if !in_string => break,
-            '/' if !in_string && chars.peek() == Some(&'/') => break,
-            '{' if !in_string => depth += 1,
-            '}' if !in_string => depth -= 1,
-            _ => {}
-        }
-    }
-    depth
 }
 
 #[cfg(test)]

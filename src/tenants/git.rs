@@ -1,9 +1,16 @@
 //! The manager checkout's own Git history, through the `git` binary: which tenant files
 //! changed between two commits, and a file's text at a commit. No GitHub call: the
 //! workflow's checkout (with enough history) is the source.
+//!
+//! `git` is found on `PATH` once per process and run through [`crate::process`], as
+//! Terraform is: stderr read while it runs and kept (bounded) for the failure's message,
+//! and a cancelled run interrupts it.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
 
+use crate::cancel::Cancel;
 use crate::codehost::CodeHostError;
 use crate::identity::Sha;
 use crate::yaml::MAX_FILE_BYTES;
@@ -15,6 +22,16 @@ pub const TENANTS_DIR: &str = "tenants";
 #[derive(Debug, Clone)]
 pub struct ManagerRepo {
     dir: PathBuf,
+    cancel: Cancel,
+}
+
+/// How long an interrupted `git` has to stop before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The `git` executable, looked up on `PATH` once.
+fn git_program() -> Option<&'static Path> {
+    static GIT: OnceLock<Option<PathBuf>> = OnceLock::new();
+    GIT.get_or_init(|| crate::process::find_executable("git", std::env::var_os("PATH").as_deref())).as_deref()
 }
 
 /// How a path changed between two commits (`git diff --name-status`).
@@ -31,7 +48,12 @@ pub enum FileChange {
 
 impl ManagerRepo {
     pub fn new(dir: &Path) -> Self {
-        Self { dir: dir.to_path_buf() }
+        Self { dir: dir.to_path_buf(), cancel: Cancel::new() }
+    }
+
+    /// Interrupts a running `git` when `cancel` fires (and runs none after).
+    pub fn with_cancel(self, cancel: Cancel) -> Self {
+        Self { cancel, ..self }
     }
 
     /// The checkout's directory.
@@ -98,14 +120,14 @@ impl ManagerRepo {
     /// The branch checked out, `None` when `HEAD` is detached.
     pub async fn current_branch(&self) -> Result<Option<String>, CodeHostError> {
         let out = self.run(&["symbolic-ref", "--quiet", "--short", "HEAD"], None, &[], "HEAD").await?;
-        Ok(out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned()))
+        Ok(out.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned()))
     }
 
     /// The commit `refs/heads/<branch>` names, `None` when there is no such branch.
     pub async fn branch(&self, branch: &str) -> Result<Option<Sha>, CodeHostError> {
         let spec = format!("refs/heads/{branch}");
         let out = self.run(&["rev-parse", "--verify", "--quiet", "--end-of-options", &spec], None, &[], &spec).await?;
-        if !out.status.success() {
+        if !out.success() {
             return Ok(None);
         }
         let text = String::from_utf8_lossy(&out.stdout);
@@ -209,14 +231,15 @@ impl ManagerRepo {
         reference: &str,
     ) -> Result<Vec<u8>, CodeHostError> {
         let out = self.run(args, stdin, env, reference).await?;
-        if out.status.success() {
+        if out.success() {
             return Ok(out.stdout);
         }
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let first = stderr.lines().next().unwrap_or("no message");
-        let message = match out.status.code() {
+        let first = out.stderr.first().map_or("no message", String::as_str);
+        let message = match out.code {
             // `rev-parse --verify --quiet` says nothing for an unknown revision.
-            Some(1) if stderr.trim().is_empty() => "no such commit in the checkout (fetch more history?)".to_owned(),
+            1 if out.stderr.iter().all(|line| line.trim().is_empty()) => {
+                "no such commit in the checkout (fetch more history?)".to_owned()
+            }
             _ => format!("`git {}` failed: {}", args.first().unwrap_or(&""), crate::output::neutralise(first)),
         };
         Err(self.error(reference, TENANTS_DIR, message))
@@ -230,9 +253,17 @@ impl ManagerRepo {
         stdin: Option<&[u8]>,
         env: &[(&str, &std::ffi::OsStr)],
         reference: &str,
-    ) -> Result<std::process::Output, CodeHostError> {
-        use tokio::io::AsyncWriteExt;
-        let mut child = tokio::process::Command::new("git")
+    ) -> Result<crate::process::Captured, CodeHostError> {
+        let program = git_program().ok_or_else(|| {
+            self.error(
+                reference,
+                TENANTS_DIR,
+                "no `git` executable found on PATH; install git (e.g. `apt-get install git`) or put it on PATH"
+                    .to_owned(),
+            )
+        })?;
+        let mut command = tokio::process::Command::new(program);
+        command
             .arg("-C")
             .arg(&self.dir)
             .args(["-c", "core.quotePath=false", "--no-pager"])
@@ -240,19 +271,17 @@ impl ManagerRepo {
             .args(["-c", "commit.gpgsign=false"])
             .args(args)
             .env("GIT_TERMINAL_PROMPT", "0")
-            .envs(env.iter().copied())
-            .stdin(if stdin.is_some() { std::process::Stdio::piped() } else { std::process::Stdio::null() })
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| self.error(reference, TENANTS_DIR, format!("can't run `git`: {e}")))?;
-        if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            pipe.write_all(bytes)
-                .await
-                .map_err(|e| self.error(reference, TENANTS_DIR, format!("can't write to `git`: {e}")))?;
-        }
-        child.wait_with_output().await.map_err(|e| self.error(reference, TENANTS_DIR, format!("can't run `git`: {e}")))
+            .envs(env.iter().copied());
+        let what = format!("git {}", args.first().unwrap_or(&""));
+        let stop = crate::process::Stop { cancel: &self.cancel, timeout: STOP_TIMEOUT, what: &what };
+        // Not echoed: Git's stderr matters only when it fails, and then its first line is
+        // the message.
+        crate::process::capture(command, stdin, false, &stop).await.map_err(|e| match e {
+            crate::process::CaptureError::Io(e) => self.error(reference, TENANTS_DIR, format!("can't run `git`: {e}")),
+            crate::process::CaptureError::Cancelled => {
+                self.error(reference, TENANTS_DIR, format!("`{what}` was stopped: {}", self.cancel.reason()))
+            }
+        })
     }
 
     fn error(&self, reference: &str, path: &str, message: String) -> CodeHostError {

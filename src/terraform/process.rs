@@ -26,6 +26,7 @@ use super::transient;
 use super::{Outputs, PlanDetail, PlanKind, PlanView, SavedPlan, StateId, Terraform, TerraformError, planfile};
 use crate::cancel::Cancel;
 use crate::output;
+use crate::process::{self, find_executable};
 
 /// The executable and the environment it runs with.
 #[derive(Debug, Clone)]
@@ -213,13 +214,13 @@ impl ProcessTerraform {
         }
         let mut child = self.command(dir, args).spawn().map_err(|source| self.spawn_error(source))?;
         let stdout = child.stdout.take().map(|s| tokio::spawn(read_stdout(BufReader::new(s), mode)));
-        let stderr = child.stderr.take().map(|s| tokio::spawn(pump(BufReader::new(s), true)));
+        let stderr = child.stderr.take().map(|s| process::pump(s, true));
         let exit = self.wait(&mut child, step).await;
         let out = match stdout {
             Some(task) => task.await.unwrap_or_default(),
             None => StdoutRead::default(),
         };
-        let stderr = collect(stderr).await;
+        let stderr = process::collect(stderr).await;
         if let Some(version) = &out.version {
             // The executable does not change under a running process: the first word counts.
             let _ = self.version.set(version.clone());
@@ -239,38 +240,15 @@ impl ProcessTerraform {
         })
     }
 
-    /// Waits for the child; on cancellation interrupts it once (SIGINT: Terraform stops,
-    /// writes state and releases its lock) and waits up to `stop_timeout`, then kills it.
-    /// A command that still finished successfully counts as finished.
+    /// Waits for the child (see [`process::wait`]); a cancelled step is
+    /// [`TerraformError::Cancelled`].
     async fn wait(&self, child: &mut tokio::process::Child, step: &'static str) -> Result<i32, TerraformError> {
-        let code = |status: std::process::ExitStatus| status.code().unwrap_or(-1);
-        tokio::select! {
-            status = child.wait() => return status.map(code).map_err(|source| self.spawn_error(source)),
-            () = self.cancel.cancelled() => {}
-        }
-        let pid = child.id().and_then(|id| rustix::process::Pid::from_raw(i32::try_from(id).ok()?));
-        if let Some(pid) = pid {
-            output::log(&format!(
-                "» interrupting terraform {step}; waiting up to {}s for it to stop cleanly",
-                self.stop_timeout.as_secs()
-            ));
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
-        }
-        let status = match tokio::time::timeout(self.stop_timeout, child.wait()).await {
-            Ok(status) => status.map(code).ok(),
-            Err(_) => {
-                output::log(&format!(
-                    "terraform {step} did not stop within {}s; killing it",
-                    self.stop_timeout.as_secs()
-                ));
-                let _ = child.kill().await;
-                None
-            }
-        };
-        match status {
-            Some(0) => Ok(0),
-            _ => Err(TerraformError::Cancelled { step, reason: self.cancel.reason() }),
-        }
+        let what = format!("terraform {step}");
+        let stop = process::Stop { cancel: &self.cancel, timeout: self.stop_timeout, what: &what };
+        process::wait(child, &stop).await.map_err(|e| match e {
+            process::WaitError::Io(source) => self.spawn_error(source),
+            process::WaitError::Cancelled => TerraformError::Cancelled { step, reason: self.cancel.reason() },
+        })
     }
 }
 
@@ -517,17 +495,6 @@ fn without_color(text: &str) -> String {
     out
 }
 
-/// A task copying one stream to the log.
-type Pump = tokio::task::JoinHandle<Vec<String>>;
-
-/// The lines a pump kept.
-async fn collect(pump: Option<Pump>) -> Vec<String> {
-    match pump {
-        Some(task) => task.await.unwrap_or_default(),
-        None => Vec::new(),
-    }
-}
-
 /// A saved plan whose prior state is no longer the current one: `Saved plan is stale` (the
 /// serial moved: another apply changed the state first) or `Saved plan does not match the
 /// given state` (another lineage: the state was replaced), the same summaries in Terraform
@@ -537,28 +504,6 @@ fn is_stale_plan(diagnostic: &Value) -> bool {
         let s = s.to_lowercase();
         s.contains("saved plan is stale") || s.contains("saved plan does not match the given state")
     })
-}
-
-/// Copies lines to the log; returns them when `keep` (bounded, for error messages).
-async fn pump<R: tokio::io::AsyncBufRead + Unpin>(reader: R, keep: bool) -> Vec<String> {
-    const KEEP: usize = 200;
-    let mut kept = Vec::new();
-    let mut lines = reader.lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        output::log(&format!("  │ {line}"));
-        if keep && kept.len() < KEEP {
-            kept.push(line);
-        }
-    }
-    kept
-}
-
-fn find_executable(name: &str, search_path: Option<&OsStr>) -> Option<PathBuf> {
-    let candidate = Path::new(name);
-    if candidate.components().count() > 1 {
-        return candidate.is_file().then(|| candidate.to_path_buf());
-    }
-    std::env::split_paths(search_path?).map(|dir| dir.join(name)).find(|p| p.is_file())
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! The v2 root module and tfvars for the shipped catalog, the sensitive-output filter and
-//! that customer values stay out of `main.tf.json`.
+//! The v2 root module and tfvars for the shipped catalog, and that customer values stay out
+//! of `main.tf.json`.
 
 use super::*;
 use crate::config::Config;
@@ -89,12 +89,6 @@ fn customer_values_only_reach_the_tfvars_data_file() {
     let tags = &tfvars[COMPONENTS_VARIABLE]["web"]["tags"];
     assert_eq!((tags["team"].as_str(), tags["tier"].as_str()), (Some("web"), Some("front")));
     assert_eq!(tags["note"], "${file(\"/etc/passwd\")}");
-}
-
-#[test]
-fn sensitive_outputs_are_not_passed_through() {
-    let text = "output \"a\" {\n  value = \"${x}\"\n}\n\noutput \"secret\" {\n  value     = y\n  sensitive = true\n}\n# output \"c\" {\noutput \"d\" { value = 1 }\noutput \"e\" {\n  value = { k = \"}\" } # }\n}\n";
-    assert_eq!(public_outputs(text), ["a", "d", "e"]);
 }
 
 #[test]
