@@ -1,6 +1,8 @@
 //! Where a target's latest change is: its steps `requested → validated → planned →
-//! applying → applied → healthy`, or `failed` / `cancelled`, each with its time, read from
-//! the run records of its plan and of the apply of that plan. Pure: the records come in,
+//! applying → applied → healthy` (`destroyed` for a destroy), or `failed` / `cancelled`,
+//! each with its time, read from the run records of its plan and of the apply of that
+//! plan. Fleet re-plans and drift checks are never a change: only plans, destroys and
+//! applies are read. Pure: the records come in,
 //! the status goes out.
 
 use serde::Serialize;
@@ -17,6 +19,8 @@ pub enum Step {
     Applying,
     Applied,
     Healthy,
+    /// The change applied was a destroy: the environment holds nothing any more.
+    Destroyed,
     Failed,
     Cancelled,
 }
@@ -84,6 +88,9 @@ pub fn of_target(records: &[RunRecord]) -> Option<TargetStatus> {
         status.run_url.clone_from(&apply.run_url);
         let at = apply.finished_at.as_deref().unwrap_or(&apply.started_at);
         match apply.status {
+            RunStatus::Succeeded if plan.is_some_and(|p| p.kind == RunKind::Destroy) => {
+                status.reach(Step::Destroyed, at);
+            }
             RunStatus::Succeeded => {
                 status.reach(Step::Applied, at);
                 if apply.health == Some(HealthState::Healthy) {

@@ -91,7 +91,7 @@ fn adding_changing_and_deleting_tenant_files_creates_updates_and_destroys_exactl
     let beta = &status.json()["environments"][0];
     assert_eq!(
         (beta["customer"].as_str(), beta["current"].as_str()),
-        (Some("tenants/beta"), Some("applied")),
+        (Some("tenants/beta"), Some("destroyed")),
         "{beta}"
     );
 
@@ -208,11 +208,18 @@ fn tenant_files_may_only_use_the_types_the_registry_allows() {
     m.write("alpha", &tenant("alpha", BUCKET));
     std::fs::write(m.repo().join("tenants/README.md"), "notes\n").expect("write");
     let c1 = m.commit("a tenant with a bucket, and a README");
-    assert_eq!(m.changed(&c0, &c1), ["create alpha staging"], "the README is no tenant");
-    let out = m.run(&["plan", "--tenant", "alpha", "--env", "staging"]);
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    let error = &out.json()["errors"][0];
-    assert_eq!((error["file"].as_str(), error["line"].as_u64()), (Some("tenants/alpha.yml"), Some(8)), "{error}");
-    assert!(error["message"].as_str().is_some_and(|m| m.contains("`bucket`")), "{error}");
+    // Issue 19: the matrix reads validated files, so the type is refused there already.
+    let changed = m.run(&["changed", "--base", &c0, "--head", &c1]);
+    assert_eq!(changed.code, 2, "{}", changed.stdout);
+    for out in [changed, m.run(&["plan", "--tenant", "alpha", "--env", "staging"])] {
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        let error = &out.json()["errors"][0];
+        assert_eq!((error["file"].as_str(), error["line"].as_u64()), (Some("tenants/alpha.yml"), Some(8)), "{error}");
+        assert!(error["message"].as_str().is_some_and(|m| m.contains("`bucket`")), "{error}");
+    }
     assert!(!m.state("alpha").exists(), "nothing planned");
+    // The README alone is no tenant.
+    std::fs::remove_file(m.repo().join("tenants/alpha.yml")).expect("rm");
+    let c2 = m.commit("only the README");
+    assert!(m.changed(&c0, &c2).is_empty(), "the README is no tenant");
 }

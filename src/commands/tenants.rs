@@ -48,7 +48,7 @@ pub async fn changed(ctx: &Context<'_>, args: &TenantsChangedArgs) -> Result<Cha
     let repo = ManagerRepo::new(&args.repo.repo);
     let base = repo.commit(&args.base).await?;
     let head = repo.commit(&args.head).await?;
-    let include = changes::changed(&repo, &base, &head).await?;
+    let include = changes::changed(ctx.config().await?, ctx.store().await?, &repo, &base, &head).await?;
     if include.len() > super::targets::MAX_MATRIX_JOBS {
         return Err(CommandError::usage(
             format!(

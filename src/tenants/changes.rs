@@ -7,8 +7,11 @@
 use serde::Serialize;
 
 use super::git::{FileChange, ManagerRepo, TENANTS_DIR};
+use crate::config::Config;
 use crate::error::CommandError;
-use crate::identity::{EnvName, Sha, TenantName};
+use crate::identity::{EnvName, Owner, Sha, TenantName};
+use crate::pipeline::prepare::{Validated, validate};
+use crate::store::Store;
 use crate::yaml::{self, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -28,7 +31,19 @@ pub struct Job {
 }
 
 /// The jobs for the changes from `base` to `head`, sorted by tenant and environment.
-pub async fn changed(repo: &ManagerRepo, base: &Sha, head: &Sha) -> Result<Vec<Job>, CommandError> {
+///
+/// Each head file is validated as its tenant's (schema, catalog, the registry's tenant
+/// environments) before anything is decided: an invalid one is an error naming the file
+/// and line, never a destroy. A base version that can't be read contributes nothing: the
+/// stored states say which environments exist, so a broken file can still be fixed or
+/// deleted.
+pub async fn changed(
+    config: &Config,
+    store: &dyn Store,
+    repo: &ManagerRepo,
+    base: &Sha,
+    head: &Sha,
+) -> Result<Vec<Job>, CommandError> {
     let mut jobs = Vec::new();
     for change in repo.changes(base, head).await? {
         if is_documentation(&change) {
@@ -37,20 +52,20 @@ pub async fn changed(repo: &ManagerRepo, base: &Sha, head: &Sha) -> Result<Vec<J
         match change {
             FileChange::Added(path) => {
                 let tenant = tenant_of(&path)?;
-                let envs = environments(repo, head, &tenant).await?;
+                let envs = validated(config, repo, head, &tenant).await?;
                 jobs.extend(envs.into_iter().map(|e| job(&tenant, e, Action::Create)));
             }
             FileChange::Modified(path) => {
                 let tenant = tenant_of(&path)?;
-                let now = environments(repo, head, &tenant).await?;
-                let before = environments(repo, base, &tenant).await?;
+                let now = validated(config, repo, head, &tenant).await?;
+                let before = before(store, repo, base, &tenant).await?;
                 let dropped: Vec<EnvName> = before.into_iter().filter(|e| !now.contains(e)).collect();
                 jobs.extend(now.into_iter().map(|e| job(&tenant, e, Action::Update)));
                 jobs.extend(dropped.into_iter().map(|e| job(&tenant, e, Action::Destroy)));
             }
             FileChange::Deleted(path) => {
                 let tenant = tenant_of(&path)?;
-                let envs = environments(repo, base, &tenant).await?;
+                let envs = before(store, repo, base, &tenant).await?;
                 jobs.extend(envs.into_iter().map(|e| job(&tenant, e, Action::Destroy)));
             }
             FileChange::Renamed(from, to) => {
@@ -112,8 +127,51 @@ pub fn tenant_of(path: &str) -> Result<TenantName, CommandError> {
     }
 }
 
-/// `spec.environments` of the tenant's file at `sha`, read from the YAML alone: the plan
-/// of each job validates the whole file and reports its problems at their places.
+/// The environments of the tenant's file at `head`, validated as the tenant's file (a
+/// missing file has none).
+async fn validated(
+    config: &Config,
+    repo: &ManagerRepo,
+    head: &Sha,
+    tenant: &TenantName,
+) -> Result<Vec<EnvName>, CommandError> {
+    // `spec.environments` first: a file that lost them is named as such, never read as empty.
+    environments(repo, head, tenant).await?;
+    let Some(text) = repo.read(head, &tenant.file()).await? else { return Ok(Vec::new()) };
+    match validate(config, &Owner::Tenant(tenant.clone()), &text)? {
+        Validated::V2(file, _) => Ok(file.environments),
+        Validated::V1(_) => Ok(Vec::new()),
+    }
+}
+
+/// The environments the tenant had before the change: those of its base file, or, when
+/// that file can't be read, those with a stored state.
+async fn before(
+    store: &dyn Store,
+    repo: &ManagerRepo,
+    base: &Sha,
+    tenant: &TenantName,
+) -> Result<Vec<EnvName>, CommandError> {
+    match environments(repo, base, tenant).await {
+        Ok(envs) => Ok(envs),
+        Err(e) => {
+            crate::output::log(&format!(
+                "warning: `{}` can't be read at {} ({}); its environments are taken from the stored states",
+                tenant.file(),
+                base.short(),
+                e.status_line()
+            ));
+            let owner = Owner::Tenant(tenant.clone());
+            let Some(states) = store.states() else { return Ok(Vec::new()) };
+            let mut envs: Vec<EnvName> =
+                states.state_targets().await?.into_iter().filter(|t| t.owner == owner).map(|t| t.env).collect();
+            envs.sort();
+            Ok(envs)
+        }
+    }
+}
+
+/// `spec.environments` of the tenant's file at `sha`, read from the YAML alone.
 async fn environments(repo: &ManagerRepo, sha: &Sha, tenant: &TenantName) -> Result<Vec<EnvName>, CommandError> {
     let file = tenant.file();
     let Some(text) = repo.read(sha, &file).await? else { return Ok(Vec::new()) };
