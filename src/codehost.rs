@@ -1,10 +1,10 @@
-//! The `CodeHost` seam: where customer files come from and where results are reported;
-//! and the `Provenance` seam: where a dispatched commit comes from.
+//! The seams between a flow and where its owner lives: [`Files`] (where an owner's file is
+//! read at a commit: a customer repository on GitHub, a local checkout, the manager
+//! checkout for a tenant), [`Reporter`] (statuses, the sticky comment, check runs: GitHub,
+//! or the log) and [`Provenance`] (where a dispatched commit comes from: GitHub only).
 //!
-//! The real implementation talks to the GitHub REST API (`github` module); the local one
-//! (`local_host`) reads a directory and reports to the terminal. `Provenance` is a
-//! separate trait so that hosts without pull requests or branches need not pretend to have
-//! them; only `GithubHost` implements it.
+//! `Provenance` is a separate trait so that sources without pull requests or branches
+//! need not pretend to have them.
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -96,11 +96,25 @@ pub enum CodeHostError {
     NotHere { owner: String, host: &'static str },
 }
 
+/// Where an owner's files come from: a customer repository on GitHub, a local checkout, or
+/// the manager checkout's Git history (a tenant's file).
 #[async_trait]
-pub trait CodeHost: Send + Sync {
+pub trait Files: Send + Sync {
     /// Reads a text file at a commit; `Ok(None)` when the file does not exist there.
     async fn read_file(&self, owner: &Owner, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError>;
 
+    /// Whether `commit` contains `ancestor` (is it, or descends from it); `None` where the
+    /// source can't tell.
+    async fn contains(&self, _owner: &Owner, _commit: &Sha, _ancestor: &Sha) -> Result<Option<bool>, CodeHostError> {
+        Ok(None)
+    }
+}
+
+/// Where a run's results go: commit statuses, the sticky comment, check runs. GitHub, or
+/// the log where there is no repository to report to (local mode, a tenant without a
+/// GitHub credential).
+#[async_trait]
+pub trait Reporter: Send + Sync {
     /// Sets a commit status on `sha`.
     async fn set_status(&self, owner: &Owner, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError>;
 
@@ -116,20 +130,14 @@ pub trait CodeHost: Send + Sync {
     ) -> Result<CommentOutcome, CodeHostError>;
 
     /// The pull requests merged as `sha` (where an apply's result is reported); none where
-    /// the host has no pull requests (local mode).
+    /// there are no pull requests (local mode).
     async fn merged_pull_requests(&self, _owner: &Owner, _sha: &Sha) -> Result<Vec<u64>, CodeHostError> {
         Ok(Vec::new())
     }
 
-    /// Whether `commit` contains `ancestor` (is it, or descends from it); `None` where the
-    /// host can't tell.
-    async fn contains(&self, _owner: &Owner, _commit: &Sha, _ancestor: &Sha) -> Result<Option<bool>, CodeHostError> {
-        Ok(None)
-    }
-
     /// Starts the check run `name` on `sha`, in progress, linking to `details_url`;
-    /// returns its id, or `None` when the host has no check runs (local mode, a token
-    /// that is not a GitHub App's).
+    /// returns its id, or `None` where there are no check runs (local mode, a token that
+    /// is not a GitHub App's).
     async fn start_check(
         &self,
         _owner: &Owner,
@@ -140,9 +148,36 @@ pub trait CodeHost: Send + Sync {
         Ok(None)
     }
 
-    /// Completes the check run `id` that [`CodeHost::start_check`] started.
+    /// Completes the check run `id` that [`Reporter::start_check`] started.
     async fn finish_check(&self, _owner: &Owner, _id: u64, _report: &CheckReport) -> Result<(), CodeHostError> {
         Ok(())
+    }
+}
+
+/// Reports to the log: one line per status (naming the owner), comments returned to the
+/// command, which prints them (local mode, a tenant without a GitHub credential).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogReporter {
+    /// Whether status lines name the owner (many owners share the log of a fleet run or
+    /// of a tenant workflow).
+    pub name_owner: bool,
+}
+
+#[async_trait]
+impl Reporter for LogReporter {
+    async fn set_status(&self, owner: &Owner, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
+        log_status(self.name_owner.then_some(owner), sha, status);
+        Ok(())
+    }
+
+    async fn upsert_comment(
+        &self,
+        _owner: &Owner,
+        _pr: u64,
+        _marker: &str,
+        _body: &str,
+    ) -> Result<CommentOutcome, CodeHostError> {
+        Ok(CommentOutcome::Printed)
     }
 }
 
@@ -151,16 +186,16 @@ pub fn repository<'a>(owner: &'a Owner, host: &'static str) -> Result<&'a RepoId
     owner.repository().ok_or_else(|| CodeHostError::NotHere { owner: owner.to_string(), host })
 }
 
-/// Every owner's files and reports through one host: customers' through `customers`
-/// (GitHub, or local checkouts), tenants' through `tenants` (the manager checkout). Fleet
-/// verbs run over both kinds of target with it.
-pub struct Hosts<'a> {
-    pub customers: &'a dyn CodeHost,
-    pub tenants: &'a dyn CodeHost,
+/// Every owner's files through one source: customers' through `customers` (GitHub, or
+/// local checkouts), tenants' through `tenants` (the manager checkout). Fleet verbs run
+/// over both kinds of target with it.
+pub struct OwnerFiles<'a> {
+    pub customers: &'a dyn Files,
+    pub tenants: &'a dyn Files,
 }
 
-impl Hosts<'_> {
-    fn of(&self, owner: &Owner) -> &dyn CodeHost {
+impl OwnerFiles<'_> {
+    fn of(&self, owner: &Owner) -> &dyn Files {
         match owner {
             Owner::Customer(_) => self.customers,
             Owner::Tenant(_) => self.tenants,
@@ -169,11 +204,34 @@ impl Hosts<'_> {
 }
 
 #[async_trait]
-impl CodeHost for Hosts<'_> {
+impl Files for OwnerFiles<'_> {
     async fn read_file(&self, owner: &Owner, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError> {
         self.of(owner).read_file(owner, path, sha).await
     }
 
+    async fn contains(&self, owner: &Owner, commit: &Sha, ancestor: &Sha) -> Result<Option<bool>, CodeHostError> {
+        self.of(owner).contains(owner, commit, ancestor).await
+    }
+}
+
+/// Every owner's results through one reporter: customers' to `customers`, tenants' to
+/// `tenants`.
+pub struct OwnerReporter<'a> {
+    pub customers: &'a dyn Reporter,
+    pub tenants: &'a dyn Reporter,
+}
+
+impl OwnerReporter<'_> {
+    fn of(&self, owner: &Owner) -> &dyn Reporter {
+        match owner {
+            Owner::Customer(_) => self.customers,
+            Owner::Tenant(_) => self.tenants,
+        }
+    }
+}
+
+#[async_trait]
+impl Reporter for OwnerReporter<'_> {
     async fn set_status(&self, owner: &Owner, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
         self.of(owner).set_status(owner, sha, status).await
     }
@@ -190,10 +248,6 @@ impl CodeHost for Hosts<'_> {
 
     async fn merged_pull_requests(&self, owner: &Owner, sha: &Sha) -> Result<Vec<u64>, CodeHostError> {
         self.of(owner).merged_pull_requests(owner, sha).await
-    }
-
-    async fn contains(&self, owner: &Owner, commit: &Sha, ancestor: &Sha) -> Result<Option<bool>, CodeHostError> {
-        self.of(owner).contains(owner, commit, ancestor).await
     }
 
     async fn start_check(

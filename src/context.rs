@@ -6,7 +6,7 @@ use tokio::sync::OnceCell;
 
 use crate::actions;
 use crate::cancel::Cancel;
-use crate::codehost::CodeHost;
+use crate::codehost::{Files, Reporter};
 use crate::config::{BackendKind, Config};
 use crate::error::CommandError;
 use crate::github::{GithubApp, GithubHost, GithubToken, RetryPolicy};
@@ -149,21 +149,22 @@ impl<'a> Context<'a> {
             .await
     }
 
-    /// The seams a flow runs against, over `host` and `work`.
+    /// The seams a flow runs against: its owners' `files`, its `reporter`, and `work`.
     pub async fn deps<'c>(
         &'c self,
-        host: &'c dyn CodeHost,
+        files: &'c dyn Files,
+        reporter: &'c dyn Reporter,
         work: &'c WorkRoot,
-        manager_commit: String,
     ) -> Result<Deps<'c>, CommandError> {
         Ok(Deps {
             config: self.config().await?,
-            host,
+            files,
+            reporter,
             store: self.store().await?,
             terraform: self.terraform().await?,
             work,
             run_url: self.settings.runner.run_url.clone(),
-            manager_commit,
+            manager_commit: self.settings.runner.manager_commit.clone(),
             probe: &HTTP_PROBE,
             cancel: self.cancel.clone(),
         })

@@ -1,8 +1,8 @@
 //! infra-manager: managed infrastructure for customer repositories.
 //!
 //! The binary is a thin CLI ([`cli`]) over this library. Commands ([`commands`]) orchestrate;
-//! everything that touches the outside world sits behind a seam: [`codehost::CodeHost`]
-//! (GitHub or a local directory), [`store::Store`] (S3 + DynamoDB or a local directory) and
+//! everything that touches the outside world sits behind a seam: [`codehost::Files`] (GitHub,
+//! a local directory, the manager checkout) and [`codehost::Reporter`] (GitHub or the log), [`store::Store`] (S3 + DynamoDB or a local directory) and
 //! [`terraform::Terraform`] (the `terraform` or `tofu` executable). The pure parts —
 //! [`variables`], [`render`], [`terraform::summary`], [`report`] — take data in and give data out.
 

@@ -1,7 +1,5 @@
-//! The local `CodeHost`: a directory stands in for the customer repository.
-//!
-//! Files are read from the directory; statuses go to the log; the comment is returned to the
-//! command, which prints it to stdout.
+//! The local [`Files`]: a directory stands in for the customer repository (its results go
+//! to the log, [`crate::codehost::LogReporter`]).
 //!
 //! A directory has one version of its files, but the flows also read the configuration as
 //! it was at an earlier "commit" (the last applied one: protected components, drift,
@@ -14,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use crate::codehost::{CodeHost, CodeHostError, CommentOutcome, CommitStatus, repository};
+use crate::codehost::{CodeHostError, Files, repository};
 use crate::identity::{Owner, RepoId, Sha};
 use crate::source_file;
 use crate::yaml::MAX_FILE_BYTES;
@@ -110,7 +108,7 @@ fn keep(path: &Path, text: &str) -> std::io::Result<()> {
 const WORKING_TREE: &str = "working tree";
 
 #[async_trait]
-impl CodeHost for LocalHost {
+impl Files for LocalHost {
     /// `variables.yml` at the directory's own stand-in commit is read (and kept in the
     /// history); at an earlier one it comes from the history. Anything else, and a version
     /// never kept, comes from the directory.
@@ -134,21 +132,6 @@ impl CodeHost for LocalHost {
             }
             _ => Ok(self.read_kept(repo, sha).or(current)),
         }
-    }
-
-    async fn set_status(&self, _owner: &Owner, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
-        crate::codehost::log_status(None, sha, status);
-        Ok(())
-    }
-
-    async fn upsert_comment(
-        &self,
-        _owner: &Owner,
-        _pr: u64,
-        _marker: &str,
-        _body: &str,
-    ) -> Result<CommentOutcome, CodeHostError> {
-        Ok(CommentOutcome::Printed)
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::codehost::CodeHost;
+use crate::codehost::Files;
 use crate::config::Config;
 use crate::fleet::Selection;
 use crate::identity::{Owner, RepoId, Sha, Target};
@@ -65,19 +65,19 @@ pub fn summary_section(orphans: &[Orphan]) -> String {
 
 /// Where the default branch's files come from, to tell an environment removed from the
 /// file; `None` skips that check.
-pub enum Files<'a> {
+pub enum DefaultBranches<'a> {
     /// The head of each customer's default branch on GitHub.
-    DefaultBranch(&'a crate::github::GithubHost),
+    GitHub(&'a crate::github::GithubHost),
     /// Local checkouts (their current files).
     Local(&'a crate::local_host::LocalHost),
 }
 
-impl Files<'_> {
+impl DefaultBranches<'_> {
     async fn environments(&self, config: &Config, customer: &RepoId) -> Option<Vec<String>> {
         use crate::codehost::Provenance;
-        let (host, sha): (&dyn CodeHost, Sha) = match self {
-            Files::DefaultBranch(github) => (*github, github.default_branch(customer).await.ok()?.head),
-            Files::Local(local) => (*local, crate::local_host::content_sha("")),
+        let (host, sha): (&dyn Files, Sha) = match self {
+            DefaultBranches::GitHub(github) => (*github, github.default_branch(customer).await.ok()?.head),
+            DefaultBranches::Local(local) => (*local, crate::local_host::content_sha("")),
         };
         defined_environments(config, host, &Owner::Customer(customer.clone()), &sha).await
     }
@@ -87,7 +87,7 @@ impl Files<'_> {
 /// parsed (then nothing is called removed: an unreadable file is not an offboarding).
 pub async fn defined_environments(
     config: &Config,
-    host: &dyn CodeHost,
+    host: &dyn Files,
     customer: &Owner,
     sha: &Sha,
 ) -> Option<Vec<String>> {
@@ -105,7 +105,7 @@ pub async fn find(
     config: &Config,
     states: &dyn States,
     selection: &Selection,
-    files: Option<&Files<'_>>,
+    files: Option<&DefaultBranches<'_>>,
 ) -> Result<Vec<Orphan>, StoreError> {
     let mut candidates: Vec<(Target, Reason)> = Vec::new();
     let mut registered: BTreeMap<RepoId, Vec<Target>> = BTreeMap::new();

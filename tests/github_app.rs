@@ -240,7 +240,7 @@ async fn a_token_given_before_the_command_is_refused_beside_the_app_with_zero_ca
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn annotations_past_fifty_go_in_further_updates_of_the_check_run() {
-    use infra_manager::codehost::{CheckAnnotation, CheckConclusion, CheckReport, CodeHost};
+    use infra_manager::codehost::{CheckAnnotation, CheckConclusion, CheckReport, Reporter};
     use infra_manager::github::{GithubApp, GithubHost, RetryPolicy};
     use infra_manager::identity::{RepoId, Sha};
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use fake_github::{ACTIONS_BOT_LOGIN, FakeGithub, Fault};
 use infra_manager::codehost::{
-    Branch, CodeHost, CodeHostError, CommentOutcome, CommitStatus, Provenance, PullRequest, StatusState,
+    Branch, CodeHostError, CommentOutcome, CommitStatus, Files, Provenance, PullRequest, Reporter, StatusState,
 };
 use infra_manager::diagnostic::FileProblem;
 use infra_manager::github::{GithubHost, GithubToken, RetryPolicy};

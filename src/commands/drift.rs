@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::Outcome;
 use super::target::{FleetHosts, append_summary, local_customer, local_host, set_outputs};
 use crate::cli::{DriftArgs, Verb};
-use crate::codehost::CodeHost;
+use crate::codehost::{Files, LogReporter, Reporter};
 use crate::context::Context;
 use crate::error::{CommandError, ExitStatus};
 use crate::identity::{EnvName, Owner, Target};
@@ -74,9 +74,10 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
     let manager = ManagerRepo::new(&args.manager.repo);
     let local;
     let fleet;
-    let hosts;
+    let owners;
     let mut selection = None;
-    let (host, targets): (&dyn CodeHost, Vec<Target>) = match &args.source_dir {
+    // A drift check sets no commit status: it reports to the log, the summary and issues.
+    let (files, reporter, targets): (&dyn Files, &dyn Reporter, Vec<Target>) = match &args.source_dir {
         Some(dir) => {
             local = local_host(config, dir)?;
             let customer = Owner::Customer(local_customer(args.customer.as_deref(), dir)?);
@@ -86,7 +87,7 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
                 .filter(|(env, _)| only_env.as_ref().is_none_or(|only| only == env))
                 .map(|(env, _)| Target { owner: customer.clone(), env: env.clone() })
                 .collect();
-            (&local, targets)
+            (&local, &LogReporter { name_owner: true }, targets)
         }
         None => {
             // Names are checked before anything is read.
@@ -99,8 +100,8 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
             let targets = selected.targets();
             selection = Some(selected);
             fleet = FleetHosts::new(config, args.source_root.as_deref(), &manager)?;
-            hosts = fleet.hosts(ctx, &targets).await?;
-            (&hosts, targets)
+            owners = fleet.hosts(ctx, &targets).await?;
+            (&owners.0, &owners.1, targets)
         }
     };
     // Refused before any target is checked when there is nowhere to open issues.
@@ -108,7 +109,7 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
     let work = ctx.work_root().await?;
     let parallel = args.parallel.map_or_else(crate::fleet::default_parallel, usize::from);
     ctx.run_in_parallel(parallel);
-    let deps = ctx.deps(host, &work, "drift".to_owned()).await?;
+    let deps = ctx.deps(files, reporter, &work).await?;
     let results = crate::fleet::each(
         &targets,
         parallel,

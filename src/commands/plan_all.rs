@@ -112,17 +112,16 @@ pub async fn run(ctx: &Context<'_>, args: &PlanArgs) -> Result<FleetPlan, Comman
     let selection = fleet::select(config, &manager, fleet::Filter::default()).await?;
     let targets = selection.targets();
     let sources = FleetHosts::new(config, args.source_root.as_deref(), &manager)?;
-    let host = sources.hosts(ctx, &targets).await?;
+    let (files, reporter) = sources.hosts(ctx, &targets).await?;
     let github = match sources.local() {
         None if targets.iter().any(|t| matches!(t.owner, Owner::Customer(_))) => Some(ctx.github().await?),
         _ => None,
     };
     let commits = Commits { github: github.map(|g| g as &dyn Provenance), local: sources.local(), manager: &manager };
     let work = ctx.work_root().await?;
-    let manager_commit = ctx.settings.runner.manager_commit.clone().unwrap_or_else(|| "local".to_owned());
     let parallel = args.parallel.map_or_else(fleet::default_parallel, usize::from);
     ctx.run_in_parallel(parallel);
-    let deps = ctx.deps(&host, &work, manager_commit).await?;
+    let deps = ctx.deps(&files, &reporter, &work).await?;
     let now = jiff::Timestamp::now();
     let results = fleet::each(
         &targets,

@@ -140,12 +140,11 @@ async fn reap_all(
     let config = ctx.config().await?;
     let targets: Vec<Target> = due.iter().map(|(t, _)| t.clone()).collect();
     let sources = FleetHosts::new(config, args.source_root.as_deref(), manager)?;
-    let host = sources.hosts(ctx, &targets).await?;
+    let (files, reporter) = sources.hosts(ctx, &targets).await?;
     let work = ctx.work_root().await?;
-    let manager_commit = ctx.settings.runner.manager_commit.clone().unwrap_or_else(|| "local".to_owned());
     let parallel = args.parallel.map_or_else(fleet::default_parallel, usize::from);
     ctx.run_in_parallel(parallel);
-    let deps = ctx.deps(&host, &work, manager_commit).await?;
+    let deps = ctx.deps(&files, &reporter, &work).await?;
     let dry_run = args.dry_run;
     Ok(fleet::each(
         &targets,
@@ -197,7 +196,7 @@ async fn destroy(deps: &Deps<'_>, target: &Target, dry_run: bool, out: &mut Reap
     let Some(applied) = last_applied(deps.store, target).await? else { return Ok(ReapState::NeverApplied) };
     out.sha = Some(applied.sha.to_string());
     let req = Request::new(target.clone(), applied.sha.clone());
-    let file = fetch(deps.host, &req).await.and_then(|text| validate(deps.config, &target.owner, &text));
+    let file = fetch(deps.files, &req).await.and_then(|text| validate(deps.config, &target.owner, &text));
     let file = file.map_err(|e| destroy::unreadable(target, &applied.sha, &e))?;
     if let Verdict::Protected(refused) = destroy::verdict(target, &applied.sha, &file) {
         let message = protected_message(&refused);

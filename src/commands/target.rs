@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::actions::{self, CommandsOff};
 use crate::cli::{TargetArgs, Verb};
-use crate::codehost::CodeHost;
+use crate::codehost::{Files, LogReporter, OwnerFiles, OwnerReporter, Reporter};
 use crate::commands::TargetResult;
 use crate::config::Config;
 use crate::context::Context;
@@ -22,7 +22,7 @@ use crate::report::markdown::{code, fenced};
 use crate::report::name_of;
 use crate::settings::Runner;
 use crate::tenants::git::ManagerRepo;
-use crate::tenants::host::{TenantHost, WithCommitStatus};
+use crate::tenants::host::{ManagerReporter, TenantHost};
 
 /// Where a request comes from.
 pub enum Source {
@@ -195,31 +195,30 @@ pub async fn with_deps<T>(
     // Refuse an unregistered repository before touching GitHub or the store; the flow
     // admits the run as a whole ([`crate::pipeline::admit`]) before it writes anything.
     crate::pipeline::admit::registered(config, &req.target)?;
-    let reporting;
-    let host: &dyn CodeHost = match source {
-        Source::Local(host) => host,
-        Source::Dispatch(dispatch) => admit_dispatch(ctx, dispatch, &req.target, verb).await?,
-        Source::Provider => ctx.github().await?,
+    let to_manager;
+    let (files, reporter): (&dyn Files, &dyn Reporter) = match source {
+        Source::Local(host) => (host, &LogReporter { name_owner: false }),
+        Source::Dispatch(dispatch) => {
+            let github = admit_dispatch(ctx, dispatch, &req.target, verb).await?;
+            (github, github)
+        }
+        Source::Provider => {
+            let github = ctx.github().await?;
+            (github, github)
+        }
         // In Actions, with a GitHub credential, a tenant's statuses also go to its file's
         // commit in the manager repo (and a plan to its pull request's comment).
         Source::Tenant { host, in_actions: true }
             if (ctx.settings.github.token.is_some() || ctx.settings.github.app.is_some())
                 && let Some(manager) = manager_repo(ctx) =>
         {
-            reporting = WithCommitStatus { files: host, github: ctx.github().await?, manager };
-            &reporting
+            to_manager = ManagerReporter { github: ctx.github().await?, manager };
+            (host, &to_manager)
         }
-        Source::Tenant { host, .. } => host,
+        Source::Tenant { host, .. } => (host, &LogReporter { name_owner: true }),
     };
     let work = ctx.work_root().await?;
-    let manager_commit = match source {
-        Source::Local(_) => "local".to_owned(),
-        Source::Tenant { .. } => ctx.settings.runner.manager_commit.clone().unwrap_or_else(|| "local".to_owned()),
-        Source::Dispatch(_) | Source::Provider => {
-            ctx.settings.runner.manager_commit.clone().unwrap_or_else(|| "unknown".to_owned())
-        }
-    };
-    let deps = ctx.deps(host, &work, manager_commit).await?;
+    let deps = ctx.deps(files, reporter, &work).await?;
     if !source.on_github() {
         return flow(&deps).await;
     }
@@ -322,10 +321,12 @@ pub fn append_summary(path: Option<&Path>, markdown: &str) {
 }
 
 /// Where a fleet verb reads each target's file: customers from GitHub or, locally, from
-/// `--source-root DIR/<owner>/<repo>/`; tenants from the manager checkout.
+/// `--source-root DIR/<owner>/<repo>/`; tenants from the manager checkout. A fleet run
+/// reports to the log (a re-plan, a drift check, a reap sets no commit status).
 pub struct FleetHosts {
     local: Option<LocalHost>,
     tenants: TenantHost,
+    log: LogReporter,
 }
 
 impl FleetHosts {
@@ -340,7 +341,7 @@ impl FleetHosts {
             Some(root) => Some(LocalHost::per_customer(root).with_history(&config.local_history_dir())),
             None => None,
         };
-        Ok(Self { local, tenants: TenantHost::new(manager.clone()) })
+        Ok(Self { local, tenants: TenantHost::new(manager.clone()), log: LogReporter { name_owner: true } })
     }
 
     /// The local checkouts, when the customers are read from them.
@@ -348,19 +349,26 @@ impl FleetHosts {
         self.local.as_ref()
     }
 
-    /// The hosts for `targets`: GitHub is opened only when a customer is read from it.
+    /// The files and reporter for `targets`: GitHub is opened only when a customer is
+    /// read from it (and then reports its statuses, as a re-plan's never are).
     pub async fn hosts<'a>(
         &'a self,
         ctx: &'a Context<'_>,
         targets: &[Target],
-    ) -> Result<crate::codehost::Hosts<'a>, CommandError> {
+    ) -> Result<(OwnerFiles<'a>, OwnerReporter<'a>), CommandError> {
         let any_customer = targets.iter().any(|t| matches!(t.owner, Owner::Customer(_)));
-        let customers: &dyn CodeHost = match &self.local {
-            Some(local) => local,
-            None if any_customer => ctx.github().await?,
-            // No customer is read: the tenants' host refuses any customer read.
-            None => &self.tenants,
+        let (customers, reporter): (&dyn Files, &dyn Reporter) = match &self.local {
+            Some(local) => (local, &self.log),
+            None if any_customer => {
+                let github = ctx.github().await?;
+                (github, github)
+            }
+            // No customer is read: the tenants' source refuses any customer read.
+            None => (&self.tenants, &self.log),
         };
-        Ok(crate::codehost::Hosts { customers, tenants: &self.tenants })
+        Ok((
+            OwnerFiles { customers, tenants: &self.tenants },
+            OwnerReporter { customers: reporter, tenants: &self.log },
+        ))
     }
 }

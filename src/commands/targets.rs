@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::Outcome;
 use super::target::{dispatch_event, set_outputs};
 use crate::cli::TargetsArgs;
-use crate::codehost::CodeHost;
+use crate::codehost::Files;
 use crate::config::Config;
 use crate::context::Context;
 use crate::error::CommandError;
@@ -141,25 +141,25 @@ async fn find_orphans(
     source_root: Option<&std::path::Path>,
     selection: &Selection,
 ) -> Result<Vec<crate::orphans::Orphan>, CommandError> {
-    use crate::orphans::{Files, find};
+    use crate::orphans::{DefaultBranches, find};
     let config = ctx.config().await?;
     let Some(states) = ctx.store().await?.states() else { return Ok(Vec::new()) };
     let local;
     let files = match source_root {
         Some(root) => {
             local = crate::local_host::LocalHost::per_customer(root).with_history(&config.local_history_dir());
-            Some(Files::Local(&local))
+            Some(DefaultBranches::Local(&local))
         }
         // Without a token only the registry is compared; with one, each default branch too.
         None if ctx.settings.github.token.as_deref().is_some_and(|t| !t.is_empty()) => {
-            Some(Files::DefaultBranch(ctx.github().await?))
+            Some(DefaultBranches::GitHub(ctx.github().await?))
         }
         None => None,
     };
     Ok(find(config, states, selection, files.as_ref()).await?)
 }
 
-async fn defined_environments(config: &Config, host: &dyn CodeHost, dispatch: &Dispatch) -> Vec<String> {
+async fn defined_environments(config: &Config, host: &dyn Files, dispatch: &Dispatch) -> Vec<String> {
     let owner = Owner::Customer(dispatch.customer.clone());
     crate::orphans::defined_environments(config, host, &owner, &dispatch.sha).await.unwrap_or_default()
 }

@@ -1,4 +1,4 @@
-//! The GitHub side of [`CodeHost`]: customer files, commit statuses and the sticky PR
+//! The GitHub side of [`Files`] and [`Reporter`]: customer files, commit statuses and the sticky PR
 //! comment over GitHub's REST API, plus `repository_dispatch` to the manager repository;
 //! of [`Provenance`]: pull requests, the default branch and commit ancestry; and of
 //! [`crate::codehost::IssueTracker`]: drift issues in the manager repository.
@@ -50,7 +50,8 @@ pub use self::retry::RetryPolicy;
 pub use self::tls::install_crypto_provider;
 pub use self::token::{GithubToken, TokenError};
 use crate::codehost::{
-    Branch, CheckReport, CodeHost, CodeHostError, CommentOutcome, CommitStatus, Provenance, PullRequest, repository,
+    Branch, CheckReport, CodeHostError, CommentOutcome, CommitStatus, Files, Provenance, PullRequest, Reporter,
+    repository,
 };
 use crate::identity::{Owner, RepoId, Sha};
 
@@ -62,7 +63,7 @@ fn repo_path(repo: &RepoId) -> String {
     format!("/repos/{}/{}", repo.owner(), repo.repo())
 }
 
-/// [`CodeHost`] on the GitHub REST API.
+/// [`Files`], [`Reporter`] and [`Provenance`] on the GitHub REST API.
 pub struct GithubHost {
     api: api::Api,
     /// The login whose comments the service may edit; set, or learned on first need.
@@ -145,11 +146,18 @@ impl std::fmt::Debug for GithubHost {
 }
 
 #[async_trait]
-impl CodeHost for GithubHost {
+impl Files for GithubHost {
     async fn read_file(&self, owner: &Owner, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError> {
         contents::read_file(&self.api, repository(owner, HOST)?, path, sha).await
     }
 
+    async fn contains(&self, owner: &Owner, commit: &Sha, ancestor: &Sha) -> Result<Option<bool>, CodeHostError> {
+        provenance::descends_from(&self.api, repository(owner, HOST)?, ancestor, commit).await.map(Some)
+    }
+}
+
+#[async_trait]
+impl Reporter for GithubHost {
     async fn set_status(&self, owner: &Owner, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
         statuses::set_status(&self.api, repository(owner, HOST)?, sha, status).await
     }
@@ -188,10 +196,6 @@ impl CodeHost for GithubHost {
 
     async fn merged_pull_requests(&self, owner: &Owner, sha: &Sha) -> Result<Vec<u64>, CodeHostError> {
         provenance::merged_as(&self.api, repository(owner, HOST)?, sha).await
-    }
-
-    async fn contains(&self, owner: &Owner, commit: &Sha, ancestor: &Sha) -> Result<Option<bool>, CodeHostError> {
-        provenance::descends_from(&self.api, repository(owner, HOST)?, ancestor, commit).await.map(Some)
     }
 }
 

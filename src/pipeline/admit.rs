@@ -110,7 +110,7 @@ pub async fn admit(deps: &Deps<'_>, req: &Request, intent: Intent) -> Result<Adm
     if intent == Intent::Destroy {
         destroy::from_last_applied(req, last_applied.as_ref())?;
     }
-    let file = match fetch(deps.host, req).await {
+    let file = match fetch(deps.files, req).await {
         Ok(text) => validate(deps.config, &req.target.owner, &text),
         Err(e) => Err(e),
     };

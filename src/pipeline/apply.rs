@@ -180,7 +180,7 @@ async fn steps(
 /// so a comment that can't be posted is a warning.
 async fn comment_applied(deps: &Deps<'_>, req: &Request, applied: &Applied) {
     let customer = &req.target.owner;
-    let pulls = match deps.host.merged_pull_requests(customer, req.reported_sha()).await {
+    let pulls = match deps.reporter.merged_pull_requests(customer, req.reported_sha()).await {
         Ok(pulls) => pulls,
         Err(e) => return crate::output::log(&format!("warning: could not find the merged pull request: {e}")),
     };
@@ -197,7 +197,7 @@ async fn comment_applied(deps: &Deps<'_>, req: &Request, applied: &Applied) {
     });
     let marker = comment::marker(customer, req.target.env.as_str());
     for pr in pulls {
-        if let Err(e) = deps.host.upsert_comment(customer, pr, &marker, &body).await {
+        if let Err(e) = deps.reporter.upsert_comment(customer, pr, &marker, &body).await {
             crate::output::log(&format!("warning: could not update the comment on #{pr}: {e}"));
         }
     }

@@ -109,7 +109,7 @@ async fn applied_file(
     sha: &Sha,
 ) -> Result<Option<(Customer, Catalog)>, CommandError> {
     let req = Request { target: target.clone(), sha: sha.clone(), pull_request: None, report_to: None };
-    let text = super::prepare::fetch(deps.host, &req).await.map_err(|e| unreadable(target, sha, &e))?;
+    let text = super::prepare::fetch(deps.files, &req).await.map_err(|e| unreadable(target, sha, &e))?;
     match validate(deps.config, &target.owner, &text) {
         Ok(Validated::V1(_)) => Ok(None),
         Ok(Validated::V2(file, catalog)) => Ok(Some((*file, catalog))),

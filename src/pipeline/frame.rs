@@ -153,14 +153,14 @@ async fn set_status(deps: &Deps<'_>, req: &Request, state: StatusState, descript
         description: truncate_chars(description, STATUS_DESCRIPTION_CHARS),
         target_url: deps.run_url.clone(),
     };
-    Ok(deps.host.set_status(&req.target.owner, req.reported_sha(), &status).await?)
+    Ok(deps.reporter.set_status(&req.target.owner, req.reported_sha(), &status).await?)
 }
 
 /// The run's check run, in progress; `None` without one (no App, local mode), or when it
 /// can't be created (logged: the commit status still reports the run).
 async fn start_check(deps: &Deps<'_>, req: &Request) -> Option<u64> {
     let name = status_context(req.target.env.as_str());
-    match deps.host.start_check(&req.target.owner, req.reported_sha(), &name, deps.run_url.as_deref()).await {
+    match deps.reporter.start_check(&req.target.owner, req.reported_sha(), &name, deps.run_url.as_deref()).await {
         Ok(id) => id,
         Err(e) => {
             output::log(&format!("warning: could not create the check run: {e}"));
@@ -183,7 +183,7 @@ async fn finish_check<T: Finished>(deps: &Deps<'_>, req: &Request, id: u64, resu
             check_run::failed(cancelled, &error.status_line(), &text, error.diagnostics())
         }
     };
-    if let Err(e) = deps.host.finish_check(&req.target.owner, id, &report).await {
+    if let Err(e) = deps.reporter.finish_check(&req.target.owner, id, &report).await {
         output::log(&format!("warning: could not complete the check run: {e}"));
     }
 }

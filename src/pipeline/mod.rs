@@ -28,7 +28,7 @@ pub mod retry;
 pub mod supersede;
 pub mod verify;
 
-use crate::codehost::CodeHost;
+use crate::codehost::{Files, Reporter};
 use crate::config::Config;
 use crate::identity::{Sha, Target};
 use crate::store::Store;
@@ -61,14 +61,18 @@ impl Request {
 /// The seams a flow runs against.
 pub struct Deps<'a> {
     pub config: &'a Config,
-    pub host: &'a dyn CodeHost,
+    /// Where the owner's file is read.
+    pub files: &'a dyn Files,
+    /// Where the run's results go.
+    pub reporter: &'a dyn Reporter,
     pub store: &'a dyn Store,
     pub terraform: &'a dyn Terraform,
     pub work: &'a WorkRoot,
     /// The manager workflow run, linked from statuses and comments.
     pub run_url: Option<String>,
-    /// The manager repository commit (`GITHUB_SHA`), or `local`.
-    pub manager_commit: String,
+    /// The manager repository commit the run's code and configuration come from
+    /// (`GITHUB_SHA`); `None` outside GitHub Actions.
+    pub manager_commit: Option<String>,
     /// GETs the health check URL after an apply.
     pub probe: &'a dyn health::Probe,
     /// The run's request to stop (signals, `terraform.run_timeout`), for waits outside Terraform.

@@ -177,7 +177,7 @@ fn plan_meta(
         plan_sha256: super::sha256_hex(&saved.bytes),
         terraform_version: saved.version.clone(),
         config_sha256: prepared.config_sha256.clone(),
-        manager_commit: deps.manager_commit.clone(),
+        manager_commit: deps.manager_commit.clone().unwrap_or_else(|| crate::store::LOCAL_MANAGER_COMMIT.to_owned()),
         created_at: now(),
         run_url: deps.run_url.clone(),
         state_lineage: state.map(|s| s.lineage.clone()),
@@ -202,7 +202,7 @@ async fn store(deps: &Deps<'_>, req: &Request, saved: &SavedPlan, meta: &PlanMet
 async fn post_comment(deps: &Deps<'_>, req: &Request, body: &str) {
     let Some(pr) = req.pull_request else { return };
     let marker = comment::marker(&req.target.owner, req.target.env.as_str());
-    match deps.host.upsert_comment(&req.target.owner, pr, &marker, body).await {
+    match deps.reporter.upsert_comment(&req.target.owner, pr, &marker, body).await {
         Ok(outcome) => output::log(&format!("comment on #{pr}: {outcome:?}")),
         Err(e) => output::log(&format!("warning: could not post the plan comment: {e}")),
     }

@@ -5,7 +5,7 @@
 
 use super::{Deps, Request, sha256_hex};
 use crate::catalog::Catalog;
-use crate::codehost::{CodeHost, CodeHostError};
+use crate::codehost::{CodeHostError, Files};
 use crate::config::Config;
 use crate::diagnostic::Diagnostic;
 use crate::error::CommandError;
@@ -28,7 +28,7 @@ pub struct Prepared {
 }
 
 /// fetch: the owner's file at the request's commit.
-pub async fn fetch(host: &dyn CodeHost, req: &Request) -> Result<String, CommandError> {
+pub async fn fetch(host: &dyn Files, req: &Request) -> Result<String, CommandError> {
     let owner = &req.target.owner;
     let path = owner.file();
     match host.read_file(owner, &path, &req.sha).await {
@@ -100,7 +100,7 @@ pub fn render(config: &Config, store: &dyn Store, req: &Request, file: &Validate
 /// fetch → validate → render: what `render` shows.
 pub async fn rendered(
     config: &Config,
-    host: &dyn CodeHost,
+    host: &dyn Files,
     store: &dyn Store,
     req: &Request,
 ) -> Result<Rendered, CommandError> {
@@ -124,7 +124,7 @@ pub async fn prepare(deps: &Deps<'_>, req: &Request, file: &Validated) -> Result
 /// fetch → validate → [`prepare`]: what an apply runs to rebuild the configuration of
 /// the stored plan's commit.
 pub async fn rebuild(deps: &Deps<'_>, req: &Request) -> Result<Prepared, CommandError> {
-    let text = fetch(deps.host, req).await?;
+    let text = fetch(deps.files, req).await?;
     let file = validate(deps.config, &req.target.owner, &text)?;
     prepare(deps, req, &file).await
 }

@@ -37,7 +37,7 @@ pub async fn supersede_siblings(deps: &Deps<'_>, req: &Request, since: Option<Ti
     for sha in siblings {
         // A plan whose commit the applied commit contains (the merged pull request's head)
         // is not superseded: what it planned is what was applied.
-        match deps.host.contains(&req.target.owner, &req.sha, &sha).await {
+        match deps.files.contains(&req.target.owner, &req.sha, &sha).await {
             Ok(Some(true)) => continue,
             Ok(_) => {}
             Err(e) => {
@@ -50,7 +50,7 @@ pub async fn supersede_siblings(deps: &Deps<'_>, req: &Request, since: Option<Ti
             description: description(&req.sha),
             target_url: deps.run_url.clone(),
         };
-        match deps.host.set_status(&req.target.owner, &sha, &status).await {
+        match deps.reporter.set_status(&req.target.owner, &sha, &status).await {
             Ok(()) => output::log(&format!("the plan of {} is superseded by this apply", sha.short())),
             Err(e) => output::log(&format!("warning: can't mark the plan of {} superseded: {e}", sha.short())),
         }

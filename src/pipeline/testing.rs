@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 use super::health::{HealthUrl, Probe};
 use super::{Deps, Request};
-use crate::codehost::{CodeHost, CodeHostError, CommentOutcome, CommitStatus, StatusState};
+use crate::codehost::{CodeHostError, CommentOutcome, CommitStatus, Files, Reporter, StatusState};
 use crate::config::Config;
 use crate::identity::{EnvName, Owner, RepoId, Sha, Target};
 use crate::store::local::LocalStore;
@@ -79,14 +79,17 @@ impl Probe for FakeProbe {
 }
 
 #[async_trait]
-impl CodeHost for FakeHost {
+impl Files for FakeHost {
     async fn read_file(&self, _owner: &Owner, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError> {
         if let Some(text) = self.files_at.lock().expect("lock").get(sha.as_str()) {
             return Ok(Some(text.clone()));
         }
         Ok(self.files.lock().expect("lock").get(path).cloned())
     }
+}
 
+#[async_trait]
+impl Reporter for FakeHost {
     async fn set_status(&self, _owner: &Owner, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
         self.status_commits.lock().expect("lock").push(sha.to_string());
         self.statuses.lock().expect("lock").push(status.clone());
@@ -143,12 +146,13 @@ impl Harness {
     pub fn deps(&self) -> Deps<'_> {
         Deps {
             config: &self.config,
-            host: &self.host,
+            files: &self.host,
+            reporter: &self.host,
             store: &self.store,
             terraform: &self.terraform,
             work: &self.work,
             run_url: Some("https://github.com/p/m/actions/runs/1".to_owned()),
-            manager_commit: "local".to_owned(),
+            manager_commit: None,
             probe: &self.probe,
             cancel: crate::cancel::Cancel::new(),
         }

@@ -27,7 +27,7 @@ pub struct PlanMeta {
     /// Hex sha256 over the rendered working directory (configuration + lock file), so apply
     /// can tell a configuration change from a tampered plan.
     pub config_sha256: String,
-    /// The manager repository commit (`GITHUB_SHA`), or `local`.
+    /// The manager repository commit (`GITHUB_SHA`), or [`LOCAL_MANAGER_COMMIT`].
     pub manager_commit: String,
     /// RFC 3339 timestamp.
     pub created_at: String,
@@ -41,6 +41,9 @@ pub struct PlanMeta {
     pub change: u32,
     pub destroy: u32,
 }
+
+/// A plan's `manager_commit` when it was made outside GitHub Actions.
+pub const LOCAL_MANAGER_COMMIT: &str = "local";
 
 /// Newest first by `created_at` (as instants; an unreadable time sorts last).
 pub(crate) fn newest_first(metas: &mut [PlanMeta]) {

@@ -123,6 +123,13 @@ impl ManagerRepo {
         Ok(out.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned()))
     }
 
+    /// Whether `descendant` is `ancestor` or descends from it (`git merge-base
+    /// --is-ancestor`); an unknown commit is `false`.
+    pub async fn is_ancestor(&self, ancestor: &Sha, descendant: &Sha) -> Result<bool, CodeHostError> {
+        let args = ["merge-base", "--is-ancestor", ancestor.as_str(), descendant.as_str()];
+        Ok(self.run(&args, None, &[], descendant.as_str()).await?.success())
+    }
+
     /// The commit `refs/heads/<branch>` names, `None` when there is no such branch.
     pub async fn branch(&self, branch: &str) -> Result<Option<Sha>, CodeHostError> {
         let spec = format!("refs/heads/{branch}");

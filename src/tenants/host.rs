@@ -1,15 +1,16 @@
-//! The manager repository as the [`CodeHost`] of tenant flows: a tenant's file is read
-//! from the checkout's Git history at the request's commit, so a plan, its apply and a
-//! destroy (at the commit last applied) see exactly the file of that commit. Statuses go
-//! to the log and comments back to the command, as in local mode: a tenant has no
-//! repository of its own to report to. In GitHub Actions, [`WithCommitStatus`] also sets
-//! each status on the tenant file's commit in the manager repository, where a backend
-//! polling the commit sees it.
+//! The manager repository as the [`Files`] of tenant flows, and where tenant results go.
+//!
+//! A tenant's file is read from the checkout's Git history at the request's commit, so a
+//! plan, its apply and a destroy (at the commit last applied) see exactly the file of that
+//! commit. A tenant has no repository of its own to report to: its results go to the log
+//! ([`crate::codehost::LogReporter`]) and, in GitHub Actions with a credential, through
+//! [`ManagerReporter`] to the tenant file's commit and pull request in the manager
+//! repository, where a backend polling the commit sees them.
 
 use async_trait::async_trait;
 
 use super::git::ManagerRepo;
-use crate::codehost::{CodeHost, CodeHostError, CommentOutcome, CommitStatus};
+use crate::codehost::{CodeHostError, CommentOutcome, CommitStatus, Files, LogReporter, Reporter};
 use crate::identity::{Owner, RepoId, Sha};
 
 pub struct TenantHost {
@@ -23,7 +24,7 @@ impl TenantHost {
 }
 
 #[async_trait]
-impl CodeHost for TenantHost {
+impl Files for TenantHost {
     /// Only a tenant's own file: any other read (a customer's, another path) is refused,
     /// so a tenant flow can never read outside `tenants/`.
     async fn read_file(&self, owner: &Owner, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError> {
@@ -38,47 +39,31 @@ impl CodeHost for TenantHost {
         }
     }
 
-    async fn set_status(&self, owner: &Owner, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
-        crate::codehost::log_status(Some(owner), sha, status);
-        Ok(())
-    }
-
-    async fn upsert_comment(
-        &self,
-        _owner: &Owner,
-        _pr: u64,
-        _marker: &str,
-        _body: &str,
-    ) -> Result<CommentOutcome, CodeHostError> {
-        Ok(CommentOutcome::Printed)
+    async fn contains(&self, _owner: &Owner, commit: &Sha, ancestor: &Sha) -> Result<Option<bool>, CodeHostError> {
+        self.repo.is_ancestor(ancestor, commit).await.map(Some)
     }
 }
 
-/// A tenant flow's host in GitHub Actions: [`TenantHost`], and every status also on the
-/// commit in the manager repository, under `<context>/tenants/<name>`, and a plan's sticky
-/// comment on the manager repository's pull request, under a marker naming the tenant
-/// (many tenants share a commit and a pull request).
-pub struct WithCommitStatus<'a> {
-    pub files: &'a TenantHost,
-    pub github: &'a dyn CodeHost,
+/// A tenant's results in GitHub Actions: the log, and every status also on the commit in
+/// the manager repository, under `<context>/tenants/<name>`, and a plan's sticky comment
+/// on the manager repository's pull request, under a marker naming the tenant (many
+/// tenants share a commit and a pull request).
+pub struct ManagerReporter<'a> {
+    pub github: &'a dyn Reporter,
     pub manager: RepoId,
 }
 
-impl WithCommitStatus<'_> {
-    /// The manager repository, as the GitHub host is asked about it.
+impl ManagerReporter<'_> {
+    /// The manager repository, as the GitHub reporter is asked about it.
     fn manager_owner(&self) -> Owner {
         Owner::Customer(self.manager.clone())
     }
 }
 
 #[async_trait]
-impl CodeHost for WithCommitStatus<'_> {
-    async fn read_file(&self, owner: &Owner, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError> {
-        self.files.read_file(owner, path, sha).await
-    }
-
+impl Reporter for ManagerReporter<'_> {
     async fn set_status(&self, owner: &Owner, sha: &Sha, status: &CommitStatus) -> Result<(), CodeHostError> {
-        self.files.set_status(owner, sha, status).await?;
+        LogReporter { name_owner: true }.set_status(owner, sha, status).await?;
         let context = format!("{}/{owner}", status.context);
         self.github.set_status(&self.manager_owner(), sha, &CommitStatus { context, ..status.clone() }).await
     }
@@ -106,10 +91,9 @@ mod tests {
     /// The status reaches the manager repository's commit, with the tenant in its context.
     #[tokio::test]
     async fn statuses_also_go_to_the_tenant_files_commit_in_the_manager_repository() {
-        let files = TenantHost::new(ManagerRepo::new(std::path::Path::new(".")));
         let github = FakeHost::default();
         let manager = RepoId::parse("provider/manager").expect("id");
-        let host = WithCommitStatus { files: &files, github: &github, manager };
+        let reporter = ManagerReporter { github: &github, manager };
         let tenant = Owner::Tenant(TenantName::parse("alice-xero").expect("name"));
         let sha = Sha::parse(&"b".repeat(40)).expect("sha");
         let status = CommitStatus {
@@ -118,7 +102,7 @@ mod tests {
             description: "Applied: 4 added".into(),
             target_url: None,
         };
-        host.set_status(&tenant, &sha, &status).await.expect("set");
+        reporter.set_status(&tenant, &sha, &status).await.expect("set");
         let set = github.statuses.lock().expect("lock").clone();
         assert_eq!(set.len(), 1);
         assert_eq!(set[0].context, "infra/terraform-deploy/staging/tenants/alice-xero");
@@ -126,7 +110,7 @@ mod tests {
 
         // The plan's comment goes to the manager's pull request, its marker naming the tenant.
         let marker = crate::report::comment::marker(&tenant, "staging");
-        host.upsert_comment(&tenant, 7, &marker, &format!("{marker}\n### plan")).await.expect("comment");
+        reporter.upsert_comment(&tenant, 7, &marker, &format!("{marker}\n### plan")).await.expect("comment");
         let comments = github.comments.lock().expect("lock").clone();
         assert_eq!(comments, [(7, "<!-- infra-manager:plan:staging:tenants/alice-xero -->\n### plan".to_owned())]);
     }

@@ -1,8 +1,8 @@
 //! Provider-managed tenants: `tenants/<name>.yml` files in the manager repository itself,
-//! in the v2 format with `kind: Tenant`. A tenant's states and records live under the
-//! reserved owner `tenants` ([`crate::identity::RepoId::tenant`]), so every flow (plan,
-//! apply, destroy) runs for it exactly as for a customer; what differs is where the file
-//! comes from (the manager checkout's Git history, [`git`]) and how changes are found
+//! in the v2 format with `kind: Tenant`. A tenant is an owner like a customer
+//! ([`crate::identity::Owner::Tenant`]), so every flow (plan, apply, destroy, drift, the
+//! fleet verbs) runs for it through the same code; what differs is where the file comes from
+//! (the manager checkout's Git history, [`git`], [`host`]) and how changes are found
 //! ([`changes`]: added, modified and deleted files between two commits).
 
 pub mod changes;
