@@ -2,69 +2,61 @@
 //! drift (an open pull request's plan is never mistaken for it).
 //! Local mode checks one directory; on GitHub every registered customer (or one).
 
-use std::fmt;
-
-use serde::Serialize;
-
-use super::Outcome;
 use super::target::{FleetHosts, append_summary, local_customer, local_host, set_outputs};
 use crate::cli::{DriftArgs, Verb};
 use crate::codehost::{Files, LogReporter, Reporter};
 use crate::context::Context;
-use crate::error::{CommandError, ExitStatus};
+use crate::error::CommandError;
 use crate::identity::{EnvName, Owner, Target};
 use crate::orphans::Orphan;
 use crate::pipeline::drift::{DriftResult, DriftState, check};
+use crate::report::fleet::{FleetReport, FleetRow, Layout, counts};
 use crate::report::markdown::code;
-use crate::report::prefix;
 use crate::tenants::git::ManagerRepo;
 
-/// Every target's result, as `--json` prints it.
-#[derive(Debug, Serialize)]
-pub struct DriftReport {
-    pub command: Verb,
-    pub drifted: usize,
-    pub errors: usize,
-    pub results: Vec<DriftResult>,
-    /// States without a registry entry (a whole-fleet run only): reported, never destroyed.
-    pub orphans: Vec<Orphan>,
-}
+/// Every target's result: the fleet report ([`FleetReport`]), with the orphaned states.
+pub type DriftReport = FleetReport<DriftResult>;
 
-impl Outcome for DriftReport {
-    /// Its own `command` and counts (`errors` is a count here).
-    const ENVELOPE: bool = false;
+impl FleetRow for DriftResult {
+    fn owner(&self) -> &str {
+        &self.customer
+    }
 
-    /// A target that could not be checked fails the run; drift alone does not.
-    fn exit_status(&self) -> ExitStatus {
-        if self.errors > 0 { ExitStatus::Failure } else { ExitStatus::Success }
+    fn environment(&self) -> &str {
+        &self.environment
+    }
+
+    fn sha(&self) -> Option<&str> {
+        self.sha.as_deref()
+    }
+
+    fn result(&self) -> String {
+        match self.result {
+            DriftState::Drifted => format!(
+                "⚠️ drifted: {} changed outside Terraform; {} to add, {} to change, {} to destroy",
+                self.changed_outside, self.add, self.change, self.destroy
+            ),
+            DriftState::InSync => "✅ in sync".to_owned(),
+            DriftState::NeverApplied => "never applied".to_owned(),
+            // Terraform's error text can carry customer values: a code span, one line.
+            DriftState::Error => {
+                format!("❌ {}", code(self.message.as_deref().unwrap_or("error").lines().next().unwrap_or_default()))
+            }
+        }
     }
 }
 
-/// The job summary table.
-impl fmt::Display for DriftReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "## infra-manager drift\n")?;
-        writeln!(f, "| Customer | Environment | Commit | Result |\n| --- | --- | --- | --- |")?;
-        for r in &self.results {
-            let sha = r.sha.as_deref().map_or("—", |s| prefix(s, 7));
-            let detail = match r.result {
-                DriftState::Drifted => format!(
-                    "⚠️ drifted: {} changed outside Terraform; {} to add, {} to change, {} to destroy",
-                    r.changed_outside, r.add, r.change, r.destroy
-                ),
-                DriftState::InSync => "✅ in sync".to_owned(),
-                DriftState::NeverApplied => "never applied".to_owned(),
-                // Terraform's error text can carry customer values: a code span, one line.
-                DriftState::Error => {
-                    format!("❌ {}", code(r.message.as_deref().unwrap_or("error").lines().next().unwrap_or_default()))
-                }
-            };
-            writeln!(f, "| {} | {} | {} | {detail} |", code(&r.customer), code(&r.environment), code(sha))?;
-        }
-        if !self.orphans.is_empty() {
-            write!(f, "\n{}", crate::orphans::summary_section(&self.orphans))?;
-        }
-        Ok(())
+/// The report of `results` and `orphans`; a target that could not be checked fails the
+/// run, drift alone does not.
+pub fn report(results: Vec<DriftResult>, orphans: Vec<Orphan>) -> DriftReport {
+    let count = |state: DriftState| results.iter().filter(|r| r.result == state).count();
+    let (drifted, errors) = (count(DriftState::Drifted), count(DriftState::Error));
+    FleetReport {
+        command: Verb::Drift,
+        counts: counts(&[("drifted", drifted.into()), ("errors", errors.into())]),
+        results,
+        orphans: Some(orphans),
+        layout: Layout { title: "drift".to_owned(), failed: errors > 0, header_when_empty: true, ..Layout::default() },
     }
 }
 
@@ -125,19 +117,10 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
         }
         _ => Vec::new(),
     };
-    let count = |state: DriftState| results.iter().filter(|r| r.result == state).count();
-    let report = DriftReport {
-        command: Verb::Drift,
-        drifted: count(DriftState::Drifted),
-        errors: count(DriftState::Error),
-        results,
-        orphans,
-    };
+    let report = report(results, orphans);
     let runner = &ctx.settings.runner;
-    set_outputs(
-        runner.output.as_deref(),
-        &[("drifted", report.drifted.to_string()), ("errors", report.errors.to_string())],
-    );
+    let count = |k: &str| report.counts.get(k).map(ToString::to_string).unwrap_or_default();
+    set_outputs(runner.output.as_deref(), &[("drifted", count("drifted")), ("errors", count("errors"))]);
     append_summary(runner.summary.as_deref(), &report.to_string());
     if let Some(tracker) = &issues {
         crate::drift_issues::sync(&report.results, tracker, runner.run_url.as_deref()).await?;

@@ -2,23 +2,22 @@
 //! files at the manager checkout's head) in one process, after a change to the modules. Plan only: nothing is stored, applied, or written to customer
 //! repositories; each plan is recorded, and the table says what each target would do.
 
-use std::fmt;
 use std::time::Instant;
 
 use serde::Serialize;
 
-use super::Outcome;
 use super::target::{FleetHosts, append_summary, set_outputs};
 use crate::cli::{PlanArgs, Verb};
 use crate::codehost::Provenance;
 use crate::context::Context;
-use crate::error::{CommandError, ExitStatus, Status};
+use crate::error::{CommandError, Status};
 use crate::fleet;
 use crate::identity::{Owner, Sha, Target};
 use crate::local_host::LocalHost;
 use crate::pipeline::{Deps, Request};
+use crate::report::fleet::{FleetReport, FleetRow, Layout, counts};
 use crate::report::markdown::code;
-use crate::report::{name_of, prefix, truncate_chars};
+use crate::report::{name_of, truncate_chars};
 use crate::tenants::git::ManagerRepo;
 
 /// One target's re-plan.
@@ -39,45 +38,52 @@ pub struct TargetPlan {
     pub message: Option<String>,
 }
 
-/// Every target's re-plan, as `--json` prints it.
-#[derive(Debug, Serialize)]
-pub struct FleetPlan {
-    pub command: Verb,
-    pub targets: usize,
-    pub changed: usize,
-    pub failed: usize,
-    pub results: Vec<TargetPlan>,
-}
+/// Every target's re-plan: the fleet report ([`FleetReport`]).
+pub type FleetPlan = FleetReport<TargetPlan>;
 
-impl Outcome for FleetPlan {
-    /// Its own `command` and counts.
-    const ENVELOPE: bool = false;
+impl FleetRow for TargetPlan {
+    fn owner(&self) -> &str {
+        &self.customer
+    }
 
-    /// One failed target fails the run; the others were still planned.
-    fn exit_status(&self) -> ExitStatus {
-        if self.failed > 0 { ExitStatus::Failure } else { ExitStatus::Success }
+    fn environment(&self) -> &str {
+        &self.environment
+    }
+
+    fn sha(&self) -> Option<&str> {
+        self.sha.as_deref()
+    }
+
+    fn result(&self) -> String {
+        outcome_cell(self)
+    }
+
+    fn after_result(&self) -> Vec<String> {
+        vec![format!("{:.1} s", self.seconds)]
     }
 }
 
-/// The job summary table (text mode prints it too).
-impl fmt::Display for FleetPlan {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "## infra-manager plan --all\n")?;
-        writeln!(f, "{} targets: {} with changes, {} failed.\n", self.targets, self.changed, self.failed)?;
-        writeln!(f, "| Customer | Environment | Commit | Result | Time |\n| --- | --- | --- | --- | --- |")?;
-        for r in &self.results {
-            let sha = r.sha.as_deref().map_or("—", |s| prefix(s, 7));
-            writeln!(
-                f,
-                "| {} | {} | {} | {} | {:.1} s |",
-                code(&r.customer),
-                code(&r.environment),
-                code(sha),
-                outcome_cell(r),
-                r.seconds
-            )?;
-        }
-        Ok(())
+/// The report of `results`, with its counts.
+pub fn report(results: Vec<TargetPlan>) -> FleetPlan {
+    let changed = results
+        .iter()
+        .filter(|r| r.status == Status::Ok && r.add.unwrap_or(0) + r.change.unwrap_or(0) + r.destroy.unwrap_or(0) > 0)
+        .count();
+    let failed = results.iter().filter(|r| r.status != Status::Ok).count();
+    let targets = results.len();
+    FleetReport {
+        command: Verb::Plan,
+        counts: counts(&[("targets", targets.into()), ("changed", changed.into()), ("failed", failed.into())]),
+        results,
+        orphans: None,
+        layout: Layout {
+            title: "plan --all".to_owned(),
+            summary: Some(format!("{targets} targets: {changed} with changes, {failed} failed.")),
+            after_result: &["Time"],
+            failed: failed > 0,
+            header_when_empty: true,
+            ..Layout::default()
+        },
     }
 }
 
@@ -134,23 +140,10 @@ pub async fn run(ctx: &Context<'_>, args: &PlanArgs) -> Result<FleetPlan, Comman
         describe,
     )
     .await;
-    let report = FleetPlan {
-        command: Verb::Plan,
-        targets: results.len(),
-        changed: results
-            .iter()
-            .filter(|r| {
-                r.status == Status::Ok && r.add.unwrap_or(0) + r.change.unwrap_or(0) + r.destroy.unwrap_or(0) > 0
-            })
-            .count(),
-        failed: results.iter().filter(|r| r.status != Status::Ok).count(),
-        results,
-    };
+    let report = report(results);
     let runner = &ctx.settings.runner;
-    set_outputs(
-        runner.output.as_deref(),
-        &[("changed", report.changed.to_string()), ("failed", report.failed.to_string())],
-    );
+    let count = |k: &str| report.counts.get(k).map(ToString::to_string).unwrap_or_default();
+    set_outputs(runner.output.as_deref(), &[("changed", count("changed")), ("failed", count("failed"))]);
     append_summary(runner.summary.as_deref(), &report.to_string());
     Ok(report)
 }

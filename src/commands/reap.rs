@@ -2,15 +2,12 @@
 //! path (a destroy plan of the configuration last applied, stored, then applied with the
 //! checks of any apply). The registry entry's expiry is the approval. `--dry-run` lists.
 
-use std::fmt;
-
 use serde::Serialize;
 
-use super::Outcome;
 use super::target::{FleetHosts, append_summary, set_outputs};
 use crate::cli::{ReapArgs, Verb};
 use crate::context::Context;
-use crate::error::{CommandError, ExitStatus};
+use crate::error::CommandError;
 use crate::fleet;
 use crate::identity::Target;
 use crate::pipeline::admit::last_applied;
@@ -20,8 +17,9 @@ use crate::pipeline::plan::plan_with;
 use crate::pipeline::prepare::{fetch, validate};
 use crate::pipeline::retry::{self, Attempt, RetryError};
 use crate::pipeline::{Deps, Request};
+use crate::report::fleet::{FleetReport, FleetRow, Layout, counts};
 use crate::report::markdown::code;
-use crate::report::{name_of, prefix, truncate_chars};
+use crate::report::{name_of, truncate_chars};
 use crate::store::RunKind;
 use crate::tenants::git::ManagerRepo;
 use crate::terraform::{PlanDetail, PlanKind};
@@ -59,51 +57,36 @@ pub struct Reaped {
     pub attempts: Vec<Attempt>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct ReapReport {
-    pub command: Verb,
-    pub dry_run: bool,
-    pub expired: usize,
-    pub failed: usize,
-    pub results: Vec<Reaped>,
-}
+/// What reaping did: the fleet report ([`FleetReport`]).
+pub type ReapReport = FleetReport<Reaped>;
 
-impl Outcome for ReapReport {
-    const ENVELOPE: bool = false;
-
-    fn exit_status(&self) -> ExitStatus {
-        if self.failed > 0 { ExitStatus::Failure } else { ExitStatus::Success }
+impl FleetRow for Reaped {
+    fn owner(&self) -> &str {
+        &self.customer
     }
-}
 
-impl fmt::Display for ReapReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let title = if self.dry_run { "reap --dry-run" } else { "reap" };
-        writeln!(f, "## infra-manager {title}\n")?;
-        writeln!(f, "{} expired environments, {} failed.\n", self.expired, self.failed)?;
-        if self.results.is_empty() {
-            return Ok(());
+    fn environment(&self) -> &str {
+        &self.environment
+    }
+
+    fn sha(&self) -> Option<&str> {
+        self.sha.as_deref()
+    }
+
+    fn before_commit(&self) -> Vec<String> {
+        vec![code(&self.expires_at)]
+    }
+
+    fn result(&self) -> String {
+        match (self.result, self.destroyed) {
+            (ReapState::Reaped, Some(n)) => format!("🗑️ reaped: {n} destroyed"),
+            (ReapState::Failed, _) => format!("❌ {}", code(self.message.as_deref().unwrap_or("failed"))),
+            // The message says `expired, protected: …` and why.
+            (ReapState::ExpiredProtected, _) => {
+                format!("🛡️ {}", code(self.message.as_deref().unwrap_or("expired, protected")))
+            }
+            (state, _) => name_of(&state),
         }
-        writeln!(f, "| Customer | Environment | Expired at | Commit | Result |\n| --- | --- | --- | --- | --- |")?;
-        for r in &self.results {
-            let result = match (r.result, r.destroyed) {
-                (ReapState::Reaped, Some(n)) => format!("🗑️ reaped: {n} destroyed"),
-                (ReapState::Failed, _) => format!("❌ {}", code(r.message.as_deref().unwrap_or("failed"))),
-                (ReapState::ExpiredProtected, _) => {
-                    format!("🛡️ expired, protected: {}", code(r.message.as_deref().unwrap_or("protected")))
-                }
-                (state, _) => name_of(&state),
-            };
-            writeln!(
-                f,
-                "| {} | {} | {} | {} | {result} |",
-                code(&r.customer),
-                code(&r.environment),
-                code(&r.expires_at),
-                code(r.sha.as_deref().map_or("—", |s| prefix(s, 7)))
-            )?;
-        }
-        Ok(())
     }
 }
 
@@ -124,7 +107,7 @@ pub async fn run(ctx: &Context<'_>, args: &ReapArgs) -> Result<ReapReport, Comma
     let runner = &ctx.settings.runner;
     set_outputs(
         runner.output.as_deref(),
-        &[("expired", report.expired.to_string()), ("failed", report.failed.to_string())],
+        &[("expired", report.results.len().to_string()), ("failed", count_failed(&report).to_string())],
     );
     append_summary(runner.summary.as_deref(), &report.to_string());
     Ok(report)
@@ -158,13 +141,22 @@ async fn reap_all(
     .await)
 }
 
-fn report(dry_run: bool, results: Vec<Reaped>) -> ReapReport {
-    ReapReport {
+/// The report of `results`; an expired target that could not be reaped fails the run (one
+/// that is protected does not: it is reported, as the rule asks).
+pub fn report(dry_run: bool, results: Vec<Reaped>) -> ReapReport {
+    let (expired, failed) = (results.len(), results.iter().filter(|r| r.result == ReapState::Failed).count());
+    FleetReport {
         command: Verb::Reap,
-        dry_run,
-        expired: results.len(),
-        failed: results.iter().filter(|r| r.result == ReapState::Failed).count(),
+        counts: counts(&[("dry_run", dry_run.into()), ("expired", expired.into()), ("failed", failed.into())]),
         results,
+        orphans: None,
+        layout: Layout {
+            title: if dry_run { "reap --dry-run" } else { "reap" }.to_owned(),
+            summary: Some(format!("{expired} expired environments, {failed} failed.")),
+            before_commit: &["Expired at"],
+            failed: failed > 0,
+            ..Layout::default()
+        },
     }
 }
 
@@ -260,4 +252,8 @@ async fn record_protected(deps: &Deps<'_>, req: &Request, message: &str) {
     if let Err(e) = deps.store.record_run(&record).await {
         crate::output::log(&format!("warning: could not record the protected reap of {}: {e}", req.target));
     }
+}
+
+fn count_failed(report: &ReapReport) -> usize {
+    report.results.iter().filter(|r| r.result == ReapState::Failed).count()
 }

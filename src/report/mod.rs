@@ -4,6 +4,7 @@
 
 pub mod check_run;
 pub mod comment;
+pub mod fleet;
 pub mod markdown;
 
 /// GitHub's limit on a commit status description ([`crate::limits`]).

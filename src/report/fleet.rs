@@ -1,0 +1,215 @@
+//! The one report of a fleet run (`plan --all`, `drift`, `reap`): its counts, one row per
+//! target, and the orphaned states when the whole fleet was looked at. `--json` prints it
+//! as it is; people and the job summary see one Markdown table, written here for every
+//! fleet verb, each target's owner, environment and commit as code spans and the verb's
+//! own result cell.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::markdown::code;
+use super::prefix;
+use crate::cli::Verb;
+use crate::commands::Outcome;
+use crate::error::ExitStatus;
+use crate::orphans::Orphan;
+
+/// One target's row: what the table shows of it.
+pub trait FleetRow: Serialize {
+    /// The owner as people know it (`acme/web`, `tenants/billing`).
+    fn owner(&self) -> &str;
+    fn environment(&self) -> &str;
+    /// The commit looked at, if one was.
+    fn sha(&self) -> Option<&str>;
+    /// The verb's columns between Environment and Commit (reap: `Expired at`).
+    fn before_commit(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// The Result cell: Markdown, any untrusted text already a code span.
+    fn result(&self) -> String;
+    /// The verb's columns after Result (`plan --all`: `Time`).
+    fn after_result(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// A fleet run's report.
+#[derive(Debug, Serialize)]
+pub struct FleetReport<R> {
+    pub command: Verb,
+    /// The verb's counts (`targets`, `changed`, `failed`; `drifted`, `errors`; `dry_run`,
+    /// `expired`, `failed`), as top-level fields of `--json`.
+    #[serde(flatten)]
+    pub counts: serde_json::Map<String, serde_json::Value>,
+    pub results: Vec<R>,
+    /// States without a registry entry, when the whole fleet was looked at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orphans: Option<Vec<Orphan>>,
+    #[serde(skip)]
+    pub layout: Layout,
+}
+
+/// How the table reads, for people.
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    /// After `infra-manager`: `plan --all`, `drift`, `reap --dry-run`.
+    pub title: String,
+    /// A line under the title (`20 targets: 3 with changes, 1 failed.`).
+    pub summary: Option<String>,
+    /// The verb's column headers between Environment and Commit, and after Result.
+    pub before_commit: &'static [&'static str],
+    pub after_result: &'static [&'static str],
+    /// Whether the run failed (one target could not be planned, checked or reaped).
+    pub failed: bool,
+    /// Whether an empty report still shows the table's header.
+    pub header_when_empty: bool,
+}
+
+impl<R: FleetRow> fmt::Display for FleetReport<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let layout = &self.layout;
+        writeln!(f, "## infra-manager {}\n", layout.title)?;
+        if let Some(summary) = &layout.summary {
+            writeln!(f, "{summary}\n")?;
+        }
+        if !self.results.is_empty() || layout.header_when_empty {
+            let headers: Vec<&str> = ["Owner", "Environment"]
+                .into_iter()
+                .chain(layout.before_commit.iter().copied())
+                .chain(["Commit", "Result"])
+                .chain(layout.after_result.iter().copied())
+                .collect();
+            writeln!(f, "| {} |", headers.join(" | "))?;
+            writeln!(f, "|{}", " --- |".repeat(headers.len()))?;
+        }
+        for r in &self.results {
+            let sha = r.sha().map_or("—", |s| prefix(s, 7));
+            let cells: Vec<String> = [code(r.owner()), code(r.environment())]
+                .into_iter()
+                .chain(r.before_commit())
+                .chain([code(sha), r.result()])
+                .chain(r.after_result())
+                .collect();
+            writeln!(f, "| {} |", cells.join(" | "))?;
+        }
+        if let Some(orphans) = self.orphans.as_deref().filter(|o| !o.is_empty()) {
+            write!(f, "\n{}", crate::orphans::summary_section(orphans))?;
+        }
+        Ok(())
+    }
+}
+
+impl<R: FleetRow> Outcome for FleetReport<R> {
+    /// Its own `command` and counts.
+    const ENVELOPE: bool = false;
+
+    /// One target that failed fails the run; the others were still run.
+    fn exit_status(&self) -> ExitStatus {
+        if self.layout.failed { ExitStatus::Failure } else { ExitStatus::Success }
+    }
+}
+
+/// `{"name": n, ...}` for [`FleetReport::counts`].
+pub fn counts(pairs: &[(&str, serde_json::Value)]) -> serde_json::Map<String, serde_json::Value> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::{Outcome, drift, plan_all, reap};
+    use crate::error::Status;
+    use crate::pipeline::drift::{DriftResult, DriftState};
+
+    const SHA: &str = "1a2b3c4d5e6f7a8b9c0d1a2b3c4d5e6f7a8b9c0d";
+
+    fn planned(owner: &str, status: Status, counts: Option<(u32, u32, u32)>) -> plan_all::TargetPlan {
+        plan_all::TargetPlan {
+            customer: owner.into(),
+            environment: "staging".into(),
+            sha: Some(SHA.into()),
+            status,
+            expired: None,
+            add: counts.map(|c| c.0),
+            change: counts.map(|c| c.1),
+            destroy: counts.map(|c| c.2),
+            seconds: 4.06,
+            message: counts.is_none().then(|| "tenants/x.yml:3:5: unknown `| type`".to_owned()),
+        }
+    }
+
+    /// Customers and tenants in one table; an expired target is not a failure; untrusted
+    /// text (Terraform's, a file's) is a code span whatever it holds.
+    #[test]
+    fn plan_all_table() {
+        let expired = plan_all::TargetPlan {
+            expired: Some("2020-01-01T00:00:00Z".into()),
+            sha: None,
+            ..planned("acme/old", Status::Ok, None)
+        };
+        let report = plan_all::report(vec![
+            planned("acme/web", Status::Ok, Some((3, 0, 1))),
+            planned("tenants/billing", Status::Ok, Some((0, 0, 0))),
+            planned("tenants/x", Status::Invalid, None),
+            expired,
+        ]);
+        assert_eq!(report.counts["failed"], 1, "the invalid one; not the expired one");
+        insta::assert_snapshot!(report.to_string());
+    }
+
+    #[test]
+    fn drift_table() {
+        let row = |owner: &str, result: DriftState, message: Option<&str>| DriftResult {
+            customer: owner.into(),
+            environment: "production".into(),
+            sha: Some(SHA.into()),
+            result,
+            add: 1,
+            change: 0,
+            destroy: 0,
+            changed_outside: 2,
+            outside: Vec::new(),
+            message: message.map(str::to_owned),
+        };
+        let orphan = crate::orphans::Orphan {
+            customer: "tenants/ghost".into(),
+            environment: "staging".into(),
+            reason: crate::orphans::Reason::Unregistered,
+            resources: 3,
+        };
+        let report = drift::report(
+            vec![
+                row("acme/web", DriftState::Drifted, None),
+                row("tenants/billing", DriftState::InSync, None),
+                row("acme/new", DriftState::NeverApplied, None),
+                row("acme/bad", DriftState::Error, Some("Error: `x`\nsecond line")),
+            ],
+            vec![orphan],
+        );
+        insta::assert_snapshot!(report.to_string());
+    }
+
+    #[test]
+    fn reap_table() {
+        let row = |owner: &str, result: reap::ReapState, destroyed: Option<u32>, message: Option<&str>| reap::Reaped {
+            customer: owner.into(),
+            environment: "staging".into(),
+            expires_at: "2020-01-01T00:00:00Z".into(),
+            sha: Some(SHA.into()),
+            result,
+            destroyed,
+            message: message.map(str::to_owned),
+            attempts: Vec::new(),
+        };
+        let report = reap::report(
+            false,
+            vec![
+                row("acme/trial", reap::ReapState::Reaped, Some(8), None),
+                row("tenants/vault", reap::ReapState::ExpiredProtected, None, Some("expired, protected: `db`")),
+                row("acme/gone", reap::ReapState::Failed, None, Some("terraform apply failed")),
+            ],
+        );
+        assert_eq!(report.exit_status(), crate::error::ExitStatus::Failure, "one failed");
+        insta::assert_snapshot!(report.to_string());
+    }
+}
