@@ -149,6 +149,11 @@ impl<'a> Context<'a> {
             .await
     }
 
+    /// The manager checkout at `dir`, its `git` runs stopped by this run's cancellation.
+    pub fn manager_repo(&self, dir: &std::path::Path) -> crate::tenants::git::ManagerRepo {
+        crate::tenants::git::ManagerRepo::new(dir).with_cancel(self.cancel.clone())
+    }
+
     /// The seams a flow runs against: its owners' `files`, its `reporter`, and `work`.
     pub async fn deps<'c>(
         &'c self,

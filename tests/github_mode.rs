@@ -608,6 +608,41 @@ async fn applying_one_pull_requests_plan_supersedes_a_sibling_pull_requests_plan
     m.assert_clean();
 }
 
+/// Issue 19: the merged pull request's own plan is not superseded by the apply of the merge
+/// commit that contains it (every merged PR would otherwise show a red check); a sibling's
+/// plan, which the merge does not contain, is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_merged_pull_requests_plan_is_not_superseded_by_the_apply_of_its_merge() {
+    require_terraform();
+    const MERGE: &str = "3333333333333333333333333333333333333333";
+    let m = Manager::new().await;
+    for sha in [SHA1, SHA2, MERGE] {
+        m.fake.put_file(CUSTOMER, sha, "infra/variables.yml", template());
+    }
+    // PR #8 (SHA2) is a sibling; PR #7 (SHA1) is merged as MERGE, whose parent is SHA1.
+    m.fake.put_pull_request(CUSTOMER, PullRequest::open(8, SHA2));
+    let event = m.dispatch_event("infra-plan", CUSTOMER, SHA2, Some(8));
+    assert_eq!(m.run("repository_dispatch", &event, &["plan", "--env", "staging"]).run_async().await.code, 0);
+    assert_eq!(m.plan(SHA1).await.code, 0);
+    m.fake.add_commit(CUSTOMER, SHA1, &[]);
+    m.fake.add_commit(CUSTOMER, MERGE, &[SHA1]);
+    m.fake.set_branch(CUSTOMER, "main", MERGE);
+    let event = m.dispatch_event("infra-apply", CUSTOMER, MERGE, None);
+    let plan = m.run("repository_dispatch", &event, &["plan", "--env", "staging"]).run_async().await;
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let apply = m.run("repository_dispatch", &event, &["apply", "--env", "staging"]).run_async().await;
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+
+    let merged = m.fake.statuses(CUSTOMER, SHA1).pop().expect("the merged PR's status");
+    assert_eq!(merged.state, "success", "{merged:?}");
+    let sibling = m.fake.statuses(CUSTOMER, SHA2).pop().expect("the sibling's status");
+    assert_eq!(
+        (sibling.state.as_str(), sibling.description.as_deref()),
+        ("failure", Some("superseded by the apply of 3333333; push again to re-plan"))
+    );
+    m.assert_clean();
+}
+
 /// A dispatch that GitHub does not vouch for: refused with exit 2 before any write.
 fn assert_refused_without_writes(m: &Manager, out: &Output, expected: &str) {
     assert_eq!(out.code, 2, "{expected}: {}", out.stderr);

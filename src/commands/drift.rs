@@ -12,7 +12,6 @@ use crate::orphans::Orphan;
 use crate::pipeline::drift::{DriftResult, DriftState, check};
 use crate::report::fleet::{FleetReport, FleetRow, Layout, counts};
 use crate::report::markdown::code;
-use crate::tenants::git::ManagerRepo;
 
 /// Every target's result: the fleet report ([`FleetReport`]), with the orphaned states.
 pub type DriftReport = FleetReport<DriftResult>;
@@ -63,7 +62,7 @@ pub fn report(results: Vec<DriftResult>, orphans: Vec<Orphan>) -> DriftReport {
 pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, CommandError> {
     let config = ctx.config().await?;
     let only_env = args.env.as_deref().map(EnvName::parse).transpose().map_err(|e| CommandError::bad_env(&e))?;
-    let manager = ManagerRepo::new(&args.manager.repo);
+    let manager = ctx.manager_repo(&args.manager.repo);
     let local;
     let fleet;
     let owners;

@@ -114,7 +114,7 @@ fn describe(r: &TargetPlan) -> String {
 
 pub async fn run(ctx: &Context<'_>, args: &PlanArgs) -> Result<FleetPlan, CommandError> {
     let config = ctx.config().await?;
-    let manager = ManagerRepo::new(&args.target.manager.repo);
+    let manager = ctx.manager_repo(&args.target.manager.repo);
     let selection = fleet::select(config, &manager, fleet::Filter::default()).await?;
     let targets = selection.targets();
     let sources = FleetHosts::new(config, args.source_root.as_deref(), &manager)?;

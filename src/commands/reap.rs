@@ -93,7 +93,7 @@ impl FleetRow for Reaped {
 pub async fn run(ctx: &Context<'_>, args: &ReapArgs) -> Result<ReapReport, CommandError> {
     let config = ctx.config().await?;
     let now = jiff::Timestamp::now();
-    let manager = ManagerRepo::new(&args.manager.repo);
+    let manager = ctx.manager_repo(&args.manager.repo);
     // The fleet's one selection: registered customers, and the tenant files at the manager
     // checkout's head (one that can't be read is a warning; the others are reaped).
     let selection = fleet::select(config, &manager, fleet::Filter::default()).await?;

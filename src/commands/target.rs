@@ -56,7 +56,7 @@ pub async fn request(ctx: &Context<'_>, args: &TargetArgs) -> Result<(Request, S
     if let Some(tenant) = &args.tenant {
         let config = ctx.config().await?;
         let target = Target { owner: Owner::Tenant(tenant_name(tenant)?), env: env(config, args)? };
-        let git = ManagerRepo::new(&args.manager.repo);
+        let git = ctx.manager_repo(&args.manager.repo);
         let sha = match &args.sha {
             Some(s) => Sha::parse(s).map_err(|e| CommandError::bad_sha(&e))?,
             None => git.commit("HEAD").await?,

@@ -17,7 +17,6 @@ use crate::event::Dispatch;
 use crate::fleet::Selection;
 use crate::identity::Owner;
 use crate::refusal::Refusal;
-use crate::tenants::git::ManagerRepo;
 
 /// GitHub runs at most this many jobs from one matrix.
 pub const MAX_MATRIX_JOBS: usize = 256;
@@ -68,7 +67,7 @@ impl Outcome for Matrix {
 pub async fn run(ctx: &Context<'_>, args: &TargetsArgs) -> Result<Matrix, CommandError> {
     let config = ctx.config().await?;
     if args.all {
-        let manager = ManagerRepo::new(&args.manager.repo);
+        let manager = ctx.manager_repo(&args.manager.repo);
         let selection = crate::fleet::select(config, &manager, crate::fleet::Filter::default()).await?;
         let matrix = all(&selection);
         let outputs = [("matrices", Value::Array(matrix.0.clone()).to_string()), ("count", matrix.0.len().to_string())];

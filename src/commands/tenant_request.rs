@@ -16,7 +16,6 @@ use crate::context::Context;
 use crate::error::CommandError;
 use crate::identity::{RequestId, Sha, TenantName};
 use crate::store::{RunKind, RunRecord, RunStatus};
-use crate::tenants::git::ManagerRepo;
 use crate::tenants::request::{self, Raw, TRAILER};
 
 /// What a request did, as `--json` prints it and the step outputs carry it.
@@ -125,7 +124,7 @@ async fn commit(
     change: Change<'_>,
     details: serde_json::Value,
 ) -> Result<Requested, CommandError> {
-    let repo = ManagerRepo::new(dir);
+    let repo = ctx.manager_repo(dir);
     let head = repo.commit("HEAD").await?;
     let current = repo.current_branch().await?;
     let branch = match (change.auto_approve, current) {

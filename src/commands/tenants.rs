@@ -17,7 +17,6 @@ use crate::cli::{
 use crate::context::Context;
 use crate::error::CommandError;
 use crate::tenants::changes::{self, Job};
-use crate::tenants::git::ManagerRepo;
 use crate::terraform::PlanKind;
 
 /// The jobs of `tenants changed`: `{"include": [...]}` for a workflow matrix.
@@ -45,7 +44,7 @@ impl Outcome for Changed {
 }
 
 pub async fn changed(ctx: &Context<'_>, args: &TenantsChangedArgs) -> Result<Changed, CommandError> {
-    let repo = ManagerRepo::new(&args.repo.repo);
+    let repo = ctx.manager_repo(&args.repo.repo);
     let base = repo.commit(&args.base).await?;
     let head = repo.commit(&args.head).await?;
     let include = changes::changed(ctx.config().await?, ctx.store().await?, &repo, &base, &head).await?;
