@@ -10,7 +10,7 @@ use super::Outcome;
 use crate::cli::StatusArgs;
 use crate::context::Context;
 use crate::error::CommandError;
-use crate::identity::{EnvName, Owner, TenantName};
+use crate::identity::{EnvName, Owner};
 use crate::report::{name_of, prefix};
 use crate::status::{Step, StepAt, TargetStatus, of_target};
 
@@ -67,27 +67,21 @@ impl Outcome for RequestStatus {}
 pub async fn request(ctx: &Context<'_>, args: &StatusArgs) -> Result<RequestStatus, CommandError> {
     let id = crate::tenants::request::request_id(args.request.as_deref().unwrap_or_default())?;
     let store = ctx.store().await?;
-    let records = store.request_records(&id).await?;
-    let Some(record) = records.into_iter().next() else {
+    let Some(record) = store.request(&id).await? else {
         return Err(CommandError::usage(
             format!("no request `{id}` is on record"),
             "a request shows here once `tenants request` has committed it (a refused request is not recorded)",
         ));
     };
-    let details: serde_json::Value =
-        record.outputs.as_deref().and_then(|o| serde_json::from_str(o).ok()).unwrap_or_default();
-    let field = |k: &str| details[k].as_str().unwrap_or_default().to_owned();
-    let unreadable = || {
+    let tenant = record.tenant().ok_or_else(|| {
         CommandError::usage(
             format!("the record of request `{id}` can't be read"),
             "run the request again: a repeated request records itself once more only when its record is gone",
         )
-    };
-    let tenant = TenantName::parse(&field("tenant")).map_err(|_| unreadable())?;
+    })?;
     let customer = Owner::Tenant(tenant.clone());
-    let envs = details["environments"].as_array().cloned().unwrap_or_default();
     let mut environments = Vec::new();
-    for env in envs.iter().filter_map(|e| e.as_str()).filter_map(|e| EnvName::parse(e).ok()) {
+    for env in record.environments() {
         let history = store.history(&customer, Some(&env)).await?;
         let mut status = of_target(&history).unwrap_or_else(|| TargetStatus {
             customer: customer.to_string(),
@@ -100,7 +94,7 @@ pub async fn request(ctx: &Context<'_>, args: &StatusArgs) -> Result<RequestStat
             run_url: record.run_url.clone(),
         });
         // The change was asked for when the request came, not when its plan started.
-        let requested = StepAt { step: Step::Requested, at: record.started_at.clone() };
+        let requested = StepAt { step: Step::Requested, at: record.requested_at.clone() };
         match status.steps.first_mut() {
             Some(first) if first.step == Step::Requested => *first = requested,
             _ => status.steps.insert(0, requested),
@@ -110,10 +104,10 @@ pub async fn request(ctx: &Context<'_>, args: &StatusArgs) -> Result<RequestStat
     Ok(RequestStatus {
         request_id: id.to_string(),
         tenant: tenant.to_string(),
-        requested_at: record.started_at.clone(),
-        branch: field("branch"),
-        auto_approved: details["auto_approved"].as_bool().unwrap_or(false),
-        committed: details["committed"].as_bool().unwrap_or(false),
+        requested_at: record.requested_at.clone(),
+        branch: record.branch.clone(),
+        auto_approved: record.auto_approved,
+        committed: record.committed,
         status: Statuses { customer: customer.to_string(), environments },
     })
 }

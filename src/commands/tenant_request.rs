@@ -7,7 +7,6 @@
 use std::fmt;
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::Outcome;
 use super::target::set_outputs;
@@ -15,7 +14,7 @@ use crate::cli::{TenantRemoveArgs, TenantRequestArgs};
 use crate::context::Context;
 use crate::error::CommandError;
 use crate::identity::{RequestId, Sha, TenantName};
-use crate::store::{RunKind, RunRecord, RunStatus};
+use crate::store::request::RequestRecord;
 use crate::tenants::request::{self, Raw, TRAILER};
 
 /// What a request did, as `--json` prints it and the step outputs carry it.
@@ -88,8 +87,9 @@ pub async fn request(ctx: &Context<'_>, args: &TenantRequestArgs) -> Result<Requ
         requester: checked.requester.as_deref(),
         auto_approve: auto,
     };
-    let envs: Vec<&str> = checked.environments.iter().map(|e| e.as_str()).collect();
-    commit(ctx, &args.repo.repo, change, json!({ "type": checked.type_name, "environments": envs })).await
+    let envs: Vec<String> = checked.environments.iter().map(ToString::to_string).collect();
+    let asked = Asked { type_name: Some(checked.type_name.to_string()), environments: envs };
+    commit(ctx, &args.repo.repo, change, asked).await
 }
 
 /// A removal always goes through review: deleting the file destroys the tenant.
@@ -104,7 +104,7 @@ pub async fn remove(ctx: &Context<'_>, args: &TenantRemoveArgs) -> Result<Reques
         requester: None,
         auto_approve: false,
     };
-    commit(ctx, &args.repo.repo, change, json!({ "environments": [] })).await
+    commit(ctx, &args.repo.repo, change, Asked::default()).await
 }
 
 /// One checked change of one tenant file.
@@ -122,7 +122,7 @@ async fn commit(
     ctx: &Context<'_>,
     dir: &std::path::Path,
     change: Change<'_>,
-    details: serde_json::Value,
+    asked: Asked,
 ) -> Result<Requested, CommandError> {
     let repo = ctx.manager_repo(dir);
     let head = repo.commit("HEAD").await?;
@@ -163,7 +163,7 @@ async fn commit(
         committed: !unchanged,
         sha,
     };
-    record(ctx, &out, details).await?;
+    record(ctx, &out, asked).await?;
     let outputs = [
         ("branch", out.branch.clone()),
         ("auto_approved", out.auto_approved.to_string()),
@@ -176,45 +176,32 @@ async fn commit(
 }
 
 /// The request's record under `requests/<id>`, once: a repeated request finds it there.
-async fn record(ctx: &Context<'_>, out: &Requested, details: serde_json::Value) -> Result<(), CommandError> {
+async fn record(ctx: &Context<'_>, out: &Requested, asked: Asked) -> Result<(), CommandError> {
     let store = ctx.store().await?;
-    let owner = out.request_id.key();
-    if !store.request_records(&out.request_id).await?.is_empty() {
+    if store.request(&out.request_id).await?.is_some() {
         return Ok(());
     }
-    let now = crate::pipeline::now();
-    let mut outputs = json!({
-        "tenant": out.tenant,
-        "action": out.action,
-        "branch": out.branch,
-        "auto_approved": out.auto_approved,
-        "committed": out.committed,
-    });
-    if let (Some(o), serde_json::Value::Object(more)) = (outputs.as_object_mut(), details) {
-        o.extend(more);
-    }
-    let record = RunRecord {
-        run_id: format!("{now}#{}", out.request_id),
-        kind: RunKind::Request,
-        customer: owner,
-        environment: REQUEST_ENVIRONMENT.to_owned(),
+    let record = RequestRecord {
+        request_id: out.request_id.to_string(),
+        tenant: out.tenant.to_string(),
+        action: out.action.to_owned(),
+        branch: out.branch.clone(),
+        auto_approved: out.auto_approved,
+        committed: out.committed,
         sha: out.sha.to_string(),
-        pull_request: None,
-        status: RunStatus::Succeeded,
-        started_at: now.clone(),
-        finished_at: Some(now),
+        requested_at: crate::pipeline::now(),
         run_url: ctx.settings.runner.run_url.clone(),
-        add: None,
-        change: None,
-        destroy: None,
-        message: Some(out.to_string().lines().next().unwrap_or_default().to_owned()),
-        health: None,
-        outputs: Some(outputs.to_string()),
+        type_name: asked.type_name,
+        environments: asked.environments,
+        message: out.to_string().lines().next().unwrap_or_default().to_owned(),
     };
-    store.record_run(&record).await?;
+    store.put_request(&out.request_id, &record).await?;
     Ok(())
 }
 
-/// A request's record belongs to no environment; this stands in the records' environment
-/// field (never a valid environment name, so it can't be mistaken for one).
-pub const REQUEST_ENVIRONMENT: &str = "-";
+/// What a request asked for, kept in its record.
+#[derive(Debug, Default)]
+struct Asked {
+    type_name: Option<String>,
+    environments: Vec<String>,
+}

@@ -6,6 +6,7 @@
 //! so state and stored plans always sit side by side.
 
 pub mod local;
+pub mod request;
 pub mod s3;
 
 use async_trait::async_trait;
@@ -269,9 +270,14 @@ pub trait Store: Send + Sync {
         self.records(&owner.key(), env.map(EnvName::as_str)).await
     }
 
-    /// The records of a provisioning request, newest first.
-    async fn request_records(&self, id: &RequestId) -> Result<Vec<RunRecord>, StoreError> {
-        self.records(&id.key(), None).await
+    /// Keeps the record of a provisioning request.
+    async fn put_request(&self, id: &RequestId, record: &request::RequestRecord) -> Result<(), StoreError> {
+        self.record_run(&record.to_item(id)).await
+    }
+
+    /// The record of a provisioning request, if it was committed.
+    async fn request(&self, id: &RequestId) -> Result<Option<request::RequestRecord>, StoreError> {
+        Ok(self.records(&id.key(), None).await?.iter().find_map(request::RequestRecord::from_item))
     }
 
     /// Listing and releasing Terraform's state locks, where the store has such locks.

@@ -1,0 +1,119 @@
+//! A provisioning request's record: its own id and its own type, kept in the records
+//! table under the request's partition (`requests/<id>`, [`RequestId::key`]), which no
+//! owner's records share. How it is written into a run-record item is this module's
+//! business alone.
+
+use serde::{Deserialize, Serialize};
+
+use super::{RunKind, RunRecord, RunStatus};
+use crate::identity::{EnvName, RequestId, Sha, TenantName};
+
+/// A request that `tenants request|remove` committed (a refused request is never recorded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub request_id: String,
+    pub tenant: String,
+    /// `write` or `remove`.
+    pub action: String,
+    /// Where its commit is, and whether it needs a review.
+    pub branch: String,
+    pub auto_approved: bool,
+    pub committed: bool,
+    /// The branch's commit after the request.
+    pub sha: String,
+    /// When the request was taken (RFC 3339).
+    pub requested_at: String,
+    pub run_url: Option<String>,
+    /// The catalog type asked for (a removal names none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_name: Option<String>,
+    /// The tenant's environments the request asks for (none for a removal).
+    #[serde(default)]
+    pub environments: Vec<String>,
+    /// One line for people.
+    pub message: String,
+}
+
+/// A request's record stands in no environment: this fills the item's environment field
+/// (never a valid environment name, so it can't be mistaken for one).
+const NO_ENVIRONMENT: &str = "-";
+
+impl RequestRecord {
+    /// The item that keeps it: a `request` run, succeeded, in the request's partition.
+    pub(super) fn to_item(&self, id: &RequestId) -> RunRecord {
+        RunRecord {
+            run_id: format!("{}#{}", self.requested_at, self.request_id),
+            kind: RunKind::Request,
+            customer: id.key(),
+            environment: NO_ENVIRONMENT.to_owned(),
+            sha: self.sha.clone(),
+            pull_request: None,
+            status: RunStatus::Succeeded,
+            started_at: self.requested_at.clone(),
+            finished_at: Some(self.requested_at.clone()),
+            run_url: self.run_url.clone(),
+            add: None,
+            change: None,
+            destroy: None,
+            message: Some(self.message.clone()),
+            health: None,
+            outputs: serde_json::to_string(self).ok(),
+        }
+    }
+
+    /// The record an item keeps; `None` for an item that is not one.
+    pub(super) fn from_item(item: &RunRecord) -> Option<Self> {
+        (item.kind == RunKind::Request).then_some(())?;
+        serde_json::from_str(item.outputs.as_deref()?).ok()
+    }
+
+    /// The tenant, checked again: the record is read back from a store.
+    pub fn tenant(&self) -> Option<TenantName> {
+        TenantName::parse(&self.tenant).ok()
+    }
+
+    /// The environments, checked again.
+    pub fn environments(&self) -> Vec<EnvName> {
+        self.environments.iter().filter_map(|e| EnvName::parse(e).ok()).collect()
+    }
+
+    /// The commit, checked again.
+    pub fn sha(&self) -> Option<Sha> {
+        Sha::parse(&self.sha).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// A request's record is its own type, in a partition no owner's records share, and
+    /// reads back as it was written.
+    #[tokio::test]
+    async fn a_request_record_reads_back_in_its_own_partition() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::store::local::LocalStore::open(dir.path()).expect("store");
+        let id = RequestId::parse("req-1").expect("id");
+        let record = RequestRecord {
+            request_id: "req-1".into(),
+            tenant: "alice-xero".into(),
+            action: "write".into(),
+            branch: "tenant-request/req-1".into(),
+            auto_approved: false,
+            committed: true,
+            sha: "a".repeat(40),
+            requested_at: "2026-12-07T12:00:00Z".into(),
+            run_url: None,
+            type_name: Some("connector".into()),
+            environments: vec!["staging".into()],
+            message: "requested".into(),
+        };
+        store.put_request(&id, &record).await.expect("put");
+        assert_eq!(store.request(&id).await.expect("read"), Some(record.clone()));
+        assert_eq!(store.request(&RequestId::parse("other").expect("id")).await.expect("read"), None);
+        let tenant = crate::identity::Owner::Tenant(record.tenant().expect("tenant"));
+        assert!(store.history(&tenant, None).await.expect("history").is_empty(), "not the tenant's records");
+        assert_eq!(record.environments(), [EnvName::parse("staging").expect("env")]);
+    }
+}
