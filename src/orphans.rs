@@ -13,7 +13,7 @@ use crate::fleet::Selection;
 use crate::identity::{Owner, RepoId, Sha, Target};
 use crate::report::markdown::code;
 use crate::store::{States, StoreError};
-use crate::variables::tenant::Tenant;
+use crate::variables::document::Document;
 use crate::variables::{self, Rules};
 
 /// Why a state is an orphan.
@@ -93,7 +93,7 @@ pub async fn defined_environments(
 ) -> Option<Vec<String>> {
     let text = host.read_file(customer, variables::PATH, sha).await.ok()??;
     let rules = Rules::for_owner(config, Some(customer));
-    let tenant = Tenant::parse(variables::PATH, &text, customer, &rules, || crate::catalog::Catalog::load(config));
+    let tenant = Document::parse(variables::PATH, &text, customer, &rules, || crate::catalog::Catalog::load(config));
     Some(tenant.ok()?.environments())
 }
 

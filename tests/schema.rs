@@ -21,7 +21,7 @@ use infra_manager::catalog::Catalog;
 use infra_manager::config::Config;
 use infra_manager::identity::RepoId;
 use infra_manager::source_file;
-use infra_manager::variables::tenant::Tenant;
+use infra_manager::variables::document::Document;
 use infra_manager::variables::{Rules, Variables};
 use infra_manager::yaml::MAX_FILE_BYTES;
 use serde_json::{Value, json};
@@ -310,7 +310,7 @@ fn validate_accepts_v2(path: &Path, config: &Config, customer: Option<&RepoId>) 
         .clone()
         .unwrap_or_else(|| infra_manager::identity::Owner::Customer(RepoId::parse("local/validate").expect("valid")));
     let rules = Rules::for_owner(config, given.as_ref());
-    Tenant::parse(&path.display().to_string(), &text, &id, &rules, || Catalog::load(config)).is_ok()
+    Document::parse(&path.display().to_string(), &text, &id, &rules, || Catalog::load(config)).is_ok()
 }
 
 /// Every v2 fixture, good and bad, with the extra arguments `EXPECT.tsv` runs it with.

@@ -14,8 +14,8 @@ use crate::context::Context;
 use crate::error::CommandError;
 use crate::output;
 use crate::variables::Rules;
+use crate::variables::document::{self, Schema};
 use crate::variables::migrate::{self, MigrateError, Request};
-use crate::variables::tenant::{self, Schema};
 
 /// What was done, as `--json` prints it.
 #[derive(Debug, Serialize)]
@@ -47,7 +47,7 @@ pub async fn run(ctx: &Context<'_>, args: &MigrateArgs) -> Result<Migration, Com
     let file = args.file.display().to_string();
     let text = super::validate::read(&args.file)?;
     let unchanged = Migration { file: file.clone(), migrated: false, written: false, type_name: None, text: None };
-    match tenant::detect(&file, &text) {
+    match document::detect(&file, &text) {
         Ok(Schema::V2 { .. }) => {
             output::log(&format!("`{file}` is already schema v2; nothing to do"));
             return Ok(unchanged);

@@ -21,7 +21,7 @@ use crate::output;
 use crate::refusal::Refusal;
 use crate::source_file;
 use crate::variables::Rules;
-use crate::variables::tenant::Tenant;
+use crate::variables::document::Document;
 
 /// A valid file, as `--json` prints it.
 #[derive(Debug, Serialize)]
@@ -91,7 +91,7 @@ fn check(
     let rules = Rules::for_owner(config, given.as_ref());
     // A v2 file is checked against the catalog, loaded only then and once per run.
     let loaded = || catalog.get_or_init(|| Catalog::load(config)).clone().map(|c| c.for_owner(config, &id));
-    let tenant = Tenant::parse(&file, &text, &id, &rules, loaded).map_err(|d| CommandError::Invalid(d.0))?;
+    let tenant = Document::parse(&file, &text, &id, &rules, loaded).map_err(|d| CommandError::Invalid(d.0))?;
     Ok(tenant.environments())
 }
 

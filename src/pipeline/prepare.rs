@@ -13,7 +13,7 @@ use crate::identity::Owner;
 use crate::refusal::Refusal;
 use crate::render::{self, Rendered};
 use crate::store::Store;
-use crate::variables::tenant::Tenant;
+use crate::variables::document::Document;
 use crate::variables::v2::Customer;
 use crate::variables::{Rules, Variables};
 use crate::workspace::Workspace;
@@ -55,16 +55,16 @@ pub fn validate(config: &Config, customer: &Owner, text: &str) -> Result<Validat
     let rules = Rules::for_owner(config, Some(customer));
     // The catalog is read only for a v2 file; rendering needs the same one.
     let mut loaded = None;
-    let tenant = Tenant::parse(&customer.file(), text, customer, &rules, || {
+    let tenant = Document::parse(&customer.file(), text, customer, &rules, || {
         let catalog = Catalog::load(config)?.for_owner(config, customer);
         loaded = Some(catalog.clone());
         Ok(catalog)
     })
     .map_err(|d| CommandError::Invalid(d.0))?;
     match (tenant, loaded) {
-        (Tenant::V1(vars), _) => Ok(Validated::V1(vars)),
-        (Tenant::V2(c), Some(catalog)) => Ok(Validated::V2(Box::new(c), catalog)),
-        (Tenant::V2(c), None) => {
+        (Document::V1(vars), _) => Ok(Validated::V1(vars)),
+        (Document::V2(c), Some(catalog)) => Ok(Validated::V2(Box::new(c), catalog)),
+        (Document::V2(c), None) => {
             let catalog = Catalog::load(config).map_err(CommandError::Invalid)?.for_owner(config, customer);
             Ok(Validated::V2(Box::new(c), catalog))
         }

@@ -12,7 +12,7 @@ use crate::error::CommandError;
 use crate::identity::{EnvName, RequestId, TenantName};
 use crate::limits::REQUEST_INPUTS_BYTES;
 use crate::variables::Rules;
-use crate::variables::tenant::Tenant;
+use crate::variables::document::Document;
 
 /// The trailer that ties a commit to its request: a second run of the same request finds
 /// it and commits nothing.
@@ -177,7 +177,7 @@ fn tenant_file(
          metadata:\n  name: {tenant}\n\
          spec:\n{expiry}  environments: [{}]\n  components:\n    - name: {type_name}\n      type: {type_name}{inputs}\n",
         crate::variables::v2::API_VERSION,
-        crate::variables::tenant::TENANT_KIND,
+        crate::variables::document::TENANT_KIND,
         envs.join(", "),
     )
 }
@@ -194,7 +194,7 @@ fn validate(
     let owner = crate::identity::Owner::Tenant(tenant.clone());
     let rules = Rules::for_owner(config, Some(&owner));
     let catalog = catalog.for_owner(config, &owner);
-    Tenant::parse(&tenant.file(), text, &owner, &rules, || Ok(catalog)).map(|_| ()).map_err(|d| {
+    Document::parse(&tenant.file(), text, &owner, &rules, || Ok(catalog)).map(|_| ()).map_err(|d| {
         let named = |d: Diagnostic| Diagnostic { file: format!("request {id} ({})", d.file), ..d };
         CommandError::Invalid(d.0.into_iter().map(named).collect())
     })

@@ -9,11 +9,11 @@
 //! Terraform (which gets them as JSON data).
 
 mod check;
+pub mod document;
 pub mod migrate;
 mod rules;
 pub mod schema;
 pub mod template;
-pub mod tenant;
 pub mod v2;
 
 use std::collections::BTreeMap;

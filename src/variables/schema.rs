@@ -1,5 +1,5 @@
 //! The JSON Schema of `infra/variables.yml`, for editors (`infra-manager schema`): one
-//! document for both schemas, told apart as `tenant::detect` does (a mapping with
+//! document for both schemas, told apart as `document::detect` does (a mapping with
 //! `apiVersion` is v2 ([`v2`]), anything else v1).
 //!
 //! As strict as JSON Schema can say: every rule `validate` applies to one value is here as a
@@ -23,7 +23,7 @@ mod v2;
 
 use serde_json::{Value, json};
 
-use super::tenant::API_VERSIONS;
+use super::document::API_VERSIONS;
 use super::{Rules, rules};
 use crate::catalog::Catalog;
 

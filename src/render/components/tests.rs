@@ -5,7 +5,7 @@ use super::*;
 use crate::config::Config;
 use crate::identity::RepoId;
 use crate::variables::Rules;
-use crate::variables::tenant::Tenant;
+use crate::variables::document::Document;
 
 const FILE: &str = "apiVersion: infra-manager/v2
 kind: Customer
@@ -34,9 +34,9 @@ fn parsed(config: &Config) -> (Customer, Catalog) {
     let id = crate::identity::Owner::Customer(RepoId::parse("acme/shop").expect("id"));
     let rules = Rules::for_owner(config, None);
     let catalog = Catalog::load(config).expect("catalog");
-    match Tenant::parse("v.yml", FILE, &id, &rules, || Ok(catalog.clone())).expect("valid") {
-        Tenant::V2(customer) => (customer, catalog),
-        Tenant::V1(_) => panic!("a v2 file"),
+    match Document::parse("v.yml", FILE, &id, &rules, || Ok(catalog.clone())).expect("valid") {
+        Document::V2(customer) => (customer, catalog),
+        Document::V1(_) => panic!("a v2 file"),
     }
 }
 

@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::identity::EnvName;
 use crate::render::{ROOT_FILE, Rendered, TFVARS_FILE, render, render_v2};
 use crate::store::Backend;
-use crate::variables::tenant::{Schema, detect};
+use crate::variables::document::{Schema, detect};
 
 const TEMPLATE: &str = include_str!("../../../tests/fixtures/v1/variables.yml");
 

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use super::{inputs, patterns};
 use crate::catalog::Catalog;
 use crate::variables::Rules;
-use crate::variables::tenant::{API_VERSIONS, KINDS};
+use crate::variables::document::{API_VERSIONS, KINDS};
 use crate::variables::v2::components::MAX_RESOURCE_NAME;
 use crate::variables::v2::{MAX_DISPLAY_NAME, MAX_TAGS};
 

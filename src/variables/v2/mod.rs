@@ -61,7 +61,7 @@ pub struct Component {
 }
 
 impl Customer {
-    /// Checks a v2 file's tree (its header already accepted by `tenant::detect`) against
+    /// Checks a v2 file's tree (its header already accepted by `document::detect`) against
     /// the manager's environments, the customer's tier and the catalog.
     pub fn parse(file: &str, root: &Node, rules: &Rules<'_>, catalog: &Catalog) -> Result<Self, Diagnostics> {
         let mut c = Checker::new(file);
@@ -102,7 +102,7 @@ fn customer(c: &mut Checker, root: &Node, rules: &Rules<'_>, catalog: &Catalog) 
     };
     let fields = c.map("spec", spec)?;
     let tenant = yaml::get(entries, "kind")
-        .is_some_and(|k| matches!(&k.value, Value::Str(s) if s == super::tenant::TENANT_KIND));
+        .is_some_and(|k| matches!(&k.value, Value::Str(s) if s == super::document::TENANT_KIND));
     c.unknown_keys("spec", fields, if tenant { &TENANT_SPEC_KEYS[..] } else { &SPEC_KEYS[..] });
     let expires_at = yaml::get(fields, "expiresAt").filter(|_| tenant).and_then(|node| expiry(c, node));
     let environments = match yaml::get(fields, "environments") {

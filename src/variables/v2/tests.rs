@@ -6,7 +6,7 @@ use std::path::Path;
 use super::*;
 use crate::config::Config;
 use crate::identity::RepoId;
-use crate::variables::tenant::{Schema, Tenant, detect};
+use crate::variables::document::{Document, Schema, detect};
 
 fn config() -> Config {
     let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("manager-terraform");
@@ -14,11 +14,11 @@ fn config() -> Config {
         .expect("valid config")
 }
 
-fn parse(text: &str) -> Result<Tenant, Vec<String>> {
+fn parse(text: &str) -> Result<Document, Vec<String>> {
     let config = config();
     let rules = Rules::for_owner(&config, None);
     let id = crate::identity::Owner::Customer(RepoId::parse("acme/shop").expect("id"));
-    Tenant::parse("v.yml", text, &id, &rules, || Catalog::load(&config))
+    Document::parse("v.yml", text, &id, &rules, || Catalog::load(&config))
         .map_err(|d| d.0.iter().map(|d| format!("{}:{}: {}", d.line, d.column, d.message)).collect())
 }
 
@@ -43,7 +43,7 @@ spec:
 
 #[test]
 fn a_good_file_resolves_defaults_then_inputs_then_overrides_per_environment() {
-    let Ok(Tenant::V2(customer)) = parse(GOOD) else { panic!("valid v2: {:?}", parse(GOOD)) };
+    let Ok(Document::V2(customer)) = parse(GOOD) else { panic!("valid v2: {:?}", parse(GOOD)) };
     assert_eq!(customer.name, "shop");
     assert_eq!(customer.display_name.as_deref(), Some("The Shop"));
     let web = customer.component("web").expect("web");
@@ -115,10 +115,10 @@ spec:
 fn the_v1_file_parses_as_v1_and_the_v2_template_as_v2() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let v1 = std::fs::read_to_string(root.join("tests/fixtures/v1/variables.yml")).expect("read the v1 file");
-    assert!(matches!(parse(&v1), Ok(Tenant::V1(_))), "{:?}", parse(&v1));
+    assert!(matches!(parse(&v1), Ok(Document::V1(_))), "{:?}", parse(&v1));
     let template =
         std::fs::read_to_string(root.join("customer-template/infra/variables.yml")).expect("read the template");
-    assert!(matches!(parse(&template), Ok(Tenant::V2(_))), "{:?}", parse(&template));
+    assert!(matches!(parse(&template), Ok(Document::V2(_))), "{:?}", parse(&template));
 }
 
 #[test]

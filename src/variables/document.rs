@@ -19,9 +19,10 @@ pub const TENANT_KIND: &str = "Tenant";
 /// Every `kind` this build knows.
 const ALL_KINDS: [&str; 2] = [v2::KIND, TENANT_KIND];
 
-/// A validated customer file, in the schema it was written in.
+/// A validated owner file (a customer's `infra/variables.yml` or a tenant's
+/// `tenants/<name>.yml`), in the schema it was written in.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Tenant {
+pub enum Document {
     V1(Variables),
     V2(Customer),
 }
@@ -130,7 +131,7 @@ fn owner_matches(file: &str, root: &Node, owner: &Owner) -> Result<(), Diagnosti
     if c.diagnostics.is_empty() { Ok(()) } else { Err(Diagnostics(c.diagnostics)) }
 }
 
-impl Tenant {
+impl Document {
     /// Parses and validates `text` in whichever schema it is written in. `catalog` is only
     /// loaded for a v2 file (a v1 file never needs the modules); its problems are reported
     /// as the file's.
@@ -146,7 +147,7 @@ impl Tenant {
         let root = match yaml::parse(file, text) {
             Ok(root) => root,
             Err(d) if is_tenant => return Err(Diagnostics(vec![d])),
-            Err(_) => return Variables::parse(file, text, customer, rules).map(Tenant::V1),
+            Err(_) => return Variables::parse(file, text, customer, rules).map(Document::V1),
         };
         match header(file, &root)? {
             // Tenants are schema v2 only: there is no v1 file of theirs to stay compatible with.
@@ -157,11 +158,11 @@ impl Tenant {
                 message: "a tenant file has no `apiVersion`: tenants are written in schema v2 only".into(),
                 hint: Some(format!("start the file with `apiVersion: {}` and `kind: {TENANT_KIND}`", v2::API_VERSION)),
             }])),
-            Schema::V1 => Variables::parse(file, text, customer, rules).map(Tenant::V1),
+            Schema::V1 => Variables::parse(file, text, customer, rules).map(Document::V1),
             Schema::V2 { .. } => {
                 owner_matches(file, &root, customer)?;
                 let catalog = catalog().map_err(Diagnostics)?;
-                Customer::parse(file, &root, rules, &catalog).map(Tenant::V2)
+                Customer::parse(file, &root, rules, &catalog).map(Document::V2)
             }
         }
     }
@@ -169,8 +170,8 @@ impl Tenant {
     /// The environments the file defines, in file order.
     pub fn environments(&self) -> Vec<String> {
         match self {
-            Tenant::V1(vars) => vars.environments().map(ToString::to_string).collect(),
-            Tenant::V2(customer) => customer.environments.iter().map(ToString::to_string).collect(),
+            Document::V1(vars) => vars.environments().map(ToString::to_string).collect(),
+            Document::V2(customer) => customer.environments.iter().map(ToString::to_string).collect(),
         }
     }
 }
