@@ -357,7 +357,7 @@ fn locks_are_listed_and_a_stale_one_released_only_when_old_enough_or_forced() {
     let sb = AwsSandbox::new("locks");
     sb.bootstrap();
     let lock_id = format!("locks-state/{}/terraform.tfstate", dir("acme/one"));
-    let put_lock = |id: &str, created: jiff::Timestamp| {
+    let put_lock_on = |lock_id: &str, id: &str, created: jiff::Timestamp| {
         let info = serde_json::json!({
             "ID": id, "Operation": "OperationTypeApply", "Info": "", "Who": "runner@ci-host",
             "Version": "1.11.4", "Created": created.to_string(), "Path": lock_id,
@@ -366,10 +366,11 @@ fn locks_are_listed_and_a_stale_one_released_only_when_old_enough_or_forced() {
             .dynamodb()
             .put_item()
             .table_name("locks-locks")
-            .item("LockID", AttributeValue::S(lock_id.clone()))
+            .item("LockID", AttributeValue::S(lock_id.to_owned()))
             .item("Info", AttributeValue::S(info.to_string()));
         sb.block_on(request.send()).expect("put lock");
     };
+    let put_lock = |id: &str, created: jiff::Timestamp| put_lock_on(&lock_id, id, created);
     put_lock("young-lock", jiff::Timestamp::now() - jiff::SignedDuration::from_mins(5));
 
     let listed = sb.run(["locks", "list"]);
@@ -400,6 +401,16 @@ fn locks_are_listed_and_a_stale_one_released_only_when_old_enough_or_forced() {
     let bad_age = sb.run(["locks", "release", "--customer", "acme/one", "--env", "staging", "--older-than", "soon"]);
     assert_eq!(bad_age.code, 2, "{}", bad_age.stderr);
     assert!(bad_age.stderr.contains("`soon` is not a duration"), "{}", bad_age.stderr);
+
+    // Issue 19: a tenant's lock is listed as the tenant's, and released with `--tenant`.
+    let tenant_lock = "locks-state/customers/tenants/billing/staging/terraform.tfstate";
+    put_lock_on(tenant_lock, "tenant-lock", jiff::Timestamp::now());
+    let listed = sb.run(["locks", "list"]);
+    assert_ok(&listed, "locks list");
+    assert!(listed.stdout.trim().starts_with("tenants/billing (staging)  OperationTypeApply"), "{}", listed.stdout);
+    let released = sb.run(["locks", "release", "--tenant", "billing", "--env", "staging", "--force"]);
+    assert_ok(&released, "release the tenant's lock");
+    assert_eq!(sb.lock_ids(), Vec::<String>::new());
 }
 
 #[test]
