@@ -126,6 +126,12 @@ fn a_tenant_is_a_target_of_every_fleet_verb_and_of_the_per_target_verbs() {
     assert_eq!(state_resources(&m.sb.store(), "tenants/alpha"), 0);
     let status = ok(&run(&m, &["status", "--tenant", "alpha", "--env", "staging"]), "status");
     assert_eq!(status["environments"][0]["current"], "destroyed", "{status}");
+
+    // The old spelling still works one release, and says what replaces it.
+    let old = run(&m, &["tenants", "plan", "--tenant", "alpha", "--env", "staging"]);
+    assert_eq!(old.code, 0, "{}", old.stderr);
+    assert!(old.stderr.contains("`infra-manager tenants plan` is deprecated"), "{}", old.stderr);
+    assert!(old.stderr.contains("use `infra-manager plan --tenant NAME --env ENV`"), "{}", old.stderr);
 }
 
 #[test]
@@ -175,6 +181,16 @@ fn reap_destroys_nothing_of_an_expired_target_with_a_protected_component_and_rea
     m.write("temp", &tenant("temp", PAST, QUEUE));
     std::fs::write(m.repo().join("tenants/broken.yml"), [0xff, 0xfe, b'\n']).expect("write");
     m.commit("expire everything");
+
+    // Expired is not failed: the fleet re-plan and the matrix say so, and stay green.
+    let all = ok(&run(&m, &["plan", "--all", "--source-root", "customers"]), "plan --all");
+    assert_eq!(all["failed"], 0, "{all}");
+    assert!(all["results"].as_array().expect("results").iter().all(|r| r["expired"].is_string()), "{all}");
+    let targets = Run::new(m.sb.path()).args(["targets", "--all", "--repo", "manager"]).run();
+    assert_eq!(targets.code, 0, "{}", targets.stderr);
+    let matrix: serde_json::Value = serde_json::from_str(targets.stdout.trim()).expect("matrix");
+    let expected = serde_json::json!({"tenant": "temp", "environment": "staging", "expired": true});
+    assert!(matrix["include"].as_array().expect("include").contains(&expected), "{matrix}");
 
     let reap = run(&m, &["reap", "--source-root", "customers"]);
     let report = ok(&reap, "reap");
