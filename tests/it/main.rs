@@ -30,8 +30,5 @@ mod retries;
 mod schema;
 mod seed_types;
 mod summary_vs_terraform;
-mod tenant_requests;
-mod tenant_v2;
-mod tenant_v2_plans;
 mod tenants;
 mod workflows_e2e;

@@ -331,7 +331,7 @@ fn v2_corpus() -> Vec<(PathBuf, Vec<String>)> {
 
 #[test]
 fn the_schema_agrees_with_validate_on_every_v2_file() {
-    // The sandbox of `tests/it/tenant_v2.rs`: only `staging` is enabled for `acme/shop`.
+    // The sandbox of `tests/it/tenants/v2.rs`: only `staging` is enabled for `acme/shop`.
     let sb = Sandbox::new();
     sb.add_config("customers:\n  - repo: acme/shop\n    environments: [staging]\n");
     let config = config_of(&sb);

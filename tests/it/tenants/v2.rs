@@ -1,15 +1,10 @@
 //! Schema v2 customer files through the real binary: every bad file in
 //! `tests/fixtures/v2/bad/` makes `validate` exit 2 with an error (and a hint) at the line
 //! and column `EXPECT.tsv` names; the good files exit 0; `render` writes one module call
-//! per component (plans and applies are in `tenant_v2_plans.rs`).
+//! per component (plans and applies are in `v2_plans.rs`).
 
-use std::path::PathBuf;
-
-use crate::support::cli::{Run, Sandbox, repo_root};
-
-fn fixtures() -> PathBuf {
-    repo_root().join("tests/fixtures/v2")
-}
+use super::v2_fixtures;
+use crate::support::cli::{Run, Sandbox};
 
 /// The sandbox config, with a registry that enables only `staging` for `acme/shop`.
 fn sandbox() -> Sandbox {
@@ -27,7 +22,7 @@ struct Expected {
 }
 
 fn expectations() -> Vec<Expected> {
-    let text = std::fs::read_to_string(fixtures().join("bad/EXPECT.tsv")).expect("read EXPECT.tsv");
+    let text = std::fs::read_to_string(v2_fixtures().join("bad/EXPECT.tsv")).expect("read EXPECT.tsv");
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|line| {
@@ -50,7 +45,7 @@ fn every_bad_v2_file_exits_2_with_its_error_at_the_expected_place() {
     let expected = expectations();
     let mut listed: Vec<String> = expected.iter().map(|e| e.file.clone()).collect();
     listed.sort();
-    let mut on_disk: Vec<String> = std::fs::read_dir(fixtures().join("bad"))
+    let mut on_disk: Vec<String> = std::fs::read_dir(v2_fixtures().join("bad"))
         .expect("list")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".yml"))
@@ -61,7 +56,7 @@ fn every_bad_v2_file_exits_2_with_its_error_at_the_expected_place() {
 
     let mut failures = Vec::new();
     for e in &expected {
-        let path = fixtures().join("bad").join(&e.file);
+        let path = v2_fixtures().join("bad").join(&e.file);
         let out =
             Run::new(sb.path()).args(["--json".as_ref(), "validate".as_ref(), path.as_os_str()]).args(&e.args).run();
         if out.code != 2 {
@@ -94,18 +89,18 @@ fn every_bad_v2_file_exits_2_with_its_error_at_the_expected_place() {
 fn good_v2_files_validate_with_exit_0() {
     let sb = sandbox();
     for name in ["four-components.yml", "minimal.yml"] {
-        let path = fixtures().join("good").join(name);
+        let path = v2_fixtures().join("good").join(name);
         let out = Run::new(sb.path()).args(["validate".as_ref(), path.as_os_str()]).run();
         assert_eq!(out.code, 0, "{name}: {}", out.stderr);
         assert!(out.stderr.contains("is valid (environments: staging"), "{name}: {}", out.stderr);
     }
     // Many files in one run (the catalog loaded once): each verdict in `results`.
-    let dir = fixtures().join("good");
+    let dir = v2_fixtures().join("good");
     let many = Run::new(sb.path()).args(["--json".as_ref(), "validate".as_ref(), dir.as_os_str()]).run();
     assert_eq!(many.code, 0, "{}", many.stdout);
     assert_eq!((many.json()["files"].as_u64(), many.json()["invalid"].as_u64()), (Some(2), Some(0)));
     // The registered customer's enabled environment passes for a file that lists only it.
-    let minimal = fixtures().join("good/minimal.yml");
+    let minimal = v2_fixtures().join("good/minimal.yml");
     let out = Run::new(sb.path())
         .args(["validate".as_ref(), minimal.as_os_str(), "--customer".as_ref(), "acme/shop".as_ref()])
         .run();
@@ -132,7 +127,7 @@ fn all_problems_of_one_file_are_reported_in_one_run() {
 #[test]
 fn render_writes_one_module_call_per_component_and_each_type_once() {
     let sb = Sandbox::new();
-    let good = std::fs::read_to_string(fixtures().join("good/four-components.yml")).expect("read");
+    let good = std::fs::read_to_string(v2_fixtures().join("good/four-components.yml")).expect("read");
     std::fs::write(sb.variables(), good).expect("write");
     let out_dir = sb.path().join("rendered");
     let out = Run::new(sb.path())

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use super::counts;
 use crate::support::cli::{Output, Run};
 use crate::support::manager::Manager;
 
@@ -19,12 +20,6 @@ const QUEUE: &str = "    - { name: jobs, type: queue }\n";
 const FIFO_QUEUE: &str = "    - { name: jobs, type: queue, inputs: { fifo: true } }\n";
 const BUCKET: &str = "    - { name: files, type: bucket }\n";
 const DB: &str = "    - { name: db, type: database, inputs: { engine: postgres, storage_gb: 20 } }\n";
-
-fn counts(out: &Output) -> (u64, u64, u64) {
-    let r = out.json();
-    let n = |k: &str| r[k].as_u64().unwrap_or_else(|| panic!("no `{k}` in {r}"));
-    (n("add"), n("change"), n("destroy"))
-}
 
 /// Every address Terraform plans to act on belongs to `tenant`'s state (the streamed log
 /// names only modules; the key names the tenant).

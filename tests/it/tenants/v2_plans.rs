@@ -6,7 +6,8 @@
 
 use std::path::PathBuf;
 
-use crate::support::cli::{Output, Run, Sandbox, repo_root, require_terraform};
+use super::{counts, v2_fixtures};
+use crate::support::cli::{Output, Run, Sandbox, require_terraform};
 
 /// The protected component: a database (`module.db`, type `database`: `protect_destroy`).
 const DB: &str = "    - name: db
@@ -25,8 +26,7 @@ const JOBS: &str = "    - name: jobs
 ";
 
 fn four_components() -> String {
-    let text =
-        std::fs::read_to_string(repo_root().join("tests/fixtures/v2/good/four-components.yml")).expect("read fixture");
+    let text = std::fs::read_to_string(v2_fixtures().join("good/four-components.yml")).expect("read fixture");
     assert!(text.contains(JOBS), "the fixture still has the `jobs` component as written here");
     assert!(text.contains(DB), "the fixture still has the `db` component as written here");
     text
@@ -41,13 +41,6 @@ fn sandbox(text: &str) -> Sandbox {
 
 fn state_file(sb: &Sandbox, env: &str) -> PathBuf {
     sb.store().join(format!("state/local/shop/{env}/terraform.tfstate"))
-}
-
-/// `(add, change, destroy)` of a `--json plan` report.
-fn counts(out: &Output) -> (u64, u64, u64) {
-    let r = out.json();
-    let n = |k: &str| r[k].as_u64().unwrap_or_else(|| panic!("no `{k}` in {r}"));
-    (n("add"), n("change"), n("destroy"))
 }
 
 /// The resource addresses Terraform said it plans to act on, from the streamed log.
