@@ -160,7 +160,7 @@ def validations(work):
 
 
 def api_calls():
-    """The count the fake GitHub records for one PR plan run (tests/github_mode.rs)."""
+    """The count the fake GitHub records for one PR plan run (tests/it/github_mode.rs)."""
     out = subprocess.run(
         ["cargo", "test", "--quiet", "--test", "github_mode", "a_pr_plan_run_makes_at_most_six_github_api_calls",
          "--", "--nocapture"],

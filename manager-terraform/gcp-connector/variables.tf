@@ -48,7 +48,7 @@ variable "tags" {
 }
 
 # The connector's own inputs: the same blocks as the sandbox type
-# (manager-terraform/catalog/connector/variables.tf); tests/catalog_modules.rs holds the
+# (manager-terraform/catalog/connector/variables.tf); tests/it/catalog_modules.rs holds the
 # contract. Keep them identical, and add none: every variable of a catalog module is an
 # input the customer may set, so the Google Cloud settings are not variables (main.tf).
 

@@ -48,7 +48,7 @@ variable "tags" {
 }
 
 # The connector's own inputs. manager-terraform/gcp-connector declares these same blocks
-# (tests/catalog_modules.rs holds the two to one contract): keep them identical.
+# (tests/it/catalog_modules.rs holds the two to one contract): keep them identical.
 
 variable "user_id" {
   description = "The backend's id of the user the connector ingests for: letters, digits and . _ @ + -, starting with a letter or digit, at most 64. Resource names use it lowercased, each run of other characters than a-z and 0-9 as one -, u- in front if it does not start with a letter, at most 30."

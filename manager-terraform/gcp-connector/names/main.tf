@@ -2,7 +2,7 @@
 # (manager-terraform/catalog/connector) and the Google Cloud module
 # (manager-terraform/gcp-connector) each hold this file as `names/main.tf`, so that each
 # module is self-contained when infra-manager copies it into a rendered root, and both
-# name the same things the same way: tests/catalog_modules.rs holds the copies identical.
+# name the same things the same way: tests/it/catalog_modules.rs holds the copies identical.
 
 terraform {
   required_version = ">= 1.4.0"

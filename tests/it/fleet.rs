@@ -1,0 +1,266 @@
+//! Fleet runs end to end: many customers in one process (local mode, real Terraform).
+
+use crate::support::cli::{Run, Sandbox, require_terraform, v1_variables, walk};
+
+/// `count` customers `fleet/app<i>` registered for staging, each with a checkout of the
+/// template under `customers/fleet/app<i>/`.
+fn fleet(sb: &Sandbox, count: usize) -> Vec<String> {
+    let names: Vec<String> = (0..count).map(|i| format!("fleet/app{i:02}")).collect();
+    let mut registry = String::from("customers:\n");
+    for name in &names {
+        registry.push_str(&format!("  - repo: {name}\n    environments: [staging]\n"));
+        checkout(sb, name);
+    }
+    sb.add_config(&registry);
+    names
+}
+
+/// A checkout of the v1 customer file for `name` under `customers/`, minus production: these
+/// customers are enabled for staging only.
+fn checkout(sb: &Sandbox, name: &str) {
+    let infra = sb.path().join("customers").join(name).join("infra");
+    std::fs::create_dir_all(&infra).expect("mkdir");
+    let template = std::fs::read_to_string(v1_variables()).expect("read");
+    let staging: String =
+        template.lines().filter(|l| !l.trim_start().starts_with("production:")).map(|l| format!("{l}\n")).collect();
+    std::fs::write(infra.join("variables.yml"), staging).expect("write");
+}
+
+fn variables(sb: &Sandbox, name: &str) -> std::path::PathBuf {
+    sb.path().join("customers").join(name).join("infra/variables.yml")
+}
+
+#[test]
+fn plan_all_plans_every_target_and_one_broken_customer_never_stops_the_others() {
+    require_terraform();
+    let sb = Sandbox::new();
+    let names = fleet(&sb, 20);
+    std::fs::write(variables(&sb, &names[7]), "project_name: [not valid\n").expect("break one");
+
+    let out =
+        Run::new(sb.path()).args(["--json", "plan", "--all", "--parallel", "2", "--source-root", "customers"]).run();
+    assert_eq!(out.code, 1, "a failed target fails the run:\n{}", out.stderr);
+    let report = out.json();
+    assert_eq!((report["command"].as_str(), report["targets"].as_u64()), (Some("plan"), Some(20)));
+    assert_eq!(report["failed"], 1);
+    let results = report["results"].as_array().expect("results");
+    let broken: Vec<&serde_json::Value> = results.iter().filter(|r| r["status"] != "ok").collect();
+    assert_eq!(broken.len(), 1);
+    assert_eq!((broken[0]["customer"].as_str(), broken[0]["status"].as_str()), (Some("fleet/app07"), Some("invalid")));
+    assert!(broken[0]["message"].as_str().is_some_and(|m| m.contains("infra/variables.yml:1:")), "{}", broken[0]);
+    for r in results.iter().filter(|r| r["status"] == "ok") {
+        assert_eq!((r["add"].as_u64(), r["destroy"].as_u64()), (Some(8), Some(0)), "{r}");
+    }
+
+    // A progress line per target, as each finishes.
+    let progress: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with('[') && l.contains("/20] ")).collect();
+    assert_eq!(progress.len(), 20, "{}", out.stderr);
+    assert!(progress.iter().any(|l| l.contains("fleet/app03 staging: 8 to add (")), "{progress:?}");
+
+    // Plan only: recorded, but nothing stored as a plan to apply, and no state written.
+    let written = walk(&sb.store());
+    assert!(!written.iter().any(|p| p.contains("/plans/")), "{written:?}");
+    assert!(!written.iter().any(|p| p.contains("/store/state/")), "{written:?}");
+    let history = Run::new(sb.path()).args(["--json", "history", "--customer", "fleet/app03"]).run();
+    let runs = history.json()["runs"].as_array().cloned().unwrap_or_default();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!((runs[0]["kind"].as_str(), runs[0]["status"].as_str()), (Some("replan"), Some("succeeded")));
+
+    // Text mode prints the summary table.
+    let text = Run::new(sb.path()).args(["plan", "--all", "--source-root", "customers"]).run();
+    assert_eq!(text.code, 1);
+    assert!(text.stdout.contains("20 targets: 19 with changes, 1 failed."), "{}", text.stdout);
+    assert!(text.stdout.contains("| `fleet/app07` | `staging` |"), "{}", text.stdout);
+}
+
+#[test]
+fn plan_all_needs_a_registry_and_refuses_single_target_flags() {
+    let sb = Sandbox::new();
+    let out = Run::new(sb.path()).args(["plan", "--all", "--source-root", "customers"]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let out = Run::new(sb.path()).args(["plan", "--all", "--env", "staging"]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let out = Run::new(sb.path()).args(["plan", "--source-dir", "shop"]).run();
+    assert_eq!(out.code, 2, "--env is required for one target:\n{}", out.stderr);
+    assert!(out.stderr.contains("`--env` is required"), "{}", out.stderr);
+}
+
+/// Plans and applies `name`'s staging from its checkout under `customers/`.
+fn plan_and_apply(sb: &Sandbox, name: &str) {
+    let dir = format!("customers/{name}");
+    for verb in ["plan", "apply"] {
+        let out = Run::new(sb.path())
+            .args(["--json", verb, "--source-dir", &dir, "--customer", name, "--env", "staging"])
+            .run();
+        assert_eq!(out.code, 0, "{verb} {name}:\n{}", out.stderr);
+    }
+}
+
+fn resources_in_state(sb: &Sandbox, name: &str) -> usize {
+    let path = sb.store().join("state").join(name).join("staging/terraform.tfstate");
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).expect("state")).expect("json");
+    state["resources"].as_array().map_or(0, Vec::len)
+}
+
+fn history(sb: &Sandbox, name: &str) -> Vec<String> {
+    Run::new(sb.path()).args(["--json", "history", "--customer", name]).run().run_kinds()
+}
+
+#[test]
+fn reap_destroys_expired_environments_through_the_destroy_path_and_keeps_the_others() {
+    require_terraform();
+    let sb = Sandbox::new();
+    // Three customers: one that expires (after it was applied), one expiring in 2.5 days,
+    // one without expiry.
+    let soon = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_hours(60)).expect("time");
+    let base = std::fs::read_to_string(sb.path().join("infra-manager.yml")).expect("read");
+    let registry = |poc_expiry: &str| {
+        let mut registry = String::from("customers:\n");
+        for (name, expiry) in
+            [("acme/poc", poc_expiry.to_owned()), ("acme/trial", soon.to_string()), ("acme/shop", String::new())]
+        {
+            registry.push_str(&format!("  - repo: {name}\n    environments: [staging]\n"));
+            if !expiry.is_empty() {
+                registry.push_str(&format!("    expires_at: {{ staging: \"{expiry}\" }}\n"));
+            }
+        }
+        std::fs::write(sb.path().join("infra-manager.yml"), format!("{base}{registry}")).expect("write");
+    };
+    registry("2099-01-01");
+    for name in ["acme/poc", "acme/trial", "acme/shop"] {
+        checkout(&sb, name);
+    }
+
+    // The week before expiry, plan comments warn.
+    let plan = Run::new(sb.path())
+        .args(["plan", "--source-dir", "customers/acme/trial", "--customer", "acme/trial", "--env", "staging"])
+        .run();
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(plan.stdout.contains("> [!WARNING]") && plan.stdout.contains("(in 2 days)"), "{}", plan.stdout);
+    for name in ["acme/poc", "acme/trial", "acme/shop"] {
+        plan_and_apply(&sb, name);
+    }
+    registry("2026-01-01");
+
+    let applied = resources_in_state(&sb, "acme/poc");
+    assert!(applied > 0);
+    let dry = Run::new(sb.path()).args(["--json", "reap", "--dry-run", "--source-root", "customers"]).run();
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    let report = dry.json();
+    assert_eq!(report["expired"], 1);
+    assert_eq!(
+        (report["results"][0]["customer"].as_str(), report["results"][0]["result"].as_str()),
+        (Some("acme/poc"), Some("would-reap"))
+    );
+    assert_eq!(resources_in_state(&sb, "acme/poc"), applied, "a dry run destroys nothing");
+
+    let reap = Run::new(sb.path()).args(["--json", "reap", "--source-root", "customers"]).run();
+    assert_eq!(reap.code, 0, "{}", reap.stderr);
+    let report = reap.json();
+    assert_eq!(
+        (report["results"][0]["result"].as_str(), report["results"][0]["destroyed"].as_u64()),
+        (Some("reaped"), Some(8))
+    );
+    assert_eq!(resources_in_state(&sb, "acme/poc"), 0, "nothing left in state");
+    assert_eq!(resources_in_state(&sb, "acme/trial"), applied, "not expired yet");
+    assert_eq!(resources_in_state(&sb, "acme/shop"), applied);
+    assert_eq!(history(&sb, "acme/poc"), ["apply succeeded", "destroy succeeded", "apply succeeded", "plan succeeded"]);
+
+    // An expired environment is not planned again (that would re-create it).
+    let replan = Run::new(sb.path())
+        .args(["--json", "plan", "--source-dir", "customers/acme/poc", "--customer", "acme/poc", "--env", "staging"])
+        .run();
+    assert_eq!(replan.code, 2, "{}", replan.stderr);
+    assert!(
+        replan.json()["errors"][0]["message"].as_str().is_some_and(|m| m.contains("expired at")),
+        "{}",
+        replan.stdout
+    );
+
+    // Reaping again finds nothing left to destroy, and applies nothing.
+    let again = Run::new(sb.path()).args(["--json", "reap", "--source-root", "customers"]).run();
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.json()["results"][0]["result"], "already-empty");
+}
+
+#[test]
+fn destroy_refuses_an_environment_never_applied_and_plans_from_the_last_applied_commit() {
+    require_terraform();
+    let sb = Sandbox::new();
+    sb.add_config("customers:\n  - repo: local/shop\n    environments: [staging, production]\n");
+    let out = Run::new(sb.path()).args(["--json", "destroy", "--customer", "local/shop", "--env", "staging"]).run();
+    assert_eq!(out.code, 2, "nothing applied, nothing to destroy:\n{}", out.stderr);
+    assert!(out.json()["errors"][0]["message"].as_str().is_some_and(|m| m.contains("nothing was ever applied")));
+
+    assert_eq!(sb.run("plan", "staging").code, 0);
+    assert_eq!(sb.run("apply", "staging").code, 0);
+    let destroy = Run::new(sb.path()).args(["destroy", "--source-dir", "shop", "--env", "staging"]).run();
+    assert_eq!(destroy.code, 0, "{}", destroy.stderr);
+    assert!(
+        destroy.stdout.contains("> [!CAUTION]") && destroy.stdout.contains("8 resources are destroyed"),
+        "{}",
+        destroy.stdout
+    );
+    let apply = sb.run("apply", "staging");
+    assert_eq!((apply.code, apply.json()["destroy"].as_u64()), (0, Some(8)), "{}", apply.stderr);
+}
+
+#[test]
+fn states_without_a_registry_entry_are_reported_as_orphans_and_never_destroyed() {
+    require_terraform();
+    let sb = Sandbox::new();
+    let config = std::fs::read_to_string(sb.path().join("infra-manager.yml")).expect("read");
+    let registry = |customers: &str| {
+        std::fs::write(sb.path().join("infra-manager.yml"), format!("{config}customers:\n{customers}")).expect("write")
+    };
+    registry(
+        "  - repo: acme/gone\n    environments: [staging]\n  - repo: acme/shop\n    environments: [staging, production]\n",
+    );
+    checkout(&sb, "acme/gone");
+    let shop = sb.path().join("customers/acme/shop/infra");
+    std::fs::create_dir_all(&shop).expect("mkdir");
+    let template = std::fs::read_to_string(v1_variables()).expect("read");
+    std::fs::write(shop.join("variables.yml"), &template).expect("write");
+    plan_and_apply(&sb, "acme/gone");
+    for verb in ["plan", "apply"] {
+        let out = Run::new(sb.path())
+            .args([
+                "--json",
+                verb,
+                "--source-dir",
+                "customers/acme/shop",
+                "--customer",
+                "acme/shop",
+                "--env",
+                "production",
+            ])
+            .run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    let clean = Run::new(sb.path()).args(["targets", "--all", "--source-root", "customers"]).run();
+    assert_eq!(clean.code, 0, "{}", clean.stderr);
+    assert!(!clean.stderr.contains("orphaned state"), "{}", clean.stderr);
+
+    // Offboarded without a destroy, and an environment dropped from the customer's file.
+    registry("  - repo: acme/shop\n    environments: [staging, production]\n");
+    let staging_only: String =
+        template.lines().filter(|l| !l.trim_start().starts_with("production:")).map(|l| format!("{l}\n")).collect();
+    std::fs::write(shop.join("variables.yml"), staging_only).expect("write");
+
+    let out = Run::new(sb.path()).args(["targets", "--all", "--source-root", "customers"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let matrix: serde_json::Value = serde_json::from_str(out.stdout.trim()).expect("one matrix");
+    assert_eq!(matrix["include"].as_array().map(Vec::len), Some(2), "the matrix is the registry: {matrix}");
+    let warnings: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with("::warning::orphaned state")).collect();
+    assert_eq!(warnings.len(), 2, "{}", out.stderr);
+    assert!(
+        warnings[0].contains("`acme/gone` `staging`") && warnings[0].contains("no longer registered"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[1].contains("`acme/shop` `production`") && warnings[1].contains("removed from its file"),
+        "{warnings:?}"
+    );
+    assert!(resources_in_state(&sb, "acme/gone") > 0, "an orphan is never destroyed implicitly");
+    assert_eq!(history(&sb, "acme/gone"), ["apply succeeded", "plan succeeded"], "records outlive the registry entry");
+}

@@ -1,0 +1,300 @@
+//! Cancellation and faults end to end: the real binary and real Terraform on a private
+//! moto (S3 + DynamoDB) per test. A run that is interrupted or meets a fault ends clearly,
+//! leaves no lock and no half-written record, and the next run succeeds.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::support::aws::AwsSandbox;
+use crate::support::cli::{Output, repo_root, require_terraform};
+
+const SHA_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+fn assert_ok(out: &Output, what: &str) {
+    assert_eq!(out.code, 0, "{what} failed:\n{}\n{}", out.stdout, out.stderr);
+}
+
+/// The sandbox module plus one resource whose creation takes `seconds` (a local-exec
+/// provisioner), as `<dir>/modules/slow-app`.
+fn slow_module(dir: &Path, seconds: u32) -> std::path::PathBuf {
+    let modules = dir.join("modules");
+    let module = modules.join("slow-app");
+    std::fs::create_dir_all(&module).expect("mkdir");
+    let source = repo_root().join("manager-terraform/sandbox-app-environment");
+    for entry in std::fs::read_dir(&source).expect("read module") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, module.join(path.file_name().expect("name"))).expect("copy");
+    }
+    let slow = format!(
+        "resource \"terraform_data\" \"slow\" {{\n  input = var.project_name\n  provisioner \"local-exec\" {{\n    command = \"sleep {seconds}\"\n  }}\n}}\n"
+    );
+    std::fs::write(module.join("slow.tf"), slow).expect("write slow.tf");
+    modules
+}
+
+/// Points the sandbox at the slow module, with short bounds for the test.
+fn use_slow_module(sb: &AwsSandbox, seconds: u32) {
+    let modules = slow_module(sb.path(), seconds);
+    sb.edit_config(|text| {
+        let mut out = String::new();
+        for line in text.lines() {
+            if line.trim_start().starts_with("modules_dir:") {
+                out.push_str(&format!(
+                    "  modules_dir: {}\n  stop_timeout: 60s\n  lock_timeout: 5s\n",
+                    modules.display()
+                ));
+            } else if line.trim_start().starts_with("module:") {
+                out.push_str("  module: slow-app\n");
+            } else {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    });
+}
+
+fn signal(pid: u32, signal: rustix::process::Signal) {
+    let pid = rustix::process::Pid::from_raw(i32::try_from(pid).expect("pid")).expect("a pid");
+    rustix::process::kill_process(pid, signal).expect("signal");
+}
+
+fn wait_for(what: &str, deadline: Instant, mut done: impl FnMut() -> bool) {
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn lock_items(sb: &AwsSandbox) -> Vec<String> {
+    sb.lock_ids().into_iter().filter(|id| !id.ends_with("-md5")).collect()
+}
+
+#[test]
+fn sigterm_during_an_apply_stops_terraform_cleanly_and_the_next_run_succeeds() {
+    require_terraform();
+    let sb = AwsSandbox::new("sigterm");
+    sb.bootstrap();
+    use_slow_module(&sb, 15);
+    assert_ok(&sb.plan("acme/shop", SHA_A), "plan");
+
+    let apply = sb.spawn("apply", AwsSandbox::target_args("apply", "acme/shop", SHA_A));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    // Interrupt while the slow resource is being created (Terraform holds the lock).
+    wait_for("the provisioner to start", deadline, || apply.log().contains("Provisioning with 'local-exec'"));
+    assert_eq!(lock_items(&sb).len(), 1, "the apply holds the state lock");
+    signal(apply.id(), rustix::process::Signal::TERM);
+    let out = apply.wait_until(deadline);
+
+    assert_eq!(out.code, 130, "a cancelled run exits 130:\n{}", out.stderr);
+    let report = out.json();
+    assert_eq!(report["status"], "cancelled", "{report}");
+    assert!(report["errors"][0]["message"].as_str().unwrap_or_default().contains("received SIGTERM"), "{report}");
+    assert!(out.stderr.contains("interrupting terraform apply"), "{}", out.stderr);
+    assert!(lock_items(&sb).is_empty(), "Terraform released its lock: {:?}", sb.lock_ids());
+
+    let history = sb.run(["--json", "history", "--customer", "acme/shop"]);
+    assert_ok(&history, "history");
+    let runs = history.json()["runs"].clone();
+    assert_eq!((runs[0]["kind"].as_str(), runs[0]["status"].as_str()), (Some("apply"), Some("cancelled")), "{runs}");
+    let work = sb.path().join("local/work");
+    let left: Vec<_> = std::fs::read_dir(&work).map(|d| d.flatten().collect()).unwrap_or_default();
+    assert!(left.is_empty(), "the run's work directory is removed: {left:?}");
+
+    // Nothing was left half-done: a new plan and its apply go through.
+    let replan = sb.plan("acme/shop", SHA_A);
+    assert_ok(&replan, "plan after the cancelled apply");
+    assert_ok(&sb.apply("acme/shop", SHA_A), "apply after the cancelled apply");
+    assert!(lock_items(&sb).is_empty());
+}
+
+#[test]
+fn a_plan_waits_for_a_held_lock_instead_of_failing() {
+    require_terraform();
+    let sb = AwsSandbox::new("lockwait");
+    sb.bootstrap();
+    use_slow_module(&sb, 4);
+    sb.edit_config(|text| text.replace("lock_timeout: 5s", "lock_timeout: 60s"));
+    assert_ok(&sb.plan("acme/shop", SHA_A), "plan");
+    let apply = sb.spawn("apply", AwsSandbox::target_args("apply", "acme/shop", SHA_A));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    wait_for("the apply to take the lock", deadline, || !lock_items(&sb).is_empty());
+    // Planned while the apply holds the lock: it waits, then plans against the new state.
+    let plan = sb.spawn("plan", AwsSandbox::target_args("plan", "acme/shop", SHA_A));
+    assert_ok(&apply.wait_until(deadline), "apply");
+    let out = plan.wait_until(deadline);
+    assert_ok(&out, "a plan that waited for the lock");
+    assert_eq!(out.json()["has_changes"], false, "planned after the apply finished");
+}
+
+/// A TCP server that accepts connections and never answers: an endpoint that stalls.
+fn stalled_endpoint() -> (String, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let handle = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        listener.set_nonblocking(true).expect("nonblocking");
+        while Instant::now() < deadline {
+            if let Ok((stream, _)) = listener.accept() {
+                held.push(stream);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    (url, handle)
+}
+
+#[test]
+fn a_stalled_store_ends_with_a_clear_error_within_its_bound() {
+    let sb = AwsSandbox::new("stall");
+    let (url, _server) = stalled_endpoint();
+    sb.edit_config(|text| {
+        let text = text.replace(&format!("endpoint: {}", sb.moto.endpoint()), &format!("endpoint: {url}"));
+        text.replace("  local_dir:", "  call_timeout: 1s\n  local_dir:")
+    });
+    // Unbounded, this waited as long as the stall lasted; `wait_until` fails a hung run.
+    let out = sb.spawn("locks", ["--json", "locks", "list"]).wait_until(Instant::now() + Duration::from_secs(45));
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let report = out.json();
+    assert_eq!(report["status"], "failed");
+    let message = report["errors"][0]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("DynamoDB") || message.contains("dynamodb"), "names the service: {message}");
+    assert!(
+        message.to_lowercase().contains("timeout") || message.contains("timed out"),
+        "says it timed out: {message}"
+    );
+}
+
+/// Puts a Terraform lock on `customer`'s staging state, taken `age` ago by a run that is gone.
+fn plant_lock(sb: &AwsSandbox, customer: &str, age: Duration) {
+    let lock_id = format!("{}/customers/{customer}/staging/terraform.tfstate", sb.bucket());
+    let created = jiff::Timestamp::now() - jiff::SignedDuration::try_from(age).expect("age");
+    let info = serde_json::json!({
+        "ID": "killed-run", "Operation": "OperationTypeApply", "Info": "", "Who": "runner@gone",
+        "Version": "1.11.4", "Created": created.to_string(), "Path": lock_id,
+    });
+    let request = sb
+        .dynamodb()
+        .put_item()
+        .table_name(format!("{}-locks", sb.name))
+        .item("LockID", aws_sdk_dynamodb::types::AttributeValue::S(lock_id))
+        .item("Info", aws_sdk_dynamodb::types::AttributeValue::S(info.to_string()));
+    sb.block_on(request.send()).expect("put lock");
+}
+
+#[test]
+fn a_lock_left_by_a_killed_run_is_reported_abandoned_and_released_by_the_next_run_but_a_live_one_is_not() {
+    require_terraform();
+    let sb = AwsSandbox::new("abandon");
+    sb.bootstrap();
+    sb.edit_config(|text| text.replace("  module:", "  lock_timeout: 1s\n  run_timeout: 1h\n  module:"));
+
+    // Five minutes old: its run may be alive. The plan waits its bound, then refuses.
+    plant_lock(&sb, "acme/shop", Duration::from_secs(300));
+    let listed = sb.run(["--json", "locks", "list"]);
+    assert_ok(&listed, "locks list");
+    assert_eq!(listed.json()["locks"][0]["abandoned"], false);
+    let refused = sb.plan("acme/shop", SHA_A);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    let report = refused.json();
+    assert_eq!(report["status"], "refused", "{report}");
+    assert!(report["errors"][0]["message"].as_str().unwrap_or_default().contains("locked by another run"), "{report}");
+    assert_eq!(lock_items(&sb).len(), 1, "a live run's lock is never taken");
+
+    // Three hours old, past any run's bound: reported abandoned, released by the next run.
+    plant_lock(&sb, "acme/shop", Duration::from_secs(3 * 3600));
+    let listed = sb.run(["locks", "list"]);
+    assert!(listed.stdout.contains("(abandoned: older than any live run)"), "{}", listed.stdout);
+    let plan = sb.plan("acme/shop", SHA_A);
+    assert_ok(&plan, "plan over an abandoned lock");
+    assert!(plan.stderr.contains("released an abandoned lock"), "{}", plan.stderr);
+    assert!(lock_items(&sb).is_empty());
+}
+
+/// The Terraform the tests use: `INFRA_MANAGER_TERRAFORM`, else `terraform` or `tofu` on PATH.
+fn real_terraform() -> std::path::PathBuf {
+    if let Ok(path) = std::env::var("INFRA_MANAGER_TERRAFORM") {
+        return path.into();
+    }
+    let path = std::env::var_os("PATH").expect("PATH");
+    std::env::split_paths(&path)
+        .flat_map(|dir| [dir.join("terraform"), dir.join("tofu")])
+        .find(|p| p.is_file())
+        .expect("terraform on PATH")
+}
+
+/// A `terraform` that crashes (SIGKILL) when asked to run `command`, else runs the real one.
+fn crashing_terraform(dir: &Path, command: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join(format!("terraform-crashing-on-{command}"));
+    let body = format!(
+        "#!/bin/sh\nif [ \"$1\" = \"{command}\" ]; then kill -9 $$; fi\nexec '{}' \"$@\"\n",
+        real_terraform().display()
+    );
+    std::fs::write(&script, body).expect("write script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    script
+}
+
+#[test]
+fn terraform_crashing_fails_the_run_clearly_and_leaves_nothing_behind() {
+    require_terraform();
+    let sb = AwsSandbox::new("crash");
+    sb.bootstrap();
+    for command in ["plan", "init"] {
+        let crashing = crashing_terraform(sb.path(), command);
+        let out = sb
+            .command(AwsSandbox::target_args("plan", "acme/shop", SHA_A))
+            .env("INFRA_MANAGER_TERRAFORM", &crashing)
+            .run();
+        assert_eq!(out.code, 1, "{command}: {}", out.stderr);
+        let report = out.json();
+        assert_eq!(report["status"], "failed", "{command}: {report}");
+        let message = report["errors"][0]["message"].as_str().unwrap_or_default().to_owned();
+        assert!(message.contains(&format!("terraform {command} failed")), "{command}: {message}");
+        assert!(lock_items(&sb).is_empty(), "{command}: no lock left");
+    }
+    let history = sb.run(["--json", "history", "--customer", "acme/shop"]);
+    let statuses: Vec<String> = history.json()["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| r["status"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(statuses, ["failed", "failed"], "each crash is recorded as failed, none left started");
+    assert_ok(&sb.plan("acme/shop", SHA_A), "plan with a working Terraform");
+}
+
+#[test]
+fn an_unreachable_store_fails_each_command_clearly_before_terraform_runs() {
+    let sb = AwsSandbox::new("down");
+    // Nothing listens on this port: every call is refused at once.
+    let closed = {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}", listener.local_addr().expect("addr"))
+    };
+    sb.edit_config(|text| {
+        let text = text.replace(&format!("endpoint: {}", sb.moto.endpoint()), &format!("endpoint: {closed}"));
+        text.replace("  local_dir:", "  call_timeout: 2s\n  local_dir:")
+    });
+    let deadline = || Instant::now() + Duration::from_secs(60);
+    let cases: [(&str, Vec<String>); 4] = [
+        ("bootstrap", vec!["--json".into(), "bootstrap".into()]),
+        ("history", ["--json", "history", "--customer", "acme/shop"].map(str::to_owned).to_vec()),
+        ("locks list", ["--json", "locks", "list"].map(str::to_owned).to_vec()),
+        ("apply", AwsSandbox::target_args("apply", "acme/shop", SHA_A)),
+    ];
+    for (what, args) in cases {
+        let out = sb.spawn(what, args).wait_until(deadline());
+        assert_eq!(out.code, 1, "{what}: {}\n{}", out.stdout, out.stderr);
+        let report = out.json();
+        assert_eq!(report["status"], "failed", "{what}: {report}");
+        let message = report["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with("can't reach "), "{what}: says the store is unreachable: {message}");
+        assert!(message.contains(" for `"), "{what}: names the call that failed: {message}");
+        assert!(report["errors"][0]["hint"].as_str().is_some_and(|h| h.contains("state.endpoint")), "{what}: {report}");
+        assert!(!out.stderr.contains("» terraform"), "{what}: Terraform never ran");
+    }
+}
