@@ -231,6 +231,10 @@ impl Store for LocalStore {
         };
         let mut records = Vec::new();
         for entry in entries.flatten() {
+            // Only records: another process's half-written temporary file is not one yet.
+            if entry.path().extension().is_none_or(|ext| ext != "json") {
+                continue;
+            }
             if let Some(record) = Self::read_json::<RunRecord>(&entry.path())?
                 && env.is_none_or(|e| e == record.environment)
             {

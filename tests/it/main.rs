@@ -30,5 +30,6 @@ mod retries;
 mod schema;
 mod seed_types;
 mod summary_vs_terraform;
+mod target_model;
 mod tenants;
 mod workflows_e2e;

@@ -1,6 +1,6 @@
 //! Table-driven tests of counting, ordering, wording and sensitivity, on small hand-written
 //! documents in Terraform's JSON plan format (the recorded fixtures are in
-//! `tests/plan_summary.rs`).
+//! `tests/it/plan_summary.rs`).
 
 use super::*;
 use serde_json::json;

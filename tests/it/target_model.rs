@@ -4,12 +4,10 @@
 //! anything is written; every destroy meets one protected-removal rule; `tenants changed`
 //! reads validated files; `status` tells the change last planned or applied for real.
 
-mod support;
-
 use std::path::Path;
 
-use support::cli::{Output, Run, v1_variables};
-use support::manager::Manager;
+use crate::support::cli::{Output, Run, v1_variables};
+use crate::support::manager::Manager;
 
 fn tenant(name: &str, extra_spec: &str, components: &str) -> String {
     format!(
