@@ -152,7 +152,7 @@ pub struct DestroyArgs {
     #[command(flatten)]
     pub github: GithubArgs,
     /// Local mode: the customer repository checkout (reads DIR/infra/variables.yml).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["customer", "tenant"])]
+    #[arg(long, value_name = "DIR", conflicts_with = "tenant")]
     pub source_dir: Option<PathBuf>,
     /// The customer, `owner/repo` (GitHub: required; local mode default `local/<dir name>`).
     #[arg(long, value_name = "OWNER/REPO", required_unless_present_any = ["source_dir", "tenant"], conflicts_with = "tenant")]
@@ -169,6 +169,11 @@ pub struct DestroyArgs {
     /// The environment to destroy.
     #[arg(long, value_name = "ENV")]
     pub env: String,
+    /// Destroy components of protected types (a `database`) although the configuration last
+    /// applied has no `allow_destroy: true` on them: the operator's decision, named in the
+    /// plan's record and comment. Its apply runs behind the `<env>-destroy` environment.
+    #[arg(long)]
+    pub allow_protected: bool,
 }
 
 #[derive(Debug, Args)]

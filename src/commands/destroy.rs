@@ -28,7 +28,7 @@ pub async fn run(ctx: &Context<'_>, args: &DestroyArgs) -> Result<PlanOutcome, C
     let (req, source) = target::request(ctx, &named).await?;
     let report_to = args.report_to.as_deref().map(Sha::parse).transpose().map_err(|e| CommandError::bad_sha(&e))?;
     let req = at_last_applied(ctx, &req, &source).await?;
-    let req = Request { report_to, ..req };
+    let req = Request { report_to, allow_protected: args.allow_protected, ..req };
     planned(ctx, Verb::Destroy, &req, &source, PlanKind::Destroy).await
 }
 

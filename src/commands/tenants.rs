@@ -94,6 +94,7 @@ pub async fn destroy(ctx: &Context<'_>, args: &TenantDestroyArgs) -> Result<Plan
         manager: args.repo.clone(),
         report_to: None,
         env: args.env.clone(),
+        allow_protected: false,
     };
     super::destroy::run(ctx, &destroy).await
 }

@@ -49,6 +49,8 @@ pub struct Admitted {
     /// the run to report. `None` for an apply, which rebuilds from the stored plan's commit
     /// inside the run.
     pub file: Option<Result<Validated, CommandError>>,
+    /// A destroy of protected components the operator allowed: what the run's record says.
+    pub overridden: Option<String>,
 }
 
 /// The registry's part: the owner is registered, the environment enabled for it and
@@ -105,7 +107,7 @@ pub async fn admit(deps: &Deps<'_>, req: &Request, intent: Intent) -> Result<Adm
         }
     };
     if intent == Intent::Apply {
-        return Ok(Admitted { last_applied, file: None });
+        return Ok(Admitted { last_applied, file: None, overridden: None });
     }
     if intent == Intent::Destroy {
         destroy::from_last_applied(req, last_applied.as_ref())?;
@@ -114,11 +116,12 @@ pub async fn admit(deps: &Deps<'_>, req: &Request, intent: Intent) -> Result<Adm
         Ok(text) => validate(deps.config, &req.target.owner, &text),
         Err(e) => Err(e),
     };
+    let mut overridden = None;
     if intent == Intent::Destroy {
         // Fails closed: a configuration that can't be read or checked can't show that it
         // allows the destroy.
         match &file {
-            Ok(valid) => destroy::allowed(&req.target, &req.sha, valid)?,
+            Ok(valid) => overridden = destroy::allowed(req, valid)?,
             Err(e) => return Err(destroy::unreadable(&req.target, &req.sha, e)),
         }
     }
@@ -133,7 +136,7 @@ pub async fn admit(deps: &Deps<'_>, req: &Request, intent: Intent) -> Result<Adm
             destroy::check_removals(deps, &req.target, applied, Some(current), catalog).await?;
         }
     }
-    Ok(Admitted { last_applied, file: Some(file) })
+    Ok(Admitted { last_applied, file: Some(file), overridden })
 }
 
 /// The target's last successful apply, from the run records.

@@ -22,7 +22,7 @@ pub async fn request(store: &dyn Store, target: &Target) -> Result<Request, Comm
     let Some(applied) = super::admit::last_applied(store, target).await? else {
         return Err(Refusal::NeverApplied { target: target.clone() }.into());
     };
-    Ok(Request { target: target.clone(), sha: applied.sha, pull_request: None, report_to: None })
+    Ok(Request::new(target.clone(), applied.sha))
 }
 
 /// What the rule says of destroying a whole target.
@@ -60,10 +60,21 @@ pub fn verdict(target: &Target, sha: &Sha, file: &Validated) -> Verdict {
     if refused.is_empty() { Verdict::Allowed } else { Verdict::Protected(refused) }
 }
 
-/// [`verdict`] as admission: a protected component refuses the destroy at its place.
-pub fn allowed(target: &Target, sha: &Sha, file: &Validated) -> Result<(), CommandError> {
-    match verdict(target, sha, file) {
-        Verdict::Allowed => Ok(()),
+/// [`verdict`] as admission: a protected component refuses the destroy at its place, unless
+/// the operator allowed it (`destroy --allow-protected`); then what was allowed is returned,
+/// for the run's record, and logged.
+pub fn allowed(req: &Request, file: &Validated) -> Result<Option<String>, CommandError> {
+    match verdict(&req.target, &req.sha, file) {
+        Verdict::Allowed => Ok(None),
+        Verdict::Protected(refused) if req.allow_protected => {
+            let names: Vec<&str> = refused.iter().map(|d| d.message.as_str()).collect();
+            let note = format!(
+                "operator override (--allow-protected): protected components are destroyed: {}",
+                names.join("; ")
+            );
+            crate::output::log(&format!("warning: {note}"));
+            Ok(Some(note))
+        }
         Verdict::Protected(refused) => Err(CommandError::Invalid(refused)),
     }
 }
@@ -108,7 +119,7 @@ async fn applied_file(
     target: &Target,
     sha: &Sha,
 ) -> Result<Option<(Customer, Catalog)>, CommandError> {
-    let req = Request { target: target.clone(), sha: sha.clone(), pull_request: None, report_to: None };
+    let req = Request::new(target.clone(), sha.clone());
     let text = super::prepare::fetch(deps.files, &req).await.map_err(|e| unreadable(target, sha, &e))?;
     match validate(deps.config, &target.owner, &text) {
         Ok(Validated::V1(_)) => Ok(None),

@@ -45,11 +45,14 @@ pub struct Request {
     /// The commit the run is about, when it is not `sha`: a deleted tenant's destroy plans
     /// the configuration last applied, but reports on the pushed deletion a backend polls.
     pub report_to: Option<Sha>,
+    /// A destroy that the operator allowed to take protected components too
+    /// (`destroy --allow-protected`).
+    pub allow_protected: bool,
 }
 
 impl Request {
     pub fn new(target: Target, sha: Sha) -> Self {
-        Self { target, sha, pull_request: None, report_to: None }
+        Self { target, sha, pull_request: None, report_to: None, allow_protected: false }
     }
 
     /// The commit statuses and check runs go to.

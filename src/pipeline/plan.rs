@@ -29,6 +29,8 @@ pub struct Planned {
     pub comment: String,
     /// `terraform show` text (empty for a counts-only plan), for the check run.
     pub plan_text: String,
+    /// What the operator allowed that the rules alone would not (its record says so).
+    pub overridden: Option<String>,
 }
 
 impl Finished for Planned {
@@ -42,6 +44,10 @@ impl Finished for Planned {
 
     fn plan_text(&self) -> Option<&str> {
         Some(&self.plan_text)
+    }
+
+    fn record_message(&self) -> Option<String> {
+        self.overridden.clone()
     }
 }
 
@@ -98,6 +104,7 @@ async fn steps(
     detail: PlanDetail,
     admitted: Admitted,
 ) -> Result<Planned, CommandError> {
+    let overridden = admitted.overridden;
     let file = admitted.file.unwrap_or_else(|| unreachable!("a plan's admission reads the file"))?;
     let prepared = prepare(deps, req, &file).await?;
     let dir = prepared.workspace.path();
@@ -114,7 +121,7 @@ async fn steps(
     post_comment(deps, req, &comment).await;
     output::log(&format!("plan stored at {plan_key} (sha256:{})", prefix(&meta.plan_sha256, 12)));
     let plan_text = saved.text().unwrap_or_default().to_owned();
-    Ok(Planned { summary, plan_key, plan_sha256: meta.plan_sha256, comment, plan_text })
+    Ok(Planned { summary, plan_key, plan_sha256: meta.plan_sha256, comment, plan_text, overridden })
 }
 
 /// What reviewers of this plan must not miss: that it destroys the environment, or which

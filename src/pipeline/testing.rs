@@ -167,6 +167,7 @@ impl Harness {
             sha: Sha::parse(SHA).expect("valid"),
             pull_request: Some(7),
             report_to: None,
+            allow_protected: false,
         }
     }
 

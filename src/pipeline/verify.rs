@@ -166,6 +166,7 @@ mod tests {
             sha: Sha::parse(SHA).expect("valid"),
             pull_request: None,
             report_to: None,
+            allow_protected: false,
         }
     }
 

@@ -211,6 +211,23 @@ fn reap_destroys_nothing_of_an_expired_target_with_a_protected_component_and_rea
     assert!(last["message"].as_str().is_some_and(|m| m.contains("expired, protected")), "{history}");
     let status = ok(&run(&m, &["status", "--tenant", "temp", "--env", "staging"]), "status");
     assert_eq!(status["environments"][0]["current"], "destroyed", "{status}");
+
+    // Offboarding meets the same rule, and one text: refused at the component's place...
+    let destroy = ["destroy", "--source-dir", "customers/acme/vault", "--customer", "acme/vault", "--env", "staging"];
+    let runs = |m: &Manager| ok(&run(m, &["history", "--customer", "acme/vault"]), "history")["runs"].clone();
+    let before = runs(&m);
+    let refused = run(&m, &destroy);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    let error = &refused.json()["errors"][0];
+    assert!(error["message"].as_str().is_some_and(|m| m.contains("`db` (type `database`, protected)")), "{error}");
+    assert_eq!(runs(&m), before, "a refusal writes no record");
+    // ... unless the operator says so, which the plan's record keeps.
+    let allowed = ok(&run(&m, &[&destroy[..], &["--allow-protected"]].concat()), "destroy --allow-protected");
+    assert!(allowed["destroy"].as_u64().is_some_and(|n| n > 0), "{allowed}");
+    let history = ok(&run(&m, &["history", "--customer", "acme/vault"]), "history");
+    let last = &history["runs"][0];
+    assert_eq!(last["kind"], "destroy", "{history}");
+    assert!(last["message"].as_str().is_some_and(|m| m.contains("operator override")), "{history}");
 }
 
 #[test]
