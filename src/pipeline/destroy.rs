@@ -168,3 +168,47 @@ pub fn refusals(
 pub fn protected<'a>(file: &'a Customer, catalog: &'a Catalog) -> impl Iterator<Item = &'a Component> {
     file.components.iter().filter(|p| !p.allow_destroy && catalog.get(&p.type_name).is_some_and(|t| t.protect_destroy))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::codehost::StatusState;
+    use crate::error::ExitStatus;
+    use crate::pipeline::Request;
+    use crate::pipeline::apply::{Mode, apply};
+    use crate::pipeline::plan::{plan, plan_kind};
+    use crate::pipeline::testing::{Harness, SHA};
+    use crate::terraform::PlanKind;
+
+    /// A deleted tenant's destroy plans the commit last applied but reports on the commit
+    /// it is about (the pushed deletion), where a backend polls.
+    #[tokio::test]
+    async fn a_destroy_reports_on_the_commit_it_is_about() {
+        let h = Harness::new();
+        plan(&h.deps(), &h.request()).await.expect("planned");
+        apply(&h.deps(), &h.request(), Mode::Apply).await.expect("applied");
+        let before = h.host.statuses_of(SHA).len();
+        let deletion = crate::identity::Sha::parse(&"9".repeat(40)).expect("sha");
+        let req = Request { report_to: Some(deletion.clone()), pull_request: None, ..h.request() };
+        plan_kind(&h.deps(), &req, PlanKind::Destroy).await.expect("destroy planned");
+        let states: Vec<StatusState> = h.host.statuses_of(deletion.as_str()).iter().map(|s| s.state).collect();
+        assert_eq!(states, [StatusState::Pending, StatusState::Success]);
+        assert_eq!(h.host.statuses_of(SHA).len(), before, "nothing on the commit last applied");
+    }
+
+    /// A destroy plans only from the commit last applied, and never for a target that
+    /// was never applied: refused before anything is written.
+    #[tokio::test]
+    async fn a_destroy_plans_only_from_the_commit_last_applied() {
+        let h = Harness::new();
+        let error = plan_kind(&h.deps(), &h.request(), PlanKind::Destroy).await.expect_err("never applied");
+        assert_eq!(error.exit_status(), ExitStatus::Usage);
+        assert!(h.host.states().is_empty() && h.terraform.calls().is_empty(), "nothing written, nothing run");
+        plan(&h.deps(), &h.request()).await.expect("planned");
+        apply(&h.deps(), &h.request(), Mode::Apply).await.expect("applied");
+        let other = Request { sha: crate::identity::Sha::parse(&"2".repeat(40)).expect("sha"), ..h.request() };
+        let statuses = h.host.states().len();
+        let error = plan_kind(&h.deps(), &other, PlanKind::Destroy).await.expect_err("not the commit last applied");
+        assert!(error.to_string().contains("plans from the commit last applied"), "{error}");
+        assert_eq!(h.host.states().len(), statuses, "refused before any status");
+    }
+}
