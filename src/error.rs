@@ -264,11 +264,18 @@ impl CommandError {
     /// One line for a commit status description.
     pub fn status_line(&self) -> String {
         let text = self.to_string();
-        let first = text.lines().next().unwrap_or_default();
+        let mut first = text.lines().next().unwrap_or_default().to_owned();
+        // Terraform's own words on why (a full disk, a permission, a backend error) belong
+        // in the one line a status and a record keep, not only in the log.
+        if let Self::Terraform(e) | Self::Retry(RetryError::Stopped { last: e, .. }) = self
+            && let Some(detail) = e.first_detail()
+        {
+            first = format!("{first}: {detail}");
+        }
         match self.status() {
             Status::Failed => format!("Failed: {first}"),
             Status::Cancelled => format!("Cancelled: {first}"),
-            _ => first.to_owned(),
+            _ => first,
         }
     }
 

@@ -65,6 +65,17 @@ pub enum TerraformError {
 impl TerraformError {
     /// Why the failure may pass when tried again: Terraform's diagnostics named a transient
     /// cause, or the state lock was still held when the wait ran out. `None`: deterministic.
+    /// Terraform's first line of its own on why it failed (its first error diagnostic, or
+    /// stderr), for one-line reports: a status, a record.
+    pub fn first_detail(&self) -> Option<&str> {
+        let details = match self {
+            Self::Failed { details, .. } | Self::Locked { details, .. } | Self::StalePlan { details } => details,
+            Self::PlanErrored { details, .. } => details,
+            _ => return None,
+        };
+        details.iter().flat_map(|d| d.lines()).map(str::trim).find(|l| !l.is_empty())
+    }
+
     pub fn transient(&self) -> Option<&str> {
         match self {
             Self::Failed { transient, .. } => transient.as_deref(),

@@ -418,18 +418,24 @@ impl Terraform for ProcessTerraform {
         }
         // Only a Counts plan reads the plan from the stream; a Full one keeps none of it.
         let mode = if detail == PlanDetail::Counts { Stdout::Plan } else { Stdout::Json };
-        let ran = self.run(dir, "plan", &args, mode).await?;
+        let mut ran = self.run(dir, "plan", &args, mode).await?;
         // An errored plan is still saved: show what it could plan, and why it stopped.
         let errored = ran.code == 1 && !ran.locked && !ran.stale && dir.join(planfile).is_file();
         if !matches!(ran.code, 0 | 2) && !errored {
             return Err(self.failure(ran, "plan"));
         }
-        let version = match ran.version {
+        let version = match ran.version.take() {
             Some(version) => version,
             None => self.version().await?,
         };
-        let streamed = StreamedPlan::new(ran.plan, errored);
-        let saved = self.saved_plan(dir, planfile, detail, version, streamed).await?;
+        let streamed = StreamedPlan::new(std::mem::take(&mut ran.plan), errored);
+        let saved = match self.saved_plan(dir, planfile, detail, version, streamed).await {
+            Ok(saved) => saved,
+            // A plan Terraform failed to write whole (a full disk, a permission): its own
+            // diagnostics say why ("Failed to write plan file"), not the unreadable file.
+            Err(_) if errored => return Err(self.failure(ran, "plan")),
+            Err(e) => return Err(e),
+        };
         if errored {
             let details = if ran.diagnostics.is_empty() { ran.stderr } else { ran.diagnostics };
             return Err(TerraformError::PlanErrored { plan: Box::new(saved), details });

@@ -298,3 +298,32 @@ fn an_unreachable_store_fails_each_command_clearly_before_terraform_runs() {
         assert!(!out.stderr.contains("» terraform"), "{what}: Terraform never ran");
     }
 }
+
+/// Issue 20, item 7: a plan file Terraform could not write (a full disk) fails with
+/// Terraform's own diagnostic, in the error and the record, never as a corrupt plan.
+#[test]
+fn a_plan_file_terraform_could_not_write_fails_with_terraform_s_own_words() {
+    use std::os::unix::fs::PermissionsExt;
+    require_terraform();
+    let sb = crate::support::cli::Sandbox::new();
+    let script = sb.path().join("terraform-disk-full");
+    let diagnostic = r#"{"@level":"error","@message":"Error: Failed to write plan file","type":"diagnostic","diagnostic":{"severity":"error","summary":"Failed to write plan file","detail":"The plan file could not be written: write infra-manager.tfplan: no space left on device."}}"#;
+    let body = format!(
+        "#!/bin/sh\nif [ \"$1\" = plan ]; then\n  for a; do case \"$a\" in -out=*) f=\"${{a#-out=}}\";; esac; done\n  printf 'PK\\003\\004half' > \"$f\"\n  echo '{diagnostic}'\n  exit 1\nfi\nexec '{}' \"$@\"\n",
+        real_terraform().display()
+    );
+    std::fs::write(&script, body).expect("write script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = crate::support::cli::Run::new(sb.path())
+        .args(["--json", "plan", "--source-dir", "shop", "--env", "staging"])
+        .env("INFRA_MANAGER_TERRAFORM", &script)
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let message = out.json()["errors"][0]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("Failed to write plan file") && message.contains("no space left on device"), "{message}");
+    assert!(!message.to_lowercase().contains("zip"), "not reported as a corrupt plan: {message}");
+    let history = crate::support::cli::Run::new(sb.path()).args(["--json", "history", "--customer", "local/shop"]).run();
+    let record = history.json()["runs"][0].clone();
+    assert_eq!(record["status"], "failed", "{record}");
+    assert!(record["message"].as_str().is_some_and(|m| m.contains("Failed to write plan file")), "{record}");
+}
