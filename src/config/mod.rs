@@ -17,6 +17,9 @@ pub use crate::store::s3::LockMode;
 use crate::store::s3::S3Settings;
 use crate::yaml::{self, Checker, Node};
 
+pub mod catalog;
+pub mod tenants;
+
 /// Where Terraform state and stored plans live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -138,7 +141,7 @@ pub struct Config {
     /// The component types offered (`catalog:`), or the shipped sandbox types.
     pub catalog: CatalogConfig,
     /// What tenant files may use (`tenants:`).
-    pub tenants: crate::tenants::registry::TenantsConfig,
+    pub tenants: tenants::TenantsConfig,
     /// The file it came from; `None` for built-in defaults (local mode).
     pub source: Option<PathBuf>,
 }
@@ -190,7 +193,7 @@ impl Config {
             customers: Vec::new(),
             oidc_issuer: crate::oidc::DEFAULT_ISSUER.to_owned(),
             catalog,
-            tenants: crate::tenants::registry::TenantsConfig::default(),
+            tenants: tenants::TenantsConfig::default(),
             source: None,
         }
     }
@@ -245,14 +248,14 @@ impl Config {
                     "tiers" => config.tiers = read_tiers(&mut c, node),
                     "customers" => customers = read_customers(&mut c, node),
                     "oidc" => read_oidc(&mut c, node, &mut config.oidc_issuer),
-                    "catalog" => config.catalog = crate::catalog::section::read(&mut c, node),
-                    "tenants" => config.tenants = crate::tenants::registry::read(&mut c, node),
+                    "catalog" => config.catalog = catalog::read(&mut c, node),
+                    "tenants" => config.tenants = tenants::read(&mut c, node),
                     _ => {}
                 }
             }
             check_references(&mut c, &customers, &config);
             if config.catalog.from_file {
-                crate::catalog::section::check_tiers(&mut c, &config.catalog, config.tiers.keys().map(String::as_str));
+                catalog::check_tiers(&mut c, &config.catalog, config.tiers.keys().map(String::as_str));
             } else {
                 // The built-in types' limits name the default tier, which a file may not have.
                 for ty in &mut config.catalog.types {
@@ -262,7 +265,7 @@ impl Config {
             }
             let tiers: Vec<&str> = config.tiers.keys().map(String::as_str).collect();
             let types: Vec<&str> = config.catalog.types.iter().map(|t| t.name.as_str()).collect();
-            crate::tenants::registry::check(&mut c, &config.tenants, &tiers, &config.environment_names(), &types);
+            tenants::check(&mut c, &config.tenants, &tiers, &config.environment_names(), &types);
             config.customers = customers.into_iter().map(|(customer, _)| customer).collect();
         }
         if c.diagnostics.is_empty() { Ok(config) } else { Err(Diagnostics(c.diagnostics)) }
