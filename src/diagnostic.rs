@@ -56,6 +56,11 @@ impl Diagnostic {
 /// How a value from the user's file appears inside a message: at most [`SHOWN_CHARS`]
 /// characters (then `…`), with control, invisible and non-ASCII white-space characters written
 /// as `\u{..}` so the reader sees exactly what is there.
+///
+/// The one rule for untrusted values quoted in diagnostics and error messages (the user's
+/// files, event payloads, what GitHub or an OIDC issuer sent): quote through it rather than
+/// cutting or escaping by hand. The whole message then meets its sink's own rule, the log's
+/// ([`crate::output::neutralise`]) or Markdown's ([`crate::report::markdown::code`]).
 pub fn shown(value: &str) -> String {
     let mut out = String::new();
     for (i, ch) in value.chars().enumerate() {

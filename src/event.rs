@@ -111,7 +111,7 @@ pub fn read(path: &str) -> Result<Value, EventError> {
 pub fn parse_dispatch(event: &Value) -> Result<Dispatch, EventError> {
     let event_type = event["action"].as_str().ok_or(EventError::Missing("action"))?;
     if event_type != PLAN_EVENT && event_type != APPLY_EVENT {
-        return Err(EventError::Unsupported(event_type.chars().take(64).collect(), "`infra-plan` or `infra-apply`"));
+        return Err(EventError::Unsupported(crate::diagnostic::shown(event_type), "`infra-plan` or `infra-apply`"));
     }
     let payload = &event["client_payload"];
     let repository =
@@ -216,7 +216,7 @@ pub fn outgoing(event_name: &str, event: &Value) -> Result<Option<Outgoing>, Eve
             }))
         }
         other => {
-            Err(EventError::Unsupported(other.chars().take(64).collect(), "`pull_request`, `push` or `merge_group`"))
+            Err(EventError::Unsupported(crate::diagnostic::shown(other), "`pull_request`, `push` or `merge_group`"))
         }
     }
 }

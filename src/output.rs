@@ -69,6 +69,9 @@ impl<W: Write> Write for LogWriter<W> {
 
 /// The escaping rule for the runner log and the terminal.
 ///
+/// The one rule for the log: everything written to stdout and stderr passes through it
+/// (the functions above and [`LogWriter`]), so no other code escapes text for the log.
+///
 /// The GitHub runner reads a step's output line by line, ending a line at LF, CR or CRLF
 /// (.NET `StreamReader.ReadLine`), and takes a line as a workflow command when
 ///

@@ -1,9 +1,8 @@
 //! The component catalog: the types a provider offers (`catalog:` in `infra-manager.yml`,
-//! [`section`]), each with the inputs its module declares (read from the module's own
-//! `variables.tf`, [`variables`]) and the limits each tier puts on them. The module's
-//! validations say what any customer may set; a tier may only narrow that.
+//! read by [`crate::config::catalog`]), each with the inputs its module declares (read from
+//! the module's own `variables.tf`, [`variables`]) and the limits each tier puts on them.
+//! The module's validations say what any customer may set; a tier may only narrow that.
 
-pub mod section;
 pub mod variables;
 
 use std::collections::BTreeMap;
@@ -11,7 +10,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-pub use section::{CatalogConfig, InputLimit, TierLimits, TypeConfig};
+pub use crate::config::catalog::{CatalogConfig, InputLimit, TierLimits, TypeConfig};
 pub use variables::{Input, InputType, Limits};
 
 use crate::config::Config;

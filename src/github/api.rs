@@ -296,7 +296,7 @@ impl Api {
         let timeout = self.policy.request_timeout;
         let reply = match tokio::time::timeout(timeout, exchange).await {
             Err(_) => {
-                let reason = format!("no complete answer within {}", humanize(timeout));
+                let reason = format!("no complete answer within {}", crate::duration::human(timeout));
                 return Ok(Attempt::Retry { reason, hint: None, maybe_applied: true });
             }
             Ok(Err(error)) if is_transport(&error) => {
@@ -362,10 +362,6 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
-}
-
-fn humanize(duration: Duration) -> String {
-    if duration.as_secs() >= 1 { format!("{}s", duration.as_secs()) } else { format!("{}ms", duration.as_millis()) }
 }
 
 pub(crate) fn now_unix() -> u64 {

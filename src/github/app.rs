@@ -80,6 +80,8 @@ impl GithubApp {
     /// GitHub generated, `-----BEGIN RSA PRIVATE KEY-----`).
     pub fn new(id: &str, private_key_pem: &str) -> Result<Self, AppError> {
         let id = id.trim();
+        // Cut shorter than `diagnostic::shown` would: if a secret (the private key) was put
+        // here by mistake, little of it reaches the log.
         let id =
             id.parse::<u64>().ok().filter(|&n| n > 0).ok_or_else(|| AppError::Id(id.chars().take(20).collect()))?;
         let key = jsonwebtoken::EncodingKey::from_rsa_pem(private_key_pem.trim().as_bytes())

@@ -47,7 +47,9 @@ impl Client {
 
     async fn attempt(&self, url: &str) -> Attempt {
         match self.http.get(url, MAX_DOCUMENT_BYTES, self.policy.request_timeout).await {
-            Err(GetError::Timeout(timeout)) => Attempt::Retry(format!("no complete answer within {timeout:?}")),
+            Err(GetError::Timeout(timeout)) => {
+                Attempt::Retry(format!("no complete answer within {}", crate::duration::human(timeout)))
+            }
             Err(GetError::Transport(e)) => Attempt::Retry(e.to_string()),
             Err(GetError::Body(reason)) => Attempt::Done(Err(reason)),
             Ok(answer) if answer.status.is_server_error() || answer.status.as_u16() == 429 => {

@@ -4,7 +4,8 @@
 use serde_json::Value;
 
 use super::client::Client;
-use super::{Jwks, OidcError, bounded};
+use super::{Jwks, OidcError};
+use crate::diagnostic;
 use crate::github::RetryPolicy;
 
 /// Reads the issuer's signing keys: `{issuer}/.well-known/openid-configuration`, then its
@@ -29,7 +30,7 @@ pub async fn fetch_jwks_with(issuer_url: &str, policy: &RetryPolicy) -> Result<J
     let document = client.get_json(&discovery_url).await.map_err(discovery_error)?;
     let named_issuer = document.get("issuer").and_then(Value::as_str).unwrap_or_default();
     if named_issuer.trim_end_matches('/') != issuer {
-        return Err(discovery_error(format!("it names issuer `{}`, not `{issuer}`", bounded(named_issuer))));
+        return Err(discovery_error(format!("it names issuer `{}`, not `{issuer}`", diagnostic::shown(named_issuer))));
     }
     let jwks_url = document
         .get("jwks_uri")
@@ -38,7 +39,10 @@ pub async fn fetch_jwks_with(issuer_url: &str, policy: &RetryPolicy) -> Result<J
         .to_owned();
     let jwks_uri = check_url(&jwks_url).map_err(|reason| discovery_error(format!("its `jwks_uri`: {reason}")))?;
     if jwks_uri.scheme() != issuer_uri.scheme() || jwks_uri.authority() != issuer_uri.authority() {
-        return Err(discovery_error(format!("its `jwks_uri` `{}` is not on the issuer's host", bounded(&jwks_url))));
+        return Err(discovery_error(format!(
+            "its `jwks_uri` `{}` is not on the issuer's host",
+            diagnostic::shown(&jwks_url)
+        )));
     }
 
     let jwks_error = |reason: String| OidcError::Jwks { url: jwks_url.clone(), reason };

@@ -16,7 +16,8 @@
 //!
 //! Each failure is its own [`OidcError`] variant naming the claim; no message contains
 //! the token. Values taken from an unverified header (`alg`, `kid`) are shown only when
-//! short and plain; claim values only after the signature verified, bounded and escaped.
+//! short and plain; claim values only after the signature verified, through
+//! [`crate::diagnostic::shown`] (bounded and escaped).
 //!
 //! For a `pull_request` event, `sha` is the PR's test merge commit and `ref` is
 //! `refs/pull/N/merge` (that is what the run checks out), not the head of the PR branch.
@@ -95,16 +96,6 @@ pub enum OidcError {
 fn shown(text: &str) -> String {
     let plain = text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
     if plain && !text.is_empty() && text.len() <= 64 { text.to_owned() } else { "(not shown)".to_owned() }
-}
-
-/// A claim value from a verified token, for an error message: at most 120 characters,
-/// control characters escaped, so it can't start a line of its own in a log.
-fn bounded(text: &str) -> String {
-    let mut out: String = text.chars().take(120).flat_map(char::escape_debug).collect();
-    if text.chars().count() > 120 {
-        out.push('…');
-    }
-    out
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{DEFAULT_ISSUER, DEFAULT_LEEWAY, Jwks, OidcError, bounded, shown};
+use super::{DEFAULT_ISSUER, DEFAULT_LEEWAY, Jwks, OidcError, shown};
+use crate::diagnostic;
 
 /// Tokens longer than this are refused unread (GitHub's are about 1–2 KiB).
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -175,7 +176,7 @@ fn check_claims(payload: &Value, expected: &Expected, now: Timestamp) -> Result<
 
     let issuer = text("iss")?;
     if issuer != expected.issuer {
-        return Err(OidcError::Issuer { expected: expected.issuer.clone(), found: bounded(&issuer) });
+        return Err(OidcError::Issuer { expected: expected.issuer.clone(), found: diagnostic::shown(&issuer) });
     }
     let audience = match payload.get("aud") {
         Some(Value::String(aud)) => vec![aud.clone()],
@@ -183,7 +184,10 @@ fn check_claims(payload: &Value, expected: &Expected, now: Timestamp) -> Result<
         _ => return Err(OidcError::MissingClaim { claim: "aud" }),
     };
     if !audience.contains(&expected.audience) {
-        return Err(OidcError::Audience { expected: expected.audience.clone(), found: bounded(&audience.join(", ")) });
+        return Err(OidcError::Audience {
+            expected: expected.audience.clone(),
+            found: diagnostic::shown(&audience.join(", ")),
+        });
     }
 
     let leeway = i64::try_from(expected.leeway.as_secs()).unwrap_or(i64::MAX);
@@ -205,21 +209,24 @@ fn check_claims(payload: &Value, expected: &Expected, now: Timestamp) -> Result<
 
     let repository = text("repository")?;
     if !repository.eq_ignore_ascii_case(&expected.repository) {
-        return Err(OidcError::Repository { expected: expected.repository.clone(), found: bounded(&repository) });
+        return Err(OidcError::Repository {
+            expected: expected.repository.clone(),
+            found: diagnostic::shown(&repository),
+        });
     }
     let sha = text("sha")?;
     if !sha.eq_ignore_ascii_case(&expected.sha) {
-        return Err(OidcError::Sha { expected: expected.sha.clone(), found: bounded(&sha) });
+        return Err(OidcError::Sha { expected: expected.sha.clone(), found: diagnostic::shown(&sha) });
     }
     let git_ref = text("ref")?;
     if git_ref != expected.git_ref {
-        return Err(OidcError::Ref { expected: expected.git_ref.clone(), found: bounded(&git_ref) });
+        return Err(OidcError::Ref { expected: expected.git_ref.clone(), found: diagnostic::shown(&git_ref) });
     }
     let job_workflow_ref = text("job_workflow_ref")?;
     if !same_workflow_ref(&job_workflow_ref, &expected.job_workflow_ref) {
         return Err(OidcError::JobWorkflowRef {
             expected: expected.job_workflow_ref.clone(),
-            found: bounded(&job_workflow_ref),
+            found: diagnostic::shown(&job_workflow_ref),
         });
     }
 
@@ -361,7 +368,7 @@ mod tests {
             (
                 "newline in a claim",
                 with("ref", json!("refs/heads/x\n::add-mask::y")),
-                Some("`refs/heads/x\\n::add-mask::y`"),
+                Some("`refs/heads/x\\u{a}::add-mask::y`"),
             ),
         ];
         for (case, payload, refused) in cases {

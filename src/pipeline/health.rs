@@ -245,15 +245,8 @@ fn plural(polls: u32) -> &'static str {
     if polls == 1 { "poll" } else { "polls" }
 }
 
-/// `4.2 s` under a minute, `5m0s` from a minute on.
-pub(crate) fn human(d: Duration) -> String {
-    if d < Duration::from_secs(60) {
-        format!("{:.1} s", d.as_secs_f64())
-    } else {
-        let secs = d.as_secs_f64().round() as u64;
-        format!("{}m{}s", secs / 60, secs % 60)
-    }
-}
+// Re-exported because `pipeline/retry.rs` takes it from here.
+pub(crate) use crate::duration::human;
 
 /// Why the check after an apply failed; the apply itself went through.
 #[derive(Debug, thiserror::Error)]
@@ -531,12 +524,5 @@ mod tests {
         let error = poll(&probe, &check(), &slow, MS(10), &cancel).await.expect_err("cancelled");
         assert!(matches!(error, HealthError::Cancelled { .. }), "{error:?}");
         assert_eq!(probe.polls(), 0);
-    }
-
-    #[test]
-    fn durations_read_like_people_write_them() {
-        assert_eq!(human(MS(4200)), "4.2 s");
-        assert_eq!(human(Duration::from_secs(300)), "5m0s");
-        assert_eq!(human(Duration::from_secs(61)), "1m1s");
     }
 }

@@ -19,6 +19,10 @@
 pub const MAX_SPAN_CHARS: usize = 500;
 
 /// `text` as an inline code span on one line, safe in a table cell and in prose.
+///
+/// The one rule for untrusted text inline in Markdown (PR comments, check runs, job
+/// summaries, issues): such text is shown only through it (or [`fenced`] for a block),
+/// never in hand-made backticks.
 pub fn code(text: &str) -> String {
     let cut = super::truncate_chars(text, MAX_SPAN_CHARS);
     let mut flat = String::with_capacity(cut.len() + 8);

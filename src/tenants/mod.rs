@@ -8,5 +8,8 @@
 pub mod changes;
 pub mod git;
 pub mod host;
-pub mod registry;
 pub mod request;
+
+// The `tenants:` section's reader lives with the other sections in `crate::config`; this
+// keeps its old path working.
+pub use crate::config::tenants as registry;

@@ -20,13 +20,7 @@ fn tag_chars_ok(s: &str) -> bool {
 fn first_bad_tag_char(s: &str) -> String {
     s.chars()
         .find(|ch| !(ch.is_alphanumeric() || TAG_PUNCTUATION.contains(*ch)))
-        .map(|ch| {
-            if ch.is_control() || ch.is_whitespace() || crate::output::must_escape(ch) {
-                ch.escape_unicode().to_string()
-            } else {
-                ch.to_string()
-            }
-        })
+        .map(|ch| crate::diagnostic::shown(ch.encode_utf8(&mut [0; 4])))
         .unwrap_or_default()
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::DEFAULT_TIER;
+use super::{DEFAULT_TIER, Key, env_list, unknown_keys};
 use crate::identity::EnvName;
 use crate::yaml::{self, Checker, Node, Pos};
 
@@ -39,14 +39,21 @@ impl Default for TenantsConfig {
     }
 }
 
-const KEYS: [&str; 5] = ["tier", "types", "environments", "auto_approve", "requesters"];
+/// The section's keys, in the order the "known keys" hint lists them.
+pub(super) const KEYS: &[Key] = &[
+    Key { name: "tier", default: "`standard`", meaning: "the tier tenant files are checked against" },
+    Key { name: "types", default: "every catalog type", meaning: "the catalog types tenant files may use" },
+    Key { name: "environments", default: "every environment", meaning: "the environments tenants may list" },
+    Key { name: "auto_approve", default: "none", meaning: "catalog type → whether a request for it skips review" },
+    Key { name: "requesters", default: "none", meaning: "GitHub logins or `org/team`s who may request a tenant" },
+];
 
 /// Reads the section; cross-checks against tiers, environments and the catalog are
 /// [`check`]'s, once the whole file is read.
 pub fn read(c: &mut Checker, node: &Node) -> TenantsConfig {
     let mut out = TenantsConfig { at: Some(node.pos), ..TenantsConfig::default() };
     let Some(entries) = c.map("tenants", node) else { return out };
-    c.unknown_keys("tenants", entries, &KEYS);
+    unknown_keys(c, "tenants", entries, KEYS, "");
     if let Some(n) = yaml::get(entries, "tier")
         && let Some(tier) = c.str("tenants.tier", n)
     {
@@ -56,7 +63,7 @@ pub fn read(c: &mut Checker, node: &Node) -> TenantsConfig {
         out.types = c.str_list("tenants.types", n).map(|items| items.into_iter().map(|(s, _)| s).collect());
     }
     if let Some(n) = yaml::get(entries, "environments") {
-        out.environments = Some(crate::config::env_list(c, "tenants.environments", n));
+        out.environments = Some(env_list(c, "tenants.environments", n));
     }
     if let Some(n) = yaml::get(entries, "auto_approve")
         && let Some(fields) = c.map("tenants.auto_approve", n)
@@ -124,6 +131,11 @@ pub fn check(c: &mut Checker, tenants: &TenantsConfig, tiers: &[&str], environme
 #[cfg(test)]
 mod tests {
     use crate::config::Config;
+
+    #[test]
+    fn every_key_is_documented() {
+        super::super::assert_documented("tenants", super::KEYS);
+    }
 
     #[test]
     fn the_section_is_read_and_cross_checked() {

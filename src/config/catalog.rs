@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Number;
 
-use crate::config::Tier;
+use super::{Key, Tier, unknown_keys};
 use crate::yaml::{self, Checker, Node, Pos};
 
 /// The types the provider offers, in file order.
@@ -166,6 +166,21 @@ impl CatalogConfig {
     }
 }
 
+/// The keys of one type, in the order the "known keys" hint lists them; a tier's limits on
+/// one input are the keys below `tiers.<tier>.<input>`.
+pub(super) const KEYS: &[Key] = &[
+    Key { name: "module", default: "required", meaning: "the module directory, relative to `terraform.modules_dir`" },
+    Key { name: "description", default: "empty", meaning: "one line for people" },
+    Key { name: "protect_destroy", default: "`false`", meaning: "removing a component takes two reviewed changes" },
+    Key { name: "tiers", default: "none", meaning: "tier → input → that tier's limits on the input" },
+    Key { name: "tiers.<tier>.<input>.min", default: "none", meaning: "the smallest number allowed" },
+    Key { name: "tiers.<tier>.<input>.max", default: "none", meaning: "the largest number allowed" },
+    Key { name: "tiers.<tier>.<input>.allowed", default: "none", meaning: "the values allowed" },
+];
+
+/// Where a tier's limits on one input sit among [`KEYS`].
+const LIMIT: &str = "tiers.<tier>.<input>";
+
 /// Reads the `catalog:` section; every problem goes to `c` at its place.
 pub fn read(c: &mut Checker, node: &Node) -> CatalogConfig {
     let mut out = CatalogConfig { types: Vec::new(), from_file: true };
@@ -181,7 +196,7 @@ pub fn read(c: &mut Checker, node: &Node) -> CatalogConfig {
             continue;
         }
         let Some(fields) = c.map(&path, value) else { continue };
-        c.unknown_keys(&path, fields, &["module", "description", "protect_destroy", "tiers"]);
+        unknown_keys(c, &path, fields, KEYS, "");
         let module = match yaml::get(fields, "module") {
             Some(n) => c.str(&format!("{path}.module"), n).and_then(|s| {
                 if is_module_path(s) {
@@ -253,7 +268,7 @@ fn read_tiers(c: &mut Checker, path: &str, node: &Node) -> Vec<TierLimits> {
         for (input, limit) in inputs {
             let input_path = format!("{tier_path}.{}", input.name);
             let Some(fields) = c.map(&input_path, limit) else { continue };
-            c.unknown_keys(&input_path, fields, &["min", "max", "allowed"]);
+            unknown_keys(c, &input_path, fields, KEYS, LIMIT);
             let mut l = InputLimit { input: input.name.clone(), pos: input.pos, ..InputLimit::default() };
             l.min = yaml::get(fields, "min").and_then(|n| number(c, &format!("{input_path}.min"), n));
             l.max = yaml::get(fields, "max").and_then(|n| number(c, &format!("{input_path}.max"), n));
@@ -364,6 +379,11 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn every_key_is_documented() {
+        super::super::assert_documented("catalog", super::KEYS);
     }
 
     #[test]
