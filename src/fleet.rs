@@ -47,7 +47,8 @@ pub async fn each<T>(
 }
 
 fn progress_line(finished: usize, total: usize, target: &Target, what: &str, seconds: f64) -> String {
-    format!("[{finished}/{total}] {} {}: {what} ({seconds:.1} s)", target.owner, target.env)
+    let took = crate::duration::human(std::time::Duration::from_secs_f64(seconds));
+    format!("[{finished}/{total}] {} {}: {what} ({took})", target.owner, target.env)
 }
 
 /// `3 to add, 1 to destroy`, or `no changes`: a plan's counts in a few words.

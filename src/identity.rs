@@ -207,7 +207,7 @@ impl TenantName {
             && value.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
             && !value.ends_with('-')
             && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if ok { Ok(Self(value.to_owned())) } else { Err(NameError::Tenant(value.chars().take(80).collect())) }
+        if ok { Ok(Self(value.to_owned())) } else { Err(NameError::Tenant(crate::diagnostic::shown(value))) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -247,7 +247,7 @@ impl RequestId {
             && edge(value.bytes().last())
             && !value.contains("..")
             && !value.ends_with(".lock");
-        if ok { Ok(Self(value.to_owned())) } else { Err(NameError::Request(value.chars().take(80).collect())) }
+        if ok { Ok(Self(value.to_owned())) } else { Err(NameError::Request(crate::diagnostic::shown(value))) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -318,7 +318,7 @@ impl Sha {
         if value.len() == 40 && value.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             Ok(Self(value.to_owned()))
         } else {
-            Err(ShaError(value.chars().take(64).collect()))
+            Err(ShaError(crate::diagnostic::shown(value)))
         }
     }
 

@@ -14,7 +14,6 @@ use crate::context::Context;
 use crate::error::CommandError;
 use crate::identity::{EnvName, Target};
 use crate::store::LockAdmin;
-use crate::store::s3::locks::human_duration;
 use crate::store::s3::{LockInfo, ReleaseOutcome};
 
 /// The locks held, as `--json` prints them.
@@ -95,7 +94,7 @@ fn describe(lock: &LockInfo, now: jiff::Timestamp) -> String {
     let who = if lock.who.is_empty() { "unknown" } else { lock.who.as_str() };
     let since = match (lock.created, lock.age(now)) {
         (Some(created), Some(age)) => {
-            format!("since {} ({} ago)", created.strftime("%Y-%m-%dT%H:%M:%SZ"), human_duration(age))
+            format!("since {} ({} ago)", created.strftime("%Y-%m-%dT%H:%M:%SZ"), crate::duration::hms(age))
         }
         _ => "since an unknown time".to_owned(),
     };

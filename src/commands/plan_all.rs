@@ -59,7 +59,7 @@ impl FleetRow for TargetPlan {
     }
 
     fn after_result(&self) -> Vec<String> {
-        vec![format!("{:.1} s", self.seconds)]
+        vec![crate::duration::human(std::time::Duration::from_secs_f64(self.seconds))]
     }
 }
 

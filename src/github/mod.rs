@@ -99,7 +99,7 @@ impl GithubHost {
     pub fn with_identity(self, login: &str) -> Result<Self, GithubError> {
         let login = login.trim();
         identity::check_login(login)
-            .map_err(|reason| GithubError::Login { login: login.chars().take(64).collect(), reason })?;
+            .map_err(|reason| GithubError::Login { login: crate::diagnostic::shown(login), reason })?;
         Ok(Self { identity: tokio::sync::OnceCell::new_with(Some(login.to_owned())), ..self })
     }
 

@@ -322,7 +322,8 @@ fn a_plan_file_terraform_could_not_write_fails_with_terraform_s_own_words() {
     let message = out.json()["errors"][0]["message"].as_str().unwrap_or_default().to_owned();
     assert!(message.contains("Failed to write plan file") && message.contains("no space left on device"), "{message}");
     assert!(!message.to_lowercase().contains("zip"), "not reported as a corrupt plan: {message}");
-    let history = crate::support::cli::Run::new(sb.path()).args(["--json", "history", "--customer", "local/shop"]).run();
+    let history =
+        crate::support::cli::Run::new(sb.path()).args(["--json", "history", "--customer", "local/shop"]).run();
     let record = history.json()["runs"][0].clone();
     assert_eq!(record["status"], "failed", "{record}");
     assert!(record["message"].as_str().is_some_and(|m| m.contains("Failed to write plan file")), "{record}");

@@ -8,7 +8,6 @@
 //! `If-Match` on the object's ETag), and refuses a lock younger than a guard unless forced.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::SdkError;
@@ -122,7 +121,7 @@ fn parse_lock(lock_id: &str, target: Option<Target>, info: Option<&str>, guard: 
 pub enum LockError {
     #[error(
         "the lock on {target} is {} (held by `{}` for `{}`, lock ID `{}`); refusing to release a lock younger than {}",
-        describe_age(*.age), .lock.who, .lock.operation, .lock.id, human_duration(*.guard)
+        describe_age(*.age), .lock.who, .lock.operation, .lock.id, crate::duration::hms(*.guard)
     )]
     TooYoung { target: String, age: Option<Duration>, guard: Duration, lock: Box<LockInfo> },
     #[error(
@@ -309,23 +308,9 @@ async fn delete_lockfile(store: &S3Store, target: &Target, lock: &LockInfo) -> R
 
 fn describe_age(age: Option<Duration>) -> String {
     match age {
-        Some(age) => format!("only {} old", human_duration(age)),
+        Some(age) => format!("only {} old", crate::duration::hms(age)),
         None => "of unknown age".to_owned(),
     }
-}
-
-/// `1h 2m 3s`, `4m 0s`, `12s`: whole seconds, largest unit first.
-pub fn human_duration(duration: Duration) -> String {
-    let total = duration.as_secs();
-    let (hours, minutes, seconds) = (total / 3600, total / 60 % 60, total % 60);
-    let mut out = String::new();
-    if hours > 0 {
-        let _ = write!(out, "{hours}h {minutes}m ");
-    } else if minutes > 0 {
-        let _ = write!(out, "{minutes}m ");
-    }
-    let _ = write!(out, "{seconds}s");
-    out
 }
 
 #[cfg(test)]
@@ -407,12 +392,5 @@ mod tests {
         let undated = parse_lock("id", Some(target()), Some("{}"), DeleteGuard::Info(None));
         let error = check_guard(&undated, &target(), old, guard, false).expect_err("unknown age").to_string();
         assert!(error.contains("is of unknown age"), "{error}");
-    }
-
-    #[test]
-    fn durations_read_like_a_person_would_write_them() {
-        for (secs, text) in [(0, "0s"), (59, "59s"), (60, "1m 0s"), (3599, "59m 59s"), (3723, "1h 2m 3s")] {
-            assert_eq!(human_duration(Duration::from_secs(secs)), text);
-        }
     }
 }
