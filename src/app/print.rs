@@ -18,7 +18,7 @@ struct Envelope<'a, T: Serialize> {
     errors: Vec<ErrorItem>,
 }
 
-pub fn result<O: Outcome>(verb: Verb, json: bool, result: Result<O, CommandError>) -> ExitStatus {
+pub(super) fn result<O: Outcome>(verb: Verb, json: bool, result: Result<O, CommandError>) -> ExitStatus {
     match result {
         Ok(outcome) => {
             if json {

@@ -36,15 +36,15 @@ pub(crate) struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
-    pub fn get(path: String) -> Self {
+    pub(super) fn get(path: String) -> Self {
         Self::new(Method::GET, path, None)
     }
 
-    pub fn post(path: String, body: &'a Value) -> Self {
+    pub(super) fn post(path: String, body: &'a Value) -> Self {
         Self::new(Method::POST, path, Some(body))
     }
 
-    pub fn patch(path: String, body: &'a Value) -> Self {
+    pub(super) fn patch(path: String, body: &'a Value) -> Self {
         Self::new(Method::PATCH, path, Some(body))
     }
 
@@ -60,7 +60,7 @@ impl<'a> Call<'a> {
     }
 
     /// The same call, made for `access` (the manager repository's issues or dispatches).
-    pub fn for_access(mut self, access: Access) -> Self {
+    pub(super) fn for_access(mut self, access: Access) -> Self {
         if let Some((_, a)) = &mut self.scope {
             *a = access;
         }
@@ -69,12 +69,12 @@ impl<'a> Call<'a> {
 
     /// The next page of this listing (a `Link` path GitHub gave, which may name the
     /// repository by id): same method and scope.
-    pub fn next(&self, path: String) -> Self {
+    pub(super) fn next(&self, path: String) -> Self {
         Self { method: self.method.clone(), path, body: self.body, scope: self.scope.clone() }
     }
 
     /// `POST /repos/acme/web/statuses/<sha>`: how errors and logs name the call.
-    pub fn name(&self) -> String {
+    pub(super) fn name(&self) -> String {
         format!("{} {}", self.method, self.path)
     }
 }
@@ -89,23 +89,23 @@ pub(crate) struct Reply {
 
 impl Reply {
     /// `404 Not Found`, with GitHub's message when it said more.
-    pub fn reason(&self) -> String {
+    pub(super) fn reason(&self) -> String {
         retry::status_reason(self.status, self.message().as_deref())
     }
 
     /// The `message` of a GitHub error body.
-    pub fn message(&self) -> Option<String> {
+    pub(super) fn message(&self) -> Option<String> {
         retry::github_message(&self.body)
     }
 
-    pub fn json<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<T, GithubError> {
+    pub(super) fn json<T: DeserializeOwned>(&self, call: &Call<'_>) -> Result<T, GithubError> {
         serde_json::from_slice(&self.body).map_err(|e| GithubError::Unexpected {
             call: call.name(),
             reason: format!("the body is not the expected JSON: {e}"),
         })
     }
 
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(super) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name)?.to_str().ok()
     }
 }
@@ -134,7 +134,7 @@ pub(crate) struct Api {
 }
 
 impl Api {
-    pub fn new(api_url: &str, auth: Auth, policy: RetryPolicy) -> Result<Self, GithubError> {
+    pub(super) fn new(api_url: &str, auth: Auth, policy: RetryPolicy) -> Result<Self, GithubError> {
         let base_url = normalize_base_url(api_url)?;
         let base_uri: Uri = base_url.parse().map_err(|e: http::uri::InvalidUri| GithubError::ApiUrl {
             url: api_url.to_owned(),
@@ -161,7 +161,7 @@ impl Api {
     }
 
     /// The App in use, if the calls are made as one.
-    pub fn app(&self) -> Option<&AppAuth> {
+    pub(super) fn app(&self) -> Option<&AppAuth> {
         match &self.auth {
             Auth::App(app) => Some(app),
             Auth::Token(_) => None,
@@ -182,16 +182,16 @@ impl Api {
     }
 
     /// The API base without a trailing slash, e.g. `https://api.github.com`.
-    pub fn base_url(&self) -> &str {
+    pub(super) fn base_url(&self) -> &str {
         &self.base_url
     }
 
-    pub fn policy(&self) -> &RetryPolicy {
+    pub(super) fn policy(&self) -> &RetryPolicy {
         &self.policy
     }
 
     /// Sends `call`, retrying per the policy; returns GitHub's final answer, whatever its status.
-    pub async fn send(&self, call: &Call<'_>) -> Result<Reply, GithubError> {
+    pub(super) async fn send(&self, call: &Call<'_>) -> Result<Reply, GithubError> {
         let mut failures = 0;
         loop {
             match self.attempt(call).await? {
@@ -205,7 +205,7 @@ impl Api {
     }
 
     /// [`Api::send`] with `bearer` instead of the call's own token (the App's JWT).
-    pub async fn send_as(&self, call: &Call<'_>, bearer: &GithubToken) -> Result<Reply, GithubError> {
+    pub(super) async fn send_as(&self, call: &Call<'_>, bearer: &GithubToken) -> Result<Reply, GithubError> {
         let mut failures = 0;
         loop {
             match self.attempt_as(call, bearer).await? {
@@ -219,13 +219,13 @@ impl Api {
     }
 
     /// Sends `call` and insists on `expected`; any other final status is an error.
-    pub async fn expect(&self, call: &Call<'_>, expected: StatusCode) -> Result<Reply, GithubError> {
+    pub(super) async fn expect(&self, call: &Call<'_>, expected: StatusCode) -> Result<Reply, GithubError> {
         let reply = self.send(call).await?;
         if reply.status == expected { Ok(reply) } else { Err(refused(call, &reply)) }
     }
 
     /// [`Api::expect`] with `bearer` instead of the call's own token (the App's JWT).
-    pub async fn expect_as(
+    pub(super) async fn expect_as(
         &self,
         call: &Call<'_>,
         bearer: &GithubToken,
@@ -237,7 +237,7 @@ impl Api {
 
     /// After the `failures`th retryable failure: waits before the next attempt, or gives up
     /// (naming the call and the last failure) when the attempts are spent.
-    pub async fn back_off(
+    pub(super) async fn back_off(
         &self,
         call: &Call<'_>,
         failures: u32,
@@ -260,7 +260,7 @@ impl Api {
     }
 
     /// One attempt with the call's token, bounded by the request timeout.
-    pub async fn attempt(&self, call: &Call<'_>) -> Result<Attempt, GithubError> {
+    pub(super) async fn attempt(&self, call: &Call<'_>) -> Result<Attempt, GithubError> {
         let bearer = self.bearer(call).await?;
         self.attempt_as(call, &bearer).await
     }
@@ -315,7 +315,7 @@ impl Api {
     /// The path of the page after `reply` (its `Link: rel="next"`), or `None` on the last
     /// page. A link off the API host, or one back to the same page, is an error: following it
     /// would leak the token or never end.
-    pub fn next_page(&self, call: &Call<'_>, reply: &Reply) -> Result<Option<String>, GithubError> {
+    pub(super) fn next_page(&self, call: &Call<'_>, reply: &Reply) -> Result<Option<String>, GithubError> {
         let Some(next) = reply.header("link").and_then(super::pagination::next_link) else { return Ok(None) };
         let next = self.relative_path(call, &next)?;
         if next == call.path {
@@ -329,7 +329,7 @@ impl Api {
 
     /// Turns an absolute URL GitHub handed out (a pagination link) into a path under the
     /// API base; a URL elsewhere is refused, so the token never leaves the API host.
-    pub fn relative_path(&self, call: &Call<'_>, url: &str) -> Result<String, GithubError> {
+    pub(super) fn relative_path(&self, call: &Call<'_>, url: &str) -> Result<String, GithubError> {
         url.strip_prefix(&self.base_url).filter(|rest| rest.starts_with('/')).map(str::to_owned).ok_or_else(|| {
             GithubError::Unexpected {
                 call: call.name(),

@@ -153,7 +153,7 @@ struct AppJson {
 }
 
 impl AppAuth {
-    pub fn new(app: GithubApp) -> Self {
+    pub(super) fn new(app: GithubApp) -> Self {
         Self {
             app,
             installations: tokio::sync::Mutex::new(HashMap::new()),
@@ -161,12 +161,12 @@ impl AppAuth {
         }
     }
 
-    pub fn jwt(&self) -> Result<GithubToken, GithubError> {
+    pub(super) fn jwt(&self) -> Result<GithubToken, GithubError> {
         self.app.jwt(super::api::now_unix())
     }
 
     /// The App's bot login, `<slug>[bot]`, from `GET /app`.
-    pub async fn bot_login(&self, api: &Api) -> Result<String, GithubError> {
+    pub(super) async fn bot_login(&self, api: &Api) -> Result<String, GithubError> {
         let call = Call::get("/app".to_owned());
         let reply = api.expect_as(&call, &self.jwt()?, StatusCode::OK).await?;
         let app: AppJson = reply.json(&call)?;
@@ -177,7 +177,7 @@ impl AppAuth {
 
     /// A token for `repo` (`owner/name`) with the permissions of `access`: the cached one
     /// while it has more than [`RENEW_BEFORE_SECS`] left, else a new one.
-    pub async fn token(&self, api: &Api, repo: &str, access: Access) -> Result<GithubToken, GithubError> {
+    pub(super) async fn token(&self, api: &Api, repo: &str, access: Access) -> Result<GithubToken, GithubError> {
         let key = (repo.to_ascii_lowercase(), access);
         let mut tokens = self.tokens.lock().await;
         if let Some(cached) = tokens.get(&key)

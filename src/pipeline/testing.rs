@@ -17,9 +17,9 @@ use crate::store::local::LocalStore;
 use crate::terraform::fake::{FakeTerraform, Script};
 use crate::workspace::WorkRoot;
 
-pub const SHA: &str = "1111111111111111111111111111111111111111";
+pub(crate) const SHA: &str = "1111111111111111111111111111111111111111";
 
-pub const VARIABLES: &str = "project_name: shop
+pub(crate) const VARIABLES: &str = "project_name: shop
 cloud_provider: aws
 environments:
   staging: { region: us-east-1, instance_type: t3.micro, min_instances: 1, max_instances: 2 }
@@ -30,7 +30,7 @@ networking:
 
 /// A code host whose files are a map and whose statuses and comments are kept for asserts.
 #[derive(Debug, Default)]
-pub struct FakeHost {
+pub(crate) struct FakeHost {
     pub files: Mutex<HashMap<String, String>>,
     /// `variables.yml` as it was at a given commit (the others read `files`).
     pub files_at: Mutex<HashMap<String, String>>,
@@ -41,16 +41,16 @@ pub struct FakeHost {
 }
 
 impl FakeHost {
-    pub fn states(&self) -> Vec<StatusState> {
+    pub(crate) fn states(&self) -> Vec<StatusState> {
         self.statuses.lock().expect("lock").iter().map(|s| s.state).collect()
     }
 
-    pub fn last_description(&self) -> String {
+    pub(crate) fn last_description(&self) -> String {
         self.statuses.lock().expect("lock").last().map(|s| s.description.clone()).unwrap_or_default()
     }
 
     /// The statuses set on commit `sha`, in order.
-    pub fn statuses_of(&self, sha: &str) -> Vec<CommitStatus> {
+    pub(crate) fn statuses_of(&self, sha: &str) -> Vec<CommitStatus> {
         let commits = self.status_commits.lock().expect("lock");
         let statuses = self.statuses.lock().expect("lock");
         commits.iter().zip(statuses.iter()).filter(|(c, _)| c.as_str() == sha).map(|(_, s)| s.clone()).collect()
@@ -60,7 +60,7 @@ impl FakeHost {
 /// A health probe answering from a script, one answer per poll (the last one repeats);
 /// without a script, every poll is refused.
 #[derive(Debug, Default)]
-pub struct FakeProbe {
+pub(crate) struct FakeProbe {
     pub answers: Mutex<Vec<Result<u16, String>>>,
     pub polled: Mutex<Vec<String>>,
 }
@@ -109,7 +109,7 @@ impl Reporter for FakeHost {
 }
 
 /// Everything a flow needs, in a temp dir.
-pub struct Harness {
+pub(crate) struct Harness {
     /// Kept so the temp dir lives as long as the harness.
     pub _dir: tempfile::TempDir,
     pub config: Config,
@@ -121,7 +121,7 @@ pub struct Harness {
 }
 
 impl Harness {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = Config::defaults(dir.path());
         // Health checks poll a fake: keep the schedule short.
@@ -143,7 +143,7 @@ impl Harness {
         Self { _dir: dir, config, host, store, terraform, work, probe: FakeProbe::default() }
     }
 
-    pub fn deps(&self) -> Deps<'_> {
+    pub(crate) fn deps(&self) -> Deps<'_> {
         Deps {
             config: &self.config,
             files: &self.host,
@@ -158,7 +158,7 @@ impl Harness {
         }
     }
 
-    pub fn request(&self) -> Request {
+    pub(crate) fn request(&self) -> Request {
         Request {
             target: Target {
                 owner: Owner::Customer(RepoId::parse("acme/web").expect("valid")),
@@ -171,7 +171,7 @@ impl Harness {
         }
     }
 
-    pub fn set_file(&self, text: &str) {
+    pub(crate) fn set_file(&self, text: &str) {
         self.host.files.lock().expect("lock").insert(crate::variables::PATH.to_owned(), text.to_owned());
     }
 }

@@ -32,7 +32,7 @@ pub fn module_outputs(files: &[(PathBuf, String)]) -> Vec<ModuleOutput> {
 /// The `output` blocks at the top level of HCL `text`, in order. A file that does not
 /// parse declares none here: Terraform reports its syntax error, with its own position,
 /// when it reads the module.
-pub fn declared(text: &str) -> Vec<ModuleOutput> {
+pub(super) fn declared(text: &str) -> Vec<ModuleOutput> {
     let Ok(body) = hcl::parse(text) else { return Vec::new() };
     body.blocks()
         .filter(|block| block.identifier() == "output")

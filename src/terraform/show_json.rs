@@ -41,7 +41,7 @@ struct Configuration {
 
 /// The `show -json` document with `planned_values`, `prior_state` and `configuration`
 /// trimmed to their outputs.
-pub fn read(text: &str) -> Result<Value, serde_json::Error> {
+pub(super) fn read(text: &str) -> Result<Value, serde_json::Error> {
     let doc: std::collections::BTreeMap<String, &RawValue> = serde_json::from_str(text)?;
     let mut out = Map::new();
     for (key, raw) in doc {

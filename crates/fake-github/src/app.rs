@@ -79,7 +79,7 @@ pub struct CheckRun {
 }
 
 impl FakeApp {
-    pub fn login(&self) -> String {
+    pub(crate) fn login(&self) -> String {
         format!("{}[bot]", self.slug)
     }
 }

@@ -26,7 +26,7 @@ pub(crate) struct Comparison {
 
 impl Graph {
     /// Adds `sha` with `parents`; parents it does not know become parentless commits.
-    pub fn add(&mut self, sha: &str, parents: &[&str]) {
+    pub(crate) fn add(&mut self, sha: &str, parents: &[&str]) {
         for parent in parents {
             if !self.parents.contains_key(*parent) {
                 self.add(parent, &[]);
@@ -37,11 +37,11 @@ impl Graph {
         self.parents.insert(sha.to_owned(), parents.iter().map(|p| (*p).to_owned()).collect());
     }
 
-    pub fn contains(&self, sha: &str) -> bool {
+    pub(crate) fn contains(&self, sha: &str) -> bool {
         self.parents.contains_key(sha)
     }
 
-    pub fn parents(&self, sha: &str) -> &[String] {
+    pub(crate) fn parents(&self, sha: &str) -> &[String] {
         self.parents.get(sha).map(Vec::as_slice).unwrap_or_default()
     }
 
@@ -58,7 +58,7 @@ impl Graph {
     }
 
     /// Compares `base...head`, both known; `None` when they share no ancestor.
-    pub fn compare(&self, base: &str, head: &str) -> Option<Comparison> {
+    pub(crate) fn compare(&self, base: &str, head: &str) -> Option<Comparison> {
         let of_base = self.ancestry(base);
         let of_head = self.ancestry(head);
         let common: BTreeSet<&String> = of_base.intersection(&of_head).collect();

@@ -15,7 +15,7 @@ use crate::server::{Call, json_response, percent_encode};
 use crate::state::{Issue, State};
 
 /// GitHub refuses issue titles longer than this.
-pub const MAX_ISSUE_TITLE_CHARS: usize = 256;
+pub(crate) const MAX_ISSUE_TITLE_CHARS: usize = 256;
 
 /// GitHub's example issue for the call's operation: the first of a list, and the
 /// `value` inside the examples that carry `x-github-breaking-changes`.

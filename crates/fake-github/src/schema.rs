@@ -36,7 +36,7 @@ const ENFORCED: &[&str] = &[
 
 /// One way a value broke its schema.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SchemaError {
+pub(crate) struct SchemaError {
     /// Dotted path to the offending value, `` (empty) for the root.
     pub field: String,
     /// GitHub's error code style: `missing_field`, `invalid` or `unprocessable`.
@@ -55,7 +55,7 @@ impl std::fmt::Display for SchemaError {
 }
 
 /// Refuses a schema that uses a keyword this validator does not know.
-pub fn check_supported(schema: &Value, at: &str) -> Result<(), String> {
+pub(crate) fn check_supported(schema: &Value, at: &str) -> Result<(), String> {
     let Some(object) = schema.as_object() else {
         return if schema.is_boolean() { Ok(()) } else { Err(format!("{at}: a schema must be an object")) };
     };
@@ -86,7 +86,7 @@ pub fn check_supported(schema: &Value, at: &str) -> Result<(), String> {
 }
 
 /// Validates `value` against `schema`, collecting every error.
-pub fn validate(schema: &Value, value: &Value) -> Vec<SchemaError> {
+pub(crate) fn validate(schema: &Value, value: &Value) -> Vec<SchemaError> {
     let mut errors = Vec::new();
     check(schema, value, "", &mut errors);
     errors

@@ -71,16 +71,16 @@ pub(crate) struct Call<'a> {
 }
 
 impl Call<'_> {
-    pub fn param(&self, name: &str) -> &str {
+    pub(crate) fn param(&self, name: &str) -> &str {
         self.params.get(name).map(String::as_str).unwrap_or_default()
     }
 
-    pub fn query(&self, name: &str) -> Option<&str> {
+    pub(crate) fn query(&self, name: &str) -> Option<&str> {
         self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     /// `owner/repo` from the path.
-    pub fn repo(&self) -> String {
+    pub(crate) fn repo(&self) -> String {
         format!("{}/{}", self.param("owner"), self.param("repo"))
     }
 }

@@ -23,7 +23,7 @@ enum Segment {
 
 /// A query parameter the operation declares.
 #[derive(Debug, Clone)]
-pub struct QueryParam {
+pub(crate) struct QueryParam {
     pub name: String,
     /// The JSON Schema `type`, e.g. `integer`.
     pub kind: String,
@@ -31,7 +31,7 @@ pub struct QueryParam {
 
 /// One operation of the description.
 #[derive(Debug, Clone)]
-pub struct Operation {
+pub(crate) struct Operation {
     /// GitHub's `operationId`, e.g. `repos/create-commit-status`.
     pub id: String,
     pub method: String,
@@ -50,7 +50,7 @@ pub struct Operation {
 
 impl Operation {
     /// GitHub's example body for `status`: the named one, or the first.
-    pub fn example(&self, status: u16, name: Option<&str>) -> Option<Value> {
+    pub(crate) fn example(&self, status: u16, name: Option<&str>) -> Option<Value> {
         let examples = self.examples.get(&status)?;
         match name {
             Some(name) => examples.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()),
@@ -59,7 +59,7 @@ impl Operation {
     }
 
     /// The response body schema GitHub documents for `status`, if any.
-    pub fn response_schema(&self, status: u16) -> Option<&Value> {
+    pub(crate) fn response_schema(&self, status: u16) -> Option<&Value> {
         self.response_schemas.get(&status)
     }
 
@@ -101,26 +101,26 @@ impl Operation {
 
 /// The operations of the description, indexed for matching.
 #[derive(Debug)]
-pub struct Spec {
+pub(crate) struct Spec {
     operations: Vec<Operation>,
 }
 
 /// A request matched to an operation.
 #[derive(Debug, Clone)]
-pub struct Matched<'a> {
+pub(crate) struct Matched<'a> {
     pub operation: &'a Operation,
     pub params: BTreeMap<String, String>,
 }
 
 impl Spec {
     /// The description shared by every fake in this process, loaded once.
-    pub fn shared() -> Result<Arc<Spec>, String> {
+    pub(crate) fn shared() -> Result<Arc<Spec>, String> {
         static SPEC: OnceLock<Result<Arc<Spec>, String>> = OnceLock::new();
         SPEC.get_or_init(|| Spec::load(&default_path()).map(Arc::new)).clone()
     }
 
     /// Loads and indexes the description at `path`.
-    pub fn load(path: &Path) -> Result<Spec, String> {
+    pub(crate) fn load(path: &Path) -> Result<Spec, String> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             format!(
                 "fake-github: can't read the GitHub OpenAPI description at `{}`: {e}\nhint: set {OPENAPI_ENV} to the path of openapi-subset.json",
@@ -134,7 +134,7 @@ impl Spec {
     }
 
     /// Finds the operation for `method` and a percent-decoded list of path segments.
-    pub fn find(&self, method: &str, segments: &[String]) -> Option<Matched<'_>> {
+    pub(crate) fn find(&self, method: &str, segments: &[String]) -> Option<Matched<'_>> {
         self.operations
             .iter()
             .filter(|op| op.method == method)
@@ -145,14 +145,14 @@ impl Spec {
 
     /// The operation with `id`.
     #[cfg(test)]
-    pub fn operation(&self, id: &str) -> Option<&Operation> {
+    pub(crate) fn operation(&self, id: &str) -> Option<&Operation> {
         self.operations.iter().find(|op| op.id == id)
     }
 }
 
 /// `$FAKE_GITHUB_OPENAPI`, else the copy committed in this crate
 /// (`crates/fake-github/github-api/openapi-subset.json`).
-pub fn default_path() -> PathBuf {
+pub(crate) fn default_path() -> PathBuf {
     match std::env::var_os(OPENAPI_ENV) {
         Some(path) => PathBuf::from(path),
         None => github_api_dir().join("openapi-subset.json"),

@@ -193,7 +193,7 @@ pub(crate) struct Repo {
 impl Repo {
     /// A branch's tip, or a commit the repository knows (in the graph, or a SHA that
     /// files were stored at); `None` for anything else.
-    pub fn resolve(&self, reference: &str) -> Option<String> {
+    pub(crate) fn resolve(&self, reference: &str) -> Option<String> {
         if let Some(sha) = self.branches.get(reference) {
             return Some(sha.clone());
         }
@@ -230,7 +230,7 @@ pub const SEEDED_COMMENT_LOGIN: &str = "octocat";
 
 /// Whether `token` is a GitHub App installation token or an Actions `GITHUB_TOKEN`
 /// (`ghs_`): GitHub answers `GET /user` with 403 for those.
-pub fn is_installation_token(token: &str) -> bool {
+pub(crate) fn is_installation_token(token: &str) -> bool {
     token.starts_with("ghs_")
 }
 
@@ -240,7 +240,7 @@ fn key(owner_repo: &str) -> String {
 }
 
 impl State {
-    pub fn new(base_url: String) -> Self {
+    pub(crate) fn new(base_url: String) -> Self {
         Self {
             base_url,
             repos: BTreeMap::new(),
@@ -257,7 +257,7 @@ impl State {
 
     /// Who `token` stands for: the login a test registered, else `github-actions[bot]`
     /// for a `ghs_` token and `fake-user` for any other.
-    pub fn login_for(&self, token: &str) -> String {
+    pub(crate) fn login_for(&self, token: &str) -> String {
         match self.tokens.get(token) {
             Some(login) => login.clone(),
             None if is_installation_token(token) => ACTIONS_BOT_LOGIN.to_owned(),
@@ -265,21 +265,21 @@ impl State {
         }
     }
 
-    pub fn next_id(&mut self) -> u64 {
+    pub(crate) fn next_id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
     }
 
-    pub fn repo(&self, owner_repo: &str) -> Option<&Repo> {
+    pub(crate) fn repo(&self, owner_repo: &str) -> Option<&Repo> {
         self.repos.get(&key(owner_repo))
     }
 
-    pub fn repo_mut(&mut self, owner_repo: &str) -> Option<&mut Repo> {
+    pub(crate) fn repo_mut(&mut self, owner_repo: &str) -> Option<&mut Repo> {
         self.repos.get_mut(&key(owner_repo))
     }
 
     /// The repository, created (default branch `main`) if the fake has not seen it yet.
-    pub fn ensure_repo(&mut self, owner_repo: &str) -> &mut Repo {
+    pub(crate) fn ensure_repo(&mut self, owner_repo: &str) -> &mut Repo {
         assert!(
             owner_repo.split('/').count() == 2 && !owner_repo.starts_with('/') && !owner_repo.ends_with('/'),
             "fake-github: `{owner_repo}` is not `owner/repo`"
@@ -307,7 +307,7 @@ impl State {
         self.repos.get_mut(&key(owner_repo)).expect("inserted above")
     }
 
-    pub fn add_comment(&mut self, owner_repo: &str, issue_number: u64, user: &str, body: String) -> u64 {
+    pub(crate) fn add_comment(&mut self, owner_repo: &str, issue_number: u64, user: &str, body: String) -> u64 {
         let id = self.next_id();
         let now = clock::now_rfc3339();
         self.ensure_repo(owner_repo).comments.push(StoredComment {
@@ -323,7 +323,7 @@ impl State {
 
     /// Opens an issue by `user`; its number follows every issue, pull request and
     /// commented-on number the repository has, as GitHub numbers them in one sequence.
-    pub fn add_issue(
+    pub(crate) fn add_issue(
         &mut self,
         owner_repo: &str,
         user: &str,
@@ -357,7 +357,7 @@ impl State {
         number
     }
 
-    pub fn add_status(&mut self, owner_repo: &str, sha: &str, status: Status) -> StoredStatus {
+    pub(crate) fn add_status(&mut self, owner_repo: &str, sha: &str, status: Status) -> StoredStatus {
         let stored = StoredStatus { id: self.next_id(), status, created_at: clock::now_rfc3339() };
         self.ensure_repo(owner_repo).statuses.entry(sha.to_owned()).or_default().push(stored.clone());
         stored

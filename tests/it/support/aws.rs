@@ -13,7 +13,7 @@ use super::cli::{Output, Run, repo_root, v1_variables};
 use super::moto::Moto;
 
 /// A manager directory whose config points at its own moto server.
-pub struct AwsSandbox {
+pub(crate) struct AwsSandbox {
     /// Checks go through the SDK directly, never through the code under test's commands.
     store: S3Store,
     runtime: tokio::runtime::Runtime,
@@ -25,7 +25,7 @@ pub struct AwsSandbox {
 
 impl AwsSandbox {
     /// Starts moto and writes the config; nothing is bootstrapped yet.
-    pub fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str) -> Self {
         let moto = Moto::start();
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(
@@ -42,22 +42,22 @@ impl AwsSandbox {
     }
 
     /// Edits `infra-manager.yml` (e.g. to drop the endpoint or switch the lock mode).
-    pub fn edit_config(&self, edit: impl FnOnce(String) -> String) {
+    pub(crate) fn edit_config(&self, edit: impl FnOnce(String) -> String) {
         let path = self.path().join("infra-manager.yml");
         let text = std::fs::read_to_string(&path).expect("read config");
         std::fs::write(path, edit(text)).expect("write config");
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn bucket(&self) -> String {
+    pub(crate) fn bucket(&self) -> String {
         format!("{}-state", self.name)
     }
 
     /// The binary in the sandbox, with the fake credentials and nothing else from AWS's env.
-    pub fn command<I, S>(&self, args: I) -> Run
+    pub(crate) fn command<I, S>(&self, args: I) -> Run
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
@@ -83,7 +83,7 @@ impl AwsSandbox {
             .args(args)
     }
 
-    pub fn run<I, S>(&self, args: I) -> Output
+    pub(crate) fn run<I, S>(&self, args: I) -> Output
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
@@ -92,28 +92,28 @@ impl AwsSandbox {
     }
 
     /// `infra-manager --json <command> --source-dir shop --env staging --customer <c> --sha <sha>`.
-    pub fn target_args(command: &str, customer: &str, sha: &str) -> Vec<String> {
+    pub(crate) fn target_args(command: &str, customer: &str, sha: &str) -> Vec<String> {
         ["--json", command, "--source-dir", "shop", "--env", "staging", "--customer", customer, "--sha", sha]
             .map(str::to_owned)
             .to_vec()
     }
 
-    pub fn plan(&self, customer: &str, sha: &str) -> Output {
+    pub(crate) fn plan(&self, customer: &str, sha: &str) -> Output {
         self.run(Self::target_args("plan", customer, sha))
     }
 
-    pub fn apply(&self, customer: &str, sha: &str) -> Output {
+    pub(crate) fn apply(&self, customer: &str, sha: &str) -> Output {
         self.run(Self::target_args("apply", customer, sha))
     }
 
     /// Runs `bootstrap` and checks it worked.
-    pub fn bootstrap(&self) {
+    pub(crate) fn bootstrap(&self) {
         let out = self.run(["bootstrap"]);
         assert_eq!(out.code, 0, "bootstrap failed:\n{}", out.stderr);
     }
 
     /// Starts the binary with its output going to files (no pipe can fill up and stall it).
-    pub fn spawn<I, S>(&self, label: &str, args: I) -> Spawned
+    pub(crate) fn spawn<I, S>(&self, label: &str, args: I) -> Spawned
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
@@ -133,21 +133,21 @@ impl AwsSandbox {
     }
 
     /// Runs an SDK call (or any future) for a check.
-    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+    pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
     }
 
     /// The SDK clients on the sandbox's moto.
-    pub fn s3(&self) -> &aws_sdk_s3::Client {
+    pub(crate) fn s3(&self) -> &aws_sdk_s3::Client {
         &self.store.clients().s3
     }
 
-    pub fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
+    pub(crate) fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
         &self.store.clients().dynamodb
     }
 
     /// Every object key in the state bucket, sorted (empty when there is no bucket yet).
-    pub fn object_keys(&self) -> Vec<String> {
+    pub(crate) fn object_keys(&self) -> Vec<String> {
         let listed = self.block_on(self.s3().list_objects_v2().bucket(self.bucket()).send());
         let Ok(listed) = listed else { return Vec::new() };
         let mut keys: Vec<String> = listed.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect();
@@ -155,26 +155,26 @@ impl AwsSandbox {
         keys
     }
 
-    pub fn object(&self, key: &str) -> Vec<u8> {
+    pub(crate) fn object(&self, key: &str) -> Vec<u8> {
         let out = self
             .block_on(self.s3().get_object().bucket(self.bucket()).key(key).send())
             .unwrap_or_else(|e| panic!("get {key}: {e:?}"));
         self.block_on(out.body.collect()).expect("body").into_bytes().to_vec()
     }
 
-    pub fn put_object(&self, key: &str, bytes: Vec<u8>) {
+    pub(crate) fn put_object(&self, key: &str, bytes: Vec<u8>) {
         let body = aws_sdk_s3::primitives::ByteStream::from(bytes);
         self.block_on(self.s3().put_object().bucket(self.bucket()).key(key).body(body).send())
             .unwrap_or_else(|e| panic!("put {key}: {e:?}"));
     }
 
     /// Every `LockID` in the lock table, sorted.
-    pub fn lock_ids(&self) -> Vec<String> {
+    pub(crate) fn lock_ids(&self) -> Vec<String> {
         self.scan(&format!("{}-locks", self.name), "LockID")
     }
 
     /// Every `sk` in the records table, sorted.
-    pub fn record_keys(&self) -> Vec<String> {
+    pub(crate) fn record_keys(&self) -> Vec<String> {
         self.scan(&format!("{}-runs", self.name), "sk")
     }
 
@@ -199,7 +199,7 @@ fn config_text(name: &str, endpoint: &str, local_dir: &Path) -> String {
 }
 
 /// A running binary whose output goes to files.
-pub struct Spawned {
+pub(crate) struct Spawned {
     pub label: String,
     child: Child,
     stdout: PathBuf,
@@ -208,17 +208,17 @@ pub struct Spawned {
 
 impl Spawned {
     /// The process ID, to signal it.
-    pub fn id(&self) -> u32 {
+    pub(crate) fn id(&self) -> u32 {
         self.child.id()
     }
 
     /// What it has logged so far.
-    pub fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
     /// Waits until `deadline`; a run still going then is killed and the test fails (it hung).
-    pub fn wait_until(mut self, deadline: Instant) -> Output {
+    pub(crate) fn wait_until(mut self, deadline: Instant) -> Output {
         loop {
             match self.child.try_wait().expect("wait") {
                 Some(status) => {

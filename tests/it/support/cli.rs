@@ -4,18 +4,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The repository root (where `manager-terraform/` and `customer-template/` are).
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A schema v1 customer file (the customer template before it moved to v2): the tests of
 /// one-module customers, whose edits and line numbers are v1's, start from it.
-pub fn v1_variables() -> PathBuf {
+pub(crate) fn v1_variables() -> PathBuf {
     repo_root().join("tests/fixtures/v1/variables.yml")
 }
 
 /// Fails loudly when no Terraform can be found: these tests never skip silently.
-pub fn require_terraform() {
+pub(crate) fn require_terraform() {
     if let Ok(path) = std::env::var("INFRA_MANAGER_TERRAFORM") {
         assert!(Path::new(&path).is_file(), "INFRA_MANAGER_TERRAFORM={path} does not exist");
         return;
@@ -28,20 +28,20 @@ pub fn require_terraform() {
 
 /// One finished run of the binary.
 #[derive(Debug)]
-pub struct Output {
+pub(crate) struct Output {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
 impl Output {
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
     }
 
     /// `history --json`'s runs, newest first, each as `kind status` (`apply succeeded`).
-    pub fn run_kinds(&self) -> Vec<String> {
+    pub(crate) fn run_kinds(&self) -> Vec<String> {
         self.json()["runs"]
             .as_array()
             .expect("runs")
@@ -52,7 +52,7 @@ impl Output {
 }
 
 /// Every file below `dir` (none when it does not exist).
-pub fn walk(dir: &Path) -> Vec<String> {
+pub(crate) fn walk(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
@@ -66,12 +66,12 @@ pub fn walk(dir: &Path) -> Vec<String> {
 }
 
 /// A builder for one invocation.
-pub struct Run {
+pub(crate) struct Run {
     cmd: Command,
 }
 
 impl Run {
-    pub fn new(cwd: &Path) -> Self {
+    pub(crate) fn new(cwd: &Path) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_infra-manager"));
         cmd.current_dir(cwd);
         // The tests must behave the same inside GitHub Actions and outside it.
@@ -83,7 +83,7 @@ impl Run {
         Self { cmd }
     }
 
-    pub fn args<I, S>(mut self, args: I) -> Self
+    pub(crate) fn args<I, S>(mut self, args: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
@@ -92,13 +92,13 @@ impl Run {
         self
     }
 
-    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+    pub(crate) fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
         self.cmd.env(key, value);
         self
     }
 
     /// Runs without blocking the async runtime (for tests that serve a fake in-process).
-    pub async fn run_async(self) -> Output {
+    pub(crate) async fn run_async(self) -> Output {
         let out = tokio::process::Command::from(self.cmd).output().await.expect("run infra-manager");
         Output {
             code: out.status.code().unwrap_or(-1),
@@ -107,17 +107,17 @@ impl Run {
         }
     }
 
-    pub fn env_remove(mut self, key: &str) -> Self {
+    pub(crate) fn env_remove(mut self, key: &str) -> Self {
         self.cmd.env_remove(key);
         self
     }
 
     /// The configured command, for callers that spawn it themselves.
-    pub fn into_command(self) -> Command {
+    pub(crate) fn into_command(self) -> Command {
         self.cmd
     }
 
-    pub fn run(mut self) -> Output {
+    pub(crate) fn run(mut self) -> Output {
         let out = self.cmd.output().expect("run infra-manager");
         Output {
             code: out.status.code().unwrap_or(-1),
@@ -129,12 +129,12 @@ impl Run {
 
 /// A scratch manager setup: a config using the sandbox module and a local store in a temp dir,
 /// and a copy of the v1 customer file ([`v1_variables`]) as the customer checkout named `shop`.
-pub struct Sandbox {
+pub(crate) struct Sandbox {
     pub dir: tempfile::TempDir,
 }
 
 impl Sandbox {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = format!(
             "terraform:\n  modules_dir: {}\n  module: sandbox-app-environment\nstate:\n  backend: local\n  local_dir: {}\n",
@@ -148,20 +148,20 @@ impl Sandbox {
         Self { dir }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn store(&self) -> PathBuf {
+    pub(crate) fn store(&self) -> PathBuf {
         self.path().join("store")
     }
 
-    pub fn variables(&self) -> PathBuf {
+    pub(crate) fn variables(&self) -> PathBuf {
         self.path().join("shop/infra/variables.yml")
     }
 
     /// Appends to the manager config (e.g. a customer registry).
-    pub fn add_config(&self, text: &str) {
+    pub(crate) fn add_config(&self, text: &str) {
         let path = self.path().join("infra-manager.yml");
         let mut config = std::fs::read_to_string(&path).expect("read");
         config.push_str(text);
@@ -169,7 +169,7 @@ impl Sandbox {
     }
 
     /// `infra-manager --json <command> --source-dir shop --env <env>`.
-    pub fn run(&self, command: &str, env: &str) -> Output {
+    pub(crate) fn run(&self, command: &str, env: &str) -> Output {
         Run::new(self.path()).args(["--json", command, "--source-dir", "shop", "--env", env]).run()
     }
 }

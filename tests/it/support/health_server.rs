@@ -7,13 +7,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// An HTTP server on a random port answering `503` to the first `down` requests, then
 /// `200` (never, with `usize::MAX`); counts the requests.
-pub struct Server {
+pub(crate) struct Server {
     pub url: String,
     requests: Arc<AtomicUsize>,
 }
 
 impl Server {
-    pub fn start(down: usize) -> Self {
+    pub(crate) fn start(down: usize) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}/health", listener.local_addr().expect("addr"));
         let requests = Arc::new(AtomicUsize::new(0));
@@ -35,7 +35,7 @@ impl Server {
         Self { url, requests }
     }
 
-    pub fn requests(&self) -> usize {
+    pub(crate) fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
     }
 }

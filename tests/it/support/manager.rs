@@ -7,12 +7,12 @@ use std::process::Command;
 use super::cli::{Output, Run, Sandbox, require_terraform};
 
 /// The manager repository: a sandbox config and a Git work tree at `manager/`.
-pub struct Manager {
+pub(crate) struct Manager {
     pub sb: Sandbox,
 }
 
 impl Manager {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         require_terraform();
         let sb = Sandbox::new();
         let m = Self { sb };
@@ -23,11 +23,11 @@ impl Manager {
         m
     }
 
-    pub fn repo(&self) -> PathBuf {
+    pub(crate) fn repo(&self) -> PathBuf {
         self.sb.path().join("manager")
     }
 
-    pub fn git(&self, args: &[&str]) -> String {
+    pub(crate) fn git(&self, args: &[&str]) -> String {
         let out = Command::new("git")
             .arg("-C")
             .arg(self.repo())
@@ -41,23 +41,23 @@ impl Manager {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
-    pub fn write(&self, name: &str, text: &str) {
+    pub(crate) fn write(&self, name: &str, text: &str) {
         std::fs::write(self.repo().join(format!("tenants/{name}.yml")), text).expect("write");
     }
 
     /// Commits everything and returns the commit's SHA.
-    pub fn commit(&self, message: &str) -> String {
+    pub(crate) fn commit(&self, message: &str) -> String {
         self.git(&["add", "--all"]);
         self.git(&["commit", "--quiet", "--allow-empty", "-m", message]);
         self.git(&["rev-parse", "HEAD"])
     }
 
-    pub fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         Run::new(self.sb.path()).args(["--json", "tenants"]).args(args).args(["--repo", "manager"]).run()
     }
 
     /// `tenants changed` as `action tenant environment` lines.
-    pub fn changed(&self, base: &str, head: &str) -> Vec<String> {
+    pub(crate) fn changed(&self, base: &str, head: &str) -> Vec<String> {
         let out = self.run(&["changed", "--base", base, "--head", head]);
         assert_eq!(out.code, 0, "{}", out.stderr);
         out.json()["include"]
@@ -75,13 +75,13 @@ impl Manager {
             .collect()
     }
 
-    pub fn plan(&self, tenant: &str) -> Output {
+    pub(crate) fn plan(&self, tenant: &str) -> Output {
         let out = self.run(&["plan", "--tenant", tenant, "--env", "staging"]);
         assert_eq!(out.code, 0, "{tenant}: {}", out.stderr);
         out
     }
 
-    pub fn apply(&self, tenant: &str, sha: Option<&str>) {
+    pub(crate) fn apply(&self, tenant: &str, sha: Option<&str>) {
         let mut args = vec!["apply", "--tenant", tenant, "--env", "staging"];
         if let Some(sha) = sha {
             args.extend(["--sha", sha]);
@@ -91,17 +91,17 @@ impl Manager {
         assert_eq!(out.json()["status"], "ok");
     }
 
-    pub fn state(&self, tenant: &str) -> PathBuf {
+    pub(crate) fn state(&self, tenant: &str) -> PathBuf {
         self.sb.store().join(format!("state/tenants/{tenant}/staging/terraform.tfstate"))
     }
 
-    pub fn resources(&self, tenant: &str) -> usize {
+    pub(crate) fn resources(&self, tenant: &str) -> usize {
         let text = std::fs::read_to_string(self.state(tenant)).expect("state written");
         let state: serde_json::Value = serde_json::from_str(&text).expect("json");
         state["resources"].as_array().map_or(0, Vec::len)
     }
 
-    pub fn plans_of(&self, tenant: &str) -> usize {
+    pub(crate) fn plans_of(&self, tenant: &str) -> usize {
         super::cli::walk(&self.sb.store().join(format!("plans/tenants/{tenant}/staging")))
             .iter()
             .filter(|p| p.ends_with(".tfplan"))

@@ -1,9 +1,9 @@
 //! Shared helpers for the integration tests (`crate::support` in each module of `main.rs`).
 #![allow(dead_code)]
 
-pub mod aws;
-pub mod cli;
-pub mod health_server;
-pub mod manager;
-pub mod moto;
-pub mod oidc;
+pub(crate) mod aws;
+pub(crate) mod cli;
+pub(crate) mod health_server;
+pub(crate) mod manager;
+pub(crate) mod moto;
+pub(crate) mod oidc;

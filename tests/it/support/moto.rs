@@ -18,7 +18,7 @@ const START_ATTEMPTS: u32 = 3;
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A running moto server; killed when dropped.
-pub struct Moto {
+pub(crate) struct Moto {
     child: Child,
     endpoint: String,
     _dir: tempfile::TempDir,
@@ -26,7 +26,7 @@ pub struct Moto {
 
 impl Moto {
     /// Starts a server and waits until it answers HTTP.
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let executable = find_moto_server();
         let dir = tempfile::tempdir().expect("a temporary directory for the moto log");
         let mut last_log = String::new();
@@ -56,12 +56,12 @@ impl Moto {
     }
 
     /// `http://127.0.0.1:<port>`.
-    pub fn endpoint(&self) -> &str {
+    pub(crate) fn endpoint(&self) -> &str {
         &self.endpoint
     }
 
     /// Settings whose bucket and tables are named after `name` (3+ chars, `[a-z0-9-]`).
-    pub fn settings(&self, name: &str) -> S3Settings {
+    pub(crate) fn settings(&self, name: &str) -> S3Settings {
         S3Settings {
             bucket: format!("{name}-state"),
             region: "us-east-1".to_owned(),
@@ -77,7 +77,7 @@ impl Moto {
 
     /// The body of an unsigned `GET <path>` (moto does not check signatures), for checks
     /// that should not go through the code under test.
-    pub fn raw_get(&self, path: &str) -> String {
+    pub(crate) fn raw_get(&self, path: &str) -> String {
         let port = self.endpoint.rsplit(':').next().and_then(|p| p.parse::<u16>().ok()).expect("a port");
         let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to moto");
         let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
@@ -88,12 +88,12 @@ impl Moto {
     }
 
     /// A store on this server with fake credentials.
-    pub async fn store(&self, settings: S3Settings) -> S3Store {
+    pub(crate) async fn store(&self, settings: S3Settings) -> S3Store {
         S3Store::with_credentials(settings, credentials()).await.expect("valid test settings")
     }
 
     /// Credentials for a subprocess (Terraform); the endpoint comes from its backend block.
-    pub fn env(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
             ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
@@ -111,7 +111,7 @@ impl Drop for Moto {
 }
 
 /// Fake static credentials; moto accepts any.
-pub fn credentials() -> aws_sdk_s3::config::Credentials {
+pub(crate) fn credentials() -> aws_sdk_s3::config::Credentials {
     aws_sdk_s3::config::Credentials::new("testing", "testing", Some("testing".to_owned()), None, "moto-test")
 }
 
@@ -136,7 +136,7 @@ fn find_moto_server() -> PathBuf {
 }
 
 /// The first `name` on `PATH` that is a file.
-pub fn find_on_path(name: &str) -> Option<PathBuf> {
+pub(crate) fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| candidate.is_file())
 }

@@ -5,13 +5,13 @@ use base64::Engine as _;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::Value;
 
-pub fn fixture(name: &str) -> String {
+pub(crate) fn fixture(name: &str) -> String {
     let path = format!("{}/tests/fixtures/oidc/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 /// A test key (`a` or `b`) from its PEM (PKCS#1).
-pub fn key(name: &str) -> EncodingKey {
+pub(crate) fn key(name: &str) -> EncodingKey {
     let pem = fixture(&format!("key-{name}.pem"));
     let body: String = pem.lines().filter(|line| !line.starts_with("-----")).collect();
     let der = base64::engine::general_purpose::STANDARD.decode(body).expect("PEM body");
@@ -19,19 +19,19 @@ pub fn key(name: &str) -> EncodingKey {
 }
 
 /// The JWKS document holding the public halves of both test keys.
-pub fn jwks_document() -> Value {
+pub(crate) fn jwks_document() -> Value {
     serde_json::from_str(&fixture("jwks.json")).expect("jwks.json")
 }
 
-pub fn sign(header: Header, claims: &Value, key: &EncodingKey) -> String {
+pub(crate) fn sign(header: Header, claims: &Value, key: &EncodingKey) -> String {
     jsonwebtoken::encode(&header, claims, key).expect("sign")
 }
 
-pub fn rs256(kid: &str) -> Header {
+pub(crate) fn rs256(kid: &str) -> Header {
     Header { kid: Some(kid.to_owned()), ..Header::new(Algorithm::RS256) }
 }
 
 /// `claims` signed RS256 with test key `a`.
-pub fn signed(claims: &Value) -> String {
+pub(crate) fn signed(claims: &Value) -> String {
     sign(rs256("test-key-a"), claims, &key("a"))
 }
