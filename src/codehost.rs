@@ -91,6 +91,13 @@ pub enum CodeHostError {
     Unusable { repo: String, path: String, reference: String, problem: FileProblem },
     #[error("GitHub call `{call}` failed: {message}")]
     Call { call: String, message: String },
+    /// Every attempt failed with something worth retrying (5xx, rate limits): GitHub may
+    /// answer later.
+    #[error("GitHub call `{call}` failed: {message}")]
+    Unavailable { call: String, message: String },
+    /// The run was asked to stop while a call waited to be tried again.
+    #[error("GitHub call `{call}` was not tried again: the run was cancelled (last failure: {reason})")]
+    Cancelled { call: String, reason: String },
     /// A host asked about an owner it does not hold (a tenant of a customer host).
     #[error("{owner} is not read or reported through {host}")]
     NotHere { owner: String, host: &'static str },

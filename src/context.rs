@@ -133,14 +133,16 @@ impl<'a> Context<'a> {
                         ));
                     }
                     let app = github_app(app)?;
-                    return Ok(GithubHost::with_app(&self.settings.github.api_url, app, RetryPolicy::default())?);
+                    let host = GithubHost::with_app(&self.settings.github.api_url, app, RetryPolicy::default())?;
+                    return Ok(host.with_cancel(self.cancel.clone()));
                 }
                 let Some(raw) = self.settings.github.token.as_deref().filter(|t| !t.is_empty()) else {
                     return Err(CommandError::usage("no GitHub token", "set GITHUB_TOKEN or pass `--github-token`"));
                 };
                 actions::add_mask_if(&mut std::io::stderr(), raw, self.settings.runner.in_actions);
                 let token = GithubToken::new(raw).map_err(|e| CommandError::bad_token(&e))?;
-                let host = GithubHost::new(&self.settings.github.api_url, token, RetryPolicy::default())?;
+                let host = GithubHost::new(&self.settings.github.api_url, token, RetryPolicy::default())?
+                    .with_cancel(self.cancel.clone());
                 Ok(match &self.settings.github.login {
                     Some(login) => host.with_identity(login)?,
                     None => host,

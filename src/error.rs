@@ -223,7 +223,8 @@ impl CommandError {
             Self::Refused(refusal) => refusal.exit_status(),
             Self::Terraform(TerraformError::Cancelled { .. })
             | Self::Retry(RetryError::Stopped { last: TerraformError::Cancelled { .. }, .. })
-            | Self::Health(HealthError::Cancelled { .. }) => ExitStatus::Cancelled,
+            | Self::Health(HealthError::Cancelled { .. })
+            | Self::CodeHost(CodeHostError::Cancelled { .. }) => ExitStatus::Cancelled,
             _ => ExitStatus::Failure,
         }
     }
@@ -236,7 +237,8 @@ impl CommandError {
             Self::Lock(LockError::Store(_)) => Status::Failed,
             Self::Terraform(TerraformError::Cancelled { .. })
             | Self::Retry(RetryError::Stopped { last: TerraformError::Cancelled { .. }, .. })
-            | Self::Health(HealthError::Cancelled { .. }) => Status::Cancelled,
+            | Self::Health(HealthError::Cancelled { .. })
+            | Self::CodeHost(CodeHostError::Cancelled { .. }) => Status::Cancelled,
             Self::Lock(_)
             | Self::Terraform(TerraformError::Locked { .. } | TerraformError::StalePlan { .. })
             | Self::Retry(RetryError::Stopped { last: TerraformError::Locked { .. }, .. }) => Status::Refused,

@@ -131,6 +131,8 @@ pub(crate) struct Api {
     base_url: String,
     policy: RetryPolicy,
     auth: Auth,
+    /// The run's request to stop: a wait between attempts (a `Retry-After`) ends on it.
+    cancel: Option<crate::cancel::Cancel>,
 }
 
 impl Api {
@@ -157,7 +159,14 @@ impl Api {
             base_url,
             policy: RetryPolicy { max_attempts: policy.max_attempts.max(1), ..policy },
             auth,
+            cancel: None,
         })
+    }
+
+    /// Ends the waits between attempts when `cancel` fires: a signal must stop the run
+    /// within GitHub's cancel window, not after a `Retry-After` of a minute.
+    pub(super) fn with_cancel(self, cancel: crate::cancel::Cancel) -> Self {
+        Self { cancel: Some(cancel), ..self }
     }
 
     /// The App in use, if the calls are made as one.
@@ -255,8 +264,17 @@ impl Api {
             delay_ms = delay.as_millis() as u64,
             "GitHub call failed, retrying: {reason}"
         );
-        tokio::time::sleep(delay).await;
-        Ok(())
+        let Some(cancel) = &self.cancel else {
+            tokio::time::sleep(delay).await;
+            return Ok(());
+        };
+        if cancel.is_cancelled() {
+            return Err(GithubError::Cancelled { call: call.name(), reason });
+        }
+        tokio::select! {
+            () = tokio::time::sleep(delay) => Ok(()),
+            () = cancel.cancelled() => Err(GithubError::Cancelled { call: call.name(), reason }),
+        }
     }
 
     /// One attempt with the call's token, bounded by the request timeout.

@@ -50,7 +50,11 @@ pub(crate) async fn read_file(
     let encoded = encode_path(path)
         .ok_or_else(|| fail("the path must be relative, with no empty, `.` or `..` segments".to_owned()))?;
     let call = Call::get(format!("{}/contents/{encoded}?ref={sha}", repo_path(repo)));
-    let reply = api.send(&call).await.map_err(|e| fail(e.to_string()))?;
+    let reply = api.send(&call).await.map_err(|e| match e {
+        // A stop is the run's, not the file's: it keeps its kind (exit 130).
+        e @ super::GithubError::Cancelled { .. } => CodeHostError::from(e),
+        e => fail(e.to_string()),
+    })?;
     match reply.status {
         StatusCode::OK => {}
         StatusCode::NOT_FOUND => {

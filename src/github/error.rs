@@ -23,14 +23,18 @@ pub enum GithubError {
     /// The request could not be built or was refused before sending.
     #[error("GitHub call `{call}` could not be made: {reason}")]
     Request { call: String, reason: String },
+    /// The run was asked to stop while the call waited to be tried again.
+    #[error("GitHub call `{call}` was not tried again: the run was cancelled (last failure: {reason})")]
+    Cancelled { call: String, reason: String },
 }
 
 impl From<GithubError> for CodeHostError {
     fn from(error: GithubError) -> Self {
         match error {
             GithubError::GaveUp { call, attempts, reason } => {
-                CodeHostError::Call { call, message: format!("{reason} (gave up after {attempts} attempts)") }
+                CodeHostError::Unavailable { call, message: format!("{reason} (gave up after {attempts} attempts)") }
             }
+            GithubError::Cancelled { call, reason } => CodeHostError::Cancelled { call, reason },
             GithubError::Refused { call, reason, .. } => CodeHostError::Call { call, message: reason },
             GithubError::Unexpected { call, reason } => {
                 CodeHostError::Call { call, message: format!("unexpected answer: {reason}") }

@@ -93,6 +93,11 @@ impl GithubHost {
         Ok(Self { api: api::Api::new(api_url, auth, retry)?, identity: tokio::sync::OnceCell::new() })
     }
 
+    /// Ends the waits between attempts when `cancel` fires (see [`api::Api`]).
+    pub fn with_cancel(self, cancel: crate::cancel::Cancel) -> Self {
+        Self { api: self.api.with_cancel(cancel), ..self }
+    }
+
     /// Sets the login the token writes as (e.g. `infra-bot[bot]` for a GitHub App
     /// installation token), instead of learning it from `GET /user`. Refuses what can't be
     /// a GitHub login.

@@ -10,7 +10,7 @@
 use std::future::Future;
 
 use super::{Deps, Request, now};
-use crate::codehost::{CommitStatus, StatusState};
+use crate::codehost::{CodeHostError, CommitStatus, StatusState};
 use crate::error::CommandError;
 use crate::error::Status;
 use crate::limits::{RECORD_MESSAGE_CHARS, RECORD_OUTPUTS_CHARS, STATUS_DESCRIPTION_CHARS};
@@ -75,13 +75,14 @@ pub async fn framed<T: Finished>(
         Some(_) => start_check(deps, req).await,
         None => None,
     };
-    let mut result = match &frame.pending {
-        Some(pending) => match set_status(deps, req, StatusState::Pending, pending).await {
-            Ok(()) => steps.await,
-            Err(e) => Err(e),
-        },
-        None => steps.await,
-    };
+    if let Some(pending) = &frame.pending
+        && let Err(e) = set_status(deps, req, StatusState::Pending, pending).await
+    {
+        // The pending status only says the run started: one GitHub can't take now must not
+        // stop the run, whose final status is delivered with a budget of its own.
+        output::log(&format!("warning: could not set the pending status: {e}"));
+    }
+    let mut result = steps.await;
     if frame.pending.is_some() {
         result = final_status(deps, req, result).await;
     }
@@ -119,6 +120,31 @@ pub(super) async fn report_unrecorded(deps: &Deps<'_>, req: &Request, error: &Co
     }
 }
 
+/// How long the final status may take in all, across GitHub's bursts of 5xx and rate
+/// limits that outlast one call's own retries: the commit must not stay `pending`. A
+/// signal cuts it short (the runner's cancel window is 10 seconds).
+const FINAL_STATUS_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// [`set_status`] for the final status: tried again while GitHub is unavailable, within
+/// [`FINAL_STATUS_BUDGET`] and until the run is cancelled.
+async fn deliver(deps: &Deps<'_>, req: &Request, state: StatusState, description: &str) -> Result<(), CommandError> {
+    let started = std::time::Instant::now();
+    loop {
+        match set_status(deps, req, state, description).await {
+            Err(CommandError::CodeHost(CodeHostError::Unavailable { .. }))
+                if started.elapsed() < FINAL_STATUS_BUDGET && !deps.cancel.is_cancelled() =>
+            {
+                output::log("warning: GitHub did not take the final status; trying again");
+                tokio::select! {
+                    () = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
+                    () = deps.cancel.cancelled() => {}
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Success or failure status; a success status that can't be set fails the run (the
 /// customer would otherwise wait on `pending`), a failure status that can't be set is logged.
 async fn final_status<T: Finished>(
@@ -127,7 +153,7 @@ async fn final_status<T: Finished>(
     result: Result<T, CommandError>,
 ) -> Result<T, CommandError> {
     let result = match result {
-        Ok(done) => match set_status(deps, req, StatusState::Success, &done.status_line()).await {
+        Ok(done) => match deliver(deps, req, StatusState::Success, &done.status_line()).await {
             Ok(()) => return Ok(done),
             Err(e) => Err(e),
         },
@@ -139,7 +165,7 @@ async fn final_status<T: Finished>(
         _ => StatusState::Failure,
     };
     if let Err(error) = &result
-        && let Err(e) = set_status(deps, req, state(error), &error.status_line()).await
+        && let Err(e) = deliver(deps, req, state(error), &error.status_line()).await
     {
         output::log(&format!("warning: could not set the failure status: {e}"));
     }

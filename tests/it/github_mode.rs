@@ -1192,3 +1192,59 @@ async fn the_destroy_workflow_plans_from_the_last_applied_commit_and_its_apply_e
     assert_eq!(kinds[..3], ["apply succeeded", "apply failed", "destroy succeeded"].map(str::to_owned), "{kinds:?}");
     m.assert_clean();
 }
+
+/// Issue 20, item 6: the final status is delivered through a burst of 5xx and a secondary
+/// rate limit that outlast one call's own retries (10 failures in a row): the commit never
+/// stays `pending`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_final_status_is_delivered_through_a_burst_of_5xx_and_a_secondary_rate_limit() {
+    require_terraform();
+    let m = Manager::new().await;
+    m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", template());
+    for fault in [Fault::Status(502), Fault::SecondaryRateLimit] {
+        m.fake.inject_times("POST", "/repos/acme/webshop/statuses", fault.clone(), 10);
+        let out = m.plan(SHA1).await;
+        assert_eq!(out.code, 0, "{fault:?}: {}", out.stderr);
+        let last = m.fake.statuses(CUSTOMER, SHA1).pop().expect("a status");
+        assert_eq!(last.state, "success", "{fault:?}: {last:?}");
+        assert!(out.stderr.contains("trying again"), "{fault:?}: {}", out.stderr);
+    }
+    m.assert_clean();
+}
+
+/// Issue 20, item 6: a SIGTERM while a call waits out GitHub's `Retry-After` stops the run
+/// within a second, as cancelled (exit 130), instead of after the wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigterm_during_a_retry_after_wait_stops_the_run_within_a_second() {
+    require_terraform();
+    let m = Manager::new().await;
+    m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", template());
+    m.fake.put_pull_request(CUSTOMER, PullRequest::open(PR, SHA1));
+    m.fake.inject("GET", "/repos/acme/webshop/contents", Fault::SecondaryRateLimitFor(60));
+    let event = m.dispatch_event("infra-plan", CUSTOMER, SHA1, Some(PR));
+    let mut command = tokio::process::Command::from(
+        m.run("repository_dispatch", &event, &["--json", "plan", "--env", "staging"]).into_command(),
+    );
+    let child =
+        command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("spawn");
+    // The fetch meets the rate limit at once; the client then waits its minute.
+    let waiting = std::time::Instant::now();
+    while m.fake.requests().iter().all(|r| !r.path.contains("/contents/")) {
+        assert!(waiting.elapsed() < std::time::Duration::from_secs(20), "the fetch never came");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let pid = child.id().expect("pid");
+    let sent = std::time::Instant::now();
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(i32::try_from(pid).expect("pid")).expect("pid"),
+        rustix::process::Signal::TERM,
+    )
+    .expect("SIGTERM");
+    let out = child.wait_with_output().await.expect("wait");
+    let took = sent.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(took < std::time::Duration::from_secs(1), "stopped after {took:?}");
+    assert_eq!(out.status.code(), Some(130), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("\"status\": \"cancelled\"") || stdout.contains("\"status\":\"cancelled\""), "{stdout}");
+}

@@ -13,6 +13,8 @@ pub enum Fault {
     LostResponse(u16),
     /// 403 with "You have exceeded a secondary rate limit" and `Retry-After: 1`.
     SecondaryRateLimit,
+    /// The same, asking the client to wait this many seconds (`Retry-After: N`).
+    SecondaryRateLimitFor(u64),
     /// 429 with `x-ratelimit-remaining: 0` and `x-ratelimit-reset` one second ahead.
     RateLimited,
     /// Wait this long, then answer normally.

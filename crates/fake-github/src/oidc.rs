@@ -146,7 +146,9 @@ async fn handle(AxumState(app): AxumState<Arc<(String, Arc<Mutex<IssuerState>>)>
             return StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR).into_response();
         }
         Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
-        Some(Fault::SecondaryRateLimit | Fault::RateLimited) => return StatusCode::TOO_MANY_REQUESTS.into_response(),
+        Some(Fault::SecondaryRateLimit | Fault::SecondaryRateLimitFor(_) | Fault::RateLimited) => {
+            return StatusCode::TOO_MANY_REQUESTS.into_response();
+        }
         None => {}
     }
     match body {

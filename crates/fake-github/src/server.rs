@@ -119,13 +119,14 @@ pub(crate) async fn handle(AxumState(app): AxumState<Arc<App>>, request: Request
             let _ = route(&app, &recorded, &parts.headers, &bytes).await;
             status_fault(code)
         }
-        Some(Fault::SecondaryRateLimit) => {
+        Some(fault @ (Fault::SecondaryRateLimit | Fault::SecondaryRateLimitFor(_))) => {
+            let wait = if let Fault::SecondaryRateLimitFor(secs) = fault { secs } else { 1 };
             let mut response = error(
                 StatusCode::FORBIDDEN,
                 "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.",
                 "https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
             );
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
             response
         }
         Some(Fault::RateLimited) => {
