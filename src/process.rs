@@ -76,6 +76,87 @@ pub async fn wait(child: &mut Child, stop: &Stop<'_>) -> Result<i32, WaitError> 
     }
 }
 
+/// Where a long-running child (Terraform) writes its output: two files in its working
+/// directory that the engine follows as they grow. Unlike a pipe, a file never makes the
+/// writer fail when the reader is gone, so a killed engine leaves a child that runs to
+/// its end (or stops cleanly on its own signal) instead of one killed at its next line.
+pub struct OutputFiles {
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+/// The followers of [`OutputFiles`]: each reads its file as it grows, to its end once the
+/// child is done.
+pub struct Followers {
+    pub stdout: tokio::io::DuplexStream,
+    pub stderr: tokio::io::DuplexStream,
+}
+
+impl OutputFiles {
+    /// Two new files for a run of `step` in `dir` (a hidden name per process and run).
+    pub fn create(dir: &Path, step: &str) -> std::io::Result<Self> {
+        let stem = format!(".infra-manager-{step}-{}-{:08x}", std::process::id(), fastrand::u32(..));
+        let files = Self { stdout: dir.join(format!("{stem}.stdout")), stderr: dir.join(format!("{stem}.stderr")) };
+        std::fs::File::create(&files.stdout)?;
+        std::fs::File::create(&files.stderr)?;
+        Ok(files)
+    }
+
+    /// The child's stdout and stderr: the two files, opened for appending.
+    pub fn stdio(&self) -> std::io::Result<(Stdio, Stdio)> {
+        let open = |path: &Path| std::fs::OpenOptions::new().append(true).open(path);
+        Ok((Stdio::from(open(&self.stdout)?), Stdio::from(open(&self.stderr)?)))
+    }
+
+    /// Starts following both files; send `true` on the returned sender once the child has
+    /// exited, and the followers read what is left and end.
+    pub fn follow(&self) -> (tokio::sync::watch::Sender<bool>, Followers) {
+        let (finished, done) = tokio::sync::watch::channel(false);
+        let followers =
+            Followers { stdout: follow(self.stdout.clone(), done.clone()), stderr: follow(self.stderr.clone(), done) };
+        (finished, followers)
+    }
+
+    /// Removes the files (a run that ended; a killed engine leaves them for the record).
+    pub fn remove(&self) {
+        let _ = std::fs::remove_file(&self.stdout);
+        let _ = std::fs::remove_file(&self.stderr);
+    }
+}
+
+/// How long a follower waits for more output before it looks again.
+const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// Reads `path` as it grows into a stream, until `done` says the writer has exited and the
+/// file holds nothing more.
+fn follow(path: PathBuf, mut done: tokio::sync::watch::Receiver<bool>) -> tokio::io::DuplexStream {
+    let (reader, mut writer) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(async move {
+        let Ok(mut file) = tokio::fs::File::open(&path).await else { return };
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            // Read after looking at `done`: a read of nothing once the writer has exited is the end.
+            let finished = *done.borrow();
+            match file.read(&mut buf).await {
+                Ok(0) if finished => break,
+                Ok(0) => {
+                    // The run that would say "done" is gone (its future dropped): stop.
+                    if let Ok(Err(_)) = tokio::time::timeout(FOLLOW_POLL, done.changed()).await {
+                        break;
+                    }
+                }
+                Ok(n) => {
+                    if writer.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+    });
+    reader
+}
+
 /// A task reading one stream line by line.
 pub type Pump = tokio::task::JoinHandle<Vec<String>>;
 

@@ -212,15 +212,25 @@ impl ProcessTerraform {
         if self.cancel.is_cancelled() {
             return Err(TerraformError::Cancelled { step, reason: self.cancel.reason() });
         }
-        let mut child = self.command(dir, args).spawn().map_err(|source| self.spawn_error(source))?;
-        let stdout = child.stdout.take().map(|s| tokio::spawn(read_stdout(BufReader::new(s), mode)));
-        let stderr = child.stderr.take().map(|s| process::pump(s, true));
+        // Terraform writes to files the engine follows, never to a pipe: a pipe whose reader
+        // died (the engine killed by a runner's cancel or the OOM killer) would kill Terraform
+        // at its next line, mid-apply, before it saves state or releases its lock.
+        let files = process::OutputFiles::create(dir, step).map_err(|source| self.spawn_error(source))?;
+        let (out, err) = files.stdio().map_err(|source| self.spawn_error(source))?;
+        let mut command = self.command(dir, args);
+        command.stdout(out).stderr(err);
+        let mut child = command.spawn().map_err(|source| {
+            files.remove();
+            self.spawn_error(source)
+        })?;
+        let (finished, followers) = files.follow();
+        let stdout = tokio::spawn(read_stdout(BufReader::new(followers.stdout), mode));
+        let stderr = process::pump(followers.stderr, true);
         let exit = self.wait(&mut child, step).await;
-        let out = match stdout {
-            Some(task) => task.await.unwrap_or_default(),
-            None => StdoutRead::default(),
-        };
-        let stderr = process::collect(stderr).await;
+        let _ = finished.send(true);
+        let out = stdout.await.unwrap_or_default();
+        let stderr = process::collect(Some(stderr)).await;
+        files.remove();
         if let Some(version) = &out.version {
             // The executable does not change under a running process: the first word counts.
             let _ = self.version.set(version.clone());

@@ -328,3 +328,26 @@ fn a_plan_file_terraform_could_not_write_fails_with_terraform_s_own_words() {
     assert_eq!(record["status"], "failed", "{record}");
     assert!(record["message"].as_str().is_some_and(|m| m.contains("Failed to write plan file")), "{record}");
 }
+
+/// Issue 20, item 1: SIGKILL of the engine alone (a runner's cancel, the OOM killer) no
+/// longer kills Terraform mid-apply: it writes to files, not to a pipe whose reader died,
+/// so it finishes the apply, saves the state and releases its lock; the next plan finds
+/// nothing to do (nothing created and missing from the state).
+#[test]
+fn sigkill_of_the_engine_leaves_terraform_to_finish_save_the_state_and_release_its_lock() {
+    require_terraform();
+    let sb = AwsSandbox::new("enginekill");
+    sb.bootstrap();
+    use_slow_module(&sb, 6);
+    assert_ok(&sb.plan("acme/shop", SHA_A), "plan");
+    let mut apply = sb.spawn("apply", AwsSandbox::target_args("apply", "acme/shop", SHA_A));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    wait_for("the provisioner to start", deadline, || apply.log().contains("Provisioning with 'local-exec'"));
+    assert_eq!(lock_items(&sb).len(), 1, "the apply holds the state lock");
+    signal(apply.id(), rustix::process::Signal::KILL);
+    let _ = apply.child.wait();
+    wait_for("Terraform to finish and release its lock", deadline, || lock_items(&sb).is_empty());
+    let replan = sb.plan("acme/shop", SHA_A);
+    assert_ok(&replan, "plan after the engine was killed");
+    assert_eq!(replan.json()["has_changes"], false, "everything Terraform created is in the state: {}", replan.stdout);
+}

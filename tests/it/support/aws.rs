@@ -201,7 +201,7 @@ fn config_text(name: &str, endpoint: &str, local_dir: &Path) -> String {
 /// A running binary whose output goes to files.
 pub(crate) struct Spawned {
     pub label: String,
-    child: Child,
+    pub(crate) child: Child,
     stdout: PathBuf,
     stderr: PathBuf,
 }
