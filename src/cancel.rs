@@ -1,6 +1,8 @@
 //! Cancellation: a SIGINT or SIGTERM, or the run's overall time bound, asks the run to stop.
 //! Terraform is then interrupted once (it stops, writes state and releases its lock), and
-//! the run ends as cancelled, with nothing left half-done.
+//! the run ends as cancelled. A second signal (GitHub's runner sends SIGTERM 7.5 s after
+//! its SIGINT, and kills the process tree 2.5 s later) ends the waiting: the run reports
+//! and exits while Terraform goes on stopping on its own.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -13,6 +15,8 @@ use crate::output;
 #[derive(Debug, Clone, Default)]
 pub struct Cancel {
     token: CancellationToken,
+    /// Fired by a second signal: stop waiting for anything, report and exit.
+    urgent: CancellationToken,
     reason: Arc<OnceLock<String>>,
 }
 
@@ -39,6 +43,11 @@ impl Cancel {
         self.token.cancelled().await;
     }
 
+    /// Completes on a second signal: the run must report and exit now.
+    pub async fn urgent(&self) {
+        self.urgent.cancelled().await;
+    }
+
     /// Waits `wait`, or less if the run is asked to stop meanwhile: `false` then.
     pub async fn sleep(&self, wait: Duration) -> bool {
         tokio::select! {
@@ -61,8 +70,13 @@ impl Cancel {
                 Ok(mut stream) => {
                     let cancel = self.clone();
                     tokio::spawn(async move {
-                        if stream.recv().await.is_some() {
-                            cancel.cancel(format!("received {name}"));
+                        while stream.recv().await.is_some() {
+                            if cancel.is_cancelled() {
+                                output::log(&format!("received {name} again: reporting and exiting now"));
+                                cancel.urgent.cancel();
+                            } else {
+                                cancel.cancel(format!("received {name}"));
+                            }
                         }
                     });
                 }

@@ -307,6 +307,20 @@ impl CommandError {
     }
 }
 
+/// What a cancelled run leaves, as far as the engine can tell, and what to do.
+fn cancelled_hint(ended: Option<crate::process::StopEnd>) -> &'static str {
+    use crate::process::StopEnd;
+    match ended {
+        None => "no Terraform process was running: nothing was changed; run it again",
+        Some(StopEnd::Stopped(_)) => {
+            "Terraform stopped on its own after the interrupt, which saves the state and releases the lock; plan again to see what it left before applying"
+        }
+        Some(StopEnd::Killed | StopEnd::LeftRunning) => {
+            "Terraform may not have saved the state or released its lock: `infra-manager locks list` shows a lock left behind; once no run holds it, `infra-manager locks release --force` (with the target's flags) frees it; then plan again: resources created but missing from the state show as to be created"
+        }
+    }
+}
+
 /// What to do about a Terraform failure, when there is something to say.
 fn terraform_hint(error: &TerraformError) -> Option<String> {
     match error {
@@ -318,9 +332,7 @@ fn terraform_hint(error: &TerraformError) -> Option<String> {
                 "another run holds the lock; wait for it to finish and try again (a lock whose run is gone: `infra-manager locks list`, then `locks release`)"
                     .to_owned(),
             ),
-            TerraformError::Cancelled { .. } => {
-                Some("nothing was left half-done: Terraform stopped and released its lock; run it again".to_owned())
-            }
+            TerraformError::Cancelled { ended, .. } => Some(cancelled_hint(*ended).to_owned()),
             TerraformError::StalePlan { .. } => {
                 Some("run `infra-manager plan` again, review it, then apply".to_owned())
             }
@@ -362,7 +374,8 @@ mod tests {
             let attempts = vec![Attempt::failed(1, 3, &last), Attempt::failed(2, 3, &last)];
             CommandError::from(RetryError::Stopped { attempts, last })
         };
-        let cancelled = stopped(TerraformError::Cancelled { step: "apply", reason: "received SIGTERM".into() });
+        let cancelled =
+            stopped(TerraformError::Cancelled { step: "apply", reason: "received SIGTERM".into(), ended: None });
         assert_eq!((cancelled.exit_status(), cancelled.status()), (ExitStatus::Cancelled, Status::Cancelled));
         let locked = stopped(TerraformError::Locked { waited_secs: 120, details: vec![] });
         assert_eq!((locked.exit_status(), locked.status()), (ExitStatus::Failure, Status::Refused));

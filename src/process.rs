@@ -35,20 +35,35 @@ pub struct Stop<'a> {
     pub what: &'a str,
 }
 
+/// How an interrupted process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopEnd {
+    /// It stopped on its own after the interrupt (with this exit code).
+    Stopped(i32),
+    /// It did not stop within the bound and was killed.
+    Killed,
+    /// A second signal ended the wait: it was left running, to stop on its own.
+    LeftRunning,
+}
+
 /// Why a process has no exit code to report.
 #[derive(Debug)]
 pub enum WaitError {
     /// Waiting for it failed.
     Io(std::io::Error),
-    /// The run was cancelled and the process did not finish successfully.
-    Cancelled,
+    /// The run was cancelled and the process did not finish successfully: how it ended.
+    Cancelled(StopEnd),
 }
 
 /// Waits for `child`; on cancellation interrupts it once (SIGINT: Terraform then stops,
 /// writes state and releases its lock) and waits up to `stop.timeout`, then kills it. A
 /// process that still finished successfully counts as finished.
 pub async fn wait(child: &mut Child, stop: &Stop<'_>) -> Result<i32, WaitError> {
-    let code = |status: std::process::ExitStatus| status.code().unwrap_or(-1);
+    // A process killed by a signal has no exit code: 128 + the signal, as a shell says it.
+    let code = |status: std::process::ExitStatus| {
+        use std::os::unix::process::ExitStatusExt;
+        status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+    };
     tokio::select! {
         status = child.wait() => return status.map(code).map_err(WaitError::Io),
         () = stop.cancel.cancelled() => {}
@@ -62,17 +77,22 @@ pub async fn wait(child: &mut Child, stop: &Stop<'_>) -> Result<i32, WaitError> 
         ));
         let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
     }
-    let status = match tokio::time::timeout(stop.timeout, child.wait()).await {
-        Ok(status) => status.map(code).ok(),
-        Err(_) => {
-            output::log(&format!("{} did not stop within {}s; killing it", stop.what, stop.timeout.as_secs()));
-            let _ = child.kill().await;
-            None
+    tokio::select! {
+        status = tokio::time::timeout(stop.timeout, child.wait()) => match status {
+            Ok(Ok(status)) if status.success() => Ok(0),
+            Ok(status) => Err(WaitError::Cancelled(StopEnd::Stopped(status.map(code).unwrap_or(-1)))),
+            Err(_) => {
+                output::log(&format!("{} did not stop within {}s; killing it", stop.what, stop.timeout.as_secs()));
+                let _ = child.kill().await;
+                Err(WaitError::Cancelled(StopEnd::Killed))
+            }
+        },
+        // A second signal: the runner kills the whole tree soon. Report now, and leave the
+        // process to go on stopping (saving what it can) until then.
+        () = stop.cancel.urgent() => {
+            output::log(&format!("leaving {} to stop on its own; the run ends now", stop.what));
+            Err(WaitError::Cancelled(StopEnd::LeftRunning))
         }
-    };
-    match status {
-        Some(0) => Ok(0),
-        _ => Err(WaitError::Cancelled),
     }
 }
 
@@ -253,7 +273,7 @@ pub async fn capture(
     match exit {
         Ok(code) => Ok(Captured { code, stdout, stderr }),
         Err(WaitError::Io(e)) => Err(CaptureError::Io(e)),
-        Err(WaitError::Cancelled) => Err(CaptureError::Cancelled),
+        Err(WaitError::Cancelled(_)) => Err(CaptureError::Cancelled),
     }
 }
 

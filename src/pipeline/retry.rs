@@ -104,7 +104,7 @@ pub async fn backoff(policy: &RetryConfig, attempts: &mut [Attempt], cancel: &Ca
     if cancel.sleep(wait).await {
         Ok(())
     } else {
-        Err(TerraformError::Cancelled { step: "apply (waiting to retry)", reason: cancel.reason() })
+        Err(TerraformError::Cancelled { step: "apply (waiting to retry)", reason: cancel.reason(), ended: None })
     }
 }
 

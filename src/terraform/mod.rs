@@ -37,7 +37,7 @@ pub enum TerraformError {
     },
     /// `transient`: why trying again may pass ([`transient::classify`]); `None`: it would
     /// fail the same way.
-    #[error("terraform {step} failed (exit {code}){}", render_details(details))]
+    #[error("terraform {step} failed (exit {code}){}{}", killed(*code), render_details(details))]
     Failed { step: &'static str, code: i32, details: Vec<String>, transient: Option<String> },
     #[error("the state is locked by another run (waited {waited_secs}s for it){}", render_details(details))]
     Locked { waited_secs: u64, details: Vec<String> },
@@ -52,8 +52,8 @@ pub enum TerraformError {
     /// reviewers see what it could plan and why it stopped.
     #[error("terraform plan is errored or incomplete: it can't be applied{}", render_details(details))]
     PlanErrored { plan: Box<SavedPlan>, details: Vec<String> },
-    #[error("terraform {step} was stopped: {reason}")]
-    Cancelled { step: &'static str, reason: String },
+    #[error("terraform {step} was stopped: {reason}{}", stop_end(*.ended))]
+    Cancelled { step: &'static str, reason: String, ended: Option<crate::process::StopEnd> },
     #[error("can't read the saved plan `{}`: {source}", .path.display())]
     ReadPlan {
         path: PathBuf,
@@ -81,6 +81,32 @@ impl TerraformError {
             Self::Failed { transient, .. } => transient.as_deref(),
             Self::Locked { .. } => Some("the state lock was held past the wait"),
             _ => None,
+        }
+    }
+}
+
+/// What an exit code above 128 means: Terraform was killed by a signal, so it may not have
+/// saved the state or released its lock.
+fn killed(code: i32) -> String {
+    if code > 128 {
+        format!(
+            ": killed by signal {}, so it may not have saved the state or released its lock (`infra-manager locks list`; plan again to see what the state lacks)",
+            code - 128
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// How an interrupted Terraform ended, as the cancellation's message says it.
+fn stop_end(ended: Option<crate::process::StopEnd>) -> String {
+    use crate::process::StopEnd;
+    match ended {
+        None => String::new(),
+        Some(StopEnd::Stopped(code)) => format!(" (Terraform stopped on its own, exit {code})"),
+        Some(StopEnd::Killed) => " (Terraform did not stop within `terraform.stop_timeout` and was killed)".to_owned(),
+        Some(StopEnd::LeftRunning) => {
+            " (the run ended on a second signal while Terraform was still stopping)".to_owned()
         }
     }
 }

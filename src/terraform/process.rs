@@ -109,8 +109,10 @@ impl ProcessTerraform {
             .stderr(Stdio::piped())
             // Its own process group: a Ctrl-C in a terminal reaches this process only, which
             // interrupts Terraform once (a second interrupt would make it quit uncleanly).
+            // Never killed with the engine's handle: a Terraform mid-apply that loses its
+            // engine goes on to its end, saving state and releasing its lock.
             .process_group(0)
-            .kill_on_drop(true);
+            .kill_on_drop(false);
         if let Some(cache) = &self.plugin_cache_dir
             && std::fs::create_dir_all(cache).is_ok()
         {
@@ -210,7 +212,7 @@ impl ProcessTerraform {
     /// A cancellation interrupts it once and waits (bounded) for it to stop.
     async fn run(&self, dir: &Path, step: &'static str, args: &[&str], mode: Stdout) -> Result<Ran, TerraformError> {
         if self.cancel.is_cancelled() {
-            return Err(TerraformError::Cancelled { step, reason: self.cancel.reason() });
+            return Err(TerraformError::Cancelled { step, reason: self.cancel.reason(), ended: None });
         }
         // Terraform writes to files the engine follows, never to a pipe: a pipe whose reader
         // died (the engine killed by a runner's cancel or the OOM killer) would kill Terraform
@@ -257,7 +259,9 @@ impl ProcessTerraform {
         let stop = process::Stop { cancel: &self.cancel, timeout: self.stop_timeout, what: &what };
         process::wait(child, &stop).await.map_err(|e| match e {
             process::WaitError::Io(source) => self.spawn_error(source),
-            process::WaitError::Cancelled => TerraformError::Cancelled { step, reason: self.cancel.reason() },
+            process::WaitError::Cancelled(ended) => {
+                TerraformError::Cancelled { step, reason: self.cancel.reason(), ended: Some(ended) }
+            }
         })
     }
 }

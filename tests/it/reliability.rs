@@ -351,3 +351,108 @@ fn sigkill_of_the_engine_leaves_terraform_to_finish_save_the_state_and_release_i
     assert_ok(&replan, "plan after the engine was killed");
     assert_eq!(replan.json()["has_changes"], false, "everything Terraform created is in the state: {}", replan.stdout);
 }
+
+/// Issue 20, item 2: GitHub's cancel sequence (SIGINT, then SIGTERM 7.5 s later, the tree
+/// killed 2.5 s after that) with a Terraform that needs longer to stop: on the second
+/// signal the run stops waiting, reports the truth (cancelled, Terraform still stopping,
+/// what that may leave) and exits at once, well inside the window.
+#[test]
+fn a_second_signal_ends_the_wait_for_a_slow_to_stop_terraform_and_the_run_reports_at_once() {
+    use std::os::unix::fs::PermissionsExt;
+    require_terraform();
+    let sb = crate::support::cli::Sandbox::new();
+    let plan = crate::support::cli::Run::new(sb.path())
+        .args(["--json", "plan", "--source-dir", "shop", "--env", "staging"])
+        .run();
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    // A Terraform whose apply ignores the interrupt for 15 s.
+    let script = sb.path().join("terraform-slow-to-stop");
+    let body = format!(
+        "#!/bin/sh\nif [ \"$1\" = apply ]; then trap '' INT TERM; sleep 15; exit 1; fi\nexec '{}' \"$@\"\n",
+        real_terraform().display()
+    );
+    std::fs::write(&script, body).expect("write script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let logs = sb.path().join("apply.err");
+    let mut child = crate::support::cli::Run::new(sb.path())
+        .args(["--json", "apply", "--source-dir", "shop", "--env", "staging"])
+        .env("INFRA_MANAGER_TERRAFORM", &script)
+        .into_command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&logs).expect("log"))
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let log = || std::fs::read_to_string(&logs).unwrap_or_default();
+    wait_for("the apply to start", deadline, || log().contains("» terraform apply"));
+    signal(child.id(), rustix::process::Signal::INT);
+    wait_for("the interrupt", deadline, || log().contains("interrupting terraform apply"));
+    std::thread::sleep(Duration::from_millis(500));
+    let second = Instant::now();
+    signal(child.id(), rustix::process::Signal::TERM);
+    let status = child.wait().expect("wait");
+    let took = second.elapsed();
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().expect("stdout"), &mut stdout).expect("read");
+    assert!(took < Duration::from_secs(2), "exited {took:?} after the second signal");
+    assert_eq!(status.code(), Some(130), "{stdout}\n{}", log());
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let error = &report["errors"][0];
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.contains("second signal while Terraform was still stopping"), "{message}");
+    assert!(error["hint"].as_str().is_some_and(|h| h.contains("locks list")), "{error}");
+    assert!(!message.contains("half-done"), "{message}");
+    let history =
+        crate::support::cli::Run::new(sb.path()).args(["--json", "history", "--customer", "local/shop"]).run();
+    let record = history.json()["runs"][0].clone();
+    assert_eq!((record["kind"].as_str(), record["status"].as_str()), (Some("apply"), Some("cancelled")), "{record}");
+}
+
+/// Issue 20, item 3: a Terraform killed after `terraform.stop_timeout` is reported as
+/// killed, with what that may leave (a lock, resources missing from the state) and the
+/// command that shows it, never as a clean stop.
+#[test]
+fn a_terraform_killed_after_stop_timeout_is_reported_as_killed_not_as_a_clean_stop() {
+    use std::os::unix::fs::PermissionsExt;
+    require_terraform();
+    let sb = crate::support::cli::Sandbox::new();
+    let config = sb.path().join("infra-manager.yml");
+    let text =
+        std::fs::read_to_string(&config).expect("config").replace("terraform:\n", "terraform:\n  stop_timeout: 1s\n");
+    std::fs::write(&config, text).expect("write");
+    let plan = crate::support::cli::Run::new(sb.path())
+        .args(["--json", "plan", "--source-dir", "shop", "--env", "staging"])
+        .run();
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let script = sb.path().join("terraform-deaf");
+    let body = format!(
+        "#!/bin/sh\nif [ \"$1\" = apply ]; then trap '' INT; sleep 30; exit 1; fi\nexec '{}' \"$@\"\n",
+        real_terraform().display()
+    );
+    std::fs::write(&script, body).expect("write script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let logs = sb.path().join("apply.err");
+    let mut child = crate::support::cli::Run::new(sb.path())
+        .args(["--json", "apply", "--source-dir", "shop", "--env", "staging"])
+        .env("INFRA_MANAGER_TERRAFORM", &script)
+        .into_command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&logs).expect("log"))
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    wait_for("the apply to start", deadline, || {
+        std::fs::read_to_string(&logs).unwrap_or_default().contains("» terraform apply")
+    });
+    signal(child.id(), rustix::process::Signal::TERM);
+    let status = child.wait().expect("wait");
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().expect("stdout"), &mut stdout).expect("read");
+    assert_eq!(status.code(), Some(130), "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let error = &report["errors"][0];
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.contains("did not stop within `terraform.stop_timeout` and was killed"), "{message}");
+    let hint = error["hint"].as_str().unwrap_or_default();
+    assert!(hint.contains("locks list") && !hint.contains("half-done"), "{hint}");
+}
