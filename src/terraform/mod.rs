@@ -52,6 +52,13 @@ pub enum TerraformError {
     /// reviewers see what it could plan and why it stopped.
     #[error("terraform plan is errored or incomplete: it can't be applied{}", render_details(details))]
     PlanErrored { plan: Box<SavedPlan>, details: Vec<String> },
+    /// An apply that failed after creating resources the state does not hold.
+    #[error(
+        "{} resource(s) were created but are not in the state: {} ({inner})",
+        missing.len(),
+        missing.join(", ")
+    )]
+    StateIncomplete { inner: Box<TerraformError>, missing: Vec<String> },
     #[error("terraform {step} was stopped: {reason}{}", stop_end(*.ended))]
     Cancelled { step: &'static str, reason: String, ended: Option<crate::process::StopEnd> },
     #[error("can't read the saved plan `{}`: {source}", .path.display())]
@@ -83,6 +90,29 @@ impl TerraformError {
             _ => None,
         }
     }
+}
+
+/// Every resource instance address a state document holds (`module.app.x.y[0]`).
+pub fn state_addresses(state: &str) -> Vec<String> {
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(state) else { return Vec::new() };
+    let mut out = Vec::new();
+    for r in doc["resources"].as_array().into_iter().flatten() {
+        let module = r["module"].as_str().map(|m| format!("{m}.")).unwrap_or_default();
+        let data = if r["mode"] == "data" { "data." } else { "" };
+        let base = format!(
+            "{module}{data}{}.{}",
+            r["type"].as_str().unwrap_or_default(),
+            r["name"].as_str().unwrap_or_default()
+        );
+        for instance in r["instances"].as_array().into_iter().flatten() {
+            out.push(match &instance["index_key"] {
+                serde_json::Value::Number(n) => format!("{base}[{n}]"),
+                serde_json::Value::String(k) => format!("{base}[{k:?}]"),
+                _ => base.clone(),
+            });
+        }
+    }
+    out
 }
 
 /// What an exit code above 128 means: Terraform was killed by a signal, so it may not have
@@ -258,4 +288,27 @@ pub trait Terraform: Send + Sync {
     /// The current state's lineage and serial (`None` when there is no state yet): a
     /// process of its own, so only for a dry run and for explaining a stale plan.
     async fn state_id(&self, dir: &Path) -> Result<Option<StateId>, TerraformError>;
+}
+
+#[cfg(test)]
+mod state_address_tests {
+    /// The addresses a state holds, as Terraform's `-json` stream names them.
+    #[test]
+    fn state_addresses_read_like_the_stream_names_them() {
+        let state = r#"{"resources":[
+            {"module":"module.app","mode":"managed","type":"terraform_data","name":"x","instances":[{}]},
+            {"mode":"managed","type":"aws_s3_bucket","name":"b","instances":[{"index_key":0},{"index_key":1}]},
+            {"module":"module.db","mode":"data","type":"aws_ami","name":"a","instances":[{"index_key":"eu"}]}
+        ]}"#;
+        assert_eq!(
+            super::state_addresses(state),
+            [
+                "module.app.terraform_data.x",
+                "aws_s3_bucket.b[0]",
+                "aws_s3_bucket.b[1]",
+                "module.db.data.aws_ami.a[\"eu\"]"
+            ]
+        );
+        assert!(super::state_addresses("not json").is_empty());
+    }
 }

@@ -208,9 +208,46 @@ impl ProcessTerraform {
         }
     }
 
+    /// After a failed apply: what it created that the state does not hold (Terraform was
+    /// killed, or could not write the state), read back from the state itself. Said in the
+    /// error, so the run never claims a clean end it did not check.
+    async fn read_back(&self, dir: &Path, error: TerraformError, created: &[(String, String)]) -> TerraformError {
+        if created.is_empty() {
+            return error;
+        }
+        let held = match self.capture(dir, "state pull", &["state", "pull"]).await {
+            Ok(out) => super::state_addresses(&out),
+            // The state can't be read (the store is gone): every created resource is in doubt.
+            Err(_) => Vec::new(),
+        };
+        let missing: Vec<String> = created
+            .iter()
+            .filter(|(addr, _)| !held.contains(addr))
+            .map(|(addr, id)| if id.is_empty() { addr.clone() } else { format!("{addr} (id {id})") })
+            .collect();
+        if missing.is_empty() {
+            return error;
+        }
+        TerraformError::StateIncomplete { inner: Box::new(error), missing }
+    }
+
     /// Runs one command: stdout handled as `mode` says, stderr copied to the log and kept.
     /// A cancellation interrupts it once and waits (bounded) for it to stop.
     async fn run(&self, dir: &Path, step: &'static str, args: &[&str], mode: Stdout) -> Result<Ran, TerraformError> {
+        let (exit, mut ran) = self.run_to_end(dir, step, args, mode).await?;
+        ran.code = exit?;
+        Ok(ran)
+    }
+
+    /// [`ProcessTerraform::run`], keeping what the stream said even when the wait for the
+    /// process ended in an error (a cancelled apply's created resources, for the read-back).
+    async fn run_to_end(
+        &self,
+        dir: &Path,
+        step: &'static str,
+        args: &[&str],
+        mode: Stdout,
+    ) -> Result<(Result<i32, TerraformError>, Ran), TerraformError> {
         if self.cancel.is_cancelled() {
             return Err(TerraformError::Cancelled { step, reason: self.cancel.reason(), ended: None });
         }
@@ -237,9 +274,8 @@ impl ProcessTerraform {
             // The executable does not change under a running process: the first word counts.
             let _ = self.version.set(version.clone());
         }
-        let code = exit?;
-        Ok(Ran {
-            code,
+        let ran = Ran {
+            code: -1,
             stdout: out.text,
             diagnostics: out.diagnostics,
             errors: out.errors,
@@ -249,7 +285,9 @@ impl ProcessTerraform {
             stderr,
             version: out.version,
             plan: out.plan,
-        })
+            created: out.created,
+        };
+        Ok((exit, ran))
     }
 
     /// Waits for the child (see [`process::wait`]); a cancelled step is
@@ -289,6 +327,8 @@ struct StdoutRead {
     outputs: Outputs,
     version: Option<String>,
     plan: Vec<Value>,
+    /// What the stream said it created (`apply_complete` of a create): address and id.
+    created: Vec<(String, String)>,
 }
 
 /// A finished command.
@@ -305,6 +345,8 @@ struct Ran {
     version: Option<String>,
     /// A `plan -json` stream's messages that describe the plan.
     plan: Vec<Value>,
+    /// What an apply's stream said it created: address and id.
+    created: Vec<(String, String)>,
 }
 
 impl Ran {
@@ -351,6 +393,13 @@ async fn read_stdout<R: tokio::io::AsyncBufRead + Unpin>(reader: R, mode: Stdout
                 }
                 if msg["type"] == "outputs" {
                     read.outputs = Outputs::from_message(&msg["outputs"]);
+                }
+                if msg["type"] == "apply_complete"
+                    && matches!(msg["hook"]["action"].as_str(), Some("create" | "replace"))
+                    && let Some(addr) = msg["hook"]["resource"]["addr"].as_str()
+                {
+                    let id = msg["hook"]["id_value"].as_str().unwrap_or_default();
+                    read.created.push((addr.to_owned(), id.to_owned()));
                 }
                 if msg["type"] == "diagnostic" && msg["diagnostic"]["severity"] == "error" {
                     let d = &msg["diagnostic"];
@@ -462,7 +511,19 @@ impl Terraform for ProcessTerraform {
         output::log("» terraform apply (saved plan)");
         let lock = self.lock_timeout_arg();
         let args = ["apply", "-json", "-input=false", &lock, planfile];
-        self.stream_json(dir, "apply", &args, &[0]).await.map(|(_, outputs)| outputs)
+        let (exit, mut ran) = self.run_to_end(dir, "apply", &args, Stdout::Json).await?;
+        let created = std::mem::take(&mut ran.created);
+        let error = match exit {
+            Ok(0) => return Ok(std::mem::take(&mut ran.outputs)),
+            Ok(code) => self.failure(Ran { code, ..ran }, "apply"),
+            // A Terraform left running (a second signal) is still writing the state: its
+            // error says what it may leave; one that stopped or was killed is read back.
+            Err(e @ TerraformError::Cancelled { ended: Some(crate::process::StopEnd::LeftRunning), .. }) => {
+                return Err(e);
+            }
+            Err(e) => e,
+        };
+        Err(self.read_back(dir, error, &created).await)
     }
 
     async fn destroy(&self, dir: &Path) -> Result<(), TerraformError> {

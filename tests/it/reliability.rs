@@ -456,3 +456,56 @@ fn a_terraform_killed_after_stop_timeout_is_reported_as_killed_not_as_a_clean_st
     let hint = error["hint"].as_str().unwrap_or_default();
     assert!(hint.contains("locks list") && !hint.contains("half-done"), "{hint}");
 }
+
+/// The children of `parent` (from `/proc`).
+fn children_of(parent: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // `pid (comm) state ppid …`: the fields after the last `)`.
+        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+        if ppid == Some(parent) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// Issue 20, item 3: Terraform killed mid-apply (SIGKILL of its process group) leaves
+/// created resources the state does not hold; the run reads the state back and says which
+/// ones, in the error, the status line and the record, with what to do.
+#[test]
+fn terraform_killed_mid_apply_is_read_back_and_the_run_names_what_the_state_lacks() {
+    require_terraform();
+    let sb = AwsSandbox::new("tfkill");
+    sb.bootstrap();
+    use_slow_module(&sb, 20);
+    assert_ok(&sb.plan("acme/shop", SHA_A), "plan");
+    let apply = sb.spawn("apply", AwsSandbox::target_args("apply", "acme/shop", SHA_A));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    wait_for("the provisioner to start", deadline, || apply.log().contains("Provisioning with 'local-exec'"));
+    std::thread::sleep(Duration::from_millis(500));
+    // Terraform runs in a process group of its own: kill all of it, not the engine.
+    let leads_its_group = |pid: u32| {
+        let Some(id) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
+        rustix::process::getpgid(Some(id)).is_ok_and(|group| group == id)
+    };
+    let terraform =
+        children_of(apply.id()).into_iter().find(|pid| leads_its_group(*pid)).expect("Terraform's process group");
+    let group = rustix::process::Pid::from_raw(i32::try_from(terraform).expect("pid")).expect("pid");
+    rustix::process::kill_process_group(group, rustix::process::Signal::KILL).expect("kill");
+    let out = apply.wait_until(deadline);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let error = &out.json()["errors"][0];
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.contains("were created but are not in the state: module.app."), "{message}");
+    assert!(message.contains("killed by signal 9"), "{message}");
+    assert!(error["hint"].as_str().is_some_and(|h| h.contains("terraform import")), "{error}");
+    let history = sb.run(["--json", "history", "--customer", "acme/shop"]);
+    let record = history.json()["runs"][0].clone();
+    assert!(
+        record["message"].as_str().is_some_and(|m| m.contains("were created but are not in the state")),
+        "{record}"
+    );
+}
