@@ -27,12 +27,15 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Works
 pub struct WorkRoot {
     path: PathBuf,
     scratch: bool,
+    /// A scratch root that holds what must outlive the run (an errored state): renamed
+    /// `kept-…` when the run ends instead of removed.
+    keep: std::sync::atomic::AtomicBool,
 }
 
 impl WorkRoot {
     /// A root shared by runs on this machine (local mode: one directory per target).
     pub fn shared(path: PathBuf) -> Self {
-        Self { path, scratch: false }
+        Self { path, scratch: false, keep: std::sync::atomic::AtomicBool::new(false) }
     }
 
     /// A root of its own for this run, `<parent>/run-<pid>-<random>`, so that overlapping
@@ -42,11 +45,32 @@ impl WorkRoot {
         remove_abandoned(parent);
         let path = parent.join(format!("run-{}-{:08x}", std::process::id(), fastrand::u32(..)));
         std::fs::create_dir_all(&path).map_err(io("create", &path))?;
-        Ok(Self { path, scratch: true })
+        Ok(Self { path, scratch: true, keep: std::sync::atomic::AtomicBool::new(false) })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Keeps this root when the run ends, and says where `workspace` will then be: a
+    /// scratch root is renamed `kept-<pid>-<random>` (never removed as abandoned), a shared
+    /// one stays where it is.
+    pub fn keep(&self, workspace: &Workspace) -> PathBuf {
+        self.keep.store(true, std::sync::atomic::Ordering::SeqCst);
+        let kept = self.kept_path();
+        match workspace.path().strip_prefix(&self.path) {
+            Ok(rest) => kept.join(rest),
+            Err(_) => workspace.path().to_path_buf(),
+        }
+    }
+
+    /// Where a kept root ends up.
+    fn kept_path(&self) -> PathBuf {
+        if !self.scratch {
+            return self.path.clone();
+        }
+        let name = self.path.file_name().map(|n| n.to_string_lossy().replacen("run-", "kept-", 1)).unwrap_or_default();
+        self.path.with_file_name(name)
     }
 
     /// The working directory for `target` (not created yet).
@@ -80,7 +104,12 @@ fn scratch_pid(name: &str) -> Option<i32> {
 
 impl Drop for WorkRoot {
     fn drop(&mut self) {
-        if self.scratch {
+        if !self.scratch {
+            return;
+        }
+        if self.keep.load(std::sync::atomic::Ordering::SeqCst) {
+            let _ = std::fs::rename(&self.path, self.kept_path());
+        } else {
             let _ = std::fs::remove_dir_all(&self.path);
         }
     }
@@ -168,6 +197,23 @@ mod tests {
         drop(scratch);
         assert_eq!(scratch_pid("run-12-0123abcd"), Some(12));
         assert_eq!(scratch_pid("run-12-xyz"), None);
+    }
+
+    /// Issue 20: a scratch root holding an errored state outlives the run, under a name
+    /// that no later run removes as abandoned.
+    #[test]
+    fn a_kept_scratch_root_is_renamed_not_removed() {
+        let parent = tempfile::tempdir().expect("tempdir");
+        let scratch = WorkRoot::scratch(parent.path()).expect("scratch");
+        let workspace = Workspace::at(scratch.path().join("acme/web/staging"));
+        std::fs::create_dir_all(workspace.path()).expect("mkdir");
+        std::fs::write(workspace.path().join("errored.tfstate"), "{}").expect("write");
+        let kept = scratch.keep(&workspace);
+        drop(scratch);
+        assert!(kept.join("errored.tfstate").is_file(), "{}", kept.display());
+        assert!(kept.to_string_lossy().contains("/kept-"), "{}", kept.display());
+        drop(WorkRoot::scratch(parent.path()).expect("a later run"));
+        assert!(kept.join("errored.tfstate").is_file(), "never removed as abandoned");
     }
 
     #[test]

@@ -160,6 +160,10 @@ async fn steps(
             Err(TerraformError::StalePlan { details }) => return Err(stale(deps, dir, &verified.meta, details).await),
             Err(error) => error,
         };
+        // The only copy of what exists, when Terraform could not save it: kept, never retried over.
+        if let Some(kept) = super::errored_state::keep(deps, req, &prepared.workspace).await {
+            return Err(TerraformError::StateNotSaved { inner: Box::new(error), kept: kept.message() }.into());
+        }
         attempts.push(Attempt::failed(number, policy.attempts, &error));
         if !retry::may_retry(policy, &attempts, &error) {
             return Err(match attempts.len() {

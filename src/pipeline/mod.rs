@@ -19,6 +19,7 @@ pub mod admit;
 pub mod apply;
 pub mod destroy;
 pub mod drift;
+pub mod errored_state;
 pub mod frame;
 pub mod health;
 pub mod plan;

@@ -216,6 +216,13 @@ impl Store for LocalStore {
         Ok((bytes, meta))
     }
 
+    async fn put_errored_state(&self, target: &Target, state: &[u8]) -> Result<String, StoreError> {
+        let name = format!("{}-{:08x}", jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ"), fastrand::u32(..));
+        let path = self.target_dir("errored", target).join(format!("{name}.tfstate"));
+        write_atomic(&path, state)?;
+        Ok(path.display().to_string())
+    }
+
     async fn record_run(&self, record: &RunRecord) -> Result<(), StoreError> {
         let file = record.run_id.replace(['/', '\\', ':'], "_");
         let path = self.root.join("records").join(&record.customer).join(format!("{file}.json"));

@@ -258,6 +258,10 @@ pub trait Store: Send + Sync {
     /// Fetches a stored plan file and its metadata.
     async fn get_plan(&self, target: &Target, sha: &Sha) -> Result<(Vec<u8>, PlanMeta), StoreError>;
 
+    /// Keeps a state Terraform could not save (`errored.tfstate`) beside the target's
+    /// state, under a name of its own; returns where.
+    async fn put_errored_state(&self, target: &Target, state: &[u8]) -> Result<String, StoreError>;
+
     /// Creates or replaces a run record (same `run_id` updates it).
     async fn record_run(&self, record: &RunRecord) -> Result<(), StoreError>;
 

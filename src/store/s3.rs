@@ -239,6 +239,10 @@ impl Store for S3Store {
         self.layout.s3_uri(&self.layout.plan_key(target, sha))
     }
 
+    async fn put_errored_state(&self, target: &Target, state: &[u8]) -> Result<String, StoreError> {
+        plans::put_errored_state(self, target, state).await
+    }
+
     async fn put_plan(&self, target: &Target, plan: &[u8], meta: &PlanMeta) -> Result<PlanKey, StoreError> {
         plans::put_plan(self, target, plan, meta).await
     }

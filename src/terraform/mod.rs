@@ -52,6 +52,9 @@ pub enum TerraformError {
     /// reviewers see what it could plan and why it stopped.
     #[error("terraform plan is errored or incomplete: it can't be applied{}", render_details(details))]
     PlanErrored { plan: Box<SavedPlan>, details: Vec<String> },
+    /// An apply whose state Terraform could not save; `kept` says where it is.
+    #[error("{kept} ({inner})")]
+    StateNotSaved { inner: Box<TerraformError>, kept: String },
     /// An apply that failed after creating resources the state does not hold.
     #[error(
         "{} resource(s) were created but are not in the state: {} ({inner})",

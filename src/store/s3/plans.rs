@@ -241,6 +241,17 @@ async fn put_object(
     request.send().await.map(|_| ())
 }
 
+/// Keeps an errored state at `<dir>/errored/<time>-<random>.tfstate` (encrypted).
+pub(super) async fn put_errored_state(store: &S3Store, target: &Target, state: &[u8]) -> Result<String, StoreError> {
+    let layout = store.layout();
+    let name = format!("{}-{:08x}", jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ"), fastrand::u32(..));
+    let key = format!("{}/errored/{name}.tfstate", layout.target_dir(target));
+    put_object(store, &key, state.to_vec(), "application/json", Condition::IfAbsent)
+        .await
+        .map_err(|e| remote("s3", "PutObject", layout.s3_uri(&key), e))?;
+    Ok(layout.s3_uri(&key))
+}
+
 /// Every key under the store's prefix that `keep` accepts (paginated listing).
 pub(super) async fn keys_where(store: &S3Store, keep: impl Fn(&str) -> bool) -> Result<Vec<String>, StoreError> {
     let layout = store.layout();

@@ -103,6 +103,14 @@ impl Moto {
     }
 }
 
+impl Moto {
+    /// Stops the server (a store gone mid-run); its endpoint then refuses connections.
+    pub(crate) fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
