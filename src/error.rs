@@ -108,6 +108,10 @@ pub struct Subject {
     pub customer: Option<String>,
     pub environment: Option<String>,
     pub sha: Option<String>,
+    /// The flags that name the target on a per-target verb (`--tenant billing --env
+    /// staging`), for hints that give the exact command.
+    #[serde(skip)]
+    pub flags: Option<String>,
 }
 
 impl From<Refusal> for CommandError {
@@ -190,6 +194,13 @@ impl CommandError {
 
     /// What to do about it, when there is something to say.
     pub fn hint(&self) -> Option<String> {
+        if let Self::Terraform(TerraformError::Locked { .. }) = self.root()
+            && let Some(flags) = self.subject().and_then(|s| s.flags.as_deref())
+        {
+            return Some(format!(
+                "another run holds the lock: wait for it to finish and try again; if its run is gone (`infra-manager locks list` says whose it is and since when), `infra-manager locks release {flags} --force` frees it"
+            ));
+        }
         match self.root() {
             Self::Usage { hint, .. } => Some(hint.clone()),
             Self::Refused(refusal) => refusal.hint(),
@@ -396,6 +407,19 @@ mod tests {
         assert!(locked.hint().is_some_and(|h| h.contains("another run holds the lock")));
         let failed = stopped(TerraformError::Failed { step: "apply", code: 1, details: vec![], transient: None });
         assert_eq!((failed.exit_status(), failed.status(), failed.hint()), (ExitStatus::Failure, Status::Failed, None));
+    }
+
+    /// Issue 20: a held lock's hint names the exact command that frees it, for a customer
+    /// and a tenant alike.
+    #[test]
+    fn a_held_lock_names_the_command_that_frees_it() {
+        let locked = || CommandError::Terraform(TerraformError::Locked { waited_secs: 120, details: vec![] });
+        let subject = |flags: &str| Subject { flags: Some(flags.to_owned()), ..Subject::default() };
+        let hint = locked().about(subject("--tenant billing --env staging")).hint().expect("a hint");
+        assert!(hint.contains("`infra-manager locks release --tenant billing --env staging --force`"), "{hint}");
+        let hint = locked().about(subject("--customer acme/web --env production")).hint().expect("a hint");
+        assert!(hint.contains("locks release --customer acme/web --env production --force"), "{hint}");
+        assert!(locked().hint().is_some_and(|h| h.contains("locks release")), "without a target, the generic one");
     }
 
     #[test]

@@ -178,6 +178,7 @@ pub fn subject(req: &Request) -> Subject {
         customer: Some(req.target.owner.to_string()),
         environment: Some(req.target.env.to_string()),
         sha: Some(req.sha.to_string()),
+        flags: Some(format!("{} --env {}", crate::identity::owner_flag(&req.target.owner), req.target.env)),
     }
 }
 
