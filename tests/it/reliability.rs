@@ -512,19 +512,26 @@ fn terraform_killed_mid_apply_is_read_back_and_the_run_names_what_the_state_lack
 
 /// Issue 20, item 4: the store goes away mid-apply, Terraform can't save the state and
 /// writes `errored.tfstate`: the run keeps it (the working directory outlives the run,
-/// renamed `kept-…`), says where and how to restore it, and never deletes it.
+/// renamed `kept-…`), puts it in the store as soon as the store is back, says where and
+/// how to restore it, and never deletes it.
 #[test]
 fn an_errored_state_is_kept_and_named_when_the_store_goes_away_mid_apply() {
     require_terraform();
     let mut sb = AwsSandbox::new("errored");
     sb.bootstrap();
     use_slow_module(&sb, 5);
-    sb.edit_config(|text| text.replace("  lock: ", "  call_timeout: 2s\n  lock: "));
+    sb.edit_config(|text| text.replace("  lock: ", "  call_timeout: 10s\n  lock: "));
     assert_ok(&sb.plan("acme/shop", SHA_A), "plan");
     let apply = sb.spawn("apply", AwsSandbox::target_args("apply", "acme/shop", SHA_A));
     let deadline = Instant::now() + Duration::from_secs(280);
     wait_for("the provisioner to start", deadline, || apply.log().contains("Provisioning with 'local-exec'"));
     sb.moto.stop();
+    // Once Terraform gave up and the run waits for the store, the store comes back.
+    wait_for("the run to wait for the store", deadline, || {
+        apply.log().contains("can't keep the errored state in the store yet")
+    });
+    sb.moto.restart();
+    sb.bootstrap();
     let out = apply.wait_until(deadline);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let message = out.json()["errors"][0]["message"].as_str().unwrap_or_default().to_owned();
@@ -539,4 +546,9 @@ fn an_errored_state_is_kept_and_named_when_the_store_goes_away_mid_apply() {
     let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&kept).expect("read")).expect("a state");
     assert!(state["resources"].as_array().is_some_and(|r| !r.is_empty()), "the whole state: {state}");
     assert!(message.contains("state push errored.tfstate"), "the one command that restores it: {message}");
+    let stored =
+        message.split('`').find(|part| part.starts_with("s3://")).expect("the store's copy is named").to_owned();
+    let key = stored.trim_start_matches("s3://errored-state/");
+    assert!(key.starts_with("customers/acme/shop/staging/errored/"), "{stored}");
+    assert_eq!(sb.object(key), std::fs::read(&kept).expect("read"), "the store holds the same state");
 }

@@ -109,6 +109,27 @@ impl Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+
+    /// Starts a new server on the same endpoint (empty: moto keeps nothing).
+    pub(crate) fn restart(&mut self) {
+        self.stop();
+        let port: u16 = self.endpoint.rsplit(':').next().and_then(|p| p.parse().ok()).expect("a port");
+        let log = self._dir.path().join("moto-restarted.log");
+        let log_file = std::fs::File::create(&log).expect("create the moto log");
+        let mut child = Command::new(find_moto_server())
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("clone the log handle"))
+            .stderr(log_file)
+            .spawn()
+            .expect("restart moto");
+        assert!(
+            wait_ready(&mut child, port),
+            "moto did not restart: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        self.child = child;
+    }
 }
 
 impl Drop for Moto {
