@@ -13,7 +13,7 @@ use crate::diagnostic::FileProblem;
 use crate::identity::{Owner, RepoId, Sha};
 
 /// A commit status state, as GitHub names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StatusState {
     Pending,
@@ -142,6 +142,17 @@ pub trait Reporter: Send + Sync {
         Ok(Vec::new())
     }
 
+    /// The state of the newest status of `context` on `sha`; `None` where statuses can't be
+    /// read back (the log).
+    async fn latest_status(
+        &self,
+        _owner: &Owner,
+        _sha: &Sha,
+        _context: &str,
+    ) -> Result<Option<StatusState>, CodeHostError> {
+        Ok(None)
+    }
+
     /// Starts the check run `name` on `sha`, in progress, linking to `details_url`;
     /// returns its id, or `None` where there are no check runs (local mode, a token that
     /// is not a GitHub App's).
@@ -255,6 +266,15 @@ impl Reporter for OwnerReporter<'_> {
 
     async fn merged_pull_requests(&self, owner: &Owner, sha: &Sha) -> Result<Vec<u64>, CodeHostError> {
         self.of(owner).merged_pull_requests(owner, sha).await
+    }
+
+    async fn latest_status(
+        &self,
+        owner: &Owner,
+        sha: &Sha,
+        context: &str,
+    ) -> Result<Option<StatusState>, CodeHostError> {
+        self.of(owner).latest_status(owner, sha, context).await
     }
 
     async fn start_check(

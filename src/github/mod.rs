@@ -202,6 +202,16 @@ impl Reporter for GithubHost {
     async fn merged_pull_requests(&self, owner: &Owner, sha: &Sha) -> Result<Vec<u64>, CodeHostError> {
         provenance::merged_as(&self.api, repository(owner, HOST)?, sha).await
     }
+
+    async fn latest_status(
+        &self,
+        owner: &Owner,
+        sha: &Sha,
+        context: &str,
+    ) -> Result<Option<crate::codehost::StatusState>, CodeHostError> {
+        let state = statuses::latest_state(&self.api, repository(owner, HOST)?, sha, context).await?;
+        Ok(state.and_then(|s| serde_json::from_value(serde_json::Value::String(s)).ok()))
+    }
 }
 
 /// How errors name this host.

@@ -30,6 +30,20 @@ pub(crate) async fn set_status(
     Ok(())
 }
 
+/// The newest status of `context` on `sha` (`GET /repos/{owner}/{repo}/commits/{sha}/statuses`,
+/// newest first): its state, as GitHub names it.
+pub(crate) async fn latest_state(
+    api: &Api,
+    repo: &RepoId,
+    sha: &Sha,
+    context: &str,
+) -> Result<Option<String>, CodeHostError> {
+    let call = Call::get(format!("{}/commits/{sha}/statuses?per_page=100", repo_path(repo)));
+    let reply = api.expect(&call, StatusCode::OK).await?;
+    let listed: Vec<serde_json::Value> = reply.json(&call)?;
+    Ok(listed.iter().find(|s| s["context"] == context).and_then(|s| s["state"].as_str()).map(str::to_owned))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

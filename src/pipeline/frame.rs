@@ -75,16 +75,19 @@ pub async fn framed<T: Finished>(
         Some(_) => start_check(deps, req).await,
         None => None,
     };
+    let mut pending_unsure = false;
     if let Some(pending) = &frame.pending
         && let Err(e) = set_status(deps, req, StatusState::Pending, pending).await
     {
         // The pending status only says the run started: one GitHub can't take now must not
-        // stop the run, whose final status is delivered with a budget of its own.
+        // stop the run, whose final status is delivered with a budget of its own. GitHub may
+        // still carry it out later, over the final one: that is read back below.
         output::log(&format!("warning: could not set the pending status: {e}"));
+        pending_unsure = true;
     }
     let mut result = steps.await;
     if frame.pending.is_some() {
-        result = final_status(deps, req, result).await;
+        result = final_status(deps, req, result, pending_unsure).await;
     }
     if let Some(id) = check {
         finish_check(deps, req, id, &result).await;
@@ -151,10 +154,16 @@ async fn final_status<T: Finished>(
     deps: &Deps<'_>,
     req: &Request,
     result: Result<T, CommandError>,
+    pending_unsure: bool,
 ) -> Result<T, CommandError> {
     let result = match result {
         Ok(done) => match deliver(deps, req, StatusState::Success, &done.status_line()).await {
-            Ok(()) => return Ok(done),
+            Ok(()) => {
+                if pending_unsure {
+                    read_back(deps, req, StatusState::Success, &done.status_line()).await;
+                }
+                return Ok(done);
+            }
             Err(e) => Err(e),
         },
         Err(e) => Err(e),
@@ -164,12 +173,34 @@ async fn final_status<T: Finished>(
         Status::Cancelled => StatusState::Error,
         _ => StatusState::Failure,
     };
-    if let Err(error) = &result
-        && let Err(e) = deliver(deps, req, state(error), &error.status_line()).await
-    {
-        output::log(&format!("warning: could not set the failure status: {e}"));
+    if let Err(error) = &result {
+        match deliver(deps, req, state(error), &error.status_line()).await {
+            Ok(()) if pending_unsure => read_back(deps, req, state(error), &error.status_line()).await,
+            Ok(()) => {}
+            Err(e) => output::log(&format!("warning: could not set the failure status: {e}")),
+        }
     }
     result
+}
+
+/// After a pending status GitHub did not acknowledge (it may carry it out late, over the
+/// final one): reads the context's newest status back and writes the final one again if
+/// something else is newest. Best effort: the final status was delivered once.
+async fn read_back(deps: &Deps<'_>, req: &Request, state: StatusState, description: &str) {
+    let context = status_context(req.target.env.as_str());
+    match deps.reporter.latest_status(&req.target.owner, req.reported_sha(), &context).await {
+        Ok(Some(latest)) if latest != state => {
+            output::log(&format!(
+                "a late `{}` status overtook the final one; setting it again",
+                crate::report::name_of(&latest)
+            ));
+            if let Err(e) = deliver(deps, req, state, description).await {
+                output::log(&format!("warning: could not set the final status again: {e}"));
+            }
+        }
+        Ok(_) => {}
+        Err(e) => output::log(&format!("warning: could not read the final status back: {e}")),
+    }
 }
 
 async fn set_status(deps: &Deps<'_>, req: &Request, state: StatusState, description: &str) -> Result<(), CommandError> {

@@ -1248,3 +1248,25 @@ async fn a_sigterm_during_a_retry_after_wait_stops_the_run_within_a_second() {
     assert_eq!(out.status.code(), Some(130), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("\"status\": \"cancelled\"") || stdout.contains("\"status\":\"cancelled\""), "{stdout}");
 }
+
+/// Issue 20, item 6: a pending status GitHub carries out late lands after the final one;
+/// the run reads the context back and sets the final status again, so it does not end
+/// `pending`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_pending_status_that_overtakes_the_final_one_is_set_again() {
+    require_terraform();
+    let m = Manager::new().await;
+    m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", template());
+    // Each attempt at the pending status is answered 502 and carried out 8 s later.
+    m.fake.inject_times("POST", "/repos/acme/webshop/statuses", Fault::LateWrite(std::time::Duration::from_secs(8)), 4);
+    // The read-back comes after every late write has landed.
+    m.fake.inject("GET", "/repos/acme/webshop/commits/", Fault::Delay(std::time::Duration::from_secs(15)));
+    let out = m.plan(SHA1).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("a late `pending` status overtook the final one"), "{}", out.stderr);
+    let states: Vec<String> = m.fake.statuses(CUSTOMER, SHA1).into_iter().map(|s| s.state).collect();
+    assert_eq!(states.last().map(String::as_str), Some("success"), "{states:?}");
+    let first_success = states.iter().position(|s| s == "success").expect("a success");
+    assert!(states[first_success..].iter().any(|s| s == "pending"), "a late pending landed after it: {states:?}");
+    m.assert_clean();
+}

@@ -19,6 +19,9 @@ pub enum Fault {
     RateLimited,
     /// Wait this long, then answer normally.
     Delay(Duration),
+    /// Answer 502 at once, and carry the request out this much later (a write GitHub
+    /// performs late, after the client gave up on it).
+    LateWrite(Duration),
 }
 
 /// A fault waiting for a request whose method and path match.

@@ -146,6 +146,8 @@ async fn handle(AxumState(app): AxumState<Arc<(String, Arc<Mutex<IssuerState>>)>
             return StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR).into_response();
         }
         Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
+        // A token request has nothing to write: answered as the 502 it looks like.
+        Some(Fault::LateWrite(_)) => return StatusCode::BAD_GATEWAY.into_response(),
         Some(Fault::SecondaryRateLimit | Fault::SecondaryRateLimitFor(_) | Fault::RateLimited) => {
             return StatusCode::TOO_MANY_REQUESTS.into_response();
         }

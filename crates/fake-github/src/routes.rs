@@ -38,6 +38,7 @@ pub(crate) fn answer(state: &mut State, call: &Call<'_>) -> Response {
         "repos/get" => get_repo(state, call),
         "repos/get-content" => get_content(state, call),
         "repos/create-commit-status" => create_status(state, call),
+        "repos/list-commit-statuses-for-ref" => list_statuses(state, call),
         "issues/list-comments" => list_comments(state, call),
         "issues/create-comment" => create_comment(state, call),
         "issues/update-comment" => update_comment(state, call),
@@ -278,6 +279,35 @@ fn create_status(state: &mut State, call: &Call<'_>) -> Response {
     set(&mut body, "/created_at", json!(stored.created_at));
     set(&mut body, "/updated_at", json!(stored.created_at));
     with_location(json_response(StatusCode::CREATED, &body), &format!("{base}/repos/{full}/statuses/{sha}"))
+}
+
+/// The statuses of a commit, newest first (one page: the fake never has more).
+fn list_statuses(state: &mut State, call: &Call<'_>) -> Response {
+    let owner_repo = call.repo();
+    let Some(repo) = state.repo(&owner_repo) else { return not_found(call) };
+    let sha = call.param("ref").to_owned();
+    let template = example(call, 200, None).get(0).cloned().unwrap_or(Value::Null);
+    let items: Vec<Value> = repo
+        .statuses
+        .get(&sha)
+        .map(|all| {
+            all.iter()
+                .rev()
+                .map(|stored| {
+                    let mut item = template.clone();
+                    set(&mut item, "/id", json!(stored.id));
+                    set(&mut item, "/state", json!(stored.status.state));
+                    set(&mut item, "/context", json!(stored.status.context));
+                    set(&mut item, "/description", json!(stored.status.description));
+                    set(&mut item, "/target_url", json!(stored.status.target_url));
+                    set(&mut item, "/created_at", json!(stored.created_at));
+                    set(&mut item, "/updated_at", json!(stored.created_at));
+                    item
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    json_response(StatusCode::OK, &Value::Array(items))
 }
 
 /// A stable stand-in for a user id.

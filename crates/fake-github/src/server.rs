@@ -23,6 +23,7 @@ use crate::state::{RecordedRequest, State, Violation};
 const IMPLEMENTED: &[&str] = &[
     "repos/get-content",
     "repos/create-commit-status",
+    "repos/list-commit-statuses-for-ref",
     "issues/list-comments",
     "issues/create-comment",
     "issues/update-comment",
@@ -110,6 +111,15 @@ pub(crate) async fn handle(AxumState(app): AxumState<Arc<App>>, request: Request
 
     match fault {
         None => route(&app, &recorded, &parts.headers, &bytes).await,
+        Some(Fault::LateWrite(delay)) => {
+            // GitHub carries the write out later; the client only sees a 502 now.
+            let (app, recorded, headers, bytes) = (app.clone(), recorded.clone(), parts.headers.clone(), bytes.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                let _ = route(&app, &recorded, &headers, &bytes).await;
+            });
+            status_fault(502)
+        }
         Some(Fault::Delay(delay)) => {
             tokio::time::sleep(delay).await;
             route(&app, &recorded, &parts.headers, &bytes).await
