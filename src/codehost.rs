@@ -363,6 +363,14 @@ pub fn log_status(subject: Option<&Owner>, sha: &Sha, status: &CommitStatus) {
     ));
 }
 
+/// Workflow runs of the manager repository: whether the run that left a lock has ended.
+#[async_trait]
+pub trait ActionsRuns: Send + Sync {
+    /// Whether attempt `attempt` of workflow run `run_id` of `repo` has ended (the run is
+    /// `completed`, or a later attempt started); `None` when GitHub does not know the run.
+    async fn run_ended(&self, repo: &RepoId, run_id: u64, attempt: u32) -> Result<Option<bool>, CodeHostError>;
+}
+
 /// An open issue the service opened in the manager repository, as [`IssueTracker`] lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackedIssue {

@@ -174,7 +174,18 @@ impl<'a> Context<'a> {
             manager_commit: self.settings.runner.manager_commit.clone(),
             probe: &HTTP_PROBE,
             cancel: self.cancel.clone(),
+            identity: crate::pipeline::lock_owner::RunIdentity::current(&self.settings.runner),
+            actions: self.actions().await,
         })
+    }
+
+    /// GitHub's workflow runs, when a GitHub credential is set (no call is made here).
+    async fn actions(&self) -> Option<&dyn crate::codehost::ActionsRuns> {
+        let github = &self.settings.github;
+        if github.token.as_deref().is_none_or(str::is_empty) && github.app.is_none() {
+            return None;
+        }
+        self.github().await.ok().map(|g| g as &dyn crate::codehost::ActionsRuns)
     }
 
     /// Where working directories go: under the runner's temp dir in Actions, else the local

@@ -94,6 +94,10 @@ pub struct Runner {
     pub run_url: Option<String>,
     /// The repository the workflow runs in (`GITHUB_REPOSITORY`, `owner/name`).
     pub repository: Option<String>,
+    /// `GITHUB_RUN_ID` and `GITHUB_RUN_ATTEMPT`: which run this is, so another run can ask
+    /// GitHub whether it has ended (a lock it left).
+    pub run_id: Option<u64>,
+    pub run_attempt: Option<u32>,
     /// `ACTIONS_ID_TOKEN_REQUEST_URL` and `_TOKEN`: set when the job may request an OIDC
     /// ID token (`permissions: id-token: write`).
     pub id_token_request: Option<IdTokenRequest>,
@@ -165,6 +169,8 @@ impl Settings {
                 event_name: var("GITHUB_EVENT_NAME"),
                 run_url,
                 repository: var("GITHUB_REPOSITORY"),
+                run_id: var("GITHUB_RUN_ID").and_then(|v| v.parse().ok()),
+                run_attempt: var("GITHUB_RUN_ATTEMPT").and_then(|v| v.parse().ok()),
                 id_token_request: var("ACTIONS_ID_TOKEN_REQUEST_URL")
                     .zip(var("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
                     .map(|(url, token)| IdTokenRequest { url, token }),

@@ -140,6 +140,11 @@ mod tests {
             message: None,
             health: None,
             outputs: None,
+            runner_host: None,
+            runner_pid: None,
+            actions_repository: None,
+            actions_run_id: None,
+            actions_run_attempt: None,
         };
         assert_eq!(
             record_line(&run),
@@ -188,6 +193,11 @@ mod tests {
             message: Some(message.into()),
             health: None,
             outputs: None,
+            runner_host: None,
+            runner_pid: None,
+            actions_repository: None,
+            actions_run_id: None,
+            actions_run_attempt: None,
         };
         let drifted = "drifted: 2 changed outside Terraform; 1 to add, 0 to change, 0 to destroy";
         assert_eq!(

@@ -218,6 +218,24 @@ impl Reporter for GithubHost {
 const HOST: &str = "GitHub";
 
 #[async_trait]
+impl crate::codehost::ActionsRuns for GithubHost {
+    async fn run_ended(&self, repo: &RepoId, run_id: u64, attempt: u32) -> Result<Option<bool>, CodeHostError> {
+        let call = api::Call::get(format!("{}/actions/runs/{run_id}", repo_path(repo)));
+        let reply = self.api.send(&call).await?;
+        if reply.status == http::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if reply.status != http::StatusCode::OK {
+            return Err(CodeHostError::Call { call: call.name(), message: format!("answered {}", reply.status) });
+        }
+        let run: Value = reply.json(&call)?;
+        let completed = run["status"] == "completed";
+        let later_attempt = run["run_attempt"].as_u64().is_some_and(|a| a > u64::from(attempt));
+        Ok(Some(completed || later_attempt))
+    }
+}
+
+#[async_trait]
 impl Provenance for GithubHost {
     async fn pull_request(&self, repo: &RepoId, number: u64) -> Result<Option<PullRequest>, CodeHostError> {
         provenance::pull_request(&self.api, repo, number).await

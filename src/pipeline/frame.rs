@@ -246,7 +246,9 @@ async fn finish_check<T: Finished>(deps: &Deps<'_>, req: &Request, id: u64, resu
 }
 
 fn new_record(deps: &Deps<'_>, kind: RunKind, req: &Request) -> RunRecord {
-    RunRecord::started(kind, &req.target, &req.sha, req.pull_request, deps.run_url.clone())
+    let mut record = RunRecord::started(kind, &req.target, &req.sha, req.pull_request, deps.run_url.clone());
+    deps.identity.stamp(&mut record);
+    record
 }
 
 /// The outcome of a run that has acted: a failure to record it can't undo the run, so it

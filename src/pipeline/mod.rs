@@ -22,6 +22,7 @@ pub mod drift;
 pub mod errored_state;
 pub mod frame;
 pub mod health;
+pub mod lock_owner;
 pub mod plan;
 pub mod prepare;
 pub mod provenance;
@@ -81,6 +82,11 @@ pub struct Deps<'a> {
     pub probe: &'a dyn health::Probe,
     /// The run's request to stop (signals, `terraform.run_timeout`), for waits outside Terraform.
     pub cancel: crate::cancel::Cancel,
+    /// Who this run is, stamped on its records.
+    pub identity: lock_owner::RunIdentity,
+    /// GitHub's answer to whether another workflow run has ended (a lock it left); `None`
+    /// without a GitHub credential.
+    pub actions: Option<&'a dyn crate::codehost::ActionsRuns>,
 }
 
 /// Runs a locking Terraform call; if the state is locked by an abandoned run, releases that
@@ -90,6 +96,8 @@ pub async fn locking<T>(
     target: &Target,
     call: impl AsyncFn() -> Result<T, crate::terraform::TerraformError>,
 ) -> Result<T, crate::terraform::TerraformError> {
+    // A lock whose run is known to have ended is freed first, instead of waiting for it.
+    lock_owner::free_if_dead(deps, target).await;
     match call().await {
         Err(crate::terraform::TerraformError::Locked { .. }) if release_abandoned_lock(deps, target).await => {
             call().await

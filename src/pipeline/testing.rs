@@ -155,6 +155,8 @@ impl Harness {
             manager_commit: None,
             probe: &self.probe,
             cancel: crate::cancel::Cancel::new(),
+            identity: crate::pipeline::lock_owner::RunIdentity::default(),
+            actions: None,
         }
     }
 

@@ -400,6 +400,11 @@ mod tests {
                 message: None,
                 health: None,
                 outputs: None,
+                runner_host: None,
+                runner_pid: None,
+                actions_repository: None,
+                actions_run_id: None,
+                actions_run_attempt: None,
             };
             store.record_run(&record).await.expect("record");
         }

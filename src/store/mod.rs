@@ -136,6 +136,18 @@ pub struct RunRecord {
     /// [`crate::limits::RECORD_OUTPUTS_CHARS`]; larger ones are left out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs: Option<String>,
+    /// Who ran it, so a later run can tell whether it is still alive (a lock it left): the
+    /// host and process, and in GitHub Actions the workflow run and its attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner_host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner_pid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions_repository: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions_run_id: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions_run_attempt: Option<u32>,
 }
 
 impl RunRecord {
@@ -165,6 +177,11 @@ impl RunRecord {
             message: None,
             health: None,
             outputs: None,
+            runner_host: None,
+            runner_pid: None,
+            actions_repository: None,
+            actions_run_id: None,
+            actions_run_attempt: None,
         }
     }
 }

@@ -58,6 +58,11 @@ impl RequestRecord {
             message: Some(self.message.clone()),
             health: None,
             outputs: serde_json::to_string(self).ok(),
+            runner_host: None,
+            runner_pid: None,
+            actions_repository: None,
+            actions_run_id: None,
+            actions_run_attempt: None,
         }
     }
 

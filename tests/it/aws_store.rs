@@ -265,6 +265,11 @@ fn run(customer: &str, env: &str, n: u32, status: RunStatus) -> RunRecord {
         message: None,
         health: None,
         outputs: None,
+        runner_host: None,
+        runner_pid: None,
+        actions_repository: None,
+        actions_run_id: None,
+        actions_run_attempt: None,
     }
 }
 

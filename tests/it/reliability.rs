@@ -552,3 +552,59 @@ fn an_errored_state_is_kept_and_named_when_the_store_goes_away_mid_apply() {
     assert!(key.starts_with("customers/acme/shop/staging/errored/"), "{stored}");
     assert_eq!(sb.object(key), std::fs::read(&kept).expect("read"), "the store holds the same state");
 }
+
+/// Issue 20, item 5: a run killed with its Terraform (the runner gone) leaves the state
+/// locked. Once GitHub says that workflow run has ended, the next run frees the lock at
+/// once (the dead run's record says how it ended) and proceeds unaided, instead of waiting
+/// out `lock_timeout` and failing for an hour.
+#[test]
+fn a_dead_runs_lock_is_freed_when_github_says_its_run_ended() {
+    require_terraform();
+    let sb = AwsSandbox::new("deadrun");
+    sb.bootstrap();
+    use_slow_module(&sb, 30);
+    assert_ok(&sb.plan("acme/shop", SHA_A), "plan");
+    let identity = [("GITHUB_REPOSITORY", "provider/manager"), ("GITHUB_RUN_ID", "77"), ("GITHUB_RUN_ATTEMPT", "1")];
+    let apply = sb.spawn_with("apply", AwsSandbox::target_args("apply", "acme/shop", SHA_A), &identity);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    wait_for("the provisioner to start", deadline, || apply.log().contains("Provisioning with 'local-exec'"));
+    // The runner goes away: the engine and its Terraform are killed, the lock stays.
+    for pid in children_of(apply.id()) {
+        if let Some(group) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
+    }
+    signal(apply.id(), rustix::process::Signal::KILL);
+    let _ = apply.wait_until(deadline);
+    assert_eq!(lock_items(&sb).len(), 1, "the dead run's lock is held");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let fake = runtime.block_on(fake_github::FakeGithub::start());
+    let completed =
+        fake_github::WorkflowRun { status: "completed".into(), conclusion: Some("cancelled".into()), attempt: 1 };
+    fake.put_workflow_run("provider/manager", 77, completed);
+    let started = Instant::now();
+    let plan = sb
+        .command(AwsSandbox::target_args("plan", "acme/shop", SHA_A))
+        .env("GITHUB_API_URL", fake.url())
+        .env("GITHUB_TOKEN", "ghs_manager_token_value")
+        .env("GITHUB_REPOSITORY", "provider/manager")
+        .run();
+    assert_ok(&plan, "plan after the dead run");
+    assert!(started.elapsed() < Duration::from_secs(60), "unaided within a minute: {:?}", started.elapsed());
+    assert!(
+        plan.stderr.contains("released the lock on acme/shop (staging): its run is over (GitHub says workflow run 77"),
+        "{}",
+        plan.stderr
+    );
+    let history = sb.run(["--json", "history", "--customer", "acme/shop"]);
+    let dead = history.json()["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .find(|r| r["kind"] == "apply")
+        .cloned()
+        .expect("the dead apply");
+    assert_eq!(dead["status"], "failed", "{dead}");
+    assert!(dead["message"].as_str().is_some_and(|m| m.contains("ended without finishing")), "{dead}");
+}

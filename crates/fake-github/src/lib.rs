@@ -46,7 +46,7 @@ pub use crate::routes::{MAX_COMMENT_CHARS, MAX_DISPATCH_PAYLOAD_BYTES, MAX_STATU
 pub use crate::spec::{OPENAPI_ENV, github_api_dir};
 pub use crate::state::{
     ACTIONS_BOT_LOGIN, Comment, DEFAULT_USER_LOGIN, Issue, PullRequest, RecordedRequest, SEEDED_COMMENT_LOGIN, Status,
-    Violation,
+    Violation, WorkflowRun,
 };
 
 use crate::faults::QueuedFault;
@@ -133,6 +133,11 @@ impl FakeGithub {
 
     /// Adds commit `sha` with `parents` to the repository's commit graph (parents it does
     /// not know yet become parentless commits). The compare API answers from this graph.
+    /// Sets workflow run `id` of `owner_repo` (`GET /repos/{owner}/{repo}/actions/runs/{id}`).
+    pub fn put_workflow_run(&self, owner_repo: &str, id: u64, run: WorkflowRun) {
+        lock(&self.state).ensure_repo(owner_repo).workflow_runs.insert(id, run);
+    }
+
     pub fn add_commit(&self, owner_repo: &str, sha: &str, parents: &[&str]) {
         lock(&self.state).ensure_repo(owner_repo).graph.add(sha, parents);
     }

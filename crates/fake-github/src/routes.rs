@@ -39,6 +39,7 @@ pub(crate) fn answer(state: &mut State, call: &Call<'_>) -> Response {
         "repos/get-content" => get_content(state, call),
         "repos/create-commit-status" => create_status(state, call),
         "repos/list-commit-statuses-for-ref" => list_statuses(state, call),
+        "actions/get-workflow-run" => get_workflow_run(state, call),
         "issues/list-comments" => list_comments(state, call),
         "issues/create-comment" => create_comment(state, call),
         "issues/update-comment" => update_comment(state, call),
@@ -279,6 +280,20 @@ fn create_status(state: &mut State, call: &Call<'_>) -> Response {
     set(&mut body, "/created_at", json!(stored.created_at));
     set(&mut body, "/updated_at", json!(stored.created_at));
     with_location(json_response(StatusCode::CREATED, &body), &format!("{base}/repos/{full}/statuses/{sha}"))
+}
+
+/// A workflow run of the repository: its status and attempt, as a test set them.
+fn get_workflow_run(state: &mut State, call: &Call<'_>) -> Response {
+    let owner_repo = call.repo();
+    let Some(repo) = state.repo(&owner_repo) else { return not_found(call) };
+    let Ok(id) = call.param("run_id").parse::<u64>() else { return not_found(call) };
+    let Some(run) = repo.workflow_runs.get(&id).cloned() else { return not_found(call) };
+    let mut body = example(call, 200, None);
+    set(&mut body, "/id", json!(id));
+    set(&mut body, "/status", json!(run.status));
+    set(&mut body, "/conclusion", json!(run.conclusion));
+    set(&mut body, "/run_attempt", json!(run.attempt));
+    json_response(StatusCode::OK, &body)
 }
 
 /// The statuses of a commit, newest first (one page: the fake never has more).

@@ -24,6 +24,7 @@ const IMPLEMENTED: &[&str] = &[
     "repos/get-content",
     "repos/create-commit-status",
     "repos/list-commit-statuses-for-ref",
+    "actions/get-workflow-run",
     "issues/list-comments",
     "issues/create-comment",
     "issues/update-comment",

@@ -152,6 +152,14 @@ impl fmt::Display for Violation {
     }
 }
 
+/// A workflow run's state: `queued`, `in_progress` or `completed`, its conclusion, its attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowRun {
+    pub status: String,
+    pub conclusion: Option<String>,
+    pub attempt: u32,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct StoredStatus {
     pub id: u64,
@@ -179,6 +187,8 @@ pub(crate) struct Repo {
     pub files: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     /// SHA → statuses in the order they were set.
     pub statuses: BTreeMap<String, Vec<StoredStatus>>,
+    /// Workflow runs by id, as a test set them.
+    pub workflow_runs: BTreeMap<u64, WorkflowRun>,
     pub comments: Vec<StoredComment>,
     /// Issues in the order they were created (numbers ascending).
     pub issues: Vec<Issue>,
@@ -294,6 +304,7 @@ impl State {
                     default_branch: "main".to_owned(),
                     files: BTreeMap::new(),
                     statuses: BTreeMap::new(),
+                    workflow_runs: BTreeMap::new(),
                     comments: Vec::new(),
                     issues: Vec::new(),
                     dispatches: Vec::new(),

@@ -158,6 +158,11 @@ mod tests {
             message: Some("applied".into()),
             health: Some(crate::store::HealthState::Healthy),
             outputs: Some(r#"{"web_url":"https://shop.example"}"#.into()),
+            runner_host: None,
+            runner_pid: None,
+            actions_repository: None,
+            actions_run_id: None,
+            actions_run_attempt: None,
         }
     }
 

@@ -118,11 +118,23 @@ impl AwsSandbox {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
+        self.spawn_with(label, args, &[])
+    }
+
+    /// [`AwsSandbox::spawn`] with more environment variables.
+    pub(crate) fn spawn_with<I, S>(&self, label: &str, args: I, env: &[(&str, &str)]) -> Spawned
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
         let logs = self.path().join("logs");
         std::fs::create_dir_all(&logs).expect("mkdir logs");
         let (stdout, stderr) = (logs.join(format!("{label}.out")), logs.join(format!("{label}.err")));
-        let child = self
-            .command(args)
+        let mut command = self.command(args);
+        for (key, value) in env {
+            command = command.env(key, value);
+        }
+        let child = command
             .into_command()
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&stdout).expect("stdout file"))
