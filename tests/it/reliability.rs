@@ -368,7 +368,8 @@ fn a_second_signal_ends_the_wait_for_a_slow_to_stop_terraform_and_the_run_report
     // A Terraform whose apply ignores the interrupt for 15 s.
     let script = sb.path().join("terraform-slow-to-stop");
     let body = format!(
-        "#!/bin/sh\nif [ \"$1\" = apply ]; then trap '' INT TERM; sleep 15; exit 1; fi\nexec '{}' \"$@\"\n",
+        "#!/bin/sh\nif [ \"$1\" = apply ]; then trap '' INT TERM; touch '{}'; sleep 15; exit 1; fi\nexec '{}' \"$@\"\n",
+        sb.path().join("deaf").display(),
         real_terraform().display()
     );
     std::fs::write(&script, body).expect("write script");
@@ -384,7 +385,8 @@ fn a_second_signal_ends_the_wait_for_a_slow_to_stop_terraform_and_the_run_report
         .expect("spawn");
     let deadline = Instant::now() + Duration::from_secs(60);
     let log = || std::fs::read_to_string(&logs).unwrap_or_default();
-    wait_for("the apply to start", deadline, || log().contains("» terraform apply"));
+    // Signalled once the apply ignores interrupts (a signal before its trap would end it).
+    wait_for("the apply to start", deadline, || sb.path().join("deaf").exists());
     signal(child.id(), rustix::process::Signal::INT);
     wait_for("the interrupt", deadline, || log().contains("interrupting terraform apply"));
     std::thread::sleep(Duration::from_millis(500));
@@ -426,7 +428,8 @@ fn a_terraform_killed_after_stop_timeout_is_reported_as_killed_not_as_a_clean_st
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     let script = sb.path().join("terraform-deaf");
     let body = format!(
-        "#!/bin/sh\nif [ \"$1\" = apply ]; then trap '' INT; sleep 30; exit 1; fi\nexec '{}' \"$@\"\n",
+        "#!/bin/sh\nif [ \"$1\" = apply ]; then trap '' INT; touch '{}'; sleep 30; exit 1; fi\nexec '{}' \"$@\"\n",
+        sb.path().join("deaf").display(),
         real_terraform().display()
     );
     std::fs::write(&script, body).expect("write script");
@@ -441,9 +444,7 @@ fn a_terraform_killed_after_stop_timeout_is_reported_as_killed_not_as_a_clean_st
         .spawn()
         .expect("spawn");
     let deadline = Instant::now() + Duration::from_secs(60);
-    wait_for("the apply to start", deadline, || {
-        std::fs::read_to_string(&logs).unwrap_or_default().contains("» terraform apply")
-    });
+    wait_for("the apply to ignore interrupts", deadline, || sb.path().join("deaf").exists());
     signal(child.id(), rustix::process::Signal::TERM);
     let status = child.wait().expect("wait");
     let mut stdout = String::new();
