@@ -98,6 +98,7 @@ impl Command {
             Self::Drift(a) => Some(&a.github),
             Self::Destroy(a) => Some(&a.github),
             Self::Reap(a) => Some(&a.github),
+            Self::Locks(LocksCommand::List(a)) => Some(&a.github),
             Self::Tenants(TenantsCommand::Plan(a)) => Some(&a.github),
             Self::Tenants(TenantsCommand::Apply(a)) => Some(&a.target.github),
             Self::Tenants(TenantsCommand::Destroy(a)) => Some(&a.github),
@@ -373,10 +374,17 @@ pub struct StatusArgs {
     pub env: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct LocksListArgs {
+    #[command(flatten)]
+    pub github: GithubArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum LocksCommand {
-    /// Show the Terraform state locks held: who, since when, which customer and environment.
-    List,
+    /// Show the Terraform state locks held: who, since when, which target, the run that
+    /// holds it and whether that run is alive (GitHub is asked with a credential).
+    List(LocksListArgs),
     /// Release a customer environment's stale lock (one older than `--older-than`, or any with `--force`).
     Release(ReleaseArgs),
 }
@@ -599,7 +607,7 @@ impl Command {
             Command::Bootstrap => Verb::Bootstrap,
             Command::History(_) => Verb::History,
             Command::Status(_) => Verb::Status,
-            Command::Locks(LocksCommand::List) => Verb::LocksList,
+            Command::Locks(LocksCommand::List(_)) => Verb::LocksList,
             Command::Locks(LocksCommand::Release(_)) => Verb::LocksRelease,
             Command::Tenants(TenantsCommand::Changed(_)) => Verb::TenantsChanged,
             Command::Tenants(TenantsCommand::Plan(_)) => Verb::TenantsPlan,

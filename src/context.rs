@@ -180,7 +180,7 @@ impl<'a> Context<'a> {
     }
 
     /// GitHub's workflow runs, when a GitHub credential is set (no call is made here).
-    async fn actions(&self) -> Option<&dyn crate::codehost::ActionsRuns> {
+    pub async fn actions(&self) -> Option<&dyn crate::codehost::ActionsRuns> {
         let github = &self.settings.github;
         if github.token.as_deref().is_none_or(str::is_empty) && github.app.is_none() {
             return None;

@@ -59,7 +59,7 @@ pub async fn run(command: &Command, settings: &Settings) -> ExitStatus {
             print::result(verb, json, commands::status::request(&ctx, args).await)
         }
         Command::Status(args) => print::result(verb, json, commands::status::run(&ctx, args).await),
-        Command::Locks(LocksCommand::List) => print::result(verb, json, commands::locks::list(&ctx).await),
+        Command::Locks(LocksCommand::List(_)) => print::result(verb, json, commands::locks::list(&ctx).await),
         Command::Locks(LocksCommand::Release(args)) => {
             print::result(verb, json, commands::locks::release(&ctx, args).await)
         }

@@ -30,6 +30,11 @@ pub struct HeldLock {
     /// Older than any live run can be (`terraform.run_timeout` + `stop_timeout`): its run
     /// was killed without cleaning up. The next run on the target releases it.
     pub abandoned: bool,
+    /// The run that holds it (a workflow run, or a process on a host), from its record.
+    pub run: Option<String>,
+    /// Whether that run is alive: `false` when it is known to have ended (GitHub says so,
+    /// or its process on this host is gone), `null` when that can't be told.
+    pub alive: Option<bool>,
 }
 
 impl Outcome for LockList {}
@@ -61,11 +66,28 @@ pub async fn list(ctx: &Context<'_>) -> Result<LockList, CommandError> {
         crate::output::log("no state locks held");
     }
     let now = jiff::Timestamp::now();
-    let locks = locks
-        .into_iter()
-        .map(|lock| HeldLock { abandoned: lock.age(now).is_some_and(|age| age > abandoned_after), lock })
-        .collect();
-    Ok(LockList { locks })
+    let store = ctx.store().await?;
+    let identity = crate::pipeline::lock_owner::RunIdentity::current(&ctx.settings.runner);
+    let actions = ctx.actions().await;
+    let mut held = Vec::new();
+    for lock in locks {
+        let owner = match (&lock.customer, &lock.environment) {
+            (Some(owner), Some(env)) => {
+                let target = Target { owner: owner.clone(), env: env.clone() };
+                crate::pipeline::lock_owner::owner_of(store, &target, &lock).await
+            }
+            _ => None,
+        };
+        let (run, alive) = match &owner {
+            Some(record) => {
+                let ended = crate::pipeline::lock_owner::ended(actions, &identity, record).await;
+                (Some(crate::pipeline::lock_owner::describe(record)), ended.is_some().then_some(false))
+            }
+            None => (None, None),
+        };
+        held.push(HeldLock { abandoned: lock.age(now).is_some_and(|age| age > abandoned_after), run, alive, lock });
+    }
+    Ok(LockList { locks: held })
 }
 
 pub async fn release(ctx: &Context<'_>, args: &ReleaseArgs) -> Result<Released, CommandError> {
@@ -83,7 +105,12 @@ impl fmt::Display for LockList {
         let now = jiff::Timestamp::now();
         for held in &self.locks {
             let abandoned = if held.abandoned { "  (abandoned: older than any live run)" } else { "" };
-            writeln!(f, "{}  {}{abandoned}", held.lock.subject(), describe(&held.lock, now))?;
+            let run = match (&held.run, held.alive) {
+                (Some(run), Some(false)) => format!("  (run {run}: ended; the next run frees it)"),
+                (Some(run), _) => format!("  (run {run})"),
+                (None, _) => String::new(),
+            };
+            writeln!(f, "{}  {}{abandoned}{run}", held.lock.subject(), describe(&held.lock, now))?;
         }
         Ok(())
     }

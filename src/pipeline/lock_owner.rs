@@ -11,6 +11,7 @@ use super::Deps;
 use crate::identity::{RepoId, Target};
 use crate::output;
 use crate::settings::Runner;
+use crate::store::s3::LockInfo;
 use crate::store::{RunRecord, RunStatus};
 
 /// Who a run is.
@@ -47,8 +48,12 @@ impl RunIdentity {
 
 /// Whether the run of `record` has ended, and how that is known; `None` when it can't be
 /// told (another host's process, no GitHub credential, a run GitHub does not know).
-async fn ended(deps: &Deps<'_>, record: &RunRecord) -> Option<String> {
-    if let (Some(repo), Some(id), Some(actions)) = (&record.actions_repository, record.actions_run_id, deps.actions) {
+pub async fn ended(
+    actions: Option<&dyn crate::codehost::ActionsRuns>,
+    identity: &RunIdentity,
+    record: &RunRecord,
+) -> Option<String> {
+    if let (Some(repo), Some(id), Some(actions)) = (&record.actions_repository, record.actions_run_id, actions) {
         let attempt = record.actions_run_attempt.unwrap_or(1);
         let repo = RepoId::parse(&repo.to_lowercase()).ok()?;
         return match actions.run_ended(&repo, id, attempt).await {
@@ -60,10 +65,28 @@ async fn ended(deps: &Deps<'_>, record: &RunRecord) -> Option<String> {
             }
         };
     }
-    let same_host = record.runner_host.is_some() && record.runner_host == deps.identity.host;
+    let same_host = record.runner_host.is_some() && record.runner_host == identity.host;
     let pid = record.runner_pid.and_then(|p| rustix::process::Pid::from_raw(i32::try_from(p).ok()?))?;
     (same_host && rustix::process::test_kill_process(pid).is_err())
         .then(|| format!("process {} on this host is gone", pid.as_raw_nonzero()))
+}
+
+/// A run as people name it: the workflow run and attempt, or the host and process.
+pub fn describe(record: &RunRecord) -> String {
+    match (record.actions_run_id, &record.runner_host, record.runner_pid) {
+        (Some(id), _, _) => format!("{id} (attempt {})", record.actions_run_attempt.unwrap_or(1)),
+        (None, Some(host), Some(pid)) => format!("pid {pid} on {host}"),
+        _ => record.run_id.clone(),
+    }
+}
+
+/// The run that holds `lock` on `target`: the newest one still `started` when the lock was
+/// taken.
+pub async fn owner_of(store: &dyn crate::store::Store, target: &Target, lock: &LockInfo) -> Option<RunRecord> {
+    let runs = store.history(&target.owner, Some(&target.env)).await.ok()?;
+    runs.into_iter()
+        .filter(|r| r.status == RunStatus::Started)
+        .find(|r| lock.created.is_none_or(|at| r.started_at.parse::<jiff::Timestamp>().is_ok_and(|s| s <= at)))
 }
 
 /// Frees `target`'s lock when the run that holds it is known to have ended; says whether
@@ -77,19 +100,11 @@ pub async fn free_if_dead(deps: &Deps<'_>, target: &Target) -> bool {
     else {
         return false;
     };
-    let Ok(runs) = deps.store.history(&target.owner, Some(&target.env)).await else { return false };
-    // The run under way when the lock was taken: the newest one still `started` by then.
-    let Some(mut owner) = runs
-        .into_iter()
-        .filter(|r| r.status == RunStatus::Started)
-        .find(|r| lock.created.is_none_or(|at| r.started_at.parse::<jiff::Timestamp>().is_ok_and(|s| s <= at)))
-    else {
-        return false;
-    };
+    let Some(mut owner) = owner_of(deps.store, target, &lock).await else { return false };
     if owner.runner_pid == Some(deps.identity.pid) && owner.runner_host == deps.identity.host {
         return false;
     }
-    let Some(why) = ended(deps, &owner).await else { return false };
+    let Some(why) = ended(deps.actions, &deps.identity, &owner).await else { return false };
     match locks.release_lock(target, std::time::Duration::ZERO, true).await {
         Ok(crate::store::s3::ReleaseOutcome::Released { .. }) => {
             output::log(&format!("released the lock on {target}: its run is over ({why})"));

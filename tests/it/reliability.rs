@@ -584,6 +584,15 @@ fn a_dead_runs_lock_is_freed_when_github_says_its_run_ended() {
     let completed =
         fake_github::WorkflowRun { status: "completed".into(), conclusion: Some("cancelled".into()), attempt: 1 };
     fake.put_workflow_run("provider/manager", 77, completed);
+    // `locks list` names the run that holds the lock, and that it has ended.
+    let listed = sb
+        .command(["--json", "locks", "list"])
+        .env("GITHUB_API_URL", fake.url())
+        .env("GITHUB_TOKEN", "ghs_manager_token_value")
+        .run();
+    assert_ok(&listed, "locks list");
+    let lock = &listed.json()["locks"][0];
+    assert_eq!((lock["run"].as_str(), lock["alive"].as_bool()), (Some("77 (attempt 1)"), Some(false)), "{lock}");
     let started = Instant::now();
     let plan = sb
         .command(AwsSandbox::target_args("plan", "acme/shop", SHA_A))
