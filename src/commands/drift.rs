@@ -17,16 +17,8 @@ use crate::report::markdown::code;
 pub type DriftReport = FleetReport<DriftResult>;
 
 impl FleetRow for DriftResult {
-    fn owner(&self) -> &str {
-        &self.customer
-    }
-
-    fn environment(&self) -> &str {
-        &self.environment
-    }
-
-    fn sha(&self) -> Option<&str> {
-        self.sha.as_deref()
+    fn target(&self) -> (&str, &str, Option<&str>) {
+        (&self.customer, &self.environment, self.sha.as_deref())
     }
 
     fn result(&self) -> String {

@@ -42,16 +42,8 @@ pub struct TargetPlan {
 pub type FleetPlan = FleetReport<TargetPlan>;
 
 impl FleetRow for TargetPlan {
-    fn owner(&self) -> &str {
-        &self.customer
-    }
-
-    fn environment(&self) -> &str {
-        &self.environment
-    }
-
-    fn sha(&self) -> Option<&str> {
-        self.sha.as_deref()
+    fn target(&self) -> (&str, &str, Option<&str>) {
+        (&self.customer, &self.environment, self.sha.as_deref())
     }
 
     fn result(&self) -> String {

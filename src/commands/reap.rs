@@ -61,16 +61,8 @@ pub struct Reaped {
 pub type ReapReport = FleetReport<Reaped>;
 
 impl FleetRow for Reaped {
-    fn owner(&self) -> &str {
-        &self.customer
-    }
-
-    fn environment(&self) -> &str {
-        &self.environment
-    }
-
-    fn sha(&self) -> Option<&str> {
-        self.sha.as_deref()
+    fn target(&self) -> (&str, &str, Option<&str>) {
+        (&self.customer, &self.environment, self.sha.as_deref())
     }
 
     fn before_commit(&self) -> Vec<String> {

@@ -17,11 +17,9 @@ use crate::orphans::Orphan;
 
 /// One target's row: what the table shows of it.
 pub trait FleetRow: Serialize {
-    /// The owner as people know it (`acme/web`, `tenants/billing`).
-    fn owner(&self) -> &str;
-    fn environment(&self) -> &str;
-    /// The commit looked at, if one was.
-    fn sha(&self) -> Option<&str>;
+    /// The owner as people know it (`acme/web`, `tenants/billing`), the environment, and
+    /// the commit looked at, if one was.
+    fn target(&self) -> (&str, &str, Option<&str>);
     /// The verb's columns between Environment and Commit (reap: `Expired at`).
     fn before_commit(&self) -> Vec<String> {
         Vec::new()
@@ -84,8 +82,9 @@ impl<R: FleetRow> fmt::Display for FleetReport<R> {
             writeln!(f, "|{}", " --- |".repeat(headers.len()))?;
         }
         for r in &self.results {
-            let sha = r.sha().map_or("—", |s| prefix(s, 7));
-            let cells: Vec<String> = [code(r.owner()), code(r.environment())]
+            let (owner, environment, sha) = r.target();
+            let sha = sha.map_or("—", |s| prefix(s, 7));
+            let cells: Vec<String> = [code(owner), code(environment)]
                 .into_iter()
                 .chain(r.before_commit())
                 .chain([code(sha), r.result()])

@@ -352,30 +352,30 @@ fn sigkill_of_the_engine_leaves_terraform_to_finish_save_the_state_and_release_i
     assert_eq!(replan.json()["has_changes"], false, "everything Terraform created is in the state: {}", replan.stdout);
 }
 
-/// Issue 20, item 2: GitHub's cancel sequence (SIGINT, then SIGTERM 7.5 s later, the tree
-/// killed 2.5 s after that) with a Terraform that needs longer to stop: on the second
-/// signal the run stops waiting, reports the truth (cancelled, Terraform still stopping,
-/// what that may leave) and exits at once, well inside the window.
-#[test]
-fn a_second_signal_ends_the_wait_for_a_slow_to_stop_terraform_and_the_run_reports_at_once() {
+/// A local sandbox whose plan is stored and whose apply runs a Terraform stand-in that
+/// ignores `ignored` signals for `seconds`: the apply is started and returned once the
+/// stand-in ignores them (a signal before its trap would end it), with its stderr log.
+fn apply_with_a_deaf_terraform(
+    sb: &crate::support::cli::Sandbox,
+    ignored: &str,
+    seconds: u32,
+) -> (std::process::Child, std::path::PathBuf) {
     use std::os::unix::fs::PermissionsExt;
-    require_terraform();
-    let sb = crate::support::cli::Sandbox::new();
     let plan = crate::support::cli::Run::new(sb.path())
         .args(["--json", "plan", "--source-dir", "shop", "--env", "staging"])
         .run();
     assert_eq!(plan.code, 0, "{}", plan.stderr);
-    // A Terraform whose apply ignores the interrupt for 15 s.
-    let script = sb.path().join("terraform-slow-to-stop");
+    let ready = sb.path().join("deaf");
+    let script = sb.path().join("terraform-deaf");
     let body = format!(
-        "#!/bin/sh\nif [ \"$1\" = apply ]; then trap '' INT TERM; touch '{}'; sleep 15; exit 1; fi\nexec '{}' \"$@\"\n",
-        sb.path().join("deaf").display(),
+        "#!/bin/sh\nif [ \"$1\" = apply ]; then trap '' {ignored}; touch '{}'; sleep {seconds}; exit 1; fi\nexec '{}' \"$@\"\n",
+        ready.display(),
         real_terraform().display()
     );
     std::fs::write(&script, body).expect("write script");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let logs = sb.path().join("apply.err");
-    let mut child = crate::support::cli::Run::new(sb.path())
+    let child = crate::support::cli::Run::new(sb.path())
         .args(["--json", "apply", "--source-dir", "shop", "--env", "staging"])
         .env("INFRA_MANAGER_TERRAFORM", &script)
         .into_command()
@@ -383,10 +383,22 @@ fn a_second_signal_ends_the_wait_for_a_slow_to_stop_terraform_and_the_run_report
         .stderr(std::fs::File::create(&logs).expect("log"))
         .spawn()
         .expect("spawn");
+    wait_for("the apply to ignore interrupts", Instant::now() + Duration::from_secs(60), || ready.exists());
+    (child, logs)
+}
+
+/// Issue 20, item 2: GitHub's cancel sequence (SIGINT, then SIGTERM 7.5 s later, the tree
+/// killed 2.5 s after that) with a Terraform that needs longer to stop: on the second
+/// signal the run stops waiting, reports the truth (cancelled, Terraform still stopping,
+/// what that may leave) and exits at once, well inside the window.
+#[test]
+fn a_second_signal_ends_the_wait_for_a_slow_to_stop_terraform_and_the_run_reports_at_once() {
+    require_terraform();
+    let sb = crate::support::cli::Sandbox::new();
+    // A Terraform whose apply ignores the interrupt for 15 s.
+    let (mut child, logs) = apply_with_a_deaf_terraform(&sb, "INT TERM", 15);
     let deadline = Instant::now() + Duration::from_secs(60);
     let log = || std::fs::read_to_string(&logs).unwrap_or_default();
-    // Signalled once the apply ignores interrupts (a signal before its trap would end it).
-    wait_for("the apply to start", deadline, || sb.path().join("deaf").exists());
     signal(child.id(), rustix::process::Signal::INT);
     wait_for("the interrupt", deadline, || log().contains("interrupting terraform apply"));
     std::thread::sleep(Duration::from_millis(500));
@@ -415,36 +427,13 @@ fn a_second_signal_ends_the_wait_for_a_slow_to_stop_terraform_and_the_run_report
 /// command that shows it, never as a clean stop.
 #[test]
 fn a_terraform_killed_after_stop_timeout_is_reported_as_killed_not_as_a_clean_stop() {
-    use std::os::unix::fs::PermissionsExt;
     require_terraform();
     let sb = crate::support::cli::Sandbox::new();
     let config = sb.path().join("infra-manager.yml");
     let text =
         std::fs::read_to_string(&config).expect("config").replace("terraform:\n", "terraform:\n  stop_timeout: 1s\n");
     std::fs::write(&config, text).expect("write");
-    let plan = crate::support::cli::Run::new(sb.path())
-        .args(["--json", "plan", "--source-dir", "shop", "--env", "staging"])
-        .run();
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
-    let script = sb.path().join("terraform-deaf");
-    let body = format!(
-        "#!/bin/sh\nif [ \"$1\" = apply ]; then trap '' INT; touch '{}'; sleep 30; exit 1; fi\nexec '{}' \"$@\"\n",
-        sb.path().join("deaf").display(),
-        real_terraform().display()
-    );
-    std::fs::write(&script, body).expect("write script");
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let logs = sb.path().join("apply.err");
-    let mut child = crate::support::cli::Run::new(sb.path())
-        .args(["--json", "apply", "--source-dir", "shop", "--env", "staging"])
-        .env("INFRA_MANAGER_TERRAFORM", &script)
-        .into_command()
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(&logs).expect("log"))
-        .spawn()
-        .expect("spawn");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    wait_for("the apply to ignore interrupts", deadline, || sb.path().join("deaf").exists());
+    let (mut child, _) = apply_with_a_deaf_terraform(&sb, "INT", 30);
     signal(child.id(), rustix::process::Signal::TERM);
     let status = child.wait().expect("wait");
     let mut stdout = String::new();
