@@ -93,13 +93,8 @@ pub async fn owner_of(store: &dyn crate::store::Store, target: &Target, lock: &L
 /// it did. Best effort: anything that can't be read leaves the lock to the usual rules.
 pub async fn free_if_dead(deps: &Deps<'_>, target: &Target) -> bool {
     let Some(locks) = deps.store.locks() else { return false };
-    let Ok(held) = locks.list_locks().await else { return false };
-    let Some(lock) = held
-        .into_iter()
-        .find(|l| l.customer.as_ref() == Some(&target.owner) && l.environment.as_ref() == Some(&target.env))
-    else {
-        return false;
-    };
+    // One read of the target's own lock: a run pays no listing of the fleet's locks.
+    let Ok(Some(lock)) = locks.lock_of(target).await else { return false };
     let Some(mut owner) = owner_of(deps.store, target, &lock).await else { return false };
     if owner.runner_pid == Some(deps.identity.pid) && owner.runner_host == deps.identity.host {
         return false;

@@ -340,6 +340,9 @@ pub trait LockAdmin: Send + Sync {
     /// Every lock held.
     async fn list_locks(&self) -> Result<Vec<s3::LockInfo>, s3::LockError>;
 
+    /// The lock on `target`'s state, if one is held (one read, not a listing).
+    async fn lock_of(&self, target: &Target) -> Result<Option<s3::LockInfo>, s3::LockError>;
+
     /// Releases `target`'s lock if it is older than `older_than` (or `force`), and only if it
     /// is still the lock that was read.
     async fn release_lock(

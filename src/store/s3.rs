@@ -301,6 +301,10 @@ impl LockAdmin for S3Store {
         list_locks(self).await
     }
 
+    async fn lock_of(&self, target: &Target) -> Result<Option<LockInfo>, LockError> {
+        locks::lock_of(self, target).await
+    }
+
     async fn release_lock(
         &self,
         target: &Target,

@@ -163,6 +163,14 @@ pub async fn list_locks(store: &S3Store) -> Result<Vec<LockInfo>, LockError> {
     Ok(locks)
 }
 
+/// The lock on `target`'s state, if one is held.
+pub async fn lock_of(store: &S3Store, target: &Target) -> Result<Option<LockInfo>, LockError> {
+    Ok(match store.settings().lock {
+        LockMode::Dynamodb => read_table_lock(store, target).await?,
+        LockMode::Lockfile => read_lockfile(store, target).await?,
+    })
+}
+
 /// Releases `target`'s lock if there is one. A lock younger than `guard` is refused unless
 /// `force`; a lock that changed between reading and deleting is never deleted.
 pub async fn release_lock(
