@@ -104,7 +104,7 @@ pub async fn run(ctx: &Context<'_>, args: &ApplyArgs) -> Result<ApplyOutcome, Co
     }
     let (mut req, source) = target::request(ctx, &named).await?;
     if args.last_applied {
-        req = super::destroy::at_last_applied(ctx, &req, &source).await?;
+        req = super::destroy::at_last_applied(ctx, &req).await?;
     }
     let mode = if args.dry_run { Mode::DryRun } else { Mode::Apply };
     applied(ctx, Verb::Apply, &req, &source, mode).await

@@ -6,7 +6,7 @@
 //! any apply, from the manager's protected `<env>-destroy` environment.
 
 use super::plan::{PlanOutcome, planned};
-use super::target::{self, Source};
+use super::target;
 use crate::cli::{DestroyArgs, TargetArgs, Verb};
 use crate::context::Context;
 use crate::error::CommandError;
@@ -27,24 +27,19 @@ pub async fn run(ctx: &Context<'_>, args: &DestroyArgs) -> Result<PlanOutcome, C
     };
     let (req, source) = target::request(ctx, &named).await?;
     let report_to = args.report_to.as_deref().map(Sha::parse).transpose().map_err(|e| CommandError::bad_sha(&e))?;
-    let req = at_last_applied(ctx, &req, &source).await?;
+    let req = at_last_applied(ctx, &req).await?;
     let req = Request { report_to, allow_protected: args.allow_protected, ..req };
     planned(ctx, Verb::Destroy, &req, &source, PlanKind::Destroy).await
 }
 
 /// `req`'s target at the commit last applied to it: the configuration that made what is in
 /// the state, which also plans the destroy of an environment since removed from the file.
-/// The registry is asked first, so an unknown target never reaches the store.
-pub(super) async fn at_last_applied(
-    ctx: &Context<'_>,
-    req: &Request,
-    source: &Source,
-) -> Result<Request, CommandError> {
+/// (A local checkout's stand-in commit is its file's digest: the version applied is read
+/// back from the history the local host keeps.) The registry is asked first, so an unknown
+/// target never reaches the store.
+pub(super) async fn at_last_applied(ctx: &Context<'_>, req: &Request) -> Result<Request, CommandError> {
     admit::registered(ctx.config().await?, &req.target)?;
     let mut at = destroy::request(ctx.store().await?, &req.target).await?;
     at.pull_request = req.pull_request;
-    // A local checkout's stand-in commit is its file's digest: the version applied is read
-    // back from the history the local host keeps.
-    let _ = source;
     Ok(at)
 }

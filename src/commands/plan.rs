@@ -36,7 +36,7 @@ pub async fn run(ctx: &Context<'_>, args: &PlanArgs) -> Result<PlanOutcome, Comm
         (false, _) => PlanKind::Update,
         (true, Source::Local(_)) => {
             // The one destroy path: from the configuration last applied.
-            let req = super::destroy::at_last_applied(ctx, &req, &source).await?;
+            let req = super::destroy::at_last_applied(ctx, &req).await?;
             return planned(ctx, Verb::Plan, &req, &source, PlanKind::Destroy).await;
         }
         // A dispatch is a customer's request; destroying is the provider's decision.
