@@ -232,11 +232,7 @@ impl CommandError {
             | Self::Event(_)
             | Self::Config(ConfigError::Invalid(_)) => ExitStatus::Usage,
             Self::Refused(refusal) => refusal.exit_status(),
-            Self::Terraform(TerraformError::StateIncomplete { inner, .. })
-                if matches!(**inner, TerraformError::Cancelled { .. }) =>
-            {
-                ExitStatus::Cancelled
-            }
+            Self::Terraform(e) if e.is_cancelled() => ExitStatus::Cancelled,
             Self::Terraform(TerraformError::Cancelled { .. })
             | Self::Retry(RetryError::Stopped { last: TerraformError::Cancelled { .. }, .. })
             | Self::Health(HealthError::Cancelled { .. })
@@ -251,11 +247,7 @@ impl CommandError {
             Self::Invalid(_) | Self::Config(ConfigError::Invalid(_)) => Status::Invalid,
             Self::Usage { .. } | Self::Refused(_) | Self::Settings(_) | Self::Event(_) => Status::Refused,
             Self::Lock(LockError::Store(_)) => Status::Failed,
-            Self::Terraform(TerraformError::StateIncomplete { inner, .. })
-                if matches!(**inner, TerraformError::Cancelled { .. }) =>
-            {
-                Status::Cancelled
-            }
+            Self::Terraform(e) if e.is_cancelled() => Status::Cancelled,
             Self::Terraform(TerraformError::Cancelled { .. })
             | Self::Retry(RetryError::Stopped { last: TerraformError::Cancelled { .. }, .. })
             | Self::Health(HealthError::Cancelled { .. })
@@ -354,6 +346,8 @@ fn terraform_hint(error: &TerraformError) -> Option<String> {
                     .to_owned(),
             ),
             TerraformError::Cancelled { ended, .. } => Some(cancelled_hint(*ended).to_owned()),
+            // What was left is said in the message; the hint is the cause's.
+            TerraformError::LockLeft { inner, .. } | TerraformError::StateNotSaved { inner, .. } => terraform_hint(inner),
             TerraformError::StateIncomplete { .. } => Some(
                 "the resources named exist but the state does not hold them: import each (`terraform import ADDRESS ID` in a working directory of the target, `infra-manager render`) or delete it by hand, then plan again; a plan before that would create them a second time; `infra-manager locks list` shows a lock the killed Terraform left"
                     .to_owned(),

@@ -164,6 +164,9 @@ async fn steps(
         if let Some(kept) = super::errored_state::keep(deps, req, &prepared.workspace).await {
             return Err(TerraformError::StateNotSaved { inner: Box::new(error), kept: kept.message() }.into());
         }
+        // A Terraform that ended without releasing its lock (killed, or still stopping): the
+        // run says so, read back from the store, rather than claim a clean end.
+        let error = super::lock_owner::lock_left(deps, &req.target, error).await;
         attempts.push(Attempt::failed(number, policy.attempts, &error));
         if !retry::may_retry(policy, &attempts, &error) {
             return Err(match attempts.len() {

@@ -71,6 +71,33 @@ pub async fn ended(
         .then(|| format!("process {} on this host is gone", pid.as_raw_nonzero()))
 }
 
+/// After a failed apply: whether the state is still locked, read back from the store. A
+/// lock another run took (the apply found it held) is that run's; any other lock is the one
+/// this run's Terraform left, and the error says so and how to free it.
+pub async fn lock_left(
+    deps: &Deps<'_>,
+    target: &Target,
+    error: crate::terraform::TerraformError,
+) -> crate::terraform::TerraformError {
+    use crate::terraform::TerraformError;
+    if matches!(error, TerraformError::Locked { .. }) {
+        return error;
+    }
+    let Some(locks) = deps.store.locks() else { return error };
+    match locks.lock_of(target).await {
+        Ok(Some(lock)) => TerraformError::LockLeft {
+            inner: Box::new(error),
+            holder: lock.who.clone(),
+            release: format!(
+                "infra-manager locks release {} --env {} --force",
+                crate::identity::owner_flag(&target.owner),
+                target.env
+            ),
+        },
+        _ => error,
+    }
+}
+
 /// A run as people name it: the workflow run and attempt, or the host and process.
 pub fn describe(record: &RunRecord) -> String {
     match (record.actions_run_id, &record.runner_host, record.runner_pid) {

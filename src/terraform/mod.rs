@@ -52,6 +52,9 @@ pub enum TerraformError {
     /// reviewers see what it could plan and why it stopped.
     #[error("terraform plan is errored or incomplete: it can't be applied{}", render_details(details))]
     PlanErrored { plan: Box<SavedPlan>, details: Vec<String> },
+    /// An apply whose Terraform ended without releasing the state lock (read back).
+    #[error("{inner}; the state is still locked (held by `{holder}`): once no run holds it, `{release}` frees it")]
+    LockLeft { inner: Box<TerraformError>, holder: String, release: String },
     /// An apply whose state Terraform could not save; `kept` says where it is.
     #[error("{kept} ({inner})")]
     StateNotSaved { inner: Box<TerraformError>, kept: String },
@@ -75,6 +78,17 @@ pub enum TerraformError {
 impl TerraformError {
     /// Why the failure may pass when tried again: Terraform's diagnostics named a transient
     /// cause, or the state lock was still held when the wait ran out. `None`: deterministic.
+    /// Whether the run was cancelled, through the wrappers that say what it left.
+    pub fn is_cancelled(&self) -> bool {
+        match self {
+            Self::Cancelled { .. } => true,
+            Self::StateIncomplete { inner, .. } | Self::LockLeft { inner, .. } | Self::StateNotSaved { inner, .. } => {
+                inner.is_cancelled()
+            }
+            _ => false,
+        }
+    }
+
     /// Terraform's first line of its own on why it failed (its first error diagnostic, or
     /// stderr), for one-line reports: a status, a record.
     pub fn first_detail(&self) -> Option<&str> {

@@ -491,6 +491,11 @@ fn terraform_killed_mid_apply_is_read_back_and_the_run_names_what_the_state_lack
     let message = error["message"].as_str().unwrap_or_default();
     assert!(message.contains("were created but are not in the state: module.app."), "{message}");
     assert!(message.contains("killed by signal 9"), "{message}");
+    assert!(
+        message.contains("the state is still locked")
+            && message.contains("locks release --customer acme/shop --env staging --force"),
+        "the lock Terraform left is read back: {message}"
+    );
     assert!(error["hint"].as_str().is_some_and(|h| h.contains("terraform import")), "{error}");
     let history = sb.run(["--json", "history", "--customer", "acme/shop"]);
     let record = history.json()["runs"][0].clone();
