@@ -450,7 +450,9 @@ pub struct TenantRequestArgs {
     /// The tier the sender expects; refused unless it is `tenants.tier`.
     #[arg(long, value_name = "TIER", env = "INFRA_MANAGER_REQUEST_TIER")]
     pub tier: Option<String>,
-    /// When the tenant should expire (not supported yet: refused).
+    /// When the tenant expires (`reap` destroys it then): a date such as `2027-03-31` (the
+    /// start of that day in UTC) or a time with its offset such as `2027-03-31T18:00:00Z`;
+    /// in the future.
     #[arg(long, value_name = "DATE", env = "INFRA_MANAGER_REQUEST_EXPIRES_AT")]
     pub expires_at: Option<String>,
     /// Who asks (a GitHub login); required when `tenants.requesters` is set.

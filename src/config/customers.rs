@@ -148,10 +148,13 @@ fn names(environments: &[EnvName]) -> String {
 
 /// A date (`2026-12-31`, the start of that day in UTC) or an RFC 3339 time.
 pub(crate) fn parse_expiry(text: &str) -> Option<jiff::Timestamp> {
-    text.parse::<jiff::Timestamp>().ok().or_else(|| {
-        let date = text.parse::<jiff::civil::Date>().ok()?;
-        format!("{date}T00:00:00Z").parse().ok()
-    })
+    // A time says its offset: `2027-03-31T23:00:00` alone would otherwise be read as the
+    // date, midnight, 23 hours early.
+    if text.contains(['T', 't', ' ', ':']) {
+        return text.parse::<jiff::Timestamp>().ok();
+    }
+    let date = text.parse::<jiff::civil::Date>().ok()?;
+    format!("{date}T00:00:00Z").parse().ok()
 }
 
 #[cfg(test)]

@@ -64,15 +64,7 @@ pub fn check(config: &Config, raw: &Raw<'_>) -> Result<Checked, CommandError> {
         Some(envs) => envs.clone(),
         None => config.environments.iter().map(|(e, _)| e.clone()).collect(),
     };
-    let expires_at = match raw.expires_at {
-        Some(text) => Some(crate::config::parse_expiry(text).ok_or_else(|| {
-            refused(
-                format!("`expires_at` is not a date or time: `{}`", shown(text)),
-                "send a date such as `2027-03-31` or a UTC time such as `2027-03-31T18:00:00Z`",
-            )
-        })?),
-        None => None,
-    };
+    let expires_at = raw.expires_at.map(expiry).transpose()?;
     let file = tenant_file(&id, &tenant, &type_name, &inputs, &environments, expires_at);
     validate(config, catalog, &id, &tenant, &file)?;
     Ok(Checked { id, tenant, type_name, environments, requester, file })
@@ -136,6 +128,24 @@ fn component_type(config: &Config, catalog: &Catalog, value: &str) -> Result<Str
     Ok(value.to_owned())
 }
 
+/// `expires_at`: a date (the start of that day in UTC) or a time with its UTC offset, in
+/// the future.
+fn expiry(text: &str) -> Result<jiff::Timestamp, CommandError> {
+    let at = crate::config::parse_expiry(text).ok_or_else(|| {
+        refused(
+            format!("`expires_at` is not a date, or a time with its offset: `{}`", shown(text)),
+            "send a date such as `2027-03-31` or a time with its offset such as `2027-03-31T18:00:00Z`",
+        )
+    })?;
+    if at <= jiff::Timestamp::now() {
+        return Err(refused(
+            format!("`expires_at` `{}` has passed", shown(text)),
+            "send a time in the future; to remove a tenant now, send a removal",
+        ));
+    }
+    Ok(at)
+}
+
 fn inputs(text: &str) -> Result<Map<String, Value>, CommandError> {
     if text.len() > REQUEST_INPUTS_BYTES {
         return Err(refused(
@@ -143,13 +153,82 @@ fn inputs(text: &str) -> Result<Map<String, Value>, CommandError> {
             "send only the component's inputs",
         ));
     }
-    match serde_json::from_str::<Value>(text) {
+    // Parsed keeping every key: JSON with a key twice would otherwise keep the last one,
+    // silently, and the backend would get what it did not send.
+    match serde_json::from_str::<UniqueKeys>(text).map(|v| v.0) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(refused("`inputs` is not a JSON object", r#"send an object such as `{"user_id": "alice"}`"#)),
         Err(e) => Err(refused(
-            format!("`inputs` is not valid JSON (line {}, column {})", e.line(), e.column()),
+            format!("`inputs` is not one JSON object: {e}"),
             r#"send an object such as `{"user_id": "alice"}`"#,
         )),
+    }
+}
+
+/// A JSON value whose objects hold each key once, at every depth.
+struct UniqueKeys(Value);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueKeysVisitor).map(UniqueKeys)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(UniqueKeys(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("key `{}` is given twice", shown(&key))));
+            }
+            let UniqueKeys(value) = map.next_value()?;
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
     }
 }
 
@@ -213,6 +292,31 @@ pub fn commit_message(summary: &str, id: &RequestId, requester: Option<&str>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 21, item 6: a key given twice, at any depth, is refused (JSON would keep the
+    /// last one, silently).
+    #[test]
+    fn inputs_with_a_key_given_twice_are_refused() {
+        for bad in [r#"{"user_id": "a", "user_id": "b"}"#, r#"{"x": {"k": 1, "k": 2}}"#, r#"{"x": [{"k": 1, "k": 1}]}"#]
+        {
+            let error = inputs(bad).expect_err(bad).to_string();
+            assert!(error.contains("is given twice"), "{bad}: {error}");
+        }
+        let nested = inputs(r#"{"x": {"k": [1, 2.5, true, null, "s"]}, "y": -1}"#).expect("one object");
+        assert_eq!(nested["x"]["k"][1], 2.5);
+        assert_eq!(nested["y"], -1);
+    }
+
+    /// Issue 21, item 5: an expiry is a date, or a time with its offset, in the future.
+    #[test]
+    fn an_expiry_without_an_offset_or_in_the_past_is_refused() {
+        assert!(expiry("2999-03-31").is_ok());
+        assert_eq!(expiry("2999-03-31T23:00:00Z").expect("a time").to_string(), "2999-03-31T23:00:00Z");
+        assert!(expiry("2999-03-31T23:00:00+02:00").is_ok());
+        for bad in ["2999-03-31T23:00:00", "2999-03-31 23:00", "2020-01-01", "2020-01-01T00:00:00Z", "soon"] {
+            assert!(expiry(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn inputs_are_a_bounded_json_object() {

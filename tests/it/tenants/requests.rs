@@ -297,11 +297,20 @@ fn a_tenant_requested_with_an_expiry_is_reaped_after_it() {
     m.plan("acme-poc");
     m.apply("acme-poc", None);
     assert!(m.resources("acme-poc") > 0);
-    // The backend moves the expiry into the past: the file says so, and no plan may bring
-    // the tenant back.
-    ask("req-poc-end", "2020-01-01");
+    // An expiry that has passed is refused (issue 21): nothing is committed.
+    let head = m.git(&["rev-parse", "HEAD"]);
+    let args = ["request", "--request-id", "req-past", "--tenant", "acme-poc", "--type", "queue", "--inputs", "{}"];
+    let past = m.run(&args.into_iter().chain(["--expires-at", "2020-01-01"]).collect::<Vec<_>>());
+    assert_eq!(past.code, 2, "{}", past.stdout);
+    assert!(past.stdout.contains("has passed"), "{}", past.stdout);
+    assert_eq!(m.git(&["rev-parse", "HEAD"]), head, "nothing committed");
+    // The backend moves the expiry to a moment away; once it passes, the file says so and no
+    // plan may bring the tenant back.
+    let soon = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3)).strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    ask("req-poc-end", &soon);
+    std::thread::sleep(std::time::Duration::from_secs(4));
     let file = std::fs::read_to_string(m.repo().join("tenants/acme-poc.yml")).expect("written");
-    assert!(file.contains("expiresAt: \"2020-01-01T00:00:00Z\""), "{file}");
+    assert!(file.contains(&format!("expiresAt: \"{soon}\"")), "{file}");
     let refused = m.run(&["plan", "--tenant", "acme-poc", "--env", "staging"]);
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(refused.stdout.contains("spec.expiresAt"), "{}", refused.stdout);
@@ -321,6 +330,6 @@ fn a_tenant_requested_with_an_expiry_is_reaped_after_it() {
         (Some("tenants/acme-poc"), Some("staging"), Some("reaped")),
         "{reaped}"
     );
-    assert_eq!(r["expires_at"], "2020-01-01T00:00:00Z");
+    assert_eq!(r["expires_at"], soon.as_str());
     assert_eq!(m.resources("acme-poc"), 0, "the tenant's state is empty");
 }
