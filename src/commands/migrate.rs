@@ -45,6 +45,9 @@ pub async fn run(ctx: &Context<'_>, args: &MigrateArgs) -> Result<Migration, Com
     let (customer, subject) = super::validate::registered(ctx, args.customer.as_deref()).await?;
     let config = ctx.config().await?;
     let file = args.file.display().to_string();
+    if args.write {
+        replaceable(&args.file)?;
+    }
     let text = super::validate::read(&args.file)?;
     let unchanged = Migration { file: file.clone(), migrated: false, written: false, type_name: None, text: None };
     match document::detect(&file, &text) {
@@ -93,6 +96,30 @@ pub async fn run(ctx: &Context<'_>, args: &MigrateArgs) -> Result<Migration, Com
         text: (!args.write).then_some(migrated.text),
         ..unchanged
     })
+}
+
+/// `--write` replaces the file itself: a link would become a plain copy (its target, which
+/// others share, left as v1), and a read-only file is one its owner chose not to change.
+fn replaceable(path: &Path) -> Result<(), CommandError> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return Ok(()) };
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(path).map(|t| t.display().to_string()).unwrap_or_default();
+        return Err(CommandError::usage(
+            format!(
+                "`{}` is a symbolic link: `--write` would replace the link with a copy and leave `{}` as it is",
+                path.display(),
+                crate::diagnostic::shown(&target)
+            ),
+            "run `migrate --write` on the file the link points to, or print the v2 form without `--write`",
+        ));
+    }
+    if meta.permissions().readonly() {
+        return Err(CommandError::usage(
+            format!("`{}` is read-only: `--write` does not replace it", path.display()),
+            "make it writable first, or print the v2 form without `--write`",
+        ));
+    }
+    Ok(())
 }
 
 /// Replaces `path` by way of a temporary file beside it and a rename, keeping its

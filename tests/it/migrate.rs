@@ -87,3 +87,27 @@ fn an_invalid_v1_file_gets_its_errors_at_their_place_and_is_not_touched() {
     );
     assert_eq!(std::fs::read_to_string(sb.variables()).expect("read"), text);
 }
+
+/// Issue 21, item 12: `--write` refuses a symbolic link (it would become a plain copy and
+/// leave the shared target v1) and a read-only file; nothing is changed.
+#[test]
+fn write_refuses_a_link_and_a_read_only_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = sandbox(&v1_template());
+    let shared = sb.path().join("shared.yml");
+    std::fs::rename(sb.variables(), &shared).expect("move");
+    std::os::unix::fs::symlink(&shared, sb.variables()).expect("link");
+    let linked = migrate(&sb, &["--write"]);
+    assert_eq!(linked.code, 2, "{}", linked.stderr);
+    assert!(linked.stderr.contains("is a symbolic link"), "{}", linked.stderr);
+    assert!(std::fs::symlink_metadata(sb.variables()).expect("meta").file_type().is_symlink(), "still a link");
+    assert_eq!(std::fs::read_to_string(&shared).expect("read"), v1_template(), "the target is unchanged");
+
+    std::fs::remove_file(sb.variables()).expect("unlink");
+    std::fs::rename(&shared, sb.variables()).expect("move back");
+    std::fs::set_permissions(sb.variables(), std::fs::Permissions::from_mode(0o444)).expect("chmod");
+    let read_only = migrate(&sb, &["--write"]);
+    assert_eq!(read_only.code, 2, "{}", read_only.stderr);
+    assert!(read_only.stderr.contains("is read-only"), "{}", read_only.stderr);
+    assert_eq!(std::fs::read_to_string(sb.variables()).expect("read"), v1_template(), "unchanged");
+}
