@@ -470,6 +470,9 @@ pub struct TenantRemoveArgs {
     /// The tenant whose file `tenants/<NAME>.yml` to delete.
     #[arg(long, value_name = "NAME", env = "INFRA_MANAGER_REQUEST_TENANT")]
     pub tenant: String,
+    /// Who asks (a GitHub login); required when `tenants.requesters` is set.
+    #[arg(long, value_name = "LOGIN", env = "INFRA_MANAGER_REQUEST_REQUESTER")]
+    pub requester: Option<String>,
 }
 
 /// The manager repository checkout whose `tenants/` and Git history are read.

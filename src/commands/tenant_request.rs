@@ -64,9 +64,6 @@ impl fmt::Display for Requested {
 
 pub async fn request(ctx: &Context<'_>, args: &TenantRequestArgs) -> Result<Requested, CommandError> {
     // A workflow passes an optional input it did not get as an empty string.
-    fn given(v: &Option<String>) -> Option<&str> {
-        v.as_deref().filter(|s| !s.is_empty())
-    }
     let config = ctx.config().await?;
     let raw = Raw {
         id: &args.request_id,
@@ -92,16 +89,23 @@ pub async fn request(ctx: &Context<'_>, args: &TenantRequestArgs) -> Result<Requ
     commit(ctx, &args.repo.repo, change, asked).await
 }
 
+/// A value a workflow passed, empty meaning none (`workflow_dispatch` inputs default to "").
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.is_empty())
+}
+
 /// A removal always goes through review: deleting the file destroys the tenant.
 pub async fn remove(ctx: &Context<'_>, args: &TenantRemoveArgs) -> Result<Requested, CommandError> {
     let id = request::request_id(&args.request_id)?;
     let tenant = request::tenant_name(&args.tenant)?;
+    // Who may ask to remove is who may ask to create: the same check, the same trailer.
+    let requester = request::requester(ctx.config().await?, given(&args.requester))?;
     let change = Change {
         id: &id,
         tenant: &tenant,
         content: None,
         summary: format!("tenants: remove `{tenant}`"),
-        requester: None,
+        requester: requester.as_deref(),
         auto_approve: false,
     };
     commit(ctx, &args.repo.repo, change, Asked::default()).await

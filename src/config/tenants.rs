@@ -76,10 +76,16 @@ pub fn read(c: &mut Checker, node: &Node) -> TenantsConfig {
     }
     if let Some(n) = yaml::get(entries, "requesters") {
         for (who, pos) in c.str_list("tenants.requesters", n).unwrap_or_default() {
-            let valid = !who.is_empty()
-                && who.len() <= 100
-                && who.split('/').count() <= 2
-                && who.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'/'));
+            // A login (an App's `<slug>[bot]` too), or a team `org/team`.
+            let valid = match who.split_once('/') {
+                Some((org, team)) => {
+                    crate::github::check_login(org).is_ok()
+                        && !team.is_empty()
+                        && team.len() <= 100
+                        && team.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+                }
+                None => crate::github::check_login(&who).is_ok(),
+            };
             if valid {
                 out.requesters.push(who);
             } else {

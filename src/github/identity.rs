@@ -51,7 +51,7 @@ pub(crate) async fn learn(api: &Api) -> Result<String, GithubError> {
 
 /// Accepts what GitHub allows as a login: letters, digits, `-` and `_` (managed users),
 /// at most 39 characters, optionally followed by `[bot]` (Apps and Actions).
-pub(crate) fn check_login(login: &str) -> Result<(), String> {
+pub fn check_login(login: &str) -> Result<(), String> {
     let name = login.strip_suffix("[bot]").unwrap_or(login);
     if name.is_empty() {
         return Err("a GitHub login can't be empty".to_owned());

@@ -31,6 +31,9 @@ mod contents;
 mod dispatch;
 mod error;
 mod identity;
+
+/// The one rule for a GitHub login (a person, or an App's `<slug>[bot]`).
+pub use self::identity::check_login;
 mod issues;
 mod pagination;
 mod provenance;

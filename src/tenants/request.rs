@@ -81,15 +81,14 @@ pub fn tenant_name(value: &str) -> Result<TenantName, CommandError> {
 
 /// When `tenants.requesters` is set, only a login it lists may ask. A team entry
 /// (`org/team`) can't be checked here (that needs GitHub): only logins match.
-fn requester(config: &Config, value: Option<&str>) -> Result<Option<String>, CommandError> {
-    let valid =
-        |who: &str| (1..=39).contains(&who.len()) && who.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+pub fn requester(config: &Config, value: Option<&str>) -> Result<Option<String>, CommandError> {
+    // One rule for a login, a GitHub App's `<slug>[bot]` included (the backend's own actor).
     if let Some(who) = value
-        && !valid(who)
+        && let Err(why) = crate::github::check_login(who)
     {
         return Err(refused(
-            format!("requester `{}` is not a GitHub login", shown(who)),
-            "pass the login of the person or bot asking, e.g. `--requester octocat`",
+            format!("requester `{}` is not a GitHub login: {why}", shown(who)),
+            "pass the login of the person or bot asking, e.g. `--requester octocat` or `--requester my-app[bot]`",
         ));
     }
     let allowed = &config.tenants.requesters;

@@ -233,6 +233,31 @@ fn only_listed_requesters_may_ask_when_the_registry_lists_them() {
     assert!(records(&m).is_empty());
     let out = ask(Some("octocat"));
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+
+    // Issue 21, item 4: a removal is asked by the same rule, and says who asked.
+    let on_main = "apiVersion: infra-manager/v2\nkind: Tenant\nmetadata:\n  name: jobs\nspec:\n  environments: [staging]\n  components:\n    - { name: queue, type: queue }\n";
+    m.write("jobs", on_main);
+    m.commit("jobs on main");
+    let remove = |who: &str| m.run(&["remove", "--request-id", "w-2", "--tenant", "jobs", "--requester", who]);
+    let before = m.git(&["branch", "--list"]);
+    assert_eq!(remove("mallory").code, 2, "an unlisted requester can't remove");
+    assert_eq!(m.git(&["branch", "--list"]), before, "nothing committed");
+    let out = remove("octocat");
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let message = m.git(&["log", "-1", "--format=%B", "tenant-request/w-2"]);
+    assert!(message.contains("Requested-By: octocat"), "{message}");
+}
+
+/// Issue 21, item 4: a GitHub App backend (actor `<slug>[bot]`, the recommended set-up)
+/// may ask, and be listed.
+#[test]
+fn a_github_app_backend_may_ask() {
+    let m = Manager::new();
+    m.sb.add_config(&format!("{REGISTRY}  requesters: [\"provisioner[bot]\"]\n"));
+    let args =
+        ["request", "--request-id", "b-1", "--tenant", "jobs", "--type", "queue", "--requester", "provisioner[bot]"];
+    let out = m.run(&args);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
 }
 
 /// Issue 14, item 4: a request for a component with a health check ends `healthy`, and one
