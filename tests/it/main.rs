@@ -32,4 +32,5 @@ mod seed_types;
 mod summary_vs_terraform;
 mod target_model;
 mod tenants;
+mod tools_script;
 mod workflows_e2e;
