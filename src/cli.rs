@@ -244,7 +244,7 @@ pub struct TargetArgs {
     #[arg(long, value_name = "N", requires = "tenant")]
     pub pull_request: Option<u64>,
     /// The environment: one of `environments` in infra-manager.yml (by default `staging`
-    /// and `production`); required, except with `plan --all`.
+    /// and `production`).
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
     /// The customer commit (default: a digest of variables.yml, standing in for a commit).
@@ -417,7 +417,7 @@ pub enum TenantsCommand {
     Apply(TenantApplyArgs),
     /// Plan to destroy everything in a tenant environment, from the file as last applied
     /// (refused while it has a protected component without `allow_destroy: true`); store
-    /// and show the plan. `tenants apply --sha <its sha>` applies it.
+    /// and show the plan. `apply --tenant NAME --env ENV --last-applied` applies it.
     Destroy(TenantDestroyArgs),
     /// Provisioning request: check a request against the catalog and the registry, write
     /// `tenants/NAME.yml` and commit it on `tenant-request/ID` (or on the checked-out

@@ -156,7 +156,15 @@ impl Refusal {
                 "review and apply the newest plan, or plan this commit again".to_owned()
             }
             Self::NoPlan { target } => format!("run `infra-manager plan` for `{}` first", target.env),
-            Self::NoPlanForCommit { .. } => "run `infra-manager plan` for this commit first".to_owned(),
+            Self::NoPlanForCommit { target, newest, .. } => {
+                let (owner, env) = (crate::identity::owner_flag(&target.owner), &target.env);
+                format!(
+                    "plan this commit first (`infra-manager plan {owner} --env {env}`); to apply the newest plan (for {}) instead, \
+                     `infra-manager apply {owner} --env {env} --last-applied` applies a destroy plan (made from the commit last applied, \
+                     as when the file is deleted) and `--sha {newest}` any other",
+                    prefix(newest, 7)
+                )
+            }
             Self::Superseded { .. } => "apply the newest plan (its commit), or plan this commit again".to_owned(),
             Self::Tampered { .. } => format!("the plan file was altered or corrupted; {PLAN_AGAIN}"),
             Self::TerraformVersion { planned, .. } => format!("use Terraform {planned} or {PLAN_AGAIN}"),

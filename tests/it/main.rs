@@ -13,6 +13,7 @@ mod action_install;
 mod aws_e2e;
 mod aws_store;
 mod catalog_modules;
+mod docs_commands;
 mod fleet;
 mod github_app;
 mod github_client;

@@ -68,6 +68,15 @@ fn adding_changing_and_deleting_tenant_files_creates_updates_and_destroys_exactl
     assert_eq!(counts(&plan), (0, 0, beta_resources as u64), "{}", plan.stdout);
     let applied_at = plan.json()["sha"].as_str().expect("sha").to_owned();
     assert_eq!(applied_at, c1, "the destroy uses the commit last applied");
+    // A plain apply reads HEAD, where the file is gone: it names the apply that works.
+    let plain =
+        Run::new(m.sb.path()).args(["apply", "--tenant", "beta", "--env", "staging", "--repo", "manager"]).run();
+    assert_eq!(plain.code, 1, "{}", plain.stderr);
+    assert!(
+        plain.stderr.contains("infra-manager apply --tenant beta --env staging --last-applied"),
+        "{}",
+        plain.stderr
+    );
     let out = m.run(&["apply", "--tenant", "beta", "--env", "staging", "--last-applied"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.json()["sha"], c1.as_str());
@@ -77,7 +86,12 @@ fn adding_changing_and_deleting_tenant_files_creates_updates_and_destroys_exactl
     // The runs are recorded under the tenant's identity.
     let history = Run::new(m.sb.path()).args(["--json", "history", "--tenant", "beta"]).run();
     assert_eq!(history.code, 0, "{}", history.stderr);
-    assert_eq!(history.run_kinds()[..2], ["apply succeeded", "destroy succeeded"], "{}", history.stdout);
+    assert_eq!(
+        history.run_kinds()[..3],
+        ["apply succeeded", "apply failed", "destroy succeeded"],
+        "the refused plain apply is recorded too: {}",
+        history.stdout
+    );
     // ... and `status` tells the latest change step by step: the destroy, applied.
     let status = Run::new(m.sb.path()).args(["--json", "status", "--tenant", "beta", "--env", "staging"]).run();
     assert_eq!(status.code, 0, "{}", status.stderr);
