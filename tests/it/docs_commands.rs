@@ -128,9 +128,9 @@ fn check(found: &Found) -> Result<(), String> {
     }
 }
 
-/// The README and every Markdown file below `docs/`.
+/// The README, the example fleet's walk and every Markdown file below `docs/`.
 fn documents(root: &Path) -> Vec<PathBuf> {
-    let mut files = vec![root.join("README.md")];
+    let mut files = vec![root.join("README.md"), root.join("examples/README.md")];
     let mut dirs = vec![root.join("docs")];
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
