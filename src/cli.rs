@@ -56,6 +56,10 @@ pub enum Command {
     Reap(ReapArgs),
     /// Create the state bucket and tables if they are missing (S3 backend); safe to re-run.
     Bootstrap,
+    /// Check the set-up, one line per check, and change nothing: the configuration,
+    /// modules and catalog, Terraform, the store (bucket versioned and encrypted, tables
+    /// there) and the GitHub credential and environments; exit 1 if a check failed.
+    Doctor(DoctorArgs),
     /// List a customer's runs (plan, apply, drift, destroy), newest first.
     History(HistoryArgs),
     /// Where each environment's latest change is: requested → validated → planned →
@@ -98,6 +102,7 @@ impl Command {
             Self::Drift(a) => Some(&a.github),
             Self::Destroy(a) => Some(&a.github),
             Self::Reap(a) => Some(&a.github),
+            Self::Doctor(a) => Some(&a.github),
             Self::Locks(LocksCommand::List(a)) => Some(&a.github),
             Self::Tenants(TenantsCommand::Plan(a)) => Some(&a.github),
             Self::Tenants(TenantsCommand::Apply(a)) => Some(&a.target.github),
@@ -288,6 +293,16 @@ pub struct ApplyArgs {
     /// `destroy` stored (a deleted tenant's file may be gone from `HEAD`).
     #[arg(long, conflicts_with_all = ["sha", "source_dir"])]
     pub last_applied: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub github: GithubArgs,
+    /// The manager repository whose deployment environments to check (default:
+    /// `GITHUB_REPOSITORY`).
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub manager_repo: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -572,6 +587,8 @@ pub enum Verb {
     Reap,
     #[serde(rename = "bootstrap")]
     Bootstrap,
+    #[serde(rename = "doctor")]
+    Doctor,
     #[serde(rename = "history")]
     History,
     #[serde(rename = "status")]
@@ -610,6 +627,7 @@ impl Command {
             Command::Destroy(_) => Verb::Destroy,
             Command::Reap(_) => Verb::Reap,
             Command::Bootstrap => Verb::Bootstrap,
+            Command::Doctor(_) => Verb::Doctor,
             Command::History(_) => Verb::History,
             Command::Status(_) => Verb::Status,
             Command::Locks(LocksCommand::List(_)) => Verb::LocksList,

@@ -54,6 +54,7 @@ pub async fn run(command: &Command, settings: &Settings) -> ExitStatus {
         Command::Destroy(args) => print::result(verb, json, commands::destroy::run(&ctx, args).await),
         Command::Reap(args) => print::result(verb, json, commands::reap::run(&ctx, args).await),
         Command::Bootstrap => print::result(verb, json, commands::bootstrap::run(&ctx).await),
+        Command::Doctor(args) => print::result(verb, json, commands::doctor::run(&ctx, args).await),
         Command::History(args) => print::result(verb, json, commands::history::run(&ctx, args).await),
         Command::Status(args) if args.request.is_some() => {
             print::result(verb, json, commands::status::request(&ctx, args).await)

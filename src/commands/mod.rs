@@ -8,6 +8,8 @@ pub mod bootstrap;
 pub mod catalog;
 pub mod destroy;
 pub mod dispatch;
+pub mod doctor;
+mod doctor_github;
 pub mod drift;
 pub mod history;
 pub mod locks;

@@ -42,6 +42,8 @@ pub enum Access {
     Issues,
     /// The manager repository's `repository_dispatch` (GitHub asks `contents: write`).
     Dispatch,
+    /// `doctor` reading the manager repository's deployment environments.
+    Environments,
 }
 
 impl Access {
@@ -56,6 +58,7 @@ impl Access {
             }),
             Self::Issues => json!({ "issues": "write" }),
             Self::Dispatch => json!({ "contents": "write" }),
+            Self::Environments => json!({ "actions": "read" }),
         }
     }
 }

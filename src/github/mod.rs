@@ -38,6 +38,7 @@ mod issues;
 mod pagination;
 mod provenance;
 mod retry;
+pub mod setup;
 mod statuses;
 mod tls;
 mod token;

@@ -357,4 +357,6 @@ pub trait LockAdmin: Send + Sync {
 #[async_trait]
 pub trait Bootstrap: Send + Sync {
     async fn bootstrap(&self) -> Result<s3::BootstrapReport, StoreError>;
+    /// What `bootstrap` would create or fix, found without changing anything.
+    async fn inspect(&self) -> Result<Vec<s3::Inspected>, StoreError>;
 }

@@ -35,7 +35,7 @@ pub enum LockMode {
     Lockfile,
 }
 
-pub use bootstrap::{BootstrapReport, ResourceKind, ResourceOutcome, ResourceReport, bootstrap};
+pub use bootstrap::{BootstrapReport, Inspected, ResourceKind, ResourceOutcome, ResourceReport, bootstrap};
 pub use client::AwsClients;
 pub use keys::KeyLayout;
 pub use locks::{LockError, LockInfo, ReleaseOutcome, list_locks, release_lock};
@@ -319,6 +319,10 @@ impl LockAdmin for S3Store {
 impl Bootstrap for S3Store {
     async fn bootstrap(&self) -> Result<BootstrapReport, StoreError> {
         bootstrap(self).await
+    }
+
+    async fn inspect(&self) -> Result<Vec<Inspected>, StoreError> {
+        bootstrap::inspect(self).await
     }
 }
 

@@ -61,6 +61,7 @@ fn the_example_fleet_walk_runs_as_written() {
 
     // What the page says each step shows.
     assert!(stdout.contains("3 files checked, 0 invalid"), "{stdout}");
+    assert!(stdout.contains("all checks passed"), "{stdout}");
     assert!(stdout.contains("4 targets: 4 with changes, 0 failed."), "{stdout}");
     assert!(stdout.contains("| `tenants/trial-acme` | `staging` |"), "{stdout}");
     assert!(stdout.contains("update trial-acme staging"), "{stdout}");

@@ -14,6 +14,7 @@ mod aws_e2e;
 mod aws_store;
 mod catalog_modules;
 mod docs_commands;
+mod doctor;
 mod example_fleet;
 mod fleet;
 mod github_app;

@@ -43,6 +43,21 @@ pub(crate) struct FakeApp {
     pub token_lifetime: u64,
     /// token → what it was issued for.
     pub tokens: BTreeMap<String, IssuedToken>,
+    /// The installation's permissions, as `GET /repos/{owner}/{repo}/installation` shows them.
+    pub permissions: Value,
+}
+
+/// What the test App is granted unless a test says otherwise: what infra-manager asks for.
+pub(crate) fn default_permissions() -> Value {
+    json!({
+        "metadata": "read",
+        "contents": "write",
+        "pull_requests": "write",
+        "statuses": "write",
+        "checks": "write",
+        "issues": "write",
+        "actions": "read",
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -162,6 +177,9 @@ pub(crate) fn get_installation(state: &mut State, call: &Call<'_>) -> Response {
     let mut body = example(call, 200, None);
     set(&mut body, "/id", json!(TEST_INSTALLATION_ID));
     set(&mut body, "/account/login", json!(call.param("owner")));
+    if let Some(app) = &state.app {
+        set(&mut body, "/permissions", app.permissions.clone());
+    }
     json_response(StatusCode::OK, &body)
 }
 

@@ -222,7 +222,33 @@ impl FakeGithub {
             repos: repos.iter().map(|r| r.to_ascii_lowercase()).collect(),
             token_lifetime: 3600,
             tokens: std::collections::BTreeMap::new(),
+            permissions: crate::app::default_permissions(),
         });
+    }
+
+    /// The installed App's permissions from now on (a JSON object such as
+    /// `{"contents": "read"}`); by default, everything infra-manager asks for.
+    pub fn set_app_permissions(&self, permissions: Value) {
+        if let Some(app) = lock(&self.state).app.as_mut() {
+            app.permissions = permissions;
+        }
+    }
+
+    /// Answers for `token` carry `X-OAuth-Scopes: scopes`, as GitHub's answers for a
+    /// classic personal access token do (e.g. `"repo, workflow"`).
+    pub fn set_token_scopes(&self, token: &str, scopes: &str) {
+        lock(&self.state).token_scopes.insert(token.to_owned(), scopes.to_owned());
+    }
+
+    /// A deployment environment `name` in `owner_repo`, with these required reviewers
+    /// (none: an environment without protection rules).
+    pub fn put_environment(&self, owner_repo: &str, name: &str, reviewers: &[&str]) {
+        let mut state = lock(&self.state);
+        state.ensure_repo(owner_repo);
+        state.environments.insert(
+            (owner_repo.to_ascii_lowercase(), name.to_owned()),
+            reviewers.iter().map(|r| (*r).to_owned()).collect(),
+        );
     }
 
     /// Installation tokens issued from now on live `seconds` (GitHub: 3600).

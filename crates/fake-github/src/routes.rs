@@ -54,8 +54,36 @@ pub(crate) fn answer(state: &mut State, call: &Call<'_>) -> Response {
         "issues/create" => issues::create(state, call),
         "issues/get" => issues::get(state, call),
         "issues/update" => issues::update(state, call),
+        "repos/get-environment" => get_environment(state, call),
         other => error(StatusCode::NOT_FOUND, &format!("Not Found (fake-github: `{other}` is not implemented)"), ""),
     }
+}
+
+/// `GET /repos/{owner}/{repo}/environments/{environment_name}`: its required reviewers as
+/// a `required_reviewers` protection rule (none without reviewers).
+fn get_environment(state: &mut State, call: &Call<'_>) -> Response {
+    let name = call.param("environment_name").to_owned();
+    let Some(reviewers) = state.environments.get(&(call.repo().to_ascii_lowercase(), name.clone())).cloned() else {
+        return not_found(call);
+    };
+    let base = state.base_url.clone();
+    let mut body = example(call, 200, None);
+    set(&mut body, "/name", json!(name));
+    let user_template = body["protection_rules"]
+        .as_array()
+        .and_then(|rules| rules.iter().find_map(|r| r["reviewers"].as_array()?.first().map(|x| x["reviewer"].clone())))
+        .unwrap_or_else(|| json!({}));
+    let rules = if reviewers.is_empty() {
+        json!([])
+    } else {
+        let reviewers: Vec<Value> = reviewers
+            .iter()
+            .map(|login| json!({"type": "User", "reviewer": user_json(&user_template, &base, login)}))
+            .collect();
+        json!([{"id": 3515, "node_id": "MDQ6R2F0ZTM1MTU=", "type": "required_reviewers", "prevent_self_review": false, "reviewers": reviewers}])
+    };
+    set(&mut body, "/protection_rules", rules);
+    json_response(StatusCode::OK, &body)
 }
 
 pub(crate) fn not_found(call: &Call<'_>) -> Response {

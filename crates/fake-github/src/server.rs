@@ -45,6 +45,7 @@ const IMPLEMENTED: &[&str] = &[
     "apps/create-installation-access-token",
     "checks/create",
     "checks/update",
+    "repos/get-environment",
 ];
 
 /// What the axum handler shares.
@@ -243,7 +244,12 @@ async fn route(app: &App, request: &RecordedRequest, headers: &HeaderMap, raw_bo
         body: &request.body,
         token: bearer_token(headers),
     };
-    let response = routes::answer(&mut lock(&app.state), &call);
+    let mut response = routes::answer(&mut lock(&app.state), &call);
+    if let Some(scopes) = lock(&app.state).token_scopes.get(&call.token)
+        && let Ok(value) = HeaderValue::from_str(scopes)
+    {
+        response.headers_mut().insert("x-oauth-scopes", value);
+    }
     check_answer(app, request, operation, response).await
 }
 

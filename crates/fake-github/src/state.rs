@@ -224,6 +224,10 @@ pub(crate) struct State {
     pub faults: Vec<QueuedFault>,
     /// token → login, for tokens a test registered (and the App's installation tokens).
     pub tokens: BTreeMap<String, String>,
+    /// token → its `X-OAuth-Scopes` (classic personal access tokens a test registered).
+    pub token_scopes: BTreeMap<String, String>,
+    /// (owner/repo lowercase, environment) → its required reviewers' logins.
+    pub environments: BTreeMap<(String, String), Vec<String>>,
     /// The GitHub App a test installed.
     pub app: Option<FakeApp>,
     /// Every installation token request, in order.
@@ -260,6 +264,8 @@ impl State {
             unexpected: Vec::new(),
             faults: Vec::new(),
             tokens: BTreeMap::new(),
+            token_scopes: BTreeMap::new(),
+            environments: BTreeMap::new(),
             app: None,
             token_requests: Vec::new(),
         }

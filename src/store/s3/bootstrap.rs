@@ -112,6 +112,81 @@ pub async fn bootstrap(store: &S3Store) -> Result<BootstrapReport, StoreError> {
     Ok(BootstrapReport { resources })
 }
 
+/// One thing `inspect` looked at, and what is wrong with it (`None`: nothing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Inspected {
+    pub what: String,
+    pub problem: Option<String>,
+    pub hint: Option<String>,
+}
+
+/// What bootstrap would create or fix, read and changed nothing: the bucket and its
+/// versioning, encryption and public access block, and each table with its key.
+pub async fn inspect(store: &S3Store) -> Result<Vec<Inspected>, StoreError> {
+    let settings = store.settings();
+    let bucket = store.layout().bucket();
+    let mut found = Vec::new();
+    // Every problem but a foreign bucket is one bootstrap fixes.
+    let line = |what: String, problem: Option<String>| {
+        let hint = problem.as_ref().map(|_| "run `infra-manager bootstrap`, which creates and fixes it".to_owned());
+        Inspected { what, problem, hint }
+    };
+    match store.clients().s3.head_bucket().bucket(bucket).send().await {
+        Ok(_) => {
+            let checks = [
+                ("versioning", versioning_enabled(store).await?, "off: an overwritten state can't be recovered"),
+                ("default encryption", encryption_on(store).await?, "off"),
+                ("public access block", public_access_blocked(store).await?, "not complete"),
+            ];
+            found.push(line(format!("state bucket `{bucket}`"), None));
+            for (name, ok, problem) in checks {
+                let problem = (!ok).then(|| problem.to_owned());
+                found.push(line(format!("state bucket `{bucket}` {name}"), problem));
+            }
+        }
+        Err(e) if http_status(&e) == Some(404) => {
+            found.push(line(format!("state bucket `{bucket}`"), Some("missing".to_owned())));
+        }
+        Err(e) if http_status(&e) == Some(403) => found.push(Inspected {
+            what: format!("state bucket `{bucket}`"),
+            problem: Some("these credentials can't use it (403)".to_owned()),
+            hint: Some("the bucket may belong to another account: name another in `state.bucket`".to_owned()),
+        }),
+        Err(e) => return Err(remote("s3", "HeadBucket", format!("s3://{bucket}"), e)),
+    }
+    let mut tables = Vec::new();
+    if settings.lock == LockMode::Dynamodb {
+        tables.push((ResourceKind::LockTable, settings.lock_table.as_str(), vec![("LockID", KeyType::Hash)]));
+    }
+    tables.push((
+        ResourceKind::RecordsTable,
+        settings.records_table.as_str(),
+        vec![(records::PARTITION_KEY, KeyType::Hash), (records::SORT_KEY, KeyType::Range)],
+    ));
+    for (kind, name, key) in tables {
+        match store.clients().dynamodb.describe_table().table_name(name).send().await {
+            Ok(output) => {
+                let schema = output.table().map(|t| t.key_schema()).unwrap_or_default();
+                let actual: Vec<_> =
+                    schema.iter().map(|k| (k.attribute_name().to_owned(), k.key_type().clone())).collect();
+                found.push(match check_key_schema(name, &actual, &key) {
+                    Ok(()) => line(format!("{kind} `{name}`"), None),
+                    Err(e) => Inspected {
+                        what: format!("{kind} `{name}`"),
+                        problem: Some(e.to_string()),
+                        hint: Some("the table was made for something else: name another one in `state:`".to_owned()),
+                    },
+                });
+            }
+            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {
+                found.push(line(format!("{kind} `{name}`"), Some("missing".to_owned())));
+            }
+            Err(e) => return Err(remote("dynamodb", "DescribeTable", format!("table {name}"), e)),
+        }
+    }
+    Ok(found)
+}
+
 async fn ensure_bucket(store: &S3Store) -> Result<ResourceReport, StoreError> {
     let s3 = &store.clients().s3;
     let bucket = store.layout().bucket();
@@ -158,20 +233,25 @@ async fn create_bucket(store: &S3Store) -> Result<ResourceOutcome, StoreError> {
     }
 }
 
-async fn ensure_versioning(store: &S3Store) -> Result<Option<String>, StoreError> {
-    let s3 = &store.clients().s3;
+async fn versioning_enabled(store: &S3Store) -> Result<bool, StoreError> {
     let bucket = store.layout().bucket();
-    let location = || format!("s3://{bucket}");
-    let status = match s3.get_bucket_versioning().bucket(bucket).send().await {
+    let status = match store.clients().s3.get_bucket_versioning().bucket(bucket).send().await {
         Ok(current) => current.status().cloned(),
         // A success the SDK could not parse: moto (5.2.x) names the root element
         // `GetBucketVersioningResponse` instead of `VersioningConfiguration`.
         Err(SdkError::ServiceError(e)) if e.raw().status().is_success() => {
             versioning_status_from_xml(e.raw().body().bytes().unwrap_or_default())
         }
-        Err(e) => return Err(remote("s3", "GetBucketVersioning", location(), e)),
+        Err(e) => return Err(remote("s3", "GetBucketVersioning", format!("s3://{bucket}"), e)),
     };
-    if status == Some(BucketVersioningStatus::Enabled) {
+    Ok(status == Some(BucketVersioningStatus::Enabled))
+}
+
+async fn ensure_versioning(store: &S3Store) -> Result<Option<String>, StoreError> {
+    let s3 = &store.clients().s3;
+    let bucket = store.layout().bucket();
+    let location = || format!("s3://{bucket}");
+    if versioning_enabled(store).await? {
         return Ok(None);
     }
     let configuration = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
@@ -191,21 +271,23 @@ fn versioning_status_from_xml(body: &[u8]) -> Option<BucketVersioningStatus> {
     Some(BucketVersioningStatus::from(status.trim()))
 }
 
+async fn encryption_on(store: &S3Store) -> Result<bool, StoreError> {
+    let bucket = store.layout().bucket();
+    match store.clients().s3.get_bucket_encryption().bucket(bucket).send().await {
+        Ok(current) => Ok(current
+            .server_side_encryption_configuration()
+            .is_some_and(|c| c.rules().iter().any(|r| r.apply_server_side_encryption_by_default().is_some()))),
+        Err(e) if error_code(&e) == Some("ServerSideEncryptionConfigurationNotFoundError") => Ok(false),
+        Err(e) => Err(remote("s3", "GetBucketEncryption", format!("s3://{bucket}"), e)),
+    }
+}
+
 async fn ensure_encryption(store: &S3Store) -> Result<Option<String>, StoreError> {
     let s3 = &store.clients().s3;
     let bucket = store.layout().bucket();
     let location = || format!("s3://{bucket}");
-    match s3.get_bucket_encryption().bucket(bucket).send().await {
-        Ok(current) => {
-            let has_rule = current
-                .server_side_encryption_configuration()
-                .is_some_and(|c| c.rules().iter().any(|r| r.apply_server_side_encryption_by_default().is_some()));
-            if has_rule {
-                return Ok(None);
-            }
-        }
-        Err(e) if error_code(&e) == Some("ServerSideEncryptionConfigurationNotFoundError") => {}
-        Err(e) => return Err(remote("s3", "GetBucketEncryption", location(), e)),
+    if encryption_on(store).await? {
+        return Ok(None);
     }
     let by_default = ServerSideEncryptionByDefault::builder()
         .sse_algorithm(ServerSideEncryption::Aes256)
@@ -225,24 +307,26 @@ async fn ensure_encryption(store: &S3Store) -> Result<Option<String>, StoreError
     Ok(Some("default encryption (SSE-S3) turned on".to_owned()))
 }
 
+async fn public_access_blocked(store: &S3Store) -> Result<bool, StoreError> {
+    let bucket = store.layout().bucket();
+    match store.clients().s3.get_public_access_block().bucket(bucket).send().await {
+        Ok(current) => Ok(current.public_access_block_configuration().is_some_and(|c| {
+            c.block_public_acls() == Some(true)
+                && c.ignore_public_acls() == Some(true)
+                && c.block_public_policy() == Some(true)
+                && c.restrict_public_buckets() == Some(true)
+        })),
+        Err(e) if error_code(&e) == Some("NoSuchPublicAccessBlockConfiguration") => Ok(false),
+        Err(e) => Err(remote("s3", "GetPublicAccessBlock", format!("s3://{bucket}"), e)),
+    }
+}
+
 async fn ensure_public_access_block(store: &S3Store) -> Result<Option<String>, StoreError> {
     let s3 = &store.clients().s3;
     let bucket = store.layout().bucket();
     let location = || format!("s3://{bucket}");
-    match s3.get_public_access_block().bucket(bucket).send().await {
-        Ok(current) => {
-            let all_blocked = current.public_access_block_configuration().is_some_and(|c| {
-                c.block_public_acls() == Some(true)
-                    && c.ignore_public_acls() == Some(true)
-                    && c.block_public_policy() == Some(true)
-                    && c.restrict_public_buckets() == Some(true)
-            });
-            if all_blocked {
-                return Ok(None);
-            }
-        }
-        Err(e) if error_code(&e) == Some("NoSuchPublicAccessBlockConfiguration") => {}
-        Err(e) => return Err(remote("s3", "GetPublicAccessBlock", location(), e)),
+    if public_access_blocked(store).await? {
+        return Ok(None);
     }
     let configuration = PublicAccessBlockConfiguration::builder()
         .block_public_acls(true)
