@@ -387,6 +387,10 @@ pub struct StatusArgs {
     /// Only this environment (default: every configured one with a change on record).
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
+    /// With `--request`: the manager checkout whose history tells where the request's
+    /// commit went (fetched with its branches).
+    #[command(flatten)]
+    pub repo: ManagerRepoArgs,
 }
 
 #[derive(Debug, Args)]

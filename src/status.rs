@@ -23,6 +23,10 @@ pub enum Step {
     Destroyed,
     Failed,
     Cancelled,
+    /// A provisioning request whose file was changed again before any run carried it out.
+    Superseded,
+    /// A provisioning request whose commit is on no branch (its review closed unmerged).
+    NotMerged,
 }
 
 /// A step and when it was reached (RFC 3339).

@@ -13,6 +13,7 @@ use crate::error::CommandError;
 use crate::identity::{EnvName, Owner};
 use crate::report::{name_of, prefix};
 use crate::status::{Step, StepAt, TargetStatus, of_target};
+use crate::tenants::follow::{self, Fate};
 
 /// Every environment's status, as `--json` prints it.
 #[derive(Debug, Clone, Serialize)]
@@ -45,7 +46,7 @@ pub async fn run(ctx: &Context<'_>, args: &StatusArgs) -> Result<Statuses, Comma
     Ok(Statuses { customer: customer.to_string(), environments })
 }
 
-/// A provisioning request and where its tenant's environments are.
+/// A provisioning request and where its own commit is in each of its environments.
 #[derive(Debug, Clone, Serialize)]
 pub struct RequestStatus {
     pub request_id: String,
@@ -55,15 +56,27 @@ pub struct RequestStatus {
     pub branch: String,
     pub auto_approved: bool,
     pub committed: bool,
-    /// Per environment of the request: the tenant's latest change, `requested` at the
-    /// request's time; just `requested` while nothing has run yet.
+    /// The request's commit: the one its steps follow.
+    pub request_sha: String,
+    /// The provision workflow run that took the request (the `workflow_run_id` and
+    /// `html_url` a `workflow_dispatch` with `return_run_details` answers with).
+    pub run: Option<RequestRun>,
+    /// Per environment of the request: `requested` at the request's time, then the steps of
+    /// the runs that carried out its commit; `superseded` or `not_merged` when none ever will.
     #[serde(flatten)]
     pub status: Statuses,
 }
 
+/// A workflow run, as GitHub names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestRun {
+    pub id: Option<u64>,
+    pub url: Option<String>,
+}
+
 impl Outcome for RequestStatus {}
 
-/// `status --request ID`: the request's record, then its tenant's status per environment.
+/// `status --request ID`: the request's record, then where its commit is per environment.
 pub async fn request(ctx: &Context<'_>, args: &StatusArgs) -> Result<RequestStatus, CommandError> {
     let id = crate::tenants::request::request_id(args.request.as_deref().unwrap_or_default())?;
     let store = ctx.store().await?;
@@ -73,26 +86,44 @@ pub async fn request(ctx: &Context<'_>, args: &StatusArgs) -> Result<RequestStat
             "a request shows here once `tenants request` has committed it (a refused request is not recorded)",
         ));
     };
-    let tenant = record.tenant().ok_or_else(|| {
+    let unreadable = || {
         CommandError::usage(
             format!("the record of request `{id}` can't be read"),
             "run the request again: a repeated request records itself once more only when its record is gone",
         )
-    })?;
+    };
+    let tenant = record.tenant().ok_or_else(unreadable)?;
+    let sha = record.sha().ok_or_else(unreadable)?;
+    let repo = ctx.manager_repo(&args.repo.repo);
     let customer = Owner::Tenant(tenant.clone());
     let mut environments = Vec::new();
     for env in record.environments() {
         let history = store.history(&customer, Some(&env)).await?;
-        let mut status = of_target(&history).unwrap_or_else(|| TargetStatus {
+        let Some(fate) = follow::fate(&repo, &sha, &tenant.file(), &history).await? else {
+            return Err(CommandError::usage(
+                format!(
+                    "the manager checkout `{}` does not have request `{id}`'s commit {sha}",
+                    args.repo.repo.display()
+                ),
+                "run in the manager repository's checkout (`--repo DIR`) with its branches fetched (actions/checkout with `fetch-depth: 0`)",
+            ));
+        };
+        let blank = |current: Step| TargetStatus {
             customer: customer.to_string(),
             environment: env.to_string(),
             sha: record.sha.clone(),
-            current: Step::Requested,
+            current,
             steps: Vec::new(),
             error: None,
             outputs: None,
             run_url: record.run_url.clone(),
-        });
+        };
+        let mut status = match fate {
+            Fate::Followed(runs) => of_target(&runs).unwrap_or_else(|| blank(Step::Requested)),
+            Fate::Requested => blank(Step::Requested),
+            Fate::Superseded { at } => ended(blank(Step::Superseded), at),
+            Fate::NotMerged => ended(blank(Step::NotMerged), crate::pipeline::now()),
+        };
         // The change was asked for when the request came, not when its plan started.
         let requested = StepAt { step: Step::Requested, at: record.requested_at.clone() };
         match status.steps.first_mut() {
@@ -101,6 +132,8 @@ pub async fn request(ctx: &Context<'_>, args: &StatusArgs) -> Result<RequestStat
         }
         environments.push(status);
     }
+    let run = (record.run_id.is_some() || record.run_url.is_some())
+        .then(|| RequestRun { id: record.run_id, url: record.run_url.clone() });
     Ok(RequestStatus {
         request_id: id.to_string(),
         tenant: tenant.to_string(),
@@ -108,8 +141,16 @@ pub async fn request(ctx: &Context<'_>, args: &StatusArgs) -> Result<RequestStat
         branch: record.branch.clone(),
         auto_approved: record.auto_approved,
         committed: record.committed,
+        request_sha: record.sha.clone(),
+        run,
         status: Statuses { customer: customer.to_string(), environments },
     })
+}
+
+/// A status that ends at `step` (its `current`) without a run.
+fn ended(mut status: TargetStatus, at: String) -> TargetStatus {
+    status.steps.push(StepAt { step: status.current, at });
+    status
 }
 
 impl fmt::Display for RequestStatus {
@@ -120,6 +161,11 @@ impl fmt::Display for RequestStatus {
             "request {} for tenant {} at {}: on `{}` ({review})",
             self.request_id, self.tenant, self.requested_at, self.branch
         )?;
+        writeln!(f, "commit {}", self.request_sha)?;
+        if let Some(run) = &self.run {
+            let id = run.id.map(|id| format!(" (run {id})")).unwrap_or_default();
+            writeln!(f, "run: {}{id}", run.url.as_deref().unwrap_or("-"))?;
+        }
         self.status.fmt(f)
     }
 }

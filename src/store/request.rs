@@ -32,6 +32,61 @@ pub struct RequestRecord {
     pub environments: Vec<String>,
     /// One line for people.
     pub message: String,
+    /// What the request asked (none on a record written before digests were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<RequestContent>,
+    /// [`RequestContent::digest`] of `content`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// The provision workflow's run (`GITHUB_RUN_ID`): the `workflow_run_id` GitHub
+    /// answers a `workflow_dispatch` with when asked for `return_run_details`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<u64>,
+}
+
+/// What a request asks, field by field: the same request id must always ask the same.
+/// The inputs are kept as a digest of their canonical JSON (keys sorted, no spaces).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestContent {
+    /// `write` or `remove`.
+    pub action: String,
+    pub tenant: String,
+    #[serde(default)]
+    pub type_name: Option<String>,
+    #[serde(default)]
+    pub inputs_sha256: Option<String>,
+    #[serde(default)]
+    pub tier: Option<String>,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+impl RequestContent {
+    /// The request's digest: sha256 of its fields as JSON, in their declared order.
+    pub fn digest(&self) -> String {
+        let text = serde_json::to_string(self).unwrap_or_default();
+        format!("sha256:{}", Self::sha256(&text))
+    }
+
+    pub fn sha256(text: &str) -> String {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(text.as_bytes()))
+    }
+
+    /// The fields in which `other` asks something else, by name (as the backend sends them).
+    pub fn differences(&self, other: &Self) -> Vec<&'static str> {
+        [
+            ("action", self.action == other.action),
+            ("tenant", self.tenant == other.tenant),
+            ("type", self.type_name == other.type_name),
+            ("inputs", self.inputs_sha256 == other.inputs_sha256),
+            ("tier", self.tier == other.tier),
+            ("expires_at", self.expires_at == other.expires_at),
+        ]
+        .into_iter()
+        .filter_map(|(name, same)| (!same).then_some(name))
+        .collect()
+    }
 }
 
 /// A request's record stands in no environment: this fills the item's environment field
@@ -113,6 +168,9 @@ mod tests {
             type_name: Some("connector".into()),
             environments: vec!["staging".into()],
             message: "requested".into(),
+            content: None,
+            digest: None,
+            run_id: Some(7),
         };
         store.put_request(&id, &record).await.expect("put");
         assert_eq!(store.request(&id).await.expect("read"), Some(record.clone()));

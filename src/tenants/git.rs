@@ -141,13 +141,34 @@ impl ManagerRepo {
         Sha::parse(text.trim()).map(Some).map_err(|e| self.error(branch, TENANTS_DIR, e.to_string()))
     }
 
-    /// Whether any commit of the checkout (every branch, remote-tracking ones included)
-    /// carries the trailer `key: value`: a request's commit may be on its review branch,
-    /// on the remote only (a fresh clone), or already merged into the default branch.
-    pub async fn has_trailer(&self, key: &str, value: &str) -> Result<bool, CodeHostError> {
-        let format = format!("--format=%(trailers:key={key},valueonly,separator=%x00)");
-        let out = self.git(&["log", "--all", &format, "--"], "--all").await?;
-        Ok(String::from_utf8_lossy(&out).split(['\0', '\n']).any(|v| v.trim() == value))
+    /// Whether `sha` is a commit this checkout has.
+    pub async fn has_commit(&self, sha: &Sha) -> Result<bool, CodeHostError> {
+        let spec = format!("{sha}^{{commit}}");
+        Ok(self.run(&["cat-file", "-e", &spec], None, &[], sha.as_str()).await?.success())
+    }
+
+    /// Whether `sha` has reached the remote: it is on a remote-tracking branch (which a
+    /// push or a fetch moves). A checkout with no remote is its own remote (local mode):
+    /// there, a branch of its own counts. A commit made and never pushed never counts.
+    pub async fn published(&self, sha: &Sha) -> Result<bool, CodeHostError> {
+        let remotes = self.git(&["remote"], "HEAD").await?;
+        let refs = if remotes.iter().all(u8::is_ascii_whitespace) { "refs/heads" } else { "refs/remotes" };
+        self.on_a_branch(sha, &[refs]).await
+    }
+
+    /// Whether any branch, local or remote-tracking, holds `sha`: a review branch deleted
+    /// unmerged leaves its commit on none.
+    pub async fn on_any_branch(&self, sha: &Sha) -> Result<bool, CodeHostError> {
+        self.on_a_branch(sha, &["refs/heads", "refs/remotes"]).await
+    }
+
+    async fn on_a_branch(&self, sha: &Sha, refs: &[&str]) -> Result<bool, CodeHostError> {
+        if !self.has_commit(sha).await? {
+            return Ok(false);
+        }
+        let contains = format!("--contains={sha}");
+        let args = [&["for-each-ref", "--count=1", "--format=%(refname)", &contains][..], refs].concat();
+        Ok(!self.git(&args, sha.as_str()).await?.iter().all(u8::is_ascii_whitespace))
     }
 
     /// A new commit on top of `parent` where `path` holds `content` (or is gone, for

@@ -6,8 +6,11 @@
 //! ([`changes`]: added, modified and deleted files between two commits).
 
 pub mod changes;
+pub mod file;
+pub mod follow;
 pub mod git;
 pub mod host;
+pub mod names;
 pub mod request;
 
 // The `tenants:` section's reader lives with the other sections in `crate::config`; this

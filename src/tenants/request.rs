@@ -1,33 +1,40 @@
 //! A provisioning request (`tenants request`): a backend's one call, checked against the
-//! catalog and the registry's `tenants:` section, turned into a tenant file, and that file
-//! checked by the same v2 validator as any tenant file. Pure: nothing here writes; the
-//! command commits the file only once everything here passed.
+//! catalog and the registry's `tenants:` section, turned into a tenant file ([`super::file`]),
+//! and that file checked by the same v2 validator as any tenant file. Pure: nothing here
+//! writes; the command commits the file only once everything here passed.
 
 use serde_json::{Map, Value};
 
+use super::file::{Ask, Written};
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, shown};
 use crate::error::CommandError;
 use crate::identity::{EnvName, RequestId, TenantName};
 use crate::limits::REQUEST_INPUTS_BYTES;
+use crate::store::request::RequestContent;
 use crate::variables::Rules;
 use crate::variables::document::Document;
 
-/// The trailer that ties a commit to its request: a second run of the same request finds
-/// it and commits nothing.
+/// The trailer that names a commit's request, for people: whether a request was carried out
+/// is read from its record (and its commit on the remote), never from a commit message,
+/// which anyone who can push a branch can write.
 pub const TRAILER: &str = "Request-Id";
 
-/// A request that passed every check, with the tenant file it makes.
+/// A request that passed every check; its file is made against the tenant's current one
+/// ([`Checked::file`]).
 #[derive(Debug, Clone)]
 pub struct Checked {
     pub id: RequestId,
     pub tenant: TenantName,
     pub type_name: String,
+    pub inputs: Map<String, Value>,
+    /// The registry's tenant environments (a new tenant's).
     pub environments: Vec<EnvName>,
+    pub expires_at: Option<String>,
     pub requester: Option<String>,
-    /// The whole `tenants/<name>.yml`, header comment included.
-    pub file: String,
+    /// What the request asks, as its record keeps it: the same id must always ask this.
+    pub content: RequestContent,
 }
 
 /// What the backend sent, unchecked.
@@ -43,8 +50,7 @@ pub struct Raw<'a> {
     pub expires_at: Option<&'a str>,
 }
 
-/// Every field checked, then the tenant file built and validated. Any problem is an error
-/// (exit 2) before anything is written.
+/// Every field checked. Any problem is an error (exit 2) before anything is written.
 pub fn check(config: &Config, raw: &Raw<'_>) -> Result<Checked, CommandError> {
     let id = request_id(raw.id)?;
     let tenant = tenant_name(raw.tenant)?;
@@ -64,10 +70,57 @@ pub fn check(config: &Config, raw: &Raw<'_>) -> Result<Checked, CommandError> {
         Some(envs) => envs.clone(),
         None => config.environments.iter().map(|(e, _)| e.clone()).collect(),
     };
-    let expires_at = raw.expires_at.map(expiry).transpose()?;
-    let file = tenant_file(&id, &tenant, &type_name, &inputs, &environments, expires_at);
-    validate(config, catalog, &id, &tenant, &file)?;
-    Ok(Checked { id, tenant, type_name, environments, requester, file })
+    let expires_at = raw.expires_at.map(expiry).transpose()?.map(|at| at.to_string());
+    let content = RequestContent {
+        action: "write".into(),
+        tenant: tenant.to_string(),
+        type_name: Some(type_name.clone()),
+        inputs_sha256: Some(RequestContent::sha256(&Value::Object(inputs.clone()).to_string())),
+        tier: Some(config.tenants.tier.to_string()),
+        expires_at: expires_at.clone(),
+    };
+    Ok(Checked { id, tenant, type_name, inputs, environments, expires_at, requester, content })
+}
+
+impl Checked {
+    /// The tenant file after the request, given the one at the base (if any), checked by
+    /// the v2 validator as any tenant file is; `review` says why it may not be auto-approved.
+    pub fn file(&self, config: &Config, existing: Option<&str>) -> Result<Written, CommandError> {
+        let environments: Vec<String> = self.environments.iter().map(ToString::to_string).collect();
+        let ask = Ask {
+            id: &self.id,
+            tenant: &self.tenant,
+            type_name: &self.type_name,
+            inputs: &self.inputs,
+            environments: &environments,
+            expires_at: self.expires_at.as_deref(),
+        };
+        let written = super::file::write(&ask, existing)?;
+        let catalog = Catalog::load(config).map_err(CommandError::Invalid)?;
+        validate(config, catalog, &self.id, &self.tenant, &written.text)?;
+        Ok(written)
+    }
+
+    /// Refused when another tenant's component (in `others`: name, file text) would get the
+    /// same resource names ([`super::names`]).
+    pub fn names_free(&self, others: &[(TenantName, String)]) -> Result<(), CommandError> {
+        let Some(mine) = super::names::key(&self.type_name, &self.inputs) else {
+            return Ok(());
+        };
+        for (tenant, text) in others.iter().filter(|(t, _)| *t != self.tenant) {
+            if let Some((_, user)) = super::names::keys_in(text).into_iter().find(|(k, _)| *k == mine) {
+                return Err(refused(
+                    format!(
+                        "tenant `{tenant}` (user id `{}`) already has the names `{mine}-…` that this {} would get",
+                        shown(&user),
+                        self.type_name
+                    ),
+                    "user ids that differ only in case or punctuation name the same resources: send the user id that tenant uses, or one that cleans up to other text",
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 pub fn request_id(value: &str) -> Result<RequestId, CommandError> {
@@ -231,35 +284,6 @@ impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
     }
 }
 
-/// The tenant file: one component named after its type. Inputs are written as one JSON
-/// line, which is YAML as it is (every string quoted and escaped by `serde_json`).
-fn tenant_file(
-    id: &RequestId,
-    tenant: &TenantName,
-    type_name: &str,
-    inputs: &Map<String, Value>,
-    environments: &[EnvName],
-    expires_at: Option<jiff::Timestamp>,
-) -> String {
-    let expiry = expires_at.map(|at| format!("  expiresAt: \"{at}\"\n")).unwrap_or_default();
-    let envs: Vec<&str> = environments.iter().map(EnvName::as_str).collect();
-    let inputs = match inputs.is_empty() {
-        true => String::new(),
-        false => format!("\n      inputs: {}", Value::Object(inputs.clone())),
-    };
-    format!(
-        "# Written by `infra-manager tenants request` for request {id}.\n\
-         # Change it with a new request (or a reviewed edit).\n\
-         apiVersion: {}\n\
-         kind: {}\n\
-         metadata:\n  name: {tenant}\n\
-         spec:\n{expiry}  environments: [{}]\n  components:\n    - name: {type_name}\n      type: {type_name}{inputs}\n",
-        crate::variables::v2::API_VERSION,
-        crate::variables::document::TENANT_KIND,
-        envs.join(", "),
-    )
-}
-
 /// The same check as every tenant file's; its problems are the request's (the generated
 /// file's lines mean nothing to the sender, so they are named by the request).
 fn validate(
@@ -329,15 +353,8 @@ mod tests {
     }
 
     #[test]
-    fn the_file_names_its_request_and_its_inputs_are_one_json_line() {
+    fn the_commit_message_names_the_request_and_who_asked() {
         let id = RequestId::parse("r-1").expect("valid");
-        let tenant = TenantName::parse("alice-xero").expect("valid");
-        let map = inputs(r#"{"user_id": "al\"ice\n", "retention_days": 7}"#).expect("an object");
-        let envs = [EnvName::parse("staging").expect("valid")];
-        let text = tenant_file(&id, &tenant, "connector", &map, &envs, None);
-        assert!(text.starts_with("# Written by `infra-manager tenants request` for request r-1.\n"), "{text}");
-        assert!(text.contains("  environments: [staging]\n"), "{text}");
-        assert!(text.ends_with("      inputs: {\"retention_days\":7,\"user_id\":\"al\\\"ice\\n\"}\n"), "{text}");
         let message = commit_message("tenants: write", &id, Some("octocat"));
         assert_eq!(message, "tenants: write\n\nRequest-Id: r-1\nRequested-By: octocat\n");
     }

@@ -23,6 +23,17 @@ impl Manager {
         m
     }
 
+    /// Gives the repository a bare `origin` (at `remote.git`) holding `main`, as the
+    /// workflow's checkout has: what counts as done is what reached it.
+    pub(crate) fn with_remote(self) -> Self {
+        let remote = self.sb.path().join("remote.git");
+        let out = Command::new("git").args(["init", "--quiet", "--bare"]).arg(&remote).output().expect("git");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        self.git(&["remote", "add", "origin", remote.to_str().expect("utf-8")]);
+        self.git(&["push", "--quiet", "origin", "main"]);
+        self
+    }
+
     pub(crate) fn repo(&self) -> PathBuf {
         self.sb.path().join("manager")
     }

@@ -2,6 +2,7 @@
 //!
 //! - `lifecycle`: provider-managed tenants (`tenants/<name>.yml` in a manager repository
 //!   made by the test) created, updated and destroyed from its Git history;
+//! - `request_rules`: what a request may change, its idempotence, its status and names;
 //! - `requests`: provisioning requests committed as tenant files, then planned, applied,
 //!   health-checked and reaped;
 //! - `v2`: schema v2 files validated (the `tests/fixtures/v2/` corpus) and rendered;
@@ -10,6 +11,7 @@
 //! All but `v2` run real Terraform.
 
 mod lifecycle;
+mod request_rules;
 mod requests;
 mod v2;
 mod v2_plans;

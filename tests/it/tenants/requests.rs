@@ -70,7 +70,8 @@ fn three_users_times_two_connectors_end_in_six_isolated_states() {
     assert_eq!(states.len(), 6, "{states:?}");
 
     // `status --request` shows the request's steps, `requested` at the request's time.
-    let out = Run::new(m.sb.path()).args(["--json", "status", "--request", "req-alice-xero"]).run();
+    let out =
+        Run::new(m.sb.path()).args(["--json", "status", "--request", "req-alice-xero", "--repo", "manager"]).run();
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let s = out.json();
     assert_eq!((s["tenant"].as_str(), s["branch"].as_str()), (Some("alice-xero"), Some("main")), "{s}");
@@ -78,7 +79,7 @@ fn three_users_times_two_connectors_end_in_six_isolated_states() {
     let steps: Vec<&str> = env["steps"].as_array().expect("steps").iter().filter_map(|s| s["step"].as_str()).collect();
     assert_eq!(steps, ["requested", "validated", "planned", "applying", "applied"], "{env}");
     assert_eq!(env["steps"][0]["at"], s["requested_at"], "{s}");
-    let text = Run::new(m.sb.path()).args(["status", "--request", "req-alice-xero"]).run();
+    let text = Run::new(m.sb.path()).args(["status", "--request", "req-alice-xero", "--repo", "manager"]).run();
     assert_eq!(text.code, 0, "{}", text.stderr);
     assert!(text.stdout.contains("request req-alice-xero for tenant alice-xero"), "{}", text.stdout);
     assert!(text.stdout.contains("tenants/alice-xero staging"), "{}", text.stdout);
@@ -157,7 +158,7 @@ fn a_request_outside_the_registry_s_rules_is_refused_with_zero_writes() {
     assert_eq!(m.git(&["branch", "--list"]), "* main", "no branch");
     assert_eq!(m.git(&["status", "--porcelain"]), "", "no file");
     assert!(records(&m).is_empty(), "no record");
-    let status = Run::new(m.sb.path()).args(["--json", "status", "--request", "bad-1"]).run();
+    let status = Run::new(m.sb.path()).args(["--json", "status", "--request", "bad-1", "--repo", "manager"]).run();
     assert_eq!(status.code, 2, "{}", status.stdout);
 }
 
@@ -206,7 +207,7 @@ fn a_type_without_auto_approve_commits_on_a_review_branch() {
     assert!(message.contains("Request-Id: q-2\nRequested-By: octocat"), "{message}");
 
     // Before any plan: the request is `requested` in its environment.
-    let status = Run::new(m.sb.path()).args(["--json", "status", "--request", "q-1"]).run();
+    let status = Run::new(m.sb.path()).args(["--json", "status", "--request", "q-1", "--repo", "manager"]).run();
     assert_eq!(status.code, 0, "{}", status.stderr);
     let env = &status.json()["environments"][0];
     assert_eq!((env["environment"].as_str(), env["current"].as_str()), (Some("staging"), Some("requested")), "{env}");
@@ -290,7 +291,7 @@ fn status_of_a_request_that_ends_healthy_and_of_one_whose_health_check_never_pas
     assert_eq!(failed.code, 1, "{}", failed.stderr);
 
     let status = |id: &str| {
-        let out = Run::new(m.sb.path()).args(["--json", "status", "--request", id]).run();
+        let out = Run::new(m.sb.path()).args(["--json", "status", "--request", id, "--repo", "manager"]).run();
         assert_eq!(out.code, 0, "{id}: {}{}", out.stdout, out.stderr);
         out.json()["environments"][0].clone()
     };
