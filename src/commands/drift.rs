@@ -24,7 +24,7 @@ impl FleetRow for DriftResult {
     fn result(&self) -> String {
         match self.result {
             DriftState::Drifted => format!(
-                "⚠️ drifted: {} changed outside Terraform; {} to add, {} to change, {} to destroy",
+                "⚠ drifted: {} changed outside Terraform; {} to add, {} to change, {} to destroy",
                 self.changed_outside, self.add, self.change, self.destroy
             ),
             DriftState::InSync => "✅ in sync".to_owned(),

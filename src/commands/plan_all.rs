@@ -88,7 +88,7 @@ fn outcome_cell(r: &TargetPlan) -> String {
     match (r.status, r.add, r.change, r.destroy) {
         (Status::Ok, Some(add), Some(change), Some(destroy)) => {
             let phrase = fleet::counts_phrase(add, change, destroy);
-            if destroy > 0 { format!("⚠️ {phrase}") } else { phrase }
+            if destroy > 0 { format!("⚠ {phrase}") } else { phrase }
         }
         _ => format!("❌ {}: {}", name_of(&r.status), code(r.message.as_deref().unwrap_or("failed"))),
     }

@@ -69,13 +69,15 @@ impl FleetRow for Reaped {
         vec![code(&self.expires_at)]
     }
 
+    // The emoji are written without a variation selector (U+FE0F): the table is printed
+    // on the terminal too, whose one escaping rule writes that invisible character out.
     fn result(&self) -> String {
         match (self.result, self.destroyed) {
-            (ReapState::Reaped, Some(n)) => format!("🗑️ reaped: {n} destroyed"),
+            (ReapState::Reaped, Some(n)) => format!("🗑 reaped: {n} destroyed"),
             (ReapState::Failed, _) => format!("❌ {}", code(self.message.as_deref().unwrap_or("failed"))),
             // The message says `expired, protected: …` and why.
             (ReapState::ExpiredProtected, _) => {
-                format!("🛡️ {}", code(self.message.as_deref().unwrap_or("expired, protected")))
+                format!("🛡 {}", code(self.message.as_deref().unwrap_or("expired, protected")))
             }
             (state, _) => name_of(&state),
         }

@@ -67,7 +67,7 @@ fn the_example_fleet_walk_runs_as_written() {
     assert!(stdout.contains("update trial-acme staging"), "{stdout}");
     assert!(stdout.contains("Plan: 4 to add, 0 to change, 0 to destroy"), "{stdout}");
     assert!(stdout.contains("would-reap"), "{stdout}");
-    assert!(stdout.contains("reaped: 6 destroyed"), "{stdout}");
+    assert!(stdout.contains("| 🗑 reaped: 6 destroyed |"), "our own emoji print as they are: {stdout}");
     assert!(stdout.contains("tenants/trial-acme staging @"), "{stdout}");
 
     // The customer's state is kept, the reaped tenant's holds nothing.
