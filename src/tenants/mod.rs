@@ -8,6 +8,7 @@
 pub mod changes;
 pub mod git;
 pub mod host;
+pub mod plain_file;
 pub mod request;
 
 // The `tenants:` section's reader lives with the other sections in `crate::config`; this

@@ -288,7 +288,7 @@ async fn a_merge_queue_dispatch_must_name_a_queue_commit_of_that_repository() {
     assert_refused_without_writes(&m, &apply, "can't start an apply");
 }
 
-/// Issue 21, item 7: with any customer's dispatch token, a `merge_group` payload naming an
+/// Issue 21, item 11: with any customer's dispatch token, a `merge_group` payload naming an
 /// old, closed PR and a commit that exists only in a fork (GitHub resolves SHAs across the
 /// fork network, so the ancestry checks alone pass) planned that commit. Only the head of
 /// an open PR's queue branch is planned.
