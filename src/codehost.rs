@@ -343,6 +343,11 @@ pub trait Provenance: Send + Sync {
     /// `repo`'s default branch: its name and head commit.
     async fn default_branch(&self, repo: &RepoId) -> Result<Branch, CodeHostError>;
 
+    /// The head commit of `repo`'s branch `branch` (a merge queue's `gh-readonly-queue/…`);
+    /// `None` when `repo` has no such branch (404). A repository the token can't see is an
+    /// error, not `None`.
+    async fn branch_head(&self, repo: &RepoId, branch: &str) -> Result<Option<Sha>, CodeHostError>;
+
     /// Whether `descendant` is `ancestor` or descends from it (compare
     /// `ancestor...descendant`: status `identical` or `ahead`). A SHA unknown to `repo`
     /// (404), or two commits with no common ancestor, is `false`, not an error; a

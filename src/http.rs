@@ -10,7 +10,15 @@
 //!
 //! The user agent is octocrab's own (`octocrab`): it always sends it and appends any header
 //! given here, so setting another would send two.
+//!
+//! [`status_pinned`] is the GET for a customer-influenced URL: it connects only to the
+//! addresses its caller checked ([`crate::egress`]), never to what a second look-up of the
+//! host name would answer, so a DNS answer that changes between the check and the connection
+//! (rebinding) reaches nothing new.
 
+use std::future::{Ready, ready};
+use std::net::SocketAddr;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -79,6 +87,71 @@ impl Client {
             Ok(Err(e)) => Err(GetError::Transport(e)),
             Ok(Ok(response)) => Ok(response.status()),
         }
+    }
+}
+
+/// GETs `url` within `timeout` for its status only (the body is never read), connecting to
+/// `addrs` and nothing else: whatever the host name resolves to now, the connection goes to
+/// one of them (the name still goes in the `Host` header and, for `https`, in TLS).
+/// No redirect is followed and no proxy is used.
+pub async fn status_pinned(
+    url: http::Uri,
+    addrs: Vec<SocketAddr>,
+    timeout: Duration,
+) -> Result<http::StatusCode, PinnedError> {
+    crate::github::install_crypto_provider();
+    let provider = rustls::crypto::CryptoProvider::get_default()
+        .cloned()
+        .ok_or_else(|| PinnedError::Setup("no TLS crypto provider is installed".to_owned()))?;
+    let mut connector = hyper_util::client::legacy::connect::HttpConnector::new_with_resolver(Pinned(addrs));
+    connector.enforce_http(false);
+    connector.set_connect_timeout(Some(timeout));
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(provider)
+        .map_err(|e| PinnedError::Setup(format!("loading the TLS roots: {e}")))?
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(connector);
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .pool_max_idle_per_host(0)
+        .build::<_, http_body_util::Empty<Bytes>>(connector);
+    let request = http::Request::get(url)
+        .header(http::header::USER_AGENT, concat!("infra-manager/", env!("CARGO_PKG_VERSION")))
+        .body(http_body_util::Empty::new())
+        .map_err(|e| PinnedError::Setup(e.to_string()))?;
+    match tokio::time::timeout(timeout, client.request(request)).await {
+        Err(_) => Err(PinnedError::Timeout(timeout)),
+        Ok(Err(e)) => Err(PinnedError::Transport(innermost_cause(&e))),
+        Ok(Ok(response)) => Ok(response.status()),
+    }
+}
+
+/// Why a pinned GET got no answer.
+#[derive(Debug)]
+pub enum PinnedError {
+    /// The client could not be set up (TLS roots, a malformed request).
+    Setup(String),
+    /// No answer within the time given.
+    Timeout(Duration),
+    /// The connection or the exchange failed: the innermost cause.
+    Transport(String),
+}
+
+/// A resolver that answers every name with the same checked addresses.
+#[derive(Debug, Clone)]
+struct Pinned(Vec<SocketAddr>);
+
+impl tower_service::Service<hyper_util::client::legacy::connect::dns::Name> for Pinned {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = std::io::Error;
+    type Future = Ready<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: hyper_util::client::legacy::connect::dns::Name) -> Self::Future {
+        ready(Ok(self.0.clone().into_iter()))
     }
 }
 

@@ -18,6 +18,7 @@ pub mod context;
 pub mod diagnostic;
 pub mod drift_issues;
 pub mod duration;
+pub mod egress;
 pub mod error;
 pub mod event;
 pub mod fleet;

@@ -267,6 +267,10 @@ async fn commit(
     let path = change.tenant.file();
     let base = tip.clone().unwrap_or(head);
     let unchanged = repo.read(&base, &path).await?.as_deref().map(str::as_bytes) == change.content;
+    if change.auto_approve && !unchanged {
+        // The work tree follows the moved branch at the end: refuse now what it couldn't.
+        repo.check_writable(&path)?;
+    }
     let sha = match unchanged {
         true => base,
         false => {

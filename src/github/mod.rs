@@ -249,6 +249,10 @@ impl Provenance for GithubHost {
         provenance::default_branch(&self.api, repo).await
     }
 
+    async fn branch_head(&self, repo: &RepoId, branch: &str) -> Result<Option<Sha>, CodeHostError> {
+        provenance::branch_head(&self.api, repo, branch).await
+    }
+
     async fn descends_from(&self, repo: &RepoId, ancestor: &Sha, descendant: &Sha) -> Result<bool, CodeHostError> {
         provenance::descends_from(&self.api, repo, ancestor, descendant).await
     }

@@ -108,6 +108,29 @@ pub(crate) async fn default_branch(api: &Api, repo: &RepoId) -> Result<Branch, C
     Ok(Branch { head: sha_of(&call, "commit.sha", &branch.commit.sha)?, name })
 }
 
+/// `GET /repos/{owner}/{repo}/branches/{name}` for the branch's head; `None` when the
+/// repository (visible to the token) has no such branch.
+pub(crate) async fn branch_head(api: &Api, repo: &RepoId, name: &str) -> Result<Option<Sha>, CodeHostError> {
+    let encoded = encode_path(name).ok_or_else(|| {
+        CodeHostError::from(GithubError::Request {
+            call: format!("GET {}/branches/…", repo_path(repo)),
+            reason: format!("`{}` is not a usable branch name", shown(name)),
+        })
+    })?;
+    let call = Call::get(format!("{}/branches/{encoded}", repo_path(repo)));
+    let reply = api.send(&call).await?;
+    match reply.status {
+        StatusCode::OK => {}
+        StatusCode::NOT_FOUND => return if_visible(api, repo, &call, None).await,
+        _ => return Err(refused(&call, &reply).into()),
+    }
+    let branch: BranchJson = reply.json(&call)?;
+    if branch.name != name {
+        return Err(unexpected(&call, format!("asked for branch `{}`, got `{}`", shown(name), shown(&branch.name))));
+    }
+    Ok(Some(sha_of(&call, "commit.sha", &branch.commit.sha)?))
+}
+
 /// `GET /repos/{owner}/{repo}/compare/{ancestor}...{descendant}`: `identical` or `ahead`.
 pub(crate) async fn descends_from(
     api: &Api,

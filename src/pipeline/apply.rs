@@ -355,7 +355,8 @@ mod tests {
         let h = Harness::new();
         planned(&h).await;
         h.terraform.set(|s| s.outputs = health_outputs("https://app.example/health"));
-        *h.probe.answers.lock().expect("lock") = vec![Err("connection refused".into()), Ok(503), Ok(200)];
+        *h.probe.answers.lock().expect("lock") =
+            vec![Err(health::ProbeError::Unreachable("connection refused".into())), Ok(503), Ok(200)];
         let applied = apply(&h.deps(), &h.request(), Mode::Apply).await.expect("apply");
         assert!(matches!(applied.health, Some(Health::Healthy { status: 200, polls: 3, .. })), "{:?}", applied.health);
         assert_eq!(h.host.states().last(), Some(&StatusState::Success));

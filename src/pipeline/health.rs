@@ -9,7 +9,7 @@
 //! answer like any other), no body read, each request bounded in time.
 
 use std::fmt;
-use std::sync::Mutex;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -67,9 +67,23 @@ impl Backoff {
     }
 }
 
-/// A URL that may be polled.
+/// A URL that may be polled: `http`/`https`, no credentials, its host read as a browser
+/// reads it (numeric, hex, octal and shortened IPv4 forms are the address they spell), and
+/// an IP address host already allowed by [`crate::egress::refusal`]. A host *name* is
+/// resolved and checked at each poll ([`HttpProbe`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HealthUrl(http::Uri);
+pub struct HealthUrl {
+    uri: http::Uri,
+    host: Host,
+    port: u16,
+}
+
+/// Where a health URL points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host {
+    Ip(IpAddr),
+    Name(String),
+}
 
 impl HealthUrl {
     /// Checks the text of a `health_check_url` output; the error says why it can't be used.
@@ -86,41 +100,67 @@ impl HealthUrl {
         if text.contains('#') {
             return Err("it has a fragment (`#`)".to_owned());
         }
-        let uri: http::Uri = text.parse().map_err(|e: http::uri::InvalidUri| format!("it is not a URL: {e}"))?;
-        if !matches!(uri.scheme_str(), Some("http" | "https")) {
+        let url = url::Url::parse(text).map_err(|e| format!("it is not a URL: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") {
             return Err("only `http://` and `https://` URLs are polled".to_owned());
         }
-        let Some(authority) = uri.authority() else { return Err("it has no host".to_owned()) };
-        if authority.as_str().contains('@') {
+        if !url.username().is_empty() || url.password().is_some() {
             return Err("it carries credentials (`user@`); a health URL must not need any".to_owned());
         }
-        let host = authority.host().trim_start_matches('[').trim_end_matches(']');
-        if host.is_empty() {
-            return Err("it has no host".to_owned());
+        let host = match url.host() {
+            None => return Err("it has no host".to_owned()),
+            Some(url::Host::Domain("")) => return Err("it has no host".to_owned()),
+            Some(url::Host::Domain(name)) => Host::Name(name.to_owned()),
+            Some(url::Host::Ipv4(ip)) => Host::Ip(IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Host::Ip(IpAddr::V6(ip)),
+        };
+        if let Host::Ip(ip) = host
+            && let Some(why) = crate::egress::refusal(ip)
+        {
+            return Err(format!("its host is the address {}: {why}", shown_ip(ip)));
         }
-        if is_link_local(host) {
-            return Err(format!("its host `{host}` is link-local (where cloud metadata services answer)"));
-        }
-        Ok(Self(uri))
+        let port = url.port_or_known_default().ok_or_else(|| "it has no port".to_owned())?;
+        // The normalised text (`http://169.254.169.254/` for `http://2852039166/`) is what is
+        // requested, so the request goes where the check looked.
+        let uri = url.as_str().parse().map_err(|e: http::uri::InvalidUri| format!("it is not a URL: {e}"))?;
+        Ok(Self { uri, host, port })
     }
 
     fn uri(&self) -> &http::Uri {
-        &self.0
+        &self.uri
+    }
+
+    /// The host the URL names.
+    pub const fn host(&self) -> &Host {
+        &self.host
     }
 }
 
 impl fmt::Display for HealthUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&shown(&self.0.to_string()))
+        f.write_str(&shown(&self.uri.to_string()))
     }
 }
 
-/// `169.254.0.0/16` and `fe80::/10`: never a service's health endpoint.
-fn is_link_local(host: &str) -> bool {
-    match host.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(ip)) => ip.is_link_local(),
-        Ok(std::net::IpAddr::V6(ip)) => (ip.segments()[0] & 0xffc0) == 0xfe80,
-        Err(_) => false,
+/// The addresses a poll may connect to: every address `host` resolved to, each allowed by
+/// [`crate::egress::refusal`]; one refused address refuses the host (a connection may use
+/// any of them).
+pub fn checked_addresses(host: &str, resolved: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, ProbeError> {
+    if let Some((addr, why)) = resolved.iter().find_map(|a| crate::egress::refusal(a.ip()).map(|why| (a, why))) {
+        return Err(ProbeError::Refused(format!("its host `{host}` resolves to {}: {why}", shown_ip(addr.ip()))));
+    }
+    if resolved.is_empty() {
+        return Err(ProbeError::Unreachable(format!("`{host}` resolves to no address")));
+    }
+    Ok(resolved)
+}
+
+/// `` `169.254.169.254` ``, or `` `::ffff:a9fe:a9fe` (`169.254.169.254`) `` when an IPv6 address
+/// carries the IPv4 address it reaches.
+fn shown_ip(ip: IpAddr) -> String {
+    match crate::egress::reached(ip) {
+        reached if reached == ip => format!("`{ip}`"),
+        reached => format!("`{ip}` (`{reached}`)"),
     }
 }
 
@@ -189,7 +229,17 @@ fn status_of(value: &Value) -> Option<u16> {
 #[async_trait]
 pub trait Probe: Send + Sync {
     /// GETs `url` within `timeout`: the answer's status code, or why no answer came.
-    async fn get(&self, url: &HealthUrl, timeout: Duration) -> Result<u16, String>;
+    async fn get(&self, url: &HealthUrl, timeout: Duration) -> Result<u16, ProbeError>;
+}
+
+/// Why a poll got no status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeError {
+    /// No answer (yet): the poll is tried again on schedule.
+    Unreachable(String),
+    /// The URL's host resolves to an address the manager never connects to: nothing was
+    /// connected to, and the check stops at once.
+    Refused(String),
 }
 
 /// What the last poll saw.
@@ -312,52 +362,65 @@ pub async fn poll(
                 return Ok(healthy);
             }
             Ok(status) => Seen::Status(status),
-            Err(reason) => Seen::Error(reason),
+            Err(ProbeError::Unreachable(reason)) => Seen::Error(reason),
+            Err(ProbeError::Refused(reason)) => {
+                return Err(HealthError::BadOutput {
+                    output: URL_OUTPUT,
+                    reason: format!("`{url}` can't be polled: {reason}"),
+                });
+            }
         };
         output::log(&format!("  │ poll {polls}: {last}"));
     }
     Err(HealthError::Unhealthy { url, expected: check.expected, last, polls, waited: start.elapsed() })
 }
 
-/// GETs over the shared HTTP client ([`crate::http`]): no redirects followed, no
-/// credentials sent, the body never read.
+/// GETs that connect only to checked addresses ([`crate::http::status_pinned`]): the host
+/// name is resolved at each poll, every address it resolves to is checked, and the
+/// connection goes to those addresses alone. No redirects followed, no credentials sent, the
+/// body never read.
 #[derive(Debug, Default)]
-pub struct HttpProbe {
-    /// One client per origin (`scheme://authority`), built on first use.
-    client: Mutex<Option<(String, crate::http::Client)>>,
-}
+pub struct HttpProbe;
 
 impl HttpProbe {
     pub const fn new() -> Self {
-        Self { client: Mutex::new(None) }
+        Self
     }
 
-    fn client(&self, url: &HealthUrl) -> Result<crate::http::Client, String> {
-        let uri = url.uri();
-        let origin =
-            format!("{}://{}", uri.scheme_str().unwrap_or("https"), uri.authority().map_or("", |a| a.as_str()));
-        let mut slot = self.client.lock().map_err(|_| "the HTTP client is unusable".to_owned())?;
-        if let Some((cached, client)) = slot.as_ref()
-            && *cached == origin
-        {
-            return Ok(client.clone());
-        }
-        let base: http::Uri = origin.parse().map_err(|e: http::uri::InvalidUri| e.to_string())?;
-        let client = crate::http::Client::new(base, &[])?;
-        *slot = Some((origin, client.clone()));
-        Ok(client)
+    /// The addresses this poll may connect to.
+    async fn addresses(url: &HealthUrl, timeout: Duration) -> Result<Vec<SocketAddr>, ProbeError> {
+        let name = match url.host() {
+            Host::Ip(ip) => {
+                let addr = SocketAddr::new(*ip, url.port);
+                return checked_addresses(&ip.to_string(), vec![addr]);
+            }
+            Host::Name(name) => name,
+        };
+        let resolved = match tokio::time::timeout(timeout, tokio::net::lookup_host((name.as_str(), url.port))).await {
+            Err(_) => {
+                return Err(ProbeError::Unreachable(format!("`{name}` did not resolve within {}", human(timeout))));
+            }
+            Ok(Err(e)) => return Err(ProbeError::Unreachable(format!("`{name}` does not resolve: {e}"))),
+            Ok(Ok(addrs)) => addrs.collect(),
+        };
+        checked_addresses(name, resolved)
     }
 }
 
 #[async_trait]
 impl Probe for HttpProbe {
-    async fn get(&self, url: &HealthUrl, timeout: Duration) -> Result<u16, String> {
-        let client = self.client(url)?;
-        match client.status(url.uri().clone(), timeout).await {
+    async fn get(&self, url: &HealthUrl, timeout: Duration) -> Result<u16, ProbeError> {
+        let started = Instant::now();
+        let addrs = Self::addresses(url, timeout).await?;
+        let left = timeout.saturating_sub(started.elapsed());
+        match crate::http::status_pinned(url.uri().clone(), addrs, left).await {
             Ok(status) => Ok(status.as_u16()),
-            Err(crate::http::GetError::Timeout(_)) => Err(format!("no answer within {}", human(timeout))),
-            Err(crate::http::GetError::Transport(e)) => Err(crate::http::innermost_cause(&e)),
-            Err(crate::http::GetError::Body(reason)) => Err(reason),
+            Err(crate::http::PinnedError::Timeout(_)) => {
+                Err(ProbeError::Unreachable(format!("no answer within {}", human(timeout))))
+            }
+            Err(crate::http::PinnedError::Transport(reason) | crate::http::PinnedError::Setup(reason)) => {
+                Err(ProbeError::Unreachable(reason))
+            }
         }
     }
 }
@@ -366,6 +429,7 @@ impl Probe for HttpProbe {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::sync::Mutex;
 
     const MS: fn(u64) -> Duration = Duration::from_millis;
 
@@ -409,6 +473,7 @@ mod tests {
             ("https://user:pw@example.com/", "credentials"),
             ("http://169.254.169.254/latest/meta-data", "link-local"),
             ("http://[fe80::1]/", "link-local"),
+            ("http://user@example.com/", "credentials"),
             ("https://example.com/a b", "spaces"),
             ("https://example.com/\n", "control"),
             ("https://example.com/#x", "fragment"),
@@ -418,6 +483,141 @@ mod tests {
             assert!(error.contains(why), "{bad}: {error}");
         }
         assert!(HealthUrl::parse(&format!("https://x/{}", "a".repeat(3000))).is_err());
+    }
+
+    /// Every spelling of the metadata address a browser (and `getaddrinfo`) accepts.
+    const METADATA_FORMS: [&str; 11] = [
+        "http://169.254.169.254/latest/meta-data",
+        "http://2852039166/",
+        "http://0xa9fea9fe/",
+        "http://0XA9FEA9FE/",
+        "http://0251.0376.0251.0376/",
+        "http://169.254.43518/",
+        "http://169.16689662/",
+        "http://169.254.169.254./",
+        "http://%31%36%39.254.169.254/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://[64:ff9b::a9fe:a9fe]/",
+    ];
+
+    #[test]
+    fn every_spelling_of_a_refused_address_is_refused_before_anything_is_resolved() {
+        for form in METADATA_FORMS {
+            let error = HealthUrl::parse(form).expect_err(form);
+            assert!(error.contains("`169.254.169.254`"), "{form}: {error}");
+            assert!(error.contains("link-local"), "{form}: {error}");
+        }
+        for (form, address) in [
+            ("http://[fd00:ec2::254]/", "fd00:ec2::254"),
+            ("http://100.100.100.200/", "100.100.100.200"),
+            ("http://1684301000/", "100.100.100.200"),
+            ("http://168.63.129.16/", "168.63.129.16"),
+            ("http://0/", "0.0.0.0"),
+            ("http://0.0.0.0:8080/", "0.0.0.0"),
+            ("http://[::]/", "::"),
+            ("http://[fe80::1]/", "fe80::1"),
+        ] {
+            let error = HealthUrl::parse(form).expect_err(form);
+            assert!(error.contains(&format!("`{address}`")), "{form}: {error}");
+        }
+        // What is requested is the address the check looked at.
+        let url = HealthUrl::parse("http://2130706433:8080/x").expect("127.0.0.1 is allowed");
+        assert_eq!(
+            (url.to_string().as_str(), url.host()),
+            ("http://127.0.0.1:8080/x", &Host::Ip([127, 0, 0, 1].into()))
+        );
+    }
+
+    #[test]
+    fn a_name_is_refused_when_any_address_it_resolves_to_is() {
+        let addr = |s: &str| s.parse::<SocketAddr>().expect(s);
+        let ok = vec![addr("10.0.0.5:443"), addr("[2001:db8::1]:443")];
+        assert_eq!(checked_addresses("app.example", ok.clone()), Ok(ok));
+        for bad in ["169.254.169.254:80", "[::ffff:169.254.169.254]:80", "[fd00:ec2::254]:80", "0.0.0.0:80"] {
+            let error = checked_addresses("app.example", vec![addr("10.0.0.5:80"), addr(bad)]).expect_err(bad);
+            match error {
+                ProbeError::Refused(reason) => {
+                    assert!(reason.starts_with("its host `app.example` resolves to `"), "{reason}")
+                }
+                other @ ProbeError::Unreachable(_) => panic!("{bad}: {other:?}"),
+            }
+        }
+        assert!(matches!(checked_addresses("app.example", vec![]), Err(ProbeError::Unreachable(_))));
+    }
+
+    /// A server on 127.0.0.1 that counts the connections it accepts and answers `204`.
+    struct Recorder {
+        port: u16,
+        connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl Recorder {
+        async fn start() -> Self {
+            use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let port = listener.local_addr().expect("addr").port();
+            let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let counted = std::sync::Arc::clone(&connections);
+            tokio::spawn(async move {
+                while let Ok((mut stream, _)) = listener.accept().await {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let mut buf = [0_u8; 4096];
+                    let _ = stream.read(&mut buf).await;
+                    let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n").await;
+                }
+            });
+            Self { port, connections }
+        }
+
+        fn connections(&self) -> usize {
+            self.connections.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    #[tokio::test]
+    async fn the_probe_connects_to_checked_addresses_only() {
+        let server = Recorder::start().await;
+        let check = |url: String| async move {
+            let url = HealthUrl::parse(&url).expect("allowed");
+            HttpProbe::new().get(&url, Duration::from_secs(5)).await
+        };
+        // The allowed forms reach the recording server: a literal, a numeric spelling, a name.
+        for url in [
+            format!("http://127.0.0.1:{}/h", server.port),
+            format!("http://2130706433:{}/h", server.port),
+            format!("http://localhost:{}/h", server.port),
+        ] {
+            assert_eq!(check(url.clone()).await, Ok(204), "{url}");
+        }
+        assert_eq!(server.connections(), 3);
+        // A name is pinned: the connection goes to the checked addresses, whatever the host.
+        let url = HealthUrl::parse("http://rebinding.invalid/h").expect("a name");
+        let addrs = vec![SocketAddr::from(([127, 0, 0, 1], server.port))];
+        let status = crate::http::status_pinned(url.uri().clone(), addrs, Duration::from_secs(5)).await;
+        assert_eq!(status.ok().map(|s| s.as_u16()), Some(204));
+        assert_eq!(server.connections(), 4);
+        // A refused literal can't even become a URL to poll; the probe never sees it.
+        for form in METADATA_FORMS {
+            assert!(HealthUrl::parse(&form.replace("/latest/meta-data", "/")).is_err(), "{form}");
+        }
+        assert_eq!(server.connections(), 4, "no refused form connected");
+    }
+
+    #[tokio::test]
+    async fn a_refused_host_stops_the_check_at_once() {
+        let probe = Scripted(
+            Mutex::new(vec![Err(ProbeError::Refused("its host `x` resolves to `169.254.169.254`".into()))]),
+            Mutex::new(0),
+        );
+        let error = poll(&probe, &check(), &FAST, MS(10), &Cancel::new()).await.expect_err("refused");
+        let message = error.to_string();
+        assert!(matches!(error, HealthError::BadOutput { .. }), "{error:?}");
+        assert!(
+            message
+                .contains("`https://app.example/health` can't be polled: its host `x` resolves to `169.254.169.254`"),
+            "{message}"
+        );
+        assert_eq!(probe.polls(), 1);
     }
 
     #[test]
@@ -448,10 +648,11 @@ mod tests {
     }
 
     /// Answers from a script, one entry per poll; the last entry repeats.
-    struct Scripted(Mutex<Vec<Result<u16, String>>>, Mutex<u32>);
+    struct Scripted(Mutex<Vec<Result<u16, ProbeError>>>, Mutex<u32>);
 
     impl Scripted {
-        fn new(answers: Vec<Result<u16, String>>) -> Self {
+        fn new(answers: Vec<Result<u16, &str>>) -> Self {
+            let answers = answers.into_iter().map(|a| a.map_err(|e| ProbeError::Unreachable(e.to_owned()))).collect();
             Self(Mutex::new(answers), Mutex::new(0))
         }
         fn polls(&self) -> u32 {
@@ -461,7 +662,7 @@ mod tests {
 
     #[async_trait]
     impl Probe for Scripted {
-        async fn get(&self, _url: &HealthUrl, _timeout: Duration) -> Result<u16, String> {
+        async fn get(&self, _url: &HealthUrl, _timeout: Duration) -> Result<u16, ProbeError> {
             *self.1.lock().expect("lock") += 1;
             let mut answers = self.0.lock().expect("lock");
             if answers.len() > 1 { answers.remove(0) } else { answers[0].clone() }
@@ -480,7 +681,7 @@ mod tests {
 
     #[tokio::test]
     async fn polling_stops_at_the_expected_answer() {
-        let probe = Scripted::new(vec![Err("connection refused".into()), Ok(503), Ok(503), Ok(200), Ok(500)]);
+        let probe = Scripted::new(vec![Err("connection refused"), Ok(503), Ok(503), Ok(200), Ok(500)]);
         let health = poll(&probe, &check(), &FAST, MS(10), &Cancel::new()).await.expect("healthy");
         assert!(matches!(health, Health::Healthy { status: 200, polls: 4, .. }), "{health:?}");
         assert!(health.status_line().starts_with("healthy (HTTP 200 after 4 polls, "), "{}", health.status_line());
@@ -489,7 +690,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_service_that_never_answers_as_expected_fails_with_what_was_last_seen() {
-        let probe = Scripted::new(vec![Err("connection refused".into()), Ok(503)]);
+        let probe = Scripted::new(vec![Err("connection refused"), Ok(503)]);
         let error = poll(&probe, &check(), &FAST, MS(10), &Cancel::new()).await.expect_err("unhealthy");
         let polls = u32::try_from(FAST.waits().len() + 1).expect("small");
         match &error {
@@ -506,7 +707,7 @@ mod tests {
             "{message}"
         );
         assert_eq!(probe.polls(), polls);
-        let probe = Scripted::new(vec![Err("connection refused".into())]);
+        let probe = Scripted::new(vec![Err("connection refused")]);
         let message = poll(&probe, &check(), &FAST, MS(10), &Cancel::new()).await.expect_err("down").to_string();
         assert!(message.contains("could not be reached (connection refused)"), "{message}");
     }

@@ -63,12 +63,12 @@ pub async fn verify_oidc(check: &OidcCheck<'_>, dispatch: &Dispatch, bound: &Bou
     Ok(())
 }
 
-/// A merge queue's commit: the queue is for the default branch, and the commit holds both
-/// the queued pull request's head and the default branch's head (the queue builds on it,
-/// and a queue that merged an earlier entry moved the branch to an ancestor). The PR may
-/// have merged meanwhile: the commit still needs its status. Like `descends_from`, this
-/// can't tell which branch the commit is on; it is only ever planned, never applied
-/// from this dispatch.
+/// A merge queue's commit: the queued pull request is open, the queue is for the default
+/// branch, the commit is the head of the queue branch the ref names (GitHub resolves a SHA
+/// across the whole fork network, so only a branch head says the commit is in this
+/// repository's queue), and it holds both the pull request's head and the default branch's
+/// head (the queue builds on it, and a queue that merged an earlier entry moved the branch
+/// to an ancestor). It is only ever planned, never applied from this dispatch.
 async fn bind_merge_queue(
     github: &dyn Provenance,
     dispatch: &Dispatch,
@@ -81,10 +81,23 @@ async fn bind_merge_queue(
         .await?
         .filter(|pull| pull.base_repo == repo.to_string())
         .ok_or_else(|| Refusal::PullNotInRepo { customer: repo.clone(), number })?;
-    let branch = github.default_branch(repo).await?;
     let refuse = |reason: String| Refusal::NotQueueCommit { sha: dispatch.sha.clone(), reason };
+    if !pull.open {
+        return Err(refuse(format!("pull request #{number} is closed, and only an open pull request is queued")).into());
+    }
+    let branch = github.default_branch(repo).await?;
     if queue.base != branch.name {
         return Err(refuse(format!("its queue is not for the default branch `{}`", branch.name)).into());
+    }
+    let queue_branch = queue.git_ref.strip_prefix("refs/heads/").unwrap_or(&queue.git_ref);
+    match github.branch_head(repo, queue_branch).await? {
+        None => {
+            return Err(refuse(format!("`{queue_branch}` is not a branch of {repo} (the entry left the queue)")).into());
+        }
+        Some(head) if head != dispatch.sha => {
+            return Err(refuse(format!("it is not the head of `{queue_branch}` (its head is {})", head.short())).into());
+        }
+        Some(_) => {}
     }
     if !github.descends_from(repo, &pull.head_sha, &dispatch.sha).await? {
         return Err(refuse(format!(

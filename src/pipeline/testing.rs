@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::health::{HealthUrl, Probe};
+use super::health::{HealthUrl, Probe, ProbeError};
 use super::{Deps, Request};
 use crate::codehost::{CodeHostError, CommentOutcome, CommitStatus, Files, Reporter, StatusState};
 use crate::config::Config;
@@ -61,17 +61,17 @@ impl FakeHost {
 /// without a script, every poll is refused.
 #[derive(Debug, Default)]
 pub(crate) struct FakeProbe {
-    pub answers: Mutex<Vec<Result<u16, String>>>,
+    pub answers: Mutex<Vec<Result<u16, ProbeError>>>,
     pub polled: Mutex<Vec<String>>,
 }
 
 #[async_trait]
 impl Probe for FakeProbe {
-    async fn get(&self, url: &HealthUrl, _timeout: Duration) -> Result<u16, String> {
+    async fn get(&self, url: &HealthUrl, _timeout: Duration) -> Result<u16, ProbeError> {
         self.polled.lock().expect("lock").push(url.to_string());
         let mut answers = self.answers.lock().expect("lock");
         match answers.len() {
-            0 => Err("connection refused".to_owned()),
+            0 => Err(ProbeError::Unreachable("connection refused".to_owned())),
             1 => answers[0].clone(),
             _ => answers.remove(0),
         }

@@ -69,32 +69,40 @@ impl ManagerRepo {
         Sha::parse(text.trim()).map_err(|e| self.error(rev, TENANTS_DIR, e.to_string()))
     }
 
-    /// The text of `path` at `sha`; `None` when the commit has no such file.
+    /// The text of `path` at `sha`; `None` when the commit has no such file. Only a plain
+    /// file is read: a symbolic link (mode `120000`, whose "text" is its target), a
+    /// submodule or a directory is refused, and so is a blob over the size limit, from its
+    /// size as Git lists it, before a byte of it is read.
     pub async fn read(&self, sha: &Sha, path: &str) -> Result<Option<String>, CodeHostError> {
-        // `ls-tree` tells a missing file from a failing Git; `cat-file` then reads it.
-        let listed = self.git(&["ls-tree", "-z", "--full-tree", sha.as_str(), "--", path], sha.as_str()).await?;
+        // `ls-tree -l` tells a missing file from a failing Git, and gives the entry's mode,
+        // object and size; `cat-file` then reads that object.
+        let listed = self.git(&["ls-tree", "-z", "-l", "--full-tree", sha.as_str(), "--", path], sha.as_str()).await?;
         if listed.is_empty() {
             return Ok(None);
         }
-        let bytes = self.git(&["cat-file", "blob", &format!("{sha}:{path}")], sha.as_str()).await?;
-        if bytes.len() > MAX_FILE_BYTES {
-            let problem = crate::diagnostic::FileProblem::TooLarge {
-                size: Some(bytes.len() as u64),
-                limit: MAX_FILE_BYTES as u64,
-            };
-            return Err(CodeHostError::Unusable {
-                repo: REPO.into(),
-                path: path.into(),
-                reference: sha.to_string(),
-                problem,
-            });
-        }
-        String::from_utf8(bytes).map(Some).map_err(|_| CodeHostError::Unusable {
+        let entry = TreeEntry::parse(&listed)
+            .ok_or_else(|| self.error(sha.as_str(), path, "unexpected `git ls-tree` output".into()))?;
+        let unusable = |problem| CodeHostError::Unusable {
             repo: REPO.into(),
             path: path.into(),
             reference: sha.to_string(),
-            problem: crate::diagnostic::FileProblem::NotUtf8 { line: None, column: None },
-        })
+            problem,
+        };
+        if let Some(kind) = entry.not_plain() {
+            return Err(unusable(crate::diagnostic::FileProblem::NotRegular { kind: kind.to_owned() }));
+        }
+        let limit = MAX_FILE_BYTES as u64;
+        if entry.size.is_none_or(|size| size > limit) {
+            return Err(unusable(crate::diagnostic::FileProblem::TooLarge { size: entry.size, limit }));
+        }
+        let bytes = self.git(&["cat-file", "blob", &entry.object], sha.as_str()).await?;
+        if bytes.len() > MAX_FILE_BYTES {
+            let size = Some(bytes.len() as u64);
+            return Err(unusable(crate::diagnostic::FileProblem::TooLarge { size, limit }));
+        }
+        String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| unusable(crate::diagnostic::FileProblem::NotUtf8 { line: None, column: None }))
     }
 
     /// The tenant files (`tenants/<name>.yml`) at `sha`, by path.
@@ -231,17 +239,18 @@ impl ManagerRepo {
     }
 
     /// After the checked-out branch moved: `path` in the work tree and the index as in the
-    /// new `HEAD`, so the checkout does not show the commit undone.
+    /// new `HEAD`, so the checkout does not show the commit undone. No write follows a
+    /// link ([`crate::tenants::plain_file::replace`]).
+    /// Whether [`ManagerRepo::sync_path`] could write `path` in the work tree (no linked
+    /// directory on the way), checked before anything is committed.
+    pub fn check_writable(&self, path: &str) -> Result<(), CodeHostError> {
+        crate::tenants::plain_file::check(&self.dir, path)
+            .map_err(|e| self.error("HEAD", path, format!("the work tree can't take the file: {e}")))
+    }
+
     pub async fn sync_path(&self, path: &str, content: Option<&[u8]>) -> Result<(), CodeHostError> {
-        let file = self.dir.join(path);
-        let written = match content {
-            Some(bytes) => {
-                std::fs::create_dir_all(self.dir.join(TENANTS_DIR)).and_then(|()| std::fs::write(&file, bytes))
-            }
-            None => std::fs::remove_file(&file)
-                .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) }),
-        };
-        written.map_err(|e| self.error("HEAD", path, format!("can't update the work tree: {e}")))?;
+        crate::tenants::plain_file::replace(&self.dir, path, content)
+            .map_err(|e| self.error("HEAD", path, format!("can't update the work tree: {e}")))?;
         self.git(&["reset", "--quiet", "HEAD", "--", path], "HEAD").await?;
         Ok(())
     }
@@ -325,6 +334,36 @@ impl ManagerRepo {
 /// How errors name the repository.
 const REPO: &str = "the manager repository";
 
+/// One entry of `git ls-tree -z -l`: `<mode> <type> <object> <size>\t<path>\0`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TreeEntry {
+    mode: String,
+    object: String,
+    /// `None` for an entry with no size (a tree, a submodule).
+    size: Option<u64>,
+}
+
+impl TreeEntry {
+    fn parse(listed: &[u8]) -> Option<Self> {
+        let text = std::str::from_utf8(listed).ok()?;
+        let (meta, _path) = text.split('\0').next()?.split_once('\t')?;
+        let mut fields = meta.split_whitespace();
+        let (mode, _kind, object, size) = (fields.next()?, fields.next()?, fields.next()?, fields.next()?);
+        Some(Self { mode: mode.to_owned(), object: object.to_owned(), size: size.parse().ok() })
+    }
+
+    /// What the entry is when it is not a plain file (`100644`, `100755`).
+    fn not_plain(&self) -> Option<&'static str> {
+        match self.mode.as_str() {
+            "100644" | "100755" => None,
+            "120000" => Some("a symbolic link"),
+            "160000" => Some("a submodule"),
+            "040000" => Some("a directory"),
+            _ => Some("not a plain file"),
+        }
+    }
+}
+
 /// `git diff --name-status -z` output: `S\0path\0` or `R100\0from\0to\0`.
 fn parse_name_status(text: &str) -> Option<Vec<FileChange>> {
     let mut fields = text.split('\0').filter(|f| !f.is_empty());
@@ -346,6 +385,73 @@ fn parse_name_status(text: &str) -> Option<Vec<FileChange>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `git` in `dir`, which must succeed.
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .output()
+            .expect("git is needed for these tests");
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Issue 21, item 7: a committed symbolic link was read as a tenant file (its target's
+    /// path as the text), and a blob of any size was read whole before its size was checked.
+    #[tokio::test]
+    async fn only_plain_tenant_blobs_within_the_limit_are_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        git(root, &["init", "--quiet"]);
+        std::fs::create_dir(root.join("tenants")).expect("mkdir");
+        std::fs::write(root.join("tenants/plain.yml"), "kind: Tenant\n").expect("write");
+        std::os::unix::fs::symlink("/etc/passwd", root.join("tenants/link.yml")).expect("link");
+        std::os::unix::fs::symlink("plain.yml", root.join("tenants/inside.yml")).expect("link");
+        let big = MAX_FILE_BYTES + 1;
+        std::fs::write(root.join("tenants/big.yml"), "#".repeat(big)).expect("write");
+        std::fs::create_dir(root.join("tenants/dir.yml")).expect("mkdir");
+        std::fs::write(root.join("tenants/dir.yml/x"), "x").expect("write");
+        git(root, &["add", "-A"]);
+        git(root, &["commit", "--quiet", "-m", "tenants"]);
+        let repo = ManagerRepo::new(root);
+        let head = repo.commit("HEAD").await.expect("head");
+        assert_eq!(repo.read(&head, "tenants/plain.yml").await.expect("read").as_deref(), Some("kind: Tenant\n"));
+        assert_eq!(repo.read(&head, "tenants/none.yml").await.expect("read"), None);
+        for (path, kind) in [
+            ("tenants/link.yml", "a symbolic link"),
+            ("tenants/inside.yml", "a symbolic link"),
+            ("tenants/dir.yml", "a directory"),
+        ] {
+            match repo.read(&head, path).await {
+                Err(CodeHostError::Unusable {
+                    problem: crate::diagnostic::FileProblem::NotRegular { kind: k },
+                    ..
+                }) => {
+                    assert_eq!(k, kind, "{path}");
+                }
+                other => panic!("{path}: expected a refusal, got {other:?}"),
+            }
+        }
+        match repo.read(&head, "tenants/big.yml").await {
+            Err(CodeHostError::Unusable { problem: crate::diagnostic::FileProblem::TooLarge { size, .. }, .. }) => {
+                assert_eq!(size, Some(big as u64), "the size Git lists, known before reading");
+            }
+            other => panic!("expected too large, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ls_tree_entries_are_read_with_mode_object_and_size() {
+        let entry = TreeEntry::parse(b"120000 blob 0123abcd      11\ttenants/a.yml\0").expect("parsed");
+        assert_eq!((entry.mode.as_str(), entry.object.as_str(), entry.size), ("120000", "0123abcd", Some(11)));
+        assert_eq!(entry.not_plain(), Some("a symbolic link"));
+        let tree = TreeEntry::parse(b"040000 tree 0123abcd       -\ttenants/d\0").expect("parsed");
+        assert_eq!((tree.size, tree.not_plain()), (None, Some("a directory")));
+        assert_eq!(TreeEntry::parse(b"garbage"), None);
+    }
 
     #[test]
     fn name_status_output_is_read_with_renames_as_pairs() {

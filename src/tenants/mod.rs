@@ -11,6 +11,7 @@ pub mod follow;
 pub mod git;
 pub mod host;
 pub mod names;
+pub mod plain_file;
 pub mod request;
 
 // The `tenants:` section's reader lives with the other sections in `crate::config`; this

@@ -212,6 +212,7 @@ async fn merge_queue_manager_with(top: &str, entry: &str) -> Manager {
     m.fake.add_commit(QUEUE_CUSTOMER, QUEUED_PR_HEAD, &[QUEUE_BASE]);
     m.fake.add_commit(QUEUE_CUSTOMER, QUEUE_SHA, &[QUEUE_BASE, QUEUED_PR_HEAD]);
     m.fake.set_branch(QUEUE_CUSTOMER, "main", QUEUE_BASE);
+    m.fake.set_branch(QUEUE_CUSTOMER, &format!("gh-readonly-queue/main/pr-104-{QUEUED_PR_HEAD}"), QUEUE_SHA);
     m.fake.put_pull_request(QUEUE_CUSTOMER, PullRequest::open(104, QUEUED_PR_HEAD));
     m.fake.put_file(QUEUE_CUSTOMER, QUEUE_SHA, "infra/variables.yml", template());
     m
@@ -285,6 +286,45 @@ async fn a_merge_queue_dispatch_must_name_a_queue_commit_of_that_repository() {
     let event = received(&m, &sent);
     let apply = m.run("repository_dispatch", &event, &["apply", "--env", "staging"]).run_async().await;
     assert_refused_without_writes(&m, &apply, "can't start an apply");
+}
+
+/// Issue 21, item 11: with any customer's dispatch token, a `merge_group` payload naming an
+/// old, closed PR and a commit that exists only in a fork (GitHub resolves SHAs across the
+/// fork network, so the ancestry checks alone pass) planned that commit. Only the head of
+/// an open PR's queue branch is planned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_group_plan_needs_an_open_pr_and_the_head_of_its_queue_branch() {
+    let m = merge_queue_manager().await;
+    // PR #7, closed long ago; a commit pushed only to a fork, built on `main` and PR #7's head.
+    let (old_head, fork_commit) = (SHA1, "5555555555555555555555555555555555555555");
+    m.fake.add_commit(QUEUE_CUSTOMER, old_head, &[QUEUE_BASE]);
+    m.fake.add_commit(QUEUE_CUSTOMER, fork_commit, &[QUEUE_BASE, old_head]);
+    m.fake.put_file(QUEUE_CUSTOMER, fork_commit, "infra/variables.yml", template());
+    m.fake.put_pull_request(QUEUE_CUSTOMER, PullRequest::open(7, old_head).closed());
+    let payload = |pr: u64, head: &str, sha: &str| {
+        json!({"event_type": "infra-plan", "client_payload": {
+            "repository": QUEUE_CUSTOMER, "sha": sha,
+            "ref": format!("refs/heads/gh-readonly-queue/main/pr-{pr}-{head}"),
+            "pull_request": null, "event": "merge_group"
+        }})
+    };
+    let plan = |sent: &Value| m.run("repository_dispatch", &received(&m, sent), &["plan", "--env", "staging"]);
+    let forged = payload(7, old_head, fork_commit);
+    assert_refused_without_writes(&m, &plan(&forged).run_async().await, "pull request #7 is closed");
+    // Reopened, but nothing is queued for it: there is no queue branch.
+    m.fake.put_pull_request(QUEUE_CUSTOMER, PullRequest::open(7, old_head));
+    let missing = format!("`gh-readonly-queue/main/pr-7-{old_head}` is not a branch of {QUEUE_CUSTOMER}");
+    assert_refused_without_writes(&m, &plan(&forged).run_async().await, &missing);
+    // Queued, but the queue branch's head is another commit.
+    m.fake.set_branch(QUEUE_CUSTOMER, &format!("gh-readonly-queue/main/pr-7-{old_head}"), QUEUE_SHA);
+    let moved = format!("it is not the head of `gh-readonly-queue/main/pr-7-{old_head}` (its head is 2ffea6d)");
+    assert_refused_without_writes(&m, &plan(&forged).run_async().await, &moved);
+    // The real queue entry's commit, on PR #104's queue branch, under PR #7's name: refused too.
+    assert_refused_without_writes(&m, &plan(&payload(7, old_head, QUEUE_SHA)).run_async().await, "does not contain");
+    // A merged PR has left the queue.
+    m.fake.put_pull_request(QUEUE_CUSTOMER, PullRequest::open(104, QUEUED_PR_HEAD).merged());
+    let merged = plan(&payload(104, QUEUED_PR_HEAD, QUEUE_SHA)).run_async().await;
+    assert_refused_without_writes(&m, &merged, "pull request #104 is closed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

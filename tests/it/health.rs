@@ -2,8 +2,11 @@
 //! mode), and an HTTP server on 127.0.0.1 that the module's `health_check_url` output
 //! points at.
 
+use base64::Engine as _;
+
 use crate::support::cli::{Output, Run, Sandbox, repo_root, require_terraform};
 use crate::support::health_server::Server;
+use crate::support::netns::Netns;
 
 /// A manager using the `health-app` test module, with short health bounds, and a customer
 /// whose `health_check_url` tag is `url`.
@@ -105,4 +108,63 @@ fn a_module_without_the_output_skips_the_check_and_says_so() {
     assert_eq!(health["state"], "skipped");
     assert_eq!(health["reason"], "the module has no `health_check_url` output");
     assert!(apply.stderr.contains("no health check: the module has no `health_check_url` output"), "{}", apply.stderr);
+}
+
+/// Every spelling of the cloud metadata address, and names resolving to refused addresses:
+/// the binary, in a network namespace with no route out where `169.254.169.254:80`,
+/// `[fd00:ec2::254]:80` and `127.0.0.1:8080` are real listeners that record each connection.
+/// Each refused form fails the apply's check naming the address, with zero connections;
+/// the control URLs (a loopback address and a name resolving to it) are connected to.
+#[test]
+fn no_spelling_of_a_metadata_address_is_connected_to() {
+    require_terraform();
+    let hosts = "127.0.0.1 localhost service.test\n169.254.169.254 metadata.test\nfd00:ec2::254 metadata6.test\n";
+    let listen = ["169.254.169.254:80".to_owned(), "[fd00:ec2::254]:80".to_owned(), "127.0.0.1:8080".to_owned()];
+    let ns = Netns::start(&["169.254.169.254/32", "fd00:ec2::254/128"], hosts, &listen);
+    let refused = [
+        ("http://169.254.169.254/latest/meta-data/", "`169.254.169.254`"),
+        ("http://2852039166/", "`169.254.169.254`"),
+        ("http://0xa9fea9fe/", "`169.254.169.254`"),
+        ("http://0251.0376.0251.0376/", "`169.254.169.254`"),
+        ("http://169.254.43518/", "`169.254.169.254`"),
+        ("http://169.16689662/", "`169.254.169.254`"),
+        ("http://169.254.169.254./", "`169.254.169.254`"),
+        ("http://%31%36%39.254.169.254/", "`169.254.169.254`"),
+        ("http://[::ffff:169.254.169.254]/", "(`169.254.169.254`)"),
+        ("http://[::ffff:a9fe:a9fe]/", "(`169.254.169.254`)"),
+        ("http://[fd00:ec2::254]/", "`fd00:ec2::254`"),
+        ("http://metadata.test/", "its host `metadata.test` resolves to `169.254.169.254`"),
+        ("http://metadata6.test/", "its host `metadata6.test` resolves to `fd00:ec2::254`"),
+    ];
+    let sb = sandbox("http://127.0.0.1:8080/", "  timeout: 5s\n  interval: 50ms\n  max_interval: 200ms\n");
+    let run = |command: &str| {
+        let cmd =
+            Run::new(sb.path()).args(["--json", command, "--source-dir", "shop", "--env", "staging"]).into_command();
+        ns.run(&cmd, sb.path())
+    };
+    let apply_with = |url: &str| {
+        let variables = std::fs::read_to_string(sb.variables()).expect("variables");
+        let (head, _) = variables.split_once("  health_check_url").expect("the url tag");
+        let encoded = base64::engine::general_purpose::STANDARD.encode(url);
+        std::fs::write(sb.variables(), format!("{head}  health_check_url_b64: \"{encoded}\"\n")).expect("variables");
+        let plan = run("plan");
+        assert_eq!(plan.code, 0, "{url}: {}", plan.stderr);
+        run("apply")
+    };
+    for (url, address) in refused {
+        let apply = apply_with(url);
+        assert_eq!(apply.code, 1, "{url}: {}", apply.stderr);
+        let message = apply.json()["errors"][0]["message"].as_str().unwrap_or_default().to_owned();
+        assert!(message.contains("can't be polled: its host"), "{url}: {message}");
+        assert!(message.contains(address), "{url}: expected {address} in {message}");
+        assert_eq!(ns.connections(), Vec::<String>::new(), "{url} was connected to");
+    }
+    // The controls: the listener is reachable, by address and by a name from the same hosts file.
+    for (url, seen) in [("http://127.0.0.1:8080/", 1), ("http://service.test:8080/ready", 2)] {
+        let apply = apply_with(url);
+        assert_eq!(apply.code, 0, "{url}: {}", apply.stderr);
+        assert_eq!(apply.json()["health"]["state"], "healthy", "{url}");
+        assert_eq!(ns.connections().len(), seen, "{url}");
+    }
+    assert_eq!(ns.connections(), ["127.0.0.1:8080", "127.0.0.1:8080"]);
 }

@@ -6,4 +6,5 @@ pub(crate) mod cli;
 pub(crate) mod health_server;
 pub(crate) mod manager;
 pub(crate) mod moto;
+pub(crate) mod netns;
 pub(crate) mod oidc;
