@@ -89,11 +89,14 @@ impl ManagerRepo {
                 problem,
             });
         }
-        String::from_utf8(bytes).map(Some).map_err(|_| CodeHostError::Unusable {
-            repo: REPO.into(),
-            path: path.into(),
-            reference: sha.to_string(),
-            problem: crate::diagnostic::FileProblem::NotUtf8 { line: None, column: None },
+        String::from_utf8(bytes).map(Some).map_err(|e| {
+            let (line, column) = crate::source_file::invalid_utf8_at(&e);
+            CodeHostError::Unusable {
+                repo: REPO.into(),
+                path: path.into(),
+                reference: sha.to_string(),
+                problem: crate::diagnostic::FileProblem::NotUtf8 { line: Some(line), column: Some(column) },
+            }
         })
     }
 

@@ -201,6 +201,24 @@ fn validate_exits_0_or_2_with_positions() {
     assert!(bad.stderr.contains("hint: did you mean `staging`?"), "{}", bad.stderr);
 }
 
+/// Issue 21, item 15: the structured error's place is the first bad byte's, as its message says.
+#[test]
+fn validate_reports_a_file_that_is_not_utf8_at_its_first_bad_byte() {
+    let sb = Sandbox::new();
+    let mut bytes = std::fs::read(sb.variables()).expect("read");
+    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    let line_9 = lines[..8].iter().map(|l| l.len() + 1).sum::<usize>();
+    bytes.insert(line_9 + 2, 0xe9);
+    std::fs::write(sb.variables(), bytes).expect("write");
+    let out = Run::new(sb.path()).args(["--json", "validate", "shop/infra/variables.yml"]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let error = &out.json()["errors"][0];
+    assert_eq!((error["line"].as_u64(), error["column"].as_u64()), (Some(9), Some(3)), "{error}");
+    assert_eq!(error["message"], "file is not UTF-8 text: the first invalid byte is at line 9, column 3");
+    let text = Run::new(sb.path()).args(["validate", "shop/infra/variables.yml"]).run();
+    assert!(text.stderr.contains("error: shop/infra/variables.yml:9:3: file is not UTF-8 text"), "{}", text.stderr);
+}
+
 #[test]
 fn validate_checks_several_files_or_a_directory_in_one_run() {
     let sb = Sandbox::new();
