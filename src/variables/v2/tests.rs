@@ -155,3 +155,35 @@ fn a_required_input_must_be_set_in_inputs_or_in_every_environment() {
     let sizes: Vec<&serde_json::Value> = ok.components[0].environments.iter().map(|(_, v)| &v["size"]).collect();
     assert_eq!(sizes, [&serde_json::json!(1), &serde_json::json!(2)]);
 }
+
+/// Issue 21, item 14: a boolean input written as a YAML 1.1 word is refused with a hint, as
+/// the JSON Schema refuses it in the editor; `true` and `false` are booleans.
+#[test]
+fn yaml11_words_for_a_boolean_input_are_refused_with_a_hint() {
+    let text = "apiVersion: infra-manager/v2
+kind: Customer
+metadata: { name: shop }
+spec:
+  environments: [staging]
+  components:
+    - name: files
+      type: bucket
+      inputs: { versioning: yes }
+      allow_destroy: on
+    - name: jobs
+      type: queue
+      inputs: { fifo: Off }
+    - name: more
+      type: queue
+      inputs: { fifo: true }
+";
+    let errors = parse(text).expect_err("YAML 1.1 booleans");
+    assert_eq!(
+        errors,
+        [
+            "9:29: `spec.components[0].inputs.versioning` must be `true` or `false`, found `yes`",
+            "10:22: `spec.components[0].allow_destroy` must be `true` or `false`, found `on`",
+            "13:23: `spec.components[1].inputs.fifo` must be `true` or `false`, found `Off`",
+        ]
+    );
+}
