@@ -5,6 +5,7 @@
 //! environment's overrides). Turning components into Terraform is not done here.
 
 pub(crate) mod components;
+mod validations;
 mod value;
 
 use std::collections::BTreeMap;
