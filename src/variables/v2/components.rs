@@ -137,7 +137,19 @@ fn one(
         overrides: &overrides,
     };
     super::validations::check(c, &component, &environments);
-    Some(Component { name, type_name: ty.name.clone(), environments, allow_destroy, at: node.pos })
+    let places = ctx
+        .environments
+        .iter()
+        .map(|(env, _)| {
+            let mut set: BTreeMap<String, (String, Pos)> =
+                base.iter().map(|(k, (_, pos))| (k.clone(), (format!("{path}.inputs.{k}"), *pos))).collect();
+            for (k, (_, pos)) in overrides.get(env.as_str()).into_iter().flatten() {
+                set.insert(k.clone(), (format!("{path}.environments.{env}.{k}"), *pos));
+            }
+            (env.to_string(), set)
+        })
+        .collect();
+    Some(Component { name, type_name: ty.name.clone(), environments, allow_destroy, at: node.pos, places })
 }
 
 fn component_name(

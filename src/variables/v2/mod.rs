@@ -59,6 +59,10 @@ pub struct Component {
     /// Where the component starts in the file.
     #[serde(skip)]
     pub at: crate::yaml::Pos,
+    /// Environment → input → where the file sets its value there (key path and place), for
+    /// placing an error Terraform reports about that input.
+    #[serde(skip)]
+    pub places: BTreeMap<String, BTreeMap<String, (String, crate::yaml::Pos)>>,
 }
 
 impl Customer {
