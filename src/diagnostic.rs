@@ -27,7 +27,9 @@ impl fmt::Display for Diagnostic {
 
 impl Diagnostic {
     /// A problem with the file as a whole (too large, not UTF-8, not a regular file), found
-    /// before its text could be read: reported at line 1, column 1 of `file`.
+    /// before its text could be read: reported at line 1, column 1 of `file`, except a byte
+    /// that is not UTF-8, reported where it is (when known), so the error's place and its
+    /// message agree.
     pub fn whole_file(file: &str, problem: &FileProblem) -> Self {
         let (message, hint) = match problem {
             FileProblem::TooLarge { size: Some(size), limit } => {
@@ -49,7 +51,11 @@ impl Diagnostic {
                 "replace the link with the file itself",
             ),
         };
-        Self { file: file.to_owned(), line: 1, column: 1, message, hint: Some(hint.to_owned()) }
+        let (line, column) = match problem {
+            FileProblem::NotUtf8 { line: Some(line), column: Some(column) } => (*line, *column),
+            _ => (1, 1),
+        };
+        Self { file: file.to_owned(), line, column, message, hint: Some(hint.to_owned()) }
     }
 }
 
@@ -123,7 +129,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn whole_file_problems_are_at_line_1_column_1_with_a_hint() {
+    fn whole_file_problems_are_at_line_1_column_1_with_a_hint_and_a_bad_byte_at_its_place() {
         let problems = [
             (
                 FileProblem::TooLarge { size: Some(70_000), limit: 65_536 },
@@ -139,7 +145,9 @@ mod tests {
         ];
         for (problem, message) in problems {
             let d = Diagnostic::whole_file("v.yml", &problem);
-            assert_eq!((d.line, d.column, d.message.as_str()), (1, 1, message));
+            // Issue 21, item 15: the structured place is the message's place.
+            let at = if matches!(problem, FileProblem::NotUtf8 { line: Some(_), .. }) { (3, 9) } else { (1, 1) };
+            assert_eq!((d.line, d.column, d.message.as_str()), (at.0, at.1, message));
             assert!(d.hint.is_some());
         }
         assert_eq!(Diagnostics::whole_file("v.yml", &FileProblem::NotUtf8 { line: None, column: None }).0.len(), 1);

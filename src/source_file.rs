@@ -297,7 +297,7 @@ mod tests {
         let err = read(&path, LIMIT).expect_err("latin-1");
         assert!(matches!(err.kind, SourceFileErrorKind::NotUtf8 { line: 2, column: 5 }), "{err}");
         let d = err.diagnostic("v.yml").expect("problem");
-        assert_eq!((d.line, d.column), (1, 1));
+        assert_eq!((d.line, d.column), (2, 5), "the error's place is the message's (issue 21, item 15)");
         assert!(d.message.contains("line 2, column 5"), "{}", d.message);
     }
 

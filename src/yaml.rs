@@ -126,6 +126,17 @@ fn fill_sources(node: &mut Node, text: &str) {
     node.span = None;
 }
 
+/// The YAML 1.1 words for a boolean (any case); YAML 1.2, which editors follow, reads them
+/// as strings.
+const YAML11_BOOLEAN_WORDS: [&str; 6] = ["yes", "no", "on", "off", "y", "n"];
+
+/// The word as written, when `node` is a boolean only because YAML 1.1 says so (`yes`, `On`).
+pub fn yaml11_boolean(node: &Node) -> Option<&str> {
+    let written = node.source.as_deref()?;
+    (matches!(node.value, Value::Bool(_)) && YAML11_BOOLEAN_WORDS.iter().any(|w| w.eq_ignore_ascii_case(written)))
+        .then_some(written)
+}
+
 fn yaml_error(file: &str, err: &serde_saphyr::Error) -> Diagnostic {
     let pos =
         err.location().map_or(Pos { line: 1, column: 1 }, |l| Pos { line: l.line().max(1), column: l.column().max(1) });
@@ -396,10 +407,24 @@ impl Checker {
         }
     }
 
-    /// A boolean; records an error for any other type.
+    /// A boolean; records an error for any other type, and for a YAML 1.1 word (`yes`, `on`,
+    /// …): editors and the JSON Schema read those as text, so `validate` refuses them too.
     pub fn bool(&mut self, path: &str, node: &Node) -> Option<bool> {
         match node.value {
-            Value::Bool(b) => Some(b),
+            Value::Bool(b) => match yaml11_boolean(node) {
+                Some(word) => {
+                    self.error(
+                        node.pos,
+                        format!("`{path}` must be `true` or `false`, found `{}`", shown(word)),
+                        Some(format!(
+                            "`{}` is a boolean only in YAML 1.1, and editors and the JSON Schema read it as text: write `{b}`",
+                            shown(word)
+                        )),
+                    );
+                    None
+                }
+                None => Some(b),
+            },
             _ => {
                 self.wrong_type(path, node, "`true` or `false`");
                 None
@@ -497,6 +522,29 @@ mod tests {
         assert_eq!(
             c.diagnostics[0].hint.as_deref(),
             Some("YAML reads `on` as a boolean; put it in quotes to keep the text")
+        );
+    }
+
+    /// Issue 21, item 14: `validate` agrees with the editor (YAML 1.2) on what a boolean is.
+    #[test]
+    fn a_yaml11_word_is_not_a_boolean() {
+        let root = parse("f.yml", "a: yes\nb: On\nc: n\nd: true\ne: False\n").expect("parses");
+        let Value::Map(entries) = &root.value else { panic!("map") };
+        let mut c = Checker::new("f.yml");
+        let read: Vec<Option<bool>> = entries.iter().map(|(k, n)| c.bool(&k.name, n)).collect();
+        assert_eq!(read, [None, None, None, Some(true), Some(false)]);
+        let messages: Vec<&str> = c.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "`a` must be `true` or `false`, found `yes`",
+                "`b` must be `true` or `false`, found `On`",
+                "`c` must be `true` or `false`, found `n`"
+            ]
+        );
+        assert_eq!(
+            c.diagnostics[0].hint.as_deref(),
+            Some("`yes` is a boolean only in YAML 1.1, and editors and the JSON Schema read it as text: write `true`")
         );
     }
 

@@ -70,6 +70,11 @@ variable "max_instances" {
     condition     = var.max_instances >= 0 && floor(var.max_instances) == var.max_instances
     error_message = "The max_instances must be a whole number, 0 or more."
   }
+
+  validation {
+    condition     = var.max_instances >= var.min_instances
+    error_message = "The max_instances must be at least min_instances."
+  }
 }
 
 variable "vpc_cidr" {
@@ -79,6 +84,11 @@ variable "vpc_cidr" {
   validation {
     condition     = can(cidrnetmask(var.vpc_cidr)) && can(regex("/(1[6-9]|2[0-8])$", var.vpc_cidr))
     error_message = "The vpc_cidr must be an IPv4 CIDR block from /16 to /28, such as \"10.0.0.0/16\"."
+  }
+
+  validation {
+    condition     = !can(cidrnetmask(var.vpc_cidr)) || try(cidrhost(var.vpc_cidr, 0) == split("/", var.vpc_cidr)[0], false)
+    error_message = "The vpc_cidr must be a network address, with no host bits set: such as \"10.0.0.0/16\", not \"10.0.0.1/16\"."
   }
 }
 

@@ -1,5 +1,6 @@
 terraform {
-  required_version = ">= 1.5.0"
+  # A validation that names another variable (max_instances >= min_instances): 1.9+.
+  required_version = ">= 1.9.0"
 
   required_providers {
     aws = {

@@ -3,6 +3,7 @@
 //! the module's own `variables.tf`, [`variables`]) and the limits each tier puts on them.
 //! The module's validations say what any customer may set; a tier may only narrow that.
 
+pub mod validation;
 pub mod variables;
 
 use std::collections::BTreeMap;
@@ -11,7 +12,7 @@ use std::path::Path;
 use serde::Serialize;
 
 pub use crate::config::catalog::{CatalogConfig, InputLimit, TierLimits, TypeConfig};
-pub use variables::{Input, InputType, Limits};
+pub use variables::{Input, InputType, Limits, Validation};
 
 use crate::config::Config;
 use crate::diagnostic::Diagnostic;

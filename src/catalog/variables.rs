@@ -115,6 +115,17 @@ pub struct Input {
     /// The error messages of the validations (or parts) that could not be read: the module
     /// checks those itself when Terraform runs.
     pub validated_by_module: Vec<String>,
+    /// Those validations themselves, evaluated for the customer's values before Terraform
+    /// runs ([`crate::catalog::validation`]).
+    #[serde(skip)]
+    pub validations: Vec<Validation>,
+}
+
+/// One `validation` block whose condition is not all read into [`Limits`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Validation {
+    pub condition: Expression,
+    pub error_message: String,
 }
 
 /// Reads the inputs from the text of a `variables.tf`; `file` names it in the error.
@@ -178,6 +189,7 @@ fn read_variable(file: &str, text: &str, name: &str, body: &hcl::Body) -> Result
     let sensitive = matches!(attr("sensitive"), Some(Expression::Bool(true)));
     let mut limits = Limits::default();
     let mut validated_by_module = Vec::new();
+    let mut validations = Vec::new();
     for validation in body.blocks().filter(|b| b.identifier() == "validation") {
         let condition = validation.body().attributes().find(|a| a.key() == "condition").map(hcl::Attribute::expr);
         let message =
@@ -191,6 +203,9 @@ fn read_variable(file: &str, text: &str, name: &str, body: &hcl::Body) -> Result
             unread |= !read_rule(term, name, &mut limits);
         }
         if unread || condition.is_none() {
+            if let Some(condition) = condition {
+                validations.push(Validation { condition: condition.clone(), error_message: message.clone() });
+            }
             validated_by_module.push(message);
         }
     }
@@ -203,6 +218,7 @@ fn read_variable(file: &str, text: &str, name: &str, body: &hcl::Body) -> Result
         sensitive,
         limits,
         validated_by_module,
+        validations,
     })
 }
 

@@ -21,7 +21,7 @@ use crate::output;
 use crate::refusal::Refusal;
 use crate::source_file;
 use crate::variables::Rules;
-use crate::variables::document::Document;
+use crate::variables::document::{self, Document, Schema};
 
 /// A valid file, as `--json` prints it.
 #[derive(Debug, Serialize)]
@@ -89,10 +89,25 @@ fn check(
         None => Owner::Customer(RepoId::parse("local/validate").map_err(|e| CommandError::bad_customer(&e))?),
     };
     let rules = Rules::for_owner(config, given.as_ref());
+    if matches!(document::detect(&file, &text), Ok(Schema::V2 { .. })) && !config.terraform.modules_dir.is_dir() {
+        return Err(no_catalog(&file, &config.terraform.modules_dir));
+    }
     // A v2 file is checked against the catalog, loaded only then and once per run.
     let loaded = || catalog.get_or_init(|| Catalog::load(config)).clone().map(|c| c.for_owner(config, &id));
     let tenant = Document::parse(&file, &text, &id, &rules, loaded).map_err(|d| CommandError::Invalid(d.0))?;
     Ok(tenant.environments())
+}
+
+/// A v2 file checked where the catalog's modules are not (a customer's checkout): one error
+/// that says where the catalog is, rather than one per missing module blamed on the file.
+fn no_catalog(file: &str, modules_dir: &Path) -> CommandError {
+    CommandError::usage(
+        format!(
+            "can't check `{file}` here: a schema v2 file is checked against the component catalog, whose modules (`{}`) are in the manager repository, not in this directory",
+            modules_dir.display()
+        ),
+        "check it in a checkout of the manager repository (`infra-manager validate <path> --customer OWNER/REPO`), or against the JSON Schema that `infra-manager schema` prints there, as editors do; each pull request's plan checks it too",
+    )
 }
 
 /// The tenant whose file `path` is, when it is `…/tenants/<name>.yml`.

@@ -22,6 +22,7 @@ pub mod drift;
 pub mod errored_state;
 pub mod frame;
 pub mod health;
+pub mod invalid_value;
 pub mod lock_owner;
 pub mod plan;
 pub mod prepare;

@@ -108,8 +108,10 @@ async fn steps(
     let file = admitted.file.unwrap_or_else(|| unreachable!("a plan's admission reads the file"))?;
     let prepared = prepare(deps, req, &file).await?;
     let dir = prepared.workspace.path();
-    let saved =
-        super::locking(deps, &req.target, async || deps.terraform.plan(dir, PLAN_FILE, kind, detail).await).await?;
+    let saved = super::locking(deps, &req.target, async || deps.terraform.plan(dir, PLAN_FILE, kind, detail).await)
+        .await
+        // A value a module refused is the customer's to fix, at its line.
+        .map_err(|e| super::invalid_value::placed(e, &file, &req.target.owner.file(), &req.target.env, dir))?;
     let summary = summarize_saved(&saved);
     if summary.errored() || summary.incomplete() {
         return Err(TerraformError::PlanErrored { plan: Box::new(saved), details: Vec::new() }.into());

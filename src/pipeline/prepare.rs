@@ -34,7 +34,8 @@ pub async fn fetch(host: &dyn Files, req: &Request) -> Result<String, CommandErr
     match host.read_file(owner, &path, &req.sha).await {
         Ok(Some(text)) => Ok(text),
         Ok(None) => Err(Refusal::FileMissing { owner: owner.clone(), path, sha: req.sha.clone() }.into()),
-        // Too large, not UTF-8, not a regular file: the customer's to fix, at its line 1.
+        // Too large, not UTF-8, not a regular file: the customer's to fix, at its line 1
+        // (a byte that is not UTF-8: at its own line and column).
         Err(CodeHostError::Unusable { problem, .. }) => {
             Err(CommandError::Invalid(vec![Diagnostic::whole_file(&path, &problem)]))
         }

@@ -100,9 +100,10 @@ impl ManagerRepo {
             let size = Some(bytes.len() as u64);
             return Err(unusable(crate::diagnostic::FileProblem::TooLarge { size, limit }));
         }
-        String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|_| unusable(crate::diagnostic::FileProblem::NotUtf8 { line: None, column: None }))
+        String::from_utf8(bytes).map(Some).map_err(|e| {
+            let (line, column) = crate::source_file::invalid_utf8_at(&e);
+            unusable(crate::diagnostic::FileProblem::NotUtf8 { line: Some(line), column: Some(column) })
+        })
     }
 
     /// The tenant files (`tenants/<name>.yml`) at `sha`, by path.

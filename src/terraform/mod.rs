@@ -8,6 +8,7 @@
 #[cfg(test)]
 pub mod fake;
 pub mod go_runtime;
+pub mod invalid_value;
 pub mod planfile;
 mod plugin_cache;
 pub mod process;
@@ -39,6 +40,10 @@ pub enum TerraformError {
     /// fail the same way.
     #[error("terraform {step} failed (exit {code}){}{}", killed(*code), render_details(details))]
     Failed { step: &'static str, code: i32, details: Vec<String>, transient: Option<String> },
+    /// Every error was a module input's validation failing: the customer's value, which the
+    /// pipeline places at its line ([`invalid_value`]).
+    #[error("terraform {step} refused a component input's value{}", render_details(details))]
+    InvalidValues { step: &'static str, values: Vec<invalid_value::InvalidValue>, details: Vec<String> },
     #[error("the state is locked by another run (waited {waited_secs}s for it){}", render_details(details))]
     Locked { waited_secs: u64, details: Vec<String> },
     #[error(
@@ -93,7 +98,10 @@ impl TerraformError {
     /// stderr), for one-line reports: a status, a record.
     pub fn first_detail(&self) -> Option<&str> {
         let details = match self {
-            Self::Failed { details, .. } | Self::Locked { details, .. } | Self::StalePlan { details } => details,
+            Self::Failed { details, .. }
+            | Self::InvalidValues { details, .. }
+            | Self::Locked { details, .. }
+            | Self::StalePlan { details } => details,
             Self::PlanErrored { details, .. } => details,
             _ => return None,
         };

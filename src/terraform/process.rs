@@ -279,6 +279,7 @@ impl ProcessTerraform {
             stdout: out.text,
             diagnostics: out.diagnostics,
             errors: out.errors,
+            invalid_values: out.invalid_values,
             locked: out.locked,
             stale: out.stale,
             outputs: out.outputs,
@@ -321,6 +322,8 @@ struct StdoutRead {
     diagnostics: Vec<String>,
     /// The error diagnostics as Terraform typed them, for [`transient::classify`].
     errors: Vec<transient::Diagnostic>,
+    /// The errors that are a module input's failed validation.
+    invalid_values: Vec<super::invalid_value::InvalidValue>,
     locked: bool,
     stale: bool,
     /// The last `outputs` message (apply), sensitive values already dropped.
@@ -337,6 +340,7 @@ struct Ran {
     stdout: String,
     diagnostics: Vec<String>,
     errors: Vec<transient::Diagnostic>,
+    invalid_values: Vec<super::invalid_value::InvalidValue>,
     locked: bool,
     stale: bool,
     outputs: Outputs,
@@ -350,13 +354,21 @@ struct Ran {
 }
 
 impl Ran {
+    /// Whether every error was a module input's failed validation (and there was one).
+    fn only_invalid_values(&self) -> bool {
+        !self.invalid_values.is_empty() && self.invalid_values.len() == self.errors.len()
+    }
+
     /// The error for a command that exited with a code it should not have.
     fn failure(self, step: &'static str) -> TerraformError {
+        let only_invalid_values = self.only_invalid_values();
         let details = if self.diagnostics.is_empty() { self.stderr } else { self.diagnostics };
         if self.locked {
             TerraformError::Locked { waited_secs: 0, details }
         } else if self.stale {
             TerraformError::StalePlan { details }
+        } else if only_invalid_values {
+            TerraformError::InvalidValues { step, values: self.invalid_values, details }
         } else {
             let transient = transient::classify(&self.errors);
             TerraformError::Failed { step, code: self.code, details, transient }
@@ -408,6 +420,7 @@ async fn read_stdout<R: tokio::io::AsyncBufRead + Unpin>(reader: R, mode: Stdout
                     let summary = d["summary"].as_str().unwrap_or_default();
                     let detail = d["detail"].as_str().unwrap_or_default();
                     read.errors.push(transient::Diagnostic { summary: summary.to_owned(), detail: detail.to_owned() });
+                    read.invalid_values.extend(super::invalid_value::read(d));
                     read.diagnostics.push(if detail.is_empty() {
                         summary.to_owned()
                     } else {
@@ -482,6 +495,11 @@ impl Terraform for ProcessTerraform {
         // Only a Counts plan reads the plan from the stream; a Full one keeps none of it.
         let mode = if detail == PlanDetail::Counts { Stdout::Plan } else { Stdout::Json };
         let mut ran = self.run(dir, "plan", &args, mode).await?;
+        // A plan stopped only by module inputs' validations is the customer's values refused,
+        // not a partial plan to review: [`TerraformError::InvalidValues`].
+        if ran.code == 1 && ran.only_invalid_values() {
+            return Err(self.failure(ran, "plan"));
+        }
         // An errored plan is still saved: show what it could plan, and why it stopped.
         let errored = ran.code == 1 && !ran.locked && !ran.stale && dir.join(planfile).is_file();
         if !matches!(ran.code, 0 | 2) && !errored {

@@ -119,7 +119,7 @@ impl Variables {
 }
 
 /// The diagnostic for a `variables.yml` refused as a whole before it could be parsed — larger
-/// than the limit, or not UTF-8 — at line 1, column 1 of `file`. For the command layer when
+/// than the limit (at line 1, column 1 of `file`), or not UTF-8 (at the first bad byte). For the command layer when
 /// the code host reports such a file (e.g. GitHub's contents API): the run is then "invalid"
 /// (exit 2) with this error, like any other problem in the file.
 pub fn file_problem(file: &str, problem: &FileProblem) -> Diagnostic {

@@ -258,3 +258,111 @@ fn the_google_cloud_connector_keeps_the_sandbox_connectors_contract() {
     let grants: Vec<(&str, &str)> = grants.iter().map(|(k, r)| (k.as_str(), r.trim_matches('"'))).collect();
     assert_eq!(grants, expected);
 }
+
+/// Issue 21, item 13: a module validation `validate` cannot evaluate (here `startswith`, which
+/// infra-manager does not provide) passes `validate`, and when real Terraform refuses the
+/// value at plan time, the error is at the component input's line in the customer's file —
+/// both inputs' lines for a validation naming two — not at the module's `variables.tf`.
+/// What `validate` does evaluate (the shipped app-environment's CIDR) is refused before
+/// Terraform, with the same line and the module's message.
+#[test]
+fn a_value_terraform_refuses_at_plan_time_is_placed_at_the_customers_line() {
+    require_terraform();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let modules = dir.path().join("modules");
+    let thing = modules.join("thing");
+    std::fs::create_dir_all(&thing).expect("mkdir");
+    let standard: String = infra_manager::catalog::STANDARD_INPUTS
+        .iter()
+        .map(|n| format!("variable \"{n}\" {{\n  type = string\n}}\n\n"))
+        .collect();
+    let own = r#"variable "prefix" {
+  type    = string
+  default = "x"
+}
+
+variable "name" {
+  type = string
+
+  validation {
+    condition     = startswith(var.name, var.prefix)
+    error_message = "The name must start with the prefix."
+  }
+}
+
+variable "label" {
+  type    = string
+  default = "ok"
+
+  validation {
+    condition     = endswith(var.label, "ok")
+    error_message = "The label must end with ok."
+  }
+}
+"#;
+    std::fs::write(thing.join("variables.tf"), format!("{standard}{own}")).expect("write");
+    std::fs::write(thing.join("main.tf"), "resource \"terraform_data\" \"this\" {\n  input = var.name\n}\n")
+        .expect("write");
+    let app = modules.join("app-environment");
+    std::fs::create_dir_all(&app).expect("mkdir");
+    for f in ["main.tf", "outputs.tf", "variables.tf", "versions.tf"] {
+        let from = repo_root().join("manager-terraform/catalog/app-environment").join(f);
+        std::fs::copy(from, app.join(f)).expect("copy");
+    }
+    let config = format!(
+        "terraform:\n  modules_dir: {}\nstate:\n  backend: local\n  local_dir: {}\ncatalog:\n  thing:\n    module: thing\n  app-environment:\n    module: app-environment\n",
+        modules.display(),
+        dir.path().join("store").display()
+    );
+    std::fs::write(dir.path().join("infra-manager.yml"), config).expect("write config");
+    let infra = dir.path().join("shop/infra");
+    std::fs::create_dir_all(&infra).expect("mkdir");
+    let file = "apiVersion: infra-manager/v2\nkind: Customer\nmetadata: { name: shop }\nspec:\n  environments: [staging]\n  components:\n    - name: one\n      type: thing\n      inputs:\n        prefix: q\n        name: xyz\n        label: fine\n";
+    std::fs::write(infra.join("variables.yml"), file).expect("write");
+
+    let run = |args: &[&str]| support::cli::Run::new(dir.path()).args(args.iter().copied()).run();
+    let validated = run(&["validate", "shop/infra/variables.yml"]);
+    assert_eq!(validated.code, 0, "`startswith` and `endswith` are left to Terraform: {}", validated.stderr);
+
+    let plan = run(&["--json", "plan", "--source-dir", "shop", "--env", "staging"]);
+    assert_eq!(plan.code, 2, "the customer's input: {}{}", plan.stdout, plan.stderr);
+    let json = plan.json();
+    assert_eq!(json["status"], "invalid", "{json}");
+    let placed: Vec<String> = json["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}:{} {}",
+                e["file"].as_str().unwrap_or_default(),
+                e["line"],
+                e["column"],
+                e["message"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(
+        placed,
+        [
+            "infra/variables.yml:10:17 `spec.components[0].inputs.prefix` (in `staging`): The name must start with the prefix.",
+            "infra/variables.yml:11:15 `spec.components[0].inputs.name` (in `staging`): The name must start with the prefix.",
+            "infra/variables.yml:12:16 `spec.components[0].inputs.label` (in `staging`): The label must end with ok.",
+        ],
+        "{json}"
+    );
+    assert!(!plan.stdout.contains("variables.tf"), "never the module's file: {}", plan.stdout);
+
+    // What `validate` evaluates is refused before Terraform, at the same place.
+    let cidr = file.replace(
+        "      type: thing\n      inputs:\n        prefix: q\n        name: xyz\n        label: fine\n",
+        "      type: app-environment\n      inputs:\n        vpc_cidr: 10.0.0.1/16\n",
+    );
+    std::fs::write(infra.join("variables.yml"), cidr).expect("write");
+    let plan = run(&["--json", "plan", "--source-dir", "shop", "--env", "staging"]);
+    assert_eq!(plan.code, 2, "{}", plan.stderr);
+    let error = &plan.json()["errors"][0];
+    assert_eq!((error["line"].as_u64(), error["column"].as_u64()), (Some(10), Some(19)), "{error}");
+    assert!(error["message"].as_str().is_some_and(|m| m.contains("no host bits set")), "{error}");
+    assert!(!plan.stderr.contains("terraform plan"), "refused before Terraform: {}", plan.stderr);
+}

@@ -798,19 +798,20 @@ async fn a_customer_that_requires_oidc_is_served_only_with_a_token_from_its_own_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_file_too_large_or_not_utf8_is_invalid_input_at_line_1_with_a_comment() {
+async fn a_file_too_large_is_invalid_input_at_line_1_and_one_not_utf8_at_its_bad_byte_with_a_comment() {
     let m = Manager::new().await;
     let mut not_utf8 = b"project_name: shop\ntags:\n  owner: ".to_vec();
     not_utf8.extend_from_slice(&[0xff, 0xfe, b'\n']);
-    let cases: [(Vec<u8>, &str); 2] = [
-        (format!("# {}\n", "x".repeat(70 * 1024)).into_bytes(), "larger than the 65536-byte limit"),
-        (not_utf8, "file is not UTF-8 text: the first invalid byte is at line 3, column 10"),
+    let cases: [(Vec<u8>, &str, &str); 2] = [
+        (format!("# {}\n", "x".repeat(70 * 1024)).into_bytes(), "1:1", "larger than the 65536-byte limit"),
+        // Issue 21, item 15: the error's place is the bad byte's, as its message says.
+        (not_utf8, "3:10", "file is not UTF-8 text: the first invalid byte is at line 3, column 10"),
     ];
-    for (contents, expected) in cases {
+    for (contents, at, expected) in cases {
         m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", contents);
         let out = m.plan(SHA1).await;
         assert_eq!(out.code, 2, "{expected}: {}", out.stderr);
-        assert!(out.stderr.contains("error: infra/variables.yml:1:1: "), "{}", out.stderr);
+        assert!(out.stderr.contains(&format!("error: infra/variables.yml:{at}: ")), "{}", out.stderr);
         assert!(out.stderr.contains(expected), "{expected}: {}", out.stderr);
         let comment = m.marker_comments().pop().expect("a failure comment");
         assert!(comment.body.contains(expected), "{}", comment.body);

@@ -14,7 +14,7 @@
 //! gives the same outcome with every diagnostic at a place.
 //!
 //! Rows marked `reader` are files the bounded reader refuses as a whole (not UTF-8): in
-//! process they are a diagnostic at line 1, column 1; through the binary they count as held
+//! process they are a diagnostic at the first bad byte's line and column; through the binary they count as held
 //! with a line once `validate` reads through `source_file`, and until then are listed as
 //! pending (exit 2, but no line).
 
@@ -165,10 +165,16 @@ fn in_process(path: &Path, config: &Config) -> Result<i32, String> {
         Ok(text) => text,
         Err(e) => {
             let d = e.diagnostic(&file).ok_or_else(|| format!("reader error without a diagnostic: {e}"))?;
-            return if (d.line, d.column) == (1, 1) {
+            // Issue 21, item 15: a byte that is not UTF-8 is reported where it is; any other
+            // whole-file problem at 1:1.
+            let at = match e.kind {
+                source_file::SourceFileErrorKind::NotUtf8 { line, column } => (line, column),
+                _ => (1, 1),
+            };
+            return if (d.line, d.column) == at {
                 Ok(2)
             } else {
-                Err(format!("whole-file diagnostic not at 1:1: {d}"))
+                Err(format!("whole-file diagnostic not at {at:?}: {d}"))
             };
         }
     };

@@ -201,6 +201,51 @@ fn validate_exits_0_or_2_with_positions() {
     assert!(bad.stderr.contains("hint: did you mean `staging`?"), "{}", bad.stderr);
 }
 
+/// Issue 21, item 15: the structured error's place is the first bad byte's, as its message says.
+#[test]
+fn validate_reports_a_file_that_is_not_utf8_at_its_first_bad_byte() {
+    let sb = Sandbox::new();
+    let mut bytes = std::fs::read(sb.variables()).expect("read");
+    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    let line_9 = lines[..8].iter().map(|l| l.len() + 1).sum::<usize>();
+    bytes.insert(line_9 + 2, 0xe9);
+    std::fs::write(sb.variables(), bytes).expect("write");
+    let out = Run::new(sb.path()).args(["--json", "validate", "shop/infra/variables.yml"]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let error = &out.json()["errors"][0];
+    assert_eq!((error["line"].as_u64(), error["column"].as_u64()), (Some(9), Some(3)), "{error}");
+    assert_eq!(error["message"], "file is not UTF-8 text: the first invalid byte is at line 9, column 3");
+    let text = Run::new(sb.path()).args(["validate", "shop/infra/variables.yml"]).run();
+    assert!(text.stderr.contains("error: shop/infra/variables.yml:9:3: file is not UTF-8 text"), "{}", text.stderr);
+}
+
+/// Issue 21, item 14: from a customer's checkout (no `manager-terraform/` beside it), a v2
+/// file gets one error saying where the catalog is, not one per module blamed on its line 1.
+#[test]
+fn validate_of_a_v2_file_without_the_catalog_says_where_the_catalog_is() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("infra")).expect("mkdir");
+    let template = repo_root().join("customer-template/infra/variables.yml");
+    std::fs::copy(template, dir.path().join("infra/variables.yml")).expect("copy");
+    let out = Run::new(dir.path()).args(["--json", "validate", "infra/variables.yml"]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let errors = out.json()["errors"].as_array().cloned().expect("errors");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    let message = errors[0]["message"].as_str().expect("message");
+    assert!(
+        message.starts_with(
+            "can't check `infra/variables.yml` here: a schema v2 file is checked against the component catalog"
+        ),
+        "{message}"
+    );
+    assert!(message.contains("in the manager repository"), "{message}");
+    assert!(errors[0]["hint"].as_str().is_some_and(|h| h.contains("infra-manager schema")), "{errors:#?}");
+    let text = Run::new(dir.path()).args(["validate", "infra/variables.yml"]).run();
+    assert_eq!(text.code, 2);
+    assert!(!text.stderr.contains("does not exist"), "{}", text.stderr);
+    assert_eq!(text.stderr.matches("error:").count(), 1, "{}", text.stderr);
+}
+
 #[test]
 fn validate_checks_several_files_or_a_directory_in_one_run() {
     let sb = Sandbox::new();

@@ -78,6 +78,11 @@ variable "min_instances" {
     condition     = var.min_instances >= 0 && var.min_instances <= 20
     error_message = "The min_instances must be from 0 to 20."
   }
+
+  validation {
+    condition     = floor(var.min_instances) == var.min_instances
+    error_message = "The min_instances must be a whole number."
+  }
 }
 
 variable "max_instances" {
@@ -88,6 +93,16 @@ variable "max_instances" {
   validation {
     condition     = var.max_instances >= 1 && var.max_instances <= 20
     error_message = "The max_instances must be from 1 to 20."
+  }
+
+  validation {
+    condition     = floor(var.max_instances) == var.max_instances
+    error_message = "The max_instances must be a whole number."
+  }
+
+  validation {
+    condition     = var.max_instances >= var.min_instances
+    error_message = "The max_instances must be at least min_instances."
   }
 }
 
@@ -100,6 +115,11 @@ variable "vpc_cidr" {
     condition     = can(cidrnetmask(var.vpc_cidr)) && can(regex("/(1[6-9]|2[0-8])$", var.vpc_cidr))
     error_message = "The vpc_cidr must be an IPv4 CIDR block from /16 to /28, such as \"10.0.0.0/16\"."
   }
+
+  validation {
+    condition     = !can(cidrnetmask(var.vpc_cidr)) || try(cidrhost(var.vpc_cidr, 0) == split("/", var.vpc_cidr)[0], false)
+    error_message = "The vpc_cidr must be a network address, with no host bits set: such as \"10.0.0.0/16\", not \"10.0.0.1/16\"."
+  }
 }
 
 variable "availability_zones" {
@@ -110,5 +130,10 @@ variable "availability_zones" {
   validation {
     condition     = var.availability_zones >= 1 && var.availability_zones <= 6
     error_message = "The availability_zones must be from 1 to 6."
+  }
+
+  validation {
+    condition     = floor(var.availability_zones) == var.availability_zones
+    error_message = "The availability_zones must be a whole number."
   }
 }

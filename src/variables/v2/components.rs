@@ -25,8 +25,8 @@ pub(super) struct Context<'a> {
     pub environments: &'a [(EnvName, Pos)],
 }
 
-/// The inputs a component sets, checked, with where each was set.
-type Inputs = BTreeMap<String, (serde_json::Value, Pos)>;
+/// The inputs a component sets, checked, with where each value is.
+pub(super) type Inputs = BTreeMap<String, (serde_json::Value, Pos)>;
 
 pub(super) fn all(c: &mut Checker, node: &Node, ctx: &Context<'_>) -> Vec<Component> {
     let Value::Seq(items) = &node.value else {
@@ -109,7 +109,7 @@ fn one(
         yaml::get(fields, "allow_destroy").map(|n| c.bool(&format!("{path}.allow_destroy"), n)).unwrap_or(Some(false));
     let (base, overrides, allow_destroy) = (base?, overrides?, allow_destroy?);
     required(c, path, node.pos, ty, &base, &overrides, ctx);
-    let environments = ctx
+    let environments: Vec<(EnvName, BTreeMap<String, serde_json::Value>)> = ctx
         .environments
         .iter()
         .map(|(env, _)| {
@@ -126,7 +126,30 @@ fn one(
             (env.clone(), values)
         })
         .collect();
-    Some(Component { name: name?, type_name: ty.name.clone(), environments, allow_destroy, at: node.pos })
+    let name = name?;
+    let component = super::validations::Component {
+        path,
+        name: &name,
+        at: node.pos,
+        ty,
+        project: ctx.project,
+        base: &base,
+        overrides: &overrides,
+    };
+    super::validations::check(c, &component, &environments);
+    let places = ctx
+        .environments
+        .iter()
+        .map(|(env, _)| {
+            let mut set: BTreeMap<String, (String, Pos)> =
+                base.iter().map(|(k, (_, pos))| (k.clone(), (format!("{path}.inputs.{k}"), *pos))).collect();
+            for (k, (_, pos)) in overrides.get(env.as_str()).into_iter().flatten() {
+                set.insert(k.clone(), (format!("{path}.environments.{env}.{k}"), *pos));
+            }
+            (env.to_string(), set)
+        })
+        .collect();
+    Some(Component { name, type_name: ty.name.clone(), environments, allow_destroy, at: node.pos, places })
 }
 
 fn component_name(
@@ -192,7 +215,7 @@ fn inputs(c: &mut Checker, path: &str, node: &Node, ty: &ComponentType, tier: Op
     for (key, value) in entries {
         match input(c, path, key, value, ty, tier) {
             Some(v) => {
-                out.insert(key.name.clone(), (v, key.pos));
+                out.insert(key.name.clone(), (v, value.pos));
             }
             None => ok = false,
         }

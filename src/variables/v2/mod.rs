@@ -5,6 +5,7 @@
 //! environment's overrides). Turning components into Terraform is not done here.
 
 pub(crate) mod components;
+mod validations;
 mod value;
 
 use std::collections::BTreeMap;
@@ -58,6 +59,10 @@ pub struct Component {
     /// Where the component starts in the file.
     #[serde(skip)]
     pub at: crate::yaml::Pos,
+    /// Environment → input → where the file sets its value there (key path and place), for
+    /// placing an error Terraform reports about that input.
+    #[serde(skip)]
+    pub places: BTreeMap<String, BTreeMap<String, (String, crate::yaml::Pos)>>,
 }
 
 impl Customer {

@@ -155,3 +155,77 @@ fn a_required_input_must_be_set_in_inputs_or_in_every_environment() {
     let sizes: Vec<&serde_json::Value> = ok.components[0].environments.iter().map(|(_, v)| &v["size"]).collect();
     assert_eq!(sizes, [&serde_json::json!(1), &serde_json::json!(2)]);
 }
+
+/// Issue 21, item 14: a boolean input written as a YAML 1.1 word is refused with a hint, as
+/// the JSON Schema refuses it in the editor; `true` and `false` are booleans.
+#[test]
+fn yaml11_words_for_a_boolean_input_are_refused_with_a_hint() {
+    let text = "apiVersion: infra-manager/v2
+kind: Customer
+metadata: { name: shop }
+spec:
+  environments: [staging]
+  components:
+    - name: files
+      type: bucket
+      inputs: { versioning: yes }
+      allow_destroy: on
+    - name: jobs
+      type: queue
+      inputs: { fifo: Off }
+    - name: more
+      type: queue
+      inputs: { fifo: true }
+";
+    let errors = parse(text).expect_err("YAML 1.1 booleans");
+    assert_eq!(
+        errors,
+        [
+            "9:29: `spec.components[0].inputs.versioning` must be `true` or `false`, found `yes`",
+            "10:22: `spec.components[0].allow_destroy` must be `true` or `false`, found `on`",
+            "13:23: `spec.components[1].inputs.fifo` must be `true` or `false`, found `Off`",
+        ]
+    );
+}
+
+/// Issue 21, item 13: what the module's validations refuse, `validate` refuses at the value's
+/// line with the module's message: a CIDR that is not IPv4, host bits set, a fractional count,
+/// `min_instances` above `max_instances` (a validation naming two inputs: at both lines).
+#[test]
+fn the_modules_validations_refuse_each_bad_value_at_its_line() {
+    let text = "apiVersion: infra-manager/v2
+kind: Customer
+metadata: { name: shop }
+spec:
+  environments: [staging, production]
+  components:
+    - name: web
+      type: app-environment
+      inputs:
+        vpc_cidr: 10.0.0.1/16
+        min_instances: 1.5
+      environments:
+        production: { min_instances: 3, max_instances: 2 }
+    - name: api
+      type: app-environment
+      inputs: { vpc_cidr: 999.0.0.0/16, availability_zones: 2.5 }
+    - name: old
+      type: app-environment-v1
+      inputs: { region: us-east-1, instance_type: t3.micro, vpc_cidr: 10.1.0.0/16, availability_zones: 2, min_instances: 2, max_instances: 1 }
+";
+    let errors = parse(text).expect_err("the module refuses them");
+    let c0 = "spec.components[0]";
+    assert_eq!(
+        errors,
+        [
+            format!("10:19: `{c0}.inputs.vpc_cidr` is \"10.0.0.1/16\": The vpc_cidr must be a network address, with no host bits set: such as \"10.0.0.0/16\", not \"10.0.0.1/16\"."),
+            format!("11:24: `{c0}.inputs.min_instances` is 1.5: The min_instances must be a whole number."),
+            format!("13:38: `{c0}.environments.production.min_instances` is 3 and `{c0}.environments.production.max_instances` is 2: The max_instances must be at least min_instances."),
+            format!("13:56: `{c0}.environments.production.max_instances` is 2 and `{c0}.environments.production.min_instances` is 3: The max_instances must be at least min_instances."),
+            "16:27: `spec.components[1].inputs.vpc_cidr` is \"999.0.0.0/16\": The vpc_cidr must be an IPv4 CIDR block from /16 to /28, such as \"10.0.0.0/16\".".into(),
+            "16:61: `spec.components[1].inputs.availability_zones` is 2.5: The availability_zones must be a whole number.".into(),
+            "19:122: `spec.components[2].inputs.min_instances` is 2 and `spec.components[2].inputs.max_instances` is 1: The max_instances must be at least min_instances.".into(),
+            "19:140: `spec.components[2].inputs.max_instances` is 1 and `spec.components[2].inputs.min_instances` is 2: The max_instances must be at least min_instances.".into(),
+        ]
+    );
+}

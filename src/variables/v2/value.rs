@@ -25,7 +25,7 @@ pub(super) fn typed(c: &mut Checker, path: &str, node: &Node, ty: &InputType) ->
         (InputType::String, Value::Str(s)) => Some(Json::String(s.clone())),
         (InputType::Number, Value::Int(i)) => Some(Json::Number((*i).into())),
         (InputType::Number, Value::Float(f)) => Number::from_f64(*f).map(Json::Number).or_else(|| wrong(c)),
-        (InputType::Bool, Value::Bool(b)) => Some(Json::Bool(*b)),
+        (InputType::Bool, Value::Bool(_)) => c.bool(path, node).map(Json::Bool),
         (InputType::List(item) | InputType::Set(item), Value::Seq(items)) => {
             let mut out = Vec::new();
             let mut ok = true;
