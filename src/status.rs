@@ -156,6 +156,7 @@ mod tests {
             actions_repository: None,
             actions_run_id: None,
             actions_run_attempt: None,
+            governance: Default::default(),
         }
     }
 

@@ -145,6 +145,7 @@ mod tests {
             actions_repository: None,
             actions_run_id: None,
             actions_run_attempt: None,
+            governance: Default::default(),
         };
         assert_eq!(
             record_line(&run),
@@ -198,6 +199,7 @@ mod tests {
             actions_repository: None,
             actions_run_id: None,
             actions_run_attempt: None,
+            governance: Default::default(),
         };
         let drifted = "drifted: 2 changed outside Terraform; 1 to add, 0 to change, 0 to destroy";
         assert_eq!(

@@ -405,6 +405,7 @@ mod tests {
                 actions_repository: None,
                 actions_run_id: None,
                 actions_run_attempt: None,
+                governance: Default::default(),
             };
             store.record_run(&record).await.expect("record");
         }

@@ -5,6 +5,7 @@
 //! tables. The store also says which Terraform backend block the rendered root module gets,
 //! so state and stored plans always sit side by side.
 
+pub mod governance;
 pub mod local;
 pub mod request;
 pub mod s3;
@@ -13,6 +14,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{EnvName, Owner, RequestId, Sha, Target};
+pub use governance::Governance;
 
 /// A stored plan's metadata, written next to the plan file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,6 +150,9 @@ pub struct RunRecord {
     pub actions_run_id: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actions_run_attempt: Option<u32>,
+    /// What governance adds to a run; its fields sit beside the others in the record.
+    #[serde(flatten, default)]
+    pub governance: Governance,
 }
 
 impl RunRecord {
@@ -182,6 +187,7 @@ impl RunRecord {
             actions_repository: None,
             actions_run_id: None,
             actions_run_attempt: None,
+            governance: Default::default(),
         }
     }
 }

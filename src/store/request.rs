@@ -118,6 +118,7 @@ impl RequestRecord {
             actions_repository: None,
             actions_run_id: None,
             actions_run_attempt: None,
+            governance: Default::default(),
         }
     }
 

@@ -270,6 +270,7 @@ fn run(customer: &str, env: &str, n: u32, status: RunStatus) -> RunRecord {
         actions_repository: None,
         actions_run_id: None,
         actions_run_attempt: None,
+        governance: Default::default(),
     }
 }
 
