@@ -68,6 +68,9 @@ pub enum Command {
     /// List or release Terraform state locks (S3 backend).
     #[command(subcommand)]
     Locks(LocksCommand),
+    /// Fleet runs split over jobs: `fleet merge` joins the shards' reports.
+    #[command(subcommand)]
+    Fleet(FleetCommand),
     /// Provider-managed tenants: `tenants/<name>.yml` in the manager repository, created,
     /// updated and destroyed from its Git history.
     #[command(subcommand)]
@@ -103,6 +106,7 @@ impl Command {
             Self::Destroy(a) => Some(&a.github),
             Self::Reap(a) => Some(&a.github),
             Self::Doctor(a) => Some(&a.github),
+            Self::Fleet(FleetCommand::Merge(a)) => Some(&a.github),
             Self::Locks(LocksCommand::List(a)) => Some(&a.github),
             Self::Tenants(TenantsCommand::Plan(a)) => Some(&a.github),
             Self::Tenants(TenantsCommand::Apply(a)) => Some(&a.target.github),
@@ -151,6 +155,10 @@ pub struct DriftArgs {
     /// target, edit it on later runs, and close it when the target is back in sync.
     #[arg(long, conflicts_with = "source_dir")]
     pub open_issues: bool,
+    /// Only shard K of N of the target list (`2/4`), for a matrix of jobs; each writes its
+    /// `--json` report and `fleet merge` joins them (and opens the drift issues).
+    #[arg(long, value_name = "K/N", conflicts_with_all = ["source_dir", "customer", "tenant", "env", "open_issues"])]
+    pub shard: Option<crate::shard::Shard>,
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +200,10 @@ pub struct ReapArgs {
     /// How many environments to reap at once (default: the number of cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: Option<u16>,
+    /// Only shard K of N of the target list (`2/4`), for a matrix of jobs; `fleet merge`
+    /// joins their `--json` reports.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::shard::Shard>,
     /// Local mode: read each customer's files from `DIR/<owner>/<repo>/`.
     #[arg(long, value_name = "DIR")]
     pub source_root: Option<PathBuf>,
@@ -274,6 +286,10 @@ pub struct PlanArgs {
     /// With `--all`: how many targets to plan at once (default: the number of cores).
     #[arg(long, value_name = "N", requires = "all", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: Option<u16>,
+    /// With `--all`: only shard K of N of the target list (`2/4`), for a matrix of jobs;
+    /// `fleet merge` joins their `--json` reports.
+    #[arg(long, value_name = "K/N", requires = "all")]
+    pub shard: Option<crate::shard::Shard>,
     /// With `--all`, local mode: read each customer's files from `DIR/<owner>/<repo>/`
     /// instead of its default branch on GitHub.
     #[arg(long, value_name = "DIR", requires = "all")]
@@ -397,6 +413,26 @@ pub struct StatusArgs {
 pub struct LocksListArgs {
     #[command(flatten)]
     pub github: GithubArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Join the `--json` reports of `plan --all`, `drift --all` or `reap` run with
+    /// `--shard K/N` into the report of one run: the table (and job summary), the counts,
+    /// the exit status, and with `--open-issues` the drift issues, written once.
+    Merge(FleetMergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FleetMergeArgs {
+    #[command(flatten)]
+    pub github: GithubArgs,
+    /// The shards' reports, every shard of the run once.
+    #[arg(required = true, value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+    /// Drift: open, edit and close the drift issues from the merged report.
+    #[arg(long)]
+    pub open_issues: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -597,6 +633,8 @@ pub enum Verb {
     History,
     #[serde(rename = "status")]
     Status,
+    #[serde(rename = "fleet merge")]
+    FleetMerge,
     #[serde(rename = "locks list")]
     LocksList,
     #[serde(rename = "locks release")]
@@ -634,6 +672,7 @@ impl Command {
             Command::Doctor(_) => Verb::Doctor,
             Command::History(_) => Verb::History,
             Command::Status(_) => Verb::Status,
+            Command::Fleet(FleetCommand::Merge(_)) => Verb::FleetMerge,
             Command::Locks(LocksCommand::List(_)) => Verb::LocksList,
             Command::Locks(LocksCommand::Release(_)) => Verb::LocksRelease,
             Command::Tenants(TenantsCommand::Changed(_)) => Verb::TenantsChanged,

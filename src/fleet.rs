@@ -69,7 +69,7 @@ pub struct Selected {
 }
 
 /// The fleet's targets, and what could not be read (each target that could is there).
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Selection {
     pub targets: Vec<Selected>,
     /// One line per tenant file that can't be read or is not valid at the checkout's head.
@@ -81,6 +81,16 @@ pub struct Selection {
 impl Selection {
     pub fn targets(&self) -> Vec<Target> {
         self.targets.iter().map(|s| s.target.clone()).collect()
+    }
+
+    /// Keeps only the targets of `shard` (all without one); returns the whole list, in
+    /// order, which places each kept target for `fleet merge`.
+    pub fn keep_shard(&mut self, shard: Option<crate::shard::Shard>) -> Vec<Target> {
+        let all = self.targets();
+        if let Some(shard) = shard {
+            self.targets.retain(|s| shard.contains(&s.target));
+        }
+        all
     }
 }
 

@@ -37,6 +37,7 @@ pub mod registry;
 pub mod render;
 pub mod report;
 pub mod settings;
+pub mod shard;
 pub mod source_file;
 pub mod status;
 pub mod store;

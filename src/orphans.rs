@@ -17,7 +17,7 @@ use crate::variables::document::Document;
 use crate::variables::{self, Rules};
 
 /// Why a state is an orphan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Reason {
     /// The customer is not in the registry.
@@ -28,7 +28,7 @@ pub enum Reason {
     RemovedFromFile,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Orphan {
     pub customer: String,
     pub environment: String,

@@ -5,7 +5,7 @@ mod print;
 use std::process::ExitCode;
 
 use crate::cancel::Cancel;
-use crate::cli::{Cli, Command, LocksCommand, TenantsCommand};
+use crate::cli::{Cli, Command, FleetCommand, LocksCommand, TenantsCommand};
 use crate::commands;
 use crate::context::Context;
 use crate::error::ExitStatus;
@@ -55,6 +55,9 @@ pub async fn run(command: &Command, settings: &Settings) -> ExitStatus {
         Command::Reap(args) => print::result(verb, json, commands::reap::run(&ctx, args).await),
         Command::Bootstrap => print::result(verb, json, commands::bootstrap::run(&ctx).await),
         Command::Doctor(args) => print::result(verb, json, commands::doctor::run(&ctx, args).await),
+        Command::Fleet(FleetCommand::Merge(args)) => {
+            print::result(verb, json, commands::fleet_merge::run(&ctx, args).await)
+        }
         Command::History(args) => print::result(verb, json, commands::history::run(&ctx, args).await),
         Command::Status(args) if args.request.is_some() => {
             print::result(verb, json, commands::status::request(&ctx, args).await)

@@ -47,6 +47,7 @@ pub fn report(results: Vec<DriftResult>, orphans: Vec<Orphan>) -> DriftReport {
         counts: counts(&[("drifted", drifted.into()), ("errors", errors.into())]),
         results,
         orphans: Some(orphans),
+        shard: None,
         layout: Layout { title: "drift".to_owned(), failed: errors > 0, header_when_empty: true, ..Layout::default() },
     }
 }
@@ -59,6 +60,7 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
     let fleet;
     let owners;
     let mut selection = None;
+    let mut all = Vec::new();
     // A drift check sets no commit status: it reports to the log, the summary and issues.
     let (files, reporter, targets): (&dyn Files, &dyn Reporter, Vec<Target>) = match &args.source_dir {
         Some(dir) => {
@@ -79,9 +81,12 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
                 (customer, tenant) => Some(super::history::owner_of(customer.as_deref(), tenant.as_deref())?),
             };
             let filter = crate::fleet::Filter { owner: only.as_ref(), env: only_env.as_ref() };
-            let selected = crate::fleet::select(config, &manager, filter).await?;
+            let whole = crate::fleet::select(config, &manager, filter).await?;
+            let mut selected = whole.clone();
+            all = selected.keep_shard(args.shard);
             let targets = selected.targets();
-            selection = Some(selected);
+            // Orphans are states outside the whole list, not outside this shard.
+            selection = Some(whole);
             fleet = FleetHosts::new(config, args.source_root.as_deref(), &manager)?;
             owners = fleet.hosts(ctx, &targets).await?;
             (&owners.0, &owners.1, targets)
@@ -108,7 +113,7 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
         }
         _ => Vec::new(),
     };
-    let report = report(results, orphans);
+    let report = report(results, orphans).of_shard(args.shard, &all);
     let runner = &ctx.settings.runner;
     let count = |k: &str| report.counts.get(k).map(ToString::to_string).unwrap_or_default();
     set_outputs(runner.output.as_deref(), &[("drifted", count("drifted")), ("errors", count("errors"))]);

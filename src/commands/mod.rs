@@ -11,6 +11,7 @@ pub mod dispatch;
 pub mod doctor;
 mod doctor_github;
 pub mod drift;
+pub mod fleet_merge;
 pub mod history;
 pub mod locks;
 pub mod migrate;

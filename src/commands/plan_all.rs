@@ -21,7 +21,7 @@ use crate::report::{name_of, truncate_chars};
 use crate::tenants::git::ManagerRepo;
 
 /// One target's re-plan.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct TargetPlan {
     pub customer: String,
     pub environment: String,
@@ -68,6 +68,7 @@ pub fn report(results: Vec<TargetPlan>) -> FleetPlan {
         counts: counts(&[("targets", targets.into()), ("changed", changed.into()), ("failed", failed.into())]),
         results,
         orphans: None,
+        shard: None,
         layout: Layout {
             title: "plan --all".to_owned(),
             summary: Some(format!("{targets} targets: {changed} with changes, {failed} failed.")),
@@ -107,7 +108,8 @@ fn describe(r: &TargetPlan) -> String {
 pub async fn run(ctx: &Context<'_>, args: &PlanArgs) -> Result<FleetPlan, CommandError> {
     let config = ctx.config().await?;
     let manager = ctx.manager_repo(&args.target.manager.repo);
-    let selection = fleet::select(config, &manager, fleet::Filter::default()).await?;
+    let mut selection = fleet::select(config, &manager, fleet::Filter::default()).await?;
+    let all = selection.keep_shard(args.shard);
     let targets = selection.targets();
     let sources = FleetHosts::new(config, args.source_root.as_deref(), &manager)?;
     let (files, reporter) = sources.hosts(ctx, &targets).await?;
@@ -132,7 +134,7 @@ pub async fn run(ctx: &Context<'_>, args: &PlanArgs) -> Result<FleetPlan, Comman
         describe,
     )
     .await;
-    let report = report(results);
+    let report = report(results).of_shard(args.shard, &all);
     let runner = &ctx.settings.runner;
     let count = |k: &str| report.counts.get(k).map(ToString::to_string).unwrap_or_default();
     set_outputs(runner.output.as_deref(), &[("changed", count("changed")), ("failed", count("failed"))]);

@@ -25,7 +25,7 @@ use crate::tenants::git::ManagerRepo;
 use crate::terraform::{PlanDetail, PlanKind};
 
 /// What reaping one environment did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ReapState {
     /// Destroyed: the destroy plan was applied.
@@ -42,7 +42,7 @@ pub enum ReapState {
     Failed,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Reaped {
     pub customer: String,
     pub environment: String,
@@ -53,7 +53,7 @@ pub struct Reaped {
     pub destroyed: Option<u32>,
     pub message: Option<String>,
     /// Each attempt at the destroy's apply, when one was made.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<Attempt>,
 }
 
@@ -90,14 +90,15 @@ pub async fn run(ctx: &Context<'_>, args: &ReapArgs) -> Result<ReapReport, Comma
     let manager = ctx.manager_repo(&args.manager.repo);
     // The fleet's one selection: registered customers, and the tenant files at the manager
     // checkout's head (one that can't be read is a warning; the others are reaped).
-    let selection = fleet::select(config, &manager, fleet::Filter::default()).await?;
+    let mut selection = fleet::select(config, &manager, fleet::Filter::default()).await?;
+    let all = selection.keep_shard(args.shard);
     let due: Vec<(Target, jiff::Timestamp)> = selection
         .targets
         .iter()
         .filter_map(|s| s.expires_at.filter(|at| *at <= now).map(|at| (s.target.clone(), at)))
         .collect();
     let results = if due.is_empty() { Vec::new() } else { reap_all(ctx, args, &manager, &due).await? };
-    let report = report(args.dry_run, results);
+    let report = report(args.dry_run, results).of_shard(args.shard, &all);
     let runner = &ctx.settings.runner;
     set_outputs(
         runner.output.as_deref(),
@@ -144,6 +145,7 @@ pub fn report(dry_run: bool, results: Vec<Reaped>) -> ReapReport {
         counts: counts(&[("dry_run", dry_run.into()), ("expired", expired.into()), ("failed", failed.into())]),
         results,
         orphans: None,
+        shard: None,
         layout: Layout {
             title: if dry_run { "reap --dry-run" } else { "reap" }.to_owned(),
             summary: Some(format!("{expired} expired environments, {failed} failed.")),

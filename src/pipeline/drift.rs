@@ -24,7 +24,7 @@ pub const MAX_LISTED_DRIFT: usize = 100;
 const DRIFT_PLAN_FILE: &str = "infra-manager-drift.tfplan";
 
 /// What drift found for one target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DriftState {
     InSync,
@@ -35,7 +35,7 @@ pub enum DriftState {
 }
 
 /// The result for one target.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct DriftResult {
     pub customer: String,
     pub environment: String,
@@ -47,7 +47,7 @@ pub struct DriftResult {
     /// Resources changed outside Terraform (`resource_drift`).
     pub changed_outside: u32,
     /// Which ones (the first [`MAX_LISTED_DRIFT`]).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outside: Vec<ResourceChange>,
     pub message: Option<String>,
 }

@@ -18,7 +18,7 @@ use crate::output;
 use crate::terraform::TerraformError;
 
 /// One attempt at an apply.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Attempt {
     /// From 1.
     pub number: u32,
@@ -26,18 +26,29 @@ pub struct Attempt {
     pub of: u32,
     pub result: AttemptResult,
     /// Why it failed: `transient: 503 from provider`, or `not transient`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The wait before the next attempt, when there was one.
-    #[serde(rename = "retried_after_secs", skip_serializing_if = "Option::is_none", serialize_with = "secs")]
+    #[serde(
+        rename = "retried_after_secs",
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "secs",
+        deserialize_with = "from_secs"
+    )]
     pub retried_after: Option<Duration>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AttemptResult {
     Applied,
     Failed,
+}
+
+fn from_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let secs: Option<f64> = serde::Deserialize::deserialize(d)?;
+    Ok(secs.filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64))
 }
 
 fn secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {

@@ -13,7 +13,9 @@ use super::prefix;
 use crate::cli::Verb;
 use crate::commands::Outcome;
 use crate::error::ExitStatus;
+use crate::identity::Target;
 use crate::orphans::Orphan;
+use crate::shard::Shard;
 
 /// One target's row: what the table shows of it.
 pub trait FleetRow: Serialize {
@@ -44,8 +46,42 @@ pub struct FleetReport<R> {
     /// States without a registry entry, when the whole fleet was looked at.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub orphans: Option<Vec<Orphan>>,
+    /// With `--shard`: which shard this is, for `fleet merge`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardPart>,
     #[serde(skip)]
     pub layout: Layout,
+}
+
+/// A shard's part of a fleet run: which shard, and each row's place in the whole target
+/// list, so that `fleet merge` puts the rows back in the order one run gives them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ShardPart {
+    pub shard: Shard,
+    pub positions: Vec<usize>,
+}
+
+impl<R: FleetRow> FleetReport<R> {
+    /// Marks the report as `shard`'s part: each row's place among `places` (the whole
+    /// list's targets, in order).
+    #[must_use]
+    pub fn of_shard(mut self, shard: Option<Shard>, places: &[Target]) -> Self {
+        self.shard = shard.map(|shard| {
+            let positions = self
+                .results
+                .iter()
+                .map(|r| {
+                    let (owner, env, _) = r.target();
+                    places
+                        .iter()
+                        .position(|t| t.owner.to_string() == owner && t.env.as_str() == env)
+                        .unwrap_or(usize::MAX)
+                })
+                .collect();
+            ShardPart { shard, positions }
+        });
+        self
+    }
 }
 
 /// How the table reads, for people.

@@ -264,3 +264,96 @@ fn states_without_a_registry_entry_are_reported_as_orphans_and_never_destroyed()
     assert!(resources_in_state(&sb, "acme/gone") > 0, "an orphan is never destroyed implicitly");
     assert_eq!(history(&sb, "acme/gone"), ["apply succeeded", "plan succeeded"], "records outlive the registry entry");
 }
+
+/// `--json` report of `args` in the sandbox, written to `file`, with its exit code.
+fn json_report(sb: &Sandbox, args: &[&str], file: &str) -> (i32, serde_json::Value) {
+    let out = Run::new(sb.path()).args(["--json"]).args(args).run();
+    std::fs::write(sb.path().join(file), &out.stdout).expect("write report");
+    (out.code, out.json())
+}
+
+/// A report's rows without the times, which differ from run to run.
+fn rows(report: &serde_json::Value) -> Vec<serde_json::Value> {
+    report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.as_object_mut().expect("row").remove("seconds");
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn shards_partition_the_fleet_and_their_merge_is_the_report_of_one_run() {
+    require_terraform();
+    let sb = Sandbox::new();
+    let names = fleet(&sb, 12);
+    std::fs::write(variables(&sb, &names[5]), "project_name: [not valid\n").expect("break one");
+    let all = ["plan", "--all", "--parallel", "2", "--source-root", "customers"];
+    let (code, one) = json_report(&sb, &all, "one.json");
+    assert_eq!(code, 1, "one broken target fails the run: {one}");
+
+    // Every target in exactly one of three shards.
+    let mut seen = Vec::new();
+    let mut files = Vec::new();
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let file = format!("shard{k}.json");
+        let args: Vec<&str> = all.iter().copied().chain(["--shard", shard.as_str()]).collect();
+        let (_, part) = json_report(&sb, &args, &file);
+        assert_eq!(part["shard"]["shard"], serde_json::json!({"index": k, "count": 3}), "{part}");
+        seen.extend(rows(&part).into_iter().map(|r| r["customer"].as_str().expect("owner").to_owned()));
+        files.push(file);
+    }
+    seen.sort();
+    assert_eq!(seen, names, "each target once across the shards");
+    // The same target, the same shard, run after run.
+    let args: Vec<&str> = all.iter().copied().chain(["--shard", "2/3"]).collect();
+    let (_, again) = json_report(&sb, &args, "again.json");
+    let before: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sb.path().join("shard2.json")).expect("read")).expect("json");
+    assert_eq!(
+        rows(&again).iter().map(|r| r["customer"].clone()).collect::<Vec<_>>(),
+        rows(&before).iter().map(|r| r["customer"].clone()).collect::<Vec<_>>()
+    );
+
+    // The merge is the one run's report: rows in its order, its counts, its exit status.
+    let merge = Run::new(sb.path()).args(["--json", "fleet", "merge"]).args(&files).run();
+    assert_eq!(merge.code, 1, "{}", merge.stderr);
+    let merged = merge.json();
+    assert_eq!(rows(&merged), rows(&one));
+    for key in ["command", "targets", "changed", "failed"] {
+        assert_eq!(merged[key], one[key], "{key}");
+    }
+    assert!(merged.get("shard").is_none(), "{merged}");
+    let text = Run::new(sb.path()).args(["fleet", "merge"]).args(&files).run();
+    assert!(
+        text.stdout.starts_with("## infra-manager plan --all\n\n12 targets: 11 with changes, 1 failed."),
+        "{}",
+        text.stdout
+    );
+
+    // A missing shard, a shard twice, a report that is no shard's: refused, naming it.
+    let missing = Run::new(sb.path()).args(["fleet", "merge", "shard1.json", "shard3.json"]).run();
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+    assert!(missing.stderr.contains("shard 2/3 missing"), "{}", missing.stderr);
+    let twice =
+        Run::new(sb.path()).args(["fleet", "merge", "shard1.json", "shard1.json", "shard2.json", "shard3.json"]).run();
+    assert!(twice.stderr.contains("shard 1/3 is given twice"), "{}", twice.stderr);
+    let whole = Run::new(sb.path()).args(["fleet", "merge", "one.json"]).run();
+    assert!(whole.stderr.contains("`one.json` is not a shard's report"), "{}", whole.stderr);
+}
+
+#[test]
+fn a_sharded_drift_run_leaves_the_issues_to_the_merge() {
+    let sb = Sandbox::new();
+    fleet(&sb, 2);
+    let out = Run::new(sb.path())
+        .args(["drift", "--all", "--source-root", "customers", "--shard", "1/2", "--open-issues"])
+        .run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--open-issues"), "{}", out.stderr);
+}

@@ -89,7 +89,7 @@ fn delete() {
     let s = fixture("delete");
     assert_eq!(counts(&s), (0, 0, 1, 0));
     assert_eq!(s.resources[0].address, "terraform_data.worker");
-    assert_eq!(s.resources[0].reason, Some("not in configuration"));
+    assert_eq!(s.resources[0].reason.as_deref(), Some("not in configuration"));
     let removed = s.outputs.iter().find(|o| o.name == "worker_id").expect("output");
     assert_eq!(removed.value, "(removed)");
     insta::assert_json_snapshot!(s);
@@ -247,7 +247,7 @@ fn data_reads_during_apply_are_listed_with_why() {
     let s = fixture("read");
     assert_eq!((s.add, s.read), (1, 1));
     let read = s.resources.iter().find(|r| r.action == Action::Read).expect("read");
-    assert_eq!(read.reason, Some("config refers to values not yet known"));
+    assert_eq!(read.reason.as_deref(), Some("config refers to values not yet known"));
     assert_eq!(s.headline(), "Plan: 1 to add, 0 to change, 0 to destroy");
 }
 

@@ -123,7 +123,7 @@ pub(super) fn destructive(s: &PlanSummary, budget: usize, run_url: Option<&str>)
     let rows: Vec<String> = s
         .destructive()
         .map(|r| {
-            let why = r.reason.unwrap_or_default();
+            let why = r.reason.as_deref().unwrap_or_default();
             format!("| **{}** | {} | {why} |", r.label(), address_cell(r))
         })
         .collect();

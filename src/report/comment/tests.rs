@@ -150,7 +150,7 @@ fn big_plan(creates: usize, destroys: usize) -> (PlanSummary, String) {
     let mut s = PlanSummary { applyable: true, ..PlanSummary::default() };
     for i in 0..destroys {
         s.resources.push(ResourceChange {
-            reason: Some("not in configuration"),
+            reason: Some("not in configuration".into()),
             ..change(&format!("module.app.terraform_data.retired[{i}]"), Action::Delete)
         });
     }

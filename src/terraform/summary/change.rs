@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// What happens to one resource instance or output, as Terraform's `actions` list says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     Create,
@@ -66,7 +66,7 @@ impl Action {
 }
 
 /// One resource instance that the plan changes, moves, imports or reads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ResourceChange {
     pub address: String,
     pub action: Action,
@@ -80,8 +80,8 @@ pub struct ResourceChange {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deposed: Option<String>,
     /// Why Terraform chose the action, in words, when the plan says (`not in configuration`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<&'static str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<std::borrow::Cow<'static, str>>,
 }
 
 impl ResourceChange {
@@ -96,8 +96,8 @@ impl ResourceChange {
         let action = Action::from_actions(&rc["change"]["actions"]);
         // Terraform gives a forget the reason of a delete; its renderer says this instead.
         let reason = match action {
-            Action::Forget | Action::CreateThenForget => Some("destroy = false is set in the configuration"),
-            _ => rc["action_reason"].as_str().and_then(reason_text),
+            Action::Forget | Action::CreateThenForget => Some("destroy = false is set in the configuration".into()),
+            _ => rc["action_reason"].as_str().and_then(reason_text).map(Into::into),
         };
         ResourceChange { action, reason, address, moved_from, importing, deposed }
     }

@@ -1,0 +1,231 @@
+//! `fleet merge`: joins the `--json` reports of a fleet run's shards (`plan --all`,
+//! `drift --all` or `reap` with `--shard K/N`) into the report one run would have given:
+//! the rows in the whole list's order, the counts, the table in the job summary, the exit
+//! status — and, for drift with `--open-issues`, the drift issues, written here once and
+//! never by shards racing each other.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::Outcome;
+use super::target::{append_summary, set_outputs};
+use crate::cli::FleetMergeArgs;
+use crate::context::Context;
+use crate::error::{CommandError, ExitStatus};
+use crate::orphans::Orphan;
+use crate::report::fleet::ShardPart;
+
+/// A shard report is a few kilobytes a target; this bounds what one file may hold.
+const MAX_REPORT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// One shard's report, as `--json` wrote it.
+#[derive(Deserialize)]
+struct Part {
+    command: String,
+    #[serde(default)]
+    shard: Option<ShardPart>,
+    #[serde(default)]
+    dry_run: Option<bool>,
+    results: Vec<serde_json::Value>,
+    #[serde(default)]
+    orphans: Option<Vec<Orphan>>,
+}
+
+/// The merged report: the one the verb gives.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum Merged {
+    Plan(super::plan_all::FleetPlan),
+    Drift(super::drift::DriftReport),
+    Reap(super::reap::ReapReport),
+}
+
+impl fmt::Display for Merged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Plan(r) => r.fmt(f),
+            Self::Drift(r) => r.fmt(f),
+            Self::Reap(r) => r.fmt(f),
+        }
+    }
+}
+
+impl Outcome for Merged {
+    const ENVELOPE: bool = false;
+
+    fn exit_status(&self) -> ExitStatus {
+        match self {
+            Self::Plan(r) => r.exit_status(),
+            Self::Drift(r) => r.exit_status(),
+            Self::Reap(r) => r.exit_status(),
+        }
+    }
+}
+
+pub async fn run(ctx: &Context<'_>, args: &FleetMergeArgs) -> Result<Merged, CommandError> {
+    let parts: Vec<(String, Part)> =
+        args.reports.iter().map(|p| read(p).map(|part| (p.display().to_string(), part))).collect::<Result<_, _>>()?;
+    let command = one_command(&parts)?;
+    check_shards(&parts)?;
+    if args.open_issues && command != "drift" {
+        return Err(CommandError::usage(
+            format!("`--open-issues` merges drift reports; these are `{command}` reports"),
+            "drop `--open-issues`",
+        ));
+    }
+    // Refused before anything is written when there is nowhere to open issues.
+    let issues = if args.open_issues { Some(crate::drift_issues::tracker(ctx).await?) } else { None };
+    let mut rows: Vec<(usize, &serde_json::Value)> = Vec::new();
+    for (_, part) in &parts {
+        let positions = part.shard.as_ref().map(|s| s.positions.as_slice()).unwrap_or_default();
+        rows.extend(positions.iter().copied().zip(&part.results));
+    }
+    rows.sort_by_key(|(position, _)| *position);
+    let runner = &ctx.settings.runner;
+    let merged = match command.as_str() {
+        "plan" => Merged::Plan(super::plan_all::report(typed(&parts, &rows)?)),
+        "reap" => {
+            let dry_run = parts.iter().any(|(_, p)| p.dry_run == Some(true));
+            Merged::Reap(super::reap::report(dry_run, typed(&parts, &rows)?))
+        }
+        _ => {
+            // Every shard looked for orphans against the whole list: the first says it.
+            let orphans = parts.iter().find_map(|(_, p)| p.orphans.clone()).unwrap_or_default();
+            Merged::Drift(super::drift::report(typed(&parts, &rows)?, orphans))
+        }
+    };
+    let (outputs, markdown): (Vec<(&str, String)>, String) = match &merged {
+        Merged::Plan(r) => {
+            (vec![("changed", count(&r.counts, "changed")), ("failed", count(&r.counts, "failed"))], r.to_string())
+        }
+        Merged::Drift(r) => {
+            (vec![("drifted", count(&r.counts, "drifted")), ("errors", count(&r.counts, "errors"))], r.to_string())
+        }
+        Merged::Reap(r) => {
+            (vec![("expired", count(&r.counts, "expired")), ("failed", count(&r.counts, "failed"))], r.to_string())
+        }
+    };
+    set_outputs(runner.output.as_deref(), &outputs);
+    append_summary(runner.summary.as_deref(), &markdown);
+    if let (Some(tracker), Merged::Drift(report)) = (&issues, &merged) {
+        crate::drift_issues::sync(&report.results, tracker, runner.run_url.as_deref()).await?;
+    }
+    Ok(merged)
+}
+
+fn count(counts: &serde_json::Map<String, serde_json::Value>, key: &str) -> String {
+    counts.get(key).map(ToString::to_string).unwrap_or_default()
+}
+
+/// One report file, size-checked before it is read.
+fn read(path: &Path) -> Result<Part, CommandError> {
+    let shown = path.display();
+    let size = std::fs::metadata(path)
+        .map_err(|e| CommandError::usage(format!("`{shown}` can't be read: {e}"), "pass the shard reports' paths"))?
+        .len();
+    if size > MAX_REPORT_BYTES {
+        return Err(CommandError::usage(
+            format!("`{shown}` is {size} bytes, over the {MAX_REPORT_BYTES} a shard report may be"),
+            "pass the `--json` report of `plan --all`, `drift --all` or `reap` with `--shard K/N`",
+        ));
+    }
+    let text = std::fs::read(path)
+        .map_err(|e| CommandError::usage(format!("`{shown}` can't be read: {e}"), "pass the shard reports' paths"))?;
+    serde_json::from_slice(&text).map_err(|e| {
+        CommandError::usage(
+            format!("`{shown}` is not a fleet report: {e} (line {}, column {})", e.line(), e.column()),
+            "pass the `--json` report of `plan --all`, `drift --all` or `reap` with `--shard K/N`",
+        )
+    })
+}
+
+/// The verb all the reports are of.
+fn one_command(parts: &[(String, Part)]) -> Result<String, CommandError> {
+    let Some((_, first)) = parts.first() else {
+        return Err(CommandError::usage("no shard reports", "pass each shard's `--json` report"));
+    };
+    if !matches!(first.command.as_str(), "plan" | "drift" | "reap") {
+        return Err(CommandError::usage(
+            format!("`{}` reports can't be merged", crate::diagnostic::shown(&first.command)),
+            "merge the reports of `plan --all`, `drift --all` or `reap`",
+        ));
+    }
+    if let Some((path, other)) = parts.iter().find(|(_, p)| p.command != first.command) {
+        return Err(CommandError::usage(
+            format!(
+                "`{path}` is a `{}` report, the first is `{}`",
+                crate::diagnostic::shown(&other.command),
+                first.command
+            ),
+            "merge the shards of one run at a time",
+        ));
+    }
+    Ok(first.command.clone())
+}
+
+/// Every shard of one split, each once: `1/N` to `N/N`.
+fn check_shards(parts: &[(String, Part)]) -> Result<(), CommandError> {
+    let mut seen: BTreeMap<u32, &str> = BTreeMap::new();
+    let mut count = None;
+    for (path, part) in parts {
+        let Some(shard) = part.shard.as_ref().map(|s| s.shard) else {
+            return Err(CommandError::usage(
+                format!("`{path}` is not a shard's report"),
+                "run each part with `--shard K/N --json` and merge those reports",
+            ));
+        };
+        if *count.get_or_insert(shard.count) != shard.count {
+            return Err(CommandError::usage(
+                format!("`{path}` is shard {shard}, the others are of {}", count.unwrap_or_default()),
+                "merge the shards of one run at a time",
+            ));
+        }
+        if let Some(earlier) = seen.insert(shard.index, path) {
+            return Err(CommandError::usage(
+                format!("shard {shard} is given twice: `{earlier}` and `{path}`"),
+                "pass each shard's report once",
+            ));
+        }
+        if part.shard.as_ref().is_some_and(|s| s.positions.len() != part.results.len()) {
+            return Err(CommandError::usage(
+                format!(
+                    "`{path}` places {} rows of {}",
+                    part.shard.as_ref().map_or(0, |s| s.positions.len()),
+                    part.results.len()
+                ),
+                "pass the report as the shard wrote it",
+            ));
+        }
+    }
+    let count = count.unwrap_or_default();
+    let missing: Vec<String> = (1..=count).filter(|k| !seen.contains_key(k)).map(|k| format!("{k}/{count}")).collect();
+    if !missing.is_empty() {
+        return Err(CommandError::usage(
+            format!("shard {} missing: its targets would be left out", missing.join(", ")),
+            "wait for every shard's job and pass all their reports",
+        ));
+    }
+    Ok(())
+}
+
+/// The rows as the verb's own type.
+fn typed<T: DeserializeOwned>(
+    parts: &[(String, Part)],
+    rows: &[(usize, &serde_json::Value)],
+) -> Result<Vec<T>, CommandError> {
+    let command = parts.first().map_or("", |(_, p)| p.command.as_str());
+    rows.iter()
+        .map(|(_, row)| {
+            serde_json::from_value((*row).clone()).map_err(|e| {
+                CommandError::usage(
+                    format!("a `{command}` row can't be read: {e}"),
+                    "pass the reports as the shards wrote them",
+                )
+            })
+        })
+        .collect()
+}
