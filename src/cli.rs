@@ -427,7 +427,7 @@ pub enum FleetCommand {
 pub struct FleetMergeArgs {
     #[command(flatten)]
     pub github: GithubArgs,
-    /// The shards' reports, every shard of the run once.
+    /// The shards' reports, every shard of the run once (a directory: its `*.json` files).
     #[arg(required = true, value_name = "REPORT")]
     pub reports: Vec<PathBuf>,
     /// Drift: open, edit and close the drift issues from the merged report.

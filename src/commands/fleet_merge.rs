@@ -67,8 +67,10 @@ impl Outcome for Merged {
 }
 
 pub async fn run(ctx: &Context<'_>, args: &FleetMergeArgs) -> Result<Merged, CommandError> {
-    let parts: Vec<(String, Part)> =
-        args.reports.iter().map(|p| read(p).map(|part| (p.display().to_string(), part))).collect::<Result<_, _>>()?;
+    let parts: Vec<(String, Part)> = report_files(&args.reports)?
+        .iter()
+        .map(|p| read(p).map(|part| (p.display().to_string(), part)))
+        .collect::<Result<_, _>>()?;
     let command = one_command(&parts)?;
     check_shards(&parts)?;
     if args.open_issues && command != "drift" {
@@ -115,6 +117,31 @@ pub async fn run(ctx: &Context<'_>, args: &FleetMergeArgs) -> Result<Merged, Com
         crate::drift_issues::sync(&report.results, tracker, runner.run_url.as_deref()).await?;
     }
     Ok(merged)
+}
+
+/// The report files: each path given, a directory standing for its `*.json` files (a
+/// workflow downloads the shards' artifacts into one), in name order.
+fn report_files(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>, CommandError> {
+    let mut files = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let unreadable = |e: std::io::Error| {
+            CommandError::usage(format!("`{}` can't be listed: {e}", path.display()), "pass the shard reports' paths")
+        };
+        let mut found: Vec<std::path::PathBuf> = std::fs::read_dir(path)
+            .map_err(unreadable)?
+            .map(|entry| entry.map(|e| e.path()).map_err(unreadable))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "json") && p.is_file())
+            .collect();
+        found.sort();
+        files.extend(found);
+    }
+    Ok(files)
 }
 
 fn count(counts: &serde_json::Map<String, serde_json::Value>, key: &str) -> String {

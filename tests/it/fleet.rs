@@ -329,7 +329,12 @@ fn shards_partition_the_fleet_and_their_merge_is_the_report_of_one_run() {
         assert_eq!(merged[key], one[key], "{key}");
     }
     assert!(merged.get("shard").is_none(), "{merged}");
-    let text = Run::new(sb.path()).args(["fleet", "merge"]).args(&files).run();
+    let dir = sb.path().join("reports");
+    std::fs::create_dir(&dir).expect("mkdir");
+    for file in &files {
+        std::fs::copy(sb.path().join(file), dir.join(file)).expect("copy");
+    }
+    let text = Run::new(sb.path()).args(["fleet", "merge", "reports"]).run();
     assert!(
         text.stdout.starts_with("## infra-manager plan --all\n\n12 targets: 11 with changes, 1 failed."),
         "{}",
