@@ -1029,6 +1029,44 @@ fn issue_requests(m: &Manager) -> Vec<fake_github::RecordedRequest> {
     m.fake.requests().into_iter().filter(|r| r.path.starts_with("/repos/provider/manager/issues")).collect()
 }
 
+/// Issue 23, item 1: sharded drift jobs write no issue; the one merge job does, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sharded_drift_writes_no_issue_and_the_merge_opens_it_once() {
+    require_terraform();
+    let m = Manager::new().await;
+    m.fake.put_file(CUSTOMER, SHA1, "infra/variables.yml", template());
+    m.fake.set_branch(CUSTOMER, "main", SHA1);
+    let apply_event = m.dispatch_event("infra-apply", CUSTOMER, SHA1, None);
+    for verb in ["plan", "apply"] {
+        let out = m.run("repository_dispatch", &apply_event, &[verb, "--env", "staging"]).run_async().await;
+        assert_eq!(out.code, 0, "{verb}: {}", out.stderr);
+    }
+    let applied: Value =
+        serde_json::from_str(&std::fs::read_to_string(staging_state(&m)).expect("state")).expect("state is JSON");
+    rewrite_state(&m, &applied, |state| {
+        let resources = state["resources"].as_array_mut().expect("resources");
+        resources.retain(|r| r["name"] != "security_group");
+    });
+    let mut reports = Vec::new();
+    for k in 1..=2 {
+        let shard = format!("{k}/2");
+        let out = m.run("schedule", &apply_event, &["--json", "drift", "--shard", &shard]).run_async().await;
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let path = m.sb.path().join(format!("drift-{k}.json"));
+        std::fs::write(&path, &out.stdout).expect("report");
+        reports.push(path.display().to_string());
+    }
+    assert!(issue_requests(&m).is_empty(), "no shard calls the issues API");
+    let mut args = vec!["--json", "fleet", "merge", "--open-issues"];
+    args.extend(reports.iter().map(String::as_str));
+    let merged = m.run("schedule", &apply_event, &args).run_async().await;
+    assert_eq!(merged.code, 0, "{}", merged.stderr);
+    assert_eq!(merged.json()["drifted"], 1, "{}", merged.stdout);
+    let issues = m.fake.issues(MANAGER);
+    assert_eq!(issues.len(), 1, "{issues:#?}");
+    assert!(issues[0].title.contains("acme/webshop"), "{issues:#?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_opens_one_issue_edits_it_on_the_next_run_and_closes_it_back_in_sync() {
     require_terraform();
