@@ -290,6 +290,12 @@ pub struct PlanArgs {
     /// `fleet merge` joins their `--json` reports.
     #[arg(long, value_name = "K/N", requires = "all")]
     pub shard: Option<crate::shard::Shard>,
+    /// With `--all`: re-plan only the targets a change to the manager checkout since this
+    /// commit can affect (users of a changed module, a changed registry entry, tier or
+    /// catalog type, a changed tenant file; anything else, or a doubt, selects all). The
+    /// selection is printed, with why, and is in `--json`.
+    #[arg(long, value_name = "SHA", requires = "all")]
+    pub changed_since: Option<String>,
     /// With `--all`, local mode: read each customer's files from `DIR/<owner>/<repo>/`
     /// instead of its default branch on GitHub.
     #[arg(long, value_name = "DIR", requires = "all")]

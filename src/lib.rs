@@ -10,6 +10,7 @@ pub mod actions;
 pub mod app;
 pub mod cancel;
 pub mod catalog;
+pub mod change_scope;
 pub mod cli;
 pub mod codehost;
 pub mod commands;

@@ -48,6 +48,7 @@ pub fn report(results: Vec<DriftResult>, orphans: Vec<Orphan>) -> DriftReport {
         results,
         orphans: Some(orphans),
         shard: None,
+        changes: None,
         layout: Layout { title: "drift".to_owned(), failed: errors > 0, header_when_empty: true, ..Layout::default() },
     }
 }

@@ -7,8 +7,10 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::target::{FleetHosts, append_summary, set_outputs};
+use crate::change_scope;
 use crate::cli::{PlanArgs, Verb};
 use crate::codehost::Provenance;
+use crate::config::Config;
 use crate::context::Context;
 use crate::error::{CommandError, Status};
 use crate::fleet;
@@ -69,6 +71,7 @@ pub fn report(results: Vec<TargetPlan>) -> FleetPlan {
         results,
         orphans: None,
         shard: None,
+        changes: None,
         layout: Layout {
             title: "plan --all".to_owned(),
             summary: Some(format!("{targets} targets: {changed} with changes, {failed} failed.")),
@@ -118,6 +121,14 @@ pub async fn run(ctx: &Context<'_>, args: &PlanArgs) -> Result<FleetPlan, Comman
         _ => None,
     };
     let commits = Commits { github: github.map(|g| g as &dyn Provenance), local: sources.local(), manager: &manager };
+    let (targets, changes) = match &args.changed_since {
+        Some(since) => {
+            let scope = changed_scope(ctx, config, &manager, since).await?;
+            let (kept, changes) = select_changed(config, &files, &commits, &scope, since, targets).await;
+            (kept, Some(changes))
+        }
+        None => (targets, None),
+    };
     let work = ctx.work_root().await?;
     let parallel = args.parallel.map_or_else(fleet::default_parallel, usize::from);
     ctx.run_in_parallel(parallel);
@@ -134,12 +145,104 @@ pub async fn run(ctx: &Context<'_>, args: &PlanArgs) -> Result<FleetPlan, Comman
         describe,
     )
     .await;
-    let report = report(results).of_shard(args.shard, &all);
+    let mut report = report(results).of_shard(args.shard, &all);
+    report.changes = changes;
     let runner = &ctx.settings.runner;
     let count = |k: &str| report.counts.get(k).map(ToString::to_string).unwrap_or_default();
     set_outputs(runner.output.as_deref(), &[("changed", count("changed")), ("failed", count("failed"))]);
     append_summary(runner.summary.as_deref(), &report.to_string());
     Ok(report)
+}
+
+/// What changed in the manager checkout since `since`, as [`change_scope::Scope`].
+async fn changed_scope(
+    ctx: &Context<'_>,
+    config: &Config,
+    manager: &ManagerRepo,
+    since: &str,
+) -> Result<change_scope::Scope, CommandError> {
+    let base = manager.commit(since).await?;
+    let head = manager.commit("HEAD").await?;
+    let changed = manager.changed_paths(&base, &head).await?;
+    let root = std::fs::canonicalize(manager.dir()).unwrap_or_else(|_| manager.dir().to_path_buf());
+    let relative = |path: &std::path::Path| {
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        path.strip_prefix(&root).ok().map(|r| r.to_string_lossy().into_owned())
+    };
+    let modules_dir = relative(&config.terraform.modules_dir);
+    let config_path = relative(&ctx.settings.config_path);
+    let old = match &config_path {
+        Some(path) => match manager.read(&base, path).await {
+            Ok(Some(text)) => {
+                let dir = std::path::absolute(&ctx.settings.config_path)
+                    .ok()
+                    .and_then(|p| p.parent().map(std::path::Path::to_path_buf))
+                    .unwrap_or_default();
+                Config::parse(path, &text, &dir).ok()
+            }
+            _ => None,
+        },
+        None => None,
+    };
+    let layout = change_scope::Layout { modules_dir: modules_dir.as_deref(), config: config_path.as_deref() };
+    Ok(change_scope::scope(&changed, &layout, old.as_ref(), config))
+}
+
+/// The targets `scope` selects (each target's file read at its head to tell what it
+/// renders), and the selection as the report shows it.
+async fn select_changed(
+    config: &Config,
+    files: &dyn crate::codehost::Files,
+    commits: &Commits<'_>,
+    scope: &change_scope::Scope,
+    since: &str,
+    targets: Vec<Target>,
+) -> (Vec<Target>, change_scope::ChangeSelection) {
+    let mut kept = Vec::new();
+    let mut selected = Vec::new();
+    let total = targets.len();
+    for target in targets {
+        let uses = if scope.all.is_none() && !scope.owners.contains_key(&target.owner) {
+            uses(config, files, commits, &target).await
+        } else {
+            None
+        };
+        if let Some(why) = change_scope::why(scope, &target.owner, uses.as_ref()) {
+            crate::output::log(&format!("selected {} {}: {why}", target.owner, target.env));
+            selected.push(change_scope::SelectedTarget {
+                customer: target.owner.to_string(),
+                environment: target.env.to_string(),
+                why,
+            });
+            kept.push(target);
+        }
+    }
+    let skipped = total - kept.len();
+    crate::output::log(&format!("--changed-since {since}: {} of {total} targets selected", kept.len()));
+    let changes = change_scope::ChangeSelection { since: since.to_owned(), all: scope.all.clone(), selected, skipped };
+    (kept, changes)
+}
+
+/// The modules `target`'s file renders at its head, and its tier; `None` when the file
+/// can't be read or checked (a doubt: the caller selects it).
+async fn uses(
+    config: &Config,
+    files: &dyn crate::codehost::Files,
+    commits: &Commits<'_>,
+    target: &Target,
+) -> Option<change_scope::Uses> {
+    let sha = commits.head(target).await.ok()?;
+    let text = files.read_file(&target.owner, &target.owner.file(), &sha).await.ok()??;
+    let modules = match crate::pipeline::prepare::validate(config, &target.owner, &text).ok()? {
+        crate::pipeline::prepare::Validated::V1(_) => [config.terraform.module.clone()].into(),
+        crate::pipeline::prepare::Validated::V2(file, _) => file
+            .components
+            .iter()
+            .filter_map(|c| config.catalog.types.iter().find(|t| t.name == c.type_name).map(|t| t.module.clone()))
+            .collect(),
+    };
+    let tier = config.registration(&target.owner).map(|r| r.tier.to_owned());
+    Some(change_scope::Uses { modules, tier })
 }
 
 /// Where each target's commit comes from: a customer's default branch head (or, locally,

@@ -146,6 +146,7 @@ pub fn report(dry_run: bool, results: Vec<Reaped>) -> ReapReport {
         results,
         orphans: None,
         shard: None,
+        changes: None,
         layout: Layout {
             title: if dry_run { "reap --dry-run" } else { "reap" }.to_owned(),
             summary: Some(format!("{expired} expired environments, {failed} failed.")),

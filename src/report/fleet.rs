@@ -49,6 +49,9 @@ pub struct FleetReport<R> {
     /// With `--shard`: which shard this is, for `fleet merge`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<ShardPart>,
+    /// With `plan --all --changed-since`: which targets the change selected, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<crate::change_scope::ChangeSelection>,
     #[serde(skip)]
     pub layout: Layout,
 }
@@ -131,6 +134,9 @@ impl<R: FleetRow> fmt::Display for FleetReport<R> {
         if let Some(orphans) = self.orphans.as_deref().filter(|o| !o.is_empty()) {
             write!(f, "\n{}", crate::orphans::summary_section(orphans))?;
         }
+        if let Some(changes) = &self.changes {
+            write_changes(f, changes)?;
+        }
         Ok(())
     }
 }
@@ -144,6 +150,27 @@ impl<R: FleetRow> Outcome for FleetReport<R> {
         if self.layout.failed { ExitStatus::Failure } else { ExitStatus::Success }
     }
 }
+
+/// The targets a `--changed-since` selection kept, and why (the first
+/// [`LISTED_SELECTIONS`]).
+fn write_changes(f: &mut fmt::Formatter<'_>, changes: &crate::change_scope::ChangeSelection) -> fmt::Result {
+    let selected = changes.selected.len();
+    write!(f, "\nChanged since {}: {selected} targets re-planned, {} left out", code(&changes.since), changes.skipped)?;
+    if let Some(all) = &changes.all {
+        return writeln!(f, " (every target: {}).", code(all));
+    }
+    writeln!(f, ".\n")?;
+    for s in changes.selected.iter().take(LISTED_SELECTIONS) {
+        writeln!(f, "- {} {}: {}", code(&s.customer), code(&s.environment), code(&s.why))?;
+    }
+    if selected > LISTED_SELECTIONS {
+        writeln!(f, "- and {} more", selected - LISTED_SELECTIONS)?;
+    }
+    Ok(())
+}
+
+/// How many selected targets the table's note lists.
+const LISTED_SELECTIONS: usize = 50;
 
 /// `{"name": n, ...}` for [`FleetReport::counts`].
 pub fn counts(pairs: &[(&str, serde_json::Value)]) -> serde_json::Map<String, serde_json::Value> {

@@ -126,6 +126,16 @@ impl ManagerRepo {
         parse_name_status(&text).ok_or_else(|| self.error(&range, TENANTS_DIR, "unexpected `git diff` output".into()))
     }
 
+    /// Every path that differs between `base` and `head`, anywhere in the checkout (a
+    /// rename gives both its old and its new path).
+    pub async fn changed_paths(&self, base: &Sha, head: &Sha) -> Result<Vec<String>, CodeHostError> {
+        let range = format!("{base}..{head}");
+        let args = ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", base.as_str(), head.as_str(), "--"];
+        let out = self.git(&args, &range).await?;
+        let text = String::from_utf8(out).map_err(|_| self.error(&range, ".", "a path is not UTF-8".into()))?;
+        Ok(text.split('\0').filter(|p| !p.is_empty()).map(str::to_owned).collect())
+    }
+
     /// The branch checked out, `None` when `HEAD` is detached.
     pub async fn current_branch(&self) -> Result<Option<String>, CodeHostError> {
         let out = self.run(&["symbolic-ref", "--quiet", "--short", "HEAD"], None, &[], "HEAD").await?;

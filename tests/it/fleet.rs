@@ -362,3 +362,98 @@ fn a_sharded_drift_run_leaves_the_issues_to_the_merge() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("--open-issues"), "{}", out.stderr);
 }
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=test", "-c", "user.email=test@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A v2 customer file with one component of `type_name`.
+fn v2_file(name: &str, type_name: &str) -> String {
+    format!(
+        "apiVersion: infra-manager/v2\nkind: Customer\nmetadata:\n  name: {name}\nspec:\n  environments: [staging]\n  components:\n    - {{ name: main, type: {type_name} }}\n"
+    )
+}
+
+/// The targets a `--changed-since` run planned, by owner.
+fn planned(report: &serde_json::Value) -> Vec<String> {
+    let mut owners: Vec<String> =
+        rows(report).iter().map(|r| r["customer"].as_str().expect("owner").to_owned()).collect();
+    owners.sort();
+    owners
+}
+
+#[test]
+fn changed_since_replans_the_users_of_a_changed_module_and_everything_on_a_doubt() {
+    require_terraform();
+    let sb = Sandbox::new();
+    let root = sb.path();
+    // The sandbox is the manager checkout: its configuration, its modules, its customers.
+    let copied = std::process::Command::new("cp")
+        .args(["-r", &crate::support::cli::repo_root().join("manager-terraform").display().to_string(), "."])
+        .current_dir(root)
+        .status()
+        .expect("cp");
+    assert!(copied.success());
+    let mut config = format!(
+        "terraform:\n  modules_dir: manager-terraform\n  module: sandbox-app-environment\nstate:\n  backend: local\n  local_dir: {}\ncustomers:\n",
+        root.join("store").display()
+    );
+    let kinds = [("v1", ""), ("queue", "queue"), ("bucket", "bucket")];
+    for (kind, type_name) in kinds {
+        for i in 0..2 {
+            let name = format!("acme/{kind}{i}");
+            config.push_str(&format!("  - repo: {name}\n    environments: [staging]\n"));
+            if type_name.is_empty() {
+                checkout(&sb, &name);
+            } else {
+                let infra = root.join("customers").join(&name).join("infra");
+                std::fs::create_dir_all(&infra).expect("mkdir");
+                std::fs::write(infra.join("variables.yml"), v2_file(&format!("{kind}{i}"), type_name)).expect("write");
+            }
+        }
+    }
+    std::fs::write(root.join("infra-manager.yml"), config).expect("config");
+    std::fs::write(root.join(".gitignore"), "store/\n").expect("gitignore");
+    git(root, &["init", "--quiet"]);
+    git(root, &["add", "--all"]);
+    git(root, &["commit", "--quiet", "-m", "fleet"]);
+
+    // A change to the queue module: its two users, and nothing else.
+    let queue = root.join("manager-terraform/catalog/queue/main.tf");
+    let text = std::fs::read_to_string(&queue).expect("read");
+    std::fs::write(&queue, format!("{text}\n# a comment\n")).expect("write");
+    git(root, &["commit", "--quiet", "-am", "queue: a comment"]);
+    let args = ["plan", "--all", "--source-root", "customers", "--repo", ".", "--changed-since", "HEAD~1"];
+    let (code, report) = json_report(&sb, &args, "changed.json");
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(planned(&report), ["acme/queue0", "acme/queue1"], "{report}");
+    let changes = &report["changes"];
+    assert_eq!((changes["skipped"].as_u64(), changes["all"].as_str()), (Some(4), None), "{changes}");
+    assert_eq!(changes["selected"][0]["why"], "it uses `catalog/queue`, which changed", "{changes}");
+
+    // A change the selection can't attribute (a file outside any module): every target.
+    std::fs::write(root.join("notes.txt"), "x").expect("write");
+    git(root, &["add", "notes.txt"]);
+    git(root, &["commit", "--quiet", "-m", "notes"]);
+    let (_, all) = json_report(&sb, &args, "all.json");
+    assert_eq!(planned(&all).len(), 6, "{all}");
+    assert_eq!(all["changes"]["all"], "`notes.txt` changed", "{all}");
+
+    // A registry entry changed (not only its text): that customer alone.
+    let config = std::fs::read_to_string(root.join("infra-manager.yml")).expect("read");
+    let config = config.replacen(
+        "  - repo: acme/bucket1\n    environments: [staging]\n",
+        "  - repo: acme/bucket1\n    environments: [staging]\n    expires_at: { staging: 2999-01-01 }\n",
+        1,
+    );
+    std::fs::write(root.join("infra-manager.yml"), config).expect("write");
+    git(root, &["commit", "--quiet", "-am", "bucket1: tier"]);
+    let (_, registry) = json_report(&sb, &args, "registry.json");
+    assert_eq!(planned(&registry), ["acme/bucket1"], "{registry}");
+}
