@@ -549,11 +549,16 @@ pub struct TenantsChangedArgs {
     #[command(flatten)]
     pub repo: ManagerRepoArgs,
     /// The commit before the change (a pull request's base, a push's `before`).
-    #[arg(long, value_name = "SHA")]
-    pub base: String,
+    #[arg(long, value_name = "SHA", required_unless_present = "pending", conflicts_with = "pending")]
+    pub base: Option<String>,
     /// The commit after the change.
-    #[arg(long, value_name = "SHA")]
+    #[arg(long, value_name = "SHA", default_value = "HEAD")]
     pub head: String,
+    /// Instead of `--base`: every job that brings the tenants to their files at `--head`,
+    /// from the versions last applied (what an apply run does, so a dropped run's change is
+    /// caught up by the next).
+    #[arg(long)]
+    pub pending: bool,
 }
 
 #[derive(Debug, Args)]

@@ -45,9 +45,14 @@ impl Outcome for Changed {
 
 pub async fn changed(ctx: &Context<'_>, args: &TenantsChangedArgs) -> Result<Changed, CommandError> {
     let repo = ctx.manager_repo(&args.repo.repo);
-    let base = repo.commit(&args.base).await?;
     let head = repo.commit(&args.head).await?;
-    let include = changes::changed(ctx.config().await?, ctx.store().await?, &repo, &base, &head).await?;
+    let include = match &args.base {
+        Some(base) => {
+            let base = repo.commit(base).await?;
+            changes::changed(ctx.config().await?, ctx.store().await?, &repo, &base, &head).await?
+        }
+        None => changes::pending(ctx.config().await?, ctx.store().await?, &repo, &head).await?,
+    };
     if include.len() > super::targets::MAX_MATRIX_JOBS {
         return Err(CommandError::usage(
             format!(

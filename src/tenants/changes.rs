@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::git::{FileChange, ManagerRepo, TENANTS_DIR};
 use crate::config::Config;
 use crate::error::CommandError;
-use crate::identity::{EnvName, Owner, Sha, TenantName};
+use crate::identity::{EnvName, Owner, Sha, Target, TenantName};
 use crate::pipeline::prepare::{Validated, validate};
 use crate::store::Store;
 use crate::yaml::{self, Value};
@@ -90,6 +90,50 @@ pub async fn changed(
         }
     }
     jobs.sort();
+    Ok(jobs)
+}
+
+/// The jobs that bring every tenant to its file at `head`, whatever runs came before: a
+/// file never applied is a create, one whose text differs from the version last applied
+/// an update, an environment (or a whole tenant) whose state still holds resources but
+/// which `head` no longer lists a destroy. An apply run that trusts this instead of its
+/// event's `before..after` catches up on a run a concurrency group dropped.
+pub async fn pending(
+    config: &Config,
+    store: &dyn Store,
+    repo: &ManagerRepo,
+    head: &Sha,
+) -> Result<Vec<Job>, CommandError> {
+    let mut jobs = Vec::new();
+    let mut listed: Vec<Target> = Vec::new();
+    for path in repo.tenant_files(head).await? {
+        let tenant = tenant_of(&path)?;
+        let now = repo.read(head, &path).await?;
+        for env in validated(config, repo, head, &tenant).await? {
+            let target = Target { owner: Owner::Tenant(tenant.clone()), env: env.clone() };
+            listed.push(target.clone());
+            let action = match crate::pipeline::admit::last_applied(store, &target).await? {
+                None => Some(Action::Create),
+                // A version that can't be read (a shallow checkout) is a doubt: re-plan it.
+                Some(applied) => match repo.read(&applied.sha, &path).await {
+                    Ok(then) if then == now => None,
+                    _ => Some(Action::Update),
+                },
+            };
+            jobs.extend(action.map(|a| job(&tenant, env, a)));
+        }
+    }
+    if let Some(states) = store.states() {
+        for target in states.state_targets().await? {
+            let Owner::Tenant(tenant) = &target.owner else { continue };
+            if listed.contains(&target) || states.state_resources(&target).await?.unwrap_or(0) == 0 {
+                continue;
+            }
+            jobs.push(job(tenant, target.env.clone(), Action::Destroy));
+        }
+    }
+    jobs.sort();
+    jobs.dedup();
     Ok(jobs)
 }
 

@@ -86,6 +86,25 @@ impl Manager {
             .collect()
     }
 
+    /// `tenants changed --pending` (at `HEAD`) as `action tenant environment` lines.
+    pub(crate) fn pending(&self) -> Vec<String> {
+        let out = self.run(&["changed", "--pending"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.json()["include"]
+            .as_array()
+            .expect("include")
+            .iter()
+            .map(|j| {
+                format!(
+                    "{} {} {}",
+                    j["action"].as_str().unwrap_or(""),
+                    j["tenant"].as_str().unwrap_or(""),
+                    j["environment"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    }
+
     pub(crate) fn plan(&self, tenant: &str) -> Output {
         let out = self.run(&["plan", "--tenant", tenant, "--env", "staging"]);
         assert_eq!(out.code, 0, "{tenant}: {}", out.stderr);

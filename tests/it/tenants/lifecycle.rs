@@ -230,3 +230,39 @@ fn tenant_files_may_only_use_the_types_the_registry_allows() {
     let c2 = m.commit("only the README");
     assert!(m.changed(&c0, &c2).is_empty(), "the README is no tenant");
 }
+
+/// Issue 23, item 3: an apply run takes what is pending from the files and the records,
+/// not from its event. Two tenant changes merged in quick succession, the first run
+/// dropped by the concurrency group: the second run applies both, and once every tenant
+/// is at its file nothing is pending.
+#[test]
+fn a_dropped_apply_run_is_caught_up_by_the_next() {
+    let m = Manager::new();
+    m.write("alpha", &tenant("alpha", QUEUE));
+    let first = m.commit("add alpha");
+    m.write("beta", &tenant("beta", BUCKET));
+    let second = m.commit("add beta");
+    // The second run's event names only its own change...
+    assert_eq!(m.changed(&first, &second), ["create beta staging"]);
+    // ... but what is pending is both, and the run applies both.
+    assert_eq!(m.pending(), ["create alpha staging", "create beta staging"]);
+    for name in ["alpha", "beta"] {
+        m.plan(name);
+        m.apply(name, None);
+        assert!(m.resources(name) > 0, "{name} applied");
+    }
+    assert!(m.pending().is_empty(), "converged");
+
+    // An edit is an update, a deletion a destroy, until each is applied.
+    m.write("alpha", &tenant("alpha", FIFO_QUEUE));
+    std::fs::remove_file(m.repo().join("tenants/beta.yml")).expect("rm");
+    m.commit("change alpha, delete beta");
+    assert_eq!(m.pending(), ["update alpha staging", "destroy beta staging"]);
+    m.plan("alpha");
+    m.apply("alpha", None);
+    let destroy = m.run(&["destroy", "--tenant", "beta", "--env", "staging"]);
+    assert_eq!(destroy.code, 0, "{}", destroy.stderr);
+    let out = m.run(&["apply", "--tenant", "beta", "--env", "staging", "--last-applied"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(m.pending().is_empty(), "converged again");
+}
