@@ -117,6 +117,8 @@ async fn steps(
         return Err(TerraformError::PlanErrored { plan: Box::new(saved), details: Vec::new() }.into());
     }
     let meta = plan_meta(deps, req, &prepared, &saved, &summary);
+    // Before the plan becomes the newest: what a merge's apply compares with (issue 22 item 4).
+    super::reviewed::keep(deps, req, &saved).await;
     let plan_key = store(deps, req, &saved, &meta).await?;
     let warnings = warnings(deps, req, kind, &summary, prepared.components.as_deref());
     let comment = plan_comment(deps, req, &saved, &summary, &warnings);
