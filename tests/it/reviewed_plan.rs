@@ -18,6 +18,9 @@ const PR: u64 = 7;
 struct Manager {
     sb: Sandbox,
     fake: FakeGithub,
+    /// The merge commit's plan: its status description and the job summary then.
+    plan_status: std::sync::OnceLock<Option<String>>,
+    plan_summary: std::sync::OnceLock<String>,
 }
 
 impl Manager {
@@ -27,7 +30,7 @@ impl Manager {
         let fake = FakeGithub::start().await;
         fake.add_repo(CUSTOMER);
         fake.add_repo(MANAGER);
-        Self { sb, fake }
+        Self { sb, fake, plan_status: Default::default(), plan_summary: Default::default() }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -78,6 +81,8 @@ impl Manager {
         let event = self.event("infra-apply", MERGE, None);
         let plan = self.run(&event, &["plan", "--env", "staging"]).await;
         assert_eq!(plan.code, 0, "{}", plan.stderr);
+        self.plan_status.set(self.fake.statuses(CUSTOMER, MERGE).pop().and_then(|s| s.description)).ok();
+        self.plan_summary.set(self.summary()).ok();
         let apply = self.run(&event, &["--json", "apply", "--env", "staging"]).await;
         assert_eq!(apply.code, 0, "{}", apply.stderr);
         assert!(self.fake.violations().is_empty(), "{:#?}", self.fake.violations());
@@ -159,9 +164,24 @@ async fn a_merge_whose_plan_differs_from_the_reviewed_plan_shows_the_difference(
     assert!(apply.stderr.contains("the plan applied is NOT the plan reviewed on #7"), "{}", apply.stderr);
     assert_eq!(apply.json()["reviewed"]["result"], "different");
     let record = m.apply_record();
-    assert_eq!(record["reviewed_plan_equal"], false);
-    assert!(record["reviewed_differences"].as_u64().is_some_and(|n| n >= 1), "{record}");
+    assert_eq!(
+        (record["reviewed_plan_equal"].as_bool(), record["reviewed_differences"].as_u64()),
+        (Some(false), Some(8))
+    );
     assert!(record["reviewed_difference_shown_at"].is_string(), "{record}");
+
+    // The merge commit's plan, before any approval of the apply, already showed it.
+    let plan_status = m.plan_status.get().cloned().flatten().unwrap_or_default();
+    assert!(plan_status.contains("; NOT the plan reviewed on #7 (1111111): 8 address(es) differ"), "{plan_status}");
+    let plan_summary = m.plan_summary.get().cloned().unwrap_or_default();
+    assert!(plan_summary.contains("#### ⚠️ Not the plan reviewed on #7 (1111111)"), "{plan_summary}");
+    let out = Run::new(m.sb.path()).args(["--json", "history", "--customer", CUSTOMER]).run();
+    let runs = out.json()["runs"].as_array().cloned().unwrap_or_default();
+    let shown: Vec<&str> = runs.iter().filter_map(|r| r["reviewed_difference_shown_at"].as_str()).collect();
+    assert_eq!(shown.len(), 2, "the merge's plan and its apply: {runs:#?}");
+    let first = shown.iter().filter_map(|t| t.parse::<jiff::Timestamp>().ok()).min();
+    let plan_run = runs.iter().find(|r| r["kind"] == "plan" && r["sha"] == MERGE).expect("the merge's plan run");
+    assert_eq!(first, plan_run["reviewed_difference_shown_at"].as_str().and_then(|t| t.parse().ok()));
 }
 
 /// A merged pull request whose head was never planned: said, not an error.
