@@ -130,7 +130,7 @@ async fn steps(
     }
     let meta = plan_meta(deps, req, &prepared, &saved, &summary);
     // Before the plan becomes the newest: what a merge's apply compares with (issue 22 item 4).
-    super::reviewed::keep(deps, req, &saved).await;
+    super::reviewed::keep(deps, req, kind, &saved).await;
     let plan_key = store(deps, req, &saved, &meta).await?;
     let warnings = warnings(deps, req, kind, &summary, prepared.components.as_deref());
     let mut comment = plan_comment(deps, req, &saved, &summary, &warnings);

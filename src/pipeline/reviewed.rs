@@ -20,7 +20,7 @@ use crate::output;
 use crate::report::markdown::code;
 use crate::store::{Governance, RunRecord, Store, StoreError};
 use crate::terraform::reviewable::{self, Change, Difference, Reviewable};
-use crate::terraform::{PlanView, SavedPlan};
+use crate::terraform::{PlanKind, PlanView, SavedPlan};
 
 /// How many differences are listed before "and K more".
 pub const SHOWN_CHANGES: usize = 20;
@@ -59,9 +59,9 @@ pub enum Comparison {
 /// Keeps the reviewable document of a saved plan beside it. A plan read as counts only has
 /// none. Best effort: a document that can't be kept is a warning, and a later comparison
 /// says "no reviewed plan found".
-pub async fn keep(deps: &Deps<'_>, req: &Request, saved: &SavedPlan) {
+pub async fn keep(deps: &Deps<'_>, req: &Request, kind: PlanKind, saved: &SavedPlan) {
     let PlanView::Shown { json, .. } = &saved.view else { return };
-    let document = Reviewable::from_show_json(json);
+    let document = Reviewable { destroy: kind == PlanKind::Destroy, ..Reviewable::from_show_json(json) };
     let bytes = match serde_json::to_vec(&document) {
         Ok(bytes) => bytes,
         Err(e) => return output::log(&format!("warning: can't write the reviewable plan of {}: {e}", req.sha.short())),
@@ -75,8 +75,19 @@ pub async fn keep(deps: &Deps<'_>, req: &Request, saved: &SavedPlan) {
 }
 
 /// Compares the plan of `req.sha` with the last plan of the pull request merged as it;
-/// `None` where no pull request was merged as it (or the host can't say: logged).
+/// `None` where no pull request was merged as it (or the host can't say: logged), and for a
+/// destroy plan (the commit's last update plan is what its PR reviewed, not the destroy).
 pub async fn compare(deps: &Deps<'_>, req: &Request) -> Option<Reviewed> {
+    let applied = match deps.store.get_reviewable(&req.target, &req.sha).await {
+        Ok(bytes) => read(bytes),
+        Err(e) => {
+            output::log(&format!("warning: can't read the reviewable plan of {}: {e}", req.sha.short()));
+            None
+        }
+    };
+    if applied.as_ref().is_some_and(|d| d.destroy) {
+        return None;
+    }
     let pulls = match deps.reporter.merged_pulls(&req.target.owner, req.reported_sha()).await {
         Ok(pulls) => pulls,
         Err(e) => {
@@ -89,21 +100,22 @@ pub async fn compare(deps: &Deps<'_>, req: &Request) -> Option<Reviewed> {
     let Some(head) = pull.head_sha else {
         return Some(not_compared(number, None, format!("GitHub did not say which commit #{number} ended at")));
     };
-    let result = match documents(deps.store, &req.target, &head, &req.sha).await {
-        Ok((Some(reviewed), Some(applied))) => {
+    let reviewed = deps.store.get_reviewable(&req.target, &head).await.map(read);
+    let result = match (reviewed, applied) {
+        (Ok(Some(reviewed)), Some(applied)) => {
             let difference = reviewable::compare(&reviewed, &applied);
             if difference.is_empty() { Comparison::Equal } else { Comparison::Different { difference } }
         }
-        Ok((None, _)) => {
+        (Ok(None), _) => {
             Comparison::NotCompared { reason: format!("no reviewed plan found for #{number} ({})", head.short()) }
         }
-        Ok((_, None)) => Comparison::NotCompared {
+        (Ok(_), None) => Comparison::NotCompared {
             reason: format!(
                 "the plan of {} was made without a reviewable document; plan it again to compare",
                 req.sha.short()
             ),
         },
-        Err(e) => Comparison::NotCompared { reason: format!("can't read the plans to compare: {e}") },
+        (Err(e), _) => Comparison::NotCompared { reason: format!("can't read the reviewed plan: {e}") },
     };
     let shown_at = matches!(result, Comparison::Different { .. }).then(super::now);
     let reviewed = Reviewed { pull_request: number, head_sha: Some(head.to_string()), result, shown_at };
@@ -122,17 +134,9 @@ fn not_compared(number: u64, head: Option<&Sha>, reason: String) -> Reviewed {
     }
 }
 
-/// The two documents; one that is stored but unreadable, or of another format, is `None`.
-async fn documents(
-    store: &dyn Store,
-    target: &Target,
-    reviewed: &Sha,
-    applied: &Sha,
-) -> Result<(Option<Reviewable>, Option<Reviewable>), StoreError> {
-    let read = |bytes: Option<Vec<u8>>| {
-        bytes.and_then(|b| serde_json::from_slice::<Reviewable>(&b).ok()).filter(|d| d.format == reviewable::FORMAT)
-    };
-    Ok((read(store.get_reviewable(target, reviewed).await?), read(store.get_reviewable(target, applied).await?)))
+/// A stored document; one that is unreadable, or of another format, is `None`.
+fn read(bytes: Option<Vec<u8>>) -> Option<Reviewable> {
+    bytes.and_then(|b| serde_json::from_slice::<Reviewable>(&b).ok()).filter(|d| d.format == reviewable::FORMAT)
 }
 
 impl Reviewed {

@@ -36,6 +36,10 @@ const SENSITIVE_KEY: &str = "(sensitive sha256)";
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reviewable {
     pub format: u32,
+    /// A destroy plan's (`plan --destroy`, `destroy`, `reap`): never compared with a pull
+    /// request's, since nobody reviews a destroy on one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub destroy: bool,
     pub resources: BTreeMap<String, ResourceReview>,
 }
 
@@ -149,7 +153,7 @@ impl Reviewable {
             };
             resources.insert(address, ResourceReview { actions, moved_from, known, unknown });
         }
-        Self { format: FORMAT, resources }
+        Self { format: FORMAT, destroy: false, resources }
     }
 }
 

@@ -214,3 +214,21 @@ fn local_mode_compares_nothing_and_says_nothing() {
     let kept = crate::support::cli::walk(&sb.store()).into_iter().filter(|p| p.ends_with(".reviewable.json")).count();
     assert_eq!(kept, 1, "the plan keeps its reviewable document beside it");
 }
+
+/// A destroy plans from the commit last applied (the merge), over that commit's stored plan:
+/// nobody reviewed a destroy on the pull request, so its apply compares nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_destroy_of_a_merged_commit_is_not_compared_with_its_pull_request() {
+    require_terraform();
+    let m = Manager::new().await;
+    m.review_merge_and_apply(&template(), &template()).await;
+    let event = m.event("infra-apply", MERGE, None);
+    let destroy = m.run(&event, &["--json", "destroy", "--customer", CUSTOMER, "--env", "staging"]).await;
+    assert_eq!(destroy.code, 0, "{}", destroy.stderr);
+    assert_eq!(destroy.json()["sha"], MERGE);
+    let apply = m.run(&event, &["--json", "apply", "--customer", CUSTOMER, "--env", "staging", "--sha", MERGE]).await;
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    assert!(apply.json()["destroy"].as_u64().is_some_and(|n| n > 0));
+    assert!(apply.json().get("reviewed").is_none(), "{}", apply.stdout);
+    assert!(!m.applied_comment().contains("reviewed on #7"), "{}", m.applied_comment());
+}
