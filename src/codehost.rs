@@ -142,6 +142,14 @@ pub trait Reporter: Send + Sync {
         Ok(Vec::new())
     }
 
+    /// The pull requests merged as `sha`, each with its head when merged (the commit its
+    /// reviewers last saw planned); by default those of
+    /// [`Reporter::merged_pull_requests`], with no head known.
+    async fn merged_pulls(&self, owner: &Owner, sha: &Sha) -> Result<Vec<MergedPull>, CodeHostError> {
+        let numbers = self.merged_pull_requests(owner, sha).await?;
+        Ok(numbers.into_iter().map(|number| MergedPull { number, head_sha: None }).collect())
+    }
+
     /// The state of the newest status of `context` on `sha`; `None` where statuses can't be
     /// read back (the log).
     async fn latest_status(
@@ -268,6 +276,10 @@ impl Reporter for OwnerReporter<'_> {
         self.of(owner).merged_pull_requests(owner, sha).await
     }
 
+    async fn merged_pulls(&self, owner: &Owner, sha: &Sha) -> Result<Vec<MergedPull>, CodeHostError> {
+        self.of(owner).merged_pulls(owner, sha).await
+    }
+
     async fn latest_status(
         &self,
         owner: &Owner,
@@ -290,6 +302,14 @@ impl Reporter for OwnerReporter<'_> {
     async fn finish_check(&self, owner: &Owner, id: u64, report: &CheckReport) -> Result<(), CodeHostError> {
         self.of(owner).finish_check(owner, id, report).await
     }
+}
+
+/// A pull request merged as a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergedPull {
+    pub number: u64,
+    /// Its head commit (`head.sha`), when the host says.
+    pub head_sha: Option<Sha>,
 }
 
 /// A pull request, as the dispatch admission checks it.

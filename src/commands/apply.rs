@@ -16,6 +16,7 @@ use crate::pipeline::Request;
 use crate::pipeline::apply::{Applied, Mode, apply};
 use crate::pipeline::health::Health;
 use crate::pipeline::retry::Attempt;
+use crate::pipeline::reviewed::Reviewed;
 use crate::pipeline::verify::Check;
 use crate::report::prefix;
 
@@ -39,6 +40,10 @@ pub struct ApplyOutcome {
     /// Not with `--dry-run`: each attempt at the apply, the last the one that applied.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<Attempt>,
+    /// Not with `--dry-run`: the plan applied compared with the plan reviewed on the pull
+    /// request merged as the commit, where one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reviewed: Option<Reviewed>,
 }
 
 impl fmt::Display for ApplyOutcome {
@@ -144,6 +149,9 @@ pub(super) async fn applied(
 fn summary(outcome: &ApplyOutcome) -> String {
     use crate::report::markdown::code;
     let mut out = format!("{}.\n{}", outcome.headline(), health_url_line(outcome));
+    if let Some(reviewed) = &outcome.reviewed {
+        out.push_str(&format!("\n{}", reviewed.markdown()));
+    }
     if !outcome.outputs.is_empty() {
         out.push_str("\n| Output | Value |\n| --- | --- |\n");
         for (name, value) in &outcome.outputs {
@@ -180,6 +188,7 @@ fn outcome(req: &Request, applied: Applied, mode: Mode) -> ApplyOutcome {
             health: applied.health,
             outputs: applied.outputs,
             attempts: applied.attempts,
+            reviewed: applied.reviewed,
         },
         Mode::DryRun => ApplyOutcome {
             result,
@@ -188,6 +197,7 @@ fn outcome(req: &Request, applied: Applied, mode: Mode) -> ApplyOutcome {
             health: None,
             outputs: BTreeMap::new(),
             attempts: Vec::new(),
+            reviewed: None,
         },
     }
 }

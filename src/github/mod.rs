@@ -204,6 +204,11 @@ impl Reporter for GithubHost {
     }
 
     async fn merged_pull_requests(&self, owner: &Owner, sha: &Sha) -> Result<Vec<u64>, CodeHostError> {
+        let pulls = provenance::merged_as(&self.api, repository(owner, HOST)?, sha).await?;
+        Ok(pulls.into_iter().map(|p| p.number).collect())
+    }
+
+    async fn merged_pulls(&self, owner: &Owner, sha: &Sha) -> Result<Vec<crate::codehost::MergedPull>, CodeHostError> {
         provenance::merged_as(&self.api, repository(owner, HOST)?, sha).await
     }
 

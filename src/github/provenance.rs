@@ -210,11 +210,24 @@ struct AssociatedPullJson {
     number: u64,
     #[serde(default)]
     merge_commit_sha: Option<String>,
+    #[serde(default)]
+    head: Option<AssociatedHeadJson>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AssociatedHeadJson {
+    #[serde(default)]
+    sha: Option<String>,
 }
 
 /// The PRs of `repo` that were merged as `sha` (GitHub also lists PRs whose head is the
-/// commit: those are not merged as it). At most the first page: a commit is merged by one PR.
-pub(crate) async fn merged_as(api: &Api, repo: &RepoId, sha: &Sha) -> Result<Vec<u64>, CodeHostError> {
+/// commit: those are not merged as it), each with its head. At most the first page: a
+/// commit is merged by one PR.
+pub(crate) async fn merged_as(
+    api: &Api,
+    repo: &RepoId,
+    sha: &Sha,
+) -> Result<Vec<crate::codehost::MergedPull>, CodeHostError> {
     let call = Call::get(format!("{}/commits/{sha}/pulls", repo_path(repo)));
     let reply = api.send(&call).await?;
     if reply.status != StatusCode::OK {
@@ -224,6 +237,9 @@ pub(crate) async fn merged_as(api: &Api, repo: &RepoId, sha: &Sha) -> Result<Vec
     Ok(pulls
         .into_iter()
         .filter(|p| p.merge_commit_sha.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(sha.as_str())))
-        .map(|p| p.number)
+        .map(|p| crate::codehost::MergedPull {
+            number: p.number,
+            head_sha: p.head.and_then(|h| h.sha).and_then(|h| Sha::parse(&h).ok()),
+        })
         .collect())
 }

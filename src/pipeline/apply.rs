@@ -25,6 +25,7 @@ use super::health::{self, Backoff, Health, Wanted};
 use super::plan::PLAN_FILE;
 use super::prepare::{Prepared, rebuild};
 use super::retry::{self, Attempt, RetryError};
+use super::reviewed::Reviewed;
 use super::verify::{self, Check, Lookup, Rebuilt, StateCheck, Stored, Verified};
 use super::{Deps, Request};
 use crate::error::CommandError;
@@ -57,6 +58,10 @@ pub struct Applied {
     /// Each attempt at the apply, the last one the one that applied (none in a dry run).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<Attempt>,
+    /// The plan applied compared with the plan reviewed on the pull request merged as the
+    /// commit; `None` where no pull request was (and in a dry run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reviewed: Option<Reviewed>,
 }
 
 impl Finished for Applied {
@@ -69,10 +74,14 @@ impl Finished for Applied {
             0 | 1 => String::new(),
             n => format!(" after {n} attempts"),
         };
-        let applied = format!(
+        let mut applied = format!(
             "Applied{after}: {} added, {} changed, {} destroyed",
             self.meta.add, self.meta.change, self.meta.destroy
         );
+        // Before the health check's part: the status is cut at 140 characters.
+        if let Some(part) = self.reviewed.as_ref().and_then(Reviewed::status_part) {
+            applied = format!("{applied}; {part}");
+        }
         match &self.health {
             Some(health) => format!("{applied}; {}", health.status_line()),
             None => applied,
@@ -97,6 +106,12 @@ impl Finished for Applied {
 
     fn outputs(&self) -> Option<String> {
         serde_json::to_string(&self.outputs).ok()
+    }
+
+    fn record_reviewed(&self, governance: &mut crate::store::Governance) {
+        if let Some(reviewed) = &self.reviewed {
+            reviewed.record(governance);
+        }
     }
 }
 
@@ -141,6 +156,8 @@ async fn steps(
     mut attempts: Vec<Attempt>,
 ) -> Result<Applied, CommandError> {
     let policy = &deps.config.retry;
+    // The stored plans are compared once, before Terraform runs (never a reason to stop).
+    let reviewed = super::reviewed::compare(deps, req).await;
     loop {
         let number = u32::try_from(attempts.len()).unwrap_or(u32::MAX).saturating_add(1);
         let (prepared, verified) = verified(deps, req, Mode::Apply).await?;
@@ -152,7 +169,8 @@ async fn steps(
                 let previous = admitted.last_applied.as_ref().and_then(|a| a.started_at);
                 super::supersede::supersede_siblings(deps, req, previous, jiff::Timestamp::now()).await;
                 let health = check_health(deps, &outputs).await?;
-                let applied = applied(deps, req, verified, Some(health), outputs.public(), attempts);
+                let applied =
+                    Applied { reviewed, ..applied(deps, req, verified, Some(health), outputs.public(), attempts) };
                 comment_applied(deps, req, &applied).await;
                 // The status and the command's result say it; a log line would be a third copy.
                 return Ok(applied);
@@ -200,6 +218,7 @@ async fn comment_applied(deps: &Deps<'_>, req: &Request, applied: &Applied) {
         counts: (m.add, m.change, m.destroy),
         health: applied.health.as_ref().map(Health::status_line),
         outputs: &applied.outputs,
+        reviewed: applied.reviewed.as_ref().map(Reviewed::markdown),
         run_url: deps.run_url.as_deref(),
     });
     let marker = comment::marker(customer, req.target.env.as_str());
@@ -236,6 +255,7 @@ fn applied(
         health,
         outputs,
         attempts,
+        reviewed: None,
     }
 }
 

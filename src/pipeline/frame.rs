@@ -41,6 +41,8 @@ pub trait Finished {
     fn outputs(&self) -> Option<String> {
         None
     }
+    /// The reviewed plan across the merge, as the record keeps it ([`super::reviewed`]).
+    fn record_reviewed(&self, _governance: &mut crate::store::Governance) {}
 }
 
 /// Which record a flow writes, and whether it reports a commit status.
@@ -101,6 +103,7 @@ pub async fn framed<T: Finished>(
             record.message = done.record_message().map(|m| truncate_chars(&m, RECORD_MESSAGE_CHARS));
             record.health = done.health();
             record.outputs = done.outputs().filter(|o| o.chars().count() <= RECORD_OUTPUTS_CHARS);
+            done.record_reviewed(&mut record.governance);
         }
         Err(error) => {
             record.status = match error.status() {

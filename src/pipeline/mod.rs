@@ -28,6 +28,7 @@ pub mod plan;
 pub mod prepare;
 pub mod provenance;
 pub mod retry;
+pub mod reviewed;
 pub mod supersede;
 pub mod verify;
 

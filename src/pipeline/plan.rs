@@ -31,6 +31,9 @@ pub struct Planned {
     pub plan_text: String,
     /// What the operator allowed that the rules alone would not (its record says so).
     pub overridden: Option<String>,
+    /// After a merge: this plan compared with the one reviewed on the merged pull request,
+    /// shown before the apply can be approved ([`super::reviewed`]).
+    pub reviewed: Option<super::reviewed::Reviewed>,
 }
 
 impl Finished for Planned {
@@ -39,7 +42,16 @@ impl Finished for Planned {
     }
 
     fn status_line(&self) -> String {
-        self.summary.status_description()
+        match self.reviewed.as_ref().and_then(super::reviewed::Reviewed::status_part) {
+            Some(part) => format!("{}; {part}", self.summary.status_description()),
+            None => self.summary.status_description(),
+        }
+    }
+
+    fn record_reviewed(&self, governance: &mut crate::store::Governance) {
+        if let Some(reviewed) = &self.reviewed {
+            reviewed.record(governance);
+        }
     }
 
     fn plan_text(&self) -> Option<&str> {
@@ -117,13 +129,24 @@ async fn steps(
         return Err(TerraformError::PlanErrored { plan: Box::new(saved), details: Vec::new() }.into());
     }
     let meta = plan_meta(deps, req, &prepared, &saved, &summary);
+    // Before the plan becomes the newest: what a merge's apply compares with (issue 22 item 4).
+    super::reviewed::keep(deps, req, kind, &saved).await;
     let plan_key = store(deps, req, &saved, &meta).await?;
     let warnings = warnings(deps, req, kind, &summary, prepared.components.as_deref());
-    let comment = plan_comment(deps, req, &saved, &summary, &warnings);
+    let mut comment = plan_comment(deps, req, &saved, &summary, &warnings);
     post_comment(deps, req, &comment).await;
+    // A push's plan after a merge: compared with the merged PR's, in the status and the job
+    // summary (the comment's copy), before anyone approves its apply.
+    let reviewed = match (kind, req.pull_request) {
+        (PlanKind::Update, None) => super::reviewed::compare(deps, req).await,
+        _ => None,
+    };
+    if let Some(reviewed) = &reviewed {
+        comment.push_str(&format!("\n{}", reviewed.markdown()));
+    }
     output::log(&format!("plan stored at {plan_key} (sha256:{})", prefix(&meta.plan_sha256, 12)));
     let plan_text = saved.text().unwrap_or_default().to_owned();
-    Ok(Planned { summary, plan_key, plan_sha256: meta.plan_sha256, comment, plan_text, overridden })
+    Ok(Planned { summary, plan_key, plan_sha256: meta.plan_sha256, comment, plan_text, overridden, reviewed })
 }
 
 /// What reviewers of this plan must not miss: that it destroys the environment, or which

@@ -155,6 +155,9 @@ pub struct AppliedComment<'a> {
     pub health: Option<String>,
     /// The outputs not marked sensitive (a v2 file's as `<component>_<output>`).
     pub outputs: &'a std::collections::BTreeMap<String, serde_json::Value>,
+    /// Whether the plan applied is the plan reviewed on the merged PR, as Markdown
+    /// ([`crate::pipeline::reviewed::Reviewed::markdown`], already escaped).
+    pub reviewed: Option<String>,
     pub run_url: Option<&'a str>,
 }
 
@@ -172,6 +175,9 @@ pub fn applied_comment(c: &AppliedComment<'_>) -> String {
     );
     out.push_str(&which_plan(c.customer, c.environment, c.sha, c.plan_sha256));
     let _ = writeln!(out);
+    if let Some(reviewed) = &c.reviewed {
+        let _ = writeln!(out, "{reviewed}");
+    }
     if let Some(health) = &c.health {
         let _ = writeln!(out, "Health check: {}\n", code(health));
     }

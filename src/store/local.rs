@@ -2,7 +2,8 @@
 //!
 //! Layout under the root (`.infra-manager/` by default):
 //! `state/<owner>/<repo>/<env>/terraform.tfstate`, `plans/<owner>/<repo>/<env>/<sha>.tfplan`
-//! with `<sha>.json` metadata and `latest.json`, and `records/<owner>/<repo>/<run_id>.json`.
+//! with `<sha>.json` metadata, `<sha>.reviewable.json` (what apply compares across a
+//! merge) and `latest.json`, and `records/<owner>/<repo>/<run_id>.json`.
 //! Files are written to a temporary name and renamed, so a crash never leaves half a file.
 //! `latest.json` only moves forward in time: it is read and replaced under an exclusive
 //! `latest.lock` file, and a plan made before the one it names is stored but reported as
@@ -214,6 +215,19 @@ impl Store for LocalStore {
             Err(source) => return Err(io("read", &path, source)),
         };
         Ok((bytes, meta))
+    }
+
+    async fn put_reviewable(&self, target: &Target, sha: &Sha, document: &[u8]) -> Result<(), StoreError> {
+        write_atomic(&self.plan_path(target, sha.as_str(), "reviewable.json"), document)
+    }
+
+    async fn get_reviewable(&self, target: &Target, sha: &Sha) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.plan_path(target, sha.as_str(), "reviewable.json");
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(io("read", &path, source)),
+        }
     }
 
     async fn put_errored_state(&self, target: &Target, state: &[u8]) -> Result<String, StoreError> {

@@ -281,6 +281,16 @@ pub trait Store: Send + Sync {
     /// Fetches a stored plan file and its metadata.
     async fn get_plan(&self, target: &Target, sha: &Sha) -> Result<(Vec<u8>, PlanMeta), StoreError>;
 
+    /// Keeps the reviewable document of the plan for `sha` (JSON, [`crate::terraform::reviewable`])
+    /// beside it, as `<sha>.reviewable.json`: apply compares a merge commit's with the one
+    /// of the pull request's head. An object of its own, not part of [`PlanMeta`]: a
+    /// 5,000-resource plan's is megabytes, and listings read every metadata object.
+    async fn put_reviewable(&self, target: &Target, sha: &Sha, document: &[u8]) -> Result<(), StoreError>;
+
+    /// The reviewable document of the plan for `sha`; `None` when none was kept (no plan, a
+    /// plan made before documents were kept, or a counts-only plan).
+    async fn get_reviewable(&self, target: &Target, sha: &Sha) -> Result<Option<Vec<u8>>, StoreError>;
+
     /// Keeps a state Terraform could not save (`errored.tfstate`) beside the target's
     /// state, under a name of its own; returns where.
     async fn put_errored_state(&self, target: &Target, state: &[u8]) -> Result<String, StoreError>;

@@ -247,6 +247,14 @@ impl Store for S3Store {
         plans::put_plan(self, target, plan, meta).await
     }
 
+    async fn put_reviewable(&self, target: &Target, sha: &Sha, document: &[u8]) -> Result<(), StoreError> {
+        plans::put_reviewable(self, target, sha, document).await
+    }
+
+    async fn get_reviewable(&self, target: &Target, sha: &Sha) -> Result<Option<Vec<u8>>, StoreError> {
+        plans::get_reviewable(self, target, sha).await
+    }
+
     async fn latest_plan(&self, target: &Target) -> Result<Option<PlanMeta>, StoreError> {
         plans::latest_plan(self, target).await
     }

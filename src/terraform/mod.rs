@@ -12,6 +12,7 @@ pub mod invalid_value;
 pub mod planfile;
 mod plugin_cache;
 pub mod process;
+pub mod reviewable;
 mod show_json;
 pub mod streamed;
 pub mod summary;

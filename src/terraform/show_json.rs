@@ -4,12 +4,15 @@
 //! `prior_state`, and carries the whole `configuration`: on a 5,000-resource plan that is
 //! over half of it. Parsed into one `Value` tree it would take several times its size in
 //! memory; here only `outputs` is kept of those three (the summary reads which outputs are
-//! sensitive there), each resource change keeps only what the summary reads of it, and
-//! every other top-level key is kept as it is.
+//! sensitive there), each resource change keeps only what the summary reads of it (and,
+//! for a change Terraform acts on, its known `after` values flattened for
+//! [`super::reviewable`]), and every other top-level key is kept as it is.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
+
+use super::reviewable;
 
 /// `{"outputs": …}`: the only part of `planned_values` (and of `prior_state.values` and
 /// `configuration.root_module`) the summary reads; everything else is skipped unparsed.
@@ -20,13 +23,20 @@ struct WithOutputs {
 }
 
 /// Of a resource change's `change`, what the summary reads: the actions and whether it
-/// imports; its `before`/`after` values (most of a large plan) are skipped unparsed.
+/// imports; its `before` values are skipped unparsed, and its `after` values are kept only
+/// as [`super::reviewable`] flattens them (known values, unknown paths, secrets as digests).
 #[derive(Deserialize)]
 struct ChangeActions {
     #[serde(default)]
     actions: Value,
     #[serde(default)]
     importing: Value,
+    #[serde(default)]
+    after: Value,
+    #[serde(default)]
+    after_unknown: Value,
+    #[serde(default)]
+    after_sensitive: Value,
 }
 
 #[derive(Deserialize)]
@@ -88,10 +98,17 @@ impl<'de> Deserialize<'de> for TrimmedChange {
                 while let Some(key) = map.next_key::<String>()? {
                     if key == "change" {
                         let c: ChangeActions = map.next_value()?;
+                        let actions: Vec<String> = serde_json::from_value(c.actions.clone()).unwrap_or_default();
                         let mut change = Map::new();
                         change.insert("actions".to_owned(), c.actions);
                         if !c.importing.is_null() {
                             change.insert("importing".to_owned(), c.importing);
+                        }
+                        if reviewable::acts(&actions) {
+                            let (known, unknown) =
+                                reviewable::known_after(&c.after, &c.after_unknown, &c.after_sensitive);
+                            change.insert(reviewable::KNOWN_AFTER.to_owned(), json!(known));
+                            change.insert(reviewable::UNKNOWN_AFTER.to_owned(), json!(unknown));
                         }
                         kept.insert(key, Value::Object(change));
                     } else if CHANGE_KEYS.contains(&key.as_str()) {
@@ -139,7 +156,7 @@ mod tests {
         assert_eq!(
             trimmed["resource_changes"],
             json!([
-                {"address": "a.b", "mode": "managed", "change": {"actions": ["create"]}},
+                {"address": "a.b", "mode": "managed", "change": {"actions": ["create"], "known_after": {"big": "value"}, "unknown_after": []}},
                 {"address": "a.c", "previous_address": "a.x", "change": {"actions": ["no-op"], "importing": {"id": "i-1"}}},
             ])
         );

@@ -141,6 +141,8 @@ fn plan_and_apply_for_two_customers_keep_one_state_each_with_their_plans_beside_
             format!("{d}/terraform.tfstate"),
             format!("{d}/plans/{sha}.tfplan"),
             format!("{d}/plans/{sha}.json"),
+            // What an apply after a merge compares (issue 22 item 4).
+            format!("{d}/plans/{sha}.reviewable.json"),
             format!("{d}/plans/latest.json"),
         ]);
     }

@@ -199,6 +199,38 @@ async fn listing_a_targets_plans_reads_only_its_metadata_newest_first() {
     assert_eq!(store.list_plans(&t, 2).await.expect("list").len(), 2, "bounded by the limit");
 }
 
+/// Issue 22 item 4: the reviewable document of a 5,000-resource plan (megabytes: an object
+/// of its own, not the metadata) is kept beside the plan and read back whole, and a listing
+/// of plans does not take it for one.
+#[tokio::test]
+async fn a_5000_resource_reviewable_document_round_trips_beside_its_plan() {
+    use infra_manager::terraform::reviewable::{Reviewable, compare};
+    let moto = Moto::start();
+    let store = ready_store(&moto, moto.settings("reviewable")).await;
+    let t = target("acme/webshop", "staging");
+    let changes: Vec<serde_json::Value> = (0..5_000)
+        .map(|i| {
+            serde_json::json!({
+                "address": format!("module.app.terraform_data.item[{i}]"),
+                "change": {"actions": ["create"], "after": {"input": {"name": format!("item-{i}"), "tags": {"team": "web", "n": i}}},
+                           "after_unknown": {"id": true, "output": true}},
+            })
+        })
+        .collect();
+    let document = Reviewable::from_show_json(&serde_json::json!({ "resource_changes": changes }));
+    let bytes = serde_json::to_vec(&document).expect("json");
+    assert!(bytes.len() > 400 * 1024, "larger than a DynamoDB item can be: {}", bytes.len());
+    assert_eq!(store.get_reviewable(&t, &sha('a')).await.expect("read"), None, "none kept yet");
+    store.put_plan(&t, b"plan a", &plan_meta(&t, &sha('a'), b"plan a", "2025-01-01T10:00:00Z")).await.expect("plan");
+    store.put_reviewable(&t, &sha('a'), &bytes).await.expect("put");
+    let read = store.get_reviewable(&t, &sha('a')).await.expect("read").expect("kept");
+    let back: Reviewable = serde_json::from_slice(&read).expect("the same document");
+    assert_eq!(back.resources.len(), 5_000);
+    assert!(compare(&document, &back).is_empty());
+    let listed = store.list_plans(&t, 10).await.expect("list");
+    assert_eq!(listed.len(), 1, "the document is not a plan's metadata");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_plans_leave_exactly_one_latest_and_never_a_corrupt_pointer() {
     let moto = Moto::start();

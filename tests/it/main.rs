@@ -30,6 +30,7 @@ mod plan_summary;
 mod plugin_cache;
 mod reliability;
 mod retries;
+mod reviewed_plan;
 mod schema;
 mod seed_types;
 mod summary_vs_terraform;

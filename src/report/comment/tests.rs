@@ -401,6 +401,7 @@ fn applied_comment_snapshot() {
         counts: (12, 0, 0),
         health: Some("healthy (HTTP 200 after 3 polls, 4.2 s)".to_owned()),
         outputs: &outputs,
+        reviewed: None,
         run_url: Some("https://github.com/provider/manager/actions/runs/1"),
     });
     assert_contained(&body, "<img src=x>");

@@ -5,6 +5,7 @@
 //! - `<dir>/terraform.tfstate` — Terraform state (the backend `key`);
 //! - `<dir>/terraform.tfstate.tflock` — Terraform's S3-native lock (lockfile mode);
 //! - `<dir>/plans/<sha>.tfplan` and `<dir>/plans/<sha>.json` — a stored plan and its metadata;
+//! - `<dir>/plans/<sha>.reviewable.json` — what apply compares across a merge;
 //! - `<dir>/plans/latest.json` — the pointer to the newest plan;
 //! - lock table item `LockID = <bucket>/<dir>/terraform.tfstate` (plus Terraform's `-md5` item).
 
@@ -73,6 +74,11 @@ impl KeyLayout {
     /// The stored plan's metadata (`PlanMeta` as JSON).
     pub fn plan_meta_key(&self, target: &Target, sha: &Sha) -> String {
         format!("{}/{sha}.json", self.plans_dir(target))
+    }
+
+    /// What apply compares across a merge ([`crate::terraform::reviewable`]).
+    pub fn reviewable_key(&self, target: &Target, sha: &Sha) -> String {
+        format!("{}/{sha}.reviewable.json", self.plans_dir(target))
     }
 
     /// The pointer to the newest plan (a copy of its `PlanMeta`).

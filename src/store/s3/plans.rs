@@ -119,6 +119,25 @@ pub(super) async fn get_plan(store: &S3Store, target: &Target, sha: &Sha) -> Res
     Ok((plan, meta))
 }
 
+/// Keeps `<dir>/plans/<sha>.reviewable.json` (encrypted), beside the plan.
+pub(super) async fn put_reviewable(
+    store: &S3Store,
+    target: &Target,
+    sha: &Sha,
+    document: &[u8],
+) -> Result<(), StoreError> {
+    let layout = store.layout();
+    let key = layout.reviewable_key(target, sha);
+    put_object(store, &key, document.to_vec(), "application/json", Condition::None)
+        .await
+        .map_err(|e| remote("s3", "PutObject", layout.s3_uri(&key), e))
+}
+
+pub(super) async fn get_reviewable(store: &S3Store, target: &Target, sha: &Sha) -> Result<Option<Vec<u8>>, StoreError> {
+    let key = store.layout().reviewable_key(target, sha);
+    Ok(read_object(store, &key).await?.map(|(bytes, _)| bytes))
+}
+
 /// Checks that `meta` describes this target and these plan bytes; returns its SHA.
 fn check_meta(target: &Target, plan: &[u8], meta: &PlanMeta, location: &str) -> Result<Sha, StoreError> {
     let corrupt = |message: String| StoreError::Corrupt { location: location.to_owned(), message };
