@@ -127,6 +127,7 @@ fn purpose(access: Access) -> &'static str {
         Access::Issues => "drift issues",
         Access::Dispatch => "dispatches",
         Access::Environments => "reading environments",
+        Access::Approvals => "reading who approved an apply",
     }
 }
 

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::admit::{Admitted, Intent, admit};
-use super::frame::{Finished, Frame, framed};
+use super::frame::{Finished, Frame, framed_with};
 use super::health::{self, Backoff, Health, Wanted};
 use super::plan::PLAN_FILE;
 use super::prepare::{Prepared, rebuild};
@@ -57,6 +57,9 @@ pub struct Applied {
     /// Each attempt at the apply, the last one the one that applied (none in a dry run).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<Attempt>,
+    /// Who approved the apply, when its environment requires approval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
 }
 
 impl Finished for Applied {
@@ -73,6 +76,10 @@ impl Finished for Applied {
             "Applied{after}: {} added, {} changed, {} destroyed",
             self.meta.add, self.meta.change, self.meta.destroy
         );
+        let applied = match &self.approved_by {
+            Some(login) => format!("{applied}; approved by {login}"),
+            None => applied,
+        };
         match &self.health {
             Some(health) => format!("{applied}; {}", health.status_line()),
             None => applied,
@@ -98,10 +105,18 @@ impl Finished for Applied {
     fn outputs(&self) -> Option<String> {
         serde_json::to_string(&self.outputs).ok()
     }
+
+    fn plan_sha256(&self) -> Option<String> {
+        Some(self.meta.plan_sha256.clone())
+    }
 }
 
 pub async fn apply(deps: &Deps<'_>, req: &Request, mode: Mode) -> Result<Applied, CommandError> {
-    let admitted = admit(deps, req, Intent::Apply).await?;
+    let admitted = admit(deps, req, Intent::Apply).await;
+    let admitted = match mode {
+        Mode::Apply => super::governance::report_refusal(deps, req, admitted).await?,
+        Mode::DryRun => admitted?,
+    };
     match mode {
         Mode::DryRun => {
             let (_, verified) = verified(deps, req, mode).await?;
@@ -115,7 +130,7 @@ pub async fn apply(deps: &Deps<'_>, req: &Request, mode: Mode) -> Result<Applied
 /// plans for itself plans again after a transient failure that changed the state (`reap`),
 /// and the attempts count on.
 pub async fn apply_again(deps: &Deps<'_>, req: &Request, earlier: Vec<Attempt>) -> Result<Applied, CommandError> {
-    let admitted = admit(deps, req, Intent::Apply).await?;
+    let admitted = super::governance::report_refusal(deps, req, admit(deps, req, Intent::Apply).await).await?;
     framed_steps(deps, req, admitted, earlier).await
 }
 
@@ -126,7 +141,7 @@ async fn framed_steps(
     earlier: Vec<Attempt>,
 ) -> Result<Applied, CommandError> {
     let frame = Frame { kind: RunKind::Apply, pending: Some("Applying the stored plan…".to_owned()) };
-    framed(deps, frame, req, steps(deps, req, &admitted, earlier)).await
+    framed_with(deps, frame, req, admitted.governance.clone(), steps(deps, req, &admitted, earlier)).await
 }
 
 /// Each attempt runs every check again (the stored plan, the rebuilt configuration) before
@@ -152,7 +167,8 @@ async fn steps(
                 let previous = admitted.last_applied.as_ref().and_then(|a| a.started_at);
                 super::supersede::supersede_siblings(deps, req, previous, jiff::Timestamp::now()).await;
                 let health = check_health(deps, &outputs).await?;
-                let applied = applied(deps, req, verified, Some(health), outputs.public(), attempts);
+                let mut applied = applied(deps, req, verified, Some(health), outputs.public(), attempts);
+                applied.approved_by.clone_from(&admitted.governance.approver);
                 comment_applied(deps, req, &applied).await;
                 // The status and the command's result say it; a log line would be a third copy.
                 return Ok(applied);
@@ -201,6 +217,7 @@ async fn comment_applied(deps: &Deps<'_>, req: &Request, applied: &Applied) {
         health: applied.health.as_ref().map(Health::status_line),
         outputs: &applied.outputs,
         run_url: deps.run_url.as_deref(),
+        approved_by: applied.approved_by.as_deref(),
     });
     let marker = comment::marker(customer, req.target.env.as_str());
     for pr in pulls {
@@ -236,6 +253,7 @@ fn applied(
         health,
         outputs,
         attempts,
+        approved_by: None,
     }
 }
 

@@ -41,6 +41,10 @@ pub trait Finished {
     fn outputs(&self) -> Option<String> {
         None
     }
+    /// The applied plan's digest, for the record (`None` for other flows).
+    fn plan_sha256(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Which record a flow writes, and whether it reports a commit status.
@@ -61,7 +65,19 @@ pub async fn framed<T: Finished>(
     req: &Request,
     steps: impl Future<Output = Result<T, CommandError>>,
 ) -> Result<T, CommandError> {
+    framed_with(deps, frame, req, crate::store::Governance::default(), steps).await
+}
+
+/// [`framed`] with what admission's governance found written into the record.
+pub async fn framed_with<T: Finished>(
+    deps: &Deps<'_>,
+    frame: Frame,
+    req: &Request,
+    governance: crate::store::Governance,
+    steps: impl Future<Output = Result<T, CommandError>>,
+) -> Result<T, CommandError> {
     let mut record = new_record(deps, frame.kind, req);
+    record.governance = governance;
     if let Err(e) = deps.store.record_run(&record).await {
         let error = CommandError::from(e);
         if frame.pending.is_some()
@@ -101,6 +117,7 @@ pub async fn framed<T: Finished>(
             record.message = done.record_message().map(|m| truncate_chars(&m, RECORD_MESSAGE_CHARS));
             record.health = done.health();
             record.outputs = done.outputs().filter(|o| o.chars().count() <= RECORD_OUTPUTS_CHARS);
+            record.governance.plan_sha256 = done.plan_sha256();
         }
         Err(error) => {
             record.status = match error.status() {

@@ -156,6 +156,8 @@ pub struct AppliedComment<'a> {
     /// The outputs not marked sensitive (a v2 file's as `<component>_<output>`).
     pub outputs: &'a std::collections::BTreeMap<String, serde_json::Value>,
     pub run_url: Option<&'a str>,
+    /// Who approved the apply (a GitHub login), when its environment requires approval.
+    pub approved_by: Option<&'a str>,
 }
 
 /// The sticky comment after an apply: what was applied, the health check, and the
@@ -172,6 +174,9 @@ pub fn applied_comment(c: &AppliedComment<'_>) -> String {
     );
     out.push_str(&which_plan(c.customer, c.environment, c.sha, c.plan_sha256));
     let _ = writeln!(out);
+    if let Some(login) = c.approved_by {
+        let _ = writeln!(out, "Approved by {}\n", code(login));
+    }
     if let Some(health) = &c.health {
         let _ = writeln!(out, "Health check: {}\n", code(health));
     }

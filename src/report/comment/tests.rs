@@ -402,6 +402,7 @@ fn applied_comment_snapshot() {
         health: Some("healthy (HTTP 200 after 3 polls, 4.2 s)".to_owned()),
         outputs: &outputs,
         run_url: Some("https://github.com/provider/manager/actions/runs/1"),
+        approved_by: None,
     });
     assert_contained(&body, "<img src=x>");
     insta::assert_snapshot!(body);
