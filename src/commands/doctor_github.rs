@@ -143,6 +143,15 @@ fn reviewed_environments(config: &Config) -> Vec<(String, &'static str)> {
     for (env, _) in &config.environments {
         names.push((format!("{env}-destroy"), "every destroy waits for review"));
     }
+    // An `environment:` approval is read from the run's deployment review, which GitHub
+    // records only for an environment with required reviewers.
+    for (_, settings) in &config.environments {
+        if let Some(crate::config::ApprovalRule::Environment(name)) = &settings.approval
+            && !names.iter().any(|(n, _)| n == name)
+        {
+            names.push((name.clone(), "an `approval: { environment: … }` rule reads who approved from it"));
+        }
+    }
     names
 }
 

@@ -664,6 +664,9 @@ fn pulls_of_commit(state: &mut State, call: &Call<'_>) -> Response {
             set(&mut item, "/head/ref", json!(pr.head_ref));
             set(&mut item, "/base/ref", json!(pr.base_ref));
             set(&mut item, "/requested_teams", json!([]));
+            if let Some(user) = template.get("user") {
+                item["user"] = user_json(user, &base, &pr.user);
+            }
             item
         })
         .collect();
