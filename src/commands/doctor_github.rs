@@ -47,6 +47,10 @@ pub(super) async fn checks(ctx: &Context<'_>, config: &Config, args: &DoctorArgs
                 // Tenants' plan comments and statuses, and drift issues, are the manager's.
                 repos.push((manager.clone(), Access::Customer));
                 repos.push((manager.clone(), Access::Issues));
+                // An `environment:` approval reads the run's review history there.
+                if config.environments.iter().any(|(_, e)| e.approval.is_some()) {
+                    repos.push((manager.clone(), Access::Approvals));
+                }
             }
             for (repo, access) in repos {
                 checks.push(installation(host, &repo, access).await);
