@@ -160,3 +160,37 @@ fn line(e: &Entry) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_a_date_at_midnight_utc_or_a_timestamp_and_refuses_anything_else() {
+        assert_eq!(since("2026-12-01").expect("date").to_string(), "2026-12-01T00:00:00Z");
+        assert_eq!(since("2026-12-01T09:30:00Z").expect("time").to_string(), "2026-12-01T09:30:00Z");
+        let error = since("last tuesday").expect_err("refused");
+        assert!(error.to_string().contains("`--since` `last tuesday` is not a date"), "{error}");
+    }
+
+    #[test]
+    fn a_text_line_names_who_asked_and_who_approved_and_escapes_them() {
+        let mut record = RunRecord::started(
+            RunKind::Apply,
+            &crate::identity::Target {
+                owner: crate::identity::Owner::Customer(crate::identity::RepoId::parse("acme/web").expect("repo")),
+                env: crate::identity::EnvName::parse("production").expect("env"),
+            },
+            &crate::identity::Sha::parse(&"1".repeat(40)).expect("sha"),
+            None,
+            None,
+        );
+        record.governance.approver = Some("alice".into());
+        record.governance.requester = Some("paula".into());
+        record.governance.break_glass_reason = Some("outage\n::error::x".into());
+        let text = Audit { entries: vec![Entry::of(record)], json_lines: false }.to_string();
+        assert!(text.contains("acme/web production  1111111"), "{text}");
+        assert!(text.contains("requested by paula  approved by alice  break glass: "), "{text}");
+        assert_eq!(text.lines().count(), 1, "the reason can't start a line: {text}");
+    }
+}

@@ -25,11 +25,7 @@ pub async fn gate(
 ) -> Result<Governance, CommandError> {
     let mut governance = Governance::default();
     let Some(env) = deps.config.environment(&req.target.env) else { return Ok(governance) };
-    let manager = deps.identity.actions.as_ref().and_then(|(repo, id, _)| Some((RepoId::parse(repo).ok()?, *id)));
-    let pulls_repo = match &req.target.owner {
-        Owner::Customer(repo) => Some(repo.clone()),
-        Owner::Tenant(_) => manager.as_ref().map(|(repo, _)| repo.clone()),
-    };
+    let (pulls_repo, manager) = repositories(&req.target.owner, deps.identity.actions.as_ref());
     let place = Place { pulls_repo: pulls_repo.as_ref(), run: manager.as_ref().map(|(repo, id)| (repo, *id)) };
     if let (Some(approvals), Some(repo)) = (deps.approvals, place.pulls_repo) {
         // Best effort: who asked is for the record, not a condition of the apply.
@@ -74,6 +70,18 @@ pub async fn gate(
         }
     }
     Ok(governance)
+}
+
+/// Where `owner`'s approvals are read: the repository whose pull request was merged as the
+/// commit (a customer's own; the manager repository for a tenant) and this workflow run of
+/// the manager repository (`actions`: `GITHUB_REPOSITORY`, `GITHUB_RUN_ID`, attempt).
+fn repositories(owner: &Owner, actions: Option<&(String, u64, u32)>) -> (Option<RepoId>, Option<(RepoId, u64)>) {
+    let manager = actions.and_then(|(repo, id, _)| Some((RepoId::parse(repo).ok()?, *id)));
+    let pulls_repo = match owner {
+        Owner::Customer(repo) => Some(repo.clone()),
+        Owner::Tenant(_) => manager.as_ref().map(|(repo, _)| repo.clone()),
+    };
+    (pulls_repo, manager)
 }
 
 /// A governance refusal of a real apply sets the commit's failure status (who must approve,
@@ -150,6 +158,18 @@ mod tests {
     async fn apply_record(h: &Harness) -> Option<crate::store::RunRecord> {
         let runs = h.store.records("acme/web", None).await.expect("records");
         runs.into_iter().find(|r| r.kind == RunKind::Apply)
+    }
+
+    #[test]
+    fn a_tenants_approvals_are_read_in_the_manager_repository_and_a_customers_in_its_own() {
+        let actions = ("p/manager".to_owned(), 99, 1);
+        let manager = RepoId::parse("p/manager").expect("repo");
+        let tenant = Owner::Tenant(crate::identity::TenantName::parse("billing").expect("name"));
+        assert_eq!(repositories(&tenant, Some(&actions)), (Some(manager.clone()), Some((manager.clone(), 99))));
+        assert_eq!(repositories(&tenant, None), (None, None), "no manager repository: no approval");
+        let web = RepoId::parse("acme/web").expect("repo");
+        let customer = Owner::Customer(web.clone());
+        assert_eq!(repositories(&customer, Some(&actions)), (Some(web), Some((manager, 99))));
     }
 
     #[tokio::test]
