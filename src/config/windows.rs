@@ -169,3 +169,34 @@ pub(super) fn read_freezes(c: &mut Checker, path: &str, node: &Node) -> Vec<Free
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::{ApprovalRule, Config};
+
+    #[test]
+    fn approval_windows_and_freezes_are_read_and_bad_ones_named_at_their_line() {
+        let text = "environments:\n  production:\n    approval: { reviewers: [alice] }\n    windows:\n      - { days: [mon, fri], from: \"09:00\", to: \"17:00\", time_zone: Europe/Berlin, tiers: [standard] }\n    freezes:\n      - { from: \"2026-12-21\", to: \"2027-01-04\", reason: year-end }\n";
+        let config = Config::parse("infra-manager.yml", text, Path::new(".")).expect("valid");
+        let env = config.environment(&crate::identity::EnvName::parse("production").expect("env")).expect("production");
+        assert_eq!(env.approval, Some(ApprovalRule::Reviewers(vec!["alice".into()])));
+        assert_eq!((env.windows.len(), env.windows[0].zone_name.as_str()), (1, "Europe/Berlin"));
+        assert_eq!(env.windows[0].tiers, ["standard"]);
+        assert_eq!(env.freezes[0].reason, "year-end");
+
+        let bad = "environments:\n  production:\n    approval: { environment: x, reviewers: [a] }\n    windows:\n      - { days: [someday], from: \"25:00\", to: \"17:00\", time_zone: Mars/Base }\n    freezes:\n      - { from: \"2027-01-04\", to: \"2026-12-21\" }\n";
+        let err = Config::parse("infra-manager.yml", bad, Path::new(".")).expect_err("invalid");
+        let lines: Vec<String> = err.0.iter().map(|d| format!("{}:{}", d.line, d.message)).collect();
+        for want in [
+            "3:`environments.production.approval` names both `environment` and `reviewers`",
+            "5:`environments.production.windows[0].days` `someday` is not a day",
+            "5:`environments.production.windows[0].from` `25:00` is not a time of day",
+            "5:`environments.production.windows[0].time_zone` `Mars/Base` is not a known time zone",
+            "7:`environments.production.freezes[0]` needs a `reason`",
+        ] {
+            assert!(lines.iter().any(|l| l.starts_with(want)), "{want} in {lines:#?}");
+        }
+    }
+}
