@@ -62,6 +62,9 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// List a customer's runs (plan, apply, drift, destroy), newest first.
     History(HistoryArgs),
+    /// Every apply and destroy of the fleet with its target, commit, plan digest, counts,
+    /// requester, approver and time, oldest first (`--json`: one JSON object a line).
+    Audit(AuditArgs),
     /// Where each environment's latest change is: requested → validated → planned →
     /// applying → applied → healthy, or failed / cancelled, with times, error and outputs.
     Status(StatusArgs),
@@ -315,6 +318,20 @@ pub struct ApplyArgs {
     /// `destroy` stored (a deleted tenant's file may be gone from `HEAD`).
     #[arg(long, conflicts_with_all = ["sha", "source_dir"])]
     pub last_applied: bool,
+    /// Apply outside the environment's windows or in a freeze: needs the environment's
+    /// approval; the reason is recorded.
+    #[arg(long, value_name = "REASON")]
+    pub break_glass: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only runs started on or after this date (`2026-12-01`, midnight UTC) or time.
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// The manager checkout whose tenant files name the tenants.
+    #[command(flatten)]
+    pub repo: ManagerRepoArgs,
 }
 
 #[derive(Debug, Args)]
@@ -642,6 +659,8 @@ pub enum Verb {
     Doctor,
     #[serde(rename = "history")]
     History,
+    #[serde(rename = "audit")]
+    Audit,
     #[serde(rename = "status")]
     Status,
     #[serde(rename = "fleet merge")]
@@ -682,6 +701,7 @@ impl Command {
             Command::Bootstrap => Verb::Bootstrap,
             Command::Doctor(_) => Verb::Doctor,
             Command::History(_) => Verb::History,
+            Command::Audit(_) => Verb::Audit,
             Command::Status(_) => Verb::Status,
             Command::Fleet(FleetCommand::Merge(_)) => Verb::FleetMerge,
             Command::Locks(LocksCommand::List(_)) => Verb::LocksList,

@@ -176,6 +176,7 @@ impl<'a> Context<'a> {
             cancel: self.cancel.clone(),
             identity: crate::pipeline::lock_owner::RunIdentity::current(&self.settings.runner),
             actions: self.actions().await,
+            approvals: self.actions().await.and(self.github().await.ok()).map(|g| g as _),
         })
     }
 

@@ -47,6 +47,16 @@ pub enum Refusal {
     #[error("{target} expired at {at}: it is no longer planned or applied")]
     Expired { target: Target, at: String },
 
+    // Governance (issue 22): the apply is not allowed now (exit 2, nothing applied).
+    #[error("the apply to `{env}` needs an approval by {who}: {reason}")]
+    NotApproved { env: EnvName, who: String, reason: String },
+    #[error("applies to `{env}` are frozen through {through}: {reason}")]
+    Frozen { env: EnvName, reason: String, through: String },
+    #[error("`{env}` is outside its apply windows; {}", .next.as_deref().map_or_else(|| "no window opens within a year".to_owned(), |n| format!("next window: {n}")))]
+    OutsideWindow { env: EnvName, next: Option<String> },
+    #[error("a break-glass apply to `{env}` needs the environment's approval, and `{env}` has no `approval` rule")]
+    BreakGlassWithoutRule { env: EnvName },
+
     // The plan can't be stored or applied (exit 1).
     #[error("plan for {} is superseded: a newer plan for {} was stored while this one ran", .sha.short(), prefix(.newer, 7))]
     SupersededWhilePlanning { sha: Sha, newer: String },
@@ -96,7 +106,11 @@ impl Refusal {
             | Self::OidcMissing { .. }
             | Self::OidcRejected { .. }
             | Self::NeverApplied { .. }
-            | Self::Expired { .. } => ExitStatus::Usage,
+            | Self::Expired { .. }
+            | Self::NotApproved { .. }
+            | Self::Frozen { .. }
+            | Self::OutsideWindow { .. }
+            | Self::BreakGlassWithoutRule { .. } => ExitStatus::Usage,
             _ => ExitStatus::Failure,
         }
     }
@@ -151,6 +165,16 @@ impl Refusal {
             Self::Expired { .. } => {
                 "`reap` destroys it; ask the platform team to extend `expires_at` in infra-manager.yml to keep it"
                     .to_owned()
+            }
+            Self::NotApproved { who, .. } => format!(
+                "{who} approves (the review on the pull request's head commit, or the deployment in the run), then the apply runs again"
+            ),
+            Self::Frozen { .. } | Self::OutsideWindow { .. } => {
+                "apply inside a window, or (for an emergency) with `--break-glass REASON` and the environment's approval"
+                    .to_owned()
+            }
+            Self::BreakGlassWithoutRule { env } => {
+                format!("set `environments.{env}.approval` in infra-manager.yml, or apply inside a window")
             }
             Self::SupersededWhilePlanning { .. } => {
                 "review and apply the newest plan, or plan this commit again".to_owned()

@@ -59,6 +59,11 @@ pub async fn run(command: &Command, settings: &Settings) -> ExitStatus {
             print::result(verb, json, commands::fleet_merge::run(&ctx, args).await)
         }
         Command::History(args) => print::result(verb, json, commands::history::run(&ctx, args).await),
+        // `--json` is JSON Lines, which the audit's own text is.
+        Command::Audit(args) => match commands::audit::run(&ctx, args, json).await {
+            Ok(audit) => print::result(verb, false, Ok(audit)),
+            Err(e) => print::result::<commands::audit::Audit>(verb, json, Err(e)),
+        },
         Command::Status(args) if args.request.is_some() => {
             print::result(verb, json, commands::status::request(&ctx, args).await)
         }

@@ -111,6 +111,7 @@ pub async fn run(ctx: &Context<'_>, args: &ApplyArgs) -> Result<ApplyOutcome, Co
     if args.last_applied {
         req = super::destroy::at_last_applied(ctx, &req).await?;
     }
+    req.break_glass.clone_from(&args.break_glass);
     let mode = if args.dry_run { Mode::DryRun } else { Mode::Apply };
     applied(ctx, Verb::Apply, &req, &source, mode).await
 }

@@ -47,6 +47,10 @@ pub(super) async fn checks(ctx: &Context<'_>, config: &Config, args: &DoctorArgs
                 // Tenants' plan comments and statuses, and drift issues, are the manager's.
                 repos.push((manager.clone(), Access::Customer));
                 repos.push((manager.clone(), Access::Issues));
+                // An `environment:` approval reads the run's review history there.
+                if config.environments.iter().any(|(_, e)| e.approval.is_some()) {
+                    repos.push((manager.clone(), Access::Approvals));
+                }
             }
             for (repo, access) in repos {
                 checks.push(installation(host, &repo, access).await);
@@ -127,6 +131,7 @@ fn purpose(access: Access) -> &'static str {
         Access::Issues => "drift issues",
         Access::Dispatch => "dispatches",
         Access::Environments => "reading environments",
+        Access::Approvals => "reading who approved an apply",
     }
 }
 
@@ -141,6 +146,15 @@ fn reviewed_environments(config: &Config) -> Vec<(String, &'static str)> {
     }
     for (env, _) in &config.environments {
         names.push((format!("{env}-destroy"), "every destroy waits for review"));
+    }
+    // An `environment:` approval is read from the run's deployment review, which GitHub
+    // records only for an environment with required reviewers.
+    for (_, settings) in &config.environments {
+        if let Some(crate::config::ApprovalRule::Environment(name)) = &settings.approval
+            && !names.iter().any(|(n, _)| n == name)
+        {
+            names.push((name.clone(), "an `approval: { environment: … }` rule reads who approved from it"));
+        }
     }
     names
 }

@@ -110,6 +110,10 @@ fn record_line(run: &RunRecord) -> String {
     let url = run.run_url.as_deref().unwrap_or("-");
     let line =
         format!("{started}  {kind:<7}  {:<12}  {sha}  {status:<9}  {counts:<11}  {pr:<6}  {url}", run.environment);
+    let line = match &run.governance.approver {
+        Some(login) => format!("{line}  approved by {}", crate::diagnostic::shown(login)),
+        None => line,
+    };
     // A drift run succeeds whether or not it found drift: its message says which.
     match (run.kind, run.message.as_deref().and_then(|m| m.lines().next())) {
         (RunKind::Drift, Some(outcome)) => format!("{line}  {outcome}"),

@@ -4,6 +4,7 @@
 //! small.
 
 pub mod apply;
+pub mod audit;
 pub mod bootstrap;
 pub mod catalog;
 pub mod destroy;

@@ -84,6 +84,7 @@ pub async fn apply(ctx: &Context<'_>, args: &TenantApplyArgs) -> Result<ApplyOut
         target: target_args(&args.target),
         dry_run: args.dry_run,
         last_applied: args.last_applied,
+        break_glass: None,
     };
     super::apply::run(ctx, &apply).await
 }

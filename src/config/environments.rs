@@ -1,5 +1,6 @@
 //! The `environments:` section of `infra-manager.yml`: environment name → whether its
-//! applies run without review.
+//! applies run without review, who must approve them ([`super::approval`]) and when they
+//! may run ([`super::windows`]).
 
 use super::{Key, unknown_keys};
 use crate::identity::EnvName;
@@ -8,22 +9,34 @@ use crate::yaml::{self, Checker, Node};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvironmentConfig {
     pub auto_apply: bool,
+    /// Governance: approvals, windows and freezes (issue 22).
+    pub approval: Option<super::approval::ApprovalRule>,
+    pub windows: Vec<super::windows::Window>,
+    pub freezes: Vec<super::windows::Freeze>,
+}
+
+impl EnvironmentConfig {
+    fn new(auto_apply: bool) -> Self {
+        Self { auto_apply, approval: None, windows: Vec::new(), freezes: Vec::new() }
+    }
 }
 
 /// The keys of one environment, in the order the "known keys" hint lists them.
-pub(super) const KEYS: &[Key] = &[Key {
-    name: "auto_apply",
-    default: "`true`",
-    meaning: "apply without review (`false`: the apply waits for a reviewer)",
-}];
+pub(super) const KEYS: &[Key] = &[
+    Key {
+        name: "auto_apply",
+        default: "`true`",
+        meaning: "apply without review (`false`: the apply waits for a reviewer)",
+    },
+    Key { name: "approval", default: "none", meaning: "who must approve an apply, verified before Terraform runs" },
+    Key { name: "windows", default: "none", meaning: "weekly windows outside which applies are refused" },
+    Key { name: "freezes", default: "none", meaning: "dated freezes during which applies are refused" },
+];
 
 /// Without the section: `staging` applies at once, `production` after review.
 pub(super) fn defaults() -> Vec<(EnvName, EnvironmentConfig)> {
     let env = |name: &str| EnvName::parse(name).unwrap_or_else(|_| unreachable!("valid literal"));
-    vec![
-        (env("staging"), EnvironmentConfig { auto_apply: true }),
-        (env("production"), EnvironmentConfig { auto_apply: false }),
-    ]
+    vec![(env("staging"), EnvironmentConfig::new(true)), (env("production"), EnvironmentConfig::new(false))]
 }
 
 /// In file order.
@@ -38,7 +51,7 @@ pub(super) fn read(c: &mut Checker, node: &Node) -> Vec<(EnvName, EnvironmentCon
                 continue;
             }
         };
-        let mut env = EnvironmentConfig { auto_apply: name.as_str() != "production" };
+        let mut env = EnvironmentConfig::new(name.as_str() != "production");
         let path = format!("environments.{name}");
         if !matches!(value.value, yaml::Value::Null)
             && let Some(fields) = c.map(&path, value)
@@ -48,6 +61,15 @@ pub(super) fn read(c: &mut Checker, node: &Node) -> Vec<(EnvName, EnvironmentCon
                 && let Some(b) = c.bool(&format!("{path}.auto_apply"), v)
             {
                 env.auto_apply = b;
+            }
+            if let Some(v) = yaml::get(fields, "approval") {
+                env.approval = super::approval::read(c, &format!("{path}.approval"), v);
+            }
+            if let Some(v) = yaml::get(fields, "windows") {
+                env.windows = super::windows::read_windows(c, &format!("{path}.windows"), v);
+            }
+            if let Some(v) = yaml::get(fields, "freezes") {
+                env.freezes = super::windows::read_freezes(c, &format!("{path}.freezes"), v);
             }
         }
         out.push((name, env));

@@ -17,6 +17,7 @@ use crate::diagnostic::Diagnostics;
 use crate::identity::{EnvName, RepoId};
 use crate::yaml::{self, Checker, Node};
 
+mod approval;
 pub mod catalog;
 mod customers;
 mod environments;
@@ -27,8 +28,10 @@ mod state;
 pub mod tenants;
 mod terraform;
 mod tiers;
+mod windows;
 
 pub use crate::store::s3::LockMode;
+pub use approval::ApprovalRule;
 use catalog::CatalogConfig;
 pub(crate) use customers::parse_expiry;
 pub use customers::{Customer, DEFAULT_TRIGGER_WORKFLOW};
@@ -40,6 +43,7 @@ pub use state::{BackendKind, StateConfig};
 use tenants::TenantsConfig;
 pub use terraform::TerraformConfig;
 pub use tiers::{DEFAULT_TIER, Tier};
+pub use windows::{Freeze, Window, day_name};
 
 /// One key a section accepts: the table each section module keeps is what its reader checks
 /// for unknown keys and what the docs must list.

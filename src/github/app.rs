@@ -44,6 +44,9 @@ pub enum Access {
     Dispatch,
     /// `doctor` reading the manager repository's deployment environments.
     Environments,
+    /// An apply reading who approved it: its workflow run's environment approvals and the
+    /// manager repository's pull request reviews (a tenant's).
+    Approvals,
 }
 
 impl Access {
@@ -59,6 +62,7 @@ impl Access {
             Self::Issues => json!({ "issues": "write" }),
             Self::Dispatch => json!({ "contents": "write" }),
             Self::Environments => json!({ "actions": "read" }),
+            Self::Approvals => json!({ "actions": "read", "pull_requests": "read" }),
         }
     }
 }

@@ -25,6 +25,7 @@
 
 mod api;
 mod app;
+mod approvals;
 mod checks;
 mod comments;
 mod contents;
@@ -225,6 +226,33 @@ impl Reporter for GithubHost {
 
 /// How errors name this host.
 const HOST: &str = "GitHub";
+
+#[async_trait]
+impl crate::pipeline::approval::Approvals for GithubHost {
+    async fn merged_pulls(
+        &self,
+        repo: &RepoId,
+        sha: &Sha,
+    ) -> Result<Vec<crate::pipeline::approval::MergedPull>, CodeHostError> {
+        approvals::merged_pulls(&self.api, repo, sha).await
+    }
+
+    async fn reviews(
+        &self,
+        repo: &RepoId,
+        number: u64,
+    ) -> Result<Vec<crate::pipeline::approval::Review>, CodeHostError> {
+        approvals::reviews(&self.api, repo, number).await
+    }
+
+    async fn run_approvals(
+        &self,
+        repo: &RepoId,
+        run_id: u64,
+    ) -> Result<Option<Vec<crate::pipeline::approval::RunApproval>>, CodeHostError> {
+        approvals::run_approvals(&self.api, repo, run_id).await
+    }
+}
 
 #[async_trait]
 impl crate::codehost::ActionsRuns for GithubHost {

@@ -51,6 +51,8 @@ pub struct Admitted {
     pub file: Option<Result<Validated, CommandError>>,
     /// A destroy of protected components the operator allowed: what the run's record says.
     pub overridden: Option<String>,
+    /// An apply's governance (approver, requester, break-glass reason), for its record.
+    pub governance: crate::store::Governance,
 }
 
 /// The registry's part: the owner is registered, the environment enabled for it and
@@ -107,7 +109,8 @@ pub async fn admit(deps: &Deps<'_>, req: &Request, intent: Intent) -> Result<Adm
         }
     };
     if intent == Intent::Apply {
-        return Ok(Admitted { last_applied, file: None, overridden: None });
+        let governance = super::governance::gate(deps, req, &registration, now).await?;
+        return Ok(Admitted { last_applied, file: None, overridden: None, governance });
     }
     if intent == Intent::Destroy {
         destroy::from_last_applied(req, last_applied.as_ref())?;
@@ -136,7 +139,7 @@ pub async fn admit(deps: &Deps<'_>, req: &Request, intent: Intent) -> Result<Adm
             destroy::check_removals(deps, &req.target, applied, Some(current), catalog).await?;
         }
     }
-    Ok(Admitted { last_applied, file: Some(file), overridden })
+    Ok(Admitted { last_applied, file: Some(file), overridden, governance: Default::default() })
 }
 
 /// The target's last successful apply, from the run records.

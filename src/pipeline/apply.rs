@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::admit::{Admitted, Intent, admit};
-use super::frame::{Finished, Frame, framed};
+use super::frame::{Finished, Frame, framed_with};
 use super::health::{self, Backoff, Health, Wanted};
 use super::plan::PLAN_FILE;
 use super::prepare::{Prepared, rebuild};
@@ -62,6 +62,9 @@ pub struct Applied {
     /// commit; `None` where no pull request was (and in a dry run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reviewed: Option<Reviewed>,
+    /// Who approved the apply, when its environment requires approval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
 }
 
 impl Finished for Applied {
@@ -78,6 +81,9 @@ impl Finished for Applied {
             "Applied{after}: {} added, {} changed, {} destroyed",
             self.meta.add, self.meta.change, self.meta.destroy
         );
+        if let Some(login) = &self.approved_by {
+            applied = format!("{applied}; approved by {login}");
+        }
         // Before the health check's part: the status is cut at 140 characters.
         if let Some(part) = self.reviewed.as_ref().and_then(Reviewed::status_part) {
             applied = format!("{applied}; {part}");
@@ -113,10 +119,18 @@ impl Finished for Applied {
             reviewed.record(governance);
         }
     }
+
+    fn plan_sha256(&self) -> Option<String> {
+        Some(self.meta.plan_sha256.clone())
+    }
 }
 
 pub async fn apply(deps: &Deps<'_>, req: &Request, mode: Mode) -> Result<Applied, CommandError> {
-    let admitted = admit(deps, req, Intent::Apply).await?;
+    let admitted = admit(deps, req, Intent::Apply).await;
+    let admitted = match mode {
+        Mode::Apply => super::governance::report_refusal(deps, req, admitted).await?,
+        Mode::DryRun => admitted?,
+    };
     match mode {
         Mode::DryRun => {
             let (_, verified) = verified(deps, req, mode).await?;
@@ -130,7 +144,7 @@ pub async fn apply(deps: &Deps<'_>, req: &Request, mode: Mode) -> Result<Applied
 /// plans for itself plans again after a transient failure that changed the state (`reap`),
 /// and the attempts count on.
 pub async fn apply_again(deps: &Deps<'_>, req: &Request, earlier: Vec<Attempt>) -> Result<Applied, CommandError> {
-    let admitted = admit(deps, req, Intent::Apply).await?;
+    let admitted = super::governance::report_refusal(deps, req, admit(deps, req, Intent::Apply).await).await?;
     framed_steps(deps, req, admitted, earlier).await
 }
 
@@ -141,7 +155,7 @@ async fn framed_steps(
     earlier: Vec<Attempt>,
 ) -> Result<Applied, CommandError> {
     let frame = Frame { kind: RunKind::Apply, pending: Some("Applying the stored plan…".to_owned()) };
-    framed(deps, frame, req, steps(deps, req, &admitted, earlier)).await
+    framed_with(deps, frame, req, admitted.governance.clone(), steps(deps, req, &admitted, earlier)).await
 }
 
 /// Each attempt runs every check again (the stored plan, the rebuilt configuration) before
@@ -169,8 +183,9 @@ async fn steps(
                 let previous = admitted.last_applied.as_ref().and_then(|a| a.started_at);
                 super::supersede::supersede_siblings(deps, req, previous, jiff::Timestamp::now()).await;
                 let health = check_health(deps, &outputs).await?;
-                let applied =
+                let mut applied =
                     Applied { reviewed, ..applied(deps, req, verified, Some(health), outputs.public(), attempts) };
+                applied.approved_by.clone_from(&admitted.governance.approver);
                 comment_applied(deps, req, &applied).await;
                 // The status and the command's result say it; a log line would be a third copy.
                 return Ok(applied);
@@ -220,6 +235,7 @@ async fn comment_applied(deps: &Deps<'_>, req: &Request, applied: &Applied) {
         outputs: &applied.outputs,
         reviewed: applied.reviewed.as_ref().map(Reviewed::markdown),
         run_url: deps.run_url.as_deref(),
+        approved_by: applied.approved_by.as_deref(),
     });
     let marker = comment::marker(customer, req.target.env.as_str());
     for pr in pulls {
@@ -256,6 +272,7 @@ fn applied(
         outputs,
         attempts,
         reviewed: None,
+        approved_by: None,
     }
 }
 

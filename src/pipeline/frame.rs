@@ -43,6 +43,10 @@ pub trait Finished {
     }
     /// The reviewed plan across the merge, as the record keeps it ([`super::reviewed`]).
     fn record_reviewed(&self, _governance: &mut crate::store::Governance) {}
+    /// The applied plan's digest, for the record (`None` for other flows).
+    fn plan_sha256(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Which record a flow writes, and whether it reports a commit status.
@@ -63,7 +67,19 @@ pub async fn framed<T: Finished>(
     req: &Request,
     steps: impl Future<Output = Result<T, CommandError>>,
 ) -> Result<T, CommandError> {
+    framed_with(deps, frame, req, crate::store::Governance::default(), steps).await
+}
+
+/// [`framed`] with what admission's governance found written into the record.
+pub async fn framed_with<T: Finished>(
+    deps: &Deps<'_>,
+    frame: Frame,
+    req: &Request,
+    governance: crate::store::Governance,
+    steps: impl Future<Output = Result<T, CommandError>>,
+) -> Result<T, CommandError> {
     let mut record = new_record(deps, frame.kind, req);
+    record.governance = governance;
     if let Err(e) = deps.store.record_run(&record).await {
         let error = CommandError::from(e);
         if frame.pending.is_some()
@@ -104,6 +120,7 @@ pub async fn framed<T: Finished>(
             record.health = done.health();
             record.outputs = done.outputs().filter(|o| o.chars().count() <= RECORD_OUTPUTS_CHARS);
             done.record_reviewed(&mut record.governance);
+            record.governance.plan_sha256 = done.plan_sha256();
         }
         Err(error) => {
             record.status = match error.status() {

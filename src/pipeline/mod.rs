@@ -17,10 +17,12 @@
 
 pub mod admit;
 pub mod apply;
+pub mod approval;
 pub mod destroy;
 pub mod drift;
 pub mod errored_state;
 pub mod frame;
+pub mod governance;
 pub mod health;
 pub mod invalid_value;
 pub mod lock_owner;
@@ -31,6 +33,7 @@ pub mod retry;
 pub mod reviewed;
 pub mod supersede;
 pub mod verify;
+pub mod window;
 
 use crate::codehost::{Files, Reporter};
 use crate::config::Config;
@@ -52,11 +55,14 @@ pub struct Request {
     /// A destroy that the operator allowed to take protected components too
     /// (`destroy --allow-protected`).
     pub allow_protected: bool,
+    /// An apply outside the environment's windows, allowed with its approval
+    /// (`apply --break-glass REASON`): the reason, recorded.
+    pub break_glass: Option<String>,
 }
 
 impl Request {
     pub fn new(target: Target, sha: Sha) -> Self {
-        Self { target, sha, pull_request: None, report_to: None, allow_protected: false }
+        Self { target, sha, pull_request: None, report_to: None, allow_protected: false, break_glass: None }
     }
 
     /// The commit statuses and check runs go to.
@@ -89,6 +95,8 @@ pub struct Deps<'a> {
     /// GitHub's answer to whether another workflow run has ended (a lock it left); `None`
     /// without a GitHub credential.
     pub actions: Option<&'a dyn crate::codehost::ActionsRuns>,
+    /// Where an apply's approval is read (GitHub); `None` without a GitHub credential.
+    pub approvals: Option<&'a dyn approval::Approvals>,
 }
 
 /// Runs a locking Terraform call; if the state is locked by an abandoned run, releases that

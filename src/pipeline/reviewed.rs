@@ -333,6 +333,7 @@ mod tests {
             outputs: &Default::default(),
             reviewed: Some(different(2).markdown()),
             run_url: Some("https://github.com/provider/manager/actions/runs/1"),
+            approved_by: None,
         });
         insta::assert_snapshot!(body);
     }

@@ -157,6 +157,7 @@ impl Harness {
             cancel: crate::cancel::Cancel::new(),
             identity: crate::pipeline::lock_owner::RunIdentity::default(),
             actions: None,
+            approvals: None,
         }
     }
 
@@ -170,6 +171,7 @@ impl Harness {
             pull_request: Some(7),
             report_to: None,
             allow_protected: false,
+            break_glass: None,
         }
     }
 

@@ -167,6 +167,7 @@ mod tests {
             pull_request: None,
             report_to: None,
             allow_protected: false,
+            break_glass: None,
         }
     }
 

@@ -159,6 +159,8 @@ pub struct AppliedComment<'a> {
     /// ([`crate::pipeline::reviewed::Reviewed::markdown`], already escaped).
     pub reviewed: Option<String>,
     pub run_url: Option<&'a str>,
+    /// Who approved the apply (a GitHub login), when its environment requires approval.
+    pub approved_by: Option<&'a str>,
 }
 
 /// The sticky comment after an apply: what was applied, the health check, and the
@@ -177,6 +179,9 @@ pub fn applied_comment(c: &AppliedComment<'_>) -> String {
     let _ = writeln!(out);
     if let Some(reviewed) = &c.reviewed {
         let _ = writeln!(out, "{reviewed}");
+    }
+    if let Some(login) = c.approved_by {
+        let _ = writeln!(out, "Approved by {}\n", code(login));
     }
     if let Some(health) = &c.health {
         let _ = writeln!(out, "Health check: {}\n", code(health));

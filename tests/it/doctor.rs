@@ -201,3 +201,32 @@ async fn an_app_installation_without_statuses_write_is_named_per_repository() {
         );
     }
 }
+
+/// Issue 22 item 3: an `environment:` approval reads GitHub's record of the run's
+/// deployment review, which exists only for an environment with required reviewers.
+#[tokio::test]
+async fn an_environment_approval_naming_an_environment_without_reviewers_is_named() {
+    let sb = Sandbox::new();
+    sb.add_config(
+        "environments:\n  staging: { approval: { environment: staging-approve } }\n  production: { auto_apply: true }\ncustomers:\n  - repo: acme/webshop\n    environments: [staging, production]\n",
+    );
+    let fake = FakeGithub::start().await;
+    fake.add_repo("acme/webshop");
+    for name in ["staging-destroy", "production-destroy"] {
+        fake.put_environment(MANAGER, name, &["alice"]);
+    }
+    fake.put_environment(MANAGER, "staging-approve", &[]);
+    fake.add_token("ghp_good", "platform");
+    fake.set_token_scopes("ghp_good", "repo, workflow");
+    let out = doctor(&sb, &fake, &["--github-token", "ghp_good"]).await;
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert_eq!(
+        failed(&out),
+        [
+            "github: environment `staging-approve` in `provider/manager` has no required reviewers, but an `approval: { environment: … }` rule reads who approved from it: nobody would have to approve"
+        ]
+    );
+    fake.put_environment(MANAGER, "staging-approve", &["carol"]);
+    let good = doctor(&sb, &fake, &["--github-token", "ghp_good"]).await;
+    assert_eq!(good.code, 0, "{}\n{}", good.stdout, good.stderr);
+}

@@ -20,6 +20,7 @@ mod fleet;
 mod github_app;
 mod github_client;
 mod github_mode;
+mod governance;
 mod health;
 mod hostile_variables;
 mod local_mode;

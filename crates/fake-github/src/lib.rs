@@ -20,6 +20,7 @@
 //! requests for other repositories get GitHub's 404.
 
 mod app;
+mod approvals;
 mod clock;
 mod faults;
 mod git;
@@ -45,8 +46,8 @@ pub use crate::oidc::FakeOidcIssuer;
 pub use crate::routes::{MAX_COMMENT_CHARS, MAX_DISPATCH_PAYLOAD_BYTES, MAX_STATUS_DESCRIPTION_CHARS};
 pub use crate::spec::{OPENAPI_ENV, github_api_dir};
 pub use crate::state::{
-    ACTIONS_BOT_LOGIN, Comment, DEFAULT_USER_LOGIN, Issue, PullRequest, RecordedRequest, SEEDED_COMMENT_LOGIN, Status,
-    Violation, WorkflowRun,
+    ACTIONS_BOT_LOGIN, Comment, DEFAULT_USER_LOGIN, Issue, PullRequest, RecordedRequest, Review, RunApproval,
+    SEEDED_COMMENT_LOGIN, Status, Violation, WorkflowRun,
 };
 
 use crate::faults::QueuedFault;
@@ -249,6 +250,24 @@ impl FakeGithub {
             (owner_repo.to_ascii_lowercase(), name.to_owned()),
             reviewers.iter().map(|r| (*r).to_owned()).collect(),
         );
+    }
+
+    /// A review by `login` on pull request `number`, submitted on `commit_id`, in `state`
+    /// (`APPROVED`, `CHANGES_REQUESTED`, `COMMENTED`, `DISMISSED`).
+    pub fn add_review(&self, owner_repo: &str, number: u64, login: &str, state: &str, commit_id: &str) {
+        let review = Review { login: login.to_owned(), state: state.to_owned(), commit_id: commit_id.to_owned() };
+        lock(&self.state).ensure_repo(owner_repo).reviews.entry(number).or_default().push(review);
+    }
+
+    /// An entry in workflow run `run_id`'s review history: `login` `state` (`approved`,
+    /// `rejected`) the deployment to `environments`.
+    pub fn add_run_approval(&self, owner_repo: &str, run_id: u64, login: &str, state: &str, environments: &[&str]) {
+        let approval = RunApproval {
+            login: login.to_owned(),
+            state: state.to_owned(),
+            environments: environments.iter().map(|e| (*e).to_owned()).collect(),
+        };
+        lock(&self.state).ensure_repo(owner_repo).run_approvals.entry(run_id).or_default().push(approval);
     }
 
     /// Installation tokens issued from now on live `seconds` (GitHub: 3600).

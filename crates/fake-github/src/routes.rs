@@ -11,6 +11,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::app;
+use crate::approvals;
 use crate::clock;
 use crate::issues;
 use crate::server::{Call, add_github_headers, error, json_response, percent_encode};
@@ -55,6 +56,8 @@ pub(crate) fn answer(state: &mut State, call: &Call<'_>) -> Response {
         "issues/get" => issues::get(state, call),
         "issues/update" => issues::update(state, call),
         "repos/get-environment" => get_environment(state, call),
+        "pulls/list-reviews" => approvals::list_reviews(state, call),
+        "actions/get-reviews-for-run" => approvals::run_reviews(state, call),
         other => error(StatusCode::NOT_FOUND, &format!("Not Found (fake-github: `{other}` is not implemented)"), ""),
     }
 }
@@ -661,6 +664,9 @@ fn pulls_of_commit(state: &mut State, call: &Call<'_>) -> Response {
             set(&mut item, "/head/ref", json!(pr.head_ref));
             set(&mut item, "/base/ref", json!(pr.base_ref));
             set(&mut item, "/requested_teams", json!([]));
+            if let Some(user) = template.get("user") {
+                item["user"] = user_json(user, &base, &pr.user);
+            }
             item
         })
         .collect();

@@ -46,6 +46,8 @@ const IMPLEMENTED: &[&str] = &[
     "checks/create",
     "checks/update",
     "repos/get-environment",
+    "pulls/list-reviews",
+    "actions/get-reviews-for-run",
 ];
 
 /// What the axum handler shares.

@@ -177,6 +177,26 @@ pub(crate) struct StoredComment {
     pub updated_at: String,
 }
 
+/// A pull request review, as a test submitted it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    pub login: String,
+    /// `APPROVED`, `CHANGES_REQUESTED`, `COMMENTED`, `DISMISSED` or `PENDING`.
+    pub state: String,
+    /// The commit the review was submitted on.
+    pub commit_id: String,
+}
+
+/// An entry of a workflow run's review history (an environment approval or rejection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunApproval {
+    pub login: String,
+    /// `approved`, `rejected` or `pending`.
+    pub state: String,
+    /// The environments it approved or rejected.
+    pub environments: Vec<String>,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Repo {
     pub id: u64,
@@ -195,6 +215,10 @@ pub(crate) struct Repo {
     pub dispatches: Vec<Value>,
     pub check_runs: Vec<CheckRun>,
     pub pulls: BTreeMap<u64, PullRequest>,
+    /// Pull request number → its reviews, in the order they were submitted.
+    pub reviews: BTreeMap<u64, Vec<Review>>,
+    /// Workflow run id → its environment approvals (the review history), oldest first.
+    pub run_approvals: BTreeMap<u64, Vec<RunApproval>>,
     /// Branch name → the SHA at its tip.
     pub branches: BTreeMap<String, String>,
     pub graph: Graph,
@@ -316,6 +340,8 @@ impl State {
                     dispatches: Vec::new(),
                     check_runs: Vec::new(),
                     pulls: BTreeMap::new(),
+                    reviews: BTreeMap::new(),
+                    run_approvals: BTreeMap::new(),
                     branches: BTreeMap::new(),
                     graph: Graph::default(),
                 },

@@ -403,6 +403,7 @@ fn applied_comment_snapshot() {
         outputs: &outputs,
         reviewed: None,
         run_url: Some("https://github.com/provider/manager/actions/runs/1"),
+        approved_by: None,
     });
     assert_contained(&body, "<img src=x>");
     insta::assert_snapshot!(body);
