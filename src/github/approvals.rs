@@ -41,6 +41,8 @@ struct ReviewJson {
     state: String,
     #[serde(default)]
     commit_id: Option<String>,
+    #[serde(default)]
+    submitted_at: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,10 +84,10 @@ pub(crate) async fn reviews(api: &Api, repo: &RepoId, number: u64) -> Result<Vec
     for _ in 0..MAX_PAGES {
         let reply = api.expect(&call, StatusCode::OK).await?;
         let page: Vec<ReviewJson> = reply.json(&call)?;
-        out.extend(
-            page.into_iter()
-                .filter_map(|r| Some(Review { login: r.user?.login, state: r.state, commit_id: r.commit_id })),
-        );
+        out.extend(page.into_iter().filter_map(|r| {
+            let submitted_at = r.submitted_at.as_deref().and_then(|t| t.parse().ok());
+            Some(Review { login: r.user?.login, state: r.state, commit_id: r.commit_id, submitted_at })
+        }));
         let Some(next) = api.next_page(&call, &reply)? else { return Ok(out) };
         call = call.next(next);
     }

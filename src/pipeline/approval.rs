@@ -37,6 +37,8 @@ pub struct Review {
     pub state: String,
     /// The commit it was submitted on.
     pub commit_id: Option<String>,
+    /// When (GitHub's `submitted_at`).
+    pub submitted_at: Option<jiff::Timestamp>,
 }
 
 /// An entry of a workflow run's environment review history.
@@ -79,8 +81,15 @@ pub struct Missing {
 }
 
 /// The approver among `reviews` of a pull request whose head is `head_sha`: the latest
-/// review of each allowed login decides, and only an `APPROVED` one on the head commit counts.
-pub fn approving_reviewer(reviews: &[Review], allowed: &[String], head_sha: &str) -> Option<String> {
+/// review of each allowed login decides, and only an `APPROVED` one on the head commit counts
+/// — submitted after `after` when set (the time a difference from the reviewed plan was
+/// shown: a review that could not have seen it approves nothing).
+pub fn approving_reviewer(
+    reviews: &[Review],
+    allowed: &[String],
+    head_sha: &str,
+    after: Option<jiff::Timestamp>,
+) -> Option<String> {
     let mut latest: Vec<&Review> = Vec::new();
     for review in reviews.iter().filter(|r| r.state != "COMMENTED" && r.state != "PENDING") {
         latest.retain(|r| !r.login.eq_ignore_ascii_case(&review.login));
@@ -92,6 +101,7 @@ pub fn approving_reviewer(reviews: &[Review], allowed: &[String], head_sha: &str
             r.state == "APPROVED"
                 && allowed.iter().any(|a| a.eq_ignore_ascii_case(&r.login))
                 && r.commit_id.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(head_sha))
+                && after.is_none_or(|after| r.submitted_at.is_some_and(|at| at > after))
         })
         .map(|r| r.login.clone())
 }
@@ -116,12 +126,17 @@ pub struct Place<'a> {
     pub run: Option<(&'a RepoId, u64)>,
 }
 
-/// The requester and approval of an apply of `sha`, by `rule`.
+/// The requester and approval of an apply of `sha`, by `rule`. `difference_shown` is when
+/// the plan of `sha` was first shown to differ from the plan reviewed on its pull request
+/// ([`super::reviewed::shown_at`]): a review must come after it. (An `environment:`
+/// approval is of this workflow run, whose plan job showed the difference before the
+/// apply job could be approved.)
 pub async fn verify(
     approvals: Option<&dyn Approvals>,
     rule: &ApprovalRule,
     place: &Place<'_>,
     sha: &Sha,
+    difference_shown: Option<jiff::Timestamp>,
 ) -> Result<Result<Approved, Missing>, CodeHostError> {
     let Some(approvals) = approvals else {
         return Ok(Err(Missing { reason: "no GitHub credential to read approvals with".into() }));
@@ -147,12 +162,20 @@ pub async fn verify(
             }
             for pull in &pulls {
                 let reviews = approvals.reviews(repo, pull.number).await?;
-                if let Some(approver) = approving_reviewer(&reviews, allowed, &pull.head_sha) {
+                if let Some(approver) = approving_reviewer(&reviews, allowed, &pull.head_sha, difference_shown) {
                     return Ok(Ok(Approved { approver, source: format!("{SOURCE_REVIEW}:#{}", pull.number) }));
                 }
             }
             let numbers: Vec<String> = pulls.iter().map(|p| format!("#{}", p.number)).collect();
-            Ok(Err(Missing { reason: format!("{} has no approving review on its head commit", numbers.join(", ")) }))
+            Ok(Err(Missing {
+                reason: match difference_shown {
+                    Some(at) => format!(
+                        "{} has no approving review on its head commit since {at}, when this plan was shown to differ from the reviewed one",
+                        numbers.join(", ")
+                    ),
+                    None => format!("{} has no approving review on its head commit", numbers.join(", ")),
+                },
+            }))
         }
     }
 }
@@ -162,7 +185,27 @@ mod tests {
     use super::*;
 
     fn review(login: &str, state: &str, commit: &str) -> Review {
-        Review { login: login.into(), state: state.into(), commit_id: Some(commit.into()) }
+        Review { login: login.into(), state: state.into(), commit_id: Some(commit.into()), submitted_at: None }
+    }
+
+    #[test]
+    fn a_review_given_before_a_difference_was_shown_approves_nothing() {
+        let allowed = vec!["alice".to_owned()];
+        let at = |t: &str| Some(t.parse::<jiff::Timestamp>().expect("time"));
+        let approved = |when: &str| Review { submitted_at: at(when), ..review("alice", "APPROVED", "head") };
+        let shown = at("2026-12-07T10:00:00Z");
+        assert_eq!(approving_reviewer(&[approved("2026-12-07T09:59:59Z")], &allowed, "head", shown), None);
+        assert_eq!(
+            approving_reviewer(&[approved("2026-12-07T10:00:01Z")], &allowed, "head", shown).as_deref(),
+            Some("alice")
+        );
+        // Without a shown difference the time does not matter.
+        assert_eq!(
+            approving_reviewer(&[approved("2026-12-07T09:59:59Z")], &allowed, "head", None).as_deref(),
+            Some("alice")
+        );
+        let unknown = Review { submitted_at: None, ..review("alice", "APPROVED", "head") };
+        assert_eq!(approving_reviewer(&[unknown], &allowed, "head", shown), None, "no time: not after");
     }
 
     #[test]
@@ -179,7 +222,7 @@ mod tests {
             (&[review("alice", "CHANGES_REQUESTED", "head"), review("bob", "APPROVED", "head")], Some("bob")),
         ];
         for (reviews, want) in cases {
-            assert_eq!(approving_reviewer(reviews, &allowed, "head").as_deref(), *want, "{reviews:?}");
+            assert_eq!(approving_reviewer(reviews, &allowed, "head", None).as_deref(), *want, "{reviews:?}");
         }
     }
 

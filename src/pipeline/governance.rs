@@ -54,7 +54,12 @@ pub async fn gate(
         }
     }
     if let Some(rule) = &env.approval {
-        match approval::verify(deps.approvals, rule, &place, &req.sha).await? {
+        // A plan shown to differ from the one reviewed needs an approval given after that.
+        let shown = match super::reviewed::shown_at(deps.store, &req.target, &req.sha).await {
+            Ok(shown) => shown,
+            Err(e) => return Err(e.into()),
+        };
+        match approval::verify(deps.approvals, rule, &place, &req.sha, shown).await? {
             Ok(Approved { approver, source }) => {
                 governance.approver = Some(approver);
                 governance.approval_source = Some(source);
@@ -180,8 +185,18 @@ mod tests {
         plan(&deps(&h, &fake), &h.request()).await.expect("plan");
         // A review by someone else, and one by alice on an older commit: no approval.
         fake.reviews.lock().expect("lock").extend([
-            Review { login: "mallory".into(), state: "APPROVED".into(), commit_id: Some("h".repeat(40)) },
-            Review { login: "alice".into(), state: "APPROVED".into(), commit_id: Some("o".repeat(40)) },
+            Review {
+                login: "mallory".into(),
+                state: "APPROVED".into(),
+                commit_id: Some("h".repeat(40)),
+                submitted_at: None,
+            },
+            Review {
+                login: "alice".into(),
+                state: "APPROVED".into(),
+                commit_id: Some("o".repeat(40)),
+                submitted_at: None,
+            },
         ]);
         let error = apply(&deps(&h, &fake), &h.request(), Mode::Apply).await.expect_err("refused");
         assert_eq!(error.exit_status(), ExitStatus::Usage);
@@ -199,6 +214,7 @@ mod tests {
             login: "alice".into(),
             state: "APPROVED".into(),
             commit_id: Some("h".repeat(40)),
+            submitted_at: None,
         });
         let applied = apply(&deps(&h, &fake), &h.request(), Mode::Apply).await.expect("applied");
         assert_eq!(applied.approved_by.as_deref(), Some("alice"));
@@ -264,6 +280,7 @@ mod tests {
             login: "alice".into(),
             state: "APPROVED".into(),
             commit_id: Some("h".repeat(40)),
+            submitted_at: None,
         });
         apply(&deps(&h, &fake), &glass, Mode::Apply).await.expect("break glass with the approval");
         let record = apply_record(&h).await.expect("an apply record");
