@@ -31,6 +31,7 @@ pub mod oidc;
 pub mod orphans;
 pub mod output;
 pub mod pipeline;
+pub mod policy;
 pub mod process;
 pub mod refusal;
 pub mod registry;

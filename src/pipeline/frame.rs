@@ -41,6 +41,10 @@ pub trait Finished {
     fn outputs(&self) -> Option<String> {
         None
     }
+    /// What governance records of the run (policy, cost, ...).
+    fn governance(&self) -> crate::store::Governance {
+        crate::store::Governance::default()
+    }
 }
 
 /// Which record a flow writes, and whether it reports a commit status.
@@ -101,6 +105,7 @@ pub async fn framed<T: Finished>(
             record.message = done.record_message().map(|m| truncate_chars(&m, RECORD_MESSAGE_CHARS));
             record.health = done.health();
             record.outputs = done.outputs().filter(|o| o.chars().count() <= RECORD_OUTPUTS_CHARS);
+            record.governance = done.governance();
         }
         Err(error) => {
             record.status = match error.status() {
@@ -109,6 +114,7 @@ pub async fn framed<T: Finished>(
             };
             record.message = Some(truncate_chars(&error.status_line(), RECORD_MESSAGE_CHARS));
             record.health = error.is_unhealthy().then_some(HealthState::Unhealthy);
+            record.governance = crate::policy::governance(error.policy().and_then(|e| e.verdict()).as_ref());
         }
     }
     write_record(deps, &record).await;

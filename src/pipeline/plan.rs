@@ -31,6 +31,8 @@ pub struct Planned {
     pub plan_text: String,
     /// What the operator allowed that the rules alone would not (its record says so).
     pub overridden: Option<String>,
+    /// What the manager's policies said (warnings only: a deny fails the plan).
+    pub policy: crate::policy::Verdict,
 }
 
 impl Finished for Planned {
@@ -48,6 +50,10 @@ impl Finished for Planned {
 
     fn record_message(&self) -> Option<String> {
         self.overridden.clone()
+    }
+
+    fn governance(&self) -> crate::store::Governance {
+        crate::policy::governance(Some(&self.policy))
     }
 }
 
@@ -81,7 +87,10 @@ pub async fn plan_with(
         PlanKind::Destroy => Frame { kind: RunKind::Destroy, pending: Some("Planning the destroy…".to_owned()) },
     };
     let result = framed(deps, frame, req, steps(deps, req, kind, detail, admitted)).await;
-    if let Err(error) = &result {
+    // A plan the policies denied already has its comment: the plan and every message.
+    if let Err(error) = &result
+        && error.policy().and_then(crate::policy::PolicyError::verdict).is_none()
+    {
         post_comment(deps, req, &failure_comment(deps, req, error)).await;
     }
     result
@@ -116,14 +125,28 @@ async fn steps(
     if summary.errored() || summary.incomplete() {
         return Err(TerraformError::PlanErrored { plan: Box::new(saved), details: Vec::new() }.into());
     }
+    let mut warnings = warnings(deps, req, kind, &summary, prepared.components.as_deref());
+    // Policies read the plan; a denied plan is shown with its messages and never stored.
+    let policy = match crate::policy::gate::check(deps, req, &saved, &file) {
+        Ok(verdict) => verdict,
+        Err(error) => {
+            if let Some(verdict) = error.policy().and_then(crate::policy::PolicyError::verdict) {
+                warnings.insert(0, Warning::Policy(verdict.note()));
+                post_comment(deps, req, &plan_comment(deps, req, &saved, &summary, &warnings)).await;
+            }
+            return Err(error);
+        }
+    };
+    if !policy.warnings.is_empty() {
+        warnings.insert(0, Warning::Policy(policy.note()));
+    }
     let meta = plan_meta(deps, req, &prepared, &saved, &summary);
     let plan_key = store(deps, req, &saved, &meta).await?;
-    let warnings = warnings(deps, req, kind, &summary, prepared.components.as_deref());
     let comment = plan_comment(deps, req, &saved, &summary, &warnings);
     post_comment(deps, req, &comment).await;
     output::log(&format!("plan stored at {plan_key} (sha256:{})", prefix(&meta.plan_sha256, 12)));
     let plan_text = saved.text().unwrap_or_default().to_owned();
-    Ok(Planned { summary, plan_key, plan_sha256: meta.plan_sha256, comment, plan_text, overridden })
+    Ok(Planned { summary, plan_key, plan_sha256: meta.plan_sha256, comment, plan_text, overridden, policy })
 }
 
 /// What reviewers of this plan must not miss: that it destroys the environment, or which

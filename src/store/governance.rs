@@ -7,4 +7,35 @@ use serde::{Deserialize, Serialize};
 
 /// Flattened into [`super::RunRecord`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Governance {}
+pub struct Governance {
+    // --- policy (issue 22 item 1, `crate::policy`) ---
+    /// Every `deny` message of the plan's policies (a plan with any is never stored).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_denies: Vec<PolicyMessage>,
+    /// Every `warn` message of the plan's policies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_warnings: Vec<PolicyMessage>,
+    // --- end policy ---
+}
+
+/// One message of a policy: which file said it, and about which component (when it says).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PolicyMessage {
+    /// The policy file, relative to `policy.dir`.
+    pub policy: String,
+    /// The rule that produced it: `deny` or `warn`.
+    pub rule: String,
+    pub msg: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+}
+
+impl PolicyMessage {
+    /// `policy: [component: ]msg`, one line (for a status, a log, a record).
+    pub fn line(&self) -> String {
+        match &self.component {
+            Some(c) => format!("{}: {c}: {}", self.policy, self.msg),
+            None => format!("{}: {}", self.policy, self.msg),
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! What the policies said, as the PR comment, the check run and the step summary show it:
+//! denies first, then warnings, each message in a code span (the one Markdown rule for
+//! untrusted text), a component's messages at its line, the whole within a budget.
+
+use std::fmt::Write;
+
+use crate::report::markdown::code;
+use crate::store::governance::PolicyMessage;
+
+/// Most characters the policy note takes in a comment.
+const MAX_NOTE_CHARS: usize = 12_000;
+
+/// The policy messages of one plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyNote {
+    pub denies: Vec<PolicyMessage>,
+    pub warnings: Vec<PolicyMessage>,
+}
+
+impl PolicyNote {
+    /// `None` when the policies said nothing.
+    pub fn new(denies: &[PolicyMessage], warnings: &[PolicyMessage]) -> Option<Self> {
+        (!denies.is_empty() || !warnings.is_empty())
+            .then(|| Self { denies: denies.to_vec(), warnings: warnings.to_vec() })
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        if !self.denies.is_empty() {
+            let _ = writeln!(
+                out,
+                "> [!CAUTION]\n> **Denied by policy**: this plan can't be applied ({} message{}).",
+                self.denies.len(),
+                if self.denies.len() == 1 { "" } else { "s" }
+            );
+            list(&mut out, &self.denies);
+        }
+        if !self.warnings.is_empty() {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            let _ = writeln!(out, "> [!WARNING]\n> **Policy warnings** (the plan passes):");
+            list(&mut out, &self.warnings);
+        }
+        out
+    }
+}
+
+fn list(out: &mut String, messages: &[PolicyMessage]) {
+    for (i, m) in messages.iter().enumerate() {
+        let line = match &m.component {
+            Some(c) => format!("> - component {}: {} ({})\n", code(c), code(&m.msg), code(&m.policy)),
+            None => format!("> - {} ({})\n", code(&m.msg), code(&m.policy)),
+        };
+        if out.chars().count() + line.chars().count() > MAX_NOTE_CHARS {
+            let _ = writeln!(out, "> - … and {} more (see the run)", messages.len() - i);
+            return;
+        }
+        out.push_str(&line);
+    }
+}
