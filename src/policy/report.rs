@@ -59,3 +59,37 @@ fn list(out: &mut String, messages: &[PolicyMessage]) {
         out.push_str(&line);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(rule: &str, msg: &str, component: Option<&str>) -> PolicyMessage {
+        PolicyMessage {
+            policy: "production.rego".into(),
+            rule: rule.into(),
+            msg: msg.into(),
+            component: component.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_note_lists_denies_then_warnings_each_at_its_component_escaped() {
+        let note = PolicyNote {
+            denies: vec![
+                m("deny", "module.jobs.x would be destroyed", Some("jobs")),
+                m("deny", "no `tricks` | <b>", None),
+            ],
+            warnings: vec![m("warn", "reviewed by the platform team", None)],
+        };
+        insta::assert_snapshot!(note.markdown());
+    }
+
+    #[test]
+    fn the_note_stays_within_its_budget() {
+        let many: Vec<_> = (0..100).map(|i| m("deny", &format!("{i} {}", "x".repeat(400)), None)).collect();
+        let text = PolicyNote { denies: many, warnings: vec![] }.markdown();
+        assert!(text.chars().count() <= MAX_NOTE_CHARS + 100, "{}", text.len());
+        assert!(text.contains("more (see the run)"));
+    }
+}
