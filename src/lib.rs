@@ -15,6 +15,7 @@ pub mod codehost;
 pub mod commands;
 pub mod config;
 pub mod context;
+pub mod cost;
 pub mod diagnostic;
 pub mod drift_issues;
 pub mod duration;

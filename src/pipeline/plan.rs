@@ -114,6 +114,7 @@ async fn steps(
     admitted: Admitted,
 ) -> Result<Planned, CommandError> {
     let overridden = admitted.overridden;
+    let last_applied = admitted.last_applied;
     let file = admitted.file.unwrap_or_else(|| unreachable!("a plan's admission reads the file"))?;
     let prepared = prepare(deps, req, &file).await?;
     let dir = prepared.workspace.path();
@@ -127,7 +128,7 @@ async fn steps(
     }
     let mut warnings = warnings(deps, req, kind, &summary, prepared.components.as_deref());
     // Policies read the plan; a denied plan is shown with its messages and never stored.
-    let policy = match crate::policy::gate::check(deps, req, &saved, &file) {
+    let policy = match crate::policy::gate::check(deps, req, &saved, &file, last_applied.as_ref()).await {
         Ok(verdict) => verdict,
         Err(error) => {
             if let Some(verdict) = error.policy().and_then(crate::policy::PolicyError::verdict) {
@@ -137,7 +138,7 @@ async fn steps(
             return Err(error);
         }
     };
-    if !policy.warnings.is_empty() {
+    if !policy.note().is_empty() {
         warnings.insert(0, Warning::Policy(policy.note()));
     }
     let meta = plan_meta(deps, req, &prepared, &saved, &summary);

@@ -4,36 +4,90 @@
 
 use super::{PolicyError, Verdict, evaluate, input, load};
 use crate::error::CommandError;
+use crate::pipeline::admit::LastApplied;
 use crate::pipeline::prepare::Validated;
 use crate::pipeline::{Deps, Request};
+use crate::store::governance::PolicyMessage;
 use crate::store::{RunKind, RunStatus};
 use crate::terraform::{PlanView, SavedPlan};
 
-/// The policies' verdict on `saved`: `Ok` with the warnings (and no denies) when the plan
-/// may go on; [`PolicyError::Denied`] with every message when it may not; any failure to
-/// read, compile or evaluate a policy fails closed.
-pub fn check(deps: &Deps<'_>, req: &Request, saved: &SavedPlan, file: &Validated) -> Result<Verdict, CommandError> {
+/// The policies' verdict on `saved`, with the environment's monthly cost: `Ok` with the
+/// warnings (and no denies) when the plan may go on; [`PolicyError::Denied`] with every
+/// message when it may not (a policy's deny, or a cost over the tier's `max_monthly_cost`);
+/// any failure to read, compile or evaluate a policy fails closed.
+pub async fn check(
+    deps: &Deps<'_>,
+    req: &Request,
+    saved: &SavedPlan,
+    file: &Validated,
+    last_applied: Option<&LastApplied>,
+) -> Result<Verdict, CommandError> {
     let policy = &deps.config.policy;
     let tier = deps.config.registration(&req.target.owner).map(|r| r.tier);
     let files = load::set(&policy.dir, tier, req.target.env.as_str())?;
-    if files.is_empty() {
-        return Ok(Verdict::default());
+    let cost = cost(deps, req, file, last_applied).await;
+    let mut verdict = Verdict { cost: cost.as_ref().map(|(change, _)| change.clone()), ..Verdict::default() };
+    if let (Some((change, _)), Some(tier)) = (&cost, tier)
+        && let Some(max) = deps.config.tiers.get(tier).and_then(|t| t.max_monthly_cost)
+        && change.after > max
+    {
+        verdict.denies.push(PolicyMessage {
+            policy: format!("tiers.{tier}.max_monthly_cost"),
+            rule: "deny".into(),
+            msg: format!("the monthly cost would be {}, over the tier's max_monthly_cost of {max}", change.after),
+            component: None,
+        });
     }
-    let plan = match &saved.view {
-        PlanView::Shown { json, .. } => Some(json),
-        PlanView::Streamed(_) => None,
-    };
-    let subject = input::Subject { target: &req.target, tier };
-    let document = input::document(&subject, plan, file, jiff::Timestamp::now());
-    let verdict = evaluate::evaluate(&files, &evaluate::input_value(document), policy.timeout)?;
+    if !files.is_empty() {
+        let plan = match &saved.view {
+            PlanView::Shown { json, .. } => Some(json),
+            PlanView::Streamed(_) => None,
+        };
+        let subject = input::Subject { target: &req.target, tier };
+        let mut document = input::document(&subject, plan, file, jiff::Timestamp::now());
+        if let Some((change, after)) = &cost {
+            document["cost"] = change.input(after);
+        }
+        let said = evaluate::evaluate(&files, &evaluate::input_value(document), policy.timeout)?;
+        verdict.denies.extend(said.denies);
+        verdict.warnings.extend(said.warnings);
+    }
     for m in verdict.denies.iter().chain(&verdict.warnings) {
         crate::output::log(&format!("policy {}: {}", m.rule, crate::output::neutralise(&m.line())));
     }
-    if verdict.denies.is_empty() {
-        Ok(verdict)
-    } else {
-        Err(PolicyError::Denied { denies: verdict.denies, warnings: verdict.warnings }.into())
+    if verdict.denies.is_empty() { Ok(verdict) } else { Err(PolicyError::Denied { verdict: Box::new(verdict) }.into()) }
+}
+
+/// The environment's monthly cost before (the configuration last applied) and after (this
+/// file); `None` when nothing it uses is priced. A last-applied file that can't be read any
+/// more leaves `before` empty (logged): the figure is informative, the limit is on `after`.
+async fn cost(
+    deps: &Deps<'_>,
+    req: &Request,
+    file: &Validated,
+    last_applied: Option<&LastApplied>,
+) -> Option<(crate::cost::Change, crate::cost::Monthly)> {
+    let catalog = &deps.config.catalog;
+    let env = req.target.env.as_str();
+    let Validated::V2(customer, _) = file else { return None };
+    let after = crate::cost::monthly(customer, catalog, env)?;
+    let mut before = None;
+    if let Some(applied) = last_applied {
+        let previous = Request::new(req.target.clone(), applied.sha.clone());
+        match crate::pipeline::prepare::fetch(deps.files, &previous).await {
+            Ok(text) => {
+                if let Ok(Validated::V2(customer, _)) =
+                    crate::pipeline::prepare::validate(deps.config, &req.target.owner, &text)
+                {
+                    before = crate::cost::monthly(&customer, catalog, env);
+                }
+            }
+            Err(e) => {
+                crate::output::log(&format!("warning: no cost before: can't read the configuration last applied: {e}"))
+            }
+        }
     }
+    Some((crate::cost::Change::new(before.as_ref(), &after), after))
 }
 
 /// Refuses the apply of `req.sha` when its newest plan run was denied by policy.

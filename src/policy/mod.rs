@@ -30,12 +30,14 @@ pub const MAX_MESSAGE_CHARS: usize = 500;
 pub struct Verdict {
     pub denies: Vec<PolicyMessage>,
     pub warnings: Vec<PolicyMessage>,
+    /// The environment's monthly cost before and after, when the catalog prices it.
+    pub cost: Option<crate::cost::Change>,
 }
 
 impl Verdict {
     /// The comment's note of these messages.
     pub fn note(&self) -> report::PolicyNote {
-        report::PolicyNote { denies: self.denies.clone(), warnings: self.warnings.clone() }
+        report::PolicyNote { denies: self.denies.clone(), warnings: self.warnings.clone(), cost: self.cost.clone() }
     }
 }
 
@@ -45,6 +47,8 @@ pub fn governance(verdict: Option<&Verdict>) -> crate::store::Governance {
     if let Some(v) = verdict {
         g.policy_denies.clone_from(&v.denies);
         g.policy_warnings.clone_from(&v.warnings);
+        g.cost_before_cents = v.cost.as_ref().and_then(|c| c.before).map(|c| c.0);
+        g.cost_after_cents = v.cost.as_ref().map(|c| c.after.0);
     }
     g
 }
@@ -53,8 +57,8 @@ pub fn governance(verdict: Option<&Verdict>) -> crate::store::Governance {
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     /// One or more deny messages: the plan fails and is never stored.
-    #[error("denied by policy: {}{}", first(.denies), more(.denies))]
-    Denied { denies: Vec<PolicyMessage>, warnings: Vec<PolicyMessage> },
+    #[error("denied by policy: {}{}", first(&.verdict.denies), more(&.verdict.denies))]
+    Denied { verdict: Box<Verdict> },
     /// A policy file can't be read.
     #[error("can't read policy `{file}`: {detail}")]
     Read { file: String, detail: String },
@@ -106,7 +110,7 @@ impl PolicyError {
     /// The messages it carries, for the run record.
     pub fn verdict(&self) -> Option<Verdict> {
         match self {
-            Self::Denied { denies, warnings } => Some(Verdict { denies: denies.clone(), warnings: warnings.clone() }),
+            Self::Denied { verdict } => Some((**verdict).clone()),
             _ => None,
         }
     }

@@ -15,17 +15,26 @@ const MAX_NOTE_CHARS: usize = 12_000;
 pub struct PolicyNote {
     pub denies: Vec<PolicyMessage>,
     pub warnings: Vec<PolicyMessage>,
+    pub cost: Option<crate::cost::Change>,
 }
 
 impl PolicyNote {
-    /// `None` when the policies said nothing.
-    pub fn new(denies: &[PolicyMessage], warnings: &[PolicyMessage]) -> Option<Self> {
-        (!denies.is_empty() || !warnings.is_empty())
-            .then(|| Self { denies: denies.to_vec(), warnings: warnings.to_vec() })
+    /// Whether there is anything to show.
+    pub fn is_empty(&self) -> bool {
+        self.denies.is_empty() && self.warnings.is_empty() && self.cost.is_none()
     }
 
     pub fn markdown(&self) -> String {
         let mut out = String::new();
+        if let Some(cost) = &self.cost {
+            let before = cost.before.map_or_else(|| "nothing applied".to_owned(), |b| b.to_string());
+            let sign = if cost.delta.0 > 0 { "+" } else { "" };
+            let _ = writeln!(
+                out,
+                "**Monthly cost** of this environment: {before} → **{}** ({sign}{}), by the catalog's prices.\n",
+                cost.after, cost.delta
+            );
+        }
         if !self.denies.is_empty() {
             let _ = writeln!(
                 out,
@@ -81,6 +90,11 @@ mod tests {
                 m("deny", "no `tricks` | <b>", None),
             ],
             warnings: vec![m("warn", "reviewed by the platform team", None)],
+            cost: Some(crate::cost::Change {
+                before: Some(crate::cost::Cents(1200)),
+                after: crate::cost::Cents(2050),
+                delta: crate::cost::Cents(850),
+            }),
         };
         insta::assert_snapshot!(note.markdown());
     }
@@ -88,7 +102,7 @@ mod tests {
     #[test]
     fn the_note_stays_within_its_budget() {
         let many: Vec<_> = (0..100).map(|i| m("deny", &format!("{i} {}", "x".repeat(400)), None)).collect();
-        let text = PolicyNote { denies: many, warnings: vec![] }.markdown();
+        let text = PolicyNote { denies: many, warnings: vec![], cost: None }.markdown();
         assert!(text.chars().count() <= MAX_NOTE_CHARS + 100, "{}", text.len());
         assert!(text.contains("more (see the run)"));
     }

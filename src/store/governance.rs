@@ -8,13 +8,19 @@ use serde::{Deserialize, Serialize};
 /// Flattened into [`super::RunRecord`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Governance {
-    // --- policy (issue 22 item 1, `crate::policy`) ---
+    // --- policy and cost (issue 22 items 1-2, `crate::policy`, `crate::cost`) ---
     /// Every `deny` message of the plan's policies (a plan with any is never stored).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policy_denies: Vec<PolicyMessage>,
     /// Every `warn` message of the plan's policies.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policy_warnings: Vec<PolicyMessage>,
+    /// The environment's monthly cost, in cents, by the catalog's prices: of the
+    /// configuration last applied, and of this plan's (`crate::cost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_before_cents: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_after_cents: Option<i64>,
     // --- end policy ---
 }
 

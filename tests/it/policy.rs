@@ -122,3 +122,64 @@ fn a_policy_with_a_syntax_error_fails_the_plan_closed_at_its_line() {
     );
     assert_eq!(sb.run("apply", "staging").code, 1, "no plan was stored");
 }
+
+/// Prices for the fixture's four types, and a tier budget production's configuration passes.
+const PRICED: &str = "catalog:
+  app-environment:
+    module: catalog/app-environment
+    price: { monthly: 10, per: { max_instances: 5 } }
+  bucket:
+    module: catalog/bucket
+    price: { monthly: 1.5 }
+  queue:
+    module: catalog/queue
+    price: { monthly: 2 }
+  database:
+    module: catalog/database
+    protect_destroy: true
+    price: { monthly: 20, per: { storage_gb: 0.5 } }
+tiers:
+  standard:
+    max_monthly_cost: 100
+";
+
+#[test]
+fn the_comment_shows_the_cost_before_after_and_delta_and_a_cost_over_the_tier_s_max_is_denied() {
+    let sb = sandbox("package infra_manager\n");
+    sb.add_config(PRICED);
+    let first = comment(&sb, "staging");
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(
+        first.stdout.contains("**Monthly cost** of this environment: nothing applied → **53.50** (+53.50)"),
+        "{}",
+        first.stdout
+    );
+    assert_eq!(sb.run("apply", "staging").code, 0);
+
+    let text = std::fs::read_to_string(sb.variables()).expect("read");
+    std::fs::write(sb.variables(), text.replace(JOBS, "")).expect("write");
+    let second = comment(&sb, "staging");
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(
+        second.stdout.contains("**Monthly cost** of this environment: 53.50 → **51.50** (-2.00)"),
+        "{}",
+        second.stdout
+    );
+    let runs = history(&sb, "staging");
+    assert_eq!(
+        (runs["runs"][0]["cost_before_cents"].as_i64(), runs["runs"][0]["cost_after_cents"].as_i64()),
+        (Some(5350), Some(5150)),
+        "{runs}"
+    );
+
+    // Staging: web 10 + 2 (the module default) × 5, uploads 1.50, jobs 2, db 20 + 20 × 0.50.
+    // Production: web 10 + 4 × 5, uploads 1.50, jobs gone, db 20 + 100 × 0.50.
+    let production = sb.run("plan", "production");
+    assert_eq!(production.code, 1, "{}", production.stderr);
+    let message = production.json()["errors"][0]["message"].as_str().expect("a message").to_owned();
+    assert!(
+        message.contains("tiers.standard.max_monthly_cost: the monthly cost would be 101.50, over the tier's max_monthly_cost of 100.00"),
+        "{message}"
+    );
+    assert_eq!(sb.run("apply", "production").code, 1, "a plan over the budget is never applicable");
+}
