@@ -72,6 +72,16 @@ pub enum Command {
     /// updated and destroyed from its Git history.
     #[command(subcommand)]
     Tenants(TenantsCommand),
+    /// The Rego policies under `policy.dir`: run their tests (`policy test`).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Run the policies' own tests (`test_*` rules in `*_test.rego`), as `opa test` does;
+    /// exit 1 if one fails or errs.
+    Test,
 }
 
 /// How the commands that talk to GitHub authenticate: a token, or a GitHub App. Only those
@@ -613,6 +623,8 @@ pub enum Verb {
     TenantsRequest,
     #[serde(rename = "tenants remove")]
     TenantsRemove,
+    #[serde(rename = "policy test")]
+    PolicyTest,
 }
 
 impl Command {
@@ -642,6 +654,7 @@ impl Command {
             Command::Tenants(TenantsCommand::Destroy(_)) => Verb::TenantsDestroy,
             Command::Tenants(TenantsCommand::Request(_)) => Verb::TenantsRequest,
             Command::Tenants(TenantsCommand::Remove(_)) => Verb::TenantsRemove,
+            Command::Policy(PolicyCommand::Test) => Verb::PolicyTest,
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod locks;
 pub mod migrate;
 pub mod plan;
 pub mod plan_all;
+pub mod policy;
 pub mod reap;
 pub mod render;
 pub mod schema;

@@ -13,6 +13,7 @@ pub mod gate;
 pub mod input;
 pub mod load;
 pub mod report;
+pub mod test_runner;
 
 use crate::store::governance::PolicyMessage;
 

@@ -183,3 +183,21 @@ fn the_comment_shows_the_cost_before_after_and_delta_and_a_cost_over_the_tier_s_
     );
     assert_eq!(sb.run("apply", "production").code, 1, "a plan over the budget is never applicable");
 }
+
+#[test]
+fn policy_test_passes_and_fails_as_opa_test_would() {
+    let sb = sandbox(NO_PRODUCTION_DESTROYS);
+    let test = |body: &str| {
+        std::fs::write(sb.path().join("policies/production_test.rego"), body).expect("write test");
+        Run::new(sb.path()).args(["policy", "test"]).run()
+    };
+    let passing = "package infra_manager_test\n\nimport data.infra_manager\n\ntest_production_destroys_are_denied if {\n\tcount(infra_manager.deny) == 1 with input as {\"target\": {\"environment\": \"production\"}, \"plan\": {\"resource_changes\": [{\"address\": \"module.db.x\", \"change\": {\"actions\": [\"delete\"]}}]}}\n}\n\ntest_staging_destroys_pass if {\n\tcount(infra_manager.deny) == 0 with input as {\"target\": {\"environment\": \"staging\"}, \"plan\": {\"resource_changes\": [{\"address\": \"module.db.x\", \"change\": {\"actions\": [\"delete\"]}}]}}\n}\n";
+    let ok = test(passing);
+    assert_eq!(ok.code, 0, "{}{}", ok.stdout, ok.stderr);
+    assert!(ok.stdout.contains("PASS: 2/2"), "{}", ok.stdout);
+    let failing = passing.replace("count(infra_manager.deny) == 0", "count(infra_manager.deny) == 1");
+    let failed = test(&failing);
+    assert_eq!(failed.code, 1, "{}{}", failed.stdout, failed.stderr);
+    assert!(failed.stdout.contains("data.infra_manager_test.test_staging_destroys_pass: FAIL"), "{}", failed.stdout);
+    assert!(failed.stdout.contains("FAIL: 1/2"), "{}", failed.stdout);
+}
