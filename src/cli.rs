@@ -75,6 +75,18 @@ pub enum Command {
     /// The Rego policies under `policy.dir`: run their tests (`policy test`).
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Monthly cost by the catalog's prices: `--all` prints the fleet's, per customer and
+    /// tenant (showback), from what each environment last applied.
+    Cost(CostArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Every registered customer's and tenant's environments.
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub manager: ManagerRepoArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -625,6 +637,8 @@ pub enum Verb {
     TenantsRemove,
     #[serde(rename = "policy test")]
     PolicyTest,
+    #[serde(rename = "cost")]
+    Cost,
 }
 
 impl Command {
@@ -655,6 +669,7 @@ impl Command {
             Command::Tenants(TenantsCommand::Request(_)) => Verb::TenantsRequest,
             Command::Tenants(TenantsCommand::Remove(_)) => Verb::TenantsRemove,
             Command::Policy(PolicyCommand::Test) => Verb::PolicyTest,
+            Command::Cost(_) => Verb::Cost,
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod apply;
 pub mod bootstrap;
 pub mod catalog;
+pub mod cost;
 pub mod destroy;
 pub mod dispatch;
 pub mod doctor;

@@ -22,6 +22,7 @@ pub async fn check(
     file: &Validated,
     last_applied: Option<&LastApplied>,
 ) -> Result<Verdict, CommandError> {
+    let started = std::time::Instant::now();
     let policy = &deps.config.policy;
     let tier = deps.config.registration(&req.target.owner).map(|r| r.tier);
     let files = load::set(&policy.dir, tier, req.target.env.as_str())?;
@@ -54,6 +55,11 @@ pub async fn check(
     }
     for m in verdict.denies.iter().chain(&verdict.warnings) {
         crate::output::log(&format!("policy {}: {}", m.rule, crate::output::neutralise(&m.line())));
+    }
+    if !files.is_empty() || verdict.cost.is_some() {
+        // What governance added to the plan (bench/bench.py `policy` reads this line).
+        let micros = started.elapsed().as_micros();
+        crate::output::log(&format!("policies and cost: {} file(s) evaluated in {micros} µs", files.len()));
     }
     if verdict.denies.is_empty() { Ok(verdict) } else { Err(PolicyError::Denied { verdict: Box::new(verdict) }.into()) }
 }

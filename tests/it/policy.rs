@@ -201,3 +201,30 @@ fn policy_test_passes_and_fails_as_opa_test_would() {
     assert!(failed.stdout.contains("data.infra_manager_test.test_staging_destroys_pass: FAIL"), "{}", failed.stdout);
     assert!(failed.stdout.contains("FAIL: 1/2"), "{}", failed.stdout);
 }
+
+#[test]
+fn cost_all_shows_the_fleet_s_monthly_cost_per_customer_from_what_was_applied() {
+    let sb = sandbox("package infra_manager\n");
+    sb.add_config(PRICED);
+    sb.add_config("customers:\n  - repo: local/shop\n    tier: standard\n    environments: [staging, production]\n");
+    assert_eq!(sb.run("plan", "staging").code, 0);
+    assert_eq!(sb.run("apply", "staging").code, 0);
+    let out = Run::new(sb.path()).args(["--json", "cost", "--all"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report = out.json();
+    assert_eq!(report["owners"]["local/shop"], 53.5, "{report}");
+    assert_eq!(report["total"], 53.5, "{report}");
+    let production = report["environments"]
+        .as_array()
+        .expect("environments")
+        .iter()
+        .find(|e| e["environment"] == "production")
+        .cloned();
+    assert_eq!(
+        production.map(|p| p["monthly"].clone()),
+        Some(serde_json::Value::Null),
+        "nothing applied there: {report}"
+    );
+    let text = Run::new(sb.path()).args(["cost", "--all"]).run();
+    assert!(text.stdout.contains("fleet: 53.50 a month"), "{}", text.stdout);
+}
