@@ -94,6 +94,15 @@ pub enum PolicyCommand {
     /// Run the policies' own tests (`test_*` rules in `*_test.rego`), as `opa test` does;
     /// exit 1 if one fails or errs.
     Test,
+    /// From the run records of every registered customer and tenant: each policy's `deny`
+    /// and `warn` rule and how often it fired; the ones that never did are listed first.
+    Coverage(PolicyCoverageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyCoverageArgs {
+    #[command(flatten)]
+    pub manager: ManagerRepoArgs,
 }
 
 /// How the commands that talk to GitHub authenticate: a token, or a GitHub App. Only those
@@ -637,6 +646,8 @@ pub enum Verb {
     TenantsRemove,
     #[serde(rename = "policy test")]
     PolicyTest,
+    #[serde(rename = "policy coverage")]
+    PolicyCoverage,
     #[serde(rename = "cost")]
     Cost,
 }
@@ -669,6 +680,7 @@ impl Command {
             Command::Tenants(TenantsCommand::Request(_)) => Verb::TenantsRequest,
             Command::Tenants(TenantsCommand::Remove(_)) => Verb::TenantsRemove,
             Command::Policy(PolicyCommand::Test) => Verb::PolicyTest,
+            Command::Policy(PolicyCommand::Coverage(_)) => Verb::PolicyCoverage,
             Command::Cost(_) => Verb::Cost,
         }
     }

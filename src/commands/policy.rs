@@ -62,3 +62,52 @@ pub async fn test(ctx: &Context<'_>) -> Result<PolicyTests, CommandError> {
         tests: results,
     })
 }
+
+/// Every policy rule and how often it fired across the fleet's run records.
+#[derive(Debug, Serialize)]
+pub struct PolicyCoverage {
+    pub dir: String,
+    /// Records read.
+    pub records: usize,
+    pub never_fired: usize,
+    pub rules: Vec<crate::policy::coverage::RuleCoverage>,
+}
+
+impl Outcome for PolicyCoverage {}
+
+impl fmt::Display for PolicyCoverage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for r in &self.rules {
+            let shown = crate::output::neutralise(&r.policy);
+            match r.fired {
+                0 => writeln!(f, "{shown} {}: never fired", r.rule)?,
+                n => writeln!(f, "{shown} {}: fired {n} time{}", r.rule, if n == 1 { "" } else { "s" })?,
+            }
+        }
+        write!(f, "{} of {} rules never fired ({} run records)", self.never_fired, self.rules.len(), self.records)
+    }
+}
+
+pub async fn coverage(
+    ctx: &Context<'_>,
+    args: &crate::cli::PolicyCoverageArgs,
+) -> Result<PolicyCoverage, CommandError> {
+    let config = ctx.config().await?;
+    let files = crate::policy::load::all(&config.policy.dir, crate::policy::load::Kind::Policies)?;
+    let manager = ctx.manager_repo(&args.manager.repo);
+    let selection = crate::fleet::select(config, &manager, crate::fleet::Filter::default()).await?;
+    let store = ctx.store().await?;
+    let mut records = Vec::new();
+    let mut owners: Vec<crate::identity::Owner> = selection.targets().into_iter().map(|t| t.owner).collect();
+    owners.dedup();
+    for owner in owners {
+        records.extend(store.history(&owner, None).await?);
+    }
+    let rules = crate::policy::coverage::coverage(&files, &records);
+    Ok(PolicyCoverage {
+        dir: config.policy.dir.display().to_string(),
+        records: records.len(),
+        never_fired: rules.iter().filter(|r| r.fired == 0).count(),
+        rules,
+    })
+}

@@ -8,6 +8,7 @@
 //! names its file; [`gate`] is the one call the plan pipeline makes. A policy that can't be
 //! read, compiled or evaluated fails the plan closed. See `docs/policy.md`.
 
+pub mod coverage;
 pub mod evaluate;
 pub mod gate;
 pub mod input;

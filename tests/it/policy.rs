@@ -228,3 +228,26 @@ fn cost_all_shows_the_fleet_s_monthly_cost_per_customer_from_what_was_applied() 
     let text = Run::new(sb.path()).args(["cost", "--all"]).run();
     assert!(text.stdout.contains("fleet: 53.50 a month"), "{}", text.stdout);
 }
+
+#[test]
+fn policy_coverage_lists_the_rules_that_never_fired() {
+    let sb = sandbox(NO_PRODUCTION_DESTROYS);
+    std::fs::write(
+        sb.path().join("policies/quiet.rego"),
+        "package infra_manager\n\ndeny contains \"never\" if false\n",
+    )
+    .expect("write");
+    sb.add_config("customers:\n  - repo: local/shop\n    environments: [staging, production]\n");
+    let plan = sb.run("plan", "staging");
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let out = Run::new(sb.path()).args(["policy", "coverage"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with(
+            "production.rego deny: never fired\nquiet.rego deny: never fired\nproduction.rego warn: fired 1 time"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("2 of 3 rules never fired"), "{}", out.stdout);
+}
