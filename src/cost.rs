@@ -80,6 +80,12 @@ impl Change {
         Self { before, after: after.total, delta: Cents(after.total.0 - before.map_or(0, |b| b.0)) }
     }
 
+    /// `plan --json`'s `cost`: `{before, after, delta}` in units (`before` `null` when
+    /// nothing was applied).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({"before": self.before.map(Cents::units), "after": self.after.units(), "delta": self.delta.units()})
+    }
+
     /// `input.cost` for policies, in units (not cents).
     pub fn input(&self, after: &Monthly) -> serde_json::Value {
         let components: BTreeMap<&String, f64> = after.components.iter().map(|(k, v)| (k, v.units())).collect();
