@@ -8,7 +8,9 @@ Each figure is a ratio against bare Terraform or a plain loop, or a count:
   `terraform init` and `terraform plan` per customer;
 - GitHub API calls per PR plan run, counted by the fake GitHub (a test prints the count);
 - the engine's peak RSS (Terraform excluded) on a 5,000-resource plan;
-- `validate` of 1,000 customer files in one process.
+- `validate` of 1,000 customer files in one process;
+- policy and cost: what evaluating a policy set and the cost adds to a 5,000-resource plan
+  (the engine's own figure for that step, and the plan's wall time with and without).
 """
 
 import os
@@ -27,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # customer template is schema v2 now.
 V1_VARIABLES = ROOT / "tests/fixtures/v1/variables.yml"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-ENGINE = TARGET / "release" / "infra-manager"
+ENGINE = Path(os.environ.get("BENCH_ENGINE") or TARGET / "release" / "infra-manager")
 TERRAFORM = os.environ.get("INFRA_MANAGER_TERRAFORM") or shutil.which("terraform") or shutil.which("tofu")
 PAIRS = int(os.environ.get("BENCH_PAIRS", "5"))
 FLEET = int(os.environ.get("BENCH_FLEET", "50"))
@@ -146,6 +148,67 @@ def peak_rss(work):
     return peak / 1024
 
 
+# A representative policy set for the 5,000-resource plan: every rule walks every change.
+BENCH_POLICIES = {
+    "destroys.rego": """package infra_manager
+
+deny contains sprintf("%s would be destroyed in production", [rc.address]) if {
+	input.target.environment == "production"
+	some rc in input.plan.resource_changes
+	"delete" in rc.change.actions
+}
+""",
+    "size.rego": """package infra_manager
+
+warn contains sprintf("%d resources change", [count(changes)]) if {
+	changes := [rc | some rc in input.plan.resource_changes; rc.change.actions != ["no-op"]]
+	count(changes) > 1000
+}
+""",
+    "names.rego": """package infra_manager
+
+deny contains sprintf("%s is not a managed resource", [rc.address]) if {
+	some rc in input.plan.resource_changes
+	not rc.mode in {"managed", "data"}
+}
+""",
+}
+
+
+def policy_overhead(work):
+    """The 5,000-resource plan with the policy set above vs none: the engine's own time for
+    policies and cost (median), and the plans' median wall times."""
+    dir = work / "policy"
+    dir.mkdir()
+    v1_customer(dir / "shop")
+    module = dir / "modules" / "bulk-app-environment"
+    shutil.copytree(ROOT / "manager-terraform/sandbox-app-environment", module)
+    with open(module / "main.tf", "a") as main:
+        main.write('\nresource "terraform_data" "bulk" {\n  count = 5000\n  input = { index = count.index }\n}\n')
+    step, with_policies, without = [], [], []
+    for i in range(PAIRS):
+        for policies in (True, False):
+            shutil.rmtree(dir / "policies", ignore_errors=True)
+            if policies:
+                (dir / "policies").mkdir()
+                for name, text in BENCH_POLICIES.items():
+                    (dir / "policies" / name).write_text(text)
+            config(dir, dir / f"store-{i}-{policies}", module="bulk-app-environment", modules_dir=dir / "modules")
+            start = time.perf_counter()
+            out = subprocess.run([ENGINE, "plan", "--source-dir", "shop", "--env", "staging"], cwd=dir, env=env(),
+                                 capture_output=True, text=True)
+            took = time.perf_counter() - start
+            if out.returncode != 0:
+                raise SystemExit(f"the 5,000-resource plan failed (exit {out.returncode}):\n{out.stderr[-2000:]}")
+            if policies:
+                with_policies.append(took)
+                line = next(l for l in out.stderr.splitlines() if "policies and cost:" in l)
+                step.append(int(line.split(" in ")[1].split()[0]) / 1000)
+            else:
+                without.append(took)
+    return statistics.median(step), statistics.median(with_policies), statistics.median(without)
+
+
 def validations(work):
     """`validate DIR` of VALIDATIONS files in one process; median of 3."""
     dir = work / "validate"
@@ -211,6 +274,11 @@ def main():
         if wanted("validate"):
             seconds = validations(work)
             rows.append((f"validate {VALIDATIONS} files in one process", f"{seconds:.3f} s", "-", "< 0.5 s"))
+            print(rows[-1], flush=True)
+        if wanted("policy"):
+            ms, with_p, without = policy_overhead(work)
+            rows.append(("policy + cost on a 5,000-resource plan (3 policies)", f"{ms:.1f} ms",
+                         f"{with_p:.1f} s vs {without:.1f} s", "<= 50 ms"))
             print(rows[-1], flush=True)
     if wanted("api"):
         calls = api_calls()

@@ -78,6 +78,37 @@ pub enum Command {
     /// updated and destroyed from its Git history.
     #[command(subcommand)]
     Tenants(TenantsCommand),
+    /// The Rego policies under `policy.dir`: run their tests (`policy test`).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Monthly cost by the catalog's prices: `--all` prints the fleet's, per customer and
+    /// tenant (showback), from what each environment last applied.
+    Cost(CostArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Every registered customer's and tenant's environments.
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub manager: ManagerRepoArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Run the policies' own tests (`test_*` rules in `*_test.rego`), as `opa test` does;
+    /// exit 1 if one fails or errs.
+    Test,
+    /// From the run records of every registered customer and tenant: each policy's `deny`
+    /// and `warn` rule and how often it fired; the ones that never did are listed first.
+    Coverage(PolicyCoverageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyCoverageArgs {
+    #[command(flatten)]
+    pub manager: ManagerRepoArgs,
 }
 
 /// How the commands that talk to GitHub authenticate: a token, or a GitHub App. Only those
@@ -681,6 +712,12 @@ pub enum Verb {
     TenantsRequest,
     #[serde(rename = "tenants remove")]
     TenantsRemove,
+    #[serde(rename = "policy test")]
+    PolicyTest,
+    #[serde(rename = "policy coverage")]
+    PolicyCoverage,
+    #[serde(rename = "cost")]
+    Cost,
 }
 
 impl Command {
@@ -712,6 +749,9 @@ impl Command {
             Command::Tenants(TenantsCommand::Destroy(_)) => Verb::TenantsDestroy,
             Command::Tenants(TenantsCommand::Request(_)) => Verb::TenantsRequest,
             Command::Tenants(TenantsCommand::Remove(_)) => Verb::TenantsRemove,
+            Command::Policy(PolicyCommand::Test) => Verb::PolicyTest,
+            Command::Policy(PolicyCommand::Coverage(_)) => Verb::PolicyCoverage,
+            Command::Cost(_) => Verb::Cost,
         }
     }
 }

@@ -97,6 +97,9 @@ pub enum CommandError {
     /// An apply retried, or stopped from retrying, without applying.
     #[error(transparent)]
     Retry(#[from] RetryError),
+    /// The policies denied the plan, or could not be evaluated (fails closed); issue 22.
+    #[error(transparent)]
+    Policy(Box<crate::policy::PolicyError>),
     /// Any of the above, about one target (its customer, environment and commit).
     #[error("{error}")]
     Target { subject: Subject, error: Box<CommandError> },
@@ -112,6 +115,12 @@ pub struct Subject {
     /// staging`), for hints that give the exact command.
     #[serde(skip)]
     pub flags: Option<String>,
+}
+
+impl From<crate::policy::PolicyError> for CommandError {
+    fn from(error: crate::policy::PolicyError) -> Self {
+        Self::Policy(Box::new(error))
+    }
 }
 
 impl From<Refusal> for CommandError {
@@ -219,6 +228,7 @@ impl CommandError {
             }
             Self::Store(e) => e.hint().map(str::to_owned),
             Self::Health(e) => Some(e.hint()),
+            Self::Policy(e) => e.hint(),
             _ => None,
         }
     }
@@ -246,6 +256,7 @@ impl CommandError {
         match self.root() {
             Self::Invalid(_) | Self::Config(ConfigError::Invalid(_)) => Status::Invalid,
             Self::Usage { .. } | Self::Refused(_) | Self::Settings(_) | Self::Event(_) => Status::Refused,
+            Self::Policy(e) if matches!(**e, crate::policy::PolicyError::NotApplicable { .. }) => Status::Refused,
             Self::Lock(LockError::Store(_)) => Status::Failed,
             Self::Terraform(e) if e.is_cancelled() => Status::Cancelled,
             Self::Terraform(TerraformError::Cancelled { .. })
@@ -256,6 +267,14 @@ impl CommandError {
             | Self::Terraform(TerraformError::Locked { .. } | TerraformError::StalePlan { .. })
             | Self::Retry(RetryError::Stopped { last: TerraformError::Locked { .. }, .. }) => Status::Refused,
             _ => Status::Failed,
+        }
+    }
+
+    /// The policy error, when the policies denied the plan or could not be evaluated.
+    pub fn policy(&self) -> Option<&crate::policy::PolicyError> {
+        match self.root() {
+            Self::Policy(e) => Some(e),
+            _ => None,
         }
     }
 

@@ -69,6 +69,13 @@ pub async fn run(command: &Command, settings: &Settings) -> ExitStatus {
         }
         Command::Status(args) => print::result(verb, json, commands::status::run(&ctx, args).await),
         Command::Locks(LocksCommand::List(_)) => print::result(verb, json, commands::locks::list(&ctx).await),
+        Command::Cost(args) => print::result(verb, json, commands::cost::run(&ctx, args).await),
+        Command::Policy(crate::cli::PolicyCommand::Coverage(args)) => {
+            print::result(verb, json, commands::policy::coverage(&ctx, args).await)
+        }
+        Command::Policy(crate::cli::PolicyCommand::Test) => {
+            print::result(verb, json, commands::policy::test(&ctx).await)
+        }
         Command::Locks(LocksCommand::Release(args)) => {
             print::result(verb, json, commands::locks::release(&ctx, args).await)
         }

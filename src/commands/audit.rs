@@ -39,8 +39,9 @@ pub struct Entry {
     pub approver: Option<String>,
     pub approval_source: Option<String>,
     pub break_glass_reason: Option<String>,
-    // POLICY RESULTS (issue 22 items 1-2, the policy engineer's fields): the integrator
-    // wires `policy_denies` / `policy_warnings` from `Governance` here and in `line`.
+    /// What the policies said of the plan applied (its own record's, else the plan's).
+    pub policy_denies: Vec<crate::store::governance::PolicyMessage>,
+    pub policy_warnings: Vec<crate::store::governance::PolicyMessage>,
     pub run_url: Option<String>,
 }
 
@@ -63,6 +64,8 @@ impl Entry {
             approver: g.approver,
             approval_source: g.approval_source,
             break_glass_reason: g.break_glass_reason,
+            policy_denies: g.policy_denies,
+            policy_warnings: g.policy_warnings,
             run_url: record.run_url,
         }
     }
@@ -109,15 +112,31 @@ pub async fn run(ctx: &Context<'_>, args: &AuditArgs, json_lines: bool) -> Resul
     let store = ctx.store().await?;
     let mut entries = Vec::new();
     for owner in owners {
-        for record in store.history(&owner, None).await? {
+        let history = store.history(&owner, None).await?;
+        // The policy results of each commit's plan, for applies whose record has none.
+        let mut plan_policy: std::collections::HashMap<(String, String), &crate::store::Governance> =
+            std::collections::HashMap::new();
+        for record in history.iter().rev().filter(|r| matches!(r.kind, RunKind::Plan | RunKind::Destroy)) {
+            plan_policy.insert((record.environment.clone(), record.sha.clone()), &record.governance);
+        }
+        for record in history.iter().cloned() {
             if !matches!(record.kind, RunKind::Apply | RunKind::Destroy) {
                 continue;
             }
+            let planned = plan_policy.get(&(record.environment.clone(), record.sha.clone())).copied();
             let started = record.started_at.parse::<jiff::Timestamp>().ok();
             if since.is_some_and(|s| started.is_none_or(|t| t < s)) {
                 continue;
             }
-            entries.push(Entry::of(record));
+            let mut entry = Entry::of(record);
+            if entry.policy_denies.is_empty()
+                && entry.policy_warnings.is_empty()
+                && let Some(planned) = planned
+            {
+                entry.policy_denies.clone_from(&planned.policy_denies);
+                entry.policy_warnings.clone_from(&planned.policy_warnings);
+            }
+            entries.push(entry);
         }
     }
     entries.sort_by(|a, b| a.time.cmp(&b.time));
@@ -155,6 +174,9 @@ fn line(e: &Entry) -> String {
         who(&e.requester),
         who(&e.approver),
     );
+    if !e.policy_warnings.is_empty() || !e.policy_denies.is_empty() {
+        out.push_str(&format!("  policy: {} deny, {} warn", e.policy_denies.len(), e.policy_warnings.len()));
+    }
     if let Some(reason) = &e.break_glass_reason {
         out.push_str(&format!("  break glass: {}", crate::diagnostic::shown(reason)));
     }

@@ -18,6 +18,10 @@ use crate::terraform::PlanKind;
 pub struct PlanOutcome {
     #[serde(flatten)]
     pub result: TargetResult,
+    /// The environment's monthly cost before, after and the delta, when the catalog prices
+    /// it (issue 22; `crate::cost`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<serde_json::Value>,
     #[serde(skip)]
     pub shown: String,
 }
@@ -62,16 +66,18 @@ pub(super) async fn planned(
 ) -> Result<PlanOutcome, CommandError> {
     let result = target::with_deps(ctx, verb, req, source, async |deps| plan_kind(deps, req, kind).await)
         .await
-        .map(|planned| (fields(req, &planned), planned.comment))
+        .map(|planned| {
+            (fields(req, &planned), planned.comment, planned.policy.cost.as_ref().map(crate::cost::Change::json))
+        })
         .map_err(|e| e.about(target::subject(req)));
     if source.on_github() {
         // On GitHub the comment is posted and goes to the job summary; printed to the log
         // it would be customer text outside the stop-commands block.
-        let shown = result.as_ref().map(|(fields, comment)| (fields, comment.as_str()));
+        let shown = result.as_ref().map(|(fields, comment, _)| (fields, comment.as_str()));
         target::report_to_runner(&ctx.settings.runner, verb, shown);
-        return result.map(|(result, _)| PlanOutcome { result, shown: String::new() });
+        return result.map(|(result, _, cost)| PlanOutcome { result, cost, shown: String::new() });
     }
-    result.map(|(result, comment)| PlanOutcome { result, shown: comment })
+    result.map(|(result, comment, cost)| PlanOutcome { result, cost, shown: comment })
 }
 
 fn fields(req: &Request, planned: &Planned) -> TargetResult {

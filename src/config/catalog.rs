@@ -28,7 +28,18 @@ pub struct TypeConfig {
     pub protect_destroy: bool,
     /// In file order.
     pub tiers: Vec<TierLimits>,
+    /// What a component of this type costs a month (`price:`; issue 22, [`crate::cost`]).
+    pub price: Option<Price>,
     pub pos: Pos,
+}
+
+/// `catalog.<type>.price`: a monthly base, plus a price per unit of numeric inputs (per
+/// instance, per GB, ...), each a monthly figure in the provider's currency.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Price {
+    pub monthly: f64,
+    /// Input name → price per unit of its value, in file order.
+    pub per: Vec<(String, f64)>,
 }
 
 /// One tier's limits on a type's inputs.
@@ -77,6 +88,7 @@ impl CatalogConfig {
             description: description.to_owned(),
             protect_destroy,
             tiers: vec![TierLimits { tier: default_tier.to_owned(), pos: Pos::default(), inputs }],
+            price: None,
             pos: Pos::default(),
         };
         Self {
@@ -173,6 +185,9 @@ pub(super) const KEYS: &[Key] = &[
     Key { name: "description", default: "empty", meaning: "one line for people" },
     Key { name: "protect_destroy", default: "`false`", meaning: "removing a component takes two reviewed changes" },
     Key { name: "tiers", default: "none", meaning: "tier → input → that tier's limits on the input" },
+    Key { name: "price", default: "none", meaning: "what a component of this type costs a month" },
+    Key { name: "price.monthly", default: "`0`", meaning: "the monthly base price of one component" },
+    Key { name: "price.per.<input>", default: "none", meaning: "the monthly price per unit of a numeric input" },
     Key { name: "tiers.<tier>.<input>.min", default: "none", meaning: "the smallest number allowed" },
     Key { name: "tiers.<tier>.<input>.max", default: "none", meaning: "the largest number allowed" },
     Key { name: "tiers.<tier>.<input>.allowed", default: "none", meaning: "the values allowed" },
@@ -226,6 +241,7 @@ pub fn read(c: &mut Checker, node: &Node) -> CatalogConfig {
             .and_then(|n| c.bool(&format!("{path}.protect_destroy"), n))
             .unwrap_or(false);
         let tiers = yaml::get(fields, "tiers").map(|n| read_tiers(c, &format!("{path}.tiers"), n)).unwrap_or_default();
+        let price = yaml::get(fields, "price").and_then(|n| read_price(c, &format!("{path}.price"), n));
         if let Some(module) = module {
             out.types.push(TypeConfig {
                 name: key.name.clone(),
@@ -233,6 +249,7 @@ pub fn read(c: &mut Checker, node: &Node) -> CatalogConfig {
                 description,
                 protect_destroy,
                 tiers,
+                price,
                 pos: key.pos,
             });
         }
@@ -285,6 +302,32 @@ fn read_tiers(c: &mut Checker, path: &str, node: &Node) -> Vec<TierLimits> {
         out.push(TierLimits { tier: tier.name.clone(), pos: tier.pos, inputs: limits });
     }
     out
+}
+
+/// `price: { monthly: N, per: { <input>: N } }`; every figure a finite number, at least 0.
+fn read_price(c: &mut Checker, path: &str, node: &Node) -> Option<Price> {
+    let fields = c.map(path, node)?;
+    c.unknown_keys(path, fields, &["monthly", "per"]);
+    let mut price = Price::default();
+    let figure = |c: &mut Checker, path: &str, node: &Node| {
+        let value = number(c, path, node).and_then(|n| n.as_f64())?;
+        if value < 0.0 {
+            c.error(node.pos, format!("`{path}` is {value}, a price can't be negative"), None);
+            return None;
+        }
+        Some(value)
+    };
+    if let Some(n) = yaml::get(fields, "monthly") {
+        price.monthly = figure(c, &format!("{path}.monthly"), n).unwrap_or_default();
+    }
+    if let Some(per) = yaml::get(fields, "per").and_then(|n| c.map(&format!("{path}.per"), n)) {
+        for (input, n) in per {
+            if let Some(v) = figure(c, &format!("{path}.per.{}", input.name), n) {
+                price.per.push((input.name.clone(), v));
+            }
+        }
+    }
+    Some(price)
 }
 
 fn number(c: &mut Checker, path: &str, node: &Node) -> Option<Number> {

@@ -23,6 +23,7 @@ mod customers;
 mod environments;
 mod health;
 mod oidc;
+mod policy;
 mod retry;
 mod state;
 pub mod tenants;
@@ -38,6 +39,7 @@ pub use customers::{Customer, DEFAULT_TRIGGER_WORKFLOW};
 pub use environments::EnvironmentConfig;
 pub(crate) use environments::env_list;
 pub use health::HealthConfig;
+pub use policy::PolicyConfig;
 pub use retry::{MAX_ATTEMPTS, RetryConfig};
 pub use state::{BackendKind, StateConfig};
 use tenants::TenantsConfig;
@@ -59,8 +61,19 @@ pub struct Key {
 }
 
 /// The sections, in the order the "known keys" hint lists them.
-const SECTIONS: [&str; 10] =
-    ["terraform", "state", "health", "retry", "environments", "tiers", "customers", "oidc", "catalog", "tenants"];
+const SECTIONS: [&str; 11] = [
+    "terraform",
+    "state",
+    "health",
+    "retry",
+    "environments",
+    "tiers",
+    "customers",
+    "oidc",
+    "catalog",
+    "tenants",
+    "policy",
+];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -78,6 +91,8 @@ pub struct Config {
     pub catalog: CatalogConfig,
     /// What tenant files may use (`tenants:`).
     pub tenants: TenantsConfig,
+    /// The Rego policies (`policy:`, issue 22).
+    pub policy: PolicyConfig,
     /// The file it came from; `None` for built-in defaults (local mode).
     pub source: Option<PathBuf>,
 }
@@ -102,6 +117,7 @@ impl Config {
             oidc_issuer: crate::oidc::DEFAULT_ISSUER.to_owned(),
             catalog,
             tenants: TenantsConfig::default(),
+            policy: PolicyConfig::defaults(base),
             source: None,
         }
     }
@@ -143,6 +159,7 @@ impl Config {
                     "oidc" => oidc::read(&mut c, node, &mut config.oidc_issuer),
                     "catalog" => config.catalog = catalog::read(&mut c, node),
                     "tenants" => config.tenants = tenants::read(&mut c, node),
+                    "policy" => policy::read(&mut c, node, base, &mut config.policy),
                     _ => {}
                 }
             }

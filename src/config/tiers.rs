@@ -11,6 +11,8 @@ pub struct Tier {
     pub instance_types: Vec<String>,
     pub max_instances: i64,
     pub regions: Vec<String>,
+    /// A plan whose environment would cost more a month is denied (issue 22, [`crate::cost`]).
+    pub max_monthly_cost: Option<crate::cost::Cents>,
 }
 
 /// The tier used when a customer is not in a registry (local mode without one).
@@ -21,6 +23,7 @@ pub(super) const KEYS: &[Key] = &[
     Key { name: "instance_types", default: "none", meaning: "the instance types a v1 file may ask for" },
     Key { name: "max_instances", default: "`4`", meaning: "the most instances a v1 file may ask for" },
     Key { name: "regions", default: "none", meaning: "the regions a v1 file may ask for" },
+    Key { name: "max_monthly_cost", default: "none", meaning: "a plan over this monthly cost is denied" },
 ];
 
 /// Without the section: the [`DEFAULT_TIER`], sized for the sandbox.
@@ -32,6 +35,7 @@ pub(super) fn defaults() -> BTreeMap<String, Tier> {
             instance_types: vec!["t3.micro".into(), "t3.small".into()],
             max_instances: 4,
             regions: vec!["us-east-1".into(), "us-west-2".into()],
+            max_monthly_cost: None,
         },
     );
     tiers
@@ -63,7 +67,15 @@ pub(super) fn read(c: &mut Checker, node: &Node) -> BTreeMap<String, Tier> {
             },
             None => 4,
         };
-        out.insert(key.name.clone(), Tier { instance_types, max_instances, regions });
+        let max_monthly_cost = yaml::get(fields, "max_monthly_cost").and_then(|n| match n.value {
+            yaml::Value::Int(i) if i >= 0 => Some(crate::cost::Cents::from_units(i as f64)),
+            yaml::Value::Float(f) if f.is_finite() && f >= 0.0 => Some(crate::cost::Cents::from_units(f)),
+            _ => {
+                c.error(n.pos, format!("`{path}.max_monthly_cost` must be a number, at least 0"), None);
+                None
+            }
+        });
+        out.insert(key.name.clone(), Tier { instance_types, max_instances, regions, max_monthly_cost });
     }
     out
 }

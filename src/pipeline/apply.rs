@@ -289,6 +289,7 @@ async fn stale(deps: &Deps<'_>, dir: &std::path::Path, meta: &PlanMeta, details:
 
 /// The stored plan, checked, and the working directory rebuilt and verified against it.
 async fn verified(deps: &Deps<'_>, req: &Request, mode: Mode) -> Result<(Prepared, Verified), CommandError> {
+    crate::policy::gate::refuse_denied(deps, req).await?;
     let stored = stored(deps.store, req).await?;
     verify::check_stored(req, &stored)?;
     let prepared = rebuild(deps, req).await?;

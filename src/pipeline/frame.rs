@@ -43,6 +43,8 @@ pub trait Finished {
     }
     /// The reviewed plan across the merge, as the record keeps it ([`super::reviewed`]).
     fn record_reviewed(&self, _governance: &mut crate::store::Governance) {}
+    /// What the policies said and what it costs, as the record keeps it ([`crate::policy`]).
+    fn record_policy(&self, _governance: &mut crate::store::Governance) {}
     /// The applied plan's digest, for the record (`None` for other flows).
     fn plan_sha256(&self) -> Option<String> {
         None
@@ -120,6 +122,7 @@ pub async fn framed_with<T: Finished>(
             record.health = done.health();
             record.outputs = done.outputs().filter(|o| o.chars().count() <= RECORD_OUTPUTS_CHARS);
             done.record_reviewed(&mut record.governance);
+            done.record_policy(&mut record.governance);
             record.governance.plan_sha256 = done.plan_sha256();
         }
         Err(error) => {
@@ -129,6 +132,7 @@ pub async fn framed_with<T: Finished>(
             };
             record.message = Some(truncate_chars(&error.status_line(), RECORD_MESSAGE_CHARS));
             record.health = error.is_unhealthy().then_some(HealthState::Unhealthy);
+            crate::policy::record(error.policy().and_then(|e| e.verdict()).as_ref(), &mut record.governance);
         }
     }
     write_record(deps, &record).await;

@@ -34,6 +34,8 @@ pub struct Planned {
     /// After a merge: this plan compared with the one reviewed on the merged pull request,
     /// shown before the apply can be approved ([`super::reviewed`]).
     pub reviewed: Option<super::reviewed::Reviewed>,
+    /// What the manager's policies said (warnings only: a deny fails the plan).
+    pub policy: crate::policy::Verdict,
 }
 
 impl Finished for Planned {
@@ -60,6 +62,10 @@ impl Finished for Planned {
 
     fn record_message(&self) -> Option<String> {
         self.overridden.clone()
+    }
+
+    fn record_policy(&self, governance: &mut crate::store::Governance) {
+        crate::policy::record(Some(&self.policy), governance);
     }
 }
 
@@ -93,7 +99,10 @@ pub async fn plan_with(
         PlanKind::Destroy => Frame { kind: RunKind::Destroy, pending: Some("Planning the destroy…".to_owned()) },
     };
     let result = framed(deps, frame, req, steps(deps, req, kind, detail, admitted)).await;
-    if let Err(error) = &result {
+    // A plan the policies denied already has its comment: the plan and every message.
+    if let Err(error) = &result
+        && error.policy().and_then(crate::policy::PolicyError::verdict).is_none()
+    {
         post_comment(deps, req, &failure_comment(deps, req, error)).await;
     }
     result
@@ -117,6 +126,7 @@ async fn steps(
     admitted: Admitted,
 ) -> Result<Planned, CommandError> {
     let overridden = admitted.overridden;
+    let last_applied = admitted.last_applied;
     let file = admitted.file.unwrap_or_else(|| unreachable!("a plan's admission reads the file"))?;
     let prepared = prepare(deps, req, &file).await?;
     let dir = prepared.workspace.path();
@@ -128,11 +138,25 @@ async fn steps(
     if summary.errored() || summary.incomplete() {
         return Err(TerraformError::PlanErrored { plan: Box::new(saved), details: Vec::new() }.into());
     }
+    let mut warnings = warnings(deps, req, kind, &summary, prepared.components.as_deref());
+    // Policies read the plan; a denied plan is shown with its messages and never stored.
+    let policy = match crate::policy::gate::check(deps, req, &saved, &file, last_applied.as_ref()).await {
+        Ok(verdict) => verdict,
+        Err(error) => {
+            if let Some(verdict) = error.policy().and_then(crate::policy::PolicyError::verdict) {
+                warnings.insert(0, Warning::Policy(verdict.note()));
+                post_comment(deps, req, &plan_comment(deps, req, &saved, &summary, &warnings)).await;
+            }
+            return Err(error);
+        }
+    };
+    if !policy.note().is_empty() {
+        warnings.insert(0, Warning::Policy(policy.note()));
+    }
     let meta = plan_meta(deps, req, &prepared, &saved, &summary);
     // Before the plan becomes the newest: what a merge's apply compares with (issue 22 item 4).
     super::reviewed::keep(deps, req, kind, &saved).await;
     let plan_key = store(deps, req, &saved, &meta).await?;
-    let warnings = warnings(deps, req, kind, &summary, prepared.components.as_deref());
     let mut comment = plan_comment(deps, req, &saved, &summary, &warnings);
     post_comment(deps, req, &comment).await;
     // A push's plan after a merge: compared with the merged PR's, in the status and the job
@@ -146,7 +170,7 @@ async fn steps(
     }
     output::log(&format!("plan stored at {plan_key} (sha256:{})", prefix(&meta.plan_sha256, 12)));
     let plan_text = saved.text().unwrap_or_default().to_owned();
-    Ok(Planned { summary, plan_key, plan_sha256: meta.plan_sha256, comment, plan_text, overridden, reviewed })
+    Ok(Planned { summary, plan_key, plan_sha256: meta.plan_sha256, comment, plan_text, overridden, reviewed, policy })
 }
 
 /// What reviewers of this plan must not miss: that it destroys the environment, or which

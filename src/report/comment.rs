@@ -78,6 +78,8 @@ pub enum Warning {
     /// The plan destroys `destroys` resources of a schema v2 component (replacements
     /// included); `removed` when the component is no longer in the file.
     ComponentDestroys { component: String, destroys: u32, removed: bool },
+    /// What the manager's policies said (issue 22): denies fail the plan, warnings pass.
+    Policy(crate::policy::report::PolicyNote),
 }
 
 impl Warning {
@@ -127,6 +129,7 @@ impl Warning {
                 code(at),
                 if *days == 1 { "" } else { "s" }
             ),
+            Self::Policy(note) => note.markdown(),
             Self::ComponentDestroys { component, destroys, removed } => {
                 let what = if *destroys == 1 { "resource" } else { "resources" };
                 let why = if *removed {

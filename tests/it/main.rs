@@ -29,6 +29,7 @@ mod oidc;
 mod plan_detail;
 mod plan_summary;
 mod plugin_cache;
+mod policy;
 mod reliability;
 mod retries;
 mod reviewed_plan;
