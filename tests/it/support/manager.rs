@@ -69,26 +69,17 @@ impl Manager {
 
     /// `tenants changed` as `action tenant environment` lines.
     pub(crate) fn changed(&self, base: &str, head: &str) -> Vec<String> {
-        let out = self.run(&["changed", "--base", base, "--head", head]);
-        assert_eq!(out.code, 0, "{}", out.stderr);
-        out.json()["include"]
-            .as_array()
-            .expect("include")
-            .iter()
-            .map(|j| {
-                format!(
-                    "{} {} {}",
-                    j["action"].as_str().unwrap_or(""),
-                    j["tenant"].as_str().unwrap_or(""),
-                    j["environment"].as_str().unwrap_or("")
-                )
-            })
-            .collect()
+        self.matrix(&["changed", "--base", base, "--head", head])
     }
 
     /// `tenants changed --pending` (at `HEAD`) as `action tenant environment` lines.
     pub(crate) fn pending(&self) -> Vec<String> {
-        let out = self.run(&["changed", "--pending"]);
+        self.matrix(&["changed", "--pending"])
+    }
+
+    /// A `tenants changed` matrix as `action tenant environment` lines.
+    fn matrix(&self, args: &[&str]) -> Vec<String> {
+        let out = self.run(args);
         assert_eq!(out.code, 0, "{}", out.stderr);
         out.json()["include"]
             .as_array()
