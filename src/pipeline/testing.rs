@@ -38,6 +38,9 @@ pub(crate) struct FakeHost {
     /// The commit of each entry of `statuses`.
     pub status_commits: Mutex<Vec<String>>,
     pub comments: Mutex<Vec<(u64, String)>>,
+    /// The pull requests merged as any commit, and the owners that asked for them.
+    pub merged: Mutex<Vec<crate::codehost::MergedPull>>,
+    pub merged_asked: Mutex<Vec<String>>,
 }
 
 impl FakeHost {
@@ -105,6 +108,11 @@ impl Reporter for FakeHost {
     ) -> Result<CommentOutcome, CodeHostError> {
         self.comments.lock().expect("lock").push((pr, body.to_owned()));
         Ok(CommentOutcome::Created)
+    }
+
+    async fn merged_pulls(&self, owner: &Owner, _sha: &Sha) -> Result<Vec<crate::codehost::MergedPull>, CodeHostError> {
+        self.merged_asked.lock().expect("lock").push(owner.to_string());
+        Ok(self.merged.lock().expect("lock").clone())
     }
 }
 

@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 
 use super::git::ManagerRepo;
-use crate::codehost::{CodeHostError, CommentOutcome, CommitStatus, Files, LogReporter, Reporter};
+use crate::codehost::{CodeHostError, CommentOutcome, CommitStatus, Files, LogReporter, MergedPull, Reporter};
 use crate::identity::{Owner, RepoId, Sha};
 
 pub struct TenantHost {
@@ -79,6 +79,17 @@ impl Reporter for ManagerReporter<'_> {
     ) -> Result<CommentOutcome, CodeHostError> {
         self.github.upsert_comment(&self.manager_owner(), pr, marker, body).await
     }
+
+    /// A tenant's change is merged through the manager repository's pull requests: the
+    /// applied comment and the reviewed-plan comparison read them there, as a customer's
+    /// read its own repository's.
+    async fn merged_pull_requests(&self, _owner: &Owner, sha: &Sha) -> Result<Vec<u64>, CodeHostError> {
+        self.github.merged_pull_requests(&self.manager_owner(), sha).await
+    }
+
+    async fn merged_pulls(&self, _owner: &Owner, sha: &Sha) -> Result<Vec<MergedPull>, CodeHostError> {
+        self.github.merged_pulls(&self.manager_owner(), sha).await
+    }
 }
 
 #[cfg(test)]
@@ -113,5 +124,11 @@ mod tests {
         reporter.upsert_comment(&tenant, 7, &marker, &format!("{marker}\n### plan")).await.expect("comment");
         let comments = github.comments.lock().expect("lock").clone();
         assert_eq!(comments, [(7, "<!-- infra-manager:plan:staging:tenants/alice-xero -->\n### plan".to_owned())]);
+
+        // The pull request merged as the tenant's commit is the manager repository's.
+        let pull = MergedPull { number: 9, head_sha: Some(Sha::parse(&"c".repeat(40)).expect("sha")) };
+        github.merged.lock().expect("lock").push(pull.clone());
+        assert_eq!(reporter.merged_pulls(&tenant, &sha).await.expect("merged"), [pull]);
+        assert_eq!(github.merged_asked.lock().expect("lock").clone(), ["provider/manager"]);
     }
 }
