@@ -136,27 +136,12 @@ mod tests {
     fn record(kind: RunKind, status: RunStatus, started: &str, finished: Option<&str>) -> RunRecord {
         RunRecord {
             run_id: format!("{started}#1"),
-            kind,
             customer: "tenants/acme".into(),
             environment: "staging".into(),
             sha: "a".repeat(40),
-            pull_request: None,
-            status,
             started_at: started.into(),
             finished_at: finished.map(Into::into),
-            run_url: None,
-            add: None,
-            change: None,
-            destroy: None,
-            message: None,
-            health: None,
-            outputs: None,
-            runner_host: None,
-            runner_pid: None,
-            actions_repository: None,
-            actions_run_id: None,
-            actions_run_attempt: None,
-            governance: Default::default(),
+            ..RunRecord::empty(kind, status)
         }
     }
 

@@ -129,27 +129,16 @@ mod tests {
     fn a_run_is_one_aligned_line() {
         let run = RunRecord {
             run_id: "x".into(),
-            kind: RunKind::Apply,
             customer: "acme/web".into(),
             environment: "staging".into(),
             sha: "0123456789abcdef0123456789abcdef01234567".into(),
             pull_request: Some(12),
-            status: RunStatus::Succeeded,
             started_at: "2026-01-02T03:04:05.123456789Z".into(),
-            finished_at: None,
             run_url: Some("https://github.com/p/m/actions/runs/1".into()),
             add: Some(8),
             change: Some(0),
             destroy: Some(1),
-            message: None,
-            health: None,
-            outputs: None,
-            runner_host: None,
-            runner_pid: None,
-            actions_repository: None,
-            actions_run_id: None,
-            actions_run_attempt: None,
-            governance: Default::default(),
+            ..RunRecord::empty(RunKind::Apply, RunStatus::Succeeded)
         };
         assert_eq!(
             record_line(&run),
@@ -183,27 +172,15 @@ mod tests {
     fn a_drift_run_says_what_it_found() {
         let drift = |status: RunStatus, message: &str| RunRecord {
             run_id: "x".into(),
-            kind: RunKind::Drift,
             customer: "acme/web".into(),
             environment: "staging".into(),
             sha: "0123456789abcdef0123456789abcdef01234567".into(),
-            pull_request: None,
-            status,
             started_at: "2026-01-02T03:04:05Z".into(),
-            finished_at: None,
-            run_url: None,
             add: Some(1),
             change: Some(0),
             destroy: Some(0),
             message: Some(message.into()),
-            health: None,
-            outputs: None,
-            runner_host: None,
-            runner_pid: None,
-            actions_repository: None,
-            actions_run_id: None,
-            actions_run_attempt: None,
-            governance: Default::default(),
+            ..RunRecord::empty(RunKind::Drift, status)
         };
         let drifted = "drifted: 2 changed outside Terraform; 1 to add, 0 to change, 0 to destroy";
         assert_eq!(

@@ -399,27 +399,11 @@ mod tests {
         for (i, env) in ["staging", "production", "staging"].iter().enumerate() {
             let record = RunRecord {
                 run_id: format!("2026-01-0{}T00:00:00Z#{i}", i + 1),
-                kind: RunKind::Plan,
                 customer: "acme/web".into(),
                 environment: (*env).into(),
                 sha: "a".repeat(40),
-                pull_request: None,
-                status: RunStatus::Succeeded,
                 started_at: format!("2026-01-0{}T00:00:00Z", i + 1),
-                finished_at: None,
-                run_url: None,
-                add: None,
-                change: None,
-                destroy: None,
-                message: None,
-                health: None,
-                outputs: None,
-                runner_host: None,
-                runner_pid: None,
-                actions_repository: None,
-                actions_run_id: None,
-                actions_run_attempt: None,
-                governance: Default::default(),
+                ..RunRecord::empty(RunKind::Plan, RunStatus::Succeeded)
             };
             store.record_run(&record).await.expect("record");
         }

@@ -156,26 +156,21 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    /// A run of `kind` on `target` at `sha`, just started: the partition is the owner's key.
-    pub fn started(
-        kind: RunKind,
-        target: &Target,
-        sha: &Sha,
-        pull_request: Option<u64>,
-        run_url: Option<String>,
-    ) -> Self {
-        let started = crate::pipeline::now();
+    /// A record of `kind` in `status` with every optional field empty; the caller sets the
+    /// identity fields (`run_id`, `customer`, `environment`, `sha`, `started_at`), which are
+    /// left empty here.
+    pub fn empty(kind: RunKind, status: RunStatus) -> Self {
         Self {
-            run_id: format!("{started}#{:08x}", fastrand::u32(..)),
+            run_id: String::new(),
             kind,
-            customer: target.owner.key(),
-            environment: target.env.to_string(),
-            sha: sha.to_string(),
-            pull_request,
-            status: RunStatus::Started,
-            started_at: started,
+            customer: String::new(),
+            environment: String::new(),
+            sha: String::new(),
+            pull_request: None,
+            status,
+            started_at: String::new(),
             finished_at: None,
-            run_url,
+            run_url: None,
             add: None,
             change: None,
             destroy: None,
@@ -187,7 +182,28 @@ impl RunRecord {
             actions_repository: None,
             actions_run_id: None,
             actions_run_attempt: None,
-            governance: Default::default(),
+            governance: Governance::default(),
+        }
+    }
+
+    /// A run of `kind` on `target` at `sha`, just started: the partition is the owner's key.
+    pub fn started(
+        kind: RunKind,
+        target: &Target,
+        sha: &Sha,
+        pull_request: Option<u64>,
+        run_url: Option<String>,
+    ) -> Self {
+        let started = crate::pipeline::now();
+        Self {
+            run_id: format!("{started}#{:08x}", fastrand::u32(..)),
+            customer: target.owner.key(),
+            environment: target.env.to_string(),
+            sha: sha.to_string(),
+            pull_request,
+            started_at: started,
+            run_url,
+            ..Self::empty(kind, RunStatus::Started)
         }
     }
 }

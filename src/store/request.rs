@@ -98,27 +98,15 @@ impl RequestRecord {
     pub(super) fn to_item(&self, id: &RequestId) -> RunRecord {
         RunRecord {
             run_id: format!("{}#{}", self.requested_at, self.request_id),
-            kind: RunKind::Request,
             customer: id.key(),
             environment: NO_ENVIRONMENT.to_owned(),
             sha: self.sha.clone(),
-            pull_request: None,
-            status: RunStatus::Succeeded,
             started_at: self.requested_at.clone(),
             finished_at: Some(self.requested_at.clone()),
             run_url: self.run_url.clone(),
-            add: None,
-            change: None,
-            destroy: None,
             message: Some(self.message.clone()),
-            health: None,
             outputs: serde_json::to_string(self).ok(),
-            runner_host: None,
-            runner_pid: None,
-            actions_repository: None,
-            actions_run_id: None,
-            actions_run_attempt: None,
-            governance: Default::default(),
+            ..RunRecord::empty(RunKind::Request, RunStatus::Succeeded)
         }
     }
 

@@ -282,27 +282,13 @@ fn run(customer: &str, env: &str, n: u32, status: RunStatus) -> RunRecord {
     let started_at = format!("2025-02-01T10:{:02}:{:02}Z", n / 60, n % 60);
     RunRecord {
         run_id: format!("{started_at}#r{n:03}"),
-        kind: RunKind::Plan,
         customer: customer.into(),
         environment: env.into(),
         sha: "f".repeat(40),
         pull_request: Some(7),
-        status,
         started_at,
-        finished_at: None,
         run_url: Some(format!("https://ci.example/runs/{n}")),
-        add: None,
-        change: None,
-        destroy: None,
-        message: None,
-        health: None,
-        outputs: None,
-        runner_host: None,
-        runner_pid: None,
-        actions_repository: None,
-        actions_run_id: None,
-        actions_run_attempt: None,
-        governance: Default::default(),
+        ..RunRecord::empty(RunKind::Plan, status)
     }
 }
 

@@ -143,27 +143,18 @@ mod tests {
     fn record() -> RunRecord {
         RunRecord {
             run_id: "2025-01-02T03:04:05Z#k3j2".into(),
-            kind: RunKind::Apply,
             customer: "acme/webshop".into(),
             environment: "staging".into(),
             sha: "a".repeat(40),
             pull_request: Some(42),
-            status: RunStatus::Succeeded,
             started_at: "2025-01-02T03:04:05Z".into(),
             finished_at: Some("2025-01-02T03:05:00Z".into()),
-            run_url: None,
             add: Some(1),
             change: Some(0),
-            destroy: None,
             message: Some("applied".into()),
             health: Some(crate::store::HealthState::Healthy),
             outputs: Some(r#"{"web_url":"https://shop.example"}"#.into()),
-            runner_host: None,
-            runner_pid: None,
-            actions_repository: None,
-            actions_run_id: None,
-            actions_run_attempt: None,
-            governance: Default::default(),
+            ..RunRecord::empty(RunKind::Apply, RunStatus::Succeeded)
         }
     }
 
