@@ -56,12 +56,12 @@ pub fn scope(changed: &[String], layout: &Layout<'_>, old: Option<&Config>, new:
             config_changes(old, new, &mut scope);
             continue;
         }
-        if let Some(rest) = path.strip_prefix(crate::tenants::git::TENANTS_DIR).and_then(|r| r.strip_prefix('/')) {
-            match rest.strip_suffix(".yml").map(crate::identity::TenantName::parse) {
-                Some(Ok(name)) if !rest.contains('/') => {
+        if path.starts_with(&format!("{}/", crate::tenants::git::TENANTS_DIR)) {
+            match crate::tenants::changes::tenant_of(path) {
+                Ok(name) => {
                     scope.owners.insert(Owner::Tenant(name), "its file changed".to_owned());
                 }
-                _ => scope.everything(format!("`{}` changed", crate::diagnostic::shown(path))),
+                Err(_) => scope.everything(format!("`{}` changed", crate::diagnostic::shown(path))),
             }
             continue;
         }

@@ -123,8 +123,7 @@ fn given(v: &Option<String>) -> Option<&str> {
 async fn other_tenants(repo: &ManagerRepo, head: &Sha) -> Result<Vec<(TenantName, String)>, CommandError> {
     let mut out = Vec::new();
     for path in repo.tenant_files(head).await? {
-        let name = path.strip_prefix("tenants/").and_then(|p| p.strip_suffix(".yml"));
-        let Some(tenant) = name.and_then(|n| TenantName::parse(n).ok()) else { continue };
+        let Ok(tenant) = crate::tenants::changes::tenant_of(&path) else { continue };
         if let Some(text) = repo.read(head, &path).await? {
             out.push((tenant, text));
         }
