@@ -2,7 +2,7 @@
 //! drift (an open pull request's plan is never mistaken for it).
 //! Local mode checks one directory; on GitHub every registered customer (or one).
 
-use super::target::{FleetHosts, append_summary, local_customer, local_host, set_outputs};
+use super::target::{FleetHosts, local_customer, local_host, publish};
 use crate::cli::{DriftArgs, Verb};
 use crate::codehost::{Files, LogReporter, Reporter};
 use crate::context::Context;
@@ -49,7 +49,13 @@ pub fn report(results: Vec<DriftResult>, orphans: Vec<Orphan>) -> DriftReport {
         orphans: Some(orphans),
         shard: None,
         changes: None,
-        layout: Layout { title: "drift".to_owned(), failed: errors > 0, header_when_empty: true, ..Layout::default() },
+        layout: Layout {
+            title: "drift".to_owned(),
+            failed: errors > 0,
+            header_when_empty: true,
+            outputs: &["drifted", "errors"],
+            ..Layout::default()
+        },
     }
 }
 
@@ -116,9 +122,7 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
     };
     let report = report(results, orphans).of_shard(args.shard, &all);
     let runner = &ctx.settings.runner;
-    let count = |k: &str| report.counts.get(k).map(ToString::to_string).unwrap_or_default();
-    set_outputs(runner.output.as_deref(), &[("drifted", count("drifted")), ("errors", count("errors"))]);
-    append_summary(runner.summary.as_deref(), &report.to_string());
+    publish(runner, &report);
     if let Some(tracker) = &issues {
         crate::drift_issues::sync(&report.results, tracker, runner.run_url.as_deref()).await?;
     }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::Outcome;
-use super::target::{append_summary, set_outputs};
+use super::target::publish;
 use crate::cli::FleetMergeArgs;
 use crate::context::Context;
 use crate::error::{CommandError, ExitStatus};
@@ -100,19 +100,11 @@ pub async fn run(ctx: &Context<'_>, args: &FleetMergeArgs) -> Result<Merged, Com
             Merged::Drift(super::drift::report(typed(&parts, &rows)?, orphans))
         }
     };
-    let (outputs, markdown): (Vec<(&str, String)>, String) = match &merged {
-        Merged::Plan(r) => {
-            (vec![("changed", count(&r.counts, "changed")), ("failed", count(&r.counts, "failed"))], r.to_string())
-        }
-        Merged::Drift(r) => {
-            (vec![("drifted", count(&r.counts, "drifted")), ("errors", count(&r.counts, "errors"))], r.to_string())
-        }
-        Merged::Reap(r) => {
-            (vec![("expired", count(&r.counts, "expired")), ("failed", count(&r.counts, "failed"))], r.to_string())
-        }
-    };
-    set_outputs(runner.output.as_deref(), &outputs);
-    append_summary(runner.summary.as_deref(), &markdown);
+    match &merged {
+        Merged::Plan(r) => publish(runner, r),
+        Merged::Drift(r) => publish(runner, r),
+        Merged::Reap(r) => publish(runner, r),
+    }
     if let (Some(tracker), Merged::Drift(report)) = (&issues, &merged) {
         crate::drift_issues::sync(&report.results, tracker, runner.run_url.as_deref()).await?;
     }
@@ -142,10 +134,6 @@ fn report_files(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>,
         files.extend(found);
     }
     Ok(files)
-}
-
-fn count(counts: &serde_json::Map<String, serde_json::Value>, key: &str) -> String {
-    counts.get(key).map(ToString::to_string).unwrap_or_default()
 }
 
 /// One report file, size-checked before it is read.

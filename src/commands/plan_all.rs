@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::target::{FleetHosts, append_summary, set_outputs};
+use super::target::{FleetHosts, publish};
 use crate::change_scope;
 use crate::cli::{PlanArgs, Verb};
 use crate::codehost::Provenance;
@@ -77,6 +77,7 @@ pub fn report(results: Vec<TargetPlan>) -> FleetPlan {
             summary: Some(format!("{targets} targets: {changed} with changes, {failed} failed.")),
             after_result: &["Time"],
             failed: failed > 0,
+            outputs: &["changed", "failed"],
             header_when_empty: true,
             ..Layout::default()
         },
@@ -147,10 +148,7 @@ pub async fn run(ctx: &Context<'_>, args: &PlanArgs) -> Result<FleetPlan, Comman
     .await;
     let mut report = report(results).of_shard(args.shard, &all);
     report.changes = changes;
-    let runner = &ctx.settings.runner;
-    let count = |k: &str| report.counts.get(k).map(ToString::to_string).unwrap_or_default();
-    set_outputs(runner.output.as_deref(), &[("changed", count("changed")), ("failed", count("failed"))]);
-    append_summary(runner.summary.as_deref(), &report.to_string());
+    publish(&ctx.settings.runner, &report);
     Ok(report)
 }
 

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::target::{FleetHosts, append_summary, set_outputs};
+use super::target::{FleetHosts, publish};
 use crate::cli::{ReapArgs, Verb};
 use crate::context::Context;
 use crate::error::CommandError;
@@ -99,12 +99,7 @@ pub async fn run(ctx: &Context<'_>, args: &ReapArgs) -> Result<ReapReport, Comma
         .collect();
     let results = if due.is_empty() { Vec::new() } else { reap_all(ctx, args, &manager, &due).await? };
     let report = report(args.dry_run, results).of_shard(args.shard, &all);
-    let runner = &ctx.settings.runner;
-    set_outputs(
-        runner.output.as_deref(),
-        &[("expired", report.results.len().to_string()), ("failed", count_failed(&report).to_string())],
-    );
-    append_summary(runner.summary.as_deref(), &report.to_string());
+    publish(&ctx.settings.runner, &report);
     Ok(report)
 }
 
@@ -152,6 +147,7 @@ pub fn report(dry_run: bool, results: Vec<Reaped>) -> ReapReport {
             summary: Some(format!("{expired} expired environments, {failed} failed.")),
             before_commit: &["Expired at"],
             failed: failed > 0,
+            outputs: &["expired", "failed"],
             ..Layout::default()
         },
     }
@@ -249,8 +245,4 @@ async fn record_protected(deps: &Deps<'_>, req: &Request, message: &str) {
     if let Err(e) = deps.store.record_run(&record).await {
         crate::output::log(&format!("warning: could not record the protected reap of {}: {e}", req.target));
     }
-}
-
-fn count_failed(report: &ReapReport) -> usize {
-    report.results.iter().filter(|r| r.result == ReapState::Failed).count()
 }

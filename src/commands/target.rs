@@ -313,6 +313,22 @@ pub fn set_outputs(path: Option<&Path>, outputs: &[(&str, String)]) {
 }
 
 /// Appends to the job summary when running in GitHub Actions; a failure to write is logged.
+/// A fleet run's report to the runner: its counts as step outputs, its table in the job
+/// summary (a single run's, or `fleet merge`'s of the shards).
+pub(super) fn publish<R: crate::report::fleet::FleetRow>(
+    runner: &crate::settings::Runner,
+    report: &crate::report::fleet::FleetReport<R>,
+) {
+    let outputs: Vec<(&str, String)> = report
+        .layout
+        .outputs
+        .iter()
+        .map(|k| (*k, report.counts.get(*k).map(ToString::to_string).unwrap_or_default()))
+        .collect();
+    set_outputs(runner.output.as_deref(), &outputs);
+    append_summary(runner.summary.as_deref(), &report.to_string());
+}
+
 pub fn append_summary(path: Option<&Path>, markdown: &str) {
     if let Some(path) = path
         && let Err(e) = actions::append_summary(path, markdown)

@@ -101,6 +101,8 @@ pub struct Layout {
     pub failed: bool,
     /// Whether an empty report still shows the table's header.
     pub header_when_empty: bool,
+    /// The counts a workflow step outputs (`changed`, `failed`).
+    pub outputs: &'static [&'static str],
 }
 
 impl<R: FleetRow> fmt::Display for FleetReport<R> {
