@@ -58,16 +58,8 @@ impl Manager {
             .args(args)
             .env("GITHUB_API_URL", self.fake.url())
             .env("GITHUB_TOKEN", "ghs_manager_token_value")
-            .env("GITHUB_ACTIONS", "true")
-            .env("GITHUB_EVENT_NAME", "repository_dispatch")
-            .env("GITHUB_EVENT_PATH", &event)
-            .env("GITHUB_SERVER_URL", "https://github.com")
             .env("GITHUB_REPOSITORY", MANAGER)
-            .env("GITHUB_RUN_ID", RUN_ID.to_string())
-            .env("GITHUB_SHA", "abcdefabcdefabcdefabcdefabcdefabcdefabcd")
-            .env("GITHUB_OUTPUT", self.sb.path().join("github_output"))
-            .env("GITHUB_STEP_SUMMARY", self.sb.path().join("step_summary.md"))
-            .env("RUNNER_TEMP", self.sb.path().join("runner_temp"))
+            .in_actions(self.sb.path(), "repository_dispatch", &event, &RUN_ID.to_string())
             .run_async()
             .await
     }

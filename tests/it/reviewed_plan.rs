@@ -51,16 +51,8 @@ impl Manager {
             .args(args)
             .env("GITHUB_API_URL", self.fake.url())
             .env("GITHUB_TOKEN", "ghs_manager_token_value")
-            .env("GITHUB_ACTIONS", "true")
-            .env("GITHUB_EVENT_NAME", "repository_dispatch")
-            .env("GITHUB_EVENT_PATH", event)
-            .env("GITHUB_SERVER_URL", "https://github.com")
             .env("GITHUB_REPOSITORY", MANAGER)
-            .env("GITHUB_RUN_ID", "4242")
-            .env("GITHUB_SHA", "abcdefabcdefabcdefabcdefabcdefabcdefabcd")
-            .env("GITHUB_OUTPUT", self.path("github_output"))
-            .env("GITHUB_STEP_SUMMARY", self.path("step_summary.md"))
-            .env("RUNNER_TEMP", self.path("runner_temp"))
+            .in_actions(self.sb.path(), "repository_dispatch", event, "4242")
             .run_async()
             .await
     }

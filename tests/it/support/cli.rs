@@ -107,6 +107,21 @@ impl Run {
         }
     }
 
+    /// A step of manager workflow run `run_id` in GitHub Actions, started by `event_name` with
+    /// the payload at `event`; the step's output, summary and temp files under `dir`. (The
+    /// GitHub API, token and repository are the caller's.)
+    pub(crate) fn in_actions(self, dir: &Path, event_name: &str, event: &Path, run_id: &str) -> Self {
+        self.env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_EVENT_NAME", event_name)
+            .env("GITHUB_EVENT_PATH", event)
+            .env("GITHUB_SERVER_URL", "https://github.com")
+            .env("GITHUB_RUN_ID", run_id)
+            .env("GITHUB_SHA", "abcdefabcdefabcdefabcdefabcdefabcdefabcd")
+            .env("GITHUB_OUTPUT", dir.join("github_output"))
+            .env("GITHUB_STEP_SUMMARY", dir.join("step_summary.md"))
+            .env("RUNNER_TEMP", dir.join("runner_temp"))
+    }
+
     pub(crate) fn env_remove(mut self, key: &str) -> Self {
         self.cmd.env_remove(key);
         self
