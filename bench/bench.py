@@ -209,6 +209,188 @@ def policy_overhead(work):
     return statistics.median(step), statistics.median(with_policies), statistics.median(without)
 
 
+def v2_customer_file(name, type_name):
+    """A schema v2 customer file with one component of catalog type `type_name`."""
+    return (
+        f"apiVersion: infra-manager/v2\nkind: Customer\nmetadata:\n  name: {name}\nspec:\n"
+        f"  environments: [staging]\n  components:\n    - {{ name: main, type: {type_name} }}\n"
+    )
+
+
+def git(dir, *args):
+    subprocess.run(["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", *args], cwd=dir,
+                   check=True, **QUIET)
+
+
+def changed_since(work):
+    """A change to the catalog module 5 of FLEET customers use: `plan --all --changed-since`
+    vs a full `plan --all` of the same manager checkout. Returns both times and the targets
+    the selective run planned."""
+    dir = work / "changed"
+    dir.mkdir()
+    shutil.copytree(ROOT / "manager-terraform", dir / "manager-terraform")
+    users = 5
+    names = []
+    for i in range(FLEET):
+        name, type_name = (f"fleet/queue{i:03}", "queue") if i < users else (f"fleet/bucket{i:03}", "bucket")
+        infra = dir / "customers" / name / "infra"
+        infra.mkdir(parents=True)
+        (infra / "variables.yml").write_text(v2_customer_file(name.split("/")[1], type_name))
+        names.append(name)
+    text = (
+        "terraform:\n  modules_dir: manager-terraform\n  module: sandbox-app-environment\n"
+        f"state:\n  backend: local\n  local_dir: {dir / 'store'}\ncustomers:\n"
+        + "".join(f"  - repo: {n}\n    environments: [staging]\n" for n in names)
+    )
+    (dir / "infra-manager.yml").write_text(text)
+    (dir / ".gitignore").write_text("store/\n*.json\n")
+    git(dir, "init", "--quiet")
+    git(dir, "add", "--all")
+    git(dir, "commit", "--quiet", "-m", "fleet")
+    queue = dir / "manager-terraform/catalog/queue/main.tf"
+    queue.write_text(queue.read_text() + "\n# a comment\n")
+    git(dir, "commit", "--quiet", "-am", "queue: a comment")
+    base = ["--json", "plan", "--all", "--source-root", "customers", "--repo", "."]
+    full = timed([ENGINE, *base], dir)
+    start = time.perf_counter()
+    out = subprocess.run([ENGINE, *base, "--changed-since", "HEAD~1"], cwd=dir, env=env(), check=True,
+                         capture_output=True, text=True)
+    selective = time.perf_counter() - start
+    import json
+    planned = sorted(r["customer"] for r in json.loads(out.stdout)["results"])
+    if planned != names[:users]:
+        raise SystemExit(f"--changed-since planned {planned}, not the {users} users of catalog/queue")
+    return selective, full, len(planned)
+
+
+FAKE_TERRAFORM = ROOT / "bench" / "fake-terraform.c"
+SCALE = int(os.environ.get("BENCH_SCALE", "2000"))
+
+
+def zombie_cpu(proc):
+    """Waits for `proc` to exit without reaping it, and returns its own CPU seconds (user +
+    system, its children excluded), read from the zombie's /proc entry; then reaps it."""
+    os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+    fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15)
+    proc.wait()
+    return cpu
+
+
+def scale(work):
+    """SCALE customers through `plan --all` with a Terraform that answers at once
+    (bench/fake-terraform.c, compiled here): the engine's own wall time and CPU per target,
+    and its peak RSS."""
+    dir = work / "scale"
+    dir.mkdir()
+    fake = dir / "fake-terraform"
+    subprocess.run(["cc", "-O2", "-o", fake, FAKE_TERRAFORM], check=True)
+    # A real saved plan for the fake to hand out: the first customer's, by real Terraform.
+    template = staging_only(V1_VARIABLES.read_text())
+    names = [f"scale/app{i:04}" for i in range(SCALE)]
+    for name in names:
+        infra = dir / "customers" / name / "infra"
+        infra.mkdir(parents=True)
+        (infra / "variables.yml").write_text(template)
+    config(dir, dir / "store", customers=names)
+    rendered = dir / "rendered"
+    subprocess.run([ENGINE, "render", "--source-dir", f"customers/{names[0]}", "--customer", names[0], "--env",
+                    "staging", "--out", rendered], cwd=dir, env=env(), check=True, **QUIET)
+    subprocess.run([TERRAFORM, "init", "-input=false", "-no-color"], cwd=rendered, env=env(), check=True, **QUIET)
+    subprocess.run([TERRAFORM, "plan", "-input=false", "-out=real.tfplan"], cwd=rendered, env=env(), check=True,
+                   **QUIET)
+    fake_env = {**env(), "INFRA_MANAGER_TERRAFORM": str(fake), "FAKE_TERRAFORM_PLAN": str(rendered / "real.tfplan")}
+    start = time.perf_counter()
+    proc = subprocess.Popen([ENGINE, "plan", "--all", "--source-root", "customers"], cwd=dir, env=fake_env, **QUIET)
+    peak = 0
+    status = Path(f"/proc/{proc.pid}/status")
+    while True:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except OSError:
+            pass
+        if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None:
+            break
+        time.sleep(0.02)
+    wall = time.perf_counter() - start
+    cpu = zombie_cpu(proc)
+    if proc.returncode != 0:
+        raise SystemExit(f"plan --all of {SCALE} targets with the fake Terraform failed (exit {proc.returncode})")
+    return wall / SCALE * 1000, cpu / SCALE * 1000, peak / 1024
+
+
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def moto(work):
+    """A moto_server (S3 + DynamoDB) on a free port of 127.0.0.1; returns (process, endpoint)."""
+    server = shutil.which("moto_server", path=f"{ROOT / '.tools/venv/bin'}:{os.environ.get('PATH', '')}")
+    if not server:
+        raise SystemExit("moto_server not found: run through bench/run (scripts/tools.sh --test-extras installs it)")
+    port = free_port()
+    log = open(work / "moto.log", "w")
+    proc = subprocess.Popen([server, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
+    import urllib.request
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+            return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit(f"moto_server did not start: {(work / 'moto.log').read_text()[-2000:]}")
+
+
+AWS_TEST_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+                "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+def s3_overhead(work):
+    """One plan on the S3 + DynamoDB backend (moto): `infra-manager plan`, its store calls
+    included (records, plan upload, latest pointer), vs bare init + plan -out + show -json of
+    the same rendered directory on the same backend; medians of alternating pairs."""
+    dir = work / "s3"
+    dir.mkdir()
+    proc, endpoint = moto(dir)
+    try:
+        v1_customer(dir / "shop")
+        text = (
+            f"terraform:\n  modules_dir: {ROOT / 'manager-terraform'}\n  module: sandbox-app-environment\n"
+            f"state:\n  backend: s3\n  bucket: bench-state\n  region: us-east-1\n  endpoint: {endpoint}\n"
+            f"  force_path_style: true\n  key_prefix: customers\n  lock: dynamodb\n  lock_table: bench-locks\n"
+            f"  records_table: bench-runs\n  local_dir: {dir / 'local'}\n"
+        )
+        (dir / "infra-manager.yml").write_text(text)
+        aws = {**env(), **AWS_TEST_ENV}
+        subprocess.run([ENGINE, "bootstrap"], cwd=dir, env=aws, check=True, **QUIET)
+        engine, bare = [], []
+        for i in range(PAIRS):
+            # Each pair plans its own customer: the same cold start for both sides.
+            name = f"bench/s3-{i}"
+            rendered = dir / f"rendered-{i}"
+            subprocess.run([ENGINE, "render", "--source-dir", "shop", "--customer", f"{name}-bare", "--env", "staging",
+                            "--out", rendered], cwd=dir, env=aws, check=True, **QUIET)
+            start = time.perf_counter()
+            subprocess.run([ENGINE, "plan", "--source-dir", "shop", "--customer", name, "--env", "staging"], cwd=dir,
+                           env=aws, check=True, **QUIET)
+            engine.append(time.perf_counter() - start)
+            script = f"'{TERRAFORM}' init -input=false -no-color >/dev/null && '{TERRAFORM}' plan -input=false -out=x.tfplan >/dev/null && '{TERRAFORM}' show -json x.tfplan >/dev/null"
+            start = time.perf_counter()
+            subprocess.run(["bash", "-c", script], cwd=rendered, env=aws, check=True, **QUIET)
+            bare.append(time.perf_counter() - start)
+        return statistics.median(engine), statistics.median(bare)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def validations(work):
     """`validate DIR` of VALIDATIONS files in one process; median of 3."""
     dir = work / "validate"
@@ -265,7 +447,12 @@ def main():
         if wanted("fleet"):
             engine, loop = fleet(work)
             rows.append((f"fleet: plan --all ({FLEET} customers) vs sequential loop", f"{engine:.1f} s vs {loop:.1f} s",
-                         f"{loop / engine:.2f}x faster", ">= 1.8x"))
+                         f"{loop / engine:.2f}x faster", ">= 1.9x"))
+            print(rows[-1], flush=True)
+        if wanted("s3"):
+            engine, bare = s3_overhead(work)
+            rows.append(("S3 + DynamoDB (moto): plan vs bare init+plan+show -json", f"{engine:.2f} s vs {bare:.2f} s",
+                         f"{engine / bare:.2f}x", "<= 1.10x"))
             print(rows[-1], flush=True)
         if wanted("rss"):
             rss = peak_rss(work)
@@ -274,6 +461,17 @@ def main():
         if wanted("validate"):
             seconds = validations(work)
             rows.append((f"validate {VALIDATIONS} files in one process", f"{seconds:.3f} s", "-", "< 0.5 s"))
+            print(rows[-1], flush=True)
+        if wanted("changed"):
+            selective, full, planned = changed_since(work)
+            rows.append((f"--changed-since: a module {planned} of {FLEET} use vs full plan --all",
+                         f"{selective:.1f} s vs {full:.1f} s", f"{full / selective:.1f}x faster",
+                         f">= 8x, exactly {planned} planned"))
+            print(rows[-1], flush=True)
+        if wanted("scale"):
+            wall_ms, cpu_ms, rss = scale(work)
+            rows.append((f"engine per target, {SCALE} targets, fake Terraform", f"{wall_ms:.2f} ms wall, {cpu_ms:.2f} ms CPU",
+                         f"peak {rss:.1f} MB", "<= 5 ms, <= 100 MB"))
             print(rows[-1], flush=True)
         if wanted("policy"):
             ms, with_p, without = policy_overhead(work)
@@ -288,7 +486,7 @@ def main():
     print(f"{'benchmark':<{width}}  {'measured':<22}  {'ratio':<14}  target")
     for name, measured, ratio, target in rows:
         print(f"{name:<{width}}  {measured:<22}  {ratio:<14}  {target}")
-    print(f"\n(median of {PAIRS} alternating pairs for the overhead; `bench/run [overhead fleet rss validate api]`)")
+    print(f"\n(median of {PAIRS} alternating pairs for the overhead; `bench/run [overhead fleet changed scale s3 rss validate policy api]`)")
 
 
 if __name__ == "__main__":

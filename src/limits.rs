@@ -21,6 +21,9 @@ pub const DISPATCH_EVENT_TYPE_CHARS: usize = 100;
 pub const REQUEST_INPUTS_BYTES: usize = 16 * 1024;
 /// Customer files (`infra/variables.yml`) larger than this are refused (bytes).
 pub const CUSTOMER_FILE_BYTES: usize = 64 * 1024;
+/// The manager's `infra-manager.yml` larger than this is refused (bytes): room for a
+/// registry of tens of thousands of customers.
+pub const MANAGER_CONFIG_BYTES: usize = 4 * 1024 * 1024;
 /// A run record's message is cut to this many characters: it is a one-line summary, and
 /// Terraform's error text can carry customer values.
 pub const RECORD_MESSAGE_CHARS: usize = 500;

@@ -13,6 +13,22 @@ use crate::suggest::did_you_mean;
 /// Files larger than this are refused ([`crate::limits`]).
 pub const MAX_FILE_BYTES: usize = crate::limits::CUSTOMER_FILE_BYTES;
 
+/// How large a file may be: its bytes and its parser events (each scalar, mapping and list
+/// start and end is one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    pub bytes: usize,
+    pub events: usize,
+}
+
+impl Bounds {
+    /// Files customers, tenants and requests write.
+    pub const CUSTOMER: Self = Self { bytes: MAX_FILE_BYTES, events: 100_000 };
+    /// The provider's own `infra-manager.yml`, reviewed in the manager repository: its
+    /// registry grows with the fleet (about 60 bytes and 10 events a customer).
+    pub const MANAGER: Self = Self { bytes: crate::limits::MANAGER_CONFIG_BYTES, events: 2_000_000 };
+}
+
 /// The deepest nesting of mappings and lists a file may use.
 pub const MAX_DEPTH: usize = 16;
 
@@ -72,11 +88,15 @@ impl Value {
 /// How every YAML file is read: bounded (aliases, events, depth), so a bomb is refused
 /// rather than expanded. Tests that read a file as the product does use these too.
 pub fn read_options() -> serde_saphyr::Options {
+    options_within(Bounds::CUSTOMER)
+}
+
+fn options_within(bounds: Bounds) -> serde_saphyr::Options {
     serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_aliases: 100,
             max_anchors: 100,
-            max_events: 100_000,
+            max_events: bounds.events,
             // `variables.yml` needs four levels and `infra-manager.yml` five. Each level costs
             // stack in the recursive deserializer (tens of KiB in a debug build), so the bound
             // keeps a hostile file far from overflowing even a 2 MiB thread stack.
@@ -94,13 +114,19 @@ pub fn read_options() -> serde_saphyr::Options {
     }
 }
 
-/// Parses `text` into a node tree. `file` names the file in diagnostics.
+/// Parses `text`, a file customers write, into a node tree. `file` names the file in
+/// diagnostics.
 pub fn parse(file: &str, text: &str) -> Result<Node, Diagnostic> {
-    if text.len() > MAX_FILE_BYTES {
-        let problem = FileProblem::TooLarge { size: Some(text.len() as u64), limit: MAX_FILE_BYTES as u64 };
+    parse_within(file, text, Bounds::CUSTOMER)
+}
+
+/// Parses `text` into a node tree, refused beyond `bounds`.
+pub fn parse_within(file: &str, text: &str, bounds: Bounds) -> Result<Node, Diagnostic> {
+    if text.len() > bounds.bytes {
+        let problem = FileProblem::TooLarge { size: Some(text.len() as u64), limit: bounds.bytes as u64 };
         return Err(Diagnostic::whole_file(file, &problem));
     }
-    let parsed: Result<Option<Spanned<Value>>, _> = serde_saphyr::from_str_with_options(text, read_options());
+    let parsed: Result<Option<Spanned<Value>>, _> = serde_saphyr::from_str_with_options(text, options_within(bounds));
     match parsed {
         Ok(Some(spanned)) => {
             let mut root = node(spanned);

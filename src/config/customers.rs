@@ -100,6 +100,8 @@ pub(super) fn read(c: &mut Checker, node: &Node) -> Vec<(Customer, yaml::Pos)> {
         }
         return out;
     };
+    // A fleet's registry is long: duplicates are found through a set, not a scan per entry.
+    let mut listed = std::collections::HashSet::new();
     for (i, item) in items.iter().enumerate() {
         let path = format!("customers[{i}]");
         let Some(fields) = c.map(&path, item) else { continue };
@@ -124,7 +126,7 @@ pub(super) fn read(c: &mut Checker, node: &Node) -> Vec<(Customer, yaml::Pos)> {
             .map(|n| env_list(c, &format!("{path}.environments"), n))
             .unwrap_or_default();
         if let Some(repo) = repo {
-            if out.iter().any(|(x, _): &(Customer, yaml::Pos)| x.repo == repo) {
+            if !listed.insert(repo.clone()) {
                 c.error(item.pos, format!("customer `{repo}` is listed twice"), None);
             }
             let require_oidc = yaml::get(fields, "require_oidc")

@@ -139,7 +139,7 @@ impl Config {
 
     /// Parses a config file's text; relative paths are resolved against `base`.
     pub fn parse(file: &str, text: &str, base: &Path) -> Result<Self, Diagnostics> {
-        let root = yaml::parse(file, text).map_err(|d| Diagnostics(vec![d]))?;
+        let root = yaml::parse_within(file, text, yaml::Bounds::MANAGER).map_err(|d| Diagnostics(vec![d]))?;
         let mut config = Self::defaults(base);
         let mut c = Checker::new(file);
         if !matches!(root.value, yaml::Value::Null)
@@ -381,6 +381,22 @@ customers:
         assert_eq!((err.0[0].line, err.0[0].column), (3, 3));
         assert!(err.0[0].message.contains("`state.bucket` is an S3 setting, but `state.backend` is `local`"));
         assert!(err.0[0].hint.as_deref().is_some_and(|h| h.contains("state.backend: s3")));
+    }
+
+    #[test]
+    fn a_registry_of_ten_thousand_customers_loads_and_a_larger_file_is_refused_whole() {
+        // The fleet's size is the provider's: a customer file's bounds would stop it at about
+        // a thousand customers.
+        let entry = |i: usize| format!("  - repo: fleet/app{i:05}\n    environments: [staging, production]\n");
+        let registry: String = (0..10_000).map(entry).collect();
+        let text = format!("customers:\n{registry}");
+        assert!(text.len() > yaml::MAX_FILE_BYTES * 8, "{} bytes", text.len());
+        let config = Config::parse("infra-manager.yml", &text, Path::new(".")).expect("valid");
+        assert_eq!(config.customers.len(), 10_000);
+        let huge = format!("{text}# {}\n", "x".repeat(crate::limits::MANAGER_CONFIG_BYTES));
+        let err = Config::parse("infra-manager.yml", &huge, Path::new(".")).expect_err("too large");
+        assert_eq!((err.0.len(), err.0[0].line), (1, 1), "{err:?}");
+        assert!(err.0[0].message.contains("larger than the 4194304-byte limit"), "{err:?}");
     }
 
     #[test]
