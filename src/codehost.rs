@@ -115,6 +115,11 @@ pub trait Files: Send + Sync {
     async fn contains(&self, _owner: &Owner, _commit: &Sha, _ancestor: &Sha) -> Result<Option<bool>, CodeHostError> {
         Ok(None)
     }
+
+    /// What this source's revisions of `owner` are: commits, or the digests of local files.
+    fn revision(&self, _owner: &Owner) -> crate::store::Revision {
+        crate::store::Revision::Commit
+    }
 }
 
 /// Where a run's results go: commit statuses, the sticky comment, check runs. GitHub, or
@@ -237,6 +242,10 @@ impl Files for OwnerFiles<'_> {
 
     async fn contains(&self, owner: &Owner, commit: &Sha, ancestor: &Sha) -> Result<Option<bool>, CodeHostError> {
         self.of(owner).contains(owner, commit, ancestor).await
+    }
+
+    fn revision(&self, owner: &Owner) -> crate::store::Revision {
+        self.of(owner).revision(owner)
     }
 }
 

@@ -109,6 +109,11 @@ const WORKING_TREE: &str = "working tree";
 
 #[async_trait]
 impl Files for LocalHost {
+    /// A checkout's stand-in commit is its file's digest.
+    fn revision(&self, _owner: &Owner) -> crate::store::Revision {
+        crate::store::Revision::FileDigest
+    }
+
     /// `variables.yml` at the directory's own stand-in commit is read (and kept in the
     /// history); at an earlier one it comes from the history. Anything else, and a version
     /// never kept, comes from the directory.

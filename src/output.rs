@@ -33,6 +33,43 @@ pub fn log(line: &str) {
     let _ = err.flush();
 }
 
+/// Writes a tool's text (Terraform's messages, a health check's output) to stderr in the
+/// `│` gutter: every line of it, without the colour sequences tools write even when asked
+/// for JSON, each line neutralised. Blank lines at either end are dropped.
+pub fn gutter(text: &str) {
+    let plain = without_color(text);
+    let body = plain.trim_matches('\n').trim_end();
+    if body.trim().is_empty() {
+        return;
+    }
+    let framed: Vec<String> = body.lines().map(|line| format!("  │ {}", line.trim_end())).collect();
+    log(&framed.join("\n"));
+}
+
+/// `text` without ANSI colour sequences (`ESC [ … m`): `init -json` leaves some in its
+/// messages and its unstructured lines, which would reach the log as escaped noise. Any other
+/// ESC is kept, to be shown escaped.
+fn without_color(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\u{1b}') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        // A CSI sequence: `[`, parameter bytes, and a final byte in `@`..=`~`.
+        let end =
+            after.strip_prefix('[').and_then(|csi| csi.find(|c: char| ('@'..='~').contains(&c)).map(|i| 1 + i + 1));
+        match end {
+            Some(end) => rest = &after[end..],
+            None => {
+                out.push('\u{1b}');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A writer to stderr that neutralises what it is given, for code that logs through a
 /// `std::io::Write` (the `tracing` subscriber: `.with_writer(output::log_writer)`, with
 /// `.with_ansi(false)` since colour codes would be shown escaped). Each `write` is taken as
@@ -108,7 +145,15 @@ pub fn neutralise(text: &str) -> String {
 fn neutralise_line(line: &str, out: &mut String) {
     let start = out.len();
     let mut hashes = 0usize;
+    // The last character written as itself, for emoji sequences.
+    let mut previous: Option<char> = None;
     for ch in line.chars() {
+        if joins_emoji(previous, ch) {
+            out.push(ch);
+            previous = Some(ch);
+            continue;
+        }
+        previous = Some(ch).filter(|c| !must_escape(*c));
         if must_escape(ch) {
             push_escaped(ch, out);
             hashes = 0;
@@ -125,6 +170,14 @@ fn neutralise_line(line: &str, out: &mut String) {
     if written[lead..].starts_with("::") {
         out.replace_range(start + lead..start + lead + 1, "\\u003a");
     }
+}
+
+/// Whether `ch`, a variation selector (U+FE0E text, U+FE0F emoji presentation) or the zero
+/// width joiner of an emoji sequence, is written as itself: only right after a non-ASCII
+/// character that was (`⚠️`, `👩‍💻`). After ASCII it is escaped, since the runner skips it
+/// as ignorable and `:` + U+FE0F + `:` would read as `::`.
+fn joins_emoji(previous: Option<char>, ch: char) -> bool {
+    matches!(ch, '\u{FE0E}' | '\u{FE0F}' | '\u{200D}') && previous.is_some_and(|p| !p.is_ascii())
 }
 
 fn push_escaped(ch: char, out: &mut String) {
@@ -177,6 +230,33 @@ mod tests {
     /// Splits like the runner: at LF, CR and CRLF.
     fn runner_lines(text: &str) -> Vec<&str> {
         text.split(['\n', '\r']).collect()
+    }
+
+    #[test]
+    fn emoji_are_printed_as_themselves_and_a_selector_after_ascii_is_not() {
+        assert_eq!(neutralise("⚠\u{fe0f} drifted"), "⚠\u{fe0f} drifted");
+        assert_eq!(neutralise("👩\u{200d}💻 ok"), "👩\u{200d}💻 ok");
+        // After ASCII the runner would skip a raw selector: `:` + U+FE0F + `:` would be `::`.
+        assert_eq!(neutralise(":\u{fe0f}:warning::x"), ":\\ufe0f:warning::x");
+        assert_eq!(neutralise("#\u{200d}#[x]"), "#\\u200d#[x]");
+        assert!(!runner_would_parse(&neutralise("  ⚠\u{fe0f}::error::x")));
+        // A selector after an escaped character is escaped too.
+        assert_eq!(neutralise("\u{202e}\u{fe0f}"), "\\u202e\\ufe0f");
+    }
+
+    #[test]
+    fn a_tools_text_stays_inside_the_gutter_without_colour() {
+        let message = "\u{1b}[0m\u{1b}[32m\nSuccessfully configured the backend \"local\"! Terraform will\nuse this backend.\u{1b}[0m\n";
+        let plain = without_color(message);
+        let framed: Vec<String> = plain.trim_matches('\n').lines().map(|l| format!("  │ {l}")).collect();
+        assert_eq!(
+            framed,
+            ["  │ Successfully configured the backend \"local\"! Terraform will", "  │ use this backend."]
+        );
+        assert_eq!(without_color("\u{1b}[0m\u{1b}[1m"), "");
+        assert_eq!(without_color("plain │ text"), "plain │ text");
+        // An ESC that starts no colour sequence is kept, to be shown escaped.
+        assert_eq!(neutralise(&without_color("a\u{1b}]0;title\u{7}")), "a\\u001b]0;title\\u0007");
     }
 
     #[test]

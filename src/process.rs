@@ -191,7 +191,7 @@ where
         let mut lines = BufReader::new(reader).lines();
         while let Ok(Some(line)) = lines.next_line().await {
             if echo {
-                output::log(&format!("  │ {line}"));
+                output::gutter(&line);
             }
             if kept.len() < KEPT_LINES {
                 kept.push(line);

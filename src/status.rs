@@ -42,6 +42,9 @@ pub struct TargetStatus {
     pub customer: String,
     pub environment: String,
     pub sha: String,
+    /// What `sha` is: a commit, or a local file's digest.
+    #[serde(skip_serializing_if = "crate::store::Revision::is_commit")]
+    pub revision: crate::store::Revision,
     /// The last of `steps`.
     pub current: Step,
     pub steps: Vec<StepAt>,
@@ -68,6 +71,7 @@ pub fn of_target(records: &[RunRecord]) -> Option<TargetStatus> {
         customer: latest.customer.clone(),
         environment: latest.environment.clone(),
         sha: latest.sha.clone(),
+        revision: latest.revision,
         current: Step::Requested,
         steps: Vec::new(),
         error: None,

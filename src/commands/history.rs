@@ -11,7 +11,7 @@ use crate::context::Context;
 use crate::error::CommandError;
 use crate::identity::{EnvName, Owner, RepoId};
 use crate::output;
-use crate::report::{name_of, prefix};
+use crate::report::name_of;
 use crate::store::{RunKind, RunRecord, RunStatus};
 
 /// A customer's runs, as `--json` prints it.
@@ -70,9 +70,16 @@ pub async fn run(ctx: &Context<'_>, args: &HistoryArgs) -> Result<History, Comma
     Ok(History { customer, environment: env.map(str::to_owned), runs })
 }
 
+/// The column headers above [`record_line`]'s columns.
+const HEADER: &str = "STARTED (UTC)         KIND     ENVIRONMENT   REVISION      STATUS     CHANGES      PR      RUN";
+
 impl fmt::Display for History {
-    /// One line per run: started, kind, environment, short SHA, status, counts, PR, run URL.
+    /// A header, then one line per run: started, kind, environment, revision, status,
+    /// counts, PR, run URL, and what the run found or why it failed.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.runs.is_empty() {
+            writeln!(f, "{HEADER}")?;
+        }
         for run in &self.runs {
             writeln!(f, "{}", line(run))?;
         }
@@ -106,17 +113,21 @@ fn record_line(run: &RunRecord) -> String {
         }
     };
     let pr = run.pull_request.map_or_else(|| "-".to_owned(), |n| format!("#{n}"));
-    let sha = prefix(&run.sha, 7);
+    let revision = run.revision.shown(&run.sha);
     let url = run.run_url.as_deref().unwrap_or("-");
-    let line =
-        format!("{started}  {kind:<7}  {:<12}  {sha}  {status:<9}  {counts:<11}  {pr:<6}  {url}", run.environment);
+    let line = format!(
+        "{started}  {kind:<7}  {:<12}  {revision:<12}  {status:<9}  {counts:<11}  {pr:<6}  {url}",
+        run.environment
+    );
     let line = match &run.governance.approver {
         Some(login) => format!("{line}  approved by {}", crate::diagnostic::shown(login)),
         None => line,
     };
-    // A drift run succeeds whether or not it found drift: its message says which.
-    match (run.kind, run.message.as_deref().and_then(|m| m.lines().next())) {
-        (RunKind::Drift, Some(outcome)) => format!("{line}  {outcome}"),
+    // What a drift run found (it succeeds either way), and why any run failed.
+    let said = run.message.as_deref().and_then(|m| m.lines().next());
+    match (run.kind, run.status, said) {
+        (RunKind::Drift, _, Some(outcome)) => format!("{line}  {outcome}"),
+        (_, RunStatus::Failed, Some(error)) => format!("{line}  {error}"),
         _ => line,
     }
 }
@@ -142,7 +153,7 @@ mod tests {
         };
         assert_eq!(
             record_line(&run),
-            "2026-01-02T03:04:05Z  apply    staging       0123456  succeeded  +8 ~0 -1     #12     https://github.com/p/m/actions/runs/1"
+            "2026-01-02T03:04:05Z  apply    staging       0123456       succeeded  +8 ~0 -1     #12     https://github.com/p/m/actions/runs/1"
         );
         let started = RunRecord {
             kind: RunKind::Plan,
@@ -156,7 +167,7 @@ mod tests {
         };
         assert_eq!(
             record_line(&started),
-            "2026-01-02T03:04:05Z  plan     staging       0123456  started    -            -       -"
+            "2026-01-02T03:04:05Z  plan     staging       0123456       started    -            -       -"
         );
         // Started two hours ago with a one-hour bound: its run is gone.
         let now: jiff::Timestamp = "2026-01-02T05:04:05Z".parse().expect("time");
@@ -186,11 +197,41 @@ mod tests {
         assert_eq!(
             record_line(&drift(RunStatus::Succeeded, drifted)),
             format!(
-                "2026-01-02T03:04:05Z  drift    staging       0123456  succeeded  +1 ~0 -0     -       -  {drifted}"
+                "2026-01-02T03:04:05Z  drift    staging       0123456       succeeded  +1 ~0 -0     -       -  {drifted}"
             )
         );
         assert!(record_line(&drift(RunStatus::Succeeded, "in sync")).ends_with("-  in sync"));
         let failed = record_line(&drift(RunStatus::Failed, "terraform plan failed\nsecond line"));
         assert!(failed.contains("  failed  ") && failed.ends_with("-  terraform plan failed"), "{failed}");
+    }
+
+    #[test]
+    fn history_has_headers_failed_rows_say_why_and_a_file_digest_is_no_commit() {
+        let failed = RunRecord {
+            customer: "acme/web".into(),
+            environment: "staging".into(),
+            sha: "0123456789abcdef0123456789abcdef01234567".into(),
+            started_at: "2026-01-02T03:04:05Z".into(),
+            message: Some("`terraform apply` failed: Error: creating bucket\nmore".into()),
+            revision: crate::store::Revision::FileDigest,
+            ..RunRecord::empty(RunKind::Apply, RunStatus::Failed)
+        };
+        let history = History {
+            customer: "acme/web".into(),
+            environment: None,
+            runs: vec![Run { record: failed, abandoned: false }],
+        };
+        let text = history.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], HEADER);
+        assert_eq!(
+            lines[1],
+            "2026-01-02T03:04:05Z  apply    staging       file:0123456  failed     -            -       -  `terraform apply` failed: Error: creating bucket"
+        );
+        // Each header starts where its column does.
+        for (header, value) in [("KIND", "apply"), ("REVISION", "file:"), ("STATUS", "failed"), ("RUN", "-  `")] {
+            assert_eq!(lines[0].find(header), lines[1].find(value), "{header}");
+        }
+        assert_eq!(History { runs: Vec::new(), ..history }.to_string(), "");
     }
 }

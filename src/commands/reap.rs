@@ -237,8 +237,7 @@ fn protected_message(refused: &[crate::diagnostic::Diagnostic]) -> String {
 /// The record of a reap that destroyed nothing because of protected components: a destroy
 /// that did not run, with why, so `history` shows it.
 async fn record_protected(deps: &Deps<'_>, req: &Request, message: &str) {
-    let mut record =
-        crate::store::RunRecord::started(RunKind::Destroy, &req.target, &req.sha, None, deps.run_url.clone());
+    let mut record = crate::pipeline::frame::new_record(deps, RunKind::Destroy, req);
     record.status = crate::store::RunStatus::Failed;
     record.finished_at = Some(crate::pipeline::now());
     record.message = Some(truncate_chars(message, crate::limits::RECORD_MESSAGE_CHARS));

@@ -11,7 +11,7 @@ use crate::cli::StatusArgs;
 use crate::context::Context;
 use crate::error::CommandError;
 use crate::identity::{EnvName, Owner};
-use crate::report::{name_of, prefix};
+use crate::report::name_of;
 use crate::status::{Step, StepAt, TargetStatus, of_target};
 use crate::tenants::follow::{self, Fate};
 
@@ -112,6 +112,7 @@ pub async fn request(ctx: &Context<'_>, args: &StatusArgs) -> Result<RequestStat
             customer: customer.to_string(),
             environment: env.to_string(),
             sha: record.sha.clone(),
+            revision: crate::store::Revision::Commit,
             current,
             steps: Vec::new(),
             error: None,
@@ -177,7 +178,7 @@ impl fmt::Display for Statuses {
             if i > 0 {
                 writeln!(f)?;
             }
-            writeln!(f, "{} {} @ {}: {}", self.customer, s.environment, prefix(&s.sha, 7), name_of(&s.current))?;
+            writeln!(f, "{} {} @ {}: {}", self.customer, s.environment, s.revision.shown(&s.sha), name_of(&s.current))?;
             for step in &s.steps {
                 writeln!(f, "  {:<10} {}", name_of(&step.step), step.at)?;
             }

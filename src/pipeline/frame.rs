@@ -269,8 +269,10 @@ async fn finish_check<T: Finished>(deps: &Deps<'_>, req: &Request, id: u64, resu
     }
 }
 
-fn new_record(deps: &Deps<'_>, kind: RunKind, req: &Request) -> RunRecord {
+/// The record a run of `kind` starts with: who runs it, and what its revision is.
+pub(crate) fn new_record(deps: &Deps<'_>, kind: RunKind, req: &Request) -> RunRecord {
     let mut record = RunRecord::started(kind, &req.target, &req.sha, req.pull_request, deps.run_url.clone());
+    record.revision = deps.files.revision(&req.target.owner);
     deps.identity.stamp(&mut record);
     record
 }

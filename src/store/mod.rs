@@ -153,6 +153,34 @@ pub struct RunRecord {
     /// What governance adds to a run; its fields sit beside the others in the record.
     #[serde(flatten, default)]
     pub governance: Governance,
+    /// What `sha` names: a commit, or in local mode the digest of the customer's file.
+    #[serde(default, skip_serializing_if = "Revision::is_commit")]
+    pub revision: Revision,
+}
+
+/// What a run's `sha` is. Local mode has no commits: its stand-in is the digest of the file,
+/// which must never be shown as if it were a commit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Revision {
+    #[default]
+    Commit,
+    FileDigest,
+}
+
+impl Revision {
+    pub fn is_commit(&self) -> bool {
+        *self == Self::Commit
+    }
+
+    /// `sha` as people read it: a commit's first 7 characters, or `file:` and the digest's.
+    pub fn shown(self, sha: &str) -> String {
+        let short = sha.get(..7).unwrap_or(sha);
+        match self {
+            Self::Commit => short.to_owned(),
+            Self::FileDigest => format!("file:{short}"),
+        }
+    }
 }
 
 impl RunRecord {
@@ -183,6 +211,7 @@ impl RunRecord {
             actions_run_id: None,
             actions_run_attempt: None,
             governance: Governance::default(),
+            revision: Revision::Commit,
         }
     }
 

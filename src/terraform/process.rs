@@ -390,13 +390,11 @@ async fn read_stdout<R: tokio::io::AsyncBufRead + Unpin>(reader: R, mode: Stdout
             let mut lines = reader.lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 let Ok(msg) = serde_json::from_str::<Value>(&line) else {
-                    output::log(&format!("  │ {line}"));
+                    output::gutter(&line);
                     continue;
                 };
-                if let Some(text) = msg["@message"].as_str().map(without_color)
-                    && !text.trim().is_empty()
-                {
-                    output::log(&format!("  │ {}", text.trim_matches('\n').trim_end()));
+                if let Some(text) = msg["@message"].as_str() {
+                    output::gutter(text);
                 }
                 if read.version.is_none()
                     && let Some(version) = announced_version(&msg)
@@ -572,28 +570,6 @@ fn is_lock_error(diagnostic: &Value) -> bool {
     diagnostic["summary"].as_str().is_some_and(|s| s.to_lowercase().contains("state lock"))
 }
 
-/// `text` without ANSI color sequences (`ESC [ … m`): `init -json` leaves some in its
-/// messages, which would reach the log as escaped noise.
-fn without_color(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // A CSI sequence ends with a byte in `@`..=`~`; anything else after ESC is dropped with it.
-            if chars.next() == Some('[') {
-                for end in chars.by_ref() {
-                    if ('@'..='~').contains(&end) {
-                        break;
-                    }
-                }
-            }
-            continue;
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// A saved plan whose prior state is no longer the current one: `Saved plan is stale` (the
 /// serial moved: another apply changed the state first) or `Saved plan does not match the
 /// given state` (another lineage: the state was replaced), the same summaries in Terraform
@@ -608,14 +584,6 @@ fn is_stale_plan(diagnostic: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn color_sequences_are_dropped_from_messages() {
-        let message = "\u{1b}[0m\u{1b}[32m\nSuccessfully configured the backend \"local\"!\u{1b}[0m";
-        assert_eq!(without_color(message), "\nSuccessfully configured the backend \"local\"!");
-        assert_eq!(without_color("\u{1b}[0m\u{1b}[1m"), "");
-        assert_eq!(without_color("plain │ text"), "plain │ text");
-    }
 
     #[test]
     fn lock_and_stale_plan_diagnostics_are_recognised() {
