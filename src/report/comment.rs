@@ -3,7 +3,8 @@
 //! A plan comment says everything Terraform will do, destroys first: the headline in
 //! Terraform's words, a counts table, the objects destroyed, replaced or forgotten (never
 //! collapsed), the actions it runs, what is deferred and why, what changed outside
-//! Terraform, the other changes, the outputs, and the full plan in a collapsed block.
+//! Terraform, the other changes grouped by component, the outputs, and the full plan in a
+//! collapsed block.
 //!
 //! GitHub refuses comments over 65,536 characters, so every comment is bounded by
 //! per-section budgets, in this order of priority: the headline, counts and footer are never
@@ -96,7 +97,7 @@ impl Warning {
     pub fn component_destroys(summary: &PlanSummary, components: &[String]) -> Vec<Self> {
         let mut counts: std::collections::BTreeMap<&str, u32> = std::collections::BTreeMap::new();
         for r in summary.resources.iter().filter(|r| matches!(r.action, Action::Delete | Action::Replace)) {
-            if let Some(component) = r.address.strip_prefix("module.").and_then(|rest| rest.split('.').next()) {
+            if let Some(component) = r.component() {
                 *counts.entry(component).or_default() += 1;
             }
         }

@@ -438,3 +438,33 @@ fn owner(repo: &str) -> crate::identity::Owner {
 fn a_customer_named_like_a_tenant_has_a_customer_s_marker() {
     assert_eq!(marker(&owner("tenants/alice-xero"), "staging"), "<!-- infra-manager:plan:staging -->");
 }
+
+/// Cut anywhere, the grouped resources table counts every row it leaves out and never
+/// shows a component's title without one of its rows.
+#[test]
+fn a_cut_grouped_table_counts_every_row_and_shows_no_empty_group() {
+    let rows = |c: &str| (0..3).map(|i| format!("| create | `module.{c}.x[{i}]` |")).collect::<Vec<_>>();
+    let (a, b) = (rows("a"), rows("b"));
+    let groups = [(Some("Component `a`".to_owned()), a.as_slice()), (Some("Component `b`".to_owned()), b.as_slice())];
+    let header = "| Action | Address |\n| --- | --- |";
+    let whole = sections::grouped("**Resources**", header, &groups, 10_000, None);
+    assert!(!whole.contains("more"), "{whole}");
+    for budget in 0..=whole.chars().count() {
+        let out = sections::grouped("**Resources**", header, &groups, budget, None);
+        let shown = out.matches("| create |").count();
+        let counted = out
+            .lines()
+            .find_map(|l| l.strip_prefix("… and "))
+            .and_then(|rest| rest.split(' ').next()?.parse::<usize>().ok())
+            .unwrap_or(0);
+        assert_eq!(shown + counted, 6, "budget {budget}:\n{out}");
+        for c in ["a", "b"] {
+            if out.contains(&format!("Component `{c}`")) {
+                assert!(out.contains(&format!("`module.{c}.x[0]`")), "budget {budget}: an empty group\n{out}");
+            }
+        }
+        if shown > 0 {
+            assert!(out.chars().count() <= budget, "budget {budget}: {}\n{out}", out.chars().count());
+        }
+    }
+}
