@@ -126,8 +126,8 @@ async fn steps(
     admitted: Admitted,
 ) -> Result<Planned, CommandError> {
     let overridden = admitted.overridden;
-    let last_applied = admitted.last_applied;
     let file = admitted.file.unwrap_or_else(|| unreachable!("a plan's admission reads the file"))?;
+    let previous = admitted.previous.unwrap_or_else(|| unreachable!("a plan's admission reads the last applied"));
     let prepared = prepare(deps, req, &file).await?;
     let dir = prepared.workspace.path();
     let saved = super::locking(deps, &req.target, async || deps.terraform.plan(dir, PLAN_FILE, kind, detail).await)
@@ -140,7 +140,7 @@ async fn steps(
     }
     let mut warnings = warnings(deps, req, kind, &summary, prepared.components.as_deref());
     // Policies read the plan; a denied plan is shown with its messages and never stored.
-    let policy = match crate::policy::gate::check(deps, req, &saved, &file, last_applied.as_ref()).await {
+    let policy = match crate::policy::gate::check(deps, req, &saved, &file, previous.file(&file)).await {
         Ok(verdict) => verdict,
         Err(error) => {
             if let Some(verdict) = error.policy().and_then(crate::policy::PolicyError::verdict) {
