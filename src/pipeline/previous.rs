@@ -71,7 +71,6 @@ fn configuration(file: &Validated, env: &EnvName) -> Configuration {
 
 #[cfg(test)]
 mod tests {
-    use crate::pipeline::Request;
     use crate::pipeline::apply::{Mode, apply};
     use crate::pipeline::plan::plan;
     use crate::pipeline::testing::Harness;
@@ -83,20 +82,15 @@ mod tests {
     #[tokio::test]
     async fn a_plan_compares_the_file_with_the_one_last_applied() {
         let h = Harness::new();
-        let at = |sha: char| Request {
-            sha: crate::identity::Sha::parse(&sha.to_string().repeat(40)).expect("sha"),
-            ..h.request()
-        };
-        h.host.files_at.lock().expect("lock").insert("1".repeat(40), V2.to_owned());
-        let first = plan(&h.deps(), &at('1')).await.expect("planned");
+        let one = h.commit('1', V2);
+        let first = plan(&h.deps(), &one).await.expect("planned");
         let diff = first.file_changes.expect("compared");
         assert!(diff.first_apply && diff.since.is_none(), "{diff:?}");
         assert_eq!(diff.added.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["jobs"]);
         assert!(first.comment.contains("every component is new"), "{}", first.comment);
-        apply(&h.deps(), &at('1'), Mode::Apply).await.expect("applied");
+        apply(&h.deps(), &one, Mode::Apply).await.expect("applied");
 
-        h.host.files_at.lock().expect("lock").insert("2".repeat(40), V2.replace("count: 3", "count: 5"));
-        let second = plan(&h.deps(), &at('2')).await.expect("planned");
+        let second = plan(&h.deps(), &h.commit('2', &V2.replace("count: 3", "count: 5"))).await.expect("planned");
         let diff = second.file_changes.expect("compared");
         assert_eq!(diff.since.as_deref(), Some("1".repeat(40).as_str()));
         let input = &diff.changed[0].inputs[0];
@@ -111,7 +105,7 @@ mod tests {
         );
 
         // The commit last applied, planned again: nothing changed in the file.
-        let same = plan(&h.deps(), &at('1')).await.expect("planned").file_changes.expect("compared");
+        let same = plan(&h.deps(), &one).await.expect("planned").file_changes.expect("compared");
         assert!(same.is_empty() && !same.first_apply, "{same:?}");
     }
 }
