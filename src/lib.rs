@@ -23,6 +23,7 @@ pub mod duration;
 pub mod egress;
 pub mod error;
 pub mod event;
+pub mod file_diff;
 pub mod fleet;
 pub mod github;
 pub mod http;

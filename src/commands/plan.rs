@@ -9,6 +9,7 @@ use super::{Outcome, TargetResult};
 use crate::cli::{PlanArgs, Verb};
 use crate::context::Context;
 use crate::error::CommandError;
+use crate::file_diff::FileDiff;
 use crate::pipeline::Request;
 use crate::pipeline::plan::{Planned, plan_kind};
 use crate::terraform::PlanKind;
@@ -22,6 +23,10 @@ pub struct PlanOutcome {
     /// it (issue 22; `crate::cost`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost: Option<serde_json::Value>,
+    /// What changed in the owner's file since the configuration last applied, as the
+    /// comment says it (issue 24 item 4); none for a destroy plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_changes: Option<FileDiff>,
     #[serde(skip)]
     pub shown: String,
 }
@@ -67,17 +72,23 @@ pub(super) async fn planned(
     let result = target::with_deps(ctx, verb, req, source, async |deps| plan_kind(deps, req, kind).await)
         .await
         .map(|planned| {
-            (fields(req, &planned), planned.comment, planned.policy.cost.as_ref().map(crate::cost::Change::json))
+            let outcome = PlanOutcome {
+                result: fields(req, &planned),
+                cost: planned.policy.cost.as_ref().map(crate::cost::Change::json),
+                file_changes: planned.file_changes,
+                shown: String::new(),
+            };
+            (outcome, planned.comment)
         })
         .map_err(|e| e.about(target::subject(req)));
     if source.on_github() {
         // On GitHub the comment is posted and goes to the job summary; printed to the log
         // it would be customer text outside the stop-commands block.
-        let shown = result.as_ref().map(|(fields, comment, _)| (fields, comment.as_str()));
+        let shown = result.as_ref().map(|(outcome, comment)| (&outcome.result, comment.as_str()));
         target::report_to_runner(&ctx.settings.runner, verb, shown);
-        return result.map(|(result, _, cost)| PlanOutcome { result, cost, shown: String::new() });
+        return result.map(|(outcome, _)| outcome);
     }
-    result.map(|(result, comment, cost)| PlanOutcome { result, cost, shown: comment })
+    result.map(|(outcome, comment)| PlanOutcome { shown: comment, ..outcome })
 }
 
 fn fields(req: &Request, planned: &Planned) -> TargetResult {

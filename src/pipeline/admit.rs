@@ -4,13 +4,15 @@
 //! [`registered`] is the registry's part (membership, environment enabled and configured):
 //! pure, so a dispatch is refused before any GitHub or store call. [`admit`] is the whole
 //! admission of a flow: the registry's part, expiry (by the registry or the file), the
-//! commit last applied (read once and carried on), the owner's file at the commit, and the
-//! protected-removal rule ([`super::destroy`]). A file that can't be read or does not
-//! validate is not a refusal: the run reports it (status, comment, record) like any
-//! failure, and never reaches Terraform.
+//! commit last applied (read once and carried on), the owner's file at the commit, for a
+//! plan the file at the commit last applied ([`Previous`]), and the protected-removal rule
+//! ([`super::destroy`]). A file that can't be read or does not validate is not a refusal:
+//! the run reports it (status, comment, record) like any failure, and never reaches
+//! Terraform.
 
 use super::destroy;
 use super::prepare::{Validated, fetch, validate};
+use super::previous::Previous;
 use super::{Deps, Request};
 use crate::config::Config;
 use crate::error::CommandError;
@@ -53,6 +55,8 @@ pub struct Admitted {
     pub overridden: Option<String>,
     /// An apply's governance (approver, requester, break-glass reason), for its record.
     pub governance: crate::store::Governance,
+    /// A plan's: the configuration last applied, read once for every use.
+    pub previous: Option<Previous>,
 }
 
 /// The registry's part: the owner is registered, the environment enabled for it and
@@ -110,7 +114,7 @@ pub async fn admit(deps: &Deps<'_>, req: &Request, intent: Intent) -> Result<Adm
     };
     if intent == Intent::Apply {
         let governance = super::governance::gate(deps, req, &registration, now).await?;
-        return Ok(Admitted { last_applied, file: None, overridden: None, governance });
+        return Ok(Admitted { last_applied, file: None, overridden: None, governance, previous: None });
     }
     if intent == Intent::Destroy {
         destroy::from_last_applied(req, last_applied.as_ref())?;
@@ -120,6 +124,7 @@ pub async fn admit(deps: &Deps<'_>, req: &Request, intent: Intent) -> Result<Adm
         Err(e) => Err(e),
     };
     let mut overridden = None;
+    let mut previous = None;
     if intent == Intent::Destroy {
         // Fails closed: a configuration that can't be read or checked can't show that it
         // allows the destroy.
@@ -132,14 +137,17 @@ pub async fn admit(deps: &Deps<'_>, req: &Request, intent: Intent) -> Result<Adm
         if plans && let Some(at) = expiry(&registration, &req.target, Some(valid)).filter(|at| *at <= now) {
             return Err(Refusal::Expired { target: req.target.clone(), at: at.to_string() }.into());
         }
-        if intent == Intent::Plan
-            && let (Validated::V2(current, catalog), Some(applied)) = (valid, &last_applied)
-            && applied.sha != req.sha
-        {
-            destroy::check_removals(deps, &req.target, applied, Some(current), catalog).await?;
+        if matches!(intent, Intent::Plan | Intent::Destroy) {
+            let read = Previous::read(deps, req, last_applied.as_ref()).await;
+            if intent == Intent::Plan
+                && let Validated::V2(current, catalog) = valid
+            {
+                destroy::check_removals(&req.target, &read, current, catalog)?;
+            }
+            previous = Some(read);
         }
     }
-    Ok(Admitted { last_applied, file: Some(file), overridden, governance: Default::default() })
+    Ok(Admitted { last_applied, file: Some(file), overridden, governance: Default::default(), previous })
 }
 
 /// The target's last successful apply, from the run records.

@@ -5,9 +5,10 @@
 //! configuration says `allow_destroy: true` on it. Removing a protected component from a
 //! file (a partial destroy) meets the same rule, with the same text and hint.
 
+use super::Request;
 use super::admit::LastApplied;
-use super::prepare::{Validated, validate};
-use super::{Deps, Request};
+use super::prepare::Validated;
+use super::previous::Previous;
 use crate::catalog::Catalog;
 use crate::diagnostic::Diagnostic;
 use crate::error::CommandError;
@@ -97,35 +98,23 @@ pub fn unreadable(target: &Target, sha: &Sha, why: &CommandError) -> CommandErro
     )
 }
 
-/// A plan that removes components: those of the configuration last applied that `current`
-/// no longer has must pass the rule.
-pub(super) async fn check_removals(
-    deps: &Deps<'_>,
+/// A plan that removes components: those of the configuration last applied (`previous`)
+/// that `current` no longer has must pass the rule. A v1 file there has no components,
+/// nothing to protect; a file that is gone or no longer validates is an error: the rule
+/// can't be checked against it.
+pub(super) fn check_removals(
     target: &Target,
-    applied: &LastApplied,
-    current: Option<&Customer>,
+    previous: &Previous,
+    current: &Customer,
     catalog: &Catalog,
 ) -> Result<(), CommandError> {
-    let Some((previous, _)) = applied_file(deps, target, &applied.sha).await? else { return Ok(()) };
-    let refused = refusals(target, &applied.sha, &previous, current, catalog);
+    let Previous::At(sha, file) = previous else { return Ok(()) };
+    let refused = match file {
+        Ok(Validated::V1(_)) => return Ok(()),
+        Ok(Validated::V2(previous, _)) => refusals(target, sha, previous, Some(current), catalog),
+        Err(e) => return Err(unreadable(target, sha, e)),
+    };
     if refused.is_empty() { Ok(()) } else { Err(CommandError::Invalid(refused)) }
-}
-
-/// The configuration last applied, as written then; `None` for a v1 file (no components,
-/// nothing to protect). A file that is gone or no longer validates is an error: the rule
-/// can't be checked against it.
-async fn applied_file(
-    deps: &Deps<'_>,
-    target: &Target,
-    sha: &Sha,
-) -> Result<Option<(Customer, Catalog)>, CommandError> {
-    let req = Request::new(target.clone(), sha.clone());
-    let text = super::prepare::fetch(deps.files, &req).await.map_err(|e| unreadable(target, sha, &e))?;
-    match validate(deps.config, &target.owner, &text) {
-        Ok(Validated::V1(_)) => Ok(None),
-        Ok(Validated::V2(file, catalog)) => Ok(Some((*file, catalog))),
-        Err(e) => Err(unreadable(target, sha, &e)),
-    }
 }
 
 /// The rule: each component of `previous` (the configuration applied at `sha`) of a

@@ -28,6 +28,7 @@ pub mod invalid_value;
 pub mod lock_owner;
 pub mod plan;
 pub mod prepare;
+pub mod previous;
 pub mod provenance;
 pub mod retry;
 pub mod reviewed;

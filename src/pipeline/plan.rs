@@ -8,6 +8,7 @@ use super::frame::{Finished, Frame, framed};
 use super::prepare::{Prepared, prepare};
 use super::{Deps, Request, now};
 use crate::error::CommandError;
+use crate::file_diff::FileDiff;
 use crate::output;
 use crate::refusal::Refusal;
 use crate::report::comment::{self, PlanComment, Warning};
@@ -36,6 +37,9 @@ pub struct Planned {
     pub reviewed: Option<super::reviewed::Reviewed>,
     /// What the manager's policies said (warnings only: a deny fails the plan).
     pub policy: crate::policy::Verdict,
+    /// What changed in the owner's file since the configuration last applied (`None` for
+    /// a destroy plan).
+    pub file_changes: Option<FileDiff>,
 }
 
 impl Finished for Planned {
@@ -126,8 +130,11 @@ async fn steps(
     admitted: Admitted,
 ) -> Result<Planned, CommandError> {
     let overridden = admitted.overridden;
-    let last_applied = admitted.last_applied;
     let file = admitted.file.unwrap_or_else(|| unreachable!("a plan's admission reads the file"))?;
+    let previous = admitted.previous.unwrap_or_else(|| unreachable!("a plan's admission reads the last applied"));
+    // In the customer's terms, above the resources (issue 24 item 4); a destroy plans the
+    // configuration last applied itself.
+    let file_changes = (kind == PlanKind::Update).then(|| previous.diff(&file, &req.target.env));
     let prepared = prepare(deps, req, &file).await?;
     let dir = prepared.workspace.path();
     let saved = super::locking(deps, &req.target, async || deps.terraform.plan(dir, PLAN_FILE, kind, detail).await)
@@ -140,12 +147,13 @@ async fn steps(
     }
     let mut warnings = warnings(deps, req, kind, &summary, prepared.components.as_deref());
     // Policies read the plan; a denied plan is shown with its messages and never stored.
-    let policy = match crate::policy::gate::check(deps, req, &saved, &file, last_applied.as_ref()).await {
+    let policy = match crate::policy::gate::check(deps, req, &saved, &file, previous.file(&file)).await {
         Ok(verdict) => verdict,
         Err(error) => {
             if let Some(verdict) = error.policy().and_then(crate::policy::PolicyError::verdict) {
                 warnings.insert(0, Warning::Policy(verdict.note()));
-                post_comment(deps, req, &plan_comment(deps, req, &saved, &summary, &warnings)).await;
+                let shown = Shown { summary: &summary, warnings: &warnings, file_changes: file_changes.as_ref() };
+                post_comment(deps, req, &plan_comment(deps, req, &saved, &shown)).await;
             }
             return Err(error);
         }
@@ -157,7 +165,8 @@ async fn steps(
     // Before the plan becomes the newest: what a merge's apply compares with (issue 22 item 4).
     super::reviewed::keep(deps, req, kind, &saved).await;
     let plan_key = store(deps, req, &saved, &meta).await?;
-    let mut comment = plan_comment(deps, req, &saved, &summary, &warnings);
+    let shown = Shown { summary: &summary, warnings: &warnings, file_changes: file_changes.as_ref() };
+    let mut comment = plan_comment(deps, req, &saved, &shown);
     post_comment(deps, req, &comment).await;
     // A push's plan after a merge: compared with the merged PR's, in the status and the job
     // summary (the comment's copy), before anyone approves its apply.
@@ -170,7 +179,17 @@ async fn steps(
     }
     output::log(&format!("plan stored at {plan_key} (sha256:{})", prefix(&meta.plan_sha256, 12)));
     let plan_text = saved.text().unwrap_or_default().to_owned();
-    Ok(Planned { summary, plan_key, plan_sha256: meta.plan_sha256, comment, plan_text, overridden, reviewed, policy })
+    Ok(Planned {
+        summary,
+        plan_key,
+        plan_sha256: meta.plan_sha256,
+        comment,
+        plan_text,
+        overridden,
+        reviewed,
+        policy,
+        file_changes,
+    })
 }
 
 /// What reviewers of this plan must not miss: that it destroys the environment, or which
@@ -196,23 +215,25 @@ fn warnings(
     destroy.into_iter().chain(expiry).collect()
 }
 
+/// What a plan comment shows besides the saved plan itself.
+struct Shown<'a> {
+    summary: &'a PlanSummary,
+    warnings: &'a [Warning],
+    file_changes: Option<&'a FileDiff>,
+}
+
 /// The sticky comment for a saved plan (an errored one renders as a failure).
-fn plan_comment(
-    deps: &Deps<'_>,
-    req: &Request,
-    saved: &SavedPlan,
-    summary: &PlanSummary,
-    warnings: &[Warning],
-) -> String {
+fn plan_comment(deps: &Deps<'_>, req: &Request, saved: &SavedPlan, shown: &Shown<'_>) -> String {
     comment::plan_comment(&PlanComment {
         environment: req.target.env.as_str(),
         customer: &req.target.owner,
         sha: req.sha.as_str(),
         plan_sha256: &super::sha256_hex(&saved.bytes),
-        summary,
+        summary: shown.summary,
         plan_text: saved.text().unwrap_or_default(),
         run_url: deps.run_url.as_deref(),
-        warnings,
+        warnings: shown.warnings,
+        file_changes: shown.file_changes,
     })
 }
 
@@ -269,7 +290,8 @@ fn failure_comment(deps: &Deps<'_>, req: &Request, error: &CommandError) -> Stri
     let env = req.target.env.as_str();
     let run_url = deps.run_url.as_deref();
     if let Some(saved) = error.errored_plan() {
-        return plan_comment(deps, req, saved, &summarize_saved(saved), &[]);
+        let summary = summarize_saved(saved);
+        return plan_comment(deps, req, saved, &Shown { summary: &summary, warnings: &[], file_changes: None });
     }
     let diagnostics = error.diagnostics();
     if diagnostics.is_empty() {

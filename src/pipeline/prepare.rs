@@ -165,28 +165,23 @@ mod tests {
 
     #[tokio::test]
     async fn a_protected_component_is_removed_only_after_an_applied_allow_destroy() {
-        use crate::pipeline::Request;
         use crate::pipeline::admit::last_applied;
         use crate::pipeline::apply::{Mode, apply};
         const DB: &str = "    - { name: db, type: database }\n";
         let h = Harness::new();
-        let at = |sha: char| Request {
-            sha: crate::identity::Sha::parse(&sha.to_string().repeat(40)).expect("sha"),
-            ..h.request()
-        };
         // Commit 1: a queue and a database, applied.
-        h.host.files_at.lock().expect("lock").insert("1".repeat(40), format!("{V2}{DB}"));
-        plan(&h.deps(), &at('1')).await.expect("planned");
-        apply(&h.deps(), &at('1'), Mode::Apply).await.expect("applied");
+        let one = h.commit('1', &format!("{V2}{DB}"));
+        plan(&h.deps(), &one).await.expect("planned");
+        apply(&h.deps(), &one, Mode::Apply).await.expect("applied");
         let applied = last_applied(&h.store, &h.request().target).await.expect("records").expect("applied");
         assert_eq!(applied.sha.as_str(), "1".repeat(40));
 
         // Commit 2 drops the database: refused at its line in the applied file, no Terraform.
-        h.host.files_at.lock().expect("lock").insert("2".repeat(40), V2.to_owned());
+        let two = h.commit('2', V2);
         let calls = h.terraform.calls().len();
         let statuses = h.host.states().len();
         let records = crate::store::Store::records(&h.store, "acme/web", None).await.expect("records").len();
-        let error = plan(&h.deps(), &at('2')).await.expect_err("refused");
+        let error = plan(&h.deps(), &two).await.expect_err("refused");
         assert_eq!(error.exit_status(), ExitStatus::Usage);
         let d = &error.diagnostics()[0];
         assert_eq!((d.line, d.column), (8, 7), "{d}");
@@ -200,11 +195,10 @@ mod tests {
 
         // Commit 3 allows it and is applied; commit 4 removes it and plans.
         let allowed = format!("{V2}    - {{ name: db, type: database, allow_destroy: true }}\n");
-        h.host.files_at.lock().expect("lock").insert("3".repeat(40), allowed);
-        plan(&h.deps(), &at('3')).await.expect("planned");
-        apply(&h.deps(), &at('3'), Mode::Apply).await.expect("applied");
-        h.host.files_at.lock().expect("lock").insert("4".repeat(40), V2.to_owned());
-        plan(&h.deps(), &at('4')).await.expect("the removal plans once allowed and applied");
+        let three = h.commit('3', &allowed);
+        plan(&h.deps(), &three).await.expect("planned");
+        apply(&h.deps(), &three, Mode::Apply).await.expect("applied");
+        plan(&h.deps(), &h.commit('4', V2)).await.expect("the removal plans once allowed and applied");
     }
 
     #[tokio::test]

@@ -183,6 +183,13 @@ impl Harness {
         }
     }
 
+    /// The request at commit `digit` (forty of it), whose file there is `text`.
+    pub(crate) fn commit(&self, digit: char, text: &str) -> Request {
+        let sha = digit.to_string().repeat(40);
+        self.host.files_at.lock().expect("lock").insert(sha.clone(), text.to_owned());
+        Request { sha: Sha::parse(&sha).expect("valid"), ..self.request() }
+    }
+
     pub(crate) fn set_file(&self, text: &str) {
         self.host.files.lock().expect("lock").insert(crate::variables::PATH.to_owned(), text.to_owned());
     }

@@ -4,7 +4,6 @@
 
 use super::{PolicyError, Verdict, evaluate, input, load};
 use crate::error::CommandError;
-use crate::pipeline::admit::LastApplied;
 use crate::pipeline::prepare::Validated;
 use crate::pipeline::{Deps, Request};
 use crate::store::governance::PolicyMessage;
@@ -20,13 +19,13 @@ pub async fn check(
     req: &Request,
     saved: &SavedPlan,
     file: &Validated,
-    last_applied: Option<&LastApplied>,
+    previous: Option<&Validated>,
 ) -> Result<Verdict, CommandError> {
     let started = std::time::Instant::now();
     let policy = &deps.config.policy;
     let tier = deps.config.registration(&req.target.owner).map(|r| r.tier);
     let files = load::set(&policy.dir, tier, req.target.env.as_str())?;
-    let cost = cost(deps, req, file, last_applied).await;
+    let cost = cost(deps, req, file, previous);
     let mut verdict = Verdict { cost: cost.as_ref().map(|(change, _)| change.clone()), ..Verdict::default() };
     if let (Some((change, _)), Some(tier)) = (&cost, tier)
         && let Some(max) = deps.config.tiers.get(tier).and_then(|t| t.max_monthly_cost)
@@ -64,35 +63,23 @@ pub async fn check(
     if verdict.denies.is_empty() { Ok(verdict) } else { Err(PolicyError::Denied { verdict: Box::new(verdict) }.into()) }
 }
 
-/// The environment's monthly cost before (the configuration last applied) and after (this
-/// file); `None` when nothing it uses is priced. A last-applied file that can't be read any
-/// more leaves `before` empty (logged): the figure is informative, the limit is on `after`.
-async fn cost(
+/// The environment's monthly cost before (`previous`, the configuration last applied) and
+/// after (this file); `None` when nothing it uses is priced. A last-applied file that can't
+/// be read any more leaves `before` empty: the figure is informative, the limit is on `after`.
+fn cost(
     deps: &Deps<'_>,
     req: &Request,
     file: &Validated,
-    last_applied: Option<&LastApplied>,
+    previous: Option<&Validated>,
 ) -> Option<(crate::cost::Change, crate::cost::Monthly)> {
     let catalog = &deps.config.catalog;
     let env = req.target.env.as_str();
     let Validated::V2(customer, _) = file else { return None };
     let after = crate::cost::monthly(customer, catalog, env)?;
-    let mut before = None;
-    if let Some(applied) = last_applied {
-        let previous = Request::new(req.target.clone(), applied.sha.clone());
-        match crate::pipeline::prepare::fetch(deps.files, &previous).await {
-            Ok(text) => {
-                if let Ok(Validated::V2(customer, _)) =
-                    crate::pipeline::prepare::validate(deps.config, &req.target.owner, &text)
-                {
-                    before = crate::cost::monthly(&customer, catalog, env);
-                }
-            }
-            Err(e) => {
-                crate::output::log(&format!("warning: no cost before: can't read the configuration last applied: {e}"))
-            }
-        }
-    }
+    let before = match previous {
+        Some(Validated::V2(customer, _)) => crate::cost::monthly(customer, catalog, env),
+        _ => None,
+    };
     Some((crate::cost::Change::new(before.as_ref(), &after), after))
 }
 

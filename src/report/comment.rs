@@ -1,16 +1,20 @@
 //! The sticky PR comment: one per environment, found again by its hidden marker.
 //!
 //! A plan comment says everything Terraform will do, destroys first: the headline in
-//! Terraform's words, a counts table, the objects destroyed, replaced or forgotten (never
-//! collapsed), the actions it runs, what is deferred and why, what changed outside
-//! Terraform, the other changes, the outputs, and the full plan in a collapsed block.
+//! Terraform's words, a counts table, what changed in the owner's file since the last apply
+//! in its own terms (components added and removed, inputs `old → new`), the objects
+//! destroyed, replaced or forgotten (never collapsed), the actions it runs, what is deferred
+//! and why, what changed outside Terraform, the other changes grouped by component, the
+//! outputs, and the full plan in a collapsed block.
 //!
 //! GitHub refuses comments over 65,536 characters, so every comment is bounded by
 //! per-section budgets, in this order of priority: the headline, counts and footer are never
-//! cut; nor is the destroy list, unless it alone would pass the limit; the other lists end
-//! with `… and N more (see the run)`; the plan text gets what is left, cut with a pointer to
-//! the run. Customer-controlled text only reaches a comment through [`super::markdown`].
+//! cut; nor is the destroy list, unless it alone would pass the limit; the file's changes
+//! and the other lists end with `… and N more`; the plan text gets what is left, cut with a
+//! pointer to the run. Customer-controlled text only reaches a comment through
+//! [`super::markdown`].
 
+mod file_changes;
 mod sections;
 
 use crate::identity::Owner;
@@ -33,6 +37,8 @@ const MAX_DEFERRED_CHARS: usize = 6_000;
 const MAX_DRIFT_CHARS: usize = 6_000;
 const MAX_RESOURCES_CHARS: usize = 30_000;
 const MAX_OUTPUTS_CHARS: usize = 6_000;
+/// Most characters what changed in the owner's file may take.
+const MAX_FILE_CHANGES_CHARS: usize = 8_000;
 /// Kept back for the lists after the destroy list when it is huge: enough for each to say
 /// `… and N more (see the run)` under its title, and for the plan text's frame.
 const RESERVE_CHARS: usize = 3_000;
@@ -66,6 +72,9 @@ pub struct PlanComment<'a> {
     pub run_url: Option<&'a str>,
     /// What reviewers must not miss, shown loudly above everything else.
     pub warnings: &'a [Warning],
+    /// What changed in the owner's file against the configuration last applied, shown above
+    /// the resources (`None`: not compared, as for a destroy).
+    pub file_changes: Option<&'a crate::file_diff::FileDiff>,
 }
 
 /// A loud note above the plan.
@@ -96,7 +105,7 @@ impl Warning {
     pub fn component_destroys(summary: &PlanSummary, components: &[String]) -> Vec<Self> {
         let mut counts: std::collections::BTreeMap<&str, u32> = std::collections::BTreeMap::new();
         for r in summary.resources.iter().filter(|r| matches!(r.action, Action::Delete | Action::Replace)) {
-            if let Some(component) = r.address.strip_prefix("module.").and_then(|rest| rest.split('.').next()) {
+            if let Some(component) = r.component() {
                 *counts.entry(component).or_default() += 1;
             }
         }
@@ -222,6 +231,10 @@ pub fn plan_comment(c: &PlanComment<'_>) -> String {
     // text's frame and for the lists after it.
     let run_url = c.run_url;
     let share = |cap: usize, left: usize| cap.min(left.saturating_sub(RESERVE_CHARS / 2));
+    let file = c.file_changes.map_or_else(String::new, |diff| {
+        file_changes::section(diff, &c.customer.file(), c.environment, share(MAX_FILE_CHANGES_CHARS, left))
+    });
+    let file = spend(file, &mut left);
     let actions = spend(sections::actions(s, share(MAX_ACTIONS_CHARS, left), run_url), &mut left);
     let deferred = spend(sections::deferred(s, share(MAX_DEFERRED_CHARS, left), run_url), &mut left);
     let drift = spend(sections::drift(s, share(MAX_DRIFT_CHARS, left), run_url), &mut left);
@@ -230,7 +243,7 @@ pub fn plan_comment(c: &PlanComment<'_>) -> String {
     let plan = plan_details(c.plan_text, left, c.run_url);
 
     let mut body = head;
-    for section in [errors, destructive, actions, deferred, drift, resources, outputs] {
+    for section in [errors, file, destructive, actions, deferred, drift, resources, outputs] {
         if !section.is_empty() {
             body.push_str(&section);
             body.push('\n');

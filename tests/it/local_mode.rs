@@ -478,3 +478,38 @@ fn apply_prints_its_result_once_and_a_missing_env_lists_the_choices() {
     assert!(!help.stdout.contains("--github-token"), "validate never talks to GitHub: {}", help.stdout);
     assert!(run(&["plan", "--help"]).stdout.contains("--github-token"));
 }
+
+/// Issue 24 item 4, the plan in the customer's terms: a v2 file's first plan says every
+/// component is new; once applied, a changed input shows `old → new` under its component,
+/// above the resources grouped by component, and `plan --json` carries the same diff.
+#[test]
+fn a_changed_input_shows_old_to_new_under_its_component() {
+    require_terraform();
+    let sb = Sandbox::new();
+    let template = std::fs::read_to_string(repo_root().join("customer-template/infra/variables.yml")).expect("read");
+    std::fs::write(sb.variables(), &template).expect("write");
+    let first = sb.run("plan", "staging");
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let diff = &first.json()["file_changes"];
+    assert_eq!(diff["first_apply"], true, "{diff}");
+    let added = serde_json::json!([{"name": "web", "type": "app-environment"}, {"name": "uploads", "type": "bucket"}]);
+    assert_eq!(diff["added"], added);
+    let apply = sb.run("apply", "staging");
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+
+    std::fs::write(sb.variables(), template.replace("max_instances: 2", "max_instances: 3")).expect("edit");
+    let out = Run::new(sb.path()).args(["plan", "--source-dir", "shop", "--env", "staging"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let comment = &out.stdout;
+    let at = |text: &str| comment.find(text).unwrap_or_else(|| panic!("{text:?} is not in:\n{comment}"));
+    let changed = at("**Component `web` (`app-environment`)**\n\n- `max_instances`: `2` → `3`\n");
+    assert!(at("#### 📄 What changed in `infra/variables.yml` for `staging`") < changed);
+    assert!(changed < at("**Resources**\n\nComponent `web`\n\n| Action | Address |"), "{comment}");
+    assert!(!comment.contains("uploads` (`bucket`)"), "the bucket is as applied: {comment}");
+
+    let json = sb.run("plan", "staging").json();
+    let inputs = serde_json::json!([{"input": "max_instances", "old": 2, "new": 3}]);
+    let changed = serde_json::json!([{"name": "web", "type": "app-environment", "inputs": inputs}]);
+    assert_eq!(json["file_changes"]["changed"], changed, "{}", json["file_changes"]);
+    assert_eq!(json["file_changes"]["added"], serde_json::json!([]));
+}

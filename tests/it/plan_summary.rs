@@ -38,6 +38,7 @@ fn comment_for(s: &PlanSummary) -> String {
         plan_text: "(terraform show text)",
         run_url: Some("https://github.com/provider/manager/actions/runs/42"),
         warnings: &[],
+        file_changes: None,
     })
 }
 

@@ -294,6 +294,7 @@ fn five_thousand_resources() {
         plan_text: &p.human,
         run_url: Some("https://github.com/provider/manager/actions/runs/5000"),
         warnings: &[],
+        file_changes: None,
     });
     let chars = body.chars().count();
     assert!(chars <= MAX_COMMENT_CHARS, "{chars}");

@@ -26,37 +26,56 @@ pub(super) fn see_the_run(run_url: Option<&str>) -> String {
 /// rest. Empty when there are no rows. At worst (a budget too small for even one row) it is
 /// the title and the count line.
 pub(super) fn table(title: &str, header: &str, rows: &[String], budget: usize, run_url: Option<&str>) -> String {
-    if rows.is_empty() {
+    grouped(title, header, &[(None, rows)], budget, run_url)
+}
+
+/// [`table`] with its rows in groups, each its own table under its subtitle (none: no
+/// subtitle); when they do not all fit, a subtitle is shown only with its first row, and
+/// one line at the end counts every row left out.
+pub(super) fn grouped(
+    title: &str,
+    header: &str,
+    groups: &[(Option<String>, &[String])],
+    budget: usize,
+    run_url: Option<&str>,
+) -> String {
+    let total: usize = groups.iter().map(|(_, rows)| rows.len()).sum();
+    if total == 0 {
         return String::new();
     }
-    let mut out = format!("{title}\n\n{header}\n");
-    let all: usize = rows.iter().map(|row| chars(row) + 1).sum();
-    if chars(&out) + all <= budget {
-        for row in rows {
-            out.push_str(row);
-            out.push('\n');
-        }
-        return out;
-    }
+    let opening = |subtitle: &Option<String>| match subtitle {
+        Some(subtitle) => format!("\n{subtitle}\n\n{header}\n"),
+        None => format!("\n{header}\n"),
+    };
+    let mut out = format!("{title}\n");
+    let all: usize = groups
+        .iter()
+        .map(|(subtitle, rows)| chars(&opening(subtitle)) + rows.iter().map(|r| chars(r) + 1).sum::<usize>())
+        .sum();
     // Room for the count line, whatever number it shows.
-    let more_room = chars(&more_line(rows.len(), run_url)) + 1;
+    let more_room = if chars(&out) + all <= budget { 0 } else { chars(&more_line(total, run_url)) + 1 };
     let mut used = chars(&out);
     let mut shown = 0;
-    for row in rows {
-        let cost = chars(row) + 1;
-        if used + cost + more_room > budget {
-            break;
+    'groups: for (subtitle, rows) in groups {
+        let mut opened = false;
+        for row in rows.iter() {
+            let open = if opened { String::new() } else { opening(subtitle) };
+            let cost = chars(&open) + chars(row) + 1;
+            if used + cost + more_room > budget {
+                break 'groups;
+            }
+            out.push_str(&open);
+            out.push_str(row);
+            out.push('\n');
+            used += cost;
+            shown += 1;
+            opened = true;
         }
-        out.push_str(row);
+    }
+    if shown < total {
         out.push('\n');
-        used += cost;
-        shown += 1;
+        out.push_str(&more_line(total - shown, run_url));
     }
-    if shown == 0 {
-        out = format!("{title}\n");
-    }
-    out.push('\n');
-    out.push_str(&more_line(rows.len() - shown, run_url));
     out
 }
 
@@ -156,10 +175,33 @@ pub(super) fn destructive(s: &PlanSummary, budget: usize, run_url: Option<&str>)
     table(&title, "| Action | Address | Why |\n| --- | --- | --- |", &rows, budget, run_url)
 }
 
-/// Creates, updates, imports, moves and reads.
+/// Creates, updates, imports, moves and reads, grouped by the component they belong to
+/// (`module.<component>`), in the order Terraform lists them; objects of the root module
+/// last.
 pub(super) fn constructive(s: &PlanSummary, budget: usize, run_url: Option<&str>) -> String {
-    let rows: Vec<String> = s.constructive().map(|r| format!("| {} | {} |", r.label(), address_cell(r))).collect();
-    table("**Resources**", "| Action | Address |\n| --- | --- |", &rows, budget, run_url)
+    let mut groups: Vec<(Option<&str>, Vec<String>)> = Vec::new();
+    for r in s.constructive() {
+        let row = format!("| {} | {} |", r.label(), address_cell(r));
+        match groups.iter_mut().find(|(component, _)| *component == r.component()) {
+            Some((_, rows)) => rows.push(row),
+            None => groups.push((r.component(), vec![row])),
+        }
+    }
+    groups.sort_by_key(|(component, _)| component.is_none());
+    // A root of no module calls (not an owner's file) has nothing to group.
+    let only_root = matches!(groups.as_slice(), [(None, _)]);
+    let groups: Vec<(Option<String>, &[String])> = groups
+        .iter()
+        .map(|(component, rows)| {
+            let subtitle = match component {
+                Some(name) => Some(format!("Component {}", code(name))),
+                None if only_root => None,
+                None => Some("Outside any component".to_owned()),
+            };
+            (subtitle, rows.as_slice())
+        })
+        .collect();
+    grouped("**Resources**", "| Action | Address |\n| --- | --- |", &groups, budget, run_url)
 }
 
 pub(super) fn deferred(s: &PlanSummary, budget: usize, run_url: Option<&str>) -> String {

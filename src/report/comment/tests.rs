@@ -42,6 +42,7 @@ fn comment<'a>(summary: &'a PlanSummary, plan_text: &'a str, run_url: Option<&'a
         plan_text,
         run_url,
         warnings: &[],
+        file_changes: None,
     }
 }
 
@@ -216,7 +217,10 @@ fn every_section_at_its_worst_at_once_still_fits() {
         r.moved_from = Some(long.clone());
     }
     let text = "é".repeat(200_000);
-    let body = plan_comment(&comment(&s, &text, Some("https://github.com/p/m/actions/runs/1")));
+    let mut diff = file_changes((&long, &long));
+    diff.changed = vec![diff.changed[0].clone(); 500];
+    let c = comment(&s, &text, Some("https://github.com/p/m/actions/runs/1"));
+    let body = plan_comment(&PlanComment { file_changes: Some(&diff), ..c });
     assert!(body.chars().count() <= MAX_COMMENT_CHARS, "{}", body.chars().count());
     assert!(body.contains("Planning failed"));
     assert!(body.trim_end().ends_with("</sub>"));
@@ -307,7 +311,10 @@ fn hostile_text_never_renders_outside_code() {
             errored: true,
             ..PlanSummary::default()
         };
-        let c = PlanComment { plan_text: hostile, ..comment(&s, "", None) };
+        let mut diff = file_changes((hostile, hostile));
+        diff.project = Some(crate::file_diff::Renamed { old: hostile.to_string(), new: hostile.to_string() });
+        diff.changed[0].inputs[3].new = Some(serde_json::json!({ *hostile: hostile }));
+        let c = PlanComment { plan_text: hostile, file_changes: Some(&diff), ..comment(&s, "", None) };
         assert_contained(&plan_comment(&c), &format!("plan comment with {hostile:?}"));
         let errors = vec![Diagnostic {
             file: hostile.to_string(),
@@ -437,4 +444,151 @@ fn owner(repo: &str) -> crate::identity::Owner {
 #[test]
 fn a_customer_named_like_a_tenant_has_a_customer_s_marker() {
     assert_eq!(marker(&owner("tenants/alice-xero"), "staging"), "<!-- infra-manager:plan:staging -->");
+}
+
+/// Issue 24 item 4: a v2 plan's changes to the file, in the customer's terms.
+fn file_changes(values: (&str, &str)) -> crate::file_diff::FileDiff {
+    use crate::file_diff::{ComponentChange, ComponentRef, FileDiff, InputChange};
+    let reference = |name: &str, ty: &str| ComponentRef { name: name.into(), type_name: Some(ty.into()) };
+    let input = |name: &str, old: Option<serde_json::Value>, new: Option<serde_json::Value>| InputChange {
+        input: name.into(),
+        old,
+        new,
+        sensitive: false,
+    };
+    FileDiff {
+        since: Some("9f8e7d6c5b4a39281706f5e4d3c2b1a098765432".into()),
+        added: vec![reference("jobs", "queue")],
+        removed: vec![reference("uploads", "bucket")],
+        changed: vec![ComponentChange {
+            component: reference("web", "app-environment"),
+            inputs: vec![
+                input("instance_type", Some(values.0.into()), Some(values.1.into())),
+                input("max_instances", Some(2.into()), Some(3.into())),
+                InputChange { input: "password".into(), old: None, new: None, sensitive: true },
+                input("tags", None, Some(serde_json::json!({"team": "web"}))),
+            ],
+        }],
+        ..FileDiff::default()
+    }
+}
+
+/// A plan of components `web`, `uploads` and `jobs`, as a v2 root plans them.
+fn components_summary() -> PlanSummary {
+    PlanSummary {
+        add: 2,
+        change: 1,
+        destroy: 1,
+        resources: vec![
+            change("module.jobs.terraform_data.queue", Action::Create),
+            change("module.uploads.terraform_data.bucket", Action::Delete),
+            change("module.web.terraform_data.autoscaling_group", Action::Update),
+            change("module.web.terraform_data.launch_template", Action::Create),
+        ],
+        applyable: true,
+        ..PlanSummary::default()
+    }
+}
+
+#[test]
+fn a_changed_input_is_shown_old_to_new_under_its_component_above_the_grouped_resources() {
+    let s = components_summary();
+    let diff = file_changes(("t3.micro", "t3.small"));
+    let body = plan_comment(&PlanComment { file_changes: Some(&diff), ..comment(&s, "(plan text)", None) });
+    let at = |text: &str| body.find(text).unwrap_or_else(|| panic!("{text:?} missing:\n{body}"));
+    assert!(at("**Component `web` (`app-environment`)**") < at("- `max_instances`: `2` → `3`"));
+    assert!(at("What changed in `infra/variables.yml`") < at("Destroyed, replaced or forgotten"));
+    assert!(at("\nComponent `jobs`\n") < at("\nComponent `web`\n"), "in Terraform's order");
+    insta::assert_snapshot!(body);
+}
+
+#[test]
+fn a_first_apply_says_every_component_is_new() {
+    use crate::file_diff::{ComponentRef, FileDiff};
+    let diff = FileDiff {
+        first_apply: true,
+        added: ["web", "uploads"].map(|name| ComponentRef { name: name.into(), type_name: Some("t".into()) }).into(),
+        ..FileDiff::default()
+    };
+    let s = components_summary();
+    let body = plan_comment(&PlanComment { file_changes: Some(&diff), ..comment(&s, "", None) });
+    let section: String = body.lines().skip_while(|l| !l.starts_with("#### 📄")).take(6).collect::<Vec<_>>().join("\n");
+    insta::assert_snapshot!(section);
+}
+
+/// A tenant's file is named as the tenant's; an unchanged file and one that can't be read
+/// again each say so in one line.
+#[test]
+fn an_unchanged_or_unreadable_file_says_so_in_one_line() {
+    use crate::file_diff::FileDiff;
+    let tenant = crate::identity::Owner::Tenant(crate::identity::TenantName::parse("alice-xero").expect("name"));
+    let s = components_summary();
+    let section = |diff: &FileDiff| {
+        let body = plan_comment(&PlanComment { file_changes: Some(diff), customer: &tenant, ..comment(&s, "", None) });
+        body.lines().skip_while(|l| !l.starts_with("#### 📄")).take(3).collect::<Vec<_>>().join("\n")
+    };
+    let same = FileDiff { since: Some("1a2b3c4d5e".into()), ..FileDiff::default() };
+    assert_eq!(
+        section(&same),
+        "#### 📄 What changed in `tenants/alice-xero.yml` for `staging`\n\nNothing: the file is as last applied (commit `1a2b3c4`)."
+    );
+    let why = "`tenants/alice-xero.yml` not found";
+    let gone = FileDiff::unavailable("1a2b3c4d5e", why.into());
+    let line =
+        format!("The configuration last applied (commit `1a2b3c4`) can't be compared with this one: {}", code(why));
+    assert_eq!(section(&gone).lines().nth(2), Some(line.as_str()));
+}
+
+/// Hundreds of changed inputs end with a count, and the comment keeps its other sections.
+#[test]
+fn a_huge_file_change_is_cut_with_a_count() {
+    use crate::file_diff::InputChange;
+    let mut diff = file_changes(("a", "b"));
+    diff.changed[0].inputs = (0..2_000)
+        .map(|i| InputChange {
+            input: format!("input_{i:04}"),
+            old: Some("x".repeat(300).into()),
+            new: Some(i.into()),
+            sensitive: false,
+        })
+        .collect();
+    let s = components_summary();
+    let body = plan_comment(&PlanComment { file_changes: Some(&diff), ..comment(&s, "", None) });
+    let shown = body.matches("- `input_").count();
+    let more = body.lines().find(|l| l.starts_with("- … and ")).expect("a count line");
+    let hidden: usize = more["- … and ".len()..].split(' ').next().and_then(|n| n.parse().ok()).expect("a count");
+    assert_eq!(shown + hidden, 2_000, "every change is shown or counted: {more}");
+    assert!(body.contains(&format!("`{}…`", "x".repeat(199))), "a long value is cut");
+    assert!(body.contains("Component `web`") && body.contains("Full plan"), "the other sections stay");
+    assert!(body.chars().count() <= MAX_COMMENT_CHARS);
+}
+
+/// Cut anywhere, the grouped resources table counts every row it leaves out and never
+/// shows a component's title without one of its rows.
+#[test]
+fn a_cut_grouped_table_counts_every_row_and_shows_no_empty_group() {
+    let rows = |c: &str| (0..3).map(|i| format!("| create | `module.{c}.x[{i}]` |")).collect::<Vec<_>>();
+    let (a, b) = (rows("a"), rows("b"));
+    let groups = [(Some("Component `a`".to_owned()), a.as_slice()), (Some("Component `b`".to_owned()), b.as_slice())];
+    let header = "| Action | Address |\n| --- | --- |";
+    let whole = sections::grouped("**Resources**", header, &groups, 10_000, None);
+    assert!(!whole.contains("more"), "{whole}");
+    for budget in 0..=whole.chars().count() {
+        let out = sections::grouped("**Resources**", header, &groups, budget, None);
+        let shown = out.matches("| create |").count();
+        let counted = out
+            .lines()
+            .find_map(|l| l.strip_prefix("… and "))
+            .and_then(|rest| rest.split(' ').next()?.parse::<usize>().ok())
+            .unwrap_or(0);
+        assert_eq!(shown + counted, 6, "budget {budget}:\n{out}");
+        for c in ["a", "b"] {
+            if out.contains(&format!("Component `{c}`")) {
+                assert!(out.contains(&format!("`module.{c}.x[0]`")), "budget {budget}: an empty group\n{out}");
+            }
+        }
+        if shown > 0 {
+            assert!(out.chars().count() <= budget, "budget {budget}: {}\n{out}", out.chars().count());
+        }
+    }
 }

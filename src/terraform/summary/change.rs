@@ -107,6 +107,13 @@ impl ResourceChange {
         self.action != Action::NoOp || self.moved_from.is_some() || self.importing
     }
 
+    /// The module call the object is in (`module.<name>.…` → `<name>`): in a v2 root, the
+    /// customer's component; `None` for an object of the root module.
+    pub fn component(&self) -> Option<&str> {
+        let rest = self.address.strip_prefix("module.")?;
+        rest.split(['.', '[']).next().filter(|name| !name.is_empty())
+    }
+
     /// `import, update`, `move`, `destroy`: the action with what else happens to the object.
     pub fn label(&self) -> String {
         let mut parts: Vec<&str> = Vec::new();
