@@ -120,6 +120,19 @@ pub trait Files: Send + Sync {
     fn revision(&self, _owner: &Owner) -> crate::store::Revision {
         crate::store::Revision::Commit
     }
+
+    /// The provisioning requests named (`Request-Id:` trailers) by the commits that changed
+    /// `owner`'s file, held by `until` and not by `since`, newest first, with their commits;
+    /// none where requests are not kept (customers). A trailer only points: the caller
+    /// checks each against the request's record ([`crate::notify`]).
+    async fn request_commits(
+        &self,
+        _owner: &Owner,
+        _since: Option<&Sha>,
+        _until: &Sha,
+    ) -> Result<Vec<(String, Sha)>, CodeHostError> {
+        Ok(Vec::new())
+    }
 }
 
 /// Where a run's results go: commit statuses, the sticky comment, check runs. GitHub, or

@@ -53,6 +53,8 @@ pub struct Admitted {
     pub overridden: Option<String>,
     /// An apply's governance (approver, requester, break-glass reason), for its record.
     pub governance: crate::store::Governance,
+    /// When the target expires: by the registry, or by its file where the file was read.
+    pub expires_at: Option<jiff::Timestamp>,
 }
 
 /// The registry's part: the owner is registered, the environment enabled for it and
@@ -110,7 +112,8 @@ pub async fn admit(deps: &Deps<'_>, req: &Request, intent: Intent) -> Result<Adm
     };
     if intent == Intent::Apply {
         let governance = super::governance::gate(deps, req, &registration, now).await?;
-        return Ok(Admitted { last_applied, file: None, overridden: None, governance });
+        let expires_at = registration.expiry(&req.target.env);
+        return Ok(Admitted { last_applied, file: None, overridden: None, governance, expires_at });
     }
     if intent == Intent::Destroy {
         destroy::from_last_applied(req, last_applied.as_ref())?;
@@ -139,7 +142,8 @@ pub async fn admit(deps: &Deps<'_>, req: &Request, intent: Intent) -> Result<Adm
             destroy::check_removals(deps, &req.target, applied, Some(current), catalog).await?;
         }
     }
-    Ok(Admitted { last_applied, file: Some(file), overridden, governance: Default::default() })
+    let expires_at = expiry(&registration, &req.target, file.as_ref().ok());
+    Ok(Admitted { last_applied, file: Some(file), overridden, governance: Default::default(), expires_at })
 }
 
 /// The target's last successful apply, from the run records.
