@@ -116,9 +116,22 @@ pub trait Files: Send + Sync {
         Ok(None)
     }
 
-    /// What this source's revisions of `owner` are: commits, or the digests of local files.
-    fn revision(&self, _owner: &Owner) -> crate::store::Revision {
+    /// What `sha` of `owner` is here: a commit, or the digest of a local file.
+    fn revision(&self, _owner: &Owner, _sha: &Sha) -> crate::store::Revision {
         crate::store::Revision::Commit
+    }
+
+    /// The provisioning requests named (`Request-Id:` trailers) by the commits that changed
+    /// `owner`'s file, held by `until` and not by `since`, newest first, with their commits;
+    /// none where requests are not kept (customers). A trailer only points: the caller
+    /// checks each against the request's record ([`crate::notify`]).
+    async fn request_commits(
+        &self,
+        _owner: &Owner,
+        _since: Option<&Sha>,
+        _until: &Sha,
+    ) -> Result<Vec<(String, Sha)>, CodeHostError> {
+        Ok(Vec::new())
     }
 }
 
@@ -244,8 +257,8 @@ impl Files for OwnerFiles<'_> {
         self.of(owner).contains(owner, commit, ancestor).await
     }
 
-    fn revision(&self, owner: &Owner) -> crate::store::Revision {
-        self.of(owner).revision(owner)
+    fn revision(&self, owner: &Owner, sha: &Sha) -> crate::store::Revision {
+        self.of(owner).revision(owner, sha)
     }
 }
 

@@ -31,6 +31,7 @@ pub struct Context<'a> {
     store: OnceCell<Box<dyn Store>>,
     terraform: OnceCell<Box<dyn Terraform>>,
     github: OnceCell<GithubHost>,
+    notifier: OnceCell<crate::notify::Notifier>,
     /// How many Terraform processes run at once (fleet runs), set before the first use.
     parallel: std::sync::OnceLock<usize>,
 }
@@ -44,6 +45,7 @@ impl<'a> Context<'a> {
             store: OnceCell::new(),
             terraform: OnceCell::new(),
             github: OnceCell::new(),
+            notifier: OnceCell::new(),
             parallel: std::sync::OnceLock::new(),
         }
     }
@@ -151,6 +153,24 @@ impl<'a> Context<'a> {
             .await
     }
 
+    /// The webhooks of `notify:`, their URLs and keys read from the variables it names (and,
+    /// in GitHub Actions, masked in the log before anything could print them).
+    pub async fn notifier(&self) -> Result<&crate::notify::Notifier, CommandError> {
+        let config = self.config().await?;
+        Ok(self
+            .notifier
+            .get_or_init(|| async {
+                let in_actions = self.settings.runner.in_actions;
+                let var = |name: &str| {
+                    let value = self.settings.named.get(name)?;
+                    actions::add_mask_if(&mut std::io::stderr(), &value, in_actions);
+                    Some(value)
+                };
+                crate::notify::Notifier::new(&config.notify, var, Box::new(crate::notify::deliver::HttpSender))
+            })
+            .await)
+    }
+
     /// The manager checkout at `dir`, its `git` runs stopped by this run's cancellation.
     pub fn manager_repo(&self, dir: &std::path::Path) -> crate::tenants::git::ManagerRepo {
         crate::tenants::git::ManagerRepo::new(dir).with_cancel(self.cancel.clone())
@@ -177,6 +197,7 @@ impl<'a> Context<'a> {
             identity: crate::pipeline::lock_owner::RunIdentity::current(&self.settings.runner),
             actions: self.actions().await,
             approvals: self.actions().await.and(self.github().await.ok()).map(|g| g as _),
+            notifier: self.notifier().await?,
         })
     }
 

@@ -1,5 +1,6 @@
-//! The one HTTP client for GETs that are not GitHub API calls: the OIDC issuer's discovery
-//! document and keys, the runner's ID-token endpoint, and the health check after an apply.
+//! The one HTTP client for requests that are not GitHub API calls: the OIDC issuer's
+//! discovery document and keys, the runner's ID-token endpoint, the health check after an
+//! apply, and the notification webhooks.
 //!
 //! It is built on the stack the GitHub client uses (octocrab's hyper, rustls on ring), so
 //! the binary has one TLS stack. Every GET made through it:
@@ -11,8 +12,9 @@
 //! The user agent is octocrab's own (`octocrab`): it always sends it and appends any header
 //! given here, so setting another would send two.
 //!
-//! [`status_pinned`] is the GET for a customer-influenced URL: it connects only to the
-//! addresses its caller checked ([`crate::egress`]), never to what a second look-up of the
+//! [`status_pinned`] is the GET for a customer-influenced URL, [`send_pinned`] any request
+//! to a URL the manager did not choose (a webhook's POST): they connect only to the
+//! addresses their caller checked ([`crate::egress`]), never to what a second look-up of the
 //! host name would answer, so a DNS answer that changes between the check and the connection
 //! (rebinding) reaches nothing new.
 
@@ -99,6 +101,19 @@ pub async fn status_pinned(
     addrs: Vec<SocketAddr>,
     timeout: Duration,
 ) -> Result<http::StatusCode, PinnedError> {
+    let request = http::Request::get(url)
+        .body(http_body_util::Full::new(Bytes::new()))
+        .map_err(|e| PinnedError::Setup(e.to_string()))?;
+    send_pinned(request, addrs, timeout).await
+}
+
+/// Sends `request` (any method, its headers and body: a webhook's POST) within `timeout`
+/// for its status only, connecting to `addrs` alone, as [`status_pinned`] does.
+pub async fn send_pinned(
+    mut request: http::Request<http_body_util::Full<Bytes>>,
+    addrs: Vec<SocketAddr>,
+    timeout: Duration,
+) -> Result<http::StatusCode, PinnedError> {
     crate::github::install_crypto_provider();
     let provider = rustls::crypto::CryptoProvider::get_default()
         .cloned()
@@ -114,11 +129,11 @@ pub async fn status_pinned(
         .wrap_connector(connector);
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .pool_max_idle_per_host(0)
-        .build::<_, http_body_util::Empty<Bytes>>(connector);
-    let request = http::Request::get(url)
-        .header(http::header::USER_AGENT, concat!("infra-manager/", env!("CARGO_PKG_VERSION")))
-        .body(http_body_util::Empty::new())
-        .map_err(|e| PinnedError::Setup(e.to_string()))?;
+        .build::<_, http_body_util::Full<Bytes>>(connector);
+    request.headers_mut().insert(
+        http::header::USER_AGENT,
+        http::HeaderValue::from_static(concat!("infra-manager/", env!("CARGO_PKG_VERSION"))),
+    );
     match tokio::time::timeout(timeout, client.request(request)).await {
         Err(_) => Err(PinnedError::Timeout(timeout)),
         Ok(Err(e)) => Err(PinnedError::Transport(innermost_cause(&e))),
@@ -126,7 +141,7 @@ pub async fn status_pinned(
     }
 }
 
-/// Why a pinned GET got no answer.
+/// Why a pinned request got no answer.
 #[derive(Debug)]
 pub enum PinnedError {
     /// The client could not be set up (TLS roots, a malformed request).

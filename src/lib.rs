@@ -30,6 +30,7 @@ pub mod http;
 pub mod identity;
 pub mod limits;
 pub mod local_host;
+pub mod notify;
 pub mod oidc;
 pub mod orphans;
 pub mod output;

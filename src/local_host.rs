@@ -109,9 +109,16 @@ const WORKING_TREE: &str = "working tree";
 
 #[async_trait]
 impl Files for LocalHost {
-    /// A checkout's stand-in commit is its file's digest.
-    fn revision(&self, _owner: &Owner) -> crate::store::Revision {
-        crate::store::Revision::FileDigest
+    /// A checkout's stand-in commit is its file's digest (the current file's, or a kept
+    /// version's); a SHA given with `--sha` names a commit.
+    fn revision(&self, owner: &Owner, sha: &Sha) -> crate::store::Revision {
+        let Ok(repo) = repository(owner, "a local checkout") else { return crate::store::Revision::Commit };
+        let current = self.head(repo).is_ok_and(|head| head == *sha);
+        if current || self.read_kept(repo, sha).is_some() {
+            crate::store::Revision::FileDigest
+        } else {
+            crate::store::Revision::Commit
+        }
     }
 
     /// `variables.yml` at the directory's own stand-in commit is read (and kept in the

@@ -26,6 +26,31 @@ pub struct Settings {
     /// Whether the operator set Terraform's Go runtime (`GOMAXPROCS`, `GOGC` or
     /// `GOMEMLIMIT`): then the engine leaves it alone.
     pub go_runtime_set: bool,
+    /// The variables `infra-manager.yml` may name (a webhook's URL and key, `notify:`), read
+    /// with the rest: their names are the configuration's, known only once it is read.
+    pub named: NamedVars,
+}
+
+/// The process environment as it was at start, for the variables the configuration names.
+/// Its values are secrets: `Debug` prints how many there are, nothing else.
+#[derive(Clone, Default)]
+pub struct NamedVars(std::collections::BTreeMap<String, String>);
+
+impl NamedVars {
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self(pairs.into_iter().collect())
+    }
+
+    /// The value of `name`; `None` when unset or blank.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).filter(|v| !v.trim().is_empty()).cloned()
+    }
+}
+
+impl std::fmt::Debug for NamedVars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NamedVars({} variables)", self.0.len())
+    }
 }
 
 /// How to reach GitHub.
@@ -133,7 +158,9 @@ impl std::fmt::Debug for IdTokenRequest {
 impl Settings {
     /// Resolves the settings from the parsed command line and the process environment.
     pub fn resolve(cli: &Cli) -> Self {
-        Self::from_lookup(cli, |key| std::env::var(key).ok())
+        // Variables that are not UTF-8 can't be a URL or a key the configuration names.
+        let named = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        Self { named: NamedVars::from_pairs(named), ..Self::from_lookup(cli, |key| std::env::var(key).ok()) }
     }
 
     /// The same from any variable lookup (tests pass a map).
@@ -183,6 +210,7 @@ impl Settings {
             search_path: lookup("PATH").map(OsString::from),
             aws_endpoint: var("AWS_ENDPOINT_URL"),
             go_runtime_set: ["GOMAXPROCS", "GOGC", "GOMEMLIMIT"].iter().any(|k| var(k).is_some()),
+            named: NamedVars::default(),
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod catalog;
 mod customers;
 mod environments;
 mod health;
+mod notify;
 mod oidc;
 mod policy;
 mod retry;
@@ -39,6 +40,7 @@ pub use customers::{Customer, DEFAULT_TRIGGER_WORKFLOW};
 pub use environments::EnvironmentConfig;
 pub(crate) use environments::env_list;
 pub use health::HealthConfig;
+pub use notify::{Format as NotifyFormat, NotifyConfig, Webhook};
 pub use policy::PolicyConfig;
 pub use retry::{MAX_ATTEMPTS, RetryConfig};
 pub use state::{BackendKind, StateConfig};
@@ -61,7 +63,7 @@ pub struct Key {
 }
 
 /// The sections, in the order the "known keys" hint lists them.
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
     "terraform",
     "state",
     "health",
@@ -73,6 +75,7 @@ const SECTIONS: [&str; 11] = [
     "catalog",
     "tenants",
     "policy",
+    "notify",
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +96,8 @@ pub struct Config {
     pub tenants: TenantsConfig,
     /// The Rego policies (`policy:`, issue 22).
     pub policy: PolicyConfig,
+    /// The webhooks told of transitions (`notify:`).
+    pub notify: NotifyConfig,
     /// The file it came from; `None` for built-in defaults (local mode).
     pub source: Option<PathBuf>,
 }
@@ -118,6 +123,7 @@ impl Config {
             catalog,
             tenants: TenantsConfig::default(),
             policy: PolicyConfig::defaults(base),
+            notify: NotifyConfig::default(),
             source: None,
         }
     }
@@ -160,6 +166,7 @@ impl Config {
                     "catalog" => config.catalog = catalog::read(&mut c, node),
                     "tenants" => config.tenants = tenants::read(&mut c, node),
                     "policy" => policy::read(&mut c, node, base, &mut config.policy),
+                    "notify" => notify::read(&mut c, node, &mut config.notify),
                     _ => {}
                 }
             }
@@ -263,6 +270,19 @@ fn read_duration(c: &mut Checker, path: &str, node: &Node, target: &mut Duration
                 c.error(node.pos, format!("`{path}`: {e}"), Some("write a duration such as `90s`, `2m` or `1h`".into()))
             }
         }
+    }
+}
+
+/// Reads a number of attempts in all, the first included (1 to [`MAX_ATTEMPTS`]).
+fn read_attempts(c: &mut Checker, path: &str, node: &Node, target: &mut u32) {
+    match c.int(path, node).map(u32::try_from) {
+        Some(Ok(n)) if (1..=MAX_ATTEMPTS).contains(&n) => *target = n,
+        Some(_) => c.error(
+            node.pos,
+            format!("`{path}` must be between 1 and {MAX_ATTEMPTS}"),
+            Some("write e.g. `3` (1: never retry)".into()),
+        ),
+        None => {}
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Key, read_duration, unknown_keys};
+use super::{Key, read_attempts, read_duration, unknown_keys};
 use crate::yaml::{Checker, Node};
 
 /// Retries of an apply that failed for a transient reason (`retry:`): how many attempts in
@@ -39,15 +39,7 @@ pub(super) fn read(c: &mut Checker, node: &Node, r: &mut RetryConfig) {
     for (key, value) in entries {
         let path = format!("retry.{}", key.name);
         match key.name.as_str() {
-            "attempts" => match c.int(&path, value).map(u32::try_from) {
-                Some(Ok(n)) if (1..=MAX_ATTEMPTS).contains(&n) => r.attempts = n,
-                Some(_) => c.error(
-                    value.pos,
-                    format!("`{path}` must be between 1 and {MAX_ATTEMPTS}"),
-                    Some("write e.g. `3` (1: never retry)".into()),
-                ),
-                None => {}
-            },
+            "attempts" => read_attempts(c, &path, value, &mut r.attempts),
             "backoff" | "max_backoff" => {
                 let target = if key.name == "backoff" { &mut r.backoff } else { &mut r.max_backoff };
                 read_duration(c, &path, value, target);

@@ -57,6 +57,8 @@ pub struct Admitted {
     pub governance: crate::store::Governance,
     /// A plan's: the configuration last applied, read once for every use.
     pub previous: Option<Previous>,
+    /// When the target expires: by the registry, or by its file where the file was read.
+    pub expires_at: Option<jiff::Timestamp>,
 }
 
 /// The registry's part: the owner is registered, the environment enabled for it and
@@ -114,7 +116,8 @@ pub async fn admit(deps: &Deps<'_>, req: &Request, intent: Intent) -> Result<Adm
     };
     if intent == Intent::Apply {
         let governance = super::governance::gate(deps, req, &registration, now).await?;
-        return Ok(Admitted { last_applied, file: None, overridden: None, governance, previous: None });
+        let expires_at = registration.expiry(&req.target.env);
+        return Ok(Admitted { last_applied, file: None, overridden: None, governance, previous: None, expires_at });
     }
     if intent == Intent::Destroy {
         destroy::from_last_applied(req, last_applied.as_ref())?;
@@ -147,7 +150,8 @@ pub async fn admit(deps: &Deps<'_>, req: &Request, intent: Intent) -> Result<Adm
             previous = Some(read);
         }
     }
-    Ok(Admitted { last_applied, file: Some(file), overridden, governance: Default::default(), previous })
+    let expires_at = expiry(&registration, &req.target, file.as_ref().ok());
+    Ok(Admitted { last_applied, file: Some(file), overridden, governance: Default::default(), previous, expires_at })
 }
 
 /// The target's last successful apply, from the run records.

@@ -154,7 +154,8 @@ async fn framed_steps(
     admitted: Admitted,
     earlier: Vec<Attempt>,
 ) -> Result<Applied, CommandError> {
-    let frame = Frame { kind: RunKind::Apply, pending: Some("Applying the stored plan…".to_owned()) };
+    let pending = Some("Applying the stored plan…".to_owned());
+    let frame = Frame { kind: RunKind::Apply, pending, expires_at: admitted.expires_at };
     framed_with(deps, frame, req, admitted.governance.clone(), steps(deps, req, &admitted, earlier)).await
 }
 

@@ -76,6 +76,10 @@ impl Finished for Replanned {
             "in sync".to_owned()
         })
     }
+
+    fn drifted(&self) -> Option<bool> {
+        Some(is_drift(&self.0))
+    }
 }
 
 /// Whether a re-plan of what was applied finds drift: changes to make, or changes made
@@ -115,7 +119,7 @@ pub async fn check(deps: &Deps<'_>, target: &Target) -> DriftResult {
         Ok(admitted) => admitted,
         Err(e) => return error(truncate_chars(&e.status_line(), RECORD_MESSAGE_CHARS), result),
     };
-    let frame = Frame { kind: RunKind::Drift, pending: None };
+    let frame = Frame { kind: RunKind::Drift, pending: None, expires_at: admitted.expires_at };
     match framed(deps, frame, &req, replan(deps, &req, admitted)).await {
         Ok(Replanned(summary)) => DriftResult {
             result: if is_drift(&summary) { DriftState::Drifted } else { DriftState::InSync },

@@ -49,6 +49,10 @@ pub trait Finished {
     fn plan_sha256(&self) -> Option<String> {
         None
     }
+    /// Whether a re-plan of what was applied found drift (`None` for other flows).
+    fn drifted(&self) -> Option<bool> {
+        None
+    }
 }
 
 /// Which record a flow writes, and whether it reports a commit status.
@@ -57,6 +61,9 @@ pub struct Frame {
     pub kind: RunKind,
     /// The pending status description; `None` for a flow that sets no status (drift).
     pub pending: Option<String>,
+    /// When the target expires, as admission read it: for the notification of the week
+    /// before ([`crate::notify`]).
+    pub expires_at: Option<jiff::Timestamp>,
 }
 
 /// Runs `steps` inside the frame: the record is written as started, the pending status
@@ -124,6 +131,7 @@ pub async fn framed_with<T: Finished>(
             done.record_reviewed(&mut record.governance);
             done.record_policy(&mut record.governance);
             record.governance.plan_sha256 = done.plan_sha256();
+            record.drifted = done.drifted().filter(|_| frame.kind == RunKind::Drift);
         }
         Err(error) => {
             record.status = match error.status() {
@@ -136,6 +144,11 @@ pub async fn framed_with<T: Finished>(
         }
     }
     write_record(deps, &record).await;
+    // Told once the record is written: the next run decides its own transitions from it.
+    if let Some(told) = crate::notify::after_run(deps, req, &record, frame.expires_at).await {
+        record.notifications = Some(truncate_chars(&told, RECORD_MESSAGE_CHARS));
+        write_record(deps, &record).await;
+    }
     result
 }
 
@@ -272,7 +285,7 @@ async fn finish_check<T: Finished>(deps: &Deps<'_>, req: &Request, id: u64, resu
 /// The record a run of `kind` starts with: who runs it, and what its revision is.
 pub(crate) fn new_record(deps: &Deps<'_>, kind: RunKind, req: &Request) -> RunRecord {
     let mut record = RunRecord::started(kind, &req.target, &req.sha, req.pull_request, deps.run_url.clone());
-    record.revision = deps.files.revision(&req.target.owner);
+    record.revision = deps.files.revision(&req.target.owner, &req.sha);
     deps.identity.stamp(&mut record);
     record
 }

@@ -9,7 +9,6 @@
 //! answer like any other), no body read, each request bounded in time.
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -18,6 +17,8 @@ use serde_json::Value;
 
 use crate::cancel::Cancel;
 use crate::config::HealthConfig;
+use crate::egress::{AddressError, shown};
+pub use crate::egress::{Host, Url as HealthUrl};
 use crate::output;
 use crate::terraform::{Output, Outputs};
 
@@ -27,10 +28,6 @@ pub const URL_OUTPUT: &str = "health_check_url";
 pub const STATUS_OUTPUT: &str = "health_check_status";
 /// The status expected when the module names none.
 pub const DEFAULT_STATUS: u16 = 200;
-/// The longest URL accepted.
-const MAX_URL_CHARS: usize = 2048;
-/// How much of the URL a message shows.
-const SHOWN_URL_CHARS: usize = 200;
 /// The most polls one check makes, however small the interval.
 const MAX_POLLS: usize = 1000;
 
@@ -65,107 +62,6 @@ impl Backoff {
         }
         waits
     }
-}
-
-/// A URL that may be polled: `http`/`https`, no credentials, its host read as a browser
-/// reads it (numeric, hex, octal and shortened IPv4 forms are the address they spell), and
-/// an IP address host already allowed by [`crate::egress::refusal`]. A host *name* is
-/// resolved and checked at each poll ([`HttpProbe`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HealthUrl {
-    uri: http::Uri,
-    host: Host,
-    port: u16,
-}
-
-/// Where a health URL points.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Host {
-    Ip(IpAddr),
-    Name(String),
-}
-
-impl HealthUrl {
-    /// Checks the text of a `health_check_url` output; the error says why it can't be used.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        if text.chars().count() > MAX_URL_CHARS {
-            return Err(format!("it is longer than {MAX_URL_CHARS} characters"));
-        }
-        if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err("it contains spaces or control characters".to_owned());
-        }
-        if !(text.starts_with("http://") || text.starts_with("https://")) {
-            return Err("only `http://` and `https://` URLs are polled".to_owned());
-        }
-        if text.contains('#') {
-            return Err("it has a fragment (`#`)".to_owned());
-        }
-        let url = url::Url::parse(text).map_err(|e| format!("it is not a URL: {e}"))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err("only `http://` and `https://` URLs are polled".to_owned());
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err("it carries credentials (`user@`); a health URL must not need any".to_owned());
-        }
-        let host = match url.host() {
-            None => return Err("it has no host".to_owned()),
-            Some(url::Host::Domain("")) => return Err("it has no host".to_owned()),
-            Some(url::Host::Domain(name)) => Host::Name(name.to_owned()),
-            Some(url::Host::Ipv4(ip)) => Host::Ip(IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => Host::Ip(IpAddr::V6(ip)),
-        };
-        if let Host::Ip(ip) = host
-            && let Some(why) = crate::egress::refusal(ip)
-        {
-            return Err(format!("its host is the address {}: {why}", shown_ip(ip)));
-        }
-        let port = url.port_or_known_default().ok_or_else(|| "it has no port".to_owned())?;
-        // The normalised text (`http://169.254.169.254/` for `http://2852039166/`) is what is
-        // requested, so the request goes where the check looked.
-        let uri = url.as_str().parse().map_err(|e: http::uri::InvalidUri| format!("it is not a URL: {e}"))?;
-        Ok(Self { uri, host, port })
-    }
-
-    fn uri(&self) -> &http::Uri {
-        &self.uri
-    }
-
-    /// The host the URL names.
-    pub const fn host(&self) -> &Host {
-        &self.host
-    }
-}
-
-impl fmt::Display for HealthUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&shown(&self.uri.to_string()))
-    }
-}
-
-/// The addresses a poll may connect to: every address `host` resolved to, each allowed by
-/// [`crate::egress::refusal`]; one refused address refuses the host (a connection may use
-/// any of them).
-pub fn checked_addresses(host: &str, resolved: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, ProbeError> {
-    if let Some((addr, why)) = resolved.iter().find_map(|a| crate::egress::refusal(a.ip()).map(|why| (a, why))) {
-        return Err(ProbeError::Refused(format!("its host `{host}` resolves to {}: {why}", shown_ip(addr.ip()))));
-    }
-    if resolved.is_empty() {
-        return Err(ProbeError::Unreachable(format!("`{host}` resolves to no address")));
-    }
-    Ok(resolved)
-}
-
-/// `` `169.254.169.254` ``, or `` `::ffff:a9fe:a9fe` (`169.254.169.254`) `` when an IPv6 address
-/// carries the IPv4 address it reaches.
-fn shown_ip(ip: IpAddr) -> String {
-    match crate::egress::reached(ip) {
-        reached if reached == ip => format!("`{ip}`"),
-        reached => format!("`{ip}` (`{reached}`)"),
-    }
-}
-
-fn shown(text: &str) -> String {
-    crate::report::truncate_chars(text, SHOWN_URL_CHARS)
 }
 
 /// What to check, read from the apply's outputs.
@@ -386,32 +282,16 @@ impl HttpProbe {
     pub const fn new() -> Self {
         Self
     }
-
-    /// The addresses this poll may connect to.
-    async fn addresses(url: &HealthUrl, timeout: Duration) -> Result<Vec<SocketAddr>, ProbeError> {
-        let name = match url.host() {
-            Host::Ip(ip) => {
-                let addr = SocketAddr::new(*ip, url.port);
-                return checked_addresses(&ip.to_string(), vec![addr]);
-            }
-            Host::Name(name) => name,
-        };
-        let resolved = match tokio::time::timeout(timeout, tokio::net::lookup_host((name.as_str(), url.port))).await {
-            Err(_) => {
-                return Err(ProbeError::Unreachable(format!("`{name}` did not resolve within {}", human(timeout))));
-            }
-            Ok(Err(e)) => return Err(ProbeError::Unreachable(format!("`{name}` does not resolve: {e}"))),
-            Ok(Ok(addrs)) => addrs.collect(),
-        };
-        checked_addresses(name, resolved)
-    }
 }
 
 #[async_trait]
 impl Probe for HttpProbe {
     async fn get(&self, url: &HealthUrl, timeout: Duration) -> Result<u16, ProbeError> {
         let started = Instant::now();
-        let addrs = Self::addresses(url, timeout).await?;
+        let addrs = crate::egress::addresses(url, timeout).await.map_err(|e| match e {
+            AddressError::Unreachable(reason) => ProbeError::Unreachable(reason),
+            AddressError::Refused(reason) => ProbeError::Refused(reason),
+        })?;
         let left = timeout.saturating_sub(started.elapsed());
         match crate::http::status_pinned(url.uri().clone(), addrs, left).await {
             Ok(status) => Ok(status.as_u16()),
@@ -428,7 +308,9 @@ impl Probe for HttpProbe {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::egress::tests::METADATA_FORMS;
     use serde_json::json;
+    use std::net::SocketAddr;
     use std::sync::Mutex;
 
     const MS: fn(u64) -> Duration = Duration::from_millis;
@@ -459,90 +341,6 @@ mod tests {
         // A tiny interval is still bounded in polls.
         let b = Backoff { interval: MS(1), max_interval: MS(1), timeout: secs(3600) };
         assert_eq!(b.waits().len() + 1, MAX_POLLS);
-    }
-
-    #[test]
-    fn only_plain_http_urls_on_real_hosts_are_polled() {
-        for good in ["https://app.example.com/health", "http://127.0.0.1:8080/ready?deep=1", "http://[::1]:1/x"] {
-            HealthUrl::parse(good).expect(good);
-        }
-        let cases = [
-            ("ftp://example.com/x", "only `http://`"),
-            ("file:///etc/passwd", "only `http://`"),
-            ("example.com/health", "only `http://`"),
-            ("https://user:pw@example.com/", "credentials"),
-            ("http://169.254.169.254/latest/meta-data", "link-local"),
-            ("http://[fe80::1]/", "link-local"),
-            ("http://user@example.com/", "credentials"),
-            ("https://example.com/a b", "spaces"),
-            ("https://example.com/\n", "control"),
-            ("https://example.com/#x", "fragment"),
-        ];
-        for (bad, why) in cases {
-            let error = HealthUrl::parse(bad).expect_err(bad);
-            assert!(error.contains(why), "{bad}: {error}");
-        }
-        assert!(HealthUrl::parse(&format!("https://x/{}", "a".repeat(3000))).is_err());
-    }
-
-    /// Every spelling of the metadata address a browser (and `getaddrinfo`) accepts.
-    const METADATA_FORMS: [&str; 11] = [
-        "http://169.254.169.254/latest/meta-data",
-        "http://2852039166/",
-        "http://0xa9fea9fe/",
-        "http://0XA9FEA9FE/",
-        "http://0251.0376.0251.0376/",
-        "http://169.254.43518/",
-        "http://169.16689662/",
-        "http://169.254.169.254./",
-        "http://%31%36%39.254.169.254/",
-        "http://[::ffff:169.254.169.254]/",
-        "http://[64:ff9b::a9fe:a9fe]/",
-    ];
-
-    #[test]
-    fn every_spelling_of_a_refused_address_is_refused_before_anything_is_resolved() {
-        for form in METADATA_FORMS {
-            let error = HealthUrl::parse(form).expect_err(form);
-            assert!(error.contains("`169.254.169.254`"), "{form}: {error}");
-            assert!(error.contains("link-local"), "{form}: {error}");
-        }
-        for (form, address) in [
-            ("http://[fd00:ec2::254]/", "fd00:ec2::254"),
-            ("http://100.100.100.200/", "100.100.100.200"),
-            ("http://1684301000/", "100.100.100.200"),
-            ("http://168.63.129.16/", "168.63.129.16"),
-            ("http://0/", "0.0.0.0"),
-            ("http://0.0.0.0:8080/", "0.0.0.0"),
-            ("http://[::]/", "::"),
-            ("http://[fe80::1]/", "fe80::1"),
-        ] {
-            let error = HealthUrl::parse(form).expect_err(form);
-            assert!(error.contains(&format!("`{address}`")), "{form}: {error}");
-        }
-        // What is requested is the address the check looked at.
-        let url = HealthUrl::parse("http://2130706433:8080/x").expect("127.0.0.1 is allowed");
-        assert_eq!(
-            (url.to_string().as_str(), url.host()),
-            ("http://127.0.0.1:8080/x", &Host::Ip([127, 0, 0, 1].into()))
-        );
-    }
-
-    #[test]
-    fn a_name_is_refused_when_any_address_it_resolves_to_is() {
-        let addr = |s: &str| s.parse::<SocketAddr>().expect(s);
-        let ok = vec![addr("10.0.0.5:443"), addr("[2001:db8::1]:443")];
-        assert_eq!(checked_addresses("app.example", ok.clone()), Ok(ok));
-        for bad in ["169.254.169.254:80", "[::ffff:169.254.169.254]:80", "[fd00:ec2::254]:80", "0.0.0.0:80"] {
-            let error = checked_addresses("app.example", vec![addr("10.0.0.5:80"), addr(bad)]).expect_err(bad);
-            match error {
-                ProbeError::Refused(reason) => {
-                    assert!(reason.starts_with("its host `app.example` resolves to `"), "{reason}")
-                }
-                other @ ProbeError::Unreachable(_) => panic!("{bad}: {other:?}"),
-            }
-        }
-        assert!(matches!(checked_addresses("app.example", vec![]), Err(ProbeError::Unreachable(_))));
     }
 
     /// A server on 127.0.0.1 that counts the connections it accepts and answers `204`.

@@ -98,6 +98,8 @@ pub struct Deps<'a> {
     pub actions: Option<&'a dyn crate::codehost::ActionsRuns>,
     /// Where an apply's approval is read (GitHub); `None` without a GitHub credential.
     pub approvals: Option<&'a dyn approval::Approvals>,
+    /// The webhooks told of the target's transitions (`notify:`).
+    pub notifier: &'a crate::notify::Notifier,
 }
 
 /// Runs a locking Terraform call; if the state is locked by an abandoned run, releases that

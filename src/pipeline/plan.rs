@@ -98,10 +98,11 @@ pub async fn plan_with(
         PlanKind::Destroy => Intent::Destroy,
     };
     let admitted = admit(deps, req, intent).await?;
-    let frame = match kind {
-        PlanKind::Update => Frame { kind: RunKind::Plan, pending: Some("Planning…".to_owned()) },
-        PlanKind::Destroy => Frame { kind: RunKind::Destroy, pending: Some("Planning the destroy…".to_owned()) },
+    let (run, pending) = match kind {
+        PlanKind::Update => (RunKind::Plan, "Planning…"),
+        PlanKind::Destroy => (RunKind::Destroy, "Planning the destroy…"),
     };
+    let frame = Frame { kind: run, pending: Some(pending.to_owned()), expires_at: admitted.expires_at };
     let result = framed(deps, frame, req, steps(deps, req, kind, detail, admitted)).await;
     // A plan the policies denied already has its comment: the plan and every message.
     if let Err(error) = &result
@@ -118,7 +119,7 @@ pub async fn plan_with(
 pub async fn preview(deps: &Deps<'_>, req: &Request) -> Result<PlanSummary, CommandError> {
     let admitted = admit(deps, req, Intent::Preview).await?;
     // Recorded as a re-plan: it is never a target's latest change (`status`).
-    let frame = Frame { kind: RunKind::Replan, pending: None };
+    let frame = Frame { kind: RunKind::Replan, pending: None, expires_at: admitted.expires_at };
     framed(deps, frame, req, super::drift::replan(deps, req, admitted)).await.map(|replanned| replanned.0)
 }
 

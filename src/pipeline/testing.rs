@@ -126,6 +126,7 @@ pub(crate) struct Harness {
     pub terraform: FakeTerraform,
     pub work: WorkRoot,
     pub probe: FakeProbe,
+    pub notifier: crate::notify::Notifier,
 }
 
 impl Harness {
@@ -148,7 +149,8 @@ impl Harness {
         let host = FakeHost::default();
         host.files.lock().expect("lock").insert(crate::variables::PATH.to_owned(), VARIABLES.to_owned());
         let terraform = FakeTerraform::new(Script::default());
-        Self { _dir: dir, config, host, store, terraform, work, probe: FakeProbe::default() }
+        let notifier = crate::notify::Notifier::none();
+        Self { _dir: dir, config, host, store, terraform, work, probe: FakeProbe::default(), notifier }
     }
 
     pub(crate) fn deps(&self) -> Deps<'_> {
@@ -166,6 +168,7 @@ impl Harness {
             identity: crate::pipeline::lock_owner::RunIdentity::default(),
             actions: None,
             approvals: None,
+            notifier: &self.notifier,
         }
     }
 

@@ -1,11 +1,12 @@
 //! Report text for people: the sticky PR comment, the check run's output and the commit
 //! status line, and the one escaping rule for customer-controlled text in Markdown
-//! ([`markdown`]).
+//! ([`markdown`]) and in Slack messages ([`slack`]).
 
 pub mod check_run;
 pub mod comment;
 pub mod fleet;
 pub mod markdown;
+pub mod slack;
 
 /// GitHub's limit on a commit status description ([`crate::limits`]).
 pub const STATUS_DESCRIPTION_MAX: usize = crate::limits::STATUS_DESCRIPTION_CHARS;

@@ -156,6 +156,14 @@ pub struct RunRecord {
     /// What `sha` names: a commit, or in local mode the digest of the customer's file.
     #[serde(default, skip_serializing_if = "Revision::is_commit")]
     pub revision: Revision,
+    /// After a drift check: whether it found drift (the next check's notification is
+    /// decided from it, [`crate::notify`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drifted: Option<bool>,
+    /// What became of the notifications the run made, one line per webhook and event
+    /// (`ops drifted: delivered (HTTP 204, 1 attempt)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<String>,
 }
 
 /// What a run's `sha` is. Local mode has no commits: its stand-in is the digest of the file,
@@ -212,6 +220,8 @@ impl RunRecord {
             actions_run_attempt: None,
             governance: Governance::default(),
             revision: Revision::Commit,
+            drifted: None,
+            notifications: None,
         }
     }
 

@@ -25,6 +25,10 @@ pub struct ManagerRepo {
     cancel: Cancel,
 }
 
+/// The most commits [`ManagerRepo::request_commits`] reads: the requests one apply can
+/// carry out, with room.
+pub const REQUEST_COMMITS: usize = 100;
+
 /// How long an interrupted `git` has to stop before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -134,6 +138,31 @@ impl ManagerRepo {
         let out = self.git(&args, &range).await?;
         let text = String::from_utf8(out).map_err(|_| self.error(&range, ".", "a path is not UTF-8".into()))?;
         Ok(text.split('\0').filter(|p| !p.is_empty()).map(str::to_owned).collect())
+    }
+
+    /// The `Request-Id` trailers of the commits that changed `path`, held by `until` and not
+    /// by `since` (every one held by `until` without it), newest first and at most
+    /// [`REQUEST_COMMITS`] commits, each with its commit.
+    pub async fn request_commits(
+        &self,
+        path: &str,
+        since: Option<&Sha>,
+        until: &Sha,
+    ) -> Result<Vec<(String, Sha)>, CodeHostError> {
+        let range = since.map_or_else(|| until.to_string(), |since| format!("{since}..{until}"));
+        let format = format!("--format=%H%x1f%(trailers:key={},valueonly,separator=%x1e)%x1d", super::request::TRAILER);
+        let count = format!("--max-count={REQUEST_COMMITS}");
+        let out = self.git(&["log", &format, &count, &range, "--", path], &range).await?;
+        let text = String::from_utf8_lossy(&out);
+        let mut found = Vec::new();
+        for entry in text.split('\x1d') {
+            let Some((sha, trailers)) = entry.trim_start().split_once('\x1f') else { continue };
+            let Ok(sha) = Sha::parse(sha) else { continue };
+            for id in trailers.split('\x1e').map(str::trim).filter(|t| !t.is_empty()) {
+                found.push((id.to_owned(), sha.clone()));
+            }
+        }
+        Ok(found)
     }
 
     /// The branch checked out, `None` when `HEAD` is detached.

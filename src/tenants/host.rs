@@ -42,6 +42,18 @@ impl Files for TenantHost {
     async fn contains(&self, _owner: &Owner, commit: &Sha, ancestor: &Sha) -> Result<Option<bool>, CodeHostError> {
         self.repo.is_ancestor(ancestor, commit).await.map(Some)
     }
+
+    async fn request_commits(
+        &self,
+        owner: &Owner,
+        since: Option<&Sha>,
+        until: &Sha,
+    ) -> Result<Vec<(String, Sha)>, CodeHostError> {
+        match owner {
+            Owner::Tenant(tenant) => self.repo.request_commits(&tenant.file(), since, until).await,
+            Owner::Customer(_) => Ok(Vec::new()),
+        }
+    }
 }
 
 /// A tenant's results in GitHub Actions: the log, and every status also on the commit in

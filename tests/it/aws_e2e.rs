@@ -174,8 +174,9 @@ fn plan_and_apply_for_two_customers_keep_one_state_each_with_their_plans_beside_
     let text = sb.run(["history", "--customer", "acme/two", "--env", "staging"]);
     assert_ok(&text, "history");
     let lines: Vec<&str> = text.stdout.lines().collect();
-    assert_eq!(lines.len(), 2, "{}", text.stdout);
-    for (line, kind) in lines.iter().zip(["apply", "plan"]) {
+    assert_eq!(lines.len(), 3, "a header and two runs: {}", text.stdout);
+    assert!(lines[0].starts_with("STARTED (UTC)"), "{}", lines[0]);
+    for (line, kind) in lines[1..].iter().zip(["apply", "plan"]) {
         let words: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(words[1..6], [kind, "staging", &SHA_B[..7], "succeeded", "+8"], "{line}");
     }

@@ -334,12 +334,7 @@ fn drift_reports_state_that_moved_away_from_the_last_plan() {
     );
 
     // Someone removes a resource behind the service's back.
-    let mut state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(state_file(&sb)).expect("state")).expect("json");
-    let resources = state["resources"].as_array_mut().expect("resources");
-    resources.retain(|r| r["name"] != "security_group");
-    state["serial"] = serde_json::json!(state["serial"].as_u64().unwrap_or(0) + 1);
-    std::fs::write(state_file(&sb), state.to_string()).expect("write");
+    sb.remove_from_state("staging", "security_group");
 
     let drifted = drift(&sb);
     assert_eq!(drifted.code, 0, "{}", drifted.stderr);

@@ -25,6 +25,7 @@ mod health;
 mod hostile_variables;
 mod local_mode;
 mod migrate;
+mod notify;
 mod oidc;
 mod plan_detail;
 mod plan_summary;

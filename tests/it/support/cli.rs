@@ -175,6 +175,18 @@ impl Sandbox {
         self.path().join("shop/infra/variables.yml")
     }
 
+    /// Someone removes the resource `name` from the state of `shop`'s `env` behind the
+    /// service's back (the serial moves on, as Terraform's would); returns the state as it was.
+    pub(crate) fn remove_from_state(&self, env: &str, name: &str) -> String {
+        let path = self.store().join(format!("state/local/shop/{env}/terraform.tfstate"));
+        let original = std::fs::read_to_string(&path).expect("state");
+        let mut state: serde_json::Value = serde_json::from_str(&original).expect("json");
+        state["resources"].as_array_mut().expect("resources").retain(|r| r["name"] != name);
+        state["serial"] = serde_json::json!(state["serial"].as_u64().unwrap_or(0) + 1);
+        std::fs::write(&path, state.to_string()).expect("write");
+        original
+    }
+
     /// Appends to the manager config (e.g. a customer registry).
     pub(crate) fn add_config(&self, text: &str) {
         let path = self.path().join("infra-manager.yml");
