@@ -9,12 +9,14 @@ pub mod governance;
 pub mod local;
 pub mod request;
 pub mod s3;
+pub mod versions;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{EnvName, Owner, RequestId, Sha, Target};
 pub use governance::Governance;
+pub use versions::{StateVersion, StateVersions, StateWritten};
 
 /// A stored plan's metadata, written next to the plan file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +100,9 @@ pub enum RunKind {
     /// A provisioning request (`tenants request|remove`), recorded under
     /// `requests/<id>` once its commit is made.
     Request,
+    /// A state version written back (`state rollback`); its record keeps the version it
+    /// restored and the one it wrote.
+    Rollback,
 }
 
 /// A run's status in the records table.
@@ -153,6 +158,9 @@ pub struct RunRecord {
     /// What governance adds to a run; its fields sit beside the others in the record.
     #[serde(flatten, default)]
     pub governance: Governance,
+    /// The state version an apply, a destroy or a rollback wrote.
+    #[serde(flatten, default)]
+    pub state: StateWritten,
 }
 
 impl RunRecord {
@@ -183,6 +191,7 @@ impl RunRecord {
             actions_run_id: None,
             actions_run_attempt: None,
             governance: Governance::default(),
+            state: StateWritten::default(),
         }
     }
 
@@ -345,6 +354,11 @@ pub trait Store: Send + Sync {
 
     /// The Terraform states this store holds (to find orphans).
     fn states(&self) -> Option<&dyn States> {
+        None
+    }
+
+    /// The versions of each target's state, and writing one back (`state`).
+    fn versions(&self) -> Option<&dyn StateVersions> {
         None
     }
 }

@@ -233,7 +233,7 @@ async fn create_bucket(store: &S3Store) -> Result<ResourceOutcome, StoreError> {
     }
 }
 
-async fn versioning_enabled(store: &S3Store) -> Result<bool, StoreError> {
+pub(super) async fn versioning_enabled(store: &S3Store) -> Result<bool, StoreError> {
     let bucket = store.layout().bucket();
     let status = match store.clients().s3.get_bucket_versioning().bucket(bucket).send().await {
         Ok(current) => current.status().cloned(),
