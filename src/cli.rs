@@ -71,6 +71,10 @@ pub enum Command {
     /// List or release Terraform state locks (S3 backend).
     #[command(subcommand)]
     Locks(LocksCommand),
+    /// The versions of a target's Terraform state (`state versions`), and one written back
+    /// as the newest (`state rollback`), then planned.
+    #[command(subcommand)]
+    State(StateCommand),
     /// Fleet runs split over jobs: `fleet merge` joins the shards' reports.
     #[command(subcommand)]
     Fleet(FleetCommand),
@@ -142,6 +146,7 @@ impl Command {
             Self::Doctor(a) => Some(&a.github),
             Self::Fleet(FleetCommand::Merge(a)) => Some(&a.github),
             Self::Locks(LocksCommand::List(a)) => Some(&a.github),
+            Self::State(StateCommand::Rollback(a)) => Some(&a.github),
             Self::Tenants(TenantsCommand::Plan(a)) => Some(&a.github),
             Self::Tenants(TenantsCommand::Apply(a)) => Some(&a.target.github),
             Self::Tenants(TenantsCommand::Destroy(a)) => Some(&a.github),
@@ -470,6 +475,54 @@ pub struct LocksListArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the versions the store keeps of a target's state, newest first, each with its
+    /// serial, lineage and the run that wrote it.
+    Versions(StateVersionsArgs),
+    /// Write an earlier version of a target's state back as its newest version (under the
+    /// state lock, same lineage, serial above the current one), record a `rollback` run,
+    /// then plan the commit last applied against it; nothing is applied.
+    Rollback(RollbackArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StateVersionsArgs {
+    #[command(flatten)]
+    pub owner: OwnerArgs,
+    /// The environment, e.g. `staging`.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// At most this many versions (the newest; default 20, at most 1000).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub limit: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub github: GithubArgs,
+    /// Local mode: the customer repository checkout (its file as last applied is planned).
+    #[arg(long, value_name = "DIR", conflicts_with = "tenant")]
+    pub source_dir: Option<PathBuf>,
+    /// The customer, `owner/repo` (GitHub: required; local mode default `local/<dir name>`).
+    #[arg(long, value_name = "OWNER/REPO", required_unless_present_any = ["source_dir", "tenant"], conflicts_with = "tenant")]
+    pub customer: Option<String>,
+    /// A provider-managed tenant (`tenants/NAME.yml`) instead of a customer.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
+    #[command(flatten)]
+    pub manager: ManagerRepoArgs,
+    /// The environment, e.g. `staging`.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// Which version: `previous` (the state as the run before the last one left it), a
+    /// run id (`history --json`'s `run_id`: the version that run wrote), or a version id
+    /// (`state versions`).
+    #[arg(long, value_name = "RUN|VERSION|previous")]
+    pub to: String,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum FleetCommand {
     /// Join the `--json` reports of `plan --all`, `drift --all` or `reap` run with
     /// `--shard K/N` into the report of one run: the table (and job summary), the counts,
@@ -700,6 +753,10 @@ pub enum Verb {
     LocksList,
     #[serde(rename = "locks release")]
     LocksRelease,
+    #[serde(rename = "state versions")]
+    StateVersions,
+    #[serde(rename = "state rollback")]
+    StateRollback,
     #[serde(rename = "tenants changed")]
     TenantsChanged,
     #[serde(rename = "tenants plan")]
@@ -743,6 +800,8 @@ impl Command {
             Command::Fleet(FleetCommand::Merge(_)) => Verb::FleetMerge,
             Command::Locks(LocksCommand::List(_)) => Verb::LocksList,
             Command::Locks(LocksCommand::Release(_)) => Verb::LocksRelease,
+            Command::State(StateCommand::Versions(_)) => Verb::StateVersions,
+            Command::State(StateCommand::Rollback(_)) => Verb::StateRollback,
             Command::Tenants(TenantsCommand::Changed(_)) => Verb::TenantsChanged,
             Command::Tenants(TenantsCommand::Plan(_)) => Verb::TenantsPlan,
             Command::Tenants(TenantsCommand::Apply(_)) => Verb::TenantsApply,

@@ -31,6 +31,7 @@ pub mod prepare;
 pub mod provenance;
 pub mod retry;
 pub mod reviewed;
+pub mod rollback;
 pub mod state_versions;
 pub mod supersede;
 pub mod verify;

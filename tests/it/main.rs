@@ -35,6 +35,7 @@ mod retries;
 mod reviewed_plan;
 mod schema;
 mod seed_types;
+mod state_rollback;
 mod summary_vs_terraform;
 mod target_model;
 mod tenants;
