@@ -250,6 +250,9 @@ pub enum StoreError {
     /// No AWS credentials anywhere the SDK looks.
     #[error("no AWS credentials found for the {service} call `{operation}` (`{location}`)")]
     NoCredentials { service: &'static str, operation: &'static str, location: String },
+    /// An S3-compatible store whose bucket can't keep object versions.
+    #[error("the state bucket `{location}` can't keep object versions: {why}")]
+    NoVersioning { location: String, why: String },
     /// The endpoint could not be reached (connection refused, DNS, timeout).
     #[error("can't reach {service} for `{operation}` (`{location}`): {message}")]
     Unreachable { service: &'static str, operation: &'static str, location: String, message: String },
@@ -264,6 +267,11 @@ impl StoreError {
                 "give the job AWS credentials (in GitHub Actions, aws-actions/configure-aws-credentials with a role; \
                  locally, AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or set `state.backend: local` \
                  to try infra-manager without AWS",
+            ),
+            Self::NoVersioning { .. } => Some(
+                "infra-manager needs a versioned state bucket: without versions an overwritten state is lost and \
+                 `state rollback` has nothing to restore; use a store with S3 object versioning (AWS S3, MinIO, Ceph RGW) \
+                 or turn it on in the store's own console, then run `infra-manager bootstrap` again",
             ),
             Self::Unreachable { .. } => Some(
                 "check `state.region` and `state.endpoint` in infra-manager.yml (and AWS_ENDPOINT_URL) and that the \

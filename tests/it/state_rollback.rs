@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crate::support::aws::AwsSandbox;
 use crate::support::cli::{Output, Run, Sandbox, require_terraform};
 use crate::support::manager::Manager;
+use crate::support::unversioned::Unversioned;
 
 const SHA_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const SHA_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
@@ -218,6 +219,26 @@ fn refusals_on_s3_write_nothing_a_held_lock_unknown_or_foreign_versions_and_a_bu
     let fixed = sb.run(["bootstrap"]);
     assert_eq!(fixed.code, 0, "{}", fixed.stderr);
     assert!(fixed.stdout.contains("(fixed: versioning enabled)"), "{}", fixed.stdout);
+}
+
+#[test]
+fn bootstrap_refuses_an_s3_compatible_store_that_cannot_keep_versions_with_a_hint() {
+    let sb = AwsSandbox::new("plain");
+    let proxy = Unversioned::start(sb.moto.endpoint());
+    sb.edit_config(|text| text.replace(sb.moto.endpoint(), proxy.endpoint()));
+    let out = sb.run(["--json", "bootstrap"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let error = &out.json()["errors"][0];
+    let message = error["message"].as_str().expect("message");
+    assert_eq!(
+        message,
+        "the state bucket `s3://plain-state` can't keep object versions: it answered `NotImplemented` to turning versioning on"
+    );
+    let hint = error["hint"].as_str().expect("hint");
+    assert!(hint.contains("needs a versioned state bucket") && hint.contains("`state rollback` has nothing"), "{hint}");
+    // It stopped at the bucket: no table was made.
+    let tables = sb.block_on(sb.dynamodb().list_tables().send()).expect("list tables");
+    assert!(tables.table_names().is_empty(), "{:?}", tables.table_names());
 }
 
 /// A process other than this one holding the `fcntl` lock Terraform's local backend takes,

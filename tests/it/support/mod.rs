@@ -8,3 +8,4 @@ pub(crate) mod manager;
 pub(crate) mod moto;
 pub(crate) mod netns;
 pub(crate) mod oidc;
+pub(crate) mod unversioned;
