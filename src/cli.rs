@@ -141,12 +141,12 @@ impl Command {
             Self::Targets(a) => Some(&a.github),
             Self::Dispatch(a) => Some(&a.github),
             Self::Drift(a) => Some(&a.github),
-            Self::Destroy(a) => Some(&a.github),
+            Self::Destroy(a) => Some(&a.target.github),
             Self::Reap(a) => Some(&a.github),
             Self::Doctor(a) => Some(&a.github),
             Self::Fleet(FleetCommand::Merge(a)) => Some(&a.github),
             Self::Locks(LocksCommand::List(a)) => Some(&a.github),
-            Self::State(StateCommand::Rollback(a)) => Some(&a.github),
+            Self::State(StateCommand::Rollback(a)) => Some(&a.target.github),
             Self::Tenants(TenantsCommand::Plan(a)) => Some(&a.github),
             Self::Tenants(TenantsCommand::Apply(a)) => Some(&a.target.github),
             Self::Tenants(TenantsCommand::Destroy(a)) => Some(&a.github),
@@ -200,8 +200,10 @@ pub struct DriftArgs {
     pub shard: Option<crate::shard::Shard>,
 }
 
+/// The target of a verb that plans from the commit last applied to it (`destroy`, `state
+/// rollback`): a customer, from GitHub or a local checkout, or a tenant.
 #[derive(Debug, Args)]
-pub struct DestroyArgs {
+pub struct AppliedTargetArgs {
     #[command(flatten)]
     pub github: GithubArgs,
     /// Local mode: the customer repository checkout (reads DIR/infra/variables.yml).
@@ -215,6 +217,12 @@ pub struct DestroyArgs {
     pub tenant: Option<String>,
     #[command(flatten)]
     pub manager: ManagerRepoArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub target: AppliedTargetArgs,
     /// The commit the destroy is about (a tenant file's deletion): statuses go there. The
     /// configuration destroyed is always the one last applied.
     #[arg(long, value_name = "SHA", requires = "tenant")]
@@ -500,18 +508,7 @@ pub struct StateVersionsArgs {
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
     #[command(flatten)]
-    pub github: GithubArgs,
-    /// Local mode: the customer repository checkout (its file as last applied is planned).
-    #[arg(long, value_name = "DIR", conflicts_with = "tenant")]
-    pub source_dir: Option<PathBuf>,
-    /// The customer, `owner/repo` (GitHub: required; local mode default `local/<dir name>`).
-    #[arg(long, value_name = "OWNER/REPO", required_unless_present_any = ["source_dir", "tenant"], conflicts_with = "tenant")]
-    pub customer: Option<String>,
-    /// A provider-managed tenant (`tenants/NAME.yml`) instead of a customer.
-    #[arg(long, value_name = "NAME")]
-    pub tenant: Option<String>,
-    #[command(flatten)]
-    pub manager: ManagerRepoArgs,
+    pub target: AppliedTargetArgs,
     /// The environment, e.g. `staging`.
     #[arg(long, value_name = "ENV")]
     pub env: String,

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::plan::{PlanOutcome, planned};
 use super::{Outcome, TargetResult, target};
-use crate::cli::{RollbackArgs, StateVersionsArgs, TargetArgs, Verb};
+use crate::cli::{RollbackArgs, StateVersionsArgs, Verb};
 use crate::context::Context;
 use crate::error::CommandError;
 use crate::identity::{EnvName, Target, owner_flag};
@@ -142,17 +142,8 @@ pub async fn rollback(ctx: &Context<'_>, args: &RollbackArgs) -> Result<RolledBa
             "pass `--to previous`, a run id from `history --json` or a version id from `state versions`",
         )
     })?;
-    let named = TargetArgs {
-        source_dir: args.source_dir.clone(),
-        customer: args.customer.clone(),
-        tenant: args.tenant.clone(),
-        manager: args.manager.clone(),
-        pull_request: None,
-        env: Some(args.env.clone()),
-        // A placeholder: the commit planned is the one last applied, set below.
-        sha: Some("0".repeat(40)),
-    };
-    let (req, source) = target::request(ctx, &named).await?;
+    // The commit planned is the one last applied, set below.
+    let (req, source) = target::request(ctx, &target::at_placeholder(&args.target, &args.env)).await?;
     let req = at_last_applied(ctx, &req).await?;
     let rolled_back = target::with_deps(ctx, Verb::StateRollback, &req, &source, async |deps| {
         crate::pipeline::rollback::rollback(deps, &req, &to).await

@@ -193,10 +193,7 @@ pub async fn release_lock(
     };
     let Some(lock) = lock else { return Ok(ReleaseOutcome::NotLocked) };
     check_guard(&lock, target, jiff::Timestamp::now(), guard, force)?;
-    match store.settings().lock {
-        LockMode::Dynamodb => delete_table_lock(store, target, &lock).await?,
-        LockMode::Lockfile => delete_lockfile(store, target, &lock).await?,
-    }
+    release_taken(store, target, &lock).await?;
     Ok(ReleaseOutcome::Released { lock: Box::new(lock) })
 }
 
@@ -357,11 +354,7 @@ pub(crate) async fn acquire(store: &S3Store, target: &Target, info: &str) -> Res
         if let Some(guard) = taken {
             return Ok(parse_lock(&layout.lock_id(target), Some(target.clone()), Some(info), guard));
         }
-        let holder = match store.settings().lock {
-            LockMode::Dynamodb => read_table_lock(store, target).await?,
-            LockMode::Lockfile => read_lockfile(store, target).await?,
-        };
-        if let Some(lock) = holder {
+        if let Some(lock) = lock_of(store, target).await? {
             return Err(LockError::Held { target: target.to_string(), lock: Box::new(lock) });
         }
     }
@@ -369,7 +362,7 @@ pub(crate) async fn acquire(store: &S3Store, target: &Target, info: &str) -> Res
     Err(LockError::Held { target: target.to_string(), lock: Box::new(lock) })
 }
 
-/// Releases a lock [`acquire`] took, only if it is still that lock.
+/// Releases `lock` (one [`acquire`] took, or one read), only if it is still that lock.
 pub(crate) async fn release_taken(store: &S3Store, target: &Target, lock: &LockInfo) -> Result<(), LockError> {
     match store.settings().lock {
         LockMode::Dynamodb => delete_table_lock(store, target, lock).await,
@@ -406,18 +399,14 @@ async fn put_table_lock(store: &S3Store, target: &Target, info: &str) -> Result<
 async fn put_lockfile(store: &S3Store, target: &Target, info: &str) -> Result<Option<DeleteGuard>, StoreError> {
     let layout = store.layout();
     let key = layout.lockfile_key(target);
-    let result = store
-        .clients()
-        .s3
-        .put_object()
-        .bucket(layout.bucket())
-        .key(&key)
-        .content_type("application/json")
-        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
-        .if_none_match("*")
-        .body(aws_sdk_s3::primitives::ByteStream::from(info.as_bytes().to_vec()))
-        .send()
-        .await;
+    let result = super::plans::put_object(
+        store,
+        &key,
+        info.as_bytes().to_vec(),
+        "application/json",
+        super::plans::Condition::IfAbsent,
+    )
+    .await;
     match result {
         Ok(out) => Ok(Some(DeleteGuard::ETag(out.e_tag().map(str::to_owned)))),
         Err(e) if matches!(http_status(&e), Some(409 | 412)) || error_code(&e) == Some("PreconditionFailed") => {

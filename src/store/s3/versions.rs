@@ -8,12 +8,10 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::ServerSideEncryption;
 
 use super::client::{error_code, http_status, remote};
 use super::locks::{self, LockError, LockInfo};
-use super::{LockMode, S3Store};
+use super::{LockMode, S3Store, plans};
 use crate::identity::Target;
 use crate::store::StoreError;
 use crate::store::versions::{
@@ -172,29 +170,14 @@ async fn get(
         };
     let id = output.version_id().map(str::to_owned);
     let written_at = output.last_modified().map(ToString::to_string);
-    let bytes = output.body.collect().await.map_err(|e| StoreError::Remote {
-        service: "s3",
-        operation: "GetObject",
-        location: location(),
-        message: format!("reading the body failed: {e}"),
-    })?;
-    Ok(Some((bytes.into_bytes().to_vec(), id, written_at)))
+    Ok(Some((plans::body(output, &location()).await?, id, written_at)))
 }
 
 /// Writes `state` as the current state object, then its digest item (with a lock table).
 async fn write(store: &S3Store, target: &Target, state: &[u8]) -> Result<StateVersion, StoreError> {
     let layout = store.layout();
     let key = layout.state_key(target);
-    let output = store
-        .clients()
-        .s3
-        .put_object()
-        .bucket(layout.bucket())
-        .key(&key)
-        .content_type("application/json")
-        .server_side_encryption(ServerSideEncryption::Aes256)
-        .body(ByteStream::from(state.to_vec()))
-        .send()
+    let output = plans::put_object(store, &key, state.to_vec(), "application/json", plans::Condition::None)
         .await
         .map_err(|e| remote("s3", "PutObject", layout.s3_uri(&key), e))?;
     if store.settings().lock == LockMode::Dynamodb {
