@@ -53,16 +53,14 @@ pub async fn rollback(deps: &Deps<'_>, req: &Request, to: &To) -> Result<RolledB
     if let Some(why) = versions.unversioned().await? {
         return Err(not_versioned(why));
     }
-    let listed = versions.list_versions(target, versions::LIST_MAX).await?;
+    // One listing: the versions' contents are not read, but the one restored.
+    let listed = versions.version_list(target, versions::LIST_MAX).await?;
     let runs = deps.store.history(&target.owner, Some(&target.env)).await?;
     let id = versions::chosen(target, to, &listed, &runs)?;
     let unknown = || Refusal::UnknownStateVersion { target: target.clone(), version: id.clone() };
     let content = versions.read_version(target, &id).await?.ok_or_else(unknown)?;
-    let restored = listed
-        .iter()
-        .find(|v| v.version_id == id)
-        .map(|v| StateVersion { current: false, ..v.clone() })
-        .unwrap_or_else(|| StateVersion::of(id.clone(), None, &content, false));
+    let written_at = listed.iter().find(|v| v.version_id == id).and_then(|v| v.written_at.clone());
+    let restored = StateVersion::of(id.clone(), written_at, &content, false);
     let restored_by = runs.iter().find(|r| r.state.state_version.as_ref() == Some(&id)).map(|r| r.run_id.clone());
 
     // Made before the lock is taken: a run that finds the lock held looks for the run

@@ -115,8 +115,31 @@ pub trait StateVersions: Send + Sync {
     /// target's lock ([`StateVersions::lock_state`]).
     async fn keep_current(&self, target: &Target) -> Result<Option<StateVersion>, StoreError>;
 
-    /// The newest `limit` versions, newest first; the current one says so.
-    async fn list_versions(&self, target: &Target, limit: usize) -> Result<Vec<StateVersion>, StoreError>;
+    /// The newest `limit` versions, newest first, the current one saying so, without their
+    /// serial and lineage: one listing, no version read.
+    async fn version_list(&self, target: &Target, limit: usize) -> Result<Vec<StateVersion>, StoreError>;
+
+    /// A version's first [`HEADER_BYTES`] (`None`: no such version).
+    async fn read_head(&self, target: &Target, version_id: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// [`StateVersions::version_list`] with each version's serial and lineage, read from
+    /// its first bytes (side by side).
+    async fn list_versions(&self, target: &Target, limit: usize) -> Result<Vec<StateVersion>, StoreError> {
+        let listed = self.version_list(target, limit).await?;
+        let heads =
+            futures_util::future::try_join_all(listed.iter().map(|v| self.read_head(target, &v.version_id))).await?;
+        Ok(listed
+            .into_iter()
+            .zip(heads)
+            .map(|(v, head)| match head {
+                Some(head) => {
+                    StateVersion { written_at: v.written_at, ..StateVersion::of(v.version_id, None, &head, v.current) }
+                }
+                // Deleted between the listing and the read.
+                None => v,
+            })
+            .collect())
+    }
 
     /// One version's content; `None` when the target has no such version.
     async fn read_version(&self, target: &Target, version_id: &str) -> Result<Option<Vec<u8>>, StoreError>;

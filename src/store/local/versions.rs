@@ -109,17 +109,24 @@ impl StateVersions for LocalStore {
         }
     }
 
-    async fn list_versions(&self, target: &Target, limit: usize) -> Result<Vec<StateVersion>, StoreError> {
+    async fn version_list(&self, target: &Target, limit: usize) -> Result<Vec<StateVersion>, StoreError> {
         let current = content(&self.state_path(target))?.map(|c| crate::pipeline::sha256_hex(&c)[..16].to_owned());
         let mut seen_current = false;
         let mut versions = Vec::new();
         for id in self.version_ids(target)?.into_iter().take(limit) {
-            let Some(bytes) = head(&self.versions_dir(target).join(format!("{id}.{EXT}")))? else { continue };
             let is_current = !seen_current && parse_id(&id).map(|(_, d)| d) == current.as_deref();
             seen_current |= is_current;
-            versions.push(version(id, &bytes, is_current));
+            versions.push(version(id, b"", is_current));
         }
         Ok(versions)
+    }
+
+    async fn read_head(&self, target: &Target, version_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        // Only an id of ours names a file: nothing else reaches a path.
+        if parse_id(version_id).is_none() {
+            return Ok(None);
+        }
+        head(&self.versions_dir(target).join(format!("{version_id}.{EXT}")))
     }
 
     async fn read_version(&self, target: &Target, version_id: &str) -> Result<Option<Vec<u8>>, StoreError> {

@@ -27,22 +27,18 @@ impl StateVersions for S3Store {
     }
 
     async fn keep_current(&self, target: &Target) -> Result<Option<StateVersion>, StoreError> {
-        head_of(self, target, None).await
+        current(self, target).await
     }
 
-    async fn list_versions(&self, target: &Target, limit: usize) -> Result<Vec<StateVersion>, StoreError> {
-        let listed = list(self, target, limit).await?;
-        let reads = listed.iter().map(|(id, _, _)| head_of(self, target, Some(id)));
-        let heads = futures_util::future::try_join_all(reads).await?;
-        Ok(listed
-            .into_iter()
-            .zip(heads)
-            .map(|((id, written_at, current), head)| match head {
-                Some(head) => StateVersion { written_at, current, ..head },
-                // Deleted between the listing and the read.
-                None => StateVersion { version_id: id, written_at, serial: None, lineage: None, current },
-            })
-            .collect())
+    async fn version_list(&self, target: &Target, limit: usize) -> Result<Vec<StateVersion>, StoreError> {
+        list(self, target, limit).await
+    }
+
+    async fn read_head(&self, target: &Target, version_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        if !valid_version_id(version_id) {
+            return Ok(None);
+        }
+        Ok(get(self, target, Some(version_id), Some(&head_range())).await?.map(|(bytes, _, _)| bytes))
     }
 
     async fn read_version(&self, target: &Target, version_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -86,11 +82,7 @@ impl LockedState for S3Locked<'_> {
 }
 
 /// The state object's versions (id, time, whether current), newest first, at most `limit`.
-async fn list(
-    store: &S3Store,
-    target: &Target,
-    limit: usize,
-) -> Result<Vec<(String, Option<String>, bool)>, StoreError> {
+async fn list(store: &S3Store, target: &Target, limit: usize) -> Result<Vec<StateVersion>, StoreError> {
     let layout = store.layout();
     let key = layout.state_key(target);
     let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
@@ -110,11 +102,13 @@ async fn list(
         // The prefix also matches `<key>.tflock` and the like: only the state object counts.
         for version in page.versions().iter().filter(|v| v.key() == Some(key.as_str())) {
             match version.version_id().filter(|id| valid_version_id(id)) {
-                Some(id) => out.push((
-                    id.to_owned(),
-                    version.last_modified().map(ToString::to_string),
-                    version.is_latest() == Some(true),
-                )),
+                Some(id) => out.push(StateVersion {
+                    version_id: id.to_owned(),
+                    written_at: version.last_modified().map(ToString::to_string),
+                    serial: None,
+                    lineage: None,
+                    current: version.is_latest() == Some(true),
+                }),
                 None => tracing::warn!(key, "leaving out a state version whose id is not usable"),
             }
             if out.len() >= limit {
@@ -132,13 +126,17 @@ async fn list(
     }
 }
 
-/// A version (`None`: the current one) of the state, read from its first bytes.
-async fn head_of(store: &S3Store, target: &Target, version: Option<&str>) -> Result<Option<StateVersion>, StoreError> {
-    let range = format!("bytes=0-{}", HEADER_BYTES - 1);
-    let Some((bytes, id, written_at)) = get(store, target, version, Some(&range)).await? else { return Ok(None) };
+/// The first [`HEADER_BYTES`] of an object, as a `Range` header.
+fn head_range() -> String {
+    format!("bytes=0-{}", HEADER_BYTES - 1)
+}
+
+/// The current version of the state, read from its first bytes.
+async fn current(store: &S3Store, target: &Target) -> Result<Option<StateVersion>, StoreError> {
+    let Some((bytes, id, written_at)) = get(store, target, None, Some(&head_range())).await? else { return Ok(None) };
     // An unversioned bucket's object is S3's `null` version.
     let id = id.filter(|id| valid_version_id(id)).unwrap_or_else(|| "null".to_owned());
-    Ok(Some(StateVersion::of(id, written_at, &bytes, version.is_none())))
+    Ok(Some(StateVersion::of(id, written_at, &bytes, true)))
 }
 
 /// A version of the state object (`None`: the current one), or its first bytes: the bytes,
