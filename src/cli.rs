@@ -71,6 +71,10 @@ pub enum Command {
     /// List or release Terraform state locks (S3 backend).
     #[command(subcommand)]
     Locks(LocksCommand),
+    /// The versions of a target's Terraform state (`state versions`), and one written back
+    /// as the newest (`state rollback`), then planned.
+    #[command(subcommand)]
+    State(StateCommand),
     /// Fleet runs split over jobs: `fleet merge` joins the shards' reports.
     #[command(subcommand)]
     Fleet(FleetCommand),
@@ -137,11 +141,12 @@ impl Command {
             Self::Targets(a) => Some(&a.github),
             Self::Dispatch(a) => Some(&a.github),
             Self::Drift(a) => Some(&a.github),
-            Self::Destroy(a) => Some(&a.github),
+            Self::Destroy(a) => Some(&a.target.github),
             Self::Reap(a) => Some(&a.github),
             Self::Doctor(a) => Some(&a.github),
             Self::Fleet(FleetCommand::Merge(a)) => Some(&a.github),
             Self::Locks(LocksCommand::List(a)) => Some(&a.github),
+            Self::State(StateCommand::Rollback(a)) => Some(&a.target.github),
             Self::Tenants(TenantsCommand::Plan(a)) => Some(&a.github),
             Self::Tenants(TenantsCommand::Apply(a)) => Some(&a.target.github),
             Self::Tenants(TenantsCommand::Destroy(a)) => Some(&a.github),
@@ -195,8 +200,10 @@ pub struct DriftArgs {
     pub shard: Option<crate::shard::Shard>,
 }
 
+/// The target of a verb that plans from the commit last applied to it (`destroy`, `state
+/// rollback`): a customer, from GitHub or a local checkout, or a tenant.
 #[derive(Debug, Args)]
-pub struct DestroyArgs {
+pub struct AppliedTargetArgs {
     #[command(flatten)]
     pub github: GithubArgs,
     /// Local mode: the customer repository checkout (reads DIR/infra/variables.yml).
@@ -210,6 +217,12 @@ pub struct DestroyArgs {
     pub tenant: Option<String>,
     #[command(flatten)]
     pub manager: ManagerRepoArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub target: AppliedTargetArgs,
     /// The commit the destroy is about (a tenant file's deletion): statuses go there. The
     /// configuration destroyed is always the one last applied.
     #[arg(long, value_name = "SHA", requires = "tenant")]
@@ -470,6 +483,43 @@ pub struct LocksListArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the versions the store keeps of a target's state, newest first, each with its
+    /// serial, lineage and the run that wrote it.
+    Versions(StateVersionsArgs),
+    /// Write an earlier version of a target's state back as its newest version (under the
+    /// state lock, same lineage, serial above the current one), record a `rollback` run,
+    /// then plan the commit last applied against it; nothing is applied.
+    Rollback(RollbackArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StateVersionsArgs {
+    #[command(flatten)]
+    pub owner: OwnerArgs,
+    /// The environment, e.g. `staging`.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// At most this many versions (the newest; default 20, at most 1000).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub limit: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub target: AppliedTargetArgs,
+    /// The environment, e.g. `staging`.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// Which version: `previous` (the state as the run before the last one left it), a
+    /// run id (`history --json`'s `run_id`: the version that run wrote), or a version id
+    /// (`state versions`).
+    #[arg(long, value_name = "RUN|VERSION|previous")]
+    pub to: String,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum FleetCommand {
     /// Join the `--json` reports of `plan --all`, `drift --all` or `reap` run with
     /// `--shard K/N` into the report of one run: the table (and job summary), the counts,
@@ -700,6 +750,10 @@ pub enum Verb {
     LocksList,
     #[serde(rename = "locks release")]
     LocksRelease,
+    #[serde(rename = "state versions")]
+    StateVersions,
+    #[serde(rename = "state rollback")]
+    StateRollback,
     #[serde(rename = "tenants changed")]
     TenantsChanged,
     #[serde(rename = "tenants plan")]
@@ -743,6 +797,8 @@ impl Command {
             Command::Fleet(FleetCommand::Merge(_)) => Verb::FleetMerge,
             Command::Locks(LocksCommand::List(_)) => Verb::LocksList,
             Command::Locks(LocksCommand::Release(_)) => Verb::LocksRelease,
+            Command::State(StateCommand::Versions(_)) => Verb::StateVersions,
+            Command::State(StateCommand::Rollback(_)) => Verb::StateRollback,
             Command::Tenants(TenantsCommand::Changed(_)) => Verb::TenantsChanged,
             Command::Tenants(TenantsCommand::Plan(_)) => Verb::TenantsPlan,
             Command::Tenants(TenantsCommand::Apply(_)) => Verb::TenantsApply,

@@ -80,6 +80,20 @@ pub enum Refusal {
     TerraformVersion { planned: String, running: String },
     #[error("the plan is stale: the state changed since it was made (serial {} → {})", serial(*.planned), serial(*.current))]
     StaleState { planned: Option<u64>, current: Option<u64> },
+
+    // A state rollback that can't be done (`state rollback`; nothing was written).
+    #[error("{target} has no state version `{version}`")]
+    UnknownStateVersion { target: Target, version: String },
+    #[error("{target} has no run `{run}` that recorded the state version it wrote")]
+    UnknownStateRun { target: Target, run: String },
+    #[error("{target} has no state version before the current one to roll back to")]
+    NoEarlierState { target: Target },
+    #[error("state version `{version}` is {target}'s current state: there is nothing to roll back")]
+    AlreadyCurrent { target: Target, version: String },
+    #[error("state version `{version}` is another state: its lineage is `{lineage}`, the current state's `{current}`")]
+    OtherLineage { version: String, lineage: String, current: String },
+    #[error("the store keeps no versions of {target}'s state ({why}), so it can't be rolled back")]
+    NotVersioned { target: Target, why: String },
 }
 
 fn serial(s: Option<u64>) -> String {
@@ -110,7 +124,11 @@ impl Refusal {
             | Self::NotApproved { .. }
             | Self::Frozen { .. }
             | Self::OutsideWindow { .. }
-            | Self::BreakGlassWithoutRule { .. } => ExitStatus::Usage,
+            | Self::BreakGlassWithoutRule { .. }
+            | Self::UnknownStateVersion { .. }
+            | Self::UnknownStateRun { .. }
+            | Self::NoEarlierState { .. }
+            | Self::AlreadyCurrent { .. } => ExitStatus::Usage,
             _ => ExitStatus::Failure,
         }
     }
@@ -194,6 +212,21 @@ impl Refusal {
             Self::TerraformVersion { planned, .. } => format!("use Terraform {planned} or {PLAN_AGAIN}"),
             Self::Unreadable { .. } | Self::WrongTarget { .. } | Self::ConfigChanged | Self::StaleState { .. } => {
                 PLAN_AGAIN.to_owned()
+            }
+            Self::UnknownStateVersion { target, .. }
+            | Self::UnknownStateRun { target, .. }
+            | Self::NoEarlierState { target }
+            | Self::AlreadyCurrent { target, .. } => format!(
+                "`infra-manager state versions {} --env {}` lists the versions, newest first, with the runs that wrote them",
+                crate::identity::owner_flag(&target.owner),
+                target.env
+            ),
+            Self::OtherLineage { current, .. } => format!(
+                "the state was removed and made again since that version: only a version of lineage `{current}` can be rolled back onto it"
+            ),
+            Self::NotVersioned { .. } => {
+                "run `infra-manager bootstrap`, which turns bucket versioning on (versions overwritten before that are gone)"
+                    .to_owned()
             }
         };
         Some(hint)

@@ -5,7 +5,7 @@ mod print;
 use std::process::ExitCode;
 
 use crate::cancel::Cancel;
-use crate::cli::{Cli, Command, FleetCommand, LocksCommand, TenantsCommand};
+use crate::cli::{Cli, Command, FleetCommand, LocksCommand, StateCommand, TenantsCommand};
 use crate::commands;
 use crate::context::Context;
 use crate::error::ExitStatus;
@@ -69,6 +69,12 @@ pub async fn run(command: &Command, settings: &Settings) -> ExitStatus {
         }
         Command::Status(args) => print::result(verb, json, commands::status::run(&ctx, args).await),
         Command::Locks(LocksCommand::List(_)) => print::result(verb, json, commands::locks::list(&ctx).await),
+        Command::State(StateCommand::Versions(args)) => {
+            print::result(verb, json, commands::state::versions(&ctx, args).await)
+        }
+        Command::State(StateCommand::Rollback(args)) => {
+            print::result(verb, json, commands::state::rollback(&ctx, args).await)
+        }
         Command::Cost(args) => print::result(verb, json, commands::cost::run(&ctx, args).await),
         Command::Policy(crate::cli::PolicyCommand::Coverage(args)) => {
             print::result(verb, json, commands::policy::coverage(&ctx, args).await)

@@ -7,7 +7,7 @@
 
 use super::plan::{PlanOutcome, planned};
 use super::target;
-use crate::cli::{DestroyArgs, TargetArgs, Verb};
+use crate::cli::{DestroyArgs, Verb};
 use crate::context::Context;
 use crate::error::CommandError;
 use crate::identity::Sha;
@@ -15,17 +15,8 @@ use crate::pipeline::{Request, admit, destroy};
 use crate::terraform::PlanKind;
 
 pub async fn run(ctx: &Context<'_>, args: &DestroyArgs) -> Result<PlanOutcome, CommandError> {
-    let named = TargetArgs {
-        source_dir: args.source_dir.clone(),
-        customer: args.customer.clone(),
-        tenant: args.tenant.clone(),
-        manager: args.manager.clone(),
-        pull_request: None,
-        env: Some(args.env.clone()),
-        // A placeholder: the commit destroyed is the one last applied, set below.
-        sha: Some("0".repeat(40)),
-    };
-    let (req, source) = target::request(ctx, &named).await?;
+    // The commit destroyed is the one last applied, set below.
+    let (req, source) = target::request(ctx, &target::at_placeholder(&args.target, &args.env)).await?;
     let report_to = args.report_to.as_deref().map(Sha::parse).transpose().map_err(|e| CommandError::bad_sha(&e))?;
     let req = at_last_applied(ctx, &req).await?;
     let req = Request { report_to, allow_protected: args.allow_protected, ..req };

@@ -71,7 +71,7 @@ pub async fn run(ctx: &Context<'_>, args: &HistoryArgs) -> Result<History, Comma
 }
 
 /// The column headers above [`record_line`]'s columns.
-const HEADER: &str = "STARTED (UTC)         KIND     ENVIRONMENT   REVISION      STATUS     CHANGES      PR      RUN";
+const HEADER: &str = "STARTED (UTC)         KIND      ENVIRONMENT   REVISION      STATUS     CHANGES      PR      RUN";
 
 impl fmt::Display for History {
     /// A header, then one line per run: started, kind, environment, revision, status,
@@ -116,7 +116,7 @@ fn record_line(run: &RunRecord) -> String {
     let revision = run.revision.shown(&run.sha);
     let url = run.run_url.as_deref().unwrap_or("-");
     let line = format!(
-        "{started}  {kind:<7}  {:<12}  {revision:<12}  {status:<9}  {counts:<11}  {pr:<6}  {url}",
+        "{started}  {kind:<8}  {:<12}  {revision:<12}  {status:<9}  {counts:<11}  {pr:<6}  {url}",
         run.environment
     );
     let line = match &run.governance.approver {
@@ -153,7 +153,7 @@ mod tests {
         };
         assert_eq!(
             record_line(&run),
-            "2026-01-02T03:04:05Z  apply    staging       0123456       succeeded  +8 ~0 -1     #12     https://github.com/p/m/actions/runs/1"
+            "2026-01-02T03:04:05Z  apply     staging       0123456       succeeded  +8 ~0 -1     #12     https://github.com/p/m/actions/runs/1"
         );
         let started = RunRecord {
             kind: RunKind::Plan,
@@ -167,7 +167,7 @@ mod tests {
         };
         assert_eq!(
             record_line(&started),
-            "2026-01-02T03:04:05Z  plan     staging       0123456       started    -            -       -"
+            "2026-01-02T03:04:05Z  plan      staging       0123456       started    -            -       -"
         );
         // Started two hours ago with a one-hour bound: its run is gone.
         let now: jiff::Timestamp = "2026-01-02T05:04:05Z".parse().expect("time");
@@ -197,7 +197,7 @@ mod tests {
         assert_eq!(
             record_line(&drift(RunStatus::Succeeded, drifted)),
             format!(
-                "2026-01-02T03:04:05Z  drift    staging       0123456       succeeded  +1 ~0 -0     -       -  {drifted}"
+                "2026-01-02T03:04:05Z  drift     staging       0123456       succeeded  +1 ~0 -0     -       -  {drifted}"
             )
         );
         assert!(record_line(&drift(RunStatus::Succeeded, "in sync")).ends_with("-  in sync"));
@@ -226,7 +226,7 @@ mod tests {
         assert_eq!(lines[0], HEADER);
         assert_eq!(
             lines[1],
-            "2026-01-02T03:04:05Z  apply    staging       file:0123456  failed     -            -       -  `terraform apply` failed: Error: creating bucket"
+            "2026-01-02T03:04:05Z  apply     staging       file:0123456  failed     -            -       -  `terraform apply` failed: Error: creating bucket"
         );
         // Each header starts where its column does.
         for (header, value) in [("KIND", "apply"), ("REVISION", "file:"), ("STATUS", "failed"), ("RUN", "-  `")] {

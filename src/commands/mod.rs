@@ -23,6 +23,7 @@ pub mod policy;
 pub mod reap;
 pub mod render;
 pub mod schema;
+pub mod state;
 pub mod status;
 pub mod target;
 pub mod targets;

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::actions::{self, CommandsOff};
-use crate::cli::{TargetArgs, Verb};
+use crate::cli::{AppliedTargetArgs, TargetArgs, Verb};
 use crate::codehost::{Files, LogReporter, OwnerFiles, OwnerReporter, Reporter};
 use crate::commands::TargetResult;
 use crate::config::Config;
@@ -77,6 +77,21 @@ pub async fn request(ctx: &Context<'_>, args: &TargetArgs) -> Result<(Request, S
             let req = Request { pull_request: dispatch.pull_request, ..Request::new(target, dispatch.sha.clone()) };
             Ok((req, Source::Dispatch(Box::new(dispatch))))
         }
+    }
+}
+
+/// The request of a verb that plans from the commit last applied (`destroy`, `state
+/// rollback`), before that commit is known: its arguments as a [`TargetArgs`] whose commit
+/// is a placeholder, to be replaced by the one last applied.
+pub fn at_placeholder(args: &AppliedTargetArgs, env: &str) -> TargetArgs {
+    TargetArgs {
+        source_dir: args.source_dir.clone(),
+        customer: args.customer.clone(),
+        tenant: args.tenant.clone(),
+        manager: args.manager.clone(),
+        pull_request: None,
+        env: Some(env.to_owned()),
+        sha: Some("0".repeat(40)),
     }
 }
 

@@ -12,7 +12,8 @@ use super::apply::ApplyOutcome;
 use super::plan::{PlanOutcome, planned};
 use super::target::set_outputs;
 use crate::cli::{
-    ApplyArgs, DestroyArgs, TargetArgs, TenantApplyArgs, TenantArgs, TenantDestroyArgs, TenantsChangedArgs, Verb,
+    AppliedTargetArgs, ApplyArgs, DestroyArgs, TargetArgs, TenantApplyArgs, TenantArgs, TenantDestroyArgs,
+    TenantsChangedArgs, Verb,
 };
 use crate::context::Context;
 use crate::error::CommandError;
@@ -93,11 +94,13 @@ pub async fn apply(ctx: &Context<'_>, args: &TenantApplyArgs) -> Result<ApplyOut
 pub async fn destroy(ctx: &Context<'_>, args: &TenantDestroyArgs) -> Result<PlanOutcome, CommandError> {
     deprecated("tenants destroy", "destroy --tenant NAME --env ENV");
     let destroy = DestroyArgs {
-        github: args.github.clone(),
-        source_dir: None,
-        customer: None,
-        tenant: Some(args.tenant.clone()),
-        manager: args.repo.clone(),
+        target: AppliedTargetArgs {
+            github: args.github.clone(),
+            source_dir: None,
+            customer: None,
+            tenant: Some(args.tenant.clone()),
+            manager: args.repo.clone(),
+        },
         report_to: None,
         env: args.env.clone(),
         allow_protected: false,

@@ -89,6 +89,13 @@ pub async fn framed_with<T: Finished>(
 ) -> Result<T, CommandError> {
     let mut record = new_record(deps, frame.kind, req);
     record.governance = governance;
+    // An apply (and a destroy's apply) writes the state: its record keeps the version it
+    // wrote, whether it then succeeded or not.
+    let writes_state = frame.kind == RunKind::Apply;
+    let state_before = match writes_state {
+        true => super::state_versions::current(deps, &req.target).await,
+        false => None,
+    };
     if let Err(e) = deps.store.record_run(&record).await {
         let error = CommandError::from(e);
         if frame.pending.is_some()
@@ -120,6 +127,9 @@ pub async fn framed_with<T: Finished>(
         finish_check(deps, req, id, &result).await;
     }
     record.finished_at = Some(now());
+    if writes_state {
+        record.state = super::state_versions::written(deps, &req.target, state_before.as_ref()).await;
+    }
     match &result {
         Ok(done) => {
             let (add, change, destroy) = done.counts();

@@ -32,6 +32,8 @@ pub mod previous;
 pub mod provenance;
 pub mod retry;
 pub mod reviewed;
+pub mod rollback;
+pub mod state_versions;
 pub mod supersede;
 pub mod verify;
 pub mod window;

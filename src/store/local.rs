@@ -3,11 +3,14 @@
 //! Layout under the root (`.infra-manager/` by default):
 //! `state/<owner>/<repo>/<env>/terraform.tfstate`, `plans/<owner>/<repo>/<env>/<sha>.tfplan`
 //! with `<sha>.json` metadata, `<sha>.reviewable.json` (what apply compares across a
-//! merge) and `latest.json`, and `records/<owner>/<repo>/<run_id>.json`.
+//! merge) and `latest.json`, `records/<owner>/<repo>/<run_id>.json`, and the state's
+//! versions under `state-versions/<owner>/<repo>/<env>/` ([`versions`]).
 //! Files are written to a temporary name and renamed, so a crash never leaves half a file.
 //! `latest.json` only moves forward in time: it is read and replaced under an exclusive
 //! `latest.lock` file, and a plan made before the one it names is stored but reported as
 //! [`StoreError::Superseded`], like the S3 store does.
+
+mod versions;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -125,6 +128,10 @@ fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
 #[async_trait]
 impl Store for LocalStore {
     fn states(&self) -> Option<&dyn super::States> {
+        Some(self)
+    }
+
+    fn versions(&self) -> Option<&dyn super::StateVersions> {
         Some(self)
     }
 

@@ -9,12 +9,14 @@ pub mod governance;
 pub mod local;
 pub mod request;
 pub mod s3;
+pub mod versions;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{EnvName, Owner, RequestId, Sha, Target};
 pub use governance::Governance;
+pub use versions::{StateVersion, StateVersions, StateWritten};
 
 /// A stored plan's metadata, written next to the plan file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +100,9 @@ pub enum RunKind {
     /// A provisioning request (`tenants request|remove`), recorded under
     /// `requests/<id>` once its commit is made.
     Request,
+    /// A state version written back (`state rollback`); its record keeps the version it
+    /// restored and the one it wrote.
+    Rollback,
 }
 
 /// A run's status in the records table.
@@ -164,6 +169,9 @@ pub struct RunRecord {
     /// (`ops drifted: delivered (HTTP 204, 1 attempt)`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notifications: Option<String>,
+    /// The state version an apply, a destroy or a rollback wrote.
+    #[serde(flatten, default)]
+    pub state: StateWritten,
 }
 
 /// What a run's `sha` is. Local mode has no commits: its stand-in is the digest of the file,
@@ -222,6 +230,7 @@ impl RunRecord {
             revision: Revision::Commit,
             drifted: None,
             notifications: None,
+            state: StateWritten::default(),
         }
     }
 
@@ -280,6 +289,9 @@ pub enum StoreError {
     /// No AWS credentials anywhere the SDK looks.
     #[error("no AWS credentials found for the {service} call `{operation}` (`{location}`)")]
     NoCredentials { service: &'static str, operation: &'static str, location: String },
+    /// An S3-compatible store whose bucket can't keep object versions.
+    #[error("the state bucket `{location}` can't keep object versions: {why}")]
+    NoVersioning { location: String, why: String },
     /// The endpoint could not be reached (connection refused, DNS, timeout).
     #[error("can't reach {service} for `{operation}` (`{location}`): {message}")]
     Unreachable { service: &'static str, operation: &'static str, location: String, message: String },
@@ -294,6 +306,11 @@ impl StoreError {
                 "give the job AWS credentials (in GitHub Actions, aws-actions/configure-aws-credentials with a role; \
                  locally, AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or set `state.backend: local` \
                  to try infra-manager without AWS",
+            ),
+            Self::NoVersioning { .. } => Some(
+                "infra-manager needs a versioned state bucket: without versions an overwritten state is lost and \
+                 `state rollback` has nothing to restore; use a store with S3 object versioning (AWS S3, MinIO, Ceph RGW) \
+                 or turn it on in the store's own console, then run `infra-manager bootstrap` again",
             ),
             Self::Unreachable { .. } => Some(
                 "check `state.region` and `state.endpoint` in infra-manager.yml (and AWS_ENDPOINT_URL) and that the \
@@ -384,6 +401,11 @@ pub trait Store: Send + Sync {
 
     /// The Terraform states this store holds (to find orphans).
     fn states(&self) -> Option<&dyn States> {
+        None
+    }
+
+    /// The versions of each target's state, and writing one back (`state`).
+    fn versions(&self) -> Option<&dyn StateVersions> {
         None
     }
 }

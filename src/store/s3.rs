@@ -8,7 +8,8 @@
 //! - [`plans`]: plan files, their metadata and the conditional latest-plan pointer;
 //! - [`records`]: the run-records table;
 //! - [`locks`]: listing and releasing Terraform's state locks;
-//! - [`bootstrap`]: creating the bucket and tables idempotently.
+//! - [`bootstrap`]: creating the bucket and tables idempotently;
+//! - [`versions`]: the state object's versions, and one written back under the lock.
 
 pub mod bootstrap;
 pub mod client;
@@ -16,6 +17,7 @@ pub mod keys;
 pub mod locks;
 pub mod plans;
 pub mod records;
+pub mod versions;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -284,6 +286,10 @@ impl Store for S3Store {
     }
 
     fn bootstrapper(&self) -> Option<&dyn Bootstrap> {
+        Some(self)
+    }
+
+    fn versions(&self) -> Option<&dyn crate::store::StateVersions> {
         Some(self)
     }
 }

@@ -36,6 +36,7 @@ mod retries;
 mod reviewed_plan;
 mod schema;
 mod seed_types;
+mod state_rollback;
 mod summary_vs_terraform;
 mod target_model;
 mod tenants;

@@ -233,7 +233,7 @@ async fn create_bucket(store: &S3Store) -> Result<ResourceOutcome, StoreError> {
     }
 }
 
-async fn versioning_enabled(store: &S3Store) -> Result<bool, StoreError> {
+pub(super) async fn versioning_enabled(store: &S3Store) -> Result<bool, StoreError> {
     let bucket = store.layout().bucket();
     let status = match store.clients().s3.get_bucket_versioning().bucket(bucket).send().await {
         Ok(current) => current.status().cloned(),
@@ -247,6 +247,9 @@ async fn versioning_enabled(store: &S3Store) -> Result<bool, StoreError> {
     Ok(status == Some(BucketVersioningStatus::Enabled))
 }
 
+/// Turns versioning on, and refuses a store that can't keep versions (an S3-compatible
+/// store without them answers `NotImplemented`, or takes the call and keeps none): without
+/// versions an overwritten state is gone and `state rollback` has nothing to restore.
 async fn ensure_versioning(store: &S3Store) -> Result<Option<String>, StoreError> {
     let s3 = &store.clients().s3;
     let bucket = store.layout().bucket();
@@ -255,12 +258,18 @@ async fn ensure_versioning(store: &S3Store) -> Result<Option<String>, StoreError
         return Ok(None);
     }
     let configuration = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
-    s3.put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(configuration)
-        .send()
-        .await
-        .map_err(|e| remote("s3", "PutBucketVersioning", location(), e))?;
+    let unversioned = |why: String| StoreError::NoVersioning { location: location(), why };
+    match s3.put_bucket_versioning().bucket(bucket).versioning_configuration(configuration).send().await {
+        Ok(_) => {}
+        Err(e) if http_status(&e) == Some(501) || error_code(&e) == Some("NotImplemented") => {
+            let code = error_code(&e).unwrap_or("501 Not Implemented").to_owned();
+            return Err(unversioned(format!("it answered `{code}` to turning versioning on")));
+        }
+        Err(e) => return Err(remote("s3", "PutBucketVersioning", location(), e)),
+    }
+    if !versioning_enabled(store).await? {
+        return Err(unversioned("it took the call to turn versioning on, but versioning is still off".to_owned()));
+    }
     Ok(Some("versioning enabled".to_owned()))
 }
 

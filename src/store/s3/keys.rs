@@ -62,6 +62,11 @@ impl KeyLayout {
         format!("{}/{}", self.bucket, self.state_key(target))
     }
 
+    /// Terraform's digest item for the target's state (the state's MD5), beside its lock.
+    pub fn digest_id(&self, target: &Target) -> String {
+        format!("{}{DIGEST_SUFFIX}", self.lock_id(target))
+    }
+
     pub fn plans_dir(&self, target: &Target) -> String {
         format!("{}/plans", self.target_dir(target))
     }

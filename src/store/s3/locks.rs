@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
@@ -128,6 +129,9 @@ pub enum LockError {
         "the lock on {target} changed while it was being released (another run took it over or released it); nothing was deleted"
     )]
     Changed { target: String },
+    /// Another run holds the lock this run asked for; nothing was written.
+    #[error("the state of {target} is locked: {}; nothing was changed", held_by(.lock))]
+    Held { target: String, lock: Box<LockInfo> },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -138,6 +142,10 @@ impl LockError {
         match self {
             Self::TooYoung { .. } => Some("pass `--force` if the run holding it is gone"),
             Self::Changed { .. } => Some("run `infra-manager locks list` and try again"),
+            Self::Held { .. } => Some(
+                "wait for the run holding it to finish and try again; if that run is gone, `infra-manager locks release` \
+                 (S3) or `terraform force-unlock` (local) frees the lock",
+            ),
             Self::Store(e) => e.hint(),
         }
     }
@@ -185,10 +193,7 @@ pub async fn release_lock(
     };
     let Some(lock) = lock else { return Ok(ReleaseOutcome::NotLocked) };
     check_guard(&lock, target, jiff::Timestamp::now(), guard, force)?;
-    match store.settings().lock {
-        LockMode::Dynamodb => delete_table_lock(store, target, &lock).await?,
-        LockMode::Lockfile => delete_lockfile(store, target, &lock).await?,
-    }
+    release_taken(store, target, &lock).await?;
     Ok(ReleaseOutcome::Released { lock: Box::new(lock) })
 }
 
@@ -311,6 +316,103 @@ async fn delete_lockfile(store: &S3Store, target: &Target, lock: &LockInfo) -> R
             Err(LockError::Changed { target: target.to_string() })
         }
         Err(e) => Err(remote("s3", "DeleteObject", layout.s3_uri(&key), e).into()),
+    }
+}
+
+/// Who holds `lock`, for what and since when (values from the lock's info, quoted safely).
+fn held_by(lock: &LockInfo) -> String {
+    let or_unknown = |v: &str| if v.is_empty() { "unknown".to_owned() } else { crate::diagnostic::shown(v) };
+    let since = lock.created.map_or_else(|| "since an unknown time".to_owned(), |t| format!("since {t}"));
+    format!(
+        "held by `{}` for `{}` {since} (lock ID `{}`)",
+        or_unknown(&lock.who),
+        or_unknown(&lock.operation),
+        or_unknown(&lock.id)
+    )
+}
+
+impl LockInfo {
+    /// The lock whose info is `info` (Terraform's JSON), held on `target`'s state: a local
+    /// state's lock, read from Terraform's `.terraform.tfstate.lock.info`.
+    pub(crate) fn held(lock_id: &str, target: &Target, info: Option<&str>) -> Self {
+        parse_lock(lock_id, Some(target.clone()), info, DeleteGuard::Info(info.map(str::to_owned)))
+    }
+}
+
+/// Takes `target`'s lock as Terraform does, with `info` (Terraform's lock JSON): the lock
+/// table's item only if there is none (`attribute_not_exists(LockID)`), or the lock object
+/// only if there is none (`If-None-Match: *`). A lock another run holds is
+/// [`LockError::Held`]; the lock taken is returned, to [`release_taken`].
+pub(crate) async fn acquire(store: &S3Store, target: &Target, info: &str) -> Result<LockInfo, LockError> {
+    let layout = store.layout();
+    // A lock released between our attempt and the read of it: try again, a few times.
+    for _ in 0..3 {
+        let taken = match store.settings().lock {
+            LockMode::Dynamodb => put_table_lock(store, target, info).await?,
+            LockMode::Lockfile => put_lockfile(store, target, info).await?,
+        };
+        if let Some(guard) = taken {
+            return Ok(parse_lock(&layout.lock_id(target), Some(target.clone()), Some(info), guard));
+        }
+        if let Some(lock) = lock_of(store, target).await? {
+            return Err(LockError::Held { target: target.to_string(), lock: Box::new(lock) });
+        }
+    }
+    let lock = parse_lock(&layout.lock_id(target), Some(target.clone()), None, DeleteGuard::Info(None));
+    Err(LockError::Held { target: target.to_string(), lock: Box::new(lock) })
+}
+
+/// Releases `lock` (one [`acquire`] took, or one read), only if it is still that lock.
+pub(crate) async fn release_taken(store: &S3Store, target: &Target, lock: &LockInfo) -> Result<(), LockError> {
+    match store.settings().lock {
+        LockMode::Dynamodb => delete_table_lock(store, target, lock).await,
+        LockMode::Lockfile => delete_lockfile(store, target, lock).await,
+    }
+}
+
+/// The lock item, put only if absent; `None` when another holds it.
+async fn put_table_lock(store: &S3Store, target: &Target, info: &str) -> Result<Option<DeleteGuard>, StoreError> {
+    let table = &store.settings().lock_table;
+    let lock_id = store.layout().lock_id(target);
+    let result = store
+        .clients()
+        .dynamodb
+        .put_item()
+        .table_name(table)
+        .item(LOCK_ID, AttributeValue::S(lock_id.clone()))
+        .item(INFO, AttributeValue::S(info.to_owned()))
+        .condition_expression("attribute_not_exists(#id)")
+        .expression_attribute_names("#id", LOCK_ID)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(Some(DeleteGuard::Info(Some(info.to_owned())))),
+        Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
+            Ok(None)
+        }
+        Err(e) => Err(remote("dynamodb", "PutItem", format!("table {table}, LockID {lock_id}"), e)),
+    }
+}
+
+/// The lock object, put only if absent (encrypted, as Terraform's); `None` when another
+/// holds it.
+async fn put_lockfile(store: &S3Store, target: &Target, info: &str) -> Result<Option<DeleteGuard>, StoreError> {
+    let layout = store.layout();
+    let key = layout.lockfile_key(target);
+    let result = super::plans::put_object(
+        store,
+        &key,
+        info.as_bytes().to_vec(),
+        "application/json",
+        super::plans::Condition::IfAbsent,
+    )
+    .await;
+    match result {
+        Ok(out) => Ok(Some(DeleteGuard::ETag(out.e_tag().map(str::to_owned)))),
+        Err(e) if matches!(http_status(&e), Some(409 | 412)) || error_code(&e) == Some("PreconditionFailed") => {
+            Ok(None)
+        }
+        Err(e) => Err(remote("s3", "PutObject", layout.s3_uri(&key), e)),
     }
 }
 

@@ -130,6 +130,7 @@ pub(super) async fn put_reviewable(
     let key = layout.reviewable_key(target, sha);
     put_object(store, &key, document.to_vec(), "application/json", Condition::None)
         .await
+        .map(|_| ())
         .map_err(|e| remote("s3", "PutObject", layout.s3_uri(&key), e))
 }
 
@@ -202,7 +203,7 @@ async fn advance_pointer(
             }
         };
         match put_object(store, &key, meta_json.clone(), "application/json", condition).await {
-            Ok(()) => return Ok(()),
+            Ok(_) => return Ok(()),
             Err(error) if lost_race(&error) => {
                 tracing::debug!(attempt, %location, "latest-plan pointer changed under us; re-reading");
                 let pause = 25 * u64::from(attempt) + fastrand::u64(0..50);
@@ -228,7 +229,7 @@ fn lost_race<E: aws_sdk_s3::error::ProvideErrorMetadata>(
 }
 
 #[derive(Debug, Clone)]
-enum Condition {
+pub(super) enum Condition {
     None,
     /// `If-None-Match: *`: only if there is no object yet.
     IfAbsent,
@@ -236,13 +237,17 @@ enum Condition {
     IfMatch(String),
 }
 
-async fn put_object(
+/// An object written encrypted (SSE-S3), as every object of the store and Terraform's are.
+pub(super) async fn put_object(
     store: &S3Store,
     key: &str,
     body: Vec<u8>,
     content_type: &str,
     condition: Condition,
-) -> Result<(), SdkError<aws_sdk_s3::operation::put_object::PutObjectError, aws_sdk_s3::config::http::HttpResponse>> {
+) -> Result<
+    aws_sdk_s3::operation::put_object::PutObjectOutput,
+    SdkError<aws_sdk_s3::operation::put_object::PutObjectError, aws_sdk_s3::config::http::HttpResponse>,
+> {
     let mut request = store
         .clients()
         .s3
@@ -257,7 +262,7 @@ async fn put_object(
         Condition::IfAbsent => request.if_none_match("*"),
         Condition::IfMatch(etag) => request.if_match(etag),
     };
-    request.send().await.map(|_| ())
+    request.send().await
 }
 
 /// Keeps an errored state at `<dir>/errored/<time>-<random>.tfstate` (encrypted).
@@ -301,13 +306,21 @@ pub(super) async fn read_object(store: &S3Store, key: &str) -> Result<Option<(Ve
         Err(error) => return Err(remote("s3", "GetObject", location(), error)),
     };
     let etag = output.e_tag().map(str::to_owned);
+    Ok(Some((body(output, &location()).await?, etag)))
+}
+
+/// A GetObject's body, read whole.
+pub(super) async fn body(
+    output: aws_sdk_s3::operation::get_object::GetObjectOutput,
+    location: &str,
+) -> Result<Vec<u8>, StoreError> {
     let bytes = output.body.collect().await.map_err(|e| StoreError::Remote {
         service: "s3",
         operation: "GetObject",
-        location: location(),
+        location: location.to_owned(),
         message: format!("reading the body failed: {e}"),
     })?;
-    Ok(Some((bytes.into_bytes().to_vec(), etag)))
+    Ok(bytes.into_bytes().to_vec())
 }
 
 fn parse_meta(bytes: &[u8], location: &str) -> Result<PlanMeta, StoreError> {

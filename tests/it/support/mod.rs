@@ -8,4 +8,5 @@ pub(crate) mod manager;
 pub(crate) mod moto;
 pub(crate) mod netns;
 pub(crate) mod oidc;
+pub(crate) mod unversioned;
 pub(crate) mod webhook;
