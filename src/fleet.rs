@@ -34,7 +34,8 @@ pub async fn each<T>(
     let mut results: Vec<(usize, T)> = stream::iter(targets.iter().enumerate())
         .map(|(index, target)| async move {
             let started = Instant::now();
-            let result = run(target).await;
+            // Each target's GitHub calls in a scope of its own, for its record.
+            let (result, _) = crate::github::budget::tallied(run(target)).await;
             let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
             output::log(&progress_line(finished, total, target, &describe(&result), started.elapsed().as_secs_f64()));
             (index, result)

@@ -49,6 +49,7 @@ pub fn report(results: Vec<DriftResult>, orphans: Vec<Orphan>) -> DriftReport {
         orphans: Some(orphans),
         shard: None,
         changes: None,
+        github: None,
         layout: Layout {
             title: "drift".to_owned(),
             failed: errors > 0,
@@ -120,11 +121,14 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
         }
         _ => Vec::new(),
     };
-    let report = report(results, orphans).of_shard(args.shard, &all);
+    let mut report = report(results, orphans).of_shard(args.shard, &all);
     let runner = &ctx.settings.runner;
-    publish(runner, &report);
-    if let Some(tracker) = &issues {
-        crate::drift_issues::sync(&report.results, tracker, runner.run_url.as_deref()).await?;
-    }
+    // The issues first, so the report counts their calls; a failed sync after the report.
+    let synced = match &issues {
+        Some(tracker) => crate::drift_issues::sync(&report.results, tracker, runner.run_url.as_deref()).await.map(drop),
+        None => Ok(()),
+    };
+    publish(runner, &mut report);
+    synced?;
     Ok(report)
 }

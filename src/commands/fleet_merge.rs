@@ -33,6 +33,9 @@ struct Part {
     results: Vec<serde_json::Value>,
     #[serde(default)]
     orphans: Option<Vec<Orphan>>,
+    /// The shard's GitHub calls.
+    #[serde(default)]
+    github: Option<crate::github::budget::Usage>,
 }
 
 /// The merged report: the one the verb gives.
@@ -88,7 +91,8 @@ pub async fn run(ctx: &Context<'_>, args: &FleetMergeArgs) -> Result<Merged, Com
     }
     rows.sort_by_key(|(position, _)| *position);
     let runner = &ctx.settings.runner;
-    let merged = match command.as_str() {
+    let shards_github = parts.iter().filter_map(|(_, p)| p.github).fold(Default::default(), std::ops::Add::add);
+    let mut merged = match command.as_str() {
         "plan" => Merged::Plan(super::plan_all::report(typed(&parts, &rows)?)),
         "reap" => {
             let dry_run = parts.iter().any(|(_, p)| p.dry_run == Some(true));
@@ -100,15 +104,30 @@ pub async fn run(ctx: &Context<'_>, args: &FleetMergeArgs) -> Result<Merged, Com
             Merged::Drift(super::drift::report(typed(&parts, &rows)?, orphans))
         }
     };
-    match &merged {
-        Merged::Plan(r) => publish(runner, r),
-        Merged::Drift(r) => publish(runner, r),
-        Merged::Reap(r) => publish(runner, r),
+    // The issues first, so the report counts their calls; a failed sync after the report.
+    let synced = match (&issues, &merged) {
+        (Some(tracker), Merged::Drift(report)) => {
+            crate::drift_issues::sync(&report.results, tracker, runner.run_url.as_deref()).await.map(drop)
+        }
+        _ => Ok(()),
+    };
+    match &mut merged {
+        Merged::Plan(r) => publish_with(runner, r, shards_github),
+        Merged::Drift(r) => publish_with(runner, r, shards_github),
+        Merged::Reap(r) => publish_with(runner, r, shards_github),
     }
-    if let (Some(tracker), Merged::Drift(report)) = (&issues, &merged) {
-        crate::drift_issues::sync(&report.results, tracker, runner.run_url.as_deref()).await?;
-    }
+    synced?;
     Ok(merged)
+}
+
+/// Publishes the merged report, its GitHub calls the shards' and the merge's own.
+fn publish_with<R: crate::report::fleet::FleetRow>(
+    runner: &crate::settings::Runner,
+    report: &mut crate::report::fleet::FleetReport<R>,
+    shards: crate::github::budget::Usage,
+) {
+    report.github = Some(shards);
+    publish(runner, report);
 }
 
 /// The report files: each path given, a directory standing for its `*.json` files (a

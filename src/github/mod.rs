@@ -26,6 +26,7 @@
 mod api;
 mod app;
 mod approvals;
+pub mod budget;
 mod checks;
 mod comments;
 mod contents;

@@ -295,7 +295,7 @@ mod tests {
         let h = Harness::new();
         let planned = plan(&h.deps(), &h.request()).await.expect("plan");
         assert_eq!((planned.summary.add, planned.summary.has_changes()), (1, true));
-        assert_eq!(h.host.states(), [StatusState::Pending, StatusState::Success]);
+        assert_eq!(h.host.states(), [StatusState::Success]);
         assert_eq!(h.host.last_description(), planned.summary.status_description());
         let comments = h.host.comments.lock().expect("lock").clone();
         assert_eq!(comments.len(), 1);
@@ -313,7 +313,7 @@ mod tests {
         let planned = plan_with(&h.deps(), &h.request(), PlanKind::Update, PlanDetail::Counts).await.expect("plan");
         assert_eq!(h.terraform.calls(), ["init", "plan"]);
         assert_eq!((planned.summary.add, planned.summary.has_changes()), (1, true));
-        assert_eq!(h.host.states(), [StatusState::Pending, StatusState::Success]);
+        assert_eq!(h.host.states(), [StatusState::Success]);
         let stored = crate::store::Store::latest_plan(&h.store, &h.request().target).await.expect("store");
         let stored = stored.expect("stored");
         assert_eq!((stored.terraform_version.as_str(), stored.state_lineage.as_deref()), ("1.11.4", Some("lineage-1")));
@@ -353,7 +353,7 @@ mod tests {
         let error = plan(&h.deps(), &h.request()).await.expect_err("invalid");
         assert_eq!(error.exit_status(), ExitStatus::Usage);
         assert!(!error.diagnostics().is_empty());
-        assert_eq!(h.host.states(), [StatusState::Pending, StatusState::Failure]);
+        assert_eq!(h.host.states(), [StatusState::Failure]);
         assert_eq!(h.host.comments.lock().expect("lock").len(), 1);
         assert!(h.terraform.calls().is_empty());
         let runs = crate::store::Store::records(&h.store, "acme/web", None).await.expect("history");
@@ -391,7 +391,7 @@ mod tests {
         let error = plan(&h.deps(), &h.request()).await.expect_err("fails");
         assert_eq!((error.exit_status(), error.status()), (ExitStatus::Failure, crate::error::Status::Failed));
         assert!(error.status_line().starts_with("Failed: terraform init failed"), "{}", error.status_line());
-        assert_eq!(h.host.states(), [StatusState::Pending, StatusState::Failure]);
+        assert_eq!(h.host.states(), [StatusState::Failure]);
     }
 
     #[tokio::test]
@@ -422,7 +422,7 @@ mod tests {
         let error = plan(&h.deps(), &h.request()).await.expect_err("errored");
         assert!(error.errored_plan().is_some(), "{error:?}");
         assert_eq!(error.exit_status(), ExitStatus::Failure);
-        assert_eq!(h.host.states(), [StatusState::Pending, StatusState::Failure]);
+        assert_eq!(h.host.states(), [StatusState::Failure]);
         let comments = h.host.comments.lock().expect("lock").clone();
         assert!(!comments[0].1.contains("No changes"), "{}", comments[0].1);
         let latest = crate::store::Store::latest_plan(&h.store, &h.request().target).await.expect("store");

@@ -52,6 +52,10 @@ pub struct FleetReport<R> {
     /// With `plan --all --changed-since`: which targets the change selected, and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<crate::change_scope::ChangeSelection>,
+    /// The run's GitHub API calls (with `fleet merge`, its shards' and its own), when it
+    /// made any; set as the report is published.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub github: Option<crate::github::budget::Usage>,
     #[serde(skip)]
     pub layout: Layout,
 }
@@ -138,6 +142,9 @@ impl<R: FleetRow> fmt::Display for FleetReport<R> {
         }
         if let Some(changes) = &self.changes {
             write_changes(f, changes)?;
+        }
+        if let Some(github) = self.github {
+            writeln!(f, "\n{}.", github.line(Some(self.results.len())))?;
         }
         Ok(())
     }
