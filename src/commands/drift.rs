@@ -117,7 +117,7 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
     let whole_fleet = args.customer.is_none() && args.tenant.is_none() && only_env.is_none();
     let orphans = match &selection {
         Some(selection) if whole_fleet => {
-            super::targets::orphans_warned(ctx, args.source_root.as_deref(), selection).await.unwrap_or_default()
+            super::targets::orphans_warned(ctx, args.source_root.as_deref(), selection, false).await.unwrap_or_default()
         }
         _ => Vec::new(),
     };

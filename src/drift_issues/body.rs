@@ -28,8 +28,15 @@ fn commit(r: &DriftResult) -> String {
     code(r.sha.as_deref().map_or("unknown", |s| prefix(s, 7)))
 }
 
-/// The body of a drifted target's issue.
+/// The body of a drifted target's issue: [`drifted_content`], then the footer linking the
+/// run that found it.
 pub fn drifted(r: &DriftResult, run_url: Option<&str>) -> String {
+    drifted_content(r) + &footer(run_url)
+}
+
+/// What a drifted target's issue says of its drift: everything but the footer, whose run
+/// link changes on every run. The issue is edited only when this changes ([`says`]).
+pub fn drifted_content(r: &DriftResult) -> String {
     let mut body = format!(
         "{}\n## Drift: {} ({})\n\nThe infrastructure no longer matches the configuration last applied \
          (commit {}). A plan of that commit finds:\n\n",
@@ -51,29 +58,42 @@ pub fn drifted(r: &DriftResult, run_url: Option<&str>) -> String {
             body.push_str(&format!("\n…and {more} more.\n"));
         }
     }
-    body.push_str(&footer(run_url));
     fit(body)
+}
+
+/// Whether an issue's `body` is `content` with a footer (whichever run it links).
+pub fn says(body: &str, content: &str) -> bool {
+    let link = body.strip_prefix(content).and_then(|rest| rest.strip_prefix('\n')?.strip_suffix(FOOTER_NOTE));
+    link.is_some_and(|link| link.is_empty() || (link.starts_with("[") && link.ends_with("). ") && !link.contains('\n')))
 }
 
 /// The body a target's issue is closed with once it is back in sync.
 pub fn back_in_sync(r: &DriftResult, run_url: Option<&str>) -> String {
     let body = format!(
         "{}\n## Back in sync: {} ({})\n\nThe drift check of the commit last applied ({}) found no changes: \
-         the infrastructure matches its configuration again. Closing.\n{}",
+         the infrastructure matches its configuration again. Closing.\n",
         marker(&r.customer, &r.environment),
         code(&r.customer),
         code(&r.environment),
         commit(r),
-        footer(run_url),
     );
-    fit(body)
+    fit(body) + &footer(run_url)
 }
 
+/// The footer's last words, after the run link.
+const FOOTER_NOTE: &str =
+    "infra-manager edits this issue when the drift changes and closes it when the target is back in sync.\n";
+
+/// Room kept for the footer when the rest is cut to fit: a run link longer than that is
+/// left out.
+const FOOTER_ROOM: usize = 1_000;
+
 fn footer(run_url: Option<&str>) -> String {
-    let run = run_url.map(|url| format!("[The drift run]({url}). ")).unwrap_or_default();
-    format!(
-        "\n{run}infra-manager edits this issue on each drift check and closes it when the target is back in sync.\n"
-    )
+    let run = run_url
+        .map(|url| format!("[The drift run]({url}). "))
+        .filter(|link| link.chars().count() + FOOTER_NOTE.chars().count() < FOOTER_ROOM)
+        .unwrap_or_default();
+    format!("\n{run}{FOOTER_NOTE}")
 }
 
 fn what(r: &ResourceChange) -> &'static str {
@@ -92,13 +112,15 @@ fn address(r: &ResourceChange) -> String {
     }
 }
 
-/// Cuts a body to GitHub's limit on a line boundary, saying so; the marker stays first.
+/// Cuts a body to GitHub's limit, less the footer's room, on a line boundary, saying so;
+/// the marker stays first.
 fn fit(body: String) -> String {
-    if body.chars().count() <= COMMENT_CHARS {
+    let limit = COMMENT_CHARS - FOOTER_ROOM;
+    if body.chars().count() <= limit {
         return body;
     }
     let note = "\n…cut to fit GitHub's limit; the drift run's log has the rest.\n";
-    let budget = COMMENT_CHARS - note.chars().count();
+    let budget = limit - note.chars().count();
     let mut cut = String::new();
     for line in body.split_inclusive('\n') {
         if cut.chars().count() + line.chars().count() > budget {
@@ -172,8 +194,27 @@ mod tests {
         let huge = "y".repeat(400);
         r.outside = (0..MAX_ROWS).map(|i| change(&format!("{huge}{i}"), Action::Update)).collect();
         let fitted = fit(format!("{}\n{}", marker("a/b", "c"), "line of text\n".repeat(10_000)));
-        assert!(fitted.chars().count() <= COMMENT_CHARS && fitted.starts_with("<!-- infra-manager:drift a/b c -->"));
+        assert!(fitted.chars().count() <= COMMENT_CHARS - FOOTER_ROOM);
+        assert!(fitted.starts_with("<!-- infra-manager:drift a/b c -->"));
         assert!(fitted.ends_with("the drift run's log has the rest.\n"));
         assert!(drifted(&r, None).chars().count() <= COMMENT_CHARS);
+        assert!(
+            drifted(&r, Some(&format!("https://x/{}", "r".repeat(COMMENT_CHARS)))).chars().count() <= COMMENT_CHARS
+        );
+    }
+
+    #[test]
+    fn a_body_says_its_content_whichever_run_it_links() {
+        let r = result(vec![change("aws_security_group.app", Action::Update)]);
+        let content = drifted_content(&r);
+        for run in [None, Some("https://github.com/p/m/actions/runs/1"), Some("https://github.com/p/m/actions/runs/2")]
+        {
+            assert!(says(&drifted(&r, run), &content), "{run:?}");
+        }
+        let other = DriftResult { add: 9, ..r.clone() };
+        assert!(!says(&drifted(&other, None), &content), "the counts changed");
+        let more = format!("{content}| changed | `x` |\n{}", footer(None));
+        assert!(!says(&more, &content), "a row more is a change");
+        assert!(!says(&format!("{}\nhand-written\n{FOOTER_NOTE}", content), &content));
     }
 }

@@ -1121,9 +1121,21 @@ async fn drift_opens_one_issue_edits_it_on_the_next_run_and_closes_it_back_in_sy
     );
     assert!(first.stderr.contains(&format!("drift issue #{} opened for acme/webshop staging", issue.number)));
 
-    // Still drifted: the same issue is edited, no second one is opened.
+    // Still drifted the same way: a new run, but nothing new to say; no write.
+    let writes = m.fake.write_count();
     let second = drift(true, "4343").await;
     assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(m.fake.write_count(), writes, "the same drift is not written again");
+    assert_eq!(ours(&m).pop().and_then(|i| i.body), Some(body.clone()), "still the first run's link");
+
+    // The drift changed (another resource is gone): the same issue is edited, no second
+    // one is opened.
+    rewrite_state(&m, &applied, |state| {
+        let resources = state["resources"].as_array_mut().expect("resources");
+        resources.retain(|r| r["name"] != "security_group" && r["name"] != "route_table");
+    });
+    let changed = drift(true, "4343").await;
+    assert_eq!(changed.code, 0, "{}", changed.stderr);
     assert_eq!(ours(&m).len(), 1);
     let creates = issue_requests(&m).into_iter().filter(|r| r.method == "POST").count();
     assert_eq!(creates, 1);
@@ -1133,6 +1145,7 @@ async fn drift_opens_one_issue_edits_it_on_the_next_run_and_closes_it_back_in_sy
     assert_eq!(edits[0].body.get("state"), None, "edited, not closed");
     let edited = ours(&m).pop().and_then(|i| i.body).unwrap_or_default();
     assert!(edited.contains("actions/runs/4343") && !edited.contains("actions/runs/4242"), "{edited}");
+    assert!(edited.contains("| 0 | 2 | 1 | 0 |"), "{edited}");
 
     // The resource is back: the issue is closed, saying so.
     rewrite_state(&m, &applied, |_| {});
@@ -1150,11 +1163,85 @@ async fn drift_opens_one_issue_edits_it_on_the_next_run_and_closes_it_back_in_sy
     let history = Run::new(m.sb.path()).args(["history", "--customer", CUSTOMER, "--env", "staging"]).run_async().await;
     assert_eq!(history.code, 0, "{}", history.stderr);
     let drift_lines: Vec<&str> = history.stdout.lines().filter(|l| l.contains("  drift  ")).collect();
-    assert_eq!(drift_lines.len(), 4, "{}", history.stdout);
+    assert_eq!(drift_lines.len(), 5, "{}", history.stdout);
     assert!(drift_lines[0].ends_with("  in sync"), "newest first: {drift_lines:#?}");
-    for line in &drift_lines[1..] {
-        assert!(line.ends_with("drifted: 0 changed outside Terraform; 1 to add, 1 to change, 0 to destroy"), "{line}");
+    assert!(drift_lines[1].contains("drifted: 0 changed outside Terraform; 2 to add, 1 to change"), "{drift_lines:#?}");
+    for line in &drift_lines[2..] {
+        assert!(line.contains("drifted: 0 changed outside Terraform; 1 to add, 1 to change, 0 to destroy"), "{line}");
     }
+    m.assert_clean();
+}
+
+/// Issue 23 item 4: a drift run writes only on a transition. One where nothing drifted, and
+/// one where the drift is what the open issue already says, write nothing and make at most
+/// one GitHub call per target: each customer's file read once for its environments (the
+/// same commit), and the issues listed once (bench/run reads the printed figure).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drift_run_with_nothing_new_writes_nothing_and_makes_at_most_one_call_per_target() {
+    require_terraform();
+    const CUSTOMERS: [&str; 2] = [CUSTOMER, "acme/blog"];
+    let registry = CUSTOMERS.map(|c| format!("  - repo: {c}\n    environments: [staging, production]\n")).concat();
+    let m = Manager::with_config(&format!("customers:\n{registry}")).await;
+    let mut event = PathBuf::new();
+    for customer in CUSTOMERS {
+        m.fake.add_repo(customer);
+        m.fake.put_file(customer, SHA1, "infra/variables.yml", template());
+        m.fake.set_branch(customer, "main", SHA1);
+        event = m.dispatch_event("infra-apply", customer, SHA1, None);
+        for env in ["staging", "production"] {
+            for verb in ["plan", "apply"] {
+                let out = m.run("repository_dispatch", &event, &[verb, "--env", env]).run_async().await;
+                assert_eq!(out.code, 0, "{customer} {env} {verb}: {}", out.stderr);
+            }
+        }
+    }
+    let targets = CUSTOMERS.len() * 2;
+    // As drift.yml runs it, the service's login named (no `GET /user`).
+    let drift = |run_id: &'static str| {
+        m.run("schedule", &event, &["--json", "drift", "--all", "--open-issues"])
+            .env("INFRA_MANAGER_GITHUB_LOGIN", fake_github::ACTIONS_BOT_LOGIN)
+            .env("GITHUB_RUN_ID", run_id)
+            .run_async()
+    };
+    // The calls and writes of one drift run, checked against what the run says of itself.
+    let measured = async |run_id: &'static str, drifted: u64| {
+        let before = m.fake.requests().len();
+        let out = drift(run_id).await;
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let report = out.json();
+        assert_eq!(report["drifted"], drifted, "{report}");
+        let calls: Vec<String> =
+            m.fake.requests()[before..].iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+        let writes = m.fake.requests()[before..].iter().filter(|r| r.is_write()).count();
+        assert_eq!(report["github"]["calls"].as_u64(), Some(calls.len() as u64), "{calls:#?}");
+        (calls, writes)
+    };
+
+    let (calls, writes) = measured("5001", 0).await;
+    assert_eq!(writes, 0, "nothing drifted: {calls:#?}");
+    assert!(calls.len() <= targets, "at most one call per target: {calls:#?}");
+    // bench/run reads this line.
+    #[allow(clippy::print_stdout)]
+    {
+        println!(
+            "github api calls per target of a drift run, nothing drifted: {:.2}",
+            calls.len() as f64 / targets as f64
+        );
+    }
+
+    // One target drifts: its issue is opened once; the next run, the same drift, writes nothing.
+    rewrite_state(
+        &m,
+        &serde_json::from_str(&std::fs::read_to_string(staging_state(&m)).expect("state")).expect("json"),
+        |state| {
+            state["resources"].as_array_mut().expect("resources").retain(|r| r["name"] != "security_group");
+        },
+    );
+    let (_, writes) = measured("5002", 1).await;
+    assert_eq!((writes, m.fake.issues(MANAGER).len()), (1, 1), "the issue opened");
+    let (calls, writes) = measured("5003", 1).await;
+    assert_eq!(writes, 0, "the same drift: {calls:#?}");
+    assert!(calls.len() <= targets, "at most one call per target: {calls:#?}");
     m.assert_clean();
 }
 
