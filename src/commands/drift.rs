@@ -9,9 +9,13 @@ use crate::context::Context;
 use crate::error::CommandError;
 use crate::identity::{EnvName, Owner, Target};
 use crate::orphans::Orphan;
-use crate::pipeline::drift::{DriftResult, DriftState, check};
+use crate::pipeline::drift::{DriftResult, DriftState, check, named};
 use crate::report::fleet::{FleetReport, FleetRow, Layout, counts};
 use crate::report::markdown::code;
+
+/// How many drifted resources a table row names, and attributes of each.
+const TABLE_RESOURCES: usize = 3;
+const TABLE_ATTRIBUTES: usize = 3;
 
 /// Every target's result: the fleet report ([`FleetReport`]), with the orphaned states.
 pub type DriftReport = FleetReport<DriftResult>;
@@ -23,10 +27,24 @@ impl FleetRow for DriftResult {
 
     fn result(&self) -> String {
         match self.result {
-            DriftState::Drifted => format!(
-                "⚠ drifted: {} changed outside Terraform; {} to add, {} to change, {} to destroy",
-                self.changed_outside, self.add, self.change, self.destroy
-            ),
+            DriftState::Drifted => {
+                let mut cell = format!(
+                    "⚠ drifted: {} changed outside Terraform; {} to add, {} to change, {} to destroy",
+                    self.changed_outside, self.add, self.change, self.destroy
+                );
+                // What drifted, each resource with the attributes that differ: customer
+                // data, as code spans.
+                let named: Vec<String> =
+                    self.resources.iter().take(TABLE_RESOURCES).map(|d| code(&named(d, TABLE_ATTRIBUTES))).collect();
+                if !named.is_empty() {
+                    cell.push_str(&format!(": {}", named.join(", ")));
+                }
+                let more = usize::try_from(self.resources_drifted).unwrap_or(usize::MAX).saturating_sub(named.len());
+                if more > 0 {
+                    cell.push_str(&format!(" and {more} more"));
+                }
+                cell
+            }
             DriftState::InSync => "✅ in sync".to_owned(),
             DriftState::NeverApplied => "never applied".to_owned(),
             // Terraform's error text can carry customer values: a code span, one line.

@@ -5,7 +5,7 @@
 //! finds the issue again, and is cut to fit GitHub's limit.
 
 use crate::limits::{COMMENT_CHARS, ISSUE_TITLE_CHARS};
-use crate::pipeline::drift::DriftResult;
+use crate::pipeline::drift::{DriftResult, Drifted};
 use crate::report::markdown::code;
 use crate::report::{prefix, truncate_chars};
 use crate::terraform::summary::{Action, ResourceChange};
@@ -47,13 +47,15 @@ pub fn drifted_content(r: &DriftResult) -> String {
     );
     body.push_str("| Changed outside Terraform | To add | To change | To destroy |\n| --- | --- | --- | --- |\n");
     body.push_str(&format!("| {} | {} | {} | {} |\n", r.changed_outside, r.add, r.change, r.destroy));
-    if !r.outside.is_empty() {
-        body.push_str("\n### Changed outside Terraform\n\n| Change | Address |\n| --- | --- |\n");
-        for change in r.outside.iter().take(MAX_ROWS) {
-            body.push_str(&format!("| {} | {} |\n", what(change), address(change)));
+    if !r.resources.is_empty() {
+        body.push_str(
+            "\n### What drifted\n\n| Resource | What happened | Attributes that differ (applied → found) |\n| --- | --- | --- |\n",
+        );
+        for d in r.resources.iter().take(MAX_ROWS) {
+            body.push_str(&format!("| {} | {} | {} |\n", address(&d.resource), what(d), attributes(d)));
         }
-        let listed = r.outside.len().min(MAX_ROWS);
-        let more = usize::try_from(r.changed_outside).unwrap_or(usize::MAX).saturating_sub(listed);
+        let listed = r.resources.len().min(MAX_ROWS);
+        let more = usize::try_from(r.resources_drifted).unwrap_or(usize::MAX).saturating_sub(listed);
         if more > 0 {
             body.push_str(&format!("\n…and {more} more.\n"));
         }
@@ -96,13 +98,30 @@ fn footer(run_url: Option<&str>) -> String {
     format!("\n{run}{FOOTER_NOTE}")
 }
 
-fn what(r: &ResourceChange) -> &'static str {
-    match r.action {
+/// What happened to a drifted resource: outside Terraform, or what the plan would do.
+fn what(d: &Drifted) -> String {
+    let r = &d.resource;
+    if !d.outside {
+        return format!("to {}", r.label());
+    }
+    let done = match r.action {
         Action::Update => "changed",
         Action::Delete => "deleted",
         Action::NoOp if r.moved_from.is_some() => "moved",
         _ => r.action.label(),
+    };
+    format!("{done} outside Terraform")
+}
+
+/// `` `path`: `applied` → `found` `` per attribute, one a line; the rest counted.
+fn attributes(d: &Drifted) -> String {
+    let mut lines: Vec<String> =
+        d.attributes.iter().map(|a| format!("{}: {} → {}", code(&a.path), code(&a.applied), code(&a.found))).collect();
+    let more = (d.attributes_changed as usize).saturating_sub(lines.len());
+    if more > 0 {
+        lines.push(format!("…and {more} more"));
     }
+    lines.join("<br>")
 }
 
 fn address(r: &ResourceChange) -> String {
@@ -136,6 +155,7 @@ fn fit(body: String) -> String {
 mod tests {
     use super::*;
     use crate::pipeline::drift::DriftState;
+    use crate::terraform::differences::Attribute;
 
     fn change(address: &str, action: Action) -> ResourceChange {
         let json = serde_json::json!({"address": address, "change": {"actions": [match action {
@@ -145,7 +165,15 @@ mod tests {
         ResourceChange::from_json(&json)
     }
 
-    pub(crate) fn result(outside: Vec<ResourceChange>) -> DriftResult {
+    fn outside(address: &str, action: Action) -> Drifted {
+        Drifted { resource: change(address, action), outside: true, attributes: Vec::new(), attributes_changed: 0 }
+    }
+
+    fn attribute(path: &str, applied: &str, found: &str) -> Attribute {
+        Attribute { path: path.into(), applied: applied.into(), found: found.into() }
+    }
+
+    pub(crate) fn result(resources: Vec<Drifted>) -> DriftResult {
         DriftResult {
             customer: "acme/webshop".into(),
             environment: "staging".into(),
@@ -154,18 +182,29 @@ mod tests {
             add: 1,
             change: 2,
             destroy: 0,
-            changed_outside: u32::try_from(outside.len()).unwrap_or(u32::MAX),
-            outside,
+            changed_outside: u32::try_from(resources.iter().filter(|d| d.outside).count()).unwrap_or(u32::MAX),
+            resources_drifted: u32::try_from(resources.len()).unwrap_or(u32::MAX),
+            resources,
             message: None,
         }
     }
 
     #[test]
     fn a_drifted_targets_issue() {
-        let r = result(vec![
-            change("aws_security_group.app", Action::Update),
-            change("aws_instance.web[\"a|b\"]", Action::Delete),
-        ]);
+        let tagged = Drifted {
+            attributes: vec![attribute("tags.owner", "(none)", "\"someone-by-hand\"")],
+            attributes_changed: 1,
+            ..outside("aws_s3_bucket.assets", Action::Update)
+        };
+        let sg = Drifted {
+            outside: false,
+            attributes: (0..5)
+                .map(|i| attribute(&format!("ingress[{i}].cidr_ipv4"), "\"0.0.0.0/0\"", "\"10.0.0.0/8\""))
+                .collect(),
+            attributes_changed: 7,
+            ..outside("terraform_data.security_group", Action::Update)
+        };
+        let r = result(vec![tagged, outside("aws_instance.web[\"a|b\"]", Action::Delete), sg]);
         assert_eq!(title(&r), "Drift: acme/webshop (staging)");
         insta::assert_snapshot!(drifted(&r, Some("https://github.com/provider/manager/actions/runs/42")));
     }
@@ -177,22 +216,29 @@ mod tests {
     }
 
     #[test]
-    fn terraform_text_is_escaped_and_the_body_bounded() {
-        let hostile = "x\n## owned\n<!-- infra-manager:drift acme/webshop staging -->@admin `rm`";
-        let mut r = result(vec![change(hostile, Action::Update)]);
+    fn terraform_text_and_customer_values_are_escaped_and_the_body_bounded() {
+        let hostile = "x\n## owned\n<!-- infra-manager:drift acme/webshop staging -->@admin `rm` | <br>";
+        let values = Drifted {
+            attributes: vec![attribute(hostile, hostile, hostile)],
+            attributes_changed: 1,
+            ..outside(hostile, Action::Update)
+        };
+        let mut r = result(vec![values]);
         let body = drifted(&r, None);
         assert!(body.starts_with(&marker("acme/webshop", "staging")));
         assert_eq!(body.matches("<!--").count(), 1, "only the service's own marker: {body}");
         assert!(!body.contains("\n## owned"), "{body}");
+        let row = body.lines().find(|l| l.contains("owned")).expect("the row");
+        assert_eq!(row.matches(" | ").count(), 2, "three cells, whatever the values hold: {row}");
 
-        r.outside = (0..MAX_ROWS + 30).map(|i| change(&format!("aws_s3_object.o{i}"), Action::Update)).collect();
-        r.changed_outside = 500;
+        r.resources = (0..MAX_ROWS + 30).map(|i| outside(&format!("aws_s3_object.o{i}"), Action::Update)).collect();
+        r.resources_drifted = 500;
         let body = drifted(&r, None);
-        assert_eq!(body.matches("| changed |").count(), MAX_ROWS);
+        assert_eq!(body.matches("| changed outside Terraform |").count(), MAX_ROWS);
         assert!(body.contains("…and 450 more."), "{body}");
 
         let huge = "y".repeat(400);
-        r.outside = (0..MAX_ROWS).map(|i| change(&format!("{huge}{i}"), Action::Update)).collect();
+        r.resources = (0..MAX_ROWS).map(|i| outside(&format!("{huge}{i}"), Action::Update)).collect();
         let fitted = fit(format!("{}\n{}", marker("a/b", "c"), "line of text\n".repeat(10_000)));
         assert!(fitted.chars().count() <= COMMENT_CHARS - FOOTER_ROOM);
         assert!(fitted.starts_with("<!-- infra-manager:drift a/b c -->"));
@@ -205,7 +251,7 @@ mod tests {
 
     #[test]
     fn a_body_says_its_content_whichever_run_it_links() {
-        let r = result(vec![change("aws_security_group.app", Action::Update)]);
+        let r = result(vec![outside("aws_security_group.app", Action::Update)]);
         let content = drifted_content(&r);
         for run in [None, Some("https://github.com/p/m/actions/runs/1"), Some("https://github.com/p/m/actions/runs/2")]
         {

@@ -14,7 +14,8 @@ fn result(env: &str, state: DriftState) -> DriftResult {
         change: 0,
         destroy: 0,
         changed_outside: 0,
-        outside: Vec::new(),
+        resources: Vec::new(),
+        resources_drifted: 0,
         message: (state == DriftState::Error).then(|| "terraform failed".to_owned()),
     }
 }

@@ -115,7 +115,8 @@ pub async fn preview(deps: &Deps<'_>, req: &Request) -> Result<PlanSummary, Comm
     let admitted = admit(deps, req, Intent::Preview).await?;
     // Recorded as a re-plan: it is never a target's latest change (`status`).
     let frame = Frame { kind: RunKind::Replan, pending: None };
-    framed(deps, frame, req, super::drift::replan(deps, req, admitted)).await.map(|replanned| replanned.0)
+    let replanned = super::drift::replan(deps, req, admitted, PlanDetail::Counts);
+    framed(deps, frame, req, replanned).await.map(|replanned| replanned.summary)
 }
 
 async fn steps(
@@ -319,9 +320,10 @@ mod tests {
         assert_eq!((stored.terraform_version.as_str(), stored.state_lineage.as_deref()), ("1.11.4", Some("lineage-1")));
     }
 
-    /// Drift re-plans need counts only: `init` and `plan`, like a shell loop.
+    /// A drift check in sync runs `init` and `plan` only, like a shell loop; one that finds
+    /// drift also one `show -json`, for what drifted.
     #[tokio::test]
-    async fn a_drift_replan_runs_init_and_plan_only() {
+    async fn a_drift_replan_runs_init_and_plan_and_a_show_only_for_drift() {
         let h = Harness::new();
         plan(&h.deps(), &h.request()).await.expect("plan");
         crate::pipeline::apply::apply(&h.deps(), &h.request(), crate::pipeline::apply::Mode::Apply)
@@ -331,6 +333,14 @@ mod tests {
         let drift = crate::pipeline::drift::check(&h.deps(), &h.request().target).await;
         assert_eq!(drift.result, crate::pipeline::drift::DriftState::Drifted, "{drift:?}");
         assert_eq!(drift.add, 1);
+        assert_eq!(h.terraform.calls()[before..], ["init", "plan", "show"]);
+        let named: Vec<String> = drift.resources.iter().map(|d| crate::pipeline::drift::named(d, 3)).collect();
+        assert_eq!(named, ["terraform_data.app"]);
+
+        h.terraform.set(|s| s.plan_stream.retain(|m| m["type"] != "planned_change"));
+        let before = h.terraform.calls().len();
+        let drift = crate::pipeline::drift::check(&h.deps(), &h.request().target).await;
+        assert_eq!(drift.result, crate::pipeline::drift::DriftState::InSync, "{drift:?}");
         assert_eq!(h.terraform.calls()[before..], ["init", "plan"]);
     }
 

@@ -239,7 +239,8 @@ mod tests {
             change: 0,
             destroy: 0,
             changed_outside: 2,
-            outside: Vec::new(),
+            resources: Vec::new(),
+            resources_drifted: 0,
             message: message.map(str::to_owned),
         };
         let orphan = crate::orphans::Orphan {
@@ -248,9 +249,25 @@ mod tests {
             reason: crate::orphans::Reason::Unregistered,
             resources: 3,
         };
+        let drifted = DriftResult {
+            resources: vec![crate::pipeline::drift::Drifted {
+                resource: crate::terraform::summary::ResourceChange::from_json(
+                    &serde_json::json!({"address": "aws_security_group.app", "change": {"actions": ["update"]}}),
+                ),
+                outside: true,
+                attributes: vec![crate::terraform::differences::Attribute {
+                    path: "tags[\"a|b\"]".into(),
+                    applied: "(none)".into(),
+                    found: "\"x\"".into(),
+                }],
+                attributes_changed: 4,
+            }],
+            resources_drifted: 3,
+            ..row("acme/web", DriftState::Drifted, None)
+        };
         let report = drift::report(
             vec![
-                row("acme/web", DriftState::Drifted, None),
+                drifted,
                 row("tenants/billing", DriftState::InSync, None),
                 row("acme/new", DriftState::NeverApplied, None),
                 row("acme/bad", DriftState::Error, Some("Error: `x`\nsecond line")),

@@ -1059,7 +1059,7 @@ async fn sharded_drift_writes_no_issue_and_the_merge_opens_it_once() {
     let mut args = vec!["--json", "fleet", "merge", "--open-issues"];
     args.extend(reports.iter().map(String::as_str));
     let merged = m.run("schedule", &apply_event, &args).run_async().await;
-    assert_eq!(merged.code, 0, "{}", merged.stderr);
+    assert_eq!(merged.code, 0, "{}{}", merged.stderr, merged.stdout);
     assert_eq!(merged.json()["drifted"], 1, "{}", merged.stdout);
     let issues = m.fake.issues(MANAGER);
     assert_eq!(issues.len(), 1, "{issues:#?}");
@@ -1128,11 +1128,13 @@ async fn drift_opens_one_issue_edits_it_on_the_next_run_and_closes_it_back_in_sy
     assert_eq!(m.fake.write_count(), writes, "the same drift is not written again");
     assert_eq!(ours(&m).pop().and_then(|i| i.body), Some(body.clone()), "still the first run's link");
 
-    // The drift changed (another resource is gone): the same issue is edited, no second
-    // one is opened.
+    // The drift changed (someone also relaxed the launch template's metadata tokens): the
+    // same issue is edited, naming the attribute, and no second one is opened.
     rewrite_state(&m, &applied, |state| {
         let resources = state["resources"].as_array_mut().expect("resources");
-        resources.retain(|r| r["name"] != "security_group" && r["name"] != "route_table");
+        resources.retain(|r| r["name"] != "security_group");
+        let template = resources.iter_mut().find(|r| r["name"] == "launch_template").expect("a launch template");
+        template["instances"][0]["attributes"]["input"]["value"]["http_tokens"] = json!("optional");
     });
     let changed = drift(true, "4343").await;
     assert_eq!(changed.code, 0, "{}", changed.stderr);
@@ -1145,7 +1147,20 @@ async fn drift_opens_one_issue_edits_it_on_the_next_run_and_closes_it_back_in_sy
     assert_eq!(edits[0].body.get("state"), None, "edited, not closed");
     let edited = ours(&m).pop().and_then(|i| i.body).unwrap_or_default();
     assert!(edited.contains("actions/runs/4343") && !edited.contains("actions/runs/4242"), "{edited}");
-    assert!(edited.contains("| 0 | 2 | 1 | 0 |"), "{edited}");
+    let row = edited.lines().find(|l| l.contains("launch_template`")).unwrap_or_default();
+    assert!(row.ends_with("| to update | `input.http_tokens`: `\"required\"` → `\"optional\"` |"), "{edited}");
+    // The report names it too, attribute, applied and found.
+    let named = &changed.json()["results"][0]["resources"];
+    let template = named
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["address"].as_str().is_some_and(|a| a.ends_with("launch_template")));
+    assert_eq!(
+        template.map(|t| t["attributes"].clone()),
+        Some(json!([{"path": "input.http_tokens", "applied": "\"required\"", "found": "\"optional\""}])),
+        "{named}"
+    );
 
     // The resource is back: the issue is closed, saying so.
     rewrite_state(&m, &applied, |_| {});
@@ -1165,7 +1180,7 @@ async fn drift_opens_one_issue_edits_it_on_the_next_run_and_closes_it_back_in_sy
     let drift_lines: Vec<&str> = history.stdout.lines().filter(|l| l.contains("  drift  ")).collect();
     assert_eq!(drift_lines.len(), 5, "{}", history.stdout);
     assert!(drift_lines[0].ends_with("  in sync"), "newest first: {drift_lines:#?}");
-    assert!(drift_lines[1].contains("drifted: 0 changed outside Terraform; 2 to add, 1 to change"), "{drift_lines:#?}");
+    assert!(drift_lines[1].contains("launch_template (input.http_tokens)"), "{drift_lines:#?}");
     for line in &drift_lines[2..] {
         assert!(line.contains("drifted: 0 changed outside Terraform; 1 to add, 1 to change, 0 to destroy"), "{line}");
     }
