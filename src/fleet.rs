@@ -220,6 +220,19 @@ mod tests {
         assert_eq!(results, expected);
     }
 
+    /// Issue 23 item 5: a customer's targets are the environments the registry enables for
+    /// it (none unless it names them), not every environment the manager has.
+    #[tokio::test]
+    async fn only_the_environments_enabled_for_a_customer_are_selected() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let registry = "customers:\n  - repo: acme/web\n    environments: [production]\n  - repo: acme/shop\n    environments: [staging, production]\n  - repo: acme/none\n";
+        let config = Config::parse("infra-manager.yml", registry, dir.path()).expect("valid");
+        let manager = ManagerRepo::new(dir.path());
+        let selected = select(&config, &manager, Filter::default()).await.expect("selected");
+        let shown: Vec<String> = selected.targets().iter().map(|t| format!("{} {}", t.owner, t.env)).collect();
+        assert_eq!(shown, ["acme/web production", "acme/shop staging", "acme/shop production"]);
+    }
+
     #[test]
     fn the_progress_line_names_the_target_the_outcome_and_the_time() {
         assert_eq!(

@@ -5,6 +5,7 @@
 use super::target::{FleetHosts, local_customer, local_host, publish};
 use crate::cli::{DriftArgs, Verb};
 use crate::codehost::{Files, LogReporter, Reporter};
+use crate::config::Config;
 use crate::context::Context;
 use crate::error::CommandError;
 use crate::identity::{EnvName, Owner, Target};
@@ -78,6 +79,21 @@ pub fn report(results: Vec<DriftResult>, orphans: Vec<Orphan>) -> DriftReport {
     }
 }
 
+/// The targets `--source-dir` checks: the environments the registry enables for the
+/// customer, as `fleet::select` does for the fleet (every configured one when it has no
+/// entry: admission then says why), or only `--env`'s.
+fn local_targets(config: &Config, customer: &Owner, only: Option<&EnvName>) -> Vec<Target> {
+    let registration = config.registration(customer);
+    config
+        .environments
+        .iter()
+        .map(|(env, _)| env)
+        .filter(|env| only.is_none_or(|only| only == *env))
+        .filter(|env| registration.as_ref().is_none_or(|r| r.allows(env)))
+        .map(|env| Target { owner: customer.clone(), env: env.clone() })
+        .collect()
+}
+
 pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, CommandError> {
     let config = ctx.config().await?;
     let only_env = args.env.as_deref().map(EnvName::parse).transpose().map_err(|e| CommandError::bad_env(&e))?;
@@ -92,13 +108,7 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
         Some(dir) => {
             local = local_host(config, dir)?;
             let customer = Owner::Customer(local_customer(args.customer.as_deref(), dir)?);
-            let targets = config
-                .environments
-                .iter()
-                .filter(|(env, _)| only_env.as_ref().is_none_or(|only| only == env))
-                .map(|(env, _)| Target { owner: customer.clone(), env: env.clone() })
-                .collect();
-            (&local, &LogReporter { name_owner: true }, targets)
+            (&local, &LogReporter { name_owner: true }, local_targets(config, &customer, only_env.as_ref()))
         }
         None => {
             // Names are checked before anything is read.

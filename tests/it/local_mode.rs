@@ -352,6 +352,22 @@ fn drift_reports_state_that_moved_away_from_the_last_plan() {
     assert!(history >= 4, "plan, apply and two drift runs recorded");
 }
 
+/// Issue 23 item 5: only the environments the registry enables for the customer are
+/// checked, as in a fleet run.
+#[test]
+fn drift_checks_only_the_environments_enabled_for_the_customer() {
+    let sb = Sandbox::new();
+    sb.add_config("customers:\n  - repo: local/shop\n    environments: [production]\n");
+    let out = Run::new(sb.path()).args(["--json", "drift", "--source-dir", "shop"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let results = out.json()["results"].clone();
+    let checked: Vec<&str> =
+        results.as_array().into_iter().flatten().filter_map(|r| r["environment"].as_str()).collect();
+    assert_eq!(checked, ["production"], "{results}");
+    let staging = Run::new(sb.path()).args(["--json", "drift", "--source-dir", "shop", "--env", "staging"]).run();
+    assert_eq!((staging.code, staging.json()["results"].clone()), (0, serde_json::json!([])), "{}", staging.stderr);
+}
+
 #[test]
 fn render_writes_the_working_directory_and_prints_its_path() {
     let sb = Sandbox::new();
