@@ -56,13 +56,21 @@ async fn run_verb(command: &Command, ctx: &Context<'_>) -> ExitStatus {
         Command::Catalog(args) => print::result(verb, json, commands::catalog::run(ctx, args).await),
         Command::Targets(args) => print::result(verb, json, commands::targets::run(ctx, args).await),
         Command::Dispatch(args) => print::result(verb, json, commands::dispatch::run(ctx, args).await),
-        Command::Drift(args) => print::result(verb, json, commands::drift::run(ctx, args).await),
+        Command::Drift(args) => {
+            let result = commands::drift::run(ctx, args).await;
+            let drifted = result.as_ref().is_ok_and(commands::drift::drifted);
+            let status = print::result(verb, json, result);
+            if args.exit_code { status.detailed(drifted) } else { status }
+        }
         Command::Destroy(args) => print::result(verb, json, commands::destroy::run(ctx, args).await),
         Command::Reap(args) => print::result(verb, json, commands::reap::run(ctx, args).await),
         Command::Bootstrap => print::result(verb, json, commands::bootstrap::run(ctx).await),
         Command::Doctor(args) => print::result(verb, json, commands::doctor::run(ctx, args).await),
         Command::Fleet(FleetCommand::Merge(args)) => {
-            print::result(verb, json, commands::fleet_merge::run(ctx, args).await)
+            let result = commands::fleet_merge::run(ctx, args).await;
+            let drifted = result.as_ref().is_ok_and(commands::fleet_merge::Merged::drifted);
+            let status = print::result(verb, json, result);
+            if args.exit_code { status.detailed(drifted) } else { status }
         }
         Command::History(args) => print::result(verb, json, commands::history::run(ctx, args).await),
         // `--json` is JSON Lines, which the audit's own text is.

@@ -56,6 +56,11 @@ impl FleetRow for DriftResult {
     }
 }
 
+/// Whether any target drifted (`--exit-code`).
+pub fn drifted(report: &DriftReport) -> bool {
+    report.results.iter().any(|r| r.result == DriftState::Drifted)
+}
+
 /// The report of `results` and `orphans`; a target that could not be checked fails the
 /// run, drift alone does not.
 pub fn report(results: Vec<DriftResult>, orphans: Vec<Orphan>) -> DriftReport {

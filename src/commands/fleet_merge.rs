@@ -57,6 +57,13 @@ impl fmt::Display for Merged {
     }
 }
 
+impl Merged {
+    /// Whether a merged drift report found drift (`--exit-code`).
+    pub fn drifted(&self) -> bool {
+        matches!(self, Self::Drift(report) if super::drift::drifted(report))
+    }
+}
+
 impl Outcome for Merged {
     const ENVELOPE: bool = false;
 
@@ -76,11 +83,13 @@ pub async fn run(ctx: &Context<'_>, args: &FleetMergeArgs) -> Result<Merged, Com
         .collect::<Result<_, _>>()?;
     let command = one_command(&parts)?;
     check_shards(&parts)?;
-    if args.open_issues && command != "drift" {
-        return Err(CommandError::usage(
-            format!("`--open-issues` merges drift reports; these are `{command}` reports"),
-            "drop `--open-issues`",
-        ));
+    for (set, flag) in [(args.open_issues, "--open-issues"), (args.exit_code, "--exit-code")] {
+        if set && command != "drift" {
+            return Err(CommandError::usage(
+                format!("`{flag}` merges drift reports; these are `{command}` reports"),
+                format!("drop `{flag}`"),
+            ));
+        }
     }
     // Refused before anything is written when there is nowhere to open issues.
     let issues = if args.open_issues { Some(crate::drift_issues::tracker(ctx).await?) } else { None };

@@ -350,6 +350,15 @@ fn drift_reports_state_that_moved_away_from_the_last_plan() {
     assert!(staging["add"].as_u64() >= Some(1), "{staging}");
     let history = std::fs::read_dir(sb.store().join("records/local/shop")).expect("records").count();
     assert!(history >= 4, "plan, apply and two drift runs recorded");
+
+    // Issue 23 item 5: `--exit-code` as `terraform plan -detailed-exitcode`: 2 drifted,
+    // 0 in sync, 1 on an error (an invalid input's 2 included).
+    let exit_code =
+        |env: &str| Run::new(sb.path()).args(["drift", "--source-dir", "shop", "--env", env, "--exit-code"]).run().code;
+    assert_eq!(exit_code("staging"), 2, "drifted");
+    assert_eq!(exit_code("production"), 0, "never applied: nothing drifted");
+    assert_eq!(exit_code("Not An Env"), 1, "an invalid input");
+    assert_eq!(Run::new(sb.path()).args(["drift", "--source-dir", "shop", "--env", "staging"]).run().code, 0);
 }
 
 /// Issue 23 item 5: only the environments the registry enables for the customer are
