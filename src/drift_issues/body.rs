@@ -192,7 +192,7 @@ mod tests {
     #[test]
     fn a_drifted_targets_issue() {
         let tagged = Drifted {
-            attributes: vec![attribute("tags.owner", "(none)", "\"someone-by-hand\"")],
+            attributes: vec![attribute("tags.owner", "(absent)", "\"someone-by-hand\"")],
             attributes_changed: 1,
             ..outside("aws_s3_bucket.assets", Action::Update)
         };

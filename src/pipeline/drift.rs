@@ -253,12 +253,18 @@ mod tests {
         })
     }
 
-    #[test]
-    fn what_drifted_lists_outside_changes_then_the_plans_with_their_attributes() {
+    /// The plan's summary, and what drifted in it.
+    fn found() -> (PlanSummary, Vec<Drifted>) {
         let doc = plan();
         let summary = summarize(&doc);
         let differences = crate::terraform::differences::read(&doc.to_string()).expect("read");
         let found = drifted(&summary, Some(&differences));
+        (summary, found)
+    }
+
+    #[test]
+    fn what_drifted_lists_outside_changes_then_the_plans_with_their_attributes() {
+        let (summary, found) = found();
         let shown: Vec<(String, bool, String)> =
             found.iter().map(|d| (d.resource.address.clone(), d.outside, named(d, 3))).collect();
         assert_eq!(
@@ -272,7 +278,7 @@ mod tests {
         );
         assert_eq!(
             (found[0].attributes[0].applied.as_str(), found[0].attributes[0].found.as_str()),
-            ("(none)", "\"bob\"")
+            ("(absent)", "\"bob\"")
         );
         assert_eq!(found[2].attributes, found[0].attributes, "the plan undoes it: the same applied and found");
         // Without `show` (it failed), the addresses still.
@@ -282,20 +288,15 @@ mod tests {
     /// `fleet merge` reads the shards' results back.
     #[test]
     fn what_drifted_reads_back_as_a_shard_wrote_it() {
-        let doc = plan();
-        let summary = summarize(&doc);
-        let differences = crate::terraform::differences::read(&doc.to_string()).expect("read");
-        let resources = drifted(&summary, Some(&differences));
+        let (_, resources) = found();
         let json = serde_json::to_value(&resources).expect("json");
         assert_eq!(serde_json::from_value::<Vec<Drifted>>(json).expect("read back"), resources);
     }
 
     #[test]
     fn the_record_names_what_drifted_within_its_bound() {
-        let doc = plan();
-        let summary = summarize(&doc);
-        let differences = crate::terraform::differences::read(&doc.to_string()).expect("read");
-        let replanned = Replanned { drifted: drifted(&summary, Some(&differences)), summary };
+        let (summary, drifted) = found();
+        let replanned = Replanned { drifted, summary };
         let message = replanned.record_message().expect("a message");
         assert!(
             message.starts_with("drifted: 2 changed outside Terraform; 1 to add, 1 to change, 0 to destroy: aws_s3_bucket.assets (tags.owner); aws_security_group.app;"),

@@ -257,7 +257,7 @@ mod tests {
                 outside: true,
                 attributes: vec![crate::terraform::differences::Attribute {
                     path: "tags[\"a|b\"]".into(),
-                    applied: "(none)".into(),
+                    applied: "(absent)".into(),
                     found: "\"x\"".into(),
                 }],
                 attributes_changed: 4,

@@ -9,17 +9,19 @@
 //!   not know yet (`after_unknown`, such as an output recomputed on apply) is not compared.
 //!
 //! Values are customer data: a sensitive one (`before_sensitive`/`after_sensitive`) is
-//! compared but shown as `(sensitive)`, every other one as its JSON, cut to
+//! compared by its digest and shown as `(sensitive)`, every other one as its JSON, cut to
 //! [`VALUE_CHARS`]; renderers escape them for their sink. The document is read one change
 //! at a time and only the differences are kept, bounded ([`MAX_RESOURCES`],
 //! [`MAX_ATTRIBUTES`]), so a large plan's values are never all held at once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use super::reviewable;
 
 /// Resources whose differing attributes are kept (the first in the document).
 pub const MAX_RESOURCES: usize = 50;
@@ -29,7 +31,7 @@ pub const MAX_ATTRIBUTES: usize = 5;
 pub const VALUE_CHARS: usize = 80;
 
 /// One attribute whose value differs: its path (`input.ingress[0].cidr_ipv4`), what was
-/// applied and what was found, each shown as JSON, `(sensitive)` or `(none)`.
+/// applied and what was found, each shown as JSON, `(sensitive)` or `(absent)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attribute {
     pub path: String,
@@ -127,49 +129,41 @@ impl<'de, const OUTSIDE: bool> Deserialize<'de> for Entries<OUTSIDE> {
 }
 
 /// The differing attributes of one change. A side that is `null` (created, deleted) has
-/// no attributes to compare.
+/// no attributes to compare. Each side is flattened as the reviewed plan flattens `after`
+/// ([`reviewable::known_after`]): a value per leaf path, a sensitive one as its digest.
 fn diff_entry(values: &Values, outside: bool) -> Changed {
     if values.before.is_null() || values.after.is_null() {
         return Changed::default();
     }
-    let before = leaves(&values.before, &values.before_sensitive, &Value::Null);
-    let after = leaves(&values.after, &values.after_sensitive, &values.after_unknown);
+    let before = reviewable::known_after(&values.before, &Value::Null, &values.before_sensitive);
+    let after = reviewable::known_after(&values.after, &values.after_unknown, &values.after_sensitive);
     let (applied, found) = if outside { (&before, &after) } else { (&after, &before) };
     diff(applied, found)
 }
 
-/// A leaf value, and whether it is sensitive; `None`: not known yet.
-type Leaf = Option<(Value, bool)>;
+/// One side's known values by leaf path, and the paths not known yet.
+type Side = (BTreeMap<String, Value>, BTreeSet<String>);
 
 /// Compares two sides leaf by leaf, in path order. Skipped: a path not known yet on either
 /// side (or below one), and an empty container on one side where the other has values below
 /// it (those values say it).
-fn diff(applied: &BTreeMap<String, Leaf>, found: &BTreeMap<String, Leaf>) -> Changed {
+fn diff((applied, applied_unknown): &Side, (found, found_unknown): &Side) -> Changed {
     let mut changed = Changed::default();
-    let unknown: Vec<&String> =
-        applied.iter().chain(found.iter()).filter(|(_, leaf)| leaf.is_none()).map(|(path, _)| path).collect();
-    let paths = applied.keys().chain(found.keys().filter(|p| !applied.contains_key(*p)));
-    let mut paths: Vec<&String> = paths.collect();
+    let unknown: Vec<&String> = applied_unknown.iter().chain(found_unknown).collect();
+    let mut paths: Vec<&String> = applied.keys().chain(found.keys().filter(|p| !applied.contains_key(*p))).collect();
     paths.sort();
     for path in paths {
         let (a, f) = (applied.get(path), found.get(path));
-        if unknown.iter().any(|u| within(path, u))
+        if a == f
+            || unknown.iter().any(|u| within(path, u))
             || (a.is_none() && holds_below(applied, path))
             || (f.is_none() && holds_below(found, path))
         {
             continue;
         }
-        let (a, f) = (a.cloned().flatten(), f.cloned().flatten());
-        if a.as_ref().map(|(v, _)| v) == f.as_ref().map(|(v, _)| v) {
-            continue;
-        }
         changed.total += 1;
         if changed.attributes.len() < MAX_ATTRIBUTES {
-            changed.attributes.push(Attribute {
-                path: path.clone(),
-                applied: shown(a.as_ref()),
-                found: shown(f.as_ref()),
-            });
+            changed.attributes.push(Attribute { path: path.clone(), applied: shown(a), found: shown(f) });
         }
     }
     changed
@@ -182,71 +176,15 @@ fn within(path: &str, container: &str) -> bool {
 }
 
 /// Whether `side` holds a value below `path` (not at it).
-fn holds_below(side: &BTreeMap<String, Leaf>, path: &str) -> bool {
+fn holds_below(side: &BTreeMap<String, Value>, path: &str) -> bool {
     side.range::<str, _>((std::ops::Bound::Excluded(path), std::ops::Bound::Unbounded))
         .take_while(|(p, _)| p.starts_with(path))
         .any(|(p, _)| within(p, path))
 }
 
-/// A value as shown: its JSON cut to [`VALUE_CHARS`], `(sensitive)`, or `(none)`.
-fn shown(leaf: Option<&(Value, bool)>) -> String {
-    match leaf {
-        None | Some((Value::Null, false)) => "(none)".to_owned(),
-        Some((_, true)) => "(sensitive)".to_owned(),
-        Some((value, false)) => crate::report::truncate_chars(&value.to_string(), VALUE_CHARS),
-    }
-}
-
-/// Every leaf of `value` by path (`tags.Name`, `ingress[0].port`), with its sensitivity;
-/// a path `unknown` marks as not known yet is kept as `None`, its container included.
-fn leaves(value: &Value, sensitive: &Value, unknown: &Value) -> BTreeMap<String, Leaf> {
-    let mut out = BTreeMap::new();
-    walk(String::new(), value, sensitive, unknown, &mut out);
-    out
-}
-
-fn walk(path: String, value: &Value, sensitive: &Value, unknown: &Value, out: &mut BTreeMap<String, Leaf>) {
-    if unknown == &Value::Bool(true) {
-        out.insert(path, None);
-        return;
-    }
-    if sensitive == &Value::Bool(true) {
-        out.insert(path, Some((value.clone(), true)));
-        return;
-    }
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            for (key, v) in map {
-                walk(join(&path, key), v, &sensitive[key.as_str()], &unknown[key.as_str()], out);
-            }
-            // A key not known yet has no value in `after`.
-            if let Value::Object(u) = unknown {
-                for (key, flag) in u {
-                    if flag == &Value::Bool(true) && !map.contains_key(key) {
-                        out.insert(join(&path, key), None);
-                    }
-                }
-            }
-        }
-        Value::Array(items) if !items.is_empty() => {
-            for (i, v) in items.iter().enumerate() {
-                walk(format!("{path}[{i}]"), v, &sensitive[i], &unknown[i], out);
-            }
-        }
-        leaf => {
-            out.insert(path, Some((leaf.clone(), false)));
-        }
-    }
-}
-
-/// `path.key`, or `path["key"]` for a key that is not a plain name.
-fn join(path: &str, key: &str) -> String {
-    let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    match (path.is_empty(), plain) {
-        (true, true) => key.to_owned(),
-        (false, true) => format!("{path}.{key}"),
-        (_, false) => format!("{path}[{}]", Value::String(key.to_owned())),
-    }
+/// A value as shown ([`reviewable::shown_value`]), cut to [`VALUE_CHARS`].
+fn shown(value: Option<&Value>) -> String {
+    crate::report::truncate_chars(&reviewable::shown_value(value), VALUE_CHARS)
 }
 
 #[cfg(test)]
@@ -281,7 +219,7 @@ mod tests {
         let d = read(&doc.to_string()).expect("read");
         assert_eq!(
             d.outside["aws_s3_bucket.assets"],
-            Changed { attributes: vec![attribute("tags.owner", "(none)", "\"someone-by-hand\"")], total: 1 }
+            Changed { attributes: vec![attribute("tags.owner", "(absent)", "\"someone-by-hand\"")], total: 1 }
         );
         assert!(!d.outside.contains_key("aws_security_group.gone"), "deleted: nothing to compare");
         assert_eq!(
@@ -306,7 +244,7 @@ mod tests {
         assert!(!text.contains("secret"), "{text}");
         assert_eq!(changed.attributes[1], attribute("password", "(sensitive)", "(sensitive)"));
         assert_eq!(changed.attributes[0].found.chars().count(), VALUE_CHARS);
-        assert_eq!(changed.attributes[2], attribute("tags.k", "\"same\"", "(none)"));
+        assert_eq!(changed.attributes[2], attribute("tags.k", "\"same\"", "(absent)"));
         assert_eq!(changed.total, 3);
     }
 
@@ -319,7 +257,7 @@ mod tests {
         assert_eq!(d.outside.len(), MAX_RESOURCES);
         let first = &d.outside["r.x0"];
         assert_eq!((first.attributes.len(), first.total), (MAX_ATTRIBUTES, 20));
-        assert_eq!(first.attributes[0], attribute("k00", "(none)", "0"));
+        assert_eq!(first.attributes[0], attribute("k00", "(absent)", "0"));
         assert!(!d.outside.contains_key(&format!("r.x{MAX_RESOURCES}")));
     }
 
@@ -330,11 +268,5 @@ mod tests {
         let paths: Vec<String> =
             read(&doc.to_string()).expect("read").outside["r.x"].attributes.iter().map(|a| a.path.clone()).collect();
         assert_eq!(paths, ["a[0]", "tags.k"]);
-    }
-
-    #[test]
-    fn odd_keys_are_quoted_in_paths() {
-        assert_eq!(join("tags", "kubernetes.io/role"), "tags[\"kubernetes.io/role\"]");
-        assert_eq!(join("", "input"), "input");
     }
 }
