@@ -198,6 +198,10 @@ pub struct DriftArgs {
     /// `--json` report and `fleet merge` joins them (and opens the drift issues).
     #[arg(long, value_name = "K/N", conflicts_with_all = ["source_dir", "customer", "tenant", "env", "open_issues"])]
     pub shard: Option<crate::shard::Shard>,
+    /// Exit 2 when anything drifted, 0 when every target is in sync, 1 on an error (as
+    /// `terraform plan -detailed-exitcode`; an invalid input exits 1 too).
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 /// The target of a verb that plans from the commit last applied to it (`destroy`, `state
@@ -537,6 +541,10 @@ pub struct FleetMergeArgs {
     /// Drift: open, edit and close the drift issues from the merged report.
     #[arg(long)]
     pub open_issues: bool,
+    /// Drift: exit 2 when anything drifted, 0 when in sync, 1 on an error (as `drift
+    /// --exit-code`).
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 #[derive(Debug, Subcommand)]

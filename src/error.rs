@@ -23,7 +23,8 @@ use crate::terraform::{SavedPlan, TerraformError};
 use crate::workspace::WorkspaceError;
 
 /// How the process ends: `0` ok; `1` an operational failure or a plan that can't be applied;
-/// `2` invalid input or usage; `130` stopped by a signal or the run's time bound.
+/// `2` invalid input or usage; `130` stopped by a signal or the run's time bound; with
+/// `drift --exit-code`, `2` drifted instead ([`ExitStatus::detailed`]).
 /// [`ExitStatus::code`] is the only place these numbers appear.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ExitStatus {
@@ -32,6 +33,8 @@ pub enum ExitStatus {
     Usage,
     /// Stopped by a signal or the run's time bound (128 + SIGINT, as shells report it).
     Cancelled,
+    /// `--exit-code`: the run succeeded and found drift.
+    Drifted,
 }
 
 impl ExitStatus {
@@ -39,8 +42,20 @@ impl ExitStatus {
         match self {
             Self::Success => 0,
             Self::Failure => 1,
-            Self::Usage => 2,
+            Self::Usage | Self::Drifted => 2,
             Self::Cancelled => 130,
+        }
+    }
+
+    /// The status under `--exit-code`, as `terraform plan -detailed-exitcode` has it: a
+    /// run that succeeded and found drift is [`ExitStatus::Drifted`] (2), so an invalid
+    /// input, otherwise 2, is a failure (1); an error always wins over drift.
+    #[must_use]
+    pub fn detailed(self, drifted: bool) -> Self {
+        match self {
+            Self::Success if drifted => Self::Drifted,
+            Self::Usage => Self::Failure,
+            other => other,
         }
     }
 }
@@ -437,7 +452,25 @@ mod tests {
 
     #[test]
     fn exit_codes_are_decided_in_one_place() {
-        let all = [ExitStatus::Success, ExitStatus::Failure, ExitStatus::Usage, ExitStatus::Cancelled];
-        assert_eq!(all.map(ExitStatus::code), [0, 1, 2, 130]);
+        let all =
+            [ExitStatus::Success, ExitStatus::Failure, ExitStatus::Usage, ExitStatus::Cancelled, ExitStatus::Drifted];
+        assert_eq!(all.map(ExitStatus::code), [0, 1, 2, 130, 2]);
+    }
+
+    /// `--exit-code`: 0 in sync, 2 drifted, 1 on any error (an invalid input's 2 included);
+    /// a cancelled run stays 130.
+    #[test]
+    fn detailed_exit_codes_are_those_of_terraforms_detailed_exitcode() {
+        let cases = [
+            (ExitStatus::Success, false, 0),
+            (ExitStatus::Success, true, 2),
+            (ExitStatus::Failure, true, 1),
+            (ExitStatus::Failure, false, 1),
+            (ExitStatus::Usage, false, 1),
+            (ExitStatus::Cancelled, true, 130),
+        ];
+        for (status, drifted, code) in cases {
+            assert_eq!(status.detailed(drifted).code(), code, "{status:?} drifted={drifted}");
+        }
     }
 }

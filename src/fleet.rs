@@ -34,7 +34,8 @@ pub async fn each<T>(
     let mut results: Vec<(usize, T)> = stream::iter(targets.iter().enumerate())
         .map(|(index, target)| async move {
             let started = Instant::now();
-            let result = run(target).await;
+            // Each target's GitHub calls in a scope of its own, for its record.
+            let (result, _) = crate::github::budget::tallied(run(target)).await;
             let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
             output::log(&progress_line(finished, total, target, &describe(&result), started.elapsed().as_secs_f64()));
             (index, result)
@@ -217,6 +218,19 @@ mod tests {
         .await;
         let expected: Vec<String> = (0..8).map(|i| format!("acme/app{i}")).collect();
         assert_eq!(results, expected);
+    }
+
+    /// Issue 23 item 5: a customer's targets are the environments the registry enables for
+    /// it (none unless it names them), not every environment the manager has.
+    #[tokio::test]
+    async fn only_the_environments_enabled_for_a_customer_are_selected() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let registry = "customers:\n  - repo: acme/web\n    environments: [production]\n  - repo: acme/shop\n    environments: [staging, production]\n  - repo: acme/none\n";
+        let config = Config::parse("infra-manager.yml", registry, dir.path()).expect("valid");
+        let manager = ManagerRepo::new(dir.path());
+        let selected = select(&config, &manager, Filter::default()).await.expect("selected");
+        let shown: Vec<String> = selected.targets().iter().map(|t| format!("{} {}", t.owner, t.env)).collect();
+        assert_eq!(shown, ["acme/web production", "acme/shop staging", "acme/shop production"]);
     }
 
     #[test]

@@ -5,13 +5,18 @@
 use super::target::{FleetHosts, local_customer, local_host, publish};
 use crate::cli::{DriftArgs, Verb};
 use crate::codehost::{Files, LogReporter, Reporter};
+use crate::config::Config;
 use crate::context::Context;
 use crate::error::CommandError;
 use crate::identity::{EnvName, Owner, Target};
 use crate::orphans::Orphan;
-use crate::pipeline::drift::{DriftResult, DriftState, check};
+use crate::pipeline::drift::{DriftResult, DriftState, check, named};
 use crate::report::fleet::{FleetReport, FleetRow, Layout, counts};
 use crate::report::markdown::code;
+
+/// How many drifted resources a table row names, and attributes of each.
+const TABLE_RESOURCES: usize = 3;
+const TABLE_ATTRIBUTES: usize = 3;
 
 /// Every target's result: the fleet report ([`FleetReport`]), with the orphaned states.
 pub type DriftReport = FleetReport<DriftResult>;
@@ -23,10 +28,24 @@ impl FleetRow for DriftResult {
 
     fn result(&self) -> String {
         match self.result {
-            DriftState::Drifted => format!(
-                "⚠ drifted: {} changed outside Terraform; {} to add, {} to change, {} to destroy",
-                self.changed_outside, self.add, self.change, self.destroy
-            ),
+            DriftState::Drifted => {
+                let mut cell = format!(
+                    "⚠ drifted: {} changed outside Terraform; {} to add, {} to change, {} to destroy",
+                    self.changed_outside, self.add, self.change, self.destroy
+                );
+                // What drifted, each resource with the attributes that differ: customer
+                // data, as code spans.
+                let named: Vec<String> =
+                    self.resources.iter().take(TABLE_RESOURCES).map(|d| code(&named(d, TABLE_ATTRIBUTES))).collect();
+                if !named.is_empty() {
+                    cell.push_str(&format!(": {}", named.join(", ")));
+                }
+                let more = usize::try_from(self.resources_drifted).unwrap_or(usize::MAX).saturating_sub(named.len());
+                if more > 0 {
+                    cell.push_str(&format!(" and {more} more"));
+                }
+                cell
+            }
             DriftState::InSync => "✅ in sync".to_owned(),
             DriftState::NeverApplied => "never applied".to_owned(),
             // Terraform's error text can carry customer values: a code span, one line.
@@ -35,6 +54,11 @@ impl FleetRow for DriftResult {
             }
         }
     }
+}
+
+/// Whether any target drifted (`--exit-code`).
+pub fn drifted(report: &DriftReport) -> bool {
+    report.results.iter().any(|r| r.result == DriftState::Drifted)
 }
 
 /// The report of `results` and `orphans`; a target that could not be checked fails the
@@ -49,6 +73,7 @@ pub fn report(results: Vec<DriftResult>, orphans: Vec<Orphan>) -> DriftReport {
         orphans: Some(orphans),
         shard: None,
         changes: None,
+        github: None,
         layout: Layout {
             title: "drift".to_owned(),
             failed: errors > 0,
@@ -57,6 +82,21 @@ pub fn report(results: Vec<DriftResult>, orphans: Vec<Orphan>) -> DriftReport {
             ..Layout::default()
         },
     }
+}
+
+/// The targets `--source-dir` checks: the environments the registry enables for the
+/// customer, as `fleet::select` does for the fleet (every configured one when it has no
+/// entry: admission then says why), or only `--env`'s.
+fn local_targets(config: &Config, customer: &Owner, only: Option<&EnvName>) -> Vec<Target> {
+    let registration = config.registration(customer);
+    config
+        .environments
+        .iter()
+        .map(|(env, _)| env)
+        .filter(|env| only.is_none_or(|only| only == *env))
+        .filter(|env| registration.as_ref().is_none_or(|r| r.allows(env)))
+        .map(|env| Target { owner: customer.clone(), env: env.clone() })
+        .collect()
 }
 
 pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, CommandError> {
@@ -73,13 +113,7 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
         Some(dir) => {
             local = local_host(config, dir)?;
             let customer = Owner::Customer(local_customer(args.customer.as_deref(), dir)?);
-            let targets = config
-                .environments
-                .iter()
-                .filter(|(env, _)| only_env.as_ref().is_none_or(|only| only == env))
-                .map(|(env, _)| Target { owner: customer.clone(), env: env.clone() })
-                .collect();
-            (&local, &LogReporter { name_owner: true }, targets)
+            (&local, &LogReporter { name_owner: true }, local_targets(config, &customer, only_env.as_ref()))
         }
         None => {
             // Names are checked before anything is read.
@@ -116,15 +150,18 @@ pub async fn run(ctx: &Context<'_>, args: &DriftArgs) -> Result<DriftReport, Com
     let whole_fleet = args.customer.is_none() && args.tenant.is_none() && only_env.is_none();
     let orphans = match &selection {
         Some(selection) if whole_fleet => {
-            super::targets::orphans_warned(ctx, args.source_root.as_deref(), selection).await.unwrap_or_default()
+            super::targets::orphans_warned(ctx, args.source_root.as_deref(), selection, false).await.unwrap_or_default()
         }
         _ => Vec::new(),
     };
-    let report = report(results, orphans).of_shard(args.shard, &all);
+    let mut report = report(results, orphans).of_shard(args.shard, &all);
     let runner = &ctx.settings.runner;
-    publish(runner, &report);
-    if let Some(tracker) = &issues {
-        crate::drift_issues::sync(&report.results, tracker, runner.run_url.as_deref()).await?;
-    }
+    // The issues first, so the report counts their calls; a failed sync after the report.
+    let synced = match &issues {
+        Some(tracker) => crate::drift_issues::sync(&report.results, tracker, runner.run_url.as_deref()).await.map(drop),
+        None => Ok(()),
+    };
+    publish(runner, &mut report);
+    synced?;
     Ok(report)
 }

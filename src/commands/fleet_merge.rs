@@ -33,6 +33,9 @@ struct Part {
     results: Vec<serde_json::Value>,
     #[serde(default)]
     orphans: Option<Vec<Orphan>>,
+    /// The shard's GitHub calls.
+    #[serde(default)]
+    github: Option<crate::github::budget::Usage>,
 }
 
 /// The merged report: the one the verb gives.
@@ -51,6 +54,13 @@ impl fmt::Display for Merged {
             Self::Drift(r) => r.fmt(f),
             Self::Reap(r) => r.fmt(f),
         }
+    }
+}
+
+impl Merged {
+    /// Whether a merged drift report found drift (`--exit-code`).
+    pub fn drifted(&self) -> bool {
+        matches!(self, Self::Drift(report) if super::drift::drifted(report))
     }
 }
 
@@ -73,11 +83,13 @@ pub async fn run(ctx: &Context<'_>, args: &FleetMergeArgs) -> Result<Merged, Com
         .collect::<Result<_, _>>()?;
     let command = one_command(&parts)?;
     check_shards(&parts)?;
-    if args.open_issues && command != "drift" {
-        return Err(CommandError::usage(
-            format!("`--open-issues` merges drift reports; these are `{command}` reports"),
-            "drop `--open-issues`",
-        ));
+    for (set, flag) in [(args.open_issues, "--open-issues"), (args.exit_code, "--exit-code")] {
+        if set && command != "drift" {
+            return Err(CommandError::usage(
+                format!("`{flag}` merges drift reports; these are `{command}` reports"),
+                format!("drop `{flag}`"),
+            ));
+        }
     }
     // Refused before anything is written when there is nowhere to open issues.
     let issues = if args.open_issues { Some(crate::drift_issues::tracker(ctx).await?) } else { None };
@@ -88,7 +100,8 @@ pub async fn run(ctx: &Context<'_>, args: &FleetMergeArgs) -> Result<Merged, Com
     }
     rows.sort_by_key(|(position, _)| *position);
     let runner = &ctx.settings.runner;
-    let merged = match command.as_str() {
+    let shards_github = parts.iter().filter_map(|(_, p)| p.github).fold(Default::default(), std::ops::Add::add);
+    let mut merged = match command.as_str() {
         "plan" => Merged::Plan(super::plan_all::report(typed(&parts, &rows)?)),
         "reap" => {
             let dry_run = parts.iter().any(|(_, p)| p.dry_run == Some(true));
@@ -100,15 +113,30 @@ pub async fn run(ctx: &Context<'_>, args: &FleetMergeArgs) -> Result<Merged, Com
             Merged::Drift(super::drift::report(typed(&parts, &rows)?, orphans))
         }
     };
-    match &merged {
-        Merged::Plan(r) => publish(runner, r),
-        Merged::Drift(r) => publish(runner, r),
-        Merged::Reap(r) => publish(runner, r),
+    // The issues first, so the report counts their calls; a failed sync after the report.
+    let synced = match (&issues, &merged) {
+        (Some(tracker), Merged::Drift(report)) => {
+            crate::drift_issues::sync(&report.results, tracker, runner.run_url.as_deref()).await.map(drop)
+        }
+        _ => Ok(()),
+    };
+    match &mut merged {
+        Merged::Plan(r) => publish_with(runner, r, shards_github),
+        Merged::Drift(r) => publish_with(runner, r, shards_github),
+        Merged::Reap(r) => publish_with(runner, r, shards_github),
     }
-    if let (Some(tracker), Merged::Drift(report)) = (&issues, &merged) {
-        crate::drift_issues::sync(&report.results, tracker, runner.run_url.as_deref()).await?;
-    }
+    synced?;
     Ok(merged)
+}
+
+/// Publishes the merged report, its GitHub calls the shards' and the merge's own.
+fn publish_with<R: crate::report::fleet::FleetRow>(
+    runner: &crate::settings::Runner,
+    report: &mut crate::report::fleet::FleetReport<R>,
+    shards: crate::github::budget::Usage,
+) {
+    report.github = Some(shards);
+    publish(runner, report);
 }
 
 /// The report files: each path given, a directory standing for its `*.json` files (a

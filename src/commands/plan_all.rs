@@ -72,6 +72,7 @@ pub fn report(results: Vec<TargetPlan>) -> FleetPlan {
         orphans: None,
         shard: None,
         changes: None,
+        github: None,
         layout: Layout {
             title: "plan --all".to_owned(),
             summary: Some(format!("{targets} targets: {changed} with changes, {failed} failed.")),
@@ -148,7 +149,7 @@ pub async fn run(ctx: &Context<'_>, args: &PlanArgs) -> Result<FleetPlan, Comman
     .await;
     let mut report = report(results).of_shard(args.shard, &all);
     report.changes = changes;
-    publish(&ctx.settings.runner, &report);
+    publish(&ctx.settings.runner, &mut report);
     Ok(report)
 }
 

@@ -98,8 +98,8 @@ pub async fn run(ctx: &Context<'_>, args: &ReapArgs) -> Result<ReapReport, Comma
         .filter_map(|s| s.expires_at.filter(|at| *at <= now).map(|at| (s.target.clone(), at)))
         .collect();
     let results = if due.is_empty() { Vec::new() } else { reap_all(ctx, args, &manager, &due).await? };
-    let report = report(args.dry_run, results).of_shard(args.shard, &all);
-    publish(&ctx.settings.runner, &report);
+    let mut report = report(args.dry_run, results).of_shard(args.shard, &all);
+    publish(&ctx.settings.runner, &mut report);
     Ok(report)
 }
 
@@ -142,6 +142,7 @@ pub fn report(dry_run: bool, results: Vec<Reaped>) -> ReapReport {
         orphans: None,
         shard: None,
         changes: None,
+        github: None,
         layout: Layout {
             title: if dry_run { "reap --dry-run" } else { "reap" }.to_owned(),
             summary: Some(format!("{expired} expired environments, {failed} failed.")),

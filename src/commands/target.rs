@@ -315,7 +315,9 @@ pub fn report_to_runner(runner: &Runner, verb: Verb, result: Result<(&TargetResu
         code(fields.customer.as_deref().unwrap_or_default()),
         code(fields.environment.as_deref().unwrap_or_default())
     );
-    append_summary(runner.summary.as_deref(), &format!("{title}{body}\n"));
+    let github = crate::github::budget::so_far();
+    let github = if github.calls > 0 { format!("\n{}.\n", github.line(None)) } else { String::new() };
+    append_summary(runner.summary.as_deref(), &format!("{title}{body}\n{github}"));
 }
 
 /// Writes step outputs when running in GitHub Actions; a failure to write is logged.
@@ -330,10 +332,14 @@ pub fn set_outputs(path: Option<&Path>, outputs: &[(&str, String)]) {
 /// Appends to the job summary when running in GitHub Actions; a failure to write is logged.
 /// A fleet run's report to the runner: its counts as step outputs, its table in the job
 /// summary (a single run's, or `fleet merge`'s of the shards).
+/// The run's GitHub calls so far are added to the report's first (for `fleet merge`, to
+/// its shards').
 pub(super) fn publish<R: crate::report::fleet::FleetRow>(
     runner: &crate::settings::Runner,
-    report: &crate::report::fleet::FleetReport<R>,
+    report: &mut crate::report::fleet::FleetReport<R>,
 ) {
+    let github = report.github.unwrap_or_default() + crate::github::budget::so_far();
+    report.github = Some(github).filter(|g| g.calls > 0);
     let outputs: Vec<(&str, String)> = report
         .layout
         .outputs

@@ -104,7 +104,7 @@ pub async fn run(ctx: &Context<'_>, args: &TargetsArgs) -> Result<Matrix, Comman
 /// Reports states without a registry entry: a warning each, the `orphans` output and a
 /// job summary section. A store that can't be listed is a warning, not a failed matrix.
 pub async fn report_orphans(ctx: &Context<'_>, args: &TargetsArgs, selection: &Selection) {
-    let Some(orphans) = orphans_warned(ctx, args.source_root.as_deref(), selection).await else { return };
+    let Some(orphans) = orphans_warned(ctx, args.source_root.as_deref(), selection, true).await else { return };
     let runner = &ctx.settings.runner;
     let json = serde_json::to_string(&orphans).unwrap_or_else(|_| "[]".to_owned());
     set_outputs(runner.output.as_deref(), &[("orphans", json)]);
@@ -115,12 +115,16 @@ pub async fn report_orphans(ctx: &Context<'_>, args: &TargetsArgs, selection: &S
 
 /// States without a registry entry, each with a warning on stderr; `None` (and a warning)
 /// when they can't be looked for: orphans are a report, never a reason to fail a run.
+/// `default_branches`: whether each customer's default branch on GitHub is read too (an
+/// environment removed from its file), a few calls per customer: `targets --all` does; a
+/// drift run does not, its budget being a call per target (issue 23 item 4).
 pub(super) async fn orphans_warned(
     ctx: &Context<'_>,
     source_root: Option<&std::path::Path>,
     selection: &Selection,
+    default_branches: bool,
 ) -> Option<Vec<crate::orphans::Orphan>> {
-    match find_orphans(ctx, source_root, selection).await {
+    match find_orphans(ctx, source_root, selection, default_branches).await {
         Ok(orphans) => {
             let mut log = std::io::stderr();
             for orphan in &orphans {
@@ -139,6 +143,7 @@ async fn find_orphans(
     ctx: &Context<'_>,
     source_root: Option<&std::path::Path>,
     selection: &Selection,
+    default_branches: bool,
 ) -> Result<Vec<crate::orphans::Orphan>, CommandError> {
     use crate::orphans::{DefaultBranches, find};
     let config = ctx.config().await?;
@@ -150,7 +155,7 @@ async fn find_orphans(
             Some(DefaultBranches::Local(&local))
         }
         // Without a token only the registry is compared; with one, each default branch too.
-        None if ctx.settings.github.token.as_deref().is_some_and(|t| !t.is_empty()) => {
+        None if default_branches && ctx.settings.github.token.as_deref().is_some_and(|t| !t.is_empty()) => {
             Some(DefaultBranches::GitHub(ctx.github().await?))
         }
         None => None,

@@ -8,9 +8,13 @@
 //!
 //! | result | no open issue | open issue |
 //! | --- | --- | --- |
-//! | drifted | open one | edit it in place (title and body) |
+//! | drifted | open one | edit it in place (title and body) when the drift changed |
 //! | in sync | nothing | close it (the body says it is back in sync) |
 //! | error, never applied | nothing | leave it as it is: nothing new is known |
+//!
+//! So a run writes only on a transition: an issue opened, edited because what drifted
+//! changed (never for the run link or time alone), or closed. A run where nothing drifted
+//! and no issue is open makes one call, the listing.
 //!
 //! A target whose issue was closed earlier and that drifts again gets a **new** issue
 //! (closed issues are not listed): each episode of drift has its own history. An open issue
@@ -97,11 +101,12 @@ pub fn plan(results: &[DriftResult], open: &[TrackedIssue], run_url: Option<&str
             let step = match (r.result, issue) {
                 (DriftState::Drifted, None) => Step::Open { title: body::title(r), body: body::drifted(r, run_url) },
                 (DriftState::Drifted, Some(issue)) => {
-                    let (title, body) = (body::title(r), body::drifted(r, run_url));
-                    if issue.title == title && issue.body == body {
+                    // Edited when what it says of the drift changed, not for a new run's link.
+                    let title = body::title(r);
+                    if issue.title == title && body::says(&issue.body, &body::drifted_content(r)) {
                         Step::Unchanged { number: issue.number }
                     } else {
-                        Step::Edit { number: issue.number, title, body }
+                        Step::Edit { number: issue.number, title, body: body::drifted(r, run_url) }
                     }
                 }
                 (DriftState::InSync, Some(issue)) => {

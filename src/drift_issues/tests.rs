@@ -14,7 +14,8 @@ fn result(env: &str, state: DriftState) -> DriftResult {
         change: 0,
         destroy: 0,
         changed_outside: 0,
-        outside: Vec::new(),
+        resources: Vec::new(),
+        resources_drifted: 0,
         message: (state == DriftState::Error).then(|| "terraform failed".to_owned()),
     }
 }
@@ -115,10 +116,17 @@ fn table_of_sync_decisions() {
 }
 
 #[test]
-fn an_issue_that_already_says_it_is_not_edited() {
+fn an_issue_that_already_says_it_is_not_edited_whichever_run_it_links() {
     let r = result("staging", DriftState::Drifted);
-    let current = TrackedIssue { number: 4, title: body::title(&r), body: body::drifted(&r, None) };
-    assert_eq!(plan(&[r], &[current], None)[0].step, Step::Unchanged { number: 4 });
+    let current = TrackedIssue { number: 4, title: body::title(&r), body: body::drifted(&r, Some("https://run/1")) };
+    for run in [None, Some("https://run/1"), Some("https://run/2")] {
+        assert_eq!(
+            plan(std::slice::from_ref(&r), std::slice::from_ref(&current), run)[0].step,
+            Step::Unchanged { number: 4 }
+        );
+    }
+    let changed = DriftResult { change: 3, ..r };
+    assert!(matches!(plan(&[changed], &[current], Some("https://run/2"))[0].step, Step::Edit { number: 4, .. }));
 }
 
 /// An in-memory tracker that records what was done to it.
@@ -169,6 +177,11 @@ async fn drift_opens_then_edits_then_closes_and_a_new_drift_opens_a_new_issue() 
     assert_eq!(calls(&tracker), ["list infra-drift", "create #1 infra-drift"]);
 
     let synced = sync(&drifted, &tracker, Some("https://run/2")).await.expect("sync");
+    assert_eq!((synced.opened.len(), synced.edited.len(), synced.left.as_slice()), (0, 0, [1].as_slice()));
+    assert_eq!(calls(&tracker), ["list infra-drift"], "the same drift: no write");
+
+    let more = [DriftResult { destroy: 2, ..result("staging", DriftState::Drifted) }];
+    let synced = sync(&more, &tracker, Some("https://run/3")).await.expect("sync");
     assert_eq!((synced.opened.len(), synced.edited.as_slice()), (0, [1].as_slice()));
     assert_eq!(calls(&tracker), ["list infra-drift", "edit #1 close=None"]);
 

@@ -19,6 +19,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::app::{Access, AppAuth};
+use super::budget::{self, Pacer};
 use super::error::GithubError;
 use super::retry::{self, RetryPolicy, Verdict};
 use super::token::GithubToken;
@@ -33,6 +34,9 @@ pub(crate) struct Call<'a> {
     /// The repository the call acts on, and what for: with a GitHub App, which
     /// installation token it carries.
     pub scope: Option<(String, Access)>,
+    /// Creates or changes content (a `POST` or `PATCH`): counted apart and paced under
+    /// GitHub's secondary limit ([`super::budget`]).
+    pub creates: bool,
 }
 
 impl<'a> Call<'a> {
@@ -56,7 +60,14 @@ impl<'a> Call<'a> {
             let (owner, repo) = (parts.next()?, parts.next()?);
             Some((format!("{owner}/{repo}"), Access::Customer))
         });
-        Self { method, path, body, scope }
+        let creates = method != Method::GET;
+        Self { method, path, body, scope, creates }
+    }
+
+    /// The same call, creating no content (the App's token exchange): neither counted as
+    /// a write nor paced.
+    pub(super) fn creating_nothing(self) -> Self {
+        Self { creates: false, ..self }
     }
 
     /// The same call, made for `access` (the manager repository's issues or dispatches).
@@ -70,7 +81,7 @@ impl<'a> Call<'a> {
     /// The next page of this listing (a `Link` path GitHub gave, which may name the
     /// repository by id): same method and scope.
     pub(super) fn next(&self, path: String) -> Self {
-        Self { method: self.method.clone(), path, body: self.body, scope: self.scope.clone() }
+        Self { method: self.method.clone(), path, body: self.body, scope: self.scope.clone(), creates: self.creates }
     }
 
     /// `POST /repos/acme/web/statuses/<sha>`: how errors and logs name the call.
@@ -133,6 +144,8 @@ pub(crate) struct Api {
     auth: Auth,
     /// The run's request to stop: a wait between attempts (a `Retry-After`) ends on it.
     cancel: Option<crate::cancel::Cancel>,
+    /// Content creation, paced for every target of the process.
+    pacer: Pacer,
 }
 
 impl Api {
@@ -160,6 +173,7 @@ impl Api {
             policy: RetryPolicy { max_attempts: policy.max_attempts.max(1), ..policy },
             auth,
             cancel: None,
+            pacer: Pacer::github(),
         })
     }
 
@@ -264,15 +278,20 @@ impl Api {
             delay_ms = delay.as_millis() as u64,
             "GitHub call failed, retrying: {reason}"
         );
+        self.wait(call, reason, tokio::time::sleep(delay)).await
+    }
+
+    /// Waits for `done`, unless the run is cancelled first (`reason`: why it waited).
+    async fn wait(&self, call: &Call<'_>, reason: String, done: impl Future<Output = ()>) -> Result<(), GithubError> {
         let Some(cancel) = &self.cancel else {
-            tokio::time::sleep(delay).await;
+            done.await;
             return Ok(());
         };
         if cancel.is_cancelled() {
             return Err(GithubError::Cancelled { call: call.name(), reason });
         }
         tokio::select! {
-            () = tokio::time::sleep(delay) => Ok(()),
+            () = done => Ok(()),
             () = cancel.cancelled() => Err(GithubError::Cancelled { call: call.name(), reason }),
         }
     }
@@ -311,6 +330,17 @@ impl Api {
             let body = body.collect().await?.to_bytes();
             Ok::<_, octocrab::Error>(Reply { status: parts.status, headers: parts.headers, body })
         };
+        if call.creates {
+            let reason = "waiting for GitHub's content-creation limit".to_owned();
+            self.wait(call, reason, async {
+                let waited = self.pacer.take().await;
+                if waited >= Duration::from_secs(1) {
+                    tracing::info!(call = %call.name(), waited_ms = waited.as_millis() as u64, "paced under GitHub's content-creation limit");
+                }
+            })
+            .await?;
+        }
+        budget::count(call.creates);
         let timeout = self.policy.request_timeout;
         let reply = match tokio::time::timeout(timeout, exchange).await {
             Err(_) => {

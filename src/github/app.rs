@@ -195,7 +195,7 @@ impl AppAuth {
         let installation = self.installation(api, &key.0).await?;
         let name = key.0.split_once('/').map_or(key.0.as_str(), |(_, name)| name);
         let body = json!({ "repositories": [name], "permissions": access.permissions() });
-        let call = Call::post(format!("/app/installations/{installation}/access_tokens"), &body);
+        let call = Call::post(format!("/app/installations/{installation}/access_tokens"), &body).creating_nothing();
         let reply = api.expect_as(&call, &self.jwt()?, StatusCode::CREATED).await?;
         let answer: AccessToken = reply.json(&call)?;
         let unexpected = |reason: String| GithubError::Unexpected { call: call.name(), reason };

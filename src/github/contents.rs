@@ -1,9 +1,14 @@
-//! Reading a customer file at a commit through the contents API.
+//! Reading a customer file at a commit through the contents API, and [`Cache`] of the files
+//! read: what a commit holds never changes.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
+use tokio::sync::OnceCell;
 
 use super::api::{Api, Call, refused};
 use super::provenance::repository_visible;
@@ -23,6 +28,49 @@ struct ContentFile {
     content: Option<String>,
     #[serde(default)]
     encoding: Option<String>,
+}
+
+/// How many files [`Cache`] keeps: a fleet run's targets of one owner are neighbours in its
+/// list, and at most `--parallel` run at once.
+const CACHED_FILES: usize = 64;
+
+/// The files read at a commit, kept so a customer's environments applied at one commit
+/// (a drift run, a re-plan) read their file once between them: the last [`CACHED_FILES`],
+/// and targets that ask for the same one at once wait for one read. A failed read is not kept.
+#[derive(Debug, Default)]
+pub(crate) struct Cache {
+    files: std::sync::Mutex<VecDeque<(String, Arc<Read>)>>,
+}
+
+/// One file at one commit: read once, by whichever target asks first.
+type Read = OnceCell<Option<String>>;
+
+impl Cache {
+    /// [`read_file`], or what it gave for the same file at the same commit.
+    pub(crate) async fn read(
+        &self,
+        api: &Api,
+        repo: &RepoId,
+        path: &str,
+        sha: &Sha,
+    ) -> Result<Option<String>, CodeHostError> {
+        let key = format!("{repo}\n{path}\n{sha}");
+        let cell = {
+            let mut files = self.files.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match files.iter().find(|(k, _)| *k == key) {
+                Some((_, cell)) => Arc::clone(cell),
+                None => {
+                    let cell = Arc::new(OnceCell::new());
+                    if files.len() == CACHED_FILES {
+                        files.pop_front();
+                    }
+                    files.push_back((key, Arc::clone(&cell)));
+                    cell
+                }
+            }
+        };
+        cell.get_or_try_init(|| read_file(api, repo, path, sha)).await.cloned()
+    }
 }
 
 /// `GET /repos/{owner}/{repo}/contents/{path}?ref={sha}`; `Ok(None)` when the file is

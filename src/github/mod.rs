@@ -26,6 +26,7 @@
 mod api;
 mod app;
 mod approvals;
+pub mod budget;
 mod checks;
 mod comments;
 mod contents;
@@ -73,6 +74,8 @@ pub struct GithubHost {
     api: api::Api,
     /// The login whose comments the service may edit; set, or learned on first need.
     identity: tokio::sync::OnceCell<String>,
+    /// The files read, by repository, path and commit.
+    files: contents::Cache,
 }
 
 impl GithubHost {
@@ -87,6 +90,7 @@ impl GithubHost {
         Ok(Self {
             api: api::Api::new(api_url, api::Auth::Token(token), retry)?,
             identity: tokio::sync::OnceCell::new(),
+            files: contents::Cache::default(),
         })
     }
 
@@ -95,7 +99,11 @@ impl GithubHost {
     /// are the App's, and the identity is `<app-slug>[bot]` from `GET /app`.
     pub fn with_app(api_url: &str, app: GithubApp, retry: RetryPolicy) -> Result<Self, GithubError> {
         let auth = api::Auth::App(app::AppAuth::new(app));
-        Ok(Self { api: api::Api::new(api_url, auth, retry)?, identity: tokio::sync::OnceCell::new() })
+        Ok(Self {
+            api: api::Api::new(api_url, auth, retry)?,
+            identity: tokio::sync::OnceCell::new(),
+            files: contents::Cache::default(),
+        })
     }
 
     /// Ends the waits between attempts when `cancel` fires (see [`api::Api`]).
@@ -158,7 +166,7 @@ impl std::fmt::Debug for GithubHost {
 #[async_trait]
 impl Files for GithubHost {
     async fn read_file(&self, owner: &Owner, path: &str, sha: &Sha) -> Result<Option<String>, CodeHostError> {
-        contents::read_file(&self.api, repository(owner, HOST)?, path, sha).await
+        self.files.read(&self.api, repository(owner, HOST)?, path, sha).await
     }
 
     async fn contains(&self, owner: &Owner, commit: &Sha, ancestor: &Sha) -> Result<Option<bool>, CodeHostError> {

@@ -346,17 +346,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_fresh_plan_applies_and_the_frame_reports_pending_then_success() {
+    async fn a_fresh_plan_applies_and_the_frame_reports_success() {
         let h = Harness::new();
         planned(&h).await;
         let planned_calls = h.terraform.calls().len();
         let applied = apply(&h.deps(), &h.request(), Mode::Apply).await.expect("apply");
         assert_eq!(applied.meta.add, 1);
         assert_eq!(h.terraform.calls()[planned_calls..], ["init", "apply"], "two processes");
-        assert_eq!(
-            h.host.states(),
-            [StatusState::Pending, StatusState::Success, StatusState::Pending, StatusState::Success]
-        );
+        assert_eq!(h.host.states(), [StatusState::Success, StatusState::Success]);
         assert_eq!(
             h.host.last_description(),
             "Applied: 1 added, 0 changed, 0 destroyed; no health check: the module has no `health_check_url` output"

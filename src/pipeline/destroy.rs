@@ -180,7 +180,7 @@ mod tests {
         let req = Request { report_to: Some(deletion.clone()), pull_request: None, ..h.request() };
         plan_kind(&h.deps(), &req, PlanKind::Destroy).await.expect("destroy planned");
         let states: Vec<StatusState> = h.host.statuses_of(deletion.as_str()).iter().map(|s| s.state).collect();
-        assert_eq!(states, [StatusState::Pending, StatusState::Success]);
+        assert_eq!(states, [StatusState::Success]);
         assert_eq!(h.host.statuses_of(SHA).len(), before, "nothing on the commit last applied");
     }
 

@@ -1,5 +1,5 @@
 //! The frame around a flow's steps: the run record's lifecycle (started → outcome →
-//! finished), the commit status (pending → success or failure) and, with a GitHub App,
+//! finished), the commit status (pending after a second → success or failure) and, with a GitHub App,
 //! the check run of the same name (in progress → completed), written here and nowhere else.
 //!
 //! With an App the commit status stays: both carry the same name and verdict, set at the
@@ -59,7 +59,8 @@ pub trait Finished {
 #[derive(Debug, Clone)]
 pub struct Frame {
     pub kind: RunKind,
-    /// The pending status description; `None` for a flow that sets no status (drift).
+    /// The pending status description, set once the steps have taken a second
+    /// ([`PENDING_AFTER`]); `None` for a flow that sets no status (drift).
     pub pending: Option<String>,
     /// When the target expires, as admission read it: for the notification of the week
     /// before ([`crate::notify`]).
@@ -109,17 +110,10 @@ pub async fn framed_with<T: Finished>(
         Some(_) => start_check(deps, req).await,
         None => None,
     };
-    let mut pending_unsure = false;
-    if let Some(pending) = &frame.pending
-        && let Err(e) = set_status(deps, req, StatusState::Pending, pending).await
-    {
-        // The pending status only says the run started: one GitHub can't take now must not
-        // stop the run, whose final status is delivered with a budget of its own. GitHub may
-        // still carry it out later, over the final one: that is read back below.
-        output::log(&format!("warning: could not set the pending status: {e}"));
-        pending_unsure = true;
-    }
-    let mut result = steps.await;
+    let (mut result, pending_unsure) = match &frame.pending {
+        Some(pending) => pending_if_slow(deps, req, pending, steps).await,
+        None => (steps.await, false),
+    };
     if frame.pending.is_some() {
         result = final_status(deps, req, result, pending_unsure).await;
     }
@@ -153,6 +147,10 @@ pub async fn framed_with<T: Finished>(
             crate::policy::record(error.policy().and_then(|e| e.verdict()).as_ref(), &mut record.governance);
         }
     }
+    let github = crate::github::budget::so_far();
+    if github.calls > 0 {
+        (record.github_calls, record.github_writes) = (Some(github.calls), Some(github.writes));
+    }
     write_record(deps, &record).await;
     // Told once the record is written: the next run decides its own transitions from it.
     if let Some(told) = crate::notify::after_run(deps, req, &record, frame.expires_at).await {
@@ -160,6 +158,35 @@ pub async fn framed_with<T: Finished>(
         write_record(deps, &record).await;
     }
     result
+}
+
+/// How long the steps may take before the pending status is set: a run that ends sooner
+/// goes straight to its final status (one call instead of two, issue 23 item 4).
+const PENDING_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Runs `steps`, setting the pending status only once they have taken [`PENDING_AFTER`]
+/// (the steps go on meanwhile; the final status always comes after it). Returns their result
+/// and whether the pending status is unsure (GitHub did not take it: it may land late).
+async fn pending_if_slow<T>(
+    deps: &Deps<'_>,
+    req: &Request,
+    pending: &str,
+    steps: impl Future<Output = T>,
+) -> (T, bool) {
+    let mut steps = std::pin::pin!(steps);
+    tokio::select! {
+        biased;
+        done = &mut steps => return (done, false),
+        () = tokio::time::sleep(PENDING_AFTER) => {}
+    }
+    let pending = async {
+        // The pending status only says the run started: one GitHub can't take now must not
+        // stop the run, whose final status is delivered with a budget of its own. GitHub may
+        // still carry it out later, over the final one: that is read back after it.
+        let set = set_status(deps, req, StatusState::Pending, pending).await;
+        set.map_err(|e| output::log(&format!("warning: could not set the pending status: {e}"))).is_err()
+    };
+    tokio::join!(steps, pending)
 }
 
 /// The failure status of a run that stopped before it could be recorded (the store can't
@@ -308,5 +335,51 @@ async fn write_record(deps: &Deps<'_>, record: &RunRecord) {
             "error: could not record the run's outcome ({}): {e}",
             crate::report::name_of(&record.status)
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::pipeline::testing::Harness;
+
+    struct Done;
+
+    impl Finished for Done {
+        fn counts(&self) -> (u32, u32, u32) {
+            (0, 0, 0)
+        }
+
+        fn status_line(&self) -> String {
+            "No changes".to_owned()
+        }
+    }
+
+    /// A plan's frame around steps that take `took`; the statuses it set, and how long it ran.
+    async fn frame_steps_taking(took: Duration) -> (Vec<StatusState>, Duration) {
+        let h = Harness::new();
+        let frame = Frame { kind: RunKind::Plan, pending: Some("Planning…".to_owned()), expires_at: None };
+        let started = tokio::time::Instant::now();
+        let steps = async {
+            tokio::time::sleep(took).await;
+            Ok(Done)
+        };
+        framed(&h.deps(), frame, &h.request(), steps).await.expect("framed");
+        (h.host.states(), started.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_that_ends_within_a_second_sets_only_its_final_status() {
+        let (states, _) = frame_steps_taking(Duration::from_millis(900)).await;
+        assert_eq!(states, [StatusState::Success]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slower_run_sets_pending_after_a_second_while_its_steps_go_on() {
+        let (states, took) = frame_steps_taking(Duration::from_secs(5)).await;
+        assert_eq!(states, [StatusState::Pending, StatusState::Success]);
+        assert_eq!(took.as_secs(), 5, "the pending status did not hold the steps up: {took:?}");
     }
 }

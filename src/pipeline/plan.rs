@@ -120,7 +120,8 @@ pub async fn preview(deps: &Deps<'_>, req: &Request) -> Result<PlanSummary, Comm
     let admitted = admit(deps, req, Intent::Preview).await?;
     // Recorded as a re-plan: it is never a target's latest change (`status`).
     let frame = Frame { kind: RunKind::Replan, pending: None, expires_at: admitted.expires_at };
-    framed(deps, frame, req, super::drift::replan(deps, req, admitted)).await.map(|replanned| replanned.0)
+    let replanned = super::drift::replan(deps, req, admitted, PlanDetail::Counts);
+    framed(deps, frame, req, replanned).await.map(|replanned| replanned.summary)
 }
 
 async fn steps(
@@ -318,7 +319,7 @@ mod tests {
         let h = Harness::new();
         let planned = plan(&h.deps(), &h.request()).await.expect("plan");
         assert_eq!((planned.summary.add, planned.summary.has_changes()), (1, true));
-        assert_eq!(h.host.states(), [StatusState::Pending, StatusState::Success]);
+        assert_eq!(h.host.states(), [StatusState::Success]);
         assert_eq!(h.host.last_description(), planned.summary.status_description());
         let comments = h.host.comments.lock().expect("lock").clone();
         assert_eq!(comments.len(), 1);
@@ -336,15 +337,16 @@ mod tests {
         let planned = plan_with(&h.deps(), &h.request(), PlanKind::Update, PlanDetail::Counts).await.expect("plan");
         assert_eq!(h.terraform.calls(), ["init", "plan"]);
         assert_eq!((planned.summary.add, planned.summary.has_changes()), (1, true));
-        assert_eq!(h.host.states(), [StatusState::Pending, StatusState::Success]);
+        assert_eq!(h.host.states(), [StatusState::Success]);
         let stored = crate::store::Store::latest_plan(&h.store, &h.request().target).await.expect("store");
         let stored = stored.expect("stored");
         assert_eq!((stored.terraform_version.as_str(), stored.state_lineage.as_deref()), ("1.11.4", Some("lineage-1")));
     }
 
-    /// Drift re-plans need counts only: `init` and `plan`, like a shell loop.
+    /// A drift check in sync runs `init` and `plan` only, like a shell loop; one that finds
+    /// drift also one `show -json`, for what drifted.
     #[tokio::test]
-    async fn a_drift_replan_runs_init_and_plan_only() {
+    async fn a_drift_replan_runs_init_and_plan_and_a_show_only_for_drift() {
         let h = Harness::new();
         plan(&h.deps(), &h.request()).await.expect("plan");
         crate::pipeline::apply::apply(&h.deps(), &h.request(), crate::pipeline::apply::Mode::Apply)
@@ -354,6 +356,14 @@ mod tests {
         let drift = crate::pipeline::drift::check(&h.deps(), &h.request().target).await;
         assert_eq!(drift.result, crate::pipeline::drift::DriftState::Drifted, "{drift:?}");
         assert_eq!(drift.add, 1);
+        assert_eq!(h.terraform.calls()[before..], ["init", "plan", "show"]);
+        let named: Vec<String> = drift.resources.iter().map(|d| crate::pipeline::drift::named(d, 3)).collect();
+        assert_eq!(named, ["terraform_data.app"]);
+
+        h.terraform.set(|s| s.plan_stream.retain(|m| m["type"] != "planned_change"));
+        let before = h.terraform.calls().len();
+        let drift = crate::pipeline::drift::check(&h.deps(), &h.request().target).await;
+        assert_eq!(drift.result, crate::pipeline::drift::DriftState::InSync, "{drift:?}");
         assert_eq!(h.terraform.calls()[before..], ["init", "plan"]);
     }
 
@@ -376,7 +386,7 @@ mod tests {
         let error = plan(&h.deps(), &h.request()).await.expect_err("invalid");
         assert_eq!(error.exit_status(), ExitStatus::Usage);
         assert!(!error.diagnostics().is_empty());
-        assert_eq!(h.host.states(), [StatusState::Pending, StatusState::Failure]);
+        assert_eq!(h.host.states(), [StatusState::Failure]);
         assert_eq!(h.host.comments.lock().expect("lock").len(), 1);
         assert!(h.terraform.calls().is_empty());
         let runs = crate::store::Store::records(&h.store, "acme/web", None).await.expect("history");
@@ -414,7 +424,7 @@ mod tests {
         let error = plan(&h.deps(), &h.request()).await.expect_err("fails");
         assert_eq!((error.exit_status(), error.status()), (ExitStatus::Failure, crate::error::Status::Failed));
         assert!(error.status_line().starts_with("Failed: terraform init failed"), "{}", error.status_line());
-        assert_eq!(h.host.states(), [StatusState::Pending, StatusState::Failure]);
+        assert_eq!(h.host.states(), [StatusState::Failure]);
     }
 
     #[tokio::test]
@@ -445,7 +455,7 @@ mod tests {
         let error = plan(&h.deps(), &h.request()).await.expect_err("errored");
         assert!(error.errored_plan().is_some(), "{error:?}");
         assert_eq!(error.exit_status(), ExitStatus::Failure);
-        assert_eq!(h.host.states(), [StatusState::Pending, StatusState::Failure]);
+        assert_eq!(h.host.states(), [StatusState::Failure]);
         let comments = h.host.comments.lock().expect("lock").clone();
         assert!(!comments[0].1.contains("No changes"), "{}", comments[0].1);
         let latest = crate::store::Store::latest_plan(&h.store, &h.request().target).await.expect("store");

@@ -122,7 +122,7 @@ mod tests {
         let error = plan(&h.deps(), &h.request()).await.expect_err("denied");
         assert_eq!(error.exit_status(), ExitStatus::Failure);
         assert!(error.status_line().contains("p.rego: no creates in staging"), "{}", error.status_line());
-        assert_eq!(h.host.states(), [StatusState::Pending, StatusState::Failure]);
+        assert_eq!(h.host.states(), [StatusState::Failure]);
         let comments = h.host.comments.lock().expect("lock").clone();
         assert_eq!(comments.len(), 1);
         assert!(comments[0].1.contains("Denied by policy") && comments[0].1.contains("`no creates in staging`"));

@@ -52,6 +52,10 @@ pub struct FleetReport<R> {
     /// With `plan --all --changed-since`: which targets the change selected, and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<crate::change_scope::ChangeSelection>,
+    /// The run's GitHub API calls (with `fleet merge`, its shards' and its own), when it
+    /// made any; set as the report is published.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub github: Option<crate::github::budget::Usage>,
     #[serde(skip)]
     pub layout: Layout,
 }
@@ -138,6 +142,9 @@ impl<R: FleetRow> fmt::Display for FleetReport<R> {
         }
         if let Some(changes) = &self.changes {
             write_changes(f, changes)?;
+        }
+        if let Some(github) = self.github {
+            writeln!(f, "\n{}.", github.line(Some(self.results.len())))?;
         }
         Ok(())
     }
@@ -232,7 +239,8 @@ mod tests {
             change: 0,
             destroy: 0,
             changed_outside: 2,
-            outside: Vec::new(),
+            resources: Vec::new(),
+            resources_drifted: 0,
             message: message.map(str::to_owned),
         };
         let orphan = crate::orphans::Orphan {
@@ -241,9 +249,25 @@ mod tests {
             reason: crate::orphans::Reason::Unregistered,
             resources: 3,
         };
+        let drifted = DriftResult {
+            resources: vec![crate::pipeline::drift::Drifted {
+                resource: crate::terraform::summary::ResourceChange::from_json(
+                    &serde_json::json!({"address": "aws_security_group.app", "change": {"actions": ["update"]}}),
+                ),
+                outside: true,
+                attributes: vec![crate::terraform::differences::Attribute {
+                    path: "tags[\"a|b\"]".into(),
+                    applied: "(absent)".into(),
+                    found: "\"x\"".into(),
+                }],
+                attributes_changed: 4,
+            }],
+            resources_drifted: 3,
+            ..row("acme/web", DriftState::Drifted, None)
+        };
         let report = drift::report(
             vec![
-                row("acme/web", DriftState::Drifted, None),
+                drifted,
                 row("tenants/billing", DriftState::InSync, None),
                 row("acme/new", DriftState::NeverApplied, None),
                 row("acme/bad", DriftState::Error, Some("Error: `x`\nsecond line")),

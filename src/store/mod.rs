@@ -155,6 +155,12 @@ pub struct RunRecord {
     pub actions_run_id: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actions_run_attempt: Option<u32>,
+    /// The GitHub API calls the run made for this target, and how many of them created or
+    /// changed content (`github::budget`); absent when it made none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_calls: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_writes: Option<u64>,
     /// What governance adds to a run; its fields sit beside the others in the record.
     #[serde(flatten, default)]
     pub governance: Governance,
@@ -226,6 +232,8 @@ impl RunRecord {
             actions_repository: None,
             actions_run_id: None,
             actions_run_attempt: None,
+            github_calls: None,
+            github_writes: None,
             governance: Governance::default(),
             revision: Revision::Commit,
             drifted: None,

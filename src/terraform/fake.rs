@@ -153,14 +153,28 @@ impl Terraform for FakeTerraform {
         let view = match detail {
             PlanDetail::Full => {
                 self.call("show")?;
-                PlanView::Shown { json: script.plan_json, text: "fake plan text".to_owned() }
+                PlanView::Shown { json: script.plan_json.clone(), text: "fake plan text".to_owned() }
             }
-            PlanDetail::Counts => {
+            PlanDetail::Counts | PlanDetail::Drift => {
                 let errored = script.plan_json["errored"] == json!(true);
                 PlanView::Streamed(StreamedPlan::new(script.plan_stream, errored))
             }
         };
-        Ok(SavedPlan { bytes: script.plan_bytes, version: script.version, prior_state: script.state, view })
+        // A drift plan with anything to show reads `plan_json` as `show -json`.
+        let differences = match &view {
+            view @ PlanView::Streamed(_) if detail == PlanDetail::Drift && super::process::view_lists_changes(view) => {
+                self.call("show")?;
+                Some(super::differences::read(&script.plan_json.to_string()).expect("the script's plan_json"))
+            }
+            _ => None,
+        };
+        Ok(SavedPlan {
+            bytes: script.plan_bytes,
+            version: script.version,
+            prior_state: script.state,
+            view,
+            differences,
+        })
     }
 
     async fn apply(&self, dir: &Path, planfile: &str) -> Result<Outputs, TerraformError> {

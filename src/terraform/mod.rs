@@ -5,6 +5,7 @@
 //! `version -json`, `state pull`, the saved plan's `tfstate`), so Terraform and OpenTofu
 //! behave the same.
 
+pub mod differences;
 #[cfg(test)]
 pub mod fake;
 pub mod go_runtime;
@@ -198,6 +199,9 @@ pub struct SavedPlan {
     /// plan was made against no state).
     pub prior_state: Option<StateId>,
     pub view: PlanView,
+    /// What drifted, attribute by attribute: read with [`PlanDetail::Drift`] when the plan
+    /// has anything to show, else `None`.
+    pub differences: Option<differences::Differences>,
 }
 
 impl SavedPlan {
@@ -228,8 +232,12 @@ pub enum PlanDetail {
     /// pull request comment with the plan text and output values.
     Full,
     /// Only the `plan -json` stream, no `show` at all: counts, addresses and actions, for
-    /// drift checks and fleet re-plans.
+    /// fleet re-plans.
     Counts,
+    /// The stream, and when it lists a change or drift, `show -json` read for the values
+    /// that differ ([`differences`]): a drift check, which names what drifted; an in-sync
+    /// target runs no `show`.
+    Drift,
 }
 
 /// The root module's outputs after an apply, from the `-json` stream's `outputs` message.

@@ -130,6 +130,16 @@ impl ProcessTerraform {
         super::show_json::read(&out).map_err(|e| TerraformError::BadOutput { step: "show", message: e.to_string() })
     }
 
+    /// What drifted, from `show -json PLANFILE`; `None` (logged) when it can't be read: the
+    /// drift check still has the stream's counts and addresses.
+    async fn differences(&self, dir: &Path, planfile: &str) -> Option<super::differences::Differences> {
+        let read = self.capture(dir, "show", &["show", "-json", planfile]).await.and_then(|out| {
+            super::differences::read(&out)
+                .map_err(|e| TerraformError::BadOutput { step: "show", message: e.to_string() })
+        });
+        read.map_err(|e| output::log(&format!("warning: can't read what drifted: {e}"))).ok()
+    }
+
     /// `terraform show PLANFILE` as plain text, for people (never parsed).
     async fn show_text(&self, dir: &Path, planfile: &str) -> Result<String, TerraformError> {
         let mut text = self.capture(dir, "show", &["show", "-no-color", planfile]).await?;
@@ -166,9 +176,13 @@ impl ProcessTerraform {
                 let (json, text) = tokio::try_join!(self.show_json(dir, planfile), self.show_text(dir, planfile))?;
                 PlanView::Shown { json, text }
             }
-            PlanDetail::Counts => PlanView::Streamed(streamed),
+            PlanDetail::Counts | PlanDetail::Drift => PlanView::Streamed(streamed),
         };
-        Ok(SavedPlan { bytes, version, prior_state, view })
+        let differences = match detail {
+            PlanDetail::Drift if view_lists_changes(&view) => self.differences(dir, planfile).await,
+            _ => None,
+        };
+        Ok(SavedPlan { bytes, version, prior_state, view, differences })
     }
 
     /// `-lock-timeout=<seconds>s`.
@@ -302,6 +316,16 @@ impl ProcessTerraform {
                 TerraformError::Cancelled { step, reason: self.cancel.reason(), ended: Some(ended) }
             }
         })
+    }
+}
+
+/// Whether a streamed plan lists any change or drift (what `show -json` would detail).
+pub(super) fn view_lists_changes(view: &PlanView) -> bool {
+    match view {
+        PlanView::Streamed(s) => {
+            ["planned_change", "resource_drift"].iter().any(|kind| s.of_type(kind).next().is_some())
+        }
+        PlanView::Shown { .. } => false,
     }
 }
 
@@ -490,8 +514,8 @@ impl Terraform for ProcessTerraform {
             }
             _ => {}
         }
-        // Only a Counts plan reads the plan from the stream; a Full one keeps none of it.
-        let mode = if detail == PlanDetail::Counts { Stdout::Plan } else { Stdout::Json };
+        // Only a Counts or Drift plan reads the plan from the stream; a Full one keeps none of it.
+        let mode = if detail == PlanDetail::Full { Stdout::Json } else { Stdout::Plan };
         let mut ran = self.run(dir, "plan", &args, mode).await?;
         // A plan stopped only by module inputs' validations is the customer's values refused,
         // not a partial plan to review: [`TerraformError::InvalidValues`].

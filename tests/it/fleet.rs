@@ -363,6 +363,44 @@ fn a_sharded_drift_run_leaves_the_issues_to_the_merge() {
     assert!(out.stderr.contains("--open-issues"), "{}", out.stderr);
 }
 
+/// Issue 23 item 5: `fleet merge --exit-code` of drift reports exits as `drift --exit-code`
+/// would have (2 drifted, 0 in sync, 1 on an error); other reports refuse it.
+#[test]
+fn fleet_merge_of_drift_reports_decides_the_detailed_exit_code() {
+    let sb = Sandbox::new();
+    fleet(&sb, 6);
+    let mut reports = Vec::new();
+    for k in 1..=2 {
+        let (code, report) = json_report(
+            &sb,
+            &["drift", "--all", "--source-root", "customers", "--shard", &format!("{k}/2")],
+            &format!("drift{k}.json"),
+        );
+        assert_eq!(code, 0, "{report}");
+        reports.push(report);
+    }
+    let merge = |files: &[&str]| Run::new(sb.path()).args(["fleet", "merge", "--exit-code"]).args(files).run();
+    assert_eq!(merge(&["drift1.json", "drift2.json"]).code, 0, "never applied: nothing drifted");
+    // One shard found a target drifted.
+    let (k, report) =
+        reports.iter().enumerate().find(|(_, r)| r["results"][0].is_object()).expect("a shard with targets");
+    let mut drifted = report.clone();
+    drifted["results"][0]["result"] = serde_json::json!("drifted");
+    std::fs::write(sb.path().join(format!("drift{}.json", k + 1)), drifted.to_string()).expect("write");
+    assert_eq!(merge(&["drift1.json", "drift2.json"]).code, 2);
+    assert_eq!(Run::new(sb.path()).args(["fleet", "merge", "drift1.json", "drift2.json"]).run().code, 0);
+    // A shard missing is an error: 1, not the 2 it would be without `--exit-code`.
+    assert_eq!(merge(&["drift1.json"]).code, 1);
+    for (k, report) in reports.iter().enumerate() {
+        let mut plan = report.clone();
+        plan["command"] = serde_json::json!("plan");
+        std::fs::write(sb.path().join(format!("plan{}.json", k + 1)), plan.to_string()).expect("write");
+    }
+    let refused = merge(&["plan1.json", "plan2.json"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("`--exit-code` merges drift reports"), "{}", refused.stderr);
+}
+
 fn git(dir: &std::path::Path, args: &[&str]) {
     let out = std::process::Command::new("git")
         .args(["-c", "user.name=test", "-c", "user.email=test@example.com"])

@@ -122,7 +122,9 @@ async fn a_plan_as_the_app_comments_and_checks_as_its_bot_and_leaves_a_planted_m
     assert!(comments[1].body.starts_with(MARKER));
 
     let statuses = m.fake.statuses(CUSTOMER, SHA);
-    assert_eq!(statuses.iter().map(|s| s.state.as_str()).collect::<Vec<_>>(), ["pending", "success"]);
+    // A pending status comes first only when the plan takes over a second.
+    let states: Vec<&str> = statuses.iter().map(|s| s.state.as_str()).filter(|s| *s != "pending").collect();
+    assert_eq!(states, ["success"]);
     assert!(statuses.iter().all(|s| s.creator == BOT), "{statuses:#?}");
 
     let runs = m.fake.check_runs(CUSTOMER);

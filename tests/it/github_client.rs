@@ -75,6 +75,9 @@ async fn reads_a_file_at_the_sha_and_a_missing_file_is_none() {
     assert_eq!(requests[0].path, "/repos/acme/web/contents/infra/variables.yml");
     assert_eq!(requests[0].query.as_deref(), Some(format!("ref={SHA}").as_str()));
     assert_eq!(fake.write_count(), 0);
+    // What a commit holds never changes: a second read of it (another environment) is kept.
+    let again = github.read_file(&owner(), "infra/variables.yml", &sha()).await.expect("read");
+    assert_eq!((again.as_deref(), fake.requests().len()), (Some(text), requests.len()));
     assert_clean(&fake);
 }
 

@@ -345,6 +345,31 @@ fn drift_reports_state_that_moved_away_from_the_last_plan() {
     assert!(staging["add"].as_u64() >= Some(1), "{staging}");
     let history = std::fs::read_dir(sb.store().join("records/local/shop")).expect("records").count();
     assert!(history >= 4, "plan, apply and two drift runs recorded");
+
+    // Issue 23 item 5: `--exit-code` as `terraform plan -detailed-exitcode`: 2 drifted,
+    // 0 in sync, 1 on an error (an invalid input's 2 included).
+    let exit_code =
+        |env: &str| Run::new(sb.path()).args(["drift", "--source-dir", "shop", "--env", env, "--exit-code"]).run().code;
+    assert_eq!(exit_code("staging"), 2, "drifted");
+    assert_eq!(exit_code("production"), 0, "never applied: nothing drifted");
+    assert_eq!(exit_code("Not An Env"), 1, "an invalid input");
+    assert_eq!(Run::new(sb.path()).args(["drift", "--source-dir", "shop", "--env", "staging"]).run().code, 0);
+}
+
+/// Issue 23 item 5: only the environments the registry enables for the customer are
+/// checked, as in a fleet run.
+#[test]
+fn drift_checks_only_the_environments_enabled_for_the_customer() {
+    let sb = Sandbox::new();
+    sb.add_config("customers:\n  - repo: local/shop\n    environments: [production]\n");
+    let out = Run::new(sb.path()).args(["--json", "drift", "--source-dir", "shop"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let results = out.json()["results"].clone();
+    let checked: Vec<&str> =
+        results.as_array().into_iter().flatten().filter_map(|r| r["environment"].as_str()).collect();
+    assert_eq!(checked, ["production"], "{results}");
+    let staging = Run::new(sb.path()).args(["--json", "drift", "--source-dir", "shop", "--env", "staging"]).run();
+    assert_eq!((staging.code, staging.json()["results"].clone()), (0, serde_json::json!([])), "{}", staging.stderr);
 }
 
 #[test]

@@ -74,7 +74,7 @@ pub struct ResourceChange {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moved_from: Option<String>,
     /// The plan imports this object (an `import` block).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub importing: bool,
     /// The key of a deposed object (left over from a failed create_before_destroy).
     #[serde(skip_serializing_if = "Option::is_none")]
