@@ -28,8 +28,9 @@ fn current(m: &Manager, id: &str) -> String {
     status(m, id)["environments"][0]["current"].as_str().unwrap_or_default().to_owned()
 }
 
+/// The requests' own records (not the index that lists them).
 fn records(m: &Manager) -> usize {
-    support::cli::walk(&m.sb.store().join("records/requests")).len()
+    support::cli::walk(&m.sb.store().join("records/requests")).iter().filter(|p| !p.contains("/_index/")).count()
 }
 
 fn plan_at(m: &Manager, tenant: &str, sha: &str) -> (u64, u64, u64) {
