@@ -32,6 +32,7 @@ pub mod local_host;
 pub mod oidc;
 pub mod orphans;
 pub mod output;
+pub mod overview;
 pub mod pipeline;
 pub mod policy;
 pub mod process;

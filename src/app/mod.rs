@@ -5,7 +5,7 @@ mod print;
 use std::process::ExitCode;
 
 use crate::cancel::Cancel;
-use crate::cli::{Cli, Command, FleetCommand, LocksCommand, TenantsCommand};
+use crate::cli::{Cli, Command, FleetCommand, LocksCommand, PlansCommand, RequestsCommand, TenantsCommand};
 use crate::commands;
 use crate::context::Context;
 use crate::error::ExitStatus;
@@ -70,6 +70,11 @@ pub async fn run(command: &Command, settings: &Settings) -> ExitStatus {
         Command::Status(args) => print::result(verb, json, commands::status::run(&ctx, args).await),
         Command::Locks(LocksCommand::List(_)) => print::result(verb, json, commands::locks::list(&ctx).await),
         Command::Cost(args) => print::result(verb, json, commands::cost::run(&ctx, args).await),
+        Command::Overview(args) => print::result(verb, json, commands::overview::run(&ctx, args).await),
+        Command::Requests(RequestsCommand::List(args)) => {
+            print::result(verb, json, commands::requests::list(&ctx, args).await)
+        }
+        Command::Plans(PlansCommand::List(args)) => print::result(verb, json, commands::plans::list(&ctx, args).await),
         Command::Policy(crate::cli::PolicyCommand::Coverage(args)) => {
             print::result(verb, json, commands::policy::coverage(&ctx, args).await)
         }

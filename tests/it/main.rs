@@ -26,6 +26,7 @@ mod hostile_variables;
 mod local_mode;
 mod migrate;
 mod oidc;
+mod overview;
 mod plan_detail;
 mod plan_summary;
 mod plugin_cache;
