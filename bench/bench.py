@@ -11,7 +11,9 @@ Each figure is a ratio against bare Terraform or a plain loop, or a count:
 - the engine's peak RSS (Terraform excluded) on a 5,000-resource plan;
 - `validate` of 1,000 customer files in one process;
 - policy and cost: what evaluating a policy set and the cost adds to a 5,000-resource plan
-  (the engine's own figure for that step, and the plan's wall time with and without).
+  (the engine's own figure for that step, and the plan's wall time with and without);
+- overview: `overview` over 1,000 targets whose records `bench/fleet_records.py` made
+  (local store), text and `--json`, and how often it opens each record file (strace).
 """
 
 import os
@@ -23,7 +25,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
+
+import fleet_records
 
 ROOT = Path(__file__).resolve().parent.parent
 # The one-module (schema v1) customer the figures have always been measured on; the
@@ -35,6 +40,7 @@ TERRAFORM = os.environ.get("INFRA_MANAGER_TERRAFORM") or shutil.which("terraform
 PAIRS = int(os.environ.get("BENCH_PAIRS", "5"))
 FLEET = int(os.environ.get("BENCH_FLEET", "50"))
 VALIDATIONS = int(os.environ.get("BENCH_VALIDATIONS", "1000"))
+OVERVIEW_TARGETS = int(os.environ.get("BENCH_TARGETS", "1000"))
 
 QUIET = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
 
@@ -405,6 +411,29 @@ def validations(work):
     return statistics.median(runs)
 
 
+def overview(work):
+    """`overview` (text, and `--json`) over OVERVIEW_TARGETS generated targets, median of 5
+    each; then, under strace, the most times one record file or plan pointer was opened."""
+    dir = work / "overview"
+    fleet_records.generate(dir, OVERVIEW_TARGETS)
+    text = statistics.median(timed([ENGINE, "overview"], dir) for _ in range(5))
+    as_json = statistics.median(timed([ENGINE, "--json", "overview"], dir) for _ in range(5))
+    opened = None
+    if shutil.which("strace"):
+        trace = dir / "opens.trace"
+        subprocess.run(["strace", "-f", "-qq", "-e", "trace=openat", "-o", trace, ENGINE, "--json", "overview"],
+                       cwd=dir, env=env(), check=True, **QUIET)
+        counts = Counter()
+        for line in trace.read_text().splitlines():
+            path = line.split('"')[1] if '"' in line else ""
+            if "/store/records/" in path and path.endswith(".json") or path.endswith("/latest.json"):
+                counts[path] += 1
+        records = sum(1 for p in counts if "/store/records/" in p)
+        opened = (records, sum(1 for _ in (dir / "store" / "records").rglob("*.json")), max(counts.values()))
+    return text, as_json, opened
+
+
+
 def api_calls(test, prefix):
     """The figure a test of tests/it/github_mode.rs prints after `prefix`, counted by the fake GitHub."""
     out = subprocess.run(
@@ -478,6 +507,12 @@ def main():
             rows.append(("policy + cost on a 5,000-resource plan (3 policies)", f"{ms:.1f} ms",
                          f"{with_p:.1f} s vs {without:.1f} s", "<= 50 ms"))
             print(rows[-1], flush=True)
+        if wanted("overview"):
+            text, as_json, opened = overview(work)
+            reads = f"; {opened[0]} of {opened[1]} record files read, each at most {opened[2]}x" if opened else ""
+            rows.append((f"overview of {OVERVIEW_TARGETS} targets (text, --json){reads}",
+                         f"{text:.2f} s, {as_json:.2f} s", "-", "< 2 s"))
+            print(rows[-1], flush=True)
     if wanted("api"):
         calls = api_calls("a_pr_plan_run_makes_at_most_six_github_api_calls", "github api calls per PR plan run:")
         rows.append(("GitHub API calls per PR plan run (100 comments)", calls, "-", "<= 6"))
@@ -489,7 +524,7 @@ def main():
     print(f"{'benchmark':<{width}}  {'measured':<22}  {'ratio':<14}  target")
     for name, measured, ratio, target in rows:
         print(f"{name:<{width}}  {measured:<22}  {ratio:<14}  {target}")
-    print(f"\n(median of {PAIRS} alternating pairs for the overhead; `bench/run [overhead fleet changed scale s3 rss validate policy api]`)")
+    print(f"\n(median of {PAIRS} alternating pairs for the overhead; `bench/run [overhead fleet changed scale s3 rss validate policy overview api]`)")
 
 
 if __name__ == "__main__":

@@ -88,6 +88,69 @@ pub enum Command {
     /// Monthly cost by the catalog's prices: `--all` prints the fleet's, per customer and
     /// tenant (showback), from what each environment last applied.
     Cost(CostArgs),
+    /// Every target (customers and tenants) × environment in one table: the commit last
+    /// applied and when, a plan waiting (and its approval), drift, health, expiry, a lock
+    /// held, the monthly cost and open provisioning requests. Read from the records only.
+    Overview(OverviewArgs),
+    /// Provisioning requests: `requests list` shows the recent ones and where each is.
+    #[command(subcommand)]
+    Requests(RequestsCommand),
+    /// Stored plans: `plans list` shows a target's, newest first, and which one `apply` takes.
+    #[command(subcommand)]
+    Plans(PlansCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct OverviewArgs {
+    /// Only this customer, `owner/repo`.
+    #[arg(long, value_name = "OWNER/REPO", conflicts_with = "tenant")]
+    pub customer: Option<String>,
+    /// Only this provider-managed tenant (`tenants/NAME.yml`).
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
+    /// Only this environment.
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    #[command(flatten)]
+    pub manager: ManagerRepoArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RequestsCommand {
+    /// The recent provisioning requests, newest first, and where each one's change is in
+    /// each of its environments (the steps of `status --request`).
+    List(RequestsListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RequestsListArgs {
+    /// Only this tenant's requests.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
+    /// At most this many requests.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=200))]
+    pub limit: u16,
+    /// The manager checkout, where each request's commit is followed.
+    #[command(flatten)]
+    pub repo: ManagerRepoArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlansCommand {
+    /// A target's stored plans, newest first, marking the one an apply would take (the
+    /// newest: any other is refused as superseded) and those already applied.
+    List(PlansListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlansListArgs {
+    #[command(flatten)]
+    pub owner: OwnerArgs,
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// At most this many plans.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub limit: u16,
 }
 
 #[derive(Debug, Args)]
@@ -780,6 +843,12 @@ pub enum Verb {
     PolicyCoverage,
     #[serde(rename = "cost")]
     Cost,
+    #[serde(rename = "overview")]
+    Overview,
+    #[serde(rename = "requests list")]
+    RequestsList,
+    #[serde(rename = "plans list")]
+    PlansList,
 }
 
 impl Command {
@@ -816,6 +885,9 @@ impl Command {
             Command::Policy(PolicyCommand::Test) => Verb::PolicyTest,
             Command::Policy(PolicyCommand::Coverage(_)) => Verb::PolicyCoverage,
             Command::Cost(_) => Verb::Cost,
+            Command::Overview(_) => Verb::Overview,
+            Command::Requests(RequestsCommand::List(_)) => Verb::RequestsList,
+            Command::Plans(PlansCommand::List(_)) => Verb::PlansList,
         }
     }
 }

@@ -65,6 +65,18 @@ pub fn monthly(customer: &Customer, catalog: &CatalogConfig, env: &str) -> Optio
     priced.then(|| Monthly { total: Cents::from_units(total), components })
 }
 
+/// The monthly cost of what a target last applied: the figure the plan of the commit last
+/// applied recorded (`cost_after_cents`), among the target's `runs` (newest first). `None`:
+/// nothing applied, or its plan was not priced.
+pub fn applied(runs: &[crate::store::RunRecord]) -> Option<Cents> {
+    use crate::store::{RunKind, RunStatus};
+    let applied = runs.iter().find(|r| r.kind == RunKind::Apply && r.status == RunStatus::Succeeded)?;
+    runs.iter()
+        .filter(|r| r.kind == RunKind::Plan && r.status == RunStatus::Succeeded && r.sha == applied.sha)
+        .find_map(|r| r.governance.cost_after_cents)
+        .map(Cents)
+}
+
 /// What a plan changes in its environment's monthly cost.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
@@ -107,5 +119,21 @@ mod tests {
         assert_eq!(Cents::from_units(12.345).to_string(), "12.35");
         assert_eq!(Cents(-805).to_string(), "-8.05");
         assert_eq!(Cents(0).to_string(), "0.00");
+    }
+
+    /// What a target costs is what its last apply's plan recorded, not a later plan's.
+    #[test]
+    fn the_applied_cost_is_the_figure_of_the_plan_of_the_commit_last_applied() {
+        use crate::store::{RunKind, RunRecord, RunStatus};
+        let run = |kind: RunKind, sha: &str, cents: Option<i64>| {
+            let mut r = RunRecord { sha: sha.repeat(40), ..RunRecord::empty(kind, RunStatus::Succeeded) };
+            r.governance.cost_after_cents = cents;
+            r
+        };
+        let newer_plan = run(RunKind::Plan, "b", Some(9_900));
+        let apply = run(RunKind::Apply, "a", None);
+        let plan = run(RunKind::Plan, "a", Some(1_250));
+        assert_eq!(applied(&[newer_plan.clone(), apply, plan]), Some(Cents(1_250)));
+        assert_eq!(applied(&[newer_plan]), None, "nothing applied");
     }
 }

@@ -34,6 +34,7 @@ pub mod notify;
 pub mod oidc;
 pub mod orphans;
 pub mod output;
+pub mod overview;
 pub mod pipeline;
 pub mod policy;
 pub mod process;

@@ -5,7 +5,9 @@ mod print;
 use std::process::ExitCode;
 
 use crate::cancel::Cancel;
-use crate::cli::{Cli, Command, FleetCommand, LocksCommand, StateCommand, TenantsCommand};
+use crate::cli::{
+    Cli, Command, FleetCommand, LocksCommand, PlansCommand, RequestsCommand, StateCommand, TenantsCommand,
+};
 use crate::commands;
 use crate::context::Context;
 use crate::error::ExitStatus;
@@ -90,6 +92,11 @@ async fn run_verb(command: &Command, ctx: &Context<'_>) -> ExitStatus {
             print::result(verb, json, commands::state::rollback(ctx, args).await)
         }
         Command::Cost(args) => print::result(verb, json, commands::cost::run(ctx, args).await),
+        Command::Overview(args) => print::result(verb, json, commands::overview::run(ctx, args).await),
+        Command::Requests(RequestsCommand::List(args)) => {
+            print::result(verb, json, commands::requests::list(ctx, args).await)
+        }
+        Command::Plans(PlansCommand::List(args)) => print::result(verb, json, commands::plans::list(ctx, args).await),
         Command::Policy(crate::cli::PolicyCommand::Coverage(args)) => {
             print::result(verb, json, commands::policy::coverage(ctx, args).await)
         }

@@ -12,7 +12,6 @@ use crate::cli::CostArgs;
 use crate::context::Context;
 use crate::cost::Cents;
 use crate::error::CommandError;
-use crate::store::{RunKind, RunStatus, Store};
 
 /// One environment's monthly cost (`None`: nothing applied, or not priced).
 #[derive(Debug, Clone, Serialize)]
@@ -57,7 +56,7 @@ pub async fn run(ctx: &Context<'_>, args: &CostArgs) -> Result<FleetCost, Comman
     let mut environments = Vec::new();
     let mut owners: BTreeMap<String, f64> = BTreeMap::new();
     for target in selection.targets() {
-        let cents = applied_cost(store, &target).await?;
+        let cents = crate::cost::applied(&store.history(&target.owner, Some(&target.env)).await?);
         let owner = target.owner.to_string();
         let monthly = cents.map(Cents::units);
         *owners.entry(owner.clone()).or_default() += monthly.unwrap_or_default();
@@ -70,17 +69,4 @@ pub async fn run(ctx: &Context<'_>, args: &CostArgs) -> Result<FleetCost, Comman
     }
     let total = Cents::from_units(owners.values().sum()).units();
     Ok(FleetCost { environments, owners, total })
-}
-
-/// The cost the plan of the commit last applied recorded.
-async fn applied_cost(store: &dyn Store, target: &crate::identity::Target) -> Result<Option<Cents>, CommandError> {
-    let runs = store.history(&target.owner, Some(&target.env)).await?;
-    let Some(applied) = runs.iter().find(|r| r.kind == RunKind::Apply && r.status == RunStatus::Succeeded) else {
-        return Ok(None);
-    };
-    Ok(runs
-        .iter()
-        .filter(|r| r.kind == RunKind::Plan && r.status == RunStatus::Succeeded && r.sha == applied.sha)
-        .find_map(|r| r.governance.cost_after_cents)
-        .map(Cents))
 }

@@ -12,8 +12,8 @@ use crate::context::Context;
 use crate::error::CommandError;
 use crate::identity::{EnvName, Owner};
 use crate::report::name_of;
-use crate::status::{Step, StepAt, TargetStatus, of_target};
-use crate::tenants::follow::{self, Fate};
+use crate::status::{TargetStatus, of_target};
+use crate::tenants::follow;
 
 /// Every environment's status, as `--json` prints it.
 #[derive(Debug, Clone, Serialize)]
@@ -99,7 +99,7 @@ pub async fn request(ctx: &Context<'_>, args: &StatusArgs) -> Result<RequestStat
     let mut environments = Vec::new();
     for env in record.environments() {
         let history = store.history(&customer, Some(&env)).await?;
-        let Some(fate) = follow::fate(&repo, &sha, &tenant.file(), &history).await? else {
+        let Some(status) = follow::status_in(&repo, &record, (&tenant, &sha), &env, &history).await? else {
             return Err(CommandError::usage(
                 format!(
                     "the manager checkout `{}` does not have request `{id}`'s commit {sha}",
@@ -108,29 +108,6 @@ pub async fn request(ctx: &Context<'_>, args: &StatusArgs) -> Result<RequestStat
                 "run in the manager repository's checkout (`--repo DIR`) with its branches fetched (actions/checkout with `fetch-depth: 0`)",
             ));
         };
-        let blank = |current: Step| TargetStatus {
-            customer: customer.to_string(),
-            environment: env.to_string(),
-            sha: record.sha.clone(),
-            revision: crate::store::Revision::Commit,
-            current,
-            steps: Vec::new(),
-            error: None,
-            outputs: None,
-            run_url: record.run_url.clone(),
-        };
-        let mut status = match fate {
-            Fate::Followed(runs) => of_target(&runs).unwrap_or_else(|| blank(Step::Requested)),
-            Fate::Requested => blank(Step::Requested),
-            Fate::Superseded { at } => ended(blank(Step::Superseded), at),
-            Fate::NotMerged => ended(blank(Step::NotMerged), crate::pipeline::now()),
-        };
-        // The change was asked for when the request came, not when its plan started.
-        let requested = StepAt { step: Step::Requested, at: record.requested_at.clone() };
-        match status.steps.first_mut() {
-            Some(first) if first.step == Step::Requested => *first = requested,
-            _ => status.steps.insert(0, requested),
-        }
         environments.push(status);
     }
     let run = (record.run_id.is_some() || record.run_url.is_some())
@@ -146,12 +123,6 @@ pub async fn request(ctx: &Context<'_>, args: &StatusArgs) -> Result<RequestStat
         run,
         status: Statuses { customer: customer.to_string(), environments },
     })
-}
-
-/// A status that ends at `step` (its `current`) without a run.
-fn ended(mut status: TargetStatus, at: String) -> TargetStatus {
-    status.steps.push(StepAt { step: status.current, at });
-    status
 }
 
 impl fmt::Display for RequestStatus {

@@ -133,6 +133,10 @@ impl Finished for Replanned {
         self.summary.status_description()
     }
 
+    fn changed_outside(&self) -> Option<u32> {
+        Some(self.summary.drift)
+    }
+
     /// What drift found, for `history`, naming what drifted: the run succeeded either way.
     fn record_message(&self) -> Option<String> {
         let s = &self.summary;
@@ -160,6 +164,26 @@ impl Finished for Replanned {
 /// outside Terraform.
 fn is_drift(summary: &PlanSummary) -> bool {
     summary.has_changes() || summary.drift > 0
+}
+
+impl DriftState {
+    /// What the drift check a `record` keeps found: the same rule as [`is_drift`], read
+    /// from the counts and `changed_outside` (never from the message). `None` for a record
+    /// that is not a finished drift check.
+    pub fn of_record(record: &crate::store::RunRecord) -> Option<Self> {
+        use crate::store::RunStatus;
+        if record.kind != RunKind::Drift {
+            return None;
+        }
+        match record.status {
+            RunStatus::Started => None,
+            RunStatus::Failed | RunStatus::Cancelled => Some(Self::Error),
+            RunStatus::Succeeded => {
+                let counts = [record.add, record.change, record.destroy, record.changed_outside];
+                Some(if counts.iter().any(|n| n.unwrap_or(0) > 0) { Self::Drifted } else { Self::InSync })
+            }
+        }
+    }
 }
 
 /// Checks one target against the configuration of the commit last applied to it. Never
@@ -308,5 +332,33 @@ mod tests {
         );
         let many = Drifted { attributes_changed: 40, ..replanned.drifted[0].clone() };
         assert_eq!(named(&many, 3), "aws_s3_bucket.assets (tags.owner, 39 more)");
+    }
+}
+
+#[cfg(test)]
+mod record_tests {
+    use super::*;
+    use crate::store::{RunRecord, RunStatus};
+
+    /// A drift record says drifted when the re-plan had changes or found changes made
+    /// outside Terraform (which a plan without changes still reports), read from its fields.
+    #[test]
+    fn a_drift_record_tells_its_state_from_its_counts_and_changed_outside() {
+        let record = |status: RunStatus, counts: (u32, u32), outside: Option<u32>| RunRecord {
+            add: Some(counts.0),
+            change: Some(counts.1),
+            destroy: Some(0),
+            changed_outside: outside,
+            ..RunRecord::empty(RunKind::Drift, status)
+        };
+        let state = |r: &RunRecord| DriftState::of_record(r);
+        assert_eq!(state(&record(RunStatus::Succeeded, (0, 0), Some(0))), Some(DriftState::InSync));
+        assert_eq!(state(&record(RunStatus::Succeeded, (1, 0), Some(0))), Some(DriftState::Drifted));
+        assert_eq!(state(&record(RunStatus::Succeeded, (0, 0), Some(2))), Some(DriftState::Drifted), "outside only");
+        assert_eq!(state(&record(RunStatus::Succeeded, (0, 0), None)), Some(DriftState::InSync), "an older record");
+        assert_eq!(state(&record(RunStatus::Failed, (0, 0), None)), Some(DriftState::Error));
+        assert_eq!(state(&record(RunStatus::Started, (0, 0), None)), None, "still running");
+        let apply = RunRecord { add: Some(3), ..RunRecord::empty(RunKind::Apply, RunStatus::Succeeded) };
+        assert_eq!(state(&apply), None, "not a drift check");
     }
 }

@@ -33,6 +33,11 @@ pub trait Finished {
     fn plan_text(&self) -> Option<&str> {
         None
     }
+    /// Resources changed outside Terraform, for a re-plan of what was applied (`None` for
+    /// other flows).
+    fn changed_outside(&self) -> Option<u32> {
+        None
+    }
     /// What the health check after an apply found (`None` for other flows).
     fn health(&self) -> Option<HealthState> {
         None
@@ -130,6 +135,7 @@ pub async fn framed_with<T: Finished>(
             record.status = RunStatus::Succeeded;
             (record.add, record.change, record.destroy) = (Some(add), Some(change), Some(destroy));
             record.message = done.record_message().map(|m| truncate_chars(&m, RECORD_MESSAGE_CHARS));
+            record.changed_outside = done.changed_outside();
             record.health = done.health();
             record.outputs = done.outputs().filter(|o| o.chars().count() <= RECORD_OUTPUTS_CHARS);
             done.record_reviewed(&mut record.governance);

@@ -107,6 +107,9 @@ pub struct Layout {
     pub header_when_empty: bool,
     /// The counts a workflow step outputs (`changed`, `failed`).
     pub outputs: &'static [&'static str],
+    /// The Commit and Result columns' headers where the verb's say more (`overview`: the
+    /// commit last applied, and its latest change); `Commit` and `Result` otherwise.
+    pub commit_and_result: Option<[&'static str; 2]>,
 }
 
 impl<R: FleetRow> fmt::Display for FleetReport<R> {
@@ -120,7 +123,7 @@ impl<R: FleetRow> fmt::Display for FleetReport<R> {
             let headers: Vec<&str> = ["Owner", "Environment"]
                 .into_iter()
                 .chain(layout.before_commit.iter().copied())
-                .chain(["Commit", "Result"])
+                .chain(layout.commit_and_result.unwrap_or(["Commit", "Result"]))
                 .chain(layout.after_result.iter().copied())
                 .collect();
             writeln!(f, "| {} |", headers.join(" | "))?;

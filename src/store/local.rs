@@ -58,6 +58,31 @@ impl LocalStore {
         self.target_dir("state", target).join("terraform.tfstate")
     }
 
+    /// Where Terraform's local backend keeps its lock info while it holds the state's lock
+    /// (`.<state file name>.lock.info`, removed when it unlocks).
+    fn lock_info_path(&self, target: &Target) -> PathBuf {
+        self.target_dir("state", target).join(".terraform.tfstate.lock.info")
+    }
+
+    /// Every target directory under `state/` (`state/<owner>/<repo>/<env>/`) that names a
+    /// target of ours; anything else there is not ours.
+    fn state_dirs(&self) -> Result<Vec<Target>, StoreError> {
+        let root = self.root.join("state");
+        let mut targets = Vec::new();
+        for owner in dir_names(&root)? {
+            for repo in dir_names(&root.join(&owner))? {
+                for env in dir_names(&root.join(&owner).join(&repo))? {
+                    if let (Some(owner), Ok(env)) =
+                        (crate::identity::Owner::from_key(&owner, &repo), crate::identity::EnvName::parse(&env))
+                    {
+                        targets.push(Target { owner, env });
+                    }
+                }
+            }
+        }
+        Ok(targets)
+    }
+
     fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, StoreError> {
         match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
@@ -250,6 +275,26 @@ impl Store for LocalStore {
         write_atomic(&path, &to_json(record))
     }
 
+    /// The lock info Terraform's local backend keeps beside each state it holds locked. A
+    /// process killed while it held the lock leaves the file behind (the lock itself went
+    /// with the process): such a lock shows with its age, as an abandoned one does on S3.
+    async fn held_locks(&self) -> Result<Vec<super::s3::LockInfo>, super::s3::LockError> {
+        let mut locks = Vec::new();
+        for target in self.state_dirs()? {
+            let path = self.lock_info_path(&target);
+            match std::fs::read_to_string(&path) {
+                Ok(info) => {
+                    let location = path.display().to_string();
+                    locks.push(super::s3::LockInfo::from_terraform(&location, target, &info));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(io("read", &path, source).into()),
+            }
+        }
+        locks.sort_by(|a, b| a.lock_id.cmp(&b.lock_id));
+        Ok(locks)
+    }
+
     async fn records(&self, partition: &str, env: Option<&str>) -> Result<Vec<RunRecord>, StoreError> {
         let dir = self.root.join("records").join(partition);
         let entries = match std::fs::read_dir(&dir) {
@@ -277,25 +322,7 @@ impl Store for LocalStore {
 #[async_trait]
 impl super::States for LocalStore {
     async fn state_targets(&self) -> Result<Vec<Target>, StoreError> {
-        let root = self.root.join("state");
-        let mut targets = Vec::new();
-        // state/<owner>/<repo>/<env>/terraform.tfstate; anything else is not ours.
-        for owner in dir_names(&root)? {
-            for repo in dir_names(&root.join(&owner))? {
-                for env in dir_names(&root.join(&owner).join(&repo))? {
-                    let (Some(owner), Ok(env)) =
-                        (crate::identity::Owner::from_key(&owner, &repo), crate::identity::EnvName::parse(&env))
-                    else {
-                        continue;
-                    };
-                    let target = Target { owner, env };
-                    if self.state_path(&target).is_file() {
-                        targets.push(target);
-                    }
-                }
-            }
-        }
-        Ok(targets)
+        Ok(self.state_dirs()?.into_iter().filter(|t| self.state_path(t).is_file()).collect())
     }
 
     async fn state_resources(&self, target: &Target) -> Result<Option<usize>, StoreError> {
@@ -420,5 +447,32 @@ mod tests {
             ["2026-01-03T00:00:00Z", "2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z"]
         );
         assert_eq!(store.records("acme/web", Some("staging")).await.expect("history").len(), 2);
+    }
+
+    /// Terraform's local backend writes this file beside the state while it holds the lock
+    /// (recorded from Terraform 1.11.4 during an apply) and removes it when it unlocks.
+    const LOCK_INFO: &str = r#"{"ID":"54b6d500-39ab-56b7-108c-85c1aa19b9bc","Operation":"OperationTypeApply","Info":"","Who":"root@vm","Version":"1.11.4","Created":"2026-12-07T18:26:16.122045228Z","Path":"/tmp/st/terraform.tfstate"}"#;
+
+    #[tokio::test]
+    async fn the_locks_held_are_the_lock_info_files_terraform_keeps_beside_the_states() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = LocalStore::open(dir.path()).expect("open");
+        assert!(store.held_locks().await.expect("none").is_empty());
+        let locked = store.lock_info_path(&target());
+        std::fs::create_dir_all(locked.parent().expect("dir")).expect("mkdir");
+        std::fs::write(&locked, LOCK_INFO).expect("write");
+        // A state without a lock, and a directory that names no target of ours.
+        let other = Target { env: EnvName::parse("production").expect("env"), ..target() };
+        std::fs::create_dir_all(store.target_dir("state", &other)).expect("mkdir");
+        std::fs::create_dir_all(dir.path().join("state/stray")).expect("mkdir");
+        let locks = store.held_locks().await.expect("read");
+        assert_eq!(locks.len(), 1, "{locks:?}");
+        let lock = &locks[0];
+        assert_eq!((lock.customer.as_ref(), lock.environment.as_ref()), (Some(&target().owner), Some(&target().env)));
+        assert_eq!((lock.who.as_str(), lock.operation.as_str()), ("root@vm", "OperationTypeApply"));
+        assert_eq!(lock.created.map(|t| t.to_string()), Some("2026-12-07T18:26:16.122045228Z".to_owned()));
+        // Terraform removes the file when it unlocks.
+        std::fs::remove_file(&locked).expect("unlock");
+        assert!(store.held_locks().await.expect("read").is_empty());
     }
 }

@@ -136,6 +136,11 @@ pub struct RunRecord {
     pub change: Option<u32>,
     pub destroy: Option<u32>,
     pub message: Option<String>,
+    /// After a drift check or a fleet re-plan: how many resources changed outside
+    /// Terraform (`resource_drift`), which the counts alone do not show. Absent on other
+    /// runs and on records written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_outside: Option<u32>,
     /// After an apply: what the health check after it found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthState>,
@@ -225,6 +230,7 @@ impl RunRecord {
             change: None,
             destroy: None,
             message: None,
+            changed_outside: None,
             health: None,
             outputs: None,
             runner_host: None,
@@ -387,9 +393,25 @@ pub trait Store: Send + Sync {
         self.records(&owner.key(), env.map(EnvName::as_str)).await
     }
 
-    /// Keeps the record of a provisioning request.
+    /// Keeps the record of a provisioning request: in its own partition, then in the index
+    /// of requests ([`request::INDEX_PARTITION`]) that [`Store::recent_requests`] reads.
     async fn put_request(&self, id: &RequestId, record: &request::RequestRecord) -> Result<(), StoreError> {
-        self.record_run(&record.to_item(id)).await
+        self.record_run(&record.to_item(id)).await?;
+        self.record_run(&record.to_index_item(id)).await
+    }
+
+    /// The most recent provisioning requests, newest first, one per request id: at most
+    /// `limit`, from the index (requests recorded before the index was kept are not in it).
+    async fn recent_requests(&self, limit: usize) -> Result<Vec<request::RequestRecord>, StoreError> {
+        let mut seen = std::collections::HashSet::new();
+        Ok(self
+            .records(request::INDEX_PARTITION, None)
+            .await?
+            .iter()
+            .filter_map(request::RequestRecord::from_item)
+            .filter(|r| seen.insert(r.request_id.clone()))
+            .take(limit)
+            .collect())
     }
 
     /// The record of a provisioning request, if it was committed.
@@ -400,6 +422,16 @@ pub trait Store: Send + Sync {
     /// Listing and releasing Terraform's state locks, where the store has such locks.
     fn locks(&self) -> Option<&dyn LockAdmin> {
         None
+    }
+
+    /// Every Terraform state lock held, read only (for reports: `overview`); releasing is
+    /// [`Store::locks`]'s. A store with [`LockAdmin`] lists its locks; the local store reads
+    /// the lock info Terraform's local backend writes beside a state while it holds it.
+    async fn held_locks(&self) -> Result<Vec<s3::LockInfo>, s3::LockError> {
+        match self.locks() {
+            Some(admin) => admin.list_locks().await,
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Creating the store's resources, where it has resources to create.

@@ -89,6 +89,15 @@ impl RequestContent {
     }
 }
 
+/// The partition that indexes every request (one item per request, beside the one in its
+/// own partition), so that the recent ones are one read: no request id starts with `_`
+/// ([`RequestId::parse`]) and no owner's key starts with `requests/`, so it meets neither.
+pub const INDEX_PARTITION: &str = "requests/_index";
+
+/// The most requests one listing reads from the index: a bound on the time and memory
+/// `requests list` and `overview` take however many requests were ever made.
+pub const RECENT_REQUESTS: usize = 200;
+
 /// A request's record stands in no environment: this fills the item's environment field
 /// (never a valid environment name, so it can't be mistaken for one).
 const NO_ENVIRONMENT: &str = "-";
@@ -108,6 +117,11 @@ impl RequestRecord {
             outputs: serde_json::to_string(self).ok(),
             ..RunRecord::empty(RunKind::Request, RunStatus::Succeeded)
         }
+    }
+
+    /// The item that indexes it: the same item, in [`INDEX_PARTITION`].
+    pub(super) fn to_index_item(&self, id: &RequestId) -> RunRecord {
+        RunRecord { customer: INDEX_PARTITION.to_owned(), ..self.to_item(id) }
     }
 
     /// The record an item keeps; `None` for an item that is not one.
@@ -145,21 +159,10 @@ mod tests {
         let store = crate::store::local::LocalStore::open(dir.path()).expect("store");
         let id = RequestId::parse("req-1").expect("id");
         let record = RequestRecord {
-            request_id: "req-1".into(),
-            tenant: "alice-xero".into(),
-            action: "write".into(),
             branch: "tenant-request/req-1".into(),
             auto_approved: false,
-            committed: true,
-            sha: "a".repeat(40),
-            requested_at: "2026-12-07T12:00:00Z".into(),
-            run_url: None,
-            type_name: Some("connector".into()),
-            environments: vec!["staging".into()],
-            message: "requested".into(),
-            content: None,
-            digest: None,
             run_id: Some(7),
+            ..record("req-1", "2026-12-07T12:00:00Z")
         };
         store.put_request(&id, &record).await.expect("put");
         assert_eq!(store.request(&id).await.expect("read"), Some(record.clone()));
@@ -167,5 +170,43 @@ mod tests {
         let tenant = crate::identity::Owner::Tenant(record.tenant().expect("tenant"));
         assert!(store.history(&tenant, None).await.expect("history").is_empty(), "not the tenant's records");
         assert_eq!(record.environments(), [EnvName::parse("staging").expect("env")]);
+    }
+
+    fn record(id: &str, at: &str) -> RequestRecord {
+        RequestRecord {
+            request_id: id.into(),
+            tenant: "alice-xero".into(),
+            action: "write".into(),
+            branch: "main".into(),
+            auto_approved: true,
+            committed: true,
+            sha: "a".repeat(40),
+            requested_at: at.into(),
+            run_url: None,
+            type_name: Some("connector".into()),
+            environments: vec!["staging".into()],
+            message: "requested".into(),
+            content: None,
+            digest: None,
+            run_id: None,
+        }
+    }
+
+    /// The index lists the recent requests in one read, newest first, once per request
+    /// (a request recorded again, its record having been lost, is listed at its latest).
+    #[tokio::test]
+    async fn the_recent_requests_are_one_read_of_the_index_newest_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::store::local::LocalStore::open(dir.path()).expect("store");
+        assert!(store.recent_requests(10).await.expect("empty").is_empty());
+        for (id, at) in [("r1", "2026-12-07T10:00:00Z"), ("r2", "2026-12-07T11:00:00Z"), ("r1", "2026-12-07T12:00:00Z")]
+        {
+            store.put_request(&RequestId::parse(id).expect("id"), &record(id, at)).await.expect("put");
+        }
+        let ids = |records: Vec<RequestRecord>| records.into_iter().map(|r| r.request_id).collect::<Vec<_>>();
+        assert_eq!(ids(store.recent_requests(10).await.expect("list")), ["r1", "r2"]);
+        assert_eq!(ids(store.recent_requests(1).await.expect("list")), ["r1"]);
+        // The index meets no request's own partition.
+        assert!(RequestId::parse(INDEX_PARTITION.trim_start_matches("requests/")).is_err());
     }
 }

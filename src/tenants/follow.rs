@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 
 use crate::codehost::CodeHostError;
-use crate::identity::Sha;
+use crate::identity::{EnvName, Owner, Sha, TenantName};
+use crate::status::{Step, StepAt, TargetStatus, of_target};
+use crate::store::request::RequestRecord;
 use crate::store::{RunKind, RunRecord};
 use crate::tenants::git::ManagerRepo;
 
@@ -68,4 +70,48 @@ pub async fn fate(
         (true, None) if !repo.on_any_branch(request).await? => Fate::NotMerged,
         (true, None) => Fate::Requested,
     }))
+}
+
+/// Where the commit `sha` of request `record` (for `tenant`) is in `env`, among that
+/// environment's `history` (newest first): `requested` at the request's time, then the
+/// steps of the runs that carried it out; `superseded` or `not_merged` when none ever will.
+/// `Ok(None)`: the checkout does not have the request's commit.
+pub async fn status_in(
+    repo: &ManagerRepo,
+    record: &RequestRecord,
+    (tenant, sha): (&TenantName, &Sha),
+    env: &EnvName,
+    history: &[RunRecord],
+) -> Result<Option<TargetStatus>, CodeHostError> {
+    let Some(fate) = fate(repo, sha, &tenant.file(), history).await? else { return Ok(None) };
+    let blank = |current: Step| TargetStatus {
+        customer: Owner::Tenant(tenant.clone()).to_string(),
+        environment: env.to_string(),
+        sha: record.sha.clone(),
+        revision: crate::store::Revision::Commit,
+        current,
+        steps: Vec::new(),
+        error: None,
+        outputs: None,
+        run_url: record.run_url.clone(),
+    };
+    let mut status = match fate {
+        Fate::Followed(runs) => of_target(&runs).unwrap_or_else(|| blank(Step::Requested)),
+        Fate::Requested => blank(Step::Requested),
+        Fate::Superseded { at } => ended(blank(Step::Superseded), at),
+        Fate::NotMerged => ended(blank(Step::NotMerged), crate::pipeline::now()),
+    };
+    // The change was asked for when the request came, not when its plan started.
+    let requested = StepAt { step: Step::Requested, at: record.requested_at.clone() };
+    match status.steps.first_mut() {
+        Some(first) if first.step == Step::Requested => *first = requested,
+        _ => status.steps.insert(0, requested),
+    }
+    Ok(Some(status))
+}
+
+/// A status that ends at `step` (its `current`) without a run.
+fn ended(mut status: TargetStatus, at: String) -> TargetStatus {
+    status.steps.push(StepAt { step: status.current, at });
+    status
 }

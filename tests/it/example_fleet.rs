@@ -64,6 +64,8 @@ fn the_example_fleet_walk_runs_as_written() {
     assert!(stdout.contains("all checks passed"), "{stdout}");
     assert!(stdout.contains("4 targets: 4 with changes, 0 failed."), "{stdout}");
     assert!(stdout.contains("| `tenants/trial-acme` | `staging` |"), "{stdout}");
+    assert!(stdout.contains("infra-manager overview: 4 targets: nothing needs a look."), "{stdout}");
+    assert!(stdout.contains("OWNER  ") && stdout.contains("in sync"), "{stdout}");
     assert!(stdout.contains("update trial-acme staging"), "{stdout}");
     assert!(stdout.contains("Plan: 4 to add, 0 to change, 0 to destroy"), "{stdout}");
     assert!(stdout.contains("would-reap"), "{stdout}");

@@ -27,6 +27,7 @@ mod local_mode;
 mod migrate;
 mod notify;
 mod oidc;
+mod overview;
 mod plan_detail;
 mod plan_summary;
 mod plugin_cache;

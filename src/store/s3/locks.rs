@@ -77,6 +77,14 @@ impl LockInfo {
     }
 }
 
+impl LockInfo {
+    /// A lock whose Terraform lock info (JSON) `info` was read at `location`, on `target`'s
+    /// state: the local backend's lock info file, read by the local store.
+    pub(crate) fn from_terraform(location: &str, target: Target, info: &str) -> Self {
+        parse_lock(location, Some(target), Some(info), DeleteGuard::Info(Some(info.to_owned())))
+    }
+}
+
 /// Terraform's lock info JSON (`statemgr.LockInfo`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

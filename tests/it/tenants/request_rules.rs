@@ -28,8 +28,9 @@ fn current(m: &Manager, id: &str) -> String {
     status(m, id)["environments"][0]["current"].as_str().unwrap_or_default().to_owned()
 }
 
+/// The requests' own records (not the index that lists them).
 fn records(m: &Manager) -> usize {
-    support::cli::walk(&m.sb.store().join("records/requests")).len()
+    support::cli::walk(&m.sb.store().join("records/requests")).iter().filter(|p| !p.contains("/_index/")).count()
 }
 
 fn plan_at(m: &Manager, tenant: &str, sha: &str) -> (u64, u64, u64) {
@@ -190,6 +191,30 @@ fn status_follows_the_request_s_own_commit() {
     assert_eq!(current(&m, "a-1"), "applied", "its own apply, still");
     let text = Run::new(m.sb.path()).args(["status", "--request", "c-2", "--repo", "manager"]).run();
     assert!(text.stdout.contains("superseded"), "{}", text.stdout);
+
+    // Item 6: `requests list` lists them newest first, each where `status --request` says.
+    let list = Run::new(m.sb.path()).args(["--json", "requests", "list", "--repo", "manager"]).run();
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let listed: Vec<(String, String)> = list.json()["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .map(|r| {
+            let at = r["environments"][0]["current"].as_str().unwrap_or_default();
+            (r["request_id"].as_str().unwrap_or_default().to_owned(), at.to_owned())
+        })
+        .collect();
+    let expected = [("c-3", "applied"), ("c-2", "superseded"), ("q-1", "not_merged"), ("a-1", "applied")];
+    assert_eq!(listed, expected.map(|(id, at)| (id.to_owned(), at.to_owned())), "{}", list.stdout);
+    let list = Run::new(m.sb.path()).args(["requests", "list", "--limit", "2", "--repo", "manager"]).run();
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(list.stdout.starts_with("c-3  "), "{}", list.stdout);
+    assert!(list.stdout.contains("tenant jobs  write connector  on `main` (auto-approved)"), "{}", list.stdout);
+    assert!(list.stdout.contains("  staging: superseded at "), "{}", list.stdout);
+    assert!(!list.stdout.contains("q-1"), "two at most: {}", list.stdout);
+    let other =
+        Run::new(m.sb.path()).args(["--json", "requests", "list", "--tenant", "other", "--repo", "manager"]).run();
+    assert_eq!((other.code, other.json()["requests"].as_array().map(Vec::len)), (0, Some(0)), "{}", other.stdout);
 }
 
 /// Item 8: user ids that clean up to the same name (`Alice.X`, `alice-x`) would give two
