@@ -140,7 +140,7 @@ async fn steps(
     }
     let mut warnings = warnings(deps, req, kind, &summary, prepared.components.as_deref());
     // Policies read the plan; a denied plan is shown with its messages and never stored.
-    let policy = match crate::policy::gate::check(deps, req, &saved, &file, last_applied.as_ref()).await {
+    let policy = match crate::policy::gate::check(deps, req, kind, &saved, &file, last_applied.as_ref()).await {
         Ok(verdict) => verdict,
         Err(error) => {
             if let Some(verdict) = error.policy().and_then(crate::policy::PolicyError::verdict) {
