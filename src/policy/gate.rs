@@ -2,7 +2,7 @@
 //! stored), for customers and tenants alike; and the one call apply makes to refuse a
 //! commit whose plan the policies denied.
 
-use super::{PolicyError, Verdict, evaluate, input, load, plan};
+use super::{PolicyError, Verdict, evaluate, input, load, plan, request};
 use crate::error::CommandError;
 use crate::pipeline::admit::LastApplied;
 use crate::pipeline::prepare::Validated;
@@ -51,8 +51,7 @@ pub async fn check(
             run: input::Run { kind, reason: req.destroy_reason },
             file,
             cost: cost.as_ref().map_or(serde_json::Value::Null, |(change, after)| change.input(after)),
-            // Not yet: the request that made the change.
-            request: serde_json::Value::Null,
+            request: request::made_by(deps, req, kind).await?,
             now: jiff::Timestamp::now(),
         };
         let said = evaluate::evaluate(&files, &input::document(&facts, plan), policy.timeout)?;

@@ -1,7 +1,8 @@
 //! The input document the policies read (`input.*`), written down with an example of each
 //! field in `docs/policy.md`. Built from what the plan already has: the `show -json`
 //! document Terraform printed ([`super::plan`]), the target, what the run is for, the
-//! validated file's components, the cost.
+//! validated file's components, the cost, the request that made the change
+//! ([`super::request`]).
 
 use serde_json::{Map, Value, json};
 
@@ -19,7 +20,7 @@ pub struct Facts<'a> {
     pub file: &'a Validated,
     /// `input.cost`: `null` when nothing the environment uses is priced.
     pub cost: Value,
-    /// `input.request`: `null` (not yet).
+    /// `input.request`: `null` unless a request is proven to have made the change.
     pub request: Value,
     pub now: jiff::Timestamp,
 }

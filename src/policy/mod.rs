@@ -15,6 +15,7 @@ pub mod input;
 pub mod load;
 pub mod plan;
 pub mod report;
+pub mod request;
 pub mod test_runner;
 
 use crate::store::governance::PolicyMessage;
