@@ -43,6 +43,16 @@ fn each_mut(value: &mut Value, name: &str, mut f: impl FnMut(&mut Value)) {
     }
 }
 
+/// Each member of the object at `value.name`.
+fn each_member_mut(value: &mut Value, name: &str, mut f: impl FnMut(&mut Value)) {
+    let Some(members) = field_mut(value, name) else { return };
+    for key in names(Some(members)) {
+        if let Some(member) = members.as_object_mut().ok().and_then(|o| o.get_mut(&key)) {
+            f(member);
+        }
+    }
+}
+
 /// The names of `value`'s object members (an object's keys as strings).
 fn names(value: Option<&Value>) -> Vec<Value> {
     value.and_then(|v| v.as_object().ok()).map(|o| o.keys().cloned().collect()).unwrap_or_default()
@@ -72,13 +82,7 @@ fn mask_document(doc: &mut Value) {
             mask_change(change);
         }
     });
-    if let Some(outputs) = field_mut(doc, "output_changes") {
-        for name in names(Some(outputs)) {
-            if let Some(change) = outputs.as_object_mut().ok().and_then(|o| o.get_mut(&name)) {
-                mask_change(change);
-            }
-        }
-    }
+    each_member_mut(doc, "output_changes", mask_change);
     if let Some(values) = field_mut(doc, "planned_values") {
         mask_values(values);
     }
@@ -110,16 +114,7 @@ fn mask_change(change: &mut Value) {
 /// `planned_values` or `prior_state.values`: the outputs marked sensitive, and each
 /// module's resources by their `sensitive_values`.
 fn mask_values(values: &mut Value) {
-    if let Some(outputs) = field_mut(values, "outputs") {
-        for name in names(Some(outputs)) {
-            let Some(output) = outputs.as_object_mut().ok().and_then(|o| o.get_mut(&name)) else { continue };
-            if field(output, "sensitive") == Some(&Value::Bool(true))
-                && let Some(value) = field_mut(output, "value")
-            {
-                *value = Value::from(MASK);
-            }
-        }
-    }
+    each_member_mut(values, "outputs", |output| mask_if_declared(output, "value"));
     if let Some(root) = field_mut(values, "root_module") {
         mask_module(root);
     }
@@ -138,24 +133,21 @@ fn mask_module(module: &mut Value) {
 /// A module's configuration: the `default` of each variable declared `sensitive`, in it and
 /// in the modules it calls.
 fn mask_module_config(module: &mut Value) {
-    if let Some(variables) = field_mut(module, "variables") {
-        for name in names(Some(variables)) {
-            let Some(variable) = variables.as_object_mut().ok().and_then(|o| o.get_mut(&name)) else { continue };
-            if field(variable, "sensitive") == Some(&Value::Bool(true))
-                && let Some(default) = field_mut(variable, "default")
-            {
-                *default = Value::from(MASK);
-            }
+    each_member_mut(module, "variables", |variable| mask_if_declared(variable, "default"));
+    each_member_mut(module, "module_calls", |call| {
+        if let Some(called) = field_mut(call, "module") {
+            mask_module_config(called);
         }
-    }
-    if let Some(calls) = field_mut(module, "module_calls") {
-        for name in names(Some(calls)) {
-            if let Some(called) =
-                calls.as_object_mut().ok().and_then(|o| o.get_mut(&name)).and_then(|c| field_mut(c, "module"))
-            {
-                mask_module_config(called);
-            }
-        }
+    });
+}
+
+/// Masks `member.name` where the member is declared `"sensitive": true` (an output's
+/// `value`, a variable's `default`).
+fn mask_if_declared(member: &mut Value, name: &str) {
+    if field(member, "sensitive") == Some(&Value::Bool(true))
+        && let Some(value) = field_mut(member, name)
+    {
+        *value = Value::from(MASK);
     }
 }
 

@@ -80,23 +80,7 @@ mod tests {
     use crate::identity::{RequestId, Sha, TenantName};
 
     fn record() -> RequestRecord {
-        RequestRecord {
-            request_id: "req-1".into(),
-            tenant: "alice-xero".into(),
-            action: "write".into(),
-            branch: "main".into(),
-            auto_approved: true,
-            committed: true,
-            sha: "a".repeat(40),
-            requested_at: "2026-12-07T12:00:00Z".into(),
-            run_url: None,
-            type_name: Some("connector".into()),
-            environments: vec!["staging".into()],
-            message: "requested".into(),
-            content: None,
-            digest: None,
-            run_id: None,
-        }
+        RequestRecord::example()
     }
 
     fn claim(commit: char, id: &str) -> RequestClaim {

@@ -89,6 +89,31 @@ impl RequestContent {
     }
 }
 
+#[cfg(test)]
+impl RequestRecord {
+    /// A committed request's record (`req-1`, tenant `alice-xero`, a connector on `main` at
+    /// `aaa…`), for tests to vary.
+    pub fn example() -> Self {
+        Self {
+            request_id: "req-1".into(),
+            tenant: "alice-xero".into(),
+            action: "write".into(),
+            branch: "main".into(),
+            auto_approved: true,
+            committed: true,
+            sha: "a".repeat(40),
+            requested_at: "2026-12-07T12:00:00Z".into(),
+            run_url: None,
+            type_name: Some("connector".into()),
+            environments: vec!["staging".into()],
+            message: "requested".into(),
+            content: None,
+            digest: None,
+            run_id: None,
+        }
+    }
+}
+
 /// A request's record stands in no environment: this fills the item's environment field
 /// (never a valid environment name, so it can't be mistaken for one).
 const NO_ENVIRONMENT: &str = "-";
@@ -145,21 +170,10 @@ mod tests {
         let store = crate::store::local::LocalStore::open(dir.path()).expect("store");
         let id = RequestId::parse("req-1").expect("id");
         let record = RequestRecord {
-            request_id: "req-1".into(),
-            tenant: "alice-xero".into(),
-            action: "write".into(),
             branch: "tenant-request/req-1".into(),
             auto_approved: false,
-            committed: true,
-            sha: "a".repeat(40),
-            requested_at: "2026-12-07T12:00:00Z".into(),
-            run_url: None,
-            type_name: Some("connector".into()),
-            environments: vec!["staging".into()],
-            message: "requested".into(),
-            content: None,
-            digest: None,
             run_id: Some(7),
+            ..RequestRecord::example()
         };
         store.put_request(&id, &record).await.expect("put");
         assert_eq!(store.request(&id).await.expect("read"), Some(record.clone()));
