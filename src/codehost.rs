@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::diagnostic::FileProblem;
-use crate::identity::{Owner, RepoId, Sha};
+use crate::identity::{Owner, RepoId, RequestId, Sha};
 
 /// A commit status state, as GitHub names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -133,6 +133,24 @@ pub trait Files: Send + Sync {
     ) -> Result<Vec<(String, Sha)>, CodeHostError> {
         Ok(Vec::new())
     }
+
+    /// What the commit that last changed `owner`'s file at or before `sha` says of the
+    /// provisioning request that made it; `None` where owners make no requests (a customer's
+    /// repository) or the commit names none.
+    async fn request_claim(&self, _owner: &Owner, _sha: &Sha) -> Result<Option<RequestClaim>, CodeHostError> {
+        Ok(None)
+    }
+}
+
+/// A commit's message naming the provisioning request that made it (`Request-Id:` and
+/// `Requested-By:` trailers). Anyone who can push writes a message: a claim is believed
+/// only where the request's record names this very commit (`crate::policy::request`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestClaim {
+    /// The commit that last changed the owner's file.
+    pub commit: Sha,
+    pub request_id: RequestId,
+    pub requested_by: Option<String>,
 }
 
 /// Where a run's results go: commit statuses, the sticky comment, check runs. GitHub, or
@@ -259,6 +277,10 @@ impl Files for OwnerFiles<'_> {
 
     fn revision(&self, owner: &Owner, sha: &Sha) -> crate::store::Revision {
         self.of(owner).revision(owner, sha)
+    }
+
+    async fn request_claim(&self, owner: &Owner, sha: &Sha) -> Result<Option<RequestClaim>, CodeHostError> {
+        self.of(owner).request_claim(owner, sha).await
     }
 }
 

@@ -16,7 +16,7 @@ use crate::pipeline::destroy::{self, Verdict};
 use crate::pipeline::plan::plan_with;
 use crate::pipeline::prepare::{fetch, validate};
 use crate::pipeline::retry::{self, Attempt, RetryError};
-use crate::pipeline::{Deps, Request};
+use crate::pipeline::{Deps, DestroyReason, Request};
 use crate::report::fleet::{FleetReport, FleetRow, Layout, counts};
 use crate::report::markdown::code;
 use crate::report::{name_of, truncate_chars};
@@ -181,7 +181,7 @@ async fn reap_one(deps: &Deps<'_>, target: &Target, expires_at: String, dry_run:
 async fn destroy(deps: &Deps<'_>, target: &Target, dry_run: bool, out: &mut Reaped) -> Result<ReapState, CommandError> {
     let Some(applied) = last_applied(deps.store, target).await? else { return Ok(ReapState::NeverApplied) };
     out.sha = Some(applied.sha.to_string());
-    let req = Request::new(target.clone(), applied.sha.clone());
+    let req = Request { destroy_reason: DestroyReason::Expiry, ..Request::new(target.clone(), applied.sha.clone()) };
     let file = fetch(deps.files, &req).await.and_then(|text| validate(deps.config, &target.owner, &text));
     let file = file.map_err(|e| destroy::unreadable(target, &applied.sha, &e))?;
     if let Verdict::Protected(refused) = destroy::verdict(target, &applied.sha, &file) {

@@ -61,11 +61,33 @@ pub struct Request {
     /// An apply outside the environment's windows, allowed with its approval
     /// (`apply --break-glass REASON`): the reason, recorded.
     pub break_glass: Option<String>,
+    /// Why a destroy plan is made (what policies read as `input.run.reason`).
+    pub destroy_reason: DestroyReason,
+}
+
+/// Why an environment is destroyed, for the policies: a "no destroys in production" rule
+/// that stops a component's removal must still let an owner go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DestroyReason {
+    /// `destroy`: an owner or an environment taken off (a customer offboarded, a tenant file
+    /// deleted, an environment dropped from it).
+    #[default]
+    Offboard,
+    /// `reap`: the environment's expiry passed.
+    Expiry,
 }
 
 impl Request {
     pub fn new(target: Target, sha: Sha) -> Self {
-        Self { target, sha, pull_request: None, report_to: None, allow_protected: false, break_glass: None }
+        Self {
+            target,
+            sha,
+            pull_request: None,
+            report_to: None,
+            allow_protected: false,
+            break_glass: None,
+            destroy_reason: DestroyReason::default(),
+        }
     }
 
     /// The commit statuses and check runs go to.

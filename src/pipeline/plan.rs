@@ -149,7 +149,7 @@ async fn steps(
     }
     let mut warnings = warnings(deps, req, kind, &summary, prepared.components.as_deref());
     // Policies read the plan; a denied plan is shown with its messages and never stored.
-    let policy = match crate::policy::gate::check(deps, req, &saved, &file, previous.file(&file)).await {
+    let policy = match crate::policy::gate::check(deps, req, kind, &saved, &file, previous.file(&file)).await {
         Ok(verdict) => verdict,
         Err(error) => {
             if let Some(verdict) = error.policy().and_then(crate::policy::PolicyError::verdict) {

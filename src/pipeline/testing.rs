@@ -183,6 +183,7 @@ impl Harness {
             report_to: None,
             allow_protected: false,
             break_glass: None,
+            destroy_reason: crate::pipeline::DestroyReason::default(),
         }
     }
 

@@ -168,6 +168,7 @@ mod tests {
             report_to: None,
             allow_protected: false,
             break_glass: None,
+            destroy_reason: crate::pipeline::DestroyReason::default(),
         }
     }
 

@@ -16,11 +16,6 @@ pub const RULES: [&str; 2] = ["deny", "warn"];
 /// How often (in regorus's work units) the timer looks at the clock.
 const TIMER_CHECK_INTERVAL: u32 = 64;
 
-/// The input as regorus reads it, converted once for every file.
-pub fn input_value(input: serde_json::Value) -> regorus::Value {
-    regorus::Value::from(input)
-}
-
 /// A fresh Rego v1 engine holding `files`, bounded by `timeout`.
 pub fn engine(files: &[&PolicyFile], timeout: Duration) -> Result<regorus::Engine, PolicyError> {
     let mut engine = regorus::Engine::new();
@@ -161,14 +156,15 @@ deny contains "no destroys" if { some rc in input.plan.resource_changes; "delete
 warn contains {"msg": "big", "component": "db"} if { input.target.environment == "production" }
 "#,
         );
-        let input = input_value(
+        let input = regorus::Value::from(
             json!({"plan": {"resource_changes": [{"change": {"actions": ["delete"]}}]}, "target": {"environment": "production"}}),
         );
         let v = evaluate(&[p], &input, SECOND).expect("evaluates");
         assert_eq!(v.denies.len(), 1);
         assert_eq!(v.denies[0].line(), "prod.rego: no destroys");
         assert_eq!(v.warnings[0].line(), "prod.rego: db: big");
-        let calm = input_value(json!({"plan": {"resource_changes": []}, "target": {"environment": "staging"}}));
+        let calm =
+            regorus::Value::from(json!({"plan": {"resource_changes": []}, "target": {"environment": "staging"}}));
         let p = file("prod.rego", "package infra_manager\ndeny contains \"x\" if { input.plan.resource_changes[_] }\n");
         assert_eq!(evaluate(&[p], &calm, SECOND).expect("evaluates"), Verdict::default());
     }
@@ -176,7 +172,7 @@ warn contains {"msg": "big", "component": "db"} if { input.target.environment ==
     #[test]
     fn a_syntax_error_fails_closed_with_the_file_and_line() {
         let p = file("bad.rego", "package infra_manager\n\ndeny contains msg if {\n  msg := \n}\n");
-        let error = evaluate(&[p], &input_value(json!({})), SECOND).expect_err("fails closed");
+        let error = evaluate(&[p], &regorus::Value::from(json!({})), SECOND).expect_err("fails closed");
         assert!(matches!(error, PolicyError::Syntax { ref file, .. } if file == "bad.rego"), "{error:?}");
         assert!(error.to_string().contains("bad.rego:4:7"), "{error}");
     }
@@ -189,7 +185,8 @@ warn contains {"msg": "big", "component": "db"} if { input.target.environment ==
         );
         let xs: Vec<u32> = (0..2000).collect();
         let started = std::time::Instant::now();
-        let error = evaluate(&[p], &input_value(json!({"xs": xs})), Duration::from_millis(200)).expect_err("stopped");
+        let error =
+            evaluate(&[p], &regorus::Value::from(json!({"xs": xs})), Duration::from_millis(200)).expect_err("stopped");
         assert!(matches!(error, PolicyError::TimeLimit { ref file, .. } if file == "loop.rego"), "{error:?}");
         assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
     }
@@ -197,7 +194,7 @@ warn contains {"msg": "big", "component": "db"} if { input.target.environment ==
     #[test]
     fn a_message_of_the_wrong_shape_fails_closed() {
         let p = file("shape.rego", "package infra_manager\ndeny contains 42 if { true }\n");
-        let error = evaluate(&[p], &input_value(json!({})), SECOND).expect_err("fails");
+        let error = evaluate(&[p], &regorus::Value::from(json!({})), SECOND).expect_err("fails");
         assert!(matches!(error, PolicyError::Eval { .. }), "{error:?}");
     }
 }

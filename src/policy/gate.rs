@@ -2,13 +2,13 @@
 //! stored), for customers and tenants alike; and the one call apply makes to refuse a
 //! commit whose plan the policies denied.
 
-use super::{PolicyError, Verdict, evaluate, input, load};
+use super::{PolicyError, Verdict, evaluate, input, load, plan, request};
 use crate::error::CommandError;
 use crate::pipeline::prepare::Validated;
 use crate::pipeline::{Deps, Request};
 use crate::store::governance::PolicyMessage;
 use crate::store::{RunKind, RunStatus};
-use crate::terraform::{PlanView, SavedPlan};
+use crate::terraform::{PlanKind, PlanView, SavedPlan};
 
 /// The policies' verdict on `saved`, with the environment's monthly cost: `Ok` with the
 /// warnings (and no denies) when the plan may go on; [`PolicyError::Denied`] with every
@@ -17,6 +17,7 @@ use crate::terraform::{PlanView, SavedPlan};
 pub async fn check(
     deps: &Deps<'_>,
     req: &Request,
+    kind: PlanKind,
     saved: &SavedPlan,
     file: &Validated,
     previous: Option<&Validated>,
@@ -40,15 +41,19 @@ pub async fn check(
     }
     if !files.is_empty() {
         let plan = match &saved.view {
-            PlanView::Shown { json, .. } => Some(json),
+            PlanView::Shown { raw, .. } => Some(plan::document(raw)?),
             PlanView::Streamed(_) => None,
         };
-        let subject = input::Subject { target: &req.target, tier };
-        let mut document = input::document(&subject, plan, file, jiff::Timestamp::now());
-        if let Some((change, after)) = &cost {
-            document["cost"] = change.input(after);
-        }
-        let said = evaluate::evaluate(&files, &evaluate::input_value(document), policy.timeout)?;
+        let facts = input::Facts {
+            target: &req.target,
+            tier,
+            run: input::Run { kind, reason: req.destroy_reason },
+            file,
+            cost: cost.as_ref().map_or(serde_json::Value::Null, |(change, after)| change.input(after)),
+            request: request::made_by(deps, req, kind).await?,
+            now: jiff::Timestamp::now(),
+        };
+        let said = evaluate::evaluate(&files, &input::document(&facts, plan), policy.timeout)?;
         verdict.denies.extend(said.denies);
         verdict.warnings.extend(said.warnings);
     }
@@ -101,9 +106,11 @@ pub async fn refuse_denied(deps: &Deps<'_>, req: &Request) -> Result<(), Command
 mod tests {
     use crate::codehost::StatusState;
     use crate::error::ExitStatus;
+    use crate::pipeline::DestroyReason;
     use crate::pipeline::apply::{Mode, apply};
-    use crate::pipeline::plan::plan;
+    use crate::pipeline::plan::{plan, plan_kind};
     use crate::pipeline::testing::Harness;
+    use crate::terraform::PlanKind;
 
     fn with_policy(h: &mut Harness, dir: &tempfile::TempDir, text: &str) {
         std::fs::write(dir.path().join("p.rego"), text).expect("write");
@@ -150,6 +157,34 @@ mod tests {
         assert!(planned.comment.contains("Policy warnings") && planned.comment.contains("`check <b>this</b>`"));
         let runs = crate::store::Store::records(&h.store, "acme/web", None).await.expect("history");
         assert_eq!(runs[0].governance.policy_warnings[0].component.as_deref(), Some("web"));
+    }
+
+    /// What a policy reads: the plan's values whole (a sensitive one masked), what the run
+    /// is for, and no request for a customer (its repository makes no claims).
+    #[tokio::test]
+    async fn policies_read_the_plans_values_masked_what_the_run_is_for_and_a_customers_null_request() {
+        let mut h = Harness::new();
+        h.terraform.set(|s| {
+            s.plan_json["resource_changes"][0]["change"] = serde_json::json!({
+                "actions": ["create"], "before": null, "after_unknown": {},
+                "after": {"input": {"size": 3}, "password": "hunter2"}, "after_sensitive": {"password": true},
+            });
+        });
+        let dir = tempfile::tempdir().expect("tempdir");
+        with_policy(
+            &mut h,
+            &dir,
+            "package infra_manager\nwarn contains sprintf(\"%s/%s size=%d password=%s request=%v\", [input.run.kind, input.run.reason, rc.change.after.input.size, rc.change.after.password, input.request]) if {\n  some rc in input.plan.resource_changes\n}\n",
+        );
+        let said = |planned: crate::pipeline::plan::Planned| planned.policy.warnings[0].msg.clone();
+        let planned = plan(&h.deps(), &h.request()).await.expect("passes");
+        assert_eq!(said(planned), "plan/change size=3 password=(sensitive) request=null");
+        apply(&h.deps(), &h.request(), Mode::Apply).await.expect("applied");
+        let offboard = plan_kind(&h.deps(), &h.request(), PlanKind::Destroy).await.expect("destroy planned");
+        assert_eq!(said(offboard), "destroy/offboard size=3 password=(sensitive) request=null");
+        let expired = crate::pipeline::Request { destroy_reason: DestroyReason::Expiry, ..h.request() };
+        let expired = plan_kind(&h.deps(), &expired, PlanKind::Destroy).await.expect("destroy planned");
+        assert_eq!(said(expired), "destroy/expiry size=3 password=(sensitive) request=null");
     }
 
     #[tokio::test]

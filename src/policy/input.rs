@@ -1,39 +1,79 @@
 //! The input document the policies read (`input.*`), written down with an example of each
 //! field in `docs/policy.md`. Built from what the plan already has: the `show -json`
-//! document the summary reads, the target, the validated file's components.
+//! document Terraform printed ([`super::plan`]), the target, what the run is for, the
+//! validated file's components, the cost, the request that made the change
+//! ([`super::request`]).
 
 use serde_json::{Map, Value, json};
 
 use crate::identity::{Owner, Target};
+use crate::pipeline::DestroyReason;
 use crate::pipeline::prepare::Validated;
+use crate::terraform::PlanKind;
 
-/// What a policy sees of the target.
-pub struct Subject<'a> {
+/// Everything `input` holds but the plan.
+pub struct Facts<'a> {
     pub target: &'a Target,
+    /// The owner's tier.
     pub tier: Option<&'a str>,
+    pub run: Run,
+    pub file: &'a Validated,
+    /// `input.cost`: `null` when nothing the environment uses is priced.
+    pub cost: Value,
+    /// `input.request`: `null` unless a request is proven to have made the change.
+    pub request: Value,
+    pub now: jiff::Timestamp,
 }
 
-/// `input` for a plan of `subject`: `plan` (`null` when the plan was read as counts only),
-/// `target`, `components`, `cost` (`null` until prices are configured), `request` and `now`.
-pub fn document(subject: &Subject<'_>, plan: Option<&Value>, file: &Validated, now: jiff::Timestamp) -> Value {
-    let target = subject.target;
+/// What the run is for (`input.run`): a plan of the configuration at a commit, or the
+/// destroy of the environment and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Run {
+    pub kind: PlanKind,
+    pub reason: DestroyReason,
+}
+
+impl Run {
+    /// `{"kind": "plan", "reason": "change"}`, or `{"kind": "destroy", "reason":
+    /// "offboard"|"expiry"}`.
+    fn json(self) -> Value {
+        let (kind, reason) = match (self.kind, self.reason) {
+            (PlanKind::Update, _) => ("plan", "change"),
+            (PlanKind::Destroy, DestroyReason::Offboard) => ("destroy", "offboard"),
+            (PlanKind::Destroy, DestroyReason::Expiry) => ("destroy", "expiry"),
+        };
+        json!({ "kind": kind, "reason": reason })
+    }
+}
+
+/// `input`: `plan` (the masked `show -json` document; `null` when the plan was read as
+/// counts only), `target`, `run`, `components`, `cost`, `request` and `now`. The plan is
+/// already regorus's value: the rest is small, converted here.
+pub fn document(facts: &Facts<'_>, plan: Option<regorus::Value>) -> regorus::Value {
+    let target = facts.target;
     let (kind, owner) = match &target.owner {
         Owner::Customer(repo) => ("customer", repo.to_string()),
         Owner::Tenant(name) => ("tenant", name.to_string()),
     };
-    json!({
-        "plan": plan.cloned().unwrap_or(Value::Null),
+    let rest = json!({
+        "plan": Value::Null,
         "target": {
             "kind": kind,
             "owner": owner,
             "environment": target.env.as_str(),
-            "tier": subject.tier,
+            "tier": facts.tier,
         },
-        "components": components(file, target.env.as_str()),
-        "cost": Value::Null,
-        "request": Value::Null,
-        "now": now.to_string(),
-    })
+        "run": facts.run.json(),
+        "components": components(facts.file, target.env.as_str()),
+        "cost": facts.cost,
+        "request": facts.request,
+        "now": facts.now.to_string(),
+    });
+    let mut input = regorus::Value::from(rest);
+    if let (Some(plan), Ok(fields)) = (plan, input.as_object_mut()) {
+        fields.insert(regorus::Value::from("plan"), plan);
+    }
+    input
 }
 
 /// Each component of a v2 file with its type and its inputs resolved for `env`; a v1 file

@@ -13,7 +13,9 @@ pub mod evaluate;
 pub mod gate;
 pub mod input;
 pub mod load;
+pub mod plan;
 pub mod report;
+pub mod request;
 pub mod test_runner;
 
 use crate::store::governance::PolicyMessage;
@@ -75,6 +77,9 @@ pub enum PolicyError {
     /// An apply of a commit whose plan the policies denied: a denied plan is never applicable.
     #[error("the plan of `{sha}` was denied by policy ({first}); it can't be applied")]
     NotApplicable { sha: String, first: String },
+    /// Terraform's `show -json` could not be read into the policies' input.
+    #[error("can't read the plan for the policies: {detail}")]
+    Input { detail: String },
     /// A policy passed its time budget (a loop, or data that grows without end).
     #[error("policy `{file}` was stopped after {limit_ms} ms evaluating `{rule}`")]
     TimeLimit { file: String, rule: String, limit_ms: u128 },
@@ -101,6 +106,7 @@ impl PolicyError {
             Self::NotApplicable { .. } => {
                 "change the configuration so the policies allow it, plan again, then apply the new plan".into()
             }
+            Self::Input { .. } => "plan again; if it fails the same way, report it with the run's log".into(),
             Self::TimeLimit { .. } => {
                 "the policy loops or builds data without end: fix it (or raise `policy.timeout` in infra-manager.yml if it is only slow)".into()
             }

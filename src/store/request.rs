@@ -98,6 +98,31 @@ pub const INDEX_PARTITION: &str = "requests/_index";
 /// `requests list` and `overview` take however many requests were ever made.
 pub const RECENT_REQUESTS: usize = 200;
 
+#[cfg(test)]
+impl RequestRecord {
+    /// A committed request's record (`req-1`, tenant `alice-xero`, a connector on `main` at
+    /// `aaa…`), for tests to vary.
+    pub fn example() -> Self {
+        Self {
+            request_id: "req-1".into(),
+            tenant: "alice-xero".into(),
+            action: "write".into(),
+            branch: "main".into(),
+            auto_approved: true,
+            committed: true,
+            sha: "a".repeat(40),
+            requested_at: "2026-12-07T12:00:00Z".into(),
+            run_url: None,
+            type_name: Some("connector".into()),
+            environments: vec!["staging".into()],
+            message: "requested".into(),
+            content: None,
+            digest: None,
+            run_id: None,
+        }
+    }
+}
+
 /// A request's record stands in no environment: this fills the item's environment field
 /// (never a valid environment name, so it can't be mistaken for one).
 const NO_ENVIRONMENT: &str = "-";

@@ -165,6 +165,25 @@ impl ManagerRepo {
         Ok(found)
     }
 
+    /// The commit that last changed `path` at or before `sha` (`git log -1`, which follows a
+    /// merge to the side the file came from), with its message's trailers (`Key: value`,
+    /// unfolded): what the message says, not what is true. `None`: no commit changed it.
+    pub async fn last_change(
+        &self,
+        sha: &Sha,
+        path: &str,
+    ) -> Result<Option<(Sha, Vec<(String, String)>)>, CodeHostError> {
+        let args = ["log", "-1", "--format=%H%n%(trailers:only,unfold)", sha.as_str(), "--", path];
+        let out = self.git(&args, sha.as_str()).await?;
+        let text = String::from_utf8_lossy(&out);
+        let mut lines = text.lines();
+        let Some(first) = lines.next().filter(|l| !l.is_empty()) else { return Ok(None) };
+        let commit = Sha::parse(first).map_err(|e| self.error(sha.as_str(), path, e.to_string()))?;
+        let trailers =
+            lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect();
+        Ok(Some((commit, trailers)))
+    }
+
     /// The branch checked out, `None` when `HEAD` is detached.
     pub async fn current_branch(&self) -> Result<Option<String>, CodeHostError> {
         let out = self.run(&["symbolic-ref", "--quiet", "--short", "HEAD"], None, &[], "HEAD").await?;

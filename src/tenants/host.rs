@@ -10,8 +10,11 @@
 use async_trait::async_trait;
 
 use super::git::ManagerRepo;
-use crate::codehost::{CodeHostError, CommentOutcome, CommitStatus, Files, LogReporter, MergedPull, Reporter};
-use crate::identity::{Owner, RepoId, Sha};
+use super::request;
+use crate::codehost::{
+    CodeHostError, CommentOutcome, CommitStatus, Files, LogReporter, MergedPull, Reporter, RequestClaim,
+};
+use crate::identity::{Owner, RepoId, RequestId, Sha};
 
 pub struct TenantHost {
     repo: ManagerRepo,
@@ -53,6 +56,17 @@ impl Files for TenantHost {
             Owner::Tenant(tenant) => self.repo.request_commits(&tenant.file(), since, until).await,
             Owner::Customer(_) => Ok(Vec::new()),
         }
+    }
+
+    /// The trailers of the commit that last changed the tenant's file at or before `sha`
+    /// (through a true merge: the request's own commit).
+    async fn request_claim(&self, owner: &Owner, sha: &Sha) -> Result<Option<RequestClaim>, CodeHostError> {
+        let Owner::Tenant(tenant) = owner else { return Ok(None) };
+        let Some((commit, trailers)) = self.repo.last_change(sha, &tenant.file()).await? else { return Ok(None) };
+        let value = |key: &str| trailers.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str());
+        let Some(request_id) = value(request::TRAILER).and_then(|v| RequestId::parse(v).ok()) else { return Ok(None) };
+        let requested_by = value(request::REQUESTER_TRAILER).map(str::to_owned);
+        Ok(Some(RequestClaim { commit, request_id, requested_by }))
     }
 }
 

@@ -20,6 +20,8 @@ use crate::variables::document::Document;
 /// is read from its record (and its commit on the remote), never from a commit message,
 /// which anyone who can push a branch can write.
 pub const TRAILER: &str = "Request-Id";
+/// The trailer that names who asked (a checked login).
+pub const REQUESTER_TRAILER: &str = "Requested-By";
 
 /// A request that passed every check; its file is made against the tenant's current one
 /// ([`Checked::file`]).
@@ -308,7 +310,7 @@ fn refused(message: impl Into<String>, hint: impl Into<String>) -> CommandError 
 
 /// The commit message: a summary, then the trailers that make a second run a no-op.
 pub fn commit_message(summary: &str, id: &RequestId, requester: Option<&str>) -> String {
-    let by = requester.map(|r| format!("\nRequested-By: {r}")).unwrap_or_default();
+    let by = requester.map(|r| format!("\n{REQUESTER_TRAILER}: {r}")).unwrap_or_default();
     format!("{summary}\n\n{TRAILER}: {id}{by}\n")
 }
 

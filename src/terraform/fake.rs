@@ -153,7 +153,8 @@ impl Terraform for FakeTerraform {
         let view = match detail {
             PlanDetail::Full => {
                 self.call("show")?;
-                PlanView::Shown { json: script.plan_json.clone(), text: "fake plan text".to_owned() }
+                let raw = script.plan_json.to_string();
+                PlanView::Shown { json: script.plan_json.clone(), raw, text: "fake plan text".to_owned() }
             }
             PlanDetail::Counts | PlanDetail::Drift => {
                 let errored = script.plan_json["errored"] == json!(true);

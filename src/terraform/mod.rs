@@ -217,9 +217,10 @@ impl SavedPlan {
 /// What a saved plan says it will do, as its [`PlanDetail`] read it.
 #[derive(Debug, Clone)]
 pub enum PlanView {
-    /// `show -json` (what the summary reads) and `show` text (what reviewers read; never
-    /// parsed).
-    Shown { json: Value, text: String },
+    /// `show -json` trimmed to what the summary reads (`json`), the same output whole as
+    /// Terraform printed it (`raw`: what policies read, `crate::policy::plan`), and `show`
+    /// text (what reviewers read; never parsed).
+    Shown { json: Value, raw: String, text: String },
     /// The plan's own `-json` stream: every change, counted the same way, without attribute
     /// or output values.
     Streamed(StreamedPlan),

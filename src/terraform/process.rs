@@ -124,10 +124,12 @@ impl ProcessTerraform {
         cmd
     }
 
-    /// `terraform show -json PLANFILE`.
-    async fn show_json(&self, dir: &Path, planfile: &str) -> Result<Value, TerraformError> {
+    /// `terraform show -json PLANFILE`: trimmed as the summary reads it, and as printed.
+    async fn show_json(&self, dir: &Path, planfile: &str) -> Result<(Value, String), TerraformError> {
         let out = self.capture(dir, "show", &["show", "-json", planfile]).await?;
-        super::show_json::read(&out).map_err(|e| TerraformError::BadOutput { step: "show", message: e.to_string() })
+        let json = super::show_json::read(&out)
+            .map_err(|e| TerraformError::BadOutput { step: "show", message: e.to_string() })?;
+        Ok((json, out))
     }
 
     /// What drifted, from `show -json PLANFILE`; `None` (logged) when it can't be read: the
@@ -173,8 +175,9 @@ impl ProcessTerraform {
         let view = match detail {
             PlanDetail::Full => {
                 // Both read the same saved plan: run side by side.
-                let (json, text) = tokio::try_join!(self.show_json(dir, planfile), self.show_text(dir, planfile))?;
-                PlanView::Shown { json, text }
+                let ((json, raw), text) =
+                    tokio::try_join!(self.show_json(dir, planfile), self.show_text(dir, planfile))?;
+                PlanView::Shown { json, raw, text }
             }
             PlanDetail::Counts | PlanDetail::Drift => PlanView::Streamed(streamed),
         };

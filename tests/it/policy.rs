@@ -1,9 +1,13 @@
 //! Issue 22 item 1 through the real binary, real Terraform and the local store: a `deny` on
 //! destroying anything in production fails the plan of a component removal there (the
-//! comment and the record list the message, the apply is refused) while staging passes; a
-//! `warn` passes and is shown; a policy with a syntax error fails the plan closed at its line.
+//! comment and the record list the message, the apply is refused) while staging passes, and
+//! the same rule reading `input.run` lets the environment's offboarding through; a `warn`
+//! passes and is shown; a policy with a syntax error fails the plan closed at its line;
+//! policies read the plan's values; a tenant's change gets its provisioning request in
+//! `input.request` only when the request's record names the commit (a real Git repository).
 
 use crate::support::cli::{Output, Run, Sandbox, repo_root, require_terraform};
+use crate::support::manager::Manager;
 
 const NO_PRODUCTION_DESTROYS: &str = r#"package infra_manager
 
@@ -250,4 +254,160 @@ fn policy_coverage_lists_the_rules_that_never_fired() {
         out.stdout
     );
     assert!(out.stdout.contains("2 of 3 rules never fired"), "{}", out.stdout);
+}
+
+/// `docs/policy.md`'s offboarding example: no destroys in production by a change.
+const NO_PRODUCTION_DESTROYS_BUT_OFFBOARDING: &str = r#"package infra_manager
+
+# Nothing is destroyed in production by a change; offboarding (`destroy`) and expiry pass.
+deny contains {"msg": sprintf("%s would be destroyed in production", [rc.address]), "component": component} if {
+	input.target.environment == "production"
+	input.run.kind == "plan"
+	some rc in input.plan.resource_changes
+	"delete" in rc.change.actions
+	component := split(rc.address, ".")[1]
+}
+"#;
+
+#[test]
+fn offboarding_passes_a_production_destroys_rule_that_reads_input_run_and_a_removal_does_not() {
+    let sb = sandbox(NO_PRODUCTION_DESTROYS);
+    assert_eq!(sb.run("plan", "production").code, 0);
+    assert_eq!(sb.run("apply", "production").code, 0);
+    // The fixture's database is protected: the operator allows it, as an offboarding does.
+    let destroy = || {
+        Run::new(sb.path())
+            .args(["--json", "destroy", "--source-dir", "shop", "--env", "production", "--allow-protected"])
+            .run()
+    };
+    let denied = destroy();
+    assert_eq!(denied.code, 1, "the rule without `input.run` stops offboarding: {}{}", denied.stdout, denied.stderr);
+    assert!(denied.json()["errors"][0]["message"].as_str().is_some_and(|m| m.contains("denied by policy")));
+
+    let docs = std::fs::read_to_string(repo_root().join("docs/policy.md")).expect("read");
+    assert!(
+        docs.contains(NO_PRODUCTION_DESTROYS_BUT_OFFBOARDING),
+        "docs/policy.md shows this policy as it is run here"
+    );
+    std::fs::write(sb.path().join("policies/production.rego"), NO_PRODUCTION_DESTROYS_BUT_OFFBOARDING).expect("write");
+    let text = std::fs::read_to_string(sb.variables()).expect("read");
+    std::fs::write(sb.variables(), text.replace(JOBS, "")).expect("write");
+    let removal = sb.run("plan", "production");
+    assert_eq!(removal.code, 1, "a component's removal is still denied: {}", removal.stderr);
+    std::fs::write(sb.variables(), text).expect("write");
+
+    let offboard = destroy();
+    assert_eq!(offboard.code, 0, "{}", offboard.stderr);
+    let destroyed = offboard.json()["destroy"].as_u64().expect("a count");
+    assert!(destroyed > 0, "{}", offboard.stdout);
+    let apply = sb.run("apply", "production");
+    assert_eq!((apply.code, apply.json()["destroy"].as_u64()), (0, Some(destroyed)), "{}", apply.stderr);
+}
+
+const MAX_RECEIVE_COUNT: &str = r#"package infra_manager
+
+warn contains sprintf("%s maxReceiveCount %v -> %v", [rc.address, before, after]) if {
+	some rc in input.plan.resource_changes
+	before := object.get(rc.change, ["before", "input", "redrive_policy", "maxReceiveCount"], "none")
+	after := rc.change.after.input.redrive_policy.maxReceiveCount
+	before != after
+}
+
+warn contains "no provisioning request made this change" if input.request == null
+"#;
+
+#[test]
+fn policies_read_the_plans_before_and_after_values_and_a_customer_has_no_request() {
+    let sb = sandbox(MAX_RECEIVE_COUNT);
+    let warnings = || {
+        let runs = history(&sb, "staging");
+        let said = runs["runs"][0]["policy_warnings"].as_array().expect("warnings").clone();
+        said.iter().filter_map(|w| w["msg"].as_str().map(str::to_owned)).collect::<Vec<_>>()
+    };
+    assert_eq!(sb.run("plan", "staging").code, 0);
+    assert_eq!(
+        warnings(),
+        ["module.jobs.terraform_data.queue maxReceiveCount none -> 3", "no provisioning request made this change"]
+    );
+    assert_eq!(sb.run("apply", "staging").code, 0);
+    let text = std::fs::read_to_string(sb.variables()).expect("read");
+    std::fs::write(sb.variables(), text.replace("max_receive_count: 3", "max_receive_count: 5")).expect("write");
+    assert_eq!(sb.run("plan", "staging").code, 0);
+    assert_eq!(
+        warnings(),
+        ["module.jobs.terraform_data.queue maxReceiveCount 3 -> 5", "no provisioning request made this change"]
+    );
+}
+
+/// Tenants for the request test: a connector is committed on `main`, a queue on a review
+/// branch.
+const TENANTS: &str =
+    "tenants:\n  types: [connector, queue]\n  environments: [staging]\n  auto_approve: { connector: true }\n";
+
+const NO_REQUESTED_CONNECTORS: &str = r#"package infra_manager
+
+deny contains sprintf("request %s asks for a %s (%s)", [input.request.id, input.request.type, input.request.action]) if {
+	input.request.type in {"connector", "queue"}
+}
+
+warn contains sprintf("requested by %s", [input.request.requested_by]) if is_string(input.request.requested_by)
+
+warn contains "no provisioning request made this change" if input.request == null
+"#;
+
+#[test]
+fn a_requests_commit_gives_policies_its_request_and_a_forged_trailer_gives_null() {
+    let m = Manager::new();
+    m.sb.add_config(TENANTS);
+    std::fs::create_dir_all(m.sb.path().join("policies")).expect("mkdir");
+    std::fs::write(m.sb.path().join("policies/requests.rego"), NO_REQUESTED_CONNECTORS).expect("write");
+    let plan = |tenant: &str| m.run(&["plan", "--tenant", tenant, "--env", "staging"]);
+    let record = |tenant: &str| {
+        let out = Run::new(m.sb.path()).args(["--json", "history", "--tenant", tenant, "--env", "staging"]).run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.json()["runs"][0].clone()
+    };
+
+    let inputs = r#"{"user_id": "alice", "connector": "xero", "retention_days": 7}"#;
+    let args = ["request", "--request-id", "r-1", "--tenant", "alice-xero", "--type", "connector", "--inputs", inputs];
+    let out = m.run(&[&args[..], &["--requester", "octocat"]].concat());
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let denied = plan("alice-xero");
+    assert_eq!(denied.code, 1, "{}", denied.stderr);
+    let message = denied.json()["errors"][0]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("request r-1 asks for a connector (write)"), "{message}");
+    let run = record("alice-xero");
+    assert_eq!(run["policy_warnings"][0]["msg"], "requested by octocat", "{run}");
+
+    // A hand-made commit copying the request's trailers: the record names another commit.
+    let file = m.git(&["show", "HEAD:tenants/alice-xero.yml"]);
+    m.write("alice-xero", &file.replace("\"retention_days\":7", "\"retention_days\":14"));
+    let forged = m.commit("tenants: longer retention\n\nRequest-Id: r-1\nRequested-By: octocat");
+    assert_eq!(m.git(&["log", "-1", "--format=%(trailers:key=Request-Id,valueonly)"]), "r-1");
+    let passed = plan("alice-xero");
+    assert_eq!(passed.code, 0, "{}", passed.stderr);
+    assert!(passed.stderr.contains("names request `r-1`, whose record does not name that commit"), "{}", passed.stderr);
+    let run = record("alice-xero");
+    assert_eq!(run["sha"], forged.as_str(), "{run}");
+    assert_eq!(run["policy_warnings"][0]["msg"], "no provisioning request made this change", "{run}");
+    assert!(run["policy_denies"].as_array().is_none_or(Vec::is_empty), "{run}");
+
+    // A review branch merged with a merge commit: the file's last change is the request's.
+    let out = m.run(&[
+        "request",
+        "--request-id",
+        "q-1",
+        "--tenant",
+        "jobs",
+        "--type",
+        "queue",
+        "--inputs",
+        r#"{"fifo": true}"#,
+    ]);
+    assert_eq!((out.code, out.json()["branch"].as_str()), (0, Some("tenant-request/q-1")), "{}", out.stderr);
+    m.git(&["merge", "--quiet", "--no-ff", "-m", "Merge tenant-request/q-1", "tenant-request/q-1"]);
+    let denied = plan("jobs");
+    assert_eq!(denied.code, 1, "{}", denied.stderr);
+    let message = denied.json()["errors"][0]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("request q-1 asks for a queue (write)"), "{message}");
 }
