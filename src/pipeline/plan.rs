@@ -139,7 +139,7 @@ async fn steps(
     let file_changes = (kind == PlanKind::Update).then(|| previous.diff(&file, &req.target.env));
     let prepared = prepare(deps, req, &file).await?;
     let dir = prepared.workspace.path();
-    let saved = super::locking(deps, &req.target, async || deps.terraform.plan(dir, PLAN_FILE, kind, detail).await)
+    let mut saved = super::locking(deps, &req.target, async || deps.terraform.plan(dir, PLAN_FILE, kind, detail).await)
         .await
         // A value a module refused is the customer's to fix, at its line.
         .map_err(|e| super::invalid_value::placed(e, &file, &req.target.owner.file(), &req.target.env, dir))?;
@@ -149,7 +149,10 @@ async fn steps(
     }
     let mut warnings = warnings(deps, req, kind, &summary, prepared.components.as_deref());
     // Policies read the plan; a denied plan is shown with its messages and never stored.
-    let policy = match crate::policy::gate::check(deps, req, kind, &saved, &file, previous.file(&file)).await {
+    let printed = saved.take_raw();
+    let checked = crate::policy::gate::check(deps, req, kind, printed.as_deref(), &file, previous.file(&file)).await;
+    drop(printed);
+    let policy = match checked {
         Ok(verdict) => verdict,
         Err(error) => {
             if let Some(verdict) = error.policy().and_then(crate::policy::PolicyError::verdict) {

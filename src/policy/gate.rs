@@ -8,9 +8,10 @@ use crate::pipeline::prepare::Validated;
 use crate::pipeline::{Deps, Request};
 use crate::store::governance::PolicyMessage;
 use crate::store::{RunKind, RunStatus};
-use crate::terraform::{PlanKind, PlanView, SavedPlan};
+use crate::terraform::PlanKind;
 
-/// The policies' verdict on `saved`, with the environment's monthly cost: `Ok` with the
+/// The policies' verdict on a plan (`printed`: its `show -json` as Terraform printed it;
+/// `None` for a plan read as counts only), with the environment's monthly cost: `Ok` with the
 /// warnings (and no denies) when the plan may go on; [`PolicyError::Denied`] with every
 /// message when it may not (a policy's deny, or a cost over the tier's `max_monthly_cost`);
 /// any failure to read, compile or evaluate a policy fails closed.
@@ -18,7 +19,7 @@ pub async fn check(
     deps: &Deps<'_>,
     req: &Request,
     kind: PlanKind,
-    saved: &SavedPlan,
+    printed: Option<&str>,
     file: &Validated,
     previous: Option<&Validated>,
 ) -> Result<Verdict, CommandError> {
@@ -40,10 +41,7 @@ pub async fn check(
         });
     }
     if !files.is_empty() {
-        let plan = match &saved.view {
-            PlanView::Shown { raw, .. } => Some(plan::document(raw)?),
-            PlanView::Streamed(_) => None,
-        };
+        let plan = printed.map(plan::document).transpose()?;
         let facts = input::Facts {
             target: &req.target,
             tier,

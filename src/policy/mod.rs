@@ -12,6 +12,7 @@ pub mod coverage;
 pub mod evaluate;
 pub mod gate;
 pub mod input;
+pub mod json_value;
 pub mod load;
 pub mod plan;
 pub mod report;

@@ -1,7 +1,7 @@
 //! `input.plan`: the `terraform show -json` document whole, as Terraform printed it, with
 //! every value Terraform marks sensitive replaced by [`MASK`]. Read straight from the
-//! printed text into regorus's values (object keys shared across the 5,000 changes of a
-//! large plan), then masked in place: no second tree, no conversion.
+//! printed text into regorus's values ([`super::json_value`]), then masked in place: no
+//! second tree, no conversion.
 //!
 //! What Terraform marks, and where (`docs/policy.md`): a change's `before`/`after` by its
 //! `before_sensitive`/`after_sensitive` (resource changes, drift, deferred changes, output
@@ -19,21 +19,45 @@ pub const MASK: &str = "(sensitive)";
 
 /// The document `raw` (`show -json`) as `input.plan`, sensitive values masked.
 pub fn document(raw: &str) -> Result<Value, PolicyError> {
-    let mut doc = Value::from_json_str(raw).map_err(|e| PolicyError::Input { detail: e.to_string() })?;
+    let mut doc = super::json_value::read(raw).map_err(|e| PolicyError::Input { detail: e.to_string() })?;
     mask_document(&mut doc);
     Ok(doc)
 }
 
-fn key(name: &str) -> Value {
-    Value::from(name)
-}
-
 fn field<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
-    value.as_object().ok()?.get(&key(name))
+    get(value, &Value::from(name))
 }
 
 fn field_mut<'a>(value: &'a mut Value, name: &str) -> Option<&'a mut Value> {
-    value.as_object_mut().ok()?.get_mut(&key(name))
+    get_mut(value, &Value::from(name))
+}
+
+fn get<'a>(value: &'a Value, key: &Value) -> Option<&'a Value> {
+    value.as_object().ok()?.get(key)
+}
+
+fn get_mut<'a>(value: &'a mut Value, key: &Value) -> Option<&'a mut Value> {
+    value.as_object_mut().ok()?.get_mut(key)
+}
+
+/// The keys looked up in each of a plan's thousands of changes and resources, made once.
+struct Hot {
+    change: Value,
+    changes: [(Value, Value); 2],
+    values: Value,
+    sensitive_values: Value,
+}
+
+impl Hot {
+    fn new() -> Self {
+        let key = Value::from;
+        Self {
+            change: key("change"),
+            changes: [(key("before"), key("before_sensitive")), (key("after"), key("after_sensitive"))],
+            values: key("values"),
+            sensitive_values: key("sensitive_values"),
+        }
+    }
 }
 
 /// Each element of the array at `value.name`.
@@ -59,6 +83,7 @@ fn names(value: Option<&Value>) -> Vec<Value> {
 }
 
 fn mask_document(doc: &mut Value) {
+    let hot = Hot::new();
     let secret_variables: Vec<Value> = {
         let declared =
             field(doc, "configuration").and_then(|c| field(c, "root_module")).and_then(|m| field(m, "variables"));
@@ -72,22 +97,22 @@ fn mask_document(doc: &mut Value) {
     };
     for list in ["resource_changes", "resource_drift"] {
         each_mut(doc, list, |rc| {
-            if let Some(change) = field_mut(rc, "change") {
-                mask_change(change);
+            if let Some(change) = get_mut(rc, &hot.change) {
+                mask_change(change, &hot);
             }
         });
     }
     each_mut(doc, "deferred_changes", |deferred| {
-        if let Some(change) = field_mut(deferred, "resource_change").and_then(|rc| field_mut(rc, "change")) {
-            mask_change(change);
+        if let Some(change) = field_mut(deferred, "resource_change").and_then(|rc| get_mut(rc, &hot.change)) {
+            mask_change(change, &hot);
         }
     });
-    each_member_mut(doc, "output_changes", mask_change);
+    each_member_mut(doc, "output_changes", |change| mask_change(change, &hot));
     if let Some(values) = field_mut(doc, "planned_values") {
-        mask_values(values);
+        mask_values(values, &hot);
     }
     if let Some(values) = field_mut(doc, "prior_state").and_then(|s| field_mut(s, "values")) {
-        mask_values(values);
+        mask_values(values, &hot);
     }
     if let Some(variables) = field_mut(doc, "variables").and_then(|v| v.as_object_mut().ok()) {
         for name in &secret_variables {
@@ -102,10 +127,10 @@ fn mask_document(doc: &mut Value) {
 }
 
 /// A change's `before` and `after` by its `before_sensitive` and `after_sensitive`.
-fn mask_change(change: &mut Value) {
-    for (value, marks) in [("before", "before_sensitive"), ("after", "after_sensitive")] {
-        let Some(marks) = field(change, marks).cloned() else { continue };
-        if let Some(value) = field_mut(change, value) {
+fn mask_change(change: &mut Value, hot: &Hot) {
+    for (value, marks) in &hot.changes {
+        let Some(marks) = get(change, marks).filter(|m| marks_any(m)).cloned() else { continue };
+        if let Some(value) = get_mut(change, value) {
             mask(value, &marks);
         }
     }
@@ -113,21 +138,32 @@ fn mask_change(change: &mut Value) {
 
 /// `planned_values` or `prior_state.values`: the outputs marked sensitive, and each
 /// module's resources by their `sensitive_values`.
-fn mask_values(values: &mut Value) {
+fn mask_values(values: &mut Value, hot: &Hot) {
     each_member_mut(values, "outputs", |output| mask_if_declared(output, "value"));
     if let Some(root) = field_mut(values, "root_module") {
-        mask_module(root);
+        mask_module(root, hot);
     }
 }
 
-fn mask_module(module: &mut Value) {
+fn mask_module(module: &mut Value, hot: &Hot) {
     each_mut(module, "resources", |resource| {
-        let Some(marks) = field(resource, "sensitive_values").cloned() else { return };
-        if let Some(values) = field_mut(resource, "values") {
+        let Some(marks) = get(resource, &hot.sensitive_values).filter(|m| marks_any(m)).cloned() else { return };
+        if let Some(values) = get_mut(resource, &hot.values) {
             mask(values, &marks);
         }
     });
-    each_mut(module, "child_modules", mask_module);
+    each_mut(module, "child_modules", |child| mask_module(child, hot));
+}
+
+/// Whether `marks` marks anything sensitive (most changes' marks are `false` or empty
+/// objects: nothing to walk, nothing to copy).
+fn marks_any(marks: &Value) -> bool {
+    match marks {
+        Value::Bool(b) => *b,
+        Value::Object(o) => o.values().any(marks_any),
+        Value::Array(a) => a.iter().any(marks_any),
+        _ => false,
+    }
 }
 
 /// A module's configuration: the `default` of each variable declared `sensitive`, in it and

@@ -212,14 +212,24 @@ impl SavedPlan {
             PlanView::Streamed(_) => None,
         }
     }
+
+    /// The printed `show -json`, taken out (empty after): the policies are its only reader,
+    /// and a large plan's is megabytes the rest of the run need not hold.
+    pub fn take_raw(&mut self) -> Option<String> {
+        match &mut self.view {
+            PlanView::Shown { raw, .. } => Some(std::mem::take(raw)),
+            PlanView::Streamed(_) => None,
+        }
+    }
 }
 
 /// What a saved plan says it will do, as its [`PlanDetail`] read it.
 #[derive(Debug, Clone)]
 pub enum PlanView {
     /// `show -json` trimmed to what the summary reads (`json`), the same output whole as
-    /// Terraform printed it (`raw`: what policies read, `crate::policy::plan`), and `show`
-    /// text (what reviewers read; never parsed).
+    /// Terraform printed it (`raw`: what policies read, `crate::policy::plan`; taken by the
+    /// plan step, [`SavedPlan::take_raw`]), and `show` text (what reviewers read; never
+    /// parsed).
     Shown { json: Value, raw: String, text: String },
     /// The plan's own `-json` stream: every change, counted the same way, without attribute
     /// or output values.
