@@ -113,6 +113,30 @@ impl CatalogInput {
     }
 }
 
+/// `variables::parse`, remembered by the file's name and text: a fleet run validates each
+/// target's file against the catalog, and parsing the same few `variables.tf` files again
+/// for every target was most of a `--changed-since` selection's time. Keyed by the text
+/// itself, so an edited module is parsed afresh; bounded, as a process may see many.
+fn parsed(file_name: &str, text: String) -> Result<Vec<variables::Input>, Diagnostic> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, PoisonError};
+    type Parsed = Result<Vec<variables::Input>, Diagnostic>;
+    static PARSED: Mutex<Option<HashMap<(String, String), Parsed>>> = Mutex::new(None);
+    const KEPT: usize = 256;
+    let key = (file_name.to_owned(), text);
+    if let Some(found) = PARSED.lock().unwrap_or_else(PoisonError::into_inner).as_ref().and_then(|m| m.get(&key)) {
+        return found.clone();
+    }
+    let result = variables::parse(&key.0, &key.1);
+    let mut memo = PARSED.lock().unwrap_or_else(PoisonError::into_inner);
+    let memo = memo.get_or_insert_with(HashMap::new);
+    if memo.len() >= KEPT {
+        memo.clear();
+    }
+    memo.insert(key, result.clone());
+    result
+}
+
 fn load_type(ty: &TypeConfig, modules_dir: &Path, config_file: Option<&str>) -> Result<ComponentType, Vec<Diagnostic>> {
     let dir = modules_dir.join(&ty.module);
     let file = dir.join("variables.tf");
@@ -139,7 +163,7 @@ fn load_type(ty: &TypeConfig, modules_dir: &Path, config_file: Option<&str>) -> 
             Some("every catalog module declares its inputs in `variables.tf`".into()),
         )]
     })?;
-    let inputs = variables::parse(&file_name, &text).map_err(|d| vec![d])?;
+    let inputs = parsed(&file_name, text).map_err(|d| vec![d])?;
 
     let mut problems = Vec::new();
     for name in STANDARD_INPUTS.into_iter().filter(|n| *n != COMPONENT_INPUT) {
@@ -298,6 +322,24 @@ mod tests {
     }
 
     const SIZE: &str = "variable \"size\" {\n  type = number\n  validation {\n    condition     = var.size >= 1 && var.size <= 50\n    error_message = \"1-50\"\n  }\n}\nvariable \"kind\" {\n  type = string\n  validation {\n    condition     = contains([\"a\", \"b\"], var.kind)\n    error_message = \"a or b\"\n  }\n}\n";
+
+    /// The parse is remembered by the file's text: a module edited between two loads in one
+    /// process is read afresh, and the same text gives the same inputs.
+    #[test]
+    fn a_module_edited_between_two_loads_is_read_afresh() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        module(dir.path(), "thing", SIZE);
+        let config = config(dir.path(), "catalog:\n  thing:\n    module: thing\n");
+        let names = |c: &Catalog| -> Vec<String> {
+            c.get("thing").expect("type").inputs.iter().map(|i| i.input.name.clone()).collect()
+        };
+        let first = names(&Catalog::load(&config).expect("loads"));
+        assert!(first.contains(&"size".to_owned()));
+        assert_eq!(names(&Catalog::load(&config).expect("loads")), first, "the same text, the same inputs");
+        module(dir.path(), "thing", "variable \"colour\" {\n  type = string\n}\n");
+        let edited = names(&Catalog::load(&config).expect("loads"));
+        assert!(edited.contains(&"colour".to_owned()) && !edited.contains(&"size".to_owned()), "{edited:?}");
+    }
 
     #[test]
     fn tier_limits_narrow_the_modules_own() {

@@ -168,7 +168,7 @@ async fn steps(
     }
     let meta = plan_meta(deps, req, &prepared, &saved, &summary);
     // Before the plan becomes the newest: what a merge's apply compares with (issue 22 item 4).
-    super::reviewed::keep(deps, req, kind, &saved).await;
+    let reviewable = super::reviewed::keep(deps, req, kind, &saved).await;
     let plan_key = store(deps, req, &saved, &meta).await?;
     let shown = Shown { summary: &summary, warnings: &warnings, file_changes: file_changes.as_ref() };
     let mut comment = plan_comment(deps, req, &saved, &shown);
@@ -176,7 +176,7 @@ async fn steps(
     // A push's plan after a merge: compared with the merged PR's, in the status and the job
     // summary (the comment's copy), before anyone approves its apply.
     let reviewed = match (kind, req.pull_request) {
-        (PlanKind::Update, None) => super::reviewed::compare(deps, req).await,
+        (PlanKind::Update, None) => super::reviewed::compare_with(deps, req, reviewable).await,
         _ => None,
     };
     if let Some(reviewed) = &reviewed {

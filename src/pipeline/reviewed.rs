@@ -59,12 +59,15 @@ pub enum Comparison {
 /// Keeps the reviewable document of a saved plan beside it. A plan read as counts only has
 /// none. Best effort: a document that can't be kept is a warning, and a later comparison
 /// says "no reviewed plan found".
-pub async fn keep(deps: &Deps<'_>, req: &Request, kind: PlanKind, saved: &SavedPlan) {
-    let PlanView::Shown { json, .. } = &saved.view else { return };
+pub async fn keep(deps: &Deps<'_>, req: &Request, kind: PlanKind, saved: &SavedPlan) -> Option<Reviewable> {
+    let PlanView::Shown { json, .. } = &saved.view else { return None };
     let document = Reviewable { destroy: kind == PlanKind::Destroy, ..Reviewable::from_show_json(json) };
     let bytes = match serde_json::to_vec(&document) {
         Ok(bytes) => bytes,
-        Err(e) => return output::log(&format!("warning: can't write the reviewable plan of {}: {e}", req.sha.short())),
+        Err(e) => {
+            output::log(&format!("warning: can't write the reviewable plan of {}: {e}", req.sha.short()));
+            return None;
+        }
     };
     if let Err(e) = deps.store.put_reviewable(&req.target, &req.sha, &bytes).await {
         output::log(&format!(
@@ -72,6 +75,7 @@ pub async fn keep(deps: &Deps<'_>, req: &Request, kind: PlanKind, saved: &SavedP
             req.sha.short()
         ));
     }
+    Some(document)
 }
 
 /// Compares the plan of `req.sha` with the last plan of the pull request merged as it;
@@ -85,6 +89,12 @@ pub async fn compare(deps: &Deps<'_>, req: &Request) -> Option<Reviewed> {
             None
         }
     };
+    compare_with(deps, req, applied).await
+}
+
+/// [`compare`] with the document of `req.sha`'s plan at hand (the plan step has just made
+/// it: reading it back from the store would be a call for nothing).
+pub async fn compare_with(deps: &Deps<'_>, req: &Request, applied: Option<Reviewable>) -> Option<Reviewed> {
     if applied.as_ref().is_some_and(|d| d.destroy) {
         return None;
     }

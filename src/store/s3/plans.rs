@@ -35,12 +35,19 @@ pub(super) async fn put_plan(
     let meta_key = layout.plan_meta_key(target, &sha);
     let meta_json = to_json(meta, &meta_key)?;
 
-    put_object(store, &plan_key, plan.to_vec(), "application/octet-stream", Condition::None)
-        .await
-        .map_err(|e| remote("s3", "PutObject", layout.s3_uri(&plan_key), e))?;
-    put_object(store, &meta_key, meta_json.clone(), "application/json", Condition::None)
-        .await
-        .map_err(|e| remote("s3", "PutObject", layout.s3_uri(&meta_key), e))?;
+    // Both before the pointer names them; neither needs the other.
+    tokio::try_join!(
+        async {
+            put_object(store, &plan_key, plan.to_vec(), "application/octet-stream", Condition::None)
+                .await
+                .map_err(|e| remote("s3", "PutObject", layout.s3_uri(&plan_key), e))
+        },
+        async {
+            put_object(store, &meta_key, meta_json.clone(), "application/json", Condition::None)
+                .await
+                .map_err(|e| remote("s3", "PutObject", layout.s3_uri(&meta_key), e))
+        },
+    )?;
     advance_pointer(store, target, meta, meta_json).await?;
     Ok(layout.s3_uri(&plan_key))
 }
