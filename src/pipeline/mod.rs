@@ -135,6 +135,16 @@ pub async fn locking<T>(
 ) -> Result<T, crate::terraform::TerraformError> {
     // A lock whose run is known to have ended is freed first, instead of waiting for it.
     lock_owner::free_if_dead(deps, target).await;
+    retrying_once_unlocked(deps, target, call).await
+}
+
+/// [`locking`] where the caller has already freed a dead run's lock
+/// ([`lock_owner::free_if_dead`], e.g. while `init` ran).
+pub async fn retrying_once_unlocked<T>(
+    deps: &Deps<'_>,
+    target: &Target,
+    call: impl AsyncFn() -> Result<T, crate::terraform::TerraformError>,
+) -> Result<T, crate::terraform::TerraformError> {
     match call().await {
         Err(crate::terraform::TerraformError::Locked { .. }) if release_abandoned_lock(deps, target).await => {
             call().await

@@ -137,9 +137,13 @@ async fn steps(
     // In the customer's terms, above the resources (issue 24 item 4); a destroy plans the
     // configuration last applied itself.
     let file_changes = (kind == PlanKind::Update).then(|| previous.diff(&file, &req.target.env));
-    let prepared = prepare(deps, req, &file).await?;
+    // The target's lock is read (and freed if its run is over) while `init` runs: a store
+    // call `init` need not wait for.
+    let (prepared, _) = tokio::join!(prepare(deps, req, &file), super::lock_owner::free_if_dead(deps, &req.target));
+    let prepared = prepared?;
     let dir = prepared.workspace.path();
-    let mut saved = super::locking(deps, &req.target, async || deps.terraform.plan(dir, PLAN_FILE, kind, detail).await)
+    let plan = async || deps.terraform.plan(dir, PLAN_FILE, kind, detail).await;
+    let mut saved = super::retrying_once_unlocked(deps, &req.target, plan)
         .await
         // A value a module refused is the customer's to fix, at its line.
         .map_err(|e| super::invalid_value::placed(e, &file, &req.target.owner.file(), &req.target.env, dir))?;

@@ -35,8 +35,10 @@ pub(super) async fn put_plan(
     let meta_key = layout.plan_meta_key(target, &sha);
     let meta_json = to_json(meta, &meta_key)?;
 
-    // Both before the pointer names them; neither needs the other.
-    tokio::try_join!(
+    // Both before the pointer names them; neither needs the other, nor the pointer's first
+    // read (a pointer moved meanwhile fails the conditional write, which reads it again).
+    let latest = layout.latest_key(target);
+    let (_, _, current) = tokio::try_join!(
         async {
             put_object(store, &plan_key, plan.to_vec(), "application/octet-stream", Condition::None)
                 .await
@@ -47,8 +49,9 @@ pub(super) async fn put_plan(
                 .await
                 .map_err(|e| remote("s3", "PutObject", layout.s3_uri(&meta_key), e))
         },
+        read_object(store, &latest),
     )?;
-    advance_pointer(store, target, meta, meta_json).await?;
+    advance_pointer(store, target, meta, meta_json, current).await?;
     Ok(layout.s3_uri(&plan_key))
 }
 
@@ -173,14 +176,20 @@ async fn advance_pointer(
     target: &Target,
     meta: &PlanMeta,
     meta_json: Vec<u8>,
+    first_read: Option<(Vec<u8>, Option<String>)>,
 ) -> Result<(), StoreError> {
     let key = store.layout().latest_key(target);
+    let mut first_read = Some(first_read);
     let location = store.layout().s3_uri(&key);
     let ours =
         parse_time(&meta.created_at).map_err(|message| StoreError::Corrupt { location: location.clone(), message })?;
 
     for attempt in 1..=POINTER_ATTEMPTS {
-        let condition = match read_object(store, &key).await? {
+        let current = match first_read.take() {
+            Some(read) => read,
+            None => read_object(store, &key).await?,
+        };
+        let condition = match current {
             None => Condition::IfAbsent,
             Some((bytes, etag)) => {
                 match parse_meta(&bytes, &location) {
