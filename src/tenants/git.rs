@@ -150,38 +150,55 @@ impl ManagerRepo {
         until: &Sha,
     ) -> Result<Vec<(String, Sha)>, CodeHostError> {
         let range = since.map_or_else(|| until.to_string(), |since| format!("{since}..{until}"));
-        let format = format!("--format=%H%x1f%(trailers:key={},valueonly,separator=%x1e)%x1d", super::request::TRAILER);
-        let count = format!("--max-count={REQUEST_COMMITS}");
-        let out = self.git(&["log", &format, &count, &range, "--", path], &range).await?;
-        let text = String::from_utf8_lossy(&out);
-        let mut found = Vec::new();
-        for entry in text.split('\x1d') {
-            let Some((sha, trailers)) = entry.trim_start().split_once('\x1f') else { continue };
-            let Ok(sha) = Sha::parse(sha) else { continue };
-            for id in trailers.split('\x1e').map(str::trim).filter(|t| !t.is_empty()) {
-                found.push((id.to_owned(), sha.clone()));
-            }
-        }
-        Ok(found)
+        let changes = self.changes_with_trailers(&range, path, REQUEST_COMMITS).await?;
+        Ok(changes
+            .into_iter()
+            .flat_map(|(sha, trailers)| {
+                trailers
+                    .into_iter()
+                    .filter(|(key, value)| key.eq_ignore_ascii_case(super::request::TRAILER) && !value.is_empty())
+                    .map(move |(_, value)| (value, sha.clone()))
+            })
+            .collect())
     }
 
     /// The commit that last changed `path` at or before `sha` (`git log -1`, which follows a
-    /// merge to the side the file came from), with its message's trailers (`Key: value`,
-    /// unfolded): what the message says, not what is true. `None`: no commit changed it.
+    /// merge to the side the file came from), with its message's trailers: what the message
+    /// says, not what is true. `None`: no commit changed it.
     pub async fn last_change(
         &self,
         sha: &Sha,
         path: &str,
     ) -> Result<Option<(Sha, Vec<(String, String)>)>, CodeHostError> {
-        let args = ["log", "-1", "--format=%H%n%(trailers:only,unfold)", sha.as_str(), "--", path];
-        let out = self.git(&args, sha.as_str()).await?;
+        Ok(self.changes_with_trailers(sha.as_str(), path, 1).await?.into_iter().next())
+    }
+
+    /// The commits of `range` that changed `path`, newest first and at most `max`, each with
+    /// its message's trailers (`Key: value`, unfolded, in order). The one reading of
+    /// trailers: a request's commits (notifications) and a change's claim (policies) read
+    /// the same words the same way.
+    async fn changes_with_trailers(
+        &self,
+        range: &str,
+        path: &str,
+        max: usize,
+    ) -> Result<Vec<(Sha, Vec<(String, String)>)>, CodeHostError> {
+        let count = format!("--max-count={max}");
+        let format = "--format=%H%x1f%(trailers:only,unfold,separator=%x1e)%x1d";
+        let out = self.git(&["log", format, &count, range, "--", path], range).await?;
         let text = String::from_utf8_lossy(&out);
-        let mut lines = text.lines();
-        let Some(first) = lines.next().filter(|l| !l.is_empty()) else { return Ok(None) };
-        let commit = Sha::parse(first).map_err(|e| self.error(sha.as_str(), path, e.to_string()))?;
-        let trailers =
-            lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect();
-        Ok(Some((commit, trailers)))
+        let mut found = Vec::new();
+        for entry in text.split('\x1d') {
+            let Some((sha, trailers)) = entry.trim_start().split_once('\x1f') else { continue };
+            let Ok(sha) = Sha::parse(sha) else { continue };
+            let trailers = trailers
+                .split('\x1e')
+                .filter_map(|t| t.split_once(':'))
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .collect();
+            found.push((sha, trailers));
+        }
+        Ok(found)
     }
 
     /// The branch checked out, `None` when `HEAD` is detached.
@@ -500,6 +517,46 @@ mod tests {
             }
             other => panic!("expected too large, got {other:?}"),
         }
+    }
+
+    /// One reading of trailers for both readers: a request's commits over a range and the
+    /// last change's claim, keys matched in any case, folded values unfolded, other
+    /// trailers and commits to other files left out.
+    #[tokio::test]
+    async fn trailers_are_read_once_the_same_way_for_a_range_and_for_the_last_change() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        git(root, &["init", "--quiet"]);
+        std::fs::create_dir(root.join("tenants")).expect("mkdir");
+        let commit = |file: &str, text: &str, message: &str| {
+            std::fs::write(root.join(file), text).expect("write");
+            git(root, &["add", "-A"]);
+            git(root, &["commit", "--quiet", "-m", message]);
+            git(root, &["rev-parse", "HEAD"])
+        };
+        let first = commit("tenants/a.yml", "1", "tenants: a\n\nRequest-Id: r-1\nRequested-By: octocat");
+        let second =
+            commit("tenants/a.yml", "2", "tenants: a again\n\nrequest-id: r-2\nSigned-off-by: x <x@example.com>");
+        commit("tenants/b.yml", "1", "tenants: b\n\nRequest-Id: r-3");
+        let third = commit("tenants/a.yml", "3", "tenants: a, folded\n\nRequested-By: a\n  long name\nRequest-Id: r-4");
+        let repo = ManagerRepo::new(root);
+        let head = repo.commit("HEAD").await.expect("head");
+        let sha = |s: &str| Sha::parse(s).expect("sha");
+        assert_eq!(
+            repo.request_commits("tenants/a.yml", None, &head).await.expect("read"),
+            vec![("r-4".to_owned(), sha(&third)), ("r-2".to_owned(), sha(&second)), ("r-1".to_owned(), sha(&first))]
+        );
+        assert_eq!(
+            repo.request_commits("tenants/a.yml", Some(&sha(&second)), &head).await.expect("read"),
+            vec![("r-4".to_owned(), sha(&third))]
+        );
+        let (last, trailers) = repo.last_change(&head, "tenants/a.yml").await.expect("read").expect("a change");
+        assert_eq!(last, sha(&third));
+        assert_eq!(
+            trailers,
+            vec![("Requested-By".to_owned(), "a long name".to_owned()), ("Request-Id".to_owned(), "r-4".to_owned())]
+        );
+        assert_eq!(repo.last_change(&head, "tenants/none.yml").await.expect("read"), None);
     }
 
     #[test]
