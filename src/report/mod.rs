@@ -1,10 +1,11 @@
 //! Report text for people: the sticky PR comment, the check run's output and the commit
 //! status line, and the one escaping rule for customer-controlled text in Markdown
-//! ([`markdown`]) and in Slack messages ([`slack`]).
+//! ([`markdown`]), in Slack messages ([`slack`]) and in the status page's HTML ([`html`]).
 
 pub mod check_run;
 pub mod comment;
 pub mod fleet;
+pub mod html;
 pub mod markdown;
 pub mod slack;
 
