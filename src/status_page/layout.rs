@@ -28,7 +28,8 @@ tr.locked, tr.awaiting-approval { background: #ddf4ff; }
 
 /// Sorts a `table.sortable` by the column whose header button is clicked (again: the
 /// other way): by each cell's `data-sort` when it has one, else its text; numbers as
-/// numbers.
+/// numbers. A table it has wired says `data-sort-ready="true"` (a test's proof that the
+/// policy let it run).
 const SORT_SCRIPT: &str = r#"
 document.querySelectorAll("table.sortable").forEach(function (table) {
   var heads = table.tHead.rows[0].cells;
@@ -50,6 +51,7 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
       }).forEach(function (row) { body.appendChild(row); });
     });
   });
+  table.setAttribute("data-sort-ready", "true");
 });
 "#;
 
