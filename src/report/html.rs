@@ -8,9 +8,10 @@
 //!
 //! - `&`, `<`, `>`, `"` and `'` become character references, so no markup, no entity of
 //!   the text's own making, and no way out of either kind of quoted attribute;
-//! - control characters (but line feeds and tabs), the line and paragraph separators and
-//!   the bidirectional overrides and isolates are shown as escapes (`\u{202e}`), so text
-//!   can't reorder what a reader sees around it (Trojan Source) or hide in the page;
+//! - control characters (but line feeds and tabs), the line and paragraph separators, the
+//!   bidirectional overrides and isolates and the invisible characters
+//!   (`output::must_escape`) are shown as escapes (`\u{202e}`), so text can't reorder
+//!   what a reader sees around it (Trojan Source) or hide in the page;
 //! - text is cut to [`MAX_CHARS`], so one value can't fill the page.
 //!
 //! A URL is never taken from such text: the only links the pages make are to pages of
@@ -31,11 +32,8 @@ pub fn escape(text: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             '\n' | '\t' => out.push(ch),
-            c if c.is_control()
-                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}') =>
-            {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32));
-            }
+            // The log's set: controls, separators, bidi controls, invisible characters.
+            c if crate::output::must_escape(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c => out.push(c),
         }
     }
@@ -83,6 +81,8 @@ mod tests {
         assert_eq!(escape("a\u{2066}b\u{2069}c"), "a\\u{2066}b\\u{2069}c");
         assert_eq!(escape("bell\u{7}nul\u{0}esc\u{1b}[31m"), "bell\\u{7}nul\\u{0}esc\\u{1b}[31m");
         assert_eq!(escape("cr\rls\u{2028}bom\u{feff}"), "cr\\u{d}ls\\u{2028}bom\\u{feff}");
+        // Invisible characters can't hide a word from the reader either.
+        assert_eq!(escape("ad\u{200b}min\u{ad}"), "ad\\u{200b}min\\u{ad}");
         // Line breaks and tabs are whitespace in HTML: kept, they can't start anything.
         assert_eq!(escape("line one\n\tline two"), "line one\n\tline two");
         assert_eq!(escape("naïve — ünïcode ✓"), "naïve — ünïcode ✓");

@@ -32,6 +32,13 @@ pub fn name_of<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
+/// `+8 ~0 -1`: a run's counts (`?` for one not known), or `None` when it has none.
+pub fn counts(add: Option<u32>, change: Option<u32>, destroy: Option<u32>) -> Option<String> {
+    let n = |v: Option<u32>| v.map_or_else(|| "?".to_owned(), |v| v.to_string());
+    (add.is_some() || change.is_some() || destroy.is_some())
+        .then(|| format!("+{} ~{} -{}", n(add), n(change), n(destroy)))
+}
+
 /// The commit status context for an environment.
 pub fn status_context(env: &str) -> String {
     format!("infra/terraform-deploy/{env}")

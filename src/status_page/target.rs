@@ -73,13 +73,7 @@ pub fn page(site: &Site<'_>, read: &TargetRead) -> String {
 fn run_row(record: &RunRecord) -> String {
     let esc: cells::Escape<'_> = &escape;
     let status = name_of(&record.status);
-    let counts = match (record.add, record.change, record.destroy) {
-        (None, None, None) => "—".to_owned(),
-        (add, change, destroy) => {
-            let n = |v: Option<u32>| v.map_or_else(|| "?".to_owned(), |v| v.to_string());
-            format!("+{} ~{} -{}", n(add), n(change), n(destroy))
-        }
-    };
+    let counts = crate::report::counts(record.add, record.change, record.destroy).unwrap_or_else(|| "—".to_owned());
     let run = match record.run_url.as_deref().and_then(link::workflow_run) {
         Some(url) => {
             let id = url.rsplit('/').next().unwrap_or_default().to_owned();
