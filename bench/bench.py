@@ -14,7 +14,8 @@ Each figure is a ratio against bare Terraform or a plain loop, or a count:
 - policy and cost: what evaluating a policy set and the cost adds to a 5,000-resource plan
   (the engine's own figure for that step, and the plan's wall time with and without);
 - overview: `overview` over 1,000 targets whose records `bench/fleet_records.py` made
-  (local store), text and `--json`, and how often it opens each record file (strace).
+  (local store), text and `--json`, and `report --html` (the status page) of the same
+  fleet, and how often each opens each record file (strace).
 """
 
 import json
@@ -431,25 +432,37 @@ def validations(work):
 
 
 def overview(work):
-    """`overview` (text, and `--json`) over OVERVIEW_TARGETS generated targets, median of 5
-    each; then, under strace, the most times one record file or plan pointer was opened."""
+    """`overview` (text, and `--json`) and `report --html` over OVERVIEW_TARGETS generated
+    targets, median of 5 each; then, under strace, for `overview --json` and for `report
+    --html`, how many record files were opened and the most times one record file or plan
+    pointer was."""
     dir = work / "overview"
     fleet_records.generate(dir, OVERVIEW_TARGETS)
     text = statistics.median(timed([ENGINE, "overview"], dir) for _ in range(5))
     as_json = statistics.median(timed([ENGINE, "--json", "overview"], dir) for _ in range(5))
-    opened = None
+    # Each run replaces the site the one before wrote.
+    report = statistics.median(timed([ENGINE, "report", "--html", "site"], dir) for _ in range(5))
+    pages = sum(1 for _ in (dir / "site").rglob("*.html"))
+    opened = report_opened = None
     if shutil.which("strace"):
-        trace = dir / "opens.trace"
-        subprocess.run(["strace", "-f", "-qq", "-e", "trace=openat", "-o", trace, ENGINE, "--json", "overview"],
-                       cwd=dir, env=env(), check=True, **QUIET)
-        counts = Counter()
-        for line in trace.read_text().splitlines():
-            path = line.split('"')[1] if '"' in line else ""
-            if "/store/records/" in path and path.endswith(".json") or path.endswith("/latest.json"):
-                counts[path] += 1
-        records = sum(1 for p in counts if "/store/records/" in p)
-        opened = (records, sum(1 for _ in (dir / "store" / "records").rglob("*.json")), max(counts.values()))
-    return text, as_json, opened
+        opened = opens(dir, [ENGINE, "--json", "overview"])
+        report_opened = opens(dir, [ENGINE, "report", "--html", "site"])
+    return text, as_json, opened, report, pages, report_opened
+
+
+def opens(dir, args):
+    """Runs `args` under strace: (record files opened, record files there, the most times
+    one record file or plan pointer was opened)."""
+    trace = dir / "opens.trace"
+    subprocess.run(["strace", "-f", "-qq", "-e", "trace=openat", "-o", trace, *args],
+                   cwd=dir, env=env(), check=True, **QUIET)
+    counts = Counter()
+    for line in trace.read_text().splitlines():
+        path = line.split('"')[1] if '"' in line else ""
+        if "/store/records/" in path and path.endswith(".json") or path.endswith("/latest.json"):
+            counts[path] += 1
+    records = sum(1 for p in counts if "/store/records/" in p)
+    return records, sum(1 for _ in (dir / "store" / "records").rglob("*.json")), max(counts.values())
 
 
 
@@ -530,10 +543,13 @@ def main():
                          f"{with_p:.1f} s vs {without:.1f} s", "<= 50 ms"))
             print(rows[-1], flush=True)
         if wanted("overview"):
-            text, as_json, opened = overview(work)
-            reads = f"; {opened[0]} of {opened[1]} record files read, each at most {opened[2]}x" if opened else ""
-            rows.append((f"overview of {OVERVIEW_TARGETS} targets (text, --json){reads}",
+            text, as_json, opened, report, pages, report_opened = overview(work)
+            reads = lambda o: f"; {o[0]} of {o[1]} record files read, each at most {o[2]}x" if o else ""  # noqa: E731
+            rows.append((f"overview of {OVERVIEW_TARGETS} targets (text, --json){reads(opened)}",
                          f"{text:.2f} s, {as_json:.2f} s", "-", "< 2 s"))
+            print(rows[-1], flush=True)
+            rows.append((f"report --html of {OVERVIEW_TARGETS} targets ({pages} pages){reads(report_opened)}",
+                         f"{report:.2f} s", "-", "< 2 s"))
             print(rows[-1], flush=True)
     if wanted("api"):
         calls = api_calls("a_pr_plan_run_makes_at_most_six_github_api_calls", "github api calls per PR plan run:")

@@ -92,6 +92,9 @@ pub enum Command {
     /// applied and when, a plan waiting (and its approval), drift, health, expiry, a lock
     /// held, the monthly cost and open provisioning requests. Read from the records only.
     Overview(OverviewArgs),
+    /// The status page: `report --html DIR` writes a static, self-contained site of the
+    /// same rows as `overview` (a fleet page, then one page per target with its runs).
+    Report(ReportArgs),
     /// Provisioning requests: `requests list` shows the recent ones and where each is.
     #[command(subcommand)]
     Requests(RequestsCommand),
@@ -113,6 +116,17 @@ pub struct OverviewArgs {
     pub env: Option<String>,
     #[command(flatten)]
     pub manager: ManagerRepoArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Write the site to this folder: `index.html` and `targets/*.html`. A folder written
+    /// before is replaced whole; any other non-empty folder is refused.
+    #[arg(long, value_name = "DIR")]
+    pub html: PathBuf,
+    /// The targets, as `overview` selects them.
+    #[command(flatten)]
+    pub overview: OverviewArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -845,6 +859,8 @@ pub enum Verb {
     Cost,
     #[serde(rename = "overview")]
     Overview,
+    #[serde(rename = "report")]
+    Report,
     #[serde(rename = "requests list")]
     RequestsList,
     #[serde(rename = "plans list")]
@@ -886,6 +902,7 @@ impl Command {
             Command::Policy(PolicyCommand::Coverage(_)) => Verb::PolicyCoverage,
             Command::Cost(_) => Verb::Cost,
             Command::Overview(_) => Verb::Overview,
+            Command::Report(_) => Verb::Report,
             Command::Requests(RequestsCommand::List(_)) => Verb::RequestsList,
             Command::Plans(PlansCommand::List(_)) => Verb::PlansList,
         }

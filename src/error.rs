@@ -115,6 +115,9 @@ pub enum CommandError {
     /// The policies denied the plan, or could not be evaluated (fails closed); issue 22.
     #[error(transparent)]
     Policy(Box<crate::policy::PolicyError>),
+    /// The status page could not be written, or not where it was asked (`report --html`).
+    #[error(transparent)]
+    StatusPage(#[from] crate::status_page::SiteError),
     /// Any of the above, about one target (its customer, environment and commit).
     #[error("{error}")]
     Target { subject: Subject, error: Box<CommandError> },
@@ -244,6 +247,7 @@ impl CommandError {
             Self::Store(e) => e.hint().map(str::to_owned),
             Self::Health(e) => Some(e.hint()),
             Self::Policy(e) => e.hint(),
+            Self::StatusPage(e) => e.hint(),
             _ => None,
         }
     }
@@ -255,7 +259,8 @@ impl CommandError {
             | Self::Invalid(_)
             | Self::Settings(_)
             | Self::Event(_)
-            | Self::Config(ConfigError::Invalid(_)) => ExitStatus::Usage,
+            | Self::Config(ConfigError::Invalid(_))
+            | Self::StatusPage(crate::status_page::SiteError::NotOurs { .. }) => ExitStatus::Usage,
             Self::Refused(refusal) => refusal.exit_status(),
             Self::Terraform(e) if e.is_cancelled() => ExitStatus::Cancelled,
             Self::Terraform(TerraformError::Cancelled { .. })
@@ -271,6 +276,7 @@ impl CommandError {
         match self.root() {
             Self::Invalid(_) | Self::Config(ConfigError::Invalid(_)) => Status::Invalid,
             Self::Usage { .. } | Self::Refused(_) | Self::Settings(_) | Self::Event(_) => Status::Refused,
+            Self::StatusPage(crate::status_page::SiteError::NotOurs { .. }) => Status::Refused,
             Self::Policy(e) if matches!(**e, crate::policy::PolicyError::NotApplicable { .. }) => Status::Refused,
             Self::Lock(LockError::Store(_)) => Status::Failed,
             Self::Terraform(e) if e.is_cancelled() => Status::Cancelled,

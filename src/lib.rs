@@ -46,6 +46,7 @@ pub mod settings;
 pub mod shard;
 pub mod source_file;
 pub mod status;
+pub mod status_page;
 pub mod store;
 pub mod suggest;
 pub mod tenants;

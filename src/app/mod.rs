@@ -93,6 +93,7 @@ async fn run_verb(command: &Command, ctx: &Context<'_>) -> ExitStatus {
         }
         Command::Cost(args) => print::result(verb, json, commands::cost::run(ctx, args).await),
         Command::Overview(args) => print::result(verb, json, commands::overview::run(ctx, args).await),
+        Command::Report(args) => print::result(verb, json, commands::report::run(ctx, args).await),
         Command::Requests(RequestsCommand::List(args)) => {
             print::result(verb, json, commands::requests::list(ctx, args).await)
         }

@@ -105,13 +105,7 @@ fn record_line(run: &RunRecord) -> String {
         .map_or_else(|_| run.started_at.clone(), |t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
     let kind = name_of(&run.kind);
     let status = name_of(&run.status);
-    let counts = match (run.add, run.change, run.destroy) {
-        (None, None, None) => "-".to_owned(),
-        (add, change, destroy) => {
-            let n = |v: Option<u32>| v.map_or_else(|| "?".to_owned(), |v| v.to_string());
-            format!("+{} ~{} -{}", n(add), n(change), n(destroy))
-        }
-    };
+    let counts = crate::report::counts(run.add, run.change, run.destroy).unwrap_or_else(|| "-".to_owned());
     let pr = run.pull_request.map_or_else(|| "-".to_owned(), |n| format!("#{n}"));
     let revision = run.revision.shown(&run.sha);
     let url = run.run_url.as_deref().unwrap_or("-");

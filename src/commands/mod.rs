@@ -24,6 +24,7 @@ pub mod plans;
 pub mod policy;
 pub mod reap;
 pub mod render;
+pub mod report;
 pub mod requests;
 pub mod schema;
 pub mod state;

@@ -13,6 +13,7 @@ use crate::cli::{OverviewArgs, Verb};
 use crate::context::Context;
 use crate::error::CommandError;
 use crate::identity::EnvName;
+use crate::overview::read::TargetRead;
 use crate::overview::{Attention, Counts, Row, cells};
 use crate::report::fleet::{FleetReport, FleetRow, Layout, counts};
 use crate::report::markdown::code;
@@ -115,6 +116,15 @@ pub fn report(rows: Vec<Row>) -> Overview {
 }
 
 pub async fn run(ctx: &Context<'_>, args: &OverviewArgs) -> Result<Overview, CommandError> {
+    let rows = read(ctx, args).await?.into_iter().map(|read| read.row).collect();
+    let mut overview = report(rows);
+    publish(&ctx.settings.runner, &mut overview.0);
+    Ok(overview)
+}
+
+/// The targets `args` select, each with its row and the records it was made from (the
+/// status page, `report --html`, renders the same).
+pub async fn read(ctx: &Context<'_>, args: &OverviewArgs) -> Result<Vec<TargetRead>, CommandError> {
     // Names are checked before anything is read, so a crafted one never reaches a key.
     let only = match (&args.customer, &args.tenant) {
         (None, None) => None,
@@ -138,8 +148,5 @@ pub async fn run(ctx: &Context<'_>, args: &OverviewArgs) -> Result<Overview, Com
     }
     let store = ctx.store().await?;
     let sources = crate::overview::read::Sources { config, store, manager: &manager, env: env.as_ref() };
-    let rows = crate::overview::read::rows(&sources, &selection.targets, jiff::Timestamp::now()).await?;
-    let mut overview = report(rows);
-    publish(&ctx.settings.runner, &mut overview.0);
-    Ok(overview)
+    crate::overview::read::with_records(&sources, &selection.targets, jiff::Timestamp::now()).await
 }

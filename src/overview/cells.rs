@@ -42,8 +42,9 @@ pub fn waiting(waiting: Option<&Waiting>, esc: Escape<'_>) -> Option<String> {
         if w.destroys_environment {
             cell.push_str(", destroys the environment");
         }
+        // The configuration's words, with an environment name it does not check.
         if let Some(who) = &w.approval {
-            cell.push_str(&format!(", approval: {who}"));
+            cell.push_str(&format!(", approval: {}", esc(who)));
         }
         cell
     })

@@ -31,8 +31,27 @@ pub struct Sources<'a> {
     pub env: Option<&'a EnvName>,
 }
 
+/// One target's row, with the target it is of and the records it was made from (newest
+/// first), for a renderer that also shows a target's runs (the status page's timeline)
+/// without reading them again.
+#[derive(Debug, Clone)]
+pub struct TargetRead {
+    pub target: Target,
+    pub row: Row,
+    pub records: Vec<RunRecord>,
+}
+
 /// The rows of `targets`, in their order, as of `now`.
 pub async fn rows(sources: &Sources<'_>, targets: &[Selected], now: jiff::Timestamp) -> Result<Vec<Row>, CommandError> {
+    Ok(with_records(sources, targets, now).await?.into_iter().map(|read| read.row).collect())
+}
+
+/// The rows of `targets` with their records, in the targets' order, as of `now`.
+pub async fn with_records(
+    sources: &Sources<'_>,
+    targets: &[Selected],
+    now: jiff::Timestamp,
+) -> Result<Vec<TargetRead>, CommandError> {
     let locks: HashMap<Target, LockInfo> = sources
         .store
         .held_locks()
@@ -51,7 +70,7 @@ pub async fn rows(sources: &Sources<'_>, targets: &[Selected], now: jiff::Timest
             owners.push(&selected.target.owner);
         }
     }
-    let per_owner: Vec<Result<Vec<Row>, CommandError>> = stream::iter(owners)
+    let per_owner: Vec<Result<Vec<TargetRead>, CommandError>> = stream::iter(owners)
         .map(|owner| {
             let mine: Vec<&Selected> = targets.iter().filter(|s| &s.target.owner == owner).collect();
             owner_rows(sources, owner, mine, &locks, &requests, now)
@@ -59,13 +78,13 @@ pub async fn rows(sources: &Sources<'_>, targets: &[Selected], now: jiff::Timest
         .buffered(PARALLEL_READS)
         .collect()
         .await;
-    let mut rows: HashMap<(String, String), Row> = HashMap::new();
+    let mut read: HashMap<Target, TargetRead> = HashMap::new();
     for owner_rows in per_owner {
         for r in owner_rows? {
-            rows.insert((r.customer.clone(), r.environment.clone()), r);
+            read.insert(r.target.clone(), r);
         }
     }
-    Ok(targets.iter().filter_map(|s| rows.remove(&(s.target.owner.to_string(), s.target.env.to_string()))).collect())
+    Ok(targets.iter().filter_map(|s| read.remove(&s.target)).collect())
 }
 
 /// One owner's rows: its records read once, then each of its targets' latest plan.
@@ -76,7 +95,7 @@ async fn owner_rows(
     locks: &HashMap<Target, LockInfo>,
     requests: &[RequestRecord],
     now: jiff::Timestamp,
-) -> Result<Vec<Row>, CommandError> {
+) -> Result<Vec<TargetRead>, CommandError> {
     let history = sources.store.history(owner, sources.env).await?;
     let mut rows = Vec::with_capacity(targets.len());
     for selected in targets {
@@ -87,7 +106,7 @@ async fn owner_rows(
         let here = requests_here(sources.manager, target, requests, &records).await?;
         let approval =
             sources.config.environments.iter().find(|(e, _)| e == &target.env).and_then(|(_, c)| c.approval.as_ref());
-        rows.push(row(&Facts {
+        let row = row(&Facts {
             target,
             expires_at: selected.expires_at,
             approval,
@@ -96,7 +115,8 @@ async fn owner_rows(
             lock: locks.get(target),
             requests: &here,
             now,
-        }));
+        });
+        rows.push(TargetRead { target: target.clone(), row, records });
     }
     Ok(rows)
 }

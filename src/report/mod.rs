@@ -1,10 +1,11 @@
 //! Report text for people: the sticky PR comment, the check run's output and the commit
 //! status line, and the one escaping rule for customer-controlled text in Markdown
-//! ([`markdown`]) and in Slack messages ([`slack`]).
+//! ([`markdown`]), in Slack messages ([`slack`]) and in the status page's HTML ([`html`]).
 
 pub mod check_run;
 pub mod comment;
 pub mod fleet;
+pub mod html;
 pub mod markdown;
 pub mod slack;
 
@@ -29,6 +30,13 @@ pub fn prefix(s: &str, n: usize) -> &str {
 /// The name an enum serializes to (`pending`, `succeeded`, …), for text output.
 pub fn name_of<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// `+8 ~0 -1`: a run's counts (`?` for one not known), or `None` when it has none.
+pub fn counts(add: Option<u32>, change: Option<u32>, destroy: Option<u32>) -> Option<String> {
+    let n = |v: Option<u32>| v.map_or_else(|| "?".to_owned(), |v| v.to_string());
+    (add.is_some() || change.is_some() || destroy.is_some())
+        .then(|| format!("+{} ~{} -{}", n(add), n(change), n(destroy)))
 }
 
 /// The commit status context for an environment.

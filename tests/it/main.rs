@@ -38,6 +38,7 @@ mod reviewed_plan;
 mod schema;
 mod seed_types;
 mod state_rollback;
+mod status_page;
 mod summary_vs_terraform;
 mod target_model;
 mod tenants;

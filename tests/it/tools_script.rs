@@ -1,6 +1,7 @@
 //! `scripts/tools.sh` is sourced by the README's "run it yourself" step, in the reader's
 //! own interactive shell: it must hand that shell back with its options as they were, so
 //! that the first failing command (a `validate` exiting 2) does not close the terminal.
+//! With `--test-extras` it provides the test tools, Chromium among them.
 
 use std::path::Path;
 use std::process::Command;
@@ -37,4 +38,17 @@ fn sourcing_keeps_a_scripts_strict_options() {
         "set -euo pipefail; source scripts/tools.sh 2>/dev/null; {SHOW_OPTIONS}; echo \"terraform=${{INFRA_MANAGER_TERRAFORM:+set}}\""
     ));
     assert_eq!(out, "errexit=on\nnounset=on\npipefail=on\nterraform=set\n");
+}
+
+/// `--test-extras` gives the status page's browser test a Chromium: the machine's, or
+/// Debian's package unpacked into `.tools/` (this machine has no `/usr/bin/chromium`).
+#[test]
+fn the_test_set_up_provides_a_chromium_that_runs() {
+    let out = bash("source scripts/tools.sh --test-extras 2>/dev/null; command -v chromium; chromium --version");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].ends_with("/chromium"), "{out}");
+    assert!(lines[1].starts_with("Chromium "), "{out}");
+    let found = crate::support::browser::chromium();
+    assert!(found.ends_with("chromium"), "{}", found.display());
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod aws;
+pub(crate) mod browser;
 pub(crate) mod cli;
 pub(crate) mod health_server;
 pub(crate) mod manager;
