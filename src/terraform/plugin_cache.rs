@@ -17,8 +17,14 @@
 //! root removed: it differs per target and never names a provider) and the lock file the
 //! directory already has. When in doubt the key is `None` and the init serialises: a
 //! module from anywhere but a local path (it may require providers the key cannot see),
-//! or a directory that can't be read. The filled keys live as long as this process;
-//! another process sharing the cache directory is not coordinated with.
+//! or a directory that can't be read.
+//!
+//! A fill that succeeded is also remembered in the cache itself (`.infra-manager-filled/`,
+//! with the lock file it wrote), so a later run sharing the cache (the next fleet run, a
+//! shard whose cache was restored) does not serialise its first init again: the cache and
+//! what it says of itself are only ever removed together, and Terraform ignores an entry
+//! that is not a registry host name. Runs at the same moment are not coordinated with:
+//! before one of them has filled a set, each may fill it.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -27,6 +33,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 const LOCK_FILE: &str = ".terraform.lock.hcl";
+
+/// Where a filled set is remembered, inside the cache: `<key>.lock.hcl` (the lock file its
+/// fill wrote) or `<key>.none` (it wrote none).
+const FILLED_DIR: &str = ".infra-manager-filled";
 
 /// The fill lock and the requirement sets already in the cache.
 #[derive(Debug, Default)]
@@ -39,17 +49,22 @@ pub(crate) struct PluginCacheGate {
 impl PluginCacheGate {
     /// Runs `init` for `dir`: alone when it may fill the cache, alongside others when every
     /// provider it needs is already there.
-    pub(crate) async fn init<T, E>(&self, dir: &Path, init: impl AsyncFnOnce() -> Result<T, E>) -> Result<T, E> {
+    pub(crate) async fn init<T, E>(
+        &self,
+        cache: &Path,
+        dir: &Path,
+        init: impl AsyncFnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
         let key = requirements_key(dir);
         if let Some(key) = &key
-            && self.share(key, dir)
+            && self.share(cache, key, dir)
         {
             return init().await;
         }
         let fill = self.fill.lock().await;
         // Another init may have filled this set while this one waited.
         if let Some(key) = &key
-            && self.share(key, dir)
+            && self.share(cache, key, dir)
         {
             drop(fill);
             return init().await;
@@ -59,15 +74,22 @@ impl PluginCacheGate {
             && let Some(key) = key
         {
             let written = std::fs::read(dir.join(LOCK_FILE)).ok();
+            remember(cache, &key, written.as_deref());
             self.filled.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, written);
         }
         result
     }
 
-    /// Whether `key` is filled, so an init of `dir` only reads the cache; puts the fill's
-    /// lock file in place when `dir` has none (and says no if that fails).
-    fn share(&self, key: &str, dir: &Path) -> bool {
-        let filled = self.filled.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    /// Whether `key` is filled (by this process, or by an earlier one as the cache says), so
+    /// an init of `dir` only reads the cache; puts the fill's lock file in place when `dir`
+    /// has none (and says no if that fails).
+    fn share(&self, cache: &Path, key: &str, dir: &Path) -> bool {
+        let mut filled = self.filled.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !filled.contains_key(key)
+            && let Some(written) = remembered(cache, key)
+        {
+            filled.insert(key.to_owned(), written);
+        }
         match filled.get(key) {
             None => false,
             Some(None) => true,
@@ -76,6 +98,34 @@ impl PluginCacheGate {
                 path.exists() || std::fs::write(&path, lock).is_ok()
             }
         }
+    }
+}
+
+/// What an earlier fill of `key` left in `cache`: `Some(lock file)` or `Some(None)` when it
+/// was filled, `None` when it never was (or it can't be read: the init then fills).
+fn remembered(cache: &Path, key: &str) -> Option<Option<Vec<u8>>> {
+    let dir = cache.join(FILLED_DIR);
+    match std::fs::read(dir.join(format!("{key}.lock.hcl"))) {
+        Ok(lock) => Some(Some(lock)),
+        Err(_) => dir.join(format!("{key}.none")).is_file().then_some(None),
+    }
+}
+
+/// Remembers in `cache` that `key` is filled, with the lock file its fill wrote; best
+/// effort (a later run that can't read it fills again), and whole or not at all.
+fn remember(cache: &Path, key: &str, lock: Option<&[u8]>) {
+    let dir = cache.join(FILLED_DIR);
+    let (name, bytes) = match lock {
+        Some(lock) => (format!("{key}.lock.hcl"), lock),
+        None => (format!("{key}.none"), &[][..]),
+    };
+    let partial = dir.join(format!("{name}.{}.partial", std::process::id()));
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&partial, bytes))
+        .and_then(|()| std::fs::rename(&partial, dir.join(&name)));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&partial);
+        tracing::debug!(error = %e, "the plugin cache's fill could not be remembered");
     }
 }
 
@@ -229,6 +279,7 @@ mod tests {
     async fn the_first_init_fills_alone_then_the_others_share() {
         const SHARING: usize = 5;
         let gate = Arc::new(PluginCacheGate::default());
+        let cache = Arc::new(tempfile::tempdir().expect("cache"));
         let dirs: Vec<_> = (0..=SHARING).map(|i| dir_with(&[("main.tf.json", &root(&format!("t{i}")))])).collect();
         let running = Arc::new(AtomicUsize::new(0));
         let fills = Arc::new(AtomicUsize::new(0));
@@ -236,9 +287,9 @@ mod tests {
         let mut tasks = Vec::new();
         for dir in &dirs {
             let (gate, running, fills, met) = (gate.clone(), running.clone(), fills.clone(), met.clone());
-            let path = dir.path().to_path_buf();
+            let (path, cache) = (dir.path().to_path_buf(), cache.clone());
             tasks.push(tokio::spawn(async move {
-                gate.init(&path, async || {
+                gate.init(cache.path(), &path, async || {
                     running.fetch_add(1, Ordering::SeqCst);
                     if path.join(LOCK_FILE).exists() {
                         let wait = tokio::time::timeout(std::time::Duration::from_secs(30), met.wait()).await;
@@ -268,9 +319,42 @@ mod tests {
     #[tokio::test]
     async fn a_failed_fill_fills_nothing() {
         let gate = PluginCacheGate::default();
+        let cache = tempfile::tempdir().expect("cache");
         let dir = dir_with(&[("main.tf.json", &root("t"))]);
-        let failed: Result<(), ()> = gate.init(dir.path(), async || Err(())).await;
+        let failed: Result<(), ()> = gate.init(cache.path(), dir.path(), async || Err(())).await;
         assert!(failed.is_err());
-        assert!(!gate.share(&requirements_key(dir.path()).expect("key"), dir.path()));
+        let key = requirements_key(dir.path()).expect("key");
+        assert!(!gate.share(cache.path(), &key, dir.path()));
+        assert!(!PluginCacheGate::default().share(cache.path(), &key, dir.path()), "nothing remembered");
+    }
+
+    /// A later process sharing the cache (a new gate) knows the set is filled, shares at
+    /// once and gets the fill's lock file; one with another cache does not.
+    #[tokio::test]
+    async fn a_fill_is_remembered_in_the_cache_for_a_later_run() {
+        let cache = tempfile::tempdir().expect("cache");
+        let first = dir_with(&[("main.tf.json", &root("a"))]);
+        let filled: Result<(), ()> = PluginCacheGate::default()
+            .init(cache.path(), first.path(), async || {
+                std::fs::write(first.path().join(LOCK_FILE), "locked").expect("write");
+                Ok(())
+            })
+            .await;
+        assert!(filled.is_ok());
+        let later = dir_with(&[("main.tf.json", &root("b"))]);
+        let key = requirements_key(later.path()).expect("key");
+        assert!(PluginCacheGate::default().share(cache.path(), &key, later.path()), "remembered");
+        assert_eq!(std::fs::read_to_string(later.path().join(LOCK_FILE)).expect("lock"), "locked");
+        let elsewhere = tempfile::tempdir().expect("another cache");
+        let other = dir_with(&[("main.tf.json", &root("c"))]);
+        assert!(!PluginCacheGate::default().share(elsewhere.path(), &key, other.path()));
+        // A set whose fill wrote no lock file is remembered as such.
+        let bare = dir_with(&[("main.tf", "terraform {}\n")]);
+        let none: Result<(), ()> = PluginCacheGate::default().init(cache.path(), bare.path(), async || Ok(())).await;
+        assert!(none.is_ok());
+        let bare_key = requirements_key(bare.path()).expect("key");
+        let again = dir_with(&[("main.tf", "terraform {}\n")]);
+        assert!(PluginCacheGate::default().share(cache.path(), &bare_key, again.path()));
+        assert!(!again.path().join(LOCK_FILE).exists());
     }
 }

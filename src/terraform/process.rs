@@ -485,8 +485,8 @@ impl Terraform for ProcessTerraform {
             output::log(&format!("» terraform init ({})", dir.display()));
             self.stream_json(dir, "init", &["init", "-json", "-input=false", "-reconfigure"], &[0]).await.map(drop)
         };
-        match self.plugin_cache_dir {
-            Some(_) => self.cache_gate.init(dir, init).await,
+        match &self.plugin_cache_dir {
+            Some(cache) => self.cache_gate.init(cache, dir, init).await,
             None => init().await,
         }
     }

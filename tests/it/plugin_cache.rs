@@ -127,11 +127,35 @@ async fn sixteen_parallel_inits_on_a_cold_shared_cache_leave_one_intact_provider
     }
 
     let platform_dir = cache.join("registry.terraform.io/acme/dummy/1.0.0").join(platform());
+    let (remembered, providers): (Vec<PathBuf>, Vec<PathBuf>) =
+        files_under(&cache).into_iter().partition(|f| f.starts_with(".infra-manager-filled"));
     assert_eq!(
-        files_under(&cache),
+        providers,
         [Path::new("registry.terraform.io/acme/dummy/1.0.0").join(platform()).join(PROVIDER)],
         "the cache holds exactly the one provider"
     );
+    assert_eq!(remembered.len(), 1, "the fill is remembered in the cache: {remembered:?}");
+
+    // A later run on the same cache (a new engine process: a gate of its own) shares it at
+    // once; Terraform passes over what the cache says of itself.
+    let later = ProcessTerraform::locate(&wanted, std::env::var_os("PATH").as_deref())
+        .expect("terraform or tofu")
+        .with_plugin_cache(&cache)
+        .with_env("TF_CLI_CONFIG_FILE", &cli_config.to_string_lossy());
+    let again: Vec<PathBuf> = dirs
+        .iter()
+        .take(4)
+        .map(|dir| {
+            let copy = dir.with_file_name(format!("later-{}", dir.file_name().expect("name").to_string_lossy()));
+            std::fs::create_dir_all(&copy).expect("mkdir");
+            std::fs::copy(dir.join("main.tf.json"), copy.join("main.tf.json")).expect("copy");
+            copy
+        })
+        .collect();
+    for (dir, result) in again.iter().zip(futures_util::future::join_all(again.iter().map(|d| later.init(d))).await) {
+        assert!(result.is_ok(), "a later init in {} failed: {result:?}", dir.display());
+    }
+    assert_eq!(files_under(&cache).len(), 2, "still the one provider and the one note");
     assert_eq!(std::fs::read(platform_dir.join(PROVIDER)).expect("read"), EXECUTABLE, "intact");
     let hash = h1(&platform_dir);
     let locks: Vec<String> =
