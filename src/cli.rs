@@ -260,7 +260,7 @@ pub struct DriftArgs {
     /// Only this environment.
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
-    /// How many targets to check at once (default: the number of cores).
+    /// How many targets to check at once (default: one more than the cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: Option<u16>,
     /// Every target: registered customers and the tenant files at the manager checkout's
@@ -325,7 +325,7 @@ pub struct ReapArgs {
     /// List the expired environments; destroy nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// How many environments to reap at once (default: the number of cores).
+    /// How many environments to reap at once (default: one more than the cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: Option<u16>,
     /// Only shard K of N of the target list (`2/4`), for a matrix of jobs; `fleet merge`
@@ -411,7 +411,7 @@ pub struct PlanArgs {
     /// anything: a summary table, and exit 1 if any target failed.
     #[arg(long, conflicts_with_all = ["env", "source_dir", "sha", "customer", "tenant", "destroy"])]
     pub all: bool,
-    /// With `--all`: how many targets to plan at once (default: the number of cores).
+    /// With `--all`: how many targets to plan at once (default: one more than the cores).
     #[arg(long, value_name = "N", requires = "all", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: Option<u16>,
     /// With `--all`: only shard K of N of the target list (`2/4`), for a matrix of jobs;
