@@ -171,9 +171,11 @@ async fn steps(
         warnings.insert(0, Warning::Policy(policy.note()));
     }
     let meta = plan_meta(deps, req, &prepared, &saved, &summary);
-    // Before the plan becomes the newest: what a merge's apply compares with (issue 22 item 4).
-    let reviewable = super::reviewed::keep(deps, req, kind, &saved).await;
-    let plan_key = store(deps, req, &saved, &meta).await?;
+    // Kept before the plan becomes the newest: what a merge's apply compares with (issue 22
+    // item 4).
+    let document = super::reviewed::document(req, kind, &saved);
+    let plan_key = store(deps, req, &saved, &meta, document.as_ref().map(|(_, bytes)| bytes.as_slice())).await?;
+    let reviewable = document.map(|(document, _)| document);
     let shown = Shown { summary: &summary, warnings: &warnings, file_changes: file_changes.as_ref() };
     let mut comment = plan_comment(deps, req, &saved, &shown);
     post_comment(deps, req, &comment).await;
@@ -276,8 +278,25 @@ fn plan_meta(
 }
 
 /// store: the plan file and its metadata, as the newest plan for the target.
-async fn store(deps: &Deps<'_>, req: &Request, saved: &SavedPlan, meta: &PlanMeta) -> Result<String, CommandError> {
-    deps.store.put_plan(&req.target, &saved.bytes, meta).await.map_err(|e| match e {
+async fn store(
+    deps: &Deps<'_>,
+    req: &Request,
+    saved: &SavedPlan,
+    meta: &PlanMeta,
+    reviewable: Option<&[u8]>,
+) -> Result<String, CommandError> {
+    let stored = match reviewable {
+        Some(document) => {
+            let (kept, stored) =
+                deps.store.put_plan_and_reviewable(&req.target, &saved.bytes, meta, &req.sha, document).await;
+            if let Err(e) = kept {
+                super::reviewed::not_kept(req, &e);
+            }
+            stored
+        }
+        None => deps.store.put_plan(&req.target, &saved.bytes, meta).await,
+    };
+    stored.map_err(|e| match e {
         // A newer plan finished first: this one is kept, but it must not become the one to apply.
         StoreError::Superseded { newer, .. } => Refusal::SupersededWhilePlanning { sha: req.sha.clone(), newer }.into(),
         other => other.into(),

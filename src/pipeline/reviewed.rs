@@ -56,26 +56,28 @@ pub enum Comparison {
     },
 }
 
-/// Keeps the reviewable document of a saved plan beside it. A plan read as counts only has
-/// none. Best effort: a document that can't be kept is a warning, and a later comparison
-/// says "no reviewed plan found".
-pub async fn keep(deps: &Deps<'_>, req: &Request, kind: PlanKind, saved: &SavedPlan) -> Option<Reviewable> {
+/// The reviewable document of a saved plan, and its bytes, to keep beside it
+/// ([`crate::store::Store::put_plan_and_reviewable`]). A plan read as counts only has none.
+/// Best effort: a document that can't be written is a warning, and a later comparison says
+/// "no reviewed plan found".
+pub fn document(req: &Request, kind: PlanKind, saved: &SavedPlan) -> Option<(Reviewable, Vec<u8>)> {
     let PlanView::Shown { json, .. } = &saved.view else { return None };
     let document = Reviewable { destroy: kind == PlanKind::Destroy, ..Reviewable::from_show_json(json) };
-    let bytes = match serde_json::to_vec(&document) {
-        Ok(bytes) => bytes,
+    match serde_json::to_vec(&document) {
+        Ok(bytes) => Some((document, bytes)),
         Err(e) => {
             output::log(&format!("warning: can't write the reviewable plan of {}: {e}", req.sha.short()));
-            return None;
+            None
         }
-    };
-    if let Err(e) = deps.store.put_reviewable(&req.target, &req.sha, &bytes).await {
-        output::log(&format!(
-            "warning: can't keep the reviewable plan of {} (it can't be compared after a merge): {e}",
-            req.sha.short()
-        ));
     }
-    Some(document)
+}
+
+/// Says that the reviewable document of `req.sha` could not be kept.
+pub fn not_kept(req: &Request, error: &StoreError) {
+    output::log(&format!(
+        "warning: can't keep the reviewable plan of {} (it can't be compared after a merge): {error}",
+        req.sha.short()
+    ));
 }
 
 /// Compares the plan of `req.sha` with the last plan of the pull request merged as it;

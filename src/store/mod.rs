@@ -373,6 +373,22 @@ pub trait Store: Send + Sync {
     /// 5,000-resource plan's is megabytes, and listings read every metadata object.
     async fn put_reviewable(&self, target: &Target, sha: &Sha, document: &[u8]) -> Result<(), StoreError>;
 
+    /// Stores a plan as [`Store::put_plan`] does, keeping its reviewable document
+    /// ([`Store::put_reviewable`]) before the plan becomes the newest: what a merge's apply
+    /// compares with is there first. Keeping the document is best effort: its outcome comes
+    /// back beside the plan's, never instead of it.
+    async fn put_plan_and_reviewable(
+        &self,
+        target: &Target,
+        plan: &[u8],
+        meta: &PlanMeta,
+        sha: &Sha,
+        reviewable: &[u8],
+    ) -> (Result<(), StoreError>, Result<PlanKey, StoreError>) {
+        let kept = self.put_reviewable(target, sha, reviewable).await;
+        (kept, self.put_plan(target, plan, meta).await)
+    }
+
     /// The reviewable document of the plan for `sha`; `None` when none was kept (no plan, a
     /// plan made before documents were kept, or a counts-only plan).
     async fn get_reviewable(&self, target: &Target, sha: &Sha) -> Result<Option<Vec<u8>>, StoreError>;

@@ -246,7 +246,19 @@ impl Store for S3Store {
     }
 
     async fn put_plan(&self, target: &Target, plan: &[u8], meta: &PlanMeta) -> Result<PlanKey, StoreError> {
-        plans::put_plan(self, target, plan, meta).await
+        plans::put_plan(self, target, plan, meta, None).await.1
+    }
+
+    /// The document goes with the plan's own objects, in the same round trip.
+    async fn put_plan_and_reviewable(
+        &self,
+        target: &Target,
+        plan: &[u8],
+        meta: &PlanMeta,
+        sha: &Sha,
+        reviewable: &[u8],
+    ) -> (Result<(), StoreError>, Result<PlanKey, StoreError>) {
+        plans::put_plan(self, target, plan, meta, Some((sha, reviewable))).await
     }
 
     async fn put_reviewable(&self, target: &Target, sha: &Sha, document: &[u8]) -> Result<(), StoreError> {

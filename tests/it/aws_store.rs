@@ -229,6 +229,14 @@ async fn a_5000_resource_reviewable_document_round_trips_beside_its_plan() {
     assert!(compare(&document, &back).is_empty());
     let listed = store.list_plans(&t, 10).await.expect("list");
     assert_eq!(listed.len(), 1, "the document is not a plan's metadata");
+
+    // Stored with the plan in one call: both there, the plan the newest, the document its.
+    let meta_b = plan_meta(&t, &sha('b'), b"plan b", "2025-01-01T11:00:00Z");
+    let (kept, stored) = store.put_plan_and_reviewable(&t, b"plan b", &meta_b, &sha('b'), &bytes).await;
+    kept.expect("kept");
+    stored.expect("stored");
+    assert_eq!(store.latest_plan(&t).await.expect("latest").map(|m| m.sha), Some(sha('b').to_string()));
+    assert_eq!(store.get_reviewable(&t, &sha('b')).await.expect("read").as_deref(), Some(bytes.as_slice()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

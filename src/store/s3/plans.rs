@@ -23,7 +23,27 @@ use super::client::{error_code, http_status, remote};
 /// How often a writer re-reads the pointer after losing a race before giving up.
 const POINTER_ATTEMPTS: u32 = 8;
 
+/// Stores the plan, its metadata and, when given, its reviewable document (best effort: its
+/// outcome comes back beside the plan's), then moves the pointer.
 pub(super) async fn put_plan(
+    store: &S3Store,
+    target: &Target,
+    plan: &[u8],
+    meta: &PlanMeta,
+    reviewable: Option<(&Sha, &[u8])>,
+) -> (Result<(), StoreError>, Result<PlanKey, StoreError>) {
+    let keep = async {
+        match reviewable {
+            Some((sha, document)) => put_reviewable(store, target, sha, document).await,
+            None => Ok(()),
+        }
+    };
+    // All before the pointer names the plan, in one round trip: none needs another.
+    let (kept, stored) = tokio::join!(keep, put_plan_objects(store, target, plan, meta));
+    (kept, stored)
+}
+
+async fn put_plan_objects(
     store: &S3Store,
     target: &Target,
     plan: &[u8],
