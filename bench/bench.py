@@ -291,6 +291,8 @@ def changed_since(work):
         planned = sorted(r["customer"] for r in json.loads(out.stdout)["results"])
         if planned != names[:users]:
             raise SystemExit(f"--changed-since planned {planned}, not the {users} users of catalog/queue")
+    print(f"  --changed-since pairs (full, selective): {[(round(f, 3), round(s, 3)) for f, s in zip(fulls, selectives)]}",
+          flush=True)
     return statistics.median(selectives), statistics.median(fulls), len(planned)
 
 
@@ -386,7 +388,8 @@ AWS_TEST_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testin
 def s3_overhead(work):
     """One plan on the S3 + DynamoDB backend (moto): `infra-manager plan`, its store calls
     included (records, plan upload, latest pointer), vs bare init + plan -out + show -json of
-    the same rendered directory on the same backend; medians of alternating pairs."""
+    the same rendered directory on the same backend; medians of alternating pairs and the
+    median of their ratios."""
     dir = work / "s3"
     dir.mkdir()
     proc, endpoint = moto(dir)
@@ -416,7 +419,10 @@ def s3_overhead(work):
             start = time.perf_counter()
             subprocess.run(["bash", "-c", script], cwd=rendered, env=aws, check=True, **QUIET)
             bare.append(time.perf_counter() - start)
-        return statistics.median(engine), statistics.median(bare)
+        # The ratio of each pair, then their median: a pair runs under one load, so its
+        # ratio does not move with the machine's as the two medians do.
+        ratio = statistics.median(e / b for e, b in zip(engine, bare))
+        return statistics.median(engine), statistics.median(bare), ratio
     finally:
         proc.kill()
         proc.wait()
@@ -515,9 +521,9 @@ def main():
                          f"{loop / engine:.2f}x faster", ">= 1.9x"))
             print(rows[-1], flush=True)
         if wanted("s3"):
-            engine, bare = s3_overhead(work)
+            engine, bare, ratio = s3_overhead(work)
             rows.append(("S3 + DynamoDB (moto): plan vs bare init+plan+show -json", f"{engine:.2f} s vs {bare:.2f} s",
-                         f"{engine / bare:.2f}x", "<= 1.10x"))
+                         f"{ratio:.2f}x (median of pairs)", "<= 1.10x"))
             print(rows[-1], flush=True)
         if wanted("rss"):
             rss = peak_rss(work)
@@ -533,7 +539,7 @@ def main():
         if wanted("changed"):
             selective, full, planned = changed_since(work)
             rows.append((f"--changed-since: a module {planned} of {FLEET} use vs full plan --all",
-                         f"{selective:.1f} s vs {full:.1f} s", f"{full / selective:.1f}x faster",
+                         f"{selective:.2f} s vs {full:.2f} s", f"{full / selective:.1f}x faster",
                          f">= 8x, exactly {planned} planned"))
             print(rows[-1], flush=True)
         if wanted("scale"):
