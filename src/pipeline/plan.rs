@@ -277,7 +277,8 @@ fn plan_meta(
     }
 }
 
-/// store: the plan file and its metadata, as the newest plan for the target.
+/// store: the plan file, its metadata and its reviewable document (when it has one), as the
+/// newest plan for the target.
 async fn store(
     deps: &Deps<'_>,
     req: &Request,
