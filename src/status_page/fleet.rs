@@ -12,21 +12,13 @@ use crate::overview::{Attention, Counts, Row, cells};
 use crate::report::html::escape;
 use crate::report::name_of;
 
-const HEADERS: [&str; 13] = [
-    "State",
-    "Owner",
-    "Kind",
-    "Environment",
-    "Applied",
-    "Latest change",
-    "Plan waiting",
-    "Drift",
-    "Health",
-    "Expires",
-    "Lock",
-    "Cost / month",
-    "Requests",
-];
+/// The columns before the cells: the state, then who and where.
+const LEADING: [&str; 4] = ["State", "Owner", "Kind", "Environment"];
+
+/// The columns after the owner, kind and environment, in the order [`cells_of`] fills them:
+/// the fleet page's headers and the target page's labels are these words alone.
+const CELLS: [&str; 9] =
+    ["Applied", "Latest change", "Plan waiting", "Drift", "Health", "Expires", "Lock", "Cost / month", "Requests"];
 
 /// Where a row goes: those that need a look first, the most urgent first; the others keep
 /// the fleet's order (the sort is stable).
@@ -71,21 +63,19 @@ pub(super) fn cells_of(row: &Row) -> [(&'static str, String, Option<String>); 9]
     };
     let drift_error = row.drift.as_ref().and_then(|d| d.error.as_ref()).map(|e| format!(": {}", escape(e)));
     let drift = cells::drift(row.drift.as_ref()).map(|d| format!("{d}{}", drift_error.unwrap_or_default()));
-    [
-        ("Applied", or_dash(cells::applied(row.applied.as_ref(), esc)), row.applied.as_ref().map(|a| escape(&a.at))),
-        ("Latest change", latest, None),
-        ("Plan waiting", or_dash(cells::waiting(row.waiting.as_ref(), esc)), None),
-        ("Drift", or_dash(drift), None),
-        ("Health", or_dash(cells::health(row.health.as_ref())), None),
-        (
-            "Expires",
-            or_dash(cells::expiry(row.expiry.as_ref(), esc)),
-            row.expiry.as_ref().map(|e| e.days_left.to_string()),
-        ),
-        ("Lock", or_dash(cells::lock(row.lock.as_ref(), esc)), None),
-        ("Cost / month", or_dash(cells::cost(row.monthly_cost)), row.monthly_cost.map(|c| format!("{c:.2}"))),
-        ("Requests", or_dash(cells::requests(&row.requests, esc)), None),
-    ]
+    let cells: [(String, Option<String>); 9] = [
+        (or_dash(cells::applied(row.applied.as_ref(), esc)), row.applied.as_ref().map(|a| escape(&a.at))),
+        (latest, None),
+        (or_dash(cells::waiting(row.waiting.as_ref(), esc)), None),
+        (or_dash(drift), None),
+        (or_dash(cells::health(row.health.as_ref())), None),
+        (or_dash(cells::expiry(row.expiry.as_ref(), esc)), row.expiry.as_ref().map(|e| e.days_left.to_string())),
+        (or_dash(cells::lock(row.lock.as_ref(), esc)), None),
+        (or_dash(cells::cost(row.monthly_cost)), row.monthly_cost.map(|c| format!("{c:.2}"))),
+        (or_dash(cells::requests(&row.requests, esc)), None),
+    ];
+    let mut label = CELLS.into_iter();
+    cells.map(|(cell, sort)| (label.next().unwrap_or_default(), cell, sort))
 }
 
 /// `index.html`.
@@ -98,7 +88,7 @@ pub fn page(site: &Site<'_>) -> String {
     body.push_str("</header>\n");
     let _ = writeln!(body, "<p class=\"summary\">{}</p>", escape(&Counts::of(&rows).sentence()));
     body.push_str("<table id=\"fleet\" class=\"sortable\">\n<thead><tr>");
-    for header in HEADERS {
+    for header in LEADING.into_iter().chain(CELLS) {
         body.push_str(&layout::sortable_header(header));
     }
     body.push_str("</tr></thead>\n<tbody>\n");

@@ -198,23 +198,7 @@ mod tests {
     }
 
     fn record(id: &str, at: &str) -> RequestRecord {
-        RequestRecord {
-            request_id: id.into(),
-            tenant: "alice-xero".into(),
-            action: "write".into(),
-            branch: "main".into(),
-            auto_approved: true,
-            committed: true,
-            sha: "a".repeat(40),
-            requested_at: at.into(),
-            run_url: None,
-            type_name: Some("connector".into()),
-            environments: vec!["staging".into()],
-            message: "requested".into(),
-            content: None,
-            digest: None,
-            run_id: None,
-        }
+        RequestRecord { request_id: id.into(), requested_at: at.into(), ..RequestRecord::example() }
     }
 
     /// The index lists the recent requests in one read, newest first, once per request
