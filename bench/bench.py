@@ -147,6 +147,22 @@ def write_policies(dir):
         (dir / "policies" / name).write_text(text)
 
 
+def peak_kb(proc, exited):
+    """`proc`'s peak RSS in KB (VmHWM), read every 20 ms until `exited()` says it ended."""
+    peak = 0
+    status = Path(f"/proc/{proc.pid}/status")
+    while True:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except OSError:
+            pass
+        if exited():
+            return peak
+        time.sleep(0.02)
+
+
 def peak_rss(work, policies=False):
     """The engine's own peak RSS (VmHWM of its process; Terraform runs in child processes)."""
     dir = work / ("rss-policies" if policies else "rss")
@@ -159,16 +175,7 @@ def peak_rss(work, policies=False):
     proc = subprocess.Popen(
         [ENGINE, "plan", "--source-dir", "shop", "--env", "staging"], cwd=dir, env=env(), **QUIET
     )
-    peak = 0
-    status = Path(f"/proc/{proc.pid}/status")
-    while proc.poll() is None:
-        try:
-            for line in status.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]))
-        except OSError:
-            pass
-        time.sleep(0.02)
+    peak = peak_kb(proc, lambda: proc.poll() is not None)
     if proc.returncode != 0:
         raise SystemExit(f"the 5,000-resource plan failed (exit {proc.returncode})")
     return peak / 1024
@@ -336,18 +343,8 @@ def scale(work):
     fake_env = {**env(), "INFRA_MANAGER_TERRAFORM": str(fake), "FAKE_TERRAFORM_PLAN": str(rendered / "real.tfplan")}
     start = time.perf_counter()
     proc = subprocess.Popen([ENGINE, "plan", "--all", "--source-root", "customers"], cwd=dir, env=fake_env, **QUIET)
-    peak = 0
-    status = Path(f"/proc/{proc.pid}/status")
-    while True:
-        try:
-            for line in status.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]))
-        except OSError:
-            pass
-        if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None:
-            break
-        time.sleep(0.02)
+    # Not reaped: its zombie's /proc entry still gives its CPU (zombie_cpu).
+    peak = peak_kb(proc, lambda: os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None)
     wall = time.perf_counter() - start
     cpu = zombie_cpu(proc)
     if proc.returncode != 0:
