@@ -175,16 +175,18 @@ async fn steps(
     // item 4).
     let document = super::reviewed::document(req, kind, &saved);
     let plan_key = store(deps, req, &saved, &meta, document.as_ref().map(|(_, bytes)| bytes.as_slice())).await?;
-    let reviewable = document.map(|(document, _)| document);
+    // A push's plan after a merge: compared with the merged PR's, in the status and the job
+    // summary (the comment's copy), before anyone approves its apply. Compared before the
+    // comment is written, so the document is freed before it (a push posts no comment).
+    let reviewed = match (kind, req.pull_request, document) {
+        (PlanKind::Update, None, document) => {
+            super::reviewed::compare_with(deps, req, document.map(|(document, _)| document)).await
+        }
+        _ => None,
+    };
     let shown = Shown { summary: &summary, warnings: &warnings, file_changes: file_changes.as_ref() };
     let mut comment = plan_comment(deps, req, &saved, &shown);
     post_comment(deps, req, &comment).await;
-    // A push's plan after a merge: compared with the merged PR's, in the status and the job
-    // summary (the comment's copy), before anyone approves its apply.
-    let reviewed = match (kind, req.pull_request) {
-        (PlanKind::Update, None) => super::reviewed::compare_with(deps, req, reviewable).await,
-        _ => None,
-    };
     if let Some(reviewed) = &reviewed {
         comment.push_str(&format!("\n{}", reviewed.markdown()));
     }
