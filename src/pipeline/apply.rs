@@ -208,8 +208,13 @@ async fn steps(
                 _ => RetryError::Stopped { attempts, last: error }.into(),
             });
         }
-        let current = deps.terraform.state_id(dir).await?;
-        if current.map(|s| s.serial) != verified.meta.state_serial {
+        let current = deps.terraform.state_id(dir).await?.map(|s| s.serial);
+        if current != verified.meta.state_serial {
+            // An attempt that never took the lock wrote nothing: the state moved under another
+            // run, so the plan is stale (as the next attempt would be told), not this run's.
+            if matches!(error, TerraformError::Locked { .. }) {
+                return Err(Refusal::StaleState { planned: verified.meta.state_serial, current }.into());
+            }
             return Err(RetryError::ReplanNeeded { attempts, last: error }.into());
         }
         retry::backoff(policy, &mut attempts, &deps.cancel).await?;
@@ -614,6 +619,24 @@ mod tests {
         assert_eq!(h.host.states().last(), Some(&StatusState::Failure));
         let message = apply_record(&h).await.message.expect("a message");
         assert!(message.contains("re-plan needed (attempt 1/3 failed (transient: 503 from provider))"), "{message}");
+    }
+
+    /// A lock another run held past the wait, and that run applied meanwhile: nothing of
+    /// this run's was written, so its plan is stale and it is refused as such, not told that
+    /// its own failure moved the state (seen with four concurrent applies on moto).
+    #[tokio::test]
+    async fn a_lock_held_by_a_run_that_applied_meanwhile_refuses_the_stale_plan() {
+        let h = Harness::new();
+        planned(&h).await;
+        h.terraform.set(|s| {
+            s.fail = Some(("apply", || TerraformError::Locked { waited_secs: 120, details: Vec::new() }));
+            s.failure_moves_state = true;
+        });
+        let error = apply(&h.deps(), &h.request(), Mode::Apply).await.expect_err("stale");
+        assert_eq!(h.terraform.calls().iter().filter(|c| *c == "apply").count(), 1, "tried once");
+        assert!(error.retry().is_none(), "{error:?}");
+        assert!(error.to_string().contains("stale"), "{error}");
+        assert_eq!(error.status(), crate::error::Status::Refused, "{error:?}");
     }
 
     #[tokio::test]
